@@ -1,0 +1,36 @@
+# Two commands on a fresh machine: `make demo`, `make test`. Each creates .venv by itself.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+
+.PHONY: demo test bench accuracy clean
+
+$(BIN)/python:
+	@command -v $(PY) >/dev/null 2>&1 || { echo "make: $(PY) not found; run with PY=python3" >&2; exit 2; }
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e .
+	@touch $@
+
+$(TEST_STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@ $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/nestlab demo
+
+test: $(TEST_STAMP)
+	$(BIN)/python -m pytest -q
+
+bench: $(TEST_STAMP)
+	$(BIN)/python -m bench
+
+accuracy: $(TEST_STAMP)
+	$(BIN)/python -m bench.accuracy --labs 200
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -1,0 +1,62 @@
+"""The one seam between the harness and a target: a Session runs pipelines on a host.
+
+Like httpx's BaseTransport.handle_request, everything that reaches a host goes through `run`:
+the diagnosis, the BDD steps, `nestlab fix`. SimSession runs the simulated cmdlets in process;
+PsrpSession (pypsrp) runs the same structured commands on a real or served host. A pipeline is
+structured (`Command` objects), never PowerShell text built from strings.
+
+`vm` addresses a guest through PowerShell Direct, outermost first: ("L1",) runs inside L1's
+guest, ("L1", "L2-web") inside L2-web, reached through L1 — as `Invoke-Command -VMName` does.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, Sequence, runtime_checkable
+
+from simulator.model import Lab, vm_id
+from simulator.psdata import Command, Result
+
+
+@runtime_checkable
+class Session(Protocol):
+    """A connection to one or more hosts of a target."""
+
+    def hosts(self) -> list[str]:
+        """The names of the hosts this session reaches (top level: physical or cloud)."""
+        ...
+
+    def run(self, host: str, pipeline: Sequence[Command], *, vm: Sequence[str] = ()) -> Result:
+        """Run one pipeline on `host` (or inside the guest `vm` below it) and return its result."""
+        ...
+
+    def close(self) -> None:
+        ...
+
+
+class SimSession:
+    """A Session over an in-process Lab: the simulator's cmdlets act on the lab's state."""
+
+    def __init__(self, lab: Lab) -> None:
+        self.lab = lab
+        self.round_trips = 0
+
+    def hosts(self) -> list[str]:
+        return list(self.lab.hosts())
+
+    def run(self, host: str, pipeline: Sequence[Command], *, vm: Sequence[str] = ()) -> Result:
+        from simulator import powershell
+
+        self.round_trips += 1
+        context = host
+        for name in vm:
+            context = vm_id(context, name)
+        return powershell.run(self.lab, context, tuple(pipeline))
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> "SimSession":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

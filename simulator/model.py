@@ -1,0 +1,561 @@
+"""The lab model: typed records on the nodes of a networkx graph.
+
+A lab is a graph because nested virtualization is one: a host runs VMs, whose guests run VMs of
+their own, adapters attach to switches, switches uplink to NICs or to an outer VM's adapter, NATs
+serve switches, disks chain to parents. Every question the simulator and the diagnosis ask
+("which VMs does this host run at any depth", "what is the path from this VM to the LAN", "what is
+the chain of this disk") is a walk over that graph.
+
+Records are frozen dataclasses whose field names are the keys of ``spec/lab-format.md``: the lab
+file maps onto them one to one, and a change of state is a ``Lab.update`` that swaps a record.
+This module holds data and graph queries only; behaviour lives in ``network``, ``storage``,
+``behaviour`` and ``powershell``. The diagnosis imports it too (to rebuild an evidence lab), so it
+must stay free of simulator behaviour.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass, field, fields, replace
+from enum import StrEnum
+from typing import Any, Iterator, Literal
+
+import networkx as nx
+
+# ----------------------------------------------------------------------------------------------
+# Vocabulary
+# ----------------------------------------------------------------------------------------------
+
+HostKind = Literal["physical", "azure-vm"]
+CpuVendor = Literal["Intel", "AMD"]
+VbsState = Literal["not-enabled", "enabled", "running"]
+WinnatState = Literal["running", "stopped", "locked"]
+SwitchType = Literal["External", "Internal", "Private"]
+VhdType = Literal["fixed", "dynamic", "differencing"]
+VmState = Literal["Running", "Off", "Saved", "Paused"]
+Media = Literal["ssd", "hdd"]
+Workload = Literal["light", "heavy"]
+LaunchType = Literal["auto", "off"]
+
+
+class Edge(StrEnum):
+    """The closed set of edge kinds of a lab graph."""
+
+    HAS = "has"  # owner (host or VM-with-guest) -> switch / nat / vhd / nic; VM -> adapter
+    HOSTS = "hosts"  # physical/cloud host -> its first-level VMs
+    RUNS = "runs"  # VM -> the VMs its guest runs
+    ATTACHED = "attached"  # adapter -> switch
+    UPLINK = "uplink"  # External switch -> NIC (host) or VM adapter (guest); NIC -> network
+    DISK = "disk"  # VM -> VHD
+    PARENT = "parent"  # differencing VHD -> its declared parent VHD
+    NAT = "nat"  # NAT -> the Internal switch whose subnet it serves
+
+
+# ----------------------------------------------------------------------------------------------
+# Value records (parts of a node record)
+# ----------------------------------------------------------------------------------------------
+
+
+def _frozen(cls: type) -> type:
+    return dataclass(frozen=True, kw_only=True)(cls)
+
+
+@_frozen
+class OSInfo:
+    caption: str = "Microsoft Windows Server 2022 Datacenter"
+    build: int = 20348
+
+
+@_frozen
+class Cpu:
+    vendor: CpuVendor = "Intel"
+    model: str = "Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz"
+    cores: int = 16
+    virtualization_extensions: bool = True
+    slat: bool = True
+    enabled_in_firmware: bool = True
+
+
+@_frozen
+class DeviceGuardRegistry:
+    """Values under HKLM\\System\\CurrentControlSet\\Control\\DeviceGuard; None = absent."""
+
+    EnableVirtualizationBasedSecurity: int | None = None
+    RequirePlatformSecurityFeatures: int | None = None
+
+
+@_frozen
+class Security:
+    vbs: VbsState = "not-enabled"
+    credential_guard: bool = False
+    device_guard: bool = False
+    registry: DeviceGuardRegistry = field(default_factory=DeviceGuardRegistry)
+    group_policy_vbs: bool = False
+    blocking_software: tuple[str, ...] = ()
+
+
+@_frozen
+class Services:
+    winnat: WinnatState = "running"
+
+
+@_frozen
+class Volume:
+    drive: str
+    media: Media = "ssd"
+    size_gb: float = 1000
+    free_gb: float = 800
+
+
+@_frozen
+class StaticMapping:
+    protocol: Literal["TCP", "UDP"] = "TCP"
+    external_port: int
+    internal_ip: str
+    internal_port: int
+    external_ip: str = "0.0.0.0"
+
+
+@_frozen
+class PortProxyRule:
+    listen_address: str
+    listen_port: int
+    connect_address: str
+    connect_port: int
+
+
+@_frozen
+class FirewallRule:
+    name: str
+    direction: Literal["inbound", "outbound"] = "inbound"
+    action: Literal["allow", "block"] = "allow"
+    protocol: Literal["TCP", "UDP", "Any"] = "TCP"
+    port: int | None = None  # None = any port
+    enabled: bool = True
+
+
+@_frozen
+class Listener:
+    """A service listening inside a guest (for reachability checks)."""
+
+    port: int
+    protocol: Literal["TCP", "UDP"] = "TCP"
+
+
+@_frozen
+class Processor:
+    count: int = 2
+    expose_virtualization_extensions: bool = False
+
+
+@_frozen
+class Memory:
+    startup_gb: float = 4
+    dynamic: bool = False
+    pending_startup_gb: float | None = None
+
+
+# ----------------------------------------------------------------------------------------------
+# Node records
+# ----------------------------------------------------------------------------------------------
+
+
+@_frozen
+class Platform:
+    """What a Windows installation has, whether it runs on metal, in Azure, or in a VM's guest."""
+
+    os: OSInfo = field(default_factory=OSInfo)
+    hyperv_installed: bool = False
+    hypervisor_launch: LaunchType = "auto"
+    security: Security = field(default_factory=Security)
+    services: Services = field(default_factory=Services)
+    integration_services_current: bool = True
+    volumes: tuple[Volume, ...] = ()
+    portproxy: tuple[PortProxyRule, ...] = ()
+    firewall: tuple[FirewallRule, ...] = ()
+    files_missing: tuple[str, ...] = ()
+    files_corrupt: tuple[str, ...] = ()
+
+
+@_frozen
+class Guest(Platform):
+    """The OS inside a VM: a host's shape minus kind, CPU, memory and physical networks."""
+
+
+@_frozen
+class Host(Platform):
+    name: str
+    kind: HostKind = "physical"
+    azure_size: str | None = None
+    cpu: Cpu = field(default_factory=Cpu)
+    memory_gb: float = 64
+    hyperv_installed: bool = True
+
+
+@_frozen
+class VM:
+    name: str
+    generation: Literal[1, 2] = 2
+    version: str = "10.0"
+    state: VmState = "Off"
+    processor: Processor = field(default_factory=Processor)
+    memory: Memory = field(default_factory=Memory)
+    clustered: bool = False
+    workload: Workload = "light"
+    services: tuple[Listener, ...] = ()
+    guest: Guest = field(default_factory=Guest)
+
+
+@_frozen
+class Adapter:
+    name: str = "Network Adapter"
+    mac_spoofing: bool = False
+    ip: str | None = None  # "192.168.200.10/24"
+    max_bandwidth_mbps: int = 0
+    mac: str | None = None  # 12 hex digits as Hyper-V prints them; None = derived from the node id
+
+
+@_frozen
+class Nic:
+    """A host's physical NIC and the network it is on (lab-format `networks`)."""
+
+    adapter: str
+    network: str
+    ip: str
+    gateway: str | None = None
+
+
+@_frozen
+class Network:
+    """A physical network outside every host (the LAN a support engineer calls 'corp-lan')."""
+
+    name: str
+
+
+@_frozen
+class Switch:
+    name: str
+    type: SwitchType = "External"
+    adapter: str | None = None  # External: the NIC (host) or VM adapter name (guest)
+    host_ip: str | None = None  # Internal: the vEthernet adapter's address, "192.168.200.1/24"
+
+
+@_frozen
+class Nat:
+    name: str
+    internal_prefix: str
+    static_mappings: tuple[StaticMapping, ...] = ()
+
+
+@_frozen
+class Vhd:
+    path: str
+    type: VhdType = "dynamic"
+    size_gb: float = 127
+    parent: str | None = None
+    disk_id: str | None = None  # None = derived from the path (see Lab.disk_id)
+    parent_disk_id: str | None = None  # None = the disk_id of the declared parent
+
+
+Record = Host | VM | Adapter | Nic | Network | Switch | Nat | Vhd
+
+KIND_OF: dict[type, str] = {
+    Host: "host",
+    VM: "vm",
+    Adapter: "adapter",
+    Nic: "nic",
+    Network: "network",
+    Switch: "switch",
+    Nat: "nat",
+    Vhd: "vhd",
+}
+
+# ----------------------------------------------------------------------------------------------
+# Node ids (lab-format.md: "Node identity")
+# ----------------------------------------------------------------------------------------------
+
+
+def host_id(name: str) -> str:
+    return name
+
+
+def vm_id(owner: str, name: str) -> str:
+    return f"{owner}/{name}"
+
+
+def switch_id(owner: str, name: str) -> str:
+    return f"{owner}:switch:{name}"
+
+
+def nat_id(owner: str, name: str) -> str:
+    return f"{owner}:nat:{name}"
+
+
+def vhd_id(owner: str, path: str) -> str:
+    return f"{owner}:vhd:{path}"
+
+
+def adapter_id(vm: str, name: str) -> str:
+    return f"{vm}:adapter:{name}"
+
+
+def nic_id(host: str, adapter: str) -> str:
+    return f"{host}:nic:{adapter}"
+
+
+def network_id(name: str) -> str:
+    return f"network:{name}"
+
+
+def owner_of_id(node_id: str) -> str:
+    """The owner part of a `OWNER:kind:NAME` id; a VM id's owner is its parent VM or host."""
+    if ":" in node_id and not node_id.startswith("network:"):
+        return node_id.split(":", 1)[0]
+    return node_id.rsplit("/", 1)[0] if "/" in node_id else node_id
+
+
+def stable_guid(*parts: str) -> str:
+    """A GUID derived from names, so ids and disk identifiers are the same on every load."""
+    digest = hashlib.sha1("\x00".join(parts).encode()).digest()
+    return str(uuid.UUID(bytes=digest[:16], version=5)).upper()
+
+
+def derived_mac(node_id: str) -> str:
+    """A Hyper-V-style MAC (00155D prefix, Microsoft's OUI) derived from the adapter's id."""
+    digest = hashlib.sha1(node_id.encode()).hexdigest().upper()
+    return "00155D" + digest[:6]
+
+
+# ----------------------------------------------------------------------------------------------
+# The lab
+# ----------------------------------------------------------------------------------------------
+
+
+class Lab:
+    """A thin class over a MultiDiGraph: nodes carry records under lab-format ids."""
+
+    def __init__(self, name: str, description: str | None = None) -> None:
+        self.name = name
+        self.description = description
+        self.graph: nx.MultiDiGraph = nx.MultiDiGraph()
+        self.source: Any = None  # the loaded YAML document, so a save keeps comments (labfile)
+        self.source_path: str | None = None
+
+    # -- building ------------------------------------------------------------------------------
+
+    def add(self, node_id: str, record: Record) -> str:
+        if node_id in self.graph:
+            raise ValueError(f"duplicate node id {node_id!r}")
+        self.graph.add_node(node_id, record=record, kind=KIND_OF[type(record)])
+        return node_id
+
+    def link(self, src: str, dst: str, kind: Edge) -> None:
+        self.graph.add_edge(src, dst, key=kind.value, kind=kind)
+
+    def unlink(self, src: str, dst: str, kind: Edge) -> None:
+        if self.graph.has_edge(src, dst, key=kind.value):
+            self.graph.remove_edge(src, dst, key=kind.value)
+
+    def remove(self, node_id: str) -> None:
+        self.graph.remove_node(node_id)
+
+    def copy(self) -> "Lab":
+        """An independent lab (records are frozen, so sharing them is safe)."""
+        other = Lab(self.name, self.description)
+        other.graph = self.graph.copy()
+        other.source = self.source
+        other.source_path = self.source_path
+        return other
+
+    # -- reading and changing records ------------------------------------------------------------
+
+    def __contains__(self, node_id: object) -> bool:
+        return node_id in self.graph
+
+    def __getitem__(self, node_id: str) -> Any:
+        try:
+            return self.graph.nodes[node_id]["record"]
+        except KeyError:
+            raise KeyError(f"no node {node_id!r} in lab {self.name!r}") from None
+
+    def kind(self, node_id: str) -> str:
+        return self.graph.nodes[node_id]["kind"]
+
+    def set(self, node_id: str, record: Record) -> None:
+        if type(record) is not type(self[node_id]):
+            raise TypeError(f"{node_id}: cannot replace a {self.kind(node_id)} by {type(record).__name__}")
+        self.graph.nodes[node_id]["record"] = record
+
+    def update(self, node_id: str, **changes: Any) -> Any:
+        """Swap a node's record for a copy with `changes`; returns the new record."""
+        record = replace(self[node_id], **changes)
+        self.set(node_id, record)
+        return record
+
+    def platform(self, owner: str) -> Platform:
+        """The Windows installation of an owner: the host itself, or a VM's guest."""
+        record = self[owner]
+        return record.guest if isinstance(record, VM) else record
+
+    def update_platform(self, owner: str, **changes: Any) -> Platform:
+        record = self[owner]
+        if isinstance(record, VM):
+            guest = replace(record.guest, **changes)
+            self.set(owner, replace(record, guest=guest))
+            return guest
+        return self.update(owner, **changes)
+
+    # -- queries ------------------------------------------------------------------------------
+
+    def nodes(self, kind: str | None = None) -> list[str]:
+        return [n for n, k in self.graph.nodes(data="kind") if kind is None or k == kind]
+
+    def out(self, node_id: str, kind: Edge) -> list[str]:
+        return [v for _, v, k in self.graph.out_edges(node_id, keys=True) if k == kind.value]
+
+    def into(self, node_id: str, kind: Edge) -> list[str]:
+        return [u for u, _, k in self.graph.in_edges(node_id, keys=True) if k == kind.value]
+
+    def hosts(self) -> list[str]:
+        return self.nodes("host")
+
+    def owned(self, owner: str, kind: str) -> list[str]:
+        """Switches, NATs, VHDs or NICs of an owner (a host or a VM), in declaration order."""
+        return [n for n in self.out(owner, Edge.HAS) if self.kind(n) == kind]
+
+    def adapters(self, vm: str) -> list[str]:
+        return self.owned(vm, "adapter")
+
+    def vms(self, owner: str, *, recursive: bool = False) -> list[str]:
+        """The VMs an owner runs; with recursive, every VM below it at any depth (pre-order)."""
+        direct = self.out(owner, Edge.HOSTS) + self.out(owner, Edge.RUNS)
+        if not recursive:
+            return direct
+        found: list[str] = []
+        for vm in direct:
+            found.append(vm)
+            found.extend(self.vms(vm, recursive=True))
+        return found
+
+    def all_vms(self) -> list[str]:
+        return [vm for host in self.hosts() for vm in self.vms(host, recursive=True)]
+
+    def parent(self, vm: str) -> str:
+        """The host or VM whose hypervisor runs this VM."""
+        (parent,) = self.into(vm, Edge.HOSTS) + self.into(vm, Edge.RUNS)
+        return parent
+
+    def ancestors(self, vm: str) -> list[str]:
+        """The chain above a VM, nearest first, ending with its physical or cloud host."""
+        chain = []
+        node = vm
+        while self.kind(node) == "vm":
+            node = self.parent(node)
+            chain.append(node)
+        return chain
+
+    def root_host(self, node_id: str) -> str:
+        owner = owner_of_id(node_id) if self.kind(node_id) != "vm" else node_id
+        while self.kind(owner) == "vm":
+            owner = self.parent(owner)
+        return owner
+
+    def depth(self, vm: str) -> int:
+        """1 for a VM on a physical host, 2 for a VM inside it, and so on."""
+        return len(self.ancestors(vm))
+
+    def owner(self, node_id: str) -> str:
+        """The host or VM that holds a switch, NAT, VHD, NIC or adapter."""
+        (owner,) = self.into(node_id, Edge.HAS)
+        return owner
+
+    def switch_of(self, adapter: str) -> str | None:
+        attached = self.out(adapter, Edge.ATTACHED)
+        return attached[0] if attached else None
+
+    def disks(self, vm: str) -> list[str]:
+        return self.out(vm, Edge.DISK)
+
+    def vhd_by_path(self, owner: str, path: str) -> str | None:
+        node = vhd_id(owner, path)
+        if node in self.graph:
+            return node
+        lowered = path.lower()
+        for candidate in self.owned(owner, "vhd"):
+            if self[candidate].path.lower() == lowered:
+                return candidate
+        return None
+
+    def disk_id(self, vhd: str) -> str:
+        record: Vhd = self[vhd]
+        return record.disk_id or stable_guid("vhd", self.owner(vhd), record.path.lower())
+
+    def chain(self, vhd: str) -> list[str]:
+        """A disk and its declared ancestors, child first; stops where the parent is not declared."""
+        found = [vhd]
+        while True:
+            parents = self.out(found[-1], Edge.PARENT)
+            if not parents or parents[0] in found:
+                return found
+            found.append(parents[0])
+
+    def mac(self, adapter: str) -> str:
+        return self[adapter].mac or derived_mac(adapter)
+
+    def path_to_lan(self, vm: str) -> list[str]:
+        """Adapter → switch → uplink … → physical network: the way out of a VM, if there is one.
+
+        Follows the first adapter whose switch leads outward: a host External switch reaches the
+        NIC and its network; a guest External switch reaches the VM's own adapter, and so on up.
+        Internal and Private switches end the path (NAT and forwarding are `network`'s business).
+        """
+        for adapter in self.adapters(vm):
+            path = self._outward(adapter)
+            if path and self.kind(path[-1]) == "network":
+                return path
+        return []
+
+    def _outward(self, adapter: str) -> list[str]:
+        path = [adapter]
+        switch = self.switch_of(adapter)
+        while switch is not None:
+            path.append(switch)
+            uplinks = self.out(switch, Edge.UPLINK)
+            if not uplinks:
+                return path
+            nxt = uplinks[0]
+            path.append(nxt)
+            if self.kind(nxt) == "nic":
+                path.extend(self.out(nxt, Edge.UPLINK))
+                return path
+            switch = self.switch_of(nxt)  # a VM adapter: continue on its switch one level up
+        return path
+
+    # -- equality -------------------------------------------------------------------------------
+
+    def signature(self) -> tuple:
+        nodes = {n: (d["record"]) for n, d in self.graph.nodes(data=True)}
+        edges = sorted((u, v, k) for u, v, k in self.graph.edges(keys=True))
+        return (self.name, self.description, nodes, edges)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Lab) and self.signature() == other.signature()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Lab({self.name!r}, {self.graph.number_of_nodes()} nodes)"
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.graph.nodes)
+
+
+def record_fields(record: Any) -> dict[str, Any]:
+    """A record's fields in declaration order (the lab file's key order)."""
+    return {f.name: getattr(record, f.name) for f in fields(record)}
+
+
+def ip_of(cidr: str | None) -> str | None:
+    """'10.0.0.5/24' -> '10.0.0.5'."""
+    return cidr.split("/", 1)[0] if cidr else None

@@ -1,0 +1,165 @@
+"""PowerShell data as it crosses a Session: commands out, objects and error records back.
+
+These are the shared, behaviour-free shapes of the wire. The simulator's cmdlets produce them,
+the PSRP endpoint serializes them to CLIXML, PsrpSession and SimSession hand them to the diagnosis,
+which may import this module (and ``model``) but nothing else of the simulator.
+
+Fidelity rule (Windows remoting serializes at depth 1): a top-level object keeps its type names;
+primitive properties keep their .NET types (bool, int, str, datetime …); enum properties are
+`PSEnum` (name and number, as the CLIXML carries both); other complex properties arrive as their
+string form.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator, Mapping
+
+
+@dataclass(frozen=True)
+class PSEnum:
+    """An enum value: `str()` is its name (what PowerShell prints), `value` its number."""
+
+    type_name: str
+    name: str
+    value: int
+
+    def __str__(self) -> str:
+        return self.name
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, PSEnum):
+            return (self.name, self.value) == (other.name, other.value)
+        if isinstance(other, str):
+            return self.name.lower() == other.lower()
+        if isinstance(other, int) and not isinstance(other, bool):
+            return self.value == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.name.lower())
+
+
+class PSObject(Mapping[str, Any]):
+    """A deserialized PowerShell object: ordered, case-insensitive properties plus type names."""
+
+    __slots__ = ("type_names", "_props", "_index", "to_string")
+
+    def __init__(
+        self,
+        type_names: Iterable[str],
+        properties: Mapping[str, Any] | Iterable[tuple[str, Any]],
+        to_string: str | None = None,
+    ) -> None:
+        self.type_names: tuple[str, ...] = tuple(type_names)
+        items = properties.items() if isinstance(properties, Mapping) else properties
+        self._props: dict[str, Any] = dict(items)
+        self._index = {k.lower(): k for k in self._props}
+        self.to_string = to_string if to_string is not None else (self.type_names[0] if self.type_names else "")
+
+    def __getitem__(self, name: str) -> Any:
+        return self._props[self._index[name.lower()]]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._props)
+
+    def __len__(self) -> int:
+        return len(self._props)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PSObject):
+            return NotImplemented
+        return self.type_names == other.type_names and self._props == other._props
+
+    def __hash__(self) -> int:  # pragma: no cover - objects are not dict keys
+        return id(self)
+
+    def __repr__(self) -> str:
+        return f"PSObject({self.type_names[0] if self.type_names else '?'}, {self._props!r})"
+
+    def __str__(self) -> str:
+        return self.to_string
+
+
+@dataclass(frozen=True)
+class ErrorRecord:
+    """A PowerShell ErrorRecord as a caller sees it: message, FullyQualifiedErrorId, category."""
+
+    message: str
+    fully_qualified_error_id: str
+    category: str = "NotSpecified"  # ErrorCategory name: InvalidOperation, ObjectNotFound …
+    target_name: str = ""
+    target_type: str = ""
+    activity: str = ""  # the command that failed ("Set-VMProcessor")
+    reason: str = ""  # the exception type's short name ("VirtualizationException")
+    exception_type: str = "System.Exception"
+    terminating: bool = True
+
+    @property
+    def category_info(self) -> str:
+        """PowerShell's CategoryInfo line: 'InvalidOperation: (L1:VirtualMachine) [Set-VMProcessor], …'."""
+        target = f"({self.target_name}:{self.target_type})" if self.target_name or self.target_type else "(:)"
+        return f"{self.category}: {target} [{self.activity}], {self.reason or self.exception_type.rsplit('.', 1)[-1]}"
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True)
+class Command:
+    """One cmdlet of a pipeline with its named parameters, in order.
+
+    Switch parameters have the value True. Structured, never PowerShell text, so that pypsrp's
+    add_cmdlet/add_parameter sends them exactly and nothing is ever interpolated into a script.
+    """
+
+    name: str
+    parameters: tuple[tuple[str, Any], ...] = ()
+    arguments: tuple[Any, ...] = ()  # positional arguments (native commands: netsh, bcdedit, reg)
+
+    @classmethod
+    def of(cls, name: str, *arguments: Any, **parameters: Any) -> "Command":
+        return cls(name, tuple(parameters.items()), tuple(arguments))
+
+    def param(self, name: str, default: Any = None) -> Any:
+        for key, value in self.parameters:
+            if key.lower() == name.lower():
+                return value
+        return default
+
+    def has(self, name: str) -> bool:
+        return any(key.lower() == name.lower() for key, _ in self.parameters)
+
+    def __str__(self) -> str:
+        return " ".join([self.name, *map(str, self.arguments), *(_render_param(k, v) for k, v in self.parameters)])
+
+
+def _render_param(name: str, value: Any) -> str:
+    if value is True:
+        return f"-{name}"
+    if value is False:
+        return f"-{name} $false"
+    if isinstance(value, str):
+        return f"-{name} '{value}'" if (" " in value or not value) else f"-{name} {value}"
+    if isinstance(value, (list, tuple)):
+        return f"-{name} " + ",".join(str(v) for v in value)
+    return f"-{name} {value}"
+
+
+Pipeline = tuple[Command, ...]
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a pipeline gave back: output objects, error records, and whether it failed outright."""
+
+    output: tuple[Any, ...] = ()
+    errors: tuple[ErrorRecord, ...] = ()
+    failed: bool = False  # a terminating error stopped the pipeline (PSRP state Failed)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and not self.failed
+
+    def first_error(self) -> ErrorRecord | None:
+        return self.errors[0] if self.errors else None
