@@ -29,6 +29,12 @@ class Session(Protocol):
         """Run one pipeline on `host` (or inside the guest `vm` below it) and return its result."""
         ...
 
+    def run_batch(
+        self, host: str, pipelines: Sequence[Sequence[Command]], *, vm: Sequence[str] = ()
+    ) -> list[Result]:
+        """Run several pipelines in one round trip where the transport allows it; one Result each."""
+        ...
+
     def close(self) -> None:
         ...
 
@@ -51,6 +57,17 @@ class SimSession:
         for name in vm:
             context = vm_id(context, name)
         return powershell.run(self.lab, context, tuple(pipeline))
+
+    def run_batch(
+        self, host: str, pipelines: Sequence[Sequence[Command]], *, vm: Sequence[str] = ()
+    ) -> list[Result]:
+        from simulator import powershell
+
+        self.round_trips += 1
+        context = host
+        for name in vm:
+            context = vm_id(context, name)
+        return [powershell.run(self.lab, context, tuple(p)) for p in pipelines]
 
     def close(self) -> None:
         pass
