@@ -16,6 +16,7 @@ must stay free of simulator behaviour.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import uuid
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
@@ -405,6 +406,40 @@ class Lab:
             self.set(owner, replace(record, guest=guest))
             return guest
         return self.update(owner, **changes)
+
+    def relink(self, owner: str) -> None:
+        """(Re)compute the edges that follow from records: uplink, parent, nat.
+
+        Called after a load and after any change that can move them (a new switch, a re-parented
+        VHD, a new NAT), so the graph never disagrees with the records.
+        """
+        is_vm = self.kind(owner) == "vm"
+        platform = self.platform(owner)
+        switches = self.owned(owner, "switch")
+        for sid in switches:
+            for dst in self.out(sid, Edge.UPLINK):
+                self.unlink(sid, dst, Edge.UPLINK)
+            sw: Switch = self[sid]
+            if sw.type == "External" and sw.adapter:
+                target = adapter_id(owner, sw.adapter) if is_vm else nic_id(owner, sw.adapter)
+                if target in self.graph:
+                    self.link(sid, target, Edge.UPLINK)
+        for vid in self.owned(owner, "vhd"):
+            for dst in self.out(vid, Edge.PARENT):
+                self.unlink(vid, dst, Edge.PARENT)
+            vhd: Vhd = self[vid]
+            if vhd.parent and vhd.parent not in platform.files_missing:
+                parent = self.vhd_by_path(owner, vhd.parent)
+                if parent is not None:
+                    self.link(vid, parent, Edge.PARENT)
+        for nid in self.owned(owner, "nat"):
+            for dst in self.out(nid, Edge.NAT):
+                self.unlink(nid, dst, Edge.NAT)
+            prefix = ipaddress.ip_network(self[nid].internal_prefix, strict=False)
+            for sid in switches:
+                sw = self[sid]
+                if sw.type == "Internal" and sw.host_ip and ipaddress.ip_interface(sw.host_ip).ip in prefix:
+                    self.link(nid, sid, Edge.NAT)
 
     # -- queries ------------------------------------------------------------------------------
 

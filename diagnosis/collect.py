@@ -1,0 +1,121 @@
+"""Collect evidence through a Session: walk a target from its hosts down every Running guest.
+
+The walk sends one batch of probes per platform (`diagnosis.probes`), a second batch for what the
+first revealed about disks, and goes down into each Running VM through PowerShell Direct, to any
+depth. VMs that are not Running are reported as skipped: their guests cannot answer. Everything
+the diagnosis knows comes back through `Session.run_batch`; `diagnosis.parse` rebuilds an
+evidence Lab from the answers and nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable, Protocol, Sequence
+
+from diagnosis import parse, probes
+from diagnosis.evidence import Evidence
+from simulator.model import Lab
+from simulator.psdata import Command, Result
+
+
+class Session(Protocol):
+    """The part of lab.session.Session the collector uses (the diagnosis does not import lab)."""
+
+    def hosts(self) -> list[str]: ...
+
+    def run_batch(
+        self, host: str, pipelines: Sequence[Sequence[Command]], *, vm: Sequence[str] = ()
+    ) -> list[Result]: ...
+
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Walk:
+    """What a collection did: batches sent per host, and guests it could not enter."""
+
+    round_trips: dict[str, int] = field(default_factory=dict)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (vm id, why)
+
+
+def collect(
+    session: Session,
+    *,
+    target: str = "",
+    lab_name: str = "evidence",
+    progress: Progress | None = None,
+    walk: Walk | None = None,
+) -> Evidence:
+    """Probe every host of the session and every Running guest below; rebuild what they showed."""
+    walk = walk if walk is not None else Walk()
+    builder = parse.Builder(Lab(lab_name))
+    for host in session.hosts():
+        if progress:
+            progress(host)
+        answers = _platform(session, host, (), guest=False, walk=walk)
+        builder.add_host(host, answers)
+        _descend(session, builder, host, host, (), walk, progress)
+    return Evidence(
+        lab=builder.finish(),
+        facts=builder.facts,
+        target=target,
+        collected_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
+
+
+def _descend(
+    session: Session, builder: "parse.Builder", host: str, owner: str, path: tuple[str, ...],
+    walk: Walk, progress: Progress | None,
+) -> None:
+    for vm, running in builder.vms_of(owner):
+        if not running:
+            walk.skipped.append((vm, "not Running: its guest cannot answer PowerShell Direct"))
+            continue
+        name = vm.rsplit("/", 1)[-1]
+        if progress:
+            progress(vm)
+        answers = _platform(session, host, (*path, name), guest=True, walk=walk)
+        if not builder.add_guest(vm, answers):
+            walk.skipped.append((vm, "PowerShell Direct failed"))
+            continue
+        _descend(session, builder, host, vm, (*path, name), walk, progress)
+
+
+def _platform(
+    session: Session, host: str, vm: tuple[str, ...], *, guest: bool, walk: Walk
+) -> dict[str, Result]:
+    """The first batch, then disk batches until every parent of every chain is known."""
+    answers = _send(session, host, vm, probes.first_batch(guest=guest), walk)
+    known: set[str] = set()
+    while True:
+        vhds = parse.vhd_objects(answers)
+        known |= {str(v["Path"]).lower() for v in vhds}
+        parents = sorted({str(v["ParentPath"]) for v in vhds if v["ParentPath"]})
+        unresolved = [p for p in parents if f"testpath:{p}" not in answers]
+        if not unresolved:
+            break
+        paths = sorted({str(v["Path"]) for v in vhds if f"testvhd:{v['Path']}" not in answers})
+        answers.update(_send(session, host, vm, probes.disk_batch(known, unresolved, paths), walk))
+    missing = parse.missing_parents(answers)
+    if missing:
+        drives = parse.drive_letters(answers)
+        answers.update(_send(session, host, vm, probes.search_batch(missing, drives), walk))
+        found = parse.search_hits(answers)
+        extra = [p for p in found if p.lower() not in known]
+        if extra:
+            answers.update(_send(
+                session, host, vm,
+                tuple(probes.probe(f"vhd:{p}", Command.of("Get-VHD", Path=p)) for p in extra), walk))
+    return answers
+
+
+def _send(
+    session: Session, host: str, vm: tuple[str, ...], batch: tuple[probes.Probe, ...], walk: Walk
+) -> dict[str, Result]:
+    if not batch:
+        return {}
+    results = session.run_batch(host, [p.pipeline for p in batch], vm=vm)
+    walk.round_trips[host] = walk.round_trips.get(host, 0) + 1
+    return {p.key: r for p, r in zip(batch, results)}

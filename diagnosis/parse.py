@@ -1,0 +1,595 @@
+"""Answers → an evidence Lab: rebuild the model from what a host and its guests showed.
+
+Each function reads the answers of the probes named in `diagnosis.probes`, by the real property
+names of docs/evidence.md, and nothing else. What a host cannot show takes the lab format's
+default (the evidence lab then agrees with any lab that has that default), and the raw answers
+that are not state (HypervisorPresent, events, Test-VHD errors …) go into `Facts`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import ntpath
+import re
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any, Iterable
+
+from diagnosis import probes
+from diagnosis.evidence import Event, Fact, Facts
+from simulator.model import (
+    VM,
+    Adapter,
+    Cpu,
+    DeviceGuardRegistry,
+    Edge,
+    FirewallRule,
+    Guest,
+    Host,
+    Lab,
+    Listener,
+    Memory,
+    Nat,
+    Network,
+    Nic,
+    OSInfo,
+    PortProxyRule,
+    Processor,
+    Security,
+    Services,
+    StaticMapping,
+    Switch,
+    Vhd,
+    Volume,
+    adapter_id,
+    derived_mac,
+    nat_id,
+    network_id,
+    nic_id,
+    stable_guid,
+    switch_id,
+    vhd_id,
+    vm_id,
+)
+from simulator.psdata import PSObject, Result
+
+GIB = 1024**3
+HEAVY_CPU_PERCENT = 50
+STALE_PATCH_DAYS = 365
+# Ports every Windows guest listens on; not a workload's service.
+SYSTEM_PORTS = frozenset({135, 139, 445, 5985, 5986, 47001, 49664, 49665, 49666, 49667, 49668, 49669})
+
+Answers = dict[str, Result]
+
+
+# ----------------------------------------------------------------------------------------------
+# reading answers
+# ----------------------------------------------------------------------------------------------
+
+
+def objects(answers: Answers, key: str) -> list[PSObject]:
+    result = answers.get(key)
+    return [o for o in result.output if isinstance(o, PSObject)] if result else []
+
+
+def first(answers: Answers, key: str) -> PSObject | None:
+    found = objects(answers, key)
+    return found[0] if found else None
+
+
+def lines(answers: Answers, key: str) -> list[str]:
+    result = answers.get(key)
+    return [str(o) for o in result.output if isinstance(o, str)] if result else []
+
+
+def get(obj: PSObject | None, name: str, default: Any = None) -> Any:
+    if obj is None:
+        return default
+    try:
+        value = obj[name]
+    except KeyError:
+        return default
+    return default if value is None else value
+
+
+def text(command: str) -> str:
+    return command
+
+
+def probe_text(key: str) -> str:
+    for p in probes.PLATFORM + probes.HOST_ONLY + probes.GUEST_ONLY:
+        if p.key == key:
+            return p.text
+    return key
+
+
+def vhd_objects(answers: Answers) -> list[PSObject]:
+    found = objects(answers, "vhds")
+    for key in answers:
+        if key.startswith("vhd:"):
+            found.extend(objects(answers, key))
+    return found
+
+
+def missing_parents(answers: Answers) -> list[str]:
+    return sorted(
+        key.split(":", 1)[1] for key, result in answers.items()
+        if key.startswith("testpath:") and result.output and result.output[0] is False
+    )
+
+
+def drive_letters(answers: Answers) -> list[str]:
+    letters = [str(get(v, "DriveLetter")) for v in objects(answers, "volumes") if get(v, "DriveLetter")]
+    return [f"{d.rstrip(':')}:" for d in letters]
+
+
+def search_hits(answers: Answers) -> list[str]:
+    hits: list[str] = []
+    for key in answers:
+        if key.startswith("search:"):
+            hits.extend(str(get(o, "FullName")) for o in objects(answers, key) if get(o, "FullName"))
+    return hits
+
+
+def _name(value: Any) -> str:
+    """An enum (PSEnum, or its string form over the wire) as its name."""
+    return str(value) if value is not None else ""
+
+
+# ----------------------------------------------------------------------------------------------
+# the builder
+# ----------------------------------------------------------------------------------------------
+
+
+class Builder:
+    """Adds what each platform showed to an evidence Lab, and keeps the raw facts beside it."""
+
+    def __init__(self, lab: Lab) -> None:
+        self.lab = lab
+        self.facts: dict[str, Facts] = {}
+        self._vm_state: dict[str, list[tuple[str, bool]]] = {}
+        self._macs: dict[str, dict[str, str]] = {}  # VM id -> MAC -> its adapter's name
+
+    # -- entry points ----------------------------------------------------------------------------
+
+    def add_host(self, host: str, answers: Answers) -> None:
+        platform = _platform_fields(answers, guest=False)
+        cs = first(answers, "cs")
+        imds = first(answers, "imds")
+        self.lab.add(host, Host(
+            name=host,
+            kind="azure-vm" if imds is not None else "physical",
+            azure_size=get(imds, "vmSize") if imds is not None else None,
+            cpu=_cpu(first(answers, "cpu"), bool(get(cs, "HypervisorPresent", False))),
+            memory_gb=_gb(get(cs, "TotalPhysicalMemory", 0)),
+            integration_services_current=_patched(answers),
+            **platform,
+        ))
+        self._facts(host, answers)
+        self._nics(host, answers)
+        self._owner(host, answers, Edge.HOSTS)
+
+    def add_guest(self, vm: str, answers: Answers) -> bool:
+        """A Running VM's guest; False when PowerShell Direct could not enter it."""
+        if first(answers, "os") is None:
+            return False
+        record: VM = self.lab[vm]
+        guest = Guest(**_platform_fields(answers, guest=True),
+                      integration_services_current=record.guest.integration_services_current)
+        listeners = _listeners(answers)
+        self.lab.set(vm, replace(record, guest=guest, services=listeners))
+        self._prefixes(vm, answers)
+        self._facts(vm, answers)
+        self._owner(vm, answers, Edge.RUNS)
+        return True
+
+    def vms_of(self, owner: str) -> list[tuple[str, bool]]:
+        return self._vm_state.get(owner, [])
+
+    def finish(self) -> Lab:
+        return self.lab
+
+    # -- facts -----------------------------------------------------------------------------------
+
+    def _facts(self, owner: str, answers: Answers) -> None:
+        cs = first(answers, "cs")
+        bcd = _bcd_launch(lines(answers, "bcd"))
+        events = tuple(
+            Event(probe_text(f"events:{log}"), int(get(e, "Id", 0)), str(get(e, "ProviderName", "")),
+                  str(get(e, "Message", "")))
+            for log in probes.EVENT_LOGS for e in objects(answers, f"events:{log}")
+        )
+        self._merge(owner, hypervisor_present=(
+            Fact(probe_text("cs"), "HypervisorPresent", bool(get(cs, "HypervisorPresent"))) if cs is not None else None),
+            hypervisorlaunchtype=(Fact(probe_text("bcd"), "hypervisorlaunchtype", bcd)
+                                  if answers.get("bcd") and answers["bcd"].ok else None),
+            events=events)
+        for key, result in answers.items():
+            if key.startswith("testpath:") and result.output:
+                path = key.split(":", 1)[1]
+                self._merge(vhd_id(owner, path), test_path=Fact(f"Test-Path -Path '{path}'", "Result",
+                                                                  bool(result.output[0])))
+            elif key.startswith("testvhd:") and result.errors:
+                path = key.split(":", 1)[1]
+                self._merge(vhd_id(owner, path), test_vhd_error=Fact(f"Test-VHD -Path '{path}'", "Error",
+                                                                       result.errors[0].message))
+            elif key.startswith("search:"):
+                path = key.split(":", 1)[1]
+                hits = tuple(str(get(o, "FullName")) for o in objects(answers, key))
+                leaf = ntpath.basename(path)
+                self._merge(vhd_id(owner, path), parent_search=Fact(
+                    f"Get-ChildItem -Recurse -Filter '{leaf}'", "FullName", hits))
+
+    def _merge(self, node: str, **changes: Any) -> None:
+        changes = {k: v for k, v in changes.items() if v is not None}
+        self.facts[node] = replace(self.facts.get(node, Facts()), **changes)
+
+    # -- what an owner (host or guest) holds -----------------------------------------------------
+
+    def _nics(self, host: str, answers: Answers) -> None:
+        addresses = _addresses(answers)
+        gateways = {str(get(r, "InterfaceAlias")): str(get(r, "NextHop")) for r in objects(answers, "routes")}
+        profiles = {str(get(p, "InterfaceAlias")): str(get(p, "Name")) for p in objects(answers, "profiles")}
+        for nic in objects(answers, "netadapters"):
+            alias = str(get(nic, "Name"))
+            if alias.startswith("vEthernet (") or alias not in addresses:
+                continue
+            network = profiles.get(alias) or str(ipaddress.ip_interface(addresses[alias]).network)
+            nid = self.lab.add(nic_id(host, alias), Nic(adapter=alias, network=network, ip=addresses[alias],
+                                                         gateway=gateways.get(alias)))
+            self.lab.link(host, nid, Edge.HAS)
+            net = network_id(network)
+            if net not in self.lab:
+                self.lab.add(net, Network(name=network))
+            self.lab.link(nid, net, Edge.UPLINK)
+
+    def _owner(self, owner: str, answers: Answers, vm_edge: Edge) -> None:
+        self._switches(owner, answers)
+        self._nats(owner, answers)
+        self._vhds(owner, answers)
+        self.lab.relink(owner)
+        self._vms(owner, answers, vm_edge)
+
+    def _switches(self, owner: str, answers: Answers) -> None:
+        addresses = _addresses(answers)
+        by_description = {str(get(n, "InterfaceDescription")): n for n in objects(answers, "netadapters")}
+        for sw in objects(answers, "switches"):
+            name = str(get(sw, "Name"))
+            kind = _name(get(sw, "SwitchType"))
+            adapter = None
+            if kind == "External":
+                nic = by_description.get(str(get(sw, "NetAdapterInterfaceDescription")))
+                if nic is not None:
+                    adapter = self._adapter_name(owner, nic)
+            host_ip = addresses.get(f"vEthernet ({name})") if kind == "Internal" else None
+            sid = self.lab.add(switch_id(owner, name), Switch(name=name, type=kind, adapter=adapter, host_ip=host_ip))
+            self.lab.link(owner, sid, Edge.HAS)
+
+    def _adapter_name(self, owner: str, nic: PSObject) -> str:
+        """A host NIC is named by itself; a guest NIC is its VM's adapter, found by MAC."""
+        if self.lab.kind(owner) != "vm":
+            return str(get(nic, "Name"))
+        mac = re.sub(r"[^0-9A-F]", "", str(get(nic, "MacAddress", "")).upper())
+        return self._macs.get(owner, {}).get(mac, str(get(nic, "Name")))
+
+    def _nats(self, owner: str, answers: Answers) -> None:
+        mappings: dict[str, list[StaticMapping]] = {}
+        for m in objects(answers, "natmappings"):
+            mappings.setdefault(str(get(m, "NatName")), []).append(StaticMapping(
+                protocol=_name(get(m, "Protocol", "TCP")).upper(),
+                external_ip=str(get(m, "ExternalIPAddress", "0.0.0.0")),
+                external_port=int(get(m, "ExternalPort")),
+                internal_ip=str(get(m, "InternalIPAddress")),
+                internal_port=int(get(m, "InternalPort")),
+            ))
+        for n in objects(answers, "nat"):
+            name = str(get(n, "Name"))
+            nid = self.lab.add(nat_id(owner, name), Nat(
+                name=name, internal_prefix=str(get(n, "InternalIPInterfaceAddressPrefix")),
+                static_mappings=tuple(mappings.get(name, ())),
+            ))
+            self.lab.link(owner, nid, Edge.HAS)
+
+    def _vhds(self, owner: str, answers: Answers) -> None:
+        seen: set[str] = set()
+        for v in vhd_objects(answers):
+            path = str(get(v, "Path"))
+            if path.lower() in seen:
+                continue
+            seen.add(path.lower())
+            disk_id = str(get(v, "DiskIdentifier", "")).upper() or None
+            if disk_id == stable_guid("vhd", owner, path.lower()):
+                disk_id = None  # the lab format's default: derived from the path
+            vid = self.lab.add(vhd_id(owner, path), Vhd(
+                path=path,
+                type=_name(get(v, "VhdType")).lower() or "dynamic",
+                size_gb=_gb(get(v, "Size", 0)),
+                parent=str(get(v, "ParentPath")) if get(v, "ParentPath") else None,
+                disk_id=disk_id,
+            ))
+            self.lab.link(owner, vid, Edge.HAS)
+        missing = tuple(missing_parents(answers))
+        corrupt = tuple(
+            key.split(":", 1)[1] for key, r in answers.items()
+            if key.startswith("testvhd:") and any(_is_corrupt(e.message) for e in r.errors)
+        )
+        if missing or corrupt:
+            self.lab.update_platform(owner, files_missing=missing, files_corrupt=corrupt)
+
+    def _vms(self, owner: str, answers: Answers, edge: Edge) -> None:
+        processors = {str(get(p, "VMName")): p for p in objects(answers, "processors")}
+        memory = {str(get(m, "VMName")): m for m in objects(answers, "memory")}
+        adapters: dict[str, list[PSObject]] = {}
+        for a in objects(answers, "vmadapters"):
+            adapters.setdefault(str(get(a, "VMName")), []).append(a)
+        caps = _bandwidth_caps(objects(answers, "bandwidth"))
+        drives: dict[str, list[str]] = {}
+        for d in objects(answers, "drives"):
+            drives.setdefault(str(get(d, "VMName")), []).append(str(get(d, "Path")))
+        states = []
+        for v in objects(answers, "vms"):
+            name = str(get(v, "Name"))
+            vid = vm_id(owner, name)
+            state = _name(get(v, "State"))
+            running = state == "Running"
+            self.lab.add(vid, VM(
+                name=name,
+                generation=int(get(v, "Generation", 2)),
+                version=str(get(v, "Version", "10.0")),
+                state=state if state in ("Running", "Off", "Saved", "Paused") else "Off",
+                processor=_processor(processors.get(name)),
+                memory=_memory(memory.get(name), v, running),
+                clustered=bool(get(v, "IsClustered", False)),
+                workload="heavy" if int(get(v, "CPUUsage", 0)) >= HEAVY_CPU_PERCENT else "light",
+                guest=Guest(integration_services_current=get(v, "IntegrationServicesState") != "Update required"),
+            ))
+            self.lab.link(owner, vid, edge)
+            self._merge(vid, cpu_usage=Fact(f"Get-VM -Name '{name}'", "CPUUsage", int(get(v, "CPUUsage", 0))),
+                        memory_assigned=Fact(f"Get-VM -Name '{name}'", "MemoryAssigned",
+                                             int(get(v, "MemoryAssigned", 0))))
+            self._vm_adapters(owner, vid, adapters.get(name, []), caps.get(name, {}))
+            for path in drives.get(name, []):
+                target = self.lab.vhd_by_path(owner, path)
+                self.lab.link(vid, target or vhd_id(owner, path), Edge.DISK)
+            states.append((vid, running))
+        self._vm_state[owner] = states
+
+    def _vm_adapters(self, owner: str, vid: str, found: list[PSObject], caps: dict[str, int]) -> None:
+        macs: dict[str, str] = {}
+        for a in found:
+            name = str(get(a, "Name", "Network Adapter"))
+            aid = adapter_id(vid, name)
+            mac = str(get(a, "MacAddress", "")).upper()
+            macs[mac] = name
+            ips = [ip for ip in (get(a, "IPAddresses") or ()) if ":" not in str(ip)]
+            self.lab.add(aid, Adapter(
+                name=name,
+                mac_spoofing=_name(get(a, "MacAddressSpoofing")) == "On",
+                ip=str(ips[0]) if ips else None,
+                max_bandwidth_mbps=caps.get(name, 0),
+                mac=None if not mac or mac == derived_mac(aid) else mac,
+            ))
+            self.lab.link(vid, aid, Edge.HAS)
+            switch = get(a, "SwitchName")
+            if switch:
+                self.lab.link(aid, switch_id(owner, str(switch)), Edge.ATTACHED)
+        self._macs[vid] = macs
+
+    def _prefixes(self, vm: str, answers: Answers) -> None:
+        """Adapter IPs as Get-VMNetworkAdapter shows them lack a prefix; the guest knows it."""
+        by_ip = {ipaddress.ip_interface(cidr).ip.compressed: cidr for cidr in _addresses(answers).values()}
+        for aid in self.lab.adapters(vm):
+            adapter: Adapter = self.lab[aid]
+            if adapter.ip and "/" not in adapter.ip and adapter.ip in by_ip:
+                self.lab.set(aid, replace(adapter, ip=by_ip[adapter.ip]))
+
+
+# ----------------------------------------------------------------------------------------------
+# record parsers
+# ----------------------------------------------------------------------------------------------
+
+
+def _platform_fields(answers: Answers, *, guest: bool) -> dict[str, Any]:
+    os = first(answers, "os")
+    return {
+        "os": OSInfo(caption=str(get(os, "Caption", OSInfo.caption)), build=int(get(os, "BuildNumber", 20348))),
+        "hyperv_installed": _hyperv_installed(answers),
+        "hypervisor_launch": "off" if _bcd_launch(lines(answers, "bcd")).lower() == "off" else "auto",
+        "security": _security(answers),
+        "services": Services(winnat=_winnat(answers)),
+        "volumes": _volumes(answers),
+        "portproxy": _portproxy(lines(answers, "portproxy")),
+        "firewall": _firewall(answers),
+    }
+
+
+def _hyperv_installed(answers: Answers) -> bool:
+    feature = first(answers, "feature")
+    if feature is not None:
+        return _name(get(feature, "InstallState")) == "Installed"
+    optional = first(answers, "optionalfeature")
+    return optional is not None and _name(get(optional, "State")) == "Enabled"
+
+
+def _bcd_launch(text_lines: list[str]) -> str:
+    for line in text_lines:
+        parts = line.split()
+        if len(parts) >= 2 and parts[0].lower() == "hypervisorlaunchtype":
+            return parts[1]
+    return ""
+
+
+def _security(answers: Answers) -> Security:
+    dg = first(answers, "deviceguard")
+    status = int(get(dg, "VirtualizationBasedSecurityStatus", 0))
+    running = [int(s) for s in (get(dg, "SecurityServicesRunning") or ())]
+    registry = first(answers, "dg_registry")
+    policy = first(answers, "dg_policy")
+    services = objects(answers, "services")
+    blocked = any(_name(get(s, "Name")).lower() in ("vmms", "vmcompute") and _name(get(s, "Status")) != "Running"
+                  for s in services)
+    products = tuple(str(get(p, "displayName")) for p in objects(answers, "antivirus")) if blocked else ()
+    return Security(
+        vbs=("running", "enabled", "not-enabled")[[2, 1, 0].index(status)] if status in (0, 1, 2) else "not-enabled",
+        credential_guard=1 in running,
+        device_guard=2 in running,
+        registry=DeviceGuardRegistry(
+            EnableVirtualizationBasedSecurity=_int_or_none(get(registry, "EnableVirtualizationBasedSecurity")),
+            RequirePlatformSecurityFeatures=_int_or_none(get(registry, "RequirePlatformSecurityFeatures")),
+        ),
+        group_policy_vbs=_int_or_none(get(policy, "EnableVirtualizationBasedSecurity")) == 1,
+        blocking_software=products,
+    )
+
+
+def _winnat(answers: Answers) -> str:
+    for s in objects(answers, "services"):
+        if _name(get(s, "Name")).lower() == "winnat":
+            if _name(get(s, "Status")) == "Running":
+                return "running"
+            locked = any(
+                int(get(e, "Id", 0)) == 7023 and "being used by another process" in str(get(e, "Message", ""))
+                and "NAT" in str(get(e, "Message", ""))
+                for e in objects(answers, "events:System")
+            )
+            return "locked" if locked else "stopped"
+    return "running"
+
+
+def _volumes(answers: Answers) -> tuple[Volume, ...]:
+    disk_of = {str(get(p, "DriveLetter")).rstrip(":"): str(get(p, "DiskNumber"))
+               for p in objects(answers, "partitions") if get(p, "DriveLetter")}
+    media_of = {str(get(d, "DeviceId")): _name(get(d, "MediaType")) for d in objects(answers, "physicaldisks")}
+    volumes = []
+    for v in objects(answers, "volumes"):
+        letter = str(get(v, "DriveLetter", "")).rstrip(":")
+        if not letter:
+            continue
+        media = media_of.get(disk_of.get(letter, ""), "SSD")
+        volumes.append(Volume(drive=f"{letter}:", media="hdd" if media.upper() == "HDD" else "ssd",
+                              size_gb=_gb(get(v, "Size", 0)), free_gb=_gb(get(v, "SizeRemaining", 0))))
+    return tuple(volumes)
+
+
+PORTPROXY_ROW = re.compile(r"^\s*(\S+)\s+(\d+)\s+(\S+)\s+(\d+)\s*$")
+
+
+def _portproxy(text_lines: list[str]) -> tuple[PortProxyRule, ...]:
+    """The rows of `netsh interface portproxy show all` (samples/netsh-portproxy-show-all.txt)."""
+    rules = []
+    for line in text_lines:
+        m = PORTPROXY_ROW.match(line)
+        if m and not line.lstrip().startswith("-"):
+            rules.append(PortProxyRule(listen_address=m.group(1), listen_port=int(m.group(2)),
+                                       connect_address=m.group(3), connect_port=int(m.group(4))))
+    return tuple(rules)
+
+
+def _firewall(answers: Answers) -> tuple[FirewallRule, ...]:
+    filters = {str(get(f, "InstanceID")): f for f in objects(answers, "portfilters")}
+    rules = []
+    for r in objects(answers, "firewall"):
+        name = str(get(r, "Name"))
+        f = filters.get(name)
+        port = str(get(f, "LocalPort", "Any"))
+        protocol = str(get(f, "Protocol", "Any"))
+        rules.append(FirewallRule(
+            name=name,
+            direction=_name(get(r, "Direction", "Inbound")).lower(),
+            action=_name(get(r, "Action", "Allow")).lower(),
+            protocol=protocol.upper() if protocol.upper() in ("TCP", "UDP") else "Any",
+            port=int(port) if port.isdigit() else None,
+            enabled=_name(get(r, "Enabled", "True")) == "True",
+        ))
+    return tuple(rules)
+
+
+def _addresses(answers: Answers) -> dict[str, str]:
+    """InterfaceAlias -> 'a.b.c.d/len' for IPv4 addresses (first one per alias)."""
+    out: dict[str, str] = {}
+    for a in objects(answers, "ipaddresses"):
+        alias = str(get(a, "InterfaceAlias"))
+        ip = str(get(a, "IPAddress", ""))
+        if alias and ip and ":" not in ip and not ip.startswith("127.") and alias not in out:
+            out[alias] = f"{ip}/{int(get(a, 'PrefixLength', 24))}"
+    return out
+
+
+def _listeners(answers: Answers) -> tuple[Listener, ...]:
+    found: dict[tuple[int, str], Listener] = {}
+    for key, protocol in (("tcplisteners", "TCP"), ("udplisteners", "UDP")):
+        for c in objects(answers, key):
+            port = int(get(c, "LocalPort", 0))
+            if port and port not in SYSTEM_PORTS:
+                found.setdefault((port, protocol), Listener(port=port, protocol=protocol))
+    return tuple(found.values())
+
+
+def _cpu(cpu: PSObject | None, hypervisor_present: bool) -> Cpu:
+    vendor = "AMD" if "AMD" in str(get(cpu, "Manufacturer", "GenuineIntel")).upper() else "Intel"
+    base = Cpu(vendor=vendor, model=str(get(cpu, "Name", Cpu.model)),
+               cores=int(get(cpu, "NumberOfLogicalProcessors", Cpu.cores)))
+    if hypervisor_present or cpu is None:
+        return base  # notes §3: the flags read False under a hypervisor; it started, so they hold
+    return replace(
+        base,
+        virtualization_extensions=bool(get(cpu, "VMMonitorModeExtensions", True)),
+        slat=bool(get(cpu, "SecondLevelAddressTranslationExtensions", True)),
+        enabled_in_firmware=bool(get(cpu, "VirtualizationFirmwareEnabled", True)),
+    )
+
+
+def _patched(answers: Answers) -> bool:
+    fixes = [get(h, "InstalledOn") for h in objects(answers, "hotfix")]
+    dates = [d for d in fixes if isinstance(d, datetime)]
+    if not dates:
+        return True
+    clock = get(first(answers, "os"), "LocalDateTime")
+    now = clock if isinstance(clock, datetime) else datetime.now()
+    return now - max(dates) <= timedelta(days=STALE_PATCH_DAYS)
+
+
+def _processor(p: PSObject | None) -> Processor:
+    if p is None:
+        return Processor()
+    return Processor(count=int(get(p, "Count", 2)),
+                     expose_virtualization_extensions=bool(get(p, "ExposeVirtualizationExtensions", False)))
+
+
+def _memory(m: PSObject | None, vm: PSObject, running: bool) -> Memory:
+    """Startup as configured; while Running, what the VM really got (MemoryAssigned) is what applies."""
+    configured = _gb(get(m, "Startup", get(vm, "MemoryStartup", 4 * GIB)))
+    dynamic = bool(get(m, "DynamicMemoryEnabled", get(vm, "DynamicMemoryEnabled", False)))
+    assigned = _gb(get(vm, "MemoryAssigned", 0))
+    if running and not dynamic and assigned and assigned != configured:
+        return Memory(startup_gb=assigned, dynamic=dynamic, pending_startup_gb=configured)
+    return Memory(startup_gb=configured, dynamic=dynamic)
+
+
+PARENT_ADAPTER = re.compile(r"Name = '([^']*)', VMName = '([^']*)'")
+
+
+def _bandwidth_caps(settings: Iterable[PSObject]) -> dict[str, dict[str, int]]:
+    """VM name -> adapter name -> cap in Mbps, from BandwidthSetting objects (ParentAdapter as text)."""
+    caps: dict[str, dict[str, int]] = {}
+    for s in settings:
+        m = PARENT_ADAPTER.search(str(get(s, "ParentAdapter", "")))
+        if m:
+            caps.setdefault(m.group(2), {})[m.group(1)] = int(get(s, "MaximumBandwidth", 0)) // 1_000_000
+    return caps
+
+
+def _is_corrupt(message: str) -> bool:
+    return "corrupt" in message.lower() and "identifiers" not in message.lower()
+
+
+def _gb(value: Any) -> float:
+    gb = int(value or 0) / GIB
+    return int(gb) if gb == int(gb) else round(gb, 3)
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return None if value is None else int(value)
+    except (TypeError, ValueError):
+        return None

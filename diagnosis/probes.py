@@ -1,0 +1,111 @@
+"""The probe plan: which commands a diagnosis sends to a host or guest, batched per round trip.
+
+One batch per level of the walk: everything about a platform (OS, CPU, security, services,
+network, switches, NAT, VMs and their disks) goes in the first batch; a second batch follows only
+for what the first one revealed (the parents of differencing disks, and where a missing parent
+went). Guests are walked the same way through PowerShell Direct. docs/evidence.md is the table of
+which command shows which model attribute; the names of these probes are the keys the parsers
+(`diagnosis.parse`) read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from simulator.psdata import Command
+
+C = Command.of
+
+DEVICEGUARD_KEY = r"HKLM:\System\CurrentControlSet\Control\DeviceGuard"
+DEVICEGUARD_POLICY_KEY = r"HKLM:\SOFTWARE\Policies\Microsoft\Windows\DeviceGuard"
+IMDS_URI = "http://169.254.169.254/metadata/instance/compute?api-version=2021-02-01"
+EVENT_LOGS = (
+    "System",
+    "Microsoft-Windows-Hyper-V-VMMS-Admin",
+    "Microsoft-Windows-Hyper-V-Worker-Admin",
+)
+EVENTS_PER_LOG = 50
+
+
+@dataclass(frozen=True)
+class Probe:
+    key: str
+    pipeline: tuple[Command, ...]
+
+    @property
+    def text(self) -> str:
+        """The probe as a person would type it (for evidence items)."""
+        return " | ".join(str(c) for c in self.pipeline)
+
+
+def probe(key: str, *pipeline: Command) -> Probe:
+    return Probe(key, tuple(pipeline))
+
+
+PLATFORM = (
+    probe("os", C("Get-CimInstance", ClassName="Win32_OperatingSystem")),
+    probe("cs", C("Get-CimInstance", ClassName="Win32_ComputerSystem")),
+    probe("bcd", C("bcdedit", "/enum", "{current}")),
+    probe("feature", C("Get-WindowsFeature", Name="Hyper-V")),
+    probe("optionalfeature", C("Get-WindowsOptionalFeature", Online=True, FeatureName="Microsoft-Hyper-V")),
+    probe("deviceguard", C("Get-CimInstance", Namespace=r"root\Microsoft\Windows\DeviceGuard",
+                           ClassName="Win32_DeviceGuard")),
+    probe("dg_registry", C("Get-ItemProperty", Path=DEVICEGUARD_KEY)),
+    probe("dg_policy", C("Get-ItemProperty", Path=DEVICEGUARD_POLICY_KEY)),
+    probe("antivirus", C("Get-CimInstance", Namespace="root/SecurityCenter2", ClassName="AntiVirusProduct")),
+    probe("services", C("Get-Service", Name=["vmms", "vmcompute", "WinNat"])),
+    *(probe(f"events:{log}", C("Get-WinEvent", LogName=log, MaxEvents=EVENTS_PER_LOG)) for log in EVENT_LOGS),
+    probe("volumes", C("Get-Volume")),
+    probe("partitions", C("Get-Partition")),
+    probe("physicaldisks", C("Get-PhysicalDisk")),
+    probe("portproxy", C("netsh", "interface", "portproxy", "show", "all")),
+    probe("firewall", C("Get-NetFirewallRule")),
+    probe("portfilters", C("Get-NetFirewallPortFilter", All=True)),
+    probe("netadapters", C("Get-NetAdapter")),
+    probe("ipaddresses", C("Get-NetIPAddress", AddressFamily="IPv4")),
+    probe("switches", C("Get-VMSwitch")),
+    probe("nat", C("Get-NetNat")),
+    probe("natmappings", C("Get-NetNatStaticMapping")),
+    probe("vms", C("Get-VM")),
+    probe("processors", C("Get-VM"), C("Get-VMProcessor")),
+    probe("memory", C("Get-VM"), C("Get-VMMemory")),
+    probe("vmadapters", C("Get-VM"), C("Get-VMNetworkAdapter")),
+    probe("bandwidth", C("Get-VM"), C("Get-VMNetworkAdapter"), C("Select-Object", ExpandProperty="BandwidthSetting")),
+    probe("drives", C("Get-VM"), C("Get-VMHardDiskDrive")),
+    probe("vhds", C("Get-VM"), C("Get-VMHardDiskDrive"), C("Get-VHD")),
+)
+
+HOST_ONLY = (
+    probe("cpu", C("Get-CimInstance", ClassName="Win32_Processor")),
+    probe("hotfix", C("Get-HotFix")),
+    probe("routes", C("Get-NetRoute", DestinationPrefix="0.0.0.0/0")),
+    probe("profiles", C("Get-NetConnectionProfile")),
+    probe("imds", C("Invoke-RestMethod", Uri=IMDS_URI, Headers={"Metadata": "true"}, TimeoutSec=2)),
+)
+
+GUEST_ONLY = (
+    probe("tcplisteners", C("Get-NetTCPConnection", State="Listen")),
+    probe("udplisteners", C("Get-NetUDPEndpoint")),
+)
+
+
+def first_batch(*, guest: bool) -> tuple[Probe, ...]:
+    return PLATFORM + (GUEST_ONLY if guest else HOST_ONLY)
+
+
+def disk_batch(known: set[str], parents: list[str], all_paths: list[str]) -> tuple[Probe, ...]:
+    """Get-VHD of parents not seen yet, Test-Path of every parent, Test-VHD of every disk."""
+    probes = [probe(f"vhd:{p}", C("Get-VHD", Path=p)) for p in parents if p.lower() not in known]
+    probes += [probe(f"testpath:{p}", C("Test-Path", Path=p)) for p in parents]
+    probes += [probe(f"testvhd:{p}", C("Test-VHD", Path=p)) for p in all_paths]
+    return tuple(probes)
+
+
+def search_batch(missing: list[str], drives: list[str]) -> tuple[Probe, ...]:
+    """Where did a missing parent go? Look for its file name on every volume of the host."""
+    probes = []
+    for path in missing:
+        leaf = path.rsplit("\\", 1)[-1]
+        probes.append(probe(f"search:{path}", C("Get-ChildItem", Path=[f"{d}\\" for d in drives],
+                                                Recurse=True, Filter=leaf)))
+    return tuple(probes)

@@ -1,0 +1,55 @@
+"""`nestlab diagnose TARGET`: collect evidence through PowerShell and print the findings."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from rich.console import Console
+
+from diagnosis.findings import Report
+from lab.diagnose import blocking, diagnose_session
+from lab.render import print_report
+from lab.targets import open_target
+
+
+@click.command("diagnose")
+@click.argument("target")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (spec/cli.md).")
+@click.option("--vm", "vm", metavar="NAME", help="Only findings about this VM (name or node id) and below.")
+def command(target: str, as_json: bool, vm: str | None) -> None:
+    """Collect evidence from TARGET and name root causes, subjects, evidence and fixes.
+
+    TARGET is a lab file, builtin:NAME, psrp://[user@]host[:port][?transport=…&auth=…] or
+    inventory:PATH. Exit 0: nothing wrong; 1: findings; 2: could not run.
+
+    \b
+    Examples:
+      nestlab diagnose builtin:reference
+      nestlab diagnose broken.yaml --json
+      nestlab diagnose psrp://admin@hv01.contoso.com --vm L1
+    """
+    session = open_target(target)
+    err = Console(stderr=True)
+    try:
+        with err.status("collecting evidence…") as status:
+            result = diagnose_session(session, target=target,
+                                      progress=lambda node: status.update(f"collecting evidence: {node}"))
+    finally:
+        session.close()
+    report = _only_vm(result.report, vm) if vm else result.report
+    if as_json:
+        click.echo(report.to_json())
+    else:
+        print_report(Console(), report, skipped=result.walk.skipped)
+    sys.exit(1 if blocking(report) else 0)
+
+
+def _only_vm(report: Report, vm: str) -> Report:
+    def about(subject: str) -> bool:
+        node = subject.split(":", 1)[0]
+        parts = node.split("/")
+        return vm in parts[1:] or node == vm or node.startswith(vm + "/")
+
+    return Report(report.target, report.collected_at, report.hosts,
+                  tuple(f for f in report.findings if about(f.subject)))

@@ -1,0 +1,33 @@
+"""Reports for people: rich tables of findings, checklist items and trace hops."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from diagnosis.findings import Report
+
+SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
+
+
+def report_table(report: Report, *, title: str | None = None) -> Table:
+    table = Table(title=title or f"Diagnosis of {report.target}", show_lines=True)
+    table.add_column("severity")
+    table.add_column("root cause", style="bold")
+    table.add_column("subject")
+    table.add_column("summary and resolution")
+    for f in report.findings:
+        body = f.summary
+        if f.resolution:
+            body += "\n" + "\n".join(f"  [cyan]{line}[/cyan]" for line in f.resolution)
+        table.add_row(f"[{SEVERITY_STYLE[f.severity]}]{f.severity}[/]", f.root_cause, f.subject, body)
+    return table
+
+
+def print_report(console: Console, report: Report, *, skipped: list[tuple[str, str]] = ()) -> None:
+    if not report.findings:
+        console.print(f"[green]{report.target}: no findings[/green] (hosts: {', '.join(report.hosts)})")
+    else:
+        console.print(report_table(report))
+    for vm, why in skipped:
+        console.print(f"[dim]skipped {vm}: {why}[/dim]")
