@@ -56,8 +56,6 @@ from simulator.psdata import PSObject, Result
 GIB = 1024**3
 HEAVY_CPU_PERCENT = 50
 STALE_PATCH_DAYS = 365
-# Ports every Windows guest listens on; not a workload's service.
-SYSTEM_PORTS = frozenset({135, 139, 445, 5985, 5986, 47001, 49664, 49665, 49666, 49667, 49668, 49669})
 
 Answers = dict[str, Result]
 
@@ -176,7 +174,8 @@ class Builder:
         record: VM = self.lab[vm]
         guest = Guest(**_platform_fields(answers, guest=True),
                       integration_services_current=record.guest.integration_services_current)
-        listeners = _listeners(answers)
+        proxied = {r.listen_port for r in guest.portproxy}  # iphlpsvc listens for portproxy rules
+        listeners = tuple(x for x in _listeners(answers) if x.port not in proxied)
         self.lab.set(vm, replace(record, guest=guest, services=listeners))
         self._prefixes(vm, answers)
         self._facts(vm, answers)
@@ -520,7 +519,7 @@ def _listeners(answers: Answers) -> tuple[Listener, ...]:
     for key, protocol in (("tcplisteners", "TCP"), ("udplisteners", "UDP")):
         for c in objects(answers, key):
             port = int(get(c, "LocalPort", 0))
-            if port and port not in SYSTEM_PORTS:
+            if port:
                 found.setdefault((port, protocol), Listener(port=port, protocol=protocol))
     return tuple(found.values())
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Protocol, Sequence, runtime_checkable
 
+from simulator.clixml import roundtrip_result
 from simulator.model import Lab, vm_id
 from simulator.psdata import Command, Result
 
@@ -40,7 +41,11 @@ class Session(Protocol):
 
 
 class SimSession:
-    """A Session over an in-process Lab: the simulator's cmdlets act on the lab's state."""
+    """A Session over an in-process Lab: the simulator's cmdlets act on the lab's state.
+
+    Every answer makes the same CLIXML serialize → deserialize round trip as over PSRP, so the
+    diagnosis receives identical objects in process, through the endpoint and from a real host.
+    """
 
     def __init__(self, lab: Lab) -> None:
         self.lab = lab
@@ -56,7 +61,7 @@ class SimSession:
         context = host
         for name in vm:
             context = vm_id(context, name)
-        return powershell.run(self.lab, context, tuple(pipeline))
+        return roundtrip_result(powershell.run(self.lab, context, tuple(pipeline)))
 
     def run_batch(
         self, host: str, pipelines: Sequence[Sequence[Command]], *, vm: Sequence[str] = ()
@@ -67,7 +72,7 @@ class SimSession:
         context = host
         for name in vm:
             context = vm_id(context, name)
-        return [powershell.run(self.lab, context, tuple(p)) for p in pipelines]
+        return [roundtrip_result(powershell.run(self.lab, context, tuple(p))) for p in pipelines]
 
     def close(self) -> None:
         pass

@@ -340,7 +340,7 @@ class Lab:
         self.name = name
         self.description = description
         self.graph: nx.MultiDiGraph = nx.MultiDiGraph()
-        self.source: Any = None  # the loaded YAML document, so a save keeps comments (labfile)
+        self.source: Any = None  # the loaded lab-file text, so a save keeps comments (labfile)
         self.source_path: str | None = None
 
     # -- building ------------------------------------------------------------------------------
