@@ -88,21 +88,21 @@ def _platform(
 ) -> dict[str, Result]:
     """The first batch, then disk batches until every parent of every chain is known."""
     answers = _send(session, host, vm, probes.first_batch(guest=guest), walk)
-    known: set[str] = set()
     while True:
         vhds = parse.vhd_objects(answers)
-        known |= {str(v["Path"]).lower() for v in vhds}
+        known = {str(v["Path"]).lower() for v in vhds}
         parents = sorted({str(v["ParentPath"]) for v in vhds if v["ParentPath"]})
         unresolved = [p for p in parents if f"testpath:{p}" not in answers]
-        if not unresolved:
+        untested = sorted({str(v["Path"]) for v in vhds if f"testvhd:{v['Path']}" not in answers})
+        if not unresolved and not untested:
             break
-        paths = sorted({str(v["Path"]) for v in vhds if f"testvhd:{v['Path']}" not in answers})
-        answers.update(_send(session, host, vm, probes.disk_batch(known, unresolved, paths), walk))
+        answers.update(_send(session, host, vm, probes.disk_batch(known, unresolved, untested), walk))
     missing = parse.missing_parents(answers)
     if missing:
         drives = parse.drive_letters(answers)
         answers.update(_send(session, host, vm, probes.search_batch(missing, drives), walk))
         found = parse.search_hits(answers)
+        known = {str(v["Path"]).lower() for v in parse.vhd_objects(answers)}
         extra = [p for p in found if p.lower() not in known]
         if extra:
             answers.update(_send(

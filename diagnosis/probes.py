@@ -93,11 +93,18 @@ def first_batch(*, guest: bool) -> tuple[Probe, ...]:
     return PLATFORM + (GUEST_ONLY if guest else HOST_ONLY)
 
 
-def disk_batch(known: set[str], parents: list[str], all_paths: list[str]) -> tuple[Probe, ...]:
-    """Get-VHD of parents not seen yet, Test-Path of every parent, Test-VHD of every disk."""
-    probes = [probe(f"vhd:{p}", C("Get-VHD", Path=p)) for p in parents if p.lower() not in known]
+def disk_batch(known: set[str], parents: list[str], untested: list[str]) -> tuple[Probe, ...]:
+    """Get-VHD of parents not seen yet, Test-Path of each parent, Test-VHD of every disk and parent.
+
+    Test-VHD runs on every file of a chain, so a damaged parent is named itself rather than the
+    child that merely sits on top of it.
+    """
+    new_parents = [p for p in parents if p.lower() not in known]
+    probes = [probe(f"vhd:{p}", C("Get-VHD", Path=p)) for p in new_parents]
     probes += [probe(f"testpath:{p}", C("Test-Path", Path=p)) for p in parents]
-    probes += [probe(f"testvhd:{p}", C("Test-VHD", Path=p)) for p in all_paths]
+    tested = {p.lower() for p in untested}
+    probes += [probe(f"testvhd:{p}", C("Test-VHD", Path=p))
+               for p in [*untested, *(q for q in new_parents if q.lower() not in tested)]]
     return tuple(probes)
 
 

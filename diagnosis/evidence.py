@@ -1,0 +1,102 @@
+"""What the diagnosis knows about a target: an evidence Lab plus the raw facts the model cannot hold.
+
+The collector (`diagnosis.collect`) rebuilds a `Lab` (simulator.model, the same records) from what
+the probes returned, and keeps beside it the answers that are not lab state but are how a host
+*shows* state: whether a hypervisor is running, the event log, what Test-VHD and Test-Path said,
+CPU usage. Rules read both; every fact carries the command and property it came from, so a
+finding's evidence is exactly what was seen.
+
+Facts are keyed by the node they are about (a lab-format id):
+
+| key (node)        | field                 | command (as the collector renders it)                                   | property |
+|-------------------|-----------------------|-------------------------------------------------------------------------|----------|
+| host / VM (guest) | hypervisor_present    | Get-CimInstance -ClassName Win32_ComputerSystem                         | HypervisorPresent (bool) |
+| host / VM (guest) | hypervisorlaunchtype  | bcdedit /enum {current}                                                 | hypervisorlaunchtype (the line's value, "Auto"/"Off"; "" when the line is absent) |
+| host / VM (guest) | events                | Get-WinEvent -LogName System -MaxEvents N (and the Hyper-V Admin logs)  | Id, ProviderName, Message |
+| VM (parent)       | cpu_usage             | Get-VM -Name N                                                          | CPUUsage (int, percent) |
+| VM (parent)       | memory_assigned       | Get-VM -Name N                                                          | MemoryAssigned (bytes) |
+| VHD               | test_path             | Test-Path -Path P (P = the VHD's path, or a child's ParentPath)         | Result (bool) |
+| VHD               | test_vhd_error        | Test-VHD -Path P                                                        | Error (the ErrorRecord's message; absent when Test-VHD passed) |
+| VHD (missing parent path; or the child) | parent_search | Get-ChildItem -Path D:\\ -Recurse -Filter LEAF (LEAF = ParentPath's file name) | FullName (tuple of paths found) |
+
+A VHD key is `vhd_id(owner, path)` even when no such node is in the lab (a missing parent).
+Absent facts mean "not collected": rules then decide from the lab alone, or not at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from diagnosis.findings import EvidenceItem
+from simulator.model import Lab
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One raw answer: the command sent, the property read, the value seen."""
+
+    command: str
+    property: str
+    value: Any
+
+    def item(self) -> EvidenceItem:
+        return EvidenceItem(self.command, self.property, self.value)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event log record (Get-WinEvent): id, provider and rendered message."""
+
+    command: str
+    id: int
+    provider: str
+    message: str
+
+    def items(self) -> tuple[EvidenceItem, ...]:
+        return (
+            EvidenceItem(self.command, "Id", self.id),
+            EvidenceItem(self.command, "Message", self.message),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Facts:
+    """The raw facts about one node; see the module docstring for where each comes from."""
+
+    hypervisor_present: Fact | None = None
+    hypervisorlaunchtype: Fact | None = None
+    events: tuple[Event, ...] = ()
+    cpu_usage: Fact | None = None
+    memory_assigned: Fact | None = None
+    test_path: Fact | None = None
+    test_vhd_error: Fact | None = None
+    parent_search: Fact | None = None
+
+    def events_with_id(self, *ids: int) -> tuple[Event, ...]:
+        return tuple(e for e in self.events if e.id in ids)
+
+
+NO_FACTS = Facts()
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Everything one diagnosis sees: the evidence lab, raw facts by node id, and where it came from."""
+
+    lab: Lab
+    facts: Mapping[str, Facts] = field(default_factory=dict)
+    target: str = ""
+    collected_at: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "facts", MappingProxyType(dict(self.facts)))
+
+    def of(self, node_id: str) -> Facts:
+        return self.facts.get(node_id, NO_FACTS)
+
+    def hypervisor_present(self, owner: str) -> bool | None:
+        """Whether a hypervisor runs on a host or in a VM's guest; None when nobody asked."""
+        fact = self.of(owner).hypervisor_present
+        return None if fact is None else bool(fact.value)

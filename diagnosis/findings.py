@@ -1,0 +1,123 @@
+"""Findings and the report that carries them: the diagnosis's output, shaped as spec/cli.md says.
+
+A finding names one root cause (an id of spec/root-causes.md) on one subject (a lab-format node
+id), with the evidence that was seen and the commands that heal it. Order matters to a person
+reading a report: the worst first, and among equals the cause furthest up the nesting chain first,
+because a host without VT-x explains everything below it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from typing import Any, Iterable, Literal
+
+Severity = Literal["error", "warning", "info"]
+Category = Literal["prerequisites", "hyperv-role", "network", "performance", "security", "nat", "storage", "resources"]
+
+SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
+CATEGORIES: tuple[Category, ...] = (
+    "prerequisites", "hyperv-role", "network", "performance", "security", "nat", "storage", "resources",
+)
+
+
+@dataclass(frozen=True)
+class EvidenceItem:
+    """One thing a host showed: the command sent, the property read, the value it had."""
+
+    command: str
+    property: str
+    value: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"command": self.command, "property": self.property, "value": _jsonable(self.value)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Finding:
+    root_cause: str
+    category: Category
+    severity: Severity
+    subject: str
+    summary: str
+    evidence: tuple[EvidenceItem, ...] = ()
+    resolution: tuple[str, ...] = ()
+    explains: tuple[str, ...] = ()  # root-cause ids or symptom ids (diagnosis.triage) this finding accounts for
+    reference: str = ""
+    explained_by: str | None = None  # "ROOT_CAUSE on SUBJECT" when another finding causes this one (not in JSON)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "root_cause": self.root_cause,
+            "category": self.category,
+            "severity": self.severity,
+            "subject": self.subject,
+            "summary": self.summary,
+            "evidence": [item.to_dict() for item in self.evidence],
+            "resolution": list(self.resolution),
+            "explains": list(self.explains),
+            "reference": self.reference,
+        }
+
+    def demoted(self, cause: "Finding") -> "Finding":
+        """This finding as a consequence of `cause`: info severity, saying so in its summary."""
+        by = f"{cause.root_cause} on {cause.subject}"
+        return replace(self, severity="info", explained_by=by, summary=f"{self.summary} (explained by {by})")
+
+
+def chain_depth(subject: str) -> int:
+    """How far down the nesting a subject sits: 0 for a host, 1 for L1 and what L1 owns, …"""
+    owner = subject.split(":", 1)[0] if ":" in subject else subject
+    return owner.count("/")
+
+
+def sort_key(finding: Finding) -> tuple:
+    return (SEVERITIES.index(finding.severity), chain_depth(finding.subject), finding.subject, finding.root_cause)
+
+
+def ordered(findings: Iterable[Finding]) -> tuple[Finding, ...]:
+    """By severity, then the cause furthest up the chain first (spec/cli.md); stable for ties."""
+    return tuple(sorted(findings, key=sort_key))
+
+
+@dataclass(frozen=True)
+class Report:
+    target: str
+    collected_at: str
+    hosts: tuple[str, ...]
+    findings: tuple[Finding, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "findings", ordered(self.findings))
+
+    @property
+    def has_findings(self) -> bool:
+        return bool(self.findings)
+
+    def by_root_cause(self, root_cause: str) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.root_cause == root_cause)
+
+    def errors(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.severity == "error")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "collected_at": self.collected_at,
+            "hosts": list(self.hosts),
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+
+def _jsonable(value: Any) -> Any:
+    """PowerShell values as JSON: enums by name, tuples as lists, anything else exotic as text."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return str(value)

@@ -1,0 +1,213 @@
+"""Guide section "Troubleshooting checklist": the host and platform prerequisites (category prerequisites)."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from diagnosis.evidence import Evidence
+from diagnosis.rules.common import (
+    DEVICE_GUARD_POLICY_KEY,
+    GUIDE,
+    WIN32_CPU,
+    Hit,
+    cmd,
+    get_vm,
+    get_vmmemory,
+    hypervisor_item,
+    is_hyperv_platform,
+    name_of,
+    nested_hosts,
+    on_platform,
+    os_items,
+    platforms,
+    q,
+    reboot,
+    rule,
+    seen,
+    stranded,
+    while_off,
+)
+from simulator.model import OSInfo
+
+REFERENCE = GUIDE + "Troubleshooting checklist"
+
+MIN_BUILD = 14393  # Windows Server 2016 / Windows 10 1607, the first with nested virtualization
+AMD_MIN_SERVER_BUILD = 20348  # Windows Server 2022 (enable-nested-virtualization.md, notes §1.1)
+AMD_MIN_CLIENT_BUILD = 22000  # Windows 11
+CPU_VENDOR_NAME = {"Intel": "GenuineIntel", "AMD": "AuthenticAMD"}
+
+# Symptoms (diagnosis.triage ids) that a platform without a running hypervisor produces below it.
+NO_HYPERVISOR_SYMPTOMS = ("hypervisor-not-running", "hyperv-role-install-fails", "vm-start-fails")
+
+
+def os_problem(os_info: OSInfo, vendor: str | None = None) -> str | None:
+    """Why this Windows cannot run (nested) Hyper-V, or None when it can."""
+    caption = os_info.caption.lower()
+    if "home" in caption:
+        return f"{os_info.caption} is a Home edition, which has no Hyper-V"
+    if os_info.build < MIN_BUILD:
+        return f"{os_info.caption} (build {os_info.build}) is older than Windows Server 2016 / Windows 10 (build {MIN_BUILD})"
+    if vendor == "AMD":
+        need = AMD_MIN_SERVER_BUILD if "server" in caption else AMD_MIN_CLIENT_BUILD
+        if os_info.build < need:
+            return (f"nested virtualization on AMD needs Windows Server 2022 or Windows 11 (build {need}); "
+                    f"{os_info.caption} is build {os_info.build}")
+    return None
+
+
+@rule("host-os-unsupported", category="prerequisites", severity="error", reference=REFERENCE)
+def host_os_unsupported(ev: Evidence) -> Iterator[Hit]:
+    for host in ev.lab.hosts():
+        record = ev.lab[host]
+        problem = os_problem(record.os, record.cpu.vendor)
+        if problem is None:
+            continue
+        items = os_items(ev.lab, host)
+        if record.cpu.vendor == "AMD":
+            items += (seen(WIN32_CPU, "Manufacturer", CPU_VENDOR_NAME["AMD"]),)
+        yield Hit(
+            subject=host,
+            summary=f"{host}: {problem}",
+            evidence=items,
+            resolution=(f"Upgrade {host} to Windows Server 2022 or later, or Windows 11 Pro/Enterprise, with Hyper-V",),
+            explains=NO_HYPERVISOR_SYMPTOMS,
+        )
+
+
+def cpu_items(ev: Evidence, host: str) -> tuple:
+    cpu = ev.lab[host].cpu
+    return (
+        seen(WIN32_CPU, "Manufacturer", CPU_VENDOR_NAME[cpu.vendor]),
+        seen(WIN32_CPU, "VMMonitorModeExtensions", cpu.virtualization_extensions),
+        seen(WIN32_CPU, "SecondLevelAddressTranslationExtensions", cpu.slat),
+        seen(WIN32_CPU, "VirtualizationFirmwareEnabled", cpu.enabled_in_firmware),
+        *hypervisor_item(ev, host),
+    )
+
+
+def _hypervisor_unknown_or_absent(ev: Evidence, host: str) -> bool:
+    """Win32_Processor reads False for all three flags while a hypervisor runs (notes §3): trust them only then."""
+    return ev.hypervisor_present(host) is not True
+
+
+@rule("host-cpu-no-virtualization", category="prerequisites", severity="error", reference=REFERENCE)
+def host_cpu_no_virtualization(ev: Evidence) -> Iterator[Hit]:
+    for host in ev.lab.hosts():
+        cpu = ev.lab[host].cpu
+        if (cpu.virtualization_extensions and cpu.slat) or not _hypervisor_unknown_or_absent(ev, host):
+            continue
+        missing = "VT-x/AMD-V" if not cpu.virtualization_extensions else "SLAT (EPT/RVI)"
+        yield Hit(
+            subject=host,
+            summary=f"{host}'s processor {cpu.model} has no {missing}, so no hypervisor can run on it{stranded(ev.lab, host)}",
+            evidence=cpu_items(ev, host),
+            resolution=(f"Move the lab to a host whose CPU supports {missing} (Intel VT-x with EPT, or AMD-V with RVI)",),
+            explains=NO_HYPERVISOR_SYMPTOMS,
+        )
+
+
+@rule("virtualization-disabled-in-firmware", category="prerequisites", severity="error", reference=REFERENCE)
+def virtualization_disabled_in_firmware(ev: Evidence) -> Iterator[Hit]:
+    for host in ev.lab.hosts():
+        cpu = ev.lab[host].cpu
+        if not (cpu.virtualization_extensions and cpu.slat) or cpu.enabled_in_firmware:
+            continue
+        if not _hypervisor_unknown_or_absent(ev, host):
+            continue
+        yield Hit(
+            subject=host,
+            summary=f"{host}'s CPU supports virtualization but it is disabled in BIOS/UEFI{stranded(ev.lab, host)}",
+            evidence=cpu_items(ev, host),
+            resolution=(f"Enable Intel VT-x / AMD-V (SVM) in {host}'s BIOS/UEFI setup, then power-cycle {host}",),
+            explains=NO_HYPERVISOR_SYMPTOMS,
+        )
+
+
+BCDEDIT = cmd("bcdedit", "/enum", "{current}")
+
+
+@rule("hypervisor-launch-disabled", category="prerequisites", severity="error", reference=REFERENCE)
+def hypervisor_launch_disabled(ev: Evidence) -> Iterator[Hit]:
+    for owner in platforms(ev.lab):
+        platform = ev.lab.platform(owner)
+        if not platform.hyperv_installed or platform.hypervisor_launch != "off":
+            continue
+        launch = ev.of(owner).hypervisorlaunchtype
+        items = (launch.item() if launch else seen(BCDEDIT, "hypervisorlaunchtype", "Off"),)
+        yield Hit(
+            subject=owner,
+            summary=f"{owner} has Hyper-V installed but its boot entry says hypervisorlaunchtype Off, so the hypervisor never starts",
+            evidence=items + hypervisor_item(ev, owner),
+            resolution=(*on_platform(ev.lab, owner, ["bcdedit /set hypervisorlaunchtype auto"]), reboot(ev.lab, owner)),
+            explains=NO_HYPERVISOR_SYMPTOMS,
+        )
+
+
+@rule("dynamic-memory-enabled", category="prerequisites", severity="warning", reference=REFERENCE)
+def dynamic_memory_enabled(ev: Evidence) -> Iterator[Hit]:
+    for vm in nested_hosts(ev.lab):
+        if not ev.lab[vm].memory.dynamic:
+            continue
+        yield Hit(
+            subject=vm,
+            summary=f"{name_of(vm)} runs Hyper-V with dynamic memory enabled; a VM hosting VMs does not balloon, "
+                    "so its memory stays at startup (Microsoft: nested virtualization)",
+            evidence=(seen(get_vmmemory(vm), "DynamicMemoryEnabled", True),),
+            resolution=while_off(ev.lab, vm, [f"Set-VMMemory -VMName {q(name_of(vm))} -DynamicMemoryEnabled $false"]),
+        )
+
+
+@rule("outdated-integration-services", category="prerequisites", severity="warning", reference=REFERENCE)
+def outdated_integration_services(ev: Evidence) -> Iterator[Hit]:
+    for owner in platforms(ev.lab):
+        if ev.lab.platform(owner).integration_services_current:
+            continue
+        if ev.lab.kind(owner) == "host":
+            item = seen("Get-HotFix", "InstalledOn", "newest update older than a year")
+            fix = f"Install the latest cumulative update on {owner} (Windows Update), then reboot"
+        else:
+            item = seen(get_vm(owner), "IntegrationServicesState", "Update required")
+            fix = f"Install the latest Windows updates and integration services inside {name_of(owner)}, then restart it"
+        yield Hit(
+            subject=owner,
+            summary=f"{owner} is not patched: host or guest updates and integration services are out of date",
+            evidence=(item,),
+            resolution=(fix,),
+        )
+
+
+SERVICES = cmd("Get-Service", Name="vmms,vmcompute")
+ANTIVIRUS = cmd("Get-CimInstance", Namespace="root/SecurityCenter2", ClassName="AntiVirusProduct")
+
+
+@rule("antivirus-blocking-hyperv", category="prerequisites", severity="error", reference=REFERENCE)
+def antivirus_blocking_hyperv(ev: Evidence) -> Iterator[Hit]:
+    for owner in platforms(ev.lab):
+        products = ev.lab.platform(owner).security.blocking_software
+        if not products or not is_hyperv_platform(ev.lab, owner):
+            continue
+        yield Hit(
+            subject=owner,
+            summary=f"{', '.join(products)} on {owner} blocks the Hyper-V processes (vmms, vmwp, vmcompute)",
+            evidence=(
+                *(seen(ANTIVIRUS, "displayName", p) for p in products),
+                seen(SERVICES, "Status", "Stopped"),
+            ),
+            resolution=(
+                f"Exclude vmms.exe, vmwp.exe and vmcompute.exe (and the VM folders) in {', '.join(products)} on {owner}, "
+                f"or remove it; remove any policy that blocks them (check {DEVICE_GUARD_POLICY_KEY} and gpresult /h)",
+                *on_platform(ev.lab, owner, ["Start-Service -Name vmms,vmcompute"]),
+            ),
+            explains=NO_HYPERVISOR_SYMPTOMS,
+        )
+
+
+RULES = (
+    host_os_unsupported,
+    host_cpu_no_virtualization,
+    virtualization_disabled_in_firmware,
+    hypervisor_launch_disabled,
+    dynamic_memory_enabled,
+    outdated_integration_services,
+    antivirus_blocking_hyperv,
+)

@@ -1,0 +1,256 @@
+"""What every rule shares: the Rule record, the `rule` decorator, and readers of the evidence lab.
+
+A rule is small (like AutomatedLab's lab validators): for one root-cause id it yields `Hit`s —
+subject, message, evidence, fix — and the Rule adds the id's category, severity and reference.
+The readers here turn model attributes back into what a host shows (docs/evidence.md: which
+command and property), so a rule and the checklist cite evidence the same way.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator
+
+from diagnosis.evidence import Evidence
+from diagnosis.findings import Category, EvidenceItem, Finding, Severity
+from simulator.model import Lab, owner_of_id
+from simulator.psdata import Command
+
+GB = 1024**3
+
+
+@dataclass(frozen=True, kw_only=True)
+class Hit:
+    """What a rule found on one subject; the Rule turns it into a Finding."""
+
+    subject: str
+    summary: str
+    evidence: tuple[EvidenceItem, ...] = ()
+    resolution: tuple[str, ...] = ()
+    explains: tuple[str, ...] = ()
+    severity: Severity | None = None  # None = the rule's severity
+
+
+@dataclass(frozen=True)
+class Rule:
+    root_cause: str
+    category: Category
+    severity: Severity
+    reference: str
+    check: Callable[[Evidence], Iterable[Hit]]
+
+    def run(self, evidence: Evidence) -> list[Finding]:
+        return [
+            Finding(
+                root_cause=self.root_cause,
+                category=self.category,
+                severity=hit.severity or self.severity,
+                subject=hit.subject,
+                summary=hit.summary,
+                evidence=hit.evidence,
+                resolution=hit.resolution,
+                explains=hit.explains,
+                reference=self.reference,
+            )
+            for hit in self.check(evidence)
+        ]
+
+
+def rule(root_cause: str, *, category: Category, severity: Severity, reference: str):
+    """Declare the function below as the rule for `root_cause`."""
+
+    def wrap(check: Callable[[Evidence], Iterable[Hit]]) -> Rule:
+        return Rule(root_cause, category, severity, reference, check)
+
+    return wrap
+
+
+GUIDE = "troubleshooting guide: "
+
+# ----------------------------------------------------------------------------------------------
+# The nesting, as the evidence lab shows it
+# ----------------------------------------------------------------------------------------------
+
+
+def name_of(vm: str) -> str:
+    return vm.rsplit("/", 1)[-1]
+
+
+def running(lab: Lab, vm: str) -> bool:
+    return lab[vm].state == "Running"
+
+
+def platforms(lab: Lab) -> Iterator[str]:
+    """Every Windows installation whose answers we have: each host, and each Running VM's guest."""
+    for host in lab.hosts():
+        yield host
+        for vm in lab.vms(host, recursive=True):
+            if running(lab, vm):
+                yield vm
+
+
+def is_nested_host(lab: Lab, vm: str) -> bool:
+    """A VM that must run Hyper-V: its guest has the role or runs VMs of its own."""
+    return bool(lab.vms(vm)) or lab[vm].guest.hyperv_installed
+
+
+def nested_hosts(lab: Lab) -> Iterator[str]:
+    for vm in lab.all_vms():
+        if is_nested_host(lab, vm):
+            yield vm
+
+
+def is_hyperv_platform(lab: Lab, owner: str) -> bool:
+    """A host, or a VM that must run Hyper-V: where VBS, launch type and services matter."""
+    return lab.kind(owner) == "host" or is_nested_host(lab, owner)
+
+
+def stranded(lab: Lab, node: str) -> str:
+    """"; A, B cannot run": the VMs below a node whose hypervisor cannot run (for a summary)."""
+    vms = lab.vms(node, recursive=True)
+    return f"; {', '.join(vms)} cannot run" if vms else ""
+
+
+def disk_chains(lab: Lab, vm: str) -> Iterator[list[str]]:
+    """Each disk of a VM with its parents, child first; only disks the host showed (declared VHDs)."""
+    for disk in lab.disks(vm):
+        chain = [v for v in lab.chain(disk)] if _declared(lab, disk) else []
+        yield [v for v in chain if _declared(lab, v)]
+
+
+def _declared(lab: Lab, node: str) -> bool:
+    return node in lab and "record" in lab.graph.nodes[node]
+
+
+def within(subject: str, scope: str) -> bool:
+    """Whether `subject` sits at or below the node `scope` in the nesting (by lab-format ids)."""
+    mine, theirs = _owner_part(subject), _owner_part(scope)
+    return mine == theirs or mine.startswith(theirs + "/")
+
+
+def _owner_part(node_id: str) -> str:
+    return owner_of_id(node_id) if ":" in node_id else node_id
+
+
+def network_of(cidr: str) -> ipaddress.IPv4Network:
+    return ipaddress.ip_interface(cidr).network
+
+
+# ----------------------------------------------------------------------------------------------
+# Evidence: model attributes as the host shows them (docs/evidence.md)
+# ----------------------------------------------------------------------------------------------
+
+
+def cmd(name: str, *arguments: Any, **parameters: Any) -> str:
+    return str(Command.of(name, *arguments, **parameters))
+
+
+def seen(command: str, prop: str, value: Any) -> EvidenceItem:
+    return EvidenceItem(command, prop, value)
+
+
+WIN32_OS = cmd("Get-CimInstance", ClassName="Win32_OperatingSystem")
+WIN32_CS = cmd("Get-CimInstance", ClassName="Win32_ComputerSystem")
+WIN32_CPU = cmd("Get-CimInstance", ClassName="Win32_Processor")
+DEVICE_GUARD = cmd("Get-CimInstance", Namespace="root\\Microsoft\\Windows\\DeviceGuard", ClassName="Win32_DeviceGuard")
+DEVICE_GUARD_KEY = "HKLM:\\System\\CurrentControlSet\\Control\\DeviceGuard"
+DEVICE_GUARD_POLICY_KEY = "HKLM:\\SOFTWARE\\Policies\\Microsoft\\Windows\\DeviceGuard"
+
+
+def os_items(lab: Lab, owner: str) -> tuple[EvidenceItem, ...]:
+    os_info = lab.platform(owner).os
+    return (seen(WIN32_OS, "Caption", os_info.caption), seen(WIN32_OS, "BuildNumber", str(os_info.build)))
+
+
+def get_vm(vm: str) -> str:
+    return cmd("Get-VM", Name=name_of(vm))
+
+
+def get_vmprocessor(vm: str) -> str:
+    return cmd("Get-VMProcessor", VMName=name_of(vm))
+
+
+def get_vmmemory(vm: str) -> str:
+    return cmd("Get-VMMemory", VMName=name_of(vm))
+
+
+def get_vmnetworkadapter(vm: str) -> str:
+    return cmd("Get-VMNetworkAdapter", VMName=name_of(vm))
+
+
+def startup_item(lab: Lab, vm: str) -> EvidenceItem:
+    return seen(get_vmmemory(vm), "Startup", gb_to_bytes(lab[vm].memory.startup_gb))
+
+
+def count_item(lab: Lab, vm: str) -> EvidenceItem:
+    return seen(get_vmprocessor(vm), "Count", lab[vm].processor.count)
+
+
+def cpu_usage_item(evidence: Evidence, vm: str) -> EvidenceItem:
+    """CPUUsage as collected; without the number, the workload class the collector derived from it."""
+    fact = evidence.of(vm).cpu_usage
+    if fact is not None:
+        return fact.item()
+    return seen(get_vm(vm), "CPUUsage", ">= 50" if evidence.lab[vm].workload == "heavy" else "< 50")
+
+
+def hypervisor_item(evidence: Evidence, owner: str) -> tuple[EvidenceItem, ...]:
+    fact = evidence.of(owner).hypervisor_present
+    return () if fact is None else (fact.item(),)
+
+
+def gb_to_bytes(gb: float) -> int:
+    return int(round(gb * GB))
+
+
+def gb_text(gb: float) -> str:
+    """A PowerShell size literal: 4GB, 512MB."""
+    return f"{int(gb)}GB" if float(gb).is_integer() else f"{int(round(gb * 1024))}MB"
+
+
+# ----------------------------------------------------------------------------------------------
+# Resolutions: real commands, run where the subject lives
+# ----------------------------------------------------------------------------------------------
+#
+# Convention (documented for `nestlab fix`): a finding's commands run on the host or guest that
+# holds its subject — a VM's and an adapter's on the VM's parent, a switch's, NAT's or VHD's on
+# their owner, a host's on the host. Commands meant for a VM's own guest are wrapped in
+# `Invoke-Command -VMName` so they still run from that parent, as PowerShell Direct does.
+
+
+def q(text: str) -> str:
+    """A PowerShell single-quoted string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def while_off(lab: Lab, vm: str, commands: Iterable[str]) -> tuple[str, ...]:
+    """`commands` that need the VM off: preceded by Stop-VM and followed by Start-VM when it runs."""
+    body = tuple(commands)
+    if lab[vm].state != "Running":
+        return body
+    name = q(name_of(vm))
+    return (f"Stop-VM -Name {name}", *body, f"Start-VM -Name {name}")
+
+
+def on_platform(lab: Lab, owner: str, commands: Iterable[str]) -> tuple[str, ...]:
+    """Commands for a host itself, or for a VM's guest wrapped in Invoke-Command -VMName."""
+    if lab.kind(owner) == "host":
+        return tuple(commands)
+    name = q(name_of(owner))
+    return tuple(f"Invoke-Command -VMName {name} -ScriptBlock {{ {c} }}" for c in commands)
+
+
+def reboot(lab: Lab, owner: str) -> str:
+    if lab.kind(owner) == "host":
+        return "Restart-Computer -Force"
+    return f"Restart-VM -Name {q(name_of(owner))} -Force"
+
+
+def adapter_selector(lab: Lab, adapter: str) -> str:
+    """-VMName, plus -Name when the VM has more than one adapter (so only this one changes)."""
+    vm = lab.owner(adapter)
+    text = f"-VMName {q(name_of(vm))}"
+    if len(lab.adapters(vm)) > 1:
+        text += f" -Name {q(lab[adapter].name)}"
+    return text

@@ -1,0 +1,142 @@
+"""Guide section "Nested VM can't start Hyper-V role or install other hypervisors" (category hyperv-role).
+
+The VM-side prerequisites of a VM that must run Hyper-V: exposed extensions, generation, guest
+OS, vCPUs and memory. A VM "must run Hyper-V" when its guest has the role or runs VMs itself.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Iterator
+
+from diagnosis.evidence import Evidence
+from diagnosis.rules.checklist import os_problem
+from diagnosis.rules.common import (
+    GUIDE,
+    Hit,
+    count_item,
+    gb_text,
+    get_vm,
+    get_vmprocessor,
+    is_nested_host,
+    name_of,
+    nested_hosts,
+    os_items,
+    q,
+    rule,
+    running,
+    seen,
+    startup_item,
+    stranded,
+    while_off,
+)
+from simulator.model import Lab
+
+REFERENCE = GUIDE + "Nested VM can't start Hyper-V role"
+
+MIN_VCPUS = 2
+MIN_NESTED_HOST_MEMORY_GB = 4
+OS_RESERVE_GB = 2  # what a nested host keeps for its own OS (performance section)
+
+ROLE_SYMPTOMS = ("hyperv-role-install-fails", "hypervisor-not-running", "vm-start-fails")
+
+
+def launch_failures(ev: Evidence, vm: str) -> tuple:
+    """What the guest logged because its hypervisor could not start (Hyper-V-Hypervisor 41/42, Worker 3112), once each."""
+    seen_ids: dict[int, object] = {}
+    for event in ev.of(vm).events_with_id(41, 42, 3112):
+        seen_ids.setdefault(event.id, event)
+    return tuple(item for event in seen_ids.values() for item in event.items())
+
+
+@rule("extensions-not-exposed", category="hyperv-role", severity="error", reference=REFERENCE)
+def extensions_not_exposed(ev: Evidence) -> Iterator[Hit]:
+    for vm in nested_hosts(ev.lab):
+        if ev.lab[vm].processor.expose_virtualization_extensions:
+            continue
+        name = name_of(vm)
+        yield Hit(
+            subject=vm,
+            summary=f"{name} does not expose virtualization extensions, so Hyper-V cannot run inside it{stranded(ev.lab, vm)}",
+            evidence=(seen(get_vmprocessor(vm), "ExposeVirtualizationExtensions", False), *launch_failures(ev, vm)),
+            resolution=while_off(ev.lab, vm, [f"Set-VMProcessor -VMName {q(name)} -ExposeVirtualizationExtensions $true"]),
+            explains=ROLE_SYMPTOMS,
+        )
+
+
+@rule("vm-generation-1", category="hyperv-role", severity="warning", reference=REFERENCE)
+def vm_generation_1(ev: Evidence) -> Iterator[Hit]:
+    # Warning, not error: the guide requires Generation 2, but Hyper-V itself runs in Generation 1
+    # VMs too (notes §1.1: the product docs do not require it), so it degrades support, not function.
+    for vm in nested_hosts(ev.lab):
+        if ev.lab[vm].generation != 1:
+            continue
+        name = name_of(vm)
+        yield Hit(
+            subject=vm,
+            summary=f"{name} is a Generation 1 VM; the guide requires Generation 2 for a VM hosting nested VMs",
+            evidence=(seen(get_vm(vm), "Generation", 1),),
+            resolution=(f"Recreate {name} as a Generation 2 VM (New-VM -Name {q(name)} -Generation 2 …) and move its "
+                        "disks and workload to it: a VM's generation cannot be changed",),
+        )
+
+
+@rule("guest-os-unsupported", category="hyperv-role", severity="error", reference=REFERENCE)
+def guest_os_unsupported(ev: Evidence) -> Iterator[Hit]:
+    for vm in nested_hosts(ev.lab):
+        if not running(ev.lab, vm):
+            continue
+        problem = os_problem(ev.lab[vm].guest.os)
+        if problem is None:
+            continue
+        yield Hit(
+            subject=vm,
+            summary=f"{name_of(vm)} must run Hyper-V but its guest OS cannot: {problem}",
+            evidence=os_items(ev.lab, vm),
+            resolution=(f"Install Windows Server 2016 or later (or Windows 10/11 Pro/Enterprise) in {name_of(vm)}",),
+            explains=ROLE_SYMPTOMS,
+        )
+
+
+@rule("insufficient-vcpu", category="hyperv-role", severity="error", reference=REFERENCE)
+def insufficient_vcpu(ev: Evidence) -> Iterator[Hit]:
+    for vm in ev.lab.all_vms():
+        count = ev.lab[vm].processor.count
+        if count >= MIN_VCPUS:
+            continue
+        host = is_nested_host(ev.lab, vm)
+        yield Hit(
+            subject=vm,
+            summary=f"{name_of(vm)} has {count} virtual processor; the guide asks for at least {MIN_VCPUS}"
+                    + (" on a VM hosting nested VMs" if host else ""),
+            evidence=(count_item(ev.lab, vm),),
+            resolution=while_off(ev.lab, vm, [f"Set-VMProcessor -VMName {q(name_of(vm))} -Count {MIN_VCPUS}"]),
+            explains=("under-provisioned", "host-overcommitted"),
+            severity="error" if host else "warning",
+        )
+
+
+def needed_memory_gb(lab: Lab, vm: str) -> int:
+    """Enough startup memory for a nested host: 4 GB, and room for its VMs plus 2 GB for its OS."""
+    nested = sum(lab[child].memory.startup_gb for child in lab.vms(vm))
+    return max(MIN_NESTED_HOST_MEMORY_GB, math.ceil(nested + OS_RESERVE_GB))
+
+
+@rule("insufficient-memory", category="hyperv-role", severity="error", reference=REFERENCE)
+def insufficient_memory(ev: Evidence) -> Iterator[Hit]:
+    for vm in nested_hosts(ev.lab):
+        startup = ev.lab[vm].memory.startup_gb
+        if startup >= MIN_NESTED_HOST_MEMORY_GB:
+            continue
+        target = needed_memory_gb(ev.lab, vm)
+        yield Hit(
+            subject=vm,
+            summary=f"{name_of(vm)} hosts nested VMs with {gb_text(startup)} startup memory; "
+                    f"the guide asks for at least {MIN_NESTED_HOST_MEMORY_GB}GB",
+            evidence=(startup_item(ev.lab, vm),),
+            resolution=while_off(ev.lab, vm, [f"Set-VMMemory -VMName {q(name_of(vm))} -StartupBytes {gb_text(target)}"]),
+            explains=("under-provisioned", "host-overcommitted"),
+        )
+
+
+RULES = (extensions_not_exposed, vm_generation_1, guest_os_unsupported, insufficient_vcpu, insufficient_memory)

@@ -1,0 +1,148 @@
+"""Guide section "NAT and port forwarding issues" (category nat): wrong mappings, conflicting NATs, WinNAT's lock."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Iterator
+
+from diagnosis.evidence import Evidence
+from diagnosis.rules.common import GUIDE, Hit, cmd, on_platform, platforms, q, reboot, rule, seen
+from diagnosis.rules.network import (
+    PORTPROXY_SHOW,
+    Service,
+    covers,
+    forwards,
+    internal_switches,
+    outside_address,
+    portproxy_add,
+    services_behind,
+    unforwarded,
+)
+from simulator.model import Lab, ip_of
+
+REFERENCE = GUIDE + "NAT and port forwarding issues"
+
+
+def _pick_target(services: list[Service], taken: set[tuple[str, int]], ip: str, port: int) -> Service | None:
+    """The service a wrong forward most likely meant: the one unforwarded TCP service on the same
+    address, else on the same port, else the only unforwarded one at all; None when ambiguous."""
+    free = [s for s in services if s.protocol == "TCP" and (s.ip, s.port) not in taken]
+    for candidates in ([s for s in free if s.ip == ip], [s for s in free if s.port == port], free):
+        if len(candidates) == 1:
+            return candidates[0]
+    return None
+
+
+def _subject_nat(lab: Lab, owner: str, ip: str) -> str:
+    for nat in lab.owned(owner, "nat"):
+        if ipaddress.ip_address(ip) in ipaddress.ip_network(lab[nat].internal_prefix, strict=False):
+            return nat
+    nats = lab.owned(owner, "nat")
+    return nats[0] if nats else owner
+
+
+@rule("nat-static-mapping-wrong", category="nat", severity="error", reference=REFERENCE)
+def nat_static_mapping_wrong(ev: Evidence) -> Iterator[Hit]:
+    lab = ev.lab
+    for owner in platforms(lab):
+        services = services_behind(lab, owner, internal_only=False)
+        listening = {(s.ip, s.port) for s in services_behind(lab, owner, internal_only=False, system=True)
+                     if s.protocol == "TCP"}
+        vm_at = _vms_by_ip(lab, owner)
+        taken = {(f[2], f[3]) for f in forwards(lab, owner)} & listening
+        for listen, port, ip, target_port, nat in forwards(lab, owner):
+            if (ip, target_port) in listening or not _judgeable(lab, owner, vm_at, ip):
+                continue
+            if ip in vm_at and unforwarded(lab, vm_at[ip]):
+                continue  # it forwards on into a nested host whose own forwarding has the gap: portproxy-missing there
+            right = _pick_target(services, taken, ip, target_port)
+            if nat is None:
+                wrong = seen(PORTPROXY_SHOW, "v4tov4", f"{listen}:{port} -> {ip}:{target_port}")
+                fix = [f"netsh int portproxy delete v4tov4 listenaddress={listen} listenport={port}"]
+                if right:
+                    fix.append(portproxy_add(listen, port, right.ip, right.port))
+            else:
+                name = lab[nat].name
+                wrong = seen(cmd("Get-NetNatStaticMapping", NatName=name), "InternalIPAddress", f"{ip}:{target_port}")
+                fix = [f"Get-NetNatStaticMapping -NatName {q(name)} | Where-Object ExternalPort -eq {port} | "
+                       "Remove-NetNatStaticMapping -Confirm:$false"]
+                if right:
+                    fix.append(f"Add-NetNatStaticMapping -NatName {q(name)} -Protocol TCP -ExternalIPAddress {listen} "
+                               f"-ExternalPort {port} -InternalIPAddress {right.ip} -InternalPort {right.port}")
+            resolution = on_platform(lab, owner, fix)
+            if right is None:
+                resolution += ("Point it at the nested VM's address and the port its service listens on",)
+            yield Hit(
+                subject=nat or _subject_nat(lab, owner, ip),
+                summary=f"{owner} forwards port {port} to {ip}:{target_port}, where nothing listens"
+                        + (f"; {right.ip}:{right.port} does" if right else ""),
+                evidence=(wrong, seen(cmd("Get-NetTCPConnection", State="Listen"), "LocalPort",
+                                      sorted(p for i, p in listening if i == ip))),
+                resolution=resolution,
+                explains=("portproxy-missing", "nested-vm-unreachable"),
+            )
+
+
+def _judgeable(lab: Lab, owner: str, vm_at: dict[str, str], ip: str) -> bool:
+    """Whether what listens at `ip` is known: its VM runs, or every VM here runs (so an unknown
+    address is really nobody's). A VM that is off shows neither its address nor its listeners."""
+    if ip in vm_at:
+        return lab[vm_at[ip]].state == "Running"
+    return all(lab[vm].state == "Running" for vm in lab.vms(owner))
+
+
+def _vms_by_ip(lab: Lab, owner: str) -> dict[str, str]:
+    """The VMs an owner runs, by adapter address (a VM that is off shows no listeners: not judged)."""
+    return {ip_of(lab[a].ip): vm for vm in lab.vms(owner) for a in lab.adapters(vm) if lab[a].ip}
+
+
+@rule("nat-conflict", category="nat", severity="error", reference=REFERENCE)
+def nat_conflict(ev: Evidence) -> Iterator[Hit]:
+    lab = ev.lab
+    for owner in platforms(lab):
+        nats = lab.owned(owner, "nat")
+        outside = outside_address(lab, owner)
+        overlapping = [n for n in nats if outside and _overlaps_outside(lab, owner, n)]
+        if len(nats) < 2 and not overlapping:
+            continue
+        serving = [n for n in nats if any(covers(lab, n, s) for s in internal_switches(lab, owner))]
+        keep = next((n for n in serving if n not in overlapping), None)
+        extra = [n for n in nats if n != keep]
+        yield Hit(
+            subject=owner,
+            summary=f"{owner} has {len(nats)} NATs" + (" (WinNAT supports one)" if len(nats) > 1 else "")
+                    + (f"; {', '.join(lab[n].name for n in overlapping)} overlaps its own network" if overlapping else ""),
+            evidence=tuple(seen("Get-NetNat", "InternalIPInterfaceAddressPrefix", f"{lab[n].name}: {lab[n].internal_prefix}")
+                           for n in nats),
+            resolution=on_platform(lab, owner, [f"Remove-NetNat -Name {q(lab[n].name)} -Confirm:$false" for n in extra]),
+            explains=("nat-prefix-mismatch", "nested-vm-no-network"),
+        )
+
+
+def _overlaps_outside(lab: Lab, owner: str, nat: str) -> bool:
+    outside = outside_address(lab, owner)
+    return outside is not None and ipaddress.ip_address(outside) in ipaddress.ip_network(
+        lab[nat].internal_prefix, strict=False)
+
+
+WINNAT = cmd("Get-Service", Name="WinNat")
+
+
+@rule("winnat-locked", category="nat", severity="error", reference=REFERENCE)
+def winnat_locked(ev: Evidence) -> Iterator[Hit]:
+    for owner in platforms(ev.lab):
+        if ev.lab.platform(owner).services.winnat != "locked":
+            continue
+        events = ev.of(owner).events_with_id(7023)
+        yield Hit(
+            subject=owner,
+            summary=f"WinNAT on {owner} cannot start: its file is being used by another process",
+            evidence=(seen(WINNAT, "Status", "Stopped"), *(item for e in events for item in e.items())),
+            resolution=(reboot(ev.lab, owner),
+                        *on_platform(ev.lab, owner, ["Start-Service -Name WinNat"]),
+                        f"Check Get-NetNat on {owner} and recreate the NAT (New-NetNat) if it is gone"),
+            explains=("winnat-fails-to-start", "nested-vm-unreachable", "nested-vm-no-network"),
+        )
+
+
+RULES = (nat_static_mapping_wrong, nat_conflict, winnat_locked)

@@ -1,0 +1,355 @@
+"""Guide section "Network connectivity issues in nested VMs" (category network).
+
+Switch types, MAC spoofing on the adapter that bridges a nested External switch, the NAT's prefix,
+port forwarding of services behind NAT, and firewall rules in the way.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Iterator
+
+from diagnosis.evidence import Evidence
+from diagnosis.rules.common import (
+    GUIDE,
+    Hit,
+    adapter_selector,
+    cmd,
+    get_vmnetworkadapter,
+    name_of,
+    network_of,
+    on_platform,
+    platforms,
+    q,
+    rule,
+    running,
+    seen,
+)
+from simulator.model import Edge, FirewallRule, Lab, ip_of
+
+REFERENCE = GUIDE + "Network connectivity issues in nested VMs"
+NETWORK_SYMPTOMS = ("nested-vm-no-network",)
+
+
+def attachments(lab: Lab) -> Iterator[tuple[str, str, str]]:
+    """(vm, adapter, switch) for every connected adapter of every VM."""
+    for vm in lab.all_vms():
+        for adapter in lab.adapters(vm):
+            switch = lab.switch_of(adapter)
+            if switch is not None:
+                yield vm, adapter, switch
+
+
+def get_vmswitch(lab: Lab, switch: str) -> str:
+    return cmd("Get-VMSwitch", Name=lab[switch].name)
+
+
+def _attachment_items(lab: Lab, vm: str, adapter: str, switch: str) -> tuple:
+    return (
+        seen(get_vmnetworkadapter(vm), "SwitchName", lab[switch].name),
+        seen(get_vmswitch(lab, switch), "SwitchType", lab[switch].type),
+    )
+
+
+def _connect(lab: Lab, vm: str, adapter: str, switch_name: str) -> str:
+    return (f"Connect-VMNetworkAdapter -VMName {q(name_of(vm))} -Name {q(lab[adapter].name)} "
+            f"-SwitchName {q(switch_name)}")
+
+
+def external_switch(lab: Lab, owner: str) -> str | None:
+    for switch in lab.owned(owner, "switch"):
+        if lab[switch].type == "External":
+            return switch
+    return None
+
+
+@rule("switch-internal", category="network", severity="error", reference=REFERENCE)
+def switch_internal(ev: Evidence) -> Iterator[Hit]:
+    lab = ev.lab
+    for vm, adapter, switch in attachments(lab):
+        record = lab[switch]
+        owner = lab.owner(switch)
+        if record.type != "Internal" or lab.owned(owner, "nat"):
+            continue
+        if record.host_ip:
+            prefix = str(network_of(record.host_ip))
+            fix = on_platform(lab, owner, [f"New-NetNat -Name {q(record.name)} -InternalIPInterfaceAddressPrefix {q(prefix)}"])
+        else:
+            external = external_switch(lab, owner)
+            fix = ((_connect(lab, vm, adapter, lab[external].name),) if external
+                   else (f"Create an External switch on {owner} and connect {name_of(vm)}'s adapter to it",))
+        yield Hit(
+            subject=adapter,
+            summary=f"{name_of(vm)}'s adapter is on Internal switch {record.name} and {owner} has no NAT, "
+                    "so it reaches its host but not the LAN",
+            evidence=(*_attachment_items(lab, vm, adapter, switch), seen("Get-NetNat", "Name", [])),
+            resolution=fix,
+            explains=NETWORK_SYMPTOMS,
+        )
+
+
+@rule("switch-private", category="network", severity="error", reference=REFERENCE)
+def switch_private(ev: Evidence) -> Iterator[Hit]:
+    lab = ev.lab
+    for vm, adapter, switch in attachments(lab):
+        if lab[switch].type != "Private":
+            continue
+        external = external_switch(lab, lab.owner(switch))
+        fix = ((_connect(lab, vm, adapter, lab[external].name),) if external
+               else (f"Create an External switch on {lab.owner(switch)} (New-VMSwitch -SwitchType External …) "
+                     f"and connect {name_of(vm)}'s adapter to it",))
+        yield Hit(
+            subject=adapter,
+            summary=f"{name_of(vm)}'s adapter is on Private switch {lab[switch].name}: it reaches neither its host nor the LAN",
+            evidence=_attachment_items(lab, vm, adapter, switch),
+            resolution=fix,
+            explains=NETWORK_SYMPTOMS,
+        )
+
+
+@rule("mac-spoofing-disabled", category="network", severity="error", reference=REFERENCE)
+def mac_spoofing_disabled(ev: Evidence) -> Iterator[Hit]:
+    lab = ev.lab
+    for vm in lab.all_vms():
+        for switch in lab.owned(vm, "switch"):
+            record = lab[switch]
+            if record.type != "External" or not record.adapter:
+                continue
+            outer = next((a for a in lab.adapters(vm) if lab[a].name == record.adapter), None)
+            bridged = [a for a in lab.into(switch, Edge.ATTACHED) if lab.kind(a) == "adapter"]
+            if outer is None or lab[outer].mac_spoofing or not bridged:
+                continue
+            yield Hit(
+                subject=outer,
+                summary=f"{name_of(vm)}'s adapter bridges its External switch {record.name} but MAC address spoofing "
+                        "is off, so the nested VMs on it get no traffic",
+                evidence=(
+                    seen(get_vmnetworkadapter(vm), "MacAddressSpoofing", "Off"),
+                    seen(cmd("Get-VMSwitch", Name=record.name), "SwitchType", "External"),
+                ),
+                resolution=(f"Set-VMNetworkAdapter {adapter_selector(lab, outer)} -MacAddressSpoofing On",),
+                explains=NETWORK_SYMPTOMS,
+            )
+
+
+def internal_switches(lab: Lab, owner: str) -> list[str]:
+    return [s for s in lab.owned(owner, "switch") if lab[s].type == "Internal" and lab[s].host_ip]
+
+
+def covers(lab: Lab, nat: str, switch: str) -> bool:
+    prefix = ipaddress.ip_network(lab[nat].internal_prefix, strict=False)
+    return ipaddress.ip_interface(lab[switch].host_ip).ip in prefix
+
+
+@rule("nat-prefix-mismatch", category="network", severity="error", reference=REFERENCE)
+def nat_prefix_mismatch(ev: Evidence) -> Iterator[Hit]:
+    lab = ev.lab
+    for owner in platforms(lab):
+        nats = lab.owned(owner, "nat")
+        switches = internal_switches(lab, owner)
+        uncovered = [s for s in switches if not any(covers(lab, n, s) for n in nats)]
+        uncovered.sort(key=lambda s: not lab.into(s, Edge.ATTACHED))  # switches with VMs on them first
+        for nat in nats:
+            if any(covers(lab, nat, s) for s in switches) or not uncovered:
+                continue
+            switch = uncovered[0]
+            name, right = lab[nat].name, str(network_of(lab[switch].host_ip))
+            yield Hit(
+                subject=nat,
+                summary=f"NAT {name} on {owner} translates {lab[nat].internal_prefix}, but Internal switch "
+                        f"{lab[switch].name} is on {right}",
+                evidence=(
+                    seen(cmd("Get-NetNat", Name=name), "InternalIPInterfaceAddressPrefix", lab[nat].internal_prefix),
+                    seen(cmd("Get-NetIPAddress", InterfaceAlias=f"vEthernet ({lab[switch].name})"), "IPAddress",
+                         ip_of(lab[switch].host_ip)),
+                    seen(cmd("Get-NetIPAddress", InterfaceAlias=f"vEthernet ({lab[switch].name})"), "PrefixLength",
+                         network_of(lab[switch].host_ip).prefixlen),
+                ),
+                resolution=on_platform(lab, owner, [
+                    f"Remove-NetNat -Name {q(name)} -Confirm:$false",
+                    f"New-NetNat -Name {q(name)} -InternalIPInterfaceAddressPrefix {q(right)}",
+                ]),
+                explains=NETWORK_SYMPTOMS,
+            )
+
+
+# -- services behind an owner, and how they are forwarded --------------------------------------
+
+
+@dataclass(frozen=True)
+class Service:
+    vm: str
+    ip: str
+    port: int
+    protocol: str
+
+
+def services_behind(lab: Lab, owner: str, *, internal_only: bool, system: bool = False) -> list[Service]:
+    """Listening services of the Running VMs an owner runs (only those on its Internal switches, if
+    asked; with Windows' own listeners, if asked)."""
+    found = []
+    for vm in lab.vms(owner):
+        if not running(lab, vm):
+            continue
+        for adapter in lab.adapters(vm):
+            switch = lab.switch_of(adapter)
+            ip = ip_of(lab[adapter].ip)
+            if ip is None or switch is None:
+                continue
+            if internal_only and lab[switch].type != "Internal":
+                continue
+            found.extend(Service(vm, ip, port, protocol) for port, protocol in listeners(lab, vm, system=system))
+    return found
+
+
+def listeners(lab: Lab, vm: str, *, system: bool = False) -> set[tuple[int, str]]:
+    """What accepts connections in a VM's guest: its services, and the ports it forwards on itself
+    (a portproxy listens; a NAT static mapping answers on its external port) — forwards can chain;
+    with `system`, also what every Windows listens on."""
+    found = {(s.port, s.protocol) for s in lab[vm].services}
+    found |= {(port, "TCP") for _, port, _, _, _ in forwards(lab, vm)}
+    if system and "windows" in lab[vm].guest.os.caption.lower():
+        found |= {(port, "TCP") for port in WINDOWS_LISTENERS}
+    return found
+
+
+# Every Windows listens on these (RPC, NetBIOS, SMB, WinRM on Server); collectors leave them out of
+# the listeners they report as noise, so a forward to one of them is never "to nothing".
+WINDOWS_LISTENERS = (135, 139, 445, 5985)
+
+
+def forwards(lab: Lab, owner: str) -> list[tuple[str, int, str, int, str | None]]:
+    """(listen/external ip, port, internal ip, port, nat) of every portproxy rule and NAT static mapping."""
+    platform = lab.platform(owner)
+    found: list[tuple[str, int, str, int, str | None]] = [
+        (r.listen_address, r.listen_port, r.connect_address, r.connect_port, None) for r in platform.portproxy
+    ]
+    for nat in lab.owned(owner, "nat"):
+        found.extend((m.external_ip, m.external_port, m.internal_ip, m.internal_port, nat)
+                     for m in lab[nat].static_mappings)
+    return found
+
+
+def unforwarded(lab: Lab, owner: str) -> list[Service]:
+    """TCP services behind an owner's Internal switches that no portproxy rule or static mapping reaches."""
+    targets = {(f[2], f[3]) for f in forwards(lab, owner)}
+    return [s for s in services_behind(lab, owner, internal_only=True)
+            if s.protocol == "TCP" and (s.ip, s.port) not in targets]
+
+
+def outside_address(lab: Lab, owner: str) -> str | None:
+    """The owner's own address on the way out: a host's NIC, a VM's first addressed adapter."""
+    candidates = lab.owned(owner, "nic") if lab.kind(owner) == "host" else lab.adapters(owner)
+    for node in candidates:
+        ip = ip_of(lab[node].ip)
+        if ip:
+            return ip
+    return None
+
+
+def free_listen_port(lab: Lab, owner: str, port: int) -> int:
+    used = {f[1] for f in forwards(lab, owner)}
+    while port in used:
+        port += 8000 if port < 8000 else 1
+    return port
+
+
+def portproxy_add(listen: str, listen_port: int, target: str, target_port: int) -> str:
+    return (f"netsh int portproxy add v4tov4 listenaddress={listen} listenport={listen_port} "
+            f"connectaddress={target} connectport={target_port}")
+
+
+def allow_rule(port: int) -> str:
+    return (f"New-NetFirewallRule -DisplayName {q(f'Allow-TCP-{port}')} -Direction Inbound -Action Allow "
+            f"-Protocol TCP -LocalPort {port}")
+
+
+PORTPROXY_SHOW = cmd("netsh", "interface", "portproxy", "show", "all")
+
+
+@rule("portproxy-missing", category="network", severity="warning", reference=REFERENCE)
+def portproxy_missing(ev: Evidence) -> Iterator[Hit]:
+    # Warning: nothing on a host says a service is *meant* to be reachable from outside.
+    lab = ev.lab
+    for owner in platforms(lab):
+        listen = outside_address(lab, owner)
+        missing = unforwarded(lab, owner)
+        if not missing or listen is None:
+            continue
+        commands = []
+        for service in missing:
+            port = free_listen_port(lab, owner, service.port)
+            commands.append(portproxy_add(listen, port, service.ip, service.port))
+            if blocking_state(lab.platform(owner).firewall, port) != "allowed":
+                commands.append(allow_rule(port))
+        shown = ", ".join(f"{name_of(s.vm)} {s.ip}:{s.port}" for s in missing)
+        yield Hit(
+            subject=owner,
+            summary=f"{owner} forwards no port to {shown} behind its NAT, so it cannot be reached from outside",
+            evidence=(
+                seen(PORTPROXY_SHOW, "v4tov4", [f"{f[0]}:{f[1]} -> {f[2]}:{f[3]}" for f in forwards(lab, owner) if f[4] is None]),
+                seen("Get-NetNatStaticMapping", "InternalIPAddress",
+                     [f"{f[2]}:{f[3]}" for f in forwards(lab, owner) if f[4] is not None]),
+                *(seen(cmd("Get-NetTCPConnection", State="Listen"), "LocalPort", s.port) for s in missing),
+            ),
+            resolution=on_platform(lab, owner, commands),
+            explains=("nested-vm-unreachable",),
+        )
+
+
+# -- firewall --------------------------------------------------------------------------------
+
+
+def _matches(rule_: FirewallRule, port: int, protocol: str) -> bool:
+    return (rule_.enabled and rule_.direction == "inbound" and rule_.protocol in (protocol, "Any")
+            and rule_.port in (None, port))
+
+
+def blocking_state(rules: tuple[FirewallRule, ...], port: int, protocol: str = "TCP") -> str:
+    """'blocked' (a block rule wins in Windows Firewall), 'allowed', or 'no-rule' (default inbound: block)."""
+    matching = [r for r in rules if _matches(r, port, protocol)]
+    if any(r.action == "block" for r in matching):
+        return "blocked"
+    return "allowed" if matching else "no-rule"
+
+
+def _firewall_items(rules: tuple[FirewallRule, ...], port: int, protocol: str) -> list:
+    items = []
+    for r in rules:
+        if r.direction == "inbound" and r.port in (None, port) and r.protocol in (protocol, "Any"):
+            command = cmd("Get-NetFirewallRule", Name=r.name)
+            items += [seen(command, "Enabled", r.enabled), seen(command, "Action", r.action.capitalize())]
+    if not items:
+        items.append(seen(cmd("Get-NetFirewallRule", Direction="Inbound", Action="Allow"), "LocalPort", []))
+    return items
+
+
+@rule("firewall-blocking", category="network", severity="error", reference=REFERENCE)
+def firewall_blocking(ev: Evidence) -> Iterator[Hit]:
+    lab = ev.lab
+    for owner in platforms(lab):
+        rules = lab.platform(owner).firewall
+        checks = [(f[1], "TCP", "forwarded") for f in forwards(lab, owner)]
+        if lab.kind(owner) == "vm":
+            checks += [(s.port, s.protocol, "listening") for s in lab[owner].services]
+        for port, protocol, why in checks:
+            state = blocking_state(rules, port, protocol)
+            if state == "allowed" or (state == "no-rule" and why == "listening"):
+                continue
+            blockers = [r for r in rules if _matches(r, port, protocol) and r.action == "block"]
+            fix = [f"Disable-NetFirewallRule -Name {q(r.name)}" for r in blockers]
+            if not any(_matches(r, port, protocol) and r.action == "allow" for r in rules) and protocol == "TCP":
+                fix.append(allow_rule(port))
+            yield Hit(
+                subject=owner,
+                summary=f"Windows Firewall on {owner} {'blocks' if state == 'blocked' else 'has no rule allowing'} "
+                        f"inbound {protocol} {port} ({why})",
+                evidence=tuple(_firewall_items(rules, port, protocol)),
+                resolution=on_platform(lab, owner, fix),
+                explains=("nested-vm-unreachable",),
+                severity="error" if state == "blocked" else "warning",
+            )
+
+
+RULES = (switch_internal, switch_private, mac_spoofing_disabled, nat_prefix_mismatch, portproxy_missing, firewall_blocking)

@@ -1,0 +1,251 @@
+"""Guide section "Performance degradation in nested virtualization" (category performance).
+
+Everything here degrades rather than blocks, so every rule is a warning.
+"""
+
+from __future__ import annotations
+
+from pathlib import PureWindowsPath
+from typing import Iterator
+
+from diagnosis.evidence import Evidence
+from diagnosis.rules.common import (
+    GUIDE,
+    WIN32_CPU,
+    WIN32_CS,
+    Hit,
+    adapter_selector,
+    cmd,
+    count_item,
+    cpu_usage_item,
+    disk_chains,
+    gb_text,
+    gb_to_bytes,
+    is_nested_host,
+    name_of,
+    nested_hosts,
+    on_platform,
+    platforms,
+    q,
+    rule,
+    running,
+    seen,
+    startup_item,
+    while_off,
+)
+from diagnosis.rules.hyperv_role import MIN_NESTED_HOST_MEMORY_GB, MIN_VCPUS, OS_RESERVE_GB, needed_memory_gb
+from simulator.model import Lab
+
+REFERENCE = GUIDE + "Performance degradation in nested virtualization"
+PERFORMANCE_SYMPTOMS = ("nested-vm-slow",)
+
+HEAVY_WORK_VCPUS = 4
+MIN_HOST_MEMORY_GB = 8
+
+
+@rule("under-provisioned", category="performance", severity="warning", reference=REFERENCE)
+def under_provisioned(ev: Evidence) -> Iterator[Hit]:
+    lab = ev.lab
+    for vm in nested_hosts(lab):
+        record = lab[vm]
+        name = q(name_of(vm))
+        few_cpus = record.workload == "heavy" and MIN_VCPUS <= record.processor.count < HEAVY_WORK_VCPUS
+        nested = [(child, lab[child].memory.startup_gb) for child in lab.vms(vm)]
+        need = needed_memory_gb(lab, vm)
+        short = record.memory.startup_gb >= MIN_NESTED_HOST_MEMORY_GB and record.memory.startup_gb < need
+        if not few_cpus and not short:
+            continue
+        reasons, items, fix = [], [], []
+        if few_cpus:
+            reasons.append(f"runs heavy work on {record.processor.count} vCPUs (the guide recommends {HEAVY_WORK_VCPUS})")
+            items += [count_item(lab, vm), cpu_usage_item(ev, vm)]
+            fix.append(f"Set-VMProcessor -VMName {name} -Count {HEAVY_WORK_VCPUS}")
+        if short:
+            total = sum(gb for _, gb in nested)
+            reasons.append(f"its nested VMs start with {gb_text(total)} but it has {gb_text(record.memory.startup_gb)}, "
+                           f"less {OS_RESERVE_GB}GB for its own OS")
+            items.append(startup_item(lab, vm))
+            items += [seen(cmd("Get-VMMemory", VMName=name_of(child)), "Startup", gb_to_bytes(gb)) for child, gb in nested]
+            fix.append(f"Set-VMMemory -VMName {name} -StartupBytes {gb_text(need)}")
+        yield Hit(
+            subject=vm,
+            summary=f"{name_of(vm)} is under-provisioned: " + "; ".join(reasons),
+            evidence=tuple(items),
+            resolution=while_off(lab, vm, fix),
+            explains=PERFORMANCE_SYMPTOMS,
+        )
+
+
+@rule("host-memory-low", category="performance", severity="warning", reference=REFERENCE)
+def host_memory_low(ev: Evidence) -> Iterator[Hit]:
+    for host in ev.lab.hosts():
+        memory = ev.lab[host].memory_gb
+        if memory >= MIN_HOST_MEMORY_GB:
+            continue
+        yield Hit(
+            subject=host,
+            summary=f"{host} has {gb_text(memory)} of RAM; the guide recommends at least {MIN_HOST_MEMORY_GB}GB for a nested host",
+            evidence=(seen(WIN32_CS, "TotalPhysicalMemory", gb_to_bytes(memory)),),
+            resolution=(f"Add RAM to {host} (at least {MIN_HOST_MEMORY_GB}GB)",),
+            explains=("host-overcommitted", *PERFORMANCE_SYMPTOMS),
+        )
+
+
+def _running_vms(lab: Lab, owner: str) -> list[str]:
+    return [vm for vm in lab.vms(owner) if running(lab, vm)]
+
+
+def capacity(lab: Lab, owner: str) -> tuple[int, float]:
+    """(logical processors, memory GB) an owner gives its VMs: a host's hardware, a nested host's VM settings."""
+    record = lab[owner]
+    if lab.kind(owner) == "host":
+        return record.cpu.cores, record.memory_gb
+    return record.processor.count, record.memory.startup_gb
+
+
+@rule("host-overcommitted", category="performance", severity="warning", reference=REFERENCE)
+def host_overcommitted(ev: Evidence) -> Iterator[Hit]:
+    lab = ev.lab
+    for owner in platforms(lab):
+        vms = _running_vms(lab, owner)
+        if not vms:
+            continue
+        cores, memory_gb = capacity(lab, owner)
+        vcpus = sum(lab[vm].processor.count for vm in vms)
+        memory = sum(lab[vm].memory.startup_gb for vm in vms)
+        reasons = []
+        if vcpus > cores:
+            reasons.append(f"{vcpus} running vCPUs on {cores} logical processors")
+        if memory > memory_gb:
+            reasons.append(f"{gb_text(memory)} of running VM memory on {gb_text(memory_gb)}")
+        if not reasons:
+            continue
+        if lab.kind(owner) == "host":
+            items = [seen(WIN32_CPU, "NumberOfLogicalProcessors", cores),
+                     seen(WIN32_CS, "TotalPhysicalMemory", gb_to_bytes(memory_gb))]
+        else:
+            items = [count_item(lab, owner), startup_item(lab, owner)]
+        for vm in vms:
+            items += [count_item(lab, vm), _assigned_item(ev, vm)]
+        yield Hit(
+            subject=owner,
+            summary=f"{owner} is overcommitted: " + "; ".join(reasons),
+            evidence=tuple(items),
+            resolution=(f"Rebalance {owner}: lower vCPUs or memory of its VMs, or stop or move the ones that need not "
+                        f"run ({', '.join(name_of(v) for v in vms)})",),
+            explains=PERFORMANCE_SYMPTOMS,
+        )
+
+
+def _assigned_item(ev: Evidence, vm: str):
+    fact = ev.of(vm).memory_assigned
+    return fact.item() if fact else seen(cmd("Get-VM", Name=name_of(vm)), "MemoryAssigned",
+                                         gb_to_bytes(ev.lab[vm].memory.startup_gb))
+
+
+@rule("dynamic-vhd", category="performance", severity="warning", reference=REFERENCE)
+def dynamic_vhd(ev: Evidence) -> Iterator[Hit]:
+    lab = ev.lab
+    for vm in lab.all_vms():
+        if not is_nested_host(lab, vm) and lab.depth(vm) < 2:
+            continue
+        for chain in disk_chains(lab, vm):
+            for vhd in chain:
+                record = lab[vhd]
+                if record.type != "dynamic":
+                    continue
+                yield Hit(
+                    subject=vhd,
+                    summary=f"{record.path}, which backs {name_of(vm)}, a nested host or nested VM, is dynamically expanding",
+                    evidence=(seen(cmd("Get-VHD", Path=record.path), "VhdType", "Dynamic"),),
+                    resolution=while_off(lab, vm, _to_fixed(vm, chain, vhd, lab)),
+                    explains=PERFORMANCE_SYMPTOMS,
+                )
+
+
+def fixed_path(path: str) -> str:
+    """Where the fixed copy goes: NAME-fixed.EXT (a NAME-dynamic copy becomes NAME-fixed)."""
+    p = PureWindowsPath(path)
+    stem = p.stem.removesuffix("-dynamic")
+    return str(p.with_name(f"{stem}-fixed{p.suffix}"))
+
+
+def _to_fixed(vm: str, chain: list[str], vhd: str, lab: Lab) -> list[str]:
+    """Convert a dynamic disk and attach the result; a checkpoint parent gets its children merged in first."""
+    path, attached, new = lab[vhd].path, lab[chain[0]].path, fixed_path(lab[vhd].path)
+    merge = [f"Merge-VHD -Path {q(attached)} -DestinationPath {q(path)}"] if vhd != chain[0] else []
+    return [
+        *merge,
+        f"Convert-VHD -Path {q(path)} -DestinationPath {q(new)} -VHDType Fixed",
+        f"Get-VMHardDiskDrive -VMName {q(name_of(vm))} | Where-Object Path -eq {q(attached)} | Set-VMHardDiskDrive -Path {q(new)}",
+    ]
+
+
+def _volume(lab: Lab, owner: str, path: str):
+    drive = path[:2].upper()
+    return next((v for v in lab.platform(owner).volumes if v.drive.upper() == drive), None)
+
+
+@rule("slow-storage", category="performance", severity="warning", reference=REFERENCE)
+def slow_storage(ev: Evidence) -> Iterator[Hit]:
+    lab = ev.lab
+    for vm in lab.all_vms():
+        owner = lab.parent(vm)
+        for chain in disk_chains(lab, vm):
+            for vhd in chain:
+                path = lab[vhd].path
+                volume = _volume(lab, owner, path)
+                if volume is None or volume.media != "hdd":
+                    continue
+                ssd = next((v for v in lab.platform(owner).volumes if v.media == "ssd"), None)
+                target = str(PureWindowsPath(f"{ssd.drive}\\", "VMs", name_of(vm))) if ssd else None
+                fix = (on_platform(lab, owner, [f"Move-VMStorage -VMName {q(name_of(vm))} -DestinationStoragePath {q(target)}"])
+                       if target else (f"Move {name_of(vm)}'s storage to an SSD volume on {owner} (Move-VMStorage)",))
+                yield Hit(
+                    subject=vhd,
+                    summary=f"{path} ({name_of(vm)}'s disk) is on rotational storage {volume.drive}",
+                    evidence=(seen(cmd("Get-PhysicalDisk"), "MediaType", "HDD"),
+                              seen(cmd("Get-Volume", DriveLetter=volume.drive[:1]), "DriveLetter", volume.drive[:1])),
+                    resolution=fix,
+                    explains=PERFORMANCE_SYMPTOMS,
+                )
+
+
+@rule("bandwidth-limited", category="performance", severity="warning", reference=REFERENCE)
+def bandwidth_limited(ev: Evidence) -> Iterator[Hit]:
+    lab = ev.lab
+    for vm in lab.all_vms():
+        for adapter in lab.adapters(vm):
+            mbps = lab[adapter].max_bandwidth_mbps
+            if mbps <= 0:
+                continue
+            yield Hit(
+                subject=adapter,
+                summary=f"{name_of(vm)}'s adapter is capped at {mbps} Mbps by bandwidth management",
+                evidence=(seen(cmd("Get-VMNetworkAdapter", VMName=name_of(vm)) + " | Select-Object -ExpandProperty BandwidthSetting",
+                               "MaximumBandwidth", mbps * 1_000_000),),
+                resolution=(f"Set-VMNetworkAdapter {adapter_selector(lab, adapter)} -MaximumBandwidth 0",),
+                explains=PERFORMANCE_SYMPTOMS,
+            )
+
+
+@rule("noisy-neighbor", category="performance", severity="warning", reference=REFERENCE)
+def noisy_neighbor(ev: Evidence) -> Iterator[Hit]:
+    lab = ev.lab
+    for owner in platforms(lab):
+        vms = _running_vms(lab, owner)
+        heavy = [vm for vm in vms if lab[vm].workload == "heavy"]
+        victims = [vm for vm in vms if vm not in heavy]
+        if not heavy or not victims:
+            continue
+        yield Hit(
+            subject=owner,
+            summary=f"{', '.join(name_of(v) for v in heavy)} on {owner} run resource-intensive work beside "
+                    f"{', '.join(name_of(v) for v in victims)}",
+            evidence=tuple(cpu_usage_item(ev, vm) for vm in heavy),
+            resolution=on_platform(lab, owner, [f"Stop-VM -Name {q(name_of(vm))}" for vm in heavy]),
+            explains=PERFORMANCE_SYMPTOMS,
+        )
+
+
+RULES = (under_provisioned, host_memory_low, host_overcommitted, dynamic_vhd, slow_storage, bandwidth_limited, noisy_neighbor)

@@ -1,0 +1,86 @@
+"""Guide section "VM resource changes not recognized" (category resources).
+
+A memory change made while the VM ran shows as a configured Startup (Get-VMMemory) that differs
+from what the VM was given (Get-VM MemoryAssigned). On a VM that runs Hyper-V or is clustered,
+runtime resize is not supported at all, which explains the pending change.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from diagnosis.evidence import Evidence
+from diagnosis.rules.common import (
+    GUIDE,
+    Hit,
+    cmd,
+    gb_text,
+    gb_to_bytes,
+    get_vm,
+    get_vmmemory,
+    is_nested_host,
+    name_of,
+    q,
+    rule,
+    seen,
+    while_off,
+)
+from simulator.model import Lab
+
+REFERENCE = GUIDE + "VM resource changes not recognized"
+
+
+def pending(lab: Lab) -> Iterator[tuple[str, float]]:
+    for vm in lab.all_vms():
+        value = lab[vm].memory.pending_startup_gb
+        if value is not None:
+            yield vm, value
+
+
+def _items(ev: Evidence, vm: str, value: float) -> tuple:
+    assigned = ev.of(vm).memory_assigned
+    return (
+        seen(get_vmmemory(vm), "Startup", gb_to_bytes(value)),
+        assigned.item() if assigned else seen(get_vm(vm), "MemoryAssigned", gb_to_bytes(ev.lab[vm].memory.startup_gb)),
+    )
+
+
+def _apply(lab: Lab, vm: str, value: float) -> tuple[str, ...]:
+    return (*while_off(lab, vm, [f"Set-VMMemory -VMName {q(name_of(vm))} -StartupBytes {gb_text(value)}"]),
+            f"Verify inside {name_of(vm)} that it sees {gb_text(value)}")
+
+
+@rule("memory-change-pending", category="resources", severity="warning", reference=REFERENCE)
+def memory_change_pending(ev: Evidence) -> Iterator[Hit]:
+    for vm, value in pending(ev.lab):
+        yield Hit(
+            subject=vm,
+            summary=f"{name_of(vm)} is configured for {gb_text(value)} but still runs with "
+                    f"{gb_text(ev.lab[vm].memory.startup_gb)}: the change was made while it ran and never applied",
+            evidence=_items(ev, vm, value),
+            resolution=_apply(ev.lab, vm, value),
+            explains=("memory-not-recognized",),
+        )
+
+
+@rule("hot-add-unsupported", category="resources", severity="warning", reference=REFERENCE)
+def hot_add_unsupported(ev: Evidence) -> Iterator[Hit]:
+    for vm, value in pending(ev.lab):
+        record = ev.lab[vm]
+        nested = is_nested_host(ev.lab, vm)
+        if not nested and not record.clustered:
+            continue
+        why = "runs Hyper-V itself" if nested else "is clustered"
+        reason = (seen(cmd("Get-WindowsFeature", Name="Hyper-V"), "InstallState", "Installed") if nested
+                  else seen(get_vm(vm), "IsClustered", True))
+        yield Hit(
+            subject=vm,
+            summary=f"{name_of(vm)} {why}, so its memory cannot be resized while it runs; "
+                    f"the change to {gb_text(value)} waits for a restart",
+            evidence=(*_items(ev, vm, value), reason),
+            resolution=_apply(ev.lab, vm, value),
+            explains=("memory-change-pending", "memory-not-recognized"),
+        )
+
+
+RULES = (memory_change_pending, hot_add_unsupported)

@@ -1,0 +1,182 @@
+"""Guide section "Snapshot/Checkpoint and differencing disk issues" (category storage).
+
+A differencing disk's parent can be gone (0x80070002 / 0xC03A000D), gone but present elsewhere
+on the host (reconnect it), present but not the disk the child was made from (0xC03A000E: only
+Test-VHD shows it — the identifier a child expects is not a value a host prints), or damaged.
+"""
+
+from __future__ import annotations
+
+from pathlib import PureWindowsPath
+from typing import Iterator
+
+from diagnosis.evidence import Evidence, Fact
+from diagnosis.findings import EvidenceItem
+from diagnosis.rules.common import GUIDE, Hit, cmd, q, rule, seen, while_off
+from simulator.model import Edge, Lab, vhd_id
+
+REFERENCE = GUIDE + "Snapshot/Checkpoint and differencing disk issues"
+
+PARENT_NOT_FOUND = "0xC03A000D"
+ID_MISMATCH = "0xC03A000E"
+TIMESTAMP_MISMATCH = "0xC03A000F"
+MISMATCH_TEXT = "mismatch in the identifiers"
+CHAIN_SYMPTOMS = ("vhd-merge-fails", "vm-start-fails")
+
+
+def vhd_owners(lab: Lab) -> Iterator[str]:
+    for host in lab.hosts():
+        yield host
+        yield from (vm for vm in lab.vms(host, recursive=True) if lab[vm].state == "Running")
+
+
+def children(lab: Lab) -> Iterator[tuple[str, str, str]]:
+    """(owner, child VHD id, declared parent path) of every differencing disk."""
+    for owner in vhd_owners(lab):
+        for vhd in lab.owned(owner, "vhd"):
+            record = lab[vhd]
+            if record.type == "differencing" and record.parent:
+                yield owner, vhd, record.parent
+
+
+def parent_missing(ev: Evidence, owner: str, path: str) -> bool:
+    """Test-Path says no, or the file is listed missing, or Get-VHD never found it."""
+    fact = ev.of(vhd_id(owner, path)).test_path
+    if fact is not None:
+        return not fact.value
+    missing = {p.lower() for p in ev.lab.platform(owner).files_missing}
+    return path.lower() in missing or ev.lab.vhd_by_path(owner, path) is None
+
+
+def parent_search(ev: Evidence, owner: str, child: str, path: str) -> Fact | None:
+    """The search for a missing parent's file name, filed under the parent's path (or the child's)."""
+    return ev.of(vhd_id(owner, path)).parent_search or ev.of(child).parent_search
+
+
+def _leaf(path: str) -> str:
+    return PureWindowsPath(path).name.lower()
+
+
+def moved_to(ev: Evidence, owner: str, child: str, path: str) -> list[str]:
+    """Where a missing parent turned up: a search for its file name, or a disk of that name on the host."""
+    found: list[str] = []
+    search = parent_search(ev, owner, child, path)
+    if search is not None:
+        found.extend(p for p in search.value or () if p.lower() != path.lower())
+    missing = {p.lower() for p in ev.lab.platform(owner).files_missing}
+    for vhd in ev.lab.owned(owner, "vhd"):
+        other = ev.lab[vhd].path
+        if _leaf(other) == _leaf(path) and other.lower() != path.lower() and other.lower() not in missing:
+            found.append(other)
+    return list(dict.fromkeys(found))
+
+
+def _chain_items(ev: Evidence, owner: str, child: str, path: str) -> tuple[EvidenceItem, ...]:
+    record = ev.lab[child]
+    test = ev.of(vhd_id(owner, path)).test_path or Fact(cmd("Test-Path", Path=path), "Result", False)
+    return (seen(cmd("Get-VHD", Path=record.path), "ParentPath", path), test.item())
+
+
+def _users(lab: Lab, vhd: str) -> list[str]:
+    """The VMs whose disks are this VHD or a child of it."""
+    users = list(lab.into(vhd, Edge.DISK))
+    for child in lab.into(vhd, Edge.PARENT):
+        users.extend(_users(lab, child))
+    return users
+
+
+def _offline(lab: Lab, vhd: str, commands: list[str]) -> tuple[str, ...]:
+    result = tuple(commands)
+    for vm in dict.fromkeys(_users(lab, vhd)):
+        result = while_off(lab, vm, result)
+    return result
+
+
+@rule("vhd-parent-missing", category="storage", severity="error", reference=REFERENCE)
+def vhd_parent_missing(ev: Evidence) -> Iterator[Hit]:
+    for owner, child, path in children(ev.lab):
+        if not parent_missing(ev, owner, path) or moved_to(ev, owner, child, path):
+            continue
+        record = ev.lab[child]
+        yield Hit(
+            subject=child,
+            summary=f"The parent {path} of differencing disk {record.path} is gone; the chain is broken (0x80070002 / 0xC03A000D)",
+            evidence=_chain_items(ev, owner, child, path) + _search_items(ev, child),
+            resolution=(f"Restore {path} from backup to that exact path",
+                        f"Merge-VHD -Path {q(record.path)} -DestinationPath {q(path)}"),
+            explains=CHAIN_SYMPTOMS,
+        )
+
+
+def _search_items(ev: Evidence, child: str) -> tuple[EvidenceItem, ...]:
+    owner, path = ev.lab.owner(child), ev.lab[child].parent
+    search = parent_search(ev, owner, child, path)
+    return () if search is None else (search.item(),)
+
+
+@rule("vhd-parent-moved", category="storage", severity="error", reference=REFERENCE)
+def vhd_parent_moved(ev: Evidence) -> Iterator[Hit]:
+    for owner, child, path in children(ev.lab):
+        if not parent_missing(ev, owner, path):
+            continue
+        found = moved_to(ev, owner, child, path)
+        if not found:
+            continue
+        record = ev.lab[child]
+        yield Hit(
+            subject=child,
+            summary=f"The parent of {record.path} is no longer at {path} but a disk of that name is at {found[0]}",
+            evidence=_chain_items(ev, owner, child, path)
+                     + (_search_items(ev, child) or (seen(cmd("Get-VHD", Path=found[0]), "Path", found[0]),)),
+            resolution=_offline(ev.lab, child, [f"Set-VHD -Path {q(record.path)} -ParentPath {q(found[0])}"]),
+            explains=CHAIN_SYMPTOMS,
+        )
+
+
+def test_vhd_error(ev: Evidence, owner: str, path: str) -> Fact | None:
+    return ev.of(vhd_id(owner, path)).test_vhd_error
+
+
+def is_mismatch(message: str) -> bool:
+    text = str(message)
+    return ID_MISMATCH.lower() in text.lower() or TIMESTAMP_MISMATCH.lower() in text.lower() or MISMATCH_TEXT in text
+
+
+@rule("vhd-chain-broken", category="storage", severity="error", reference=REFERENCE)
+def vhd_chain_broken(ev: Evidence) -> Iterator[Hit]:
+    for owner, child, path in children(ev.lab):
+        error = test_vhd_error(ev, owner, ev.lab[child].path)
+        if error is None or not is_mismatch(error.value) or parent_missing(ev, owner, path):
+            continue
+        yield Hit(
+            subject=child,
+            summary=f"{path} is not the disk {ev.lab[child].path} was made from (identifier mismatch, 0xC03A000E)",
+            evidence=(seen(cmd("Get-VHD", Path=ev.lab[child].path), "ParentPath", path), error.item()),
+            resolution=(f"Restore the original {path} from backup (the file there now is a different disk), then retry the merge",
+                        f"Only as a last resort: Set-VHD -Path {q(ev.lab[child].path)} -ParentPath {q(path)} -IgnoreIdMismatch"),
+            explains=CHAIN_SYMPTOMS,
+        )
+
+
+@rule("vhd-corrupt", category="storage", severity="error", reference=REFERENCE)
+def vhd_corrupt(ev: Evidence) -> Iterator[Hit]:
+    for owner in vhd_owners(ev.lab):
+        corrupt = list(ev.lab.platform(owner).files_corrupt)
+        for vhd in ev.lab.owned(owner, "vhd"):
+            error = test_vhd_error(ev, owner, ev.lab[vhd].path)
+            if error is not None and not is_mismatch(error.value) and PARENT_NOT_FOUND.lower() not in str(error.value).lower():
+                corrupt.append(ev.lab[vhd].path)
+        for path in dict.fromkeys(corrupt):
+            error = test_vhd_error(ev, owner, path)
+            item = error.item() if error else seen(cmd("Test-VHD", Path=path), "Error", "the file is corrupt")
+            yield Hit(
+                subject=ev.lab.vhd_by_path(owner, path) or vhd_id(owner, path),
+                summary=f"{path} on {owner} is damaged: Test-VHD fails",
+                evidence=(item,),
+                resolution=(f"Restore {path} from backup",
+                            f"Check {owner}'s disks for hardware errors (Get-PhysicalDisk | Get-StorageReliabilityCounter)"),
+                explains=CHAIN_SYMPTOMS,
+            )
+
+
+RULES = (vhd_parent_missing, vhd_parent_moved, vhd_chain_broken, vhd_corrupt)
