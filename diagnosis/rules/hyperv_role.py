@@ -110,10 +110,16 @@ def insufficient_vcpu(ev: Evidence) -> Iterator[Hit]:
             summary=f"{name_of(vm)} has {count} virtual processor; the guide asks for at least {MIN_VCPUS}"
                     + (" on a VM hosting nested VMs" if host else ""),
             evidence=(count_item(ev.lab, vm),),
-            resolution=while_off(ev.lab, vm, [f"Set-VMProcessor -VMName {q(name_of(vm))} -Count {MIN_VCPUS}"]),
+            resolution=while_off(ev.lab, vm, [f"Set-VMProcessor -VMName {q(name_of(vm))} -Count {needed_vcpus(ev.lab, vm)}"]),
             explains=("under-provisioned", "host-overcommitted"),
             severity="error" if host else "warning",
         )
+
+
+def needed_vcpus(lab: Lab, vm: str) -> int:
+    """At least 2, and no fewer than its running nested VMs use (else it is overcommitted)."""
+    nested = sum(lab[child].processor.count for child in lab.vms(vm) if lab[child].state == "Running")
+    return max(MIN_VCPUS, nested)
 
 
 def needed_memory_gb(lab: Lab, vm: str) -> int:

@@ -255,6 +255,17 @@ def free_listen_port(lab: Lab, owner: str, port: int) -> int:
     return port
 
 
+def orphan_allow_ports(lab: Lab, owner: str) -> list[int]:
+    """Ports an inbound allow rule opens on an owner with nothing behind them: no forward, no
+    listener of the owner's own. Such a hole is where a forward was meant to be (or was)."""
+    used = {f[1] for f in forwards(lab, owner)}
+    record = lab[owner]
+    own = {s.port for s in record.services} if lab.kind(owner) == "vm" else set()
+    return [r.port for r in lab.platform(owner).firewall
+            if r.enabled and r.direction == "inbound" and r.action == "allow" and r.protocol in ("TCP", "Any")
+            and r.port is not None and r.port not in used and r.port not in own]
+
+
 def portproxy_add(listen: str, listen_port: int, target: str, target_port: int) -> str:
     return (f"netsh int portproxy add v4tov4 listenaddress={listen} listenport={listen_port} "
             f"connectaddress={target} connectport={target_port}")
@@ -278,8 +289,9 @@ def portproxy_missing(ev: Evidence) -> Iterator[Hit]:
         if not missing or listen is None:
             continue
         commands = []
+        holes = orphan_allow_ports(lab, owner)
         for service in missing:
-            port = free_listen_port(lab, owner, service.port)
+            port = holes.pop(0) if holes else free_listen_port(lab, owner, service.port)
             commands.append(portproxy_add(listen, port, service.ip, service.port))
             if blocking_state(lab.platform(owner).firewall, port) != "allowed":
                 commands.append(allow_rule(port))

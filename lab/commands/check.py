@@ -1,0 +1,50 @@
+"""`nestlab check TARGET`: the guide's troubleshooting checklist, item by item."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from diagnosis.checklist import run_checklist
+from lab.diagnose import diagnose_session
+from lab.targets import open_target
+
+STYLE = {"pass": "green", "fail": "bold red", "not-applicable": "dim"}
+
+
+@click.command("check")
+@click.argument("target")
+@click.option("--json", "as_json", is_flag=True, help="Print the checklist as JSON.")
+def command(target: str, as_json: bool) -> None:
+    """Walk the guide's troubleshooting checklist on TARGET: pass / fail / not applicable.
+
+    Exit 0 when no item fails, 1 when one does, 2 when TARGET cannot be reached or read.
+
+    \b
+    Examples:
+      nestlab check builtin:reference
+      nestlab check broken.yaml --json
+    """
+    session = open_target(target)
+    try:
+        with Console(stderr=True).status("collecting evidence…"):
+            result = diagnose_session(session, target=target)
+    finally:
+        session.close()
+    checklist = run_checklist(result.evidence, result.report)
+    if as_json:
+        click.echo(checklist.to_json())
+    else:
+        table = Table(title=f"Troubleshooting checklist: {target}", show_lines=True)
+        table.add_column("item")
+        table.add_column("status")
+        table.add_column("evidence / findings")
+        for r in checklist.results:
+            detail = "\n".join(f"{f.root_cause} on {f.subject}" for f in r.findings) or "\n".join(
+                f"{e.command}: {e.property} = {e.value}" for e in r.evidence[:4])
+            table.add_row(r.item.title, f"[{STYLE[r.status]}]{r.status}[/]", detail)
+        Console().print(table)
+    sys.exit(1 if checklist.failed else 0)

@@ -1,0 +1,137 @@
+"""Apply a report's resolutions: the same lines a person would run, through the same Session.
+
+Each finding's resolution is a list of lines: PowerShell commands (run where the finding's subject
+lives: a VM's parent host, the owner of a switch, NAT or disk) or, for physical causes, an
+instruction for a person ("enable VT-x in firmware"). Commands go through the Session as
+structured Commands (parsed once here); instructions are `manual` steps. On a simulated lab a
+manual step can be carried out by the fault catalog's simulated action (`heal`), which is how
+`nestlab fix`, `nestlab demo` and the BDD suite prove that every resolution heals its symptom.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable, Literal
+
+from diagnosis.findings import Finding, Report
+from simulator.errors import BadInput
+from simulator.psdata import Result
+
+NATIVE = ("netsh", "bcdedit", "reg", "net")
+COMMAND_WORD = re.compile(r"^[A-Za-z]+-[A-Za-z0-9]+$")
+
+
+@dataclass(frozen=True)
+class Step:
+    finding: Finding
+    context: str  # node id where the line runs: a host, or a VM id meaning inside its guest
+    line: str
+    kind: Literal["command", "manual"]
+
+    def __str__(self) -> str:
+        where = f"[{self.context}]"
+        return f"{where} {self.line}" if self.kind == "command" else f"{where} (by hand) {self.line}"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    step: Step
+    result: Result | None  # None for a manual step
+    done: bool
+    note: str = ""
+
+
+def is_command(line: str) -> bool:
+    word = line.strip().split(" ", 1)[0]
+    return bool(COMMAND_WORD.match(word)) or word.lower() in NATIVE
+
+
+def _parent(node: str) -> str:
+    return node.rsplit("/", 1)[0] if "/" in node else node
+
+
+def context_of(subject: str, line: str) -> str:
+    """Where a resolution line runs (the convention of diagnosis.rules.common.on_platform).
+
+    A VM's settings (and its adapters') are changed from its parent host; a switch, NAT or disk
+    from inside its owner — or from the owner's parent when the line is wrapped in
+    `Invoke-Command -VMName <owner>` (PowerShell Direct into the owner's guest).
+    """
+    if ":" in subject:
+        owner, kind, _ = subject.split(":", 2)
+        wrapped = line.lstrip().lower().startswith("invoke-command")
+        return _parent(owner) if kind == "adapter" or wrapped else owner
+    return _parent(subject)
+
+
+def actionable(report: Report) -> list[Finding]:
+    """Findings worth fixing, causes first: errors and warnings that nothing else explains."""
+    return [f for f in report.findings if f.severity in ("error", "warning") and f.explained_by is None]
+
+
+def plan(report: Report) -> list[Step]:
+    steps: list[Step] = []
+    for finding in actionable(report):
+        for line in finding.resolution:
+            kind = "command" if is_command(line) else "manual"
+            steps.append(Step(finding, context_of(finding.subject, line), line, kind))
+    return steps
+
+
+def address(context: str) -> tuple[str, tuple[str, ...]]:
+    """'HV01/L1/L2' → ('HV01', ('L1', 'L2')): the host and the PowerShell Direct path below it."""
+    host, *vms = context.split("/")
+    return host, tuple(vms)
+
+
+def apply(
+    session,
+    steps: list[Step],
+    *,
+    manual: Callable[[Step], bool] | None = None,
+    echo: Callable[[Step], None] | None = None,
+) -> list[Outcome]:
+    """Run each command step through the session; hand manual steps to `manual` (or skip them)."""
+    from simulator import psparse  # PowerShell text → structured Commands (no simulator behaviour)
+
+    outcomes = []
+    for step in steps:
+        if echo:
+            echo(step)
+        if step.kind == "manual":
+            done = manual(step) if manual else False
+            outcomes.append(Outcome(step, None, done, "carried out (simulated)" if done else "needs a person"))
+            continue
+        try:
+            pipeline = psparse.parse(step.line)
+        except BadInput as exc:
+            outcomes.append(Outcome(step, None, False, f"could not parse: {exc}"))
+            continue
+        host, vm = address(step.context)
+        result = session.run(host, pipeline, vm=vm)
+        outcomes.append(Outcome(step, result, result.ok, "; ".join(e.message for e in result.errors)))
+    return outcomes
+
+
+def simulated_manual_action(lab) -> Callable[[Step], bool]:
+    """On a simulated lab, a person's action is the fault catalog's `heal` for that root cause."""
+    from simulator import faults
+
+    healed: set[tuple[str, str]] = set()
+
+    def act(step: Step) -> bool:
+        key = (step.finding.root_cause, step.finding.subject)
+        if key in healed:
+            return True
+        fault = faults.CATALOG.get(step.finding.root_cause)
+        if fault is None or step.finding.subject not in lab:
+            return False
+        try:
+            fault.heal(lab, step.finding.subject)
+        except (RuntimeError, ValueError, TypeError, KeyError, BadInput):
+            return False  # the state this action mends is not there (an earlier step mended it)
+        healed.add(key)
+        return True
+
+    return act
