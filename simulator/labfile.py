@@ -325,6 +325,7 @@ def _gc_paused() -> Iterator[None]:
         yield
     finally:
         if was_enabled:
+            gc.freeze()  # what the load built lives on: spare the next collection a full scan of it
             gc.enable()
 
 
