@@ -1,0 +1,38 @@
+"""The diagnosis sees a host only through evidence: of the simulator it may import only the shared
+records (model), the wire shapes (psdata) and BadInput (errors) — design rule 1 of DESIGN.md."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import diagnosis
+
+ALLOWED = {"simulator.model", "simulator.psdata", "simulator.errors"}
+
+
+def imports_of(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found |= {f"{node.module}.{alias.name}" for alias in node.names if node.module == "simulator"}
+    return found
+
+
+def test_diagnosis_imports_nothing_else_of_the_simulator():
+    root = Path(diagnosis.__file__).parent
+    files = sorted(root.rglob("*.py"))
+    assert len(files) > 5
+    for path in files:
+        for module in imports_of(path):
+            if module == "simulator" or module.startswith("simulator."):
+                assert module in ALLOWED, f"{path.relative_to(root.parent)} imports {module}"
+
+
+def test_the_check_sees_a_forbidden_import(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("from simulator import powershell\nimport simulator.behaviour\n", encoding="utf-8")
+    assert {"simulator.powershell", "simulator.behaviour"} <= imports_of(bad)
