@@ -1,0 +1,74 @@
+"""`nestlab serve LAB`: every host of a simulated lab as a WS-Management/PSRP endpoint."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import click
+
+from simulator.errors import BadInput
+from simulator.endpoint.auth import Credentials
+from simulator.endpoint.server import LabServer
+from lab.psrp_session import PASSWORD_ENV
+
+USER_ENV = "NESTLAB_USER"
+
+
+@click.command(name="serve")
+@click.argument("lab_target", metavar="LAB")
+@click.option("--port", type=click.IntRange(0, 65535), default=5985, show_default=True, help="Port of the first host; the next hosts take the ports after it (0: any free port).")
+@click.option("--bind", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--tls", is_flag=True, help="Serve https with a self-signed certificate made at start.")
+@click.option("--user", default="nestlab", show_default=True, envvar=USER_ENV, help=f"The account clients log in with (also ${USER_ENV}; its password: ${PASSWORD_ENV}).")
+@click.option("--host", "only", multiple=True, metavar="NAME", help="Serve only this host of the lab (repeatable); the default is every host.")
+def command(lab_target: str, port: int, bind: str, tls: bool, user: str, only: tuple[str, ...]) -> None:
+    """Serve each host of LAB as a Hyper-V host would answer pypsrp, pywinrm or Ansible.
+
+    Clients authenticate with HTTP Basic (pypsrp: auth='basic', and over http
+    encryption='never'); a wrong password gets HTTP 401. State changes made
+    through the endpoints change the served lab (in memory; the file is not written).
+    Stop with Ctrl-C.
+
+    \b
+    Examples:
+      NESTLAB_PASSWORD=secret nestlab serve builtin:reference
+      NESTLAB_PASSWORD=secret nestlab serve lab.yaml --port 15985 --tls
+      NESTLAB_PASSWORD=secret nestlab serve lab.yaml --host HV02 --bind 0.0.0.0
+    """
+    from simulator import labfile
+    from lab.targets import parse_target
+
+    password = os.environ.get(PASSWORD_ENV)
+    if not password:
+        raise BadInput(f"serve: set {PASSWORD_ENV} to the password clients must give for --user {user}")
+    target = parse_target(lab_target)
+    if target.kind not in ("lab", "builtin"):
+        raise BadInput(f"{lab_target}: serve needs a lab file or builtin:NAME, not a {target.kind} target")
+    lab = labfile.load(target.lab_path)
+    unknown = [name for name in only if name not in lab.hosts()]
+    if unknown:
+        raise BadInput(f"{lab_target}: no host {unknown[0]!r} (hosts: {', '.join(lab.hosts())})")
+    context, holder = _tls(bind) if tls else (None, None)
+    try:
+        server = LabServer(lab, Credentials(user, password), bind=bind, port=port, tls=context, hosts=list(only) or None)
+    except OSError as exc:
+        raise BadInput(f"serve: cannot listen on {bind}:{port}: {exc.strerror or exc}") from None
+    with server:
+        for host, url in server.urls().items():
+            click.echo(f"{host} {url}")
+        if holder is not None:
+            click.echo(f"certificate {holder.name}/cert.pem (self-signed)")
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            click.echo("stopped", err=True)
+    if holder is not None:
+        holder.cleanup()
+
+
+def _tls(bind: str):
+    from simulator.endpoint import tls
+
+    files, holder = tls.temporary_certificate(bind)
+    return tls.server_context(files), holder

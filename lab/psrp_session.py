@@ -1,0 +1,344 @@
+"""PsrpSession: the Session protocol over PowerShell remoting (pypsrp), for real or served hosts.
+
+One RunspacePool per host, opened on first use and kept until `close`, so a whole collection
+costs one Create and one Delete per host plus a Command and a Receive per pipeline. Pipelines
+are sent structured (`add_cmdlet` / `add_parameter` / `add_argument`); the only text ever built
+is a guest's script block (simulator/endpoint/direct.py), with every value quoted there.
+
+Results are read the way a Windows client reads them: output objects are mapped from their
+CLIXML by `simulator.clixml.from_clixml` (the same reader SimSession's round trip uses), errors
+come from `streams.error` (pypsrp's `had_errors` is only set for a Failed pipeline), and
+`failed` is the pipeline's Failed state.
+
+Secrets: the password comes from `password_for` (NESTLAB_PASSWORD, the OS keyring, or a prompt),
+is handed to pypsrp and nowhere else; error text is scrubbed of it before it leaves this module.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+import threading
+import uuid
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import requests
+from pypsrp.complex_objects import ComplexObject
+from pypsrp.exceptions import AuthenticationError, WinRMError
+from pypsrp.powershell import PowerShell, PSInvocationState, RunspacePool
+from pypsrp.serializer import TaggedValue
+from pypsrp.wsman import WSMan
+
+from simulator import clixml
+from simulator.endpoint import direct
+from simulator.errors import BadInput
+from simulator.psdata import Command, ErrorRecord, PSEnum, Result
+
+AUTHS = ("negotiate", "ntlm", "kerberos", "credssp", "basic")
+TRANSPORTS = ("https", "http")
+PASSWORD_ENV = "NESTLAB_PASSWORD"
+KEYRING_SERVICE = "nestlab"
+
+
+class HostUnreachable(BadInput):
+    """One host refused, timed out, rejected the credentials or answered garbage.
+
+    A BadInput, so the CLI prints it as one line and exits 2; a caller collecting several hosts
+    catches it per host and goes on with the others.
+    """
+
+    def __init__(self, host: str, message: str) -> None:
+        self.host = host
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class HostAddress:
+    """How to reach one host: what a psrp:// target or an inventory entry says."""
+
+    name: str  # the host's name as probes and findings call it (HV01)
+    server: str  # DNS name or address to connect to
+    port: int | None = None  # None: 5986 for https, 5985 for http
+    user: str | None = None
+    transport: str = "https"
+    auth: str = "negotiate"
+    cert_validation: bool | str = True  # True, False, or a CA bundle path
+    connect_timeout: float = 10.0
+    operation_timeout: int = 20  # WS-Man OperationTimeout of each Receive, seconds
+
+    def __post_init__(self) -> None:
+        if self.transport not in TRANSPORTS:
+            raise BadInput(f"{self.name}: transport must be one of {', '.join(TRANSPORTS)}, not {self.transport!r}")
+        if self.auth not in AUTHS:
+            raise BadInput(f"{self.name}: auth must be one of {', '.join(AUTHS)}, not {self.auth!r}")
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or (5986 if self.transport == "https" else 5985)
+
+    @property
+    def where(self) -> str:
+        return f"{self.transport}://{self.server}:{self.effective_port}"
+
+
+def password_for(address: HostAddress, *, prompt: bool | None = None) -> str | None:
+    """NESTLAB_PASSWORD, else the OS keyring (service 'nestlab', user@server), else a prompt.
+
+    None when there is no user (Kerberos with the current ticket). Never read from argv or files.
+    """
+    if address.user is None:
+        return None
+    if os.environ.get(PASSWORD_ENV):
+        return os.environ[PASSWORD_ENV]
+    stored = _keyring_password(f"{address.user}@{address.server}")
+    if stored:
+        return stored
+    if prompt if prompt is not None else sys.stdin.isatty():
+        return getpass.getpass(f"Password for {address.user}@{address.server}: ")
+    raise BadInput(f"{address.name}: no password for {address.user}: set {PASSWORD_ENV} or run interactively")
+
+
+def _keyring_password(account: str) -> str | None:
+    try:
+        import keyring  # optional: only when installed
+    except ImportError:
+        return None
+    try:
+        return keyring.get_password(KEYRING_SERVICE, account)
+    except Exception:  # a locked or absent backend is the same as no stored password
+        return None
+
+
+@dataclass
+class _Connection:
+    wsman: WSMan
+    pool: RunspacePool
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class PsrpSession:
+    """A Session over PSRP to the hosts of a target (one psrp:// host or an inventory)."""
+
+    def __init__(
+        self,
+        addresses: Sequence[HostAddress],
+        *,
+        passwords: Callable[[HostAddress], str | None] = password_for,
+        wsman_options: dict[str, Any] | None = None,
+    ) -> None:
+        self.addresses = {a.name: a for a in addresses}
+        self._passwords = passwords
+        self._wsman_options = dict(wsman_options or {})
+        self._connections: dict[str, _Connection] = {}
+        self._lock = threading.Lock()
+        self._secrets: set[str] = set()
+        self.round_trips = 0
+
+    def hosts(self) -> list[str]:
+        return list(self.addresses)
+
+    def run(self, host: str, pipeline: Sequence[Command], *, vm: Sequence[str] = ()) -> Result:
+        if not pipeline:
+            raise ValueError("an empty pipeline")
+        connection = self._connection(host)
+        with connection.lock:
+            ps = PowerShell(connection.pool)
+            _add_pipeline(ps, tuple(pipeline), tuple(vm))
+            try:
+                ps.invoke()
+            except (WinRMError, requests.RequestException, ET.ParseError, OSError) as exc:
+                raise self._unreachable(host, "lost during a pipeline", exc) from None
+            self.round_trips += 1
+            return _result(ps)
+
+    def run_batch(self, host: str, pipelines: Sequence[Sequence[Command]], *, vm: Sequence[str] = ()) -> list[Result]:
+        """One Result per pipeline; on a host itself all of them travel as one PSRP pipeline.
+
+        The batch is the constant `direct.BATCH` script with each pipeline rendered as quoted
+        text (the same rendering as a guest's script block). Guests run one pipeline at a time.
+        """
+        if vm or len(pipelines) < 2:
+            return [self.run(host, pipeline, vm=vm) for pipeline in pipelines]
+        marker = f"nestlab-batch-{uuid.uuid4()}"
+        connection = self._connection(host)
+        with connection.lock:
+            ps = PowerShell(connection.pool)
+            ps.add_script(direct.BATCH)
+            ps.add_parameter("Pipeline", [direct.render(tuple(p)) for p in pipelines])
+            ps.add_parameter("Marker", marker)
+            try:
+                ps.invoke()
+            except (WinRMError, requests.RequestException, ET.ParseError, OSError) as exc:
+                raise self._unreachable(host, "lost during a pipeline", exc) from None
+            self.round_trips += 1
+            if ps.state == PSInvocationState.FAILED:  # the batch itself failed: every pipeline did
+                failure = _result(ps)
+                return [failure for _ in pipelines]
+            try:
+                return _split_batch([from_pypsrp(o) for o in ps.output], marker, len(pipelines))
+            except ValueError as exc:
+                raise HostUnreachable(host, f"{host}: {exc}") from None
+
+    def close(self) -> None:
+        with self._lock:
+            connections, self._connections = self._connections, {}
+        for connection in connections.values():
+            try:
+                connection.pool.close()
+            except Exception:  # closing is best effort: the host may already be gone
+                pass
+            connection.wsman.close()
+
+    def __enter__(self) -> "PsrpSession":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- connections ------------------------------------------------------------------------------
+
+    def _connection(self, host: str) -> _Connection:
+        with self._lock:
+            found = self._connections.get(host)
+            if found is not None:
+                return found
+            address = self.addresses.get(host)
+            if address is None:
+                raise BadInput(f"{host}: not a host of this target (hosts: {', '.join(self.addresses)})")
+            connection = self._open(address)
+            self._connections[host] = connection
+            return connection
+
+    def _open(self, address: HostAddress) -> _Connection:
+        password = self._passwords(address)
+        if password:
+            self._secrets.add(password)
+        options = dict(
+            port=address.effective_port,
+            username=address.user,
+            password=password,
+            ssl=address.transport == "https",
+            auth=address.auth,
+            cert_validation=address.cert_validation,
+            connection_timeout=address.connect_timeout,
+            operation_timeout=address.operation_timeout,
+            read_timeout=address.operation_timeout + 10,
+            encryption="never" if address.auth == "basic" else "auto",  # basic cannot encrypt messages
+            no_proxy=address.server in ("127.0.0.1", "localhost", "::1"),
+        )
+        options.update(self._wsman_options)
+        try:
+            wsman = WSMan(address.server, **options)
+            pool = RunspacePool(wsman)
+            pool.open()
+        except (WinRMError, requests.RequestException, ET.ParseError, OSError, ValueError) as exc:
+            raise self._unreachable(address.name, "cannot open a PowerShell session", exc) from None
+        return _Connection(wsman, pool)
+
+    def _unreachable(self, host: str, what: str, exc: BaseException) -> HostUnreachable:
+        address = self.addresses.get(host)
+        where = address.where if address else host
+        reason = _reason(exc)
+        for secret in self._secrets:
+            reason = reason.replace(secret, "***")
+        return HostUnreachable(host, f"{host} ({where}): {what}: {reason}")
+
+
+def _reason(exc: BaseException) -> str:
+    """One line on why a host failed, without a traceback or a response dump."""
+    if isinstance(exc, AuthenticationError):
+        return "the credentials were rejected (HTTP 401)"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "the TLS certificate could not be verified (use a CA bundle or a trusted certificate)"
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return "connection timed out"
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return "the host did not answer in time"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return "connection refused or dropped"
+    if isinstance(exc, ET.ParseError):
+        return "the answer is not WS-Management XML"
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
+
+
+# ----------------------------------------------------------------------------------------------
+# pipeline out, result back
+# ----------------------------------------------------------------------------------------------
+
+
+def _add_pipeline(ps: PowerShell, pipeline: tuple[Command, ...], vm: tuple[str, ...]) -> None:
+    if vm:
+        ps.add_script(direct.WRAPPER)
+        ps.add_parameter("VMName", vm[0])
+        ps.add_parameter("Script", direct.guest_script(vm, pipeline))
+        return
+    for command in pipeline:
+        ps.add_cmdlet(command.name)
+        for name, value in command.parameters:
+            ps.add_parameter(name, _wire(value))
+        for argument in command.arguments:
+            ps.add_argument(_wire(argument))
+
+
+def _wire(value: Any) -> Any:
+    """A parameter value as pypsrp should serialize it (its ints are always I32)."""
+    if isinstance(value, PSEnum):
+        return value.name
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int) and not -(2**31) <= value < 2**31:
+        return TaggedValue("I64", value)
+    if isinstance(value, (list, tuple)):
+        return [_wire(v) for v in value]
+    return value
+
+
+def from_pypsrp(value: Any) -> Any:
+    """An output object as psdata: complex objects are read again from their own CLIXML."""
+    xml = getattr(value, "_xml", None) if isinstance(value, ComplexObject) else None
+    if xml:
+        return clixml.from_clixml(xml)
+    if isinstance(value, list):
+        return [from_pypsrp(v) for v in value]
+    return value
+
+
+def _error(value: Any) -> ErrorRecord:
+    converted = from_pypsrp(value)
+    if isinstance(converted, ErrorRecord):
+        return converted
+    return ErrorRecord(message=str(value), fully_qualified_error_id="", terminating=False)
+
+
+def _split_batch(items: list[Any], marker: str, count: int) -> list[Result]:
+    """Undo direct.BATCH's framing: marker, objects and error records, maybe "<marker> failed"."""
+    groups: list[list[Any]] = []
+    for item in items:
+        if item == marker:
+            groups.append([])
+        elif groups:
+            groups[-1].append(item)
+    if len(groups) != count:
+        raise ValueError(f"a batch of {count} pipelines came back as {len(groups)}")
+    results = []
+    for group in groups:
+        failed = bool(group) and group[-1] == f"{marker} failed"
+        body = group[:-1] if failed else group
+        results.append(Result(
+            output=tuple(i for i in body if not isinstance(i, ErrorRecord)),
+            errors=tuple(i for i in body if isinstance(i, ErrorRecord)),
+            failed=failed,
+        ))
+    return results
+
+
+def _result(ps: PowerShell) -> Result:
+    return Result(
+        output=tuple(from_pypsrp(o) for o in ps.output),
+        errors=tuple(_error(e) for e in ps.streams.error),
+        failed=ps.state == PSInvocationState.FAILED,
+    )

@@ -1,0 +1,224 @@
+"""How a pipeline for a guest travels: PowerShell Direct (`Invoke-Command -VMName`) from its host.
+
+A guest has no endpoint of its own, so its pipeline must ride inside a host pipeline as a script
+block. This is the one place where PowerShell text is built from data, and it is built only
+here: `render` turns structured Commands into text whose every value is a literal (strings in
+single quotes with each quote character doubled, `$true`/`$false`/`$null`, numbers, `@(…)`), and
+whose command and parameter names must match a strict pattern. The host side runs the constant
+`WRAPPER` script (never built from data) with the guest's name and that text as parameters.
+
+`parse` is the exact inverse for the rendered subset; the served endpoint uses it to recover the
+structured Commands, and the tests use `parse(render(p)) == p` over arbitrary strings to show
+that no value can escape its quotes.
+
+For ("L1", "L2") the text sent to L1 is itself `Invoke-Command -VMName 'L2' -ScriptBlock {…}`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from simulator.psdata import Command, PSEnum
+
+WRAPPER = (
+    "param([string]$VMName, [string]$Script) "
+    "Invoke-Command -VMName $VMName -ScriptBlock ([scriptblock]::Create($Script))"
+)
+
+BATCH = (
+    "param([string[]]$Pipeline, [string]$Marker) "
+    "foreach ($text in $Pipeline) { $Marker; "
+    "try { & ([scriptblock]::Create($text)) 2>&1 } catch { $_; \"$Marker failed\" } }"
+)
+"""Several pipelines in one PSRP pipeline: before each pipeline's objects comes `Marker`; its
+non-terminating errors arrive merged into the output (`2>&1`) as ErrorRecord objects; a
+terminating one arrives caught (`$_`) followed by "<Marker> failed". The marker is a fresh GUID
+per batch, so no real output can be mistaken for it."""
+
+# PowerShell's tokenizer accepts these four as single quotes besides U+0027 (CharTraits.IsSingleQuote).
+SINGLE_QUOTES = "'\u2018\u2019\u201a\u201b"
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]*\Z")
+_PARAMETER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+@dataclass(frozen=True)
+class ScriptBlock:
+    """A `{ … }` literal in rendered text: the pipeline it holds."""
+
+    pipeline: tuple[Command, ...]
+
+
+def quote(text: str) -> str:
+    """A single-quoted PowerShell string literal: nothing inside it is ever interpreted."""
+    return "'" + "".join(c + c if c in SINGLE_QUOTES else c for c in text) + "'"
+
+
+def render_value(value: Any) -> str:
+    if value is True:
+        return "$true"
+    if value is False:
+        return "$false"
+    if value is None:
+        return "$null"
+    if isinstance(value, PSEnum):
+        return quote(value.name)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, str):
+        return quote(value)
+    if isinstance(value, ScriptBlock):
+        return "{ " + render(value.pipeline) + " }"
+    if isinstance(value, (list, tuple)):
+        return "@(" + ", ".join(render_value(v) for v in value) + ")"
+    raise ValueError(f"cannot render a {type(value).__name__} as a PowerShell literal")
+
+
+def render_command(command: Command) -> str:
+    if not _NAME.match(command.name):
+        raise ValueError(f"not a command name: {command.name!r}")
+    parts = [command.name]
+    for name, value in command.parameters:
+        if not _PARAMETER.match(name):
+            raise ValueError(f"not a parameter name: {name!r}")
+        parts.append(f"-{name}:{render_value(value)}")
+    parts.extend(render_value(a) for a in command.arguments)
+    return " ".join(parts)
+
+
+def render(pipeline: Sequence[Command]) -> str:
+    if not pipeline:
+        raise ValueError("an empty pipeline cannot be rendered")
+    return " | ".join(render_command(c) for c in pipeline)
+
+
+def guest_script(vm: Sequence[str], pipeline: Sequence[Command]) -> str:
+    """The script text for the first guest of `vm`: deeper guests are nested Invoke-Commands."""
+    inner: tuple[Command, ...] = tuple(pipeline)
+    for name in reversed(vm[1:]):
+        inner = (Command("Invoke-Command", (("VMName", name), ("ScriptBlock", ScriptBlock(inner)))),)
+    return render(inner)
+
+
+def unwrap(vm_name: str, script: str) -> tuple[tuple[str, ...], tuple[Command, ...]]:
+    """(guest chain, pipeline) that a WRAPPER call with these parameters carries."""
+    chain = [vm_name]
+    pipeline = parse(script)
+    while len(pipeline) == 1 and pipeline[0].name.lower() == "invoke-command":
+        block, name = pipeline[0].param("ScriptBlock"), pipeline[0].param("VMName")
+        if not isinstance(block, ScriptBlock) or not isinstance(name, str):
+            break
+        chain.append(name)
+        pipeline = block.pipeline
+    return tuple(chain), pipeline
+
+
+# ----------------------------------------------------------------------------------------------
+# parse: the rendered subset only
+# ----------------------------------------------------------------------------------------------
+
+_TOKEN = re.compile(
+    r"""\s*(?:
+        (?P<string>[%s](?:[^%s]|[%s]{2})*[%s])
+      | (?P<param>-[A-Za-z_][A-Za-z0-9_]*:?)
+      | (?P<var>\$(?:true|false|null)\b)
+      | (?P<number>-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)
+      | (?P<open>@\(|\{)
+      | (?P<close>\)|\})
+      | (?P<punct>[|,])
+      | (?P<word>[A-Za-z][A-Za-z0-9_.\-]*)
+    )"""
+    % ((SINGLE_QUOTES,) * 4),
+    re.VERBOSE | re.IGNORECASE,
+)
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    tokens: list[tuple[str, str]] = []
+    position = 0
+    text = text.rstrip()
+    while position < len(text):
+        match = _TOKEN.match(text, position)
+        if not match or match.end() == position:
+            raise ValueError(f"unexpected text at {position}: {text[position:position + 20]!r}")
+        kind = match.lastgroup or ""
+        tokens.append((kind, match.group(kind)))
+        position = match.end()
+    return tokens
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.tokens = _tokens(text)
+        self.at = 0
+
+    def peek(self) -> tuple[str, str]:
+        return self.tokens[self.at] if self.at < len(self.tokens) else ("end", "")
+
+    def take(self) -> tuple[str, str]:
+        token = self.peek()
+        self.at += 1
+        return token
+
+    def pipeline(self) -> tuple[Command, ...]:
+        commands = [self.command()]
+        while self.peek() == ("punct", "|"):
+            self.take()
+            commands.append(self.command())
+        return tuple(commands)
+
+    def command(self) -> Command:
+        kind, name = self.take()
+        if kind != "word":
+            raise ValueError(f"expected a command name, found {name!r}")
+        parameters: list[tuple[str, Any]] = []
+        arguments: list[Any] = []
+        while self.peek()[0] not in ("end",) and self.peek() != ("punct", "|") and self.peek() != ("close", "}"):
+            kind, text = self.peek()
+            if kind == "param":
+                self.take()
+                if text.endswith(":"):
+                    parameters.append((text[1:-1], self.value()))
+                else:
+                    parameters.append((text[1:], True))
+            else:
+                arguments.append(self.value())
+        return Command(name, tuple(parameters), tuple(arguments))
+
+    def value(self) -> Any:
+        kind, text = self.take()
+        if kind == "string":
+            body = text[1:-1]
+            return re.sub(f"([{SINGLE_QUOTES}])\\1", r"\1", body)
+        if kind == "var":
+            return {"$true": True, "$false": False, "$null": None}[text.lower()]
+        if kind == "number":
+            return float(text) if any(c in text for c in ".eE") else int(text)
+        if kind == "word":
+            return text
+        if (kind, text) == ("open", "{"):
+            inner = self.pipeline()
+            if self.take() != ("close", "}"):
+                raise ValueError("unclosed script block")
+            return ScriptBlock(inner)
+        if (kind, text) == ("open", "@("):
+            items: list[Any] = []
+            while self.peek() != ("close", ")"):
+                items.append(self.value())
+                if self.peek() == ("punct", ","):
+                    self.take()
+            self.take()
+            return tuple(items)
+        raise ValueError(f"expected a value, found {text!r}")
+
+
+def parse(text: str) -> tuple[Command, ...]:
+    """The Commands of text that `render` wrote (lists come back as tuples)."""
+    parser = _Parser(text)
+    pipeline = parser.pipeline()
+    if parser.peek()[0] != "end":
+        raise ValueError(f"unexpected {parser.peek()[1]!r} after the pipeline")
+    return pipeline

@@ -1,0 +1,137 @@
+"""What a served host does with the statements of a CREATE_PIPELINE: it runs them on the lab.
+
+Structured cmdlets go straight to the executor (`simulator.powershell.run` on the served lab).
+Three script forms are understood, each recognised by shape, never by guessing:
+* the PowerShell Direct `WRAPPER` (simulator/endpoint/direct.py): the guest's pipeline, run in
+  the guest's context;
+* `Invoke-Expression -Command TEXT | Out-String -Stream`, what pypsrp's `Client.execute_ps`
+  sends: TEXT is parsed by `simulator.psparse` and the output rendered as text lines;
+* any other script: parsed by `simulator.psparse` when it can, else a ParseException record.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+from simulator import clixml, psparse
+from simulator.endpoint import direct
+from simulator.endpoint.psrp import Invocation
+from simulator.errors import BadInput
+from simulator.model import vm_id
+from simulator.psdata import Command, ErrorRecord, PSObject, Result
+
+Executor = Callable[[str, tuple[Command, ...]], Result]
+
+
+def run_statements(execute: Executor, context: str, statements: Sequence[Sequence[Invocation]]) -> Result:
+    """Run each statement in order; a failed statement stops the rest, as in PowerShell."""
+    output: list[Any] = []
+    errors: list[ErrorRecord] = []
+    for statement in statements:
+        result = _run_statement(execute, context, statement)
+        output.extend(result.output)
+        errors.extend(result.errors)
+        if result.failed:
+            return Result(tuple(output), tuple(errors), True)
+    return Result(tuple(output), tuple(errors), False)
+
+
+def _run_statement(execute: Executor, context: str, statement: Sequence[Invocation]) -> Result:
+    first = statement[0]
+    if first.is_script and first.name.strip() == direct.BATCH:
+        return _run_batch(execute, context, first.command)
+    if first.is_script and first.name.strip() == direct.WRAPPER:
+        return _run_in_guest(execute, context, first.command)
+    if _is_execute_ps(statement):
+        return _as_text(_run_script(execute, context, str(first.command.param("Command") or "")))
+    if first.is_script:
+        return _run_script(execute, context, first.name)
+    return execute(context, tuple(i.command for i in statement))
+
+
+def _run_in_guest(execute: Executor, context: str, call: Command) -> Result:
+    vm_name, script = call.param("VMName"), call.param("Script")
+    if not isinstance(vm_name, str) or not isinstance(script, str):
+        return _failure(parse_error("Invoke-Command needs -VMName and -ScriptBlock"))
+    try:
+        chain, pipeline = direct.unwrap(vm_name, script)
+    except ValueError as exc:
+        return _failure(parse_error(str(exc)))
+    for name in chain:
+        context = vm_id(context, name)
+    return execute(context, pipeline)
+
+
+def _run_batch(execute: Executor, context: str, call: Command) -> Result:
+    """direct.BATCH: each pipeline's objects after the marker, its errors as objects (`2>&1`)."""
+    texts, marker = call.param("Pipeline"), call.param("Marker")
+    if isinstance(texts, str):
+        texts = [texts]
+    if not isinstance(texts, (list, tuple)) or not isinstance(marker, str):
+        return _failure(parse_error("the batch needs -Pipeline and -Marker"))
+    output: list[Any] = []
+    for text in texts:
+        output.append(marker)
+        try:
+            result = execute(context, direct.parse(str(text)))
+        except ValueError as exc:
+            result = _failure(parse_error(str(exc)))
+        streamed, terminating = clixml.wire_errors(result)
+        output.extend(result.output)
+        output.extend(streamed)
+        if result.failed:
+            output.extend([terminating, f"{marker} failed"] if terminating else [f"{marker} failed"])
+    return Result(tuple(output))
+
+
+def _is_execute_ps(statement: Sequence[Invocation]) -> bool:
+    names = [i.name.lower() for i in statement]
+    return len(names) == 2 and names == ["invoke-expression", "out-string"] and statement[1].command.has("Stream")
+
+
+def _run_script(execute: Executor, context: str, text: str) -> Result:
+    try:
+        pipeline = psparse.parse(text)
+    except BadInput as exc:  # the parser's complaint is the script's ParseException
+        return _failure(parse_error(str(exc)))
+    return execute(context, pipeline)
+
+
+def _as_text(result: Result) -> Result:
+    """`| Out-String -Stream`: every output object becomes its lines of text."""
+    lines: list[str] = []
+    for item in result.output:
+        lines.extend(text_lines(item))
+    return Result(tuple(lines), result.errors, result.failed)
+
+
+def text_lines(item: Any) -> list[str]:
+    """A Format-List-like rendering, enough for a person reading execute_ps output."""
+    if not isinstance(item, PSObject):
+        return [str(item)]
+    width = max((len(k) for k in item), default=0)
+    return ["", *(f"{k.ljust(width)} : {_text(item[k])}" for k in item), ""]
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return "{" + ", ".join(_text(v) for v in value) + "}"
+    return str(value)
+
+
+def parse_error(detail: str) -> ErrorRecord:
+    return ErrorRecord(
+        message=f"The script could not be parsed: {detail}",
+        fully_qualified_error_id="ParseException",
+        category="ParserError",
+        reason="ParseException",
+        exception_type="System.Management.Automation.ParseException",
+    )
+
+
+def _failure(error: ErrorRecord) -> Result:
+    return Result((), (error,), True)

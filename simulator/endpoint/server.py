@@ -1,0 +1,451 @@
+"""The served simulator: one WS-Management/PSRP HTTP(S) endpoint per host of a lab.
+
+Each host gets its own port and answers pypsrp as a Windows WinRM service would: Create opens a
+runspace pool, Command starts a pipeline, Receive hands back fragments (waiting at most the
+request's OperationTimeout, then a TimedOut fault), Send carries more fragments or pipeline
+input, Signal stops or forgets a pipeline, Delete closes the pool. Pipelines run on a worker
+thread against the one Lab shared by every host endpoint, serialised by the executor's lock, so
+a change made through one endpoint (Set-VMProcessor …) is what every later probe sees.
+
+Protocol pitfalls this follows are listed in ../shared/reference/psrp-server-notes.md §3.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from simulator import clixml
+from simulator.endpoint import psrp, wsman
+from simulator.endpoint.auth import CHALLENGE, Credentials
+from simulator.endpoint.runner import Executor, run_statements
+from simulator.psdata import Command, ErrorRecord, Result
+
+ENVELOPE_OVERHEAD = 4096  # bytes of SOAP around the streams of a ReceiveResponse
+STREAM_OVERHEAD = 128  # bytes of one <rsp:Stream Name="stdout" CommandId="…"> element around its base64
+MAX_WAIT = 20.0  # never hold a Receive past the client's 30 s read timeout
+
+
+class LabExecutor:
+    """Runs pipelines with `simulator.powershell.run` on one shared lab, one at a time."""
+
+    def __init__(self, lab: Any) -> None:
+        self.lab = lab
+        self.lock = threading.Lock()
+
+    def __call__(self, context: str, pipeline: tuple[Command, ...]) -> Result:
+        from simulator import powershell
+
+        with self.lock:
+            return powershell.run(self.lab, context, pipeline)
+
+
+def stream_room(max_envelope_size: int) -> int:
+    """Bytes of Stream elements one ReceiveResponse may carry under the client's MaxEnvelopeSize."""
+    return max_envelope_size - ENVELOPE_OVERHEAD
+
+
+def encoded_size(fragment: bytes) -> int:
+    """What one packed fragment costs inside a response: its base64 plus its Stream element."""
+    return 4 * ((len(fragment) + 2) // 3) + STREAM_OVERHEAD
+
+
+def fragment_budget(max_envelope_size: int) -> int:
+    """The largest packed fragment (header included) whose Stream fits one response alone."""
+    return max(1024, (stream_room(max_envelope_size) - STREAM_OVERHEAD) * 3 // 4)
+
+
+@dataclass
+class _Outbox:
+    """Packed fragments waiting for a Receive."""
+
+    fragments: list[bytes] = field(default_factory=list)
+
+    def take(self, room: int) -> list[bytes]:
+        """Whole fragments, oldest first, while their encoded size fits `room` (at least one)."""
+        taken: list[bytes] = []
+        used = 0
+        while self.fragments and (not taken or used + encoded_size(self.fragments[0]) <= room):
+            used += encoded_size(self.fragments[0])
+            taken.append(self.fragments.pop(0))
+        return taken
+
+
+@dataclass
+class _Pipeline:
+    command_id: str
+    pid: uuid.UUID
+    outbox: _Outbox = field(default_factory=_Outbox)
+    incoming: psrp.Defragmenter = field(default_factory=psrp.Defragmenter)
+    started: bool = False
+    finished: bool = False  # the PIPELINE_STATE message is queued
+    statements: list = field(default_factory=list)
+
+
+@dataclass
+class _Pool:
+    shell_id: str
+    rpid: uuid.UUID
+    max_envelope_size: int
+    outbox: _Outbox = field(default_factory=_Outbox)
+    incoming: psrp.Defragmenter = field(default_factory=psrp.Defragmenter)
+    pipelines: dict[str, _Pipeline] = field(default_factory=dict)
+    next_object_id: int = 1
+
+    def queue(self, outbox: _Outbox, message_type: int, body: str, pid: uuid.UUID = psrp.EMPTY, rpid: uuid.UUID | None = None) -> None:
+        data = psrp.Message(psrp.DESTINATION_CLIENT, message_type, self.rpid if rpid is None else rpid, pid, body).pack()
+        blob = fragment_budget(self.max_envelope_size) - psrp.HEADER.size
+        outbox.fragments.extend(psrp.fragments(self.next_object_id, data, blob))
+        self.next_object_id += 1
+
+
+class HostEndpoint:
+    """The WS-Man/PSRP state machine of one served host; `handle` maps a request to a response."""
+
+    def __init__(self, host: str, execute: Executor, credentials: Credentials) -> None:
+        self.host = host
+        self.execute = execute
+        self.credentials = credentials
+        self.pools: dict[str, _Pool] = {}
+        self.changed = threading.Condition()
+        self.requests: Counter[str] = Counter()  # per WS-Man action, plus "TimedOut" Receives
+        self.largest_response = 0
+        self.trace: list[tuple[bytes, int, bytes]] | None = None  # set to [] to record every exchange
+
+    # -- dispatch ---------------------------------------------------------------------------------
+
+    def handle(self, data: bytes, client_ip: str) -> tuple[int, bytes]:
+        status, body = self._dispatch(data, client_ip)
+        self.largest_response = max(self.largest_response, len(body))
+        if self.trace is not None:
+            self.trace.append((data, status, body))
+        return status, body
+
+    def _dispatch(self, data: bytes, client_ip: str) -> tuple[int, bytes]:
+        try:
+            request = wsman.parse_request(data)
+        except wsman.BadRequest as exc:
+            return 400, wsman.fault(None, wsman.ACTION_NOT_SUPPORTED, str(exc), "w:InvalidMessage")
+        self.requests[request.action] += 1
+        handler = {
+            "Create": self._create,
+            "Receive": self._receive,
+            "Command": self._command,
+            "Send": self._send,
+            "Signal": self._signal,
+            "Delete": self._delete,
+        }.get(request.action)
+        if handler is None:
+            return 500, wsman.fault(request, wsman.ACTION_NOT_SUPPORTED, f"The action {request.action} is not supported.", "w:ActionNotSupported")
+        try:
+            return handler(request, client_ip)
+        except _UnknownSelector as exc:
+            return 500, wsman.invalid_selectors(request, str(exc))
+        except (wsman.BadRequest, ValueError) as exc:
+            return 500, wsman.fault(request, wsman.ACTION_NOT_SUPPORTED, f"Bad request: {exc}", "w:InvalidMessage")
+
+    def _pool(self, request: wsman.Request) -> _Pool:
+        pool = self.pools.get((request.shell_id or "").upper())
+        if pool is None:
+            raise _UnknownSelector(
+                f"The request for the Windows Remote Shell with ShellId {request.shell_id} failed because the shell was "
+                "not found on the server. Possible causes are: the specified ShellId is incorrect or the shell no longer "
+                "exists on the server. Provide the correct ShellId or create a new shell and retry the operation. "
+            )
+        pool.max_envelope_size = request.max_envelope_size
+        return pool
+
+    # -- operations -------------------------------------------------------------------------------
+
+    def _create(self, request: wsman.Request, client_ip: str) -> tuple[int, bytes]:
+        shell_id = wsman.shell_id_of_create(request).upper()
+        incoming = psrp.Defragmenter()
+        messages = incoming.feed(wsman.creation_xml(request))
+        types = {m.message_type for m in messages}
+        if psrp.SESSION_CAPABILITY not in types or psrp.INIT_RUNSPACEPOOL not in types:
+            raise wsman.BadRequest("creationXml lacks SESSION_CAPABILITY and INIT_RUNSPACEPOOL")
+        pool = _Pool(shell_id, messages[0].rpid, request.max_envelope_size, incoming=incoming)
+        with self.changed:
+            # Windows sends SESSION_CAPABILITY with an all-zero RPID (recordings); the rest carry the pool's.
+            pool.queue(pool.outbox, psrp.SESSION_CAPABILITY, psrp.SESSION_CAPABILITY_BODY, rpid=psrp.EMPTY)
+            pool.queue(pool.outbox, psrp.APPLICATION_PRIVATE_DATA, psrp.application_private_data_body())
+            pool.queue(pool.outbox, psrp.RUNSPACEPOOL_STATE, psrp.runspace_pool_state_body(psrp.RUNSPACE_OPENED))
+            self.pools[shell_id] = pool
+            self.changed.notify_all()
+        return 200, wsman.create_response(request, shell_id, f"{self.host}\\{self.credentials.user}", client_ip)
+
+    def _command(self, request: wsman.Request, client_ip: str) -> tuple[int, bytes]:
+        pool = self._pool(request)
+        command_id, first_fragment = wsman.command_line(request)
+        with self.changed:
+            pipeline = _Pipeline(command_id, uuid.UUID(command_id))
+            pool.pipelines[command_id] = pipeline
+            self._accept(pool, pipeline, pipeline.incoming.feed(first_fragment))
+        return 200, wsman.command_response(request, command_id)
+
+    def _send(self, request: wsman.Request, client_ip: str) -> tuple[int, bytes]:
+        pool = self._pool(request)
+        command_id, data = wsman.sent_data(request)
+        with self.changed:
+            if command_id is None:
+                self._pool_messages(pool, pool.incoming.feed(data))
+            else:
+                pipeline = self._pipeline(pool, command_id)
+                self._accept(pool, pipeline, pipeline.incoming.feed(data))
+        return 200, wsman.empty_response(request, "Send")
+
+    def _receive(self, request: wsman.Request, client_ip: str) -> tuple[int, bytes]:
+        pool = self._pool(request)
+        command_id = wsman.receive_target(request)
+        deadline = time.monotonic() + min(request.operation_timeout, MAX_WAIT)
+        with self.changed:
+            pipeline = self._pipeline(pool, command_id) if command_id else None
+            outbox = pipeline.outbox if pipeline else pool.outbox
+            while not outbox.fragments:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    self.requests["TimedOut"] += 1
+                    return 500, wsman.timed_out(request)
+                self.changed.wait(remaining)
+            chunks = outbox.take(stream_room(request.max_envelope_size))
+            done = pipeline is not None and pipeline.finished and not pipeline.outbox.fragments
+            if done:
+                pool.pipelines.pop(pipeline.command_id, None)
+        return 200, wsman.receive_response(request, chunks, command_id, done)
+
+    def _signal(self, request: wsman.Request, client_ip: str) -> tuple[int, bytes]:
+        pool = self._pool(request)
+        command_id, code = wsman.signal(request)
+        with self.changed:
+            pipeline = pool.pipelines.get(command_id or "")
+            if pipeline is not None and code == wsman.SIGNAL_CTRL_C and not pipeline.finished:
+                pipeline.outbox.fragments.clear()
+                pipeline.finished = True
+                pool.queue(pipeline.outbox, psrp.PIPELINE_STATE, psrp.pipeline_state_body(psrp.PIPELINE_STOPPED), pipeline.pid)
+            elif pipeline is not None:
+                pipeline.finished = True
+                pool.pipelines.pop(pipeline.command_id, None)
+            self.changed.notify_all()
+        return 200, wsman.empty_response(request, "Signal")
+
+    def _delete(self, request: wsman.Request, client_ip: str) -> tuple[int, bytes]:
+        pool = self._pool(request)
+        with self.changed:
+            for pipeline in pool.pipelines.values():
+                pipeline.finished = True
+            self.pools.pop(pool.shell_id, None)
+            self.changed.notify_all()
+        return 200, wsman.empty_response(request, "Delete")
+
+    # -- PSRP messages from the client ------------------------------------------------------------
+
+    def _pipeline(self, pool: _Pool, command_id: str) -> _Pipeline:
+        pipeline = pool.pipelines.get(command_id)
+        if pipeline is None:
+            raise _UnknownSelector(
+                "The Windows Remote Shell received a request to perform an operation on a command identifier that does "
+                "not exist. Either the command has completed execution or the client specified an invalid command identifier. "
+            )
+        return pipeline
+
+    def _accept(self, pool: _Pool, pipeline: _Pipeline, messages: list[psrp.Message]) -> None:
+        """CREATE_PIPELINE, then (when NoInput is false) input until END_OF_PIPELINE_INPUT."""
+        for message in messages:
+            if message.message_type == psrp.CREATE_PIPELINE:
+                no_input, pipeline.statements = psrp.create_pipeline_statements(message)
+                if no_input:
+                    self._start(pool, pipeline)
+            elif message.message_type == psrp.END_OF_PIPELINE_INPUT:
+                self._start(pool, pipeline)
+
+    def _pool_messages(self, pool: _Pool, messages: list[psrp.Message]) -> None:
+        """SET_MAX/MIN_RUNSPACES and GET_AVAILABLE_RUNSPACES get a RUNSPACE_AVAILABILITY answer."""
+        for message in messages:
+            body = psrp.read_body(message)
+            call_id = body.get("ci", 0) if hasattr(body, "get") else 0
+            if message.message_type in (psrp.SET_MAX_RUNSPACES, psrp.SET_MIN_RUNSPACES):
+                pool.queue(pool.outbox, psrp.RUNSPACE_AVAILABILITY, psrp.runspace_availability_body(True, call_id))
+            elif message.message_type == psrp.GET_AVAILABLE_RUNSPACES:
+                pool.queue(pool.outbox, psrp.RUNSPACE_AVAILABILITY, psrp.runspace_availability_body(1, call_id))
+        self.changed.notify_all()
+
+    def _start(self, pool: _Pool, pipeline: _Pipeline) -> None:
+        if pipeline.started:
+            return
+        pipeline.started = True
+        threading.Thread(target=self._run, args=(pool, pipeline), name=f"pipeline-{pipeline.command_id}", daemon=True).start()
+
+    def _run(self, pool: _Pool, pipeline: _Pipeline) -> None:
+        try:
+            result = run_statements(self.execute, self.host, pipeline.statements)
+        except Exception as exc:  # a simulator bug must still end the pipeline, as a Failed state
+            result = Result((), (internal_error(exc),), True)
+        with self.changed:
+            if not pipeline.finished:
+                self._queue_result(pool, pipeline, result)
+            self.changed.notify_all()
+
+    def _queue_result(self, pool: _Pool, pipeline: _Pipeline, result: Result) -> None:
+        for item in result.output:
+            pool.queue(pipeline.outbox, psrp.PIPELINE_OUTPUT, clixml.to_clixml(item), pipeline.pid)
+        streamed, terminating = clixml.wire_errors(result)
+        for error in streamed:
+            pool.queue(pipeline.outbox, psrp.ERROR_RECORD, clixml.to_clixml(error), pipeline.pid)
+        state = psrp.PIPELINE_FAILED if result.failed else psrp.PIPELINE_COMPLETED
+        pool.queue(pipeline.outbox, psrp.PIPELINE_STATE, psrp.pipeline_state_body(state, terminating), pipeline.pid)
+        pipeline.finished = True
+
+
+class _UnknownSelector(LookupError):
+    pass
+
+
+def internal_error(exc: Exception) -> ErrorRecord:
+    return ErrorRecord(
+        message=f"The served simulator failed: {type(exc).__name__}: {exc}",
+        fully_qualified_error_id="SimulatorInternalError",
+        category="NotSpecified",
+        exception_type="System.InvalidOperationException",
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# HTTP
+# ----------------------------------------------------------------------------------------------
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: pypsrp reuses one connection
+    disable_nagle_algorithm = True  # headers and body are separate writes: ~90 ms per request without
+    server: "_HTTPServer"
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        self.server.track(self.connection)
+        length = int(self.headers.get("Content-Length") or 0)
+        data = self.rfile.read(length)
+        if self.path.rstrip("/").lower() != "/wsman":
+            self._reply(404, b"")
+            return
+        if not self.server.endpoint.credentials.accepts(self.headers.get("Authorization")):
+            self._reply(401, b"", {"WWW-Authenticate": CHALLENGE})
+            return
+        status, body = self.server.endpoint.handle(data, self.client_address[0])
+        self._reply(status, body, {"Content-Type": "application/soap+xml;charset=UTF-8"})
+
+    def _reply(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        """Silent: a request log could show headers, and a Basic header is a password."""
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self, address: tuple[str, int], endpoint: HostEndpoint, tls: ssl.SSLContext | None) -> None:
+        self.endpoint = endpoint
+        self.connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+        super().__init__(address, _Handler)
+        if tls is not None:
+            self.socket = tls.wrap_socket(self.socket, server_side=True)
+
+    def track(self, connection: socket.socket) -> None:
+        with self.connections_lock:
+            self.connections.add(connection)
+
+    def close_connections(self) -> None:
+        with self.connections_lock:
+            for connection in self.connections:
+                try:
+                    connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            self.connections.clear()
+
+
+class HostServer:
+    """One host's endpoint listening on its own port, served by a background thread."""
+
+    def __init__(self, endpoint: HostEndpoint, bind: str = "127.0.0.1", port: int = 0, tls: ssl.SSLContext | None = None) -> None:
+        self.endpoint = endpoint
+        self.scheme = "https" if tls is not None else "http"
+        self._http = _HTTPServer((bind, port), endpoint, tls)
+        self.bind = bind
+        self.port = self._http.server_address[1]
+        self._thread = threading.Thread(target=self._http.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://{self.bind}:{self.port}/wsman"
+
+    def start(self) -> "HostServer":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self._http.shutdown()
+        self._http.close_connections()
+        self._http.server_close()
+        with self.endpoint.changed:
+            self.endpoint.changed.notify_all()
+        self._thread.join(timeout=5)
+
+
+class LabServer:
+    """Every host of a lab served at once: host i on `port + i` (or a free port each when 0)."""
+
+    def __init__(
+        self,
+        lab: Any,
+        credentials: Credentials,
+        *,
+        bind: str = "127.0.0.1",
+        port: int = 0,
+        tls: ssl.SSLContext | None = None,
+        execute: Executor | None = None,
+        hosts: list[str] | None = None,
+    ) -> None:
+        self.lab = lab
+        self.execute = execute or LabExecutor(lab)
+        names = hosts if hosts is not None else list(lab.hosts())
+        self.servers: dict[str, HostServer] = {}
+        try:
+            for index, host in enumerate(names):
+                endpoint = HostEndpoint(host, self.execute, credentials)
+                self.servers[host] = HostServer(endpoint, bind, port + index if port else 0, tls)
+        except OSError:
+            self.stop()
+            raise
+
+    def start(self) -> "LabServer":
+        for server in self.servers.values():
+            server.start()
+        return self
+
+    def stop(self) -> None:
+        for server in self.servers.values():
+            server.stop()
+
+    def urls(self) -> dict[str, str]:
+        return {host: server.url for host, server in self.servers.items()}
+
+    def __enter__(self) -> "LabServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,232 @@
+"""WS-Management SOAP envelopes: read a request, write the response a Windows WinRM service would.
+
+Response shapes copy the recorded Windows answers (../shared/reference/pypsrp-recordings): the
+same prefixes (s, a, x, w, rsp, p), header order (Action, MessageID, ActivityId, To, RelatesTo)
+and body elements. Every response echoes the request's MessageID in RelatesTo; pypsrp rejects
+one that does not (psrp-server-notes.md §1).
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import uuid
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+
+NS = {
+    "s": "http://www.w3.org/2003/05/soap-envelope",
+    "a": "http://schemas.xmlsoap.org/ws/2004/08/addressing",
+    "x": "http://schemas.xmlsoap.org/ws/2004/09/transfer",
+    "w": "http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd",
+    "rsp": "http://schemas.microsoft.com/wbem/wsman/1/windows/shell",
+    "p": "http://schemas.microsoft.com/wbem/wsman/1/wsman.xsd",
+    "f": "http://schemas.microsoft.com/wbem/wsman/1/wsmanfault",
+    "pwsh": "http://schemas.microsoft.com/powershell",
+}
+TRANSFER = "http://schemas.xmlsoap.org/ws/2004/09/transfer/"
+SHELL = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/"
+RESOURCE_URI = "http://schemas.microsoft.com/powershell/Microsoft.PowerShell"
+ANONYMOUS = "http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous"
+COMMAND_DONE = SHELL + "CommandState/Done"
+COMMAND_RUNNING = SHELL + "CommandState/Running"
+SIGNAL_TERMINATE = SHELL + "signal/Terminate"
+SIGNAL_CTRL_C = "powershell/signal/ctrl_c"
+
+TIMED_OUT = 2150858793  # ERROR_WSMAN_OPERATION_TIMEDOUT (0x80338029)
+INVALID_SELECTORS = 2150858843  # ERROR_WSMAN_INVALID_SELECTORS: the shell or command is unknown
+ACTION_NOT_SUPPORTED = 2150858761
+
+_NSDECL = " ".join(f'xmlns:{prefix}="{uri}"' for prefix, uri in NS.items() if prefix in ("s", "a", "x", "w", "rsp", "p"))
+
+
+@dataclass(frozen=True)
+class Request:
+    """The parts of a WS-Man request a PSRP server routes on."""
+
+    action: str  # the last path segment: Create, Receive, Command, Send, Signal, Delete, Get …
+    message_id: str
+    to: str
+    max_envelope_size: int
+    operation_timeout: float
+    shell_id: str | None
+    options: dict[str, str] = field(default_factory=dict)
+    body: ET.Element | None = None
+
+
+class BadRequest(ValueError):
+    """The request is not a WS-Man envelope this server understands."""
+
+
+def parse_request(data: bytes) -> Request:
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as exc:
+        raise BadRequest(f"request is not XML: {exc}") from None
+    header = root.find("s:Header", NS)
+    if header is None:
+        raise BadRequest("request has no SOAP header")
+    action = (header.findtext("a:Action", "", NS) or "").strip()
+    if not action:
+        raise BadRequest("request has no wsa:Action")
+    selectors = {s.get("Name", ""): (s.text or "").strip() for s in header.iterfind("w:SelectorSet/w:Selector", NS)}
+    options = {o.get("Name", ""): (o.text or "").strip() for o in header.iterfind("w:OptionSet/w:Option", NS)}
+    return Request(
+        action=action.rsplit("/", 1)[-1],
+        message_id=(header.findtext("a:MessageID", "", NS) or "").strip(),
+        to=(header.findtext("a:To", "", NS) or "").strip(),
+        max_envelope_size=int(header.findtext("w:MaxEnvelopeSize", "153600", NS) or 153600),
+        operation_timeout=parse_duration(header.findtext("w:OperationTimeout", "PT20S", NS) or "PT20S"),
+        shell_id=selectors.get("ShellId"),
+        options=options,
+        body=root.find("s:Body", NS),
+    )
+
+
+def parse_duration(text: str) -> float:
+    """`PT20S`, `PT20.000S`, `PT1M` → seconds."""
+    match = re.fullmatch(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:([\d.]+)S)?)?", text.strip())
+    if not match:
+        return 20.0
+    days, hours, minutes, seconds = (float(g or 0) for g in match.groups())
+    return days * 86400 + hours * 3600 + minutes * 60 + seconds
+
+
+def _envelope(request: Request, action: str, body: str, *, activity: bool = True) -> bytes:
+    """The recorded header order; Windows leaves ActivityId out of a SignalResponse."""
+    activity_id = f"<p:ActivityId>{str(uuid.uuid4()).upper()}</p:ActivityId>" if activity else ""
+    header = (
+        f"<s:Header><a:Action>{action}</a:Action><a:MessageID>uuid:{str(uuid.uuid4()).upper()}</a:MessageID>"
+        f"{activity_id}<a:To>{ANONYMOUS}</a:To>"
+        f"<a:RelatesTo>{_xml(request.message_id)}</a:RelatesTo></s:Header>"
+    )
+    return f'<s:Envelope xml:lang="en-US" {_NSDECL}>{header}<s:Body>{body}</s:Body></s:Envelope>'.encode("utf-8")
+
+
+def _xml(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def create_response(request: Request, shell_id: str, owner: str, client_ip: str) -> bytes:
+    body = (
+        f"<x:ResourceCreated><a:Address>{_xml(request.to)}</a:Address><a:ReferenceParameters>"
+        f"<w:ResourceURI>{RESOURCE_URI}</w:ResourceURI><w:SelectorSet>"
+        f'<w:Selector Name="ShellId">{shell_id}</w:Selector></w:SelectorSet></a:ReferenceParameters>'
+        f"</x:ResourceCreated><rsp:Shell><rsp:ShellId>{shell_id}</rsp:ShellId>"
+        f"<rsp:ResourceUri>{RESOURCE_URI}</rsp:ResourceUri><rsp:Owner>{_xml(owner)}</rsp:Owner>"
+        f"<rsp:ClientIP>{_xml(client_ip)}</rsp:ClientIP><rsp:ProcessId>4242</rsp:ProcessId>"
+        "<rsp:IdleTimeOut>PT7200.000S</rsp:IdleTimeOut><rsp:InputStreams>stdin pr</rsp:InputStreams>"
+        "<rsp:OutputStreams>stdout</rsp:OutputStreams><rsp:MaxIdleTimeOut>PT2147483.647S</rsp:MaxIdleTimeOut>"
+        "<rsp:Locale>en-US</rsp:Locale><rsp:DataLocale>en-US</rsp:DataLocale>"
+        "<rsp:CompressionMode>NoCompression</rsp:CompressionMode><rsp:ProfileLoaded>Yes</rsp:ProfileLoaded>"
+        "<rsp:Encoding>UTF8</rsp:Encoding><rsp:BufferMode>Block</rsp:BufferMode><rsp:State>Connected</rsp:State>"
+        "<rsp:ShellRunTime>P0DT0H0M0S</rsp:ShellRunTime><rsp:ShellInactivity>P0DT0H0M0S</rsp:ShellInactivity>"
+        "</rsp:Shell>"
+    )
+    return _envelope(request, TRANSFER + "CreateResponse", body)
+
+
+def receive_response(request: Request, chunks: list[bytes], command_id: str | None, done: bool) -> bytes:
+    attr = f' CommandId="{command_id}"' if command_id else ""
+    streams = "".join(f'<rsp:Stream Name="stdout"{attr}>{base64.b64encode(c).decode()}</rsp:Stream>' for c in chunks)
+    state = ""
+    if command_id:
+        state = f'<rsp:CommandState{attr} State="{COMMAND_DONE if done else COMMAND_RUNNING}">'
+        state += "<rsp:ExitCode>0</rsp:ExitCode></rsp:CommandState>" if done else "</rsp:CommandState>"
+    return _envelope(request, SHELL + "ReceiveResponse", f"<rsp:ReceiveResponse>{streams}{state}</rsp:ReceiveResponse>")
+
+
+def command_response(request: Request, command_id: str) -> bytes:
+    body = f"<rsp:CommandResponse><rsp:CommandId>{command_id}</rsp:CommandId></rsp:CommandResponse>"
+    return _envelope(request, SHELL + "CommandResponse", body)
+
+
+def empty_response(request: Request, action: str) -> bytes:
+    """SendResponse, SignalResponse, DeleteResponse: nothing but the header."""
+    namespace = TRANSFER if action == "Delete" else SHELL
+    body = "" if action == "Delete" else f"<rsp:{action}Response/>"
+    return _envelope(request, f"{namespace}{action}Response", body, activity=action != "Signal")
+
+
+def fault(
+    request: Request | None,
+    code: int,
+    reason: str,
+    subcode: str = "w:InternalError",
+    *,
+    sender: bool = False,
+    detail: str | None = None,
+    message: str | None = None,
+) -> bytes:
+    """An s:Fault (always sent with HTTP 500: pypsrp only parses faults on a non-2xx status)."""
+    stub = request or Request("", "", "", 153600, 20.0, None)
+    fault_detail = f"<w:FaultDetail>{detail}</w:FaultDetail>" if detail else ""
+    body = (
+        f"<s:Fault><s:Code><s:Value>{'s:Sender' if sender else 's:Receiver'}</s:Value><s:Subcode>"
+        f"<s:Value>{subcode}</s:Value></s:Subcode></s:Code>"
+        f'<s:Reason><s:Text xml:lang="en-US">{_xml(reason)}</s:Text></s:Reason><s:Detail>{fault_detail}'
+        f'<f:WSManFault xmlns:f="{NS["f"]}" Code="{code}" Machine="127.0.0.1"><f:Message>{_xml(message or reason)}'
+        "</f:Message></f:WSManFault></s:Detail></s:Fault>"
+    )
+    return _envelope(stub, "http://schemas.dmtf.org/wbem/wsman/1/wsman/fault", body)
+
+
+def invalid_selectors(request: Request, message: str) -> bytes:
+    """An unknown ShellId or CommandId, worded and shaped as the recorded Windows fault."""
+    reason = "The WS-Management service cannot process the request because the request contained invalid selectors for the resource. "
+    detail = "http://schemas.dmtf.org/wbem/wsman/1/wsman/faultDetail/UnexpectedSelectors"
+    return fault(request, INVALID_SELECTORS, reason, "w:InvalidSelectors", sender=True, detail=detail, message=message)
+
+
+def timed_out(request: Request) -> bytes:
+    reason = "The WS-Management service cannot complete the operation within the time specified in OperationTimeout.  "
+    return fault(request, TIMED_OUT, reason, "w:TimedOut")
+
+
+# -- request bodies ---------------------------------------------------------------------------
+
+
+def creation_xml(request: Request) -> bytes:
+    node = request.body.find("rsp:Shell/pwsh:creationXml", NS) if request.body is not None else None
+    if node is None or not node.text:
+        raise BadRequest("Create without creationXml")
+    return base64.b64decode(node.text)
+
+
+def shell_id_of_create(request: Request) -> str:
+    shell = request.body.find("rsp:Shell", NS) if request.body is not None else None
+    return (shell.get("ShellId") if shell is not None else None) or str(uuid.uuid4()).upper()
+
+
+def command_line(request: Request) -> tuple[str, bytes]:
+    """(CommandId, first CREATE_PIPELINE fragment) of a Command request."""
+
+
+    node = request.body.find("rsp:CommandLine", NS) if request.body is not None else None
+    if node is None:
+        raise BadRequest("Command without rsp:CommandLine")
+    command_id = (node.get("CommandId") or str(uuid.uuid4())).upper()
+    arguments = node.findtext("rsp:Arguments", "", NS) or ""
+    return command_id, base64.b64decode(arguments)
+
+
+def receive_target(request: Request) -> str | None:
+    node = request.body.find("rsp:Receive/rsp:DesiredStream", NS) if request.body is not None else None
+    command_id = node.get("CommandId") if node is not None else None
+    return command_id.upper() if command_id else None
+
+
+def sent_data(request: Request) -> tuple[str | None, bytes]:
+    node = request.body.find("rsp:Send/rsp:Stream", NS) if request.body is not None else None
+    if node is None:
+        raise BadRequest("Send without rsp:Stream")
+    command_id = node.get("CommandId")
+    return (command_id.upper() if command_id else None), base64.b64decode(node.text or "")
+
+
+def signal(request: Request) -> tuple[str | None, str]:
+    node = request.body.find("rsp:Signal", NS) if request.body is not None else None
+    if node is None:
+        raise BadRequest("Signal without rsp:Signal")
+    command_id = node.get("CommandId")
+    return (command_id.upper() if command_id else None), (node.findtext("rsp:Code", "", NS) or "").strip()
