@@ -1,0 +1,64 @@
+"""`python -m bench` (`make bench`): run every bench module, print a table each, keep the numbers.
+
+The registry below is the table of what exists: a bench is a module `bench/NAME.py` whose
+`run(*, quick: bool) -> dict` returns {"title", "columns", "rows", "notes", "data"} — rows are
+already formatted strings, `data` is what goes to `bench/results/NAME.json` (`NAME.quick.json` with
+--quick, so a smoke run never overwrites the full numbers). Adding a bench is
+adding a module and its name here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from simulator.labfile import write_atomic
+
+BENCHES = ("labs",)
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--only", action="append", choices=BENCHES, help="run only this bench (repeatable)")
+    parser.add_argument("--quick", action="store_true", help="small sizes only (a smoke run)")
+    args = parser.parse_args(argv)
+    console = Console()
+    for name in args.only or BENCHES:
+        module = importlib.import_module(f"bench.{name}")
+        with console.status(f"bench {name} …"):
+            report = module.run(quick=args.quick)
+        console.print(_table(report))
+        for note in report.get("notes", ()):
+            console.print(f"  {note}")
+        path = _write_json(f"{name}.quick" if args.quick else name, {"quick": args.quick, **report["data"]})
+        console.print(f"  results: {path}\n")
+    return 0
+
+
+def _table(report: dict[str, Any]) -> Table:
+    table = Table(title=report["title"])
+    for column in report["columns"]:
+        table.add_column(column, justify="right")
+    for row in report["rows"]:
+        table.add_row(*row)
+    return table
+
+
+def _write_json(name: str, data: dict[str, Any]) -> Path:
+    """Atomically, so a reader (CI, a plot) never sees half a result."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    write_atomic(path, json.dumps(data, indent=2) + "\n")
+    return path
+
+
+if __name__ == "__main__":
+    sys.exit(main())

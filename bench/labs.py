@@ -1,0 +1,124 @@
+"""Bench: how long loading a lab file takes (parse + validate + graph build), and how it grows.
+
+The goal of issue 2: a lab of 10,000 VMs loaded and built in under 2 s on a 2-core machine, and
+time growing no worse than linearly with the number of VMs. Each size is a generated lab written
+to a temporary file first (writing is not timed), then read with `simulator.labfile.load` —
+whatever the loader does (YAML, validation, graph) is what is measured. `build` times
+`lab_from_data` alone on already-parsed data, so the rest of `load` is reading and validating.
+Peak memory comes from a separate traced load (tracemalloc slows what it traces).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+import tracemalloc
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from simulator.generate import generate
+from simulator.labfile import dumps, lab_from_data, lab_to_data, load
+
+TITLE = "Lab load + validate + graph build"
+GOAL_VMS = 10_000
+GOAL_SECONDS = 2.0
+LINEAR_TOLERANCE = 1.25  # per-VM time may grow 25 % from one size to the next before we call it worse than linear
+
+
+@dataclass(frozen=True)
+class Size:
+    """A lab shape with `vms` VMs in all: hosts x VMs per host, two levels deep."""
+
+    vms: int
+    hosts: int
+
+    @property
+    def per_host(self) -> int:
+        return self.vms // self.hosts
+
+
+SIZES = (Size(10, 1), Size(100, 4), Size(1_000, 10), Size(10_000, 40))
+QUICK_SIZES = SIZES[:3]
+
+
+@dataclass(frozen=True)
+class Measure:
+    vms: int
+    nodes: int
+    file_kb: int
+    load_s: float
+    build_s: float
+    peak_mb: float
+
+
+def run(*, quick: bool = False) -> dict[str, Any]:
+    """The bench report: {title, columns, rows, notes, data} (see bench/__main__.py)."""
+    measures = [_measure(size) for size in (QUICK_SIZES if quick else SIZES)]
+    growth = _growth(measures)
+    rows = [
+        [f"{m.vms:,}", f"{m.nodes:,}", f"{m.file_kb:,}", f"{m.load_s:.3f}", f"{m.build_s:.3f}", f"{m.peak_mb:.1f}",
+         "—" if g is None else f"{g:.2f}"]
+        for m, g in zip(measures, [None, *growth])
+    ]
+    goal = next((m for m in measures if m.vms == GOAL_VMS), None)
+    linear = all(g <= LINEAR_TOLERANCE for g in growth[1:])  # 10 → 100 is dominated by fixed costs
+    notes = [
+        "growth = (load time ratio) / (VM count ratio) from the previous size; 1.0 is linear",
+        f"goal {GOAL_VMS:,} VMs < {GOAL_SECONDS} s: "
+        + ("not run (--quick)" if goal is None else f"{'met' if goal.load_s < GOAL_SECONDS else 'NOT met'} ({goal.load_s:.2f} s)"),
+        f"growth no worse than linear (≤ {LINEAR_TOLERANCE} per step from 100 VMs): {'yes' if linear else 'NO'}",
+    ]
+    return {
+        "title": TITLE,
+        "columns": ["VMs", "nodes", "file KB", "load s", "build s", "peak MB", "growth"],
+        "rows": rows,
+        "notes": notes,
+        "data": {
+            "sizes": [m.__dict__ for m in measures],
+            "growth": growth,
+            "goal": {"vms": GOAL_VMS, "seconds": GOAL_SECONDS, "load_s": goal.load_s if goal else None,
+                     "met": None if goal is None else goal.load_s < GOAL_SECONDS},
+            "linear": linear,
+        },
+    }
+
+
+def _measure(size: Size) -> Measure:
+    lab = generate(seed=size.vms, hosts=size.hosts, depth=2, vms_per_host=size.per_host)
+    data = lab_to_data(lab)
+    with tempfile.TemporaryDirectory(prefix="nestlab-bench-") as folder:
+        path = Path(folder) / f"lab-{size.vms}.yaml"
+        path.write_text(dumps(lab), encoding="utf-8")
+        repeats = 1 if size.vms >= 10_000 else 3
+        load_s = _best(lambda: load(path), repeats)
+        build_s = _best(lambda: lab_from_data(data), repeats)
+        peak = _peak_bytes(lambda: load(path))
+        file_kb = path.stat().st_size // 1024
+    return Measure(size.vms, lab.graph.number_of_nodes(), file_kb, load_s, build_s, peak / 2**20)
+
+
+def _best(action: Callable[[], object], repeats: int) -> float:
+    """The fastest of `repeats` runs: the least disturbed by the rest of the machine."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def _peak_bytes(action: Callable[[], object]) -> int:
+    tracemalloc.start()
+    try:
+        action()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def _growth(measures: list[Measure]) -> list[float]:
+    return [
+        (b.load_s / a.load_s) / (b.vms / a.vms) if a.load_s > 0 else float("inf")
+        for a, b in zip(measures, measures[1:])
+    ]
