@@ -242,6 +242,16 @@ def test_insufficient_vcpu(lab):
     set_processor(lab, L1, count=1)
     finding = only(run(lab), "insufficient-vcpu", L1)
     assert finding.severity == "error"
+    # at least 2, and as many as its running nested VMs use (L2-web 2 + L2-app 2), so the fix
+    # does not leave L1 overcommitted
+    assert "Set-VMProcessor -VMName 'L1' -Count 4" in finding.resolution
+
+
+def test_insufficient_vcpu_asks_for_two_when_nothing_runs_inside(lab):
+    for vm in lab.vms(L1):
+        lab.update(vm, state="Off")
+    set_processor(lab, L1, count=1)
+    finding = only(run(lab), "insufficient-vcpu", L1)
     assert "Set-VMProcessor -VMName 'L1' -Count 2" in finding.resolution
 
 
@@ -293,7 +303,15 @@ def test_nat_prefix_mismatch(lab):
 
 
 def test_portproxy_missing(lab):
+    """The firewall still opens 8080 with nothing behind it: that hole is where the forward goes."""
     lab.update_platform(L1, portproxy=())
+    finding = only(run(lab), "portproxy-missing", L1)
+    assert ("Invoke-Command -VMName 'L1' -ScriptBlock { netsh int portproxy add v4tov4 listenaddress=10.20.0.50 "
+            "listenport=8080 connectaddress=192.168.200.10 connectport=80 }") in finding.resolution
+
+
+def test_portproxy_missing_without_a_firewall_hole_forwards_the_service_port(lab):
+    lab.update_platform(L1, portproxy=(), firewall=())
     finding = only(run(lab), "portproxy-missing", L1)
     assert ("Invoke-Command -VMName 'L1' -ScriptBlock { netsh int portproxy add v4tov4 listenaddress=10.20.0.50 "
             "listenport=80 connectaddress=192.168.200.10 connectport=80 }") in finding.resolution

@@ -1,0 +1,91 @@
+"""The fault catalog: one fault per id of spec/root-causes.md, one module per section of the guide.
+
+    CATALOG            id -> Fault, in the spec's order
+    get(id)            the fault, or BadInput naming `nestlab faults`
+    inject_random(...) k faults that can be told apart, each on its own natural subject
+"""
+
+from __future__ import annotations
+
+import random
+
+from simulator.errors import BadInput
+from simulator.faults import checklist, hyperv_role, nat, network, performance, resources, security, storage
+from simulator.faults.base import Fault, Symptom, check_symptom
+from simulator.faults.where import anchor, related
+from simulator.model import Lab
+
+__all__ = ["CATALOG", "Fault", "Symptom", "check_symptom", "get", "inject_random", "compatible"]
+
+# The order of spec/root-causes.md.
+ORDER = (
+    "host-os-unsupported", "host-cpu-no-virtualization", "virtualization-disabled-in-firmware",
+    "hypervisor-launch-disabled", "guest-os-unsupported", "vm-generation-1", "extensions-not-exposed",
+    "insufficient-vcpu", "insufficient-memory", "dynamic-memory-enabled", "outdated-integration-services",
+    "antivirus-blocking-hyperv",
+    "switch-internal", "switch-private", "mac-spoofing-disabled", "nat-prefix-mismatch", "portproxy-missing",
+    "firewall-blocking",
+    "under-provisioned", "host-memory-low", "host-overcommitted", "dynamic-vhd", "slow-storage", "bandwidth-limited",
+    "noisy-neighbor",
+    "vbs-enabled", "credential-guard-enabled", "device-guard-enabled", "deviceguard-registry-policy",
+    "group-policy-blocking",
+    "nat-static-mapping-wrong", "nat-conflict", "winnat-locked",
+    "vhd-parent-missing", "vhd-parent-moved", "vhd-chain-broken", "vhd-corrupt",
+    "memory-change-pending", "hot-add-unsupported",
+)
+
+_ALL = {
+    f.id: f
+    for module in (checklist, hyperv_role, network, performance, security, nat, storage, resources)
+    for f in module.FAULTS
+}
+CATALOG: dict[str, Fault] = {fault_id: _ALL[fault_id] for fault_id in ORDER}
+
+
+def get(fault_id: str) -> Fault:
+    try:
+        return CATALOG[fault_id]
+    except KeyError:
+        raise BadInput(f"unknown fault '{fault_id}' (see nestlab faults)") from None
+
+
+def compatible(lab: Lab, a: tuple[Fault, str], b: tuple[Fault, str]) -> bool:
+    """Two injections can share a lab when each one's symptom still shows beside the other: they are
+    on unrelated nodes, or on related ones but touching different aspects and neither stops
+    everything below it (a hypervisor that cannot run hides every symptom under it)."""
+    (fa, sa), (fb, sb) = a, b
+    if sa == sb and fa.aspect == fb.aspect:
+        return False
+    if not related(lab, anchor(lab, sa), anchor(lab, sb)):
+        return True
+    return not (fa.blocking or fb.blocking or fa.aspect == fb.aspect)
+
+
+def inject_random(lab: Lab, k: int, rng: random.Random) -> list[tuple[str, str]]:
+    """Inject up to k compatible faults (in place); returns (id, subject) of each, in injection order.
+
+    Faults are tried in an order drawn from `rng`; each takes a random subject among its current
+    candidates that is compatible with what is already injected (candidates are recomputed after
+    every injection, so a subject an earlier fault removed is never used). A first pass takes only
+    subjects no earlier fault took; a second pass allows shared ones. A fault with no compatible
+    subject is skipped, so a small lab may take fewer than k.
+    """
+    chosen: list[tuple[Fault, str]] = []
+    order = list(CATALOG.values())
+    rng.shuffle(order)
+    for fresh_only in (True, False):
+        for fault in order:
+            if len(chosen) >= k:
+                break
+            if any(f is fault for f, _ in chosen):
+                continue
+            taken = {s for _, s in chosen}
+            subjects = [
+                s for s in fault.candidates(lab)
+                if all(compatible(lab, (fault, s), c) for c in chosen) and not (fresh_only and s in taken)
+            ]
+            if subjects:
+                subject = rng.choice(subjects)
+                fault.inject(lab, subject)
+                chosen.append((fault, subject))
+    return [(f.id, s) for f, s in chosen]

@@ -1,0 +1,108 @@
+"""Where faults apply, and how their PowerShell lines are written: lab queries shared by the catalog."""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+
+from simulator.labfile import link_derived_edges
+from simulator.model import VM, Lab, ip_of
+
+SUPPORTED_BUILD = 14393  # Windows Server 2016 / Windows 10 1607: the first builds with nested Hyper-V
+
+
+def is_nested_host(lab: Lab, vm: str) -> bool:
+    """A VM that hosts nested VMs: Hyper-V in its guest, or VMs running inside it."""
+    return lab[vm].guest.hyperv_installed or bool(lab.vms(vm))
+
+
+def nested_hosts(lab: Lab) -> list[str]:
+    return [vm for vm in lab.all_vms() if is_nested_host(lab, vm)]
+
+
+def owners(lab: Lab) -> list[str]:
+    """Every host and every VM's guest, outermost first (the places switches, NATs, disks live)."""
+    return [o for host in lab.hosts() for o in (host, *lab.vms(host, recursive=True))]
+
+
+def os_supported(caption: str, build: int) -> bool:
+    return build >= SUPPORTED_BUILD and "home" not in caption.lower()
+
+
+def name(lab: Lab, vm: str) -> str:
+    return lab[vm].name
+
+
+def q(text: str) -> str:
+    """A PowerShell single-quoted string."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def gb(value: float) -> str:
+    """A byte count as PowerShell writes it: 4GB, or the bytes when it is not whole gigabytes."""
+    return f"{int(value)}GB" if float(value).is_integer() else str(int(value * 2**30))
+
+
+def while_off(lab: Lab, vm: str, lines: list[str]) -> list[tuple[str, str]]:
+    """Lines that change a VM's settings, wrapped in Stop-VM / Start-VM when it runs (as Hyper-V needs)."""
+    record: VM = lab[vm]
+    if record.state == "Running":
+        lines = [f"Stop-VM -Name {q(record.name)}", *lines, f"Start-VM -Name {q(record.name)}"]
+    return [(lab.parent(vm), line) for line in lines]
+
+
+def outward_ip(lab: Lab, owner: str) -> str | None:
+    """The address an owner is reached on from outside: its first NIC, or its VM's first adapter."""
+    nodes = lab.adapters(owner) if lab.kind(owner) == "vm" else lab.owned(owner, "nic")
+    for node in nodes:
+        address = ip_of(lab[node].ip)
+        if address:
+            return address
+    return None
+
+
+def lan_target(lab: Lab, node: str) -> str | None:
+    """An address on the physical LAN of a node's root host (its gateway), to test the way out."""
+    for nic in lab.owned(lab.root_host(node), "nic"):
+        record = lab[nic]
+        if record.gateway:
+            return record.gateway
+        network = ipaddress.ip_interface(record.ip).network
+        for address in network.hosts():
+            if str(address) != ip_of(record.ip):
+                return str(address)
+    return None
+
+
+def children_memory(lab: Lab, vm: str, *, running_only: bool = False) -> float:
+    """Startup memory of the VMs a VM runs (only those running now, with running_only)."""
+    from simulator.behaviour import is_running
+
+    return sum(lab[c].memory.startup_gb for c in lab.vms(vm) if not running_only or is_running(lab, c))
+
+
+def whole_gb(value: float) -> int:
+    return int(math.ceil(value))
+
+
+def relink(lab: Lab, owner: str) -> None:
+    """Recompute uplink / parent / NAT edges after a record change (labfile keeps the rules)."""
+    link_derived_edges(lab, owner)
+
+
+def related(lab: Lab, a: str, b: str) -> bool:
+    """Same node, or one above the other in the nesting chain (hosts and VMs)."""
+    if a == b:
+        return True
+    return (lab.kind(b) == "vm" and a in lab.ancestors(b)) or (lab.kind(a) == "vm" and b in lab.ancestors(a))
+
+
+def anchor(lab: Lab, subject: str) -> str:
+    """The host or VM a subject belongs to (an adapter's VM, a switch's, NAT's or disk's owner)."""
+    if subject in lab and lab.kind(subject) in ("host", "vm"):
+        return subject
+    if ":adapter:" in subject:
+        return subject.split(":adapter:", 1)[0]
+    if ":" in subject:
+        return subject.split(":", 1)[0]
+    return subject

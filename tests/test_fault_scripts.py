@@ -1,0 +1,88 @@
+"""cmd faults: the PowerShell lines that inject a fault on a real host do, through the simulated
+cmdlets, exactly what the state-level injection does; and their undo lines put the lab back."""
+
+from __future__ import annotations
+
+import pytest
+
+from simulator import labfile, powershell
+from simulator.faults import CATALOG
+from simulator.model import Lab
+
+CMD_FAULTS = [fid for fid, f in CATALOG.items() if f.kind == "cmd"]
+
+
+def run_script(lab: Lab, lines: list[tuple[str, str]]) -> None:
+    for context, line in lines:
+        result = powershell.run_line(lab, context, line)
+        assert result.ok, f"[{context}] {line}: {[e.message for e in result.errors]}"
+
+
+def reference_with_subject(fault_id: str) -> tuple[Lab, str]:
+    lab = labfile.load("builtin:reference")
+    return lab, CATALOG[fault_id].candidates(lab)[0]
+
+
+@pytest.mark.parametrize("fault_id", CMD_FAULTS)
+def test_inject_script_equals_state_injection(fault_id):
+    fault = CATALOG[fault_id]
+    by_state, subject = reference_with_subject(fault_id)
+    by_script = by_state.copy()
+    script = fault.inject_script(by_script, subject)
+    fault.inject(by_state, subject)
+    run_script(by_script, script)
+    assert by_script == by_state
+
+
+@pytest.mark.parametrize("fault_id", CMD_FAULTS)
+def test_undo_script_restores_the_original_lab(fault_id):
+    fault = CATALOG[fault_id]
+    lab, subject = reference_with_subject(fault_id)
+    original = lab.copy()
+    script, undo = fault.inject_script(lab, subject), fault.undo_script(lab, subject)
+    run_script(lab, script)
+    assert lab != original
+    run_script(lab, undo)
+    assert lab == original
+
+
+def test_scripts_are_plain_powershell_lines_per_context():
+    lab = labfile.load("builtin:reference")
+    lines = CATALOG["extensions-not-exposed"].inject_script(lab, "HV01/L1")
+    assert lines == [
+        ("HV01", "Stop-VM -Name 'L1'"),
+        ("HV01", "Set-VMProcessor -VMName 'L1' -ExposeVirtualizationExtensions $false"),
+        ("HV01", "Start-VM -Name 'L1'"),
+    ]
+
+
+def as_sets(lab: Lab) -> Lab:
+    """The lab with its portproxy, firewall and NAT mapping tables sorted: a re-added rule lands at the
+    end of its table, and their order means nothing to Windows (they match by value)."""
+    out = lab.copy()
+    for nat in out.nodes("nat"):
+        out.update(nat, static_mappings=tuple(sorted(out[nat].static_mappings, key=repr)))
+    for owner in [*out.hosts(), *out.all_vms()]:
+        platform = out.platform(owner)
+        out.update_platform(owner, portproxy=tuple(sorted(platform.portproxy, key=repr)),
+                            firewall=tuple(sorted(platform.firewall, key=repr)))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_scripts_equal_state_injection_on_generated_labs(seed):
+    from simulator.generate import generate
+
+    base = generate(seed=seed, hosts=1 + seed % 2, depth=1 + seed % 3)
+    checked = 0
+    for fault_id in CMD_FAULTS:
+        fault = CATALOG[fault_id]
+        for subject in fault.candidates(base)[:2]:
+            by_state, by_script = base.copy(), base.copy()
+            run_script(by_script, fault.inject_script(by_script, subject))
+            fault.inject(by_state, subject)
+            assert by_script == by_state, f"{fault_id} on {subject}"
+            run_script(by_script, fault.undo_script(base, subject))
+            assert as_sets(by_script) == as_sets(base), f"{fault_id} on {subject}: undo"
+            checked += 1
+    assert checked
