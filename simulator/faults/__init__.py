@@ -85,7 +85,5 @@ def inject_random(lab: Lab, k: int, rng: random.Random) -> list[tuple[str, str]]
                 if all(compatible(lab, (fault, s), c) for c in chosen) and not (fresh_only and s in taken)
             ]
             if subjects:
-                subject = rng.choice(subjects)
-                fault.inject(lab, subject)
-                chosen.append((fault, subject))
+                chosen.append((fault, fault.inject(lab, rng.choice(subjects))))
     return [(f.id, s) for f, s in chosen]

@@ -93,10 +93,15 @@ class Fault:
         return self.find(lab)
 
     def inject(self, lab: Lab, subject: str | None = None) -> str:
-        """Break the lab's state (in place) at `subject`, or at the first candidate; returns it."""
+        """Break the lab's state (in place) at `subject`, or at the first candidate.
+
+        Returns the subject the broken state shows, the one a diagnosis must name: usually the one
+        given; a fault that puts a new node in place (dynamic-vhd attaches a converted copy)
+        returns that node.
+        """
         subject = self._subject(lab, subject)
-        self.apply(lab, subject)
-        return subject
+        shown = self.apply(lab, subject)
+        return shown if isinstance(shown, str) else subject
 
     def symptom(self, lab: Lab, subject: str) -> Symptom:
         return self.shows(lab, subject)

@@ -191,8 +191,9 @@ def _convert_lines(vhd_type: str):
     return lines
 
 
-def _convert(lab: Lab, vhd: str) -> None:
-    """Convert-VHD to a dynamic copy beside it (the source stays) and attach the copy to the VM."""
+def _convert(lab: Lab, vhd: str) -> str:
+    """Convert-VHD to a dynamic copy beside it (the source stays) and attach the copy to the VM;
+    the copy is what the VM now runs on, so it is the subject the state shows."""
     vm = _user(lab, vhd)
     owner = lab.owner(vhd)
     source: Vhd = lab[vhd]
@@ -201,6 +202,7 @@ def _convert(lab: Lab, vhd: str) -> None:
     lab.link(owner, copy, Edge.HAS)
     lab.unlink(vm, vhd, Edge.DISK)
     lab.link(vm, copy, Edge.DISK)
+    return copy
 
 
 def _dynamic_of(lab: Lab, vhd: str) -> str:
