@@ -33,6 +33,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import SafeConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.scalarstring import SingleQuotedScalarString
 
@@ -411,9 +412,23 @@ def _c_loader() -> type | None:
             """Always 1.2; ruamel's lookup raises and catches an AttributeError per scalar here."""
             return (1, 2)
 
+        def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+            """Plain scalars repeat (true, Running, TCP …): resolve each distinct one once."""
+            if kind is ScalarNode and implicit[0]:
+                key = (value, implicit[1])
+                tag = _RESOLVED.get(key)
+                if tag is None:
+                    tag = VersionedResolver.resolve(self, kind, value, implicit)
+                    if len(_RESOLVED) < _RESOLVED_MAX:
+                        _RESOLVED[key] = tag
+                return tag
+            return VersionedResolver.resolve(self, kind, value, implicit)
+
     return CSafeLoader12
 
 
+_RESOLVED: dict[tuple[str, bool], Any] = {}
+_RESOLVED_MAX = 4096  # bounded: names and addresses are unique, keywords and enums repeat
 C_LOADER = _c_loader()
 
 
