@@ -1,0 +1,14 @@
+"""The simulated cmdlets, one module per area; importing this package fills `TABLE`.
+
+vm (Get-VM, Start/Stop-VM, processor, memory …), vhd (Get-VHD, Test/Merge/Set/Convert-VHD, Test-Path),
+network (switches, adapters, WinNAT, IP, firewall, Test-NetConnection), system (CIM, services,
+features, events, reboot, disks, IMDS), registry_keys (DeviceGuard keys), native (netsh, bcdedit,
+reg, net, systeminfo), pipeline (Select-Object, Where-Object, Format-*, Invoke-Command).
+"""
+
+from simulator.cmdlets import jobs, native, network, pipeline, registry_keys, system, vhd, vm
+from simulator.cmdlets.base import TABLE
+
+MODULES = (jobs, native, network, pipeline, registry_keys, system, vhd, vm)
+
+__all__ = ["TABLE", "MODULES"]

@@ -1,0 +1,250 @@
+"""The cmdlet table and what every cmdlet gets: a context (where it runs) and a bound call.
+
+A cmdlet is a plain function `(ctx, call) -> iterable of output`; it registers itself with
+`@cmdlet(...)` under its real name, its positional parameters and its parameter names (so a
+misspelt parameter gives PowerShell's own NamedParameterNotFound error, and unambiguous prefixes
+such as `-Expose` work as in PowerShell). Errors: `raise Terminating(record)` stops the pipeline
+(ThrowTerminatingError); `ctx.error(record)` reports and carries on (WriteError).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from simulator.model import Lab, Platform, stable_guid
+from simulator.psdata import Command, ErrorRecord, PSObject
+
+COMMON = ("ErrorAction", "WarningAction", "Verbose", "Debug", "ErrorVariable", "OutVariable", "Confirm", "WhatIf",
+          "InformationAction", "PipelineVariable")
+
+
+class Terminating(Exception):
+    """A terminating error: the pipeline stops (PSRP state Failed)."""
+
+    def __init__(self, record: ErrorRecord) -> None:
+        super().__init__(record.message)
+        self.record = record
+
+
+@dataclass(frozen=True)
+class Cmdlet:
+    name: str
+    func: Callable[["Ctx", "Call"], Iterable[Any] | None]
+    positional: tuple[str, ...] = ()
+    params: tuple[str, ...] | None = None  # None: accept any parameter
+    aliases: dict[str, str] = field(default_factory=dict)
+    cls: str = ""  # the .NET cmdlet class, for FullyQualifiedErrorIds
+
+    @property
+    def class_name(self) -> str:
+        return self.cls or default_class(self.name)
+
+
+TABLE: dict[str, Cmdlet] = {}
+
+
+def default_class(name: str) -> str:
+    verb, _, noun = name.partition("-")
+    if noun.upper().startswith("VHD"):
+        return f"Microsoft.Vhd.PowerShell.Cmdlets.{verb}{noun.upper()}"
+    if noun.startswith("VM"):
+        return f"Microsoft.HyperV.PowerShell.Commands.{verb}{noun}"
+    return f"Microsoft.PowerShell.Commands.{verb}{noun}Command"
+
+
+def cmdlet(name: str, *, positional: tuple[str, ...] = (), params: tuple[str, ...] | None = None,
+           aliases: dict[str, str] | None = None, cls: str = "") -> Callable:
+    def register(func: Callable) -> Callable:
+        TABLE[name.lower()] = Cmdlet(name, func, positional, params, aliases or {}, cls)
+        return func
+    return register
+
+
+@dataclass
+class Call:
+    """A command bound to its cmdlet: named parameters (canonical names) and pipeline input."""
+
+    cmdlet: Cmdlet
+    named: dict[str, Any]
+    arguments: tuple[Any, ...]
+    input: list[Any]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.named.get(name.lower(), default)
+
+    def has(self, name: str) -> bool:
+        return name.lower() in self.named
+
+    def flag(self, name: str) -> bool:
+        return bool(self.named.get(name.lower(), False))
+
+    def names(self, *params: str) -> list[str] | None:
+        """The first of `params` given, as a list of strings (PowerShell's string[] parameters)."""
+        for p in params:
+            if self.has(p):
+                return as_list(self.get(p))
+        return None
+
+
+def as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return [value]
+
+
+def bind(entry: Cmdlet, command: Command, pipeline_input: list[Any]) -> Call:
+    named: dict[str, Any] = {}
+    for key, value in command.parameters:
+        named[_canonical(entry, key, command.name)] = value
+    args = tuple(command.arguments)
+    if entry.positional:
+        free = [p for p in entry.positional if p.lower() not in named]
+        for i, arg in enumerate(args):
+            if i >= len(free):
+                raise Terminating(ErrorRecord(
+                    f"A positional parameter cannot be found that accepts argument '{arg}'.",
+                    f"PositionalParameterNotFound,{entry.class_name}", "InvalidArgument",
+                    activity=entry.name, reason="ParameterBindingException",
+                    exception_type="System.Management.Automation.ParameterBindingException"))
+            named[free[i].lower()] = arg
+        args = ()
+    return Call(entry, named, args, pipeline_input)
+
+
+def _canonical(entry: Cmdlet, key: str, typed: str) -> str:
+    low = key.lower()
+    if low in {a.lower(): a for a in entry.aliases}:
+        return {a.lower(): v for a, v in entry.aliases.items()}[low].lower()
+    if entry.params is None:
+        return low
+    known = [p for p in (*entry.params, *COMMON)]
+    exact = [p for p in known if p.lower() == low]
+    if exact:
+        return exact[0].lower()
+    prefixed = [p for p in known if p.lower().startswith(low)]
+    if len(prefixed) == 1:
+        return prefixed[0].lower()
+    if len(prefixed) > 1:
+        raise Terminating(ErrorRecord(
+            f"Parameter cannot be processed because the parameter name '{key}' is ambiguous. "
+            f"Possible matches include: {' '.join('-' + p for p in prefixed)}.",
+            f"AmbiguousParameter,{entry.class_name}", "InvalidArgument", activity=entry.name,
+            reason="ParameterBindingException", exception_type="System.Management.Automation.ParameterBindingException"))
+    raise Terminating(ErrorRecord(
+        f"A parameter cannot be found that matches parameter name '{key}'.",
+        f"NamedParameterNotFound,{entry.class_name}", "InvalidArgument", activity=entry.name,
+        reason="ParameterBindingException", exception_type="System.Management.Automation.ParameterBindingException"))
+
+
+class Ctx:
+    """Where a pipeline runs: a host, or a VM's guest ('HV01/L1'), and the errors it reported."""
+
+    __slots__ = ("lab", "owner", "errors", "run_nested")
+
+    def __init__(self, lab: Lab, owner: str, run_nested: Callable[[str, tuple[Command, ...]], Any]) -> None:
+        self.lab = lab
+        self.owner = owner
+        self.errors: list[ErrorRecord] = []
+        self.run_nested = run_nested  # powershell.run, for Invoke-Command
+
+    @property
+    def platform(self) -> Platform:
+        return self.lab.platform(self.owner)
+
+    @property
+    def is_guest(self) -> bool:
+        return self.lab.kind(self.owner) == "vm"
+
+    @property
+    def computer_name(self) -> str:
+        record = self.lab[self.owner]
+        return record.name
+
+    def error(self, record: ErrorRecord) -> None:
+        self.errors.append(record)
+
+    def pending_boot(self) -> dict[str, Any]:
+        """Settings written now that apply at the next Restart-Computer (bcdedit /set, Credential Guard and
+        HVCI registry switches). Kept on the graph node: the lab file holds the booted state only."""
+        return dict(self.lab.graph.nodes[self.owner].get("pending_boot", {}))
+
+    def set_pending_boot(self, key: str, value: Any) -> None:
+        # a new dict each time: Lab.copy() shares node attribute values between copies
+        self.lab.graph.nodes[self.owner]["pending_boot"] = {**self.pending_boot(), key: value}
+
+    def take_pending_boot(self) -> dict[str, Any]:
+        return dict(self.lab.graph.nodes[self.owner].pop("pending_boot", {}))
+
+    # -- VMs this context runs ------------------------------------------------------------------
+
+    def vms(self) -> list[str]:
+        return self.lab.vms(self.owner)
+
+    def find_vms(self, call: Call, *, params: tuple[str, ...] = ("VMName", "Name", "VM")) -> list[str]:
+        """VMs named by the call (wildcards allowed) or piped in; a name with no VM is an error."""
+        found: list[str] = []
+        names = call.names(*params)
+        if names is None:
+            piped = [o for o in call.input if isinstance(o, PSObject)]
+            if piped:
+                names = [_vm_name_of(o) for o in piped]
+            elif call.cmdlet.name.lower() in ("get-vm",) or not _requires_vm(call):
+                return self.vms()
+            else:
+                names = []
+        for name in names:
+            if isinstance(name, PSObject):
+                name = _vm_name_of(name)
+            name = str(name)
+            matches = [v for v in self.vms() if fnmatch.fnmatchcase(self.lab[v].name.lower(), name.lower())]
+            if not matches and not any(c in name for c in "*?["):
+                self.error(vm_not_found(call.cmdlet, name))
+            found.extend(m for m in matches if m not in found)
+        return found
+
+
+def _requires_vm(call: Call) -> bool:
+    return not call.cmdlet.name.lower().startswith("get-")
+
+
+def _vm_name_of(obj: PSObject) -> str:
+    for key in ("VMName", "Name"):
+        if key in obj:
+            return str(obj[key])
+    return str(obj)
+
+
+def vm_not_found(entry: Cmdlet, name: str) -> ErrorRecord:
+    # Real text and id: 'Hyper-V was unable to find a virtual machine with name "X".' with
+    # InvalidParameter,Microsoft.HyperV.PowerShell.Commands.GetVM, InvalidArgument (X:String)
+    # — as matched verbatim by a public Hyper-V automation script (find_string in public code).
+    return ErrorRecord(
+        f'Hyper-V was unable to find a virtual machine with name "{name}".',
+        f"InvalidParameter,{entry.class_name}", "InvalidArgument", target_name=name, target_type="String",
+        activity=entry.name, reason="VirtualizationException",
+        exception_type="Microsoft.HyperV.PowerShell.VirtualizationException", terminating=False)
+
+
+def hv_error(entry: Cmdlet, message: str, fqid: str, category: str = "InvalidOperation", *,
+             target: str = "", target_type: str = "", terminating: bool = False) -> ErrorRecord:
+    """A Hyper-V module error (VirtualizationException) as the module writes it."""
+    return ErrorRecord(message, f"{fqid},{entry.class_name}", category, target_name=target, target_type=target_type,
+                       activity=entry.name, reason="VirtualizationException",
+                       exception_type="Microsoft.HyperV.PowerShell.VirtualizationException", terminating=terminating)
+
+
+def obj(type_name: str | tuple[str, ...], props: list[tuple[str, Any]] | dict[str, Any], to_string: str | None = None) -> PSObject:
+    """An output object with its .NET type name first, as remoting sends it."""
+    names = (type_name,) if isinstance(type_name, str) else type_name
+    return PSObject((*names, "System.Object"), props, to_string)
+
+
+def guid(*parts: str) -> str:
+    return stable_guid(*parts).lower()
+
+
+GIB = 1 << 30

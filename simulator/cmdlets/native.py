@@ -1,0 +1,202 @@
+"""Native commands (netsh, bcdedit, reg, net, systeminfo): positional arguments in, lines of text out.
+
+Texts: samples/netsh-portproxy-show-all.txt (column layout 0/16/28/44), error-winnat.txt sample A
+(`net start winnat`), systeminfo-hyperv-requirements.txt. A boot setting written with bcdedit is
+pending until Restart-Computer (simulator.cmdlets.system.reboot).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Iterable
+
+from simulator import behaviour
+from simulator.cmdlets import registry_keys
+from simulator.cmdlets.base import Call, Ctx, cmdlet
+from simulator.cmdlets.system import hypervisor_present, start_service
+from simulator.model import VM, PortProxyRule
+
+OK = "The operation completed successfully."
+
+
+def _args(call: Call) -> list[str]:
+    return [str(a) for a in call.arguments]
+
+
+# ----------------------------------------------------------------------------------------------
+# netsh interface portproxy
+# ----------------------------------------------------------------------------------------------
+
+
+def portproxy_table(rules: tuple[PortProxyRule, ...]) -> list[str]:
+    if not rules:
+        return [""]
+    lines = ["", "Listen on ipv4:             Connect to ipv4:", "",
+             "Address         Port        Address         Port",
+             "--------------- ----------  --------------- ----------"]
+    lines += [f"{r.listen_address:<16}{r.listen_port:<12}{r.connect_address:<16}{r.connect_port}" for r in rules]
+    return lines + [""]
+
+
+def _keyvalues(args: list[str]) -> dict[str, str]:
+    out = {}
+    for a in args:
+        key, sep, value = a.partition("=")
+        if sep:
+            out[key.lower()] = value
+    return out
+
+
+@cmdlet("netsh")
+def netsh(ctx: Ctx, call: Call) -> Iterable[str]:
+    args = [a.lower() for a in _args(call)]
+    if len(args) >= 3 and args[0] in ("interface", "int", "in") and args[1] == "portproxy":
+        verb = args[2]
+        rules = ctx.platform.portproxy
+        if verb == "show":
+            return portproxy_table(rules)
+        kv = _keyvalues(_args(call)[3:])
+        listen = kv.get("listenaddress", "0.0.0.0")
+        if verb == "add" and "listenport" in kv and "connectaddress" in kv:
+            rule = PortProxyRule(listen_address=listen, listen_port=int(kv["listenport"]),
+                                 connect_address=kv["connectaddress"], connect_port=int(kv.get("connectport", kv["listenport"])))
+            kept = tuple(r for r in rules if (r.listen_address, r.listen_port) != (listen, rule.listen_port))
+            ctx.lab.update_platform(ctx.owner, portproxy=(*kept, rule))
+            return [""]
+        if verb == "delete" and "listenport" in kv:
+            port = int(kv["listenport"])
+            kept = tuple(r for r in rules if not (r.listen_port == port and r.listen_address == listen))
+            if len(kept) == len(rules):
+                return ["The system cannot find the file specified.", ""]
+            ctx.lab.update_platform(ctx.owner, portproxy=kept)
+            return [""]
+        if verb == "reset":
+            ctx.lab.update_platform(ctx.owner, portproxy=())
+            return [""]
+    return [f"The following command was not found: {' '.join(_args(call))}.", ""]
+
+
+# ----------------------------------------------------------------------------------------------
+# bcdedit
+# ----------------------------------------------------------------------------------------------
+
+
+def launch_type(ctx: Ctx) -> str:
+    """What the BCD store says (a pending /set shows at once, takes effect at reboot)."""
+    return ctx.pending_boot().get("hypervisor_launch", ctx.platform.hypervisor_launch)
+
+
+@cmdlet("bcdedit")
+def bcdedit(ctx: Ctx, call: Call) -> Iterable[str]:
+    args = [a.lower() for a in _args(call)]
+    if args and args[0] == "/set":
+        rest = [a for a in args[1:] if not a.startswith("{")]
+        if len(rest) >= 2 and rest[0] == "hypervisorlaunchtype" and rest[1] in ("auto", "off"):
+            ctx.set_pending_boot("hypervisor_launch", rest[1])
+            return [OK]
+        return ["The set command specified is not valid.", "Run \"bcdedit /?\" for command line assistance.",
+                "The parameter is incorrect."]
+    if not args or args[0] in ("/enum", "/v"):
+        lines = ["", "Windows Boot Loader", "-------------------", "identifier              {current}",
+                 "device                  partition=C:", "path                    \\Windows\\system32\\winload.efi",
+                 f"description             {ctx.platform.os.caption.replace('Microsoft ', '')}",
+                 "locale                  en-US", "inherit                 {bootloadersettings}",
+                 "osdevice                partition=C:", "systemroot              \\Windows", "nx                      OptOut",
+                 "bootmenupolicy          Standard"]
+        if ctx.platform.hyperv_installed or launch_type(ctx) == "off":
+            lines.append(f"hypervisorlaunchtype    {launch_type(ctx).capitalize()}")
+        return lines
+    return ["The parameter is incorrect.", "Run \"bcdedit /?\" for command line assistance."]
+
+
+# ----------------------------------------------------------------------------------------------
+# reg
+# ----------------------------------------------------------------------------------------------
+
+REG_MISSING = "ERROR: The system was unable to find the specified registry key or value."
+
+
+def _flag(args: list[str], name: str) -> str | None:
+    low = [a.lower() for a in args]
+    if name in low and low.index(name) + 1 < len(args):
+        return args[low.index(name) + 1]
+    return None
+
+
+@cmdlet("reg")
+def reg(ctx: Ctx, call: Call) -> Iterable[str]:
+    args = _args(call)
+    if len(args) < 2:
+        return ["ERROR: Invalid syntax.", "Type \"REG /?\" for usage."]
+    verb, key = args[0].lower(), args[1]
+    name = _flag(args, "/v")
+    if verb == "delete" and name:
+        return [OK] if registry_keys.write_value(ctx, key, name, None) else [REG_MISSING]
+    if verb == "add" and name:
+        data = _flag(args, "/d") or "0"
+        value = int(data, 16) if data.lower().startswith("0x") else int(data)
+        return [OK] if registry_keys.write_value(ctx, key, name, value) else ["ERROR: Access is denied."]
+    if verb == "query":
+        values = registry_keys.read_key(ctx, key)
+        if values is None or (name and not any(k.lower() == name.lower() for k in values)):
+            return [REG_MISSING]
+        shown = {k: v for k, v in values.items() if not name or k.lower() == name.lower()}
+        return ["", "HKEY_LOCAL_MACHINE\\" + registry_keys.normalize(key).title().replace("Currentcontrolset",
+                                                                                           "CurrentControlSet"),
+                *[f"    {k}    REG_DWORD    {v:#x}" for k, v in shown.items()], ""]
+    return ["ERROR: Invalid syntax.", "Type \"REG /?\" for usage."]
+
+
+# ----------------------------------------------------------------------------------------------
+# net start / stop, systeminfo
+# ----------------------------------------------------------------------------------------------
+
+
+@cmdlet("net")
+def net(ctx: Ctx, call: Call) -> Iterable[str]:
+    args = [a.lower() for a in _args(call)]
+    if len(args) == 2 and args[1] == "winnat" and args[0] in ("start", "stop"):
+        state = ctx.platform.services.winnat
+        if args[0] == "stop":
+            if state != "running":
+                return ["The Windows NAT Driver service is not started.", "",
+                        "More help is available by typing NET HELPMSG 3521.", ""]
+            ctx.lab.update_platform(ctx.owner, services=replace(ctx.platform.services, winnat="stopped"))
+            return ["The Windows NAT Driver service was stopped successfully.", ""]
+        if state == "running":
+            return ["The requested service has already been started.", "",
+                    "More help is available by typing NET HELPMSG 2182.", ""]
+        if not start_service(ctx, "winnat"):
+            # samples/error-winnat.txt sample A (ptrumpis/snap-camera-server#147)
+            return ["System error 32 has occurred.", "",
+                    "The process cannot access the file because it is being used by another process.", ""]
+        return ["The Windows NAT Driver service was started successfully.", ""]
+    return ["The syntax of this command is:", "", "NET", "    [ ACCOUNTS | COMPUTER | CONFIG | CONTINUE | FILE | GROUP | HELP |"]
+
+
+@cmdlet("systeminfo")
+def systeminfo(ctx: Ctx, call: Call) -> Iterable[str]:
+    record = ctx.lab[ctx.owner]
+    platform = ctx.platform
+    virtual = isinstance(record, VM) or record.kind == "azure-vm"
+    memory = behaviour.guest_memory_gb(ctx.lab, ctx.owner) if isinstance(record, VM) else record.memory_gb
+    cpu = ctx.lab[ctx.lab.root_host(ctx.owner)].cpu
+    lines = [
+        "", f"Host Name:                 {record.name.upper()}", f"OS Name:                   {platform.os.caption}",
+        f"OS Version:                10.0.{platform.os.build} N/A Build {platform.os.build}",
+        f"System Manufacturer:       {'Microsoft Corporation' if virtual else 'Dell Inc.'}",
+        f"System Model:              {'Virtual Machine' if virtual else 'PowerEdge R750'}",
+        "System Type:               x64-based PC",
+        f"Total Physical Memory:     {int(memory * 1024):,} MB",
+    ]
+    if hypervisor_present(ctx):
+        lines.append("Hyper-V Requirements:      A hypervisor has been detected. Features required for Hyper-V will "
+                     "not be displayed.")
+    else:
+        yes = lambda b: "Yes" if b else "No"  # noqa: E731
+        lines += [f"Hyper-V Requirements:      VM Monitor Mode Extensions: {yes(cpu.virtualization_extensions)}",
+                  f"                           Virtualization Enabled In Firmware: {yes(cpu.enabled_in_firmware)}",
+                  f"                           Second Level Address Translation: {yes(cpu.slat)}",
+                  "                           Data Execution Prevention Available: Yes"]
+    return lines
+

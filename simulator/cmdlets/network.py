@@ -1,0 +1,726 @@
+"""Networking cmdlets: virtual switches and adapters, WinNAT, IP configuration, firewall, Test-NetConnection.
+
+Shapes: samples/get-vmswitch.txt, get-vmnetworkadapter.txt, get-netnat.txt, get-netnatstaticmapping.txt;
+errors: samples/error-winnat.txt. Names inside a guest: the VM's adapters appear as "Ethernet",
+"Ethernet 2" … ("Microsoft Hyper-V Network Adapter" #n), matched to the parent's view by MAC.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import ipaddress
+from dataclasses import replace
+from typing import Any, Iterable
+
+from simulator import behaviour, network
+from simulator.cmdlets import enums
+from simulator.cmdlets.base import Call, Ctx, Terminating, as_list, cmdlet, guid, hv_error, obj
+from simulator.labfile import link_derived_edges
+from simulator.model import (Edge, FirewallRule, Nat, StaticMapping, Switch, VM, ip_of, nat_id, switch_id)
+from simulator.psdata import ErrorRecord, PSObject
+
+CIM = "Microsoft.Management.Infrastructure.CimInstance"
+
+
+class Nested(str):
+    """A nested object as remoting shows it (its string form), still expandable by Select-Object."""
+
+    obj: PSObject
+
+    def __new__(cls, text: str, inner: PSObject) -> "Nested":
+        self = super().__new__(cls, text)
+        self.obj = inner
+        return self
+
+
+def cim(cls: str, props: list[tuple[str, Any]], ctx: Ctx, namespace: str = "ROOT/StandardCimv2") -> PSObject:
+    return obj((f"{CIM}#{namespace}/{cls}", CIM), [*props, ("PSComputerName", ctx.computer_name)])
+
+
+def cim_error(call: Call, message: str, code: int, category: str, cim_class: str, terminating: bool = False) -> ErrorRecord:
+    return ErrorRecord(message, f"Windows System Error {code},{call.cmdlet.name}", category,
+                       target_name=cim_class, target_type=f"root/StandardCimv2/{cim_class}", activity=call.cmdlet.name,
+                       reason="CimException", exception_type="Microsoft.Management.Infrastructure.CimException",
+                       terminating=terminating)
+
+
+# ----------------------------------------------------------------------------------------------
+# Interfaces of a host or guest (what Get-NetAdapter / Get-NetIPAddress list)
+# ----------------------------------------------------------------------------------------------
+
+
+def dashed(mac: str) -> str:
+    return "-".join(mac[i:i + 2] for i in range(0, 12, 2))
+
+
+def interfaces(ctx: Ctx) -> list[dict[str, Any]]:
+    """alias, description, mac, cidr, gateway, network, index — physical/VM NICs then vEthernet adapters."""
+    lab = ctx.lab
+    out: list[dict[str, Any]] = []
+    if ctx.is_guest:
+        for i, adapter in enumerate(lab.adapters(ctx.owner)):
+            rec = lab[adapter]
+            out.append({"alias": "Ethernet" if i == 0 else f"Ethernet {i + 1}",
+                        "description": "Microsoft Hyper-V Network Adapter" + ("" if i == 0 else f" #{i + 1}"),
+                        "mac": lab.mac(adapter), "cidr": rec.ip, "gateway": _gateway(ctx, adapter),
+                        "network": _network_name(ctx, adapter), "up": lab.switch_of(adapter) is not None,
+                        "speed": f"{rec.max_bandwidth_mbps} Mbps" if rec.max_bandwidth_mbps else "10 Gbps"})
+    else:
+        for i, nic in enumerate(lab.owned(ctx.owner, "nic")):
+            rec = lab[nic]
+            out.append({"alias": rec.adapter, "description": "Intel(R) Ethernet Controller X550" + ("" if i == 0 else f" #{i + 1}"),
+                        "mac": guid("nic", nic).replace("-", "")[:12].upper(), "cidr": rec.ip, "gateway": rec.gateway,
+                        "network": rec.network, "up": True, "speed": "10 Gbps"})
+    for sw_id in lab.owned(ctx.owner, "switch"):
+        sw = lab[sw_id]
+        if sw.type == "Internal":
+            out.append({"alias": f"vEthernet ({sw.name})", "description": "Hyper-V Virtual Ethernet Adapter",
+                        "mac": guid("vnic", sw_id).replace("-", "")[:12].upper(), "cidr": sw.host_ip, "gateway": None,
+                        "network": None, "up": True, "speed": "10 Gbps"})
+    for index, item in enumerate(out):
+        item["index"] = 4 + index * 3
+    return out
+
+
+def nic_description(ctx: Ctx, name: str) -> str | None:
+    for item in interfaces(ctx):
+        if item["alias"] == name or (ctx.is_guest and _guest_adapter_alias(ctx, name) == item["alias"]):
+            return item["description"]
+    return None
+
+
+def _guest_adapter_alias(ctx: Ctx, adapter_name: str) -> str | None:
+    for i, adapter in enumerate(ctx.lab.adapters(ctx.owner)):
+        if ctx.lab[adapter].name == adapter_name:
+            return "Ethernet" if i == 0 else f"Ethernet {i + 1}"
+    return None
+
+
+def _gateway(ctx: Ctx, adapter: str) -> str | None:
+    lab = ctx.lab
+    switch = lab.switch_of(adapter)
+    if switch is None:
+        return None
+    sw = lab[switch]
+    if sw.type == "Internal":
+        return ip_of(sw.host_ip)
+    if sw.type == "External":
+        chain = network._bridge_chain(lab, adapter)  # noqa: SLF001 - shared walk of the bridge chain
+        if chain:
+            for host in lab.hosts():
+                for nic in lab.owned(host, "nic"):
+                    if chain[-1] in lab.out(nic, Edge.UPLINK):
+                        return lab[nic].gateway
+    return None
+
+
+def _network_name(ctx: Ctx, adapter: str) -> str:
+    chain = network._bridge_chain(ctx.lab, adapter)  # noqa: SLF001
+    if chain:
+        return ctx.lab[chain[-1]].name
+    return "Unidentified network"
+
+
+@cmdlet("Get-NetAdapter", positional=("Name",), params=("Name", "InterfaceDescription", "Physical", "IncludeHidden",
+                                                       "CimSession"), cls="Microsoft.Management.Infrastructure.CimCmdlets.GetNetAdapter")
+def get_netadapter(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    wanted = [str(n).lower() for n in as_list(call.get("Name"))]
+    out = []
+    for item in interfaces(ctx):
+        if wanted and item["alias"].lower() not in wanted:
+            continue
+        out.append(cim("MSFT_NetAdapter", [
+            ("Name", item["alias"]), ("InterfaceDescription", item["description"]), ("ifIndex", item["index"]),
+            ("Status", "Up" if item["up"] else "Disconnected"), ("MacAddress", dashed(item["mac"])),
+            ("LinkSpeed", item["speed"]), ("InterfaceAlias", item["alias"]),
+        ], ctx))
+    return out
+
+
+@cmdlet("Get-NetIPAddress", positional=("IPAddress",), params=("IPAddress", "InterfaceAlias", "InterfaceIndex",
+                                                              "AddressFamily", "PrefixLength", "CimSession"),
+        cls="Microsoft.Management.Infrastructure.CimCmdlets.GetNetIPAddress")
+def get_netipaddress(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    family = str(call.get("AddressFamily") or "IPv4")
+    if family.lower() == "ipv6":
+        return []
+    alias = [str(a).lower() for a in as_list(call.get("InterfaceAlias"))]
+    out = []
+    rows = [(i["alias"], i["index"], i["cidr"]) for i in interfaces(ctx) if i["cidr"]] + [("Loopback Pseudo-Interface 1", 1,
+                                                                                          "127.0.0.1/8")]
+    for name, index, cidr in rows:
+        if alias and name.lower() not in alias:
+            continue
+        if call.has("IPAddress") and ip_of(cidr) not in [str(a) for a in as_list(call.get("IPAddress"))]:
+            continue
+        iface = ipaddress.ip_interface(cidr)
+        out.append(cim("MSFT_NetIPAddress", [
+            ("IPAddress", str(iface.ip)), ("InterfaceIndex", index), ("InterfaceAlias", name), ("AddressFamily", "IPv4"),
+            ("Type", "Unicast"), ("PrefixLength", iface.network.prefixlen), ("PrefixOrigin", "Manual"),
+            ("SuffixOrigin", "Manual"), ("AddressState", "Preferred"), ("ValidLifetime", "Infinite ([TimeSpan]::MaxValue)"),
+            ("PreferredLifetime", "Infinite ([TimeSpan]::MaxValue)"), ("SkipAsSource", False),
+            ("PolicyStore", "ActiveStore"),
+        ], ctx))
+    return out
+
+
+def _internal_switch_by_alias(ctx: Ctx, alias: str) -> str | None:
+    for sw_id in ctx.lab.owned(ctx.owner, "switch"):
+        if f"vEthernet ({ctx.lab[sw_id].name})".lower() == alias.lower():
+            return sw_id
+    return None
+
+
+@cmdlet("New-NetIPAddress", positional=("IPAddress",), params=("IPAddress", "PrefixLength", "InterfaceAlias",
+                                                              "InterfaceIndex", "DefaultGateway", "AddressFamily"),
+        cls="Microsoft.Management.Infrastructure.CimCmdlets.NewNetIPAddress")
+def new_netipaddress(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    alias = str(call.get("InterfaceAlias") or "")
+    if not alias and call.has("InterfaceIndex"):
+        alias = next((i["alias"] for i in interfaces(ctx) if i["index"] == int(call.get("InterfaceIndex"))), "")
+    sw_id = _internal_switch_by_alias(ctx, alias)
+    if sw_id is None:
+        raise Terminating(cim_error(call, "No MSFT_NetAdapter objects found with property 'InterfaceAlias' equal to "
+                                          f"'{alias}'.", 2, "ObjectNotFound", "MSFT_NetIPAddress", True))
+    if ctx.lab[sw_id].host_ip:
+        # samples/error-winnat.txt sample D (VD#338), VERBATIM
+        raise Terminating(cim_error(call, "Instance MSFT_NetIPAddress already exists", 87, "InvalidArgument",
+                                    "MSFT_NetIPAddress", True))
+    cidr = f"{call.get('IPAddress')}/{int(call.get('PrefixLength') or 24)}"
+    ctx.lab.update(sw_id, host_ip=cidr)
+    link_derived_edges(ctx.lab, ctx.owner)
+    return get_netipaddress(ctx, _with(call, InterfaceAlias=alias))
+
+
+@cmdlet("Remove-NetIPAddress", positional=("IPAddress",), params=("IPAddress", "InterfaceAlias", "Confirm"),
+        cls="Microsoft.Management.Infrastructure.CimCmdlets.RemoveNetIPAddress")
+def remove_netipaddress(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    for sw_id in ctx.lab.owned(ctx.owner, "switch"):
+        sw = ctx.lab[sw_id]
+        if sw.host_ip and (ip_of(sw.host_ip) == str(call.get("IPAddress")) or
+                           f"vEthernet ({sw.name})".lower() == str(call.get("InterfaceAlias") or "").lower()):
+            ctx.lab.update(sw_id, host_ip=None)
+    link_derived_edges(ctx.lab, ctx.owner)
+    return []
+
+
+def _with(call: Call, **named: Any) -> Call:
+    return Call(call.cmdlet, {**call.named, **{k.lower(): v for k, v in named.items()}}, call.arguments, call.input)
+
+
+@cmdlet("Get-NetRoute", params=("DestinationPrefix", "InterfaceAlias", "AddressFamily", "CimSession"),
+        cls="Microsoft.Management.Infrastructure.CimCmdlets.GetNetRoute")
+def get_netroute(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    prefix = str(call.get("DestinationPrefix") or "0.0.0.0/0")
+    if prefix != "0.0.0.0/0":
+        return []
+    return [cim("MSFT_NetRoute", [
+        ("ifIndex", i["index"]), ("DestinationPrefix", "0.0.0.0/0"), ("NextHop", i["gateway"]), ("RouteMetric", 0),
+        ("ifMetric", 15), ("PolicyStore", "ActiveStore"), ("InterfaceAlias", i["alias"]),
+    ], ctx) for i in interfaces(ctx) if i["gateway"]]
+
+
+@cmdlet("Get-NetConnectionProfile", params=("InterfaceAlias", "Name", "CimSession"),
+        cls="Microsoft.Management.Infrastructure.CimCmdlets.GetNetConnectionProfile")
+def get_netconnectionprofile(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    return [cim("MSFT_NetConnectionProfile", [
+        ("Name", i["network"]), ("InterfaceAlias", i["alias"]), ("InterfaceIndex", i["index"]),
+        ("NetworkCategory", "Private" if i["network"] != "Unidentified network" else "Public"),
+        ("DomainAuthenticationKind", "None"),
+        ("IPv4Connectivity", "Internet" if i["network"] != "Unidentified network" else "LocalNetwork"),
+        ("IPv6Connectivity", "NoTraffic"),
+    ], ctx) for i in interfaces(ctx) if i["network"] and i["cidr"]]
+
+
+# ----------------------------------------------------------------------------------------------
+# Virtual switches and VM network adapters
+# ----------------------------------------------------------------------------------------------
+
+
+def switch_object(ctx: Ctx, sw_id: str) -> PSObject:
+    sw: Switch = ctx.lab[sw_id]
+    description = None
+    if sw.type == "External" and sw.adapter:
+        description = nic_description(ctx, sw.adapter) or sw.adapter
+    props = [
+        ("Name", sw.name), ("Id", guid("switch", sw_id)), ("Notes", ""),
+        ("Extensions", "{Microsoft Windows Filtering Platform, Microsoft NDIS Capture}"),
+        ("BandwidthReservationMode", "Absolute"), ("PacketDirectEnabled", False), ("EmbeddedTeamingEnabled", False),
+        ("AllowNetLbfoTeams", False), ("IovEnabled", False), ("SwitchType", enums.switch_type(sw.type)),
+        ("AllowManagementOS", sw.type != "Private"), ("NetAdapterInterfaceDescription", description),
+        ("NetAdapterInterfaceDescriptions", "{" + description + "}" if description else None),
+        ("NetAdapterInterfaceGuid", "{" + guid("nicguid", sw_id) + "}" if description else None),
+        ("IovSupport", False), ("IovSupportReasons", None), ("AvailableIPSecSA", 0), ("NumberIPSecSAAllocated", 0),
+        ("AvailableVMQueues", 0), ("NumberVmqAllocated", 0), ("BandwidthPercentage", 0),
+        ("DefaultFlowMinimumBandwidthAbsolute", 0), ("DefaultFlowMinimumBandwidthWeight", 0),
+        ("CimSession", "CimSession: ."), ("ComputerName", ctx.computer_name), ("IsDeleted", False),
+    ]
+    return obj("Microsoft.HyperV.PowerShell.VMSwitch", props, to_string=f"VMSwitch (Name = '{sw.name}')")
+
+
+def _switch_by_name(ctx: Ctx, name: str) -> str | None:
+    for sw_id in ctx.lab.owned(ctx.owner, "switch"):
+        if ctx.lab[sw_id].name.lower() == str(name).lower():
+            return sw_id
+    return None
+
+
+def switch_not_found(call: Call, name: str) -> ErrorRecord:
+    return hv_error(call.cmdlet, f'Hyper-V was unable to find a virtual switch with name "{name}".', "InvalidParameter",
+                    "InvalidArgument", target=str(name), target_type="String")
+
+
+@cmdlet("Get-VMSwitch", positional=("Name",), params=("Name", "Id", "SwitchType", "ComputerName"))
+def get_vmswitch(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    names = as_list(call.get("Name"))
+    out = []
+    for name in names or ["*"]:
+        matched = [s for s in ctx.lab.owned(ctx.owner, "switch")
+                   if fnmatch.fnmatchcase(ctx.lab[s].name.lower(), str(name).lower())]
+        if not matched and "*" not in str(name):
+            ctx.error(switch_not_found(call, str(name)))
+        out.extend(switch_object(ctx, s) for s in matched)
+    if call.has("SwitchType"):
+        out = [o for o in out if o["SwitchType"] == str(call.get("SwitchType"))]
+    return out
+
+
+@cmdlet("New-VMSwitch", positional=("Name",), params=("Name", "SwitchType", "NetAdapterName", "AllowManagementOS",
+                                                     "NetAdapterInterfaceDescription", "Notes", "ComputerName"))
+def new_vmswitch(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    name = str(call.get("Name"))
+    if _switch_by_name(ctx, name) is not None:
+        raise Terminating(hv_error(call.cmdlet, f"Failed while adding virtual Ethernet switch connections.\n"
+                                                f"A virtual switch named '{name}' already exists.", "InvalidParameter",
+                                   "InvalidArgument", terminating=True))
+    if call.has("NetAdapterName"):
+        adapter = str(call.get("NetAdapterName"))
+        if ctx.is_guest:  # the guest's NIC names map back to the VM's adapter names
+            adapter = next((ctx.lab[a].name for i, a in enumerate(ctx.lab.adapters(ctx.owner))
+                            if ("Ethernet" if i == 0 else f"Ethernet {i + 1}").lower() == adapter.lower()), adapter)
+        record = Switch(name=name, type="External", adapter=adapter)
+    else:
+        record = Switch(name=name, type=str(call.get("SwitchType") or "Private").capitalize())
+    node = ctx.lab.add(switch_id(ctx.owner, name), record)
+    ctx.lab.link(ctx.owner, node, Edge.HAS)
+    link_derived_edges(ctx.lab, ctx.owner)
+    return [switch_object(ctx, node)]
+
+
+@cmdlet("Remove-VMSwitch", positional=("Name",), params=("Name", "Force", "ComputerName"))
+def remove_vmswitch(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    for name in as_list(call.get("Name")):
+        sw_id = _switch_by_name(ctx, str(name))
+        if sw_id is None:
+            ctx.error(switch_not_found(call, str(name)))
+            continue
+        ctx.lab.remove(sw_id)
+        link_derived_edges(ctx.lab, ctx.owner)
+    return []
+
+
+def adapter_object(ctx: Ctx, adapter: str) -> PSObject:
+    lab = ctx.lab
+    rec = lab[adapter]
+    vm = lab.owner(adapter)
+    vmrec: VM = lab[vm]
+    switch = lab.switch_of(adapter)
+    running = behaviour.is_running(lab, vm)
+    bandwidth = None
+    if rec.max_bandwidth_mbps:
+        inner = obj("Microsoft.HyperV.PowerShell.VMNetworkAdapterBandwidthSetting", [
+            ("MinimumBandwidthAbsolute", 0), ("MinimumBandwidthWeight", 0),
+            ("MaximumBandwidth", rec.max_bandwidth_mbps * 1_000_000),
+            ("ParentAdapter", f"VMNetworkAdapter (Name = '{rec.name}', VMName = '{vmrec.name}') [VMId = '{guid('vm', vm)}']"),
+            ("VMName", vmrec.name), ("IsDeleted", False)])
+        bandwidth = Nested("Microsoft.HyperV.PowerShell.VMNetworkAdapterBandwidthSetting", inner)
+    props = [
+        ("Name", rec.name), ("Id", f"Microsoft:{guid('vm', vm).upper()}\\{guid('adapter', adapter).upper()}"),
+        ("IsLegacy", False), ("IsManagementOs", False), ("ComputerName", ctx.computer_name), ("VMName", vmrec.name),
+        ("VMId", guid("vm", vm)), ("SwitchName", lab[switch].name if switch else None),
+        ("SwitchId", guid("switch", switch) if switch else None), ("Connected", switch is not None),
+        ("PoolName", ""), ("MacAddress", lab.mac(adapter)), ("DynamicMacAddressEnabled", rec.mac is None),
+        ("AllowPacketDirect", False), ("MacAddressSpoofing", enums.on_off(rec.mac_spoofing)),
+        ("AllowTeaming", enums.on_off(False)), ("RouterGuard", enums.on_off(False)), ("DhcpGuard", enums.on_off(False)),
+        ("StormLimit", 0), ("PortMirroringMode", "None"), ("IeeePriorityTag", enums.on_off(False)),
+        ("VirtualSubnetId", 0), ("DynamicIPAddressLimit", 0), ("DeviceNaming", enums.on_off(False)),
+        ("VMQWeight", 100), ("IOVWeight", 0), ("BandwidthSetting", bandwidth), ("BandwidthPercentage", 0),
+        ("StatusDescription", "{OK}" if running else "{}"), ("Status", "{Ok}" if running else "{}"),
+        ("IPAddresses", [ip_of(rec.ip)] if running and rec.ip else []),
+    ]
+    return obj("Microsoft.HyperV.PowerShell.VMNetworkAdapter", props,
+               to_string=f"VMNetworkAdapter (Name = '{rec.name}', VMName = '{vmrec.name}')")
+
+
+def _adapters(ctx: Ctx, call: Call) -> list[str]:
+    piped = [o for o in call.input if isinstance(o, PSObject) and "MacAddress" in o]
+    if piped and not call.has("VMName") and not call.has("VM"):
+        found = []
+        for o in piped:
+            for vm in ctx.vms():
+                if ctx.lab[vm].name == o["VMName"]:
+                    found += [a for a in ctx.lab.adapters(vm) if ctx.lab[a].name == o["Name"]]
+        return found
+    if call.flag("All"):
+        return [a for vm in ctx.vms() for a in ctx.lab.adapters(vm)]
+    vms = ctx.find_vms(call, params=("VMName", "VM"))
+    name = call.get("Name")
+    return [a for vm in vms for a in ctx.lab.adapters(vm) if name is None or ctx.lab[a].name.lower() == str(name).lower()]
+
+
+@cmdlet("Get-VMNetworkAdapter", positional=("VMName",), params=("VMName", "VM", "Name", "All", "ManagementOS",
+                                                                "ComputerName"))
+def get_vmnetworkadapter(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    if call.flag("ManagementOS"):
+        return []
+    return [adapter_object(ctx, a) for a in _adapters(ctx, call)]
+
+
+def _on(value: Any) -> bool:
+    return str(value).lower() in ("on", "true", "0") if not isinstance(value, bool) else value
+
+
+@cmdlet("Set-VMNetworkAdapter", positional=("VMName",),
+        params=("VMName", "VM", "Name", "VMNetworkAdapter", "MacAddressSpoofing", "MaximumBandwidth", "MinimumBandwidthAbsolute",
+                "DhcpGuard", "RouterGuard", "StaticMacAddress", "Passthru", "ComputerName"))
+def set_vmnetworkadapter(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    out = []
+    for adapter in _adapters(ctx, call):
+        changes: dict[str, Any] = {}
+        if call.has("MacAddressSpoofing"):
+            changes["mac_spoofing"] = _on(call.get("MacAddressSpoofing"))
+        if call.has("MaximumBandwidth"):
+            changes["max_bandwidth_mbps"] = int(call.get("MaximumBandwidth")) // 1_000_000
+        if call.has("StaticMacAddress"):
+            changes["mac"] = str(call.get("StaticMacAddress")).replace("-", "").upper()
+        if changes:
+            ctx.lab.update(adapter, **changes)
+        if call.flag("Passthru"):
+            out.append(adapter_object(ctx, adapter))
+    return out
+
+
+@cmdlet("Connect-VMNetworkAdapter", positional=("VMName", "Name", "SwitchName"),
+        params=("VMName", "VM", "Name", "SwitchName", "VMNetworkAdapter", "Passthru", "ComputerName"))
+def connect_vmnetworkadapter(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    target = _switch_by_name(ctx, str(call.get("SwitchName")))
+    if target is None:
+        raise Terminating(switch_not_found(call, str(call.get("SwitchName"))))
+    for adapter in _adapters(ctx, call):
+        for old in ctx.lab.out(adapter, Edge.ATTACHED):
+            ctx.lab.unlink(adapter, old, Edge.ATTACHED)
+        ctx.lab.link(adapter, target, Edge.ATTACHED)
+    return []
+
+
+@cmdlet("Disconnect-VMNetworkAdapter", positional=("VMName", "Name"),
+        params=("VMName", "VM", "Name", "VMNetworkAdapter", "Passthru", "ComputerName"))
+def disconnect_vmnetworkadapter(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    for adapter in _adapters(ctx, call):
+        for old in ctx.lab.out(adapter, Edge.ATTACHED):
+            ctx.lab.unlink(adapter, old, Edge.ATTACHED)
+    return []
+
+
+# ----------------------------------------------------------------------------------------------
+# WinNAT
+# ----------------------------------------------------------------------------------------------
+
+
+def nat_object(ctx: Ctx, nat: str) -> PSObject:
+    rec: Nat = ctx.lab[nat]
+    return cim("MSFT_NetNat", [
+        ("Name", rec.name), ("ExternalIPInterfaceAddressPrefix", ""), ("InternalIPInterfaceAddressPrefix", rec.internal_prefix),
+        ("IcmpQueryTimeout", 30), ("TcpEstablishedConnectionTimeout", 1800), ("TcpTransientConnectionTimeout", 120),
+        ("TcpFilteringBehavior", "AddressDependentFiltering"), ("UdpFilteringBehavior", "AddressDependentFiltering"),
+        ("UdpIdleSessionTimeout", 120), ("UdpInboundRefresh", False), ("Store", "Local"),
+        ("Active", ctx.platform.services.winnat == "running"),
+    ], ctx)
+
+
+def _nats(ctx: Ctx, names: list[Any] | None) -> list[str]:
+    nats = ctx.lab.owned(ctx.owner, "nat")
+    if not names:
+        return nats
+    wanted = [str(n).lower() for n in names]
+    return [n for n in nats if ctx.lab[n].name.lower() in wanted]
+
+
+@cmdlet("Get-NetNat", positional=("Name",), params=("Name", "CimSession"),
+        cls="Microsoft.Management.Infrastructure.CimCmdlets.GetNetNat")
+def get_netnat(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    found = _nats(ctx, as_list(call.get("Name")))
+    if call.has("Name") and not found:
+        ctx.error(cim_error(call, f"No MSFT_NetNat objects found with property 'Name' equal to '{call.get('Name')}'.  "
+                                  "Verify the value of the property and retry.", 2, "ObjectNotFound", "MSFT_NetNat"))
+    return [nat_object(ctx, n) for n in found]
+
+
+@cmdlet("New-NetNat", positional=("Name",), params=("Name", "InternalIPInterfaceAddressPrefix",
+                                                    "ExternalIPInterfaceAddressPrefix", "CimSession"),
+        cls="Microsoft.Management.Infrastructure.CimCmdlets.NewNetNat")
+def new_netnat(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    name = str(call.get("Name"))
+    prefix = str(call.get("InternalIPInterfaceAddressPrefix"))
+    try:
+        wanted = ipaddress.ip_network(prefix, strict=False)
+    except ValueError:
+        raise Terminating(cim_error(call, "The parameter is incorrect.", 87, "InvalidArgument", "MSFT_NetNat", True))
+    for nat in ctx.lab.owned(ctx.owner, "nat"):
+        rec = ctx.lab[nat]
+        if rec.name.lower() == name.lower() or ipaddress.ip_network(rec.internal_prefix, strict=False).overlaps(wanted):
+            # samples/error-winnat.txt sample B (VD#361), VERBATIM
+            raise Terminating(cim_error(call, "The parameter is incorrect.", 87, "InvalidArgument", "MSFT_NetNat", True))
+    node = ctx.lab.add(nat_id(ctx.owner, name), Nat(name=name, internal_prefix=prefix))
+    ctx.lab.link(ctx.owner, node, Edge.HAS)
+    link_derived_edges(ctx.lab, ctx.owner)
+    return [nat_object(ctx, node)]
+
+
+@cmdlet("Remove-NetNat", positional=("Name",), params=("Name", "InputObject", "Confirm", "CimSession"),
+        cls="Microsoft.Management.Infrastructure.CimCmdlets.RemoveNetNat")
+def remove_netnat(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    names = as_list(call.get("Name")) or [o["Name"] for o in call.input if isinstance(o, PSObject) and "Name" in o]
+    for nat in _nats(ctx, names):
+        ctx.lab.remove(nat)
+    return []
+
+
+def _mapping_objects(ctx: Ctx, nat: str) -> list[PSObject]:
+    rec: Nat = ctx.lab[nat]
+    return [cim("MSFT_NetNatStaticMapping", [
+        ("StaticMappingID", i), ("NatName", rec.name), ("Protocol", m.protocol),
+        ("RemoteExternalIPAddressPrefix", "0.0.0.0/0"), ("ExternalIPAddress", m.external_ip),
+        ("ExternalPort", m.external_port), ("InternalIPAddress", m.internal_ip), ("InternalPort", m.internal_port),
+        ("InternalRoutingDomainId", "{00000000-0000-0000-0000-000000000000}"),
+        ("Active", ctx.platform.services.winnat == "running"),
+    ], ctx) for i, m in enumerate(rec.static_mappings)]
+
+
+@cmdlet("Get-NetNatStaticMapping", params=("NatName", "StaticMappingID", "CimSession"),
+        cls="Microsoft.Management.Infrastructure.CimCmdlets.GetNetNatStaticMapping")
+def get_netnatstaticmapping(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    return [m for nat in _nats(ctx, as_list(call.get("NatName"))) for m in _mapping_objects(ctx, nat)]
+
+
+@cmdlet("Add-NetNatStaticMapping", params=("NatName", "Protocol", "ExternalIPAddress", "ExternalPort",
+                                           "InternalIPAddress", "InternalPort", "CimSession"),
+        cls="Microsoft.Management.Infrastructure.CimCmdlets.AddNetNatStaticMapping")
+def add_netnatstaticmapping(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    found = _nats(ctx, [call.get("NatName")])
+    if not found:
+        raise Terminating(cim_error(call, "The parameter is incorrect.", 87, "InvalidArgument",
+                                    "MSFT_NetNatStaticMapping", True))
+    nat = found[0]
+    rec: Nat = ctx.lab[nat]
+    mapping = StaticMapping(protocol=str(call.get("Protocol") or "TCP").upper(), external_port=int(call.get("ExternalPort")),
+                            internal_ip=str(call.get("InternalIPAddress")), internal_port=int(call.get("InternalPort")),
+                            external_ip=str(call.get("ExternalIPAddress") or "0.0.0.0"))
+    if any(m.external_port == mapping.external_port and m.protocol == mapping.protocol for m in rec.static_mappings):
+        raise Terminating(cim_error(call, "The parameter is incorrect.", 87, "InvalidArgument",
+                                    "MSFT_NetNatStaticMapping", True))
+    ctx.lab.update(nat, static_mappings=(*rec.static_mappings, mapping))
+    return [_mapping_objects(ctx, nat)[-1]]
+
+
+@cmdlet("Remove-NetNatStaticMapping", params=("NatName", "StaticMappingID", "InputObject", "Confirm", "CimSession"),
+        cls="Microsoft.Management.Infrastructure.CimCmdlets.RemoveNetNatStaticMapping")
+def remove_netnatstaticmapping(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    targets: list[tuple[str, int]] = [(str(o["NatName"]), int(o["StaticMappingID"])) for o in call.input
+                                      if isinstance(o, PSObject) and "StaticMappingID" in o]
+    if call.has("NatName"):
+        ids = as_list(call.get("StaticMappingID"))
+        for nat in _nats(ctx, [call.get("NatName")]):
+            n = len(ctx.lab[nat].static_mappings)
+            targets += [(ctx.lab[nat].name, int(i)) for i in (ids or range(n))]
+    for nat in ctx.lab.owned(ctx.owner, "nat"):
+        rec: Nat = ctx.lab[nat]
+        drop = {i for name, i in targets if name.lower() == rec.name.lower()}
+        if drop:
+            ctx.lab.update(nat, static_mappings=tuple(m for i, m in enumerate(rec.static_mappings) if i not in drop))
+    return []
+
+
+# ----------------------------------------------------------------------------------------------
+# Firewall
+# ----------------------------------------------------------------------------------------------
+
+
+def firewall_object(ctx: Ctx, rule: FirewallRule) -> PSObject:
+    return cim("MSFT_NetFirewallRule", [
+        ("Name", rule.name), ("DisplayName", rule.name), ("Description", ""), ("DisplayGroup", None), ("Group", None),
+        ("Enabled", enums.fw_enabled(rule.enabled)), ("Profile", "Any"), ("Platform", "{}"),
+        ("Direction", enums.fw_direction(rule.direction.capitalize())),
+        ("Action", enums.fw_action(rule.action.capitalize())), ("EdgeTraversalPolicy", "Block"),
+        ("LooseSourceMapping", False), ("LocalOnlyMapping", False), ("Owner", None), ("PrimaryStatus", "OK"),
+        ("Status", "The rule was parsed successfully from the store. (65536)"), ("EnforcementStatus", "NotApplicable"),
+        ("PolicyStoreSource", "PersistentStore"), ("PolicyStoreSourceType", "Local"),
+    ], ctx)
+
+
+def _rules(ctx: Ctx, call: Call) -> list[FirewallRule]:
+    names = call.names("Name", "DisplayName")
+    if names is None:
+        names = [o["Name"] for o in call.input if isinstance(o, PSObject) and "Name" in o] or None
+    rules = list(ctx.platform.firewall)
+    if names is None:
+        return rules
+    wanted = [str(n).lower() for n in names]
+    found = [r for r in rules if any(fnmatch.fnmatchcase(r.name.lower(), w) for w in wanted)]
+    for w in wanted:
+        if "*" not in w and not any(r.name.lower() == w for r in rules):
+            ctx.error(cim_error(call, f"No MSFT_NetFirewallRule objects found with property 'Name' equal to '{w}'.  "
+                                      "Verify the value of the property and retry.", 2, "ObjectNotFound",
+                                "MSFT_NetFirewallRule"))
+    return found
+
+
+@cmdlet("Get-NetFirewallRule", positional=("Name",), params=("Name", "DisplayName", "Enabled", "Direction", "Action",
+                                                            "PolicyStore", "CimSession"),
+        cls="Microsoft.Management.Infrastructure.CimCmdlets.GetNetFirewallRule")
+def get_netfirewallrule(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    return [firewall_object(ctx, r) for r in _rules(ctx, call)]
+
+
+@cmdlet("Get-NetFirewallPortFilter", params=("All", "Protocol", "LocalPort", "AssociatedNetFirewallRule", "CimSession"),
+        cls="Microsoft.Management.Infrastructure.CimCmdlets.GetNetFirewallPortFilter")
+def get_netfirewallportfilter(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    rules = _rules(ctx, call) if call.input else list(ctx.platform.firewall)
+    return [cim("MSFT_NetProtocolPortFilter", [
+        ("InstanceID", r.name), ("Protocol", r.protocol), ("LocalPort", str(r.port) if r.port is not None else "Any"),
+        ("RemotePort", "Any"), ("IcmpType", "Any"), ("DynamicTarget", "Any"),
+    ], ctx) for r in rules]
+
+
+@cmdlet("New-NetFirewallRule", params=("Name", "DisplayName", "Direction", "Action", "Protocol", "LocalPort", "Enabled",
+                                       "Profile", "Program", "RemotePort", "Group", "Description", "CimSession"),
+        cls="Microsoft.Management.Infrastructure.CimCmdlets.NewNetFirewallRule")
+def new_netfirewallrule(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    name = str(call.get("Name") or call.get("DisplayName"))
+    port = call.get("LocalPort")
+    port = None if port is None or str(port).lower() == "any" else int(as_list(port)[0])
+    proto = str(call.get("Protocol") or "Any")
+    rule = FirewallRule(name=name, direction=str(call.get("Direction") or "Inbound").lower(),
+                        action=str(call.get("Action") or "Allow").lower(),
+                        protocol=proto.upper() if proto.lower() in ("tcp", "udp") else "Any", port=port,
+                        enabled=str(call.get("Enabled", "True")).lower() in ("true", "1"))
+    rules = tuple(r for r in ctx.platform.firewall if r.name.lower() != name.lower())
+    ctx.lab.update_platform(ctx.owner, firewall=(*rules, rule))
+    return [firewall_object(ctx, rule)]
+
+
+def _change_rules(ctx: Ctx, call: Call, **changes: Any) -> None:
+    chosen = {r.name for r in _rules(ctx, call)}
+    rules = []
+    for r in ctx.platform.firewall:
+        if r.name not in chosen:
+            rules.append(r)
+        elif changes:
+            rules.append(replace(r, **changes))
+    ctx.lab.update_platform(ctx.owner, firewall=tuple(rules))
+
+
+@cmdlet("Remove-NetFirewallRule", positional=("Name",), params=("Name", "DisplayName", "CimSession"),
+        cls="Microsoft.Management.Infrastructure.CimCmdlets.RemoveNetFirewallRule")
+def remove_netfirewallrule(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    _change_rules(ctx, call)
+    return []
+
+
+@cmdlet("Enable-NetFirewallRule", positional=("Name",), params=("Name", "DisplayName", "CimSession"),
+        cls="Microsoft.Management.Infrastructure.CimCmdlets.EnableNetFirewallRule")
+def enable_netfirewallrule(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    _change_rules(ctx, call, enabled=True)
+    return []
+
+
+@cmdlet("Disable-NetFirewallRule", positional=("Name",), params=("Name", "DisplayName", "CimSession"),
+        cls="Microsoft.Management.Infrastructure.CimCmdlets.DisableNetFirewallRule")
+def disable_netfirewallrule(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    _change_rules(ctx, call, enabled=False)
+    return []
+
+
+# ----------------------------------------------------------------------------------------------
+# Listeners and Test-NetConnection
+# ----------------------------------------------------------------------------------------------
+
+
+def _listeners(ctx: Ctx, proto: str) -> list[int]:
+    record = ctx.lab[ctx.owner]
+    ports = [s.port for s in record.services if s.protocol == proto] if isinstance(record, VM) else []
+    if proto == "TCP":
+        ports += [r.listen_port for r in ctx.platform.portproxy]
+    return sorted(set(ports))
+
+
+@cmdlet("Get-NetTCPConnection", params=("State", "LocalPort", "LocalAddress", "CimSession"),
+        cls="Microsoft.Management.Infrastructure.CimCmdlets.GetNetTCPConnection")
+def get_nettcpconnection(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    state = str(call.get("State") or "Listen")
+    if state.lower() != "listen":
+        return []
+    ports = _listeners(ctx, "TCP")
+    if call.has("LocalPort"):
+        ports = [p for p in ports if p in [int(x) for x in as_list(call.get("LocalPort"))]]
+    return [cim("MSFT_NetTCPConnection", [
+        ("LocalAddress", "0.0.0.0"), ("LocalPort", p), ("RemoteAddress", "0.0.0.0"), ("RemotePort", 0),
+        ("State", enums.tcp_state("Listen")), ("AppliedSetting", None), ("OwningProcess", 4),
+    ], ctx) for p in ports]
+
+
+@cmdlet("Get-NetUDPEndpoint", params=("LocalPort", "LocalAddress", "CimSession"),
+        cls="Microsoft.Management.Infrastructure.CimCmdlets.GetNetUDPEndpoint")
+def get_netudpendpoint(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    return [cim("MSFT_NetUDPEndpoint", [("LocalAddress", "0.0.0.0"), ("LocalPort", p), ("OwningProcess", 4)], ctx)
+            for p in _listeners(ctx, "UDP")]
+
+
+def resolve(ctx: Ctx, name: str) -> str:
+    """An IP address, a VM or host name (its first address), or else the internet (the LAN)."""
+    try:
+        ipaddress.ip_address(name)
+        return name
+    except ValueError:
+        pass
+    lab = ctx.lab
+    for vm in lab.all_vms():
+        if lab[vm].name.lower() == name.lower():
+            for adapter in lab.adapters(vm):
+                if lab[adapter].ip:
+                    return ip_of(lab[adapter].ip)
+    for host in lab.hosts():
+        if host.lower() == name.lower():
+            for nic in lab.owned(host, "nic"):
+                return ip_of(lab[nic].ip)
+    root = lab.root_host(ctx.owner)
+    for nic in lab.owned(root, "nic"):
+        nets = lab.out(nic, Edge.UPLINK)
+        if nets:
+            return nets[0]
+    return name
+
+
+@cmdlet("Test-NetConnection", positional=("ComputerName",),
+        params=("ComputerName", "Port", "CommonTCPPort", "InformationLevel", "TraceRoute"),
+        cls="Microsoft.PowerShell.Commands.TestNetConnectionCommand")
+def test_netconnection(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    name = str(call.get("ComputerName") or "internetbeacon.msedge.net")
+    port = int(call.get("Port") or {"http": 80, "rdp": 3389, "smb": 445, "winrm": 5985}.get(
+        str(call.get("CommonTCPPort") or "").lower(), 0))
+    destination = resolve(ctx, name)
+    result = network.trace(ctx.lab, ctx.owner, destination, port or 0, "TCP" if port else "ICMP")
+    source = next((i for i in interfaces(ctx) if i["cidr"]), None)
+    props: list[tuple[str, Any]] = [
+        ("ComputerName", name), ("RemoteAddress", destination if not destination.startswith("network:") else "13.107.4.52"),
+    ]
+    if port:
+        props.append(("RemotePort", port))
+    props += [("InterfaceAlias", source["alias"] if source else ""),
+              ("SourceAddress", ip_of(source["cidr"]) if source else "")]
+    if port:
+        props.append(("TcpTestSucceeded", result.delivered))
+    else:
+        props += [("PingSucceeded", result.delivered), ("PingReplyDetails (RTT)", "1 ms" if result.delivered else "0 ms")]
+    props.append(("NestlabTrace", str(result)))
+    return [obj("TestNetConnectionResult", props)]

@@ -1,0 +1,185 @@
+"""Pipeline utilities: Select-Object, Where-Object (simple comparison form), Format-*, Invoke-Command.
+
+Where-Object supports only `-Property X -EQ Y` and its siblings (no script blocks: nothing is
+evaluated). Invoke-Command -VMName runs its -ScriptBlock (PowerShell text, parsed by psparse) in
+each named VM's guest through PowerShell Direct — how a real diagnosis reaches nested levels.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from typing import Any, Iterable
+
+from simulator import psparse
+from simulator.cmdlets.base import Call, Ctx, Terminating, as_list, cmdlet, obj
+from simulator.psdata import ErrorRecord, PSEnum, PSObject
+from simulator.psformat import Formatted
+
+
+def _expand(value: Any) -> list[Any]:
+    inner = getattr(value, "obj", None)  # cmdlets.network.Nested: a nested object kept expandable
+    if inner is not None:
+        return [inner]
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return [value]
+
+
+@cmdlet("Select-Object", positional=("Property",),
+        params=("Property", "ExpandProperty", "First", "Last", "Skip", "Unique", "ExcludeProperty", "InputObject"))
+def select_object(ctx: Ctx, call: Call) -> Iterable[Any]:
+    items = list(call.input)
+    if call.has("Skip"):
+        items = items[int(call.get("Skip")):]
+    if call.has("First"):
+        items = items[: int(call.get("First"))]
+    if call.has("Last"):
+        items = items[-int(call.get("Last")):]
+    expand = call.get("ExpandProperty")
+    props = [str(p) for p in as_list(call.get("Property"))]
+    out: list[Any] = []
+    for item in items:
+        if expand is not None:
+            if not isinstance(item, PSObject) or not _has(item, str(expand)):
+                ctx.error(ErrorRecord(f'Property "{expand}" cannot be found.',
+                                      "ExpandPropertyNotFound,Microsoft.PowerShell.Commands.SelectObjectCommand",
+                                      "InvalidArgument", target_name=str(item), activity="Select-Object",
+                                      reason="PSArgumentException", terminating=False))
+                continue
+            out.extend(_expand(item[str(expand)]))
+        elif props and isinstance(item, PSObject):
+            names = _matching(item, props)
+            type_name = item.type_names[0] if item.type_names else "System.Object"
+            out.append(obj(f"Selected.{type_name}", [(n, item.get(n)) for n in names]))
+        else:
+            out.append(item)
+    return out
+
+
+def _has(item: PSObject, name: str) -> bool:
+    return any(k.lower() == name.lower() for k in item)
+
+
+def _matching(item: PSObject, patterns: list[str]) -> list[str]:
+    names: list[str] = []
+    for p in patterns:
+        found = [k for k in item if fnmatch.fnmatchcase(k.lower(), p.lower())] if any(c in p for c in "*?") else \
+            [next((k for k in item if k.lower() == p.lower()), p)]
+        names.extend(n for n in found if n not in names)
+    return names
+
+
+OPERATORS = ("EQ", "NE", "GT", "GE", "LT", "LE", "Like", "NotLike", "Match", "NotMatch", "Contains", "NotContains",
+             "CEQ", "In", "NotIn")
+
+
+def _compare(op: str, left: Any, right: Any) -> bool:
+    op = op.lower()
+    if op in ("contains", "notcontains"):
+        hit = any(_eq(v, right) for v in as_list(left))
+        return hit if op == "contains" else not hit
+    if op in ("in", "notin"):
+        hit = any(_eq(left, v) for v in as_list(right))
+        return hit if op == "in" else not hit
+    if op in ("eq", "ceq"):
+        return _eq(left, right)
+    if op == "ne":
+        return not _eq(left, right)
+    if op in ("like", "notlike"):
+        hit = fnmatch.fnmatchcase(str(left).lower(), str(right).lower())
+        return hit if op == "like" else not hit
+    if op in ("match", "notmatch"):
+        hit = re.search(str(right), str(left), re.IGNORECASE) is not None
+        return hit if op == "match" else not hit
+    try:
+        a, b = float(_num(left)), float(_num(right))
+    except (TypeError, ValueError):
+        a, b = str(left), str(right)  # type: ignore[assignment]
+    return {"gt": a > b, "ge": a >= b, "lt": a < b, "le": a <= b}[op]
+
+
+def _num(value: Any) -> Any:
+    return value.value if isinstance(value, PSEnum) else value
+
+
+def _eq(left: Any, right: Any) -> bool:
+    if isinstance(left, PSEnum):
+        return left == right
+    if isinstance(left, bool) or isinstance(right, bool):
+        return str(left).lower() == str(right).lower().lstrip("$")
+    if isinstance(left, (int, float)) and not isinstance(right, (int, float)):
+        try:
+            return float(left) == float(right)
+        except (TypeError, ValueError):
+            return False
+    return str(left).lower() == str(right).lower()
+
+
+@cmdlet("Where-Object", positional=("Property", "Value"), params=("Property", "Value", "InputObject", *OPERATORS))
+def where_object(ctx: Ctx, call: Call) -> Iterable[Any]:
+    op = next((o for o in OPERATORS if call.has(o)), None)
+    prop = call.get("Property")
+    if prop is None or isinstance(prop, psparse.ScriptBlock):
+        raise Terminating(ErrorRecord("Script blocks are not supported by the simulator: use Where-Object -Property X "
+                                      "-EQ Y.", "ScriptBlockNotSupported,Microsoft.PowerShell.Commands.WhereObjectCommand",
+                                      "NotImplemented", activity="Where-Object"))
+    value = call.get(op) if op else call.get("Value", True)
+    if op and value is True and call.has("Value"):
+        value = call.get("Value")
+    out = []
+    for item in call.input:
+        if not isinstance(item, PSObject) or not _has(item, str(prop)):
+            continue
+        left = item[str(prop)]
+        if op is None:
+            if left:
+                out.append(item)
+        elif _compare(op, left, value):
+            out.append(item)
+    return out
+
+
+def _format(call: Call, view: str) -> list[Any]:
+    props = tuple(str(p) for p in as_list(call.get("Property")))
+    return [Formatted(view, tuple(call.input), props)]
+
+
+@cmdlet("Format-List", positional=("Property",), params=("Property", "GroupBy", "View", "Force"))
+def format_list(ctx: Ctx, call: Call) -> Iterable[Any]:
+    return _format(call, "list")
+
+
+@cmdlet("Format-Table", positional=("Property",), params=("Property", "AutoSize", "Wrap", "GroupBy", "HideTableHeaders"))
+def format_table(ctx: Ctx, call: Call) -> Iterable[Any]:
+    return _format(call, "table")
+
+
+@cmdlet("Invoke-Command", positional=("ScriptBlock",),
+        params=("VMName", "VMId", "ScriptBlock", "Credential", "ComputerName", "ArgumentList", "ErrorAction"))
+def invoke_command(ctx: Ctx, call: Call) -> Iterable[Any]:
+    script = call.get("ScriptBlock")
+    if script is None:
+        raise Terminating(ErrorRecord("Cannot validate argument on parameter 'ScriptBlock'. The argument is null.",
+                                      "ParameterArgumentValidationError,Microsoft.PowerShell.Commands.InvokeCommandCommand",
+                                      "InvalidData", activity="Invoke-Command", reason="ParameterBindingValidationException"))
+    pipeline = psparse.parse(str(script))
+    if not call.has("VMName"):
+        return list(ctx.run_nested(ctx.owner, pipeline).output)
+    out: list[Any] = []
+    for name in as_list(call.get("VMName")):
+        matches = [v for v in ctx.vms() if ctx.lab[v].name.lower() == str(name).lower()]
+        if not matches:
+            # RemotingErrorIdStrings.InvalidVMNameNotSingle (PowerShell/PowerShell resources)
+            ctx.error(ErrorRecord(f"The input VMName {name} does not resolve to a single virtual machine.",
+                                  "InvalidVMNameNotSingle,Microsoft.PowerShell.Commands.InvokeCommandCommand",
+                                  "InvalidArgument", target_name=str(name), target_type="String",
+                                  activity="Invoke-Command", reason="ArgumentException", terminating=False))
+            continue
+        result = ctx.run_nested(matches[0], pipeline)
+        out.extend(result.output)
+        for error in result.errors:
+            ctx.error(error)
+    return out

@@ -1,0 +1,553 @@
+"""Windows platform cmdlets: CIM classes, services, features, event logs, hotfixes, disks, reboot, IMDS.
+
+Shapes and quirks: notes §3 (Win32_Processor's virtualization properties read False whenever a
+hypervisor runs), samples/win32-deviceguard.txt, get-windowsfeature-hyperv.txt, get-netnat.txt
+(Get-Service WinNat), eventlog-hyperv-hypervisor.txt, eventlog-hyperv-worker-vmms.txt.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any, Iterable
+
+from simulator import behaviour
+from simulator.cmdlets import enums
+from simulator.cmdlets.base import GIB, Call, Ctx, Terminating, as_list, cmdlet, obj
+from simulator.model import VM, Host, stable_guid
+from simulator.psdata import ErrorRecord, PSObject
+
+NOW = datetime(2026, 11, 20, 9, 0, 0)  # the simulated hosts' clock (events, hotfixes)
+CIM = "Microsoft.Management.Infrastructure.CimInstance"
+
+
+def cim(cls: str, props: list[tuple[str, Any]], ctx: Ctx, namespace: str = "root/cimv2") -> PSObject:
+    return obj((f"{CIM}#{namespace}/{cls}", CIM), [*props, ("PSComputerName", ctx.computer_name)])
+
+
+def hypervisor_present(ctx: Ctx) -> bool:
+    """Win32_ComputerSystem.HypervisorPresent: in any VM (also Azure) True; on metal when one runs."""
+    record = ctx.lab[ctx.owner]
+    if isinstance(record, VM) or (isinstance(record, Host) and record.kind == "azure-vm"):
+        return True
+    return behaviour.hypervisor_status(ctx.lab, ctx.owner).running or behaviour.vbs_running(ctx.platform)
+
+
+def _cpu(ctx: Ctx):
+    return ctx.lab[ctx.lab.root_host(ctx.owner)].cpu
+
+
+def _logical_processors(ctx: Ctx) -> int:
+    record = ctx.lab[ctx.owner]
+    return record.processor.count if isinstance(record, VM) else record.cpu.cores
+
+
+def _memory_bytes(ctx: Ctx) -> int:
+    record = ctx.lab[ctx.owner]
+    gb = behaviour.guest_memory_gb(ctx.lab, ctx.owner) if isinstance(record, VM) else record.memory_gb
+    return int(gb * GIB)
+
+
+def _is_virtual(ctx: Ctx) -> bool:
+    record = ctx.lab[ctx.owner]
+    return isinstance(record, VM) or record.kind == "azure-vm"
+
+
+def win32_operatingsystem(ctx: Ctx) -> PSObject:
+    os = ctx.platform.os
+    server = behaviour.is_server(ctx.platform)
+    return cim("Win32_OperatingSystem", [
+        ("Caption", os.caption), ("Version", f"10.0.{os.build}"), ("BuildNumber", str(os.build)),
+        ("OSArchitecture", "64-bit"), ("ProductType", 3 if server else 1), ("CSName", ctx.computer_name.upper()),
+        ("SystemDirectory", "C:\\Windows\\system32"), ("Organization", ""), ("RegisteredUser", "Windows User"),
+        ("SerialNumber", "00454-60000-00001-AA000"), ("TotalVisibleMemorySize", _memory_bytes(ctx) // 1024),
+        ("FreePhysicalMemory", _memory_bytes(ctx) // 2048), ("LastBootUpTime", NOW - timedelta(days=3)),
+    ], ctx)
+
+
+def win32_computersystem(ctx: Ctx) -> PSObject:
+    virtual = _is_virtual(ctx)
+    return cim("Win32_ComputerSystem", [
+        ("Name", ctx.computer_name.upper()), ("DNSHostName", ctx.computer_name),
+        ("PrimaryOwnerName", "Windows User"), ("Domain", "WORKGROUP"),
+        ("TotalPhysicalMemory", _memory_bytes(ctx)),
+        ("Model", "Virtual Machine" if virtual else "PowerEdge R750"),
+        ("Manufacturer", "Microsoft Corporation" if virtual else "Dell Inc."),
+        ("HypervisorPresent", hypervisor_present(ctx)), ("NumberOfProcessors", 1),
+        ("NumberOfLogicalProcessors", _logical_processors(ctx)), ("SystemType", "x64-based PC"),
+    ], ctx)
+
+
+def win32_processor(ctx: Ctx) -> PSObject:
+    cpu = _cpu(ctx)
+    present = hypervisor_present(ctx)  # notes §3: all three read False whenever a hypervisor runs
+    return cim("Win32_Processor", [
+        ("DeviceID", "CPU0"), ("Name", cpu.model), ("Caption", "Intel64 Family 6 Model 106 Stepping 6"
+                                                     if cpu.vendor == "Intel" else "AMD64 Family 25 Model 1 Stepping 1"),
+        ("MaxClockSpeed", 2000), ("SocketDesignation", "CPU0"),
+        ("Manufacturer", "GenuineIntel" if cpu.vendor == "Intel" else "AuthenticAMD"),
+        ("NumberOfCores", _logical_processors(ctx)), ("NumberOfLogicalProcessors", _logical_processors(ctx)),
+        ("VMMonitorModeExtensions", cpu.virtualization_extensions and not present),
+        ("SecondLevelAddressTranslationExtensions", cpu.slat and not present),
+        ("VirtualizationFirmwareEnabled", cpu.enabled_in_firmware and not present),
+    ], ctx)
+
+
+def win32_deviceguard(ctx: Ctx) -> PSObject:
+    sec = ctx.platform.security
+    running = behaviour.vbs_running(ctx.platform)
+    configured = sec.vbs != "not-enabled" or sec.registry.EnableVirtualizationBasedSecurity == 1 or sec.group_policy_vbs
+    status = 2 if running else 1 if configured else 0
+    services = [n for n, on in ((1, sec.credential_guard), (2, sec.device_guard)) if on]
+    return cim("Win32_DeviceGuard", [
+        ("AvailableSecurityProperties", [1, 2, 3, 5]), ("CodeIntegrityPolicyEnforcementStatus", 2 if sec.device_guard else 0),
+        ("InstanceIdentifier", "4ff40742-2649-41b8-bdd1-e80fad1cce80"),
+        ("RequiredSecurityProperties", [1, 2] if configured else [0]),
+        ("SecurityServicesConfigured", services or [0]), ("SecurityServicesRunning", services if running and services else [0]),
+        ("UsermodeCodeIntegrityPolicyEnforcementStatus", 0), ("Version", "1.0"),
+        ("VirtualizationBasedSecurityStatus", status),
+    ], ctx, "root/Microsoft/Windows/DeviceGuard")
+
+
+def antivirus_products(ctx: Ctx) -> list[PSObject]:
+    return [cim("AntiVirusProduct", [
+        ("displayName", name), ("instanceGuid", "{" + stable_guid(
+            "av", name) + "}"), ("pathToSignedProductExe", f"C:\\Program Files\\{name}\\agent.exe"),
+        ("pathToSignedReportingExe", f"C:\\Program Files\\{name}\\agent.exe"), ("productState", 266240),
+        ("timestamp", NOW.strftime("%a, %d %b %Y %H:%M:%S GMT")),
+    ], ctx, "root/SecurityCenter2") for name in ctx.platform.security.blocking_software]
+
+
+CLASSES = {
+    ("root/cimv2", "win32_operatingsystem"): lambda ctx: [win32_operatingsystem(ctx)],
+    ("root/cimv2", "win32_computersystem"): lambda ctx: [win32_computersystem(ctx)],
+    ("root/cimv2", "win32_processor"): lambda ctx: [win32_processor(ctx)],
+    ("root/microsoft/windows/deviceguard", "win32_deviceguard"): lambda ctx: [win32_deviceguard(ctx)],
+    ("root/securitycenter2", "antivirusproduct"): antivirus_products,
+}
+
+
+@cmdlet("Get-CimInstance", positional=("ClassName",), params=("ClassName", "Namespace", "Filter", "Property",
+                                                             "ComputerName", "CimSession", "Query"),
+        aliases={"Class": "ClassName"}, cls="Microsoft.Management.Infrastructure.CimCmdlets.GetCimInstanceCommand")
+def get_ciminstance(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    namespace = str(call.get("Namespace") or "root/cimv2").replace("\\", "/").lower()
+    cls = str(call.get("ClassName") or "")
+    build = CLASSES.get((namespace, cls.lower()))
+    if build is None:
+        # Get-CimInstance : Invalid class (HRESULT 0x80041010) — CimException, ObjectNotFound
+        raise Terminating(ErrorRecord("Invalid class ", f"HRESULT 0x80041010,{call.cmdlet.class_name}", "ObjectNotFound",
+                                      target_name=f"{namespace}:{cls}", target_type="String", activity="Get-CimInstance",
+                                      reason="CimException",
+                                      exception_type="Microsoft.Management.Infrastructure.CimException"))
+    return build(ctx)
+
+
+# ----------------------------------------------------------------------------------------------
+# Services
+# ----------------------------------------------------------------------------------------------
+
+SERVICES = {
+    "winnat": ("WinNat", "Windows NAT Driver"),
+    "vmms": ("vmms", "Hyper-V Virtual Machine Management"),
+    "vmcompute": ("vmcompute", "Hyper-V Host Compute Service"),
+    "iphlpsvc": ("iphlpsvc", "IP Helper"),
+    "mpssvc": ("mpssvc", "Windows Defender Firewall"),
+}
+
+
+def service_status(ctx: Ctx, key: str) -> str | None:
+    """'Running' / 'Stopped', or None when the service does not exist here."""
+    platform = ctx.platform
+    if key == "winnat":
+        return "Running" if platform.services.winnat == "running" else "Stopped"
+    if key in ("vmms", "vmcompute"):
+        if not platform.hyperv_installed:
+            return None
+        return "Stopped" if platform.security.blocking_software else "Running"
+    return "Running"
+
+
+def service_object(ctx: Ctx, key: str) -> PSObject:
+    name, display = SERVICES[key]
+    status = service_status(ctx, key)
+    return obj("System.ServiceProcess.ServiceController", [
+        ("Name", name), ("DisplayName", display), ("Status", enums.service_status(status)),
+        ("StartType", "Manual" if key == "winnat" else "Automatic"), ("ServiceName", name),
+        ("CanStop", status == "Running"), ("ServiceType", "KernelDriver" if key == "winnat" else "Win32OwnProcess"),
+        ("MachineName", "."),
+    ], to_string="System.ServiceProcess.ServiceController")
+
+
+def _service_keys(ctx: Ctx, call: Call) -> list[str]:
+    names = call.names("Name", "DisplayName")
+    if names is None:
+        names = [o["Name"] for o in call.input if isinstance(o, PSObject) and "Name" in o]
+        if not names:
+            return [k for k in SERVICES if service_status(ctx, k) is not None]
+    keys = []
+    for name in names:
+        matched = [k for k in SERVICES if service_status(ctx, k) is not None and
+                   (fnmatch.fnmatchcase(k, str(name).lower()) or SERVICES[k][1].lower() == str(name).lower())]
+        if not matched:
+            ctx.error(ErrorRecord(f"Cannot find any service with service name '{name}'.",
+                                  f"NoServiceFoundForGivenName,{call.cmdlet.class_name}", "ObjectNotFound",
+                                  target_name=str(name), target_type="String", activity=call.cmdlet.name,
+                                  reason="ServiceCommandException",
+                                  exception_type="Microsoft.PowerShell.Commands.ServiceCommandException", terminating=False))
+        keys.extend(k for k in matched if k not in keys)
+    return keys
+
+
+@cmdlet("Get-Service", positional=("Name",), params=("Name", "DisplayName", "ComputerName", "Include", "Exclude"))
+def get_service(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    return [service_object(ctx, k) for k in _service_keys(ctx, call)]
+
+
+def _cannot_start(call: Call, key: str) -> ErrorRecord:
+    name, display = SERVICES[key]
+    return ErrorRecord(
+        f"Service '{display} ({name})' cannot be started due to the following error: Cannot start service {name} on "
+        "computer '.'.", f"StartServiceFailed,{call.cmdlet.class_name}", "OpenError", target_name=display,
+        target_type="ServiceController", activity=call.cmdlet.name, reason="ServiceCommandException",
+        exception_type="Microsoft.PowerShell.Commands.ServiceCommandException", terminating=False)
+
+
+def start_service(ctx: Ctx, key: str) -> bool:
+    """Start a service; False when it cannot start (a locked WinNAT, Hyper-V blocked by security software)."""
+    platform = ctx.platform
+    if key == "winnat":
+        if platform.services.winnat == "locked":
+            return False
+        ctx.lab.update_platform(ctx.owner, services=replace(platform.services, winnat="running"))
+        return True
+    if key in ("vmms", "vmcompute"):
+        return not platform.security.blocking_software
+    return True
+
+
+@cmdlet("Start-Service", positional=("Name",), params=("Name", "DisplayName", "InputObject", "PassThru"))
+def start_service_cmdlet(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    out = []
+    for key in _service_keys(ctx, call):
+        if not start_service(ctx, key):
+            ctx.error(_cannot_start(call, key))
+        elif call.flag("PassThru"):
+            out.append(service_object(ctx, key))
+    return out
+
+
+@cmdlet("Stop-Service", positional=("Name",), params=("Name", "DisplayName", "InputObject", "PassThru", "Force"))
+def stop_service_cmdlet(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    for key in _service_keys(ctx, call):
+        if key == "winnat" and ctx.platform.services.winnat == "running":
+            ctx.lab.update_platform(ctx.owner, services=replace(ctx.platform.services, winnat="stopped"))
+    return []
+
+
+@cmdlet("Restart-Service", positional=("Name",), params=("Name", "DisplayName", "InputObject", "PassThru", "Force"))
+def restart_service_cmdlet(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    for key in _service_keys(ctx, call):
+        if key == "winnat" and ctx.platform.services.winnat == "running":
+            ctx.lab.update_platform(ctx.owner, services=replace(ctx.platform.services, winnat="stopped"))
+        if not start_service(ctx, key):
+            ctx.error(_cannot_start(call, key))
+    return []
+
+
+# ----------------------------------------------------------------------------------------------
+# Features
+# ----------------------------------------------------------------------------------------------
+
+
+def _server_only(ctx: Ctx, call: Call) -> None:
+    if not behaviour.is_server(ctx.platform):
+        from simulator.powershell import command_not_found  # the dispatcher imports this module
+
+        raise Terminating(command_not_found(call.cmdlet.name))
+
+
+def feature_object(ctx: Ctx) -> PSObject:
+    installed = ctx.platform.hyperv_installed
+    return obj("Microsoft.Windows.ServerManager.Commands.Feature", [
+        ("Name", "Hyper-V"), ("DisplayName", "Hyper-V"),
+        ("Description", "Hyper-V provides the services that you can use to create and manage virtual machines and their "
+                        "resources. Each virtual machine is a virtualized computer system that operates in an isolated "
+                        "execution environment. This allows you to run multiple operating systems simultaneously."),
+        ("Installed", installed), ("InstallState", enums.install_state("Installed" if installed else "Available")),
+        ("FeatureType", "Role"), ("Path", "Hyper-V"), ("Depth", 1), ("DependsOn", "{}"), ("Parent", None),
+        ("ServerComponentDescriptor", "ServerComponent_Hyper_V"), ("SubFeatures", "{}"), ("SystemService", "{}"),
+        ("Notification", "{}"), ("BestPracticesModelId", "Microsoft/Windows/Hyper-V"), ("EventQuery", "Hyper-V.Events.xml"),
+        ("PostConfigurationNeeded", False), ("AdditionalInfo", "{MajorVersion, MinorVersion, NumericId, InstallName}"),
+    ], to_string="Hyper-V")
+
+
+def _wants_hyperv(call: Call, param: str) -> bool:
+    return any(str(n).lower() in ("hyper-v", "microsoft-hyper-v", "microsoft-hyper-v-all")
+               for n in as_list(call.get(param)))
+
+
+@cmdlet("Get-WindowsFeature", positional=("Name",), params=("Name", "ComputerName", "Vhd"),
+        cls="Microsoft.Windows.ServerManager.Commands.GetWindowsFeatureCommand")
+def get_windowsfeature(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    _server_only(ctx, call)
+    names = as_list(call.get("Name")) or ["Hyper-V"]
+    return [feature_object(ctx)] if any(fnmatch.fnmatchcase("hyper-v", str(n).lower()) for n in names) else []
+
+
+def _install_result(success: bool, restart: str, code: str, features: str) -> PSObject:
+    return obj("Microsoft.Windows.ServerManager.Commands.FeatureOperationResult", [
+        ("Success", success), ("RestartNeeded", restart), ("FeatureResult", features), ("ExitCode", code),
+    ])
+
+
+@cmdlet("Install-WindowsFeature", positional=("Name",),
+        params=("Name", "IncludeManagementTools", "IncludeAllSubFeature", "Restart", "ComputerName", "Source"),
+        cls="Microsoft.Windows.ServerManager.Commands.AddWindowsFeatureCommand")
+def install_windowsfeature(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    _server_only(ctx, call)
+    if not _wants_hyperv(call, "Name"):
+        return [_install_result(True, "No", "NoChangeNeeded", "{}")]
+    if ctx.platform.hyperv_installed:
+        return [_install_result(True, "No", "NoChangeNeeded", "{}")]
+    failure = behaviour.install_hyperv(ctx.lab, ctx.owner)
+    if failure is not None:
+        # samples/error-install-hyperv-feature.txt sample A (VERBATIM shape)
+        ctx.error(ErrorRecord(f"A prerequisite check for the Hyper-V feature failed.\n1. {failure}",
+                              f"Alteration_PrerequisiteCheck_Failed,{call.cmdlet.class_name}", "InvalidOperation",
+                              target_name="Hyper-V", target_type="ServerComponentWrapper",
+                              activity="Install-WindowsFeature", reason="Exception", terminating=False))
+        return [_install_result(False, "Maybe", "Failed", "{}")]
+    ctx.lab.update_platform(ctx.owner, hyperv_installed=True)
+    if call.flag("Restart"):
+        reboot(ctx)
+    return [_install_result(True, "Yes", "SuccessRestartRequired", "{Hyper-V, Hyper-V Module for Windows PowerShell}")]
+
+
+@cmdlet("Get-WindowsOptionalFeature", params=("Online", "FeatureName", "Path"),
+        cls="Microsoft.Dism.Commands.GetWindowsOptionalFeatureCommand")
+def get_windowsoptionalfeature(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    if not _wants_hyperv(call, "FeatureName"):
+        return []
+    state = "Enabled" if ctx.platform.hyperv_installed else "Disabled"
+    return [obj("Microsoft.Dism.Commands.AdvancedFeatureObject", [
+        ("FeatureName", "Microsoft-Hyper-V"), ("DisplayName", "Hyper-V"), ("Description", "Hyper-V"),
+        ("RestartRequired", "Possible"), ("State", enums.feature_state(state)),
+    ])]
+
+
+@cmdlet("Enable-WindowsOptionalFeature", params=("Online", "FeatureName", "All", "NoRestart", "Path"),
+        cls="Microsoft.Dism.Commands.EnableWindowsOptionalFeatureCommand")
+def enable_windowsoptionalfeature(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    """DISM skips Server Manager's prerequisite check (sample D): the role installs, the hypervisor may not launch."""
+    if _wants_hyperv(call, "FeatureName"):
+        ctx.lab.update_platform(ctx.owner, hyperv_installed=True)
+    return [obj("Microsoft.Dism.Commands.ImageObject", [("Path", ""), ("Online", True), ("RestartNeeded", True)])]
+
+
+# ----------------------------------------------------------------------------------------------
+# Reboot
+# ----------------------------------------------------------------------------------------------
+
+
+def reboot(ctx: Ctx) -> None:
+    """Restart-Computer: apply pending boot settings, start or stop VBS as the DeviceGuard registry
+    values and the policy now ask, and free WinNAT's locked file (root-causes: winnat-locked
+    resolution "restart the host")."""
+    pending = ctx.take_pending_boot()
+    platform = ctx.platform
+    sec = platform.security
+    sec = replace(sec, credential_guard=pending.pop("credential_guard", sec.credential_guard),
+                  device_guard=pending.pop("device_guard", sec.device_guard))
+    wanted = sec.registry.EnableVirtualizationBasedSecurity == 1 or sec.group_policy_vbs
+    if wanted and sec.vbs != "running":
+        sec = replace(sec, vbs="running")
+    elif not wanted and sec.vbs != "not-enabled":
+        sec = replace(sec, vbs="not-enabled")
+    services = platform.services
+    if services.winnat == "locked":
+        services = replace(services, winnat="running")
+    ctx.lab.update_platform(ctx.owner, security=sec, services=services, **pending)
+
+
+@cmdlet("Restart-Computer", params=("Force", "Wait", "ComputerName", "For", "Timeout"))
+def restart_computer(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    reboot(ctx)
+    return []
+
+
+# ----------------------------------------------------------------------------------------------
+# Event logs
+# ----------------------------------------------------------------------------------------------
+
+HYPERVISOR = "Microsoft-Windows-Hyper-V-Hypervisor"
+LOGS = {
+    "system": "System", "application": "Application",
+    "microsoft-windows-hyper-v-vmms-admin": "Microsoft-Windows-Hyper-V-VMMS-Admin",
+    "microsoft-windows-hyper-v-vmms/admin": "Microsoft-Windows-Hyper-V-VMMS-Admin",
+    "microsoft-windows-hyper-v-worker-admin": "Microsoft-Windows-Hyper-V-Worker-Admin",
+    "microsoft-windows-hyper-v-worker/admin": "Microsoft-Windows-Hyper-V-Worker-Admin",
+}
+
+
+def event(ctx: Ctx, log: str, provider: str, event_id: int, level: str, message: str, age_minutes: int) -> PSObject:
+    return obj("System.Diagnostics.Eventing.Reader.EventLogRecord", [
+        ("TimeCreated", NOW - timedelta(minutes=age_minutes)), ("ProviderName", provider), ("Id", event_id),
+        ("LevelDisplayName", level), ("Message", message), ("LogName", log),
+        ("MachineName", ctx.computer_name), ("Level", {"Critical": 1, "Error": 2, "Warning": 3}.get(level, 4)),
+    ])
+
+
+def events(ctx: Ctx, log: str) -> list[PSObject]:
+    """Events that follow from the state of this host or guest, newest first."""
+    out: list[PSObject] = []
+    platform = ctx.platform
+    if log == "System":
+        if platform.services.winnat == "locked":
+            # Service Control Manager 7023: "The %1 service terminated with the following error: %n%2"
+            out.append(event(ctx, log, "Service Control Manager", 7023, "Error",
+                             "The Windows NAT Driver service terminated with the following error: \n"
+                             "The process cannot access the file because it is being used by another process.", 5))
+        if platform.hyperv_installed:
+            out.append(_hypervisor_event(ctx))
+    elif log == "Microsoft-Windows-Hyper-V-Worker-Admin" and platform.hyperv_installed:
+        if not behaviour.hypervisor_status(ctx.lab, ctx.owner).running:
+            for vm in ctx.vms():
+                if ctx.lab[vm].state == "Running":
+                    # KB 2490458 (samples/eventlog-hyperv-worker-vmms.txt sample A), VERBATIM
+                    out.append(event(ctx, log, "Microsoft-Windows-Hyper-V-Worker", 3112, "Error",
+                                     "The virtual machine could not be started because the hypervisor is not running.", 30))
+    return out
+
+
+def _hypervisor_event(ctx: Ctx) -> PSObject:
+    status = behaviour.hypervisor_status(ctx.lab, ctx.owner)
+    amd = _cpu(ctx).vendor == "AMD"
+    if status.running:
+        return event(ctx, "System", HYPERVISOR, 1, "Information", "Hypervisor successfully started.", 4300)
+    if status.reason == "launch-off":
+        return event(ctx, "System", HYPERVISOR, 5, "Error",
+                     "Hypervisor launch has been disabled through the hypervisorlaunchtype bcdedit setting.", 4300)
+    if status.reason == "vm-off":
+        return event(ctx, "System", HYPERVISOR, 1, "Information", "Hypervisor successfully started.", 4300)
+    if amd:
+        return event(ctx, "System", HYPERVISOR, 42, "Error", "Hypervisor launch failed; Either SVM not present or not "
+                                                              "enabled in BIOS.", 4300)
+    return event(ctx, "System", HYPERVISOR, 41, "Error", "Hypervisor launch failed; Either VMX not present or not "
+                                                          "enabled in BIOS.", 4300)
+
+
+@cmdlet("Get-WinEvent", positional=("LogName",), params=("LogName", "MaxEvents", "FilterHashtable", "ProviderName",
+                                                        "ComputerName", "Oldest"))
+def get_winevent(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    names = as_list(call.get("LogName"))
+    table = call.get("FilterHashtable")
+    if isinstance(table, dict):
+        names += as_list(next((v for k, v in table.items() if k.lower() == "logname"), None))
+    out: list[PSObject] = []
+    for name in names:
+        log = LOGS.get(str(name).lower())
+        if log is None or (log.startswith("Microsoft-Windows-Hyper-V") and not ctx.platform.hyperv_installed):
+            ctx.error(ErrorRecord(f'There is not an event log on the localhost computer that matches "{name}".',
+                                  f"NoMatchingLogsFound,{call.cmdlet.class_name}", "ObjectNotFound",
+                                  target_name=str(name), target_type="String", activity="Get-WinEvent",
+                                  reason="Exception", terminating=False))
+            continue
+        out.extend(events(ctx, log))
+    if isinstance(table, dict):
+        wanted = next((as_list(v) for k, v in table.items() if k.lower() == "id"), None)
+        if wanted:
+            out = [e for e in out if e["Id"] in [int(w) for w in wanted]]
+    out.sort(key=lambda e: e["TimeCreated"], reverse=True)
+    if call.has("MaxEvents"):
+        out = out[: int(call.get("MaxEvents"))]
+    if not out and not ctx.errors:
+        ctx.error(ErrorRecord("No events were found that match the specified selection criteria.",
+                              f"NoMatchingEventsFound,{call.cmdlet.class_name}", "ObjectNotFound",
+                              activity="Get-WinEvent", reason="Exception", terminating=False))
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Hotfixes, disks, Azure instance metadata
+# ----------------------------------------------------------------------------------------------
+
+
+@cmdlet("Get-HotFix", positional=("Id",), params=("Id", "Description", "ComputerName"))
+def get_hotfix(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    newest = NOW - timedelta(days=20 if ctx.platform.integration_services_current else 540)
+    return [obj(("System.Management.ManagementObject#root\\cimv2\\Win32_QuickFixEngineering",), [
+        ("Source", ctx.computer_name.upper()), ("Description", desc), ("HotFixID", kb),
+        ("InstalledBy", "NT AUTHORITY\\SYSTEM"), ("InstalledOn", when),
+    ]) for desc, kb, when in (("Update", "KB5011497", newest - timedelta(days=200)),
+                              ("Security Update", "KB5044281", newest))]
+
+
+def _volumes(ctx: Ctx):
+    return list(ctx.platform.volumes)
+
+
+@cmdlet("Get-Volume", positional=("DriveLetter",), params=("DriveLetter", "FileSystemLabel", "CimSession"),
+        cls="Microsoft.Management.Infrastructure.CimCmdlets.GetVolume")
+def get_volume(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    wanted = [str(d).rstrip(":").upper() for d in as_list(call.get("DriveLetter"))]
+    out = []
+    for vol in _volumes(ctx):
+        letter = vol.drive.rstrip(":").upper()
+        if wanted and letter not in wanted:
+            continue
+        out.append(cim("MSFT_Volume", [
+            ("DriveLetter", letter), ("FriendlyName", ""), ("FileSystemType", "NTFS"), ("DriveType", "Fixed"),
+            ("HealthStatus", "Healthy"), ("OperationalStatus", "OK"), ("SizeRemaining", int(vol.free_gb * GIB)),
+            ("Size", int(vol.size_gb * GIB)), ("FileSystem", "NTFS"),
+        ], ctx, "ROOT/Microsoft/Windows/Storage"))
+    return out
+
+
+@cmdlet("Get-Partition", params=("DriveLetter", "DiskNumber", "CimSession"),
+        cls="Microsoft.Management.Infrastructure.CimCmdlets.GetPartition")
+def get_partition(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    return [cim("MSFT_Partition", [
+        ("DiskNumber", i), ("PartitionNumber", 2 if i == 0 else 1), ("DriveLetter", vol.drive.rstrip(":").upper()),
+        ("Offset", 16777216), ("Size", int(vol.size_gb * GIB)), ("Type", "Basic"),
+    ], ctx, "ROOT/Microsoft/Windows/Storage") for i, vol in enumerate(_volumes(ctx))]
+
+
+@cmdlet("Get-PhysicalDisk", params=("DeviceNumber", "FriendlyName", "CimSession"),
+        cls="Microsoft.Management.Infrastructure.CimCmdlets.GetPhysicalDisk")
+def get_physicaldisk(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    virtual = _is_virtual(ctx)
+    return [cim("MSFT_PhysicalDisk", [
+        ("DeviceId", str(i)), ("FriendlyName", "Msft Virtual Disk" if virtual else f"{vol.media.upper()} {i}"),
+        ("SerialNumber", f"S{i:04d}"), ("MediaType", enums.media_type(vol.media.upper())), ("CanPool", False),
+        ("OperationalStatus", "OK"), ("HealthStatus", "Healthy"), ("Usage", "Auto-Select"),
+        ("Size", int(vol.size_gb * GIB)),
+    ], ctx, "ROOT/Microsoft/Windows/Storage") for i, vol in enumerate(_volumes(ctx))]
+
+
+IMDS = "169.254.169.254"
+
+
+@cmdlet("Invoke-RestMethod", positional=("Uri",), params=("Uri", "Headers", "Method", "NoProxy", "UseBasicParsing",
+                                                         "TimeoutSec"))
+def invoke_restmethod(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    uri = str(call.get("Uri") or "")
+    record = ctx.lab[ctx.owner]
+    if IMDS not in uri or not (isinstance(record, Host) and record.kind == "azure-vm"):
+        raise Terminating(ErrorRecord("Unable to connect to the remote server",
+                                      f"WebCmdletWebResponseException,{call.cmdlet.class_name}", "InvalidOperation",
+                                      target_name=uri, target_type="HttpWebRequest", activity="Invoke-RestMethod",
+                                      reason="WebException", exception_type="System.Net.WebException"))
+    headers = call.get("Headers") or {}
+    if not any(k.lower() == "metadata" and str(v).lower() == "true" for k, v in dict(headers).items()):
+        raise Terminating(ErrorRecord('{"error":"Bad request. Required metadata header not specified"}',
+                                      f"WebCmdletWebResponseException,{call.cmdlet.class_name}", "InvalidOperation",
+                                      target_name=uri, target_type="HttpWebRequest", activity="Invoke-RestMethod",
+                                      reason="WebException", exception_type="System.Net.WebException"))
+    return [obj("System.Management.Automation.PSCustomObject", [
+        ("azEnvironment", "AzurePublicCloud"), ("location", "westeurope"), ("name", record.name),
+        ("osType", "Windows"), ("vmSize", record.azure_size or "Standard_D4s_v5"),
+        ("securityProfile", "@{secureBootEnabled=false; securityType=Standard; virtualTpmEnabled=false}"),
+        ("vmId", stable_guid("azure", record.name).lower()),
+    ])]

@@ -1,0 +1,207 @@
+"""Virtual disk cmdlets: Get-VHD, Test-VHD, Merge-VHD, Set-VHD, Convert-VHD, and Test-Path.
+
+Object shape: samples/get-vhd-fl-differencing.txt sample A (VERBATIM Format-List order). Errors
+carry the virtdisk texts of simulator.storage; the wrapper sentences of Test-VHD, Merge-VHD and
+Set-VHD are RECONSTRUCTED (no capture found), the code lines are real.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import ntpath
+from typing import Iterable
+
+from simulator import behaviour, storage
+from simulator.cmdlets import enums
+from simulator.cmdlets.base import GIB, Call, Ctx, as_list, cmdlet, obj
+from simulator.cmdlets.registry_keys import key_exists
+from simulator.model import Edge, Vhd
+from simulator.psdata import ErrorRecord, PSObject
+
+VHD_TYPE = "Microsoft.Vhd.PowerShell.VirtualHardDisk"
+
+
+def _paths(call: Call) -> list[str]:
+    paths = call.names("Path", "LiteralPath")
+    if paths is None:
+        paths = [o["Path"] for o in call.input if isinstance(o, PSObject) and "Path" in o]
+        paths += [o for o in call.input if isinstance(o, str)]
+    return [str(p) for p in paths]
+
+
+def vhd_error(call: Call, message: str, fqid: str, category: str, path: str) -> ErrorRecord:
+    return ErrorRecord(message, f"{fqid},{call.cmdlet.class_name}", category, target_name=path, target_type="String",
+                       activity=call.cmdlet.name, reason="VirtualizationException",
+                       exception_type="Microsoft.HyperV.PowerShell.VirtualizationException", terminating=False)
+
+
+def vhd_object(ctx: Ctx, node: str) -> PSObject:
+    lab = ctx.lab
+    record: Vhd = lab[node]
+    size = int(record.size_gb * GIB)
+    file_size = {"fixed": size + 4194304, "dynamic": size * 2 // 5, "differencing": 1115684864}[record.type]
+    attached = any(behaviour.is_running(lab, vm) for vm in lab.into(node, Edge.DISK))
+    ext = ntpath.splitext(record.path)[1].lower()
+    props = [
+        ("ComputerName", ctx.computer_name), ("Path", record.path),
+        ("VhdFormat", enums.vhd_format("VHD" if ext == ".vhd" else "VHDX")),
+        ("VhdType", enums.vhd_type(record.type.capitalize())), ("FileSize", file_size), ("Size", size),
+        ("MinimumSize", size - 1032192), ("LogicalSectorSize", 512), ("PhysicalSectorSize", 4096),
+        ("BlockSize", 0 if record.type == "fixed" else 33554432 if record.type == "dynamic" else 1048576),
+        ("ParentPath", record.parent or ""), ("DiskIdentifier", lab.disk_id(node)),
+        ("FragmentationPercentage", None), ("Alignment", 1), ("Attached", attached), ("DiskNumber", None),
+        ("IsPMEMCompatible", False), ("AddressAbstractionType", "None"), ("Number", None),
+    ]
+    return obj(VHD_TYPE, props)
+
+
+@cmdlet("Get-VHD", positional=("Path",), params=("Path", "DiskNumber", "VMId", "ComputerName"))
+def get_vhd(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    out = []
+    for path in _paths(call):
+        if not storage.exists(ctx.lab, ctx.owner, path):
+            ctx.error(vhd_error(call, f"Getting the mounted storage instance for the path '{path}' failed.\n"
+                                      f"{storage.FILE_NOT_FOUND[1]}", "ObjectNotFound", "ObjectNotFound", path))
+            continue
+        if storage.is_corrupt(ctx.lab, ctx.owner, path):
+            # "Getting the mounted storage instance for the path … failed." OperationFailed (public capture)
+            ctx.error(vhd_error(call, f"Getting the mounted storage instance for the path '{path}' failed.\n"
+                                      f"{storage.CORRUPT[1]}", "OperationFailed", "NotSpecified", path))
+            continue
+        out.append(vhd_object(ctx, ctx.lab.vhd_by_path(ctx.owner, path)))
+    return out
+
+
+@cmdlet("Test-VHD", positional=("Path",), params=("Path", "SupportPersistentReservations", "ComputerName"))
+def test_vhd(ctx: Ctx, call: Call) -> Iterable[bool]:
+    out = []
+    for path in _paths(call):
+        error = storage.chain_error(ctx.lab, ctx.owner, path)
+        if error is None:
+            out.append(True)
+            continue
+        ctx.error(vhd_error(call, f"Failed to validate the virtual hard disk '{path}'.\n{error}",
+                            "InvalidOperation", "InvalidOperation", path))
+        out.append(False)
+    return out
+
+
+@cmdlet("Merge-VHD", positional=("Path", "DestinationPath"), params=("Path", "DestinationPath", "Force", "Passthru",
+                                                                      "ComputerName"))
+def merge_vhd(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    for path in _paths(call):
+        node = ctx.lab.vhd_by_path(ctx.owner, path)
+        if node is not None and any(behaviour.is_running(ctx.lab, vm) for vm in ctx.lab.into(node, Edge.DISK)):
+            ctx.error(vhd_error(call, f"Failed to merge the virtual disk '{path}'.\nThe process cannot access the file "
+                                      "because it is being used by another process. (0x80070020)",
+                                "ObjectInUse", "ResourceBusy", path))
+            continue
+        error = storage.merge(ctx.lab, ctx.owner, path, call.get("DestinationPath"))
+        if error is None:
+            continue
+        lines = [f"Failed to merge the virtual disk '{path}'."]
+        if error.code == storage.PARENT_NOT_FOUND[0]:
+            lines.append(f"{storage.FILE_NOT_FOUND[1]} ({storage.FILE_NOT_FOUND[0]})")  # the guide quotes both codes
+        lines.append(str(error))
+        ctx.error(vhd_error(call, "\n".join(lines), "OperationFailed", "NotSpecified", path))
+    return []
+
+
+@cmdlet("Set-VHD", positional=("Path", "ParentPath"), params=("Path", "ParentPath", "IgnoreIdMismatch", "LeafPath",
+                                                            "PhysicalSectorSizeBytes", "Passthru", "ComputerName"))
+def set_vhd(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    out = []
+    for path in _paths(call):
+        if call.has("ParentPath"):
+            error = storage.reconnect(ctx.lab, ctx.owner, path, str(call.get("ParentPath")),
+                                      ignore_id=call.flag("IgnoreIdMismatch"))
+            if error is not None:
+                ctx.error(vhd_error(call, f"Failed to set new parent for the virtual disk '{path}'.\n{error}",
+                                    "OperationFailed", "NotSpecified", path))
+                continue
+        if call.flag("Passthru"):
+            out.append(vhd_object(ctx, ctx.lab.vhd_by_path(ctx.owner, path)))
+    return out
+
+
+@cmdlet("Convert-VHD", positional=("Path", "DestinationPath"),
+        params=("Path", "DestinationPath", "VHDType", "ParentPath", "DeleteSource", "Passthru", "ComputerName"))
+def convert_vhd(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    out = []
+    destination = str(call.get("DestinationPath") or "")
+    for path in _paths(call):
+        vtype = str(call.get("VHDType") or ctx.lab[ctx.lab.vhd_by_path(ctx.owner, path)].type if
+                    storage.exists(ctx.lab, ctx.owner, path) else "dynamic")
+        error = storage.convert(ctx.lab, ctx.owner, path, destination, vtype)
+        if error is not None:
+            ctx.error(vhd_error(call, f"Failed to convert the virtual disk '{path}'.\n{error}", "OperationFailed",
+                                "NotSpecified", path))
+            continue
+        if call.flag("Passthru"):
+            out.append(vhd_object(ctx, ctx.lab.vhd_by_path(ctx.owner, destination)))
+    return out
+
+
+@cmdlet("Test-Path", positional=("Path",), params=("Path", "LiteralPath", "PathType", "IsValid"))
+def test_path(ctx: Ctx, call: Call) -> Iterable[bool]:
+    out = []
+    for path in as_list(call.get("path") if call.has("Path") else call.get("LiteralPath")):
+        path = str(path)
+        if path.upper().startswith(("HKLM:", "HKEY_LOCAL_MACHINE", "REGISTRY::")):
+            out.append(key_exists(ctx, path))
+            continue
+        if storage.exists(ctx.lab, ctx.owner, path):
+            out.append(True)
+            continue
+        folder = path.rstrip("\\").lower() + "\\"
+        out.append(any(ctx.lab[v].path.lower().startswith(folder) and storage.exists(ctx.lab, ctx.owner, ctx.lab[v].path)
+                       for v in ctx.lab.owned(ctx.owner, "vhd")))
+    return out
+
+
+@cmdlet("Remove-Item", positional=("Path",), params=("Path", "LiteralPath", "Force", "Recurse"),
+        cls="Microsoft.PowerShell.Commands.RemoveItemCommand")
+def remove_item(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    """Delete a VHD file no VM uses (the only files the simulator models).
+
+    Added by the fault-catalog engineer (undo of dynamic-vhd: remove the converted copy); minimal.
+    """
+    from simulator.model import Edge
+
+    for path in _paths(call):
+        node = ctx.lab.vhd_by_path(ctx.owner, path)
+        if node is None:  # PowerShell's own texts for Remove-Item
+            ctx.error(ErrorRecord(f"Cannot find path '{path}' because it does not exist.",
+                                  f"PathNotFound,{call.cmdlet.class_name}", "ObjectNotFound", target_name=path,
+                                  activity="Remove-Item", terminating=False))
+            continue
+        if ctx.lab.into(node, Edge.DISK) or ctx.lab.into(node, Edge.PARENT):
+            ctx.error(ErrorRecord(f"Cannot remove item {path}: The process cannot access the file '{path}' because it "
+                                  "is being used by another process.", f"RemoveFileSystemItemIOError,{call.cmdlet.class_name}",
+                                  "WriteError", target_name=path, activity="Remove-Item", terminating=False))
+            continue
+        ctx.lab.remove(node)
+    return []
+
+
+@cmdlet("Get-ChildItem", positional=("Path",), params=("Path", "LiteralPath", "Recurse", "Include", "Filter", "File",
+                                                      "Force", "ErrorAction"))
+def get_childitem(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    """Only what a person uses here: the virtual disk files under a folder (-Recurse -Include *.vhdx …)."""
+    folders = [str(f).rstrip("\\").lower() + "\\" for f in
+               as_list(call.get("Path") if call.has("Path") else call.get("LiteralPath")) or ["C:\\"]]
+    patterns = [str(p).lower() for p in as_list(call.get("Include")) or as_list(call.get("Filter"))] or ["*"]
+    out = []
+    for node in ctx.lab.owned(ctx.owner, "vhd"):
+        record: Vhd = ctx.lab[node]
+        path = record.path
+        inside = any(path.lower().startswith(f) and (call.flag("Recurse") or "\\" not in path[len(f):])
+                     for f in folders)
+        if inside and storage.exists(ctx.lab, ctx.owner, path) and any(
+                fnmatch.fnmatchcase(ntpath.basename(path).lower(), p) for p in patterns):
+            out.append(obj("System.IO.FileInfo", [
+                ("Name", ntpath.basename(path)), ("FullName", path), ("DirectoryName", ntpath.dirname(path)),
+                ("Length", vhd_object(ctx, node)["FileSize"]), ("Extension", ntpath.splitext(path)[1]),
+                ("Mode", "-a----"),
+            ]))
+    return out

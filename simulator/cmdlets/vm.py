@@ -1,0 +1,462 @@
+"""Hyper-V VM cmdlets: Get-VM, Start-VM, Stop-VM, processor, memory, integration services, drives.
+
+Object shapes: samples/get-vm-fl.txt (property order of `Get-VM | fl *`), get-vmprocessor.txt
+(sample A), notes §4.3 (VMMemory). Errors: samples/error-set-vmprocessor.txt, error-start-vm.txt,
+error-vhd-chain.txt.
+"""
+
+from __future__ import annotations
+
+import ntpath
+from dataclasses import fields
+from typing import Any, Iterable
+
+from simulator import behaviour, performance, storage
+from simulator.cmdlets import enums, system
+from simulator.cmdlets.base import GIB, Call, Ctx, cmdlet, guid, hv_error, obj
+from simulator.model import VM
+from simulator.psdata import ErrorRecord, PSObject
+
+VM_TYPE = "Microsoft.HyperV.PowerShell.VirtualMachine"
+
+
+def vm_guid(vm: str) -> str:
+    return guid("vm", vm)
+
+
+def vm_path(ctx: Ctx, vm: str) -> str:
+    disks = [d for d in ctx.lab.disks(vm) if d in ctx.lab]
+    if disks:
+        return ntpath.dirname(ctx.lab[disks[0]].path)
+    return "C:\\ProgramData\\Microsoft\\Windows\\Hyper-V"
+
+
+def _cpu_usage(ctx: Ctx, vm: str) -> int:
+    if not behaviour.is_running(ctx.lab, vm):
+        return 0
+    return 75 if ctx.lab[vm].workload == "heavy" else 3
+
+
+def vm_object(ctx: Ctx, vm: str) -> PSObject:
+    lab = ctx.lab
+    record: VM = lab[vm]
+    running = behaviour.is_running(lab, vm)
+    state = behaviour.effective_state(lab, vm)
+    vid = vm_guid(vm)
+    path = vm_path(ctx, vm)
+    startup = int(behaviour.configured_startup_gb(record) * GIB)
+    assigned = int(record.memory.startup_gb * GIB) if running else 0
+    up_to_date = record.guest.integration_services_current
+    drives = [f"Hard Drive on {_controller(record)} controller number 0 at location {i}"
+              for i, _ in enumerate(lab.disks(vm))]
+    adapters = [lab[a].name for a in lab.adapters(vm)]
+    props: list[tuple[str, Any]] = [
+        ("ParentCheckpointId", None), ("ParentCheckpointName", None), ("VMName", record.name), ("VMId", vid),
+        ("CheckpointFileLocation", path), ("ConfigurationLocation", path), ("SmartPagingFileInUse", False),
+        ("SmartPagingFilePath", path), ("SnapshotFileLocation", path), ("AutomaticStartAction", "StartIfRunning"),
+        ("AutomaticStartDelay", 0), ("AutomaticStopAction", "Save"), ("AutomaticCriticalErrorAction", "Pause"),
+        ("AutomaticCriticalErrorActionTimeout", 30), ("AutomaticCheckpointsEnabled", False),
+        ("CPUUsage", _cpu_usage(ctx, vm)), ("MemoryAssigned", assigned),
+        ("MemoryDemand", assigned // 2 if record.memory.dynamic else 0), ("MemoryStatus", ""),
+        ("NumaAligned", True if running else None), ("NumaNodesCount", 1), ("NumaSocketCount", 1),
+        ("Heartbeat", enums.heartbeat("OkApplicationsHealthy") if running else None),
+        ("IntegrationServicesState", ("Up to date" if up_to_date else "Update required") if running else ""),
+        ("IntegrationServicesVersion", f"10.0.{record.guest.os.build}" if running else "0.0"),
+        ("Uptime", "02:14:09.3300000" if running else "00:00:00"),
+        ("OperationalStatus", "{Ok}"), ("PrimaryOperationalStatus", "Ok"), ("SecondaryOperationalStatus", None),
+        ("StatusDescriptions", "{Operating normally}"), ("PrimaryStatusDescription", "Operating normally"),
+        ("SecondaryStatusDescription", None), ("Status", "Operating normally"),
+        ("ReplicationHealth", "NotApplicable"), ("ReplicationMode", "None"), ("ReplicationState", "Disabled"),
+        ("ResourceMeteringEnabled", False), ("CheckpointType", "Production"), ("EnhancedSessionTransportType", "VMBus"),
+        ("Groups", "{}"), ("Version", record.version), ("VirtualMachineType", "RealizedVirtualMachine"),
+        ("VirtualMachineSubType", f"Generation{record.generation}"), ("Notes", ""),
+        ("State", enums.vm_state(state)),
+        ("ComPort1", f"VMComPort (Name = 'COM 1', VMName = '{record.name}')"),
+        ("ComPort2", f"VMComPort (Name = 'COM 2', VMName = '{record.name}')"),
+        ("DVDDrives", "{}"), ("FibreChannelHostBusAdapters", "{}"), ("FloppyDrive", None),
+        ("HardDrives", "{" + ", ".join(drives) + "}"), ("RemoteFxAdapter", None),
+        ("VMIntegrationService", "{Guest Service Interface, Heartbeat, Key-Value Pair Exchange, Shutdown...}"),
+        ("DynamicMemoryEnabled", record.memory.dynamic), ("MemoryMaximum", 1099511627776),
+        ("MemoryMinimum", 536870912), ("MemoryStartup", startup), ("ProcessorCount", record.processor.count),
+        ("BatteryPassthroughEnabled", False), ("Generation", record.generation), ("IsClustered", record.clustered),
+        ("ParentSnapshotId", None), ("ParentSnapshotName", None), ("Path", path), ("SizeOfSystemFiles", 57344),
+        ("GuestControlledCacheTypes", False), ("LowMemoryMappedIoSpace", 134217728),
+        ("HighMemoryMappedIoSpace", 536870912), ("HighMemoryMappedIoBaseAddress", 68182605824),
+        ("LockOnDisconnect", enums.on_off(False)), ("CreationTime", "3/14/2025 9:02:11 AM"), ("Id", vid),
+        ("Name", record.name), ("NetworkAdapters", "{" + ", ".join(adapters) + "}"), ("CimSession", "CimSession: ."),
+        ("ComputerName", ctx.computer_name), ("IsDeleted", False),
+    ]
+    return obj(VM_TYPE, props, to_string=f"VirtualMachine (Name = '{record.name}') [Id = '{vid}']")
+
+
+def _controller(record: VM) -> str:
+    return "SCSI" if record.generation == 2 else "IDE"
+
+
+@cmdlet("Get-VM", positional=("Name",), params=("Name", "Id", "VM", "ComputerName", "CimSession"),
+        aliases={"VMName": "Name"})
+def get_vm(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    return [vm_object(ctx, vm) for vm in ctx.find_vms(call, params=("Name",))]
+
+
+# ----------------------------------------------------------------------------------------------
+# Start-VM / Stop-VM
+# ----------------------------------------------------------------------------------------------
+
+
+def _failed_to_start(name: str, vid: str, *lines: str) -> str:
+    return "\n".join([f"'{name}' failed to start.", *lines[:1], f"'{name}' failed to start. (Virtual machine ID {vid.upper()})",
+                      *lines[1:]])
+
+
+def start_failure(ctx: Ctx, vm: str) -> str | None:
+    """The message Start-VM fails with, or None when the VM can start."""
+    lab = ctx.lab
+    record: VM = lab[vm]
+    name, vid = record.name, vm_guid(vm)
+    parent = lab.parent(vm)
+    platform = lab.platform(parent)
+    if platform.security.blocking_software:
+        # samples/error-start-vm.txt sample B (docker/for-win#3358), VERBATIM wording
+        return _failed_to_start(
+            name, vid, f"Failed to start the virtual machine '{name}' because one of the Hyper-V components is not running.",
+            f"The Virtual Machine Management Service failed to start the virtual machine '{name}' because one of the "
+            f"Hyper-V components is not running (Virtual machine ID {vid.upper()}).")
+    status = behaviour.hypervisor_status(lab, parent)
+    if not status.running:
+        if status.reason == "vbs":
+            return _failed_to_start(name, vid, behaviour.VBS_BLOCKS)
+        # samples/error-start-vm.txt sample A (UKCloud ASDK doc; KB 2490458), VERBATIM
+        return _failed_to_start(
+            name, vid, f"Virtual machine '{name}' could not be started because the hypervisor is not running.",
+            f"Virtual machine '{name}' could not be started because the hypervisor is not running "
+            f"(Virtual machine ID {vid.upper()}).",
+            "The following actions may help you resolve the problem:",
+            "1) Verify that the processor of the physical computer has a supported version of hardware-assisted "
+            "virtualization.",
+            "2) Verify that hardware-assisted virtualization and hardware-assisted data execution protection are enabled "
+            "in the BIOS of the physical computer. (If you edit the BIOS to enable either setting, you must turn off the "
+            "power to the physical computer and then turn it back on. Resetting the physical computer is not sufficient.)",
+            "3) If you have made changes to the Boot Configuration Data store, review these changes to ensure that the "
+            "hypervisor is configured to launch automatically.")
+    if lab.kind(parent) == "vm" and any(behaviour.vbs_running(lab.platform(p)) for p in [parent, *lab.ancestors(parent)]):
+        return _failed_to_start(name, vid, behaviour.VBS_BLOCKS)
+    if record.processor.expose_virtualization_extensions and behaviour.nesting_offered(lab, parent, vm):
+        # samples/error-start-vm.txt sample D (VVV#2534), VERBATIM
+        return _failed_to_start(
+            name, vid, "The virtual machine could not be started because this platform does not support nested virtualization.")
+    need = behaviour.configured_startup_gb(record)
+    if need > behaviour.free_memory_gb(lab, parent, excluding=vm):
+        # RECONSTRUCTED wording (Hyper-V's memory-start failure); shape of sample A
+        return _failed_to_start(
+            name, vid, f"'{name}' could not initialize memory: Ran out of memory (0x8007000E).",
+            f"Not enough memory in the system to start the virtual machine {name}.")
+    for disk in lab.disks(vm):
+        path = lab[disk].path if disk in lab else disk.split(":vhd:", 1)[-1]
+        error = storage.chain_error(lab, parent, path)
+        if error is not None:
+            return _disk_failure(name, vid, path, error)
+    return None
+
+
+def _disk_failure(name: str, vid: str, path: str, error: storage.ChainError) -> str:
+    # samples/error-vhd-chain.txt sample D (docker/for-win#6515) rendering with the chain's message
+    ctrl = guid("scsi", name).upper()
+    return "\n".join([
+        f"'{name}' failed to start.",
+        f"Synthetic SCSI Controller (Instance ID {ctrl}): Failed to Power on with Error '{error.message}'.",
+        f"\tAttachment '{path}' failed to open because of error: '{error.message}'.",
+        f"'{name}' failed to start. (Virtual machine ID {vid.upper()})",
+        f"'{name}' Synthetic SCSI Controller (Instance ID {ctrl}): Failed to Power on with Error '{error.message}' "
+        f"({error.code}). (Virtual machine ID {vid.upper()})",
+    ])
+
+
+@cmdlet("Start-VM", positional=("Name",), params=("Name", "VM", "Passthru", "AsJob", "ComputerName"),
+        aliases={"VMName": "Name"})
+def start_vm(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    out = []
+    for vm in ctx.find_vms(call, params=("Name", "VM")):
+        if behaviour.is_running(ctx.lab, vm):
+            continue
+        message = start_failure(ctx, vm)
+        if message is not None:
+            ctx.error(hv_error(call.cmdlet, message, "OperationFailed", "NotSpecified"))
+            continue
+        power_on(ctx, vm)
+        if call.flag("Passthru"):
+            out.append(vm_object(ctx, vm))
+    return out
+
+
+def power_on(ctx: Ctx, vm: str) -> None:
+    """A cold start: pending memory becomes the VM's memory and its guest boots (pending boot settings apply)."""
+    record: VM = ctx.lab[vm]
+    memory = record.memory
+    if memory.pending_startup_gb is not None:
+        memory = type(memory)(startup_gb=memory.pending_startup_gb, dynamic=memory.dynamic)
+    ctx.lab.update(vm, state="Running", memory=memory)
+    system.reboot(Ctx(ctx.lab, vm, ctx.run_nested))
+
+
+@cmdlet("Restart-VM", positional=("Name",), params=("Name", "VM", "Force", "Type", "Passthru", "AsJob", "Wait",
+                                                    "For", "ComputerName"), aliases={"VMName": "Name"})
+def restart_vm(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    """Restart-VM: a reset of a running VM — the guest boots again; like Stop-VM + Start-VM here."""
+    out = []
+    for vm in ctx.find_vms(call, params=("Name", "VM")):
+        if ctx.lab[vm].state != "Running":
+            ctx.error(hv_error(call.cmdlet, "The operation cannot be performed while the virtual machine is in its "
+                                            "current state.", "InvalidState", "InvalidOperation"))
+            continue
+        ctx.lab.update(vm, state="Off")
+        message = start_failure(ctx, vm)
+        if message is not None:
+            ctx.error(hv_error(call.cmdlet, message, "OperationFailed", "NotSpecified"))
+            continue
+        power_on(ctx, vm)
+        if call.flag("Passthru"):
+            out.append(vm_object(ctx, vm))
+    return out
+
+
+@cmdlet("Stop-VM", positional=("Name",), params=("Name", "VM", "TurnOff", "Force", "Save", "Passthru", "AsJob",
+                                                 "ComputerName"), aliases={"VMName": "Name"})
+def stop_vm(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    out = []
+    for vm in ctx.find_vms(call, params=("Name", "VM")):
+        ctx.lab.update(vm, state="Saved" if call.flag("Save") else "Off")
+        if call.flag("Passthru"):
+            out.append(vm_object(ctx, vm))
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Processor
+# ----------------------------------------------------------------------------------------------
+
+
+def processor_object(ctx: Ctx, vm: str) -> PSObject:
+    record: VM = ctx.lab[vm]
+    vid = vm_guid(vm)
+    props = [
+        ("ResourcePoolName", "Primordial"), ("Count", record.processor.count),
+        ("CompatibilityForMigrationEnabled", False), ("CompatibilityForMigrationMode", "MinimumFeatureSet"),
+        ("CompatibilityForOlderOperatingSystemsEnabled", False), ("HwThreadCountPerCore", 0),
+        ("ExposeVirtualizationExtensions", record.processor.expose_virtualization_extensions),
+        ("EnablePerfmonPmu", False), ("EnablePerfmonLbr", False), ("EnablePerfmonPebs", False),
+        ("EnablePerfmonIpt", False), ("EnableLegacyApicMode", False), ("ApicMode", "Default"),
+        ("AllowACountMCount", True), ("CpuBrandString", ""), ("PerfCpuFreqCapMhz", 0), ("Maximum", 100),
+        ("Reserve", 0), ("RelativeWeight", 100), ("MaximumCountPerNumaNode", 36), ("MaximumCountPerNumaSocket", 1),
+        ("EnableHostResourceProtection", False), ("OperationalStatus", "{Ok, HostResourceProtectionDisabled}"),
+        ("StatusDescription", "{OK, Host resource protection is disabled.}"), ("Name", "Processor"),
+        ("Id", f"Microsoft:{vid.upper()}\\b637f346-6a0e-4dec-af52-bd70cb80a21d\\0"), ("VMId", vid),
+        ("VMName", record.name), ("VMSnapshotId", "00000000-0000-0000-0000-000000000000"), ("VMSnapshotName", ""),
+        ("CimSession", "CimSession: ."), ("ComputerName", ctx.computer_name), ("IsDeleted", False),
+        ("VMCheckpointId", "00000000-0000-0000-0000-000000000000"), ("VMCheckpointName", ""),
+    ]
+    return obj("Microsoft.HyperV.PowerShell.VMProcessor", props)
+
+
+@cmdlet("Get-VMProcessor", positional=("VMName",), params=("VMName", "VM", "ComputerName"))
+def get_vmprocessor(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    return [processor_object(ctx, vm) for vm in ctx.find_vms(call, params=("VMName", "VM"))]
+
+
+def _modify_refused(entry, name: str, vid: str, device: str, reason: str) -> ErrorRecord:
+    # samples/error-set-vmprocessor.txt: sample C (WMI text) / C2 wrapper, sample D (Memory, VERBATIM)
+    lines = [f"Failed to modify device '{device}'."]
+    if reason:
+        lines.append(reason)
+    lines.append(f"'{name}' failed to modify device '{device}'. (Virtual machine ID {vid.upper()})")
+    if reason:
+        lines.append(reason)
+    return hv_error(entry, "\n".join(lines), "InvalidState", "InvalidOperation")
+
+
+@cmdlet("Set-VMProcessor", positional=("VMName", "Count"),
+        params=("VMName", "VM", "Count", "ExposeVirtualizationExtensions", "Maximum", "Reserve", "RelativeWeight",
+                "CompatibilityForMigrationEnabled", "Passthru", "ComputerName"))
+def set_vmprocessor(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    out = []
+    for vm in ctx.find_vms(call, params=("VMName", "VM")):
+        record: VM = ctx.lab[vm]
+        changes: dict[str, Any] = {}
+        if call.has("Count"):
+            changes["count"] = int(call.get("Count"))
+        if call.has("ExposeVirtualizationExtensions"):
+            changes["expose_virtualization_extensions"] = bool(call.get("ExposeVirtualizationExtensions"))
+        if changes and behaviour.is_running(ctx.lab, vm):
+            ctx.error(_modify_refused(call.cmdlet, record.name, vm_guid(vm), "Processor",
+                                      "Cannot change the processor settings of a virtual machine now."))
+            continue
+        if changes:
+            ctx.lab.update(vm, processor=type(record.processor)(**{**_fields(record.processor), **changes}))
+        if call.flag("Passthru"):
+            out.append(processor_object(ctx, vm))
+    return out
+
+
+def _fields(record: Any) -> dict[str, Any]:
+    return {f.name: getattr(record, f.name) for f in fields(record)}
+
+
+# ----------------------------------------------------------------------------------------------
+# Memory (notes §1.3)
+# ----------------------------------------------------------------------------------------------
+
+
+def memory_object(ctx: Ctx, vm: str) -> PSObject:
+    record: VM = ctx.lab[vm]
+    vid = vm_guid(vm)
+    props = [
+        ("ResourcePoolName", "Primordial"), ("Buffer", 20), ("DynamicMemoryEnabled", record.memory.dynamic),
+        ("Maximum", 1099511627776), ("MaximumPerNumaNode", 65536), ("Minimum", 536870912), ("Priority", 50),
+        ("Startup", int(behaviour.configured_startup_gb(record) * GIB)), ("Name", "Memory"),
+        ("Id", f"Microsoft:{vid.upper()}\\4764334d-e001-4176-82ee-5594ec9b530e"), ("VMId", vid),
+        ("VMName", record.name), ("VMSnapshotId", "00000000-0000-0000-0000-000000000000"), ("VMSnapshotName", ""),
+        ("CimSession", "CimSession: ."), ("ComputerName", ctx.computer_name), ("IsDeleted", False),
+    ]
+    return obj("Microsoft.HyperV.PowerShell.VMMemory", props)
+
+
+@cmdlet("Get-VMMemory", positional=("VMName",), params=("VMName", "VM", "ComputerName"))
+def get_vmmemory(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    return [memory_object(ctx, vm) for vm in ctx.find_vms(call, params=("VMName", "VM"))]
+
+
+@cmdlet("Set-VMMemory", positional=("VMName",),
+        params=("VMName", "VM", "StartupBytes", "DynamicMemoryEnabled", "MinimumBytes", "MaximumBytes", "Buffer",
+                "Priority", "Passthru", "ComputerName"))
+def set_vmmemory(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    out = []
+    for vm in ctx.find_vms(call, params=("VMName", "VM")):
+        record: VM = ctx.lab[vm]
+        memory = record.memory
+        running = behaviour.is_running(ctx.lab, vm)
+        wants_dynamic = call.has("DynamicMemoryEnabled") and bool(call.get("DynamicMemoryEnabled")) != memory.dynamic
+        wants_size = call.has("StartupBytes") or call.has("MinimumBytes") or call.has("MaximumBytes")
+        if running and (wants_dynamic or (wants_size and behaviour.hot_add_refused(ctx.lab, vm))):
+            ctx.error(_modify_refused(call.cmdlet, record.name, vm_guid(vm), "Memory", ""))
+            continue
+        startup, pending = memory.startup_gb, memory.pending_startup_gb
+        if call.has("StartupBytes"):
+            gb = int(call.get("StartupBytes")) / GIB
+            if running:
+                pending = None if gb == startup else gb  # recorded, applied at the next start
+            else:
+                startup, pending = gb, None
+        dynamic = bool(call.get("DynamicMemoryEnabled")) if call.has("DynamicMemoryEnabled") else memory.dynamic
+        ctx.lab.update(vm, memory=type(memory)(startup_gb=startup, dynamic=dynamic, pending_startup_gb=pending))
+        if call.flag("Passthru"):
+            out.append(memory_object(ctx, vm))
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Integration services, hard disk drives, performance
+# ----------------------------------------------------------------------------------------------
+
+INTEGRATION = ("Guest Service Interface", "Heartbeat", "Key-Value Pair Exchange", "Shutdown", "Time Synchronization", "VSS")
+
+
+@cmdlet("Get-VMIntegrationService", positional=("VMName", "Name"), params=("VMName", "VM", "Name", "ComputerName"))
+def get_vmintegrationservice(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    out = []
+    for vm in ctx.find_vms(call, params=("VMName", "VM")):
+        record: VM = ctx.lab[vm]
+        running = behaviour.is_running(ctx.lab, vm)
+        current = record.guest.integration_services_current
+        for name in INTEGRATION:
+            enabled = name != "Guest Service Interface"
+            primary = ("OK" if current else "The protocol version of the component installed in the virtual machine "
+                       "does not match the version expected by the hosting system.") if running and enabled else ""
+            out.append(obj("Microsoft.HyperV.PowerShell.VMIntegrationComponent", [
+                ("VMName", record.name), ("Name", name), ("Enabled", enabled),
+                ("PrimaryStatusDescription", primary),
+                ("SecondaryStatusDescription", "OK" if running and name == "Heartbeat" else ""),
+                ("PrimaryOperationalStatus", ("Ok" if current else "ProtocolMismatch") if running and enabled else None),
+                ("VMId", vm_guid(vm)), ("ComputerName", ctx.computer_name), ("IsDeleted", False),
+            ]))
+    return out
+
+
+@cmdlet("Get-VMHardDiskDrive", positional=("VMName",),
+        params=("VMName", "VM", "ControllerType", "ControllerNumber", "ControllerLocation", "ComputerName"))
+def get_vmharddiskdrive(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    out = []
+    for vm in ctx.find_vms(call, params=("VMName", "VM")):
+        record: VM = ctx.lab[vm]
+        ctype = _controller(record)
+        for i, disk in enumerate(ctx.lab.disks(vm)):
+            path = ctx.lab[disk].path if disk in ctx.lab else disk.split(":vhd:", 1)[-1]
+            out.append(obj("Microsoft.HyperV.PowerShell.HardDiskDrive", [
+                ("Path", path), ("DiskNumber", None), ("MaximumIOPS", 0), ("MinimumIOPS", 0), ("QoSPolicyID",
+                 "00000000-0000-0000-0000-000000000000"), ("SupportPersistentReservations", False),
+                ("WriteHardeningMethod", "WriteHardeningMethod"),
+                ("ControllerLocation", i), ("ControllerNumber", 0), ("ControllerType", enums.controller(ctype)),
+                ("Name", "Hard Drive"), ("PoolName", "Primordial"),
+                ("Id", f"Microsoft:{vm_guid(vm).upper()}\\83F8638B-8DCA-4152-9EDA-2CA8B33039B4\\0\\{i}\\D"),
+                ("VMId", vm_guid(vm)), ("VMName", record.name),
+                ("VMSnapshotId", "00000000-0000-0000-0000-000000000000"), ("VMSnapshotName", ""),
+                ("CimSession", "CimSession: ."), ("ComputerName", ctx.computer_name), ("IsDeleted", False),
+            ], to_string=f"Hard Drive on {ctype} controller number 0 at location {i}"))
+    return out
+
+
+@cmdlet("Measure-NestedPerformance", positional=("VMName",), params=("VMName",), cls="Nestlab.MeasureNestedPerformance")
+def measure_nested_performance(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    """Simulator-only: the performance model's score for a VM and the factors that cost most."""
+    out = []
+    for vm in ctx.find_vms(call, params=("VMName",)):
+        score = performance.measure(ctx.lab, vm)
+        out.append(obj("Nestlab.NestedPerformance", [
+            ("VMName", ctx.lab[vm].name), ("Score", score.score), ("Rating", score.rating),
+            ("TopFactors", [f.name for f in score.factors[:3]]), ("Factors", [str(f) for f in score.factors]),
+        ]))
+    return out
+
+
+@cmdlet("Set-VMHardDiskDrive", positional=("VMName",),
+        params=("VMName", "VM", "ControllerType", "ControllerNumber", "ControllerLocation", "Path", "Passthru",
+                "ComputerName"))
+def set_vmharddiskdrive(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    """Point a VM's drive (by controller location, as Get-VMHardDiskDrive numbers them) at another VHD file.
+
+    Added by the fault-catalog engineer (dynamic-vhd: Convert-VHD then re-attach); minimal: one controller.
+    """
+    from simulator.model import Edge
+
+    path = str(call.get("Path"))
+    location = int(call.get("ControllerLocation") or 0)
+    for vm in ctx.find_vms(call, params=("VMName", "VM")):
+        disks = ctx.lab.disks(vm)
+        target = ctx.lab.vhd_by_path(ctx.owner, path)
+        if target is None or not storage.exists(ctx.lab, ctx.owner, path):
+            ctx.error(hv_error(call.cmdlet, f"Failed to add device 'Virtual Hard Disk'. The system cannot find the file "
+                                            f"specified. ('{path}')", "ObjectNotFound", "ObjectNotFound"))
+            continue
+        if location >= len(disks):
+            ctx.error(hv_error(call.cmdlet, f"No hard disk drive at location {location} of '{ctx.lab[vm].name}'.",
+                               "InvalidParameter", "InvalidArgument"))
+            continue
+        ctx.lab.unlink(vm, disks[location], Edge.DISK)
+        ctx.lab.link(vm, target, Edge.DISK)
+    return []
+
+
+@cmdlet("Move-VMStorage", positional=("VMName", "DestinationStoragePath"),
+        params=("VMName", "VM", "DestinationStoragePath", "VirtualMachinePath", "VHDs", "Passthru", "ComputerName"))
+def move_vmstorage(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    """Move a VM's disks (with their parents) under -DestinationStoragePath; the VM may keep running."""
+    target = str(call.get("DestinationStoragePath") or "").rstrip("\\")
+    for vm in ctx.find_vms(call, params=("VMName", "VM")):
+        paths = []
+        for disk in ctx.lab.disks(vm):
+            if disk in ctx.lab:
+                paths += [p for p in storage.chain_paths(ctx.lab, ctx.owner, ctx.lab[disk].path) if p not in paths]
+        for path in paths:
+            new_path = f"{target}\\{ntpath.basename(path)}"
+            if new_path.lower() != path.lower():
+                storage.move(ctx.lab, ctx.owner, path, new_path)
+    return []

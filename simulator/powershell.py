@@ -1,0 +1,65 @@
+"""The simulated PowerShell surface: run a pipeline of cmdlets on a host or inside a VM's guest.
+
+`run(lab, context, pipeline)` is what every Session reaches: context 'HV01' runs on the host,
+'HV01/L1' inside L1's guest (PowerShell Direct, which needs the VM running at every level).
+Commands are resolved before anything runs, as PowerShell does, so an unknown name fails the
+whole pipeline with CommandNotFoundException; each stage's output objects are the next stage's
+input. Cmdlets live in `simulator.cmdlets` (one module per area), registered by their real names.
+"""
+
+from __future__ import annotations
+
+from simulator import behaviour, psparse
+from simulator.cmdlets import TABLE
+from simulator.cmdlets.base import Ctx, Terminating, bind
+from simulator.errors import BadInput
+from simulator.model import Lab
+from simulator.psdata import Command, ErrorRecord, Result
+
+
+def run(lab: Lab, context: str, pipeline: tuple[Command, ...]) -> Result:
+    """Run one pipeline where `context` says; never raises for PowerShell errors (they are in Result)."""
+    if context not in lab:
+        raise BadInput(f"no host or VM {context!r} in lab {lab.name!r}")
+    if lab.kind(context) == "vm" and not behaviour.is_running(lab, context):
+        return Result(errors=(guest_unreachable(lab[context].name),), failed=True)
+    if lab.kind(context) not in ("vm", "host"):
+        raise BadInput(f"{context!r} is a {lab.kind(context)}, not a host or VM")
+    entries = []
+    for command in pipeline:
+        entry = TABLE.get(command.name.lower())
+        if entry is None:
+            return Result(errors=(command_not_found(command.name),), failed=True)
+        entries.append(entry)
+    ctx = Ctx(lab, context, lambda where, commands: run(lab, where, commands))
+    objects: list = []
+    try:
+        for entry, command in zip(entries, pipeline):
+            call = bind(entry, command, objects)
+            objects = list(entry.func(ctx, call) or ())
+    except Terminating as stop:
+        return Result(output=(), errors=(*ctx.errors, stop.record), failed=True)
+    return Result(output=tuple(objects), errors=tuple(ctx.errors))
+
+
+def run_line(lab: Lab, context: str, text: str) -> Result:
+    """Parse a PowerShell command line (psparse) and run it."""
+    return run(lab, context, psparse.parse(text))
+
+
+def command_not_found(name: str) -> ErrorRecord:
+    return ErrorRecord(
+        f"The term '{name}' is not recognized as the name of a cmdlet, function, script file, or operable program. "
+        "Check the spelling of the name, or if a path was included, verify that the path is correct and try again.",
+        "CommandNotFoundException", "ObjectNotFound", target_name=name, target_type="String", activity=name,
+        reason="CommandNotFoundException", exception_type="System.Management.Automation.CommandNotFoundException")
+
+
+def guest_unreachable(vm_name: str) -> ErrorRecord:
+    # PowerShell's RemotingErrorIdStrings.InvalidVMState: "The virtual machine {0} is not in running state."
+    # (PowerShell/PowerShell src/System.Management.Automation/resources/RemotingErrorIdStrings.resx)
+    return ErrorRecord(
+        f"The virtual machine {vm_name} is not in running state.",
+        "InvalidVMState,Microsoft.PowerShell.Commands.InvokeCommandCommand", "InvalidArgument",
+        target_name=vm_name, target_type="String", activity="Invoke-Command", reason="ArgumentException",
+        exception_type="System.ArgumentException")

@@ -1,0 +1,176 @@
+"""Virtual disks: chain resolution and the errors Hyper-V's VHD stack gives for broken chains.
+
+A differencing disk names its parent by path (ParentPath, read from the child's own metadata, so
+Get-VHD shows it even when the parent is gone) and by identity (the parent's DiskIdentifier when
+the child was made). Opening the chain fails at the first link that does not hold:
+  - the file itself is missing                       0x80070002 ERROR_FILE_NOT_FOUND
+  - the parent file is missing                       0xC03A000D ERROR_VHD_PARENT_VHD_NOT_FOUND
+  - the parent's identity differs from the recorded  0xC03A000E ERROR_VHD_CHILD_PARENT_ID_MISMATCH
+  - a file is damaged                                0x80070570 ERROR_FILE_CORRUPT
+Texts: samples/error-vhd-chain.txt table C (virtdisk codes); 0x80070570 is Win32's
+ERROR_FILE_CORRUPT "The file or directory is corrupted and unreadable.".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from simulator.labfile import link_derived_edges
+from simulator.model import Edge, Lab, Vhd, stable_guid, vhd_id
+
+FILE_NOT_FOUND = ("0x80070002", "The system cannot find the file specified.")
+PARENT_NOT_FOUND = ("0xC03A000D", "The chain of virtual hard disks is broken. The system cannot locate the parent "
+                    "virtual hard disk for the differencing disk.")
+ID_MISMATCH = ("0xC03A000E", "The chain of virtual hard disks is corrupted. There is a mismatch in the identifiers "
+               "of the parent virtual hard disk and differencing disk.")
+CORRUPT = ("0x80070570", "The file or directory is corrupted and unreadable.")
+
+
+@dataclass(frozen=True)
+class ChainError:
+    """The first broken link of a chain: which file, the HRESULT and its system message."""
+
+    path: str
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.code})"
+
+
+def exists(lab: Lab, owner: str, path: str) -> bool:
+    """Test-Path: a declared disk whose file is not listed as missing."""
+    if path in lab.platform(owner).files_missing or any(
+            p.lower() == path.lower() for p in lab.platform(owner).files_missing):
+        return False
+    return lab.vhd_by_path(owner, path) is not None
+
+
+def is_corrupt(lab: Lab, owner: str, path: str) -> bool:
+    return any(p.lower() == path.lower() for p in lab.platform(owner).files_corrupt)
+
+
+def expected_parent_id(lab: Lab, child: str) -> str:
+    """The identity the child recorded for its parent when it was made."""
+    record: Vhd = lab[child]
+    if record.parent_disk_id:
+        return record.parent_disk_id
+    owner = lab.owner(child)
+    parent = lab.vhd_by_path(owner, record.parent or "")
+    if parent is not None:
+        return lab.disk_id(parent)
+    return stable_guid("vhd", owner, (record.parent or "").lower())
+
+
+def chain_error(lab: Lab, owner: str, path: str) -> ChainError | None:
+    """Open a disk and its ancestors as Start-VM, Test-VHD and Merge-VHD do; None when whole."""
+    seen: set[str] = set()
+    current = path
+    first = True
+    while True:
+        if not exists(lab, owner, current):
+            code, text = FILE_NOT_FOUND if first else PARENT_NOT_FOUND
+            return ChainError(current, code, text)
+        if is_corrupt(lab, owner, current):
+            return ChainError(current, *CORRUPT)
+        node = lab.vhd_by_path(owner, current)
+        record: Vhd = lab[node]
+        if record.type != "differencing" or not record.parent:
+            return None
+        if node in seen:
+            return None
+        seen.add(node)
+        parent = record.parent
+        if not exists(lab, owner, parent):
+            return ChainError(current, *PARENT_NOT_FOUND)
+        if lab.disk_id(lab.vhd_by_path(owner, parent)) != expected_parent_id(lab, node):
+            return ChainError(current, *ID_MISMATCH)
+        current = parent
+        first = False
+
+
+def chain_paths(lab: Lab, owner: str, path: str) -> list[str]:
+    """Child first, following ParentPath as far as the files exist."""
+    paths = [path]
+    node = lab.vhd_by_path(owner, path)
+    while node is not None and lab[node].parent and exists(lab, owner, lab[node].parent):
+        parent = lab[node].parent
+        if parent in paths:
+            break
+        paths.append(parent)
+        node = lab.vhd_by_path(owner, parent)
+    return paths
+
+
+def merge(lab: Lab, owner: str, child_path: str, destination: str | None = None) -> ChainError | None:
+    """Merge-VHD: fold the child into its parent; VMs using the child now use the parent."""
+    error = chain_error(lab, owner, child_path)
+    if error is not None:
+        return error
+    child = lab.vhd_by_path(owner, child_path)
+    record: Vhd = lab[child]
+    if record.type != "differencing" or not record.parent:
+        return ChainError(child_path, "0x80070057", "The parameter is incorrect.")
+    parent = lab.vhd_by_path(owner, record.parent)
+    if destination and lab[parent].path.lower() != destination.lower():
+        return ChainError(child_path, "0x80070057", "The parameter is incorrect.")
+    for vm in lab.into(child, Edge.DISK):
+        lab.unlink(vm, child, Edge.DISK)
+        lab.link(vm, parent, Edge.DISK)
+    for other in lab.into(child, Edge.PARENT):
+        lab.update(other, parent=lab[parent].path, parent_disk_id=lab.disk_id(parent))
+    lab.remove(child)
+    link_derived_edges(lab, owner)
+    return None
+
+
+def reconnect(lab: Lab, owner: str, child_path: str, new_parent: str, *, ignore_id: bool = False) -> ChainError | None:
+    """Set-VHD -ParentPath: point a differencing disk at its parent's new location."""
+    child = lab.vhd_by_path(owner, child_path)
+    if child is None or not exists(lab, owner, child_path):
+        return ChainError(child_path, *FILE_NOT_FOUND)
+    if not exists(lab, owner, new_parent):
+        return ChainError(new_parent, *FILE_NOT_FOUND)
+    target = lab.vhd_by_path(owner, new_parent)
+    expected = expected_parent_id(lab, child)
+    if not ignore_id and lab.disk_id(target) != expected:
+        return ChainError(child_path, *ID_MISMATCH)
+    lab.update(child, parent=lab[target].path, parent_disk_id=lab.disk_id(target) if ignore_id else expected)
+    link_derived_edges(lab, owner)
+    return None
+
+
+def convert(lab: Lab, owner: str, path: str, destination: str, vhd_type: str) -> ChainError | None:
+    """Convert-VHD: a new file of the given type with the source's content; VMs keep the source."""
+    error = chain_error(lab, owner, path)
+    if error is not None:
+        return error
+    source: Vhd = lab[lab.vhd_by_path(owner, path)]
+    new_type = vhd_type.lower()
+    if lab.vhd_by_path(owner, destination) is not None:
+        return ChainError(destination, "0x80070050", "The file exists.")
+    record = replace(source, path=destination, type=new_type, disk_id=None, parent_disk_id=None,
+                     parent=source.parent if new_type == "differencing" else None)
+    node = lab.add(vhd_id(owner, destination), record)
+    lab.link(owner, node, Edge.HAS)
+    link_derived_edges(lab, owner)
+    return None
+
+
+
+def move(lab: Lab, owner: str, path: str, new_path: str) -> str:
+    """Move a disk file (Move-VMStorage): its identity goes with it, children follow its new path."""
+    old = lab.vhd_by_path(owner, path)
+    record: Vhd = lab[old]
+    children = [c for c in lab.owned(owner, "vhd") if (lab[c].parent or "").lower() == path.lower()]
+    expected = {c: expected_parent_id(lab, c) for c in children}
+    node = lab.add(vhd_id(owner, new_path), replace(record, path=new_path, disk_id=lab.disk_id(old)))
+    for u, _, key in list(lab.graph.in_edges(old, keys=True)):
+        lab.link(u, node, Edge(key))
+    for _, v, key in list(lab.graph.out_edges(old, keys=True)):
+        lab.link(node, v, Edge(key))
+    lab.remove(old)
+    for child in children:
+        lab.update(child, parent=new_path, parent_disk_id=expected[child])
+    link_derived_edges(lab, owner)
+    return node
