@@ -55,8 +55,9 @@ def collect(
         if progress:
             progress(host)
         answers = _platform(session, host, (), guest=False, walk=walk)
-        builder.add_host(host, answers)
-        _descend(session, builder, host, host, (), walk, progress)
+        node = parse.computer_name(answers) or host  # what the host calls itself, not our alias
+        builder.add_host(node, answers)
+        _descend(session, builder, host, node, (), walk, progress)
     return Evidence(
         lab=builder.finish(),
         facts=builder.facts,
@@ -69,6 +70,7 @@ def _descend(
     session: Session, builder: "parse.Builder", host: str, owner: str, path: tuple[str, ...],
     walk: Walk, progress: Progress | None,
 ) -> None:
+    """Into each Running VM of `owner`; `host` is the session's name for the top-level host."""
     for vm, running in builder.vms_of(owner):
         if not running:
             walk.skipped.append((vm, "not Running: its guest cannot answer PowerShell Direct"))

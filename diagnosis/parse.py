@@ -109,6 +109,13 @@ def vhd_objects(answers: Answers) -> list[PSObject]:
     return found
 
 
+def computer_name(answers: Answers) -> str | None:
+    """Win32_ComputerSystem.DNSHostName (case kept), else the NetBIOS Name."""
+    cs = first(answers, "cs")
+    name = get(cs, "DNSHostName") or get(cs, "Name")
+    return str(name) if name else None
+
+
 def missing_parents(answers: Answers) -> list[str]:
     return sorted(
         key.split(":", 1)[1] for key, result in answers.items()

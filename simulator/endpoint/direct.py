@@ -74,6 +74,8 @@ def render_value(value: Any) -> str:
         return "{ " + render(value.pipeline) + " }"
     if isinstance(value, (list, tuple)):
         return "@(" + ", ".join(render_value(v) for v in value) + ")"
+    if isinstance(value, dict):
+        return "@{" + "; ".join(f"{quote(str(k))}={render_value(v)}" for k, v in value.items()) + "}"
     raise ValueError(f"cannot render a {type(value).__name__} as a PowerShell literal")
 
 
