@@ -27,7 +27,7 @@ def command(only: tuple[str, ...]) -> None:
       nestlab demo --fault extensions-not-exposed --fault winnat-locked
     """
     ids = [faults.get(i).id for i in only] or list(faults.CATALOG)
-    console = Console()
+    console = Console(width=max(Console().width, 140))
     rows = []
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("closed loops", total=len(ids))
@@ -35,13 +35,17 @@ def command(only: tuple[str, ...]) -> None:
             progress.update(task, description=f"{fault_id}")
             rows.append(closed_loop(fault_id))
             progress.advance(task)
-    table = Table(title="nestlab demo: inject → symptom → diagnose → fix → diagnose", show_lines=False)
-    for col in ("fault", "subject", "symptom shown", "diagnosed", "healed"):
-        table.add_column(col)
+    table = Table(title="nestlab demo on builtin:reference: inject → symptom → diagnose → fix → diagnose",
+                  show_lines=True)
+    table.add_column("fault", no_wrap=True)
+    table.add_column("subject", overflow="fold")
+    table.add_column("symptom the simulator shows", overflow="fold")
+    table.add_column("diagnosed", overflow="fold")
+    table.add_column("healed", overflow="fold")
     for r in rows:
         diagnosed = MARK[r.found and not r.others] + ("" if not r.others else f" (also {', '.join(r.others)})")
         healed = MARK[r.healed] + ("" if not r.left else f" (left: {', '.join(r.left)})")
-        table.add_row(r.fault, r.subject, MARK[r.symptom_shown], diagnosed, healed)
+        table.add_row(r.fault, r.subject, f"{MARK[r.symptom_shown]} {r.symptom}", diagnosed, healed)
     console.print(table)
     good = sum(r.ok for r in rows)
     console.print(f"{good}/{len(rows)} faults shown, diagnosed and healed")
