@@ -1,0 +1,78 @@
+"""`nestlab import DIR|ZIP -o LAB`: a data-collection bundle → a lab file (lab/importer/).
+
+With `--case`, the lab goes to fixtures/cases/<name>/lab.yaml and the case's `expected` list is
+written next to it from the current diagnosis, for review: a customer ticket becomes a
+regression test in one command.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from lab.importer import Imported, import_bundle
+from simulator.errors import BadInput
+from simulator.labfile import write_atomic
+
+
+@click.command("import")
+@click.argument("bundle", type=click.Path(path_type=Path))
+@click.option("-o", "--output", "output", required=True, type=click.Path(path_type=Path), help="The lab file to write.")
+@click.option("--name", help="The lab's name (default: the bundle's).")
+@click.option("--case", is_flag=True, help="Also write the case's `expected` findings next to the lab file.")
+@click.option("--json", "as_json", is_flag=True, help="Print the lab path and the assumptions as JSON.")
+def command(bundle: Path, output: Path, name: str | None, case: bool, as_json: bool) -> None:
+    """Import a data-collection bundle (folder or zip, ours or a customer's) as a lab file.
+
+    \b
+    Examples:
+      nestlab import ticket-4711.zip -o contoso-4711.yaml
+      nestlab import bundle.zip -o fixtures/cases/contoso-4711/lab.yaml --case
+    """
+    imported = import_bundle(bundle, name=name)
+    if not output.parent.is_dir():
+        if case:
+            output.parent.mkdir(parents=True)
+        else:
+            raise BadInput(f"{output}: folder {output.parent} does not exist")
+    write_atomic(output, imported.text())
+    expected = write_expected(imported, output) if case else None
+    if as_json:
+        click.echo(json.dumps({"lab": str(output), "assumptions": list(imported.assumptions),
+                               "files": list(imported.files), **({"expected": str(expected)} if expected else {})}, indent=2))
+    else:
+        click.echo(f"{output}: lab {imported.lab.name!r} from {len(imported.files)} files, "
+                   f"{len(imported.assumptions)} assumptions (listed at the top of the file)")
+
+
+def write_expected(imported: Imported, lab_path: Path) -> Path:
+    """The case's `expected`: one 'ROOT_CAUSE SUBJECT' line per error or warning the diagnosis finds today.
+
+    Consequences the diagnosis explains by another finding (demoted to info) are left out: a case
+    lists root causes. The file is for review, as steps/cases.py reads it.
+    """
+    diagnose_session = _diagnosis()
+    from lab.session import SimSession
+
+    report = diagnose_session(SimSession(imported.lab.copy()), target=str(lab_path)).report
+    lines = sorted({f"{f.root_cause} {f.subject}" for f in report.findings if f.severity in ("error", "warning")})
+    target = lab_path.parent / "expected"
+    header = "# from the diagnosis of the imported lab; review before committing\n"
+    if not lines:
+        header += "# the diagnosis found nothing: list the root causes this case must report\n"
+    write_atomic(target, header + "".join(f"{line}\n" for line in lines))
+    unexpected = lab_path.parent / "unexpected"
+    if not unexpected.exists():
+        write_atomic(unexpected, "# root causes the diagnosis must not report (the plausible wrong answers), one per line\n")
+    return target
+
+
+def _diagnosis():
+    """The end-to-end diagnosis (lab.diagnose), if this build has one."""
+    try:
+        from lab.diagnose import diagnose_session
+    except ImportError:
+        raise BadInput("--case needs the diagnosis (lab.diagnose.diagnose_session), which this build does not have") from None
+    return diagnose_session

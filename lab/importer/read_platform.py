@@ -1,0 +1,233 @@
+"""What every Windows installation shows about itself, host or guest: OS, Hyper-V role, boot entry,
+security, WinNAT, portproxy, volumes, firewall and the disk files it could not open."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from lab.importer.base import ReaderBase
+from lab.importer.context import Context, command_param
+from lab.importer.listformat import collection
+from lab.importer.numbers import gib
+
+
+class PlatformReader(ReaderBase):
+    def platform(self, ctx: Context, node: str, d: dict, *, is_host: bool) -> None:
+        os_ = self.os(ctx)
+        if os_ is None:
+            self.assume(node, "os", "Microsoft Windows Server 2022 Datacenter, build 20348")
+        else:
+            d["os"] = os_
+        installed = self.hyperv_installed(ctx)
+        if installed is None:
+            self.assume(node, "hyperv_installed", is_host)
+        else:
+            d["hyperv_installed"] = installed
+        launch = self.hypervisor_launch(ctx)
+        if launch is None:
+            self.assume(node, "hypervisor_launch", "auto")
+        else:
+            d["hypervisor_launch"] = launch
+        security = self.security(ctx, node)
+        if security:
+            d["security"] = security
+        winnat = self.winnat(ctx)
+        if winnat is None:
+            self.assume(node, "services.winnat", "running")
+        else:
+            d["services"] = {"winnat": winnat}
+        portproxy = self.portproxy(ctx)
+        if portproxy is None:
+            self.assume(node, "portproxy", [])
+        elif portproxy:
+            d["portproxy"] = portproxy
+        volumes = self.volumes(ctx)
+        if volumes is None:
+            self.assume(node, "volumes", [])
+        elif volumes:
+            d["volumes"] = volumes
+        firewall = self.firewall(ctx)
+        if firewall is None:
+            self.assume(node, "firewall", [])
+        elif firewall:
+            d["firewall"] = firewall
+        blocking = self.blocking_software(ctx)
+        if blocking:
+            d.setdefault("security", {})["blocking_software"] = blocking
+        missing = self.files_missing(ctx)
+        if missing:
+            d["files_missing"] = missing
+        corrupt = self.files_corrupt(ctx)
+        if corrupt:
+            d["files_corrupt"] = corrupt
+
+    def os(self, ctx: Context) -> dict | None:
+        obj = ctx.first("os")
+        if obj is not None:
+            build = self.read.integer(obj, "BuildNumber")
+            return {"caption": obj.text("Caption"), **({"build": build} if build is not None else {})}
+        si = ctx.first("systeminfo")
+        if si is not None and si.text("OS Name"):
+            out: dict[str, Any] = {"caption": si.text("OS Name")}
+            m = re.search(r"Build (\d+)", si.text("OS Version") or "")
+            if m:
+                out["build"] = int(m.group(1))
+            return out
+        return None
+
+    def hyperv_installed(self, ctx: Context) -> bool | None:
+        for obj in ctx.of("feature"):
+            name = (obj.text("Name") or obj.text("FeatureName") or "").lower()
+            if name not in ("hyper-v", "microsoft-hyper-v"):
+                continue
+            state = (obj.text("InstallState") or obj.text("Install State") or obj.text("State") or "").lower()
+            return state in ("installed", "enabled")
+        for cmdlet in ("Get-VM", "Get-VMSwitch", "Get-VMProcessor"):
+            ran = ctx.ran_command(cmdlet)
+            if ran is not None:
+                return not any(e.error_id == "CommandNotFoundException" for e in ran.errors)
+        return True if ctx.of("vm") or ctx.of("switch") else None
+
+    def hypervisor_launch(self, ctx: Context) -> str | None:
+        for obj in ctx.of("bcdedit"):
+            if (obj.text("identifier") or "").lower() == "{current}" or len(ctx.of("bcdedit")) == 1:
+                value = (obj.text("hypervisorlaunchtype") or "Auto").lower()
+                return "off" if value == "off" else "auto"
+        return None
+
+    def security(self, ctx: Context, node: str) -> dict:
+        out: dict[str, Any] = {}
+        dg = ctx.first("deviceguard")
+        if dg is not None:
+            status = self.read.choice(dg, "VirtualizationBasedSecurityStatus", {"0": "not-enabled", "1": "enabled", "2": "running"})
+            if status is not None:
+                out["vbs"] = status
+            services = set()
+            for prop in ("SecurityServicesRunning", "SecurityServicesConfigured"):
+                items, _ = collection(dg.text(prop) or "")
+                services |= set(items)
+            out["credential_guard"] = "1" in services
+            out["device_guard"] = "2" in services
+        else:
+            self.assume(node, "security (vbs, credential_guard, device_guard)", "not-enabled, false, false")
+        registry = self.deviceguard_registry(ctx)
+        if registry is None:
+            self.assume(node, "security.registry", "no values")
+        elif registry:
+            out["registry"] = registry
+        policy = self.group_policy(ctx)
+        if policy is None:
+            self.assume(node, "security.group_policy_vbs", False)
+        elif policy:
+            out["group_policy_vbs"] = True
+        return {k: v for k, v in out.items() if v not in (False, "not-enabled")}
+
+    def deviceguard_registry(self, ctx: Context) -> dict | None:
+        for obj in ctx.of("registry"):
+            path = (obj.text("PSPath") or obj.text("PSParentPath") or "").lower()
+            if "policies" in path or (obj.text("PSChildName") or "").lower() != "deviceguard":
+                continue
+            return {
+                name: value
+                for name in ("EnableVirtualizationBasedSecurity", "RequirePlatformSecurityFeatures")
+                if (value := self.read.integer(obj, name)) is not None
+            }
+        for err in ctx.errors_of("Get-ItemProperty"):
+            if "control\\deviceguard" in (err.target + " " + (err.command or "")).lower():
+                return {}
+        return None
+
+    def group_policy(self, ctx: Context) -> bool | None:
+        for obj in ctx.of("registry"):
+            if "policies" in (obj.text("PSPath") or obj.text("PSParentPath") or "").lower():
+                return self.read.integer(obj, "EnableVirtualizationBasedSecurity") == 1
+        for err in ctx.errors_of("Get-ItemProperty"):
+            if "policies" in (err.target + " " + (err.command or "")).lower():
+                return False
+        return None
+
+    def winnat(self, ctx: Context) -> str | None:
+        for obj in ctx.of("service"):
+            if (obj.text("Name") or "").lower() == "winnat":
+                status = (obj.text("Status") or "").lower()
+                if status == "running":
+                    return "running"
+                locked = any(
+                    (e.text("Id") == "7023") and "being used by another process" in (e.text("Message") or "")
+                    for e in ctx.of("event")
+                )
+                return "locked" if locked else "stopped"
+        return None
+
+    def portproxy(self, ctx: Context) -> list[dict] | None:
+        rules = []
+        for obj in ctx.of("portproxy"):
+            lp, cp = self.read.integer(obj, "ListenPort"), self.read.integer(obj, "ConnectPort")
+            rules.append({"listen_address": obj.text("ListenAddress"), "listen_port": lp,
+                          "connect_address": obj.text("ConnectAddress"), "connect_port": cp})
+        if rules or ctx.ran_command("netsh"):
+            return rules
+        return None
+
+    def volumes(self, ctx: Context) -> list[dict] | None:
+        """Get-Volume, with each drive's medium from Get-Partition (DiskNumber) → Get-PhysicalDisk (DeviceId)."""
+        if not ctx.of("volume"):
+            return [] if ctx.ran_command("Get-Volume") else None
+        disk_of = {(p.text("DriveLetter") or "").rstrip(":").upper(): p.text("DiskNumber") for p in ctx.of("partition")}
+        media_of = {d.text("DeviceId"): (d.text("MediaType") or "").upper() for d in ctx.of("physicaldisk")}
+        out = []
+        for v in ctx.of("volume"):
+            letter = (v.text("DriveLetter") or "").rstrip(":").upper()
+            if not letter:
+                continue
+            size, free = self.read.integer(v, "Size"), self.read.integer(v, "SizeRemaining")
+            media = media_of.get(disk_of.get(letter))
+            if media is None:
+                self.assume(f"volume {letter}:", "media", "ssd")
+            out.append({"drive": f"{letter}:", "media": "hdd" if media == "HDD" else "ssd",
+                        "size_gb": gib(size or 0), "free_gb": gib(free or 0)})
+        return out
+
+    def firewall(self, ctx: Context) -> list[dict] | None:
+        """Get-NetFirewallRule joined to Get-NetFirewallPortFilter by rule Name = filter InstanceID."""
+        if not ctx.of("firewall"):
+            return [] if ctx.ran_command("Get-NetFirewallRule") else None
+        filters = {f.text("InstanceID"): f for f in ctx.of("portfilter")}
+        out = []
+        for r in ctx.of("firewall"):
+            name = self.read.text(r, "Name")
+            f = filters.get(name)
+            port = (f.text("LocalPort") if f is not None else None) or "Any"
+            protocol = ((f.text("Protocol") if f is not None else None) or "Any").upper()
+            rule: dict[str, Any] = {"name": name, "direction": (r.text("Direction") or "Inbound").lower(),
+                                    "action": (r.text("Action") or "Allow").lower(),
+                                    "protocol": protocol if protocol in ("TCP", "UDP") else "Any"}
+            if port.isdigit():
+                rule["port"] = int(port)
+            enabled = self.read.boolean(r, "Enabled")
+            if enabled is False:
+                rule["enabled"] = False
+            out.append(rule)
+        return out
+
+    def blocking_software(self, ctx: Context) -> list[str]:
+        """Security products, when the Hyper-V services they block are not running."""
+        blocked = any((s.text("Name") or "").lower() in ("vmms", "vmcompute") and (s.text("Status") or "") != "Running"
+                      for s in ctx.of("service"))
+        return [a.text("displayName") for a in ctx.of("antivirus") if a.text("displayName")] if blocked else []
+
+    def files_missing(self, ctx: Context) -> list[str]:
+        missing = []
+        for err in ctx.errors_of("Get-VHD"):
+            if err.category == "ObjectNotFound":
+                path = command_param(err.command, "Path") or err.target
+                if path and path not in missing:
+                    missing.append(path)
+        return missing
+
+    def files_corrupt(self, ctx: Context) -> list[str]:
+        """Disks Get-VHD could not open because the file is damaged (Test-VHD blames a whole chain, so not it)."""
+        return list(dict.fromkeys(
+            command_param(e.command, "Path") or e.target for e in ctx.errors_of("Get-VHD")
+            if "corrupted and unreadable" in e.message))
