@@ -23,8 +23,11 @@ $(TEST_STAMP): $(BIN)/python pyproject.toml
 demo: $(STAMP)
 	$(BIN)/nestlab demo
 
+# The whole suite in process, then the BDD scenarios again through pypsrp against the simulator
+# served as a WS-Management/PSRP endpoint on loopback.
 test: $(TEST_STAMP)
 	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --lab=endpoint features
 
 bench: $(TEST_STAMP)
 	$(BIN)/python -m bench
