@@ -105,3 +105,13 @@ def test_demo_of_one_fault_exits_0_with_its_row() -> None:
     result = nestlab("demo", "--fault", "vhd-parent-moved")
     assert result.exit_code == 0, result.output
     assert "vhd-parent-moved" in result.output and "1/1 faults" in result.output
+
+
+def test_labs_tree_draws_every_level_of_nesting() -> None:
+    result = nestlab("labs", "--tree")
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    l3 = next(line for line in lines if " L3 " in line)
+    l1 = next(line for line in lines if " L1 " in line and "48 cores" not in line)
+    assert l3.index("L3") > l1.index("L1")  # drawn deeper
+    assert "L1_8F2A.avhdx → L1.vhdx" in result.output  # the checkpoint chain of builtin:reference

@@ -10,7 +10,8 @@ from rich.progress import Progress
 from rich.table import Table
 
 from lab.demo import closed_loop
-from simulator import faults
+from lab.tree import lab_tree
+from simulator import faults, labfile
 
 MARK = {True: "[green]yes[/green]", False: "[bold red]no[/bold red]"}
 
@@ -28,6 +29,7 @@ def command(only: tuple[str, ...]) -> None:
     """
     ids = [faults.get(i).id for i in only] or list(faults.CATALOG)
     console = Console(width=max(Console().width, 140))
+    console.print(lab_tree(labfile.load("builtin:reference")))
     rows = []
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("closed loops", total=len(ids))

@@ -29,15 +29,23 @@ def shape(lab: Lab) -> LabShape:
 
 @click.command("labs")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of a table.")
-def command(as_json: bool) -> None:
+@click.option("--tree", "as_tree", is_flag=True, help="Draw each builtin lab as a tree of hosts, switches and VMs.")
+def command(as_json: bool, as_tree: bool) -> None:
     """List the builtin labs (use them as builtin:NAME).
 
     \b
     Examples:
       nestlab labs
+      nestlab labs --tree
       nestlab labs --json
       nestlab validate builtin:reference
     """
+    if as_tree:
+        from lab.tree import lab_tree
+
+        for name in labfile.builtin_names():
+            Console().print(lab_tree(labfile.load(f"builtin:{name}")))
+        return
     rows = []
     for name in labfile.builtin_names():
         lab = labfile.load(f"builtin:{name}")
