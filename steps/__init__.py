@@ -1,0 +1,8 @@
+"""The BDD step library, loaded by the root conftest.py as pytest plugins (`pytest_plugins`).
+
+`given` / `when` / `then` hold the steps; `target` the table of places a scenario runs (`--lab`);
+`remedy` the diagnosis and its resolutions seen through a Session; `cases` the customer-case
+folders; `markers` the tags; `vocabulary` renders the step list into features/README.md.
+"""
+
+STEP_MODULES = ("steps.given", "steps.when", "steps.then")

@@ -1,0 +1,66 @@
+"""Given steps: which lab a scenario starts from, and which faults are put into it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pytest_bdd import given
+
+from simulator import labfile
+from steps.cases import Case
+from steps.phrases import phrase
+from steps.target import PHYSICAL_SKIP_REASON, Target, Testbed, fault
+
+
+@given(phrase('the lab "{reference}"'), target_fixture="testbed")
+def the_lab(reference: str, nestlab_target: Target, request: pytest.FixtureRequest) -> Testbed:
+    """A lab by reference: `builtin:NAME` or a lab file path (relative to the repository)."""
+    path = labfile.resolve(reference)
+    if not path.is_absolute():
+        path = Path(request.config.rootpath) / path
+    return _open(nestlab_target, path, request)
+
+
+@given("the lab:", target_fixture="testbed")
+def the_lab_written_inline(docstring: str, nestlab_target: Target, request: pytest.FixtureRequest, tmp_path: Path) -> Testbed:
+    """A lab file pasted into the scenario as a docstring (a customer's reproduction)."""
+    path = tmp_path / "lab.yaml"
+    path.write_text(docstring + "\n", encoding="utf-8")
+    return _open(nestlab_target, path, request)
+
+
+@given("the customer case", target_fixture="testbed")
+def the_customer_case(customer_case: Case, nestlab_target: Target, request: pytest.FixtureRequest) -> Testbed:
+    """The lab of the case folder this scenario runs for (one run per folder of fixtures/cases/)."""
+    return _open(nestlab_target, customer_case.lab_file, request)
+
+
+@given(phrase('the fault "{fault_id}" on "{subject}"'), target_fixture="injected")
+def the_fault_on(fault_id: str, subject: str, testbed: Testbed, nestlab_target: Target, injected: list) -> list:
+    """Put the lab into the state of a root cause, on the named node."""
+    return _inject(fault_id, subject, testbed, nestlab_target, injected)
+
+
+@given(phrase('the fault "{fault_id}"'), target_fixture="injected")
+def the_fault(fault_id: str, testbed: Testbed, nestlab_target: Target, injected: list) -> list:
+    """Put the lab into the state of a root cause, on the node the catalog finds most natural."""
+    return _inject(fault_id, None, testbed, nestlab_target, injected)
+
+
+@pytest.fixture
+def injected() -> list[tuple[str, str]]:
+    """The (root cause, subject) pairs a scenario's Given steps injected: its ground truth."""
+    return []
+
+
+def _open(target: Target, path: Path, request: pytest.FixtureRequest) -> Testbed:
+    testbed = target.open(path)
+    request.addfinalizer(testbed.close)
+    return testbed
+
+
+def _inject(fault_id: str, subject: str | None, testbed: Testbed, target: Target, injected: list) -> list:
+    if fault(fault_id).kind == "state" and not target.can_make_physical_changes:
+        pytest.skip(PHYSICAL_SKIP_REASON)
+    return [*injected, (fault_id, testbed.inject(fault_id, subject))]

@@ -1,0 +1,24 @@
+"""Where a command runs, as a scenario says it: `on "HV01"` or `in the guest of "HV01/L1/L2-web"`.
+
+A node id names the nesting (lab-format "Node identity"); a Session addresses the same place as a
+top-level host plus the chain of guests reached by PowerShell Direct, outermost first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Where:
+    host: str
+    vm: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, node_id: str) -> "Where":
+        """`HV01` → the host; `HV01/L1/L2` → inside L2's guest, reached through L1."""
+        host, *vms = node_id.split("/")
+        return cls(host, tuple(vms))
+
+    def __str__(self) -> str:
+        return "/".join((self.host, *self.vm))
