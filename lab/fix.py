@@ -24,14 +24,21 @@ COMMAND_WORD = re.compile(r"^[A-Za-z]+-[A-Za-z0-9]+$")
 
 @dataclass(frozen=True)
 class Step:
+    """One line of a resolution: a command, an action for a person, or guidance after the commands.
+
+    A line for a person that comes before any command of its finding is an action ("enable VT-x in
+    firmware", "add RAM"); after a command it says how to verify ("check Msinfo32") and is a note.
+    """
+
     finding: Finding
     context: str  # node id where the line runs: a host, or a VM id meaning inside its guest
     line: str
-    kind: Literal["command", "manual"]
+    kind: Literal["command", "manual", "note"]
 
     def __str__(self) -> str:
         where = f"[{self.context}]"
-        return f"{where} {self.line}" if self.kind == "command" else f"{where} (by hand) {self.line}"
+        prefix = {"command": "", "manual": "(by hand) ", "note": "(then) "}[self.kind]
+        return f"{where} {prefix}{self.line}"
 
 
 @dataclass(frozen=True)
@@ -73,8 +80,11 @@ def actionable(report: Report) -> list[Finding]:
 def plan(report: Report) -> list[Step]:
     steps: list[Step] = []
     for finding in actionable(report):
+        commands_seen = False
         for line in finding.resolution:
-            kind = "command" if is_command(line) else "manual"
+            command = is_command(line)
+            kind = "command" if command else "note" if commands_seen else "manual"
+            commands_seen = commands_seen or command
             steps.append(Step(finding, context_of(finding.subject, line), line, kind))
     return steps
 
@@ -99,6 +109,9 @@ def apply(
     for step in steps:
         if echo:
             echo(step)
+        if step.kind == "note":
+            outcomes.append(Outcome(step, None, True, "guidance"))
+            continue
         if step.kind == "manual":
             done = manual(step) if manual else False
             outcomes.append(Outcome(step, None, done, "carried out (simulated)" if done else "needs a person"))
@@ -114,24 +127,25 @@ def apply(
     return outcomes
 
 
-def simulated_manual_action(lab) -> Callable[[Step], bool]:
-    """On a simulated lab, a person's action is the fault catalog's `heal` for that root cause."""
-    from simulator import faults
+def by_hand(change: Callable[[str, str], None]) -> Callable[[Step], bool]:
+    """A person's action, once per finding: `change(root_cause, subject)` does it.
 
-    healed: set[tuple[str, str]] = set()
+    Only a simulated target can: its change is the fault catalog's `heal` for that root cause.
+    """
+    done: set[tuple[str, str]] = set()
 
     def act(step: Step) -> bool:
         key = (step.finding.root_cause, step.finding.subject)
-        if key in healed:
-            return True
-        fault = faults.CATALOG.get(step.finding.root_cause)
-        if fault is None or step.finding.subject not in lab:
-            return False
-        try:
-            fault.heal(lab, step.finding.subject)
-        except (RuntimeError, ValueError, TypeError, KeyError, BadInput):
-            return False  # the state this action mends is not there (an earlier step mended it)
-        healed.add(key)
+        if key not in done:
+            change(*key)
+            done.add(key)
         return True
 
     return act
+
+
+def simulated_manual_action(lab) -> Callable[[Step], bool]:
+    """On a lab in process, a person's action is the fault catalog's `heal` for that root cause."""
+    from simulator import faults
+
+    return by_hand(lambda root_cause, subject: faults.get(root_cause).heal(lab, subject))

@@ -61,26 +61,11 @@ def apply(testbed: Testbed, report: Report) -> list[str]:
     """Apply the report's resolutions as `nestlab fix` does (lab/fix.py: plan, then run each line
     through the Session where the finding's subject lives); returns what was done.
 
-    A line written for a person is an action when it comes before any command of its finding
-    ("Enable VT-x in BIOS/UEFI …", "Exclude vmms.exe … in ContosoAV", "Add RAM to HV01"): the
-    physical change only a simulated target can make (the catalog's heal; other targets skip the
-    scenario). After a command it is how to verify ("Verify with msinfo32 …") and is not acted on,
-    so a scenario that heals proves that the diagnosis's own commands are right."""
-    changed: set[tuple[str, str]] = set()
-    steps = fix.plan(report)
-    outcomes = fix.apply(testbed.session, steps, manual=lambda step: _by_hand(testbed, step, changed))
+    A person's action (a line before any command of its finding: "Enable VT-x in BIOS/UEFI …") is
+    the target's physical change, which only a simulated target can make (the catalog's heal;
+    other targets skip the scenario); guidance after the commands is not acted on, so a scenario
+    that heals proves that the diagnosis's own commands are right."""
+    outcomes = fix.apply(testbed.session, fix.plan(report), manual=fix.by_hand(testbed.physical_change))
     failed = [f"{o.step}: {o.note}" for o in outcomes if not o.done]
     assert not failed, "resolution steps failed: " + "; ".join(failed)
     return [str(o.step) for o in outcomes]
-
-
-def _by_hand(testbed: Testbed, step: fix.Step, changed: set[tuple[str, str]]) -> bool:
-    finding = step.finding
-    lines = list(finding.resolution)
-    if any(fix.is_command(line) for line in lines[: lines.index(step.line)]):
-        return True  # guidance after the commands
-    key = (finding.root_cause, finding.subject)
-    if key not in changed:
-        testbed.physical_change(finding.root_cause, finding.subject)
-        changed.add(key)
-    return True
