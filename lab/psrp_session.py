@@ -158,16 +158,22 @@ class PsrpSession:
         """One Result per pipeline; on a host itself all of them travel as one PSRP pipeline.
 
         The batch is the constant `direct.BATCH` script with each pipeline rendered as quoted
-        text (the same rendering as a guest's script block). Guests run one pipeline at a time.
+        text (the same rendering as a guest's script block); for a guest, the constant
+        `direct.GUEST_BATCH` runs the same loop inside it through one PowerShell Direct hop.
         """
-        if vm or len(pipelines) < 2:
+        if len(pipelines) < 2:
             return [self.run(host, pipeline, vm=vm) for pipeline in pipelines]
         marker = f"nestlab-batch-{uuid.uuid4()}"
         connection = self._connection(host)
         with connection.lock:
             ps = PowerShell(connection.pool)
-            ps.add_script(direct.BATCH)
-            ps.add_parameter("Pipeline", [direct.render(tuple(p)) for p in pipelines])
+            if vm:
+                ps.add_script(direct.GUEST_BATCH)
+                ps.add_parameter("VMName", vm[0])
+                ps.add_parameter("Pipeline", [direct.guest_script(tuple(vm), tuple(p)) for p in pipelines])
+            else:
+                ps.add_script(direct.BATCH)
+                ps.add_parameter("Pipeline", [direct.render(tuple(p)) for p in pipelines])
             ps.add_parameter("Marker", marker)
             try:
                 ps.invoke()

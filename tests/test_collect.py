@@ -1,13 +1,10 @@
 """The collector rebuilds, from probe answers alone, every attribute a host can show.
 
-A VM that is not Running cannot be entered by PowerShell Direct, so its guest (OS, security,
-listeners, the VMs it runs) and its adapters' addresses are not visible: `visible` projects a lab
-onto what a collection can see, and the evidence lab must equal that projection exactly.
+`visible` (tests/helpers_visible.py) projects a lab onto what a collection can see (nothing inside
+a guest that is not Running); the evidence lab must equal that projection exactly.
 """
 
 from __future__ import annotations
-
-from dataclasses import replace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -17,41 +14,9 @@ from diagnosis.collect import Walk, collect
 from lab.session import SimSession
 from simulator import labfile
 from simulator.generate import generate
-from simulator.model import VM, Guest, Lab
+from simulator.model import Lab
 
-
-def visible(lab: Lab) -> Lab:
-    """The lab as a collection sees it: nothing inside a guest that is not Running."""
-    seen = lab.copy()
-    for vm in lab.all_vms():
-        if vm not in seen or lab[vm].state == "Running":
-            continue
-        record: VM = seen[vm]
-        hidden = Guest(integration_services_current=record.guest.integration_services_current)
-        seen.set(vm, replace(record, guest=hidden, services=()))
-        for adapter in seen.adapters(vm):
-            seen.set(adapter, replace(seen[adapter], ip=None))
-        for node in [n for n in seen.graph if n.startswith(vm + "/") or n.startswith(vm + ":")]:
-            if seen.kind(node) != "adapter" or not node.startswith(vm + ":"):
-                seen.remove(node)
-    return seen
-
-
-def canonical(record: object) -> object:
-    """Listeners are a set on a host (Get-NetTCPConnection, then Get-NetUDPEndpoint)."""
-    if isinstance(record, VM):
-        return replace(record, services=tuple(sorted(record.services, key=lambda x: (x.protocol, x.port))))
-    return record
-
-
-def differences(expected: Lab, got: Lab) -> list[str]:
-    out = [f"missing {n}" for n in expected if n not in got]
-    out += [f"extra {n}" for n in got if n not in expected]
-    out += [f"differs {n}: {expected[n]!r} != {got[n]!r}"
-            for n in expected if n in got and canonical(expected[n]) != canonical(got[n])]
-    edges = set(expected.graph.edges(keys=True)) ^ set(got.graph.edges(keys=True))
-    out += [f"edge {e}" for e in sorted(edges)]
-    return out
+from helpers_visible import differences, visible
 
 
 def evidence_of(lab: Lab) -> tuple[Lab, Walk]:

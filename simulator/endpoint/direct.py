@@ -37,6 +37,17 @@ non-terminating errors arrive merged into the output (`2>&1`) as ErrorRecord obj
 terminating one arrives caught (`$_`) followed by "<Marker> failed". The marker is a fresh GUID
 per batch, so no real output can be mistaken for it."""
 
+GUEST_BATCH = (
+    "param([string]$VMName, [string[]]$Pipeline, [string]$Marker) "
+    "Invoke-Command -VMName $VMName -ArgumentList $Pipeline, $Marker -ScriptBlock { "
+    "param([string[]]$Pipeline, [string]$Marker) "
+    "foreach ($text in $Pipeline) { $Marker; "
+    "try { & ([scriptblock]::Create($text)) 2>&1 } catch { $_; \"$Marker failed\" } } }"
+)
+"""BATCH run inside a guest through one PowerShell Direct hop: each pipeline is the text
+`guest_script` writes for the first guest (a deeper guest's pipeline is a nested Invoke-Command
+in that text), so a whole guest level of the walk is one PSRP pipeline, as on a host."""
+
 # PowerShell's tokenizer accepts these four as single quotes besides U+0027 (CharTraits.IsSingleQuote).
 SINGLE_QUOTES = "'\u2018\u2019\u201a\u201b"
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]*\Z")
@@ -128,9 +139,9 @@ _TOKEN = re.compile(
       | (?P<param>-[A-Za-z_][A-Za-z0-9_]*:?)
       | (?P<var>\$(?:true|false|null)\b)
       | (?P<number>-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)
-      | (?P<open>@\(|\{)
+      | (?P<open>@\(|@\{|\{)
       | (?P<close>\)|\})
-      | (?P<punct>[|,])
+      | (?P<punct>[|,;=])
       | (?P<word>[A-Za-z][A-Za-z0-9_.\-]*)
     )"""
     % ((SINGLE_QUOTES,) * 4),
@@ -206,6 +217,17 @@ class _Parser:
             if self.take() != ("close", "}"):
                 raise ValueError("unclosed script block")
             return ScriptBlock(inner)
+        if (kind, text) == ("open", "@{"):  # a hashtable, as render writes it: @{'key'=value; …}
+            table: dict[Any, Any] = {}
+            while self.peek() != ("close", "}"):
+                key = self.value()
+                if self.take() != ("punct", "="):
+                    raise ValueError("expected '=' in a hashtable")
+                table[key] = self.value()
+                if self.peek() == ("punct", ";"):
+                    self.take()
+            self.take()
+            return table
         if (kind, text) == ("open", "@("):
             items: list[Any] = []
             while self.peek() != ("close", ")"):

@@ -3,7 +3,7 @@
 Structured cmdlets go straight to the executor (`simulator.powershell.run` on the served lab).
 Three script forms are understood, each recognised by shape, never by guessing:
 * the PowerShell Direct `WRAPPER` (simulator/endpoint/direct.py): the guest's pipeline, run in
-  the guest's context;
+  the guest's context; `BATCH` and `GUEST_BATCH`: several pipelines, on the host or in a guest;
 * `Invoke-Expression -Command TEXT | Out-String -Stream`, what pypsrp's `Client.execute_ps`
   sends: TEXT is parsed by `simulator.psparse` and the output rendered as text lines;
 * any other script: parsed by `simulator.psparse` when it can, else a ParseException record.
@@ -40,6 +40,8 @@ def _run_statement(execute: Executor, context: str, statement: Sequence[Invocati
     first = statement[0]
     if first.is_script and first.name.strip() == direct.BATCH:
         return _run_batch(execute, context, first.command)
+    if first.is_script and first.name.strip() == direct.GUEST_BATCH:
+        return _run_batch(execute, context, first.command, guest=first.command.param("VMName"))
     if first.is_script and first.name.strip() == direct.WRAPPER:
         return _run_in_guest(execute, context, first.command)
     if _is_execute_ps(statement):
@@ -57,23 +59,36 @@ def _run_in_guest(execute: Executor, context: str, call: Command) -> Result:
         chain, pipeline = direct.unwrap(vm_name, script)
     except ValueError as exc:
         return _failure(parse_error(str(exc)))
+    return execute(_inside(context, chain), pipeline)
+
+
+def _inside(context: str, chain: Sequence[str]) -> str:
     for name in chain:
         context = vm_id(context, name)
-    return execute(context, pipeline)
+    return context
 
 
-def _run_batch(execute: Executor, context: str, call: Command) -> Result:
-    """direct.BATCH: each pipeline's objects after the marker, its errors as objects (`2>&1`)."""
+def _run_batch(execute: Executor, context: str, call: Command, *, guest: Any = None) -> Result:
+    """direct.BATCH: each pipeline's objects after the marker, its errors as objects (`2>&1`).
+
+    direct.GUEST_BATCH (`guest` is its VMName): the same, each text a guest script of that guest.
+    """
     texts, marker = call.param("Pipeline"), call.param("Marker")
     if isinstance(texts, str):
         texts = [texts]
     if not isinstance(texts, (list, tuple)) or not isinstance(marker, str):
         return _failure(parse_error("the batch needs -Pipeline and -Marker"))
+    if guest is not None and not isinstance(guest, str):
+        return _failure(parse_error("Invoke-Command needs -VMName"))
     output: list[Any] = []
     for text in texts:
         output.append(marker)
         try:
-            result = execute(context, direct.parse(str(text)))
+            if guest is None:
+                result = execute(context, direct.parse(str(text)))
+            else:
+                chain, pipeline = direct.unwrap(guest, str(text))
+                result = execute(_inside(context, chain), pipeline)
         except ValueError as exc:
             result = _failure(parse_error(str(exc)))
         streamed, terminating = clixml.wire_errors(result)

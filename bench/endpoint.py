@@ -1,0 +1,183 @@
+"""Bench: a full collection through the served endpoint — HTTP requests and wall time per host, and
+how many hosts per second are collected when a 20-host lab is collected concurrently.
+
+Goals of issue 6: at most 10 HTTP requests per host for a full collection (the floor is about 3:
+open the pool, one pipeline, close), and 20 hosts collected concurrently (one PsrpSession and one
+thread per host) in under 3 times the time of one.
+
+Requests are the endpoint's own counters (`HostEndpoint.requests`, one per WS-Man action; a
+Receive that timed out is counted once as a Receive, and again under "TimedOut", which is left
+out of the total). The walk of a host goes down every Running guest by PowerShell Direct, and each
+guest level costs its own pipelines on the host's endpoint (diagnosis/collect.py: one batch per
+platform, plus disk batches where a platform has differencing disks): requests per host grow
+with the VMs under it, so the per-host numbers are given per lab shape.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+from urllib.parse import urlsplit
+
+from diagnosis.collect import Walk, collect
+from lab.psrp_session import HostAddress, PsrpSession
+from simulator import labfile
+from simulator.endpoint.auth import Credentials
+from simulator.endpoint.server import LabServer
+from simulator.generate import generate
+from simulator.model import Lab
+
+TITLE = "Collection through the served endpoint (pypsrp, http + basic, loopback)"
+USER = "nestlab"
+GOAL_REQUESTS = 10
+GOAL_RATIO = 3.0
+CONCURRENT_HOSTS = 20
+
+
+@contextmanager
+def served(lab: Lab, password: str | None = None) -> Iterator[tuple[LabServer, list[HostAddress]]]:
+    """Every host of `lab` served on free loopback ports; the addresses a PsrpSession needs."""
+    server = LabServer(lab, Credentials(USER, password or secrets.token_urlsafe(16))).start()
+    try:
+        yield server, [HostAddress(h, "127.0.0.1", s.port, USER, "http", "basic") for h, s in server.servers.items()]
+    finally:
+        server.stop()
+
+
+@contextmanager
+def served_elsewhere(lab: Lab, password: str) -> Iterator[list[HostAddress]]:
+    """The same, by `nestlab serve` in its own process: the server's CPU is not the clients'."""
+    with tempfile.TemporaryDirectory(prefix="nestlab-bench-") as folder:
+        path = Path(folder) / "lab.yaml"
+        path.write_text(labfile.dumps(lab), encoding="utf-8")
+        env = {**os.environ, "NESTLAB_PASSWORD": password}
+        server = subprocess.Popen([sys.executable, "-m", "lab.cli", "serve", str(path), "--port", "0", "--user", USER],
+                                  stdout=subprocess.PIPE, text=True, env=env)
+        try:
+            lines = [server.stdout.readline().split() for _ in lab.hosts()]
+            ports = {name: urlsplit(url).port for name, url in lines}
+            yield [HostAddress(h, "127.0.0.1", ports[h], USER, "http", "basic") for h in lab.hosts()]
+        finally:
+            server.terminate()
+            server.wait(10)
+
+
+def requests_of(server: LabServer, host: str) -> int:
+    counts = server.servers[host].endpoint.requests
+    return sum(n for action, n in counts.items() if action != "TimedOut")
+
+
+@dataclass(frozen=True)
+class HostMeasure:
+    lab: str
+    host: str
+    vms: int
+    pipelines: int
+    requests: int
+    seconds: float
+
+
+def measure_hosts(lab: Lab, name: str) -> list[HostMeasure]:
+    """Each host collected alone, one after the other: its requests, pipelines and wall time."""
+    password = secrets.token_urlsafe(16)
+    out = []
+    with served(lab, password) as (server, addresses):
+        for address in addresses:
+            walk = Walk()
+            start = time.perf_counter()
+            with PsrpSession([address], passwords=lambda a: password) as session:
+                collect(session, walk=walk)
+            seconds = time.perf_counter() - start
+            vms = sum(1 for vm in lab.all_vms() if vm.split("/", 1)[0] == address.name)
+            out.append(HostMeasure(name, address.name, vms, walk.round_trips[address.name],
+                                   requests_of(server, address.name), seconds))
+    return out
+
+
+@dataclass(frozen=True)
+class Concurrency:
+    server: str  # "in process" or "own process"
+    hosts: int
+    one_s: float
+    all_s: float
+
+    @property
+    def ratio(self) -> float:
+        return self.all_s / self.one_s
+
+    @property
+    def hosts_per_second(self) -> float:
+        return self.hosts / self.all_s
+
+
+def measure_concurrency(lab: Lab, *, own_process: bool = False) -> Concurrency:
+    """One host collected alone, then every host at once (a thread and a PsrpSession each).
+
+    With the server in this process, the clients and the served simulator share one interpreter
+    (and its GIL); `own_process` serves the lab with `nestlab serve` in a process of its own.
+    """
+    password = secrets.token_urlsafe(16)
+
+    def one(address: HostAddress) -> float:
+        start = time.perf_counter()
+        with PsrpSession([address], passwords=lambda a: password) as session:
+            collect(session)
+        return time.perf_counter() - start
+
+    def both(addresses: list[HostAddress]) -> tuple[float, float]:
+        one_s = min(one(addresses[0]) for _ in range(2))  # the first run also warms imports and caches
+        start = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=len(addresses)) as pool:
+            list(pool.map(one, addresses))
+        return one_s, time.perf_counter() - start
+
+    if own_process:
+        with served_elsewhere(lab, password) as addresses:
+            return Concurrency("own process", len(addresses), *both(addresses))
+    with served(lab, password) as (_, addresses):
+        return Concurrency("in process", len(addresses), *both(addresses))
+
+
+def run(*, quick: bool = False) -> dict[str, Any]:
+    """The bench report: {title, columns, rows, notes, data} (see bench/__main__.py)."""
+    shapes = [("builtin:reference", labfile.load("builtin:reference"))]
+    if not quick:
+        shapes += [(f"generate(seed=1, hosts=2, depth={d})", generate(seed=1, hosts=2, depth=d)) for d in (1, 3)]
+    hosts = [m for name, lab in shapes for m in measure_hosts(lab, name)]
+    size = 4 if quick else CONCURRENT_HOSTS
+    many = generate(seed=7, hosts=size, depth=1)
+    runs = [measure_concurrency(many), measure_concurrency(many, own_process=True)]
+    worst = max(m.requests for m in hosts)
+    rows = [[m.lab, m.host, str(m.vms), str(m.pipelines), str(m.requests), f"{m.seconds:.2f}"] for m in hosts]
+    notes = [
+        f"≤ {GOAL_REQUESTS} HTTP requests per host: {'met' if worst <= GOAL_REQUESTS else 'NOT met'} "
+        f"(worst {worst}; requests = 3 + 2 × pipelines: Create + Receive to open, Command + Receive per "
+        "pipeline, Delete; a pipeline per platform walked and one per disk follow-up, guests included)",
+        *(f"{c.hosts} hosts at once, server {c.server}: {c.all_s:.2f} s vs {c.one_s:.2f} s for one = "
+          f"{c.ratio:.2f}× ({c.hosts_per_second:.1f} hosts/s); goal < {GOAL_RATIO}×: "
+          f"{'met' if c.ratio < GOAL_RATIO else 'NOT met'}" for c in runs),
+        f"{os.cpu_count()} CPUs: collecting a simulated host is CPU work on both sides (pypsrp's XML, the "
+        "cmdlets), so on few cores concurrency cannot hide it; against real hosts the time is their latency",
+    ]
+    return {
+        "title": TITLE,
+        "columns": ["lab", "host", "VMs", "pipelines", "HTTP requests", "seconds"],
+        "rows": rows,
+        "notes": notes,
+        "data": {
+            "hosts": [m.__dict__ for m in hosts],
+            "concurrency": [{**c.__dict__, "ratio": c.ratio, "hosts_per_second": c.hosts_per_second} for c in runs],
+            "cpus": os.cpu_count(),
+            "goals": {"requests_per_host": GOAL_REQUESTS, "ratio": GOAL_RATIO,
+                      "requests_met": worst <= GOAL_REQUESTS, "ratio_met": min(c.ratio for c in runs) < GOAL_RATIO},
+        },
+    }

@@ -1,0 +1,183 @@
+"""An inventory of real hosts, beyond how to reach them: what a run may touch on each.
+
+`lab.targets.read_inventory` reads the connection part of each entry (a `HostAddress`); this adds
+the two keys that decide what a destructive run may do there (lab/inventory.example.yaml):
+
+* `destructive: true|false` (default false) — the host's owner agrees to have faults injected.
+  A host is changed only when the run says `--allow-destructive` *and* its entry says so;
+* `vms: [names]` (default: all) — the VMs of that host a run may change (inject faults on, or on
+  anything inside them). Reading is never restricted: the collector sees what the host shows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from lab.psrp_session import HostAddress
+from lab.targets import read_inventory
+from simulator.errors import BadInput
+from simulator.psdata import Command, Result
+
+
+@dataclass(frozen=True)
+class InventoryHost:
+    address: HostAddress
+    destructive: bool = False
+    vms: tuple[str, ...] | None = None  # None: every VM of the host
+
+    @property
+    def name(self) -> str:
+        return self.address.name
+
+    def may_touch(self, node_id: str) -> bool:
+        """Whether a node (host, VM, or anything on or inside a VM) is among the VMs the entry lists."""
+        if self.vms is None:
+            return True
+        host, _, rest = node_id.partition("/")
+        if host.split(":", 1)[0] != self.name:
+            return False
+        if not rest:
+            return False  # the host itself: only when every VM may be touched
+        first = rest.split("/", 1)[0].split(":", 1)[0]
+        return first in self.vms
+
+
+def read_hosts(path: Path) -> list[InventoryHost]:
+    """Every entry of the inventory: its address (validated by read_inventory) plus its permissions."""
+    from ruamel.yaml import YAML
+
+    addresses = read_inventory(path)
+    entries = YAML(typ="safe").load(path.read_text(encoding="utf-8"))["hosts"]
+    return [_host(path, index, address, entry) for index, (address, entry) in enumerate(zip(addresses, entries))]
+
+
+def _host(path: Path, index: int, address: HostAddress, entry: dict[str, Any]) -> InventoryHost:
+    where = f"{path}: hosts[{index}] ({address.name})"
+    destructive = entry.get("destructive", False)
+    if not isinstance(destructive, bool):
+        raise BadInput(f"{where}: destructive must be true or false, not {destructive!r}")
+    vms = entry.get("vms")
+    if vms is not None and (not isinstance(vms, list) or not all(isinstance(v, str) and v for v in vms)):
+        raise BadInput(f"{where}: vms must be a list of VM names")
+    return InventoryHost(address, destructive, tuple(vms) if vms is not None else None)
+
+
+@dataclass(frozen=True)
+class Permission:
+    """What a run may change: nothing, unless `--allow-destructive` and the host's entry agree."""
+
+    hosts: dict[str, InventoryHost]
+    allow_destructive: bool = False
+
+    def may_change(self, host: str) -> bool:
+        entry = self.hosts.get(host)
+        return self.allow_destructive and entry is not None and entry.destructive
+
+    def why_not(self, host: str, subject: str | None = None) -> str | None:
+        """None when the change is allowed; else the reason, as one line."""
+        entry = self.hosts.get(host)
+        if entry is None:
+            return f"{host} is not in the inventory"
+        if not self.allow_destructive:
+            return f"{host}: read-only without --allow-destructive"
+        if not entry.destructive:
+            return f"{host}: its inventory entry does not say destructive: true"
+        if subject is not None and not entry.may_touch(subject):
+            return f"{subject} is not among the VMs {host}'s inventory entry lets a run change ({', '.join(entry.vms or ())})"
+        return None
+
+
+# ----------------------------------------------------------------------------------------------
+# read-only unless permitted: every pipeline sent to a real host is looked at first
+# ----------------------------------------------------------------------------------------------
+
+READ_VERBS = frozenset({
+    "get", "test", "measure", "select", "where", "sort", "format", "out", "convertto", "find", "resolve",
+    "show", "group", "compare",
+})
+READ_NATIVE = {  # native commands, and the arguments that make them only read
+    "bcdedit": ("/enum",),
+    "netsh": ("show",),
+    "systeminfo": (),
+    "ipconfig": (),
+    "hostname": (),
+    "whoami": (),
+}
+
+
+def changes_state(pipeline: Sequence[Command]) -> bool:
+    """Whether a pipeline may change a host: anything but a known read (Get-*, Test-*, bcdedit /enum …).
+
+    Unknown means "may change": a real host is protected from what this list does not know.
+    """
+    from simulator.psparse import ScriptBlock, parse
+
+    for command in pipeline:
+        name = command.name.lower()
+        blocks = [v for v in (*command.arguments, *(v for _, v in command.parameters)) if isinstance(v, ScriptBlock)]
+        if any(_block_changes_state(str(block)) for block in blocks):
+            return True  # Where-Object { … | Stop-VM } changes as much as Stop-VM
+        if name == "invoke-command":
+            if not blocks:
+                return True
+            continue
+        if name == "invoke-restmethod":
+            if str(command.param("Method", "Get")).lower() != "get":
+                return True
+            continue
+        if name in READ_NATIVE:
+            words = [str(a).lower() for a in command.arguments]
+            if not all(w in words for w in READ_NATIVE[name]):
+                return True
+            continue
+        if name.split("-", 1)[0] not in READ_VERBS:
+            return True
+    return False
+
+
+def _block_changes_state(text: str) -> bool:
+    """A script block: its commands; an expression (`$_.State -eq 'Running'`) reads unless it calls a method."""
+    from simulator.psparse import parse
+
+    if text.lstrip().startswith("$"):
+        return "(" in text
+    try:
+        return changes_state(parse(text))
+    except BadInput:
+        return True  # what cannot be read cannot be trusted
+
+
+class ReadOnly(BadInput):
+    """A pipeline that would change a host the run may not change; nothing was sent."""
+
+
+class GuardedSession:
+    """A Session that lets through reads everywhere and changes only where `Permission` allows."""
+
+    def __init__(self, session: Any, permission: Permission) -> None:
+        self.inner = session
+        self.permission = permission
+
+    def hosts(self) -> list[str]:
+        return self.inner.hosts()
+
+    def run(self, host: str, pipeline: Sequence[Command], *, vm: Sequence[str] = ()) -> Result:
+        self._check(host, [pipeline])
+        return self.inner.run(host, pipeline, vm=vm)
+
+    def run_batch(self, host: str, pipelines: Sequence[Sequence[Command]], *, vm: Sequence[str] = ()) -> list[Result]:
+        self._check(host, pipelines)
+        return self.inner.run_batch(host, pipelines, vm=vm)
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def _check(self, host: str, pipelines: Sequence[Sequence[Command]]) -> None:
+        if self.permission.may_change(host):
+            return
+        for pipeline in pipelines:
+            if changes_state(pipeline):
+                text = " | ".join(str(c) for c in pipeline)
+                raise ReadOnly(f"{host}: refused {text!r}: {self.permission.why_not(host)}")

@@ -1,0 +1,199 @@
+"""`pytest --lab=inventory:PATH`: the scenarios against the real hosts of an inventory file.
+
+A real lab cannot be built from a scenario's lab file: the hosts are what they are. A scenario runs
+when its lab's hosts are hosts of the inventory and every VM of its lab is on them (its node ids
+then name real hosts and VMs), and is skipped otherwise, saying why. Everything goes through PsrpSession, and everything is read-only
+(`lab.inventory.GuardedSession`) unless the run says `--allow-destructive` and the host's entry
+says `destructive: true`; a fault is then injected as on the endpoint (the catalog's inject
+script), computed on what the host shows now (a fresh collection), and journalled with its undo
+first (`lab.journal`). The testbed's close undoes every step, newest first, and verifies each by
+reading back; so does an interpreter exit (atexit) and SIGTERM (turned into KeyboardInterrupt).
+A step that could not be undone fails the scenario with the journal's path and `nestlab restore`.
+
+Physical changes (`inject: state`) and reachability traces need the simulator: skipped here.
+"""
+
+from __future__ import annotations
+
+import atexit
+import signal
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lab import journal as journaling
+from lab.capture import Capture
+from lab.capture import write as write_capture
+from lab.inventory import GuardedSession, InventoryHost, Permission, ReadOnly, changes_state, read_hosts
+from lab.psrp_session import PsrpSession
+from steps.target import PHYSICAL_SKIP_REASON, fault
+
+TRACE_SKIP_REASON = "hop-by-hop reachability traces need the simulator's model (not a real host)"
+JOURNAL_DIR = Path(".nestlab") / "journals"
+
+
+class ScenarioSession(GuardedSession):
+    """The guard, for a scenario. On a host the run may not change, a command that would change it
+    skips the scenario (saying which and why) instead of failing it; nothing is sent. On a host it
+    may change, each such command is journalled with its undo first (`journal.run_journaled`), and
+    one whose undo is not known skips the scenario, unrun."""
+
+    def __init__(self, session: PsrpSession, permission: Permission, journal: journaling.Journal) -> None:
+        super().__init__(session, permission)
+        self.journal = journal
+
+    def run(self, host: str, pipeline: Any, *, vm: Any = ()) -> Any:
+        if self.permission.may_change(host) and changes_state(pipeline):
+            pipeline, vm = _into_guest(pipeline, tuple(vm))
+            context = "/".join((host, *vm))
+            try:
+                return journaling.run_journaled(self.inner, self.journal, context, pipeline,
+                                                allowed=self.permission.may_change)
+            except journaling.NoUndo as exc:
+                pytest.skip(str(exc))
+        return super().run(host, pipeline, vm=vm)
+
+    def _check(self, host: str, pipelines: Any) -> None:
+        if self.permission.may_change(host) and any(changes_state(p) for p in pipelines):
+            pytest.skip(f"{host}: a batch that changes a host is not journalled; send its commands one by one")
+        try:
+            super()._check(host, pipelines)
+        except ReadOnly as exc:
+            pytest.skip(str(exc))
+
+
+def _into_guest(pipeline: Any, vm: tuple[str, ...]) -> tuple[Any, tuple[str, ...]]:
+    """`Invoke-Command -VMName X -ScriptBlock { … }` is its script block run in X's guest, which is
+    how the session addresses a guest, so it is journalled as that."""
+    from simulator.psparse import parse
+
+    if len(pipeline) == 1 and pipeline[0].name.lower() == "invoke-command":
+        name, block = pipeline[0].param("VMName"), pipeline[0].param("ScriptBlock")
+        if isinstance(name, str) and block is not None and len(pipeline[0].parameters) == 2:
+            return _into_guest(parse(str(block)), (*vm, name))
+    return pipeline, vm
+
+
+@dataclass
+class InventoryTestbed:
+    """One scenario on the inventory's hosts: a guarded session, and a journal of what it changed."""
+
+    name: str
+    session: GuardedSession
+    journal: journaling.Journal
+    permission: Permission
+    raw: PsrpSession = field(repr=False)
+    baseline: Any = field(default=None, repr=False)  # what the hosts showed when the scenario began
+
+    def inject(self, fault_id: str, subject: str | None) -> str:
+        from diagnosis.collect import collect
+
+        chosen = fault(fault_id)
+        if chosen.kind != "cmd":
+            pytest.skip(PHYSICAL_SKIP_REASON)
+        shown = collect(self.session).lab  # what the hosts show now: the catalog's scripts are computed on it
+        subject = subject or next(iter(chosen.candidates(shown)), None)
+        if subject is None:
+            pytest.skip(f"{fault_id}: nothing on these hosts it applies to")
+        host = subject.split("/", 1)[0].split(":", 1)[0]
+        why = self.permission.why_not(host, subject)
+        if why:
+            pytest.skip(why)
+        step = journaling.inject(self.raw, self.journal, shown, fault_id, subject, allowed=self.permission.may_change)
+        return step.subject
+
+    def physical_change(self, root_cause: str, subject: str) -> None:
+        pytest.skip(PHYSICAL_SKIP_REASON)
+
+    def trace(self, source: str, destination: str, port: int, protocol: str) -> Any:
+        pytest.skip(TRACE_SKIP_REASON)
+
+    def restore(self) -> list[journaling.Outcome]:
+        """Undo every pending step (idempotent; atexit calls it too if close never ran)."""
+        with journaling.interrupts_held():
+            return journaling.undo_all(self.raw, self.journal)
+
+    def close(self) -> None:
+        """Undo the journal, then compare a fresh collection with the baseline: VMs a reboot left off
+        are started again, and anything else that still differs fails the scenario."""
+        from lab.capture import settle
+
+        atexit.unregister(self.restore)
+        try:
+            outcomes = self.restore()
+            changed = self.journal.steps and self.baseline is not None
+            left = settle(GuardedSession(self.raw, self.permission), self.baseline) if changed else []
+        finally:
+            self.raw.close()
+        failed = [str(o) for o in outcomes if not o.undone] + [f"differs from before the scenario: {d}" for d in left]
+        if failed:
+            pytest.fail(f"not restored ({'; '.join(failed)}); journal {self.journal.path}: "
+                        f"run `nestlab restore {self.journal.path}`", pytrace=False)
+
+
+@dataclass
+class InventoryTarget:
+    """`--lab=inventory:PATH`, read-only unless `--allow-destructive` (and the host's entry) allow."""
+
+    path: Path
+    allow_destructive: bool = False
+    journal_dir: Path = JOURNAL_DIR
+    name: str = "inventory"
+    can_make_physical_changes: bool = False
+    hosts: dict[str, InventoryHost] = field(default_factory=dict)
+    _previous_sigterm: Any = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.hosts = {h.name: h for h in read_hosts(Path(self.path))}
+        self.name = f"inventory:{self.path}"
+        if threading.current_thread() is threading.main_thread():
+            self._previous_sigterm = signal.signal(signal.SIGTERM, _interrupt)
+
+    @property
+    def can_change_state(self) -> bool:
+        return self.allow_destructive and any(h.destructive for h in self.hosts.values())
+
+    def open(self, lab_file: Path) -> InventoryTestbed:
+        from diagnosis.collect import collect
+        from simulator import labfile
+
+        wanted = labfile.load(lab_file)
+        missing = sorted(set(wanted.hosts()) - set(self.hosts))
+        if missing:
+            pytest.skip(f"the scenario's lab {wanted.name!r} needs hosts {', '.join(missing)}, "
+                        f"which {self.path} does not list ({', '.join(self.hosts)})")
+        names = list(wanted.hosts())
+        permission = Permission({n: self.hosts[n] for n in names}, self.allow_destructive)
+        raw = PsrpSession([self.hosts[n].address for n in names])
+        baseline = collect(GuardedSession(raw, Permission({}))).lab  # read-only, whatever the flags say
+        absent = [vm for vm in wanted.all_vms() if vm not in baseline]
+        if absent:
+            raw.close()
+            pytest.skip(f"the scenario's lab {wanted.name!r} has VMs these hosts do not show: {', '.join(absent[:5])}")
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        self.journal_dir.mkdir(parents=True, exist_ok=True)
+        before = self.journal_dir / f"{stamp}-{wanted.name}.before.yaml"
+        write_capture(Capture(baseline, self.name, stamp, ()), before)  # for `nestlab restore` to settle against
+        journal = journaling.Journal.create(self.journal_dir / f"{stamp}-{wanted.name}.json",
+                                            [self.hosts[n].address for n in names], target=self.name,
+                                            baseline=str(before.resolve()))
+        testbed = InventoryTestbed(wanted.name, ScenarioSession(raw, permission, journal), journal, permission, raw, baseline)
+        atexit.register(testbed.restore)
+        return testbed
+
+    def close(self) -> None:
+        if self._previous_sigterm is not None:
+            signal.signal(signal.SIGTERM, self._previous_sigterm)
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}: the scenario's changes are undone on the way out")
+
+
+def build(argument: str, config: pytest.Config) -> InventoryTarget:
+    """The `TARGETS` row's builder: `--lab=inventory:PATH` plus `--allow-destructive`."""
+    return InventoryTarget(Path(argument), allow_destructive=bool(config.getoption("--allow-destructive")))

@@ -1,0 +1,26 @@
+"""The endpoint bench runs (a quick smoke run: no timing asserted), and its request counts are what
+the wire does: one pool, then one pipeline per walk batch, guests included (direct.GUEST_BATCH)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench import endpoint
+from simulator import labfile
+
+pytestmark = pytest.mark.endpoint
+
+
+def test_quick_run_reports_every_column_and_both_goals():
+    report = endpoint.run(quick=True)
+    assert report["rows"] and all(len(row) == len(report["columns"]) for row in report["rows"])
+    assert {c["server"] for c in report["data"]["concurrency"]} == {"in process", "own process"}
+    assert set(report["data"]["goals"]) >= {"requests_met", "ratio_met"}
+
+
+def test_a_collection_costs_one_pool_and_one_pipeline_per_walk_batch():
+    """Create + Receive, then Command + Receive per batch, then Delete: a guest's batch is one
+    pipeline too, not one per probe."""
+    (hv01,) = endpoint.measure_hosts(labfile.load("builtin:reference"), "builtin:reference")
+    assert hv01.pipelines == 6  # HV01 and L1: first batch + disk batch; L2-web, L2-app: first batch
+    assert hv01.requests == 3 + 2 * hv01.pipelines
