@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: demo test bench accuracy clean
+.PHONY: demo test bench accuracy image clean
 
 $(BIN)/python:
 	@command -v $(PY) >/dev/null 2>&1 || { echo "make: $(PY) not found; run with PY=python3" >&2; exit 2; }
@@ -34,6 +34,11 @@ bench: $(TEST_STAMP)
 
 accuracy: $(TEST_STAMP)
 	$(BIN)/python -m bench.accuracy --labs 200
+
+# The container image for `nestlab up` (debootstrap base, cached by its inputs; no registry needed).
+image: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[docker]'
+	$(BIN)/python -m lab.image
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

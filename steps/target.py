@@ -237,6 +237,22 @@ def _inventory(argument: str, config: pytest.Config) -> Target:
     return target_inventory.build(argument, config)
 
 
+def _fleet(argument: str, config: pytest.Config) -> Target:
+    """The containers `nestlab up LAB` started: their inventory, replayed as real hosts would be."""
+    import tempfile
+
+    from lab import fleet
+    from steps import target_inventory
+
+    members = fleet.running(fleet.connect(), fleet.fleet_name(argument))
+    if not members:
+        raise pytest.UsageError(f"--lab=fleet:{argument}: no running fleet; start it with `nestlab up {argument}`")
+    handle, path = tempfile.mkstemp(prefix="nestlab-fleet-", suffix=".yaml")
+    with open(handle, "w", encoding="utf-8") as out:
+        out.write(fleet.yaml_text(fleet.inventory(members)))
+    return target_inventory.build(path, config)
+
+
 TARGETS: dict[str, TargetKind] = {
     row.kind: row
     for row in (
@@ -244,6 +260,8 @@ TARGETS: dict[str, TargetKind] = {
         TargetKind("endpoint", _endpoint, help="the simulator served over PSRP on loopback, through pypsrp"),
         TargetKind("inventory", _inventory, takes_argument=True,
                    help="the real hosts of an inventory file, read-only unless --allow-destructive"),
+        TargetKind("fleet", _fleet, takes_argument=True,
+                   help="the containers of `nestlab up LAB`, as an inventory (read-only unless --allow-destructive)"),
     )
 }
 

@@ -1,0 +1,39 @@
+"""`nestlab fleet`: the hosts that `nestlab up` runs, and their inventory."""
+
+from __future__ import annotations
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from simulator.errors import BadInput
+from lab import fleet
+
+
+@click.command(name="fleet")
+@click.argument("lab_target", metavar="[LAB]", required=False)
+@click.option("--inventory", "as_inventory", is_flag=True, help="Print the inventory (for nestlab diagnose inventory:FILE) instead of a table.")
+@click.option("--ansible", "as_ansible", is_flag=True, help="Print Ansible's YAML inventory (psrp connection) instead of a table.")
+def command(lab_target: str | None, as_inventory: bool, as_ansible: bool) -> None:
+    """List the containers of every fleet (or of LAB's): lab, host, container, status, address.
+
+    \b
+    Examples:
+      nestlab fleet
+      nestlab fleet builtin:reference --inventory > fleet.yaml
+      nestlab fleet builtin:reference --ansible > hosts.yml
+    """
+    client = fleet.connect()
+    if as_inventory or as_ansible:
+        if not lab_target:
+            raise BadInput("fleet: --inventory and --ansible need LAB (one fleet's hosts)")
+        running = fleet.running(client, fleet.fleet_name(lab_target))
+        click.echo(fleet.yaml_text(fleet.ansible_inventory(running) if as_ansible else fleet.inventory(running)), nl=False)
+        return
+    found = fleet.members(client, fleet.fleet_name(lab_target) if lab_target else None)
+    table = Table(title="nestlab fleet")
+    for column in ("lab", "host", "container", "status", "address"):
+        table.add_column(column)
+    for m in found:
+        table.add_row(m.lab, m.host, m.container, m.status, f"{m.address}:{fleet.PORT}" if m.address else "-")
+    Console().print(table)

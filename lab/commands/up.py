@@ -1,0 +1,55 @@
+"""`nestlab up LAB`: each host of a lab as a container serving PSRP on its own address."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import click
+
+from simulator.errors import BadInput
+from simulator.labfile import write_atomic
+from lab import fleet
+from lab.image import IMAGE
+from lab.psrp_session import PASSWORD_ENV
+
+
+@click.command(name="up")
+@click.argument("lab_target", metavar="LAB")
+@click.option("--network", default=None, metavar="NAME", help="Bridge network to put the hosts on (default: nestlab-<lab>; created if missing).")
+@click.option("--subnet", default=None, metavar="CIDR", help="Subnet of the network when it is created (default: Docker picks one).")
+@click.option("--image", default=IMAGE, show_default=True, help="Image that runs `nestlab serve` (make image builds it).")
+@click.option("--user", default="nestlab", show_default=True, help=f"The account clients log in with (its password: ${PASSWORD_ENV}).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the inventory here instead of printing it.")
+@click.option("--ansible", "ansible_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Also write Ansible's YAML inventory (psrp connection) here.")
+@click.option("--timeout", type=click.FloatRange(1, 600), default=fleet.READY_TIMEOUT, show_default=True, help="Seconds to wait for every host to answer.")
+def command(lab_target: str, network: str | None, subnet: str | None, image: str, user: str, output: Path | None, ansible_path: Path | None, timeout: float) -> None:
+    """Run each host of LAB as a container serving WS-Management/PSRP on port 5985 of its own address.
+
+    One container per host (nestlab-<lab>-<host>) on a private bridge network; then the
+    inventory that reaches them (for `nestlab diagnose inventory:FILE`). Running it again
+    changes only what differs. `nestlab down LAB` removes it all.
+
+    \b
+    Examples:
+      export NESTLAB_PASSWORD=secret
+      nestlab up builtin:reference -o fleet.yaml --ansible hosts.yml
+      nestlab diagnose inventory:fleet.yaml
+      nestlab up lab.yaml --network lab-net --subnet 172.30.0.0/24
+    """
+    password = os.environ.get(PASSWORD_ENV)
+    if not password:
+        raise BadInput(f"up: set {PASSWORD_ENV} to the password the hosts will ask of --user {user}")
+    spec = fleet.spec_for(lab_target, network=network, subnet=subnet, image=image, user=user)
+    started = time.monotonic()
+    client = fleet.connect()
+    members = fleet.up(client, spec, password, log=lambda line: click.echo(line, err=True), timeout=timeout)
+    click.echo(f"up: {len(members)} host(s) of {spec.lab} answer on {spec.network} ({time.monotonic() - started:.1f} s)", err=True)
+    text = fleet.yaml_text(fleet.inventory(members))
+    if ansible_path is not None:
+        write_atomic(ansible_path, fleet.yaml_text(fleet.ansible_inventory(members)))
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        write_atomic(output, text)

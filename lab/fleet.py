@@ -1,0 +1,329 @@
+"""A lab as a fleet of containers: each host of a lab served by its own `nestlab serve` on port
+5985 of its own address on a private Docker bridge network (issue 7).
+
+What a fleet owns is found by labels, never by names alone: every container and the network
+that `up` creates carry `nestlab.lab=<lab>`, so `down` removes exactly those and nothing else
+(a network that existed before `up` is used, but not labelled, and so never removed).
+
+Re-running `up` is idempotent: a container whose configuration (lab file, image, user,
+network, password) is unchanged is left running with the state it has; one that differs is
+replaced; a stopped one is started; one for a host the lab no longer has is removed.
+
+Secrets: the password travels only in the container's environment (NESTLAB_PASSWORD), never
+in argv or labels; the user too is passed as NESTLAB_USER. Each container gets its own copy
+of the lab file, so a change made through one host's endpoint is invisible to the others,
+as on separate machines.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import socket
+import tarfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from simulator.errors import BadInput
+from lab.image import IMAGE
+from lab.commands.serve import USER_ENV
+from lab.psrp_session import PASSWORD_ENV
+
+LABEL_LAB = "nestlab.lab"
+LABEL_HOST = "nestlab.host"
+LABEL_CONFIG = "nestlab.config"  # digest of what the container was made from (no secret in it)
+PORT = 5985
+LAB_DIR = "/tmp"
+LAB_FILE = f"{LAB_DIR}/lab.yaml"
+READY_TIMEOUT = 60.0
+PARALLEL = 4  # containers created or removed at once: with vfs each is a copy of the whole image
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class FleetSpec:
+    """What `up` is asked to bring up."""
+
+    lab: str  # the fleet's name: builtin:NAME → NAME, a lab file → its stem
+    lab_file: Path
+    hosts: tuple[str, ...]
+    network: str
+    subnet: str | None = None
+    image: str = IMAGE
+    user: str = "nestlab"
+
+
+@dataclass(frozen=True)
+class Member:
+    """One running (or stopped) host of a fleet, as Docker reports it."""
+
+    lab: str
+    host: str
+    container: str
+    status: str
+    address: str | None
+    user: str
+
+
+def connect() -> Any:
+    """A docker client whose engine answered a ping, or BadInput saying why there is none."""
+    try:
+        import docker
+    except ImportError:
+        raise BadInput("fleet: the docker package is missing: pip install 'nestlab[docker]'") from None
+    try:
+        client = docker.from_env()
+        client.ping()
+    except Exception as exc:
+        raise BadInput(f"fleet: no Docker engine answers ({' '.join(str(exc).split())[:160]})") from None
+    return client
+
+
+def slug(text: str) -> str:
+    """A name Docker accepts for containers and networks, lowercase."""
+    cleaned = re.sub(r"[^a-z0-9_.-]+", "-", text.lower()).strip("-.")
+    return cleaned or "lab"
+
+
+def fleet_name(target: str) -> str:
+    """The fleet of `builtin:NAME` is NAME; of a lab file, its stem (the file need not exist for `down`)."""
+    if target.startswith("builtin:"):
+        return slug(target.split(":", 1)[1])
+    return slug(Path(target).stem)
+
+
+def container_name(lab: str, host: str) -> str:
+    return f"nestlab-{slug(lab)}-{slug(host)}"
+
+
+def spec_for(target: str, *, network: str | None = None, subnet: str | None = None, image: str = IMAGE, user: str = "nestlab") -> FleetSpec:
+    """Read LAB (a lab file or builtin:NAME) into what `up` needs."""
+    from simulator import labfile
+    from lab.targets import parse_target
+
+    parsed = parse_target(target)
+    if parsed.kind not in ("lab", "builtin") or parsed.lab_path is None:
+        raise BadInput(f"{target}: up needs a lab file or builtin:NAME, not a {parsed.kind} target")
+    lab = labfile.load(parsed.lab_path)
+    name = fleet_name(target)
+    return FleetSpec(name, parsed.lab_path, tuple(lab.hosts()), network or f"nestlab-{name}", subnet, image, user)
+
+
+def up(client: Any, spec: FleetSpec, password: str, *, log: Log = lambda _: None, timeout: float = READY_TIMEOUT) -> list[Member]:
+    """Bring the fleet to `spec` (creating, replacing or starting what differs) and wait until every host answers."""
+    image = _image(client, spec.image)
+    network = _ensure_network(client, spec, log)
+    lab_bytes = spec.lab_file.read_bytes()
+    config = hashlib.sha256(b"\0".join([lab_bytes, image.id.encode(), spec.user.encode(), network.name.encode()])).hexdigest()[:32]
+    wanted = {container_name(spec.lab, host): host for host in spec.hosts}
+    for container in _containers(client, spec.lab):
+        if container.name not in wanted:
+            log(f"up: removing {container.name} (its host is no longer in the lab)")
+            container.remove(force=True, v=True)
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        list(pool.map(lambda item: _ensure_container(client, spec, item[0], item[1], config, password, lab_bytes, log), wanted.items()))
+    return _wait_ready(client, spec, timeout)
+
+
+def down(client: Any, lab: str) -> list[str]:
+    """Remove every container and network labelled with this fleet; return what was removed."""
+    import docker.errors
+
+    containers = _containers(client, lab)
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        list(pool.map(lambda c: c.remove(force=True, v=True), containers))
+    removed = [f"container {c.name}" for c in containers]
+    for network in client.networks.list(filters={"label": f"{LABEL_LAB}={lab}"}):
+        try:
+            network.remove()
+        except docker.errors.NotFound:
+            continue
+        removed.append(f"network {network.name}")
+    return removed
+
+
+def members(client: Any, lab: str | None = None) -> list[Member]:
+    """Every container of every fleet (or of one), sorted by lab then host."""
+    found = [_member(container) for container in _containers(client, lab)]
+    return sorted(found, key=lambda m: (m.lab, m.host))
+
+
+def inventory(fleet: list[Member]) -> dict[str, Any]:
+    """The fleet as an inventory file of lab/targets.py (for `nestlab diagnose inventory:PATH`)."""
+    return {"hosts": [
+        {"name": m.host, "address": m.address, "port": PORT, "transport": "http", "auth": "basic", "user": m.user}
+        for m in fleet
+    ]}
+
+
+def running(client: Any, lab: str) -> list[Member]:
+    """The members of a fleet that answer now, or BadInput when none runs (for inventories)."""
+    found = [m for m in members(client, lab) if m.status == "running" and m.address]
+    if not found:
+        raise BadInput(f"fleet: no running host of {lab} (nestlab up LAB first; nestlab fleet lists what runs)")
+    return found
+
+
+def ansible_inventory(fleet: list[Member]) -> dict[str, Any]:
+    """The fleet as Ansible's YAML inventory, reached with the psrp connection plugin."""
+    groups: dict[str, Any] = {}
+    for m in fleet:
+        group = groups.setdefault(f"nestlab_{m.lab.replace('-', '_').replace('.', '_')}", {"hosts": {}, "vars": _ansible_vars(m.user)})
+        group["hosts"][m.host] = {"ansible_host": m.address, "ansible_port": PORT}
+    return {"all": {"children": groups}}
+
+
+def _ansible_vars(user: str) -> dict[str, str]:
+    return {
+        "ansible_connection": "psrp",
+        "ansible_psrp_protocol": "http",
+        "ansible_psrp_auth": "basic",
+        "ansible_psrp_message_encryption": "never",
+        "ansible_user": user,
+        "ansible_password": "{{ lookup('env', '" + PASSWORD_ENV + "') }}",
+    }
+
+
+def _image(client: Any, tag: str) -> Any:
+    import docker.errors
+
+    try:
+        return client.images.get(tag)
+    except docker.errors.ImageNotFound:
+        raise BadInput(f"up: no image {tag}: run `make image` (or, where Docker can pull, `docker build -t {tag} .`)") from None
+
+
+def _ensure_network(client: Any, spec: FleetSpec, log: Log) -> Any:
+    import docker.errors
+    from docker.types import IPAMConfig, IPAMPool
+
+    try:
+        network = client.networks.get(spec.network)
+    except docker.errors.NotFound:
+        ipam = IPAMConfig(pool_configs=[IPAMPool(subnet=spec.subnet)]) if spec.subnet else None
+        log(f"up: creating network {spec.network}" + (f" ({spec.subnet})" if spec.subnet else ""))
+        try:
+            return client.networks.create(spec.network, driver="bridge", ipam=ipam, labels={LABEL_LAB: spec.lab}, check_duplicate=True)
+        except docker.errors.APIError as exc:
+            raise BadInput(f"up: cannot create network {spec.network}: {exc.explanation or exc}") from None
+    subnets = [c.get("Subnet") for c in (network.attrs.get("IPAM") or {}).get("Config") or []]
+    if spec.subnet and spec.subnet not in subnets:
+        raise BadInput(f"up: network {spec.network} exists with subnet {', '.join(filter(None, subnets)) or 'unknown'}, not {spec.subnet}")
+    if network.attrs.get("Driver") != "bridge":
+        raise BadInput(f"up: network {spec.network} exists but is a {network.attrs.get('Driver')} network, not a bridge")
+    return network
+
+
+def _ensure_container(client: Any, spec: FleetSpec, name: str, host: str, config: str, password: str, lab_bytes: bytes, log: Log) -> None:
+    import docker.errors
+
+    try:
+        existing = client.containers.get(name)
+    except docker.errors.NotFound:
+        existing = None
+    if existing is not None:
+        labels = existing.labels or {}
+        if labels.get(LABEL_LAB) != spec.lab:
+            raise BadInput(f"up: a container named {name} exists and is not part of fleet {spec.lab}; remove or rename it")
+        if labels.get(LABEL_CONFIG) == config and _env(existing).get(PASSWORD_ENV) == password:
+            if existing.status != "running":
+                log(f"up: starting {name}")
+                existing.start()
+            return
+        log(f"up: replacing {name} (its lab, image, user, network or password changed)")
+        existing.remove(force=True, v=True)
+    log(f"up: creating {name}")
+    try:
+        container = client.containers.create(
+            spec.image,
+            command=["serve", LAB_FILE, "--host", host, "--port", str(PORT), "--bind", "0.0.0.0"],
+            name=name,
+            hostname=slug(host),
+            environment={PASSWORD_ENV: password, USER_ENV: spec.user},
+            labels={LABEL_LAB: spec.lab, LABEL_HOST: host, LABEL_CONFIG: config},
+            network=spec.network,
+        )
+        container.put_archive(LAB_DIR, _single_file_tar("lab.yaml", lab_bytes))
+        container.start()
+    except docker.errors.APIError as exc:
+        raise BadInput(f"up: cannot run {name}: {exc.explanation or exc}") from None
+
+
+def _wait_ready(client: Any, spec: FleetSpec, timeout: float) -> list[Member]:
+    """Every host's port accepts a connection, or BadInput naming the first that did not."""
+    deadline = time.monotonic() + timeout
+    pending = set(spec.hosts)
+    while True:
+        current = {m.host: m for m in members(client, spec.lab)}
+        for host in sorted(pending):
+            member = current.get(host)
+            if member is None or member.status == "exited":
+                raise BadInput(f"up: {container_name(spec.lab, host)} stopped: {_last_log_line(client, container_name(spec.lab, host))}")
+            if member.address and _answers(member.address, PORT):
+                pending.discard(host)
+        if not pending:
+            return [current[h] for h in spec.hosts]
+        if time.monotonic() > deadline:
+            raise BadInput(f"up: {', '.join(sorted(pending))} did not answer on port {PORT} within {timeout:.0f} s")
+        time.sleep(0.2)
+
+
+def _answers(address: str, port: int) -> bool:
+    try:
+        with socket.create_connection((address, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _last_log_line(client: Any, name: str) -> str:
+    try:
+        lines = client.containers.get(name).logs(tail=3).decode(errors="replace").strip().splitlines()
+    except Exception:
+        return "no log"
+    return lines[-1] if lines else "no log"
+
+
+def _containers(client: Any, lab: str | None) -> list[Any]:
+    label = f"{LABEL_LAB}={lab}" if lab else LABEL_LAB
+    return client.containers.list(all=True, filters={"label": label})
+
+
+def _member(container: Any) -> Member:
+    labels = container.labels or {}
+    networks = (container.attrs.get("NetworkSettings") or {}).get("Networks") or {}
+    address = next((n.get("IPAddress") for n in networks.values() if n.get("IPAddress")), None)
+    user = _env(container).get(USER_ENV, "nestlab")
+    return Member(labels.get(LABEL_LAB, ""), labels.get(LABEL_HOST, container.name), container.name, container.status, address, user)
+
+
+def _env(container: Any) -> dict[str, str]:
+    pairs = (container.attrs.get("Config") or {}).get("Env") or []
+    return dict(pair.split("=", 1) for pair in pairs if "=" in pair)
+
+
+def _single_file_tar(name: str, data: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        info.mode = 0o644
+        tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def yaml_text(data: dict[str, Any]) -> str:
+    """An inventory as block YAML, the way people write them by hand."""
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = False
+    yaml.sort_base_mapping_type_on_output = False  # name first, as people write them
+    buffer = io.StringIO()
+    yaml.dump(data, buffer)
+    return buffer.getvalue()
