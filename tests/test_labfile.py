@@ -195,11 +195,30 @@ def test_what_libyaml_refuses_goes_to_ruamels_own_parser(monkeypatch):
         def __init__(self, text):
             pass
 
-        def get_single_data(self):
+        def get_single_node(self):
             raise YAMLError("refused")
 
     monkeypatch.setattr(labfile, "C_LOADER", Refusing)
     assert labfile.parse("a: {t: 12:30}\n") == {"a": {"t": "12:30"}}
+
+
+@pytest.mark.parametrize("text", [
+    "lab: x\nhosts:\n- {name: HV01, memory_gb: 64.5, hyperv_installed: false, azure_size: null}\n",
+    "a: [1, 2.0, true, ~, '3', Off, 0x1f]\nb: {c: {d: []}}\n",
+    "a: &x {b: 1}\nc: *x\n",
+])
+def test_the_fast_construction_builds_what_ruamel_builds(text):
+    from ruamel.yaml import YAML
+
+    assert labfile.parse(text) == YAML(typ="safe", pure=True).load(text)
+
+
+def test_the_fast_construction_refuses_duplicate_keys():
+    from ruamel.yaml.error import YAMLError
+
+    loader = labfile.C_LOADER("a: 1\nb: {c: 1, c: 2}\n")
+    with pytest.raises(YAMLError, match="duplicate key"):
+        labfile._construct(loader, loader.get_single_node())
 
 
 def test_loading_restores_the_garbage_collector_even_on_bad_input():
