@@ -31,6 +31,22 @@ def diagnose_session(
     return Diagnosis(diagnose(evidence), evidence, walk)
 
 
+def diagnose_target(target: str) -> Diagnosis:
+    """Open TARGET (lab file, builtin:, psrp://, inventory:), diagnose it with a status line on
+    stderr, and close it: what `diagnose`, `check` and `capture`-style commands share."""
+    from rich.console import Console
+
+    from lab.targets import open_target
+
+    session = open_target(target)
+    try:
+        with Console(stderr=True).status("collecting evidence…") as status:
+            return diagnose_session(session, target=target,
+                                    progress=lambda node: status.update(f"collecting evidence: {node}"))
+    finally:
+        session.close()
+
+
 def blocking(report: Report) -> bool:
     """What the exit code says: a finding worth acting on (error or warning)."""
     return any(f.severity in ("error", "warning") for f in report.findings)

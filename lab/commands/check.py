@@ -9,8 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from diagnosis.checklist import run_checklist
-from lab.diagnose import diagnose_session
-from lab.targets import open_target
+from lab.diagnose import diagnose_target
 
 STYLE = {"pass": "green", "fail": "bold red", "not-applicable": "dim"}
 
@@ -28,12 +27,7 @@ def command(target: str, as_json: bool) -> None:
       nestlab check builtin:reference
       nestlab check broken.yaml --json
     """
-    session = open_target(target)
-    try:
-        with Console(stderr=True).status("collecting evidence…"):
-            result = diagnose_session(session, target=target)
-    finally:
-        session.close()
+    result = diagnose_target(target)
     checklist = run_checklist(result.evidence, result.report)
     if as_json:
         click.echo(checklist.to_json())

@@ -8,9 +8,8 @@ import click
 from rich.console import Console
 
 from diagnosis.findings import Report
-from lab.diagnose import blocking, diagnose_session
+from lab.diagnose import blocking, diagnose_target
 from lab.render import print_report
-from lab.targets import open_target
 
 
 @click.command("diagnose")
@@ -29,14 +28,7 @@ def command(target: str, as_json: bool, vm: str | None) -> None:
       nestlab diagnose broken.yaml --json
       nestlab diagnose psrp://admin@hv01.contoso.com --vm L1
     """
-    session = open_target(target)
-    err = Console(stderr=True)
-    try:
-        with err.status("collecting evidence…") as status:
-            result = diagnose_session(session, target=target,
-                                      progress=lambda node: status.update(f"collecting evidence: {node}"))
-    finally:
-        session.close()
+    result = diagnose_target(target)
     report = _only_vm(result.report, vm) if vm else result.report
     if as_json:
         click.echo(report.to_json())
