@@ -21,7 +21,7 @@ from rich.table import Table
 
 from simulator.labfile import write_atomic
 
-BENCHES = ("labs",)
+BENCHES = ("labs", "diagnosis", "endpoint")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 

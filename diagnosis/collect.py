@@ -88,29 +88,32 @@ def _descend(
 def _platform(
     session: Session, host: str, vm: tuple[str, ...], *, guest: bool, walk: Walk
 ) -> dict[str, Result]:
-    """The first batch, then disk batches until every parent of every chain is known."""
+    """The first batch, then a follow-up batch for what each answer revealed, until nothing is new."""
     answers = _send(session, host, vm, probes.first_batch(guest=guest), walk)
-    while True:
-        vhds = parse.vhd_objects(answers)
-        known = {str(v["Path"]).lower() for v in vhds}
-        parents = sorted({str(v["ParentPath"]) for v in vhds if v["ParentPath"]})
-        unresolved = [p for p in parents if f"testpath:{p}" not in answers]
-        untested = sorted({str(v["Path"]) for v in vhds if f"testvhd:{v['Path']}" not in answers})
-        if not unresolved and not untested:
-            break
-        answers.update(_send(session, host, vm, probes.disk_batch(known, unresolved, untested), walk))
-    missing = parse.missing_parents(answers)
-    if missing:
-        drives = parse.drive_letters(answers)
-        answers.update(_send(session, host, vm, probes.search_batch(missing, drives), walk))
-        found = parse.search_hits(answers)
-        known = {str(v["Path"]).lower() for v in parse.vhd_objects(answers)}
-        extra = [p for p in found if p.lower() not in known]
-        if extra:
-            answers.update(_send(
-                session, host, vm,
-                tuple(probes.probe(f"vhd:{p}", Command.of("Get-VHD", Path=p)) for p in extra), walk))
+    while batch := _follow_up(answers):
+        answers.update(_send(session, host, vm, batch, walk))
     return answers
+
+
+def _follow_up(answers: dict[str, Result]) -> tuple[probes.Probe, ...]:
+    """The next disk batch: parents not yet seen and disks not yet tested; else where a missing
+    parent went; else Get-VHD of the files found there (whose own parents the next round reads).
+
+    Every disk a VM uses is tested, even one Get-VHD cannot open (a damaged file shows only there).
+    """
+    vhds = parse.vhd_objects(answers)
+    known = {str(v["Path"]).lower() for v in vhds}
+    parents = sorted({str(v["ParentPath"]) for v in vhds if v["ParentPath"]})
+    unresolved = [p for p in parents if f"testpath:{p}" not in answers]
+    paths = {str(v["Path"]) for v in vhds} | set(parse.drive_paths(answers))
+    untested = sorted(p for p in paths if f"testvhd:{p}" not in answers)
+    if unresolved or untested:
+        return probes.disk_batch(known, unresolved, untested)
+    unsearched = [p for p in parse.missing_parents(answers) if f"search:{p}" not in answers]
+    if unsearched:
+        return probes.search_batch(unsearched, parse.drive_letters(answers))
+    extra = sorted({p for p in parse.search_hits(answers) if p.lower() not in known and f"vhd:{p}" not in answers})
+    return tuple(probes.probe(f"vhd:{p}", Command.of("Get-VHD", Path=p)) for p in extra)
 
 
 def _send(

@@ -116,6 +116,25 @@ def computer_name(answers: Answers) -> str | None:
     return str(name) if name else None
 
 
+def own_test_vhd_errors(answers: Answers) -> dict[str, str]:
+    """Path -> Test-VHD's error message, for each disk whose own file or link is bad.
+
+    Test-VHD opens a disk's whole chain, so a child fails with its parent's error (storage notes:
+    the first broken link); a disk whose parent also fails Test-VHD is left out, it only repeats.
+    """
+    failed = {key.split(":", 1)[1]: r.errors[0].message for key, r in answers.items()
+              if key.startswith("testvhd:") and r.errors}
+    failed_lower = {p.lower() for p in failed}
+    parent_of = {str(get(v, "Path")).lower(): str(get(v, "ParentPath")).lower()
+                 for v in vhd_objects(answers) if get(v, "ParentPath")}
+    return {p: m for p, m in failed.items() if parent_of.get(p.lower()) not in failed_lower}
+
+
+def drive_paths(answers: Answers) -> list[str]:
+    """The paths of every VM's hard disk drives (Get-VMHardDiskDrive), as configured."""
+    return [str(get(d, "Path")) for d in objects(answers, "drives") if get(d, "Path")]
+
+
 def missing_parents(answers: Answers) -> list[str]:
     return sorted(
         key.split(":", 1)[1] for key, result in answers.items()
@@ -315,10 +334,7 @@ class Builder:
             ))
             self.lab.link(owner, vid, Edge.HAS)
         missing = tuple(missing_parents(answers))
-        corrupt = tuple(
-            key.split(":", 1)[1] for key, r in answers.items()
-            if key.startswith("testvhd:") and any(_is_corrupt(e.message) for e in r.errors)
-        )
+        corrupt = tuple(path for path, message in own_test_vhd_errors(answers).items() if _is_corrupt(message))
         if missing or corrupt:
             self.lab.update_platform(owner, files_missing=missing, files_corrupt=corrupt)
 

@@ -28,6 +28,7 @@ import re
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import replace
+from functools import lru_cache
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping
 
@@ -60,126 +61,112 @@ _I64 = range(-(2**63), 2**63)
 
 
 class _Writer:
-    """Holds the RefId counters of one CLIXML document (TN ids and Obj ids restart per message)."""
+    """Writes one CLIXML document as text; holds its RefId counters (TN and Obj ids restart per message).
+
+    Text straight from the values, as ET.tostring would print the same elements (a test keeps them
+    equal): a SimSession writes every object it returns, so this is the round trip's hot path.
+    """
 
     def __init__(self) -> None:
         self.obj_ids = 0
         self.tn_ids: dict[tuple[str, ...], int] = {}
 
-    def obj(self, name: str | None = None) -> ET.Element:
-        element = ET.Element("Obj", RefId=str(self.obj_ids))
-        self.obj_ids += 1
-        if name is not None:
-            element.set("N", name)
-        return element
-
-    def type_names(self, parent: ET.Element, names: Iterable[str]) -> None:
+    def type_names(self, names: Iterable[str]) -> str:
         names = tuple(names)
         if not names:
-            return
+            return ""
         if names in self.tn_ids:
-            ET.SubElement(parent, "TNRef", RefId=str(self.tn_ids[names]))
-            return
+            return f'<TNRef RefId="{self.tn_ids[names]}" />'
         self.tn_ids[names] = len(self.tn_ids)
-        tn = ET.SubElement(parent, "TN", RefId=str(self.tn_ids[names]))
-        for name in names:
-            ET.SubElement(tn, "T").text = name
+        return f'<TN RefId="{self.tn_ids[names]}">{"".join(_leaf("T", name) for name in names)}</TN>'
 
     # -- values -------------------------------------------------------------------------------
 
-    def value(self, value: Any, name: str | None = None, *, top: bool = False) -> ET.Element:
+    def value(self, value: Any, name: str | None = None, *, top: bool = False) -> str:
         """One value; below the top level a complex object is written as its string form."""
         primitive = _primitive(value)
         if primitive is not None:
-            tag, text = primitive
-            element = ET.Element(tag)
-            if text is not None:
-                element.text = text
-        elif isinstance(value, PSEnum):
-            element = self.enum(value)
-        elif isinstance(value, ErrorRecord):
-            element = self.error_record(value) if top else _text_element("S", value.message)
-        elif isinstance(value, PSObject):
-            element = self.ps_object(value) if top else _text_element("S", value.to_string)
-        elif isinstance(value, Mapping):
-            element = self.hashtable(value)
-        elif isinstance(value, (list, tuple, set, frozenset)):
-            element = self.array(value)
-        else:
-            element = _text_element("S", str(value))
-        if name is not None:
-            element.set("N", name)
-        return element
+            return _leaf(primitive[0], primitive[1], name)
+        if isinstance(value, PSEnum):
+            return self.enum(value, name)
+        if isinstance(value, ErrorRecord):
+            return self.error_record(value, name) if top else _text_element("S", value.message, name)
+        if isinstance(value, PSObject):
+            return self.ps_object(value, name) if top else _text_element("S", value.to_string, name)
+        if isinstance(value, Mapping):
+            return self.hashtable(value, name)
+        if isinstance(value, (list, tuple, set, frozenset)):
+            return self.array(value, name)
+        return _text_element("S", str(value), name)
 
-    def enum(self, value: PSEnum) -> ET.Element:
-        element = self.obj()
-        self.type_names(element, (value.type_name, *ENUM_BASE_TYPES))
-        ET.SubElement(element, "ToString").text = _encode(value.name)
-        ET.SubElement(element, "I32").text = str(value.value)
-        return element
+    def enum(self, value: PSEnum, name: str | None = None) -> str:
+        # the Obj's RefId is taken before its type names' (the order ET built them in)
+        ref = self._reserve()
+        inner = (self.type_names((value.type_name, *ENUM_BASE_TYPES)) + _leaf("ToString", _encode(value.name))
+                 + _leaf("I32", str(value.value)))
+        return self._obj_at(ref, inner, name)
 
-    def array(self, items: Iterable[Any]) -> ET.Element:
-        element = self.obj()
-        self.type_names(element, ARRAY_TYPES)
-        lst = ET.SubElement(element, "LST")
-        for item in items:
-            lst.append(self.value(item))
-        return element
+    def array(self, items: Iterable[Any], name: str | None = None) -> str:
+        ref = self._reserve()
+        names = self.type_names(ARRAY_TYPES)
+        return self._obj_at(ref, names + _node("LST", "".join(self.value(item) for item in items)), name)
 
-    def hashtable(self, mapping: Mapping[Any, Any]) -> ET.Element:
-        element = self.obj()
-        self.type_names(element, HASHTABLE_TYPES)
-        dct = ET.SubElement(element, "DCT")
-        for key, item in mapping.items():
-            entry = ET.SubElement(dct, "En")
-            entry.append(self.value(key, "Key"))
-            entry.append(self.value(item, "Value"))
-        return element
+    def hashtable(self, mapping: Mapping[Any, Any], name: str | None = None) -> str:
+        ref = self._reserve()
+        names = self.type_names(HASHTABLE_TYPES)
+        entries = "".join(_node("En", self.value(key, "Key") + self.value(item, "Value")) for key, item in mapping.items())
+        return self._obj_at(ref, names + _node("DCT", entries), name)
 
-    def ps_object(self, obj: PSObject) -> ET.Element:
-        element = self.obj()
-        self.type_names(element, obj.type_names)
-        ET.SubElement(element, "ToString").text = _encode(obj.to_string)
-        bag = ET.SubElement(element, "MS" if PS_CUSTOM_OBJECT in obj.type_names else "Props")
-        for key in obj:
-            bag.append(self.value(obj[key], key))
-        return element
+    def ps_object(self, obj: PSObject, name: str | None = None) -> str:
+        ref = self._reserve()
+        names = self.type_names(obj.type_names)
+        bag = "MS" if PS_CUSTOM_OBJECT in obj.type_names else "Props"
+        properties = "".join(self.value(obj[key], key) for key in obj)
+        return self._obj_at(ref, names + _leaf("ToString", _encode(obj.to_string)) + _node(bag, properties), name)
 
-    def error_record(self, record: ErrorRecord) -> ET.Element:
-        element = self.obj()
-        self.type_names(element, ERROR_RECORD_TYPES)
-        ET.SubElement(element, "ToString").text = _encode(record.message)
-        ms = ET.SubElement(element, "MS")
-        if not record.terminating:
-            ms.append(_text_element("B", "true", "writeErrorStream"))
-        ms.append(self.exception(record))
-        target = _text_element("S", record.target_name, "TargetObject") if record.target_name else _nil("TargetObject")
-        ms.append(target)
-        ms.append(_text_element("S", record.fully_qualified_error_id, "FullyQualifiedErrorId"))
-        ms.append(_text_element("I32", str(_category_number(record.category)), "ErrorCategory_Category"))
-        ms.append(_text_element("S", record.activity, "ErrorCategory_Activity"))
-        ms.append(_text_element("S", _reason(record), "ErrorCategory_Reason"))
-        ms.append(_text_element("S", record.target_name, "ErrorCategory_TargetName"))
-        ms.append(_text_element("S", record.target_type, "ErrorCategory_TargetType"))
-        ms.append(_text_element("S", record.category_info, "ErrorCategory_Message"))
-        ms.append(_text_element("B", "false", "SerializeExtendedInfo"))
-        ms.append(_text_element("S", "at <ScriptBlock>, <No file>: line 1", "ErrorDetails_ScriptStackTrace"))
-        return element
+    def error_record(self, record: ErrorRecord, name: str | None = None) -> str:
+        ref = self._reserve()
+        names = self.type_names(ERROR_RECORD_TYPES)
+        ms = "".join((
+            _leaf("B", "true", "writeErrorStream") if not record.terminating else "",
+            self.exception(record),
+            _text_element("S", record.target_name, "TargetObject") if record.target_name else _nil("TargetObject"),
+            _text_element("S", record.fully_qualified_error_id, "FullyQualifiedErrorId"),
+            _leaf("I32", str(_category_number(record.category)), "ErrorCategory_Category"),
+            _text_element("S", record.activity, "ErrorCategory_Activity"),
+            _text_element("S", _reason(record), "ErrorCategory_Reason"),
+            _text_element("S", record.target_name, "ErrorCategory_TargetName"),
+            _text_element("S", record.target_type, "ErrorCategory_TargetType"),
+            _text_element("S", record.category_info, "ErrorCategory_Message"),
+            _leaf("B", "false", "SerializeExtendedInfo"),
+            _text_element("S", "at <ScriptBlock>, <No file>: line 1", "ErrorDetails_ScriptStackTrace"),
+        ))
+        return self._obj_at(ref, names + _leaf("ToString", _encode(record.message)) + _node("MS", ms), name)
 
-    def exception(self, record: ErrorRecord) -> ET.Element:
-        element = self.obj("Exception")
-        self.type_names(element, _exception_types(record.exception_type))
-        ET.SubElement(element, "ToString").text = _encode(f"{record.exception_type}: {record.message}")
-        props = ET.SubElement(element, "Props")
-        props.append(_text_element("S", record.message, "Message"))
-        data = self.obj("Data")
-        self.type_names(data, ("System.Collections.ListDictionaryInternal", "System.Object"))
-        ET.SubElement(data, "DCT")
-        props.append(data)
-        for empty in ("InnerException", "TargetSite", "StackTrace", "HelpLink", "Source"):
-            props.append(_nil(empty))
-        props.append(_text_element("I32", "-2146233087", "HResult"))  # COR_E_EXCEPTION
-        return element
+    def exception(self, record: ErrorRecord) -> str:
+        ref = self._reserve()
+        names = self.type_names(_exception_types(record.exception_type))
+        to_string = _leaf("ToString", _encode(f"{record.exception_type}: {record.message}"))
+        data_ref = self._reserve()
+        data = self._obj_at(data_ref, self.type_names(("System.Collections.ListDictionaryInternal", "System.Object"))
+                            + _node("DCT", ""), "Data")
+        props = "".join((
+            _text_element("S", record.message, "Message"),
+            data,
+            *(_nil(empty) for empty in ("InnerException", "TargetSite", "StackTrace", "HelpLink", "Source")),
+            _leaf("I32", "-2146233087", "HResult"),  # COR_E_EXCEPTION
+        ))
+        return self._obj_at(ref, names + to_string + _node("Props", props), "Exception")
+
+    def _reserve(self) -> int:
+        ref = self.obj_ids
+        self.obj_ids += 1
+        return ref
+
+    @staticmethod
+    def _obj_at(ref: int, inner: str, name: str | None) -> str:
+        named = "" if name is None else f' N="{_escape_attribute(name)}"'
+        return f'<Obj RefId="{ref}"{named}>{inner}</Obj>' if inner else f'<Obj RefId="{ref}"{named} />'
 
 
 def _exception_types(exception_type: str) -> tuple[str, ...]:
@@ -225,16 +212,24 @@ def _primitive(value: Any) -> tuple[str, str | None] | None:
     return None
 
 
-def _text_element(tag: str, text: str, name: str | None = None) -> ET.Element:
-    element = ET.Element(tag)
-    element.text = _encode(text) if tag == "S" else text
-    if name is not None:
-        element.set("N", name)
-    return element
+def _leaf(tag: str, text: str | None, name: str | None = None) -> str:
+    """An element holding text (escaped here), or an empty one: `<S N="Name">L1</S>`, `<Nil N="X" />`."""
+    named = "" if name is None else f' N="{_escape_attribute(name)}"'
+    return f"<{tag}{named}>{_escape_text(text)}</{tag}>" if text else f"<{tag}{named} />"
 
 
-def _nil(name: str) -> ET.Element:
-    return ET.Element("Nil", N=name)
+def _node(tag: str, inner: str, name: str | None = None) -> str:
+    """An element holding other elements (`inner` is markup already)."""
+    named = "" if name is None else f' N="{_escape_attribute(name)}"'
+    return f"<{tag}{named}>{inner}</{tag}>" if inner else f"<{tag}{named} />"
+
+
+def _text_element(tag: str, text: str, name: str | None = None) -> str:
+    return _leaf(tag, _encode(text) if tag == "S" else text, name)
+
+
+def _nil(name: str) -> str:
+    return _leaf("Nil", None, name)
 
 
 def _datetime_text(value: datetime) -> str:
@@ -272,6 +267,8 @@ _ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
 def _decode(text: str | None) -> str:
     if not text:
         return ""
+    if "_x" not in text:
+        return text  # nothing escaped (the common case): no need to look for surrogate pairs
     units = _ESCAPED.sub(lambda m: chr(int(m.group(1), 16)), text)
     # surrogate pairs arrive as two escapes (_xD801__xDC37_): join them into one character
     return units.encode("utf-16", "surrogatepass").decode("utf-16")
@@ -302,18 +299,19 @@ class _Reader:
             return value
         return _decode(element.text)  # an unknown primitive: its text is the best we have
 
-    def names_of(self, element: ET.Element) -> tuple[str, ...]:
-        tn = element.find("TN")
+    def names_of(self, parts: dict[str, ET.Element]) -> tuple[str, ...]:
+        tn = parts.get("TN")
         if tn is not None:
             names = tuple(t.text or "" for t in tn.findall("T"))
             self.type_names[tn.get("RefId", "")] = names
             return names
-        ref = element.find("TNRef")
+        ref = parts.get("TNRef")
         return self.type_names.get(ref.get("RefId", ""), ()) if ref is not None else ()
 
     def obj(self, element: ET.Element) -> Any:
-        names = self.names_of(element)
-        to_string = element.find("ToString")
+        parts = _parts(element)
+        names = self.names_of(parts)
+        to_string = parts.get("ToString")
         text = _decode(to_string.text) if to_string is not None else None
         if "System.Enum" in names:
             number = next((c for c in element if c.tag in _INTEGER_TAGS), None)
@@ -321,21 +319,22 @@ class _Reader:
         if ERROR_RECORD_TYPES[0] in names or ("Deserialized." + ERROR_RECORD_TYPES[0]) in names:
             return self.error_record(element, text)
         for container in ("LST", "IE", "QUE", "STK"):
-            found = element.find(container)
+            found = parts.get(container)
             if found is not None:
                 return [self.value(child) for child in found]
-        dct = element.find("DCT")
+        dct = parts.get("DCT")
         if dct is not None:
             return {self.value(en.find("*[@N='Key']")): self.value(en.find("*[@N='Value']")) for en in dct}
-        properties = self.properties(element)
+        properties = self.properties(element, parts)
         if not names and not properties and text is None:
             return None
         return PSObject(names, properties, text)
 
-    def properties(self, element: ET.Element) -> list[tuple[str, Any]]:
+    def properties(self, element: ET.Element, parts: dict[str, ET.Element] | None = None) -> list[tuple[str, Any]]:
+        parts = _parts(element) if parts is None else parts
         found: list[tuple[str, Any]] = []
         for bag in ("Props", "MS"):
-            holder = element.find(bag)
+            holder = parts.get(bag)
             if holder is not None:
                 found.extend((child.get("N", ""), self.value(child)) for child in holder)
         return found
@@ -357,6 +356,14 @@ class _Reader:
             exception_type=exception_type,
             terminating=not props.get("writeErrorStream", False),
         )
+
+
+def _parts(element: ET.Element) -> dict[str, ET.Element]:
+    """An object's children by tag, the first of each (what `find(tag)` returns), in one pass."""
+    parts: dict[str, ET.Element] = {}
+    for child in element:
+        parts.setdefault(child.tag, child)
+    return parts
 
 
 def _parse_datetime(text: str | None) -> datetime | str:
@@ -412,12 +419,32 @@ _PRIMITIVE_READERS: dict[str, Any] = {
 
 def to_element(value: Any) -> ET.Element:
     """The CLIXML element of one top-level output object (or error record)."""
-    return _Writer().value(value, top=True)
+    return ET.fromstring(to_clixml(value))
 
 
 def to_clixml(value: Any) -> str:
     """The CLIXML text of one top-level output object, as a PIPELINE_OUTPUT message carries it."""
-    return ET.tostring(to_element(value), encoding="unicode")
+    return _Writer().value(value, top=True)
+
+
+def _escape_text(text: str) -> str:
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    return text
+
+
+_ATTRIBUTE_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;",
+                                    "\r": "&#13;", "\n": "&#10;", "\t": "&#09;"})
+_ATTRIBUTE_SPECIALS = frozenset('&<>"\r\n\t')
+
+
+@lru_cache(maxsize=4096)  # attributes are property names (N="…") and RefIds: the same few, again and again
+def _escape_attribute(text: str) -> str:
+    return text.translate(_ATTRIBUTE_ESCAPES) if _ATTRIBUTE_SPECIALS.intersection(text) else text
 
 
 def from_clixml(xml: str | bytes | ET.Element) -> Any:
@@ -453,8 +480,12 @@ def roundtrip_result(result: Result) -> Result:
     """The Result a client reads after the wire: SimSession returns this, PsrpSession builds the same."""
     streamed, terminating = wire_errors(result)
     errors = streamed + ([terminating] if terminating is not None else [])
-    return Result(
-        output=tuple(roundtrip(item) for item in result.output),
-        errors=tuple(roundtrip(error) for error in errors),
-        failed=result.failed,
-    )
+    return Result(output=_roundtrip_each(result.output), errors=_roundtrip_each(errors), failed=result.failed)
+
+
+def _roundtrip_each(values: Iterable[Any]) -> tuple[Any, ...]:
+    """`roundtrip` of each value — its own message, so RefIds restart — with one parse for all."""
+    texts = [to_clixml(value) for value in values]
+    if not texts:
+        return ()
+    return tuple(_Reader().value(message) for message in ET.fromstring(f"<Messages>{''.join(texts)}</Messages>"))

@@ -352,11 +352,11 @@ class Lab:
         return node_id
 
     def link(self, src: str, dst: str, kind: Edge) -> None:
-        self.graph.add_edge(src, dst, key=kind.value, kind=kind)
+        self.graph.add_edge(src, dst, key=str(kind), kind=kind)
 
     def unlink(self, src: str, dst: str, kind: Edge) -> None:
-        if self.graph.has_edge(src, dst, key=kind.value):
-            self.graph.remove_edge(src, dst, key=kind.value)
+        if self.graph.has_edge(src, dst, key=str(kind)):
+            self.graph.remove_edge(src, dst, key=str(kind))
 
     def remove(self, node_id: str) -> None:
         self.graph.remove_node(node_id)
@@ -376,12 +376,12 @@ class Lab:
 
     def __getitem__(self, node_id: str) -> Any:
         try:
-            return self.graph.nodes[node_id]["record"]
+            return self.graph._node[node_id]["record"]  # the node dict itself: see `out`
         except KeyError:
             raise KeyError(f"no node {node_id!r} in lab {self.name!r}") from None
 
     def kind(self, node_id: str) -> str:
-        return self.graph.nodes[node_id]["kind"]
+        return self.graph._node[node_id]["kind"]
 
     def set(self, node_id: str, record: Record) -> None:
         if type(record) is not type(self[node_id]):
@@ -415,7 +415,12 @@ class Lab:
         """
         is_vm = self.kind(owner) == "vm"
         platform = self.platform(owner)
-        switches = self.owned(owner, "switch")
+        owned: dict[str, list[str]] = {"switch": [], "vhd": [], "nat": []}
+        kinds = self.graph.nodes
+        for _, child, key in self.graph.out_edges(owner, keys=True):
+            if key == "has" and kinds[child]["kind"] in owned:
+                owned[kinds[child]["kind"]].append(child)
+        switches = owned["switch"]
         for sid in switches:
             for dst in self.out(sid, Edge.UPLINK):
                 self.unlink(sid, dst, Edge.UPLINK)
@@ -424,7 +429,7 @@ class Lab:
                 target = adapter_id(owner, sw.adapter) if is_vm else nic_id(owner, sw.adapter)
                 if target in self.graph:
                     self.link(sid, target, Edge.UPLINK)
-        for vid in self.owned(owner, "vhd"):
+        for vid in owned["vhd"]:
             for dst in self.out(vid, Edge.PARENT):
                 self.unlink(vid, dst, Edge.PARENT)
             vhd: Vhd = self[vid]
@@ -432,7 +437,7 @@ class Lab:
                 parent = self.vhd_by_path(owner, vhd.parent)
                 if parent is not None:
                     self.link(vid, parent, Edge.PARENT)
-        for nid in self.owned(owner, "nat"):
+        for nid in owned["nat"]:
             for dst in self.out(nid, Edge.NAT):
                 self.unlink(nid, dst, Edge.NAT)
             prefix = ipaddress.ip_network(self[nid].internal_prefix, strict=False)
@@ -447,10 +452,15 @@ class Lab:
         return [n for n, k in self.graph.nodes(data="kind") if kind is None or k == kind]
 
     def out(self, node_id: str, kind: Edge) -> list[str]:
-        return [v for _, v, k in self.graph.out_edges(node_id, keys=True) if k == kind.value]
+        # The adjacency dicts themselves (neighbour -> {key: data}), in edge order: every query
+        # of a diagnosis goes through here, and networkx's edge views cost ~10x more per call.
+        # A node not in the graph has no edges (as the edge views answered).
+        key = kind.value
+        return [v for v, keys in self.graph._succ.get(node_id, {}).items() if key in keys]
 
     def into(self, node_id: str, kind: Edge) -> list[str]:
-        return [u for u, _, k in self.graph.in_edges(node_id, keys=True) if k == kind.value]
+        key = kind.value
+        return [u for u, keys in self.graph._pred.get(node_id, {}).items() if key in keys]
 
     def hosts(self) -> list[str]:
         return self.nodes("host")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from diagnosis.evidence import Evidence
+from diagnosis.evidence import Event, Evidence
 from diagnosis.rules.common import (
     DEVICE_GUARD_POLICY_KEY,
     GUIDE,
@@ -90,9 +90,43 @@ def _hypervisor_unknown_or_absent(ev: Evidence, host: str) -> bool:
     return ev.hypervisor_present(host) is not True
 
 
+# System log, Microsoft-Windows-Hyper-V-Hypervisor: "Hypervisor launch failed; Either VMX (41) / SVM (42)
+# not present or not enabled in BIOS."
+HYPERVISOR_PROVIDER = "Microsoft-Windows-Hyper-V-Hypervisor"
+LAUNCH_FAILED_EVENTS = (41, 42)
+NESTING_SIZES = "Dv3/Dsv3, Dv4/Dsv4, Dv5/Dsv5, Ev3/Esv3, Ev5/Esv5"
+
+
+def _azure_launch_failures(ev: Evidence, host: str) -> tuple[Event, ...]:
+    """Why an Azure VM's own Hyper-V cannot start, when the CPU is to blame: the event log only.
+
+    HypervisorPresent is True in any Azure VM (Azure's hypervisor) and Win32_Processor reads False
+    under it, so the flags say nothing; event 41/42 says the VM got no VT-x/AMD-V (an Azure VM has
+    no firmware switch: its size does not pass virtualization through). The OS must not be why.
+    """
+    record = ev.lab[host]
+    if record.kind != "azure-vm" or not record.hyperv_installed or record.hypervisor_launch == "off":
+        return ()
+    if os_problem(record.os, record.cpu.vendor) is not None:
+        return ()
+    return tuple(e for e in ev.of(host).events_with_id(*LAUNCH_FAILED_EVENTS) if e.provider == HYPERVISOR_PROVIDER)
+
+
 @rule("host-cpu-no-virtualization", category="prerequisites", severity="error", reference=REFERENCE)
 def host_cpu_no_virtualization(ev: Evidence) -> Iterator[Hit]:
     for host in ev.lab.hosts():
+        failures = _azure_launch_failures(ev, host)
+        if failures:
+            yield Hit(
+                subject=host,
+                summary=f"{host} is an Azure VM ({ev.lab[host].azure_size}) whose processor offers it no VT-x/AMD-V, "
+                        f"so its Hyper-V cannot start{stranded(ev.lab, host)}",
+                evidence=(*hypervisor_item(ev, host), *(item for e in failures for item in e.items())),
+                resolution=(f"Resize {host} to an Azure size that supports nested virtualization ({NESTING_SIZES}), "
+                            "then start it again",),
+                explains=NO_HYPERVISOR_SYMPTOMS,
+            )
+            continue
         cpu = ev.lab[host].cpu
         if (cpu.virtualization_extensions and cpu.slat) or not _hypervisor_unknown_or_absent(ev, host):
             continue

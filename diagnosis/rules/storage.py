@@ -137,6 +137,16 @@ def test_vhd_error(ev: Evidence, owner: str, path: str) -> Fact | None:
     return ev.of(vhd_id(owner, path)).test_vhd_error
 
 
+def own_test_vhd_error(ev: Evidence, owner: str, vhd: str) -> Fact | None:
+    """Test-VHD's error on this disk, unless its parent fails Test-VHD too: Test-VHD opens the whole
+    chain, so the child then only repeats its parent's error and the broken link is further up."""
+    record = ev.lab[vhd]
+    error = test_vhd_error(ev, owner, record.path)
+    if error is None or (record.parent and test_vhd_error(ev, owner, record.parent) is not None):
+        return None
+    return error
+
+
 def is_mismatch(message: str) -> bool:
     text = str(message)
     return ID_MISMATCH.lower() in text.lower() or TIMESTAMP_MISMATCH.lower() in text.lower() or MISMATCH_TEXT in text
@@ -145,7 +155,7 @@ def is_mismatch(message: str) -> bool:
 @rule("vhd-chain-broken", category="storage", severity="error", reference=REFERENCE)
 def vhd_chain_broken(ev: Evidence) -> Iterator[Hit]:
     for owner, child, path in children(ev.lab):
-        error = test_vhd_error(ev, owner, ev.lab[child].path)
+        error = own_test_vhd_error(ev, owner, child)
         if error is None or not is_mismatch(error.value) or parent_missing(ev, owner, path):
             continue
         yield Hit(
@@ -163,7 +173,7 @@ def vhd_corrupt(ev: Evidence) -> Iterator[Hit]:
     for owner in vhd_owners(ev.lab):
         corrupt = list(ev.lab.platform(owner).files_corrupt)
         for vhd in ev.lab.owned(owner, "vhd"):
-            error = test_vhd_error(ev, owner, ev.lab[vhd].path)
+            error = own_test_vhd_error(ev, owner, vhd)
             if error is not None and not is_mismatch(error.value) and PARENT_NOT_FOUND.lower() not in str(error.value).lower():
                 corrupt.append(ev.lab[vhd].path)
         for path in dict.fromkeys(corrupt):

@@ -196,14 +196,23 @@ class Ctx:
                 return self.vms()
             else:
                 names = []
+        vms = self.vms()
+        by_name: dict[str, list[str]] = {}  # a plain name is a lookup, not a scan (VMs piped in one by one)
+        for vm in vms:
+            by_name.setdefault(self.lab[vm].name.lower(), []).append(vm)
+        taken: set[str] = set()
         for name in names:
             if isinstance(name, PSObject):
                 name = _vm_name_of(name)
             name = str(name)
-            matches = [v for v in self.vms() if fnmatch.fnmatchcase(self.lab[v].name.lower(), name.lower())]
-            if not matches and not any(c in name for c in "*?["):
-                self.error(vm_not_found(call.cmdlet, name))
-            found.extend(m for m in matches if m not in found)
+            if any(c in name for c in "*?["):
+                matches = [v for v in vms if fnmatch.fnmatchcase(self.lab[v].name.lower(), name.lower())]
+            else:
+                matches = by_name.get(name.lower(), [])
+                if not matches:
+                    self.error(vm_not_found(call.cmdlet, name))
+            found.extend(m for m in matches if m not in taken)
+            taken.update(matches)
         return found
 
 

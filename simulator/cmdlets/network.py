@@ -107,10 +107,10 @@ def _gateway(ctx: Ctx, adapter: str) -> str | None:
     if sw.type == "External":
         chain = network._bridge_chain(lab, adapter)  # noqa: SLF001 - shared walk of the bridge chain
         if chain:
-            for host in lab.hosts():
-                for nic in lab.owned(host, "nic"):
-                    if chain[-1] in lab.out(nic, Edge.UPLINK):
-                        return lab[nic].gateway
+            # the NICs on that network, straight from its edges (not a scan of every host per call)
+            for nic in lab.into(chain[-1], Edge.UPLINK):
+                if lab.kind(nic) == "nic":
+                    return lab[nic].gateway
     return None
 
 

@@ -56,9 +56,19 @@ def compatible(lab: Lab, a: tuple[Fault, str], b: tuple[Fault, str]) -> bool:
     (fa, sa), (fb, sb) = a, b
     if sa == sb and fa.aspect == fb.aspect:
         return False
+    if _same_chain(lab, sa, sb):
+        return False
     if not related(lab, anchor(lab, sa), anchor(lab, sb)):
         return True
     return not (fa.blocking or fb.blocking or fa.aspect == fb.aspect)
+
+
+def _same_chain(lab: Lab, a: str, b: str) -> bool:
+    """Two disks of one chain: Get-VHD cannot read past a damaged file, so a fault on a parent of
+    it would not show; one broken link at a time."""
+    if a not in lab or b not in lab or lab.kind(a) != "vhd" or lab.kind(b) != "vhd":
+        return False
+    return a in lab.chain(b) or b in lab.chain(a)
 
 
 def inject_random(lab: Lab, k: int, rng: random.Random) -> list[tuple[str, str]]:

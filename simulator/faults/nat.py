@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from simulator.faults.base import Fault, Script, Symptom, run_all
 from simulator.faults.network import _natted_vm, _portproxy_line, _served_switch
 from simulator.faults.symptoms import FILE_IN_USE, inbound, outbound
-from simulator.faults.where import q, relink
+from simulator.faults.where import q, reachable, relink
 from simulator.model import Edge, Lab, Nat, PortProxyRule, Services, StaticMapping, ip_of, nat_id
 
 SECTION = "NAT and port forwarding issues"
@@ -65,6 +65,13 @@ def _unused_address(lab: Lab, nat: str) -> str:
     used = {ip_of(lab[a].ip) for a in lab.nodes("adapter")} | {ip_of(lab[s].host_ip) for s in lab.nodes("switch")}
     network = ipaddress.ip_network(lab[nat].internal_prefix, strict=False)
     return next(str(a) for a in reversed(list(network.hosts())) if str(a) not in used)
+
+
+def _judgeable(lab: Lab, nat: str) -> bool:
+    """The NAT's owner answers and every VM it runs does too: a VM that is off shows neither its
+    address nor its listeners, so a forward to an unused address could be to it."""
+    owner = lab.owner(nat)
+    return reachable(lab, owner) and all(reachable(lab, vm) for vm in lab.vms(owner))
 
 
 def _good_forward(lab: Lab, nat: str) -> Forward | None:
@@ -136,7 +143,8 @@ nat_static_mapping_wrong = Fault(
     kind="cmd",
     section=SECTION,
     description="a static mapping or portproxy rule points at the wrong internal address or port",
-    find=lambda lab: [n for n in lab.nodes("nat") if _good_forward(lab, n) and not _wrong_forward(lab, n)],
+    find=lambda lab: [n for n in lab.nodes("nat") if _judgeable(lab, n) and _good_forward(lab, n)
+                      and not _wrong_forward(lab, n)],
     apply=lambda lab, nat: _swap(lab, nat, _good_forward(lab, nat), _misdirected(lab, nat)),
     shows=_wrong_symptom,
     mend=_fix,

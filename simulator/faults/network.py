@@ -6,7 +6,7 @@ import ipaddress
 
 from simulator.faults.base import Fault, Script, run_all
 from simulator.faults.symptoms import inbound, outbound
-from simulator.faults.where import name, outward_ip, q, relink
+from simulator.faults.where import name, outward_ip, q, reachable, relink
 from simulator.model import Edge, FirewallRule, Lab, PortProxyRule, Switch, ip_of, switch_id
 
 SECTION = "Network connectivity issues in nested VMs"
@@ -274,6 +274,8 @@ def _listening_behind(lab: Lab, owner: str) -> list[tuple[str, int]]:
         for switch in lab.out(nat, Edge.NAT):
             for adapter in lab.into(switch, Edge.ATTACHED):
                 vm = lab.owner(adapter)
+                if not reachable(lab, vm):
+                    continue
                 for service in lab[vm].services:
                     if service.protocol == "TCP" and lab[adapter].ip:
                         found.append((ip_of(lab[adapter].ip), service.port))

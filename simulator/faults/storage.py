@@ -12,7 +12,7 @@ from dataclasses import replace
 from simulator import storage
 from simulator.faults.base import Fault, Symptom, run_all
 from simulator.faults.symptoms import CHAIN_BROKEN
-from simulator.faults.where import q, relink
+from simulator.faults.where import q, reachable, relink
 from simulator.model import Edge, Lab, stable_guid, vhd_id
 
 SECTION = "Snapshot/Checkpoint and differencing disk issues"
@@ -145,8 +145,16 @@ vhd_chain_broken = Fault(
 # -- vhd-corrupt -------------------------------------------------------------------------------
 
 
+def _in_use(lab: Lab) -> set[str]:
+    """Disks in the chain of a VM's drive: what Get-VMHardDiskDrive and ParentPath lead to (a file
+    no VM uses, like the source left after a conversion, is seen by no probe)."""
+    return {node for vm in lab.all_vms() for disk in lab.disks(vm) if disk in lab for node in lab.chain(disk)}
+
+
 def _sound_disks(lab: Lab) -> list[str]:
-    return [v for v in lab.nodes("vhd") if storage.chain_error(lab, lab.owner(v), lab[v].path) is None]
+    used = _in_use(lab)
+    return [v for v in lab.nodes("vhd") if v in used and reachable(lab, lab.owner(v))
+            and storage.chain_error(lab, lab.owner(v), lab[v].path) is None]
 
 
 def _corrupt(flag: bool):

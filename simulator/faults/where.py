@@ -20,6 +20,14 @@ def nested_hosts(lab: Lab) -> list[str]:
     return [vm for vm in lab.all_vms() if is_nested_host(lab, vm)]
 
 
+def reachable(lab: Lab, owner: str) -> bool:
+    """A host, or a VM whose guest runs: the places a diagnosis can ask (PowerShell Direct needs a
+    Running VM at every level), so a fault put there shows to it."""
+    from simulator.behaviour import is_running
+
+    return lab.kind(owner) == "host" or is_running(lab, owner)
+
+
 def owners(lab: Lab) -> list[str]:
     """Every host and every VM's guest, outermost first (the places switches, NATs, disks live)."""
     return [o for host in lab.hosts() for o in (host, *lab.vms(host, recursive=True))]

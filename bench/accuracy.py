@@ -1,0 +1,209 @@
+"""`python -m bench.accuracy --labs N` (`make accuracy`): recall and precision per root-cause id.
+
+N random generated labs (1–2 hosts, 1–3 levels of nesting), each with 1–3 random faults of the
+catalog (`simulator.faults.inject_random`), diagnosed through a SimSession as `nestlab diagnose`
+does. The diagnosis never sees what was injected; `judge` compares afterwards:
+
+* recall of an id    = injected (id, subject) pairs some finding names / pairs injected;
+* precision of an id = its error and warning findings that name an injected subject / all of them
+  (a finding another one explains is info, so it is neither counted nor blamed);
+* a false error      = an error finding whose (id, subject) was not injected.
+
+The table goes to the terminal, the numbers to bench/results/accuracy.json (atomically). Exit 1
+when recall is below 1.0 or there is a false error, so CI can run it as a check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+from rich.console import Console
+from rich.table import Table
+
+from diagnosis.findings import Finding, Report
+from lab.diagnose import diagnose_session
+from lab.session import SimSession
+from simulator import faults
+from simulator.generate import generate
+from simulator.labfile import write_atomic
+
+RESULTS = Path(__file__).resolve().parent / "results"
+Pair = tuple[str, str]  # (root cause, subject)
+KEPT_FAILURES = 20  # failing labs listed in the JSON, to reproduce them
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """One diagnosis measured against what was injected."""
+
+    injected: tuple[Pair, ...]
+    missed: tuple[Pair, ...]
+    named: tuple[Finding, ...]  # error and warning findings that nothing explains
+    false_errors: tuple[Finding, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.missed and not self.false_errors
+
+
+def judge(injected: Iterable[Pair], report: Report) -> Judgement:
+    injected = tuple(injected)
+    truth = set(injected)
+    found = {(f.root_cause, f.subject) for f in report.findings}
+    named = tuple(f for f in report.findings if f.severity in ("error", "warning"))
+    return Judgement(
+        injected=injected,
+        missed=tuple(p for p in injected if p not in found),
+        named=named,
+        false_errors=tuple(f for f in named if f.severity == "error" and (f.root_cause, f.subject) not in truth),
+    )
+
+
+@dataclass(frozen=True)
+class Case:
+    """One random lab of the run: generate(**args), then k faults drawn with fault_seed."""
+
+    args: dict[str, int]
+    k: int
+    fault_seed: int
+
+    @classmethod
+    def draw(cls, index: int, seed: int) -> "Case":
+        rng = random.Random(f"nestlab-accuracy:{seed}:{index}")
+        args = {"seed": rng.randrange(2**31), "hosts": rng.randint(1, 2), "depth": rng.randint(1, 3)}
+        return cls(args, rng.randint(1, 3), rng.randrange(2**31))
+
+    def run(self) -> Judgement:
+        lab = generate(**self.args)
+        injected = faults.inject_random(lab, self.k, random.Random(self.fault_seed))
+        return judge(injected, diagnose_session(SimSession(lab), target=lab.name).report)
+
+
+def accuracy(labs: int, seed: int = 0) -> dict[str, Any]:
+    """Run `labs` cases and score them; the JSON document (see the module docstring)."""
+    injected: Counter[str] = Counter()
+    found: Counter[str] = Counter()
+    named: Counter[str] = Counter()
+    right: Counter[str] = Counter()
+    false_errors: Counter[str] = Counter()
+    failures = []
+    start = time.perf_counter()
+    for index in range(labs):
+        case = Case.draw(index, seed)
+        result = case.run()
+        truth = set(result.injected)
+        for root_cause, _ in result.injected:
+            injected[root_cause] += 1
+        for root_cause, _ in set(result.injected) - set(result.missed):
+            found[root_cause] += 1
+        for finding in result.named:
+            named[finding.root_cause] += 1
+            right[finding.root_cause] += (finding.root_cause, finding.subject) in truth
+        for finding in result.false_errors:
+            false_errors[finding.root_cause] += 1
+        if not result.ok and len(failures) < KEPT_FAILURES:
+            failures.append({
+                "case": {"args": case.args, "faults": case.k, "fault_seed": case.fault_seed},
+                "injected": [list(p) for p in result.injected],
+                "missed": [list(p) for p in result.missed],
+                "false_errors": [[f.root_cause, f.subject] for f in result.false_errors],
+            })
+    ids = [i for i in faults.CATALOG if injected[i] or named[i]]
+    per_id = {
+        i: {
+            "injected": injected[i],
+            "found": found[i],
+            "recall": _ratio(found[i], injected[i]),
+            "findings": named[i],
+            "precision": _ratio(right[i], named[i]),
+            "false_errors": false_errors[i],
+        }
+        for i in ids
+    }
+    total_injected, total_found = sum(injected.values()), sum(found.values())
+    total_named, total_right = sum(named.values()), sum(right.values())
+    return {
+        "labs": labs,
+        "seed": seed,
+        "seconds": round(time.perf_counter() - start, 2),
+        "overall": {
+            "injected": total_injected,
+            "found": total_found,
+            "recall": _ratio(total_found, total_injected),
+            "findings": total_named,
+            "precision": _ratio(total_right, total_named),
+            "false_errors": sum(false_errors.values()),
+        },
+        "root_causes": per_id,
+        "never_injected": [i for i in faults.CATALOG if not injected[i]],
+        "failures": failures,
+    }
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def table(result: dict[str, Any]) -> Table:
+    overall = result["overall"]
+    out = Table(title=f"Diagnosis accuracy on {result['labs']} random labs (seed {result['seed']}, "
+                      f"{result['seconds']} s)")
+    for column in ("root cause", "injected", "found", "recall", "findings", "precision", "false errors"):
+        out.add_column(column, justify="left" if column == "root cause" else "right", no_wrap=True)
+    for root_cause, row in result["root_causes"].items():
+        out.add_row(root_cause, *_cells(row))
+    out.add_row("[bold]all[/bold]", *_cells(overall))
+    return out
+
+
+def _cells(row: dict[str, Any]) -> list[str]:
+    def pct(value: float | None) -> str:
+        return "—" if value is None else f"{value:.1%}"
+
+    return [str(row["injected"]), str(row["found"]), pct(row["recall"]), str(row["findings"]),
+            pct(row["precision"]), str(row["false_errors"])]
+
+
+def passed(result: dict[str, Any]) -> bool:
+    return result["overall"]["recall"] in (1.0, None) and result["overall"]["false_errors"] == 0
+
+
+def write(result: dict[str, Any], path: Path = RESULTS / "accuracy.json") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, json.dumps(result, indent=2) + "\n")
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.accuracy", description=__doc__.splitlines()[0])
+    parser.add_argument("--labs", type=int, default=200, help="how many random labs (default 200)")
+    parser.add_argument("--seed", type=int, default=0, help="the run's seed: same seed, same labs")
+    parser.add_argument("--json", action="store_true", help="print the JSON document instead of the table")
+    args = parser.parse_args(argv)
+    if args.labs < 1:
+        parser.error(f"--labs: must be at least 1 (got {args.labs})")
+    console = Console(stderr=args.json, width=None if sys.stdout.isatty() else 120)  # a log is not 80 columns
+    with console.status(f"diagnosing {args.labs} random labs …"):
+        result = accuracy(args.labs, args.seed)
+    path = write(result)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        console.print(table(result))
+        for failure in result["failures"]:
+            console.print(f"  failed: {failure['case']} missed {failure['missed']} "
+                          f"false errors {failure['false_errors']}")
+        console.print(f"  results: {path}")
+    return 0 if passed(result) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,152 @@
+"""Bench: how fast a diagnosis runs in process, where its time goes, and how it grows with a lab.
+
+A diagnosis is what `nestlab diagnose` does: `lab.diagnose.diagnose_session` over a SimSession —
+collection (every probe through the simulated cmdlets and the CLIXML round trip, parsed into an
+evidence lab) plus the rules. Goals of issue 4: builtin:reference under 20 ms; a generated lab
+of 10,000 VMs under 5 s; time growing linearly with the VMs.
+
+* builtin:reference — the fastest of many runs (the least disturbed by the rest of the machine),
+  split into collection and rules; round trips per host (batches the collector sent, guests
+  included) and pipelines in all.
+* scaling — generated labs of 100, 1,000 and 10,000 VMs (two levels deep, as bench/labs.py
+  shapes them), one timed run each; peak memory from a separate traced run (tracemalloc slows
+  what it traces), skipped for the largest lab unless asked, where it would take minutes.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from bench.labs import Size, _best, _peak_bytes
+from diagnosis.collect import Walk, collect
+from diagnosis.engine import diagnose
+from lab.diagnose import diagnose_session
+from lab.session import SimSession
+from simulator import labfile
+from simulator.generate import generate
+from simulator.model import Lab
+from simulator.psdata import Command, Result
+
+TITLE = "Diagnosis in process (collect through SimSession + rules)"
+REFERENCE = "builtin:reference"
+REFERENCE_GOAL_MS = 20.0
+GOAL_VMS = 10_000
+GOAL_SECONDS = 5.0
+LINEAR_TOLERANCE = 1.25  # per-VM time may grow 25 % from one size to the next
+REFERENCE_RUNS = 30
+SIZES = (Size(100, 4), Size(1_000, 10), Size(10_000, 40))
+QUICK_SIZES = SIZES[:2]
+TRACED_UP_TO = 1_000  # VMs: peak memory is traced up to this size
+
+
+class CountingSession(SimSession):
+    """A SimSession that also counts the pipelines it ran (round trips it counts already)."""
+
+    def __init__(self, lab: Lab) -> None:
+        super().__init__(lab)
+        self.pipelines = 0
+
+    def run_batch(self, host: str, pipelines: Sequence[Sequence[Command]], *, vm: Sequence[str] = ()) -> list[Result]:
+        self.pipelines += len(pipelines)
+        return super().run_batch(host, pipelines, vm=vm)
+
+
+@dataclass(frozen=True)
+class Reference:
+    total_ms: float
+    collect_ms: float
+    rules_ms: float
+    round_trips: dict[str, int]
+    pipelines: int
+    findings: int
+
+    @property
+    def per_second(self) -> float:
+        return 1000 / self.total_ms
+
+
+@dataclass(frozen=True)
+class Scale:
+    vms: int
+    hosts: int
+    platforms: int  # hosts and guests the walk entered
+    round_trips: int
+    seconds: float
+    cpu_seconds: float  # this process's CPU time: what the machine's other load does not inflate
+    peak_mb: float | None
+
+
+def run(*, quick: bool = False) -> dict[str, Any]:
+    """The bench report: {title, columns, rows, notes, data} (see bench/__main__.py)."""
+    reference = measure_reference()
+    scales = [measure_scale(size) for size in (QUICK_SIZES if quick else SIZES)]
+    growth = _growth(scales)
+    goal = next((s for s in scales if s.vms == GOAL_VMS), None)
+    linear = all(g <= LINEAR_TOLERANCE for g in growth)
+    rows = [[REFERENCE.split(":", 1)[1], "—", f"{sum(reference.round_trips.values())}", f"{reference.total_ms / 1000:.4f}", "—", "—", "—"]]
+    rows += [[f"{s.vms:,} VMs", f"{s.platforms:,}", f"{s.round_trips:,}", f"{s.seconds:.2f}", f"{s.cpu_seconds:.2f}",
+              "—" if s.peak_mb is None else f"{s.peak_mb:.0f}", "—" if g is None else f"{g:.2f}"]
+             for s, g in zip(scales, [None, *growth])]
+    notes = [
+        f"{REFERENCE}: {reference.total_ms:.1f} ms per diagnosis ({reference.per_second:.0f}/s) = "
+        f"collect {reference.collect_ms:.1f} ms + rules {reference.rules_ms:.1f} ms; goal < {REFERENCE_GOAL_MS:.0f} ms: "
+        + ("met" if reference.total_ms < REFERENCE_GOAL_MS else "NOT met"),
+        f"{REFERENCE}: round trips per host {reference.round_trips} ({reference.pipelines} pipelines)",
+        "growth = (CPU time ratio) / (VM count ratio) from the previous size; 1.0 is linear",
+        f"goal {GOAL_VMS:,} VMs < {GOAL_SECONDS:.0f} s: "
+        + ("not run (--quick)" if goal is None else
+           f"{'met' if goal.seconds < GOAL_SECONDS else 'NOT met'} ({goal.seconds:.1f} s, {goal.cpu_seconds:.1f} s CPU)"),
+        f"growth no worse than linear (≤ {LINEAR_TOLERANCE} per step): {'yes' if linear else 'NO'}",
+    ]
+    return {
+        "title": TITLE,
+        "columns": ["lab", "platforms", "round trips", "seconds", "CPU s", "peak MB", "growth"],
+        "rows": rows,
+        "notes": notes,
+        "data": {
+            "reference": {**reference.__dict__, "per_second": reference.per_second,
+                          "goal_ms": REFERENCE_GOAL_MS, "met": reference.total_ms < REFERENCE_GOAL_MS},
+            "sizes": [s.__dict__ for s in scales],
+            "growth": growth,
+            "goal": {"vms": GOAL_VMS, "seconds": GOAL_SECONDS, "measured": goal.seconds if goal else None,
+                     "met": None if goal is None else goal.seconds < GOAL_SECONDS},
+            "linear": linear,
+        },
+    }
+
+
+def measure_reference(runs: int = REFERENCE_RUNS) -> Reference:
+    lab = labfile.load(REFERENCE)
+    session = CountingSession(lab)
+    walk = Walk()
+    evidence = collect(session, target=lab.name, walk=walk)
+    report = diagnose(evidence)
+    return Reference(
+        total_ms=_best(lambda: diagnose_session(SimSession(lab), target=lab.name), runs) * 1000,
+        collect_ms=_best(lambda: collect(SimSession(lab), target=lab.name), runs) * 1000,
+        rules_ms=_best(lambda: diagnose(evidence), runs) * 1000,
+        round_trips=dict(walk.round_trips),
+        pipelines=session.pipelines,
+        findings=len(report.findings),
+    )
+
+
+def measure_scale(size: Size, *, trace: bool | None = None) -> Scale:
+    lab = generate(seed=size.vms, hosts=size.hosts, depth=2, vms_per_host=size.per_host)
+    start, cpu = time.perf_counter(), time.process_time()
+    diagnosis = diagnose_session(SimSession(lab), target=lab.name)
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    traced = size.vms <= TRACED_UP_TO if trace is None else trace
+    peak = _peak_bytes(lambda: diagnose_session(SimSession(lab), target=lab.name)) / 2**20 if traced else None
+    walk = diagnosis.walk
+    platforms = len(diagnosis.evidence.lab.hosts()) + sum(
+        1 for vm in diagnosis.evidence.lab.all_vms() if diagnosis.evidence.lab[vm].state == "Running")
+    return Scale(size.vms, size.hosts, platforms, sum(walk.round_trips.values()), seconds, cpu, peak)
+
+
+def _growth(scales: list[Scale]) -> list[float]:
+    """Per-VM CPU time from one size to the next (CPU time: a shared machine's load does not skew it)."""
+    return [(b.cpu_seconds / a.cpu_seconds) / (b.vms / a.vms) if a.cpu_seconds > 0 else float("inf")
+            for a, b in zip(scales, scales[1:])]
