@@ -48,9 +48,12 @@ class CountingSession(SimSession):
         super().__init__(lab)
         self.pipelines = 0
 
-    def run_batch(self, host: str, pipelines: Sequence[Sequence[Command]], *, vm: Sequence[str] = ()) -> list[Result]:
+    def run_batch(
+        self, host: str, pipelines: Sequence[Sequence[Command]], *, vm: Sequence[str] = (),
+        vms: Sequence[Sequence[str]] | None = None,
+    ) -> list[Result]:
         self.pipelines += len(pipelines)
-        return super().run_batch(host, pipelines, vm=vm)
+        return super().run_batch(host, pipelines, vm=vm, vms=vms)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """Collect evidence through a Session: walk a target from its hosts down every Running guest.
 
-The walk sends one batch of probes per platform (`diagnosis.probes`), a second batch for what the
-first revealed about disks, and goes down into each Running VM through PowerShell Direct, to any
-depth. VMs that are not Running are reported as skipped: their guests cannot answer. Everything
+The walk sends one batch of probes per platform (`diagnosis.probes`), follow-up batches for what
+the first revealed about disks, and goes down into each Running VM through PowerShell Direct, to
+any depth — breadth first, so that each round trip carries every platform's next probes. VMs that are not Running are reported as skipped: their guests cannot answer. Everything
 the diagnosis knows comes back through `Session.run_batch`; `diagnosis.parse` rebuilds an
 evidence Lab from the answers and nothing else.
 """
@@ -25,7 +25,8 @@ class Session(Protocol):
     def hosts(self) -> list[str]: ...
 
     def run_batch(
-        self, host: str, pipelines: Sequence[Sequence[Command]], *, vm: Sequence[str] = ()
+        self, host: str, pipelines: Sequence[Sequence[Command]], *, vm: Sequence[str] = (),
+        vms: Sequence[Sequence[str]] | None = None,
     ) -> list[Result]: ...
 
 
@@ -54,10 +55,7 @@ def collect(
     for host in session.hosts():
         if progress:
             progress(host)
-        answers = _platform(session, host, (), guest=False, walk=walk)
-        node = parse.computer_name(answers) or host  # what the host calls itself, not our alias
-        builder.add_host(node, answers)
-        _descend(session, builder, host, node, (), walk, progress)
+        _walk_host(session, builder, host, walk, progress)
     return Evidence(
         lab=builder.finish(),
         facts=builder.facts,
@@ -66,33 +64,77 @@ def collect(
     )
 
 
-def _descend(
-    session: Session, builder: "parse.Builder", host: str, owner: str, path: tuple[str, ...],
-    walk: Walk, progress: Progress | None,
+@dataclass(eq=False)
+class _Platform:
+    """A host or a Running guest being probed: its answers so far and where it sits."""
+
+    path: tuple[str, ...]  # the PowerShell Direct path below the host; () for the host itself
+    parent: "_Platform | None" = None
+    node: str = ""  # its evidence node id, known once it answered (host) or when found (guest)
+    answers: dict[str, Result] = field(default_factory=dict)
+    added: bool = False
+
+    def next_probes(self) -> tuple[probes.Probe, ...]:
+        if not self.answers:
+            return probes.first_batch(guest=bool(self.path))
+        return _follow_up(self.answers)
+
+
+def _walk_host(
+    session: Session, builder: "parse.Builder", host: str, walk: Walk, progress: Progress | None
 ) -> None:
-    """Into each Running VM of `owner`; `host` is the session's name for the top-level host."""
-    for vm, running in builder.vms_of(owner):
+    """Breadth first, one round trip per round: each round carries every platform's next probes
+    (a guest's first batch beside its parent's disk follow-up), so a host's whole collection
+    costs about one round trip per level of nesting instead of one per guest."""
+    root = _Platform(())
+    active, complete = [root], []
+    while active:
+        plans = [(p, p.next_probes()) for p in active]
+        complete += [p for p, plan in plans if not plan]
+        plans = [(p, plan) for p, plan in plans if plan]
+        found: list[_Platform] = []
+        if plans:
+            answers = _send(session, host, plans, walk)
+            for (platform, plan), answer in zip(plans, answers):
+                first = not platform.answers
+                platform.answers.update(answer)
+                if first:
+                    _found(platform, host, walk, progress, spawn=found)
+        active = [p for p, _ in plans if p.node] + found  # a guest that could not be entered stops here
+        _add_in_order(builder, complete)
+
+
+def _found(platform: _Platform, host: str, walk: Walk, progress: Progress | None, *, spawn: list) -> None:
+    """After a platform's first batch: name it, and start on each of its Running VMs."""
+    if platform.parent is None:
+        platform.node = parse.computer_name(platform.answers) or host  # what it calls itself
+    elif parse.first(platform.answers, "os") is None:
+        walk.skipped.append((platform.node, "PowerShell Direct failed"))
+        platform.node = ""
+        return
+    for name, running in parse.vm_states(platform.answers):
+        vm = f"{platform.node}/{name}"
         if not running:
             walk.skipped.append((vm, "not Running: its guest cannot answer PowerShell Direct"))
             continue
-        name = vm.rsplit("/", 1)[-1]
         if progress:
             progress(vm)
-        answers = _platform(session, host, (*path, name), guest=True, walk=walk)
-        if not builder.add_guest(vm, answers):
-            walk.skipped.append((vm, "PowerShell Direct failed"))
-            continue
-        _descend(session, builder, host, vm, (*path, name), walk, progress)
+        spawn.append(_Platform((*platform.path, name), platform, vm))
 
 
-def _platform(
-    session: Session, host: str, vm: tuple[str, ...], *, guest: bool, walk: Walk
-) -> dict[str, Result]:
-    """The first batch, then a follow-up batch for what each answer revealed, until nothing is new."""
-    answers = _send(session, host, vm, probes.first_batch(guest=guest), walk)
-    while batch := _follow_up(answers):
-        answers.update(_send(session, host, vm, batch, walk))
-    return answers
+def _add_in_order(builder: "parse.Builder", complete: list[_Platform]) -> None:
+    """Rebuild each complete platform once its parent is in the evidence lab (parents first)."""
+    progressed = True
+    while progressed:
+        progressed = False
+        for platform in complete:
+            if platform.added or not platform.node or (platform.parent and not platform.parent.added):
+                continue
+            if platform.parent is None:
+                builder.add_host(platform.node, platform.answers)
+            else:
+                builder.add_guest(platform.node, platform.answers)
+            platform.added = progressed = True
 
 
 def _follow_up(answers: dict[str, Result]) -> tuple[probes.Probe, ...]:
@@ -117,10 +159,11 @@ def _follow_up(answers: dict[str, Result]) -> tuple[probes.Probe, ...]:
 
 
 def _send(
-    session: Session, host: str, vm: tuple[str, ...], batch: tuple[probes.Probe, ...], walk: Walk
-) -> dict[str, Result]:
-    if not batch:
-        return {}
-    results = session.run_batch(host, [p.pipeline for p in batch], vm=vm)
+    session: Session, host: str, plans: list[tuple[_Platform, tuple[probes.Probe, ...]]], walk: Walk
+) -> list[dict[str, Result]]:
+    """One round trip for every platform's probes; their answers, per platform, by probe key."""
+    pipelines = [probe.pipeline for _, plan in plans for probe in plan]
+    paths = [platform.path for platform, plan in plans for _ in plan]
+    results = iter(session.run_batch(host, pipelines, vms=paths))
     walk.round_trips[host] = walk.round_trips.get(host, 0) + 1
-    return {p.key: r for p, r in zip(batch, results)}
+    return [{probe.key: next(results) for probe in plan} for _, plan in plans]

@@ -109,6 +109,11 @@ def vhd_objects(answers: Answers) -> list[PSObject]:
     return found
 
 
+def vm_states(answers: Answers) -> list[tuple[str, bool]]:
+    """(name, Running?) of each VM a platform's Get-VM showed."""
+    return [(str(get(v, "Name")), _name(get(v, "State")) == "Running") for v in objects(answers, "vms")]
+
+
 def computer_name(answers: Answers) -> str | None:
     """Win32_ComputerSystem.DNSHostName (case kept), else the NetBIOS Name."""
     cs = first(answers, "cs")

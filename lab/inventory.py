@@ -167,9 +167,12 @@ class GuardedSession:
         self._check(host, [pipeline])
         return self.inner.run(host, pipeline, vm=vm)
 
-    def run_batch(self, host: str, pipelines: Sequence[Sequence[Command]], *, vm: Sequence[str] = ()) -> list[Result]:
+    def run_batch(
+        self, host: str, pipelines: Sequence[Sequence[Command]], *, vm: Sequence[str] = (),
+        vms: Sequence[Sequence[str]] | None = None,
+    ) -> list[Result]:
         self._check(host, pipelines)
-        return self.inner.run_batch(host, pipelines, vm=vm)
+        return self.inner.run_batch(host, pipelines, vm=vm, vms=vms)
 
     def close(self) -> None:
         self.inner.close()

@@ -154,26 +154,42 @@ class PsrpSession:
             self.round_trips += 1
             return _result(ps)
 
-    def run_batch(self, host: str, pipelines: Sequence[Sequence[Command]], *, vm: Sequence[str] = ()) -> list[Result]:
-        """One Result per pipeline; on a host itself all of them travel as one PSRP pipeline.
+    def run_batch(
+        self, host: str, pipelines: Sequence[Sequence[Command]], *, vm: Sequence[str] = (),
+        vms: Sequence[Sequence[str]] | None = None,
+    ) -> list[Result]:
+        """One Result per pipeline; all of them travel as one PSRP pipeline.
 
         The batch is the constant `direct.BATCH` script with each pipeline rendered as quoted
         text (the same rendering as a guest's script block); for a guest, the constant
         `direct.GUEST_BATCH` runs the same loop inside it through one PowerShell Direct hop.
+        With `vms` (one guest path per pipeline, () for the host) the pipelines may go to
+        different guests: each is rendered as the host would run it, wrapped in Invoke-Command.
         """
+        if vms is not None:
+            if len(vms) != len(pipelines):
+                raise ValueError("vms needs one guest path per pipeline")
+            if not any(vms):
+                return self.run_batch(host, pipelines)
+            return self._batch(host, direct.BATCH, None,
+                               [direct.host_script(tuple(v), tuple(p)) for v, p in zip(vms, pipelines)])
         if len(pipelines) < 2:
             return [self.run(host, pipeline, vm=vm) for pipeline in pipelines]
+        if vm:
+            return self._batch(host, direct.GUEST_BATCH, vm[0],
+                               [direct.guest_script(tuple(vm), tuple(p)) for p in pipelines])
+        return self._batch(host, direct.BATCH, None, [direct.render(tuple(p)) for p in pipelines])
+
+    def _batch(self, host: str, script: str, vm_name: str | None, texts: list[str]) -> list[Result]:
+        """Send one batch script (direct.BATCH or GUEST_BATCH) and split its output per text."""
         marker = f"nestlab-batch-{uuid.uuid4()}"
         connection = self._connection(host)
         with connection.lock:
             ps = PowerShell(connection.pool)
-            if vm:
-                ps.add_script(direct.GUEST_BATCH)
-                ps.add_parameter("VMName", vm[0])
-                ps.add_parameter("Pipeline", [direct.guest_script(tuple(vm), tuple(p)) for p in pipelines])
-            else:
-                ps.add_script(direct.BATCH)
-                ps.add_parameter("Pipeline", [direct.render(tuple(p)) for p in pipelines])
+            ps.add_script(script)
+            if vm_name is not None:
+                ps.add_parameter("VMName", vm_name)
+            ps.add_parameter("Pipeline", texts)
             ps.add_parameter("Marker", marker)
             try:
                 ps.invoke()
@@ -182,9 +198,9 @@ class PsrpSession:
             self.round_trips += 1
             if ps.state == PSInvocationState.FAILED:  # the batch itself failed: every pipeline did
                 failure = _result(ps)
-                return [failure for _ in pipelines]
+                return [failure for _ in texts]
             try:
-                return _split_batch([from_pypsrp(o) for o in ps.output], marker, len(pipelines))
+                return _split_batch([from_pypsrp(o) for o in ps.output], marker, len(texts))
             except ValueError as exc:
                 raise HostUnreachable(host, f"{host}: {exc}") from None
 

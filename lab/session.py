@@ -31,13 +31,25 @@ class Session(Protocol):
         ...
 
     def run_batch(
-        self, host: str, pipelines: Sequence[Sequence[Command]], *, vm: Sequence[str] = ()
+        self, host: str, pipelines: Sequence[Sequence[Command]], *, vm: Sequence[str] = (),
+        vms: Sequence[Sequence[str]] | None = None,
     ) -> list[Result]:
-        """Run several pipelines in one round trip where the transport allows it; one Result each."""
+        """Run several pipelines in one round trip where the transport allows it; one Result each.
+
+        All of them go to `vm` (a guest path, () for the host), or with `vms` each to its own.
+        """
         ...
 
     def close(self) -> None:
         ...
+
+
+def _context(host: str, vm: Sequence[str]) -> str:
+    """'HV01', ('L1', 'L2') → 'HV01/L1/L2': the simulator's context for a guest path."""
+    context = host
+    for name in vm:
+        context = vm_id(context, name)
+    return context
 
 
 class SimSession:
@@ -58,21 +70,18 @@ class SimSession:
         from simulator import powershell
 
         self.round_trips += 1
-        context = host
-        for name in vm:
-            context = vm_id(context, name)
-        return roundtrip_result(powershell.run(self.lab, context, tuple(pipeline)))
+        return roundtrip_result(powershell.run(self.lab, _context(host, vm), tuple(pipeline)))
 
     def run_batch(
-        self, host: str, pipelines: Sequence[Sequence[Command]], *, vm: Sequence[str] = ()
+        self, host: str, pipelines: Sequence[Sequence[Command]], *, vm: Sequence[str] = (),
+        vms: Sequence[Sequence[str]] | None = None,
     ) -> list[Result]:
         from simulator import powershell
 
         self.round_trips += 1
-        context = host
-        for name in vm:
-            context = vm_id(context, name)
-        return [roundtrip_result(powershell.run(self.lab, context, tuple(p))) for p in pipelines]
+        paths = vms if vms is not None else [vm] * len(pipelines)
+        return [roundtrip_result(powershell.run(self.lab, _context(host, v), tuple(p)))
+                for v, p in zip(paths, pipelines)]
 
     def close(self) -> None:
         pass

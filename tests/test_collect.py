@@ -48,10 +48,13 @@ def test_guests_that_are_off_are_skipped_and_said_so() -> None:
 
 
 def test_round_trips_stay_few_per_host() -> None:
-    """One batch per platform, plus one per level of disk chain where a platform has disks.
-
-    builtin:reference: HV01 (VMs + its checkpoint chain: 2), L1 (nested VMs + disks: 2), L2-web
-    and L2-app (no disks of their own: 1 each).
-    """
+    """Breadth first, one round trip per level of nesting: builtin:reference goes HV01; then HV01's
+    checkpoint chain beside L1's first batch; then L1's disks beside L2-web's and L2-app's."""
     _, walk = evidence_of(labfile.load("builtin:reference"))
-    assert walk.round_trips == {"HV01": 6}
+    assert walk.round_trips == {"HV01": 3}
+
+
+def test_a_deeper_lab_costs_a_round_trip_per_level() -> None:
+    _, walk = evidence_of(labfile.load("builtin:deep"))
+    assert walk.round_trips == {"HV01": 4}  # HV01, L1, L2, L3 (their disks ride with the next level)
+

@@ -56,8 +56,9 @@ class Recording:
             self.on_run(text)
         return self.inner.run(host, pipeline, vm=vm)
 
-    def run_batch(self, host, pipelines, *, vm=()):
-        return [self.run(host, p, vm=vm) for p in pipelines]
+    def run_batch(self, host, pipelines, *, vm=(), vms=None):
+        paths = vms if vms is not None else [vm] * len(pipelines)
+        return [self.run(host, p, vm=v) for v, p in zip(paths, pipelines)]
 
     def close(self) -> None:
         pass

@@ -108,18 +108,27 @@ def render(pipeline: Sequence[Command]) -> str:
     return " | ".join(render_command(c) for c in pipeline)
 
 
+def wrapped(vm: Sequence[str], pipeline: Sequence[Command]) -> tuple[Command, ...]:
+    """The pipeline as run from outside `vm`: one `Invoke-Command -VMName` per level, outermost first."""
+    inner: tuple[Command, ...] = tuple(pipeline)
+    for name in reversed(vm):
+        inner = (Command("Invoke-Command", (("VMName", name), ("ScriptBlock", ScriptBlock(inner)))),)
+    return inner
+
+
 def guest_script(vm: Sequence[str], pipeline: Sequence[Command]) -> str:
     """The script text for the first guest of `vm`: deeper guests are nested Invoke-Commands."""
-    inner: tuple[Command, ...] = tuple(pipeline)
-    for name in reversed(vm[1:]):
-        inner = (Command("Invoke-Command", (("VMName", name), ("ScriptBlock", ScriptBlock(inner)))),)
-    return render(inner)
+    return render(wrapped(vm[1:], pipeline))
 
 
-def unwrap(vm_name: str, script: str) -> tuple[tuple[str, ...], tuple[Command, ...]]:
-    """(guest chain, pipeline) that a WRAPPER call with these parameters carries."""
-    chain = [vm_name]
-    pipeline = parse(script)
+def host_script(vm: Sequence[str], pipeline: Sequence[Command]) -> str:
+    """The script text for the host itself, reaching the guest `vm` (if any) by PowerShell Direct."""
+    return render(wrapped(vm, pipeline))
+
+
+def unwrap_pipeline(pipeline: tuple[Command, ...]) -> tuple[tuple[str, ...], tuple[Command, ...]]:
+    """(guest chain, innermost pipeline) of a pipeline that `wrapped` built; ((), p) otherwise."""
+    chain: list[str] = []
     while len(pipeline) == 1 and pipeline[0].name.lower() == "invoke-command":
         block, name = pipeline[0].param("ScriptBlock"), pipeline[0].param("VMName")
         if not isinstance(block, ScriptBlock) or not isinstance(name, str):
@@ -127,6 +136,12 @@ def unwrap(vm_name: str, script: str) -> tuple[tuple[str, ...], tuple[Command, .
         chain.append(name)
         pipeline = block.pipeline
     return tuple(chain), pipeline
+
+
+def unwrap(vm_name: str, script: str) -> tuple[tuple[str, ...], tuple[Command, ...]]:
+    """(guest chain, pipeline) that a WRAPPER call with these parameters carries."""
+    chain, pipeline = unwrap_pipeline(parse(script))
+    return (vm_name, *chain), pipeline
 
 
 # ----------------------------------------------------------------------------------------------

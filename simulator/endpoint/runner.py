@@ -84,8 +84,9 @@ def _run_batch(execute: Executor, context: str, call: Command, *, guest: Any = N
     for text in texts:
         output.append(marker)
         try:
-            if guest is None:
-                result = execute(context, direct.parse(str(text)))
+            if guest is None:  # a host-level text may reach a guest itself (direct.host_script)
+                chain, pipeline = direct.unwrap_pipeline(direct.parse(str(text)))
+                result = execute(_inside(context, chain), pipeline)
             else:
                 chain, pipeline = direct.unwrap(guest, str(text))
                 result = execute(_inside(context, chain), pipeline)
