@@ -66,13 +66,15 @@ PLATFORM = (
     probe("switches", C("Get-VMSwitch")),
     probe("nat", C("Get-NetNat")),
     probe("natmappings", C("Get-NetNatStaticMapping")),
+    # Hyper-V's cmdlets take wildcards for -VMName: `-VMName *` reads every VM without piping
+    # Get-VM's full objects into each of them (half the cost of a simulated collection).
     probe("vms", C("Get-VM")),
-    probe("processors", C("Get-VM"), C("Get-VMProcessor")),
-    probe("memory", C("Get-VM"), C("Get-VMMemory")),
-    probe("vmadapters", C("Get-VM"), C("Get-VMNetworkAdapter")),
-    probe("bandwidth", C("Get-VM"), C("Get-VMNetworkAdapter"), C("Select-Object", ExpandProperty="BandwidthSetting")),
-    probe("drives", C("Get-VM"), C("Get-VMHardDiskDrive")),
-    probe("vhds", C("Get-VM"), C("Get-VMHardDiskDrive"), C("Get-VHD")),
+    probe("processors", C("Get-VMProcessor", VMName="*")),
+    probe("memory", C("Get-VMMemory", VMName="*")),
+    probe("vmadapters", C("Get-VMNetworkAdapter", VMName="*")),
+    probe("bandwidth", C("Get-VMNetworkAdapter", VMName="*"), C("Select-Object", ExpandProperty="BandwidthSetting")),
+    probe("drives", C("Get-VMHardDiskDrive", VMName="*")),
+    probe("vhds", C("Get-VMHardDiskDrive", VMName="*"), C("Get-VHD")),
 )
 
 HOST_ONLY = (
