@@ -11,7 +11,7 @@ argument, as cmd.exe would pass them. Nothing is ever evaluated.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Callable
 
 from simulator.errors import BadInput
 from simulator.psdata import Command
@@ -67,19 +67,18 @@ def _split_pipeline(text: str) -> list[str]:
     return [p for p in stripped if p]
 
 
-def _tokens(segment: str) -> list[str]:
-    """Split on blanks outside quotes, braces and @{…}; commas stay inside a token."""
+def _top_level_split(text: str, is_separator: Callable[[str], bool]) -> list[str]:
+    """Split where `is_separator(ch)` holds outside quotes, braces and parentheses."""
     out: list[str] = []
     cur = ""
     depth = 0
     quote = ""
-    for ch in segment:
+    for ch in text:
         if quote:
             cur += ch
             if ch == quote:
                 quote = ""
-            continue
-        if ch in "'\"":
+        elif ch in "'\"":
             quote = ch
             cur += ch
         elif ch in "{(":
@@ -88,14 +87,18 @@ def _tokens(segment: str) -> list[str]:
         elif ch in "})":
             depth -= 1
             cur += ch
-        elif ch.isspace() and depth == 0:
-            if cur:
-                out.append(cur)
-                cur = ""
+        elif depth == 0 and is_separator(ch):
+            out.append(cur)
+            cur = ""
         else:
             cur += ch
-    if cur:
-        out.append(cur)
+    out.append(cur)
+    return out
+
+
+def _tokens(segment: str) -> list[str]:
+    """Split on blanks outside quotes, braces and @{…}; commas stay inside a token."""
+    out = [tok for tok in _top_level_split(segment, str.isspace) if tok]
     # "a, b" written with blanks after commas: glue the list back together
     glued: list[str] = []
     for tok in out:
@@ -181,30 +184,7 @@ def value(tok: str) -> Any:
 
 
 def _split_commas(tok: str) -> list[str]:
-    parts: list[str] = []
-    cur = ""
-    quote = ""
-    depth = 0
-    for ch in tok:
-        if quote:
-            cur += ch
-            if ch == quote:
-                quote = ""
-        elif ch in "'\"":
-            quote = ch
-            cur += ch
-        elif ch in "{(":
-            depth += 1
-            cur += ch
-        elif ch in "})":
-            depth -= 1
-            cur += ch
-        elif ch == "," and depth == 0:
-            parts.append(cur)
-            cur = ""
-        else:
-            cur += ch
-    parts.append(cur)
+    parts = _top_level_split(tok, lambda ch: ch == ",")
     return [p for p in parts if p.strip()] if len(parts) > 1 else parts
 
 

@@ -179,14 +179,18 @@ def start_vm(ctx: Ctx, call: Call) -> Iterable[PSObject]:
     for vm in ctx.find_vms(call, params=("Name", "VM")):
         if behaviour.is_running(ctx.lab, vm):
             continue
-        message = start_failure(ctx, vm)
-        if message is not None:
-            ctx.error(hv_error(call.cmdlet, message, "OperationFailed", "NotSpecified"))
-            continue
-        power_on(ctx, vm)
-        if call.flag("Passthru"):
-            out.append(vm_object(ctx, vm))
+        out.extend(_start(ctx, call, vm))
     return out
+
+
+def _start(ctx: Ctx, call: Call, vm: str) -> list[PSObject]:
+    """Start one VM that is off, or report why it cannot start; its object with -Passthru."""
+    message = start_failure(ctx, vm)
+    if message is not None:
+        ctx.error(hv_error(call.cmdlet, message, "OperationFailed", "NotSpecified"))
+        return []
+    power_on(ctx, vm)
+    return [vm_object(ctx, vm)] if call.flag("Passthru") else []
 
 
 def power_on(ctx: Ctx, vm: str) -> None:
@@ -210,13 +214,7 @@ def restart_vm(ctx: Ctx, call: Call) -> Iterable[PSObject]:
                                             "current state.", "InvalidState", "InvalidOperation"))
             continue
         ctx.lab.update(vm, state="Off")
-        message = start_failure(ctx, vm)
-        if message is not None:
-            ctx.error(hv_error(call.cmdlet, message, "OperationFailed", "NotSpecified"))
-            continue
-        power_on(ctx, vm)
-        if call.flag("Passthru"):
-            out.append(vm_object(ctx, vm))
+        out.extend(_start(ctx, call, vm))
     return out
 
 
