@@ -115,3 +115,26 @@ def test_labs_tree_draws_every_level_of_nesting() -> None:
     l1 = next(line for line in lines if " L1 " in line and "48 cores" not in line)
     assert l3.index("L3") > l1.index("L1")  # drawn deeper
     assert "L1_8F2A.avhdx → L1.vhdx" in result.output  # the checkpoint chain of builtin:reference
+
+
+@pytest.mark.endpoint
+def test_diagnose_psrp_of_a_served_lab_equals_the_in_process_diagnosis(tmp_path: Path, monkeypatch) -> None:
+    """`nestlab diagnose psrp://…` against `nestlab serve`'s endpoint names the same findings,
+    with the same evidence and resolutions, as the lab diagnosed in process."""
+    from bench.endpoint import USER, served
+
+    path = broken(tmp_path, "extensions-not-exposed", "winnat-locked")
+    password = "served-lab-password"
+    monkeypatch.setenv("NESTLAB_PASSWORD", password)
+
+    def essentials(output: str) -> list[tuple]:
+        report = json.loads(output)
+        return [(f["root_cause"], f["subject"], f["severity"], f["resolution"], f["evidence"])
+                for f in report["findings"]]
+
+    local = nestlab("diagnose", str(path), "--json")
+    with served(labfile.load(path), password) as (_, (address,)):
+        remote = nestlab("diagnose", f"psrp://{USER}@127.0.0.1:{address.port}?transport=http&auth=basic", "--json")
+    assert remote.exit_code == local.exit_code == 1, remote.output
+    assert essentials(remote.output) == essentials(local.output)
+    assert {f[0] for f in essentials(local.output)} >= {"extensions-not-exposed", "winnat-locked"}
