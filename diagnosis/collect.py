@@ -15,6 +15,7 @@ from typing import Callable, Protocol, Sequence
 
 from diagnosis import parse, probes
 from diagnosis.evidence import Evidence
+from simulator.errors import BadInput
 from simulator.model import Lab
 from simulator.psdata import Command, Result
 
@@ -39,6 +40,7 @@ class Walk:
 
     round_trips: dict[str, int] = field(default_factory=dict)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (vm id, why)
+    unreachable: list[tuple[str, str]] = field(default_factory=list)  # (host, the one-line error)
 
 
 def collect(
@@ -55,7 +57,10 @@ def collect(
     for host in session.hosts():
         if progress:
             progress(host)
-        _walk_host(session, builder, host, walk, progress)
+        try:
+            _walk_host(session, builder, host, walk, progress)
+        except BadInput as exc:  # a host that refuses or stops answering: the others still count
+            walk.unreachable.append((host, str(exc)))
     return Evidence(
         lab=builder.finish(),
         facts=builder.facts,

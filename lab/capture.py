@@ -14,6 +14,7 @@ from pathlib import Path
 
 from diagnosis.collect import Walk, collect
 from lab.session import Session
+from simulator.errors import BadInput
 from simulator.labfile import dumps, write_atomic
 from simulator.model import Lab
 
@@ -47,6 +48,9 @@ class Capture:
 def capture(session: Session, *, target: str, name: str = "captured") -> Capture:
     walk = Walk()
     evidence = collect(session, target=target, lab_name=name, walk=walk)
+    if walk.unreachable:  # a capture that silently lacks a host would reproduce the wrong lab
+        lines = [why for _, why in walk.unreachable]
+        raise BadInput(lines[0], lines=lines)
     return Capture(evidence.lab, target, evidence.collected_at, tuple(walk.skipped))
 
 

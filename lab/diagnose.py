@@ -14,6 +14,7 @@ from diagnosis.engine import diagnose
 from diagnosis.evidence import Evidence
 from diagnosis.findings import Report
 from lab.session import Session
+from simulator.errors import BadInput
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,12 @@ def diagnose_target(target: str) -> Diagnosis:
                                     progress=lambda node: status.update(f"collecting evidence: {node}"))
     finally:
         session.close()
+
+
+def unreachable_error(diagnosis: Diagnosis) -> BadInput | None:
+    """The hosts a diagnosis could not reach, as the error the CLI ends with (exit 2)."""
+    lines = [why for _, why in diagnosis.walk.unreachable]
+    return BadInput(lines[0], lines=lines) if lines else None
 
 
 def blocking(report: Report) -> bool:

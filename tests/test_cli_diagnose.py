@@ -138,3 +138,30 @@ def test_diagnose_psrp_of_a_served_lab_equals_the_in_process_diagnosis(tmp_path:
     assert remote.exit_code == local.exit_code == 1, remote.output
     assert essentials(remote.output) == essentials(local.output)
     assert {f[0] for f in essentials(local.output)} >= {"extensions-not-exposed", "winnat-locked"}
+
+
+@pytest.mark.endpoint
+def test_an_unreachable_host_of_an_inventory_is_one_line_and_exit_2_and_the_others_are_diagnosed(
+    tmp_path: Path, monkeypatch
+) -> None:
+    import socket
+
+    from bench.endpoint import USER, served
+
+    password = "served-lab-password"
+    monkeypatch.setenv("NESTLAB_PASSWORD", password)
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        dead_port = probe.getsockname()[1]
+    lab = labfile.load(broken(tmp_path, "mac-spoofing-disabled"))
+    with served(lab, password) as (_, (address,)):
+        inventory = tmp_path / "inventory.yaml"
+        inventory.write_text(
+            "hosts:\n"
+            f"  - {{name: HV01, address: 127.0.0.1, port: {address.port}, transport: http, auth: basic, user: {USER}}}\n"
+            f"  - {{name: HV99, address: 127.0.0.1, port: {dead_port}, transport: http, auth: basic, user: {USER}}}\n")
+        result = CliRunner().invoke(cli, ["diagnose", f"inventory:{inventory}", "--json"])
+    assert result.exit_code == 2
+    report, error = result.stdout, result.stderr
+    assert [f["root_cause"] for f in json.loads(report)["findings"]] == ["mac-spoofing-disabled"]
+    assert error.count("\n") == 1 and "HV99" in error and "nestlab:" in error

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from diagnosis.checklist import run_checklist
-from lab.diagnose import diagnose_target
+from lab.diagnose import diagnose_target, unreachable_error
 
 STYLE = {"pass": "green", "fail": "bold red", "not-applicable": "dim"}
 
@@ -41,4 +41,7 @@ def command(target: str, as_json: bool) -> None:
                 f"{e.command}: {e.property} = {e.value}" for e in r.evidence[:4])
             table.add_row(r.item.title, f"[{STYLE[r.status]}]{r.status}[/]", detail)
         Console().print(table)
+    failed = unreachable_error(result)
+    if failed:
+        raise failed
     sys.exit(1 if checklist.failed else 0)

@@ -8,7 +8,7 @@ import click
 from rich.console import Console
 
 from diagnosis.findings import Report
-from lab.diagnose import blocking, diagnose_target
+from lab.diagnose import blocking, diagnose_target, unreachable_error
 from lab.render import print_report
 
 
@@ -34,6 +34,9 @@ def command(target: str, as_json: bool, vm: str | None) -> None:
         click.echo(report.to_json())
     else:
         print_report(Console(), report, skipped=result.walk.skipped)
+    failed = unreachable_error(result)
+    if failed:  # the other hosts were diagnosed and printed; the run still could not do it all
+        raise failed
     sys.exit(1 if blocking(report) else 0)
 
 
