@@ -27,6 +27,12 @@ EVENT_LOGS = (
 EVENTS_PER_LOG = 50
 
 
+# What the parsers read of Get-VM: a VM object has some 80 properties, and the rest only cost time
+# on the wire (Select-Object keeps each property's value and type).
+VM_PROPERTIES = ("Name", "State", "Generation", "Version", "IsClustered", "CPUUsage", "MemoryAssigned",
+                 "MemoryStartup", "DynamicMemoryEnabled", "IntegrationServicesState")
+
+
 @dataclass(frozen=True)
 class Probe:
     key: str
@@ -68,7 +74,7 @@ PLATFORM = (
     probe("natmappings", C("Get-NetNatStaticMapping")),
     # Hyper-V's cmdlets take wildcards for -VMName: `-VMName *` reads every VM without piping
     # Get-VM's full objects into each of them (half the cost of a simulated collection).
-    probe("vms", C("Get-VM")),
+    probe("vms", C("Get-VM"), C("Select-Object", Property=list(VM_PROPERTIES))),
     probe("processors", C("Get-VMProcessor", VMName="*")),
     probe("memory", C("Get-VMMemory", VMName="*")),
     probe("vmadapters", C("Get-VMNetworkAdapter", VMName="*")),
