@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Callable, Literal
 
 from diagnosis.findings import Finding, Report
+from lab.session import address
 from simulator.errors import BadInput
 from simulator.psdata import Result
 
@@ -87,12 +88,6 @@ def plan(report: Report) -> list[Step]:
             commands_seen = commands_seen or command
             steps.append(Step(finding, context_of(finding.subject, line), line, kind))
     return steps
-
-
-def address(context: str) -> tuple[str, tuple[str, ...]]:
-    """'HV01/L1/L2' → ('HV01', ('L1', 'L2')): the host and the PowerShell Direct path below it."""
-    host, *vms = context.split("/")
-    return host, tuple(vms)
 
 
 def apply(

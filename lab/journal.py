@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from lab.psrp_session import HostAddress
-from lab.session import Session
+from lab.session import Session, address
 from simulator.errors import BadInput
 from simulator.labfile import write_atomic
 from simulator.model import Lab
@@ -53,12 +53,6 @@ VERSION = 1
 WRITTEN, APPLIED, APPLY_FAILED, UNDONE, UNDO_FAILED = "written", "applied", "apply-failed", "undone", "undo-failed"
 STATUSES = (WRITTEN, APPLIED, APPLY_FAILED, UNDONE, UNDO_FAILED)
 Line = tuple[str, str]  # (context, PowerShell line), as the fault catalog writes scripts
-
-
-def where(context: str) -> tuple[str, tuple[str, ...]]:
-    """`HV01/L1/L2` → ("HV01", ("L1", "L2")): the host and the guests reached through it."""
-    host, *vms = context.split("/")
-    return host, tuple(vms)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -81,7 +75,7 @@ class Check:
     after: Any = None
 
     def read(self, session: Session) -> Any:
-        host, vm = where(self.context)
+        host, vm = address(self.context)
         result = session.run(host, parse(self.command), vm=vm)
         return shown(result, self.properties)
 
@@ -588,7 +582,7 @@ class LineFailed(RuntimeError):
 
 
 def run_line(session: Session, context: str, line: str) -> None:
-    host, vm = where(context)
+    host, vm = address(context)
     result = session.run(host, parse(line), vm=vm)
     if not result.ok:
         error = result.first_error()
@@ -612,12 +606,12 @@ def inject(
     subject = subject or (fault.candidates(lab) or [None])[0]
     script = [tuple(line) for line in fault.inject_script(lab, subject)]
     undo = [tuple(line) for line in fault.undo_script(lab, subject)]
-    hosts = {where(context)[0] for context, _ in [*script, *undo]}
+    hosts = {address(context)[0] for context, _ in [*script, *undo]}
     refused = sorted(h for h in hosts if not allowed(h))
     if refused:
         raise BadInput(f"{', '.join(refused)}: read-only (a fault is injected only with --allow-destructive "
                        "on a host whose inventory entry says destructive: true)")
-    host = where(script[0][0])[0]  # the catalog's scripts each run on one host
+    host = address(script[0][0])[0]  # the catalog's scripts each run on one host
     checks = tuple(replace(c, before=c.read(session)) for c in checks_for([*script, *undo]))
     step = journal.add(Step(len(journal.steps), fault_id, str(subject), host, tuple(script), tuple(undo), checks))
     try:
@@ -636,7 +630,7 @@ def run_journaled(
     """One state-changing command a scenario runs (an engineer's command, a resolution line), journalled
     with the undo its read-backs allow; NoUndo (nothing run) when none is known. Its Result is returned
     whether it succeeded or not: a scenario may expect it to fail."""
-    host, vm = where(context)
+    host, vm = address(context)
     if not allowed(host):
         raise BadInput(f"{host}: read-only (a change is made only with --allow-destructive "
                        "on a host whose inventory entry says destructive: true)")

@@ -45,11 +45,18 @@ class Session(Protocol):
 
 
 def _context(host: str, vm: Sequence[str]) -> str:
-    """'HV01', ('L1', 'L2') → 'HV01/L1/L2': the simulator's context for a guest path."""
+    """'HV01', ('L1', 'L2') → 'HV01/L1/L2': the node id of a host or of a guest below it."""
     context = host
     for name in vm:
         context = vm_id(context, name)
     return context
+
+
+def address(context: str) -> tuple[str, tuple[str, ...]]:
+    """'HV01/L1/L2' → ('HV01', ('L1', 'L2')): the host, and the PowerShell Direct path below it
+    (the inverse of a node id; how a Session addresses a place the lab names)."""
+    host, *vms = context.split("/")
+    return host, tuple(vms)
 
 
 class SimSession:

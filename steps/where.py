@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lab.session import address
+
 
 @dataclass(frozen=True)
 class Where:
@@ -17,8 +19,7 @@ class Where:
     @classmethod
     def of(cls, node_id: str) -> "Where":
         """`HV01` → the host; `HV01/L1/L2` → inside L2's guest, reached through L1."""
-        host, *vms = node_id.split("/")
-        return cls(host, tuple(vms))
+        return cls(*address(node_id))
 
     def __str__(self) -> str:
         return "/".join((self.host, *self.vm))

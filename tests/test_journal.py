@@ -11,15 +11,15 @@ import secrets
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 import pytest
 from click.testing import CliRunner
 
 from bench.endpoint import served
 from lab import journal as J
+from lab.session import address
 from lab.cli import cli
 from lab.psrp_session import HostAddress, PsrpSession
 from lab.session import SimSession
@@ -337,7 +337,7 @@ def test_a_scenarios_commands_are_journalled_and_all_undone(tmp_path):
     session = SimSession(lab)
     journal = new_journal(tmp_path)
     for context, line in SCENARIO:
-        host, vm = J.where(context)
+        host, vm = address(context)
         result = J.run_journaled(session, journal, context, parse(line), **ALLOW)
         assert result.ok, f"{line}: {result.errors}"
     assert lab != original
