@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 
 from lab import journal as journaling
+from lab import readback
 from lab.capture import Capture
 from lab.capture import write as write_capture
 from lab.inventory import GuardedSession, InventoryHost, Permission, ReadOnly, changes_state, read_hosts
@@ -53,7 +54,7 @@ class ScenarioSession(GuardedSession):
             try:
                 return journaling.run_journaled(self.inner, self.journal, context, pipeline,
                                                 allowed=self.permission.may_change)
-            except journaling.NoUndo as exc:
+            except readback.NoUndo as exc:
                 pytest.skip(str(exc))
         return super().run(host, pipeline, vm=vm)
 

@@ -19,6 +19,7 @@ from click.testing import CliRunner
 
 from bench.endpoint import served
 from lab import journal as J
+from lab import readback
 from lab.session import address
 from lab.cli import cli
 from lab.psrp_session import HostAddress, PsrpSession
@@ -109,7 +110,7 @@ def test_a_host_that_is_not_allowed_gets_nothing_not_even_a_read(tmp_path):
 
 def test_a_line_without_a_read_back_is_refused_before_anything_runs():
     with pytest.raises(BadInput, match="no read-back is known for Format-Volume"):
-        J.checks_for([("HV01", "Format-Volume -DriveLetter D")])
+        readback.checks_for([("HV01", "Format-Volume -DriveLetter D")])
 
 
 def test_undo_is_newest_first_and_a_second_undo_runs_nothing(tmp_path):
@@ -357,7 +358,7 @@ def test_a_command_without_a_known_undo_is_not_run(tmp_path, line, why):
     lab = labfile.load("builtin:reference")
     original = lab.copy()
     journal = new_journal(tmp_path)
-    with pytest.raises(J.NoUndo, match=why):
+    with pytest.raises(readback.NoUndo, match=why):
         J.run_journaled(SimSession(lab), journal, "HV01", parse(line), **ALLOW)
     assert lab == original and journal.steps == []
 

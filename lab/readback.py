@@ -1,0 +1,381 @@
+"""What a command changes on a host, how to read it back, and how to put it back.
+
+A read-back is the Get-* command that shows what a line changes, and the properties to compare
+(`READ_BACKS`, by cmdlet). An inverse is the undo of one command, worked out from what its
+read-backs showed before it (`INVERSES`, by cmdlet: Stop-VM → Start-VM when it ran, Set-X -P v →
+Set-X -P <before> …); a command with no known undo is refused, unrun (NoUndo). `lab.journal`
+writes both into a journal before a change is made, and uses them to undo and verify it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+from lab.session import Session, address
+from simulator.errors import BadInput
+from simulator.psdata import Command, PSEnum, PSObject, Result
+from simulator.psparse import parse
+
+Line = tuple[str, str]  # (context, PowerShell line), as the fault catalog writes scripts
+
+
+# ----------------------------------------------------------------------------------------------
+# read-backs
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Check:
+    """A value a step changes, as a host shows it: run `command` in `context`, keep `properties`.
+
+    `properties` empty means the output itself (text lines of a native command, a Test-Path bool).
+    `before` is what it showed before the step was applied; `after` what it showed after the undo.
+    """
+
+    context: str
+    command: str
+    properties: tuple[str, ...] = ()
+    before: Any = None
+    after: Any = None
+
+    def read(self, session: Session) -> Any:
+        host, vm = address(self.context)
+        result = session.run(host, parse(self.command), vm=vm)
+        return shown(result, self.properties)
+
+    @property
+    def same(self) -> bool:
+        return self.after == self.before
+
+    def describe(self) -> str:
+        props = f" ({', '.join(self.properties)})" if self.properties else ""
+        return f"[{self.context}] {self.command}{props}"
+
+
+def shown(result: Result, properties: Sequence[str]) -> Any:
+    """What a read-back shows, as JSON-able data that compares equal when the host's state does.
+
+    Rows are sorted (a re-added rule lands elsewhere in its table; order means nothing there).
+    A failed read (no such key, no such object) is shown as its error id, so "absent" is a value.
+    """
+    if result.errors and not result.output:
+        return {"error": result.errors[0].fully_qualified_error_id or result.errors[0].message}
+    rows = []
+    for item in result.output:
+        if isinstance(item, PSObject):
+            rows.append([_plain(item.get(name)) for name in properties] if properties else str(item))
+        elif isinstance(item, str):
+            if item.strip():
+                rows.append(item.strip())
+        else:
+            rows.append(_plain(item))
+    return sorted(rows, key=lambda r: json.dumps(r, sort_keys=True))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, PSEnum):
+        return value.name
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return str(value)
+
+
+ReadBack = Callable[[str, Command], "list[Check]"]
+
+
+def _q(value: Any) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _vm_state(context: str, c: Command) -> list[Check]:
+    return [Check(context, f"Get-VM -Name {_q(c.param('Name'))}", ("State",))]
+
+
+def _settings(getter: str, identity: tuple[str, ...], renamed: dict[str, str] | None = None) -> ReadBack:
+    """Set-X -Id … -Setting value: Get-X -Id …, comparing the settings the line names."""
+
+    def read_back(context: str, c: Command) -> list[Check]:
+        ids = " ".join(f"-{name} {_q(c.param(name))}" for name in identity if c.has(name))
+        changed = tuple((renamed or {}).get(name, name) for name, _ in c.parameters if name not in identity)
+        return [Check(context, f"{getter} {ids}".strip(), changed)]
+
+    return read_back
+
+
+def _table(getter: str, *properties: str) -> ReadBack:
+    """New-X / Remove-X: the whole table, by the properties that tell its rows apart."""
+    return lambda context, c: [Check(context, getter, properties)]
+
+
+def _adapter_ids(c: Command) -> str:
+    """-VMName V [-Name A]: without -Name, Set-VMNetworkAdapter means every adapter of the VM."""
+    return f"-VMName {_q(c.param('VMName'))}" + (f" -Name {_q(c.param('Name'))}" if c.has("Name") else "")
+
+
+def _adapter(context: str, c: Command) -> list[Check]:
+    ids = _adapter_ids(c)
+    checks = []
+    if c.has("MaximumBandwidth"):
+        checks.append(Check(context, f"Get-VMNetworkAdapter {ids} | Select-Object -ExpandProperty BandwidthSetting",
+                            ("MaximumBandwidth",)))
+    others = tuple(name for name, _ in c.parameters if name not in ("VMName", "Name", "MaximumBandwidth"))
+    if others:
+        checks.append(Check(context, f"Get-VMNetworkAdapter {ids}", others))
+    return checks
+
+
+def _registry(context: str, c: Command) -> list[Check]:
+    """reg add|delete KEY /v NAME …: Get-ItemProperty of the key, the one value."""
+    args = [str(a) for a in c.arguments]
+    key = args[1].replace("HKLM\\", "HKLM:\\", 1) if len(args) > 1 else ""
+    value = args[args.index("/v") + 1] if "/v" in args else "(default)"
+    return [Check(context, f"Get-ItemProperty -Path {_q(key)}", (value,))]
+
+
+def _path_exists(parameter: str) -> ReadBack:
+    return lambda context, c: [Check(context, f"Test-Path -Path {_q(c.param(parameter))}")]
+
+
+def _guest_jobs(context: str, c: Command) -> list[Check]:
+    """Invoke-Command -VMName X { … Start-Job … }: the guest's running jobs (the load it makes)."""
+    return [Check(f"{context}/{c.param('VMName')}", "Get-Job -State Running", ("Name",))]
+
+
+def _boot(context: str, c: Command) -> list[Check]:
+    """Restart-Computer: what a boot applies — whether the hypervisor runs, and what VBS runs."""
+    return [
+        Check(context, "Get-CimInstance -ClassName Win32_ComputerSystem", ("HypervisorPresent",)),
+        Check(context, r"Get-CimInstance -Namespace root\Microsoft\Windows\DeviceGuard -ClassName Win32_DeviceGuard",
+              ("SecurityServicesRunning", "VirtualizationBasedSecurityStatus")),
+    ]
+
+
+READ_BACKS: dict[str, ReadBack] = {
+    "start-vm": _vm_state,
+    "stop-vm": _vm_state,
+    "set-vmprocessor": _settings("Get-VMProcessor", ("VMName",)),
+    "set-vmmemory": _settings("Get-VMMemory", ("VMName",), {"StartupBytes": "Startup"}),
+    "set-vmnetworkadapter": _adapter,
+    "connect-vmnetworkadapter": _settings("Get-VMNetworkAdapter", ("VMName", "Name")),
+    "set-vmharddiskdrive": lambda context, c: [Check(
+        context, f"Get-VMHardDiskDrive -VMName {_q(c.param('VMName'))}",
+        ("ControllerType", "ControllerNumber", "ControllerLocation", "Path"))],
+    "set-vhd": _settings("Get-VHD", ("Path",)),
+    "convert-vhd": _path_exists("DestinationPath"),
+    "remove-item": _path_exists("Path"),
+    "new-vmswitch": _table("Get-VMSwitch", "Name", "SwitchType"),
+    "remove-vmswitch": _table("Get-VMSwitch", "Name", "SwitchType"),
+    "new-netnat": _table("Get-NetNat", "Name", "InternalIPInterfaceAddressPrefix"),
+    "remove-netnat": _table("Get-NetNat", "Name", "InternalIPInterfaceAddressPrefix"),
+    "new-netfirewallrule": _table("Get-NetFirewallRule", "Name", "Enabled", "Direction", "Action"),
+    "remove-netfirewallrule": _table("Get-NetFirewallRule", "Name", "Enabled", "Direction", "Action"),
+    "netsh": _table("netsh interface portproxy show all"),
+    "bcdedit": _table("bcdedit /enum {current}"),
+    "reg": _registry,
+    "invoke-command": _guest_jobs,
+    "restart-computer": _boot,
+    "restart-vm": _vm_state,
+    "set-netfirewallrule": _table("Get-NetFirewallRule", "Name", "Enabled", "Direction", "Action"),
+}
+
+
+def checks_for(lines: Sequence[Line]) -> list[Check]:
+    """The read-backs of every line (inject and undo), each once; BadInput for a line without one."""
+    return checks_of([(context, command, line) for context, line in lines for command in parse(line)])
+
+
+def checks_of(commands: Sequence[tuple[str, Command, str]]) -> list[Check]:
+    """The read-backs of (context, command, line as written), each once, properties merged."""
+    found: dict[tuple[str, str], set[str]] = {}
+    order: list[tuple[str, str]] = []
+    for context, command, line in commands:
+        read_back = READ_BACKS.get(command.name.lower())
+        if read_back is None:
+            raise BadInput(f"[{context}] {line}: no read-back is known for {command.name}, so its undo "
+                           "could not be verified; refusing to run it on a real host")
+        for check in read_back(context, command):
+            key = (check.context, check.command)
+            if key not in found:
+                found[key] = set()
+                order.append(key)
+            found[key].update(check.properties)
+    return [Check(context, command, tuple(sorted(found[(context, command)]))) for context, command in order]
+
+
+# ----------------------------------------------------------------------------------------------
+# inverses: the undo of one command a scenario runs, from what the read-backs showed before it
+# ----------------------------------------------------------------------------------------------
+
+
+class NoUndo(BadInput):
+    """A command whose undo is not known: it is not run on a real host."""
+
+
+Inverse = Callable[[str, Command, Sequence[Check]], "list[Line]"]
+
+
+def _before(checks: Sequence[Check], getter: str, prop: str, row: Callable[[dict], bool] = lambda r: True) -> Any:
+    """The value `prop` had, read by the check whose command starts with `getter` (one matching row)."""
+    for check in checks:
+        if check.command.startswith(getter) and prop in check.properties and isinstance(check.before, list):
+            rows = [dict(zip(check.properties, r)) for r in check.before if isinstance(r, list)]
+            matching = [r for r in rows if row(r)]
+            if len(matching) == 1:
+                return matching[0][prop]
+            raise NoUndo(f"{check.describe()}: {len(matching)} rows where one was expected")
+    raise NoUndo(f"no read-back of {prop} by {getter}")
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return "$true" if value else "$false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if value is None:
+        return "$null"
+    return _q(value)  # enum values too: PowerShell binds 'On' to an enum parameter
+
+
+def _vm_state_inverse(context: str, c: Command, checks: Sequence[Check]) -> list[Line]:
+    name = c.param("Name")
+    state = _before(checks, "Get-VM -Name", "State")
+    if c.name.lower() == "restart-vm":
+        return []  # it comes back as it was: its read-back says so
+    if state == "Running":
+        return [(context, f"Start-VM -Name {_q(name)}")]
+    if state == "Off":
+        return [(context, f"Stop-VM -Name {_q(name)} -TurnOff")]
+    raise NoUndo(f"[{context}] {c}: {name} was {state}; only Running and Off are put back")
+
+
+def _settings_inverse(getter: str, identity: tuple[str, ...], renamed: dict[str, str] | None = None) -> Inverse:
+    def inverse(context: str, c: Command, checks: Sequence[Check]) -> list[Line]:
+        ids = " ".join(f"-{n} {_q(c.param(n))}" for n in identity if c.has(n))
+        values = [f"-{n} {_literal(_before(checks, getter, (renamed or {}).get(n, n)))}"
+                  for n, _ in c.parameters if n not in identity]
+        return [(context, " ".join([c.name, ids, *values]))]
+
+    return inverse
+
+
+def _adapter_inverse(context: str, c: Command, checks: Sequence[Check]) -> list[Line]:
+    ids = _adapter_ids(c)
+    values = []
+    for name, _ in c.parameters:
+        if name in ("VMName", "Name"):
+            continue
+        if name == "MaximumBandwidth":
+            bandwidth = next((ch.before for ch in checks if "BandwidthSetting" in ch.command), [])
+            values.append(f"-MaximumBandwidth {bandwidth[0][0] if bandwidth else 0}")
+        else:
+            values.append(f"-{name} {_literal(_before(checks, 'Get-VMNetworkAdapter', name))}")
+    return [(context, f"{c.name} {ids} {' '.join(values)}")]
+
+
+def _registry_inverse(context: str, c: Command, checks: Sequence[Check]) -> list[Line]:
+    args = [str(a) for a in c.arguments]
+    if len(args) < 2 or "/v" not in args:
+        raise NoUndo(f"[{context}] reg {' '.join(args)}: only `reg add|delete KEY /v NAME …` is put back")
+    key, value = args[1], args[args.index("/v") + 1]
+    check = checks[0]
+    before = check.before[0][0] if isinstance(check.before, list) and check.before else None
+    if before is None:
+        return [(context, f"reg delete {key} /v {value} /f")]
+    kind = "REG_DWORD" if isinstance(before, int) else "REG_SZ"
+    return [(context, f"reg add {key} /v {value} /t {kind} /d {before} /f")]
+
+
+def _bcdedit_inverse(context: str, c: Command, checks: Sequence[Check]) -> list[Line]:
+    args = [str(a) for a in c.arguments]
+    if len(args) != 3 or args[0].lower() != "/set":
+        raise NoUndo(f"[{context}] bcdedit {' '.join(args)}: only `bcdedit /set NAME VALUE` is put back")
+    lines = [line for line in checks[0].before or [] if isinstance(line, str) and line.split()[:1] == [args[1]]]
+    if not lines:
+        return [(context, f"bcdedit /deletevalue {args[1]}")]
+    return [(context, f"bcdedit /set {args[1]} {lines[0].split(None, 1)[1].strip().lower()}")]
+
+
+def _portproxy_inverse(context: str, c: Command, checks: Sequence[Check]) -> list[Line]:
+    args = [str(a) for a in c.arguments]
+    options = dict(a.split("=", 1) for a in args if "=" in a)
+    if args[:2] != ["interface", "portproxy"] or "listenport" not in options or "listenaddress" not in options:
+        raise NoUndo(f"[{context}] netsh {' '.join(args)}: only portproxy rules with a listen address are put back")
+    listen = (options["listenaddress"], options["listenport"])
+    rows = [line.split() for line in checks[0].before or [] if isinstance(line, str)]
+    was = [r for r in rows if len(r) == 4 and (r[0], r[1]) == listen]
+    where_ = f"v4tov4 listenport={listen[1]} listenaddress={listen[0]}"
+    if not was:
+        return [(context, f"netsh interface portproxy delete {where_}")]
+    return [(context, f"netsh interface portproxy add {where_} connectport={was[0][3]} connectaddress={was[0][2]}")]
+
+
+def _named(remove: str, add: Callable[[dict], str] | None = None) -> Inverse:
+    """New-X -Name N: remove it if it was not there; Remove-X -Name N: add it back as it was (its
+    table's read-back row), when `add` knows how."""
+
+    def inverse(context: str, c: Command, checks: Sequence[Check]) -> list[Line]:
+        name = str(c.param("Name"))
+        rows = [dict(zip(checks[0].properties, r)) for r in checks[0].before or [] if isinstance(r, list)]
+        was = [r for r in rows if str(r.get("Name")) == name]
+        if c.name.lower().startswith("new-"):
+            if was:
+                raise NoUndo(f"[{context}] {c}: {name} existed already")
+            return [(context, remove.format(name=_q(name)))]
+        if not was or add is None:
+            raise NoUndo(f"[{context}] {c}: what it removes cannot be put back from its read-back")
+        return [(context, add(was[0]))]
+
+    return inverse
+
+
+def _path_inverse(context: str, c: Command, checks: Sequence[Check]) -> list[Line]:
+    if checks[0].before != [False]:
+        raise NoUndo(f"[{context}] {c}: its destination existed already")
+    return [(context, f"Remove-Item -Path {_q(c.param('DestinationPath'))}")]
+
+
+def _drive_inverse(context: str, c: Command, checks: Sequence[Check]) -> list[Line]:
+    slot = {k: c.param(k) for k in ("ControllerType", "ControllerNumber", "ControllerLocation")}
+    path = _before(checks, "Get-VMHardDiskDrive", "Path",
+                   lambda r: all(str(r[k]) == str(v) for k, v in slot.items()))
+    where_ = " ".join(f"-{k} {v}" for k, v in slot.items())
+    return [(context, f"Set-VMHardDiskDrive -VMName {_q(c.param('VMName'))} {where_} -Path {_q(path)}")]
+
+
+INVERSES: dict[str, Inverse] = {
+    "start-vm": _vm_state_inverse,
+    "stop-vm": _vm_state_inverse,
+    "restart-vm": _vm_state_inverse,
+    "set-vmprocessor": _settings_inverse("Get-VMProcessor", ("VMName",)),
+    "set-vmmemory": _settings_inverse("Get-VMMemory", ("VMName",), {"StartupBytes": "Startup"}),
+    "set-vmnetworkadapter": _adapter_inverse,
+    "connect-vmnetworkadapter": _settings_inverse("Get-VMNetworkAdapter", ("VMName", "Name")),
+    "set-vhd": _settings_inverse("Get-VHD", ("Path",)),
+    "set-vmharddiskdrive": _drive_inverse,
+    "convert-vhd": _path_inverse,
+    "reg": _registry_inverse,
+    "bcdedit": _bcdedit_inverse,
+    "netsh": _portproxy_inverse,
+    "new-netnat": _named("Remove-NetNat -Name {name} -Confirm:$false"),
+    "remove-netnat": _named("", lambda r: (
+        f"New-NetNat -Name {_q(r['Name'])} -InternalIPInterfaceAddressPrefix {r['InternalIPInterfaceAddressPrefix']}")),
+    "new-vmswitch": _named("Remove-VMSwitch -Name {name} -Force"),
+    "new-netfirewallrule": _named("Remove-NetFirewallRule -Name {name}"),
+    "set-netfirewallrule": _settings_inverse("Get-NetFirewallRule", ("Name",)),
+    "restart-computer": lambda context, c, checks: [],  # a boot applies what the other steps' read-backs check
+}
+
+
+def undo_of(context: str, pipeline: Sequence[Command]) -> tuple[list[Check], Callable[[Sequence[Check]], list[Line]]]:
+    """The read-backs of one command, and how to compute its undo once they have been read."""
+    if len(pipeline) != 1:
+        raise NoUndo(f"[{context}] {' | '.join(map(str, pipeline))}: only single commands are journalled on a real host")
+    (command,) = pipeline
+    inverse = INVERSES.get(command.name.lower())
+    if inverse is None:
+        raise NoUndo(f"[{context}] {command}: no undo is known for {command.name}: not run on a real host")
+    return checks_of([(context, command, str(command))]), lambda checks: inverse(context, command, checks)
