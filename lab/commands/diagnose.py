@@ -33,7 +33,7 @@ def command(target: str, as_json: bool, vm: str | None) -> None:
     if as_json:
         click.echo(report.to_json())
     else:
-        print_report(Console(), report, skipped=result.walk.skipped)
+        print_report(Console(width=max(Console().width, 120)), report, skipped=result.walk.skipped)
     failed = unreachable_error(result)
     if failed:  # the other hosts were diagnosed and printed; the run still could not do it all
         raise failed
