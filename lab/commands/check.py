@@ -6,6 +6,7 @@ import sys
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from diagnosis.checklist import run_checklist
@@ -39,7 +40,7 @@ def command(target: str, as_json: bool) -> None:
         for r in checklist.results:
             detail = "\n".join(f"{f.root_cause} on {f.subject}" for f in r.findings) or "\n".join(
                 f"{e.command}: {e.property} = {e.value}" for e in r.evidence[:4])
-            table.add_row(r.item.title, f"[{STYLE[r.status]}]{r.status}[/]", detail)
+            table.add_row(escape(r.item.title), f"[{STYLE[r.status]}]{r.status}[/]", escape(detail))
         Console().print(table)
     failed = unreachable_error(result)
     if failed:

@@ -6,6 +6,7 @@ import sys
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
@@ -44,10 +45,10 @@ def command(only: tuple[str, ...]) -> None:
     table.add_column("symptom the simulator shows", overflow="fold")
     table.add_column("diagnosed", overflow="fold")
     table.add_column("healed", overflow="fold")
-    for r in rows:
-        diagnosed = MARK[r.found and not r.others] + ("" if not r.others else f" (also {', '.join(r.others)})")
-        healed = MARK[r.healed] + ("" if not r.left else f" (left: {', '.join(r.left)})")
-        table.add_row(r.fault, r.subject, f"{MARK[r.symptom_shown]} {r.symptom}", diagnosed, healed)
+    for r in rows:  # every text from the lab is escaped: "[network:corp-lan]" is not markup
+        diagnosed = MARK[r.found and not r.others] + ("" if not r.others else escape(f" (also {', '.join(r.others)})"))
+        healed = MARK[r.healed] + ("" if not r.left else escape(f" (left: {', '.join(r.left)})"))
+        table.add_row(r.fault, escape(r.subject), f"{MARK[r.symptom_shown]} {escape(r.symptom)}", diagnosed, healed)
     console.print(table)
     good = sum(r.ok for r in rows)
     console.print(f"{good}/{len(rows)} faults shown, diagnosed and healed")

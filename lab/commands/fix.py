@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from lab import fix
 from lab.diagnose import blocking, diagnose_session
@@ -58,7 +59,7 @@ def command(target: str, dry_run: bool, yes: bool, output: Path | None) -> None:
                              echo=lambda s: console.print(f"> {s}", markup=False, highlight=False))
         for o in outcomes:
             if not o.done:
-                console.print(f"[yellow]  not done: {o.step.line} ({o.note})[/yellow]")
+                console.print(f"[yellow]  not done: {escape(o.step.line)} ({escape(o.note)})[/yellow]")
         after = diagnose_session(session, target=target).report
     finally:
         session.close()
