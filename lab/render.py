@@ -32,3 +32,29 @@ def print_report(console: Console, report: Report, *, skipped: list[tuple[str, s
         console.print(report_table(report))
     for vm, why in skipped:
         console.print(f"[dim]skipped {escape(vm)}: {escape(why)}[/dim]")
+
+
+def report_markdown(report: Report, *, skipped: list[tuple[str, str]] = ()) -> str:
+    """The report as Markdown, to paste into a ticket: a summary table, then each finding with
+    its evidence and the resolution as a PowerShell block."""
+    lines = [f"# Diagnosis of {report.target}", "",
+             f"Collected {report.collected_at} from {', '.join(report.hosts) or 'no host'}.", ""]
+    if not report.findings:
+        lines.append("No findings.")
+    else:
+        lines += ["| severity | root cause | subject | summary |", "|---|---|---|---|"]
+        lines += [f"| {f.severity} | `{f.root_cause}` | `{f.subject}` | {_cell(f.summary)} |" for f in report.findings]
+        for f in report.findings:
+            lines += ["", f"## `{f.root_cause}` on `{f.subject}` ({f.severity})", "", f.summary, ""]
+            lines += [f"- `{e.command}`: {e.property} = `{e.value}`" for e in f.evidence]
+            if f.resolution:
+                lines += ["", "```powershell", *f.resolution, "```"]
+            if f.reference:
+                lines += ["", f"Reference: {f.reference}"]
+    if skipped:
+        lines += ["", "Not collected:"] + [f"- `{vm}`: {why}" for vm, why in skipped]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")

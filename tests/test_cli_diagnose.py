@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -165,3 +166,17 @@ def test_an_unreachable_host_of_an_inventory_is_one_line_and_exit_2_and_the_othe
     report, error = result.stdout, result.stderr
     assert [f["root_cause"] for f in json.loads(report)["findings"]] == ["mac-spoofing-disabled"]
     assert error.count("\n") == 1 and "HV99" in error and "nestlab:" in error
+
+
+def test_diagnose_markdown_carries_each_finding_its_evidence_and_resolution(tmp_path: Path) -> None:
+    result = nestlab("diagnose", str(broken(tmp_path, "mac-spoofing-disabled", "winnat-locked")), "--markdown")
+    assert result.exit_code == 1
+    text = result.output
+    assert re.search(r"^\| (error|warning) \| `mac-spoofing-disabled` \| `HV01/L1:adapter:Network Adapter` \|", text, re.M)
+    assert "## `winnat-locked` on `HV01/L1`" in text
+    assert "```powershell\nSet-VMNetworkAdapter -VMName 'L1' -MacAddressSpoofing On\n```" in text
+    assert "- `Get-VMNetworkAdapter" in text
+
+
+def test_diagnose_json_and_markdown_together_is_a_usage_error() -> None:
+    assert nestlab("diagnose", "builtin:reference", "--json", "--markdown").exit_code == 2

@@ -9,14 +9,15 @@ from rich.console import Console
 
 from diagnosis.findings import Report
 from lab.diagnose import blocking, diagnose_target, unreachable_error
-from lab.render import print_report
+from lab.render import print_report, report_markdown
 
 
 @click.command("diagnose")
 @click.argument("target")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (spec/cli.md).")
+@click.option("--markdown", "as_markdown", is_flag=True, help="Print the report as Markdown (for a ticket).")
 @click.option("--vm", "vm", metavar="NAME", help="Only findings about this VM (name or node id) and below.")
-def command(target: str, as_json: bool, vm: str | None) -> None:
+def command(target: str, as_json: bool, as_markdown: bool, vm: str | None) -> None:
     """Collect evidence from TARGET and name root causes, subjects, evidence and fixes.
 
     TARGET is a lab file, builtin:NAME, psrp://[user@]host[:port][?transport=…&auth=…] or
@@ -26,12 +27,17 @@ def command(target: str, as_json: bool, vm: str | None) -> None:
     Examples:
       nestlab diagnose builtin:reference
       nestlab diagnose broken.yaml --json
+      nestlab diagnose broken.yaml --markdown > ticket-4711.md
       nestlab diagnose psrp://admin@hv01.contoso.com --vm L1
     """
     result = diagnose_target(target)
     report = _only_vm(result.report, vm) if vm else result.report
+    if as_json and as_markdown:
+        raise click.UsageError("--json and --markdown: choose one")
     if as_json:
         click.echo(report.to_json())
+    elif as_markdown:
+        click.echo(report_markdown(report, skipped=result.walk.skipped), nl=False)
     else:
         print_report(Console(width=max(Console().width, 120)), report, skipped=result.walk.skipped)
     failed = unreachable_error(result)
