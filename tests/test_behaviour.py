@@ -7,17 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from simulator import behaviour, labfile, powershell, psformat
+from simulator import behaviour, powershell, psformat
 from simulator.model import VM
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "powershell"
 GUIDE_INSTALL = "Hyper-V cannot be installed: The processor does not have required virtualization capabilities"
 GUIDE_VBS = "Virtualization-based security is enabled. Nested virtualization is not supported."
-
-
-@pytest.fixture
-def lab():
-    return labfile.load("builtin:reference")
 
 
 def run(lab, line, context="HV01"):

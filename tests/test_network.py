@@ -6,18 +6,13 @@ from dataclasses import replace
 
 import pytest
 
-from simulator import labfile, network, powershell
+from simulator import network, powershell
 from simulator.model import FirewallRule
 from simulator.network import Disposition
 
 WEB = ("network:corp-lan", "10.20.0.50", 8080)  # LAN client -> L1 portproxy -> L2-web:80
 WEB_OUT = ("HV01/L1/L2-web", "network:corp-lan", 443)  # L2-web behind WinNAT -> LAN
 APP_OUT = ("HV01/L1/L2-app", "network:corp-lan", 443)  # L2-app bridged through L1's adapter
-
-
-@pytest.fixture
-def lab():
-    return labfile.load("builtin:reference")
 
 
 def ps(lab, line, context="HV01/L1"):

@@ -7,16 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from simulator import labfile, powershell, psformat, psparse
+from simulator import powershell, psformat, psparse
 from simulator.errors import BadInput
 from simulator.psdata import Command, PSEnum, PSObject
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "powershell"
-
-
-@pytest.fixture
-def lab():
-    return labfile.load("builtin:reference")
 
 
 def run(lab, line, context="HV01"):

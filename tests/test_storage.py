@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import pytest
 
 from simulator import labfile, powershell, storage
 from simulator.model import Edge, Vhd, vhd_id
@@ -12,11 +11,6 @@ from simulator.model import Edge, Vhd, vhd_id
 CHILD = "D:\\VMs\\L1\\L1_8F2A.avhdx"
 PARENT = "D:\\VMs\\L1\\L1.vhdx"
 MOVED = "E:\\Archive\\L1.vhdx"
-
-
-@pytest.fixture
-def lab():
-    return labfile.load("builtin:reference")
 
 
 def ps(lab, line, context="HV01"):

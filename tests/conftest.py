@@ -1,0 +1,14 @@
+"""Fixtures the unit tests share."""
+
+from __future__ import annotations
+
+import pytest
+
+from simulator import labfile
+from simulator.model import Lab
+
+
+@pytest.fixture
+def lab() -> Lab:
+    """A fresh builtin:reference for each test: tests change it freely."""
+    return labfile.load("builtin:reference")
