@@ -38,7 +38,7 @@ accuracy: $(TEST_STAMP)
 # The container image for `nestlab up` (debootstrap base, cached by its inputs; no registry needed).
 image: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[docker]'
-	$(BIN)/python -m lab.image
+	$(BIN)/python -m nestlab.lab.image
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -12,10 +12,10 @@ from typing import Iterator
 
 import pytest
 
-from steps import STEP_MODULES
-from steps.cases import Case, case_dirs, load_case
-from steps.markers import MARKERS
-from steps.target import Target, build_target, cannot_run, describe_targets, parse_lab_option
+from nestlab.steps import STEP_MODULES
+from nestlab.steps.cases import Case, case_dirs, load_case
+from nestlab.steps.markers import MARKERS
+from nestlab.steps.target import Target, build_target, cannot_run, describe_targets, parse_lab_option
 
 pytest_plugins = STEP_MODULES
 

@@ -19,7 +19,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from simulator.labfile import write_atomic
+from nestlab.simulator.labfile import write_atomic
 
 BENCHES = ("labs", "diagnosis", "endpoint")
 RESULTS = Path(__file__).resolve().parent / "results"

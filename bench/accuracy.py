@@ -28,12 +28,12 @@ from typing import Any, Iterable
 from rich.console import Console
 from rich.table import Table
 
-from diagnosis.findings import Finding, Report
-from lab.diagnose import diagnose_session
-from lab.session import SimSession
-from simulator import faults
-from simulator.generate import generate
-from simulator.labfile import write_atomic
+from nestlab.diagnosis.findings import Finding, Report
+from nestlab.lab.diagnose import diagnose_session
+from nestlab.lab.session import SimSession
+from nestlab.simulator import faults
+from nestlab.simulator.generate import generate
+from nestlab.simulator.labfile import write_atomic
 
 RESULTS = Path(__file__).resolve().parent / "results"
 Pair = tuple[str, str]  # (root cause, subject)

@@ -20,14 +20,14 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from bench.labs import Size, _best, _peak_bytes
-from diagnosis.collect import Walk, collect
-from diagnosis.engine import diagnose
-from lab.diagnose import diagnose_session
-from lab.session import SimSession
-from simulator import labfile
-from simulator.generate import generate
-from simulator.model import Lab
-from simulator.psdata import Command, Result
+from nestlab.diagnosis.collect import Walk, collect
+from nestlab.diagnosis.engine import diagnose
+from nestlab.lab.diagnose import diagnose_session
+from nestlab.lab.session import SimSession
+from nestlab.simulator import labfile
+from nestlab.simulator.generate import generate
+from nestlab.simulator.model import Lab
+from nestlab.simulator.psdata import Command, Result
 
 TITLE = "Diagnosis in process (collect through SimSession + rules)"
 REFERENCE = "builtin:reference"

@@ -28,13 +28,13 @@ from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import urlsplit
 
-from diagnosis.collect import Walk, collect
-from lab.psrp_session import HostAddress, PsrpSession
-from simulator import labfile
-from simulator.endpoint.auth import Credentials
-from simulator.endpoint.server import LabServer
-from simulator.generate import generate
-from simulator.model import Lab
+from nestlab.diagnosis.collect import Walk, collect
+from nestlab.lab.psrp_session import HostAddress, PsrpSession
+from nestlab.simulator import labfile
+from nestlab.simulator.endpoint.auth import Credentials
+from nestlab.simulator.endpoint.server import LabServer
+from nestlab.simulator.generate import generate
+from nestlab.simulator.model import Lab
 
 TITLE = "Collection through the served endpoint (pypsrp, http + basic, loopback)"
 USER = "nestlab"
@@ -60,7 +60,7 @@ def served_elsewhere(lab: Lab, password: str) -> Iterator[list[HostAddress]]:
         path = Path(folder) / "lab.yaml"
         path.write_text(labfile.dumps(lab), encoding="utf-8")
         env = {**os.environ, "NESTLAB_PASSWORD": password}
-        server = subprocess.Popen([sys.executable, "-m", "lab.cli", "serve", str(path), "--port", "0", "--user", USER],
+        server = subprocess.Popen([sys.executable, "-m", "nestlab", "serve", str(path), "--port", "0", "--user", USER],
                                   stdout=subprocess.PIPE, text=True, env=env)
         try:
             lines = [server.stdout.readline().split() for _ in lab.hosts()]

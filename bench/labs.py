@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from simulator.generate import generate
-from simulator.labfile import dumps, lab_from_data, lab_to_data, load
+from nestlab.simulator.generate import generate
+from nestlab.simulator.labfile import dumps, lab_from_data, lab_to_data, load
 
 TITLE = "Lab load + validate + graph build"
 GOAL_VMS = 10_000

@@ -12,11 +12,11 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Literal
 
-from diagnosis.engine import diagnose
-from diagnosis.evidence import Evidence
-from diagnosis.findings import EvidenceItem, Finding, Report
-from diagnosis.rules.checklist import cpu_items
-from diagnosis.rules.common import (
+from nestlab.diagnosis.engine import diagnose
+from nestlab.diagnosis.evidence import Evidence
+from nestlab.diagnosis.findings import EvidenceItem, Finding, Report
+from nestlab.diagnosis.rules.checklist import cpu_items
+from nestlab.diagnosis.rules.common import (
     DEVICE_GUARD,
     count_item,
     get_vm,
@@ -28,9 +28,9 @@ from diagnosis.rules.common import (
     seen,
     startup_item,
 )
-from diagnosis.rules.network import PORTPROXY_SHOW
-from diagnosis.rules.security import VBS_STATUS, running_services
-from simulator.model import Lab
+from nestlab.diagnosis.rules.network import PORTPROXY_SHOW
+from nestlab.diagnosis.rules.security import VBS_STATUS, running_services
+from nestlab.simulator.model import Lab
 
 Status = Literal["pass", "fail", "not-applicable"]
 

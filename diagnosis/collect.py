@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable, Protocol, Sequence
 
-from diagnosis import parse, probes
-from diagnosis.evidence import Evidence
-from simulator.errors import BadInput
-from simulator.model import Lab
-from simulator.psdata import Command, Result
+from nestlab.diagnosis import parse, probes
+from nestlab.diagnosis.evidence import Evidence
+from nestlab.simulator.errors import BadInput
+from nestlab.simulator.model import Lab
+from nestlab.simulator.psdata import Command, Result
 
 
 class Session(Protocol):

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from diagnosis.evidence import Evidence
-from diagnosis.findings import Finding, Report, sort_key
-from diagnosis.rules import RULES
-from diagnosis.rules.common import within
+from nestlab.diagnosis.evidence import Evidence
+from nestlab.diagnosis.findings import Finding, Report, sort_key
+from nestlab.diagnosis.rules import RULES
+from nestlab.diagnosis.rules.common import within
 
 
 def diagnose(evidence: Evidence) -> Report:

@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from diagnosis.findings import EvidenceItem
-from simulator.model import Lab
+from nestlab.diagnosis.findings import EvidenceItem
+from nestlab.simulator.model import Lab
 
 
 @dataclass(frozen=True)

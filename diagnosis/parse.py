@@ -15,9 +15,9 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Iterable
 
-from diagnosis import probes
-from diagnosis.evidence import Event, Fact, Facts
-from simulator.model import (
+from nestlab.diagnosis import probes
+from nestlab.diagnosis.evidence import Event, Fact, Facts
+from nestlab.simulator.model import (
     VM,
     Adapter,
     Cpu,
@@ -51,7 +51,7 @@ from simulator.model import (
     vhd_id,
     vm_id,
 )
-from simulator.psdata import PSObject, Result
+from nestlab.simulator.psdata import PSObject, Result
 
 GIB = 1024**3
 HEAVY_CPU_PERCENT = 50

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from simulator.psdata import Command
+from nestlab.simulator.psdata import Command
 
 C = Command.of
 

@@ -14,9 +14,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from diagnosis.findings import CATEGORIES, Category
-from diagnosis.rules import RULES_BY_ID
-from simulator.errors import BadInput
+from nestlab.diagnosis.findings import CATEGORIES, Category
+from nestlab.diagnosis.rules import RULES_BY_ID
+from nestlab.simulator.errors import BadInput
 
 
 @dataclass(frozen=True)

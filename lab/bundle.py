@@ -24,12 +24,12 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
 
-from diagnosis import probes as diagnosis_probes
-from lab import bundle_format
-from lab.psrp_session import HostUnreachable
-from lab.session import Session
-from simulator.errors import BadInput
-from simulator.psdata import Command, PSObject, Result
+from nestlab.diagnosis import probes as diagnosis_probes
+from nestlab.lab import bundle_format
+from nestlab.lab.psrp_session import HostUnreachable
+from nestlab.lab.session import Session
+from nestlab.simulator.errors import BadInput
+from nestlab.simulator.psdata import Command, PSObject, Result
 
 FORMAT = "nestlab-bundle/1"
 EVENTS_PER_LOG = 1000

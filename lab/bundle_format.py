@@ -14,8 +14,8 @@ import re
 from datetime import datetime
 from typing import Any, Iterable, Sequence
 
-from simulator import psformat
-from simulator.psdata import Command, ErrorRecord, PSObject
+from nestlab.simulator import psformat
+from nestlab.simulator.psdata import Command, ErrorRecord, PSObject
 
 WIDTH = 120
 POSITION_WIDTH = 72  # the '+ command …' line of an error shows this much of the command

@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from diagnosis.collect import Walk, collect
-from lab.session import Session
-from simulator.errors import BadInput
-from simulator.labfile import dumps, write_atomic
-from simulator.model import Lab
+from nestlab.diagnosis.collect import Walk, collect
+from nestlab.lab.session import Session
+from nestlab.simulator.errors import BadInput
+from nestlab.simulator.labfile import dumps, write_atomic
+from nestlab.simulator.model import Lab
 
 ALWAYS_UNSEEN = (
     "raw answers that are not lab state (event log, CPU usage, Test-VHD errors): the diagnosis reads them live",
@@ -84,7 +84,7 @@ def settle(session: Session, baseline: Lab, *, rounds: int = 4) -> list[str]:
     A reboot (a fault's or its undo's) leaves VMs off that were running; their guests are only seen
     once they run again, so this looks again after each round. Only Running and Off are put back.
     """
-    from lab.journal import run_line
+    from nestlab.lab.journal import run_line
 
     remaining: list[str] = []
     for _ in range(rounds):

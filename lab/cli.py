@@ -13,9 +13,9 @@ import sys
 
 import click
 
-from simulator.errors import BadInput
+from nestlab.simulator.errors import BadInput
 
-import lab.commands as _commands_pkg
+import nestlab.lab.commands as _commands_pkg
 
 EXIT_FINDINGS = 1
 EXIT_BAD_INPUT = 2
@@ -55,7 +55,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 def _register_commands() -> None:
     for info in sorted(pkgutil.iter_modules(_commands_pkg.__path__), key=lambda i: i.name):
-        module = importlib.import_module(f"lab.commands.{info.name}")
+        module = importlib.import_module(f"nestlab.lab.commands.{info.name}")
         command = getattr(module, "command", None)
         if isinstance(command, click.Command):
             cli.add_command(command)

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lab import fix
-from lab.diagnose import diagnose_session
-from lab.session import SimSession
-from simulator import faults, labfile
-from simulator.model import Lab
+from nestlab.lab import fix
+from nestlab.lab.diagnose import diagnose_session
+from nestlab.lab.session import SimSession
+from nestlab.simulator import faults, labfile
+from nestlab.simulator.model import Lab
 
 
 @dataclass(frozen=True)

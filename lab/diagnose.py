@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from diagnosis.collect import Walk, collect
-from diagnosis.engine import diagnose
-from diagnosis.evidence import Evidence
-from diagnosis.findings import Report
-from lab.session import Session
-from simulator.errors import BadInput
+from nestlab.diagnosis.collect import Walk, collect
+from nestlab.diagnosis.engine import diagnose
+from nestlab.diagnosis.evidence import Evidence
+from nestlab.diagnosis.findings import Report
+from nestlab.lab.session import Session
+from nestlab.simulator.errors import BadInput
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ def diagnose_target(target: str) -> Diagnosis:
     stderr, and close it: what `diagnose`, `check` and `capture`-style commands share."""
     from rich.console import Console
 
-    from lab.targets import open_target
+    from nestlab.lab.targets import open_target
 
     session = open_target(target)
     try:

@@ -14,10 +14,10 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Literal
 
-from diagnosis.findings import Finding, Report
-from lab.session import address
-from simulator.errors import BadInput
-from simulator.psdata import Result
+from nestlab.diagnosis.findings import Finding, Report
+from nestlab.lab.session import address
+from nestlab.simulator.errors import BadInput
+from nestlab.simulator.psdata import Result
 
 NATIVE = ("netsh", "bcdedit", "reg", "net")
 COMMAND_WORD = re.compile(r"^[A-Za-z]+-[A-Za-z0-9]+$")
@@ -98,7 +98,7 @@ def apply(
     echo: Callable[[Step], None] | None = None,
 ) -> list[Outcome]:
     """Run each command step through the session; hand manual steps to `manual` (or skip them)."""
-    from simulator import psparse  # PowerShell text → structured Commands (no simulator behaviour)
+    from nestlab.simulator import psparse  # PowerShell text → structured Commands (no simulator behaviour)
 
     outcomes = []
     for step in steps:
@@ -141,6 +141,6 @@ def by_hand(change: Callable[[str, str], None]) -> Callable[[Step], bool]:
 
 def simulated_manual_action(lab) -> Callable[[Step], bool]:
     """On a lab in process, a person's action is the fault catalog's `heal` for that root cause."""
-    from simulator import faults
+    from nestlab.simulator import faults
 
     return by_hand(lambda root_cause, subject: faults.get(root_cause).heal(lab, subject))

@@ -28,10 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from simulator.errors import BadInput
-from lab.image import IMAGE
-from lab.commands.serve import USER_ENV
-from lab.psrp_session import PASSWORD_ENV
+from nestlab.simulator.errors import BadInput
+from nestlab.lab.image import IMAGE
+from nestlab.lab.commands.serve import USER_ENV
+from nestlab.lab.psrp_session import PASSWORD_ENV
 
 LABEL_LAB = "nestlab.lab"
 LABEL_HOST = "nestlab.host"
@@ -103,8 +103,8 @@ def container_name(lab: str, host: str) -> str:
 
 def spec_for(target: str, *, network: str | None = None, subnet: str | None = None, image: str = IMAGE, user: str = "nestlab") -> FleetSpec:
     """Read LAB (a lab file or builtin:NAME) into what `up` needs."""
-    from simulator import labfile
-    from lab.targets import parse_target
+    from nestlab.simulator import labfile
+    from nestlab.lab.targets import parse_target
 
     parsed = parse_target(target)
     if parsed.kind not in ("lab", "builtin") or parsed.lab_path is None:

@@ -15,7 +15,7 @@ knows this machine's index and certificate settings) and cached by a key of pypr
 dependencies; the build installs from it with --no-index, so the build container needs no
 network at all (the engine here runs with --iptables=false: its bridge has no way out).
 
-`python -m lab.image` is what `make image` runs. Building needs root (debootstrap), Debian's
+`python -m nestlab.lab.image` is what `make image` runs. Building needs root (debootstrap), Debian's
 packages and PyPI.
 """
 
@@ -35,7 +35,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from simulator.errors import BadInput
+from nestlab.simulator.errors import BadInput
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 IMAGE = "nestlab:latest"
@@ -213,8 +213,8 @@ def _run(argv: list[str], what: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m lab.image`: build (or find cached) the base and the project image."""
-    from lab.fleet import connect
+    """`python -m nestlab.lab.image`: build (or find cached) the base and the project image."""
+    from nestlab.lab.fleet import connect
 
     try:
         built = build_image(connect(), log=lambda line: print(line, file=sys.stderr))

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from lab.psrp_session import HostAddress
-from lab.targets import read_inventory
-from simulator.errors import BadInput
-from simulator.psdata import Command, Result
+from nestlab.lab.psrp_session import HostAddress
+from nestlab.lab.targets import read_inventory
+from nestlab.simulator.errors import BadInput
+from nestlab.simulator.psdata import Command, Result
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ def changes_state(pipeline: Sequence[Command]) -> bool:
 
     Unknown means "may change": a real host is protected from what this list does not know.
     """
-    from simulator.psparse import ScriptBlock, parse
+    from nestlab.simulator.psparse import ScriptBlock, parse
 
     for command in pipeline:
         name = command.name.lower()
@@ -139,7 +139,7 @@ def changes_state(pipeline: Sequence[Command]) -> bool:
 
 def _block_changes_state(text: str) -> bool:
     """A script block: its commands; an expression (`$_.State -eq 'Running'`) reads unless it calls a method."""
-    from simulator.psparse import parse
+    from nestlab.simulator.psparse import parse
 
     if text.lstrip().startswith("$"):
         return "(" in text

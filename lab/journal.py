@@ -40,14 +40,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
-from lab.psrp_session import HostAddress
-from lab.readback import Check, Line, checks_for, undo_of
-from lab.session import Session, address
-from simulator.errors import BadInput
-from simulator.labfile import write_atomic
-from simulator.model import Lab
-from simulator.psdata import Command, Result
-from simulator.psparse import parse
+from nestlab.lab.psrp_session import HostAddress
+from nestlab.lab.readback import Check, Line, checks_for, undo_of
+from nestlab.lab.session import Session, address
+from nestlab.simulator.errors import BadInput
+from nestlab.simulator.labfile import write_atomic
+from nestlab.simulator.model import Lab
+from nestlab.simulator.psdata import Command, Result
+from nestlab.simulator.psparse import parse
 
 FORMAT = "nestlab-journal"
 VERSION = 1
@@ -238,7 +238,7 @@ def inject(
     `allowed(host)` is the safety gate (`--allow-destructive` and the inventory's `destructive:`);
     a host it refuses gets nothing, not even a read. The step is on disk before the first line runs.
     """
-    from simulator import faults
+    from nestlab.simulator import faults
 
     fault = faults.get(fault_id)
     if fault.kind != "cmd":
@@ -341,7 +341,7 @@ def _verify(session: Session, step: Step) -> bool:
 
 def undo_all(session: Session, journal: Journal) -> list[Outcome]:
     """Every pending step, newest first; a host that is gone stops only its own steps."""
-    from lab.psrp_session import HostUnreachable
+    from nestlab.lab.psrp_session import HostUnreachable
 
     outcomes = []
     for step in reversed(journal.pending()):

@@ -32,10 +32,10 @@ from pypsrp.powershell import PowerShell, PSInvocationState, RunspacePool
 from pypsrp.serializer import TaggedValue
 from pypsrp.wsman import WSMan
 
-from simulator import clixml
-from simulator.endpoint import direct
-from simulator.errors import BadInput
-from simulator.psdata import Command, ErrorRecord, PSEnum, Result
+from nestlab.simulator import clixml
+from nestlab.simulator.endpoint import direct
+from nestlab.simulator.errors import BadInput
+from nestlab.simulator.psdata import Command, ErrorRecord, PSEnum, Result
 
 AUTHS = ("negotiate", "ntlm", "kerberos", "credssp", "basic")
 TRANSPORTS = ("https", "http")

@@ -13,10 +13,10 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from lab.session import Session, address
-from simulator.errors import BadInput
-from simulator.psdata import Command, PSEnum, PSObject, Result
-from simulator.psparse import parse
+from nestlab.lab.session import Session, address
+from nestlab.simulator.errors import BadInput
+from nestlab.simulator.psdata import Command, PSEnum, PSObject, Result
+from nestlab.simulator.psparse import parse
 
 Line = tuple[str, str]  # (context, PowerShell line), as the fault catalog writes scripts
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Protocol, Sequence, runtime_checkable
 
-from simulator.clixml import roundtrip_result
-from simulator.model import Lab, vm_id
-from simulator.psdata import Command, Result
+from nestlab.simulator.clixml import roundtrip_result
+from nestlab.simulator.model import Lab, vm_id
+from nestlab.simulator.psdata import Command, Result
 
 
 @runtime_checkable
@@ -74,7 +74,7 @@ class SimSession:
         return list(self.lab.hosts())
 
     def run(self, host: str, pipeline: Sequence[Command], *, vm: Sequence[str] = ()) -> Result:
-        from simulator import powershell
+        from nestlab.simulator import powershell
 
         self.round_trips += 1
         return roundtrip_result(powershell.run(self.lab, _context(host, vm), tuple(pipeline)))
@@ -83,7 +83,7 @@ class SimSession:
         self, host: str, pipelines: Sequence[Sequence[Command]], *, vm: Sequence[str] = (),
         vms: Sequence[Sequence[str]] | None = None,
     ) -> list[Result]:
-        from simulator import powershell
+        from nestlab.simulator import powershell
 
         self.round_trips += 1
         paths = vms if vms is not None else [vm] * len(pipelines)

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from simulator.errors import BadInput
-from lab.psrp_session import AUTHS, TRANSPORTS, HostAddress, PsrpSession
-from lab.session import Session, SimSession
+from nestlab.simulator.errors import BadInput
+from nestlab.lab.psrp_session import AUTHS, TRANSPORTS, HostAddress, PsrpSession
+from nestlab.lab.session import Session, SimSession
 
 KINDS = ("lab", "builtin", "psrp", "inventory")
 
@@ -37,7 +37,7 @@ class Target:
 
     def open(self) -> Session:
         if self.kind in ("lab", "builtin"):
-            from simulator import labfile
+            from nestlab.simulator import labfile
 
             return SimSession(labfile.load(self.lab_path))
         return PsrpSession(self.addresses)
@@ -66,7 +66,7 @@ def open_target(text: str) -> Session:
 
 
 def _builtin(text: str) -> Target:
-    from simulator import labfile
+    from nestlab.simulator import labfile
 
     name = text.split(":", 1)[1]
     if name not in labfile.builtin_names():

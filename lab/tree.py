@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.tree import Tree
 
-from simulator.model import Lab
+from nestlab.simulator.model import Lab
 
 
 def lab_tree(lab: Lab) -> Tree:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from simulator.model import VM, Host, Lab, Platform
+from nestlab.simulator.model import VM, Host, Lab, Platform
 
 GIB = 1 << 30
 

@@ -32,7 +32,7 @@ from functools import lru_cache
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping
 
-from simulator.psdata import ErrorRecord, PSEnum, PSObject, Result
+from nestlab.simulator.psdata import ErrorRecord, PSEnum, PSObject, Result
 
 ENUM_BASE_TYPES = ("System.Enum", "System.ValueType", "System.Object")
 ARRAY_TYPES = ("System.Object[]", "System.Array", "System.Object")

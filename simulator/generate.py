@@ -30,9 +30,9 @@ from typing import Any, Iterator
 
 from faker import Faker
 
-from simulator.errors import BadInput
-from simulator.labfile import lab_from_data
-from simulator.model import Lab
+from nestlab.simulator.errors import BadInput
+from nestlab.simulator.labfile import lab_from_data
+from nestlab.simulator.model import Lab
 
 # ----------------------------------------------------------------------------------------------
 # Catalogs (sources in comments)
@@ -225,7 +225,7 @@ def _check_int(option: str, value: Any, low: int, high: int) -> None:
 def _fault_injector():
     """The catalog's `inject_random(lab, k, rng)`, or a clear refusal when it is not there."""
     try:
-        import simulator.faults as catalog
+        import nestlab.simulator.faults as catalog
     except ImportError as exc:  # pragma: no cover - the package exists in the skeleton
         raise BadInput(f"--faults: the fault catalog cannot be imported ({exc}); only --faults 0 works") from None
     inject_random = getattr(catalog, "inject_random", None)

@@ -38,9 +38,9 @@ from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.scalarstring import SingleQuotedScalarString
 
-from simulator.errors import BadInput
-from simulator.labschema import KEY_ORDER, LAB_FILE, Loc, Problem, quoted, reference_problems
-from simulator.model import (
+from nestlab.simulator.errors import BadInput
+from nestlab.simulator.labschema import KEY_ORDER, LAB_FILE, Loc, Problem, quoted, reference_problems
+from nestlab.simulator.model import (
     VM,
     Adapter,
     Cpu,

@@ -18,8 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from simulator import behaviour
-from simulator.model import VM, Edge, Lab, Platform, ip_of
+from nestlab.simulator import behaviour
+from nestlab.simulator.model import VM, Edge, Lab, Platform, ip_of
 
 
 class Disposition(StrEnum):

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from simulator import behaviour
-from simulator.model import VM, Host, Lab
+from nestlab.simulator import behaviour
+from nestlab.simulator.model import VM, Host, Lab
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,12 @@ input. Cmdlets live in `simulator.cmdlets` (one module per area), registered by 
 
 from __future__ import annotations
 
-from simulator import behaviour, psparse
-from simulator.cmdlets import TABLE
-from simulator.cmdlets.base import Ctx, Terminating, bind
-from simulator.errors import BadInput
-from simulator.model import Lab
-from simulator.psdata import Command, ErrorRecord, Result
+from nestlab.simulator import behaviour, psparse
+from nestlab.simulator.cmdlets import TABLE
+from nestlab.simulator.cmdlets.base import Ctx, Terminating, bind
+from nestlab.simulator.errors import BadInput
+from nestlab.simulator.model import Lab
+from nestlab.simulator.psdata import Command, ErrorRecord, Result
 
 
 def run(lab: Lab, context: str, pipeline: tuple[Command, ...]) -> Result:

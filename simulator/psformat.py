@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable, Sequence
 
-from simulator.psdata import ErrorRecord, PSEnum, PSObject
+from nestlab.simulator.psdata import ErrorRecord, PSEnum, PSObject
 
 Column = tuple[str, str, int]  # header, property, divisor
 

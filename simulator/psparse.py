@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
-from simulator.errors import BadInput
-from simulator.psdata import Command
+from nestlab.simulator.errors import BadInput
+from nestlab.simulator.psdata import Command
 
 NATIVE = {"netsh", "bcdedit", "reg", "systeminfo", "net", "ipconfig", "msinfo32", "hostname", "whoami"}
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from simulator.labfile import link_derived_edges
-from simulator.model import Edge, Lab, Vhd, stable_guid, vhd_id
+from nestlab.simulator.labfile import link_derived_edges
+from nestlab.simulator.model import Edge, Lab, Vhd, stable_guid, vhd_id
 
 FILE_NOT_FOUND = ("0x80070002", "The system cannot find the file specified.")
 PARENT_NOT_FOUND = ("0xC03A000D", "The chain of virtual hard disks is broken. The system cannot locate the parent "

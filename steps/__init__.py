@@ -5,4 +5,4 @@
 folders; `markers` the tags; `vocabulary` renders the step list into features/README.md.
 """
 
-STEP_MODULES = ("steps.given", "steps.when", "steps.then")
+STEP_MODULES = ("nestlab.steps.given", "nestlab.steps.when", "nestlab.steps.then")

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from simulator.errors import BadInput
+from nestlab.simulator.errors import BadInput
 
 CASES_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "cases"
 

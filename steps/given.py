@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from pytest_bdd import given
 
-from simulator import labfile
-from steps.cases import Case
-from steps.phrases import phrase
-from steps.target import PHYSICAL_SKIP_REASON, Target, Testbed, fault
+from nestlab.simulator import labfile
+from nestlab.steps.cases import Case
+from nestlab.steps.phrases import phrase
+from nestlab.steps.target import PHYSICAL_SKIP_REASON, Target, Testbed, fault
 
 
 @given(phrase('the lab "{reference}"'), target_fixture="testbed")

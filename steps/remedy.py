@@ -10,25 +10,25 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from diagnosis.findings import Finding, Report
-from lab import fix
-from lab.session import Session
-from steps.target import Testbed
+from nestlab.diagnosis.findings import Finding, Report
+from nestlab.lab import fix
+from nestlab.lab.session import Session
+from nestlab.steps.target import Testbed
 
 PROBLEM_SEVERITIES = {"error", "warning"}
 
 
 def diagnose(session: Session) -> Report:
     """Collect evidence through the Session and run the rules (`nestlab diagnose`'s one path)."""
-    from lab.diagnose import diagnose_session
+    from nestlab.lab.diagnose import diagnose_session
 
     return diagnose_session(session).report
 
 
 def checklist(session: Session) -> Any:
     """The guide's troubleshooting checklist on the evidence of the Session (`nestlab check`)."""
-    from diagnosis.checklist import run_checklist
-    from lab.diagnose import diagnose_session
+    from nestlab.diagnosis.checklist import run_checklist
+    from nestlab.lab.diagnose import diagnose_session
 
     diagnosis = diagnose_session(session)
     return run_checklist(diagnosis.evidence, diagnosis.report)

@@ -26,7 +26,7 @@ from typing import Any, Callable, Protocol
 
 import pytest
 
-from lab.session import Session
+from nestlab.lab.session import Session
 
 REPO = Path(__file__).resolve().parent.parent
 PHYSICAL_SKIP_REASON = "needs a physical change (inject: state)"
@@ -65,7 +65,7 @@ def fault_catalog() -> Any:
     Imported late so that a missing catalog fails the scenarios that need it, and not the
     collection of the whole suite.
     """
-    return importlib.import_module("simulator.faults")
+    return importlib.import_module("nestlab.simulator.faults")
 
 
 def fault(fault_id: str) -> Any:
@@ -95,14 +95,14 @@ class SimTestbed:
             fault(root_cause).heal(self.lab, subject)
 
     def trace(self, source: str, destination: str, port: int, protocol: str) -> Any:
-        from simulator import network
+        from nestlab.simulator import network
 
         with self.lock:
             return network.trace(self.lab, self._endpoint(source), self._endpoint(destination), port, protocol)
 
     def _endpoint(self, name: str) -> str:
         """A node id or an address as given; a physical network by its name (`corp-lan`)."""
-        from simulator.model import network_id
+        from nestlab.simulator.model import network_id
 
         return network_id(name) if name not in self.lab and network_id(name) in self.lab else name
 
@@ -119,8 +119,8 @@ class SimTarget:
     can_change_state: bool = True
 
     def open(self, lab_file: Path) -> SimTestbed:
-        from lab.session import SimSession
-        from simulator import labfile
+        from nestlab.lab.session import SimSession
+        from nestlab.simulator import labfile
 
         lab = labfile.load(lab_file)
         return SimTestbed(name=lab.name, lab=lab, session=SimSession(lab))
@@ -170,9 +170,9 @@ def run_script_line(session: Session, context: str, line: str) -> None:
 
     Errors are not fatal: breaking a host may make a later line complain (a reboot whose VMs no
     longer start); whether the fault took is what the scenario's symptom step checks."""
-    from simulator.psparse import parse
+    from nestlab.simulator.psparse import parse
 
-    from steps.where import Where
+    from nestlab.steps.where import Where
 
     where = Where.of(context)
     session.run(where.host, parse(line), vm=where.vm)
@@ -189,10 +189,10 @@ class EndpointTarget:
     def open(self, lab_file: Path) -> EndpointTestbed:
         import secrets
 
-        from lab.psrp_session import HostAddress, PsrpSession
-        from simulator import labfile
-        from simulator.endpoint.auth import Credentials
-        from simulator.endpoint.server import LabServer
+        from nestlab.lab.psrp_session import HostAddress, PsrpSession
+        from nestlab.simulator import labfile
+        from nestlab.simulator.endpoint.auth import Credentials
+        from nestlab.simulator.endpoint.server import LabServer
 
         lab = labfile.load(lab_file)
         password = secrets.token_urlsafe(16)
@@ -232,7 +232,7 @@ def _endpoint(argument: str, config: pytest.Config) -> Target:
 
 
 def _inventory(argument: str, config: pytest.Config) -> Target:
-    from steps import target_inventory  # imports this module: loaded only when asked for
+    from nestlab.steps import target_inventory  # imports this module: loaded only when asked for
 
     return target_inventory.build(argument, config)
 
@@ -241,8 +241,8 @@ def _fleet(argument: str, config: pytest.Config) -> Target:
     """The containers `nestlab up LAB` started: their inventory, replayed as real hosts would be."""
     import tempfile
 
-    from lab import fleet
-    from steps import target_inventory
+    from nestlab.lab import fleet
+    from nestlab.steps import target_inventory
 
     members = fleet.running(fleet.connect(), fleet.fleet_name(argument))
     if not members:

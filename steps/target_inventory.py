@@ -25,13 +25,13 @@ from typing import Any
 
 import pytest
 
-from lab import journal as journaling
-from lab import readback
-from lab.capture import Capture
-from lab.capture import write as write_capture
-from lab.inventory import GuardedSession, InventoryHost, Permission, ReadOnly, changes_state, read_hosts
-from lab.psrp_session import PsrpSession
-from steps.target import PHYSICAL_SKIP_REASON, fault
+from nestlab.lab import journal as journaling
+from nestlab.lab import readback
+from nestlab.lab.capture import Capture
+from nestlab.lab.capture import write as write_capture
+from nestlab.lab.inventory import GuardedSession, InventoryHost, Permission, ReadOnly, changes_state, read_hosts
+from nestlab.lab.psrp_session import PsrpSession
+from nestlab.steps.target import PHYSICAL_SKIP_REASON, fault
 
 TRACE_SKIP_REASON = "hop-by-hop reachability traces need the simulator's model (not a real host)"
 JOURNAL_DIR = Path(".nestlab") / "journals"
@@ -70,7 +70,7 @@ class ScenarioSession(GuardedSession):
 def _into_guest(pipeline: Any, vm: tuple[str, ...]) -> tuple[Any, tuple[str, ...]]:
     """`Invoke-Command -VMName X -ScriptBlock { … }` is its script block run in X's guest, which is
     how the session addresses a guest, so it is journalled as that."""
-    from simulator.psparse import parse
+    from nestlab.simulator.psparse import parse
 
     if len(pipeline) == 1 and pipeline[0].name.lower() == "invoke-command":
         name, block = pipeline[0].param("VMName"), pipeline[0].param("ScriptBlock")
@@ -91,7 +91,7 @@ class InventoryTestbed:
     baseline: Any = field(default=None, repr=False)  # what the hosts showed when the scenario began
 
     def inject(self, fault_id: str, subject: str | None) -> str:
-        from diagnosis.collect import collect
+        from nestlab.diagnosis.collect import collect
 
         chosen = fault(fault_id)
         if chosen.kind != "cmd":
@@ -121,7 +121,7 @@ class InventoryTestbed:
     def close(self) -> None:
         """Undo the journal, then compare a fresh collection with the baseline: VMs a reboot left off
         are started again, and anything else that still differs fails the scenario."""
-        from lab.capture import settle
+        from nestlab.lab.capture import settle
 
         atexit.unregister(self.restore)
         try:
@@ -159,8 +159,8 @@ class InventoryTarget:
         return self.allow_destructive and any(h.destructive for h in self.hosts.values())
 
     def open(self, lab_file: Path) -> InventoryTestbed:
-        from diagnosis.collect import collect
-        from simulator import labfile
+        from nestlab.diagnosis.collect import collect
+        from nestlab.simulator import labfile
 
         wanted = labfile.load(lab_file)
         missing = sorted(set(wanted.hosts()) - set(self.hosts))

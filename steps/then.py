@@ -6,13 +6,13 @@ from typing import Any
 
 from pytest_bdd import then
 
-from simulator.psparse import NATIVE, parse as pipeline_of
-from steps import remedy
-from steps.cases import Case
-from steps.phrases import phrase
-from steps.target import Testbed
-from steps.when import Outcome, run_text
-from steps.where import Where
+from nestlab.simulator.psparse import NATIVE, parse as pipeline_of
+from nestlab.steps import remedy
+from nestlab.steps.cases import Case
+from nestlab.steps.phrases import phrase
+from nestlab.steps.target import Testbed
+from nestlab.steps.when import Outcome, run_text
+from nestlab.steps.where import Where
 
 # -- commands ------------------------------------------------------------------------------------
 

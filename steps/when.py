@@ -7,13 +7,13 @@ from dataclasses import dataclass
 import pytest
 from pytest_bdd import when
 
-from lab.session import Session
-from simulator.psdata import Result
-from simulator.psparse import parse as pipeline_of
-from steps import remedy
-from steps.phrases import phrase
-from steps.target import Testbed
-from steps.where import Where
+from nestlab.lab.session import Session
+from nestlab.simulator.psdata import Result
+from nestlab.simulator.psparse import parse as pipeline_of
+from nestlab.steps import remedy
+from nestlab.steps.phrases import phrase
+from nestlab.steps.target import Testbed
+from nestlab.steps.where import Where
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ def the_checklist_runs(testbed: Testbed) -> object:
 @when(phrase('an engineer triages "{text}"'), target_fixture="triaged")
 def an_engineer_triages(text: str) -> object:
     """Symptom or error text → ranked root causes (what `nestlab triage` does; no target needed)."""
-    from diagnosis.triage import triage
+    from nestlab.diagnosis.triage import triage
 
     return triage(text)
 
@@ -70,6 +70,6 @@ def an_engineer_triages(text: str) -> object:
 @when("the data collection runs", target_fixture="bundle")
 def the_data_collection_runs(testbed: Testbed, tmp_path_factory: pytest.TempPathFactory) -> object:
     """The guide's data-collection bundle, gathered through the Session (what `nestlab collect` does)."""
-    from lab.bundle import collect
+    from nestlab.lab.bundle import collect
 
     return collect(testbed.session, tmp_path_factory.mktemp("bundle") / "bundle")

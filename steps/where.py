@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lab.session import address
+from nestlab.lab.session import address
 
 
 @dataclass(frozen=True)

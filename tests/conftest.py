@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from simulator import labfile
-from simulator.model import Lab
+from nestlab.simulator import labfile
+from nestlab.simulator.model import Lab
 
 
 @pytest.fixture

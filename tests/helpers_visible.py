@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from simulator.model import VM, Guest, Lab
+from nestlab.simulator.model import VM, Guest, Lab
 
 
 def visible(lab: Lab) -> Lab:

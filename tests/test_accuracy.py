@@ -25,12 +25,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.accuracy import judge
-from diagnosis.findings import Report
-from lab.demo import closed_loop
-from lab.diagnose import diagnose_session
-from lab.session import SimSession
-from simulator import faults, labfile
-from simulator.generate import generate
+from nestlab.diagnosis.findings import Report
+from nestlab.lab.demo import closed_loop
+from nestlab.lab.diagnose import diagnose_session
+from nestlab.lab.session import SimSession
+from nestlab.simulator import faults, labfile
+from nestlab.simulator.generate import generate
 
 EXAMPLES = int(os.environ.get("NESTLAB_ACCURACY_EXAMPLES", "500"))
 HEALTHY_EXAMPLES = max(10, EXAMPLES // 10)

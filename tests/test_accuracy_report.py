@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from bench import accuracy
-from diagnosis.findings import Finding, Report
-from simulator import faults
+from nestlab.diagnosis.findings import Finding, Report
+from nestlab.simulator import faults
 
 FIELDS = {"injected", "found", "recall", "findings", "precision", "false_errors"}
 

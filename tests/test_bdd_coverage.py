@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from pytest_bdd.parser import FeatureParser
 
-from simulator import labfile
-from steps import vocabulary
-from steps.cases import case_dirs, load_case
-from steps.markers import MARKERS, SECTIONS
-from steps.target import PHYSICAL_SKIP_REASON, TARGETS, SimTarget, cannot_run, parse_lab_option
+from nestlab.simulator import labfile
+from nestlab.steps import vocabulary
+from nestlab.steps.cases import case_dirs, load_case
+from nestlab.steps.markers import MARKERS, SECTIONS
+from nestlab.steps.target import PHYSICAL_SKIP_REASON, TARGETS, SimTarget, cannot_run, parse_lab_option
 
 REPO = Path(__file__).resolve().parent.parent
 FEATURES = REPO / "features"
@@ -98,7 +98,7 @@ def test_each_guide_section_has_its_feature_file_with_its_tag() -> None:
 
 
 def test_scenarios_that_inject_are_destructive_and_tagged_with_the_inject_kind() -> None:
-    from simulator import faults
+    from nestlab.simulator import faults
 
     for run in runs():
         for fault_id in ids_in(run, INJECTED):
@@ -129,7 +129,7 @@ def test_at_least_ten_customer_cases_each_with_a_story_and_known_root_causes() -
 
 def test_the_readme_step_vocabulary_is_current() -> None:
     text = vocabulary.README.read_text(encoding="utf-8")
-    assert vocabulary.current_section(text) == vocabulary.render(), "run `python -m steps.vocabulary`"
+    assert vocabulary.current_section(text) == vocabulary.render(), "run `python -m nestlab.steps.vocabulary`"
 
 
 def test_an_unknown_lab_target_is_a_usage_error_naming_the_known_ones() -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from simulator import behaviour, powershell, psformat
-from simulator.model import VM
+from nestlab.simulator import behaviour, powershell, psformat
+from nestlab.simulator.model import VM
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "powershell"
 GUIDE_INSTALL = "Hyper-V cannot be installed: The processor does not have required virtualization capabilities"

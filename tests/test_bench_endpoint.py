@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bench import endpoint
-from simulator import labfile
+from nestlab.simulator import labfile
 
 pytestmark = pytest.mark.endpoint
 

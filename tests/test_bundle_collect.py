@@ -12,13 +12,13 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lab.bundle import collect
-from lab.cli import cli
-from lab.importer import import_bundle
-from lab.psrp_session import HostUnreachable
-from lab.session import SimSession
-from simulator import labfile
-from simulator.model import Lab
+from nestlab.lab.bundle import collect
+from nestlab.lab.cli import cli
+from nestlab.lab.importer import import_bundle
+from nestlab.lab.psrp_session import HostUnreachable
+from nestlab.lab.session import SimSession
+from nestlab.simulator import labfile
+from nestlab.simulator.model import Lab
 
 REFERENCE_GUIDE_FILES = (  # the guide's commands for L1 on HV01, one file each
     "HV01/get-vm-L1.txt", "HV01/get-vmprocessor-L1.txt", "HV01/get-vmmemory-L1.txt",
@@ -198,12 +198,12 @@ def test_cli_import_bad_bundle_is_one_line_exit_2(tmp_path):
 
 # -- closed loop: the diagnosis of an imported bundle is the diagnosis of the lab ------------------
 
-diagnosis_engine = pytest.importorskip("diagnosis.engine", reason="the diagnosis is not in this build")
+diagnosis_engine = pytest.importorskip("nestlab.diagnosis.engine", reason="the diagnosis is not in this build")
 
 
 def _diagnosis(lab: Lab) -> object:
     """What the diagnosis says about a lab: its findings, or the error it stops with."""
-    from diagnosis.collect import collect as gather
+    from nestlab.diagnosis.collect import collect as gather
 
     try:
         report = diagnosis_engine.diagnose(gather(SimSession(lab)))
@@ -220,7 +220,7 @@ def _through_bundle(lab: Lab, folder: Path) -> Lab:
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 10_000), shape=st.sampled_from([(1, 1), (1, 2), (2, 3)]), faults=st.integers(0, 4))
 def test_imported_bundle_diagnoses_like_the_lab(tmp_path_factory, seed, shape, faults):
-    from simulator.generate import generate_with_faults
+    from nestlab.simulator.generate import generate_with_faults
 
     hosts, depth = shape
     lab, _ = generate_with_faults(faults=faults, seed=seed, hosts=hosts, depth=depth)
@@ -235,7 +235,7 @@ def test_imported_bundle_diagnoses_like_the_lab(tmp_path_factory, seed, shape, f
      ("vhd-chain-broken", "HV01:vhd:D:\\VMs\\L1\\L1_8F2A.avhdx")),
 ])
 def test_three_faults_survive_the_bundle(tmp_path, injected):
-    from simulator.faults import CATALOG
+    from nestlab.simulator.faults import CATALOG
 
     lab = labfile.load("builtin:reference")
     for fault_id, subject in injected:
@@ -246,7 +246,7 @@ def test_three_faults_survive_the_bundle(tmp_path, injected):
 
 
 def test_import_case_writes_expected_from_the_diagnosis(tmp_path):
-    from simulator.faults import CATALOG
+    from nestlab.simulator.faults import CATALOG
 
     lab = labfile.load("builtin:reference")
     CATALOG["extensions-not-exposed"].inject(lab, "HV01/L1")
@@ -256,7 +256,7 @@ def test_import_case_writes_expected_from_the_diagnosis(tmp_path):
     assert result.exit_code == 0, result.output
     expected = (case.parent / "expected").read_text().splitlines()
     assert "extensions-not-exposed HV01/L1" in expected
-    from steps.cases import load_case
+    from nestlab.steps.cases import load_case
 
     assert {e.root_cause for e in load_case(case.parent).expected} >= {"extensions-not-exposed"}
 
@@ -264,10 +264,10 @@ def test_import_case_writes_expected_from_the_diagnosis(tmp_path):
 @pytest.mark.endpoint
 def test_a_served_host_gives_the_same_bundle(tmp_path):
     """Through pypsrp and the served endpoint (objects serialized at depth 1, guests via PowerShell Direct)."""
-    from lab.psrp_session import HostAddress, PsrpSession
-    from simulator.endpoint.auth import Credentials
-    from simulator.endpoint.server import LabServer
-    from simulator.endpoint.testing import PASSWORD, USER
+    from nestlab.lab.psrp_session import HostAddress, PsrpSession
+    from nestlab.simulator.endpoint.auth import Credentials
+    from nestlab.simulator.endpoint.server import LabServer
+    from nestlab.simulator.endpoint.testing import PASSWORD, USER
 
     original = labfile.load("builtin:reference")
     with LabServer(original.copy(), Credentials(USER, PASSWORD)) as server:

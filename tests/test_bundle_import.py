@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from lab.importer import import_bundle
-from lab.importer.numbers import parse_decimal, parse_int
-from lab.importer.parse import parse_file
-from simulator.errors import BadInput
+from nestlab.lab.importer import import_bundle
+from nestlab.lab.importer.numbers import parse_decimal, parse_int
+from nestlab.lab.importer.parse import parse_file
+from nestlab.simulator.errors import BadInput
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO.parent / "shared" / "reference" / "hyperv" / "samples"
@@ -333,7 +333,7 @@ def test_truncated_ticket_fails_with_file_and_line():
 
 
 def test_lab_file_lists_assumptions_on_top_and_loads(tmp_path):
-    from simulator import labfile
+    from nestlab.simulator import labfile
 
     imported = import_bundle(BUNDLES / "contoso-ticket")
     text = imported.text()

@@ -12,11 +12,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.endpoint import served
-from lab.capture import capture, write
-from lab.cli import cli
-from lab.psrp_session import PsrpSession
-from simulator import labfile
-from simulator.generate import generate
+from nestlab.lab.capture import capture, write
+from nestlab.lab.cli import cli
+from nestlab.lab.psrp_session import PsrpSession
+from nestlab.simulator import labfile
+from nestlab.simulator.generate import generate
 
 from helpers_visible import differences, visible
 

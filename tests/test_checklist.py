@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from diagnosis.checklist import ITEMS, run_checklist
-from diagnosis.evidence import Evidence
-from diagnosis.rules import RULES_BY_ID
-from simulator.labfile import load
+from nestlab.diagnosis.checklist import ITEMS, run_checklist
+from nestlab.diagnosis.evidence import Evidence
+from nestlab.diagnosis.rules import RULES_BY_ID
+from nestlab.simulator.labfile import load
 
 
 def statuses(lab) -> dict[str, str]:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from lab.cli import cli
-from simulator import faults, labfile
+from nestlab.lab.cli import cli
+from nestlab.simulator import faults, labfile
 
 FINDING_KEYS = {"root_cause", "category", "severity", "subject", "summary", "evidence", "resolution",
                 "explains", "reference"}

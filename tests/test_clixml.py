@@ -9,8 +9,8 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulator import clixml
-from simulator.psdata import ErrorRecord, PSEnum, PSObject, Result
+from nestlab.simulator import clixml
+from nestlab.simulator.psdata import ErrorRecord, PSEnum, PSObject, Result
 
 VM = ("Microsoft.HyperV.PowerShell.VirtualMachine", "System.Object")
 STATE = PSEnum("Microsoft.HyperV.PowerShell.VMState", "Running", 2)

@@ -8,10 +8,10 @@ from datetime import datetime
 
 import pytest
 
-import lab.session
-from lab.diagnose import diagnose_session
-from simulator import clixml, labfile
-from simulator.psdata import ErrorRecord, PSEnum, PSObject, Result
+import nestlab.lab.session
+from nestlab.lab.diagnose import diagnose_session
+from nestlab.simulator import clixml, labfile
+from nestlab.simulator.psdata import ErrorRecord, PSEnum, PSObject, Result
 
 TRICKY = [
     "",
@@ -26,10 +26,10 @@ TRICKY = [
 def answers_of_a_diagnosis() -> list[Result]:
     """Every Result a diagnosis of builtin:reference receives, before its round trip."""
     seen: list[Result] = []
-    original = lab.session.roundtrip_result
+    original = nestlab.lab.session.roundtrip_result
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(lab.session, "roundtrip_result", lambda r: (seen.append(r), original(r))[1])
-        diagnose_session(lab.session.SimSession(labfile.load("builtin:reference")))
+        patch.setattr(nestlab.lab.session, "roundtrip_result", lambda r: (seen.append(r), original(r))[1])
+        diagnose_session(nestlab.lab.session.SimSession(labfile.load("builtin:reference")))
     return seen
 
 

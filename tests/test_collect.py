@@ -10,11 +10,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from diagnosis.collect import Walk, collect
-from lab.session import SimSession
-from simulator import labfile
-from simulator.generate import generate
-from simulator.model import Lab
+from nestlab.diagnosis.collect import Walk, collect
+from nestlab.lab.session import SimSession
+from nestlab.simulator import labfile
+from nestlab.simulator.generate import generate
+from nestlab.simulator.model import Lab
 
 from helpers_visible import differences, visible
 

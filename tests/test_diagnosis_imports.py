@@ -6,9 +6,9 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import diagnosis
+from nestlab import diagnosis
 
-ALLOWED = {"simulator.model", "simulator.psdata", "simulator.errors"}
+ALLOWED = {"nestlab.simulator.model", "nestlab.simulator.psdata", "nestlab.simulator.errors"}
 
 
 def imports_of(path: Path) -> set[str]:
@@ -18,7 +18,7 @@ def imports_of(path: Path) -> set[str]:
             found |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             found.add(node.module)
-            found |= {f"{node.module}.{alias.name}" for alias in node.names if node.module == "simulator"}
+            found |= {f"{node.module}.{alias.name}" for alias in node.names if node.module == "nestlab.simulator"}
     return found
 
 
@@ -28,11 +28,11 @@ def test_diagnosis_imports_nothing_else_of_the_simulator():
     assert len(files) > 5
     for path in files:
         for module in imports_of(path):
-            if module == "simulator" or module.startswith("simulator."):
+            if module == "nestlab.simulator" or module.startswith("nestlab.simulator."):
                 assert module in ALLOWED, f"{path.relative_to(root.parent)} imports {module}"
 
 
 def test_the_check_sees_a_forbidden_import(tmp_path):
     bad = tmp_path / "bad.py"
-    bad.write_text("from simulator import powershell\nimport simulator.behaviour\n", encoding="utf-8")
-    assert {"simulator.powershell", "simulator.behaviour"} <= imports_of(bad)
+    bad.write_text("from nestlab.simulator import powershell\nimport nestlab.simulator.behaviour\n", encoding="utf-8")
+    assert {"nestlab.simulator.powershell", "nestlab.simulator.behaviour"} <= imports_of(bad)

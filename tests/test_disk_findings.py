@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import pytest
 
-from lab.demo import closed_loop
-from lab.diagnose import diagnose_session
-from lab.session import SimSession
-from simulator import faults, labfile
-from simulator.generate import generate
-from simulator.model import Edge, Lab
+from nestlab.lab.demo import closed_loop
+from nestlab.lab.diagnose import diagnose_session
+from nestlab.lab.session import SimSession
+from nestlab.simulator import faults, labfile
+from nestlab.simulator.generate import generate
+from nestlab.simulator.model import Edge, Lab
 
 REFERENCE = "builtin:reference"
 

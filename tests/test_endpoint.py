@@ -15,9 +15,9 @@ from pypsrp.exceptions import AuthenticationError, WSManFaultError
 from pypsrp.powershell import PowerShell, PSInvocationState, RunspacePool
 from pypsrp.wsman import WSMan
 
-from simulator.endpoint import psrp, tls, wsman
-from simulator.endpoint.server import fragment_budget
-from simulator.endpoint.testing import PASSWORD, USER, serve_fake
+from nestlab.simulator.endpoint import psrp, tls, wsman
+from nestlab.simulator.endpoint.server import fragment_budget
+from nestlab.simulator.endpoint.testing import PASSWORD, USER, serve_fake
 
 
 def client(server, host="HV01", password=PASSWORD, **options) -> WSMan:
@@ -299,11 +299,11 @@ def _streams(body: bytes) -> list[bytes]:
 
 
 def test_state_changes_through_the_endpoint_change_the_served_lab():
-    from simulator import labfile, powershell
-    from simulator.endpoint.auth import Credentials
-    from simulator.endpoint.server import LabServer
-    from simulator.model import vm_id
-    from simulator.psdata import Command
+    from nestlab.simulator import labfile, powershell
+    from nestlab.simulator.endpoint.auth import Credentials
+    from nestlab.simulator.endpoint.server import LabServer
+    from nestlab.simulator.model import vm_id
+    from nestlab.simulator.psdata import Command
 
     lab = labfile.load("builtin:reference")
     host = lab.hosts()[0]
@@ -327,7 +327,7 @@ def test_nestlab_serve_prints_a_line_per_host_and_stops_on_ctrl_c():
 
     env = dict(os.environ, NESTLAB_PASSWORD=PASSWORD)
     process = subprocess.Popen(
-        [sys.executable, "-m", "lab.cli", "serve", "builtin:reference", "--port", "0", "--user", USER],
+        [sys.executable, "-m", "nestlab", "serve", "builtin:reference", "--port", "0", "--user", USER],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=Path(__file__).resolve().parents[1],
     )
     try:
@@ -349,7 +349,7 @@ def test_nestlab_serve_prints_a_line_per_host_and_stops_on_ctrl_c():
 def test_nestlab_serve_needs_a_password(monkeypatch):
     from click.testing import CliRunner
 
-    from lab.cli import cli
+    from nestlab.lab.cli import cli
 
     monkeypatch.delenv("NESTLAB_PASSWORD", raising=False)
     done = CliRunner().invoke(cli, ["serve", "builtin:reference", "--port", "0"])

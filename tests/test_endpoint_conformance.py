@@ -17,8 +17,8 @@ from pypsrp.powershell import PowerShell, RunspacePool
 from pypsrp.wsman import WSMan
 from ruamel.yaml import YAML
 
-from simulator.endpoint import psrp
-from simulator.endpoint.testing import PASSWORD, USER, serve_fake
+from nestlab.simulator.endpoint import psrp
+from nestlab.simulator.endpoint.testing import PASSWORD, USER, serve_fake
 
 RECORDINGS = Path(__file__).resolve().parents[1] / ".." / "shared" / "reference" / "pypsrp-recordings"
 

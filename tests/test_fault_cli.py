@@ -6,9 +6,9 @@ import json
 
 from click.testing import CliRunner
 
-from lab.cli import cli
-from simulator import labfile
-from simulator.faults import CATALOG
+from nestlab.lab.cli import cli
+from nestlab.simulator import labfile
+from nestlab.simulator.faults import CATALOG
 
 
 def invoke(*args):

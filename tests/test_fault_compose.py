@@ -6,9 +6,9 @@ import random
 
 import pytest
 
-from simulator import labfile
-from simulator.faults import CATALOG, check_symptom, compatible, inject_random
-from simulator.generate import generate
+from nestlab.simulator import labfile
+from nestlab.simulator.faults import CATALOG, check_symptom, compatible, inject_random
+from nestlab.simulator.generate import generate
 
 
 def assert_each_symptom_shows(lab, injected):

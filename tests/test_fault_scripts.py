@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from simulator import labfile, powershell
-from simulator.faults import CATALOG
-from simulator.model import Lab
+from nestlab.simulator import labfile, powershell
+from nestlab.simulator.faults import CATALOG
+from nestlab.simulator.model import Lab
 
 CMD_FAULTS = [fid for fid, f in CATALOG.items() if f.kind == "cmd"]
 
@@ -71,7 +71,7 @@ def as_sets(lab: Lab) -> Lab:
 
 @pytest.mark.parametrize("seed", range(12))
 def test_scripts_equal_state_injection_on_generated_labs(seed):
-    from simulator.generate import generate
+    from nestlab.simulator.generate import generate
 
     base = generate(seed=seed, hosts=1 + seed % 2, depth=1 + seed % 3)
     checked = 0

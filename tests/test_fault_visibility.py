@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from simulator import faults, labfile
-from simulator.faults import compatible
-from simulator.model import Edge
+from nestlab.simulator import faults, labfile
+from nestlab.simulator.faults import compatible
+from nestlab.simulator.model import Edge
 
 
 def test_firmware_is_not_a_cause_on_an_azure_vm_but_a_missing_vtx_is():

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from simulator import labfile
-from simulator.errors import BadInput
-from simulator.faults import CATALOG, check_symptom, get
-from simulator.generate import generate
-from simulator.model import Lab
+from nestlab.simulator import labfile
+from nestlab.simulator.errors import BadInput
+from nestlab.simulator.faults import CATALOG, check_symptom, get
+from nestlab.simulator.generate import generate
+from nestlab.simulator.model import Lab
 
 SPEC = Path("/work/shared/spec/root-causes.md")
 if not SPEC.exists():  # the repository's own copy, when the shared folder is not mounted

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
-from diagnosis.engine import diagnose, explain
-from diagnosis.evidence import Evidence
-from diagnosis.findings import EvidenceItem, Finding, Report, chain_depth, ordered
-from simulator.labfile import load
-from simulator.psdata import PSEnum
+from nestlab.diagnosis.engine import diagnose, explain
+from nestlab.diagnosis.evidence import Evidence
+from nestlab.diagnosis.findings import EvidenceItem, Finding, Report, chain_depth, ordered
+from nestlab.simulator.labfile import load
+from nestlab.simulator.psdata import PSEnum
 
 FINDING_KEYS = ["root_cause", "category", "severity", "subject", "summary", "evidence", "resolution", "explains", "reference"]
 

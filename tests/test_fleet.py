@@ -17,15 +17,15 @@ from typing import Any, Iterator
 import pytest
 from click.testing import CliRunner
 
-from lab import fleet, image
-from lab.cli import cli
-from lab.diagnose import diagnose_session
-from lab.session import SimSession
-from lab.targets import open_target, read_inventory
-from simulator import labfile
-from simulator.errors import BadInput
-from simulator.generate import generate_with_faults
-from simulator.psdata import Command
+from nestlab.lab import fleet, image
+from nestlab.lab.cli import cli
+from nestlab.lab.diagnose import diagnose_session
+from nestlab.lab.session import SimSession
+from nestlab.lab.targets import open_target, read_inventory
+from nestlab.simulator import labfile
+from nestlab.simulator.errors import BadInput
+from nestlab.simulator.generate import generate_with_faults
+from nestlab.simulator.psdata import Command
 
 PASSWORD = "Fleet-test-pa55"
 docker = pytest.mark.docker

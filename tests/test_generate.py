@@ -13,13 +13,13 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import simulator.faults as fault_catalog
-import simulator.labfile as labfile
-from lab.cli import cli
-from simulator.errors import BadInput
-from simulator.generate import generate, generate_with_faults
-from simulator.labfile import dumps, lab_from_data, lab_to_data
-from simulator.model import VM, Edge, Host, Lab, ip_of
+import nestlab.simulator.faults as fault_catalog
+import nestlab.simulator.labfile as labfile
+from nestlab.lab.cli import cli
+from nestlab.simulator.errors import BadInput
+from nestlab.simulator.generate import generate, generate_with_faults
+from nestlab.simulator.labfile import dumps, lab_from_data, lab_to_data
+from nestlab.simulator.model import VM, Edge, Host, Lab, ip_of
 
 SETTINGS = settings(max_examples=30, deadline=None)
 
@@ -354,7 +354,7 @@ def public_endpoint(lab: Lab, vm: str, port: int) -> tuple[str, str, int]:
 @given(args=lab_args())
 def test_simulated_network_delivers_every_service_and_reaches_the_lan(args):
     """By the simulator's own reachability rules: each running VM gets out, each service gets in."""
-    from simulator import behaviour, network
+    from nestlab.simulator import behaviour, network
 
     lab = generate(**args)
     for vm in lab.all_vms():
@@ -371,7 +371,7 @@ def test_simulated_network_delivers_every_service_and_reaches_the_lan(args):
 @settings(max_examples=25, deadline=None)
 @given(args=lab_args())
 def test_simulated_performance_blames_nothing(args):
-    from simulator import behaviour, performance
+    from nestlab.simulator import behaviour, performance
 
     lab = generate(**args)
     for vm in lab.all_vms():

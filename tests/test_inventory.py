@@ -9,17 +9,17 @@ from pathlib import Path
 import pytest
 
 from bench.endpoint import served
-from diagnosis import probes
-from lab import journal as J
-from lab.inventory import GuardedSession, Permission, ReadOnly, changes_state, read_hosts
-from lab.session import SimSession
-from lab.targets import read_inventory
-from simulator import labfile
-from simulator.errors import BadInput
-from simulator.faults import CATALOG
-from simulator.psdata import Command
-from simulator.psparse import parse
-from steps.target_inventory import TRACE_SKIP_REASON, InventoryTarget
+from nestlab.diagnosis import probes
+from nestlab.lab import journal as J
+from nestlab.lab.inventory import GuardedSession, Permission, ReadOnly, changes_state, read_hosts
+from nestlab.lab.session import SimSession
+from nestlab.lab.targets import read_inventory
+from nestlab.simulator import labfile
+from nestlab.simulator.errors import BadInput
+from nestlab.simulator.faults import CATALOG
+from nestlab.simulator.psdata import Command
+from nestlab.simulator.psparse import parse
+from nestlab.steps.target_inventory import TRACE_SKIP_REASON, InventoryTarget
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "lab" / "inventory.example.yaml"

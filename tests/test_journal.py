@@ -18,16 +18,16 @@ import pytest
 from click.testing import CliRunner
 
 from bench.endpoint import served
-from lab import journal as J
-from lab import readback
-from lab.session import address
-from lab.cli import cli
-from lab.psrp_session import HostAddress, PsrpSession
-from lab.session import SimSession
-from simulator import labfile
-from simulator.errors import BadInput
-from simulator.faults import CATALOG
-from simulator.psdata import Command, Result
+from nestlab.lab import journal as J
+from nestlab.lab import readback
+from nestlab.lab.session import address
+from nestlab.lab.cli import cli
+from nestlab.lab.psrp_session import HostAddress, PsrpSession
+from nestlab.lab.session import SimSession
+from nestlab.simulator import labfile
+from nestlab.simulator.errors import BadInput
+from nestlab.simulator.faults import CATALOG
+from nestlab.simulator.psdata import Command, Result
 
 CMD_FAULTS = [fid for fid, f in CATALOG.items() if f.kind == "cmd"]
 HV01 = [HostAddress("HV01", "127.0.0.1", 9, "nestlab", "http", "basic")]
@@ -212,9 +212,9 @@ def test_restore_of_an_unreachable_host_is_exit_2_and_keeps_the_step(tmp_path, m
 CHILD = """
 import json, sys, time
 from pathlib import Path
-from lab import journal as J
-from lab.capture import capture
-from lab.psrp_session import HostAddress, PsrpSession
+from nestlab.lab import journal as J
+from nestlab.lab.capture import capture
+from nestlab.lab.psrp_session import HostAddress, PsrpSession
 path, fault_id, mode = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 addresses = [HostAddress(**a) for a in json.loads(sys.argv[4])]
 session = PsrpSession(addresses)
@@ -331,7 +331,7 @@ SCENARIO = [  # (context, line): what engineers and resolutions do in the featur
 
 
 def test_a_scenarios_commands_are_journalled_and_all_undone(tmp_path):
-    from simulator.psparse import parse
+    from nestlab.simulator.psparse import parse
 
     lab = labfile.load("builtin:reference")
     original = lab.copy()
@@ -353,7 +353,7 @@ def test_a_scenarios_commands_are_journalled_and_all_undone(tmp_path):
     ("Remove-VMSwitch -Name 'External' -Force", "no undo is known for Remove-VMSwitch"),
 ])
 def test_a_command_without_a_known_undo_is_not_run(tmp_path, line, why):
-    from simulator.psparse import parse
+    from nestlab.simulator.psparse import parse
 
     lab = labfile.load("builtin:reference")
     original = lab.copy()
@@ -364,8 +364,8 @@ def test_a_command_without_a_known_undo_is_not_run(tmp_path, line, why):
 
 
 def test_settle_starts_what_a_reboot_left_off_and_reports_the_rest():
-    from lab.capture import settle
-    from diagnosis.collect import collect
+    from nestlab.lab.capture import settle
+    from nestlab.diagnosis.collect import collect
 
     lab = labfile.load("builtin:reference")
     session = SimSession(lab)
@@ -382,7 +382,7 @@ def test_settle_starts_what_a_reboot_left_off_and_reports_the_rest():
 
 @pytest.mark.endpoint
 def test_restore_settles_against_the_baseline_capture_beside_the_journal(tmp_path, served_reference):
-    from lab.capture import capture, write
+    from nestlab.lab.capture import capture, write
 
     lab, server, addresses, password = served_reference
     original = lab.copy()
@@ -398,7 +398,7 @@ def test_restore_settles_against_the_baseline_capture_beside_the_journal(tmp_pat
 
 @pytest.mark.endpoint
 def test_restore_lists_what_still_differs_from_the_baseline_and_exits_1(tmp_path, served_reference):
-    from lab.capture import capture, write
+    from nestlab.lab.capture import capture, write
 
     lab, server, addresses, password = served_reference
     with PsrpSession(addresses) as session:

@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from simulator import labfile
-from simulator.model import Edge, Processor, Switch, Vhd, switch_id, vhd_id
+from nestlab.simulator import labfile
+from nestlab.simulator.model import Edge, Processor, Switch, Vhd, switch_id, vhd_id
 
 BUILTINS = labfile.builtin_names()
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from simulator import labfile
-from simulator.errors import BadInput
+from nestlab.simulator import labfile
+from nestlab.simulator.errors import BadInput
 
 BAD = Path(__file__).resolve().parent.parent / "fixtures" / "bad-labs"
 

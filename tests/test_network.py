@@ -6,9 +6,9 @@ from dataclasses import replace
 
 import pytest
 
-from simulator import network, powershell
-from simulator.model import FirewallRule
-from simulator.network import Disposition
+from nestlab.simulator import network, powershell
+from nestlab.simulator.model import FirewallRule
+from nestlab.simulator.network import Disposition
 
 WEB = ("network:corp-lan", "10.20.0.50", 8080)  # LAN client -> L1 portproxy -> L2-web:80
 WEB_OUT = ("HV01/L1/L2-web", "network:corp-lan", 443)  # L2-web behind WinNAT -> LAN

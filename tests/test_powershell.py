@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from simulator import powershell, psformat, psparse
-from simulator.errors import BadInput
-from simulator.psdata import Command, PSEnum, PSObject
+from nestlab.simulator import powershell, psformat, psparse
+from nestlab.simulator.errors import BadInput
+from nestlab.simulator.psdata import Command, PSEnum, PSObject
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "powershell"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from lab.cli import cli
-from simulator import labfile, powershell
-from simulator.psdata import Command
+from nestlab.lab.cli import cli
+from nestlab.simulator import labfile, powershell
+from nestlab.simulator.psdata import Command
 
 C = Command.of
 

@@ -10,13 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lab.psrp_session import HostAddress, HostUnreachable, PsrpSession, password_for
-from lab.session import Session
-from simulator import clixml
-from simulator.endpoint import direct, tls
-from simulator.endpoint.testing import PASSWORD, USER, FakeHost, serve_fake
-from simulator.errors import BadInput
-from simulator.psdata import Command, PSEnum
+from nestlab.lab.psrp_session import HostAddress, HostUnreachable, PsrpSession, password_for
+from nestlab.lab.session import Session
+from nestlab.simulator import clixml
+from nestlab.simulator.endpoint import direct, tls
+from nestlab.simulator.endpoint.testing import PASSWORD, USER, FakeHost, serve_fake
+from nestlab.simulator.errors import BadInput
+from nestlab.simulator.psdata import Command, PSEnum
 
 
 def session_for(server, *hosts: str, password: str = PASSWORD, **address) -> PsrpSession:

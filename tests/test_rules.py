@@ -10,13 +10,13 @@ from dataclasses import replace
 
 import pytest
 
-from diagnosis.engine import diagnose
-from diagnosis.evidence import Event, Evidence, Fact, Facts
-from diagnosis.findings import CATEGORIES, Report
-from diagnosis.rules import RULES, RULES_BY_ID
-from diagnosis.triage import SYMPTOMS_BY_ID
-from simulator.labfile import lab_from_data, lab_to_data, load
-from simulator.model import (
+from nestlab.diagnosis.engine import diagnose
+from nestlab.diagnosis.evidence import Event, Evidence, Fact, Facts
+from nestlab.diagnosis.findings import CATEGORIES, Report
+from nestlab.diagnosis.rules import RULES, RULES_BY_ID
+from nestlab.diagnosis.triage import SYMPTOMS_BY_ID
+from nestlab.simulator.labfile import lab_from_data, lab_to_data, load
+from nestlab.simulator.model import (
     FirewallRule,
     Lab,
     Nat,
@@ -594,7 +594,7 @@ def test_a_forward_into_a_nested_hosts_own_forward_is_not_wrong(lab):
 
 @pytest.mark.parametrize("seed", range(12))
 def test_healthy_generated_labs_have_no_findings(seed):
-    from simulator.generate import generate
+    from nestlab.simulator.generate import generate
 
     lab = generate(seed=seed, depth=1 + seed % 3)
     assert run(lab).findings == ()

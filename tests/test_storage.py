@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 
-from simulator import labfile, powershell, storage
-from simulator.model import Edge, Vhd, vhd_id
+from nestlab.simulator import labfile, powershell, storage
+from nestlab.simulator.model import Edge, Vhd, vhd_id
 
 CHILD = "D:\\VMs\\L1\\L1_8F2A.avhdx"
 PARENT = "D:\\VMs\\L1\\L1.vhdx"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from lab.psrp_session import PsrpSession
-from lab.session import SimSession
-from lab.targets import parse_psrp_url, parse_target, read_inventory
-from simulator.errors import BadInput
+from nestlab.lab.psrp_session import PsrpSession
+from nestlab.lab.session import SimSession
+from nestlab.lab.targets import parse_psrp_url, parse_target, read_inventory
+from nestlab.simulator.errors import BadInput
 
 
 def test_builtin_lab_opens_a_sim_session():

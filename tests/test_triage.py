@@ -7,10 +7,10 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from diagnosis.rules import RULES_BY_ID
-from diagnosis.triage import CHECKS, SYMPTOMS, triage
-from lab.cli import cli
-from simulator.errors import BadInput
+from nestlab.diagnosis.rules import RULES_BY_ID
+from nestlab.diagnosis.triage import CHECKS, SYMPTOMS, triage
+from nestlab.lab.cli import cli
+from nestlab.simulator.errors import BadInput
 
 # Every symptom line of the guide, verbatim, and the section (category) it belongs to.
 GUIDE_MESSAGES = [

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from lab.cli import cli
-from simulator import labfile
+from nestlab.lab.cli import cli
+from nestlab.simulator import labfile
 
 BAD = Path(__file__).resolve().parent.parent / "fixtures" / "bad-labs"
 

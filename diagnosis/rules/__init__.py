@@ -5,8 +5,8 @@ Grep a root-cause id to find its rule: `@rule("extensions-not-exposed", …)` in
 
 from __future__ import annotations
 
-from diagnosis.rules import checklist, hyperv_role, nat, network, performance, resources, security, storage
-from diagnosis.rules.common import Hit, Rule, rule
+from nestlab.diagnosis.rules import checklist, hyperv_role, nat, network, performance, resources, security, storage
+from nestlab.diagnosis.rules.common import Hit, Rule, rule
 
 RULES: tuple[Rule, ...] = (
     *checklist.RULES,

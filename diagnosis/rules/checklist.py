@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from diagnosis.evidence import Event, Evidence
-from diagnosis.rules.common import (
+from nestlab.diagnosis.evidence import Event, Evidence
+from nestlab.diagnosis.rules.common import (
     DEVICE_GUARD_POLICY_KEY,
     GUIDE,
     WIN32_CPU,
@@ -27,7 +27,7 @@ from diagnosis.rules.common import (
     stranded,
     while_off,
 )
-from simulator.model import OSInfo
+from nestlab.simulator.model import OSInfo
 
 REFERENCE = GUIDE + "Troubleshooting checklist"
 

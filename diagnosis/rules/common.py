@@ -12,10 +12,10 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
-from diagnosis.evidence import Evidence
-from diagnosis.findings import Category, EvidenceItem, Finding, Severity
-from simulator.model import Lab, owner_of_id
-from simulator.psdata import Command
+from nestlab.diagnosis.evidence import Evidence
+from nestlab.diagnosis.findings import Category, EvidenceItem, Finding, Severity
+from nestlab.simulator.model import Lab, owner_of_id
+from nestlab.simulator.psdata import Command
 
 GB = 1024**3
 

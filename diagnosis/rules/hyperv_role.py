@@ -9,9 +9,9 @@ from __future__ import annotations
 import math
 from typing import Iterator
 
-from diagnosis.evidence import Evidence
-from diagnosis.rules.checklist import os_problem
-from diagnosis.rules.common import (
+from nestlab.diagnosis.evidence import Evidence
+from nestlab.diagnosis.rules.checklist import os_problem
+from nestlab.diagnosis.rules.common import (
     GUIDE,
     Hit,
     count_item,
@@ -30,7 +30,7 @@ from diagnosis.rules.common import (
     stranded,
     while_off,
 )
-from simulator.model import Lab
+from nestlab.simulator.model import Lab
 
 REFERENCE = GUIDE + "Nested VM can't start Hyper-V role"
 

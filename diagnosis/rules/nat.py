@@ -5,9 +5,9 @@ from __future__ import annotations
 import ipaddress
 from typing import Iterator
 
-from diagnosis.evidence import Evidence
-from diagnosis.rules.common import GUIDE, Hit, cmd, on_platform, platforms, q, reboot, rule, seen
-from diagnosis.rules.network import (
+from nestlab.diagnosis.evidence import Evidence
+from nestlab.diagnosis.rules.common import GUIDE, Hit, cmd, on_platform, platforms, q, reboot, rule, seen
+from nestlab.diagnosis.rules.network import (
     PORTPROXY_SHOW,
     Service,
     covers,
@@ -18,7 +18,7 @@ from diagnosis.rules.network import (
     services_behind,
     unforwarded,
 )
-from simulator.model import Lab, ip_of
+from nestlab.simulator.model import Lab, ip_of
 
 REFERENCE = GUIDE + "NAT and port forwarding issues"
 

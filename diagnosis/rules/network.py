@@ -10,8 +10,8 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Iterator
 
-from diagnosis.evidence import Evidence
-from diagnosis.rules.common import (
+from nestlab.diagnosis.evidence import Evidence
+from nestlab.diagnosis.rules.common import (
     GUIDE,
     Hit,
     adapter_selector,
@@ -26,7 +26,7 @@ from diagnosis.rules.common import (
     running,
     seen,
 )
-from simulator.model import Edge, FirewallRule, Lab, ip_of
+from nestlab.simulator.model import Edge, FirewallRule, Lab, ip_of
 
 REFERENCE = GUIDE + "Network connectivity issues in nested VMs"
 NETWORK_SYMPTOMS = ("nested-vm-no-network",)

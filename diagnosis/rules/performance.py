@@ -8,8 +8,8 @@ from __future__ import annotations
 from pathlib import PureWindowsPath
 from typing import Iterator
 
-from diagnosis.evidence import Evidence
-from diagnosis.rules.common import (
+from nestlab.diagnosis.evidence import Evidence
+from nestlab.diagnosis.rules.common import (
     GUIDE,
     WIN32_CPU,
     WIN32_CS,
@@ -33,8 +33,8 @@ from diagnosis.rules.common import (
     startup_item,
     while_off,
 )
-from diagnosis.rules.hyperv_role import MIN_NESTED_HOST_MEMORY_GB, MIN_VCPUS, OS_RESERVE_GB, needed_memory_gb
-from simulator.model import Lab
+from nestlab.diagnosis.rules.hyperv_role import MIN_NESTED_HOST_MEMORY_GB, MIN_VCPUS, OS_RESERVE_GB, needed_memory_gb
+from nestlab.simulator.model import Lab
 
 REFERENCE = GUIDE + "Performance degradation in nested virtualization"
 PERFORMANCE_SYMPTOMS = ("nested-vm-slow",)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from diagnosis.evidence import Evidence
-from diagnosis.rules.common import (
+from nestlab.diagnosis.evidence import Evidence
+from nestlab.diagnosis.rules.common import (
     GUIDE,
     Hit,
     cmd,
@@ -25,7 +25,7 @@ from diagnosis.rules.common import (
     seen,
     while_off,
 )
-from simulator.model import Lab
+from nestlab.simulator.model import Lab
 
 REFERENCE = GUIDE + "VM resource changes not recognized"
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from diagnosis.evidence import Evidence
-from diagnosis.rules.common import (
+from nestlab.diagnosis.evidence import Evidence
+from nestlab.diagnosis.rules.common import (
     DEVICE_GUARD,
     DEVICE_GUARD_KEY,
     DEVICE_GUARD_POLICY_KEY,
@@ -25,7 +25,7 @@ from diagnosis.rules.common import (
     rule,
     seen,
 )
-from simulator.model import Lab, Security
+from nestlab.simulator.model import Lab, Security
 
 REFERENCE = GUIDE + "Nested Hyper-V installation or operation blocked by security policies"
 SECURITY_SYMPTOMS = ("vbs-blocks-nesting", "hyperv-role-install-fails")

@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import PureWindowsPath
 from typing import Iterator
 
-from diagnosis.evidence import Evidence, Fact
-from diagnosis.findings import EvidenceItem
-from diagnosis.rules.common import GUIDE, Hit, cmd, q, rule, seen, while_off
-from simulator.model import Edge, Lab, vhd_id
+from nestlab.diagnosis.evidence import Evidence, Fact
+from nestlab.diagnosis.findings import EvidenceItem
+from nestlab.diagnosis.rules.common import GUIDE, Hit, cmd, q, rule, seen, while_off
+from nestlab.simulator.model import Edge, Lab, vhd_id
 
 REFERENCE = GUIDE + "Snapshot/Checkpoint and differencing disk issues"
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from lab import capture as capturing
-from lab.targets import parse_target
+from nestlab.lab import capture as capturing
+from nestlab.lab.targets import parse_target
 
 
 @click.command("capture")

@@ -9,8 +9,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from diagnosis.checklist import run_checklist
-from lab.diagnose import diagnose_target, unreachable_error
+from nestlab.diagnosis.checklist import run_checklist
+from nestlab.lab.diagnose import diagnose_target, unreachable_error
 
 STYLE = {"pass": "green", "fail": "bold red", "not-applicable": "dim"}
 

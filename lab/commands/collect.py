@@ -9,8 +9,8 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from lab.bundle import collect
-from lab.targets import parse_target
+from nestlab.lab.bundle import collect
+from nestlab.lab.targets import parse_target
 
 
 @click.command("collect")

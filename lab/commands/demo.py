@@ -10,9 +10,9 @@ from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
-from lab.demo import closed_loop
-from lab.tree import lab_tree
-from simulator import faults, labfile
+from nestlab.lab.demo import closed_loop
+from nestlab.lab.tree import lab_tree
+from nestlab.simulator import faults, labfile
 
 MARK = {True: "[green]yes[/green]", False: "[bold red]no[/bold red]"}
 

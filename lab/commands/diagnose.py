@@ -7,9 +7,9 @@ import sys
 import click
 from rich.console import Console
 
-from diagnosis.findings import Report
-from lab.diagnose import blocking, diagnose_target, unreachable_error
-from lab.render import print_report, report_markdown
+from nestlab.diagnosis.findings import Report
+from nestlab.lab.diagnose import blocking, diagnose_target, unreachable_error
+from nestlab.lab.render import print_report, report_markdown
 
 
 @click.command("diagnose")

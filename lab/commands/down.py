@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from lab import fleet
+from nestlab.lab import fleet
 
 
 @click.command(name="down")

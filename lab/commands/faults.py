@@ -8,7 +8,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from simulator.faults import CATALOG
+from nestlab.simulator.faults import CATALOG
 
 
 def catalog_rows() -> list[dict[str, str]]:

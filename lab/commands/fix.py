@@ -9,10 +9,10 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from lab import fix
-from lab.diagnose import blocking, diagnose_session
-from lab.targets import parse_target
-from simulator.errors import BadInput
+from nestlab.lab import fix
+from nestlab.lab.diagnose import blocking, diagnose_session
+from nestlab.lab.targets import parse_target
+from nestlab.simulator.errors import BadInput
 
 
 @click.command("fix")
@@ -64,7 +64,7 @@ def command(target: str, dry_run: bool, yes: bool, output: Path | None) -> None:
     finally:
         session.close()
     if simulated:
-        from simulator import labfile
+        from nestlab.simulator import labfile
 
         labfile.save(session.lab, output) if output else labfile.save(session.lab)
         console.print(f"wrote {output or parsed.lab_path}")

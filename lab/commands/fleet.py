@@ -6,8 +6,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from simulator.errors import BadInput
-from lab import fleet
+from nestlab.simulator.errors import BadInput
+from nestlab.lab import fleet
 
 
 @click.command(name="fleet")

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from simulator.errors import BadInput
-from simulator.generate import generate_with_faults
-from simulator.labfile import dumps, save
+from nestlab.simulator.errors import BadInput
+from nestlab.simulator.generate import generate_with_faults
+from nestlab.simulator.labfile import dumps, save
 
 
 @click.command(name="generate")

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import click
 
-from lab.importer import Imported, import_bundle
-from simulator.errors import BadInput
-from simulator.labfile import write_atomic
+from nestlab.lab.importer import Imported, import_bundle
+from nestlab.simulator.errors import BadInput
+from nestlab.simulator.labfile import write_atomic
 
 
 @click.command("import")
@@ -54,7 +54,7 @@ def write_expected(imported: Imported, lab_path: Path) -> Path:
     lists root causes. The file is for review, as steps/cases.py reads it.
     """
     diagnose_session = _diagnosis()
-    from lab.session import SimSession
+    from nestlab.lab.session import SimSession
 
     report = diagnose_session(SimSession(imported.lab.copy()), target=str(lab_path)).report
     lines = sorted({f"{f.root_cause} {f.subject}" for f in report.findings if f.severity in ("error", "warning")})
@@ -72,7 +72,7 @@ def write_expected(imported: Imported, lab_path: Path) -> Path:
 def _diagnosis():
     """The end-to-end diagnosis (lab.diagnose), if this build has one."""
     try:
-        from lab.diagnose import diagnose_session
+        from nestlab.lab.diagnose import diagnose_session
     except ImportError:
         raise BadInput("--case needs the diagnosis (lab.diagnose.diagnose_session), which this build does not have") from None
     return diagnose_session

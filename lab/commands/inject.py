@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from simulator import faults, labfile
+from nestlab.simulator import faults, labfile
 
 
 def changes(before: str, after: str) -> list[str]:

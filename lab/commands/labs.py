@@ -9,8 +9,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from simulator import labfile
-from simulator.model import Lab
+from nestlab.simulator import labfile
+from nestlab.simulator.model import Lab
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ def command(as_json: bool, as_tree: bool) -> None:
       nestlab validate builtin:reference
     """
     if as_tree:
-        from lab.tree import lab_tree
+        from nestlab.lab.tree import lab_tree
 
         for name in labfile.builtin_names():
             Console().print(lab_tree(labfile.load(f"builtin:{name}")))

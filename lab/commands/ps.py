@@ -14,8 +14,8 @@ from pathlib import Path
 
 import click
 
-from simulator import labfile, powershell, psformat
-from simulator.errors import BadInput
+from nestlab.simulator import labfile, powershell, psformat
+from nestlab.simulator.errors import BadInput
 
 
 @click.command("ps")

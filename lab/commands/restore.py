@@ -15,8 +15,8 @@ from pathlib import Path
 
 import click
 
-from lab.journal import Journal, undo_all
-from lab.psrp_session import PsrpSession
+from nestlab.lab.journal import Journal, undo_all
+from nestlab.lab.psrp_session import PsrpSession
 
 EXIT_NOT_UNDONE = 1
 EXIT_UNREACHABLE = 2  # as for any target that cannot be reached; its steps stay pending
@@ -64,7 +64,7 @@ def _settled(session: PsrpSession, journal: Journal) -> list[str]:
     still differs from it (nothing, when the run is fully undone)."""
     if not journal.baseline or not Path(journal.baseline).is_file():
         return []
-    from lab.capture import settle
-    from simulator import labfile
+    from nestlab.lab.capture import settle
+    from nestlab.simulator import labfile
 
     return settle(session, labfile.load(journal.baseline))

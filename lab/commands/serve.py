@@ -7,10 +7,10 @@ import threading
 
 import click
 
-from simulator.errors import BadInput
-from simulator.endpoint.auth import Credentials
-from simulator.endpoint.server import LabServer
-from lab.psrp_session import PASSWORD_ENV
+from nestlab.simulator.errors import BadInput
+from nestlab.simulator.endpoint.auth import Credentials
+from nestlab.simulator.endpoint.server import LabServer
+from nestlab.lab.psrp_session import PASSWORD_ENV
 
 USER_ENV = "NESTLAB_USER"
 
@@ -36,8 +36,8 @@ def command(lab_target: str, port: int, bind: str, tls: bool, user: str, only: t
       NESTLAB_PASSWORD=secret nestlab serve lab.yaml --port 15985 --tls
       NESTLAB_PASSWORD=secret nestlab serve lab.yaml --host HV02 --bind 0.0.0.0
     """
-    from simulator import labfile
-    from lab.targets import parse_target
+    from nestlab.simulator import labfile
+    from nestlab.lab.targets import parse_target
 
     password = os.environ.get(PASSWORD_ENV)
     if not password:
@@ -68,7 +68,7 @@ def command(lab_target: str, port: int, bind: str, tls: bool, user: str, only: t
 
 
 def _tls(bind: str):
-    from simulator.endpoint import tls
+    from nestlab.simulator.endpoint import tls
 
     files, holder = tls.temporary_certificate(bind)
     return tls.server_context(files), holder

@@ -10,7 +10,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from diagnosis.triage import triage
+from nestlab.diagnosis.triage import triage
 
 
 @click.command("triage")

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import click
 
-from simulator.errors import BadInput
-from simulator.labfile import write_atomic
-from lab import fleet
-from lab.image import IMAGE
-from lab.psrp_session import PASSWORD_ENV
+from nestlab.simulator.errors import BadInput
+from nestlab.simulator.labfile import write_atomic
+from nestlab.lab import fleet
+from nestlab.lab.image import IMAGE
+from nestlab.lab.psrp_session import PASSWORD_ENV
 
 
 @click.command(name="up")

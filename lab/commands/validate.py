@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from lab.commands.labs import shape
-from simulator import labfile
+from nestlab.lab.commands.labs import shape
+from nestlab.simulator import labfile
 
 
 @click.command("validate")

@@ -11,13 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from lab.importer.build import Builder
-from lab.importer.context import Context
-from lab.importer.parse import parse_file
-from lab.importer.source import Bundle, read_bundle
-from simulator import labfile
-from simulator.errors import BadInput
-from simulator.model import Lab
+from nestlab.lab.importer.build import Builder
+from nestlab.lab.importer.context import Context
+from nestlab.lab.importer.parse import parse_file
+from nestlab.lab.importer.source import Bundle, read_bundle
+from nestlab.simulator import labfile
+from nestlab.simulator.errors import BadInput
+from nestlab.simulator.model import Lab
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from lab.importer.context import Context
-from lab.importer.values import Reader
+from nestlab.lab.importer.context import Context
+from nestlab.lab.importer.values import Reader
 
 
 class ReaderBase:

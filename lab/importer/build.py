@@ -7,10 +7,10 @@ per part of the format; the Builder is all of them over one bundle.
 
 from __future__ import annotations
 
-from lab.importer.read_host import HostReader
-from lab.importer.read_owner import OwnerReader
-from lab.importer.read_platform import PlatformReader
-from lab.importer.read_vms import VmReader
+from nestlab.lab.importer.read_host import HostReader
+from nestlab.lab.importer.read_owner import OwnerReader
+from nestlab.lab.importer.read_platform import PlatformReader
+from nestlab.lab.importer.read_vms import VmReader
 
 
 class Builder(HostReader, PlatformReader, OwnerReader, VmReader):

@@ -6,9 +6,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
-from lab.importer.kinds import kind_of
-from lab.importer.parse import Parsed, Ran
-from lab.importer.textobject import ErrorText, Field, TextObject
+from nestlab.lab.importer.kinds import kind_of
+from nestlab.lab.importer.parse import Parsed, Ran
+from nestlab.lab.importer.textobject import ErrorText, Field, TextObject
 
 
 PER_VM_KINDS = ("processor", "memory", "adapter", "harddrive")

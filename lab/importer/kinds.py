@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from lab.importer.textobject import TextObject
+from nestlab.lab.importer.textobject import TextObject
 
 Rule = Callable[[set[str]], bool]
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
-from lab.importer.text import Line
-from lab.importer.textobject import Field
+from nestlab.lab.importer.text import Line
+from nestlab.lab.importer.textobject import Field
 
 LABEL = re.compile(r"^(?P<label>[A-Za-z_][\w.()%/\- ]*?)(?P<pad> *):(?: (?P<value>.*))?$")
 

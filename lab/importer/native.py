@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import re
 
-from lab.importer.listformat import Unreadable, dedent
-from lab.importer.text import Line
-from lab.importer.textobject import ErrorText, Field
+from nestlab.lab.importer.listformat import Unreadable, dedent
+from nestlab.lab.importer.text import Line
+from nestlab.lab.importer.textobject import ErrorText, Field
 
 # systeminfo's labels (English); a value continues on lines indented to its column.
 SYSTEMINFO_LABELS = (

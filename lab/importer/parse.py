@@ -11,11 +11,11 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from lab.importer import native
-from lab.importer.listformat import Unreadable, is_list_line, parse_list
-from lab.importer.tableformat import is_table_start, parse_spaced, parse_table, split_spaced
-from lab.importer.text import Block, Line, blocks
-from lab.importer.textobject import ErrorText, Field, TextObject
+from nestlab.lab.importer import native
+from nestlab.lab.importer.listformat import Unreadable, is_list_line, parse_list
+from nestlab.lab.importer.tableformat import is_table_start, parse_spaced, parse_table, split_spaced
+from nestlab.lab.importer.text import Block, Line, blocks
+from nestlab.lab.importer.textobject import ErrorText, Field, TextObject
 
 # Default table views whose header may come without a dash line (old consoles, pastes).
 KNOWN_HEADERS = (

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from lab.importer.base import ReaderBase
-from lab.importer.context import Context
-from lab.importer.numbers import gib, mib_to_gib, parse_int
-from lab.importer.textobject import TextObject
+from nestlab.lab.importer.base import ReaderBase
+from nestlab.lab.importer.context import Context
+from nestlab.lab.importer.numbers import gib, mib_to_gib, parse_int
+from nestlab.lab.importer.textobject import TextObject
 
 VENDORS = {"genuineintel": "Intel", "authenticamd": "AMD"}
 STALE_PATCH_DAYS = 365  # as diagnosis.parse: a host unpatched for a year is out of date

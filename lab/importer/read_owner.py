@@ -6,12 +6,12 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from lab.importer.base import ReaderBase
-from lab.importer.context import Context, command_param
-from lab.importer.numbers import gib
-from lab.importer.textobject import TextObject
-from lab.importer.values import SWITCH_TYPES, VHD_TYPES, mac_of
-from simulator.model import stable_guid
+from nestlab.lab.importer.base import ReaderBase
+from nestlab.lab.importer.context import Context, command_param
+from nestlab.lab.importer.numbers import gib
+from nestlab.lab.importer.textobject import TextObject
+from nestlab.lab.importer.values import SWITCH_TYPES, VHD_TYPES, mac_of
+from nestlab.simulator.model import stable_guid
 
 
 class OwnerReader(ReaderBase):

@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from lab.importer.base import ReaderBase
-from lab.importer.context import Context, command_param
-from lab.importer.listformat import collection
-from lab.importer.numbers import gib
+from nestlab.lab.importer.base import ReaderBase
+from nestlab.lab.importer.context import Context, command_param
+from nestlab.lab.importer.listformat import collection
+from nestlab.lab.importer.numbers import gib
 
 
 class PlatformReader(ReaderBase):

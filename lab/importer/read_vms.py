@@ -6,13 +6,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from lab.importer.base import ReaderBase
-from lab.importer.context import Context
-from lab.importer.listformat import collection
-from lab.importer.numbers import gib, mib_to_gib
-from lab.importer.textobject import TextObject
-from lab.importer.values import ON_OFF, VM_STATES, mac_of
-from simulator.model import adapter_id, derived_mac, vm_id
+from nestlab.lab.importer.base import ReaderBase
+from nestlab.lab.importer.context import Context
+from nestlab.lab.importer.listformat import collection
+from nestlab.lab.importer.numbers import gib, mib_to_gib
+from nestlab.lab.importer.textobject import TextObject
+from nestlab.lab.importer.values import ON_OFF, VM_STATES, mac_of
+from nestlab.simulator.model import adapter_id, derived_mac, vm_id
 
 PARENT_ADAPTER = re.compile(r"Name = '([^']*)', VMName = '([^']*)'")
 

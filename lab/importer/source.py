@@ -13,7 +13,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from simulator.errors import BadInput
+from nestlab.simulator.errors import BadInput
 
 MANIFEST = "manifest.json"
 TEXT_SUFFIXES = {".txt", ".log", ".out", ".ps1out", ".json", ""}

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import re
 
-from lab.importer.listformat import Unreadable, is_truncated
-from lab.importer.text import Line
-from lab.importer.textobject import Field
+from nestlab.lab.importer.listformat import Unreadable, is_truncated
+from nestlab.lab.importer.text import Line
+from nestlab.lab.importer.textobject import Field
 
 DASHES = re.compile(r"^\s*-+(?: +-+)*\s*$")
 

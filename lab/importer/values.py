@@ -11,8 +11,8 @@ import re
 from datetime import datetime
 from typing import Any
 
-from lab.importer.numbers import parse_decimal, parse_int
-from lab.importer.textobject import TextObject
+from nestlab.lab.importer.numbers import parse_decimal, parse_int
+from nestlab.lab.importer.textobject import TextObject
 
 VM_STATES = {"running": "Running", "off": "Off", "saved": "Saved", "paused": "Paused",
              "2": "Running", "3": "Off", "6": "Saved", "9": "Paused"}

@@ -6,8 +6,8 @@ features, events, reboot, disks, IMDS), registry_keys (DeviceGuard keys), native
 reg, net, systeminfo), pipeline (Select-Object, Where-Object, Format-*, Invoke-Command).
 """
 
-from simulator.cmdlets import jobs, native, network, pipeline, registry_keys, system, vhd, vm
-from simulator.cmdlets.base import TABLE
+from nestlab.simulator.cmdlets import jobs, native, network, pipeline, registry_keys, system, vhd, vm
+from nestlab.simulator.cmdlets.base import TABLE
 
 MODULES = (jobs, native, network, pipeline, registry_keys, system, vhd, vm)
 

@@ -13,8 +13,8 @@ import fnmatch
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from simulator.model import Lab, Platform, stable_guid
-from simulator.psdata import Command, ErrorRecord, PSObject
+from nestlab.simulator.model import Lab, Platform, stable_guid
+from nestlab.simulator.psdata import Command, ErrorRecord, PSObject
 
 COMMON = ("ErrorAction", "WarningAction", "Verbose", "Debug", "ErrorVariable", "OutVariable", "Confirm", "WhatIf",
           "InformationAction", "PipelineVariable")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from simulator.psdata import PSEnum
+from nestlab.simulator.psdata import PSEnum
 
 _HV = "Microsoft.HyperV.PowerShell."
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable
 
-from simulator import psparse
-from simulator.cmdlets.base import Call, Ctx, Terminating, cmdlet, obj
-from simulator.model import VM
-from simulator.psdata import ErrorRecord, PSObject
+from nestlab.simulator import psparse
+from nestlab.simulator.cmdlets.base import Call, Ctx, Terminating, cmdlet, obj
+from nestlab.simulator.model import VM
+from nestlab.simulator.psdata import ErrorRecord, PSObject
 
 ENDLESS = re.compile(r"while\s*\(\s*\$true\s*\)", re.IGNORECASE)
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Iterable
 
-from simulator import behaviour
-from simulator.cmdlets import registry_keys
-from simulator.cmdlets.base import Call, Ctx, cmdlet
-from simulator.cmdlets.system import hypervisor_present, start_service
-from simulator.model import VM, PortProxyRule
+from nestlab.simulator import behaviour
+from nestlab.simulator.cmdlets import registry_keys
+from nestlab.simulator.cmdlets.base import Call, Ctx, cmdlet
+from nestlab.simulator.cmdlets.system import hypervisor_present, start_service
+from nestlab.simulator.model import VM, PortProxyRule
 
 OK = "The operation completed successfully."
 

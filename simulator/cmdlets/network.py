@@ -12,12 +12,12 @@ import ipaddress
 from dataclasses import replace
 from typing import Any, Iterable
 
-from simulator import behaviour, network
-from simulator.cmdlets import enums
-from simulator.cmdlets.base import Call, Ctx, Terminating, as_list, cmdlet, guid, hv_error, obj
-from simulator.labfile import link_derived_edges
-from simulator.model import (Edge, FirewallRule, Nat, StaticMapping, Switch, VM, ip_of, nat_id, switch_id)
-from simulator.psdata import ErrorRecord, PSObject
+from nestlab.simulator import behaviour, network
+from nestlab.simulator.cmdlets import enums
+from nestlab.simulator.cmdlets.base import Call, Ctx, Terminating, as_list, cmdlet, guid, hv_error, obj
+from nestlab.simulator.labfile import link_derived_edges
+from nestlab.simulator.model import (Edge, FirewallRule, Nat, StaticMapping, Switch, VM, ip_of, nat_id, switch_id)
+from nestlab.simulator.psdata import ErrorRecord, PSObject
 
 CIM = "Microsoft.Management.Infrastructure.CimInstance"
 

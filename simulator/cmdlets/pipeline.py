@@ -11,10 +11,10 @@ import fnmatch
 import re
 from typing import Any, Iterable
 
-from simulator import psparse
-from simulator.cmdlets.base import Call, Ctx, Terminating, as_list, cmdlet, obj
-from simulator.psdata import ErrorRecord, PSEnum, PSObject
-from simulator.psformat import Formatted
+from nestlab.simulator import psparse
+from nestlab.simulator.cmdlets.base import Call, Ctx, Terminating, as_list, cmdlet, obj
+from nestlab.simulator.psdata import ErrorRecord, PSEnum, PSObject
+from nestlab.simulator.psformat import Formatted
 
 
 def _expand(value: Any) -> list[Any]:

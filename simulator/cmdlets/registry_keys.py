@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Iterable
 
-from simulator.cmdlets.base import Call, Ctx, as_list, cmdlet, obj
-from simulator.psdata import ErrorRecord, PSObject
+from nestlab.simulator.cmdlets.base import Call, Ctx, as_list, cmdlet, obj
+from nestlab.simulator.psdata import ErrorRecord, PSObject
 
 DEVICEGUARD = "SYSTEM\\CURRENTCONTROLSET\\CONTROL\\DEVICEGUARD"
 POLICY = "SOFTWARE\\POLICIES\\MICROSOFT\\WINDOWS\\DEVICEGUARD"

@@ -12,11 +12,11 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Iterable
 
-from simulator import behaviour
-from simulator.cmdlets import enums
-from simulator.cmdlets.base import GIB, Call, Ctx, Terminating, as_list, cmdlet, obj
-from simulator.model import VM, Host, stable_guid
-from simulator.psdata import ErrorRecord, PSObject
+from nestlab.simulator import behaviour
+from nestlab.simulator.cmdlets import enums
+from nestlab.simulator.cmdlets.base import GIB, Call, Ctx, Terminating, as_list, cmdlet, obj
+from nestlab.simulator.model import VM, Host, stable_guid
+from nestlab.simulator.psdata import ErrorRecord, PSObject
 
 NOW = datetime(2026, 11, 20, 9, 0, 0)  # the simulated hosts' clock (events, hotfixes)
 CIM = "Microsoft.Management.Infrastructure.CimInstance"
@@ -263,7 +263,7 @@ def restart_service_cmdlet(ctx: Ctx, call: Call) -> Iterable[PSObject]:
 
 def _server_only(ctx: Ctx, call: Call) -> None:
     if not behaviour.is_server(ctx.platform):
-        from simulator.powershell import command_not_found  # the dispatcher imports this module
+        from nestlab.simulator.powershell import command_not_found  # the dispatcher imports this module
 
         raise Terminating(command_not_found(call.cmdlet.name))
 

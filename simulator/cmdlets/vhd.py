@@ -11,12 +11,12 @@ import fnmatch
 import ntpath
 from typing import Iterable
 
-from simulator import behaviour, storage
-from simulator.cmdlets import enums
-from simulator.cmdlets.base import GIB, Call, Ctx, as_list, cmdlet, obj
-from simulator.cmdlets.registry_keys import key_exists
-from simulator.model import Edge, Vhd
-from simulator.psdata import ErrorRecord, PSObject
+from nestlab.simulator import behaviour, storage
+from nestlab.simulator.cmdlets import enums
+from nestlab.simulator.cmdlets.base import GIB, Call, Ctx, as_list, cmdlet, obj
+from nestlab.simulator.cmdlets.registry_keys import key_exists
+from nestlab.simulator.model import Edge, Vhd
+from nestlab.simulator.psdata import ErrorRecord, PSObject
 
 VHD_TYPE = "Microsoft.Vhd.PowerShell.VirtualHardDisk"
 
@@ -166,7 +166,7 @@ def remove_item(ctx: Ctx, call: Call) -> Iterable[PSObject]:
 
     Added by the fault-catalog engineer (undo of dynamic-vhd: remove the converted copy); minimal.
     """
-    from simulator.model import Edge
+    from nestlab.simulator.model import Edge
 
     for path in _paths(call):
         node = ctx.lab.vhd_by_path(ctx.owner, path)

@@ -11,11 +11,11 @@ import ntpath
 from dataclasses import fields
 from typing import Any, Iterable
 
-from simulator import behaviour, performance, storage
-from simulator.cmdlets import enums, system
-from simulator.cmdlets.base import GIB, Call, Ctx, cmdlet, guid, hv_error, obj
-from simulator.model import VM
-from simulator.psdata import ErrorRecord, PSObject
+from nestlab.simulator import behaviour, performance, storage
+from nestlab.simulator.cmdlets import enums, system
+from nestlab.simulator.cmdlets.base import GIB, Call, Ctx, cmdlet, guid, hv_error, obj
+from nestlab.simulator.model import VM
+from nestlab.simulator.psdata import ErrorRecord, PSObject
 
 VM_TYPE = "Microsoft.HyperV.PowerShell.VirtualMachine"
 
@@ -423,7 +423,7 @@ def set_vmharddiskdrive(ctx: Ctx, call: Call) -> Iterable[PSObject]:
 
     Added by the fault-catalog engineer (dynamic-vhd: Convert-VHD then re-attach); minimal: one controller.
     """
-    from simulator.model import Edge
+    from nestlab.simulator.model import Edge
 
     path = str(call.get("Path"))
     location = int(call.get("ControllerLocation") or 0)

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from simulator.psdata import Command, PSEnum
+from nestlab.simulator.psdata import Command, PSEnum
 
 WRAPPER = (
     "param([string]$VMName, [string]$Script) "

@@ -18,8 +18,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from simulator import clixml
-from simulator.psdata import Command, ErrorRecord, PSObject
+from nestlab.simulator import clixml
+from nestlab.simulator.psdata import Command, ErrorRecord, PSObject
 
 BOM = b"\xef\xbb\xbf"
 HEADER = struct.Struct(">QQBI")

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-from simulator import clixml, psparse
-from simulator.endpoint import direct
-from simulator.endpoint.psrp import Invocation
-from simulator.errors import BadInput
-from simulator.model import vm_id
-from simulator.psdata import Command, ErrorRecord, PSObject, Result
+from nestlab.simulator import clixml, psparse
+from nestlab.simulator.endpoint import direct
+from nestlab.simulator.endpoint.psrp import Invocation
+from nestlab.simulator.errors import BadInput
+from nestlab.simulator.model import vm_id
+from nestlab.simulator.psdata import Command, ErrorRecord, PSObject, Result
 
 Executor = Callable[[str, tuple[Command, ...]], Result]
 

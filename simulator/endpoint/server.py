@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from simulator import clixml
-from simulator.endpoint import psrp, wsman
-from simulator.endpoint.auth import CHALLENGE, Credentials
-from simulator.endpoint.runner import Executor, run_statements
-from simulator.psdata import Command, ErrorRecord, Result
+from nestlab.simulator import clixml
+from nestlab.simulator.endpoint import psrp, wsman
+from nestlab.simulator.endpoint.auth import CHALLENGE, Credentials
+from nestlab.simulator.endpoint.runner import Executor, run_statements
+from nestlab.simulator.psdata import Command, ErrorRecord, Result
 
 ENVELOPE_OVERHEAD = 4096  # bytes of SOAP around the streams of a ReceiveResponse
 STREAM_OVERHEAD = 128  # bytes of one <rsp:Stream Name="stdout" CommandId="…"> element around its base64
@@ -41,7 +41,7 @@ class LabExecutor:
         self.lock = threading.Lock()
 
     def __call__(self, context: str, pipeline: tuple[Command, ...]) -> Result:
-        from simulator import powershell
+        from nestlab.simulator import powershell
 
         with self.lock:
             return powershell.run(self.lab, context, pipeline)

@@ -13,9 +13,9 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Iterator
 
-from simulator.endpoint.auth import Credentials
-from simulator.endpoint.server import LabServer
-from simulator.psdata import Command, ErrorRecord, PSEnum, PSObject, Result
+from nestlab.simulator.endpoint.auth import Credentials
+from nestlab.simulator.endpoint.server import LabServer
+from nestlab.simulator.psdata import Command, ErrorRecord, PSEnum, PSObject, Result
 
 USER = "labadmin"
 PASSWORD = "S3cret-pa55"

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import random
 
-from simulator.errors import BadInput
-from simulator.faults import checklist, hyperv_role, nat, network, performance, resources, security, storage
-from simulator.faults.base import Fault, Symptom, check_symptom
-from simulator.faults.where import anchor, related
-from simulator.model import Lab
+from nestlab.simulator.errors import BadInput
+from nestlab.simulator.faults import checklist, hyperv_role, nat, network, performance, resources, security, storage
+from nestlab.simulator.faults.base import Fault, Symptom, check_symptom
+from nestlab.simulator.faults.where import anchor, related
+from nestlab.simulator.model import Lab
 
 __all__ = ["CATALOG", "Fault", "Symptom", "check_symptom", "get", "inject_random", "compatible"]
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Sequence
 
-from simulator.errors import BadInput
-from simulator.model import Lab
-from simulator.psdata import Command, Result
+from nestlab.simulator.errors import BadInput
+from nestlab.simulator.model import Lab
+from nestlab.simulator.psdata import Command, Result
 
 Category = Literal[
     "prerequisites", "hyperv-role", "network", "performance", "security", "nat", "storage", "resources"
@@ -140,7 +140,7 @@ class Fault:
 
 
 def run(lab: Lab, context: str, command: str | Sequence[Command]) -> Result:
-    from simulator import powershell
+    from nestlab.simulator import powershell
 
     if isinstance(command, str):
         return powershell.run_line(lab, context, command)
@@ -162,11 +162,11 @@ def check_symptom(lab: Lab, symptom: Symptom) -> bool:
     for line in symptom.setup:
         run(scratch, symptom.context, line)
     if symptom.expect_disposition is not None:
-        from simulator import network
+        from nestlab.simulator import network
 
         return network.trace(scratch, *symptom.probe).disposition == symptom.expect_disposition
     if symptom.expect_factor is not None:
-        from simulator import performance
+        from nestlab.simulator import performance
 
         return any(f.name == symptom.expect_factor for f in performance.measure(scratch, symptom.probe[0]).factors)
     result = run(scratch, symptom.context, symptom.command)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from simulator import behaviour
-from simulator.faults.base import Fault, run_all
-from simulator.faults.symptoms import COMPONENTS_NOT_RUNNING, hypervisor_down, property_of
-from simulator.faults.where import is_nested_host, name, nested_hosts, os_supported, q, while_off
-from simulator.model import Lab, OSInfo
+from nestlab.simulator import behaviour
+from nestlab.simulator.faults.base import Fault, run_all
+from nestlab.simulator.faults.symptoms import COMPONENTS_NOT_RUNNING, hypervisor_down, property_of
+from nestlab.simulator.faults.where import is_nested_host, name, nested_hosts, os_supported, q, while_off
+from nestlab.simulator.model import Lab, OSInfo
 
 SECTION = "Troubleshooting checklist"
 OLD_OS = OSInfo(caption="Microsoft Windows Server 2012 R2 Datacenter", build=9600)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from simulator.faults.base import Fault, run_all
-from simulator.faults.checklist import OLD_OS
-from simulator.faults.symptoms import nested_hypervisor_down, property_of, role_prerequisite
-from simulator.faults.where import children_memory, gb, name, nested_hosts, os_supported, q, whole_gb, while_off
-from simulator.model import Lab, OSInfo
+from nestlab.simulator.faults.base import Fault, run_all
+from nestlab.simulator.faults.checklist import OLD_OS
+from nestlab.simulator.faults.symptoms import nested_hypervisor_down, property_of, role_prerequisite
+from nestlab.simulator.faults.where import children_memory, gb, name, nested_hosts, os_supported, q, whole_gb, while_off
+from nestlab.simulator.model import Lab, OSInfo
 
 SECTION = "Nested VM can't start Hyper-V role or install other hypervisors"
 

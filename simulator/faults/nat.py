@@ -5,11 +5,11 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, replace
 
-from simulator.faults.base import Fault, Script, Symptom, run_all
-from simulator.faults.network import _natted_vm, _portproxy_line, _served_switch
-from simulator.faults.symptoms import FILE_IN_USE, inbound, outbound
-from simulator.faults.where import q, reachable, relink
-from simulator.model import Edge, Lab, Nat, PortProxyRule, Services, StaticMapping, ip_of, nat_id
+from nestlab.simulator.faults.base import Fault, Script, Symptom, run_all
+from nestlab.simulator.faults.network import _natted_vm, _portproxy_line, _served_switch
+from nestlab.simulator.faults.symptoms import FILE_IN_USE, inbound, outbound
+from nestlab.simulator.faults.where import q, reachable, relink
+from nestlab.simulator.model import Edge, Lab, Nat, PortProxyRule, Services, StaticMapping, ip_of, nat_id
 
 SECTION = "NAT and port forwarding issues"
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 
-from simulator.faults.base import Fault, Script, run_all
-from simulator.faults.symptoms import inbound, outbound
-from simulator.faults.where import name, outward_ip, q, reachable, relink
-from simulator.model import Edge, FirewallRule, Lab, PortProxyRule, Switch, ip_of, switch_id
+from nestlab.simulator.faults.base import Fault, Script, run_all
+from nestlab.simulator.faults.symptoms import inbound, outbound
+from nestlab.simulator.faults.where import name, outward_ip, q, reachable, relink
+from nestlab.simulator.model import Edge, FirewallRule, Lab, PortProxyRule, Switch, ip_of, switch_id
 
 SECTION = "Network connectivity issues in nested VMs"
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from simulator import behaviour
-from simulator.faults.base import Fault, Script, run_all
-from simulator.faults.hyperv_role import enough_memory
-from simulator.faults.symptoms import performance
-from simulator.faults.where import children_memory, gb, name, nested_hosts, q, while_off
-from simulator.model import Edge, Host, Lab, Vhd, vhd_id
+from nestlab.simulator import behaviour
+from nestlab.simulator.faults.base import Fault, Script, run_all
+from nestlab.simulator.faults.hyperv_role import enough_memory
+from nestlab.simulator.faults.symptoms import performance
+from nestlab.simulator.faults.where import children_memory, gb, name, nested_hosts, q, while_off
+from nestlab.simulator.model import Edge, Host, Lab, Vhd, vhd_id
 
 SECTION = "Performance degradation in nested virtualization"
 CAP_MBPS = 100  # a bandwidth cap well under the 1 Gbps the performance model treats as free

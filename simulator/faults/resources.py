@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from simulator import behaviour
-from simulator.faults.base import Fault, Script, run_all
-from simulator.faults.symptoms import memory_not_applied
-from simulator.faults.where import gb, name, q, while_off
-from simulator.model import Lab
+from nestlab.simulator import behaviour
+from nestlab.simulator.faults.base import Fault, Script, run_all
+from nestlab.simulator.faults.symptoms import memory_not_applied
+from nestlab.simulator.faults.where import gb, name, q, while_off
+from nestlab.simulator.model import Lab
 
 SECTION = "VM resource changes not recognized (for example, RAM increase)"
 RAISE_GB = 2

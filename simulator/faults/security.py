@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from simulator import behaviour
-from simulator.faults.base import Fault, Script, Symptom, run_all
-from simulator.faults.symptoms import VBS_BLOCKS_NESTED
-from simulator.faults.where import is_nested_host, name, owners, q
-from simulator.model import DeviceGuardRegistry, Lab
+from nestlab.simulator import behaviour
+from nestlab.simulator.faults.base import Fault, Script, Symptom, run_all
+from nestlab.simulator.faults.symptoms import VBS_BLOCKS_NESTED
+from nestlab.simulator.faults.where import is_nested_host, name, owners, q
+from nestlab.simulator.model import DeviceGuardRegistry, Lab
 
 SECTION = "Nested Hyper-V installation or operation blocked by security policies"
 DEVICEGUARD_KEY = r"HKLM\System\CurrentControlSet\Control\DeviceGuard"

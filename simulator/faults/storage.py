@@ -9,11 +9,11 @@ from __future__ import annotations
 import ntpath
 from dataclasses import replace
 
-from simulator import storage
-from simulator.faults.base import Fault, Symptom, run_all
-from simulator.faults.symptoms import CHAIN_BROKEN
-from simulator.faults.where import q, reachable, relink
-from simulator.model import Edge, Lab, stable_guid, vhd_id
+from nestlab.simulator import storage
+from nestlab.simulator.faults.base import Fault, Symptom, run_all
+from nestlab.simulator.faults.symptoms import CHAIN_BROKEN
+from nestlab.simulator.faults.where import q, reachable, relink
+from nestlab.simulator.model import Edge, Lab, stable_guid, vhd_id
 
 SECTION = "Snapshot/Checkpoint and differencing disk issues"
 ID_MISMATCH = "There is a mismatch in the identifiers of the parent virtual hard disk and differencing disk"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from simulator.faults.base import Symptom
-from simulator.faults.where import lan_target, name, outward_ip, q
-from simulator.model import Lab, network_id
+from nestlab.simulator.faults.base import Symptom
+from nestlab.simulator.faults.where import lan_target, name, outward_ip, q
+from nestlab.simulator.model import Lab, network_id
 
 # Guide, "Nested VM can't start Hyper-V role or install other hypervisors" (verbatim).
 NO_VIRTUALIZATION_CAPABILITIES = "Hyper-V cannot be installed: The processor does not have required virtualization capabilities"

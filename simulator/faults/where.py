@@ -5,8 +5,8 @@ from __future__ import annotations
 import ipaddress
 import math
 
-from simulator.labfile import link_derived_edges
-from simulator.model import VM, Lab, ip_of
+from nestlab.simulator.labfile import link_derived_edges
+from nestlab.simulator.model import VM, Lab, ip_of
 
 SUPPORTED_BUILD = 14393  # Windows Server 2016 / Windows 10 1607: the first builds with nested Hyper-V
 
@@ -23,7 +23,7 @@ def nested_hosts(lab: Lab) -> list[str]:
 def reachable(lab: Lab, owner: str) -> bool:
     """A host, or a VM whose guest runs: the places a diagnosis can ask (PowerShell Direct needs a
     Running VM at every level), so a fault put there shows to it."""
-    from simulator.behaviour import is_running
+    from nestlab.simulator.behaviour import is_running
 
     return lab.kind(owner) == "host" or is_running(lab, owner)
 
@@ -84,7 +84,7 @@ def lan_target(lab: Lab, node: str) -> str | None:
 
 def children_memory(lab: Lab, vm: str, *, running_only: bool = False) -> float:
     """Startup memory of the VMs a VM runs (only those running now, with running_only)."""
-    from simulator.behaviour import is_running
+    from nestlab.simulator.behaviour import is_running
 
     return sum(lab[c].memory.startup_gb for c in lab.vms(vm) if not running_only or is_running(lab, c))
 
