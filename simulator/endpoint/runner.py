@@ -5,18 +5,17 @@ Three script forms are understood, each recognised by shape, never by guessing:
 * the PowerShell Direct `WRAPPER` (simulator/endpoint/direct.py): the guest's pipeline, run in
   the guest's context; `BATCH` and `GUEST_BATCH`: several pipelines, on the host or in a guest;
 * `Invoke-Expression -Command TEXT | Out-String -Stream`, what pypsrp's `Client.execute_ps`
-  sends: TEXT is parsed by `simulator.psparse` and the output rendered as text lines;
-* any other script: parsed by `simulator.psparse` when it can, else a ParseException record.
+  sends: TEXT runs through the PowerShell engine (`simulator.pwsh`), output rendered as text lines;
+* any other script: through the PowerShell engine (`simulator.pwsh.run_script`).
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-from nestlab.simulator import clixml, psparse
+from nestlab.simulator import clixml, pwsh
 from nestlab.simulator.endpoint import direct
 from nestlab.simulator.endpoint.psrp import Invocation
-from nestlab.simulator.errors import BadInput
 from nestlab.simulator.model import vm_id
 from nestlab.simulator.psdata import Command, ErrorRecord, PSObject, Result
 
@@ -106,11 +105,7 @@ def _is_execute_ps(statement: Sequence[Invocation]) -> bool:
 
 
 def _run_script(execute: Executor, context: str, text: str) -> Result:
-    try:
-        pipeline = psparse.parse(text)
-    except BadInput as exc:  # the parser's complaint is the script's ParseException
-        return _failure(parse_error(str(exc)))
-    return execute(context, pipeline)
+    return pwsh.run_script(execute, context, text).as_result()
 
 
 def _as_text(result: Result) -> Result:
