@@ -33,11 +33,11 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import SafeConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.constructor import DuplicateKeyError
-from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
+from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.scalarstring import SingleQuotedScalarString
 
+from nestlab.simulator import yamlguard
 from nestlab.simulator.errors import BadInput
 from nestlab.simulator.labschema import KEY_ORDER, LAB_FILE, Loc, Problem, quoted, reference_problems
 from nestlab.simulator.model import (
@@ -359,6 +359,9 @@ def _looks_like_target(value: str) -> bool:
 
 def _read(path: Path) -> str:
     try:
+        size = path.stat().st_size
+        if size > yamlguard.LIMITS.max_chars:  # before reading it: a character is at least a byte
+            raise BadInput(f"{path}:1: refused: {size:,} bytes, more than a lab file may have")
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise BadInput(f"{path}: no such lab file") from None
@@ -438,41 +441,21 @@ def parse(text: str) -> Any:
 
     libyaml is stricter than YAML 1.2 in places (a ':' inside a plain scalar of a flow mapping),
     so whatever it refuses goes to ruamel's own parser, which accepts it or reports the error.
+    Either parser's events are built into data by `yamlguard.build`, iteratively and within its
+    limits (depth, length, alias expansion): a hostile file is one `Refused` error, never a crash.
     """
+    yamlguard.check_length(text)
     if C_LOADER is not None:
         try:
             loader = C_LOADER(text)
-            node = loader.get_single_node()
-            return None if node is None else _construct(loader, node)
+            return yamlguard.build(loader.get_event, loader.resolve, loader.construct_object)
+        except yamlguard.Refused:
+            raise
         except YAMLError:
             pass
-    return YAML(typ="safe", pure=True).load(text)
-
-
-_PLAIN_STR = "tag:yaml.org,2002:str"
-_MAP = "tag:yaml.org,2002:map"
-_SEQ = "tag:yaml.org,2002:seq"
-
-
-def _construct(loader: Any, node: Any) -> Any:
-    """Plain data from a composed node tree: what SafeConstructor builds, for the tags a lab file
-    uses, without its per-node bookkeeping (a third of a large load). Duplicate keys are refused
-    as SafeConstructor refuses them; any other tag goes to SafeConstructor itself."""
-    if isinstance(node, MappingNode) and str(node.tag) == _MAP:
-        data: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            key = _construct(loader, key_node)
-            if key in data:
-                raise DuplicateKeyError(
-                    "while constructing a mapping", node.start_mark,
-                    f'found duplicate key "{key}"', key_node.start_mark)
-            data[key] = _construct(loader, value_node)
-        return data
-    if isinstance(node, SequenceNode) and str(node.tag) == _SEQ:
-        return [_construct(loader, item) for item in node.value]
-    if isinstance(node, ScalarNode) and str(node.tag) == _PLAIN_STR:
-        return node.value
-    return loader.construct_object(node, deep=True)
+    yaml = YAML(typ="safe", pure=True)
+    events = yaml.parse(text)
+    return yamlguard.build(lambda: next(events, None), yaml.resolver.resolve, yaml.constructor.construct_object)
 
 
 def _yaml_error(filename: str, exc: YAMLError) -> str:
@@ -481,7 +464,8 @@ def _yaml_error(filename: str, exc: YAMLError) -> str:
     problem = getattr(exc, "problem", None) or str(exc)
     context = getattr(exc, "context", None)
     what = f"{context}: {problem}" if context else problem
-    return f"{filename}:{line}: not readable YAML: {' '.join(str(what).split())}"
+    kind = "refused" if isinstance(exc, yamlguard.Refused) else "not readable YAML"
+    return f"{filename}:{line}: {kind}: {' '.join(str(what).split())}"
 
 
 _PYDANTIC_MESSAGES = {

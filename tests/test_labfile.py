@@ -194,8 +194,10 @@ def test_what_libyaml_refuses_goes_to_ruamels_own_parser(monkeypatch):
         def __init__(self, text):
             pass
 
-        def get_single_node(self):
+        def get_event(self):
             raise YAMLError("refused")
+
+        resolve = construct_object = get_event
 
     monkeypatch.setattr(labfile, "C_LOADER", Refusing)
     assert labfile.parse("a: {t: 12:30}\n") == {"a": {"t": "12:30"}}
@@ -215,9 +217,8 @@ def test_the_fast_construction_builds_what_ruamel_builds(text):
 def test_the_fast_construction_refuses_duplicate_keys():
     from ruamel.yaml.error import YAMLError
 
-    loader = labfile.C_LOADER("a: 1\nb: {c: 1, c: 2}\n")
     with pytest.raises(YAMLError, match="duplicate key"):
-        labfile._construct(loader, loader.get_single_node())
+        labfile.parse("a: 1\nb: {c: 1, c: 2}\n")
 
 
 def test_loading_restores_the_garbage_collector_even_on_bad_input():
