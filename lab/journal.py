@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from nestlab.lab.psrp_session import HostAddress
-from nestlab.lab.readback import Check, Line, checks_for, undo_of
+from nestlab.lab.readback import Check, Line, checks_for, repairs, undo_of
 from nestlab.lab.session import Session, address
 from nestlab.simulator.errors import BadInput
 from nestlab.simulator.labfile import write_atomic
@@ -52,7 +52,9 @@ from nestlab.simulator.psparse import parse
 FORMAT = "nestlab-journal"
 VERSION = 1
 WRITTEN, APPLIED, APPLY_FAILED, UNDONE, UNDO_FAILED = "written", "applied", "apply-failed", "undone", "undo-failed"
-STATUSES = (WRITTEN, APPLIED, APPLY_FAILED, UNDONE, UNDO_FAILED)
+UNDOING, UNDO_RAN = "undoing", "undo-ran"  # the undo lines are running / have run; power repairs may follow
+STATUSES = (WRITTEN, APPLIED, APPLY_FAILED, UNDOING, UNDO_RAN, UNDONE, UNDO_FAILED)
+REPAIR_ROUNDS = 3  # a VM started by a repair shows its own VMs only then: outer, then inner, then theirs
 
 
 # ----------------------------------------------------------------------------------------------
@@ -73,6 +75,8 @@ class Step:
     checks: tuple[Check, ...]
     status: str = WRITTEN
     error: str = ""
+    repairs: tuple[Line, ...] = ()  # Start-VM / Stop-VM lines run after the undo (readback.repairs)
+    note: str = ""  # what a step with no lines of its own is for (a move back to the baseline)
 
     @property
     def pending(self) -> bool:
@@ -82,7 +86,9 @@ class Step:
     @property
     def what(self) -> str:
         """`extensions-not-exposed on HV01/L1` for a fault; `[HV01] Stop-VM -Name L1` for a command."""
-        return f"{self.fault} on {self.subject}" if self.fault else f"[{self.subject}] {self.inject[0][1]}"
+        if self.fault:
+            return f"{self.fault} on {self.subject}"
+        return f"[{self.subject}] {self.inject[0][1]}" if self.inject else f"[{self.subject}] {self.note}"
 
 
 @dataclass
@@ -149,9 +155,10 @@ def to_data(journal: Journal) -> dict[str, Any]:
         "baseline": journal.baseline,
         "hosts": [_address_data(a) for a in journal.addresses.values()],
         "steps": [
-            {**{k: v for k, v in asdict(s).items() if k not in ("inject", "undo", "checks")},
+            {**{k: v for k, v in asdict(s).items() if k not in ("inject", "undo", "checks", "repairs")},
              "inject": [list(line) for line in s.inject],
              "undo": [list(line) for line in s.undo],
+             "repairs": [list(line) for line in s.repairs],
              "checks": [{**asdict(c), "properties": list(c.properties)} for c in s.checks]}
             for s in journal.steps
         ],
@@ -209,6 +216,8 @@ def _step(d: dict[str, Any]) -> Step:
                      for c in d["checks"]),
         status=d["status"],
         error=str(d.get("error", "")),
+        repairs=tuple((str(c), str(line)) for c, line in d.get("repairs", ())),
+        note=str(d.get("note", "")),
     )
 
 
@@ -314,21 +323,48 @@ class Outcome:
 
 
 def undo_step(session: Session, journal: Journal, step: Step) -> Outcome:
-    """Idempotent: when the read-backs already show the before values, nothing is run."""
+    """Idempotent: when the read-backs already show the before values, nothing is run.
+
+    Otherwise the step is marked `undoing` (on disk) while its undo lines run and `undo-ran` once
+    they have, so a run killed after them does not run them again; then, while Get-VM read-backs
+    still differ, the power repairs (readback.repairs) are journalled and run. Only read-backs that
+    all show their before values make the step `undone`.
+    """
     if step.status == UNDONE:
         return Outcome(step, ran=False)
-    if _verify(session, step):
-        return Outcome(journal.update(step, status=UNDONE, checks=_read_all(session, step)), ran=False)
-    errors = []
-    for context, line in step.undo:
-        try:
-            run_line(session, context, line)
-        except LineFailed as exc:  # go on: later lines may still put the rest back; the checks judge
-            errors.append(str(exc))
     checks = _read_all(session, step)
+    if all(c.same for c in checks):
+        return Outcome(journal.update(step, status=UNDONE, checks=checks), ran=False)
+    errors: list[str] = []
+    ran = False
+    if step.status != UNDO_RAN:
+        step = journal.update(step, status=UNDOING, checks=checks)
+        errors += _run_lines(session, step.undo)  # go on after a failed line: the checks judge
+        step = journal.update(step, status=UNDO_RAN)
+        ran = bool(step.undo)
+        checks = _read_all(session, step)
+    cycled: set[tuple[str, str]] = set()
+    for _ in range(REPAIR_ROUNDS):
+        lines = repairs(checks, cycled) if not all(c.same for c in checks) else []
+        if not lines:
+            break
+        step = journal.update(step, checks=checks, repairs=step.repairs + tuple(lines))
+        errors += _run_lines(session, lines)
+        ran = True
+        checks = _read_all(session, step)
     status = UNDONE if all(c.same for c in checks) else UNDO_FAILED
     error = "" if status == UNDONE else "; ".join(errors) or "read-backs differ from the values before"
-    return Outcome(journal.update(step, status=status, checks=checks, error=error), ran=True, errors=tuple(errors))
+    return Outcome(journal.update(step, status=status, checks=checks, error=error), ran=ran, errors=tuple(errors))
+
+
+def _run_lines(session: Session, lines: Sequence[Line]) -> list[str]:
+    errors = []
+    for context, line in lines:
+        try:
+            run_line(session, context, line)
+        except LineFailed as exc:
+            errors.append(str(exc))
+    return errors
 
 
 def _read_all(session: Session, step: Step) -> tuple[Check, ...]:
@@ -350,7 +386,110 @@ def undo_all(session: Session, journal: Journal) -> list[Outcome]:
         except HostUnreachable as exc:
             step = journal.update(step, status=UNDO_FAILED, error=str(exc))
             outcomes.append(Outcome(step, ran=False, errors=(str(exc),), unreachable=True))
-    return outcomes
+    return [_looked_at_again(session, journal, o) for o in outcomes]
+
+
+def _looked_at_again(session: Session, journal: Journal, outcome: Outcome) -> Outcome:
+    """A step whose before values were a moment between older steps (a VM's memory while an older
+    step's Startup was still in place) can only show them once those steps are undone too: after
+    the whole pass, read it once more; nothing is run."""
+    if outcome.undone or outcome.unreachable:
+        return outcome
+    from nestlab.lab.psrp_session import HostUnreachable
+
+    step = next(s for s in journal.steps if s.index == outcome.step.index)
+    try:
+        checks = _read_all(session, step)
+    except HostUnreachable:
+        return outcome
+    if not all(c.same for c in checks):
+        return outcome
+    return Outcome(journal.update(step, status=UNDONE, checks=checks, error=""), ran=outcome.ran)
+
+
+# ----------------------------------------------------------------------------------------------
+# the baseline: a capture from before the run, and the journal's own before values
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Settled:
+    """What comparing with a baseline capture did: the moves it journalled and ran, what still differs."""
+
+    outcomes: tuple[Outcome, ...]
+    differences: tuple[str, ...]
+    unreachable: tuple[str, ...] = ()
+
+
+def settle(session: Session, journal: Journal, baseline: Lab, *,
+           allowed: Callable[[str], bool] = lambda host: True, rounds: int = 4) -> Settled:
+    """Put every VM back in the power state (and, running, the memory) the baseline capture shows,
+    each move a journalled step first, and say what still differs from the capture.
+
+    A move is a step with no lines of its own whose read-back holds the baseline's value: undoing
+    it (`undo_step`) runs the power repair that gives that value, and a run killed in the middle
+    leaves it pending for `nestlab restore`. Guests are only seen once they run again, so this
+    looks again after each round, outermost VMs first. Hosts `allowed` refuses get no moves.
+    """
+    from nestlab.diagnosis.collect import Walk, collect
+    from nestlab.lab.capture import differences
+
+    outcomes: list[Outcome] = []
+    for round_ in range(rounds + 1):
+        walk = Walk()
+        now = collect(session, walk=walk).lab
+        if walk.unreachable:
+            return Settled(tuple(outcomes), (), tuple(why for _, why in walk.unreachable))
+        moves = [m for m in _moves(baseline, now) if allowed(address(m.context)[0])]
+        if not moves or round_ == rounds:
+            return Settled(tuple(outcomes), tuple(differences(baseline, now)))
+        for check in moves:
+            host = address(check.context)[0]
+            note = "back to the baseline: " + ", ".join(
+                f"{p} {v}" for p, v in zip(check.properties, check.before[0])) + f" for {check.command.split(' ', 2)[2]}"
+            step = journal.add(Step(len(journal.steps), "", check.context, host, (), (), (check,), note=note))
+            outcomes.append(undo_step(session, journal, step))
+    raise AssertionError("unreachable: the last round returns")
+
+
+def _moves(baseline: Lab, now: Lab) -> list[Check]:
+    """A Get-VM read-back holding the baseline's value, for each VM whose power or applied memory
+    differs from it: starts outermost first, stops innermost first. A running VM's memory is put
+    back by a power cycle only when its configured Startup already is the baseline's."""
+    moves = []
+    for vm in baseline.all_vms():
+        if vm not in now or baseline[vm].state not in ("Running", "Off"):
+            continue
+        want, have = baseline[vm], now[vm]
+        configured = have.memory.pending_startup_gb if have.memory.pending_startup_gb is not None else have.memory.startup_gb
+        memory_differs = (want.state == have.state == "Running" and not want.memory.dynamic
+                          and have.memory != want.memory and configured == want.memory.startup_gb)
+        if have.state == want.state and not memory_differs:
+            continue
+        owner, name = vm.rsplit("/", 1)
+        command = "Get-VM -Name '" + name.replace("'", "''") + "'"
+        if want.state == "Running" and not want.memory.dynamic:
+            check = Check(owner, command, ("State", "MemoryAssigned"), before=[["Running", int(want.memory.startup_gb * 2**30)]])
+        else:
+            check = Check(owner, command, ("State",), before=[[want.state]])
+        moves.append((vm.count("/") * (1 if want.state == "Running" else -1), check))
+    return [check for _, check in sorted(moves, key=lambda m: m[0])]
+
+
+def drift(session: Session, journal: Journal) -> list[str]:
+    """Every value the journal's steps read back that does not show what it showed before the
+    first step that touched it: the journal's own baseline, for a journal without a capture and
+    as a check of one with it. Nothing is run."""
+    first: dict[tuple[str, str, tuple[str, ...]], Check] = {}
+    for step in journal.steps:
+        for check in step.checks:
+            first.setdefault((check.context, check.command, check.properties), check)
+    out = []
+    for check in first.values():
+        now = check.read(session)
+        if now != check.before:
+            out.append(f"{check.describe()} shows {now!r}, was {check.before!r} before the run")
+    return out
 
 
 @contextmanager

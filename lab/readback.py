@@ -92,7 +92,21 @@ def _q(value: Any) -> str:
 
 
 def _vm_state(context: str, c: Command) -> list[Check]:
-    return [Check(context, f"Get-VM -Name {_q(c.param('Name'))}", ("State",))]
+    """Start/Stop/Restart-VM: the VM's state and the memory it runs with (a start applies a pending
+    Startup), and the VMs inside its guest (they stop with it, and may not start with it)."""
+    name = c.param("Name")
+    return [_power(context, name), Check(f"{context}/{name}", "Get-VM", ("Name", "State"))]
+
+
+def _power(context: str, name: Any) -> Check:
+    """Get-VM MemoryAssigned, not only Get-VMMemory Startup: a Startup set while the VM runs is
+    configured but not applied, and only the running value says what the guest has."""
+    return Check(context, f"Get-VM -Name {_q(name)}", ("State", "MemoryAssigned"))
+
+
+def _memory(context: str, c: Command) -> list[Check]:
+    return [*_settings("Get-VMMemory", ("VMName",), {"StartupBytes": "Startup"})(context, c),
+            _power(context, c.param("VMName"))]
 
 
 def _settings(getter: str, identity: tuple[str, ...], renamed: dict[str, str] | None = None) -> ReadBack:
@@ -146,8 +160,10 @@ def _guest_jobs(context: str, c: Command) -> list[Check]:
 
 
 def _boot(context: str, c: Command) -> list[Check]:
-    """Restart-Computer: what a boot applies — whether the hypervisor runs, and what VBS runs."""
+    """Restart-Computer: what a boot applies — whether the hypervisor runs, and what VBS runs —
+    and the VMs on the machine (a VM without an automatic start stays off after it)."""
     return [
+        Check(context, "Get-VM", ("Name", "State")),
         Check(context, "Get-CimInstance -ClassName Win32_ComputerSystem", ("HypervisorPresent",)),
         Check(context, r"Get-CimInstance -Namespace root\Microsoft\Windows\DeviceGuard -ClassName Win32_DeviceGuard",
               ("SecurityServicesRunning", "VirtualizationBasedSecurityStatus")),
@@ -158,7 +174,7 @@ READ_BACKS: dict[str, ReadBack] = {
     "start-vm": _vm_state,
     "stop-vm": _vm_state,
     "set-vmprocessor": _settings("Get-VMProcessor", ("VMName",)),
-    "set-vmmemory": _settings("Get-VMMemory", ("VMName",), {"StartupBytes": "Startup"}),
+    "set-vmmemory": _memory,
     "set-vmnetworkadapter": _adapter,
     "connect-vmnetworkadapter": _settings("Get-VMNetworkAdapter", ("VMName", "Name")),
     "set-vmharddiskdrive": lambda context, c: [Check(
@@ -379,3 +395,61 @@ def undo_of(context: str, pipeline: Sequence[Command]) -> tuple[list[Check], Cal
     if inverse is None:
         raise NoUndo(f"[{context}] {command}: no undo is known for {command.name}: not run on a real host")
     return checks_of([(context, command, str(command))]), lambda checks: inverse(context, command, checks)
+
+
+# ----------------------------------------------------------------------------------------------
+# repairs: VM power states an undo's own lines cannot promise
+# ----------------------------------------------------------------------------------------------
+
+
+def repairs(checks: Sequence[Check], cycled: set[tuple[str, str]] | None = None) -> list[Line]:
+    """The Start-VM / Stop-VM lines that bring VMs back to the state their read-backs showed before.
+
+    An undo's lines put settings back, but power is a consequence: a reboot in the undo leaves VMs
+    off that were running, a VM started before its Startup was put back runs with the wrong memory
+    (MemoryAssigned only changes with a power cycle). So, from each Get-VM read-back that differs
+    (its `after` freshly read): a VM that ran and is off is started; one that was off and runs is
+    turned off; one that runs with other memory than before is stopped and started again (which
+    applies its configured Startup) — once per VM in `cycled`: when one cycle did not give it the
+    memory it had, another will not (its Startup is not the one it had yet; an older step's undo
+    puts that back). A VM that is gone gets nothing: no power switch brings it back.
+    """
+    cycled = set() if cycled is None else cycled
+    lines: list[Line] = []
+    for check in checks:
+        if not check.command.startswith("Get-VM") or "State" not in check.properties or check.same:
+            continue
+        before, after = _rows_by_name(check, check.before), _rows_by_name(check, check.after)
+        for name, was in before.items():
+            now = after.get(name)
+            if now is None:
+                continue
+            power = _power_lines(check.context, name, was, now)
+            if len(power) == 2:  # a power cycle
+                if (check.context, name) in cycled:
+                    continue
+                cycled.add((check.context, name))
+            lines += power
+    return lines
+
+
+def _rows_by_name(check: Check, shown_value: Any) -> dict[str, dict[str, Any]]:
+    """A Get-VM read-back's rows by VM name: `Get-VM -Name X` names its VM, a table has a Name column."""
+    if not isinstance(shown_value, list):
+        return {}  # an error (the guest is off, or has no Hyper-V): nothing to compare row by row
+    rows = [dict(zip(check.properties, r)) for r in shown_value if isinstance(r, list)]
+    if "Name" in check.properties:
+        return {str(r["Name"]): r for r in rows}
+    (command,) = parse(check.command)
+    return {str(command.param("Name")): rows[0]} if len(rows) == 1 else {}
+
+
+def _power_lines(context: str, name: str, was: dict[str, Any], now: dict[str, Any]) -> list[Line]:
+    vm = _q(name)
+    if was["State"] == "Running" and now["State"] != "Running":
+        return [(context, f"Start-VM -Name {vm}")]
+    if was["State"] == "Off" and now["State"] != "Off":
+        return [(context, f"Stop-VM -Name {vm} -TurnOff")]
+    if was["State"] == now["State"] == "Running" and was.get("MemoryAssigned") != now.get("MemoryAssigned"):
+        return [(context, f"Stop-VM -Name {vm}"), (context, f"Start-VM -Name {vm}")]
+    return []

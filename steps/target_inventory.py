@@ -7,8 +7,10 @@ then name real hosts and VMs), and is skipped otherwise, saying why. Everything 
 says `destructive: true`; a fault is then injected as on the endpoint (the catalog's inject
 script), computed on what the host shows now (a fresh collection), and journalled with its undo
 first (`lab.journal`). The testbed's close undoes every step, newest first, and verifies each by
-reading back; so does an interpreter exit (atexit) and SIGTERM (turned into KeyboardInterrupt).
-A step that could not be undone fails the scenario with the journal's path and `nestlab restore`.
+reading back, then puts VMs back in the power state (and memory) the baseline capture shows, each
+move a journalled step too; so does an interpreter exit (atexit) and SIGTERM (turned into
+KeyboardInterrupt). A step that could not be undone, or a host that still differs from the
+baseline, fails the scenario with the journal's path and `nestlab restore`.
 
 Physical changes (`inject: state`) and reachability traces need the simulator: skipped here.
 """
@@ -89,6 +91,7 @@ class InventoryTestbed:
     permission: Permission
     raw: PsrpSession = field(repr=False)
     baseline: Any = field(default=None, repr=False)  # what the hosts showed when the scenario began
+    settled: Any = field(default=None, repr=False)  # the last comparison with the baseline (journal.Settled)
 
     def inject(self, fault_id: str, subject: str | None) -> str:
         from nestlab.diagnosis.collect import collect
@@ -114,23 +117,27 @@ class InventoryTestbed:
         pytest.skip(TRACE_SKIP_REASON)
 
     def restore(self) -> list[journaling.Outcome]:
-        """Undo every pending step (idempotent; atexit calls it too if close never ran)."""
+        """Undo every pending step, then put VMs back as the baseline shows them, each move journalled
+        (idempotent; atexit calls it too if close never ran)."""
         with journaling.interrupts_held():
-            return journaling.undo_all(self.raw, self.journal)
+            outcomes = journaling.undo_all(self.raw, self.journal)
+            self.settled = journaling.Settled((), ())
+            if self.journal.steps and self.baseline is not None:
+                self.settled = journaling.settle(self.raw, self.journal, self.baseline,
+                                                 allowed=self.permission.may_change)
+            return [*outcomes, *self.settled.outcomes]
 
     def close(self) -> None:
         """Undo the journal, then compare a fresh collection with the baseline: VMs a reboot left off
-        are started again, and anything else that still differs fails the scenario."""
-        from nestlab.lab.capture import settle
-
+        are started again (journalled), and anything else that still differs fails the scenario."""
         atexit.unregister(self.restore)
         try:
             outcomes = self.restore()
-            changed = self.journal.steps and self.baseline is not None
-            left = settle(GuardedSession(self.raw, self.permission), self.baseline) if changed else []
         finally:
             self.raw.close()
-        failed = [str(o) for o in outcomes if not o.undone] + [f"differs from before the scenario: {d}" for d in left]
+        settled = self.settled
+        failed = ([str(o) for o in outcomes if not o.undone] + list(settled.unreachable)
+                  + [f"differs from before the scenario: {d}" for d in settled.differences])
         if failed:
             pytest.fail(f"not restored ({'; '.join(failed)}); journal {self.journal.path}: "
                         f"run `nestlab restore {self.journal.path}`", pytrace=False)

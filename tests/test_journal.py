@@ -267,7 +267,7 @@ def test_a_run_killed_after_injecting_is_restored_by_nestlab_restore(tmp_path, s
     caplog.set_level(logging.DEBUG)
     result = CliRunner().invoke(cli, ["restore", str(path)])
     assert result.exit_code == 0, result.output
-    assert "undone; 2 read-back(s) equal" in result.output
+    assert "undone; 3 read-back(s) equal" in result.output  # the VM, the VMs in its guest, its processor
     assert lab == original
     (step,) = J.Journal.load(path).steps
     assert step.status == J.UNDONE and all(c.same for c in step.checks)
