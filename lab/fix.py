@@ -96,8 +96,15 @@ def apply(
     *,
     manual: Callable[[Step], bool] | None = None,
     echo: Callable[[Step], None] | None = None,
+    journal=None,
 ) -> list[Outcome]:
-    """Run each command step through the session; hand manual steps to `manual` (or skip them)."""
+    """Run each command step through the session; hand manual steps to `manual` (or skip them).
+
+    With a `journal` (a real host), each command is journalled with its undo before it is sent
+    (`journal.run_journaled`, as the BDD suite's destructive runs are), and one whose undo is not
+    known is not run at all: the outcome says so. A host lost between lines leaves every change
+    so far in the journal, for `nestlab restore`.
+    """
     from nestlab.simulator import psparse  # PowerShell text → structured Commands (no simulator behaviour)
 
     outcomes = []
@@ -116,10 +123,27 @@ def apply(
         except BadInput as exc:
             outcomes.append(Outcome(step, None, False, f"could not parse: {exc}"))
             continue
+        if journal is not None:
+            outcomes.append(_journaled(session, journal, step, pipeline))
+            continue
         host, vm = address(step.context)
         result = session.run(host, pipeline, vm=vm)
         outcomes.append(Outcome(step, result, result.ok, "; ".join(e.message for e in result.errors)))
     return outcomes
+
+
+def _journaled(session, journal, step: Step, pipeline) -> Outcome:
+    from nestlab.lab import journal as journaling
+    from nestlab.lab.readback import NoUndo
+
+    host, vm = address(step.context)
+    pipeline, vm = journaling.into_guest(pipeline, tuple(vm))
+    try:
+        result = journaling.run_journaled(session, journal, "/".join((host, *vm)), pipeline,
+                                          allowed=lambda host: True)  # --yes is the opt-in
+    except NoUndo as exc:
+        return Outcome(step, None, False, str(exc))
+    return Outcome(step, result, result.ok, "; ".join(e.message for e in result.errors))
 
 
 def by_hand(change: Callable[[str, str], None]) -> Callable[[Step], bool]:

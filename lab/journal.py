@@ -50,6 +50,7 @@ from nestlab.simulator.psdata import Command, Result
 from nestlab.simulator.psparse import parse
 
 FORMAT = "nestlab-journal"
+JOURNAL_DIR = Path(".nestlab") / "journals"  # where destructive runs and `nestlab fix` write theirs
 VERSION = 1
 WRITTEN, APPLIED, APPLY_FAILED, UNDONE, UNDO_FAILED = "written", "applied", "apply-failed", "undone", "undo-failed"
 UNDOING, UNDO_RAN = "undoing", "undo-ran"  # the undo lines are running / have run; power repairs may follow
@@ -297,6 +298,16 @@ def run_journaled(
     journal.update(step, status=APPLIED if result.ok else APPLY_FAILED,
                    error="" if result.ok else "; ".join(e.message for e in result.errors)[:300])
     return result
+
+
+def into_guest(pipeline: Sequence[Command], vm: tuple[str, ...]) -> tuple[Sequence[Command], tuple[str, ...]]:
+    """`Invoke-Command -VMName X -ScriptBlock { … }` is its script block run in X's guest, which is
+    how a session addresses a guest, so it is journalled as that (its read-backs run there too)."""
+    if len(pipeline) == 1 and pipeline[0].name.lower() == "invoke-command":
+        name, block = pipeline[0].param("VMName"), pipeline[0].param("ScriptBlock")
+        if isinstance(name, str) and block is not None and len(pipeline[0].parameters) == 2:
+            return into_guest(parse(str(block)), (*vm, name))
+    return pipeline, vm
 
 
 @dataclass(frozen=True)

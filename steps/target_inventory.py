@@ -36,7 +36,7 @@ from nestlab.lab.psrp_session import PsrpSession
 from nestlab.steps.target import PHYSICAL_SKIP_REASON, fault
 
 TRACE_SKIP_REASON = "hop-by-hop reachability traces need the simulator's model (not a real host)"
-JOURNAL_DIR = Path(".nestlab") / "journals"
+JOURNAL_DIR = journaling.JOURNAL_DIR
 
 
 class ScenarioSession(GuardedSession):
@@ -51,7 +51,7 @@ class ScenarioSession(GuardedSession):
 
     def run(self, host: str, pipeline: Any, *, vm: Any = ()) -> Any:
         if self.permission.may_change(host) and changes_state(pipeline):
-            pipeline, vm = _into_guest(pipeline, tuple(vm))
+            pipeline, vm = journaling.into_guest(pipeline, tuple(vm))
             context = "/".join((host, *vm))
             try:
                 return journaling.run_journaled(self.inner, self.journal, context, pipeline,
@@ -67,18 +67,6 @@ class ScenarioSession(GuardedSession):
             super()._check(host, pipelines)
         except ReadOnly as exc:
             pytest.skip(str(exc))
-
-
-def _into_guest(pipeline: Any, vm: tuple[str, ...]) -> tuple[Any, tuple[str, ...]]:
-    """`Invoke-Command -VMName X -ScriptBlock { … }` is its script block run in X's guest, which is
-    how the session addresses a guest, so it is journalled as that."""
-    from nestlab.simulator.psparse import parse
-
-    if len(pipeline) == 1 and pipeline[0].name.lower() == "invoke-command":
-        name, block = pipeline[0].param("VMName"), pipeline[0].param("ScriptBlock")
-        if isinstance(name, str) and block is not None and len(pipeline[0].parameters) == 2:
-            return _into_guest(parse(str(block)), (*vm, name))
-    return pipeline, vm
 
 
 @dataclass

@@ -10,7 +10,10 @@ from rich.console import Console
 from rich.markup import escape
 
 from nestlab.lab import fix
-from nestlab.lab.diagnose import blocking, diagnose_session
+from nestlab.lab.diagnose import Diagnosis, blocking, diagnose_session
+from nestlab.lab.journal import JOURNAL_DIR, Journal
+from nestlab.lab.named import named
+from nestlab.lab.psrp_session import HostAddress, HostUnreachable
 from nestlab.lab.targets import parse_target
 from nestlab.simulator.errors import BadInput
 
@@ -27,7 +30,10 @@ def command(target: str, dry_run: bool, yes: bool, output: Path | None) -> None:
     On a lab file the commands run through the simulator and the lab is saved atomically; a
     physical action (firmware, hardware, OS upgrade, restore from backup) is carried out as the
     simulator's stand-in for a person. On a real host nothing changes without --yes, every
-    command is echoed first, and physical actions are printed for a person to do.
+    command is echoed first, and physical actions are printed for a person to do; a capture of
+    the hosts and a journal go to .nestlab/journals/ first, and each command is written there
+    with its undo before it is sent (a command whose undo is not known is not run), so
+    `nestlab restore JOURNAL` puts the hosts back as they were, even after a lost connection.
 
     \b
     Examples:
@@ -44,8 +50,12 @@ def command(target: str, dry_run: bool, yes: bool, output: Path | None) -> None:
         raise BadInput(f"{target}: builtin labs are read-only; give -o FILE for the healed lab")
     console = Console()
     session = parsed.open()
+    journal = None
     try:
-        before = diagnose_session(session, target=target).report
+        if not simulated:  # findings name hosts as they call themselves (HV01), not by address
+            session, addresses = named(session, parsed.addresses)
+        diagnosis = diagnose_session(session, target=target)
+        before = diagnosis.report
         steps = fix.plan(before)
         if not steps:
             console.print(f"[green]{target}: nothing to fix[/green]")
@@ -55,14 +65,25 @@ def command(target: str, dry_run: bool, yes: bool, output: Path | None) -> None:
                 console.print(str(step), markup=False, highlight=False)
             sys.exit(1)
         manual = fix.simulated_manual_action(session.lab) if simulated else None
-        outcomes = fix.apply(session, steps, manual=manual,
-                             echo=lambda s: console.print(f"> {s}", markup=False, highlight=False))
+        if not simulated:
+            journal = _journal(target, diagnosis, addresses)
+            console.print(f"journal {journal.path} (each change is written there with its undo before it is made)",
+                          markup=False, highlight=False)
+        try:
+            outcomes = fix.apply(session, steps, manual=manual, journal=journal,
+                                 echo=lambda s: console.print(f"> {s}", markup=False, highlight=False))
+        except HostUnreachable as exc:
+            raise HostUnreachable(exc.host, f"{exc}; what changed so far is in the journal: "
+                                  f"`nestlab restore {journal.path}` puts it back") from None
         for o in outcomes:
             if not o.done:
                 console.print(f"[yellow]  not done: {escape(o.step.line)} ({escape(o.note)})[/yellow]")
         after = diagnose_session(session, target=target).report
     finally:
         session.close()
+    if journal is not None:
+        console.print(f"`nestlab restore {journal.path}` puts the hosts back as they were before this fix",
+                      markup=False, highlight=False)
     if simulated:
         from nestlab.simulator import labfile
 
@@ -71,3 +92,17 @@ def command(target: str, dry_run: bool, yes: bool, output: Path | None) -> None:
     left = [f for f in after.findings if f.severity in ("error", "warning")]
     console.print(f"{len(fix.actionable(before))} finding(s) before, {len(left)} after")
     sys.exit(1 if blocking(after) else 0)
+
+
+def _journal(target: str, diagnosis: Diagnosis, addresses: list[HostAddress]) -> Journal:
+    """The journal of this fix, with the capture the diagnosis just made beside it as its baseline."""
+    from datetime import datetime, timezone
+
+    from nestlab.lab.capture import Capture, write
+
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    JOURNAL_DIR.mkdir(parents=True, exist_ok=True)
+    before = write(Capture(diagnosis.evidence.lab, target, stamp, tuple(diagnosis.walk.skipped)),
+                   JOURNAL_DIR / f"{stamp}-fix.before.yaml")
+    return Journal.create(JOURNAL_DIR / f"{stamp}-fix.json", addresses, target=target,
+                          baseline=str(before.resolve()))
