@@ -489,8 +489,9 @@ def _moves(baseline: Lab, now: Lab) -> list[Check]:
 
 def drift(session: Session, journal: Journal) -> list[str]:
     """Every value the journal's steps read back that does not show what it showed before the
-    first step that touched it: the journal's own baseline, for a journal without a capture and
-    as a check of one with it. Nothing is run."""
+    first step that read it: the journal's own baseline, for a journal without a capture. Coarse:
+    a value two steps read by different commands (`-Name` given or not) is compared from the
+    later one's before value, so a line here means "look", not certainly "changed". Nothing is run."""
     first: dict[tuple[str, str, tuple[str, ...]], Check] = {}
     for step in journal.steps:
         for check in step.checks:

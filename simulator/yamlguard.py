@@ -112,7 +112,7 @@ def build(next_event: NextEvent, resolve: Resolve, construct: Construct, limits:
         if not frame.is_map:
             frame.data.append(value)
         elif frame.key is _NO_KEY:
-            _check_key(frame, value, mark, tag)
+            _check_key(frame, value, mark)
             frame.key, frame.key_mark = (_MERGE_KEY if tag == MERGE else value), mark
         else:
             _put(frame, frame.key, value, frame.key_mark)
@@ -178,7 +178,7 @@ def _tag(event: Any, resolve: Resolve, kind: Any, value: Any) -> str:
     return str(tag)
 
 
-def _check_key(frame: _Frame, key: Any, mark: Any, tag: str) -> None:
+def _check_key(frame: _Frame, key: Any, mark: Any) -> None:
     try:
         hash(key)
     except TypeError:

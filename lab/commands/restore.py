@@ -8,8 +8,10 @@ Every run then compares the hosts with the baseline, whether or not a step was p
 killed after its undo but before its VMs were started again has nothing pending and is still not
 back): with a baseline capture beside the journal (`pytest --lab=inventory:…` and `nestlab fix`
 write one), VMs left off or running with other memory are put back, each move journalled first,
-and whatever else differs from the capture is listed; and every value a step read back is read
-again and compared with what it showed before the first step that touched it.
+and whatever else differs from the capture is listed. A journal without a capture is compared
+with its own before values instead: every value a step read back is read again and compared with
+what it showed before the first step that read it (a coarser baseline: two steps may read one
+value by different commands, so a difference there says "look", not "changed").
 Exit 0 the hosts are back, 1 some step could not be undone or the hosts still differ from the
 baseline (each line says why), 2 the journal cannot be read or a host cannot be reached at all.
 """
@@ -57,7 +59,7 @@ def command(journal_path: Path, dry_run: bool) -> None:
             try:
                 settled = _settled(session, journal)
                 unreachable += settled.unreachable
-                drifted = [] if unreachable else drift(session, journal)
+                drifted = [] if unreachable or journal.baseline else drift(session, journal)
             except HostUnreachable as exc:
                 unreachable.append(str(exc))
     for outcome in (*outcomes, *settled.outcomes):
