@@ -68,7 +68,7 @@ def command(target: str, dry_run: bool, yes: bool, output: Path | None) -> None:
         if not simulated:
             journal = _journal(target, diagnosis, addresses)
             console.print(f"journal {journal.path} (each change is written there with its undo before it is made)",
-                          markup=False, highlight=False)
+                          markup=False, highlight=False, soft_wrap=True)
         try:
             outcomes = fix.apply(session, steps, manual=manual, journal=journal,
                                  echo=lambda s: console.print(f"> {s}", markup=False, highlight=False))
@@ -83,7 +83,7 @@ def command(target: str, dry_run: bool, yes: bool, output: Path | None) -> None:
         session.close()
     if journal is not None:
         console.print(f"`nestlab restore {journal.path}` puts the hosts back as they were before this fix",
-                      markup=False, highlight=False)
+                      markup=False, highlight=False, soft_wrap=True)
     if simulated:
         from nestlab.simulator import labfile
 
