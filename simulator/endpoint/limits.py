@@ -1,0 +1,27 @@
+"""What the served endpoint allows one client: sizes, times and counts, each with its reason.
+
+Windows' WinRM service bounds the same things (winrm/config/service MaxConnections 300,
+MaxEnvelopeSizekb 500; http.sys IdleConnectionTimeout 120 s, HeaderWaitTimeout 120 s:
+learn.microsoft.com "Installation and configuration for Windows Remote Management" and
+"Http.sys registry settings for Windows"). The simulator serves one thread per connection, so
+its connection cap is lower; everything else follows Windows' defaults. Tests shrink them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-host-endpoint limits. Every one is enforced before the request can cost much."""
+
+    max_body: int = 512_000 + 64 * 1024  # MaxEnvelopeSizekb 500, plus room for the encryption framing
+    drain_limit: int = 64 * 1024  # a refused request's body up to this size is read and dropped (keep-alive)
+    idle_timeout: float = 120.0  # seconds a connection may send nothing (http.sys IdleConnectionTimeout)
+    handshake_timeout: float = 10.0  # seconds a TLS handshake may take, in the connection's own thread
+    max_connections: int = 64  # open connections (= serving threads) per host endpoint
+    free_failures: int = 3  # wrong credentials per client answered at once, within the window
+    failure_window: float = 60.0  # seconds a wrong credential counts against its client
+    failure_delay: float = 0.5  # the first delayed answer; doubled per further failure
+    max_failure_delay: float = 4.0  # the longest a wrong credential's 401 is held back
