@@ -46,7 +46,10 @@ def read_answer(sock: socket.socket) -> Answer:
     except (http.client.RemoteDisconnected, ConnectionResetError, http.client.BadStatusLine):
         return Answer(None, {}, b"")
     body = response.read()
-    return Answer(response.status, {k.lower(): v for k, v in response.getheaders()}, body)
+    headers: dict[str, str] = {}
+    for key, value in response.getheaders():  # repeated headers (WWW-Authenticate) joined as one
+        headers[key.lower()] = f"{headers[key.lower()]}, {value}" if key.lower() in headers else value
+    return Answer(response.status, headers, body)
 
 
 def basic(user: str = USER, password: str = PASSWORD) -> str:
@@ -62,7 +65,12 @@ def post(body: bytes = b"", *, authorization: str | None = None, headers: dict[s
     for key, value in (headers or {}).items():
         lines.append(f"{key}: {value}")
     lines.append(f"Content-Length: {len(body) if length is None else length}")
-    return "\r\n".join(lines).encode("latin-1") + b"\r\n\r\n" + body
+    text = "\r\n".join(lines)
+    try:
+        head = text.encode("latin-1")  # what http.server decodes headers with
+    except UnicodeEncodeError:
+        head = text.encode("utf-8")
+    return head + b"\r\n\r\n" + body
 
 
 def good_client_works(port: int, *, ssl: bool = False, simulated: bool = False, **options) -> bool:
