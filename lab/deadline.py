@@ -5,8 +5,10 @@ with a 30 s read timeout each (326 s for a host that stalls after Create), and a
 keeps answering the WS-Man TimedOut fault is polled forever (`PowerShell.end_invoke` loops on
 fault 2150858793). A `Deadline` is started when a command opens its session; `guard` wraps the
 one method every WS-Man request of a pypsrp `WSMan` goes through (`_TransportHTTP.send`) so
-that each request waits at most what is left, read timeouts are retried only while time is left,
-a TimedOut answered at once is not re-polled faster than once a second, and once the time is up
+that each request waits at most what is left; a read timeout is retried once, not five times (a
+Windows host answers every Receive within its OperationTimeout, so a read that outlasts it by
+10 s twice is a stalled host, not a slow one: it fails in about a minute, or --timeout if less);
+a TimedOut answered at once is not re-polled faster than once a second; and once the time is up
 the next request raises `DeadlineExceeded`, which pypsrp does not catch: the call unwinds.
 """
 
@@ -20,6 +22,7 @@ import requests
 
 TIMED_OUT_FAULT = "2150858793"  # ERROR_WSMAN_OPERATION_TIMEDOUT, the code pypsrp retries on
 MIN_POLL_INTERVAL = 1.0  # seconds between Receives when a host answers TimedOut at once
+STALL_RETRIES = 1  # read timeouts retried per request (pypsrp: 5 for a Receive)
 DEFAULT_TIMEOUT = 300.0  # the CLI's --timeout: a whole collection of a healthy host takes far less
 
 
@@ -65,6 +68,7 @@ def guard(transport: Any, deadline: Deadline, *, connect_timeout: float, read_ti
 
     def bounded(message: bytes, *, retries_on_read_timeout: int = 0, timeout: Any = None) -> bytes:
         read = timeout if isinstance(timeout, (int, float)) and timeout else read_timeout
+        retries_on_read_timeout = min(retries_on_read_timeout, STALL_RETRIES)
         while True:
             left = deadline.check()
             began = time.monotonic()

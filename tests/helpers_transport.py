@@ -124,8 +124,9 @@ class FaultProxy:
     """A loopback HTTP proxy in front of one endpoint port (plain http, Basic auth only).
 
     Modes: "forward"; "reset" (RST every connection); "http500" (answer 500 with no XML);
-    "stall" (forward Create, then never answer a Receive); "timedout" (forward Create, then
-    answer every Receive with the WS-Man TimedOut fault at once).
+    "stall" (forward Create, then never answer a Receive); "timedout" (forward until a pipeline
+    is started, then answer every Receive with the WS-Man TimedOut fault at once, as a host
+    whose pipeline never ends would, only faster).
     `requests` counts the requests it saw; `wire` keeps the client's bytes when `record`.
     """
 
@@ -136,6 +137,7 @@ class FaultProxy:
         self.wire = bytearray()
         self.requests = 0
         self.opened = threading.Event()  # a Create has been answered
+        self.commanded = threading.Event()  # a Command has been answered
         self.release = threading.Event()  # set on stop: stalled requests end
         proxy = self
 
@@ -183,7 +185,7 @@ class FaultProxy:
                 if self.opened.is_set() and name == "Receive" and self.mode == "stall":
                     self.release.wait(GUARD * 4)
                     return
-                if self.opened.is_set() and name == "Receive" and self.mode == "timedout":
+                if self.commanded.is_set() and name == "Receive" and self.mode == "timedout":
                     relates = MESSAGE_ID.search(request).group(1).decode()
                     body = TIMED_OUT.format(relates=relates).encode()
                     client.sendall(b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/soap+xml;charset=UTF-8\r\n"
@@ -198,6 +200,8 @@ class FaultProxy:
                 client.sendall(answer)
                 if name == "Create":
                     self.opened.set()  # from now on the host "stalls after Create"
+                if name == "Command":
+                    self.commanded.set()  # from now on a pipeline's Receive may time out forever
         except OSError:
             return
         finally:
