@@ -18,6 +18,8 @@ class Limits:
 
     max_body: int = 512_000 + 64 * 1024  # MaxEnvelopeSizekb 500, plus room for the encryption framing
     drain_limit: int = 64 * 1024  # a refused request's body up to this size is read and dropped (keep-alive)
+    linger_bytes: int = 1024 * 1024  # after a refusal that closes: what is still read and dropped, at most …
+    linger_time: float = 1.0  # … and for how long a read may wait, so the client gets the answer, not an RST
     idle_timeout: float = 120.0  # seconds a connection may send nothing (http.sys IdleConnectionTimeout)
     handshake_timeout: float = 10.0  # seconds a TLS handshake may take, in the connection's own thread
     max_connections: int = 64  # open connections (= serving threads) per host endpoint

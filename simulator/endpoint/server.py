@@ -341,6 +341,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"  # keep-alive: pypsrp reuses one connection
     disable_nagle_algorithm = True  # headers and body are separate writes: ~90 ms per request without
+    default_request_version = "HTTP/1.1"  # so an unparsable request line still gets a status line back
+    error_content_type = "text/plain;charset=utf-8"
+    error_message_format = "%(code)d %(explain)s\n"  # http.server's own errors: never an echo of the request
     server: "_HTTPServer"
 
     def setup(self) -> None:
@@ -434,8 +437,32 @@ class _Handler(BaseHTTPRequestHandler):
             self.rfile.read(length)
         else:
             self.close_connection = True
+            self.linger = True
             headers = {**(headers or {}), "Connection": "close"}
         self._reply(status, b"", headers)
+
+    def finish(self) -> None:
+        """After a refusal that closes, read on a little so the client sees the answer, not a reset.
+
+        Closing a socket with unread data sends an RST, which can destroy the answer before the
+        client reads it; so the server stops writing, then drops what still arrives, bounded in
+        bytes and in total time (Limits.linger_bytes, Limits.linger_time), and only then closes.
+        """
+        super().finish()
+        if not getattr(self, "linger", False):
+            return
+        try:
+            self.connection.shutdown(socket.SHUT_WR)
+            until = time.monotonic() + self.server.limits.linger_time
+            dropped = 0
+            while dropped < self.server.limits.linger_bytes and time.monotonic() < until:
+                self.connection.settimeout(max(0.01, until - time.monotonic()))
+                chunk = self.connection.recv(65536)
+                if not chunk:
+                    break
+                dropped += len(chunk)
+        except OSError:
+            pass
 
     def _reply(self, status: int, body: bytes, headers: dict[str, Any] | None = None) -> None:
         self.send_response(status)
