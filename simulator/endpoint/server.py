@@ -372,28 +372,36 @@ class _Handler(BaseHTTPRequestHandler):
         if verdict.outcome is not Outcome.ACCEPTED:
             self._deny(verdict, length)
             return
+        self._serve(verdict, self.rfile.read(length))
+
+    def _serve(self, verdict: Verdict, data: bytes) -> None:
+        """An authenticated request: unseal it if it is sealed, answer it, seal the answer alike."""
         headers = _token_header(verdict)
-        data = self.rfile.read(length)
-        encrypted = is_encrypted(self.headers.get("Content-Type"))
-        if encrypted:
-            if self.login.session is None:
-                self._reply(400, b"", headers)
-                return
-            try:
-                data = unwrap(data, self.login.session)
-            except BadEncryptedMessage:
+        sealed = is_encrypted(self.headers.get("Content-Type"))
+        if sealed:
+            data = self._unseal(data)
+            if data is None:
                 self._reply(400, b"", headers)
                 return
         if not data and verdict.scheme:
             self._reply(200, b"", headers)  # the empty request that finished a Negotiate handshake
             return
         status, body = self._answer(data)
-        if encrypted:
+        if sealed:
             headers["Content-Type"] = ENCRYPTED_CONTENT_TYPE
             body = wrap(body, self.login.session)
         else:
             headers["Content-Type"] = "application/soap+xml;charset=UTF-8"
         self._reply(status, body, headers)
+
+    def _unseal(self, data: bytes) -> bytes | None:
+        """The SOAP inside a multipart/encrypted body, or None (no session, or it does not verify)."""
+        if self.login.session is None:
+            return None
+        try:
+            return unwrap(data, self.login.session)
+        except BadEncryptedMessage:
+            return None
 
     def _answer(self, data: bytes) -> tuple[int, bytes]:
         """The endpoint's answer; a simulator bug is a 500 fault, never a dropped connection."""
@@ -432,8 +440,12 @@ class _Handler(BaseHTTPRequestHandler):
         self._refuse(401, length, headers)
 
     def _refuse(self, status: int, length: int | None, headers: dict[str, Any] | None = None) -> None:
-        """Answer without reading the body: a small one is dropped, else the connection closes."""
+        """Answer without using the body: a small one is dropped (keep-alive: a Negotiate handshake
+        needs its connection, and pypsrp's first request over https carries its Create), a larger
+        one is never read and the connection closes. While it drops, the connection counts as
+        idle, so one that trickles its refused body is the first to make room for others."""
         if length is not None and length <= self.server.limits.drain_limit:
+            self.server.waiting(self.connection)
             self.rfile.read(length)
         else:
             self.close_connection = True
