@@ -144,3 +144,22 @@ def test_wrong_users_and_wrong_passwords_are_throttled_alike_and_a_right_passwor
         assert slept == [0.5, 1.0, 2.0]  # the 4th, 5th and 6th failure, whichever part was wrong
         assert good_client_works(port)
         assert slept == [0.5, 1.0, 2.0]
+
+
+def test_guessers_held_back_by_the_throttle_make_room_for_a_good_client():
+    limits = Limits(max_connections=2, free_failures=0, failure_delay=10.0, max_failure_delay=10.0)
+    with serve_fake(limits=limits) as (server, _):
+        port = server.servers["HV01"].port
+        guessers = [socket.create_connection(("127.0.0.1", port), timeout=GUARD) for _ in range(limits.max_connections)]
+        try:
+            for sock in guessers:
+                sock.sendall(post(b"<x/>", authorization=basic(password="guess")))
+            for _ in range(100):  # bounded wait until both are held in the throttle's delay
+                slots = list(server.servers["HV01"]._http.slots.values())
+                if len(slots) == 2 and all(s.served and s.waiting_since is not None for s in slots):
+                    break
+                time.sleep(0.05)
+            assert good_client_works(port)  # it took a held guesser's place instead of getting a 503
+        finally:
+            for sock in guessers:
+                sock.close()

@@ -432,6 +432,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _deny(self, verdict: Verdict, length: int) -> None:
         if verdict.outcome is Outcome.DENIED:
+            self.server.waiting(self.connection)  # a guesser being held back is the first to make room
             self.server.throttle.failed(self.client_address[0])
         if verdict.outcome is Outcome.CONTINUE:
             headers = _token_header(verdict)
