@@ -120,46 +120,80 @@ def test_connections_are_capped_and_busy_ones_are_not_evicted():
         assert good_client_works(port)
 
 
-def test_the_throttle_lets_a_few_failures_through_then_doubles_the_delay_up_to_a_ceiling():
+def test_the_throttle_spaces_checks_after_a_few_failures_doubling_up_to_a_ceiling():
     now = [0.0]
     throttle = AuthThrottle(Limits(free_failures=2, failure_delay=0.5, max_failure_delay=2.0, failure_window=60),
                             clock=lambda: now[0])
-    delays = [throttle.delay_for("10.0.0.1") for _ in range(6)]
-    assert delays == [0, 0, 0.5, 1.0, 2.0, 2.0]
-    assert throttle.delay_for("10.0.0.2") == 0  # per client
-    now[0] = 61.0
-    assert throttle.delay_for("10.0.0.1") == 0  # the window has passed
+    waits = []
+    for _ in range(6):  # six wrong attempts, one right after the other
+        waits.append(throttle.reserve("10.0.0.1"))
+        now[0] += waits[-1]
+        throttle.failed("10.0.0.1")
+    assert waits == [0, 0, 0.5, 1.0, 2.0, 2.0]
+    assert throttle.reserve("10.0.0.2") == 0  # per client
+    now[0] += 61.0
+    assert throttle.reserve("10.0.0.1") == 0  # the window has passed
 
 
-def test_wrong_users_and_wrong_passwords_are_throttled_alike_and_a_right_password_never():
-    slept: list[float] = []
+def test_parallel_attempts_of_one_client_are_spaced_as_sequential_ones():
+    throttle = AuthThrottle(Limits(free_failures=0, failure_delay=1.0, max_failure_delay=1.0), clock=lambda: 0.0)
+    throttle.failed("10.0.0.1")
+    assert [throttle.reserve("10.0.0.1") for _ in range(4)] == [1.0, 2.0, 3.0, 4.0]  # four connections at once
+
+
+def test_a_right_credential_clears_the_record():
+    throttle = AuthThrottle(Limits(free_failures=0), clock=lambda: 0.0)
+    throttle.failed("10.0.0.1")
+    throttle.succeeded("10.0.0.1")
+    assert throttle.reserve("10.0.0.1") == 0
+
+
+def test_wrong_users_and_wrong_passwords_are_throttled_alike_before_they_are_checked():
+    now, held = [0.0], []
+
+    def wait(cancelled, seconds):  # the test's clock: record the hold and let the time pass at once
+        held.append(seconds)
+        now[0] += seconds
+        return False
+
     with serve_fake() as (server, _):
         http = server.servers["HV01"]._http
-        http.throttle = AuthThrottle(http.limits, sleep=slept.append)
+        http.throttle = AuthThrottle(http.limits, clock=lambda: now[0], wait=wait)
         port = server.servers["HV01"].port
         with socket.create_connection(("127.0.0.1", port), timeout=GUARD) as sock:
             for user, password in [("nobody", "S3cret-pa55"), ("labadmin", "wrong")] * 3:
                 sock.sendall(post(b"<x/>", authorization=basic(user, password)))
                 assert read_answer(sock).status == 401
-        assert slept == [0.5, 1.0, 2.0]  # the 4th, 5th and 6th failure, whichever part was wrong
-        assert good_client_works(port)
-        assert slept == [0.5, 1.0, 2.0]
+        assert held == [0.5, 1.0, 2.0]  # before the 4th, 5th and 6th check, whichever part was wrong
+        assert good_client_works(port)  # a right password is checked after its turn, then clears the record
+        assert held == [0.5, 1.0, 2.0, 4.0]
+        assert good_client_works(port) and held == [0.5, 1.0, 2.0, 4.0]
 
 
 def test_guessers_held_back_by_the_throttle_make_room_for_a_good_client():
-    limits = Limits(max_connections=2, free_failures=0, failure_delay=10.0, max_failure_delay=10.0)
+    limits = Limits(max_connections=2, free_failures=0, failure_delay=30.0, max_failure_delay=30.0)
+    guesser = ("127.0.0.2", 0)  # another loopback address: the throttle is per client address
     with serve_fake(limits=limits) as (server, _):
         port = server.servers["HV01"].port
-        guessers = [socket.create_connection(("127.0.0.1", port), timeout=GUARD) for _ in range(limits.max_connections)]
+        http = server.servers["HV01"]._http
+        assert exchange_from(guesser, port, post(b"<x/>", authorization=basic(password="guess"))).status == 401
+        held = [socket.create_connection(("127.0.0.1", port), timeout=GUARD, source_address=guesser) for _ in range(2)]
         try:
-            for sock in guessers:
+            for sock in held:  # the guesser's next attempts wait their turn (30 s, 60 s) before any check
                 sock.sendall(post(b"<x/>", authorization=basic(password="guess")))
-            for _ in range(100):  # bounded wait until both are held in the throttle's delay
-                slots = list(server.servers["HV01"]._http.slots.values())
+            for _ in range(100):  # bounded wait until both are held
+                slots = list(http.slots.values())
                 if len(slots) == 2 and all(s.served and s.waiting_since is not None for s in slots):
                     break
                 time.sleep(0.05)
-            assert good_client_works(port)  # it took a held guesser's place instead of getting a 503
+            assert good_client_works(port)  # took a held guesser's place: no 503, no wait of its own
+            assert http.evicted >= 1
         finally:
-            for sock in guessers:
+            for sock in held:
                 sock.close()
+
+
+def exchange_from(source: tuple[str, int], port: int, data: bytes):
+    with socket.create_connection(("127.0.0.1", port), timeout=GUARD, source_address=source) as sock:
+        sock.sendall(data)
+        return read_answer(sock)

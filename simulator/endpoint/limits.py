@@ -23,7 +23,7 @@ class Limits:
     idle_timeout: float = 120.0  # seconds a connection may send nothing (http.sys IdleConnectionTimeout)
     handshake_timeout: float = 10.0  # seconds a TLS handshake may take, in the connection's own thread
     max_connections: int = 64  # open connections (= serving threads) per host endpoint
-    free_failures: int = 3  # wrong credentials per client answered at once, within the window
+    free_failures: int = 3  # wrong credentials per client checked at once, within the window
     failure_window: float = 60.0  # seconds a wrong credential counts against its client
-    failure_delay: float = 0.5  # the first delayed answer; doubled per further failure
-    max_failure_delay: float = 4.0  # the longest a wrong credential's 401 is held back
+    failure_delay: float = 0.5  # then the spacing between the client's checks; doubled per further failure …
+    max_failure_delay: float = 4.0  # … up to this (throttle.py)

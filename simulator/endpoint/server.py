@@ -368,11 +368,28 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path.rstrip("/").lower() != "/wsman":
             self._refuse(404, length)
             return
-        verdict = self.login.check(self.headers.get("Authorization"))
+        verdict = self._login()
         if verdict.outcome is not Outcome.ACCEPTED:
             self._deny(verdict, length)
             return
         self._serve(verdict, self.rfile.read(length))
+
+    def _login(self) -> Verdict:
+        """Check the credential, after the client's turn has come if it has failed recently."""
+        authorization = self.headers.get("Authorization")
+        if authorization is None:
+            return self.login.check(None)
+        client = self.client_address[0]
+        wait = self.server.throttle.reserve(client)
+        if wait > 0 and self.server.hold(self.connection, wait):
+            self.close_connection = True  # closed to make room while it waited: never checked
+            return Verdict(Outcome.DENIED)
+        verdict = self.login.check(authorization)
+        if verdict.outcome is Outcome.DENIED:
+            self.server.throttle.failed(client)
+        elif verdict.outcome is Outcome.ACCEPTED:
+            self.server.throttle.succeeded(client)
+        return verdict
 
     def _serve(self, verdict: Verdict, data: bytes) -> None:
         """An authenticated request: unseal it if it is sealed, answer it, seal the answer alike."""
@@ -431,9 +448,6 @@ class _Handler(BaseHTTPRequestHandler):
         return length
 
     def _deny(self, verdict: Verdict, length: int) -> None:
-        if verdict.outcome is Outcome.DENIED:
-            self.server.waiting(self.connection)  # a guesser being held back is the first to make room
-            self.server.throttle.failed(self.client_address[0])
         if verdict.outcome is Outcome.CONTINUE:
             headers = _token_header(verdict)
         else:
@@ -506,6 +520,7 @@ class _Slot:
     socket: socket.socket
     waiting_since: float | None = None  # None while a request is being served
     served: int = 0
+    evicted: threading.Event = field(default_factory=threading.Event)
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -559,6 +574,7 @@ class _HTTPServer(ThreadingHTTPServer):
             return False
         victim = min(idle, key=lambda s: (s.served > 0, s.waiting_since))
         victim.waiting_since = None
+        victim.evicted.set()
         try:
             victim.socket.shutdown(socket.SHUT_RDWR)
         except OSError:
@@ -624,6 +640,19 @@ class _HTTPServer(ThreadingHTTPServer):
             slot = self.slots.get(id(connection))
             if slot is not None and slot.waiting_since is None:
                 slot.waiting_since = time.monotonic()
+
+    def hold(self, connection: socket.socket, seconds: float) -> bool:
+        """Hold a connection back (the throttle's wait), evictable meanwhile; True if it was evicted."""
+        with self.slots_lock:
+            slot = self.slots.get(id(connection))
+            if slot is None:
+                return False
+            slot.waiting_since = time.monotonic()
+        evicted = self.throttle.sleep_on(slot.evicted, seconds)
+        with self.slots_lock:
+            if not evicted:
+                slot.waiting_since = None
+        return evicted
 
     def busy(self, connection: socket.socket) -> None:
         with self.slots_lock:
