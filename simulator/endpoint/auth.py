@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import hmac
+import time
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -24,6 +25,7 @@ from nestlab.simulator.endpoint import ntlm_store
 BASIC_CHALLENGE = 'Basic realm="WSMAN"'
 CHALLENGE = BASIC_CHALLENGE  # kept for callers that only speak Basic
 NEGOTIATE_SCHEMES = ("negotiate", "ntlm")
+FAILURE_FLOOR = 0.005  # seconds a refused Negotiate token always takes (see ConnectionLogin._negotiate)
 
 
 @dataclass(frozen=True)
@@ -101,10 +103,14 @@ class ConnectionLogin:
             return Verdict(Outcome.DENIED)
         if self._pending is None or _is_first_token(token):
             self._pending = spnego.server(hostname=self.host, service="host", protocol="negotiate")
+        began = time.perf_counter()
         try:
             reply = self._pending.step(token)
         except Exception:  # pyspnego raises its own errors, struct errors, ValueErrors … on a bad token
             self._pending = None
+            # pyspnego gives up on an unknown user ~0.1 ms sooner than it rejects a wrong password;
+            # every refused token takes at least FAILURE_FLOOR, so neither shows in the answer's time
+            time.sleep(max(0.0, FAILURE_FLOOR - (time.perf_counter() - began)))
             return Verdict(Outcome.DENIED)
         if not self._pending.complete:
             return Verdict(Outcome.CONTINUE, scheme, reply)
