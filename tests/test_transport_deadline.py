@@ -92,19 +92,19 @@ def test_through_a_forwarding_proxy_the_deadline_changes_nothing():
 # ----------------------------------------------------------------------------------------------
 
 
-def _diagnose(target: str, *extra: str):
-    return CliRunner().invoke(cli, ["diagnose", target, "--timeout", str(DEADLINE), *extra])
+def _diagnose(target: str, *extra: str, command: str = "diagnose"):
+    return CliRunner().invoke(cli, [command, target, "--timeout", str(DEADLINE), *extra])
 
 
-@pytest.mark.parametrize("extra", [(), ("--json",)])
-def test_diagnose_of_one_stalled_host_prints_no_report_only_one_line(monkeypatch, extra):
+@pytest.mark.parametrize("command, extra", [("diagnose", ()), ("diagnose", ("--json",)), ("check", ("--json",))])
+def test_diagnose_of_one_stalled_host_prints_no_report_only_one_line(monkeypatch, command, extra):
     from bench.endpoint import USER as SERVED_USER, served
     from nestlab.simulator import labfile
 
     monkeypatch.setenv("NESTLAB_PASSWORD", PASSWORD)
     with served(labfile.load("builtin:reference"), PASSWORD) as (_, addresses):
         with FaultProxy(addresses[0].port, "stall") as proxy:
-            result = _diagnose(f"psrp://{SERVED_USER}@127.0.0.1:{proxy.port}?transport=http&auth=basic", *extra)
+            result = _diagnose(f"psrp://{SERVED_USER}@127.0.0.1:{proxy.port}?transport=http&auth=basic", *extra, command=command)
     assert result.exit_code == 2
     assert result.stdout == ""  # neither "no findings (hosts: )" nor an empty clean JSON report
     assert result.stderr.count("\n") == 1 and "deadline" in result.stderr and "127.0.0.1" in result.stderr
@@ -136,5 +136,5 @@ def test_collect_and_capture_take_the_timeout_too(tmp_path, monkeypatch):
         captured = CliRunner().invoke(cli, ["capture", target, "-o", str(tmp_path / "lab.yaml"), "--timeout", str(DEADLINE)])
     assert captured.exit_code == 2 and "deadline" in captured.stderr and captured.stderr.count("\n") == 1
     assert not (tmp_path / "lab.yaml").exists()
-    for name in ("collect", "capture", "diagnose"):
+    for name in ("collect", "capture", "diagnose", "check"):
         assert "--timeout" in CliRunner().invoke(cli, [name, "--help"]).output
