@@ -135,3 +135,29 @@ def test_a_psrp_target_with_the_default_auth_reaches_a_served_host(port, monkeyp
     with target.open() as session:
         result = session.run("127.0.0.1", [Command("Get-Thing", (("Name", "L1"),))])
     assert result.output[-1] == "done"
+
+
+def test_the_user_file_is_never_seen_empty_or_cut_while_endpoints_come_and_go():
+    import threading
+
+    stop = threading.Event()
+    seen: list[bytes] = []
+    ntlm_store.register("steady", "pa55-steady", "HVS")
+
+    def churn() -> None:
+        for index in range(2000):
+            ntlm_store.register(f"user{index}", "pa55", f"HOST{index}")
+            ntlm_store.unregister(f"user{index}", f"HOST{index}")
+        stop.set()
+
+    worker = threading.Thread(target=churn)
+    worker.start()
+    while not stop.is_set():
+        seen.append(Path(os.environ["NTLM_USER_FILE"]).read_bytes())
+    worker.join()
+    ntlm_store.unregister("steady", "HVS")
+    assert seen
+    for text in seen:
+        lines = text.split(b"\n")[:-1]
+        assert all(len(line) == ntlm_store.LINE_WIDTH - 1 for line in lines)  # whole lines only
+        assert any(line.startswith(b"steady:") for line in lines)  # the steady account never vanished

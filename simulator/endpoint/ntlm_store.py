@@ -21,6 +21,7 @@ import threading
 _lock = threading.Lock()
 _accounts: dict[tuple[str, str], tuple[str, int]] = {}  # (DOMAIN, USER) upper → (line, users)
 _descriptor: int | None = None
+LINE_WIDTH = 640  # bytes per line; an account whose line is longer (a name of ~500 bytes) is left out
 
 
 def available() -> bool:
@@ -60,11 +61,18 @@ def _nt_hash(password: str) -> str:
 
 
 def _write() -> None:
-    """Rewrite the in-memory file and point NTLM_USER_FILE at it (called with the lock held)."""
+    """Rewrite the in-memory file and point NTLM_USER_FILE at it (called with the lock held).
+
+    A handshake on another thread may read the file meanwhile, so it is never empty or cut
+    mid-line: every line has the same width (padded in the unused last field), the new lines are
+    written over the old ones first and the file is shortened after, so a reader sees whole
+    lines, new ones first, and at worst a stale account of an endpoint that just stopped.
+    """
     global _descriptor
     if _descriptor is None:
         _descriptor = os.memfd_create("nestlab-ntlm-users", os.MFD_CLOEXEC)
-    text = "".join(entry + "\n" for entry, _ in _accounts.values()).encode()
-    os.ftruncate(_descriptor, 0)
+    lines = [entry.encode() for entry, _ in _accounts.values()]
+    text = b"".join(line.ljust(LINE_WIDTH - 1) + b"\n" for line in lines if len(line) < LINE_WIDTH)
     os.pwrite(_descriptor, text, 0)
+    os.ftruncate(_descriptor, len(text))
     os.environ["NTLM_USER_FILE"] = f"/proc/{os.getpid()}/fd/{_descriptor}"
