@@ -32,14 +32,15 @@ def diagnose_session(
     return Diagnosis(diagnose(evidence), evidence, walk)
 
 
-def diagnose_target(target: str) -> Diagnosis:
+def diagnose_target(target: str, *, timeout: float | None = None) -> Diagnosis:
     """Open TARGET (lab file, builtin:, psrp://, inventory:), diagnose it with a status line on
-    stderr, and close it: what `diagnose`, `check` and `capture`-style commands share."""
+    stderr, and close it: what `diagnose`, `check` and `capture`-style commands share.
+    `timeout`: seconds real hosts get for all of it (lab/deadline.py)."""
     from rich.console import Console
 
     from nestlab.lab.targets import open_target
 
-    session = open_target(target)
+    session = open_target(target, timeout=timeout)
     try:
         with Console(stderr=True).status("collecting evidence…") as status:
             return diagnose_session(session, target=target,
@@ -49,9 +50,23 @@ def diagnose_target(target: str) -> Diagnosis:
 
 
 def unreachable_error(diagnosis: Diagnosis) -> BadInput | None:
-    """The hosts a diagnosis could not reach, as the error the CLI ends with (exit 2)."""
+    """The hosts a diagnosis could not reach, as the error the CLI ends with (exit 2).
+
+    When some hosts were diagnosed, the last line names them, so a partial report is never
+    mistaken for a whole one (still one line per unreachable host)."""
     lines = [why for _, why in diagnosis.walk.unreachable]
-    return BadInput(lines[0], lines=lines) if lines else None
+    if not lines:
+        return None
+    reached = [h for h in diagnosis.report.hosts if h not in {h for h, _ in diagnosis.walk.unreachable}]
+    if reached:
+        lines[-1] += f" (partial report: diagnosed {', '.join(reached)} only)"
+    return BadInput(lines[0], lines=lines)
+
+
+def reached_nothing(diagnosis: Diagnosis) -> bool:
+    """Every host failed: there is no report to print, only the error."""
+    unreachable = {h for h, _ in diagnosis.walk.unreachable}
+    return bool(unreachable) and not [h for h in diagnosis.report.hosts if h not in unreachable]
 
 
 def blocking(report: Report) -> bool:

@@ -32,6 +32,7 @@ from pypsrp.powershell import PowerShell, PSInvocationState, RunspacePool
 from pypsrp.serializer import TaggedValue
 from pypsrp.wsman import WSMan
 
+from nestlab.lab.deadline import Deadline, DeadlineExceeded, guard
 from nestlab.simulator import clixml
 from nestlab.simulator.endpoint import direct
 from nestlab.simulator.errors import BadInput
@@ -128,8 +129,10 @@ class PsrpSession:
         *,
         passwords: Callable[[HostAddress], str | None] = password_for,
         wsman_options: dict[str, Any] | None = None,
+        deadline: Deadline | None = None,
     ) -> None:
         self.addresses = {a.name: a for a in addresses}
+        self.deadline = deadline.start() if deadline is not None else None  # one for every host of the session
         self._passwords = passwords
         self._wsman_options = dict(wsman_options or {})
         self._connections: dict[str, _Connection] = {}
@@ -149,7 +152,7 @@ class PsrpSession:
             _add_pipeline(ps, tuple(pipeline), tuple(vm))
             try:
                 ps.invoke()
-            except (WinRMError, requests.RequestException, ET.ParseError, OSError) as exc:
+            except _HOST_ERRORS as exc:
                 raise self._unreachable(host, "lost during a pipeline", exc) from None
             self.round_trips += 1
             return _result(ps)
@@ -193,7 +196,7 @@ class PsrpSession:
             ps.add_parameter("Marker", marker)
             try:
                 ps.invoke()
-            except (WinRMError, requests.RequestException, ET.ParseError, OSError) as exc:
+            except _HOST_ERRORS as exc:
                 raise self._unreachable(host, "lost during a pipeline", exc) from None
             self.round_trips += 1
             if ps.state == PSInvocationState.FAILED:  # the batch itself failed: every pipeline did
@@ -254,9 +257,12 @@ class PsrpSession:
         options.update(self._wsman_options)
         try:
             wsman = WSMan(address.server, **options)
+            if self.deadline is not None:
+                guard(wsman.transport, self.deadline, connect_timeout=address.connect_timeout,
+                      read_timeout=address.operation_timeout + 10)
             pool = RunspacePool(wsman)
             pool.open()
-        except (WinRMError, requests.RequestException, ET.ParseError, OSError, ValueError) as exc:
+        except (*_HOST_ERRORS, ValueError) as exc:
             raise self._unreachable(address.name, "cannot open a PowerShell session", exc) from None
         return _Connection(wsman, pool)
 
@@ -269,8 +275,13 @@ class PsrpSession:
         return HostUnreachable(host, f"{host} ({where}): {what}: {reason}")
 
 
+_HOST_ERRORS = (WinRMError, requests.RequestException, ET.ParseError, OSError, DeadlineExceeded)
+
+
 def _reason(exc: BaseException) -> str:
     """One line on why a host failed, without a traceback or a response dump."""
+    if isinstance(exc, DeadlineExceeded):
+        return str(exc)
     if isinstance(exc, AuthenticationError):
         return "the credentials were rejected (HTTP 401)"
     if isinstance(exc, requests.exceptions.SSLError):

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from nestlab.simulator.errors import BadInput
+from nestlab.lab.deadline import Deadline
 from nestlab.lab.psrp_session import AUTHS, TRANSPORTS, HostAddress, PsrpSession
 from nestlab.lab.session import Session, SimSession
 
@@ -35,12 +36,13 @@ class Target:
     lab_path: Path | None = None
     addresses: tuple[HostAddress, ...] = ()
 
-    def open(self) -> Session:
+    def open(self, *, timeout: float | None = None) -> Session:
+        """The Session; for real hosts, `timeout` seconds (None or 0: no limit) bound all of it."""
         if self.kind in ("lab", "builtin"):
             from nestlab.simulator import labfile
 
             return SimSession(labfile.load(self.lab_path))
-        return PsrpSession(self.addresses)
+        return PsrpSession(self.addresses, deadline=Deadline(timeout) if timeout else None)
 
 
 def parse_target(text: str) -> Target:
@@ -61,8 +63,8 @@ def parse_target(text: str) -> Target:
     return Target(text, "lab", lab_path=path)
 
 
-def open_target(text: str) -> Session:
-    return parse_target(text).open()
+def open_target(text: str, *, timeout: float | None = None) -> Session:
+    return parse_target(text).open(timeout=timeout)
 
 
 def _builtin(text: str) -> Target:

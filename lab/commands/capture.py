@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from nestlab.lab import capture as capturing
+from nestlab.lab.commands import timeout as timeout_option
 from nestlab.lab.targets import parse_target
 
 
@@ -14,7 +15,8 @@ from nestlab.lab.targets import parse_target
 @click.argument("target")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="The lab file to write (atomically).")
-def command(target: str, output: Path) -> None:
+@timeout_option.option
+def command(target: str, output: Path, timeout: float) -> None:
     """Collect TARGET's evidence and write it as a lab file (what it could not see is in its header).
 
     \b
@@ -23,7 +25,7 @@ def command(target: str, output: Path) -> None:
       nestlab capture inventory:lab/inventory.yaml -o lab.yaml
       nestlab capture builtin:reference -o copy.yaml
     """
-    with parse_target(target).open() as session:
+    with parse_target(target).open(timeout=timeout) as session:
         captured = capturing.capture(session, target=target)
     capturing.write(captured, output)
     vms = len(list(captured.lab.all_vms()))

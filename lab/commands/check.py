@@ -10,7 +10,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from nestlab.diagnosis.checklist import run_checklist
-from nestlab.lab.diagnose import diagnose_target, unreachable_error
+from nestlab.lab.commands import timeout as timeout_option
+from nestlab.lab.diagnose import diagnose_target, reached_nothing, unreachable_error
 
 STYLE = {"pass": "green", "fail": "bold red", "not-applicable": "dim"}
 
@@ -18,7 +19,8 @@ STYLE = {"pass": "green", "fail": "bold red", "not-applicable": "dim"}
 @click.command("check")
 @click.argument("target")
 @click.option("--json", "as_json", is_flag=True, help="Print the checklist as JSON.")
-def command(target: str, as_json: bool) -> None:
+@timeout_option.option
+def command(target: str, as_json: bool, timeout: float) -> None:
     """Walk the guide's troubleshooting checklist on TARGET: pass / fail / not applicable.
 
     Exit 0 when no item fails, 1 when one does, 2 when TARGET cannot be reached or read.
@@ -28,7 +30,9 @@ def command(target: str, as_json: bool) -> None:
       nestlab check builtin:reference
       nestlab check broken.yaml --json
     """
-    result = diagnose_target(target)
+    result = diagnose_target(target, timeout=timeout)
+    if reached_nothing(result):  # no host answered: a checklist of "not applicable" would mislead
+        raise unreachable_error(result)
     checklist = run_checklist(result.evidence, result.report)
     if as_json:
         click.echo(checklist.to_json())

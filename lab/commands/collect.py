@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from nestlab.lab.bundle import collect
+from nestlab.lab.commands import timeout as timeout_option
 from nestlab.lab.targets import parse_target
 
 
@@ -21,16 +22,17 @@ from nestlab.lab.targets import parse_target
               help="How many days of the Hyper-V VMMS and Worker event logs.")
 @click.option("--trace", is_flag=True, help="Also run the guide's `netsh trace` captures (listed otherwise).")
 @click.option("--json", "as_json", is_flag=True, help="Print the bundle's path and failures as JSON.")
-def command(target: str, output: Path, days: int, trace: bool, as_json: bool) -> None:
+@timeout_option.option
+def command(target: str, output: Path, days: int, trace: bool, as_json: bool, timeout: float) -> None:
     """Collect the troubleshooting guide's data-collection bundle from TARGET.
 
     \b
     Examples:
       nestlab collect builtin:reference -o reference-bundle.zip
-      nestlab collect psrp://admin@hv01.contoso.test -o hv01/ --days 3
+      nestlab collect psrp://admin@hv01.contoso.test -o hv01/ --days 3 --timeout 600
     """
     parsed = parse_target(target)
-    session = parsed.open()
+    session = parsed.open(timeout=timeout)
     lab_name = parsed.lab_path.stem if parsed.lab_path else None
     console = Console(stderr=True)
     try:

@@ -8,7 +8,8 @@ import click
 from rich.console import Console
 
 from nestlab.diagnosis.findings import Report
-from nestlab.lab.diagnose import blocking, diagnose_target, unreachable_error
+from nestlab.lab.commands import timeout as timeout_option
+from nestlab.lab.diagnose import blocking, diagnose_target, reached_nothing, unreachable_error
 from nestlab.lab.render import print_report, report_markdown
 
 
@@ -17,7 +18,8 @@ from nestlab.lab.render import print_report, report_markdown
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (spec/cli.md).")
 @click.option("--markdown", "as_markdown", is_flag=True, help="Print the report as Markdown (for a ticket).")
 @click.option("--vm", "vm", metavar="NAME", help="Only findings about this VM (name or node id) and below.")
-def command(target: str, as_json: bool, as_markdown: bool, vm: str | None) -> None:
+@timeout_option.option
+def command(target: str, as_json: bool, as_markdown: bool, vm: str | None, timeout: float) -> None:
     """Collect evidence from TARGET and name root causes, subjects, evidence and fixes.
 
     TARGET is a lab file, builtin:NAME, psrp://[user@]host[:port][?transport=…&auth=…] or
@@ -29,11 +31,14 @@ def command(target: str, as_json: bool, as_markdown: bool, vm: str | None) -> No
       nestlab diagnose broken.yaml --json
       nestlab diagnose broken.yaml --markdown > ticket-4711.md
       nestlab diagnose psrp://admin@hv01.contoso.com --vm L1
+      nestlab diagnose inventory:lab/inventory.yaml --timeout 120
     """
-    result = diagnose_target(target)
-    report = _only_vm(result.report, vm) if vm else result.report
     if as_json and as_markdown:
         raise click.UsageError("--json and --markdown: choose one")
+    result = diagnose_target(target, timeout=timeout)
+    if reached_nothing(result):  # no host answered: no report at all (it would read "no findings")
+        raise unreachable_error(result)
+    report = _only_vm(result.report, vm) if vm else result.report
     if as_json:
         click.echo(report.to_json())
     elif as_markdown:

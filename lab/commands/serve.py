@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import threading
 
 import click
@@ -25,10 +26,13 @@ USER_ENV = "NESTLAB_USER"
 def command(lab_target: str, port: int, bind: str, tls: bool, user: str, only: tuple[str, ...]) -> None:
     """Serve each host of LAB as a Hyper-V host would answer pypsrp, pywinrm or Ansible.
 
-    Clients authenticate with HTTP Basic (pypsrp: auth='basic', and over http
-    encryption='never'); a wrong password gets HTTP 401. State changes made
-    through the endpoints change the served lab (in memory; the file is not written).
-    Stop with Ctrl-C.
+    Clients authenticate as with Windows: Negotiate/NTLM (pypsrp's and pywinrm's
+    defaults, with WinRM message encryption over http) or HTTP Basic (pypsrp:
+    auth='basic', and over http encryption='never'); a wrong password gets HTTP 401,
+    and repeated wrong passwords from one address are answered ever more slowly.
+    State changes made through the endpoints change the served lab (in memory; the
+    file is not written). Stop with Ctrl-C or SIGTERM. Limits and what is logged:
+    docs/security.md.
 
     \b
     Examples:
@@ -50,25 +54,34 @@ def command(lab_target: str, port: int, bind: str, tls: bool, user: str, only: t
     if unknown:
         raise BadInput(f"{lab_target}: no host {unknown[0]!r} (hosts: {', '.join(lab.hosts())})")
     context, holder = _tls(bind) if tls else (None, None)
+    main = threading.current_thread() is threading.main_thread()  # signals can only be set there
+    previous = signal.signal(signal.SIGTERM, _stop_on_sigterm) if main else None  # SIGTERM stops as Ctrl-C does
     try:
-        server = LabServer(lab, Credentials(user, password), bind=bind, port=port, tls=context, hosts=list(only) or None)
-    except OSError as exc:
-        raise BadInput(f"serve: cannot listen on {bind}:{port}: {exc.strerror or exc}") from None
-    with server:
-        for host, url in server.urls().items():
-            click.echo(f"{host} {url}")
-        if holder is not None:
-            click.echo(f"certificate {holder.name}/cert.pem (self-signed)")
         try:
-            threading.Event().wait()
+            server = LabServer(lab, Credentials(user, password), bind=bind, port=port, tls=context, hosts=list(only) or None)
+        except OSError as exc:
+            raise BadInput(f"serve: cannot listen on {bind}:{port}: {exc.strerror or exc}") from None
+        try:  # a stop may come at any point from here on, even while the URLs are printed
+            with server:
+                for host, url in server.urls().items():
+                    click.echo(f"{host} {url}")
+                if holder is not None:
+                    click.echo(f"certificate {holder.name}/cert.pem (self-signed)")
+                threading.Event().wait()
         except KeyboardInterrupt:
             click.echo("stopped", err=True)
-    if holder is not None:
-        holder.cleanup()
+    finally:
+        if main:
+            signal.signal(signal.SIGTERM, previous)
+        if holder is not None:
+            holder.cleanup()
+
+
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _tls(bind: str):
     from nestlab.simulator.endpoint import tls
 
-    files, holder = tls.temporary_certificate(bind)
-    return tls.server_context(files), holder
+    return tls.serving_certificate(bind)  # the private key is already gone from the disk

@@ -12,8 +12,11 @@ Protocol pitfalls this follows are listed in ../shared/reference/psrp-server-not
 
 from __future__ import annotations
 
+import base64
+import re
 import socket
 import ssl
+import sys
 import threading
 import time
 import uuid
@@ -24,13 +27,19 @@ from typing import Any
 
 from nestlab.simulator import clixml
 from nestlab.simulator.endpoint import psrp, wsman
-from nestlab.simulator.endpoint.auth import CHALLENGE, Credentials
+from nestlab.simulator.endpoint import ntlm_store
+from nestlab.simulator.endpoint.auth import ConnectionLogin, Credentials, Outcome, Verdict, challenges
+from nestlab.simulator.endpoint.encryption import CONTENT_TYPE as ENCRYPTED_CONTENT_TYPE
+from nestlab.simulator.endpoint.encryption import BadEncryptedMessage, is_encrypted, unwrap, wrap
+from nestlab.simulator.endpoint.limits import Limits
+from nestlab.simulator.endpoint.throttle import AuthThrottle
 from nestlab.simulator.endpoint.runner import Executor, run_statements
 from nestlab.simulator.psdata import Command, ErrorRecord, Result
 
 ENVELOPE_OVERHEAD = 4096  # bytes of SOAP around the streams of a ReceiveResponse
 STREAM_OVERHEAD = 128  # bytes of one <rsp:Stream Name="stdout" CommandId="…"> element around its base64
 MAX_WAIT = 20.0  # never hold a Receive past the client's 30 s read timeout
+INTERNAL_ERROR = 1359  # Win32 ERROR_INTERNAL_ERROR, with the DMTF subcode w:InternalError (DSP0226)
 
 
 class LabExecutor:
@@ -322,27 +331,171 @@ def internal_error(exc: Exception) -> ErrorRecord:
 
 
 class _Handler(BaseHTTPRequestHandler):
+    """One connection's requests, in order: framing, then who is asking, then (only then) the body.
+
+    Everything a client can cost before it has authenticated is bounded: the headers by
+    http.server (64 KiB a line, 100 lines), the body by `Limits.max_body` and never read at
+    all unless the credential is right (a refused body is dropped, read only up to
+    `Limits.drain_limit`), the time by `Limits.idle_timeout` per read.
+    """
+
     protocol_version = "HTTP/1.1"  # keep-alive: pypsrp reuses one connection
     disable_nagle_algorithm = True  # headers and body are separate writes: ~90 ms per request without
+    default_request_version = "HTTP/1.1"  # so an unparsable request line still gets a status line back
+    error_content_type = "text/plain;charset=utf-8"
+    error_message_format = "%(code)d %(explain)s\n"  # http.server's own errors: never an echo of the request
     server: "_HTTPServer"
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-        self.server.track(self.connection)
-        length = int(self.headers.get("Content-Length") or 0)
-        data = self.rfile.read(length)
-        if self.path.rstrip("/").lower() != "/wsman":
-            self._reply(404, b"")
-            return
-        if not self.server.endpoint.credentials.accepts(self.headers.get("Authorization")):
-            self._reply(401, b"", {"WWW-Authenticate": CHALLENGE})
-            return
-        status, body = self.server.endpoint.handle(data, self.client_address[0])
-        self._reply(status, body, {"Content-Type": "application/soap+xml;charset=UTF-8"})
+    def setup(self) -> None:
+        self.timeout = self.server.limits.idle_timeout  # StreamRequestHandler applies it to the socket
+        super().setup()
+        self.login = ConnectionLogin(self.server.endpoint.credentials, self.server.endpoint.host)
 
-    def _reply(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+    def handle_one_request(self) -> None:
+        self.server.waiting(self.connection)
+        super().handle_one_request()
+
+    def parse_request(self) -> bool:
+        parsed = super().parse_request()
+        if parsed:
+            self.server.busy(self.connection)  # whole headers are in: no longer an idle socket
+        return parsed
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        length = self._content_length()
+        if length is None:
+            return
+        if self.path.rstrip("/").lower() != "/wsman":
+            self._refuse(404, length)
+            return
+        verdict = self._login()
+        if verdict.outcome is not Outcome.ACCEPTED:
+            self._deny(verdict, length)
+            return
+        self._serve(verdict, self.rfile.read(length))
+
+    def _login(self) -> Verdict:
+        """Check the credential, after the client's turn has come if it has failed recently."""
+        authorization = self.headers.get("Authorization")
+        if authorization is None:
+            return self.login.check(None)
+        client = self.client_address[0]
+        wait = self.server.throttle.reserve(client)
+        if wait > 0 and self.server.hold(self.connection, wait):
+            self.close_connection = True  # closed to make room while it waited: never checked
+            return Verdict(Outcome.DENIED)
+        verdict = self.login.check(authorization)
+        if verdict.outcome is Outcome.DENIED:
+            self.server.throttle.failed(client)
+        elif verdict.outcome is Outcome.ACCEPTED:
+            self.server.throttle.succeeded(client)
+        return verdict
+
+    def _serve(self, verdict: Verdict, data: bytes) -> None:
+        """An authenticated request: unseal it if it is sealed, answer it, seal the answer alike."""
+        headers = _token_header(verdict)
+        sealed = is_encrypted(self.headers.get("Content-Type"))
+        if sealed:
+            data = self._unseal(data)
+            if data is None:
+                self._reply(400, b"", headers)
+                return
+        if not data and verdict.scheme:
+            self._reply(200, b"", headers)  # the empty request that finished a Negotiate handshake
+            return
+        status, body = self._answer(data)
+        if sealed:
+            headers["Content-Type"] = ENCRYPTED_CONTENT_TYPE
+            body = wrap(body, self.login.session)
+        else:
+            headers["Content-Type"] = "application/soap+xml;charset=UTF-8"
+        self._reply(status, body, headers)
+
+    def _unseal(self, data: bytes) -> bytes | None:
+        """The SOAP inside a multipart/encrypted body, or None (no session, or it does not verify)."""
+        if self.login.session is None:
+            return None
+        try:
+            return unwrap(data, self.login.session)
+        except BadEncryptedMessage:
+            return None
+
+    def _answer(self, data: bytes) -> tuple[int, bytes]:
+        """The endpoint's answer; a simulator bug is a 500 fault, never a dropped connection."""
+        try:
+            return self.server.endpoint.handle(data, self.client_address[0])
+        except Exception as exc:
+            self.server.report(self.client_address, exc)
+            return 500, wsman.fault(None, INTERNAL_ERROR, "The WS-Management service cannot process the request.", "w:InternalError")
+
+    # -- refusals ---------------------------------------------------------------------------------
+
+    def _content_length(self) -> int | None:
+        """The body's length, or None once a 400/411/413/501 has been sent (the connection closes)."""
+        if self.headers.get("Transfer-Encoding") is not None:
+            self._refuse(501, None)  # WinRM clients always send Content-Length
+            return None
+        values = self.headers.get_all("Content-Length") or []
+        if not values:
+            return 0
+        if len(set(v.strip() for v in values)) != 1 or not _DIGITS.fullmatch(values[0].strip()):
+            self._refuse(400, None)
+            return None
+        length = int(values[0].strip())
+        if length > self.server.limits.max_body:
+            self._refuse(413, None)
+            return None
+        return length
+
+    def _deny(self, verdict: Verdict, length: int) -> None:
+        if verdict.outcome is Outcome.CONTINUE:
+            headers = _token_header(verdict)
+        else:
+            headers = {"WWW-Authenticate": challenges()}
+        self._refuse(401, length, headers)
+
+    def _refuse(self, status: int, length: int | None, headers: dict[str, Any] | None = None) -> None:
+        """Answer without using the body: a small one is dropped (keep-alive: a Negotiate handshake
+        needs its connection, and pypsrp's first request over https carries its Create), a larger
+        one is never read and the connection closes. While it drops, the connection counts as
+        idle, so one that trickles its refused body is the first to make room for others."""
+        if length is not None and length <= self.server.limits.drain_limit:
+            self.server.waiting(self.connection)
+            self.rfile.read(length)
+        else:
+            self.close_connection = True
+            self.linger = True
+            headers = {**(headers or {}), "Connection": "close"}
+        self._reply(status, b"", headers)
+
+    def finish(self) -> None:
+        """After a refusal that closes, read on a little so the client sees the answer, not a reset.
+
+        Closing a socket with unread data sends an RST, which can destroy the answer before the
+        client reads it; so the server stops writing, then drops what still arrives, bounded in
+        bytes and in total time (Limits.linger_bytes, Limits.linger_time), and only then closes.
+        """
+        super().finish()
+        if not getattr(self, "linger", False):
+            return
+        try:
+            self.connection.shutdown(socket.SHUT_WR)
+            until = time.monotonic() + self.server.limits.linger_time
+            dropped = 0
+            while dropped < self.server.limits.linger_bytes and time.monotonic() < until:
+                self.connection.settimeout(max(0.01, until - time.monotonic()))
+                chunk = self.connection.recv(65536)
+                if not chunk:
+                    break
+                dropped += len(chunk)
+        except OSError:
+            pass
+
+    def _reply(self, status: int, body: bytes, headers: dict[str, Any] | None = None) -> None:
         self.send_response(status)
         for key, value in (headers or {}).items():
-            self.send_header(key, value)
+            for one in value if isinstance(value, list) else [value]:
+                self.send_header(key, one)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -351,39 +504,210 @@ class _Handler(BaseHTTPRequestHandler):
         """Silent: a request log could show headers, and a Basic header is a password."""
 
 
+_DIGITS = re.compile(r"[0-9]{1,18}")
+
+
+def _token_header(verdict: Verdict) -> dict[str, Any]:
+    if verdict.token is None:
+        return {}
+    return {"WWW-Authenticate": f"{verdict.scheme} {base64.b64encode(verdict.token).decode()}"}
+
+
+@dataclass
+class _Slot:
+    """One open connection: its socket, and since when it has been waiting for a request."""
+
+    socket: socket.socket
+    waiting_since: float | None = None  # None while a request is being served
+    served: int = 0
+    evicted: threading.Event = field(default_factory=threading.Event)
+
+
 class _HTTPServer(ThreadingHTTPServer):
+    """A thread per connection, at most `Limits.max_connections` of them, TLS in that thread.
+
+    The TLS handshake runs in the connection's own thread with `Limits.handshake_timeout`, so
+    a client that connects and says nothing holds one thread, not the accept loop. When every
+    slot is taken, the connection that has waited longest for a request (one that never sent
+    one first) is closed to make room, so idle and slowloris sockets cannot lock out a real
+    client; only when every connection is mid-request is a newcomer turned away (503).
+    """
+
     daemon_threads = True
     block_on_close = False
+    request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], endpoint: HostEndpoint, tls: ssl.SSLContext | None) -> None:
+    def __init__(self, address: tuple[str, int], endpoint: HostEndpoint, tls: ssl.SSLContext | None, limits: Limits) -> None:
         self.endpoint = endpoint
-        self.connections: set[socket.socket] = set()
-        self.connections_lock = threading.Lock()
+        self.tls = tls
+        self.limits = limits
+        self.throttle = AuthThrottle(limits)
+        self.slots: dict[int, _Slot] = {}  # id(connection socket) → slot
+        self.slots_lock = threading.Lock()
+        self.evicted = 0
+        self.turned_away = 0
         super().__init__(address, _Handler)
-        if tls is not None:
-            self.socket = tls.wrap_socket(self.socket, server_side=True)
 
-    def track(self, connection: socket.socket) -> None:
-        with self.connections_lock:
-            self.connections.add(connection)
+    # -- admission --------------------------------------------------------------------------------
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        slot = _Slot(request, waiting_since=time.monotonic())
+        with self.slots_lock:
+            if len(self.slots) >= self.limits.max_connections and not self._evict_one():
+                self.turned_away += 1
+                slot = None
+            else:
+                self.slots[id(request)] = slot
+        if slot is None:
+            self._turn_away(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except Exception:
+            self._release(request)
+            raise
+
+    def _evict_one(self) -> bool:
+        """Close the connection waiting longest for a request (never-used first); lock held."""
+        idle = [s for s in self.slots.values() if s.waiting_since is not None]
+        if not idle:
+            return False
+        victim = min(idle, key=lambda s: (s.served > 0, s.waiting_since))
+        victim.waiting_since = None
+        victim.evicted.set()
+        try:
+            victim.socket.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.evicted += 1
+        return True
+
+    def _turn_away(self, request: socket.socket) -> None:
+        try:
+            if self.tls is None:
+                request.settimeout(0.5)
+                request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\nRetry-After: 1\r\n\r\n")
+        except OSError:
+            pass
+        self.shutdown_request(request)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._release(request)
+
+    def _release(self, request: Any) -> None:
+        with self.slots_lock:
+            self.slots.pop(id(request), None)
+
+    # -- one connection, in its own thread --------------------------------------------------------
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        connection = request
+        if self.tls is not None:
+            connection = self._handshake(request)
+            if connection is None:
+                return
+        try:
+            self.RequestHandlerClass(connection, client_address, self)
+        finally:
+            if connection is not request:
+                self._release(connection)
+                _close_quietly(connection)
+
+    def _handshake(self, request: socket.socket) -> ssl.SSLSocket | None:
+        with self.slots_lock:  # wrapping takes over the descriptor: an eviction must see one socket or the other
+            try:
+                request.settimeout(self.limits.handshake_timeout)
+                wrapped = self.tls.wrap_socket(request, server_side=True, do_handshake_on_connect=False)
+            except (OSError, ValueError):
+                return None
+            slot = self.slots.pop(id(request), None)
+            if slot is not None:
+                slot.socket = wrapped
+                self.slots[id(wrapped)] = slot
+        try:
+            wrapped.do_handshake()
+        except (OSError, ValueError):  # ssl.SSLError is an OSError; a timeout too
+            self._release(wrapped)
+            _close_quietly(wrapped)
+            return None
+        return wrapped
+
+    def waiting(self, connection: socket.socket) -> None:
+        with self.slots_lock:
+            slot = self.slots.get(id(connection))
+            if slot is not None and slot.waiting_since is None:
+                slot.waiting_since = time.monotonic()
+
+    def hold(self, connection: socket.socket, seconds: float) -> bool:
+        """Hold a connection back (the throttle's wait), evictable meanwhile; True if it was evicted."""
+        with self.slots_lock:
+            slot = self.slots.get(id(connection))
+            if slot is None:
+                return False
+            slot.waiting_since = time.monotonic()
+        evicted = self.throttle.sleep_on(slot.evicted, seconds)
+        with self.slots_lock:
+            if not evicted:
+                slot.waiting_since = None
+        return evicted
+
+    def busy(self, connection: socket.socket) -> None:
+        with self.slots_lock:
+            slot = self.slots.get(id(connection))
+            if slot is not None:
+                slot.waiting_since = None
+                slot.served += 1
+
+    def shutdown_request(self, request: Any) -> None:
+        self._release(request)
+        super().shutdown_request(request)
+
+    # -- errors -----------------------------------------------------------------------------------
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that resets, times out or fails its TLS handshake is ordinary: say nothing."""
+        self.report(client_address, sys.exc_info()[1])
+
+    def report(self, client_address: Any, exc: BaseException | None) -> None:
+        if exc is None or isinstance(exc, OSError):
+            return
+        # one line, the exception's type only: its text could quote a request
+        sys.stderr.write(f"nestlab serve: a request from {client_address[0]} failed: {type(exc).__name__}\n")
 
     def close_connections(self) -> None:
-        with self.connections_lock:
-            for connection in self.connections:
+        with self.slots_lock:
+            for slot in self.slots.values():
                 try:
-                    connection.shutdown(socket.SHUT_RDWR)
+                    slot.socket.shutdown(socket.SHUT_RDWR)
                 except OSError:
                     pass
-            self.connections.clear()
+            self.slots.clear()
+
+
+def _close_quietly(connection: socket.socket) -> None:
+    try:
+        connection.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+    try:
+        connection.close()
+    except OSError:
+        pass
 
 
 class HostServer:
     """One host's endpoint listening on its own port, served by a background thread."""
 
-    def __init__(self, endpoint: HostEndpoint, bind: str = "127.0.0.1", port: int = 0, tls: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self, endpoint: HostEndpoint, bind: str = "127.0.0.1", port: int = 0, tls: ssl.SSLContext | None = None,
+        limits: Limits | None = None,
+    ) -> None:
         self.endpoint = endpoint
         self.scheme = "https" if tls is not None else "http"
-        self._http = _HTTPServer((bind, port), endpoint, tls)
+        self._http = _HTTPServer((bind, port), endpoint, tls, limits or Limits())
         self.bind = bind
         self.port = self._http.server_address[1]
         self._thread = threading.Thread(target=self._http.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
@@ -393,10 +717,16 @@ class HostServer:
         return f"{self.scheme}://{self.bind}:{self.port}/wsman"
 
     def start(self) -> "HostServer":
+        if ntlm_store.available():
+            ntlm_store.register(self.endpoint.credentials.user, self.endpoint.credentials.password, self.endpoint.host)
+            self._registered = True
         self._thread.start()
         return self
 
     def stop(self) -> None:
+        if getattr(self, "_registered", False):
+            ntlm_store.unregister(self.endpoint.credentials.user, self.endpoint.host)
+            self._registered = False
         if self._thread.is_alive():
             self._http.shutdown()
         self._http.close_connections()
@@ -419,6 +749,7 @@ class LabServer:
         tls: ssl.SSLContext | None = None,
         execute: Executor | None = None,
         hosts: list[str] | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.lab = lab
         self.execute = execute or LabExecutor(lab)
@@ -427,7 +758,7 @@ class LabServer:
         try:
             for index, host in enumerate(names):
                 endpoint = HostEndpoint(host, self.execute, credentials)
-                self.servers[host] = HostServer(endpoint, bind, port + index if port else 0, tls)
+                self.servers[host] = HostServer(endpoint, bind, port + index if port else 0, tls, limits)
         except OSError:
             self.stop()
             raise

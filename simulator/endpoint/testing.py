@@ -94,9 +94,10 @@ class FakeHost:
 
 
 @contextmanager
-def serve_fake(hosts: tuple[str, ...] = ("HV01",), *, tls=None, fake: FakeHost | None = None) -> Iterator[tuple[LabServer, FakeHost]]:
+def serve_fake(hosts: tuple[str, ...] = ("HV01",), *, tls=None, fake: FakeHost | None = None,
+               limits=None) -> Iterator[tuple[LabServer, FakeHost]]:
     """A LabServer on free loopback ports answering with a FakeHost; stopped on exit."""
     fake = fake or FakeHost()
-    server = LabServer(None, Credentials(USER, PASSWORD), execute=fake, hosts=list(hosts), tls=tls)
+    server = LabServer(None, Credentials(USER, PASSWORD), execute=fake, hosts=list(hosts), tls=tls, limits=limits)
     with server:
         yield server, fake

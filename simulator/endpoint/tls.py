@@ -2,6 +2,11 @@
 
 The certificate names `localhost` and the bind address, so a client that is given the file as
 its CA bundle (pypsrp `cert_validation=PATH`) validates it fully; otherwise it must opt out.
+
+`serving_certificate` leaves only the public certificate on disk: the private key is written to
+a 0600 file in a 0700 directory only for as long as `SSLContext.load_cert_chain` (which reads
+files, not bytes) takes, then removed, so no stop of the server — SIGTERM, SIGKILL, a crash —
+can leave it behind.
 """
 
 from __future__ import annotations
@@ -71,3 +76,18 @@ def temporary_certificate(host: str = "127.0.0.1") -> tuple[CertificateFiles, te
     """A certificate in a private temporary directory; the caller keeps the directory alive."""
     holder = tempfile.TemporaryDirectory(prefix="nestlab-tls-")
     return self_signed(Path(holder.name), host), holder
+
+
+def serving_certificate(host: str = "127.0.0.1") -> tuple[ssl.SSLContext, tempfile.TemporaryDirectory]:
+    """A server context for `host` and the private directory holding its certificate (no key)."""
+    holder = tempfile.TemporaryDirectory(prefix="nestlab-tls-")
+    try:
+        files = self_signed(Path(holder.name), host)
+        try:
+            context = server_context(files)
+        finally:
+            files.key.unlink(missing_ok=True)
+    except BaseException:
+        holder.cleanup()
+        raise
+    return context, holder
