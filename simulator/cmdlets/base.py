@@ -48,7 +48,9 @@ TABLE: dict[str, Cmdlet] = {}
 def default_class(name: str) -> str:
     verb, _, noun = name.partition("-")
     if noun.upper().startswith("VHD"):
-        return f"Microsoft.Vhd.PowerShell.Cmdlets.{verb}{noun.upper()}"
+        # Only Get-VHD's class is spelt upper case: GetVHD, but TestVhd, MergeVhd, SetVhd, ConvertVhd,
+        # MountVhd (FullyQualifiedErrorIds in PS-AutoLab-Env#159, openzfsonwindows#381; docs/fidelity.md).
+        return f"Microsoft.Vhd.PowerShell.Cmdlets.{verb}{'VHD' if verb == 'Get' else 'Vhd'}{noun[3:]}"
     if noun.startswith("VM"):
         return f"Microsoft.HyperV.PowerShell.Commands.{verb}{noun}"
     return f"Microsoft.PowerShell.Commands.{verb}{noun}Command"
