@@ -240,6 +240,17 @@ def vm_not_found(entry: Cmdlet, name: str) -> ErrorRecord:
         exception_type="Microsoft.HyperV.PowerShell.VirtualizationException", terminating=False)
 
 
+def platform_missing(ctx: "Ctx", entry: Cmdlet) -> ErrorRecord | None:
+    """The Hyper-V module on a Windows without the Hyper-V platform (no role): VERBATIM text, id and
+    category (AutomatedLab#571, New-VMSwitch; minishift#1719, Get-VM). None where the role is installed."""
+    if ctx.platform.hyperv_installed:
+        return None
+    return hv_error(entry, f"The Hyper-V Management Tools could not access an expected WMI class on computer "
+                           f"'{ctx.computer_name.upper()}'. This may indicate that the Hyper-V Platform is not installed "
+                           "on the computer or that the version of the Hyper-V Platform is incompatible with these "
+                           "management tools.", "Unspecified", "NotSpecified")
+
+
 def hv_error(entry: Cmdlet, message: str, fqid: str, category: str = "InvalidOperation", *,
              target: str = "", target_type: str = "", terminating: bool = False) -> ErrorRecord:
     """A Hyper-V module error (VirtualizationException) as the module writes it."""

@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 from nestlab.simulator import behaviour, performance, storage
 from nestlab.simulator.cmdlets import enums, system
-from nestlab.simulator.cmdlets.base import GIB, Call, Ctx, cmdlet, guid, hv_error, obj
+from nestlab.simulator.cmdlets.base import GIB, Call, Ctx, cmdlet, guid, hv_error, obj, platform_missing
 from nestlab.simulator.model import VM
 from nestlab.simulator.psdata import ErrorRecord, PSObject
 
@@ -96,6 +96,10 @@ def _controller(record: VM) -> str:
 @cmdlet("Get-VM", positional=("Name",), params=("Name", "Id", "VM", "ComputerName", "CimSession"),
         aliases={"VMName": "Name"})
 def get_vm(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    missing = platform_missing(ctx, call.cmdlet)
+    if missing is not None:
+        ctx.error(missing)
+        return []
     return [vm_object(ctx, vm) for vm in ctx.find_vms(call, params=("Name",))]
 
 
