@@ -103,3 +103,16 @@ def test_nestlab_generate_defaults_to_the_realistic_world_and_minimal_is_one_opt
     minimal = CliRunner().invoke(generate_command, ["--seed", "3", "--world", "minimal"])
     assert minimal.exit_code == 0 and minimal.output == dumps(generate(seed=3))
     assert "background" not in minimal.output
+
+
+def test_a_kernel_driver_that_cannot_start_logs_7000_in_the_realistic_world(lab):
+    from dataclasses import replace
+
+    lab.update_platform("HV01/L1", services=replace(lab.platform("HV01/L1").services, winnat="locked"))
+    minimal = {e["Id"] for e in run(lab, "Get-WinEvent -LogName System", "HV01/L1").output}
+    lab.update_platform("HV01/L1", os=replace(lab.platform("HV01/L1").os, background="realistic"))
+    events = run(lab, "Get-WinEvent -LogName System", "HV01/L1").output
+    (failed,) = [e for e in events if e["Id"] in (7000, 7023)]
+    assert (failed["Id"], failed["LevelDisplayName"]) == (7000, "Error")
+    assert failed["Message"].startswith("The Windows NAT Driver service failed to start due to the following error:")
+    assert 7023 in minimal  # the minimal world keeps what today's diagnosis reads (docs/fidelity.md)

@@ -434,8 +434,15 @@ def events(ctx: Ctx, log: str) -> list[PSObject]:
                            for e in _history(ctx, log)]
     platform = ctx.platform
     if log == "System":
-        if platform.services.winnat == "locked":
-            # Service Control Manager 7023: "The %1 service terminated with the following error: %n%2"
+        if platform.services.winnat == "locked" and background.realistic(platform):
+            # WinNat is a kernel driver: a driver that fails to start is Service Control Manager 7000,
+            # "The %1 service failed to start due to the following error: %n%2" (npcap#536, Level 2)
+            out.append(event(ctx, log, "Service Control Manager", 7000, "Error",
+                             "The Windows NAT Driver service failed to start due to the following error: \n"
+                             "The process cannot access the file because it is being used by another process.", 5))
+        elif platform.services.winnat == "locked":
+            # The minimal world keeps 7023 ("The %1 service terminated with the following error: %n%2"),
+            # which the diagnosis reads today (docs/fidelity.md: "event logs")
             out.append(event(ctx, log, "Service Control Manager", 7023, "Error",
                              "The Windows NAT Driver service terminated with the following error: \n"
                              "The process cannot access the file because it is being used by another process.", 5))
