@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from bench.endpoint import served
 from nestlab.lab.cli import cli
-from nestlab.lab.fidelity import compare, fidelity
+from nestlab.lab.fidelity import compare, contexts, fidelity
 from nestlab.lab.psrp_session import HostAddress, PsrpSession
 from nestlab.simulator import labfile
 from nestlab.simulator.endpoint.auth import Credentials
@@ -34,12 +34,43 @@ def report_of(lab, executor=None):
         server.stop()
 
 
-@pytest.mark.parametrize("lab", [labfile.load("builtin:reference"), generate(seed=11, hosts=2, depth=3)],
-                         ids=["reference", "generated"])
+CLIENT = """
+lab: desk
+hosts:
+  - name: DESK01
+    os: {caption: Microsoft Windows 11 Pro, build: 22631, background: realistic}
+    networks:
+      - {adapter: Wi-Fi, network: home, ip: 192.168.1.20/24, gateway: 192.168.1.1}
+    switches:
+      - {name: Default Switch, type: Internal, host_ip: 172.20.0.1/20}
+    vhds:
+      - {path: 'C:\\VMs\\dev.vhdx', type: fixed, size_gb: 60}
+    vms:
+      - name: dev
+        state: Running
+        adapters: [{switch: Default Switch, ip: 172.20.0.10/20}]
+        disks: ['C:\\VMs\\dev.vhdx']
+        guest: {os: {caption: Microsoft Windows 11 Enterprise, build: 22631, background: realistic}}
+"""
+
+
+@pytest.mark.parametrize("lab", [labfile.load("builtin:reference"), generate(seed=11, hosts=2, depth=3),
+                                 generate(seed=5, depth=3, world="realistic"), labfile.loads(CLIENT)],
+                         ids=["reference", "generated", "realistic", "windows-11"])
 def test_against_the_simulator_served_nothing_differs(lab):
     report = report_of(lab)
-    assert report.compared > 100
+    assert report.compared >= 30 * len(list(contexts(report.captured.lab)))  # every probe, every platform
     assert report.differences == (), report.text()
+
+
+def test_a_realistic_host_is_captured_with_its_background_and_reproduced():
+    lab = generate(seed=3, world="realistic")
+    report = report_of(lab)
+    assert report.differences == (), report.text()
+    captured = report.captured.lab
+    host = captured.hosts()[0]
+    assert captured.platform(host).os.background == "realistic"
+    assert not any(r.name.startswith("CoreNet") for r in captured.platform(host).firewall)  # the file stays short
 
 
 class WindowsColumn:

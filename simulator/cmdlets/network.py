@@ -336,7 +336,8 @@ def switch_object(ctx: Ctx, sw_id: str, sw: Switch | None = None) -> PSObject:
         description = nic_description(ctx, sw.adapter) or sw.adapter
     props = [
         ("Name", sw.name),
-        ("Id", background.DEFAULT_SWITCH_ID if sw_id not in ctx.lab else guid("switch", sw_id)), ("Notes", ""),
+        ("Id", background.DEFAULT_SWITCH_ID if _is_default_switch(ctx, sw_id, sw) else guid("switch", sw_id)),
+        ("Notes", ""),
         ("Extensions", "{Microsoft Windows Filtering Platform, Microsoft NDIS Capture}"),
         ("BandwidthReservationMode", "Absolute"), ("PacketDirectEnabled", False), ("EmbeddedTeamingEnabled", False),
         ("AllowNetLbfoTeams", False), ("IovEnabled", False), ("SwitchType", enums.switch_type(sw.type)),
@@ -349,6 +350,13 @@ def switch_object(ctx: Ctx, sw_id: str, sw: Switch | None = None) -> PSObject:
         ("CimSession", "CimSession: ."), ("ComputerName", ctx.computer_name), ("IsDeleted", False),
     ]
     return obj("Microsoft.HyperV.PowerShell.VMSwitch", props, to_string=f"VMSwitch (Name = '{sw.name}')")
+
+
+def _is_default_switch(ctx: Ctx, sw_id: str, sw: Switch) -> bool:
+    """The Default Switch, derived or declared by a lab whose VMs use it, has the same Id everywhere."""
+    if sw_id not in ctx.lab:
+        return True
+    return sw.name == background.DEFAULT_SWITCH and background.default_switch(ctx.platform, ctx.owner) is not None
 
 
 def _switch_by_name(ctx: Ctx, name: str) -> str | None:
