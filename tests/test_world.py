@@ -116,3 +116,18 @@ def test_a_kernel_driver_that_cannot_start_logs_7000_in_the_realistic_world(lab)
     assert (failed["Id"], failed["LevelDisplayName"]) == (7000, "Error")
     assert failed["Message"].startswith("The Windows NAT Driver service failed to start due to the following error:")
     assert 7023 in minimal  # the minimal world keeps what today's diagnosis reads (docs/fidelity.md)
+
+
+def test_a_windows_10_client_listens_where_a_real_one_does():
+    from pathlib import Path
+    import re
+
+    fixture = Path(__file__).resolve().parent.parent / "fixtures" / "powershell" / "netstat-listening-windows10.txt"
+    lines = fixture.read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("# source")
+    real = {int(m.group(1)) for line in lines if (m := re.search(r"0\.0\.0\.0:(\d+)\s+0\.0\.0\.0:0\s+LISTENING", line))}
+    lab = client_host_lab()
+    from nestlab.simulator.cmdlets import background
+
+    ours = {s.port for s in background.tcp_listeners(lab.platform("DESK01"))}
+    assert real <= ours and ours - real <= {5040}  # CDPSvc (5040) listens on 0.0.0.0 on Windows 10 1803+
