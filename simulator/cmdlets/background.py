@@ -82,7 +82,9 @@ def udp_ports(platform: Platform) -> tuple[int, ...]:
 
 
 # ----------------------------------------------------------------------------------------------
-# Built-in firewall rules (Get-NetFirewallRule): a representative part of the ~400 of a fresh install
+# Built-in firewall rules (Get-NetFirewallRule): a representative part of the ~400 of a fresh install.
+# Only rules a FirewallRule can express (TCP/UDP and a port): the ICMP/IGMP rules and the program- or
+# RPC-scoped ones (WMI, Remote Event Log, Hyper-V - WMI) would read as "allow every port" here.
 # ----------------------------------------------------------------------------------------------
 
 # (Name, DisplayName, DisplayGroup, direction, protocol, port, profile, enabled on server, on client)
@@ -93,20 +95,12 @@ _RULES: tuple[tuple[str, str, str, str, str, int | None, str, bool, bool], ...] 
      "outbound", "UDP", 67, "Any", True, True),
     ("CoreNet-DNS-Out-UDP", "Core Networking - DNS (UDP-Out)", "Core Networking", "outbound", "UDP", 53, "Any",
      True, True),
-    ("CoreNet-IGMP-In", "Core Networking - Internet Group Management Protocol (IGMP-In)", "Core Networking",
-     "inbound", "Any", None, "Any", True, True),
-    ("CoreNet-ICMP6-DU-In", "Core Networking - Destination Unreachable (ICMPv6-In)", "Core Networking",
-     "inbound", "Any", None, "Any", True, True),
-    ("CoreNet-ICMP4-DUFRAG-In", "Core Networking - Destination Unreachable Fragmentation Needed (ICMPv4-In)",
-     "Core Networking", "inbound", "Any", None, "Any", True, True),
     ("FPS-SMB-In-TCP", "File and Printer Sharing (SMB-In)", "File and Printer Sharing", "inbound", "TCP", 445, "Any",
      True, False),
     ("FPS-NB_Session-In-TCP", "File and Printer Sharing (NB-Session-In)", "File and Printer Sharing", "inbound",
      "TCP", 139, "Any", True, False),
     ("FPS-NB_Name-In-UDP", "File and Printer Sharing (NB-Name-In)", "File and Printer Sharing", "inbound", "UDP",
      137, "Any", True, False),
-    ("FPS-ICMP4-ERQ-In", "File and Printer Sharing (Echo Request - ICMPv4-In)", "File and Printer Sharing",
-     "inbound", "Any", None, "Any", False, False),
     ("WINRM-HTTP-In-TCP", "Windows Remote Management (HTTP-In)", "Windows Remote Management", "inbound", "TCP",
      5985, "Domain, Private", True, False),
     ("WINRM-HTTP-In-TCP-PUBLIC", "Windows Remote Management (HTTP-In)", "Windows Remote Management", "inbound",
@@ -115,24 +109,17 @@ _RULES: tuple[tuple[str, str, str, str, str, int | None, str, bool, bool], ...] 
      3389, "Any", False, False),
     ("RemoteDesktop-UserMode-In-UDP", "Remote Desktop - User Mode (UDP-In)", "Remote Desktop", "inbound", "UDP",
      3389, "Any", False, False),
-    ("WMI-WINMGMT-In-TCP", "Windows Management Instrumentation (WMI-In)", "Windows Management Instrumentation (WMI)",
-     "inbound", "TCP", None, "Any", False, False),
-    ("RemoteEventLogSvc-In-TCP", "Remote Event Log Management (RPC)", "Remote Event Log Management", "inbound",
-     "TCP", None, "Any", False, False),
     ("MDNS-In-UDP", "mDNS (UDP-In)", "mDNS", "inbound", "UDP", 5353, "Any", True, True),
     ("NETDIS-NB_Name-In-UDP", "Network Discovery (NB-Name-In)", "Network Discovery", "inbound", "UDP", 137,
      "Private", False, True),
     ("NETDIS-SSDPSrv-In-UDP", "Network Discovery (SSDP-In)", "Network Discovery", "inbound", "UDP", 1900, "Private",
      False, True),
-    ("vm-monitoring-icmpv4", "Virtual Machine Monitoring (Echo Request - ICMPv4-In)", "Virtual Machine Monitoring",
-     "inbound", "Any", None, "Any", False, False),
 )
 # Added with the Hyper-V role (group "Hyper-V" and the Replica listeners, off until Replica is configured).
 _HYPERV_RULES: tuple[tuple[str, str, str, str, str, int | None, str, bool, bool], ...] = (
     ("VIRT-REMOTEDESKTOP-In-TCP-NoScope", "Hyper-V (REMOTE_DESKTOP_TCP-In)", "Hyper-V", "inbound", "TCP", 2179,
      "Any", True, True),
     ("VIRT-MIGL-In-TCP-NoScope", "Hyper-V (MIG-TCP-In)", "Hyper-V", "inbound", "TCP", 6600, "Any", True, False),
-    ("VIRT-WMI-In-TCP-NoScope", "Hyper-V - WMI (TCP-In)", "Hyper-V", "inbound", "TCP", None, "Any", True, False),
     ("VIRT-HVRHTTPL-In-TCP-NoScope", "Hyper-V Replica HTTP Listener (TCP-In)", "Hyper-V Replica HTTP", "inbound",
      "TCP", 80, "Any", False, False),
     ("VIRT-HVRHTTPSL-In-TCP-NoScope", "Hyper-V Replica HTTPS Listener (TCP-In)", "Hyper-V Replica HTTPS", "inbound",
