@@ -46,7 +46,7 @@ Feature: Nested VM can't start Hyper-V role or install other hypervisors
     And the fault "<fault>" on "HV01/L1"
     When an engineer runs "Stop-VM -Name 'L2-web' -TurnOff" in the guest of "HV01/L1"
     And an engineer runs "Start-VM -Name 'L2-web'" in the guest of "HV01/L1"
-    Then it fails with "could not be started because the hypervisor is not running"
+    Then it fails with "<message>"
     When the diagnosis runs
     Then the finding "<fault>" names "HV01/L1"
     And its resolution includes "<resolution>"
@@ -56,13 +56,13 @@ Feature: Nested VM can't start Hyper-V role or install other hypervisors
 
     @cmd
     Examples: Virtualization extensions not exposed to the guest VM
-      | fault                  | resolution                                                         |
-      | extensions-not-exposed | Set-VMProcessor -VMName 'L1' -ExposeVirtualizationExtensions $true |
+      | fault                  | resolution                                                         | message                                            |
+      | extensions-not-exposed | Set-VMProcessor -VMName 'L1' -ExposeVirtualizationExtensions $true | because one of the Hyper-V components is not running |
 
     @state
     Examples: Guest VM running unsupported OS/version
-      | fault                | resolution |
-      | guest-os-unsupported | Windows Server 2016 |
+      | fault                | resolution          | message                                                  |
+      | guest-os-unsupported | Windows Server 2016 | could not be started because the hypervisor is not running |
 
   @destructive @cmd
   Scenario Outline: <fault> — insufficient resources assigned to L1, which already runs Hyper-V

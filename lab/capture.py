@@ -9,14 +9,18 @@ walk's skipped list) so nobody mistakes a default for an observation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from nestlab.diagnosis.collect import Walk, collect
 from nestlab.lab.session import Session
 from nestlab.simulator.errors import BadInput
+from nestlab.simulator.cmdlets import background
 from nestlab.simulator.labfile import dumps, write_atomic
-from nestlab.simulator.model import Lab
+from nestlab.simulator.model import VM, Edge, Lab
+
+# Every Windows has this built-in rule (Core Networking); a platform that shows it has the background
+BACKGROUND_SIGNATURE = "CoreNet-DHCP-In"
 
 ALWAYS_UNSEEN = (
     "raw answers that are not lab state (event log, CPU usage, Test-VHD errors): the diagnosis reads them live",
@@ -51,7 +55,45 @@ def capture(session: Session, *, target: str, name: str = "captured") -> Capture
     if walk.unreachable:  # a capture that silently lacks a host would reproduce the wrong lab
         lines = [why for _, why in walk.unreachable]
         raise BadInput(lines[0], lines=lines)
+    recognise_background(evidence.lab)
     return Capture(evidence.lab, target, evidence.collected_at, tuple(walk.skipped))
+
+
+def recognise_background(lab: Lab) -> None:
+    """A platform that shows Windows' built-in firewall rules has its edition's background
+    (`os.background: realistic`): keep in the lab only what the background does not already say
+    (lab rules and changed built-in ones, a guest's own listeners, switches other than the Default
+    Switch), so the captured file stays short and the simulator reproduces the rest."""
+    for owner in [*lab.hosts(), *lab.all_vms()]:
+        platform = lab.platform(owner)
+        if not any(r.name == BACKGROUND_SIGNATURE for r in platform.firewall):
+            continue
+        seen = replace(platform, os=replace(platform.os, background="realistic"))
+        builtin = {r.name.lower(): r for r in background.builtin_rules(seen)}
+        kept = []
+        for rule in platform.firewall:
+            known = builtin.get(rule.name.lower())
+            if known is None:
+                kept.append(rule)
+            elif _rule_key(rule) != _rule_key(known):  # a built-in rule somebody changed
+                kept.append(replace(known, direction=rule.direction, action=rule.action, protocol=rule.protocol,
+                                    port=rule.port, enabled=rule.enabled))
+        lab.update_platform(owner, os=seen.os, firewall=tuple(kept))
+        record = lab[owner]
+        if isinstance(record, VM):
+            tcp = {s.port for s in background.tcp_listeners(seen)} | {background.NETBIOS_TCP}
+            udp = set(background.udp_ports(seen)) | set(background.NETBIOS_UDP)
+            own = tuple(s for s in record.services if s.port not in (tcp if s.protocol == "TCP" else udp))
+            lab.update(owner, services=own)
+        elif (derived := background.default_switch(seen, owner)) is not None:
+            for sw in lab.owned(owner, "switch"):
+                # the Default Switch as the background makes it: no need to write it down
+                if lab[sw] == derived[1] and not lab.into(sw, Edge.ATTACHED):
+                    lab.remove(sw)
+
+
+def _rule_key(rule) -> tuple:
+    return (rule.direction, rule.action, rule.protocol, rule.port, rule.enabled)
 
 
 def write(result: Capture, path: Path) -> Path:

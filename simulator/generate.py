@@ -159,10 +159,15 @@ class GenerateArgs:
     depth: int = 2
     vms_per_host: int | None = None
     name: str | None = None
+    world: str = "minimal"  # "realistic": ordinary VMs beside the nested chain, every OS with its background
+
+
+WORLDS = ("realistic", "minimal")
 
 
 def generate(
-    *, seed: int = 0, hosts: int = 1, depth: int = 2, vms_per_host: int | None = None, name: str | None = None
+    *, seed: int = 0, hosts: int = 1, depth: int = 2, vms_per_host: int | None = None, name: str | None = None,
+    world: str = "minimal",
 ) -> Lab:
     """A healthy random lab: `hosts` hosts, each running a chain of nested Hyper-V hosts `depth` deep.
 
@@ -170,7 +175,8 @@ def generate(
     `vms_per_host` counts every VM under a host at any depth (so it must be >= depth); None = a
     small random number.
     """
-    args = checked_args(GenerateArgs(seed=seed, hosts=hosts, depth=depth, vms_per_host=vms_per_host, name=name))
+    args = checked_args(GenerateArgs(seed=seed, hosts=hosts, depth=depth, vms_per_host=vms_per_host, name=name,
+                                     world=world))
     return lab_from_data(_LabWriter(args).data())
 
 
@@ -210,6 +216,8 @@ def checked_args(args: GenerateArgs) -> GenerateArgs:
             raise BadInput(
                 f"--hosts x --vms: at most {MAX_TOTAL_VMS} VMs in one lab (got {args.hosts * args.vms_per_host})"
             )
+    if args.world not in WORLDS:
+        raise BadInput(f"--world: must be one of {', '.join(WORLDS)} (got {args.world!r})")
     if args.name is not None and (not isinstance(args.name, str) or not args.name.strip()):
         raise BadInput(f"--name: must be a non-empty string (got {args.name!r})")
     return args
@@ -373,10 +381,53 @@ class _LabWriter:
             data["switches"] = [{"name": owner.external_switch, "type": "External", "adapter": nic}]
             owner.lan = pool
         self._fill(owner, subnets, level=1, vms=vms)
+        if self.args.world == "realistic" and not azure:
+            self._ordinary_vms(owner)
         running_vcpus, memory_gb = _load(data["vms"])
         self._size_host(data, vendor, azure, running_vcpus, memory_gb)
         data["volumes"] = self._volumes(data, system_gb=480 if not azure else 127)
+        for volume in data["volumes"]:
+            if volume["drive"] == ORDINARY_DATA_DRIVE:  # the file servers' data disks: a big HDD volume
+                volume["media"] = "hdd"
+        if self.args.world == "realistic":
+            _realistic_background(data)
         return _ordered(data, HOST_KEYS)
+
+    # -- the ordinary VMs of a real Hyper-V server (world "realistic") --------------------------------
+
+    def _ordinary_vms(self, owner: _Owner) -> None:
+        """A domain controller, a file server with a private backup network and an HDD data disk, a
+        dynamic-memory app server with checkpoints, and Linux VMs that are Off or Saved."""
+        backup = {"name": "Backup", "type": "Private"}
+        owner.data.setdefault("switches", []).append(backup)
+        backup_net = _Addresses(f"10.250.{self.rng.randint(0, 255)}.0/24", 10)
+        for role, prefix in ORDINARY_ROLES:
+            name = self._name(owner, prefix)
+            adapter, _ip, _ = self._adapter(owner, True, mac_spoofing=False)
+            vm: dict[str, Any] = {
+                "name": name, "generation": 1 if role == "linux-legacy" else 2, "version": owner.os_build[2],
+                "state": "Running", "processor": {"count": self.rng.choice((2, 4))},
+                "memory": {"startup_gb": self.rng.choice((4, 8))}, "adapters": [adapter],
+                "disks": [self._leaf_disk(owner, name)],
+            }
+            os_build = self.rng.choice(LEAF_OSES[:3])
+            vm["guest"] = {"os": {"caption": os_build[0], "build": os_build[1], "background": "realistic"}}
+            if role == "dc":
+                vm["services"] = [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"},
+                                  {"port": 88, "protocol": "TCP"}, {"port": 389, "protocol": "TCP"},
+                                  {"port": 636, "protocol": "TCP"}, {"port": 3268, "protocol": "TCP"}]
+            elif role == "fs":
+                vm["adapters"].append({"name": "Backup", "switch": "Backup", "ip": backup_net.next(), "mac": self._mac()})
+                data_path = f"{ORDINARY_DATA_DRIVE}\\Data\\{name}-data.vhdx"
+                owner.data["vhds"].append({"path": data_path, "type": "dynamic", "size_gb": 500})
+                vm["disks"].append(data_path)
+                vm["services"] = [{"port": 445, "protocol": "TCP"}]
+            elif role == "app":
+                vm["memory"] = {"startup_gb": 4, "dynamic": True}
+            else:  # Linux: PowerShell Direct cannot enter it, so it is kept Off or Saved here
+                vm["state"] = self.rng.choice(("Off", "Saved"))
+                vm["guest"] = {"os": {"caption": "Ubuntu 22.04.4 LTS", "build": 0}}
+            owner.data["vms"].append(vm)
 
     def _size_host(self, data: dict, vendor: str, azure: bool, running_vcpus: int, memory_gb: float) -> None:
         """Cores and memory that hold every VM (demoting surplus plain VMs to Off if cores run out)."""
@@ -629,6 +680,25 @@ def _round_up(value: float, step: int) -> int:
 def _slug(text: str) -> str:
     words = "".join(c.lower() if c.isalnum() else " " for c in text).split()
     return "-".join(w for w in words if w not in ("and", "inc", "llc", "ltd", "plc", "group"))[:32].strip("-") or "lab"
+
+
+ORDINARY_ROLES = (("dc", "DC"), ("fs", "FS"), ("app", "APP"), ("linux", "LNX"), ("linux-legacy", "LNX"))
+ORDINARY_DATA_DRIVE = "E:"
+
+
+def _realistic_background(host: dict) -> None:
+    """Every Windows of the lab shows its edition's background (simulator.cmdlets.background)."""
+    host["os"]["background"] = "realistic"
+    for vm in host.get("vms", ()):
+        _guest_background(vm)
+
+
+def _guest_background(vm: dict) -> None:
+    os = vm.setdefault("guest", {}).setdefault("os", {})
+    if os.get("build", 1):  # a Linux guest (build 0) has no Windows background
+        os["background"] = "realistic"
+    for inner in vm["guest"].get("vms", ()):
+        _guest_background(inner)
 
 
 HOST_KEYS = (

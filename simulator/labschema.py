@@ -108,6 +108,7 @@ FreeGigabytes = Annotated[float, Field(ge=0)]
 class OSFile(TypedDict, total=False):
     caption: str
     build: Annotated[int, Field(ge=0)]
+    background: Literal["minimal", "realistic"]
 
 
 @with_config(STRICT)
@@ -197,6 +198,10 @@ class FirewallFile(TypedDict, total=False):
     protocol: Literal["TCP", "UDP", "Any"]
     port: Port | None
     enabled: bool
+    display_name: str | None
+    group: str | None
+    display_group: str | None
+    profile: str
 
 
 @with_config(STRICT)

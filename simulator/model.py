@@ -62,10 +62,17 @@ def _frozen(cls: type) -> type:
     return dataclass(frozen=True, kw_only=True)(cls)
 
 
+Background = Literal["minimal", "realistic"]
+
+
 @_frozen
 class OSInfo:
     caption: str = "Microsoft Windows Server 2022 Datacenter"
     build: int = 20348
+    # What the installation shows beyond the lab's own records (simulator.cmdlets.background): "minimal"
+    # shows nothing else; "realistic" adds what every Windows of this edition and build has (system
+    # listeners, built-in firewall rules, the Default Switch, Defender, an event-log history).
+    background: Background = "minimal"
 
 
 @_frozen
@@ -134,6 +141,10 @@ class FirewallRule:
     protocol: Literal["TCP", "UDP", "Any"] = "TCP"
     port: int | None = None  # None = any port
     enabled: bool = True
+    display_name: str | None = None  # None = the name (New-NetFirewallRule without -DisplayName)
+    group: str | None = None  # the rule group ("@FirewallAPI.dll,-28502"); None = no group
+    display_group: str | None = None
+    profile: str = "Any"
 
 
 @_frozen

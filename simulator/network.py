@@ -373,8 +373,15 @@ def _matches(rule, port: int, proto: str) -> bool:
     return rule.enabled and (rule.port is None or rule.port == port) and rule.protocol in (proto, "Any")
 
 
+def _rules(platform: Platform) -> list:
+    """The lab's rules and, in the realistic world, the built-in ones Get-NetFirewallRule shows."""
+    from nestlab.simulator.cmdlets.background import effective_rules  # the cmdlets import this module
+
+    return effective_rules(platform)
+
+
 def _firewall_in(walk: _Walk, node: str, platform: Platform, port: int, *, implicit_allow: bool) -> None:
-    inbound = [r for r in platform.firewall if r.direction == "inbound" and _matches(r, port, walk.protocol)]
+    inbound = [r for r in _rules(platform) if r.direction == "inbound" and _matches(r, port, walk.protocol)]
     block = [r for r in inbound if r.action == "block"]
     if block:
         walk.stop(node, Disposition.FIREWALL_BLOCKED, f"firewall rule '{block[0].name}' blocks inbound {port}")
@@ -389,7 +396,7 @@ def _firewall_block_only(walk: _Walk, node: str, platform: Platform, port: int) 
 
 def _check_outbound_firewall(walk: _Walk, source: str) -> None:
     platform = walk.lab.platform(source)
-    for rule in platform.firewall:
+    for rule in _rules(platform):
         if rule.direction == "outbound" and rule.action == "block" and _matches(rule, walk.port, walk.protocol):
             walk.stop(source, Disposition.FIREWALL_BLOCKED, f"firewall rule '{rule.name}' blocks outbound {walk.port}")
 

@@ -1,8 +1,10 @@
 """Render objects and errors as Windows PowerShell 5.1 prints them (Format-List, Format-Table, errors).
 
 Default views (notes §3 and samples/): a type listed in TABLE_VIEWS prints as a table of those
-columns (a column may be (header, property, scale) — MemoryAssigned(M) is bytes / 1 MB), every
-other type as a list of all its properties. Lists align values after the longest name + " : "
+columns (a column may be (header, property, scale) — MemoryAssigned(M) is bytes / 1 MB); a type
+without a view prints as a table when it has at most four properties and as a list otherwise
+(PowerShell's rule for objects without a format view; numbers then right-aligned); GROUP_BY types
+print one table per value of a property under a "   Prop: value" line (Get-WinEvent's view). Lists align values after the longest name + " : "
 (samples/get-vm-fl.txt); tables are left aligned with a dashed rule under each header
 (samples/get-vmprocessor.txt sample D).
 """
@@ -18,6 +20,13 @@ from nestlab.simulator.psdata import ErrorRecord, PSEnum, PSObject
 Column = tuple[str, str, int]  # header, property, divisor
 
 MB = 1 << 20
+RIGHT = -1  # a column "divisor" meaning: right-aligned, unscaled
+FEATURE_DISPLAY = "<feature display>"  # a computed column: "[X] " + indented DisplayName
+
+# Views that fix their column widths (the console pads to them whatever the values)
+FIXED_WIDTHS: dict[str, tuple[int, ...]] = {"Microsoft.Windows.ServerManager.Commands.Feature": (55, 26, 13)}
+GROUP_BY: dict[str, str] = {"System.Diagnostics.Eventing.Reader.EventLogRecord": "ProviderName"}
+AUTO_TABLE_MAX = 4  # PowerShell: without a view, up to four properties print as a table
 
 TABLE_VIEWS: dict[str, tuple[Column, ...]] = {
     "Microsoft.HyperV.PowerShell.VirtualMachine": (
@@ -45,10 +54,21 @@ TABLE_VIEWS: dict[str, tuple[Column, ...]] = {
         ("VMName", "VMName", 1), ("Name", "Name", 1), ("Enabled", "Enabled", 1),
         ("PrimaryStatusDescription", "PrimaryStatusDescription", 1),
         ("SecondaryStatusDescription", "SecondaryStatusDescription", 1)),
+    "Microsoft.Management.Infrastructure.CimInstance#ROOT/StandardCimv2/MSFT_NetRoute": (
+        ("ifIndex", "ifIndex", 1), ("DestinationPrefix", "DestinationPrefix", 1), ("NextHop", "NextHop", 1),
+        ("RouteMetric", "RouteMetric", 1), ("ifMetric", "ifMetric", 1), ("PolicyStore", "PolicyStore", 1)),
+    "Microsoft.Management.Infrastructure.CimInstance#ROOT/StandardCimv2/MSFT_NetTCPConnection": (
+        ("LocalAddress", "LocalAddress", 1), ("LocalPort", "LocalPort", 1), ("RemoteAddress", "RemoteAddress", 1),
+        ("RemotePort", "RemotePort", 1), ("State", "State", 1), ("AppliedSetting", "AppliedSetting", 1),
+        ("OwningProcess", "OwningProcess", 1)),
+    "Microsoft.Management.Infrastructure.CimInstance#ROOT/StandardCimv2/MSFT_NetUDPEndpoint": (
+        ("LocalAddress", "LocalAddress", 1), ("LocalPort", "LocalPort", 1)),
     "System.ServiceProcess.ServiceController": (
         ("Status", "Status", 1), ("Name", "Name", 1), ("DisplayName", "DisplayName", 1)),
+    # "[X] Hyper-V" with sub-features indented by Depth, Install State right-aligned (samples/
+    # get-windowsfeature-hyperv.txt sample A; MSLab's CreateParentDisk.ps1 docs)
     "Microsoft.Windows.ServerManager.Commands.Feature": (
-        ("Display Name", "DisplayName", 1), ("Name", "Name", 1), ("Install State", "InstallState", 1)),
+        ("Display Name", FEATURE_DISPLAY, 1), ("Name", "Name", 1), ("Install State", "InstallState", RIGHT)),
     "Microsoft.Windows.ServerManager.Commands.FeatureOperationResult": (
         ("Success", "Success", 1), ("Restart Needed", "RestartNeeded", 1), ("Exit Code", "ExitCode", 1),
         ("Feature Result", "FeatureResult", 1)),
@@ -137,11 +157,35 @@ def render(items: Sequence[Any], *, view: str = "", properties: Sequence[str] = 
 
 def _render_group(objects: list[PSObject], view: str, properties: Sequence[str]) -> str:
     type_name = objects[0].type_names[0] if objects[0].type_names else ""
-    if view == "table" or (not view and not properties and type_name in TABLE_VIEWS):
+    default = not view and not properties
+    if default and type_name in GROUP_BY:
+        return _grouped(objects, type_name)
+    auto = default and type_name not in TABLE_VIEWS and 0 < len(list(objects[0])) <= AUTO_TABLE_MAX
+    if view == "table" or (default and type_name in TABLE_VIEWS) or auto:
         columns = _columns(objects[0], type_name, properties)
-        return format_table(objects, columns)
+        fixed = FIXED_WIDTHS.get(type_name) if default else None
+        return format_table(objects, columns, numbers_right=auto or view == "table", widths=fixed)
     names = _list_names(objects[0], properties)
     return format_list(objects, names)
+
+
+def _grouped(objects: list[PSObject], type_name: str) -> str:
+    """One table per run of equal group values, each under '   Prop: value' (Format-Table -GroupBy)."""
+    prop = GROUP_BY[type_name]
+    blocks: list[str] = []
+    run: list[PSObject] = []
+    for obj in objects:
+        if run and run[0].get(prop) != obj.get(prop):
+            blocks.append(_group_block(run, type_name, prop))
+            run = []
+        run.append(obj)
+    if run:
+        blocks.append(_group_block(run, type_name, prop))
+    return "".join(blocks)
+
+
+def _group_block(run: list[PSObject], type_name: str, prop: str) -> str:
+    return f"\n\n   {prop}: {text(run[0].get(prop))}\n" + format_table(run, TABLE_VIEWS[type_name])
 
 
 def _columns(first: PSObject, type_name: str, properties: Sequence[str]) -> tuple[Column, ...]:
@@ -171,18 +215,32 @@ def format_list(objects: Iterable[PSObject], names: Sequence[str]) -> str:
     return "\n" + "\n\n".join(blocks) + "\n"
 
 
-def format_table(objects: Sequence[PSObject], columns: Sequence[Column]) -> str:
+def format_table(objects: Sequence[PSObject], columns: Sequence[Column], *, numbers_right: bool = False,
+                 widths: Sequence[int] | None = None) -> str:
     rows = [[_cell(obj, prop, scale) for _, prop, scale in columns] for obj in objects]
-    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, (h, _, _) in enumerate(columns)]
-    line = lambda cells: " ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+    fitted = [max([len(h)] + [len(r[i]) for r in rows]) for i, (h, _, _) in enumerate(columns)]
+    widths = [max(w, f) for w, f in zip(widths, fitted)] if widths else fitted
+    right = [scale == RIGHT or (numbers_right and objects and _is_number(objects[0].get(prop)))
+             for _, prop, scale in columns]
+
+    def line(cells: list[str]) -> str:
+        return " ".join(c.rjust(w) if r else c.ljust(w) for c, w, r in zip(cells, widths, right)).rstrip()
+
     out = [line([h for h, _, _ in columns]), line(["-" * len(h) for h, _, _ in columns])]
     out += [line(r) for r in rows]
     return "\n" + "\n".join(out) + "\n"
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _cell(obj: PSObject, prop: str, scale: int) -> str:
+    if prop == FEATURE_DISPLAY:
+        mark = "[X]" if obj.get("Installed") else "[ ]"
+        return "    " * (int(obj.get("Depth") or 1) - 1) + f"{mark} {text(obj.get('DisplayName'))}"
     value = obj.get(prop)
-    if scale != 1 and isinstance(value, int) and not isinstance(value, bool):
+    if scale not in (1, RIGHT) and isinstance(value, int) and not isinstance(value, bool):
         return str(value // scale)
     return text(value)
 

@@ -466,7 +466,7 @@ def run(*args: str):
 def test_cli_prints_the_lab_to_stdout():
     result = run("--seed", "4", "--hosts", "2", "--depth", "3", "--vms", "5")
     assert result.exit_code == 0, result.output
-    assert result.output == dumps(generate(seed=4, hosts=2, depth=3, vms_per_host=5))
+    assert result.output == dumps(generate(seed=4, hosts=2, depth=3, vms_per_host=5, world="realistic"))
 
 
 def test_cli_writes_the_file_and_json_ground_truth(tmp_path):
@@ -474,7 +474,7 @@ def test_cli_writes_the_file_and_json_ground_truth(tmp_path):
     result = run("--seed", "4", "-o", str(out), "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.output) == {"lab": str(out), "injected": []}
-    assert out.read_text(encoding="utf-8") == dumps(generate(seed=4))
+    assert out.read_text(encoding="utf-8") == dumps(generate(seed=4, world="realistic"))
     assert [p.name for p in tmp_path.iterdir()] == ["lab.yaml"]  # no temp file left behind
 
 

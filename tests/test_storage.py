@@ -42,7 +42,9 @@ def test_missing_parent_gives_0xC03A000D_and_get_vhd_still_shows_parentpath(lab)
     (vhd,) = ps(lab, f"Get-VHD -Path '{CHILD}'").output
     assert vhd["ParentPath"] == PARENT
     assert ps(lab, f"Test-Path -Path '{PARENT}'").output == (False,)
-    assert ps(lab, f"Get-VHD -Path '{PARENT}'").first_error().category == "ObjectNotFound"
+    missing = ps(lab, f"Get-VHD -Path '{PARENT}'").first_error()  # docs/fidelity.md: the real text and category
+    assert (missing.message, missing.category) == (f"'{PARENT}' is not an existing virtual hard disk file.", "InvalidArgument")
+    assert missing.fully_qualified_error_id == "InvalidParameter,Microsoft.Vhd.PowerShell.Cmdlets.GetVHD"
 
 
 def test_merge_with_missing_parent_fails_with_both_codes_of_the_guide(lab):

@@ -220,7 +220,8 @@ class PlatformReader(ReaderBase):
     def files_missing(self, ctx: Context) -> list[str]:
         missing = []
         for err in ctx.errors_of("Get-VHD"):
-            if err.category == "ObjectNotFound":
+            # a real Get-VHD says "'X' is not an existing virtual hard disk file." (InvalidArgument)
+            if err.category == "ObjectNotFound" or "is not an existing virtual hard disk file" in err.message:
                 path = command_param(err.command, "Path") or err.target
                 if path and path not in missing:
                     missing.append(path)

@@ -48,7 +48,9 @@ TABLE: dict[str, Cmdlet] = {}
 def default_class(name: str) -> str:
     verb, _, noun = name.partition("-")
     if noun.upper().startswith("VHD"):
-        return f"Microsoft.Vhd.PowerShell.Cmdlets.{verb}{noun.upper()}"
+        # Only Get-VHD's class is spelt upper case: GetVHD, but TestVhd, MergeVhd, SetVhd, ConvertVhd,
+        # MountVhd (FullyQualifiedErrorIds in PS-AutoLab-Env#159, openzfsonwindows#381; docs/fidelity.md).
+        return f"Microsoft.Vhd.PowerShell.Cmdlets.{verb}{'VHD' if verb == 'Get' else 'Vhd'}{noun[3:]}"
     if noun.startswith("VM"):
         return f"Microsoft.HyperV.PowerShell.Commands.{verb}{noun}"
     return f"Microsoft.PowerShell.Commands.{verb}{noun}Command"
@@ -236,6 +238,17 @@ def vm_not_found(entry: Cmdlet, name: str) -> ErrorRecord:
         f"InvalidParameter,{entry.class_name}", "InvalidArgument", target_name=name, target_type="String",
         activity=entry.name, reason="VirtualizationException",
         exception_type="Microsoft.HyperV.PowerShell.VirtualizationException", terminating=False)
+
+
+def platform_missing(ctx: "Ctx", entry: Cmdlet) -> ErrorRecord | None:
+    """The Hyper-V module on a Windows without the Hyper-V platform (no role): VERBATIM text, id and
+    category (AutomatedLab#571, New-VMSwitch; minishift#1719, Get-VM). None where the role is installed."""
+    if ctx.platform.hyperv_installed:
+        return None
+    return hv_error(entry, f"The Hyper-V Management Tools could not access an expected WMI class on computer "
+                           f"'{ctx.computer_name.upper()}'. This may indicate that the Hyper-V Platform is not installed "
+                           "on the computer or that the version of the Hyper-V Platform is incompatible with these "
+                           "management tools.", "Unspecified", "NotSpecified")
 
 
 def hv_error(entry: Cmdlet, message: str, fqid: str, category: str = "InvalidOperation", *,

@@ -16,8 +16,11 @@ CONTROLLER = {"IDE": 0, "SCSI": 1, "PMEM": 2}
 SERVICE_STATUS = {"Stopped": 1, "StartPending": 2, "StopPending": 3, "Running": 4}
 # Microsoft.Windows.ServerManager.Commands.InstallState (names certain, numbers per the enum's order)
 INSTALL_STATE = {"Available": 0, "Installed": 1, "InstallPending": 2, "Removed": 3, "UninstallPending": 4}
-# Microsoft.Dism.Commands.FeatureState
-FEATURE_STATE = {"Disabled": 0, "DisabledWithPayloadRemoved": 1, "Enabled": 2, "EnablePending": 3, "DisablePending": 4}
+# Microsoft.Dism.Commands.FeatureState as Get-WindowsOptionalFeature reports it, read from Windows Server
+# 2022 (a public DISM wrapper's notes; its mapping from DismPackageFeatureState, learn.microsoft.com):
+# NotPresent/Staged -> Disabled, UninstallPending -> DisablePending, Removed -> DisabledWithPayloadRemoved.
+FEATURE_STATE = {"Disabled": 0, "DisablePending": 1, "Enabled": 2, "EnablePending": 3, "Superseded": 4,
+                 "PartiallyInstalled": 5, "DisabledWithPayloadRemoved": 6}
 # NetSecurity enums (MSFT_NetFirewallRule): Enabled True=1/False=2, Direction Inbound=1/Outbound=2, Action Allow=2/Block=4
 FW_ENABLED = {"True": 1, "False": 2}
 FW_DIRECTION = {"Inbound": 1, "Outbound": 2}

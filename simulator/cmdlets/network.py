@@ -13,8 +13,9 @@ from dataclasses import replace
 from typing import Any, Iterable
 
 from nestlab.simulator import behaviour, network
-from nestlab.simulator.cmdlets import enums
-from nestlab.simulator.cmdlets.base import Call, Ctx, Terminating, as_list, cmdlet, guid, hv_error, obj
+from nestlab.simulator.cmdlets import background, enums
+from nestlab.simulator.cmdlets.base import (Call, Ctx, Terminating, as_list, cmdlet, guid, hv_error, obj,
+                                             platform_missing)
 from nestlab.simulator.labfile import link_derived_edges
 from nestlab.simulator.model import (Edge, FirewallRule, Nat, StaticMapping, Switch, VM, ip_of, nat_id, switch_id)
 from nestlab.simulator.psdata import ErrorRecord, PSObject
@@ -44,6 +45,55 @@ def cim_error(call: Call, message: str, code: int, category: str, cim_class: str
                        terminating=terminating)
 
 
+def not_found(call: Call, cim_class: str, prop: str, value: Any) -> ErrorRecord:
+    """A Cmdletization (CDXML) query for a plain value that matched nothing: VERBATIM text, id and category
+    (Get-NetAdapter -Name, PS-AutoLab-Env#199; Get-NetAdapterRss, EUCweb/BIS-F#236). A wildcard that
+    matches nothing is no error at all, as in PowerShell."""
+    return ErrorRecord(f"No {cim_class} objects found with property '{prop}' equal to '{value}'.  Verify the value of "
+                       "the property and retry.", f"CmdletizationQuery_NotFound_{prop},{call.cmdlet.name}", "ObjectNotFound",
+                       target_name=str(value), target_type="String", activity=call.cmdlet.name, reason="CimJobException",
+                       exception_type="Microsoft.Management.Infrastructure.CimException", terminating=False)
+
+
+def query_not_found(call: Call, cim_class: str, where: str) -> ErrorRecord:
+    """A Cmdletization query over several properties that matched nothing (WSL2-Network-Fix#5 wording)."""
+    return ErrorRecord(f"No matching {cim_class} objects found by CIM query for instances of the "
+                       f"ROOT/StandardCimv2/{cim_class} class on the  CIM server: SELECT * FROM {cim_class}  WHERE {where}. "
+                       "Verify query parameters and retry.", f"CmdletizationQuery_NotFound,{call.cmdlet.name}",
+                       "ObjectNotFound", target_name=cim_class, target_type="String", activity=call.cmdlet.name,
+                       reason="CimJobException", exception_type="Microsoft.Management.Infrastructure.CimException",
+                       terminating=False)
+
+
+def _is_wildcard(value: Any) -> bool:
+    return any(c in str(value) for c in "*?[")
+
+
+def filter_by(call: Call, items: list[Any], param: str, key, cim_class: str, prop: str | None = None) -> list[Any]:
+    """Keep the items whose `key(item)` matches one of the values of -`param` (wildcards allowed); each
+    plain value that matches nothing is a CmdletizationQuery_NotFound_<prop> error."""
+    if not call.has(param):
+        return items
+    kept: list[Any] = []
+    for value in as_list(call.get(param)):
+        matched = [i for i in items if fnmatch.fnmatchcase(str(key(i)).lower(), str(value).lower())]
+        if not matched and not _is_wildcard(value):
+            call_error = not_found(call, cim_class, prop or param, value)
+            _pending_errors(call).append(call_error)
+        kept.extend(m for m in matched if m not in kept)
+    return kept
+
+
+def _pending_errors(call: Call) -> list[ErrorRecord]:
+    return call.named.setdefault("__errors__", [])
+
+
+def report(ctx: Ctx, call: Call) -> None:
+    """Hand the errors `filter_by` collected to the context (WriteError, in order)."""
+    for error in call.named.pop("__errors__", []):
+        ctx.error(error)
+
+
 # ----------------------------------------------------------------------------------------------
 # Interfaces of a host or guest (what Get-NetAdapter / Get-NetIPAddress list)
 # ----------------------------------------------------------------------------------------------
@@ -69,17 +119,27 @@ def interfaces(ctx: Ctx) -> list[dict[str, Any]]:
         for i, nic in enumerate(lab.owned(ctx.owner, "nic")):
             rec = lab[nic]
             out.append({"alias": rec.adapter, "description": "Intel(R) Ethernet Controller X550" + ("" if i == 0 else f" #{i + 1}"),
-                        "mac": guid("nic", nic).replace("-", "")[:12].upper(), "cidr": rec.ip, "gateway": rec.gateway,
+                        # an Intel OUI for the physical NIC (B4-96-91), the rest derived from its id
+                        "mac": "B49691" + guid("nic", nic).replace("-", "")[:6].upper(), "cidr": rec.ip, "gateway": rec.gateway,
                         "network": rec.network, "up": True, "speed": "10 Gbps"})
-    for sw_id in lab.owned(ctx.owner, "switch"):
-        sw = lab[sw_id]
+    for sw_id, sw in switches(ctx):
         if sw.type == "Internal":
             out.append({"alias": f"vEthernet ({sw.name})", "description": "Hyper-V Virtual Ethernet Adapter",
-                        "mac": guid("vnic", sw_id).replace("-", "")[:12].upper(), "cidr": sw.host_ip, "gateway": None,
+                        # host vNICs get Hyper-V's own OUI: 00-15-5D-… (PowerShell#26410's Get-NetAdapter)
+                        "mac": "00155D" + guid("vnic", sw_id).replace("-", "")[:6].upper(), "cidr": sw.host_ip, "gateway": None,
                         "network": None, "up": True, "speed": "10 Gbps"})
     for index, item in enumerate(out):
         item["index"] = 4 + index * 3
     return out
+
+
+def switches(ctx: Ctx) -> list[tuple[str, Switch]]:
+    """(node id, record) of the owner's switches, and the Default Switch where the edition has one."""
+    found = [(sw_id, ctx.lab[sw_id]) for sw_id in ctx.lab.owned(ctx.owner, "switch")]
+    default = None if ctx.is_guest else background.default_switch(ctx.platform, ctx.owner)
+    if default is not None and not any(sw.name == default[1].name for _, sw in found):
+        found.insert(0, default)
+    return found
 
 
 def nic_description(ctx: Ctx, name: str) -> str | None:
@@ -124,11 +184,11 @@ def _network_name(ctx: Ctx, adapter: str) -> str:
 @cmdlet("Get-NetAdapter", positional=("Name",), params=("Name", "InterfaceDescription", "Physical", "IncludeHidden",
                                                        "CimSession"), cls="Microsoft.Management.Infrastructure.CimCmdlets.GetNetAdapter")
 def get_netadapter(ctx: Ctx, call: Call) -> Iterable[PSObject]:
-    wanted = [str(n).lower() for n in as_list(call.get("Name"))]
     out = []
-    for item in interfaces(ctx):
-        if wanted and item["alias"].lower() not in wanted:
-            continue
+    chosen = filter_by(call, interfaces(ctx), "Name", lambda i: i["alias"], "MSFT_NetAdapter")
+    chosen = filter_by(call, chosen, "InterfaceDescription", lambda i: i["description"], "MSFT_NetAdapter")
+    report(ctx, call)
+    for item in chosen:
         out.append(cim("MSFT_NetAdapter", [
             ("Name", item["alias"]), ("InterfaceDescription", item["description"]), ("ifIndex", item["index"]),
             ("Status", "Up" if item["up"] else "Disconnected"), ("MacAddress", dashed(item["mac"])),
@@ -145,7 +205,7 @@ def get_netipaddress(ctx: Ctx, call: Call) -> Iterable[PSObject]:
     if family.lower() == "ipv6":
         return []
     alias = [str(a).lower() for a in as_list(call.get("InterfaceAlias"))]
-    out = []
+    out: list[PSObject] = []
     rows = [(i["alias"], i["index"], i["cidr"]) for i in interfaces(ctx) if i["cidr"]] + [("Loopback Pseudo-Interface 1", 1,
                                                                                           "127.0.0.1/8")]
     for name, index, cidr in rows:
@@ -161,6 +221,11 @@ def get_netipaddress(ctx: Ctx, call: Call) -> Iterable[PSObject]:
             ("PreferredLifetime", "Infinite ([TimeSpan]::MaxValue)"), ("SkipAsSource", False),
             ("PolicyStore", "ActiveStore"),
         ], ctx))
+    if not out and (call.has("InterfaceAlias") or call.has("IPAddress")):
+        where = " AND ".join([*(f"((InterfaceAlias LIKE '{a}'))" for a in as_list(call.get("InterfaceAlias"))),
+                              *(f"((IPAddress LIKE '{a}'))" for a in as_list(call.get("IPAddress"))),
+                              "((AddressFamily = 2))"])
+        ctx.error(query_not_found(call, "MSFT_NetIPAddress", where))
     return out
 
 
@@ -180,8 +245,8 @@ def new_netipaddress(ctx: Ctx, call: Call) -> Iterable[PSObject]:
         alias = next((i["alias"] for i in interfaces(ctx) if i["index"] == int(call.get("InterfaceIndex"))), "")
     sw_id = _internal_switch_by_alias(ctx, alias)
     if sw_id is None:
-        raise Terminating(cim_error(call, "No MSFT_NetAdapter objects found with property 'InterfaceAlias' equal to "
-                                          f"'{alias}'.", 2, "ObjectNotFound", "MSFT_NetIPAddress", True))
+        missing = not_found(call, "MSFT_NetAdapter", "InterfaceAlias", alias)
+        raise Terminating(replace(missing, terminating=True))
     if ctx.lab[sw_id].host_ip:
         # samples/error-winnat.txt sample D (VD#338), VERBATIM
         raise Terminating(cim_error(call, "Instance MSFT_NetIPAddress already exists", 87, "InvalidArgument",
@@ -211,13 +276,40 @@ def _with(call: Call, **named: Any) -> Call:
 @cmdlet("Get-NetRoute", params=("DestinationPrefix", "InterfaceAlias", "AddressFamily", "CimSession"),
         cls="Microsoft.Management.Infrastructure.CimCmdlets.GetNetRoute")
 def get_netroute(ctx: Ctx, call: Call) -> Iterable[PSObject]:
-    prefix = str(call.get("DestinationPrefix") or "0.0.0.0/0")
-    if prefix != "0.0.0.0/0":
+    """The IPv4 route table as `route print` has it: default routes, on-link subnets, host and broadcast
+    routes of each address, loopback and multicast; -DestinationPrefix / -InterfaceAlias filter it."""
+    if str(call.get("AddressFamily") or "IPv4").lower() == "ipv6":
         return []
+    routes = _routes(ctx)
+    routes = filter_by(call, routes, "DestinationPrefix", lambda r: r[1], "MSFT_NetRoute")
+    routes = filter_by(call, routes, "InterfaceAlias", lambda r: r[0]["alias"], "MSFT_NetRoute")
+    report(ctx, call)
     return [cim("MSFT_NetRoute", [
-        ("ifIndex", i["index"]), ("DestinationPrefix", "0.0.0.0/0"), ("NextHop", i["gateway"]), ("RouteMetric", 0),
-        ("ifMetric", 15), ("PolicyStore", "ActiveStore"), ("InterfaceAlias", i["alias"]),
-    ], ctx) for i in interfaces(ctx) if i["gateway"]]
+        ("ifIndex", i["index"]), ("DestinationPrefix", prefix), ("NextHop", hop), ("RouteMetric", metric),
+        ("ifMetric", 15 if i["index"] != 1 else 75), ("PolicyStore", "ActiveStore"), ("InterfaceAlias", i["alias"]),
+        ("AddressFamily", "IPv4"), ("Protocol", "NetMgmt" if prefix == "0.0.0.0/0" else "Local"),
+        ("State", "Alive"), ("TypeOfRoute", 3 if prefix == "0.0.0.0/0" else 2),
+    ], ctx) for i, prefix, hop, metric in routes]
+
+
+LOOPBACK = {"alias": "Loopback Pseudo-Interface 1", "index": 1, "cidr": "127.0.0.1/8", "gateway": None}
+
+
+def _routes(ctx: Ctx) -> list[tuple[dict[str, Any], str, str, int]]:
+    routes: list[tuple[dict[str, Any], str, str, int]] = []
+    with_address = [i for i in interfaces(ctx) if i["cidr"]]
+    routes += [(i, "0.0.0.0/0", i["gateway"], 0) for i in with_address if i["gateway"]]
+    for i in [*with_address, LOOPBACK]:
+        iface = ipaddress.ip_interface(i["cidr"])
+        routes.append((i, str(iface.network), "0.0.0.0", 256))
+        routes.append((i, f"{iface.ip}/32", "0.0.0.0", 256))
+        if iface.network.prefixlen < 31 and i is not LOOPBACK:
+            routes.append((i, f"{iface.network.broadcast_address}/32", "0.0.0.0", 256))
+    for i in [*with_address, LOOPBACK]:
+        routes.append((i, "224.0.0.0/4", "0.0.0.0", 256))
+    for i in [*with_address, LOOPBACK]:
+        routes.append((i, "255.255.255.255/32", "0.0.0.0", 256))
+    return routes
 
 
 @cmdlet("Get-NetConnectionProfile", params=("InterfaceAlias", "Name", "CimSession"),
@@ -237,13 +329,15 @@ def get_netconnectionprofile(ctx: Ctx, call: Call) -> Iterable[PSObject]:
 # ----------------------------------------------------------------------------------------------
 
 
-def switch_object(ctx: Ctx, sw_id: str) -> PSObject:
-    sw: Switch = ctx.lab[sw_id]
+def switch_object(ctx: Ctx, sw_id: str, sw: Switch | None = None) -> PSObject:
+    sw = sw or ctx.lab[sw_id]
     description = None
     if sw.type == "External" and sw.adapter:
         description = nic_description(ctx, sw.adapter) or sw.adapter
     props = [
-        ("Name", sw.name), ("Id", guid("switch", sw_id)), ("Notes", ""),
+        ("Name", sw.name),
+        ("Id", background.DEFAULT_SWITCH_ID if _is_default_switch(ctx, sw_id, sw) else guid("switch", sw_id)),
+        ("Notes", ""),
         ("Extensions", "{Microsoft Windows Filtering Platform, Microsoft NDIS Capture}"),
         ("BandwidthReservationMode", "Absolute"), ("PacketDirectEnabled", False), ("EmbeddedTeamingEnabled", False),
         ("AllowNetLbfoTeams", False), ("IovEnabled", False), ("SwitchType", enums.switch_type(sw.type)),
@@ -256,6 +350,13 @@ def switch_object(ctx: Ctx, sw_id: str) -> PSObject:
         ("CimSession", "CimSession: ."), ("ComputerName", ctx.computer_name), ("IsDeleted", False),
     ]
     return obj("Microsoft.HyperV.PowerShell.VMSwitch", props, to_string=f"VMSwitch (Name = '{sw.name}')")
+
+
+def _is_default_switch(ctx: Ctx, sw_id: str, sw: Switch) -> bool:
+    """The Default Switch, derived or declared by a lab whose VMs use it, has the same Id everywhere."""
+    if sw_id not in ctx.lab:
+        return True
+    return sw.name == background.DEFAULT_SWITCH and background.default_switch(ctx.platform, ctx.owner) is not None
 
 
 def _switch_by_name(ctx: Ctx, name: str) -> str | None:
@@ -272,14 +373,18 @@ def switch_not_found(call: Call, name: str) -> ErrorRecord:
 
 @cmdlet("Get-VMSwitch", positional=("Name",), params=("Name", "Id", "SwitchType", "ComputerName"))
 def get_vmswitch(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    missing = platform_missing(ctx, call.cmdlet)
+    if missing is not None:
+        ctx.error(missing)
+        return []
     names = as_list(call.get("Name"))
     out = []
+    every = switches(ctx)
     for name in names or ["*"]:
-        matched = [s for s in ctx.lab.owned(ctx.owner, "switch")
-                   if fnmatch.fnmatchcase(ctx.lab[s].name.lower(), str(name).lower())]
+        matched = [(s, sw) for s, sw in every if fnmatch.fnmatchcase(sw.name.lower(), str(name).lower())]
         if not matched and "*" not in str(name):
             ctx.error(switch_not_found(call, str(name)))
-        out.extend(switch_object(ctx, s) for s in matched)
+        out.extend(switch_object(ctx, s, sw) for s, sw in matched)
     if call.has("SwitchType"):
         out = [o for o in out if o["SwitchType"] == str(call.get("SwitchType"))]
     return out
@@ -347,9 +452,51 @@ def adapter_object(ctx: Ctx, adapter: str) -> PSObject:
         ("VMQWeight", 100), ("IOVWeight", 0), ("BandwidthSetting", bandwidth), ("BandwidthPercentage", 0),
         ("StatusDescription", "{OK}" if running else "{}"), ("Status", "{Ok}" if running else "{}"),
         ("IPAddresses", [ip_of(rec.ip)] if running and rec.ip else []),
+        *_adapter_settings(vm, adapter, running),
     ]
     return obj("Microsoft.HyperV.PowerShell.VMNetworkAdapter", props,
                to_string=f"VMNetworkAdapter (Name = '{rec.name}', VMName = '{vmrec.name}')")
+
+
+def _adapter_settings(vm: str, adapter: str, running: bool) -> list[tuple[str, Any]]:
+    """The rest of Microsoft.HyperV.PowerShell.VMNetworkAdapter's properties (names and types from the
+    Hyper-V module's class as public wrappers mirror it — HyperVDsc's stubs, Eryph/HyperVPlus data classes;
+    defaults of a new synthetic adapter). Order after the first 31: RECONSTRUCTED (docs/fidelity.md)."""
+    return [
+        ("ClusterMonitored", True), ("IsExternalAdapter", False), ("AdapterId", guid("adapter", adapter).upper()),
+        ("IovQueuePairsRequested", 1), ("IovQueuePairsAssigned", 0), ("IovInterruptModeration", "Default"),
+        ("IovUsage", 0), ("VirtualFunction", None), ("PacketDirectNumProcs", 0), ("PacketDirectModerationCount", 64),
+        ("PacketDirectModerationInterval", 1000000), ("MandatoryFeatureId", []), ("MandatoryFeatureName", []),
+        ("TestReplicaPoolName", ""), ("TestReplicaSwitchName", ""),
+        ("AclList", []), ("ExtendedAclList", []),
+        ("IsolationSetting", "Microsoft.HyperV.PowerShell.VMNetworkAdapterIsolationSetting"), ("RoutingDomainList", []),
+        ("VlanSetting", "Microsoft.HyperV.PowerShell.VMNetworkAdapterVlanSetting"), ("CurrentIsolationMode", "Vlan"),
+        ("StaticIPAddressLimit", 0), ("FixSpeed10G", enums.on_off(False)), ("VmqUsage", 0),
+        ("IPsecOffloadMaxSA", 512), ("IPsecOffloadSAUsage", 0), ("VFDataPathActive", False),
+        ("VmmqEnabled", False), ("VmmqEnabledRequested", True), ("VmmqQueuePairs", 16), ("VmmqQueuePairsRequested", 16),
+        ("VrssEnabled", running), ("VrssEnabledRequested", True), ("VrssMaxQueuePairs", 16),
+        ("VrssMaxQueuePairsRequested", 16), ("VrssMinQueuePairs", 1), ("VrssMinQueuePairsRequested", 1),
+        ("VrssQueueSchedulingMode", "Dynamic"), ("VrssQueueSchedulingModeRequested", "Dynamic"),
+        ("VrssExcludePrimaryProcessor", False), ("VrssExcludePrimaryProcessorRequested", False),
+        ("VrssIndependentHostSpreading", False), ("VrssIndependentHostSpreadingRequested", False),
+        ("VrssVmbusChannelAffinityPolicy", "Strong"), ("VrssVmbusChannelAffinityPolicyRequested", "Strong"),
+        ("RscEnabled", False), ("RscEnabledRequested", True), ("NumaAwarePlacement", False),
+        ("VMSnapshotId", "00000000-0000-0000-0000-000000000000"), ("VMSnapshotName", ""),
+        ("CimSession", "CimSession: ."), ("IsDeleted", False),
+    ]
+
+
+def management_os_object(ctx: Ctx, sw_id: str, sw: Switch) -> PSObject:
+    """A host vNIC: one per switch that shares it with the management OS, named after the switch."""
+    mac = next((i["mac"] for i in interfaces(ctx) if i["alias"] == f"vEthernet ({sw.name})"),
+               "00155D" + guid("vnic", sw_id).replace("-", "")[:6].upper())
+    return obj("Microsoft.HyperV.PowerShell.VMInternalNetworkAdapter", [
+        ("Name", sw.name), ("Id", f"Microsoft:{guid('vnicid', sw_id).upper()}"), ("IsLegacy", False),
+        ("IsManagementOs", True), ("ComputerName", ctx.computer_name), ("VMName", ""), ("VMId", None),
+        ("SwitchName", sw.name), ("SwitchId", guid("switch", sw_id)), ("Connected", True), ("PoolName", ""),
+        ("MacAddress", mac), ("DynamicMacAddressEnabled", True), ("MacAddressSpoofing", enums.on_off(False)),
+        ("Status", "{Ok}"), ("IPAddresses", []), ("IsDeleted", False),
+    ], to_string=f"VMInternalNetworkAdapter (Name = '{sw.name}')")
 
 
 def _adapters(ctx: Ctx, call: Call) -> list[str]:
@@ -371,8 +518,13 @@ def _adapters(ctx: Ctx, call: Call) -> list[str]:
 @cmdlet("Get-VMNetworkAdapter", positional=("VMName",), params=("VMName", "VM", "Name", "All", "ManagementOS",
                                                                 "ComputerName"))
 def get_vmnetworkadapter(ctx: Ctx, call: Call) -> Iterable[PSObject]:
-    if call.flag("ManagementOS"):
+    missing = platform_missing(ctx, call.cmdlet)
+    if missing is not None:
+        ctx.error(missing)
         return []
+    if call.flag("ManagementOS"):
+        # Get-VMNetworkAdapter -ManagementOS: the host's vNICs (Internal switches, External with AllowManagementOS)
+        return [management_os_object(ctx, s, sw) for s, sw in switches(ctx) if sw.type != "Private"]
     return [adapter_object(ctx, a) for a in _adapters(ctx, call)]
 
 
@@ -449,10 +601,8 @@ def _nats(ctx: Ctx, names: list[Any] | None) -> list[str]:
 @cmdlet("Get-NetNat", positional=("Name",), params=("Name", "CimSession"),
         cls="Microsoft.Management.Infrastructure.CimCmdlets.GetNetNat")
 def get_netnat(ctx: Ctx, call: Call) -> Iterable[PSObject]:
-    found = _nats(ctx, as_list(call.get("Name")))
-    if call.has("Name") and not found:
-        ctx.error(cim_error(call, f"No MSFT_NetNat objects found with property 'Name' equal to '{call.get('Name')}'.  "
-                                  "Verify the value of the property and retry.", 2, "ObjectNotFound", "MSFT_NetNat"))
+    found = filter_by(call, ctx.lab.owned(ctx.owner, "nat"), "Name", lambda n: ctx.lab[n].name, "MSFT_NetNat")
+    report(ctx, call)
     return [nat_object(ctx, n) for n in found]
 
 
@@ -546,10 +696,15 @@ def remove_netnatstaticmapping(ctx: Ctx, call: Call) -> Iterable[PSObject]:
 # ----------------------------------------------------------------------------------------------
 
 
+def _rule_label(rule: FirewallRule, param: str) -> str:
+    return rule.name if param == "Name" else rule.display_name or rule.name
+
+
 def firewall_object(ctx: Ctx, rule: FirewallRule) -> PSObject:
     return cim("MSFT_NetFirewallRule", [
-        ("Name", rule.name), ("DisplayName", rule.name), ("Description", ""), ("DisplayGroup", None), ("Group", None),
-        ("Enabled", enums.fw_enabled(rule.enabled)), ("Profile", "Any"), ("Platform", "{}"),
+        ("Name", rule.name), ("DisplayName", rule.display_name or rule.name), ("Description", ""),
+        ("DisplayGroup", rule.display_group), ("Group", rule.group),
+        ("Enabled", enums.fw_enabled(rule.enabled)), ("Profile", rule.profile), ("Platform", "{}"),
         ("Direction", enums.fw_direction(rule.direction.capitalize())),
         ("Action", enums.fw_action(rule.action.capitalize())), ("EdgeTraversalPolicy", "Block"),
         ("LooseSourceMapping", False), ("LocalOnlyMapping", False), ("Owner", None), ("PrimaryStatus", "OK"),
@@ -562,16 +717,16 @@ def _rules(ctx: Ctx, call: Call) -> list[FirewallRule]:
     names = call.names("Name", "DisplayName")
     if names is None:
         names = [o["Name"] for o in call.input if isinstance(o, PSObject) and "Name" in o] or None
-    rules = list(ctx.platform.firewall)
+    rules = background.effective_rules(ctx.platform)
     if names is None:
         return rules
-    wanted = [str(n).lower() for n in names]
-    found = [r for r in rules if any(fnmatch.fnmatchcase(r.name.lower(), w) for w in wanted)]
-    for w in wanted:
-        if "*" not in w and not any(r.name.lower() == w for r in rules):
-            ctx.error(cim_error(call, f"No MSFT_NetFirewallRule objects found with property 'Name' equal to '{w}'.  "
-                                      "Verify the value of the property and retry.", 2, "ObjectNotFound",
-                                "MSFT_NetFirewallRule"))
+    param = "DisplayName" if call.has("DisplayName") and not call.has("Name") else "Name"
+    found: list[FirewallRule] = []
+    for value in names:
+        matched = [r for r in rules if fnmatch.fnmatchcase(_rule_label(r, param).lower(), str(value).lower())]
+        if not matched and not _is_wildcard(value):
+            ctx.error(not_found(call, "MSFT_NetFirewallRule", param, value))
+        found.extend(m for m in matched if m not in found)
     return found
 
 
@@ -585,7 +740,7 @@ def get_netfirewallrule(ctx: Ctx, call: Call) -> Iterable[PSObject]:
 @cmdlet("Get-NetFirewallPortFilter", params=("All", "Protocol", "LocalPort", "AssociatedNetFirewallRule", "CimSession"),
         cls="Microsoft.Management.Infrastructure.CimCmdlets.GetNetFirewallPortFilter")
 def get_netfirewallportfilter(ctx: Ctx, call: Call) -> Iterable[PSObject]:
-    rules = _rules(ctx, call) if call.input else list(ctx.platform.firewall)
+    rules = _rules(ctx, call) if call.input else background.effective_rules(ctx.platform)
     return [cim("MSFT_NetProtocolPortFilter", [
         ("InstanceID", r.name), ("Protocol", r.protocol), ("LocalPort", str(r.port) if r.port is not None else "Any"),
         ("RemotePort", "Any"), ("IcmpType", "Any"), ("DynamicTarget", "Any"),
@@ -612,12 +767,12 @@ def new_netfirewallrule(ctx: Ctx, call: Call) -> Iterable[PSObject]:
 def _change_rules(ctx: Ctx, call: Call, **changes: Any) -> None:
     chosen = {r.name for r in _rules(ctx, call)}
     rules = []
-    for r in ctx.platform.firewall:
+    for r in background.effective_rules(ctx.platform):
         if r.name not in chosen:
             rules.append(r)
         elif changes:
             rules.append(replace(r, **changes))
-    ctx.lab.update_platform(ctx.owner, firewall=tuple(rules))
+    ctx.lab.update_platform(ctx.owner, firewall=background.stored_rules(ctx.platform, rules))
 
 
 @cmdlet("Remove-NetFirewallRule", positional=("Name",), params=("Name", "DisplayName", "CimSession"),
@@ -647,11 +802,25 @@ def disable_netfirewallrule(ctx: Ctx, call: Call) -> Iterable[PSObject]:
 
 
 def _listeners(ctx: Ctx, proto: str) -> list[int]:
+    """The lab's own listeners: a VM's services, and netsh portproxy's listen ports (iphlpsvc)."""
     record = ctx.lab[ctx.owner]
     ports = [s.port for s in record.services if s.protocol == proto] if isinstance(record, VM) else []
     if proto == "TCP":
         ports += [r.listen_port for r in ctx.platform.portproxy]
     return sorted(set(ports))
+
+
+def _tcp_rows(ctx: Ctx) -> list[tuple[str, int, int]]:
+    """(local address, port, owning process) of every TCP listener, system ones included (background)."""
+    system = background.tcp_listeners(ctx.platform)
+    rows = {(("0.0.0.0", s.port)): s.process for s in system}
+    if system:  # NetBIOS session service: on each IPv4 address, not on 0.0.0.0
+        for item in interfaces(ctx):
+            if item["cidr"]:
+                rows[(ip_of(item["cidr"]), background.NETBIOS_TCP)] = 4
+    for port in _listeners(ctx, "TCP"):
+        rows.setdefault(("0.0.0.0", port), 4 if port in [r.listen_port for r in ctx.platform.portproxy] else 2840)
+    return sorted(((a, p, pid) for (a, p), pid in rows.items()), key=lambda r: (r[0] != "0.0.0.0", r[0], r[1]))
 
 
 @cmdlet("Get-NetTCPConnection", params=("State", "LocalPort", "LocalAddress", "CimSession"),
@@ -660,20 +829,24 @@ def get_nettcpconnection(ctx: Ctx, call: Call) -> Iterable[PSObject]:
     state = str(call.get("State") or "Listen")
     if state.lower() != "listen":
         return []
-    ports = _listeners(ctx, "TCP")
+    rows = _tcp_rows(ctx)
     if call.has("LocalPort"):
-        ports = [p for p in ports if p in [int(x) for x in as_list(call.get("LocalPort"))]]
+        rows = [r for r in rows if r[1] in [int(x) for x in as_list(call.get("LocalPort"))]]
     return [cim("MSFT_NetTCPConnection", [
-        ("LocalAddress", "0.0.0.0"), ("LocalPort", p), ("RemoteAddress", "0.0.0.0"), ("RemotePort", 0),
-        ("State", enums.tcp_state("Listen")), ("AppliedSetting", None), ("OwningProcess", 4),
-    ], ctx) for p in ports]
+        ("LocalAddress", address), ("LocalPort", port), ("RemoteAddress", "0.0.0.0"), ("RemotePort", 0),
+        ("State", enums.tcp_state("Listen")), ("AppliedSetting", None), ("OwningProcess", pid),
+    ], ctx) for address, port, pid in rows]
 
 
 @cmdlet("Get-NetUDPEndpoint", params=("LocalPort", "LocalAddress", "CimSession"),
         cls="Microsoft.Management.Infrastructure.CimCmdlets.GetNetUDPEndpoint")
 def get_netudpendpoint(ctx: Ctx, call: Call) -> Iterable[PSObject]:
-    return [cim("MSFT_NetUDPEndpoint", [("LocalAddress", "0.0.0.0"), ("LocalPort", p), ("OwningProcess", 4)], ctx)
-            for p in _listeners(ctx, "UDP")]
+    ports = sorted(set(_listeners(ctx, "UDP")) | set(background.udp_ports(ctx.platform)))
+    rows = [("0.0.0.0", p) for p in ports]
+    if background.udp_ports(ctx.platform):
+        rows += [(ip_of(i["cidr"]), p) for i in interfaces(ctx) if i["cidr"] for p in background.NETBIOS_UDP]
+    return [cim("MSFT_NetUDPEndpoint", [("LocalAddress", a), ("LocalPort", p), ("OwningProcess", 4)], ctx)
+            for a, p in rows]
 
 
 def resolve(ctx: Ctx, name: str) -> str:

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, Iterable
 
 from nestlab.simulator import behaviour
-from nestlab.simulator.cmdlets import enums
+from nestlab.simulator.cmdlets import background, enums
 from nestlab.simulator.cmdlets.base import GIB, Call, Ctx, Terminating, as_list, cmdlet, obj
 from nestlab.simulator.model import VM, Host, stable_guid
 from nestlab.simulator.psdata import ErrorRecord, PSObject
@@ -111,12 +111,13 @@ def win32_deviceguard(ctx: Ctx) -> PSObject:
 
 
 def antivirus_products(ctx: Ctx) -> list[PSObject]:
+    names = (*background.defender(ctx.platform), *ctx.platform.security.blocking_software)
     return [cim("AntiVirusProduct", [
         ("displayName", name), ("instanceGuid", "{" + stable_guid(
             "av", name) + "}"), ("pathToSignedProductExe", f"C:\\Program Files\\{name}\\agent.exe"),
         ("pathToSignedReportingExe", f"C:\\Program Files\\{name}\\agent.exe"), ("productState", 266240),
         ("timestamp", NOW.strftime("%a, %d %b %Y %H:%M:%S GMT")),
-    ], ctx, "root/SecurityCenter2") for name in ctx.platform.security.blocking_software]
+    ], ctx, "root/SecurityCenter2") for name in names]
 
 
 CLASSES = {
@@ -135,6 +136,12 @@ def get_ciminstance(ctx: Ctx, call: Call) -> Iterable[PSObject]:
     namespace = str(call.get("Namespace") or "root/cimv2").replace("\\", "/").lower()
     cls = str(call.get("ClassName") or "")
     build = CLASSES.get((namespace, cls.lower()))
+    if namespace == "root/securitycenter2" and not background.security_center(ctx.platform):
+        # Security Center is a client component: a server has no root/SecurityCenter2 (docs/fidelity.md)
+        raise Terminating(ErrorRecord("Invalid namespace ", f"HRESULT 0x8004100e,{call.cmdlet.class_name}",
+                                      "MetadataError", target_name=f"{namespace}:{cls}", target_type="String",
+                                      activity="Get-CimInstance", reason="CimException",
+                                      exception_type="Microsoft.Management.Infrastructure.CimException"))
     if build is None:
         # Get-CimInstance : Invalid class (HRESULT 0x80041010) — CimException, ObjectNotFound
         raise Terminating(ErrorRecord("Invalid class ", f"HRESULT 0x80041010,{call.cmdlet.class_name}", "ObjectNotFound",
@@ -268,6 +275,26 @@ def _server_only(ctx: Ctx, call: Call) -> None:
         raise Terminating(command_not_found(call.cmdlet.name))
 
 
+# The Hyper-V role and its management tools as `Get-WindowsFeature *Hyper-V*` lists them (name, display
+# name, depth, parent): samples/get-windowsfeature-hyperv.txt sample A, VERBATIM names and nesting.
+TOOLS = (("RSAT-Hyper-V-Tools", "Hyper-V Management Tools", 3, "RSAT-Role-Tools"),
+         ("Hyper-V-Tools", "Hyper-V GUI Management Tools", 4, "RSAT-Hyper-V-Tools"),
+         ("Hyper-V-PowerShell", "Hyper-V Module for Windows PowerShell", 4, "RSAT-Hyper-V-Tools"))
+
+
+def tool_object(ctx: Ctx, name: str, display: str, depth: int, parent: str) -> PSObject:
+    installed = ctx.platform.hyperv_installed
+    return obj("Microsoft.Windows.ServerManager.Commands.Feature", [
+        ("Name", name), ("DisplayName", display), ("Description", display), ("Installed", installed),
+        ("InstallState", enums.install_state("Installed" if installed else "Available")), ("FeatureType", "Feature"),
+        ("Path", f"Remote Server Administration Tools\\Role Administration Tools\\{display}"), ("Depth", depth),
+        ("DependsOn", "{}"), ("Parent", parent), ("ServerComponentDescriptor", f"ServerComponent_{name.replace('-', '_')}"),
+        ("SubFeatures", "{}"), ("SystemService", "{}"), ("Notification", "{}"), ("BestPracticesModelId", None),
+        ("EventQuery", None), ("PostConfigurationNeeded", False),
+        ("AdditionalInfo", "{MajorVersion, MinorVersion, NumericId, InstallName}"),
+    ], to_string=display)
+
+
 def feature_object(ctx: Ctx) -> PSObject:
     installed = ctx.platform.hyperv_installed
     return obj("Microsoft.Windows.ServerManager.Commands.Feature", [
@@ -292,8 +319,10 @@ def _wants_hyperv(call: Call, param: str) -> bool:
         cls="Microsoft.Windows.ServerManager.Commands.GetWindowsFeatureCommand")
 def get_windowsfeature(ctx: Ctx, call: Call) -> Iterable[PSObject]:
     _server_only(ctx, call)
-    names = as_list(call.get("Name")) or ["Hyper-V"]
-    return [feature_object(ctx)] if any(fnmatch.fnmatchcase("hyper-v", str(n).lower()) for n in names) else []
+    names = [str(n).lower() for n in as_list(call.get("Name")) or ["Hyper-V"]]
+    out = [feature_object(ctx)] if any(fnmatch.fnmatchcase("hyper-v", n) for n in names) else []
+    out += [tool_object(ctx, *tool) for tool in TOOLS if any(fnmatch.fnmatchcase(tool[0].lower(), n) for n in names)]
+    return out
 
 
 def _install_result(success: bool, restart: str, code: str, features: str) -> PSObject:
@@ -401,11 +430,19 @@ def event(ctx: Ctx, log: str, provider: str, event_id: int, level: str, message:
 
 def events(ctx: Ctx, log: str) -> list[PSObject]:
     """Events that follow from the state of this host or guest, newest first."""
-    out: list[PSObject] = []
+    out: list[PSObject] = [event(ctx, log, e.provider, e.event_id, e.level, e.message, e.minutes_ago)
+                           for e in _history(ctx, log)]
     platform = ctx.platform
     if log == "System":
-        if platform.services.winnat == "locked":
-            # Service Control Manager 7023: "The %1 service terminated with the following error: %n%2"
+        if platform.services.winnat == "locked" and background.realistic(platform):
+            # WinNat is a kernel driver: a driver that fails to start is Service Control Manager 7000,
+            # "The %1 service failed to start due to the following error: %n%2" (npcap#536, Level 2)
+            out.append(event(ctx, log, "Service Control Manager", 7000, "Error",
+                             "The Windows NAT Driver service failed to start due to the following error: \n"
+                             "The process cannot access the file because it is being used by another process.", 5))
+        elif platform.services.winnat == "locked":
+            # The minimal world keeps 7023 ("The %1 service terminated with the following error: %n%2"),
+            # which the diagnosis reads today (docs/fidelity.md: "event logs")
             out.append(event(ctx, log, "Service Control Manager", 7023, "Error",
                              "The Windows NAT Driver service terminated with the following error: \n"
                              "The process cannot access the file because it is being used by another process.", 5))
@@ -421,11 +458,27 @@ def events(ctx: Ctx, log: str) -> list[PSObject]:
     return out
 
 
+def _history(ctx: Ctx, log: str) -> list[background.Entry]:
+    """The routine entries a real log holds before anything the lab's state explains (background)."""
+    platform = ctx.platform
+    if log == "System":
+        return background.system_history(platform, ctx.owner)
+    from nestlab.simulator.cmdlets.vm import vm_guid  # vm imports this module
+
+    vms = [(ctx.lab[v].name, vm_guid(v), behaviour.is_running(ctx.lab, v)) for v in ctx.vms()]
+    if log == "Microsoft-Windows-Hyper-V-Worker-Admin" and platform.hyperv_installed:
+        return background.vm_history(platform, vms)
+    if log == "Microsoft-Windows-Hyper-V-VMMS-Admin" and platform.hyperv_installed:
+        return background.vmms_history(platform, vms)
+    return []
+
+
 def _hypervisor_event(ctx: Ctx) -> PSObject:
     status = behaviour.hypervisor_status(ctx.lab, ctx.owner)
     amd = _cpu(ctx).vendor == "AMD"
     if status.running:
         return event(ctx, "System", HYPERVISOR, 1, "Information", "Hypervisor successfully started.", 4300)
+    # (4300 minutes: at the last boot, LastBootUpTime = NOW - 3 days)
     if status.reason == "launch-off":
         return event(ctx, "System", HYPERVISOR, 5, "Error",
                      "Hypervisor launch has been disabled through the hypervisorlaunchtype bcdedit setting.", 4300)

@@ -35,6 +35,16 @@ def vhd_error(call: Call, message: str, fqid: str, category: str, path: str) -> 
                        exception_type="Microsoft.HyperV.PowerShell.VirtualizationException", terminating=False)
 
 
+def not_a_vhd(call: Call, path: str) -> ErrorRecord:
+    """A path with no file: the module's own parameter check, before virtdisk is asked anything.
+
+    VERBATIM text, InvalidArgument and `InvalidParameter,…` for Get-VHD (openzfsonwindows#381) and
+    Mount-VHD (PS-AutoLab-Env#159); the same check guards every VHD cmdlet that takes -Path.
+    """
+    return vhd_error(call, f"'{path}' is not an existing virtual hard disk file.", "InvalidParameter",
+                     "InvalidArgument", path)
+
+
 def vhd_object(ctx: Ctx, node: str) -> PSObject:
     lab = ctx.lab
     record: Vhd = lab[node]
@@ -60,8 +70,7 @@ def get_vhd(ctx: Ctx, call: Call) -> Iterable[PSObject]:
     out = []
     for path in _paths(call):
         if not storage.exists(ctx.lab, ctx.owner, path):
-            ctx.error(vhd_error(call, f"Getting the mounted storage instance for the path '{path}' failed.\n"
-                                      f"{storage.FILE_NOT_FOUND[1]}", "ObjectNotFound", "ObjectNotFound", path))
+            ctx.error(not_a_vhd(call, path))
             continue
         if storage.is_corrupt(ctx.lab, ctx.owner, path):
             # "Getting the mounted storage instance for the path … failed." OperationFailed (public capture)
@@ -76,6 +85,9 @@ def get_vhd(ctx: Ctx, call: Call) -> Iterable[PSObject]:
 def test_vhd(ctx: Ctx, call: Call) -> Iterable[bool]:
     out = []
     for path in _paths(call):
+        if not storage.exists(ctx.lab, ctx.owner, path):
+            ctx.error(not_a_vhd(call, path))
+            continue
         error = storage.chain_error(ctx.lab, ctx.owner, path)
         if error is None:
             out.append(True)
@@ -90,6 +102,9 @@ def test_vhd(ctx: Ctx, call: Call) -> Iterable[bool]:
                                                                       "ComputerName"))
 def merge_vhd(ctx: Ctx, call: Call) -> Iterable[PSObject]:
     for path in _paths(call):
+        if not storage.exists(ctx.lab, ctx.owner, path):
+            ctx.error(not_a_vhd(call, path))
+            continue
         node = ctx.lab.vhd_by_path(ctx.owner, path)
         if node is not None and any(behaviour.is_running(ctx.lab, vm) for vm in ctx.lab.into(node, Edge.DISK)):
             ctx.error(vhd_error(call, f"Failed to merge the virtual disk '{path}'.\nThe process cannot access the file "
@@ -112,6 +127,9 @@ def merge_vhd(ctx: Ctx, call: Call) -> Iterable[PSObject]:
 def set_vhd(ctx: Ctx, call: Call) -> Iterable[PSObject]:
     out = []
     for path in _paths(call):
+        if not storage.exists(ctx.lab, ctx.owner, path):
+            ctx.error(not_a_vhd(call, path))
+            continue
         if call.has("ParentPath"):
             error = storage.reconnect(ctx.lab, ctx.owner, path, str(call.get("ParentPath")),
                                       ignore_id=call.flag("IgnoreIdMismatch"))
@@ -130,6 +148,9 @@ def convert_vhd(ctx: Ctx, call: Call) -> Iterable[PSObject]:
     out = []
     destination = str(call.get("DestinationPath") or "")
     for path in _paths(call):
+        if not storage.exists(ctx.lab, ctx.owner, path):
+            ctx.error(not_a_vhd(call, path))
+            continue
         vtype = str(call.get("VHDType") or ctx.lab[ctx.lab.vhd_by_path(ctx.owner, path)].type if
                     storage.exists(ctx.lab, ctx.owner, path) else "dynamic")
         error = storage.convert(ctx.lab, ctx.owner, path, destination, vtype)

@@ -23,6 +23,11 @@ COMPONENTS_NOT_RUNNING = "because one of the Hyper-V components is not running"
 def hypervisor_down(lab: Lab, owner: str, text: str = HYPERVISOR_NOT_RUNNING) -> Symptom:
     """A host or guest whose hypervisor cannot run: its VMs do not start again once turned off."""
     vms = lab.vms(owner)
+    from nestlab.simulator import behaviour  # Start-VM's text depends on why (docs/fidelity.md, MSLab#353)
+
+    if text == HYPERVISOR_NOT_RUNNING and lab.kind(owner) == "vm" and \
+            behaviour.hypervisor_status(lab, owner).reason in ("no-vmx", "nesting-unsupported"):
+        text = COMPONENTS_NOT_RUNNING
     if vms:
         vm = q(name(lab, vms[0]))
         return Symptom(owner, f"Start-VM -Name {vm}", setup=(f"Stop-VM -Name {vm} -TurnOff",), expect_error=text)
