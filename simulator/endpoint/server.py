@@ -200,6 +200,8 @@ class HostEndpoint:
         shell_id = wsman.shell_id_of_create(request).upper()
         incoming = psrp.Defragmenter()
         messages = incoming.feed(wsman.creation_xml(request))
+        for message in messages:
+            psrp.read_body(message)  # data PowerShell could not deserialize is refused here, with the plugin's fault
         types = {m.message_type for m in messages}
         if psrp.SESSION_CAPABILITY not in types or psrp.INIT_RUNSPACEPOOL not in types:
             raise wsman.BadRequest("creationXml lacks SESSION_CAPABILITY and INIT_RUNSPACEPOOL")

@@ -66,10 +66,14 @@ class CmdShells:
     def __init__(self, host: str, execute: Executor, quotas: Quotas | None = None, activity: Activity | None = None) -> None:
         self.host = host
         self.execute = execute
-        self.quotas = quotas or Quotas()
-        self.activity = activity or Activity(self.quotas)
+        self.activity = activity or Activity(quotas or Quotas())
         self.shells: dict[str, _Shell] = {}
         self.changed = threading.Condition()
+
+    @property
+    def quotas(self) -> Quotas:
+        """The endpoint's quotas (shared with its PSRP pools through `activity`)."""
+        return self.activity.quotas
 
     def owns(self, request: wsman.Request) -> bool:
         """A request for the cmd resource, or for a shell this object opened."""
