@@ -214,3 +214,17 @@ def test_idle_psrp_pools_and_unreceived_pipelines_expire(served):
             PowerShell(pool).add_cmdlet("Get-Thing").invoke()
         assert gone.value.code == wsman.INVALID_SELECTORS
         assert endpoint.pools == {}
+
+
+def test_a_dtd_in_the_creation_xml_is_the_plugins_fault(served):
+    server, endpoint = served
+    create = recorded_requests(server, endpoint)["Create"]
+    rpid = uuid.UUID(re.search(rb'ShellId="([^"]*)"', create).group(1).decode())
+    capability = '<!DOCTYPE Obj [<!ENTITY big "x">]><Obj RefId="0"><MS><S N="x">&big;</S></MS></Obj>'
+    data = b"".join(psrp.fragments(1, psrp.Message(psrp.DESTINATION_SERVER, psrp.SESSION_CAPABILITY, rpid, psrp.EMPTY,
+                                                   capability).pack(), 100_000))
+    broken = re.sub(rb"(<[\w:]*creationXml[^>]*>)[^<]*", rb"\g<1>" + base64.b64encode(data), create, count=1)
+    answer = post(server, broken)
+    assert answer.status_code == 500 and fault_code(answer) == wsman.INVALID_PARAMETER
+    assert psrp.DTD_PROHIBITED.encode() in answer.content
+    still_serves(server)

@@ -198,3 +198,32 @@ def test_ctrl_c_stops_a_command_waiting_for_stdin(served):
 ])
 def test_command_line_splits_as_windows_does(line, argv):
     assert split_args(line) == argv
+
+
+def test_large_output_spans_receives_complete_and_in_order():
+    from nestlab.simulator.endpoint.testing import PASSWORD as FAKE_PASSWORD, USER as FAKE_USER, serve_fake
+
+    with serve_fake() as (server, _):
+        endpoint = server.servers["HV01"].endpoint
+        s = winrm.Session(server.urls()["HV01"], auth=(FAKE_USER, FAKE_PASSWORD), transport="basic")
+        result = s.run_cmd("powershell", ["-Command", "Get-Many -Count 3000 -Size 90"])
+        assert result.status_code == 0, result.std_err
+        lines = result.std_out.decode().split("\n")[:-1]
+        assert lines == [f"{i:06d}" + "x" * 90 for i in range(3000)]
+        assert endpoint.requests["Receive"] >= 2  # 291 kB of output, 153,600-byte envelopes
+
+
+def test_stdout_and_stderr_keep_the_order_they_were_written(served):
+    server, _ = served
+    protocol = session(server).protocol
+    shell_id = protocol.open_shell()
+    command_id = protocol.run_command(shell_id, "echo a&& echo b>&2&& echo c")
+    streams: list[tuple[str, bytes]] = []
+    for _ in range(20):
+        text = _raw_receive(server, shell_id, command_id)
+        body = ET.fromstring(text).find("s:Body/rsp:ReceiveResponse", wsman.NS)
+        streams += [(s.get("Name"), base64.b64decode(s.text)) for s in body.findall("rsp:Stream", wsman.NS) if s.text]
+        if "CommandState/Done" in text:
+            break
+    assert streams == [("stdout", b"a\r\n"), ("stderr", b"b\r\n"), ("stdout", b"c\r\n")]
+    protocol.close_shell(shell_id)

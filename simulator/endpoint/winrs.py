@@ -39,8 +39,7 @@ CHUNK = 64 * 1024  # bytes of one stream element before base64
 class _Command:
     command_id: str
     line: str
-    stdout: bytearray = field(default_factory=bytearray)
-    stderr: bytearray = field(default_factory=bytearray)
+    output: list[tuple[str, bytes]] = field(default_factory=list)  # (stream, data) in the order written
     stdin: bytearray = field(default_factory=bytearray)
     stdin_closed: bool = False
     exit_code: int | None = None  # set when the program ended
@@ -56,7 +55,6 @@ class _Shell:
     idle_timeout: str
     input_streams: str
     output_streams: str
-    skip_cmd_default: bool = False
     commands: dict[str, _Command] = field(default_factory=dict)
 
 
@@ -202,13 +200,13 @@ class CmdShells:
         deadline = time.monotonic() + min(request.operation_timeout, MAX_WAIT)
         room = max(1024, (request.max_envelope_size - 4096) * 3 // 4)
         with self.changed:
-            while not command.stdout and not command.stderr and command.exit_code is None:
+            while not command.output and command.exit_code is None:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return 500, wsman.timed_out(request)
                 self.changed.wait(remaining)
             streams = self._take(command, room)
-            done = command.exit_code is not None and not command.stdout and not command.stderr
+            done = command.exit_code is not None and not command.output
         self.activity.touch(shell.shell_id, command.command_id)
         attr = f'CommandId="{command.command_id}"'
         parts = [f'<rsp:Stream Name="{name}" {attr}>{base64.b64encode(data).decode()}</rsp:Stream>' for name, data in streams]
@@ -275,14 +273,17 @@ class CmdShells:
 
     @staticmethod
     def _take(command: _Command, room: int) -> list[tuple[str, bytes]]:
-        """Pending stdout then stderr, in chunks, while they fit `room` bytes of raw data."""
+        """Pending output in the order it was written, in chunks, while it fits `room` bytes of raw data."""
         taken: list[tuple[str, bytes]] = []
-        for name, buffer in (("stdout", command.stdout), ("stderr", command.stderr)):
-            while buffer and room > 0:
-                size = min(len(buffer), CHUNK, room)
-                taken.append((name, bytes(buffer[:size])))
-                del buffer[:size]
-                room -= size
+        while command.output and room > 0:
+            name, data = command.output[0]
+            size = min(len(data), CHUNK, room)
+            taken.append((name, data[:size]))
+            if size == len(data):
+                command.output.pop(0)
+            else:
+                command.output[0] = (name, data[size:])
+            room -= size
         return taken
 
     def _run(self, shell: _Shell, command: _Command, skip_cmd: bool) -> None:
@@ -301,8 +302,8 @@ class CmdShells:
     def _writer(self, command: _Command):
         def write(stream: str, data: bytes) -> None:
             with self.changed:
-                if not command.stopped:
-                    (command.stdout if stream == "stdout" else command.stderr).extend(data)
+                if not command.stopped and data:
+                    command.output.append((stream, data))
                 self.changed.notify_all()
         return write
 
