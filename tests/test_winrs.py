@@ -227,3 +227,38 @@ def test_stdout_and_stderr_keep_the_order_they_were_written(served):
             break
     assert streams == [("stdout", b"a\r\n"), ("stderr", b"b\r\n"), ("stdout", b"c\r\n")]
     protocol.close_shell(shell_id)
+
+
+def test_create_response_lists_the_shell_as_windows_does(served):
+    """The rsp:Shell children of pypsrp's recorded CreateResponse (test_winrs_standard.yml), in order."""
+    server, _ = served
+    envelope = (
+        f'<s:Envelope xmlns:s="{wsman.NS["s"]}" xmlns:a="{wsman.NS["a"]}" xmlns:w="{wsman.NS["w"]}" '
+        f'xmlns:rsp="{wsman.NS["rsp"]}"><s:Header><a:Action>{wsman.TRANSFER}Create</a:Action>'
+        f"<a:MessageID>uuid:00000000-0000-0000-0000-000000000002</a:MessageID><w:ResourceURI>{winrs.CMD_URI}</w:ResourceURI>"
+        "<a:To>http://127.0.0.1/wsman</a:To></s:Header><s:Body><rsp:Shell><rsp:InputStreams>stdin</rsp:InputStreams>"
+        "<rsp:OutputStreams>stdout stderr</rsp:OutputStreams></rsp:Shell></s:Body></s:Envelope>"
+    )
+    answer = requests.post(server.urls()["HV01"], data=envelope.encode(), auth=(USER, PASSWORD))
+    body = ET.fromstring(answer.content).find("s:Body", wsman.NS)
+    shell = body.find("rsp:Shell", wsman.NS)
+    assert [child.tag.split("}")[1] for child in shell] == [
+        "ShellId", "ResourceUri", "Owner", "ClientIP", "IdleTimeOut", "InputStreams", "OutputStreams",
+        "ShellRunTime", "ShellInactivity"]
+    selector = body.find("x:ResourceCreated/a:ReferenceParameters/w:SelectorSet/w:Selector", wsman.NS)
+    assert selector.text == shell.findtext("rsp:ShellId", None, wsman.NS)
+    assert shell.findtext("rsp:Owner", None, wsman.NS) == USER
+    assert shell.findtext("rsp:IdleTimeOut", None, wsman.NS) == "PT7200.000S"
+
+
+def test_receive_of_a_silent_command_times_out_and_pywinrm_retries(served):
+    server, _ = served
+    protocol = winrm.Protocol(server.urls()["HV01"], transport="basic", username=USER, password=PASSWORD,
+                              operation_timeout_sec=1, read_timeout_sec=3)
+    shell_id = protocol.open_shell()
+    command_id = protocol.run_command(shell_id, "powershell", ["-"])  # waits for stdin
+    with pytest.raises(winrm.exceptions.WinRMOperationTimeoutError):
+        protocol.get_command_output_raw(shell_id, command_id)
+    protocol.send_command_input(shell_id, command_id, b"hostname\r\n", end=True)
+    assert protocol.get_command_output(shell_id, command_id) == (b"HV01\n", b"", 0)
+    protocol.close_shell(shell_id)
