@@ -228,3 +228,12 @@ def test_a_dtd_in_the_creation_xml_is_the_plugins_fault(served):
     assert answer.status_code == 500 and fault_code(answer) == wsman.INVALID_PARAMETER
     assert psrp.DTD_PROHIBITED.encode() in answer.content
     still_serves(server)
+
+
+def test_an_xml_declaration_with_an_unknown_encoding_is_invalid_xml(served):
+    """Found by mutating recorded requests: expat raises LookupError, not ParseError, for it."""
+    server, endpoint = served
+    create = recorded_requests(server, endpoint)["Create"]
+    answer = post(server, b'<?xml version="1.0" encoding="zz"?>' + create)
+    assert answer.status_code == 400 and fault_code(answer) == wsman.INVALID_XML
+    still_serves(server)

@@ -111,7 +111,7 @@ def parse_request(data: bytes) -> Request:
     """The routed parts of a request; a header value of the wrong form is the fault WinRM gives for it."""
     try:
         root = ET.fromstring(data)
-    except ET.ParseError as exc:
+    except (ET.ParseError, LookupError, ValueError) as exc:  # LookupError: an XML declaration's unknown encoding
         reason = "The WS-Management service cannot process the request because the XML is invalid. "
         raise WSManFault(INVALID_XML, reason, "w:SchemaValidationError", status=400, message=reason + f"({exc})") from None
     header = root.find("s:Header", NS)
