@@ -262,3 +262,12 @@ def test_receive_of_a_silent_command_times_out_and_pywinrm_retries(served):
     protocol.send_command_input(shell_id, command_id, b"hostname\r\n", end=True)
     assert protocol.get_command_output(shell_id, command_id) == (b"HV01\n", b"", 0)
     protocol.close_shell(shell_id)
+
+
+def test_clixml_stderr_escapes_markup_and_underscores(served):
+    """XML markup is escaped, and a literal "_x" has its "_" written _x005F_ (MS-PSRP 2.2.5.1.1)."""
+    encoded = base64.b64encode("Get-VM -Name 'a<b&c_x0041_'".encode("utf-16-le")).decode()
+    raw = session(served[0]).run_cmd(f"powershell -EncodedCommand {encoded}")
+    assert 'name "a&lt;b&amp;c_x005F_x0041_"._x000D__x000A_</S>' in raw.std_err.decode()
+    cleaned = session(served[0]).run_ps("Get-VM -Name 'a<b&c_x0041_'")
+    assert 'with name "a<b&c_x005F_x0041_".' in cleaned.std_err.decode()  # pywinrm decodes only CRLF, as from Windows

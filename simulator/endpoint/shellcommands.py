@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from typing import Callable
 
 from nestlab.simulator import psformat, pwsh
-from nestlab.simulator.clixml import _encode as clixml_escape
 from nestlab.simulator.cmdlets import native
 from nestlab.simulator.psdata import Command, Result
 
@@ -49,7 +48,6 @@ class Program:
     execute: pwsh.Executor
     _write: Callable[[str, bytes], None]
     read_line: Callable[[], str | None]
-    exit_requested: int = 0  # the N of cmd's `exit N`
 
     def write(self, stream: str, text: str) -> None:
         encoding = "utf-8" if self.codepage == 65001 else f"cp{self.codepage}"
@@ -123,21 +121,18 @@ def run_line(program: Program, line: str, *, through_cmd: bool = True) -> int:
 
 
 def _cmd_line(program: Program, line: str) -> int:
-    """cmd.exe: commands joined by &&, || and &, each with its redirections."""
+    """cmd.exe: commands joined by &&, || and &, each with its redirections; `exit N` ends them all."""
     code = 0
     operator = "&"
     for segment, next_operator in _cmd_segments(line):
         if operator == "&&" and code != 0 or operator == "||" and code == 0:
             operator = next_operator
             continue
-        code = _cmd_segment(program, segment)
-        if code == _EXIT:
-            return program.exit_requested
+        code, leave = _cmd_segment(program, segment)
+        if leave:
+            return code
         operator = next_operator
     return code
-
-
-_EXIT = -(2**40)  # a sentinel exit code: `exit` ends the whole cmd.exe
 
 
 def _cmd_segments(line: str) -> list[tuple[str, str]]:
@@ -168,7 +163,8 @@ def _cmd_segments(line: str) -> list[tuple[str, str]]:
 _REDIRECT = re.compile(r"\s*(?:(?P<fd>[12])?>(?P<target>&[12]|nul|NUL))")
 
 
-def _cmd_segment(program: Program, segment: str) -> int:
+def _cmd_segment(program: Program, segment: str) -> tuple[int, bool]:
+    """(exit code, whether it was `exit`) of one command of a cmd line."""
     stream = "stdout"
     for match in list(_REDIRECT.finditer(segment)):
         fd, target = match.group("fd") or "1", match.group("target").lower()
@@ -182,16 +178,11 @@ def _cmd_segment(program: Program, segment: str) -> int:
     if word in ("echo", "echo."):
         rest = stripped[len(word):]
         _emit(program, stream, (rest[1:] if rest.startswith(" ") else rest) + "\r\n")
-        return 0
+        return 0, False
     if word == "exit":
-        parts = stripped.split()[1:]
-        parts = [p for p in parts if p.lower() != "/b"]
-        try:
-            program.exit_requested = int(parts[0]) if parts else 0
-        except ValueError:
-            program.exit_requested = 0
-        return _EXIT
-    return _run_program(program, stripped, stream)
+        parts = [p for p in stripped.split()[1:] if p.lower() != "/b"]
+        return (int(parts[0]) if parts and re.fullmatch(r"-?\d+", parts[0]) else 0), True
+    return _run_program(program, stripped, stream), False
 
 
 def _emit(program: Program, stream: str, text: str) -> None:
@@ -340,6 +331,10 @@ def clixml_error_stream(result: pwsh.ScriptResult, command_line: str) -> str:
     return CLIXML_HEADER + CLIXML_OBJS + "".join(items) + "</Objs>"
 
 
+_NEEDS_ESCAPE = re.compile(r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|_(?=x[0-9A-Fa-f]{4}_)|[\r\n\t]")
+
+
 def _escape(text: str) -> str:
-    escaped = clixml_escape(text)
-    return escaped.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """MS-PSRP 2.2.5.1.1: characters XML cannot carry as _xHHHH_ (a literal "_x" escapes its "_"), then XML."""
+    encoded = _NEEDS_ESCAPE.sub(lambda m: "_x005F_" if m.group() == "_" else f"_x{ord(m.group()):04X}_", text)
+    return encoded.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

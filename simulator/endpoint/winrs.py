@@ -84,10 +84,10 @@ class CmdShells:
                open_operations: int = 0) -> tuple[int, bytes]:
         """`open_shells`/`open_operations`: the user's PSRP pools and pipelines, counted in the same quotas."""
         handler = {
-            "Create": self._create, "Command": self._command, "Receive": self._receive,
-            "Send": self._send, "Signal": self._signal, "Delete": self._delete,
+            "Command": self._command, "Receive": self._receive, "Send": self._send,
+            "Signal": self._signal, "Delete": self._delete,
         }.get(request.action)
-        if handler is None:
+        if handler is None and request.action != "Create":
             return 500, wsman.fault(request, wsman.ACTION_NOT_SUPPORTED, f"The action {request.action} is not supported.",
                                     "w:ActionNotSupported", sender=True)
         try:
