@@ -6,9 +6,9 @@ features, events, reboot, disks, IMDS), registry_keys (DeviceGuard keys), native
 reg, net, systeminfo), pipeline (Select-Object, Where-Object, Format-*, Invoke-Command).
 """
 
-from nestlab.simulator.cmdlets import jobs, native, network, pipeline, registry_keys, system, vhd, vm
+from nestlab.simulator.cmdlets import addtype, jobs, native, network, output, pipeline, registry_keys, system, vhd, vm
 from nestlab.simulator.cmdlets.base import TABLE
 
-MODULES = (jobs, native, network, pipeline, registry_keys, system, vhd, vm)
+MODULES = (addtype, jobs, native, network, output, pipeline, registry_keys, system, vhd, vm)
 
 __all__ = ["TABLE", "MODULES"]

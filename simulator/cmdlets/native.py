@@ -200,3 +200,79 @@ def systeminfo(ctx: Ctx, call: Call) -> Iterable[str]:
                   "                           Data Execution Prevention Available: Yes"]
     return lines
 
+
+
+# ----------------------------------------------------------------------------------------------
+# hostname, ipconfig
+# ----------------------------------------------------------------------------------------------
+
+
+@cmdlet("hostname")
+def hostname(ctx: Ctx, call: Call) -> Iterable[str]:
+    """hostname.exe prints the computer name as it was set (case kept), nothing else."""
+    return [ctx.computer_name]
+
+
+@cmdlet("ipconfig")
+def ipconfig(ctx: Ctx, call: Call) -> Iterable[str]:
+    """`ipconfig` (no /all): one block per adapter, as Windows Server 2022 prints it.
+
+    Layout: pywinrm's recorded `ipconfig` answer (winrm/tests/conftest.py) and the Windows
+    Server 2022 console: a blank line, "Windows IP Configuration", then per adapter
+    "Ethernet adapter NAME:" and dotted labels padded to column 39.
+    """
+    from nestlab.simulator.cmdlets.network import interfaces  # network imports this module's neighbours
+
+    args = [a.lower() for a in _args(call)]
+    if args and args[0] not in ("/all",):
+        return ["", "Error: unrecognized or incomplete command line.", "",
+                "USAGE:", "    ipconfig [/allcompartments] [/? | /all | ", ""]
+    lines = ["", "Windows IP Configuration", ""]
+    for iface in interfaces(ctx):
+        lines += ["", f"Ethernet adapter {iface['alias']}:", ""]
+        if not iface.get("up", True):
+            lines += [_dotted("Media State", "Media disconnected"), _dotted("Connection-specific DNS Suffix", "")]
+            continue
+        lines.append(_dotted("Connection-specific DNS Suffix", ""))
+        if iface["cidr"]:
+            import ipaddress
+
+            address = ipaddress.ip_interface(iface["cidr"])
+            lines += [_dotted("IPv4 Address", str(address.ip)), _dotted("Subnet Mask", str(address.netmask))]
+        else:
+            lines.append(_dotted("Autoconfiguration IPv4 Address", "169.254.0.1"))
+        lines.append(_dotted("Default Gateway", iface.get("gateway") or ""))
+    return lines
+
+
+def _dotted(label: str, value: str) -> str:
+    """`   IPv4 Address. . . . . . . . . . . : 10.0.0.5`: dots on the odd columns up to 35, the colon at 37."""
+    text = "   " + label + (" " if label == "Connection-specific DNS Suffix" else "")  # its resource string has the space
+    text += "".join("." if column % 2 else " " for column in range(len(text), 37))
+    return f"{text}: {value}"
+
+
+# ----------------------------------------------------------------------------------------------
+# exit codes
+# ----------------------------------------------------------------------------------------------
+
+# The exit code each native command ends with when it prints one of its failure messages (and 0
+# otherwise): what %ERRORLEVEL% / $LASTEXITCODE shows after it. net: NERR codes end with exit 2
+# ("NET HELPMSG"), a syntax error with 1; netsh, bcdedit and reg end with 1 on any error.
+_FAILURES: dict[str, tuple[tuple[str, int], ...]] = {
+    "net": (("System error", 2), ("More help is available by typing NET HELPMSG", 2), ("The syntax of this command is:", 1)),
+    "netsh": (("The following command was not found", 1), ("The system cannot find the file specified.", 1)),
+    "bcdedit": (("The parameter is incorrect.", 1), ("The set command specified is not valid.", 1)),
+    "reg": (("ERROR:", 1),),
+    "ipconfig": (("Error: unrecognized", 1),),
+}
+
+
+def exit_code(name: str, lines: Iterable[str]) -> int:
+    """The exit code native command `name` ends with after printing `lines`."""
+    failures = _FAILURES.get(name.lower(), ())
+    for line in lines:
+        for start, code in failures:
+            if str(line).startswith(start):
+                return code
+    return 0

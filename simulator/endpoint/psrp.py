@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from nestlab.simulator import clixml
+from nestlab.simulator.endpoint import keyexchange, wsman
 from nestlab.simulator.psdata import Command, ErrorRecord, PSObject
 
 BOM = b"\xef\xbb\xbf"
@@ -43,6 +44,7 @@ END_OF_PIPELINE_INPUT = 0x00041003
 PIPELINE_OUTPUT = 0x00041004
 ERROR_RECORD = 0x00041005
 PIPELINE_STATE = 0x00041006
+ENCRYPTED_SESSION_KEY = keyexchange.ENCRYPTED_SESSION_KEY
 
 RUNSPACE_OPENED = 2
 RUNSPACE_CLOSED = 3
@@ -68,13 +70,17 @@ class Message:
     @staticmethod
     def unpack(data: bytes) -> "Message":
         if len(data) < 40:
-            raise ValueError(f"PSRP message of {len(data)} bytes is shorter than its 40-byte header")
+            raise wsman.plugin_error(f"PSRP message of {len(data)} bytes is shorter than its 40-byte header")
         destination, message_type = struct.unpack("<II", data[:8])
         body = data[40:]
         if body.startswith(BOM):
             body = body[3:]
         rpid, pid = uuid.UUID(bytes_le=data[8:24]), uuid.UUID(bytes_le=data[24:40])
-        return Message(destination, message_type, rpid, pid, body.decode("utf-8"))
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise wsman.plugin_error("the PSRP message body is not UTF-8") from None
+        return Message(destination, message_type, rpid, pid, text)
 
 
 def fragments(object_id: int, data: bytes, max_blob: int) -> list[bytes]:
@@ -92,11 +98,11 @@ def split_fragments(data: bytes) -> Iterator[tuple[int, int, int, bytes, int]]:
     offset = 0
     while offset < len(data):
         if len(data) - offset < HEADER.size:
-            raise ValueError("truncated PSRP fragment header")
+            raise wsman.plugin_error("truncated PSRP fragment header")
         object_id, fragment_id, flags, length = HEADER.unpack_from(data, offset)
         blob = data[offset + HEADER.size : offset + HEADER.size + length]
         if len(blob) != length:
-            raise ValueError("truncated PSRP fragment")
+            raise wsman.plugin_error("truncated PSRP fragment")
         yield object_id, fragment_id, flags, blob, HEADER.size + length
         offset += HEADER.size + length
 
@@ -112,7 +118,7 @@ class Defragmenter:
         for object_id, fragment_id, flags, blob, _ in split_fragments(data):
             expected, sofar = self._partial.get(object_id, (0, b""))
             if fragment_id != expected:
-                raise ValueError(f"PSRP fragment {fragment_id} of object {object_id}, expected {expected}")
+                raise wsman.plugin_error(f"PSRP fragment {fragment_id} of object {object_id}, expected {expected}")
             sofar = blob if flags & 1 else sofar + blob
             if flags & 2:
                 self._partial.pop(object_id, None)
@@ -202,19 +208,45 @@ class Invocation:
     command: Command
 
 
-def read_body(message: Message) -> Any:
-    return clixml.from_clixml(message.body) if message.body.strip() else None
+DTD_PROHIBITED = (
+    "For security reasons DTD is prohibited in this XML document. To enable DTD processing set the DtdProcessing "
+    "property on XmlReaderSettings to Parse and pass the settings into XmlReader.Create method."
+)  # .NET's XmlException text: PowerShell's deserializer reads PSRP data with DtdProcessing.Prohibit
 
 
-def create_pipeline_statements(message: Message) -> tuple[bool, list[list[Invocation]]]:
+def read_body(message: Message, session_key: bytes | None = None) -> Any:
+    """The CLIXML body of a client message; data PowerShell could not read is the plugin's fault.
+
+    A DTD, XML that does not parse, nesting deeper than the reader goes, or a SecureString
+    that does not decrypt: the request is answered with `wsman.plugin_error`, never dropped.
+    """
+    text = message.body
+    if not text.strip():
+        return None
+    if "<!DOCTYPE" in text or "<!ENTITY" in text:
+        raise wsman.plugin_error(DTD_PROHIBITED)
+    try:
+        return clixml.from_clixml(keyexchange.reveal(text, session_key))
+    except RecursionError:
+        raise wsman.plugin_error("The deserialized data is nested too deeply.") from None
+    except (ET.ParseError, ValueError, KeyError, TypeError) as exc:
+        raise wsman.plugin_error(f"The PSRP message could not be read: {type(exc).__name__}.") from None
+
+
+def pipeline_input(message: Message, session_key: bytes | None = None) -> Any:
+    """The one object a PIPELINE_INPUT message carries (MS-PSRP 2.2.2.17)."""
+    return read_body(message, session_key)
+
+
+def create_pipeline_statements(message: Message, session_key: bytes | None = None) -> tuple[bool, list[list[Invocation]]]:
     """(no_input, statements) of a CREATE_PIPELINE: a statement is a pipeline of Invocations.
 
     With `add_statement()` pypsrp sends every statement in ExtraCmds (Cmds repeats the first);
     without, Cmds is the only statement. A switch parameter arrives with a Nil value: it becomes True.
     """
-    body = read_body(message)
+    body = read_body(message, session_key)
     if not isinstance(body, PSObject) or not isinstance(body.get("PowerShell"), PSObject):
-        raise ValueError("CREATE_PIPELINE without a PowerShell object")
+        raise wsman.plugin_error("CREATE_PIPELINE without a PowerShell object")
     shell = body["PowerShell"]
     extra = [s.get("Cmds") or [] for s in shell.get("ExtraCmds") or [] if isinstance(s, PSObject)]
     statements = extra or [shell.get("Cmds") or []]

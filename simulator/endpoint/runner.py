@@ -22,17 +22,30 @@ from nestlab.simulator.psdata import Command, ErrorRecord, PSObject, Result
 Executor = Callable[[str, tuple[Command, ...]], Result]
 
 
-def run_statements(execute: Executor, context: str, statements: Sequence[Sequence[Invocation]]) -> Result:
-    """Run each statement in order; a failed statement stops the rest, as in PowerShell."""
+def run_statements(execute: Executor, context: str, statements: Sequence[Sequence[Invocation]],
+                   input: Sequence[Any] = ()) -> Result:
+    """Run each statement in order; a failed statement stops the rest, as in PowerShell.
+
+    `input` (the pipeline's PIPELINE_INPUT objects) feeds the first command of the first
+    statement: `Write-Output -InputObject <input> | <statement>`. A script statement cannot be
+    fed through the engine seam (`pwsh.run_script` takes no input yet), so it runs without.
+    """
     output: list[Any] = []
     errors: list[ErrorRecord] = []
-    for statement in statements:
+    for index, statement in enumerate(statements):
+        if index == 0 and input and not statement[0].is_script:
+            statement = [_input_source(input), *statement]
         result = _run_statement(execute, context, statement)
         output.extend(result.output)
         errors.extend(result.errors)
         if result.failed:
             return Result(tuple(output), tuple(errors), True)
     return Result(tuple(output), tuple(errors), False)
+
+
+def _input_source(input: Sequence[Any]) -> Invocation:
+    command = Command("Write-Output", (("InputObject", list(input)),))
+    return Invocation(command.name, False, command)
 
 
 def _run_statement(execute: Executor, context: str, statement: Sequence[Invocation]) -> Result:

@@ -26,12 +26,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from nestlab.simulator import clixml
-from nestlab.simulator.endpoint import psrp, wsman
-from nestlab.simulator.endpoint import ntlm_store
+from nestlab.simulator.endpoint import keyexchange, ntlm_store, psrp, winrs, wsman
 from nestlab.simulator.endpoint.auth import ConnectionLogin, Credentials, Outcome, Verdict, challenges
 from nestlab.simulator.endpoint.encryption import CONTENT_TYPE as ENCRYPTED_CONTENT_TYPE
 from nestlab.simulator.endpoint.encryption import BadEncryptedMessage, is_encrypted, unwrap, wrap
 from nestlab.simulator.endpoint.limits import Limits
+from nestlab.simulator.endpoint.quotas import Activity, Quotas
 from nestlab.simulator.endpoint.throttle import AuthThrottle
 from nestlab.simulator.endpoint.runner import Executor, run_statements
 from nestlab.simulator.psdata import Command, ErrorRecord, Result
@@ -96,6 +96,7 @@ class _Pipeline:
     started: bool = False
     finished: bool = False  # the PIPELINE_STATE message is queued
     statements: list = field(default_factory=list)
+    input: list = field(default_factory=list)  # PIPELINE_INPUT objects, until END_OF_PIPELINE_INPUT
 
 
 @dataclass
@@ -107,6 +108,7 @@ class _Pool:
     incoming: psrp.Defragmenter = field(default_factory=psrp.Defragmenter)
     pipelines: dict[str, _Pipeline] = field(default_factory=dict)
     next_object_id: int = 1
+    session_key: bytes | None = None  # after a key exchange (keyexchange.py): SecureStrings decrypt
 
     def queue(self, outbox: _Outbox, message_type: int, body: str, pid: uuid.UUID = psrp.EMPTY, rpid: uuid.UUID | None = None) -> None:
         data = psrp.Message(psrp.DESTINATION_CLIENT, message_type, self.rpid if rpid is None else rpid, pid, body).pack()
@@ -127,6 +129,8 @@ class HostEndpoint:
         self.requests: Counter[str] = Counter()  # per WS-Man action, plus "TimedOut" Receives
         self.largest_response = 0
         self.trace: list[tuple[bytes, int, bytes]] | None = None  # set to [] to record every exchange
+        self.activity = Activity(Quotas())  # WinRM's quotas and IdleTimeout (quotas.py); replace .quotas to change
+        self.winrs = winrs.CmdShells(host, execute, activity=self.activity)  # the …/windows/shell/cmd resource
 
     # -- dispatch ---------------------------------------------------------------------------------
 
@@ -140,9 +144,15 @@ class HostEndpoint:
     def _dispatch(self, data: bytes, client_ip: str) -> tuple[int, bytes]:
         try:
             request = wsman.parse_request(data)
+        except wsman.WSManFault as exc:
+            return exc.status, exc.response()
         except wsman.BadRequest as exc:
             return 400, wsman.fault(None, wsman.ACTION_NOT_SUPPORTED, str(exc), "w:InvalidMessage")
         self.requests[request.action] += 1
+        self._expire()
+        if self.winrs.owns(request):
+            return self.winrs.handle(request, client_ip, self.credentials.user, open_shells=len(self.pools),
+                                     open_operations=self._operations())
         handler = {
             "Create": self._create,
             "Receive": self._receive,
@@ -157,6 +167,8 @@ class HostEndpoint:
             return handler(request, client_ip)
         except _UnknownSelector as exc:
             return 500, wsman.invalid_selectors(request, str(exc))
+        except wsman.WSManFault as exc:
+            return exc.status, exc.response(request)
         except (wsman.BadRequest, ValueError) as exc:
             return 500, wsman.fault(request, wsman.ACTION_NOT_SUPPORTED, f"Bad request: {exc}", "w:InvalidMessage")
 
@@ -169,14 +181,35 @@ class HostEndpoint:
                 "exists on the server. Provide the correct ShellId or create a new shell and retry the operation. "
             )
         pool.max_envelope_size = request.max_envelope_size
+        self.activity.touch(pool.shell_id)
         return pool
+
+    def _operations(self) -> int:
+        return sum(len(pool.pipelines) for pool in self.pools.values())
+
+    def _expire(self) -> None:
+        """Shells idle past IdleTimeout go with their pipelines; so do pipelines nobody received."""
+        for shell_id, command_id in self.activity.expired():
+            with self.changed:
+                pool = self.pools.get(shell_id)
+                if pool is not None and command_id is None:
+                    for pipeline in pool.pipelines.values():
+                        pipeline.finished = True
+                    del self.pools[shell_id]
+                elif pool is not None and command_id in pool.pipelines:
+                    pool.pipelines.pop(command_id).finished = True
+                self.changed.notify_all()
+            self.winrs.expire(shell_id, command_id)
 
     # -- operations -------------------------------------------------------------------------------
 
     def _create(self, request: wsman.Request, client_ip: str) -> tuple[int, bytes]:
+        self.activity.quotas.admit_shell(len(self.pools) + len(self.winrs.shells))
         shell_id = wsman.shell_id_of_create(request).upper()
         incoming = psrp.Defragmenter()
         messages = incoming.feed(wsman.creation_xml(request))
+        for message in messages:
+            psrp.read_body(message)  # data PowerShell could not deserialize is refused here, with the plugin's fault
         types = {m.message_type for m in messages}
         if psrp.SESSION_CAPABILITY not in types or psrp.INIT_RUNSPACEPOOL not in types:
             raise wsman.BadRequest("creationXml lacks SESSION_CAPABILITY and INIT_RUNSPACEPOOL")
@@ -188,11 +221,14 @@ class HostEndpoint:
             pool.queue(pool.outbox, psrp.RUNSPACEPOOL_STATE, psrp.runspace_pool_state_body(psrp.RUNSPACE_OPENED))
             self.pools[shell_id] = pool
             self.changed.notify_all()
+        self.activity.touch(shell_id)
         return 200, wsman.create_response(request, shell_id, f"{self.host}\\{self.credentials.user}", client_ip)
 
     def _command(self, request: wsman.Request, client_ip: str) -> tuple[int, bytes]:
         pool = self._pool(request)
+        self.activity.quotas.admit_operation(self._operations() + self.winrs.operations())
         command_id, first_fragment = wsman.command_line(request)
+        self.activity.touch(pool.shell_id, command_id)
         with self.changed:
             pipeline = _Pipeline(command_id, uuid.UUID(command_id))
             pool.pipelines[command_id] = pipeline
@@ -227,6 +263,9 @@ class HostEndpoint:
             done = pipeline is not None and pipeline.finished and not pipeline.outbox.fragments
             if done:
                 pool.pipelines.pop(pipeline.command_id, None)
+                self.activity.forget(pool.shell_id, pipeline.command_id)
+            elif pipeline is not None:
+                self.activity.touch(pool.shell_id, pipeline.command_id)
         return 200, wsman.receive_response(request, chunks, command_id, done)
 
     def _signal(self, request: wsman.Request, client_ip: str) -> tuple[int, bytes]:
@@ -251,6 +290,7 @@ class HostEndpoint:
                 pipeline.finished = True
             self.pools.pop(pool.shell_id, None)
             self.changed.notify_all()
+        self.activity.forget(pool.shell_id)
         return 200, wsman.empty_response(request, "Delete")
 
     # -- PSRP messages from the client ------------------------------------------------------------
@@ -268,17 +308,23 @@ class HostEndpoint:
         """CREATE_PIPELINE, then (when NoInput is false) input until END_OF_PIPELINE_INPUT."""
         for message in messages:
             if message.message_type == psrp.CREATE_PIPELINE:
-                no_input, pipeline.statements = psrp.create_pipeline_statements(message)
+                no_input, pipeline.statements = psrp.create_pipeline_statements(message, pool.session_key)
                 if no_input:
                     self._start(pool, pipeline)
+            elif message.message_type == psrp.PIPELINE_INPUT:
+                pipeline.input.append(psrp.pipeline_input(message, pool.session_key))
             elif message.message_type == psrp.END_OF_PIPELINE_INPUT:
                 self._start(pool, pipeline)
 
     def _pool_messages(self, pool: _Pool, messages: list[psrp.Message]) -> None:
         """SET_MAX/MIN_RUNSPACES and GET_AVAILABLE_RUNSPACES get a RUNSPACE_AVAILABILITY answer."""
         for message in messages:
-            body = psrp.read_body(message)
+            body = psrp.read_body(message, pool.session_key)
             call_id = body.get("ci", 0) if hasattr(body, "get") else 0
+            if message.message_type == psrp.PUBLIC_KEY:
+                key = keyexchange.public_key(wsman.b64decode(str(body.get("PublicKey", "")), "PublicKey"))
+                pool.session_key, answer = keyexchange.encrypted_session_key(key)
+                pool.queue(pool.outbox, psrp.ENCRYPTED_SESSION_KEY, answer)
             if message.message_type in (psrp.SET_MAX_RUNSPACES, psrp.SET_MIN_RUNSPACES):
                 pool.queue(pool.outbox, psrp.RUNSPACE_AVAILABILITY, psrp.runspace_availability_body(True, call_id))
             elif message.message_type == psrp.GET_AVAILABLE_RUNSPACES:
@@ -293,7 +339,7 @@ class HostEndpoint:
 
     def _run(self, pool: _Pool, pipeline: _Pipeline) -> None:
         try:
-            result = run_statements(self.execute, self.host, pipeline.statements)
+            result = run_statements(self.execute, self.host, pipeline.statements, pipeline.input)
         except Exception as exc:  # a simulator bug must still end the pipeline, as a Failed state
             result = Result((), (internal_error(exc),), True)
         with self.changed:

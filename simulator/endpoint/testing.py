@@ -92,6 +92,10 @@ class FakeHost:
     def _echo(self, context: str, command: Command) -> Result:
         return Result((repr(command),))
 
+    def _write_output(self, context: str, command: Command) -> Result:
+        """What the endpoint puts before a pipeline that has input; `Echo` after it shows what it got."""
+        return Result(tuple(command.param("InputObject") or ()))
+
 
 @contextmanager
 def serve_fake(hosts: tuple[str, ...] = ("HV01",), *, tls=None, fake: FakeHost | None = None,

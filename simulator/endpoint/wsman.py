@@ -9,6 +9,7 @@ one that does not (psrp-server-notes.md §1).
 from __future__ import annotations
 
 import base64
+import binascii
 import re
 import uuid
 import xml.etree.ElementTree as ET
@@ -36,6 +37,13 @@ SIGNAL_CTRL_C = "powershell/signal/ctrl_c"
 TIMED_OUT = 2150858793  # ERROR_WSMAN_OPERATION_TIMEDOUT (0x80338029)
 INVALID_SELECTORS = 2150858843  # ERROR_WSMAN_INVALID_SELECTORS: the shell or command is unknown
 ACTION_NOT_SUPPORTED = 2150858761
+# Codes and texts of wsmerror.h (Windows SDK): the f:WSManFault Code a Windows host sends.
+SCHEMA_VALIDATION_ERROR = 2150858817  # 0x80338041: a header or body value is not of its XML schema type
+INVALID_XML = 2150858819  # 0x80338043
+MIN_ENVELOPE_SIZE = 2150858878  # 0x8033807E
+INVALID_TIMEOUT_HEADER = 2150858881  # 0x80338081
+INVALID_PARAMETER = 87  # ERROR_INVALID_PARAMETER, as a shell plugin reports it (test_winrs_fail_poll_process)
+MINIMUM_ENVELOPE = 8192  # DSP0226 R6.2-4: a service rejects a MaxEnvelopeSize below 8192 octets
 
 _NSDECL = " ".join(f'xmlns:{prefix}="{uri}"' for prefix, uri in NS.items() if prefix in ("s", "a", "x", "w", "rsp", "p"))
 
@@ -52,17 +60,60 @@ class Request:
     shell_id: str | None
     options: dict[str, str] = field(default_factory=dict)
     body: ET.Element | None = None
+    resource_uri: str = RESOURCE_URI
 
 
 class BadRequest(ValueError):
     """The request is not a WS-Man envelope this server understands."""
 
 
+class WSManFault(ValueError):
+    """A request a Windows host refuses with a SOAP fault: its code, subcode and texts as WinRM sends them.
+
+    `request` is what could be read of the request (so the fault still echoes its MessageID).
+    """
+
+    def __init__(self, code: int, reason: str, subcode: str, *, sender: bool = True, detail: str | None = None,
+                 message: str | None = None, message_xml: str | None = None, status: int = 500,
+                 request: "Request | None" = None) -> None:
+        super().__init__(message or reason)
+        self.message_xml = message_xml
+        self.code, self.reason, self.subcode, self.sender = code, reason, subcode, sender
+        self.detail, self.message, self.status, self.request = detail, message, status, request
+
+    def response(self, request: "Request | None" = None) -> bytes:
+        return fault(request or self.request, self.code, self.reason, self.subcode, sender=self.sender,
+                     detail=self.detail, message=self.message, message_xml=self.message_xml)
+
+
+def schema_error(what: str) -> WSManFault:
+    """A header or body value that is not of its schema type (xs:unsignedInt, xs:base64Binary …)."""
+    reason = "The SOAP XML in the message does not match the corresponding XML schema definition. Change the XML and retry. "
+    return WSManFault(SCHEMA_VALIDATION_ERROR, reason, "w:SchemaValidationError", message=reason + f"({what})")
+
+
+def plugin_error(detail: str) -> WSManFault:
+    """What the PowerShell plugin answers when it cannot read the PSRP data of a request.
+
+    Shaped as the recorded provider fault of a Windows shell plugin (pypsrp's
+    test_winrs_fail_poll_process: w:InvalidParameter, Code 87, an f:ProviderFault); the
+    provider here is the PowerShell plugin, pwrshplugin.dll.
+    """
+    reason = "The parameter is incorrect. "
+    markup = (f'<f:ProviderFault provider="microsoft.powershell" path="%windir%\\system32\\pwrshplugin.dll">'
+               f"{_xml(reason + detail)}</f:ProviderFault>")
+    return WSManFault(INVALID_PARAMETER, reason, "w:InvalidParameter",
+                      detail="http://schemas.dmtf.org/wbem/wsman/1/wsman/faultDetail/InvalidValue",
+                      message=reason + detail, message_xml=markup)
+
+
 def parse_request(data: bytes) -> Request:
+    """The routed parts of a request; a header value of the wrong form is the fault WinRM gives for it."""
     try:
         root = ET.fromstring(data)
-    except ET.ParseError as exc:
-        raise BadRequest(f"request is not XML: {exc}") from None
+    except (ET.ParseError, LookupError, ValueError) as exc:  # LookupError: an XML declaration's unknown encoding
+        reason = "The WS-Management service cannot process the request because the XML is invalid. "
+        raise WSManFault(INVALID_XML, reason, "w:SchemaValidationError", status=400, message=reason + f"({exc})") from None
     header = root.find("s:Header", NS)
     if header is None:
         raise BadRequest("request has no SOAP header")
@@ -71,25 +122,65 @@ def parse_request(data: bytes) -> Request:
         raise BadRequest("request has no wsa:Action")
     selectors = {s.get("Name", ""): (s.text or "").strip() for s in header.iterfind("w:SelectorSet/w:Selector", NS)}
     options = {o.get("Name", ""): (o.text or "").strip() for o in header.iterfind("w:OptionSet/w:Option", NS)}
-    return Request(
+    request = Request(
         action=action.rsplit("/", 1)[-1],
         message_id=(header.findtext("a:MessageID", "", NS) or "").strip(),
         to=(header.findtext("a:To", "", NS) or "").strip(),
-        max_envelope_size=int(header.findtext("w:MaxEnvelopeSize", "153600", NS) or 153600),
-        operation_timeout=parse_duration(header.findtext("w:OperationTimeout", "PT20S", NS) or "PT20S"),
+        max_envelope_size=153600,
+        operation_timeout=20.0,
         shell_id=selectors.get("ShellId"),
         options=options,
         body=root.find("s:Body", NS),
+        resource_uri=(header.findtext("w:ResourceURI", RESOURCE_URI, NS) or RESOURCE_URI).strip(),
     )
+    size_text = (header.findtext("w:MaxEnvelopeSize", "153600", NS) or "153600").strip()
+    timeout_text = (header.findtext("w:OperationTimeout", "PT20S", NS) or "PT20S").strip()
+    try:
+        size = _envelope_size(size_text)
+        timeout = parse_duration(timeout_text)
+    except WSManFault as exc:
+        exc.request = request
+        raise
+    return Request(**{**request.__dict__, "max_envelope_size": size, "operation_timeout": timeout})
+
+
+def _envelope_size(text: str) -> int:
+    """w:MaxEnvelopeSize is an xs:positiveInteger of at least 8192 (DSP0226 R6.2-4)."""
+    if not re.fullmatch(r"\+?\d{1,10}", text):
+        raise schema_error(f"MaxEnvelopeSize {text[:40]!r} is not an integer")
+    size = int(text)
+    if size < MINIMUM_ENVELOPE:
+        reason = "The WS-Management service cannot process the request because the envelope size in the request is too small. "
+        raise WSManFault(MIN_ENVELOPE_SIZE, reason, "w:EncodingLimit",
+                         detail="http://schemas.dmtf.org/wbem/wsman/1/wsman/faultDetail/MinimumEnvelopeLimit")
+    return size
+
+
+_DURATION = re.compile(r"P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?")
 
 
 def parse_duration(text: str) -> float:
-    """`PT20S`, `PT20.000S`, `PT1M` → seconds."""
-    match = re.fullmatch(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:([\d.]+)S)?)?", text.strip())
-    if not match:
-        return 20.0
-    days, hours, minutes, seconds = (float(g or 0) for g in match.groups())
-    return days * 86400 + hours * 3600 + minutes * 60 + seconds
+    """An xs:duration (`PT20S`, `PT20.000S`, `PT1M`, `P0DT0H0M5S`) in seconds.
+
+    Anything else (`PT1.2.3S`, `abc`, `P`, `PT`) is the fault Windows answers for a bad
+    OperationTimeout: ERROR_WSMAN_INVALID_TIMEOUT_HEADER.
+    """
+    text = text.strip()
+    match = _DURATION.fullmatch(text)
+    if not match or text in ("P", "") or text.endswith("T") or not any(match.groups()):
+        reason = "The WS-Management service cannot process the request because the timeout header in the request is invalid. "
+        raise WSManFault(INVALID_TIMEOUT_HEADER, reason, "a:InvalidMessageInformationHeader",
+                         detail="http://schemas.dmtf.org/wbem/wsman/1/wsman/faultDetail/InvalidValue")
+    years, months, days, hours, minutes, seconds = (float(g or 0) for g in match.groups())
+    return (years * 365 + months * 30 + days) * 86400 + hours * 3600 + minutes * 60 + seconds
+
+
+def b64decode(text: str | None, what: str) -> bytes:
+    """Strict base64 of an xs:base64Binary element: invalid text is a schema fault, never b''."""
+    try:
+        return base64.b64decode("".join((text or "").split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise schema_error(f"{what} is not base64") from None
 
 
 def _envelope(request: Request, action: str, body: str, *, activity: bool = True) -> bytes:
@@ -101,6 +192,16 @@ def _envelope(request: Request, action: str, body: str, *, activity: bool = True
         f"<a:RelatesTo>{_xml(request.message_id)}</a:RelatesTo></s:Header>"
     )
     return f'<s:Envelope xml:lang="en-US" {_NSDECL}>{header}<s:Body>{body}</s:Body></s:Envelope>'.encode("utf-8")
+
+
+def envelope(request: Request, action: str, body: str, *, activity: bool = True) -> bytes:
+    """A response envelope for `request` (the WinRS cmd shell's answers carry no ActivityId)."""
+    return _envelope(request, action, body, activity=activity)
+
+
+def xml_text(text: str) -> str:
+    """Text escaped for an element or attribute value."""
+    return _xml(text)
 
 
 def _xml(text: str) -> str:
@@ -157,6 +258,7 @@ def fault(
     sender: bool = False,
     detail: str | None = None,
     message: str | None = None,
+    message_xml: str | None = None,
 ) -> bytes:
     """An s:Fault (always sent with HTTP 500: pypsrp only parses faults on a non-2xx status)."""
     stub = request or Request("", "", "", 153600, 20.0, None)
@@ -165,7 +267,7 @@ def fault(
         f"<s:Fault><s:Code><s:Value>{'s:Sender' if sender else 's:Receiver'}</s:Value><s:Subcode>"
         f"<s:Value>{subcode}</s:Value></s:Subcode></s:Code>"
         f'<s:Reason><s:Text xml:lang="en-US">{_xml(reason)}</s:Text></s:Reason><s:Detail>{fault_detail}'
-        f'<f:WSManFault xmlns:f="{NS["f"]}" Code="{code}" Machine="127.0.0.1"><f:Message>{_xml(message or reason)}'
+        f'<f:WSManFault xmlns:f="{NS["f"]}" Code="{code}" Machine="127.0.0.1"><f:Message>{message_xml or _xml(message or reason)}'
         "</f:Message></f:WSManFault></s:Detail></s:Fault>"
     )
     return _envelope(stub, "http://schemas.dmtf.org/wbem/wsman/1/wsman/fault", body)
@@ -190,7 +292,7 @@ def creation_xml(request: Request) -> bytes:
     node = request.body.find("rsp:Shell/pwsh:creationXml", NS) if request.body is not None else None
     if node is None or not node.text:
         raise BadRequest("Create without creationXml")
-    return base64.b64decode(node.text)
+    return b64decode(node.text, "creationXml")
 
 
 def shell_id_of_create(request: Request) -> str:
@@ -200,14 +302,12 @@ def shell_id_of_create(request: Request) -> str:
 
 def command_line(request: Request) -> tuple[str, bytes]:
     """(CommandId, first CREATE_PIPELINE fragment) of a Command request."""
-
-
     node = request.body.find("rsp:CommandLine", NS) if request.body is not None else None
     if node is None:
         raise BadRequest("Command without rsp:CommandLine")
     command_id = (node.get("CommandId") or str(uuid.uuid4())).upper()
     arguments = node.findtext("rsp:Arguments", "", NS) or ""
-    return command_id, base64.b64decode(arguments)
+    return command_id, b64decode(arguments, "rsp:Arguments")
 
 
 def receive_target(request: Request) -> str | None:
@@ -221,7 +321,7 @@ def sent_data(request: Request) -> tuple[str | None, bytes]:
     if node is None:
         raise BadRequest("Send without rsp:Stream")
     command_id = node.get("CommandId")
-    return (command_id.upper() if command_id else None), base64.b64decode(node.text or "")
+    return (command_id.upper() if command_id else None), b64decode(node.text, "rsp:Stream")
 
 
 def signal(request: Request) -> tuple[str | None, str]:

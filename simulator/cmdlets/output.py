@@ -1,0 +1,19 @@
+"""Write-Output: objects onto the success stream, one by one (a collection is enumerated unless
+-NoEnumerate). The served endpoint puts a PSRP pipeline's input (PIPELINE_INPUT) at the head of
+its first statement with it, which is what PowerShell does with input given to a remote pipeline.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from nestlab.simulator.cmdlets.base import Call, Ctx, as_list, cmdlet
+
+
+@cmdlet("Write-Output", positional=("InputObject",), params=("InputObject", "NoEnumerate"),
+        cls="Microsoft.PowerShell.Commands.WriteOutputCommand")
+def write_output(ctx: Ctx, call: Call) -> Iterable[Any]:
+    if call.has("InputObject"):
+        value = call.get("InputObject")
+        return [value] if call.flag("NoEnumerate") else as_list(value)
+    return list(call.input)
