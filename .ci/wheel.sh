@@ -4,10 +4,11 @@
 #
 #   bash .ci/wheel.sh            # PY=python3.11 by default; the build uses .venv's pip when present
 #
-# Checks: `nestlab labs` lists the builtin labs, `nestlab demo` exits 0, `import nestlab.simulator`
-# works, and the distribution installs nothing at the top of site-packages but `nestlab` (no
-# `lab`, `steps`, `simulator`, `diagnosis`, `fixtures`, `features`). The venv is a real install
-# with dependencies (pip's cache keeps it to seconds) and is removed at the end.
+# Checks: `nestlab labs` lists the builtin labs, `nestlab demo` exits 0, `diagnose --html` and
+# `draw` write their files, `import nestlab.simulator` works, and the distribution installs
+# nothing at the top of site-packages but `nestlab` (no `lab`, `steps`, `simulator`, `diagnosis`,
+# `fixtures`, `features`). The venv is a real install with dependencies (pip's cache keeps it to
+# seconds) and is removed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -41,6 +42,11 @@ for name in reference azure deep; do
 done
 log "nestlab demo"
 "$bin/nestlab" demo >"$work/demo.txt" || { tail -n 20 "$work/demo.txt" >&2; log "nestlab demo failed"; exit 1; }
+log "nestlab diagnose --html, nestlab draw"
+"$bin/nestlab" diagnose builtin:reference --html "$work/report.html" >/dev/null
+grep -q "<svg" "$work/report.html" || { log "the HTML report has no drawing"; exit 1; }
+"$bin/nestlab" draw builtin:deep -o "$work/deep.mmd" 2>/dev/null
+grep -q "^flowchart" "$work/deep.mmd" || { log "nestlab draw wrote no Mermaid"; exit 1; }
 log "import nestlab.simulator, and nothing else at the top of site-packages"
 "$bin/python" - <<'PY'
 import importlib.metadata as md
