@@ -28,6 +28,8 @@ HEADER = 72  # title, detail, a finding's badge, and room for one above the firs
 PILL_H = 24
 ROW_GAP = 12
 TOP = 20 + PILL_H + 60  # networks bar, then room for the uplinks
+ROW_WIDTH = 1500  # VM boxes side by side up to this width, then a new row (hosts: twice that)
+WRAP_GAP = ROW_GAP * 3  # between rows of VM boxes: room for the stubs of the lower row's adapters
 LEVEL_FILL = ("#eef3fb", "#e9f6ec", "#fdf5e1", "#f8eaf3", "#eaf5f7", "#f3efe6")
 PILL_FILL = {"switch": "#d7e6fa", "nat": "#eadcf7", "vhd": "#ececec", "network": "#cfe9d6"}
 SEVERITY_COLOR = {"error": "#c62828", "warning": "#e08a00", "info": "#5b7db1"}
@@ -91,17 +93,37 @@ def text_width(text: str) -> float:
 def layout(lab: Lab) -> Scene:
     scene = Scene()
     sizes: dict[str, tuple[float, float]] = {}
-    x = PAD
-    height = 0.0
-    for host in lab.hosts():
-        w, h = _measure(lab, host, sizes)
-        _place(lab, host, x, TOP, 0, sizes, scene)
-        x += w + GAP * 2
-        height = max(height, h)
-    _networks(lab, scene, max(x - GAP * 2, 200))
-    scene.width = max(x - GAP * 2 + PAD, max((s.x + s.w for s in scene.shapes.values()), default=0) + PAD)
-    scene.height = TOP + height + PAD
+    hosts = lab.hosts()
+    for host in hosts:
+        _measure(lab, host, sizes)
+    y, width, first_row = TOP, 200.0, set()
+    for index, row in enumerate(wrap([sizes[h][0] for h in hosts], ROW_WIDTH * 2, GAP * 2)):
+        x = PAD
+        for i in row:
+            _place(lab, hosts[i], x, y, 0, sizes, scene)
+            x += sizes[hosts[i]][0] + GAP * 2
+            if index == 0:
+                first_row.add(hosts[i])
+        width = max(width, x - GAP * 2)
+        y += max(sizes[hosts[i]][1] for i in row) + TOP - 20
+    _networks(lab, scene, width, first_row)
+    scene.width = max(width + PAD, max((s.x + s.w for s in scene.shapes.values()), default=0) + PAD)
+    scene.height = max(y - (TOP - 20) + PAD, TOP)
     return scene
+
+
+def wrap(widths: list[float], limit: float, gap: float) -> list[list[int]]:
+    """Indexes of boxes, in order, cut into rows no wider than `limit` (a row holds at least one)."""
+    rows: list[list[int]] = []
+    used = 0.0
+    for i, w in enumerate(widths):
+        if rows and used + gap + w <= limit:
+            rows[-1].append(i)
+            used += gap + w
+        else:
+            rows.append([i])
+            used = w
+    return rows
 
 
 def _header(lab: Lab, owner: str) -> tuple[str, str]:
@@ -157,19 +179,26 @@ def _row_width(lab: Lab, row: list[str]) -> float:
     return sum(_pill_width(_pill_label(lab, n)) for n in row) + GAP * max(len(row) - 1, 0)
 
 
+def _pill_lines(lab: Lab, row: list[str]) -> list[list[str]]:
+    """A row of pills cut into lines no wider than ROW_WIDTH."""
+    return [[row[i] for i in line] for line in wrap([_pill_width(_pill_label(lab, n)) for n in row], ROW_WIDTH, GAP)]
+
+
 def _measure(lab: Lab, owner: str, sizes: dict[str, tuple[float, float]]) -> tuple[float, float]:
     title, detail = _header(lab, owner)
     children = lab.vms(owner)
     child_sizes = [_measure(lab, vm, sizes) for vm in children]
-    rows = [r for r in (_switch_row(lab, owner), _disk_row(lab, owner)) if r]
+    rows = [line for r in (_switch_row(lab, owner), _disk_row(lab, owner)) if r for line in _pill_lines(lab, r)]
+    child_rows = wrap([w for w, _ in child_sizes], ROW_WIDTH, GAP)
     inner = max(
         text_width(f"{title}  L0") + 40, text_width(detail),
         *(_row_width(lab, r) for r in rows),
-        sum(w for w, _ in child_sizes) + GAP * max(len(children) - 1, 0),
+        *(sum(child_sizes[i][0] for i in r) + GAP * (len(r) - 1) for r in child_rows),
     )
     height = HEADER + len(rows) * (PILL_H + ROW_GAP)
-    if children:
-        height += max(h for _, h in child_sizes) + ROW_GAP * 3  # room for the adapter lines
+    if children:  # room for the adapter lines above the first row, their stubs above the others
+        height += ROW_GAP * 3 + sum(max(child_sizes[i][1] for i in r) for r in child_rows)
+        height += WRAP_GAP * (len(child_rows) - 1)
     sizes[owner] = (inner + 2 * PAD, height + PAD)
     return sizes[owner]
 
@@ -181,20 +210,27 @@ def _place(lab: Lab, owner: str, x: float, y: float, level: int,
     scene.shapes[owner] = Shape(owner, lab.kind(owner), x, y, w, h, title, detail, level)
     cursor = y + HEADER
     switch_row = _switch_row(lab, owner)
-    if switch_row:
-        _pills(lab, switch_row, x + PAD, cursor, level, scene)
+    for line in _pill_lines(lab, switch_row):
+        _pills(lab, line, x + PAD, cursor, level, scene)
         cursor += PILL_H + ROW_GAP
     children = lab.vms(owner)
+    wrapped: set[str] = set()  # VMs below the first row: their adapters get a labelled stub
     if children:
         cursor += ROW_GAP * 2
-        cx = x + PAD
-        for vm in children:
-            _place(lab, vm, cx, cursor, level + 1, sizes, scene)
-            cx += sizes[vm][0] + GAP
-        cursor += max(sizes[vm][1] for vm in children) + ROW_GAP
+        for index, row in enumerate(wrap([sizes[vm][0] for vm in children], ROW_WIDTH, GAP)):
+            cx = x + PAD
+            for i in row:
+                _place(lab, children[i], cx, cursor, level + 1, sizes, scene)
+                cx += sizes[children[i]][0] + GAP
+                if index:
+                    wrapped.add(children[i])
+            cursor += max(sizes[children[i]][1] for i in row) + WRAP_GAP
+        cursor += ROW_GAP - WRAP_GAP
     disk_row = _disk_row(lab, owner)
+    for line in _pill_lines(lab, disk_row):
+        _pills(lab, line, x + PAD, cursor, level, scene)
+        cursor += PILL_H + ROW_GAP
     if disk_row:
-        _pills(lab, disk_row, x + PAD, cursor, level, scene)
         for vhd in disk_row:
             for parent in lab.out(vhd, Edge.PARENT):
                 if parent in scene.shapes:
@@ -207,7 +243,7 @@ def _place(lab: Lab, owner: str, x: float, y: float, level: int,
             scene.lines.append(Line((a.x + a.w, a.y + a.h / 2), (b.x, b.y + b.h / 2), "nat",
                                     detail=f"NAT {lab[nat].name} serves switch {lab[switch].name}"))
     for vm in children:
-        _adapters(lab, vm, scene)
+        _adapters(lab, vm, scene, stub=vm in wrapped)
 
 
 def _pills(lab: Lab, row: list[str], x: float, y: float, level: int, scene: Scene) -> None:
@@ -228,9 +264,10 @@ def _pill_detail(lab: Lab, node: str) -> str:
     return node
 
 
-def _adapters(lab: Lab, vm: str, scene: Scene) -> None:
+def _adapters(lab: Lab, vm: str, scene: Scene, *, stub: bool = False) -> None:
     """Lines from the top of a VM's box to its switches; an adapter a nested External switch is
-    bound to leaves the box right above that switch, so the bridge reads as one line."""
+    bound to leaves the box right above that switch, so the bridge reads as one line. A VM in a
+    wrapped row gets a short stub labelled with its switch instead of a line across the row above."""
     box = scene.shapes[vm]
     adapters = lab.adapters(vm)
     for i, adapter in enumerate(adapters):
@@ -240,16 +277,20 @@ def _adapters(lab: Lab, vm: str, scene: Scene) -> None:
         x = scene.shapes[bound[0]].top[0] if bound else box.x + box.w * (i + 1) / (len(adapters) + 1)
         spoofing = "On" if record.mac_spoofing else "Off"
         detail = f"adapter '{record.name}' of {box.label} ({record.ip or 'no address'}), MAC address spoofing {spoofing}"
-        if switch is not None and switch in scene.shapes:
-            scene.lines.append(Line((x, box.y), scene.shapes[switch].bottom, "adapter", adapter,
-                                    record.ip.split("/")[0] if record.ip else "", detail))
+        address = record.ip.split("/")[0] if record.ip else ""
+        if switch is not None and switch in scene.shapes and stub:
+            scene.lines.append(Line((x, box.y), (x, box.y - WRAP_GAP + 8), "adapter", adapter,
+                                    f"{address} → {lab[switch].name}".strip(), detail))
+        elif switch is not None and switch in scene.shapes:
+            scene.lines.append(Line((x, box.y), scene.shapes[switch].bottom, "adapter", adapter, address, detail))
         for nested in bound:
             scene.lines.append(Line(scene.shapes[nested].top, (x, box.y), "uplink", adapter, "",
                                     f"External switch {lab[nested].name} bridges through {detail}", dashed=True))
 
 
-def _networks(lab: Lab, scene: Scene, width: float) -> None:
-    """The physical networks as pills across the top, each NIC a line up from its host."""
+def _networks(lab: Lab, scene: Scene, width: float, first_row: set[str]) -> None:
+    """The physical networks as pills across the top, each NIC a line up from its host (a host
+    in a wrapped row: a stub labelled with the network)."""
     networks = lab.nodes("network")
     if not networks:
         return
@@ -265,8 +306,12 @@ def _networks(lab: Lab, scene: Scene, width: float) -> None:
             switches = [s for s in lab.into(nic, Edge.UPLINK) if s in scene.shapes]
             x = scene.shapes[switches[0]].top[0] if switches else box.top[0]
             for net in lab.out(nic, Edge.UPLINK):
-                scene.lines.append(Line((x, box.y), scene.shapes[net].bottom, "nic", nic, f"{record.adapter} {record.ip}",
-                                        f"NIC {record.adapter} ({record.ip}) of {box.label} on {lab[net].name}"))
+                detail = f"NIC {record.adapter} ({record.ip}) of {box.label} on {lab[net].name}"
+                if host in first_row:
+                    scene.lines.append(Line((x, box.y), scene.shapes[net].bottom, "nic", nic, f"{record.adapter} {record.ip}", detail))
+                else:
+                    scene.lines.append(Line((x, box.y), (x, box.y - 30), "nic", nic,
+                                            f"{record.adapter} {record.ip} → {lab[net].name}", detail))
             for switch in switches:
                 scene.lines.append(Line(scene.shapes[switch].top, (x, box.y), "uplink", nic, "",
                                         f"External switch {lab[switch].name} bound to NIC {record.adapter}", dashed=True))
