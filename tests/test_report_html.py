@@ -187,3 +187,23 @@ def test_notebooks_show_a_lab_as_its_drawing_and_a_report_as_its_findings(lab):
     html = report._repr_html_()
     assert 'data-root-cause="extensions-not-exposed"' in html and "body{" not in html
     assert 'data-disposition' in HtmlReport.of(diagnose_session(SimSession(lab)))._repr_html_()
+
+
+def test_a_big_lab_wraps_into_rows_and_keeps_every_box_inside_its_parent():
+    from nestlab.lab.draw import ROW_WIDTH
+    from nestlab.simulator.generate import generate
+
+    lab = generate(seed=3, hosts=3, depth=2, vms_per_host=60)
+    scene = layout(lab)
+    assert len(lab.all_vms()) == 180
+    assert scene.width <= 2 * ROW_WIDTH + 200
+    for vm in lab.all_vms():
+        child, parent = scene.shapes[vm], scene.shapes[lab.parent(vm)]
+        assert parent.x < child.x and child.x + child.w < parent.x + parent.w, vm
+        assert parent.y < child.y and child.y + child.h < parent.y + parent.h, vm
+    boxes = [scene.shapes[n] for n in lab.hosts() + lab.all_vms()]
+    chain = {vm: set(lab.ancestors(vm)) for vm in lab.all_vms()}
+    overlapping = [(a.id, b.id) for a in boxes for b in boxes if a.id < b.id
+                   and a.id not in chain.get(b.id, ()) and b.id not in chain.get(a.id, ())  # neither inside the other
+                   and a.x < b.x + b.w and b.x < a.x + a.w and a.y < b.y + b.h and b.y < a.y + a.h]
+    assert overlapping == []
