@@ -17,9 +17,11 @@ CMD ["--help"]
 # one (plain `docker build`), the pattern matches nothing and pip uses PyPI.
 ARG PIP_OPTIONS=""
 COPY pyproject.toml README.md wheelhous[e] /src/
+# Only the dependencies here (pyproject's list): the project's package folders are not copied yet.
 RUN python3 -m venv /opt/nestlab \
- && pip install --no-cache-dir --quiet --disable-pip-version-check $PIP_OPTIONS "setuptools>=68" wheel \
- && pip install --no-cache-dir --quiet --disable-pip-version-check $PIP_OPTIONS /src \
+ && pip install --no-cache-dir --quiet --disable-pip-version-check $PIP_OPTIONS "setuptools>=77" wheel \
+ && python3 -c "import tomllib; print(*tomllib.load(open('/src/pyproject.toml', 'rb'))['project']['dependencies'], sep='\n')" > /src/requirements.txt \
+ && pip install --no-cache-dir --quiet --disable-pip-version-check $PIP_OPTIONS -r /src/requirements.txt \
  && rm -rf /src
 # Then the project itself, without its dependencies (already there).
 COPY . /src/

@@ -111,6 +111,13 @@ class Report:
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
 
+    def _repr_html_(self) -> str:
+        """In a notebook a report shows its findings with evidence and resolution (the HTML
+        report's section; the full page with topology and traces is nestlab.lab.report_html)."""
+        from nestlab.lab.report_html import CSS, findings_html
+
+        return f'<style>{CSS}</style><div class="nestlab-report">{findings_html(self)}</div>'
+
 
 def _jsonable(value: Any) -> Any:
     """PowerShell values as JSON: enums by name, tuples as lists, anything else exotic as text."""

@@ -712,7 +712,9 @@ def _same_scalar(old: Any, new: Any) -> bool:
 # Builtin labs
 # ----------------------------------------------------------------------------------------------
 
-BUILTIN_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "labs"
+from nestlab.resources import builtin_labs_dir  # noqa: E402 (package data: a checkout and a wheel alike)
+
+BUILTIN_DIR = builtin_labs_dir()
 
 
 def builtin_names() -> list[str]:

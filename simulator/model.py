@@ -603,6 +603,12 @@ class Lab:
     def __repr__(self) -> str:
         return f"Lab({self.name!r}, {self.graph.number_of_nodes()} nodes)"
 
+    def _repr_html_(self) -> str:
+        """In a notebook a lab shows as its topology drawing (nestlab.lab.draw), as pybatfish's do."""
+        from nestlab.lab.draw import lab_html
+
+        return lab_html(self)
+
     def __iter__(self) -> Iterator[str]:
         return iter(self.graph.nodes)
 

@@ -1,4 +1,4 @@
-"""The BDD step library, loaded by the root conftest.py as pytest plugins (`pytest_plugins`).
+"""The BDD step library, loaded by the nestlab pytest plugin (nestlab.pytest_plugin) as pytest plugins.
 
 `given` / `when` / `then` hold the steps; `target` the table of places a scenario runs (`--lab`);
 `remedy` the diagnosis and its resolutions seen through a Session; `cases` the customer-case

@@ -14,9 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from nestlab.resources import cases_dir
 from nestlab.simulator.errors import BadInput
 
-CASES_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "cases"
+CASES_DIR = cases_dir()  # package data: found in a checkout and in a wheel
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from pytest_bdd import given
 
+from nestlab.resources import shipped
 from nestlab.simulator import labfile
 from nestlab.steps.cases import Case
 from nestlab.steps.phrases import phrase
@@ -18,7 +19,10 @@ def the_lab(reference: str, nestlab_target: Target, request: pytest.FixtureReque
     """A lab by reference: `builtin:NAME` or a lab file path (relative to the repository)."""
     path = labfile.resolve(reference)
     if not path.is_absolute():
-        path = Path(request.config.rootpath) / path
+        # relative to the project that runs; else the same path in the installed package data
+        # (`features/labs/…` when the features run with `pytest --pyargs nestlab.features`)
+        in_project = Path(request.config.rootpath) / path
+        path = in_project if in_project.exists() else (shipped(path) or in_project)
     return _open(nestlab_target, path, request)
 
 

@@ -1,6 +1,6 @@
 """The tags a feature may carry, each a pytest marker: `pytest -m network` runs one section.
 
-One table, read by the root conftest (which registers the markers) and by the coverage test
+One table, read by the pytest plugin (nestlab.pytest_plugin, which registers the markers) and by the coverage test
 (which checks that every tag used in `features/` is here).
 """
 

@@ -28,7 +28,6 @@ import pytest
 
 from nestlab.lab.session import Session
 
-REPO = Path(__file__).resolve().parent.parent
 PHYSICAL_SKIP_REASON = "needs a physical change (inject: state)"
 
 

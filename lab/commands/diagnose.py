@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
+from pathlib import Path
 
 import click
 from rich.console import Console
 
 from nestlab.diagnosis.findings import Report
 from nestlab.lab.commands import timeout as timeout_option
-from nestlab.lab.diagnose import blocking, diagnose_target, reached_nothing, unreachable_error
+from nestlab.lab.diagnose import Diagnosis, blocking, diagnose_target, reached_nothing, unreachable_error
 from nestlab.lab.render import print_report, report_markdown
+from nestlab.simulator.errors import BadInput
 
 
 @click.command("diagnose")
@@ -18,8 +21,10 @@ from nestlab.lab.render import print_report, report_markdown
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (spec/cli.md).")
 @click.option("--markdown", "as_markdown", is_flag=True, help="Print the report as Markdown (for a ticket).")
 @click.option("--vm", "vm", metavar="NAME", help="Only findings about this VM (name or node id) and below.")
+@click.option("--html", "html_path", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write one self-contained HTML report (topology, findings, checklist, traces).")
 @timeout_option.option
-def command(target: str, as_json: bool, as_markdown: bool, vm: str | None, timeout: float) -> None:
+def command(target: str, as_json: bool, as_markdown: bool, vm: str | None, html_path: Path | None, timeout: float) -> None:
     """Collect evidence from TARGET and name root causes, subjects, evidence and fixes.
 
     TARGET is a lab file, builtin:NAME, psrp://[user@]host[:port][?transport=…&auth=…] or
@@ -32,7 +37,10 @@ def command(target: str, as_json: bool, as_markdown: bool, vm: str | None, timeo
       nestlab diagnose broken.yaml --markdown > ticket-4711.md
       nestlab diagnose psrp://admin@hv01.contoso.com --vm L1
       nestlab diagnose inventory:lab/inventory.yaml --timeout 120
+      nestlab diagnose broken.yaml --html report.html
     """
+    if html_path is not None and not html_path.parent.is_dir():
+        raise BadInput(f"{html_path}: no such folder {html_path.parent}")
     if as_json and as_markdown:
         raise click.UsageError("--json and --markdown: choose one")
     result = diagnose_target(target, timeout=timeout)
@@ -45,10 +53,20 @@ def command(target: str, as_json: bool, as_markdown: bool, vm: str | None, timeo
         click.echo(report_markdown(report, skipped=result.walk.skipped), nl=False)
     else:
         print_report(Console(width=max(Console().width, 120)), report, skipped=result.walk.skipped)
+    if html_path is not None:
+        _write_html(html_path, replace(result, report=report))
     failed = unreachable_error(result)
     if failed:  # the other hosts were diagnosed and printed; the run still could not do it all
         raise failed
     sys.exit(1 if blocking(report) else 0)
+
+
+def _write_html(path: Path, diagnosis: Diagnosis) -> None:
+    from nestlab.lab.report_html import report_page
+    from nestlab.simulator.labfile import write_atomic
+
+    write_atomic(path, report_page(diagnosis))
+    click.echo(f"{path}: HTML report written", err=True)
 
 
 def _only_vm(report: Report, vm: str) -> Report:
