@@ -1,7 +1,7 @@
 """testinfra's WinRM backend (pytest-testinfra) against the served lab: it runs commands in a WinRS cmd shell.
 
-testinfra hard-codes pywinrm's `ntlm` transport (testinfra/backend/winrm.py), so it connects
-only once the endpoint offers Negotiate/NTLM (issue 14 item 3, the transport work beside this).
+testinfra hard-codes pywinrm's `ntlm` transport (testinfra/backend/winrm.py): this is also the
+end-to-end test of WinRS over NTLM with WinRM message encryption.
 """
 
 from __future__ import annotations
@@ -18,8 +18,6 @@ pytestmark = pytest.mark.endpoint
 USER, PASSWORD = "labadmin", "S3cret-pa55"
 
 
-@pytest.mark.xfail(strict=True, reason="needs Negotiate/NTLM on the endpoint (issue 14 item 3): testinfra always "
-                                       "uses pywinrm's ntlm transport")
 def test_testinfra_runs_commands_over_winrm():
     lab = labfile.load("builtin:reference")
     with LabServer(lab, Credentials(USER, PASSWORD), hosts=["HV01"]) as server:
