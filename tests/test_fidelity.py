@@ -107,8 +107,10 @@ def test_against_a_windows_like_host_it_lists_where_the_simulator_differs():
     assert ("vms", "type") in kinds  # Get-VM's State: enum VMState in the simulator, String on the host
     assert any("VirtualMachine[L1].State: simulator enum VMState 'Running', host String 'Running'" in d for d in found)
     assert any("VMSwitch[External]: the host has DefaultQueueVmmqEnabled; the simulator does not" in d for d in found)
-    # the capture could not enter L1, so nothing is compared inside it: the walk says so
+    # the capture could not enter L1 (the walk says so), and each of L1's probes failed on the host only
     assert report.captured.skipped and report.captured.skipped[0][0] == "HV01/L1"
+    guest = {d.probe for d in report.differences if d.context == "HV01/L1" and d.kind == "failed"}
+    assert {"os", "vms", "tcplisteners"} <= guest
     text = report.text()
     assert "where the simulator would have predicted otherwise" in text
 
