@@ -30,8 +30,7 @@ from typing import Any, Callable
 
 from nestlab.simulator.errors import BadInput
 from nestlab.lab.image import IMAGE
-from nestlab.lab.commands.serve import USER_ENV
-from nestlab.lab.psrp_session import PASSWORD_ENV
+from nestlab.lab.commands.serve import PASSWORD_ENV, USER_ENV
 
 LABEL_LAB = "nestlab.lab"
 LABEL_HOST = "nestlab.host"

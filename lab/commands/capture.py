@@ -6,12 +6,11 @@ from pathlib import Path
 
 import click
 
-from nestlab.lab import capture as capturing
-from nestlab.lab.targets import parse_target
+from nestlab.lab.completion import complete_target
 
 
 @click.command("capture")
-@click.argument("target")
+@click.argument("target", shell_complete=complete_target)
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="The lab file to write (atomically).")
 def command(target: str, output: Path) -> None:
@@ -23,6 +22,9 @@ def command(target: str, output: Path) -> None:
       nestlab capture inventory:lab/inventory.yaml -o lab.yaml
       nestlab capture builtin:reference -o copy.yaml
     """
+    from nestlab.lab import capture as capturing
+    from nestlab.lab.targets import parse_target
+
     with parse_target(target).open() as session:
         captured = capturing.capture(session, target=target)
     capturing.write(captured, output)

@@ -5,18 +5,15 @@ from __future__ import annotations
 import sys
 
 import click
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
-from nestlab.diagnosis.checklist import run_checklist
-from nestlab.lab.diagnose import diagnose_target, unreachable_error
+from nestlab.lab.completion import complete_target
+
 
 STYLE = {"pass": "green", "fail": "bold red", "not-applicable": "dim"}
 
 
 @click.command("check")
-@click.argument("target")
+@click.argument("target", shell_complete=complete_target)
 @click.option("--json", "as_json", is_flag=True, help="Print the checklist as JSON.")
 def command(target: str, as_json: bool) -> None:
     """Walk the guide's troubleshooting checklist on TARGET: pass / fail / not applicable.
@@ -28,6 +25,12 @@ def command(target: str, as_json: bool) -> None:
       nestlab check builtin:reference
       nestlab check broken.yaml --json
     """
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+    from nestlab.diagnosis.checklist import run_checklist
+    from nestlab.lab.diagnose import diagnose_target, unreachable_error
+
     result = diagnose_target(target)
     checklist = run_checklist(result.evidence, result.report)
     if as_json:

@@ -5,15 +5,12 @@ from __future__ import annotations
 import sys
 
 import click
-from rich.console import Console
 
-from nestlab.diagnosis.findings import Report
-from nestlab.lab.diagnose import blocking, diagnose_target, unreachable_error
-from nestlab.lab.render import print_report, report_markdown
+from nestlab.lab.completion import complete_target
 
 
 @click.command("diagnose")
-@click.argument("target")
+@click.argument("target", shell_complete=complete_target)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (spec/cli.md).")
 @click.option("--markdown", "as_markdown", is_flag=True, help="Print the report as Markdown (for a ticket).")
 @click.option("--vm", "vm", metavar="NAME", help="Only findings about this VM (name or node id) and below.")
@@ -30,6 +27,10 @@ def command(target: str, as_json: bool, as_markdown: bool, vm: str | None) -> No
       nestlab diagnose broken.yaml --markdown > ticket-4711.md
       nestlab diagnose psrp://admin@hv01.contoso.com --vm L1
     """
+    from rich.console import Console
+    from nestlab.lab.diagnose import blocking, diagnose_target, unreachable_error
+    from nestlab.lab.render import print_report, report_markdown
+
     result = diagnose_target(target)
     report = _only_vm(result.report, vm) if vm else result.report
     if as_json and as_markdown:
@@ -47,6 +48,8 @@ def command(target: str, as_json: bool, as_markdown: bool, vm: str | None) -> No
 
 
 def _only_vm(report: Report, vm: str) -> Report:
+    from nestlab.diagnosis.findings import Report
+
     def about(subject: str) -> bool:
         node = subject.split(":", 1)[0]
         parts = node.split("/")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import click
 
+from nestlab.lab.completion import complete_lab
 from nestlab.lab import fleet
 
 
 @click.command(name="down")
-@click.argument("lab_target", metavar="LAB")
+@click.argument("lab_target", metavar="LAB", shell_complete=complete_lab)
 def command(lab_target: str) -> None:
     """Remove every container and network labelled as LAB's fleet, and nothing else.
 

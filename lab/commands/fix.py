@@ -6,17 +6,13 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.markup import escape
 
-from nestlab.lab import fix
-from nestlab.lab.diagnose import blocking, diagnose_session
-from nestlab.lab.targets import parse_target
+from nestlab.lab.completion import complete_target
 from nestlab.simulator.errors import BadInput
 
 
 @click.command("fix")
-@click.argument("target")
+@click.argument("target", shell_complete=complete_target)
 @click.option("--dry-run", is_flag=True, help="Print the resolution commands, change nothing.")
 @click.option("--yes", is_flag=True, help="Allow changes to a real host (psrp:// or inventory:).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
@@ -36,6 +32,12 @@ def command(target: str, dry_run: bool, yes: bool, output: Path | None) -> None:
       nestlab fix builtin:reference -o healed.yaml
       nestlab fix psrp://admin@hv01 --yes
     """
+    from rich.console import Console
+    from rich.markup import escape
+    from nestlab.lab import fix
+    from nestlab.lab.diagnose import blocking, diagnose_session
+    from nestlab.lab.targets import parse_target
+
     parsed = parse_target(target)
     simulated = parsed.kind in ("lab", "builtin")
     if not simulated and not dry_run and not yes:

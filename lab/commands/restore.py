@@ -15,8 +15,6 @@ from pathlib import Path
 
 import click
 
-from nestlab.lab.journal import Journal, undo_all
-from nestlab.lab.psrp_session import PsrpSession
 
 EXIT_NOT_UNDONE = 1
 EXIT_UNREACHABLE = 2  # as for any target that cannot be reached; its steps stay pending
@@ -33,6 +31,9 @@ def command(journal_path: Path, dry_run: bool) -> None:
       nestlab restore nestlab-journal.json --dry-run
       NESTLAB_PASSWORD=… nestlab restore nestlab-journal.json
     """
+    from nestlab.lab.journal import Journal, undo_all
+    from nestlab.lab.psrp_session import PsrpSession
+
     journal = Journal.load(journal_path)
     pending = journal.pending()
     if not pending:

@@ -7,16 +7,15 @@ import threading
 
 import click
 
+from nestlab.lab.completion import complete_lab
 from nestlab.simulator.errors import BadInput
-from nestlab.simulator.endpoint.auth import Credentials
-from nestlab.simulator.endpoint.server import LabServer
-from nestlab.lab.psrp_session import PASSWORD_ENV
-
 USER_ENV = "NESTLAB_USER"
+# = nestlab.lab.psrp_session.PASSWORD_ENV, whose import costs pypsrp (tests/test_cli_startup.py keeps them equal)
+PASSWORD_ENV = "NESTLAB_PASSWORD"
 
 
 @click.command(name="serve")
-@click.argument("lab_target", metavar="LAB")
+@click.argument("lab_target", metavar="LAB", shell_complete=complete_lab)
 @click.option("--port", type=click.IntRange(0, 65535), default=5985, show_default=True, help="Port of the first host; the next hosts take the ports after it (0: any free port).")
 @click.option("--bind", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--tls", is_flag=True, help="Serve https with a self-signed certificate made at start.")
@@ -36,6 +35,9 @@ def command(lab_target: str, port: int, bind: str, tls: bool, user: str, only: t
       NESTLAB_PASSWORD=secret nestlab serve lab.yaml --port 15985 --tls
       NESTLAB_PASSWORD=secret nestlab serve lab.yaml --host HV02 --bind 0.0.0.0
     """
+    from nestlab.simulator.endpoint.auth import Credentials
+    from nestlab.simulator.endpoint.server import LabServer
+
     from nestlab.simulator import labfile
     from nestlab.lab.targets import parse_target
 
