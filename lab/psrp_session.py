@@ -122,6 +122,8 @@ class _Connection:
 class PsrpSession:
     """A Session over PSRP to the hosts of a target (one psrp:// host or an inventory)."""
 
+    concurrent_hosts = True  # separate machines: diagnosis.collect walks them at once, a thread each
+
     def __init__(
         self,
         addresses: Sequence[HostAddress],
@@ -134,6 +136,7 @@ class PsrpSession:
         self._wsman_options = dict(wsman_options or {})
         self._connections: dict[str, _Connection] = {}
         self._lock = threading.Lock()
+        self._opening: dict[str, threading.Lock] = {}
         self._secrets: set[str] = set()
         self.round_trips = 0
 
@@ -223,7 +226,9 @@ class PsrpSession:
     # -- connections ------------------------------------------------------------------------------
 
     def _connection(self, host: str) -> _Connection:
-        with self._lock:
+        with self._lock:  # only to find the host's own lock: hosts open side by side, each once
+            opening = self._opening.setdefault(host, threading.Lock())
+        with opening:
             found = self._connections.get(host)
             if found is not None:
                 return found
@@ -231,7 +236,8 @@ class PsrpSession:
             if address is None:
                 raise BadInput(f"{host}: not a host of this target (hosts: {', '.join(self.addresses)})")
             connection = self._open(address)
-            self._connections[host] = connection
+            with self._lock:
+                self._connections[host] = connection
             return connection
 
     def _open(self, address: HostAddress) -> _Connection:
