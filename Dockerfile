@@ -19,7 +19,8 @@ ARG PIP_OPTIONS=""
 COPY pyproject.toml README.md wheelhous[e] /src/
 RUN python3 -m venv /opt/nestlab \
  && pip install --no-cache-dir --quiet --disable-pip-version-check $PIP_OPTIONS "setuptools>=68" wheel \
- && pip install --no-cache-dir --quiet --disable-pip-version-check $PIP_OPTIONS /src \
+ && python3 -c "import tomllib; print(*tomllib.load(open('/src/pyproject.toml', 'rb'))['project']['dependencies'], sep='\n')" > /src/requirements.txt \
+ && pip install --no-cache-dir --quiet --disable-pip-version-check $PIP_OPTIONS -r /src/requirements.txt \
  && rm -rf /src
 # Then the project itself, without its dependencies (already there).
 COPY . /src/

@@ -17,7 +17,7 @@ from nestlab.steps.cases import Case, case_dirs, load_case
 from nestlab.steps.markers import MARKERS
 from nestlab.steps.target import Target, build_target, cannot_run, describe_targets, parse_lab_option
 
-pytest_plugins = STEP_MODULES
+pytest_plugins = [*STEP_MODULES, "nestlab.sharding"]  # --shard I/N (nestlab/sharding.py)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

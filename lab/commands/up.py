@@ -38,6 +38,7 @@ def command(lab_target: str, network: str | None, subnet: str | None, image: str
       nestlab diagnose inventory:fleet.yaml
       nestlab up lab.yaml --network lab-net --subnet 172.30.0.0/24
     """
+    from nestlab.lab.progress import fleet_progress
     from nestlab.simulator.labfile import write_atomic
 
     password = os.environ.get(PASSWORD_ENV)
@@ -46,7 +47,8 @@ def command(lab_target: str, network: str | None, subnet: str | None, image: str
     spec = fleet.spec_for(lab_target, network=network, subnet=subnet, image=image, user=user)
     started = time.monotonic()
     client = fleet.connect()
-    members = fleet.up(client, spec, password, log=lambda line: click.echo(line, err=True), timeout=timeout)
+    with fleet_progress({"started": "containers running", "ready": "hosts answering PSRP"}, len(spec.hosts)) as (log, step):
+        members = fleet.up(client, spec, password, log=log, timeout=timeout, progress=lambda event, host: step(event, host))
     click.echo(f"up: {len(members)} host(s) of {spec.lab} answer on {spec.network} ({time.monotonic() - started:.1f} s)", err=True)
     text = fleet.yaml_text(fleet.inventory(members))
     if ansible_path is not None:
