@@ -89,6 +89,14 @@ def test_help_and_version_import_no_heavy_library():
         assert found == {"code": 0, "heavy": []}, argv
 
 
+def test_help_does_not_read_the_package_metadata():
+    """importlib.metadata (nestlab.__version__, click's --version) costs more than the rest of start-up."""
+    probe = _PROBE.format(heavy=json.dumps(["importlib.metadata"]))
+    for argv in (["--help"], ["diagnose", "--help"]):
+        out = subprocess.run([sys.executable, "-c", probe, *argv], capture_output=True, text=True, check=True, cwd=REPO)
+        assert json.loads(out.stdout.strip().splitlines()[-1]) == {"code": 0, "heavy": []}, argv
+
+
 @pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_a_subcommand_help_imports_no_heavy_library(name):
     assert _imports_after(name, "--help") == {"code": 0, "heavy": []}
