@@ -552,6 +552,9 @@ def _copy(value: Any, top: bool) -> Any:
 
 _WRITTEN_AS_THEMSELVES = (bool, int, float, str, datetime, date, timedelta, uuid.UUID, bytes, bytearray, PSEnum,
                           ErrorRecord, PSObject, Mapping, list, tuple, set, frozenset)
+# exact types whose CLIXML text reads back as an equal value of the same type: int(str(i)) is i's
+# value, float(repr(x)) is x (repr round-trips), a bool is B true/false
+_SAME_AFTER_THE_WIRE = frozenset((int, bool, float))
 _PRIMITIVE_KINDS = frozenset((datetime, date, timedelta, uuid.UUID, bytes, bytearray))
 
 
@@ -561,11 +564,13 @@ def _copy_object(obj: PSObject) -> PSObject:
         raise _Unusual
     properties = {}
     for key, item in obj._props.items():  # the values in order, without PSObject's case-insensitive lookup
-        if type(key) is not str:
+        if type(key) is not str or not (key.isascii() or not _SURROGATES.search(key)):
             raise _Unusual
-        _copy(key, False)
         kind = type(item)
-        properties[key] = item if kind is str and item.isascii() else _copy(item, False)
+        if kind is str and item.isascii() or kind in _SAME_AFTER_THE_WIRE or item is None:
+            properties[key] = item  # what _copy returns for these, without the call (most properties)
+        else:
+            properties[key] = _copy(item, False)
     return _new_object(names, properties, obj._index, _copy(obj.to_string, False))
 
 
