@@ -82,3 +82,25 @@ def test_a_host_that_stops_answering_does_not_stop_the_others():
     evidence = collect(OneDown(lab), walk=walk)
     assert walk.unreachable == [(down, f"{down}: connection refused")]
     assert down not in evidence.lab.hosts() and len(evidence.lab.hosts()) == 2
+
+
+def test_the_cycle_collector_is_paused_during_the_walk_and_restored_after():
+    import gc
+
+    states: list[bool] = []
+
+    class Watching(SimSession):
+        def run_batch(self, host, pipelines, *, vm=(), vms=None):
+            states.append(gc.isenabled())
+            return super().run_batch(host, pipelines, vm=vm, vms=vms)
+
+    assert gc.isenabled()
+    collect(Watching(labfile.load("builtin:reference")))
+    assert states and not any(states)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        collect(SimSession(labfile.load("builtin:reference")))
+        assert not gc.isenabled()  # a caller that had it off keeps it off
+    finally:
+        gc.enable()
