@@ -38,6 +38,8 @@ PORT = 5985
 LAB_DIR = "/tmp"
 LAB_FILE = f"{LAB_DIR}/lab.yaml"
 READY_TIMEOUT = 60.0
+DOCKER_TIMEOUT = 600  # seconds per engine call: on vfs, creating a container copies the whole image, and
+                      # several at once on a busy disk took over a minute each (docker-py's default is 60)
 PARALLEL = 16  # containers created, started, checked or removed at once (the engine queues the rest)
 READY_PROBE = ("Get-CimInstance", {"ClassName": "Win32_ComputerSystem"})  # what "answers" means: a real PSRP pipeline
 
@@ -77,7 +79,7 @@ def connect() -> Any:
     except ImportError:
         raise BadInput("fleet: the docker package is missing: pip install 'nestlab[docker]'") from None
     try:
-        client = docker.from_env()
+        client = docker.from_env(timeout=DOCKER_TIMEOUT)
         client.ping()
     except Exception as exc:
         raise BadInput(f"fleet: no Docker engine answers ({' '.join(str(exc).split())[:160]})") from None
