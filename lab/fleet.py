@@ -20,9 +20,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-import tarfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -121,6 +119,8 @@ def up(client: Any, spec: FleetSpec, password: str, *, log: Log = lambda _: None
     """Bring the fleet to `spec` (creating, replacing or starting what differs) and wait until every
     host answers a PSRP pipeline. Every container is made, started and checked at once, a thread
     each: the time of `up` is that of the slowest host, not the sum of them."""
+    from concurrent.futures import ThreadPoolExecutor
+
     image = _image(client, spec.image)
     network = _ensure_network(client, spec, log)
     lab_bytes = spec.lab_file.read_bytes()
@@ -146,6 +146,8 @@ def up(client: Any, spec: FleetSpec, password: str, *, log: Log = lambda _: None
 
 def down(client: Any, lab: str, *, progress: Callable[[str], None] = lambda what: None) -> list[str]:
     """Remove every container and network labelled with this fleet, containers at once; return what was removed."""
+    from concurrent.futures import ThreadPoolExecutor
+
     import docker.errors
 
     containers = _containers(client, lab)
@@ -335,6 +337,8 @@ def _env(container: Any) -> dict[str, str]:
 
 
 def _single_file_tar(name: str, data: bytes) -> bytes:
+    import tarfile
+
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         info = tarfile.TarInfo(name)
