@@ -49,8 +49,10 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"  results: {path}\n")
     run["load_average_after"] = _load()
     console.print(_summary(ratios, run))
-    path = _write_json("summary.quick" if args.quick else "summary", {"run": run, "ratios": ratios})
-    console.print(f"  results: {path}")
+    name = "summary.quick" if args.quick else "summary"
+    path = _write_json(name, {"run": run, "ratios": ratios})
+    _write_json(f"runs/{name}-{run['started'].replace(':', '')}", {"run": run, "ratios": ratios})  # each run kept: repeats compare
+    console.print(f"  results: {path} (and in {RESULTS / 'runs'})")
     return 0
 
 
@@ -85,8 +87,8 @@ def _table(report: dict[str, Any]) -> Table:
 
 def _write_json(name: str, data: dict[str, Any]) -> Path:
     """Atomically, so a reader (CI, a plot) never sees half a result."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, json.dumps(data, indent=2) + "\n")
     return path
 
