@@ -126,3 +126,11 @@ def test_password_env_matches_the_psrp_session():
     from nestlab.lab.psrp_session import PASSWORD_ENV as SESSION_PASSWORD_ENV
 
     assert PASSWORD_ENV == SESSION_PASSWORD_ENV
+
+
+def test_diagnosing_a_lab_file_does_not_load_the_remoting_client():
+    """`nestlab diagnose builtin:reference` costs start-up plus the diagnosis: no pypsrp, no docker."""
+    probe = _PROBE.format(heavy=json.dumps(["pypsrp", "requests", "cryptography", "spnego", "docker"]))
+    out = subprocess.run([sys.executable, "-c", probe, "diagnose", "builtin:reference", "--json"],
+                         capture_output=True, text=True, cwd=REPO)
+    assert json.loads(out.stdout.strip().splitlines()[-1])["heavy"] == []
