@@ -104,3 +104,43 @@ def test_the_cycle_collector_is_paused_during_the_walk_and_restored_after():
         assert not gc.isenabled()  # a caller that had it off keeps it off
     finally:
         gc.enable()
+
+
+def test_differencing_chains_two_levels_up_cost_no_round_trip_of_their_own():
+    """One round trip per level of nesting: the first batch already reads parents and grandparents."""
+    for depth in (2, 3):
+        lab = generate(seed=1, hosts=2, depth=depth)
+        walk = Walk()
+        collect(SimSession(lab), walk=walk)
+        assert set(walk.round_trips.values()) == {depth + 1}, (depth, walk.round_trips)
+
+
+def test_reading_the_chains_early_finds_what_the_follow_ups_found(monkeypatch):
+    import random
+
+    from nestlab.diagnosis import probes
+    from nestlab.diagnosis.engine import diagnose
+    from nestlab.simulator import faults
+
+    labs = []
+    for seed in range(6):
+        lab = generate(seed=seed, hosts=2, depth=1 + seed % 3)
+        faults.inject_random(lab, 2, random.Random(seed))
+        labs.append(lab)
+    for fault_id in ("vhd-parent-missing", "vhd-parent-moved", "vhd-chain-broken", "vhd-corrupt"):
+        if fault_id in faults.CATALOG:
+            lab = labfile.load("builtin:reference")
+            faults.get(fault_id).inject(lab, None)
+            labs.append(lab)
+    early = probes.PLATFORM
+    late = tuple(p for p in early if not p.key.startswith("vhd:*"))
+    assert len(late) == len(early) - 2
+    for lab in labs:
+        found = []
+        for plan in (late, early):
+            monkeypatch.setattr(probes, "PLATFORM", plan)
+            evidence = collect(SimSession(lab.copy()))
+            report = diagnose(evidence)
+            found.append((evidence.facts, sorted(labfile.dumps(evidence.lab).splitlines()),
+                          [(f.root_cause, f.subject, f.severity, f.summary) for f in report.findings]))
+        assert found[0] == found[1], lab.name
