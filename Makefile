@@ -32,8 +32,10 @@ test: $(TEST_STAMP)
 bench: $(TEST_STAMP)
 	$(BIN)/python -m bench
 
+# One machine: `make accuracy`. Past one: `make accuracy SHARD=2/4` on each of 4 machines, then
+# `make accuracy MERGE='bench/results/accuracy-shards/shard-*-of-4.json'` adds the slices up.
 accuracy: $(TEST_STAMP)
-	$(BIN)/python -m bench.accuracy --labs 200
+	$(BIN)/python -m bench.accuracy --labs 200 $(if $(SHARD),--shard $(SHARD)) $(if $(MERGE),--merge $(MERGE))
 
 # The container image for `nestlab up` (debootstrap base, cached by its inputs; no registry needed).
 image: $(STAMP)

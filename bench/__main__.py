@@ -12,7 +12,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,7 @@ from rich.table import Table
 
 from nestlab.simulator.labfile import write_atomic
 
-BENCHES = ("labs", "diagnosis", "endpoint")
+BENCHES = ("startup", "labs", "diagnosis", "endpoint", "scripts")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -31,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes only (a smoke run)")
     args = parser.parse_args(argv)
     console = Console()
+    run = {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "quick": args.quick,
+           "cpus": os.cpu_count(), "load_average_before": _load()}
+    ratios = []
     for name in args.only or BENCHES:
         module = importlib.import_module(f"bench.{name}")
         with console.status(f"bench {name} …"):
@@ -38,9 +43,37 @@ def main(argv: list[str] | None = None) -> int:
         console.print(_table(report))
         for note in report.get("notes", ()):
             console.print(f"  {note}")
-        path = _write_json(f"{name}.quick" if args.quick else name, {"quick": args.quick, **report["data"]})
+        ratios += [{"bench": name, **r} for r in report.get("ratios", ())]
+        path = _write_json(f"{name}.quick" if args.quick else name, {"quick": args.quick, "run": run, **report["data"],
+                                                                         "ratios": report.get("ratios", [])})
         console.print(f"  results: {path}\n")
+    run["load_average_after"] = _load()
+    console.print(_summary(ratios, run))
+    name = "summary.quick" if args.quick else "summary"
+    path = _write_json(name, {"run": run, "ratios": ratios})
+    _write_json(f"runs/{name}-{run['started'].replace(':', '')}", {"run": run, "ratios": ratios})  # each run kept: repeats compare
+    console.print(f"  results: {path} (and in {RESULTS / 'runs'})")
     return 0
+
+
+def _load() -> list[float] | None:
+    """The machine's load average: the ratios are measured in one run, but a loaded machine says why
+    the absolute seconds are what they are."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def _summary(ratios: list[dict[str, Any]], run: dict[str, Any]) -> Table:
+    table = Table(title=f"make bench, {run['started']}: each figure measured in this run "
+                        f"({run['cpus']} CPUs, load {run['load_average_before']} → {run['load_average_after']})")
+    for column in ("bench", "figure", "ratio", "goal", "met"):
+        table.add_column(column, justify="right" if column == "ratio" else "left")
+    for r in ratios:
+        met = "—" if r["met"] is None else ("yes" if r["met"] else "NO")
+        table.add_row(r["bench"], r["figure"], "—" if r["ratio"] is None else f"{r['ratio']:.2f}×", r["goal"], met)
+    return table
 
 
 def _table(report: dict[str, Any]) -> Table:
@@ -54,8 +87,8 @@ def _table(report: dict[str, Any]) -> Table:
 
 def _write_json(name: str, data: dict[str, Any]) -> Path:
     """Atomically, so a reader (CI, a plot) never sees half a result."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, json.dumps(data, indent=2) + "\n")
     return path
 

@@ -8,8 +8,9 @@ of 10,000 VMs under 5 s; time growing linearly with the VMs.
 * builtin:reference — the fastest of many runs (the least disturbed by the rest of the machine),
   split into collection and rules; round trips per host (batches the collector sent, guests
   included) and pipelines in all.
-* scaling — generated labs of 100, 1,000 and 10,000 VMs (two levels deep, as bench/labs.py
-  shapes them), one timed run each; peak memory from a separate traced run (tracemalloc slows
+* scaling — generated labs of 100, 1,000 and 10,000 VMs (1, 10 and 100 hosts of 100 VMs each, two
+  levels deep, as `nestlab generate --hosts H --vms 100` makes them), one timed run each, and the
+  ratio of 10× the lab to the time (issue 17: ≤ 11×); peak memory from a separate traced run (tracemalloc slows
   what it traces), skipped for the largest lab unless asked, where it would take minutes.
 """
 
@@ -36,8 +37,10 @@ GOAL_VMS = 10_000
 GOAL_SECONDS = 5.0
 LINEAR_TOLERANCE = 1.25  # per-VM time may grow 25 % from one size to the next
 REFERENCE_RUNS = 30
-SIZES = (Size(100, 4), Size(1_000, 10), Size(10_000, 40))
+# `nestlab generate --hosts H --vms 100`: 100 VMs per host at every size, so 10× the lab is 10× the hosts
+SIZES = (Size(100, 1), Size(1_000, 10), Size(10_000, 100))
 QUICK_SIZES = SIZES[:2]
+GOAL_GROWTH = 1.1  # issue 17: 10× the lab in at most 11× the time
 TRACED_UP_TO = 1_000  # VMs: peak memory is traced up to this size
 
 
@@ -102,6 +105,12 @@ def run(*, quick: bool = False) -> dict[str, Any]:
         + ("not run (--quick)" if goal is None else
            f"{'met' if goal.seconds < GOAL_SECONDS else 'NOT met'} ({goal.seconds:.1f} s, {goal.cpu_seconds:.1f} s CPU)"),
         f"growth no worse than linear (≤ {LINEAR_TOLERANCE} per step): {'yes' if linear else 'NO'}",
+        *(f"{b.vms:,} VMs vs {a.vms:,} (10× the lab): {b.cpu_seconds / a.cpu_seconds:.1f}× the CPU time, "
+          f"{b.seconds / a.seconds:.1f}× the wall time; goal ≤ {10 * GOAL_GROWTH:.0f}×: "
+          f"{'met' if b.cpu_seconds / a.cpu_seconds <= 10 * GOAL_GROWTH else 'NOT met'}"
+          for a, b in zip(scales, scales[1:]) if b.vms == 10 * a.vms),
+        "SimSession answers through clixml.wire_copy (the CLIXML round trip without the text; "
+        "tests/test_speed_wire.py keeps it identical to the real one)",
     ]
     return {
         "title": TITLE,
@@ -116,7 +125,18 @@ def run(*, quick: bool = False) -> dict[str, Any]:
             "goal": {"vms": GOAL_VMS, "seconds": GOAL_SECONDS, "measured": goal.seconds if goal else None,
                      "met": None if goal is None else goal.seconds < GOAL_SECONDS},
             "linear": linear,
+            "tenfold": [{"from": a.vms, "to": b.vms, "cpu_ratio": b.cpu_seconds / a.cpu_seconds,
+                         "wall_ratio": b.seconds / a.seconds, "met": b.cpu_seconds / a.cpu_seconds <= 10 * GOAL_GROWTH}
+                        for a, b in zip(scales, scales[1:]) if b.vms == 10 * a.vms],
         },
+        "ratios": [*({"figure": f"diagnosis CPU, {b.vms:,} vs {a.vms:,} VMs (10× the lab)", "ratio": b.cpu_seconds / a.cpu_seconds,
+                      "goal": "≤ 11×", "met": b.cpu_seconds / a.cpu_seconds <= 10 * GOAL_GROWTH}
+                     for a, b in zip(scales, scales[1:]) if b.vms == 10 * a.vms),
+                   {"figure": f"{REFERENCE} diagnosis", "ratio": None,
+                    "goal": f"< {REFERENCE_GOAL_MS:.0f} ms ({reference.total_ms:.1f} ms)", "met": reference.total_ms < REFERENCE_GOAL_MS},
+                   *({"figure": f"diagnosis of {goal.vms:,} VMs", "ratio": None,
+                      "goal": f"< {GOAL_SECONDS:.0f} s ({goal.seconds:.1f} s, {goal.cpu_seconds:.1f} s CPU)",
+                      "met": goal.seconds < GOAL_SECONDS} for _ in [0] if goal is not None)],
     }
 
 

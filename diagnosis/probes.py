@@ -48,6 +48,9 @@ def probe(key: str, *pipeline: Command) -> Probe:
     return Probe(key, tuple(pipeline))
 
 
+# one step up a differencing chain: the ParentPath of each disk that has one, opened by Get-VHD
+_UP = (C("Where-Object", Property="ParentPath", Like="?*"), C("Select-Object", ExpandProperty="ParentPath"), C("Get-VHD"))
+
 PLATFORM = (
     probe("os", C("Get-CimInstance", ClassName="Win32_OperatingSystem")),
     probe("cs", C("Get-CimInstance", ClassName="Win32_ComputerSystem")),
@@ -81,6 +84,14 @@ PLATFORM = (
     probe("bandwidth", C("Get-VMNetworkAdapter", VMName="*"), C("Select-Object", ExpandProperty="BandwidthSetting")),
     probe("drives", C("Get-VMHardDiskDrive", VMName="*")),
     probe("vhds", C("Get-VMHardDiskDrive", VMName="*"), C("Get-VHD")),
+    # The differencing chains, two levels up, in the same round trip: each `Get-VHD` of a parent
+    # used to cost a round trip of its own (and on a real host two HTTP requests). Get-VHD takes
+    # -Path from the pipeline by value (learn.microsoft.com, Get-VHD: "Accept pipeline input:
+    # true (ByValue, ByPropertyName)"). Their keys start with "vhd:" as a Get-VHD's do, so the
+    # parsers read these disks like any other; a parent that cannot be opened is still asked for
+    # by itself in the follow-up (its error is the evidence).
+    *(probe(f"vhd:*{name}", C("Get-VMHardDiskDrive", VMName="*"), C("Get-VHD"), *_UP * level)
+      for level, name in ((1, "parents"), (2, "grandparents"))),
 )
 
 HOST_ONLY = (

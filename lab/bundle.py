@@ -99,7 +99,7 @@ def platform_probes(days: int, now: datetime, *, guest: bool) -> list[Probe]:
     start = now - timedelta(days=days)
     probes = [Probe("systeminfo.txt", (Command.of("systeminfo"),), NATIVE)]
     for p in diagnosis_probes.first_batch(guest=guest):
-        if p.key in PER_VM_KEYS or p.key.startswith("events:Microsoft-Windows-Hyper-V"):
+        if p.key in PER_VM_KEYS or p.key.startswith(("events:Microsoft-Windows-Hyper-V", "vhd:")):  # vhd:*: disk chains
             continue
         name = FILE_NAMES.get(p.key, _slug(p.key.replace(":", "-")))
         probes.append(Probe(f"{name}.txt", p.pipeline, _view(p.pipeline)))

@@ -20,18 +20,14 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-import socket
-import tarfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 from nestlab.simulator.errors import BadInput
 from nestlab.lab.image import IMAGE
-from nestlab.lab.commands.serve import USER_ENV
-from nestlab.lab.psrp_session import PASSWORD_ENV
+from nestlab.lab.commands.serve import PASSWORD_ENV, USER_ENV
 
 LABEL_LAB = "nestlab.lab"
 LABEL_HOST = "nestlab.host"
@@ -40,9 +36,13 @@ PORT = 5985
 LAB_DIR = "/tmp"
 LAB_FILE = f"{LAB_DIR}/lab.yaml"
 READY_TIMEOUT = 60.0
-PARALLEL = 4  # containers created or removed at once: with vfs each is a copy of the whole image
+DOCKER_TIMEOUT = 600  # seconds per engine call: on vfs, creating a container copies the whole image, and
+                      # several at once on a busy disk took over a minute each (docker-py's default is 60)
+PARALLEL = 16  # containers created, started, checked or removed at once (the engine queues the rest)
+READY_PROBE = ("Get-CimInstance", {"ClassName": "Win32_ComputerSystem"})  # what "answers" means: a real PSRP pipeline
 
 Log = Callable[[str], None]
+Progress = Callable[[str, str], None]  # (event, host): "started" when its container runs, "ready" when it answers PSRP
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def connect() -> Any:
     except ImportError:
         raise BadInput("fleet: the docker package is missing: pip install 'nestlab[docker]'") from None
     try:
-        client = docker.from_env()
+        client = docker.from_env(timeout=DOCKER_TIMEOUT)
         client.ping()
     except Exception as exc:
         raise BadInput(f"fleet: no Docker engine answers ({' '.join(str(exc).split())[:160]})") from None
@@ -114,37 +114,64 @@ def spec_for(target: str, *, network: str | None = None, subnet: str | None = No
     return FleetSpec(name, parsed.lab_path, tuple(lab.hosts()), network or f"nestlab-{name}", subnet, image, user)
 
 
-def up(client: Any, spec: FleetSpec, password: str, *, log: Log = lambda _: None, timeout: float = READY_TIMEOUT) -> list[Member]:
-    """Bring the fleet to `spec` (creating, replacing or starting what differs) and wait until every host answers."""
+def up(client: Any, spec: FleetSpec, password: str, *, log: Log = lambda _: None, timeout: float = READY_TIMEOUT,
+       progress: Progress = lambda event, host: None) -> list[Member]:
+    """Bring the fleet to `spec` (creating, replacing or starting what differs) and wait until every
+    host answers a PSRP pipeline. Every container is made, started and checked at once, a thread
+    each: the time of `up` is that of the slowest host, not the sum of them."""
+    from concurrent.futures import ThreadPoolExecutor
+
     image = _image(client, spec.image)
     network = _ensure_network(client, spec, log)
     lab_bytes = spec.lab_file.read_bytes()
     config = hashlib.sha256(b"\0".join([lab_bytes, image.id.encode(), spec.user.encode(), network.name.encode()])).hexdigest()[:32]
     wanted = {container_name(spec.lab, host): host for host in spec.hosts}
-    for container in _containers(client, spec.lab):
-        if container.name not in wanted:
-            log(f"up: removing {container.name} (its host is no longer in the lab)")
-            container.remove(force=True, v=True)
+    stale = [c for c in _containers(client, spec.lab) if c.name not in wanted]
+    deadline = time.monotonic() + timeout
+
+    def bring_up(item: tuple[str, str]) -> Member:
+        name, host = item
+        _ensure_container(client, spec, name, host, config, password, lab_bytes, log)
+        progress("started", host)
+        member = _wait_ready(client, spec, host, password, deadline, timeout)
+        progress("ready", host)
+        return member
+
     with ThreadPoolExecutor(PARALLEL) as pool:
-        list(pool.map(lambda item: _ensure_container(client, spec, item[0], item[1], config, password, lab_bytes, log), wanted.items()))
-    return _wait_ready(client, spec, timeout)
+        for container in stale:
+            log(f"up: removing {container.name} (its host is no longer in the lab)")
+        list(pool.map(lambda c: c.remove(force=True, v=True), stale))
+        return list(pool.map(bring_up, wanted.items()))
 
 
-def down(client: Any, lab: str) -> list[str]:
-    """Remove every container and network labelled with this fleet; return what was removed."""
+def down(client: Any, lab: str, *, progress: Callable[[str], None] = lambda what: None) -> list[str]:
+    """Remove every container and network labelled with this fleet, containers at once; return what was removed."""
+    from concurrent.futures import ThreadPoolExecutor
+
     import docker.errors
 
     containers = _containers(client, lab)
+
+    def remove(container: Any) -> str:
+        container.remove(force=True, v=True)
+        progress(f"container {container.name}")
+        return f"container {container.name}"
+
     with ThreadPoolExecutor(PARALLEL) as pool:
-        list(pool.map(lambda c: c.remove(force=True, v=True), containers))
-    removed = [f"container {c.name}" for c in containers]
+        removed = list(pool.map(remove, containers))
     for network in client.networks.list(filters={"label": f"{LABEL_LAB}={lab}"}):
         try:
             network.remove()
         except docker.errors.NotFound:
             continue
         removed.append(f"network {network.name}")
+        progress(f"network {network.name}")
     return removed
+
+
+def planned_removals(client: Any, lab: str) -> int:
+    """How many containers and networks `down` would remove (for a progress bar's total)."""
+    return len(_containers(client, lab)) + len(client.networks.list(filters={"label": f"{LABEL_LAB}={lab}"}))
 
 
 def members(client: Any, lab: str | None = None) -> list[Member]:
@@ -254,30 +281,32 @@ def _ensure_container(client: Any, spec: FleetSpec, name: str, host: str, config
         raise BadInput(f"up: cannot run {name}: {exc.explanation or exc}") from None
 
 
-def _wait_ready(client: Any, spec: FleetSpec, timeout: float) -> list[Member]:
-    """Every host's port accepts a connection, or BadInput naming the first that did not."""
-    deadline = time.monotonic() + timeout
-    pending = set(spec.hosts)
+def _wait_ready(client: Any, spec: FleetSpec, host: str, password: str, deadline: float, timeout: float) -> Member:
+    """The host's member once it answers a PSRP pipeline, or BadInput saying why it did not."""
+    name = container_name(spec.lab, host)
     while True:
-        current = {m.host: m for m in members(client, spec.lab)}
-        for host in sorted(pending):
-            member = current.get(host)
-            if member is None or member.status == "exited":
-                raise BadInput(f"up: {container_name(spec.lab, host)} stopped: {_last_log_line(client, container_name(spec.lab, host))}")
-            if member.address and _answers(member.address, PORT):
-                pending.discard(host)
-        if not pending:
-            return [current[h] for h in spec.hosts]
+        member = _member(client.containers.get(name))
+        if member.status == "exited":
+            raise BadInput(f"up: {name} stopped: {_last_log_line(client, name)}")
+        if member.address and _answers(member, password):
+            return member
         if time.monotonic() > deadline:
-            raise BadInput(f"up: {', '.join(sorted(pending))} did not answer on port {PORT} within {timeout:.0f} s")
-        time.sleep(0.2)
+            raise BadInput(f"up: {host} did not answer a PSRP pipeline on port {PORT} within {timeout:.0f} s")
+        time.sleep(0.1)
 
 
-def _answers(address: str, port: int) -> bool:
+def _answers(member: Member, password: str) -> bool:
+    """A real PSRP exchange: open a runspace pool on the host and run READY_PROBE there."""
+    from nestlab.lab.psrp_session import HostAddress, PsrpSession
+    from nestlab.simulator.psdata import Command
+
+    address = HostAddress(member.host, member.address or "", PORT, member.user, "http", "basic",
+                          connect_timeout=1.0, operation_timeout=5)
+    cmdlet, parameters = READY_PROBE
     try:
-        with socket.create_connection((address, port), timeout=0.5):
-            return True
-    except OSError:
+        with PsrpSession([address], passwords=lambda _: password) as session:
+            return session.run(member.host, (Command.of(cmdlet, **parameters),)).ok
+    except BadInput:  # not listening yet, or not yet ready to open a pool
         return False
 
 
@@ -308,6 +337,8 @@ def _env(container: Any) -> dict[str, str]:
 
 
 def _single_file_tar(name: str, data: bytes) -> bytes:
+    import tarfile
+
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         info = tarfile.TarInfo(name)

@@ -24,11 +24,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import shutil
-import subprocess
 import sys
-import tarfile
-import tempfile
 import time
 import tomllib
 from dataclasses import asdict, dataclass
@@ -36,6 +32,9 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from nestlab.simulator.errors import BadInput
+
+# shutil, subprocess, tarfile and tempfile are imported where a build uses them: `nestlab up --help`
+# reads IMAGE from here and should not pay for a build's libraries (issue 17, start-up)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 IMAGE = "nestlab:latest"
@@ -84,6 +83,9 @@ class Built:
 
 def ensure_base(client: Any, recipe: BaseRecipe = BaseRecipe(), log: Log = print) -> Built:
     """The base image for `recipe`, made with debootstrap and `docker import` unless cached."""
+    import shutil
+    import tempfile
+
     started = time.monotonic()
     if _image_key(client, recipe.tag, BASE_KEY_LABEL) == recipe.key:
         return Built(recipe.tag, recipe.key, True, time.monotonic() - started)
@@ -126,6 +128,9 @@ def build_image(client: Any, *, tag: str = IMAGE, recipe: BaseRecipe = BaseRecip
 
 def wheelhouse(root: Path = PROJECT_ROOT, log: Log = print) -> Path:
     """A folder with a wheel of every dependency of the project (and of its build), cached."""
+    import shutil
+    import tempfile
+
     if sys.version_info[:2] != BASE_PYTHON:
         raise BadInput(f"image: run this with Python {'.'.join(map(str, BASE_PYTHON))}, the base image's Python: its wheels must fit it")
     requirements = [*BUILD_REQUIREMENTS, *project_dependencies(root)]
@@ -172,6 +177,8 @@ def _walk(path: Path) -> Iterator[Path]:
 
 
 def _context_tar(files: list[tuple[Path, str]]) -> io.BytesIO:
+    import tarfile
+
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         for path, name in files:
@@ -206,6 +213,8 @@ def _prune_dangling(client: Any) -> None:
 
 
 def _run(argv: list[str], what: str) -> None:
+    import subprocess
+
     done = subprocess.run(argv, capture_output=True, text=True)
     if done.returncode != 0:
         tail = (done.stderr or done.stdout).strip().splitlines()[-3:]

@@ -123,6 +123,8 @@ class _Connection:
 class PsrpSession:
     """A Session over PSRP to the hosts of a target (one psrp:// host or an inventory)."""
 
+    concurrent_hosts = True  # separate machines: diagnosis.collect walks them at once, a thread each
+
     def __init__(
         self,
         addresses: Sequence[HostAddress],
@@ -137,6 +139,7 @@ class PsrpSession:
         self._wsman_options = dict(wsman_options or {})
         self._connections: dict[str, _Connection] = {}
         self._lock = threading.Lock()
+        self._opening: dict[str, threading.Lock] = {}
         self._secrets: set[str] = set()
         self.round_trips = 0
 
@@ -226,7 +229,9 @@ class PsrpSession:
     # -- connections ------------------------------------------------------------------------------
 
     def _connection(self, host: str) -> _Connection:
-        with self._lock:
+        with self._lock:  # only to find the host's own lock: hosts open side by side, each once
+            opening = self._opening.setdefault(host, threading.Lock())
+        with opening:
             found = self._connections.get(host)
             if found is not None:
                 return found
@@ -234,7 +239,8 @@ class PsrpSession:
             if address is None:
                 raise BadInput(f"{host}: not a host of this target (hosts: {', '.join(self.addresses)})")
             connection = self._open(address)
-            self._connections[host] = connection
+            with self._lock:
+                self._connections[host] = connection
             return connection
 
     def _open(self, address: HostAddress) -> _Connection:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Protocol, Sequence, runtime_checkable
 
-from nestlab.simulator.clixml import roundtrip_result
+from nestlab.simulator.clixml import roundtrip_result, wire_copy_result
 from nestlab.simulator.model import Lab, vm_id
 from nestlab.simulator.psdata import Command, Result
 
@@ -62,13 +62,17 @@ def address(context: str) -> tuple[str, tuple[str, ...]]:
 class SimSession:
     """A Session over an in-process Lab: the simulator's cmdlets act on the lab's state.
 
-    Every answer makes the same CLIXML serialize → deserialize round trip as over PSRP, so the
+    Every answer is what a client reads after the wire: by default `clixml.wire_copy_result`, the
+    CLIXML serialize → deserialize round trip without the text (the objects it would give, built
+    directly; tests/test_speed_wire.py keeps it identical to the real one), or with
+    `exact_wire=True` the real round trip through CLIXML text, as over PSRP. Either way the
     diagnosis receives identical objects in process, through the endpoint and from a real host.
     """
 
-    def __init__(self, lab: Lab) -> None:
+    def __init__(self, lab: Lab, *, exact_wire: bool = False) -> None:
         self.lab = lab
         self.round_trips = 0
+        self.wire = roundtrip_result if exact_wire else wire_copy_result
 
     def hosts(self) -> list[str]:
         return list(self.lab.hosts())
@@ -77,7 +81,7 @@ class SimSession:
         from nestlab.simulator import powershell
 
         self.round_trips += 1
-        return roundtrip_result(powershell.run(self.lab, _context(host, vm), tuple(pipeline)))
+        return self.wire(powershell.run(self.lab, _context(host, vm), tuple(pipeline)))
 
     def run_batch(
         self, host: str, pipelines: Sequence[Sequence[Command]], *, vm: Sequence[str] = (),
@@ -87,7 +91,7 @@ class SimSession:
 
         self.round_trips += 1
         paths = vms if vms is not None else [vm] * len(pipelines)
-        return [roundtrip_result(powershell.run(self.lab, _context(host, v), tuple(p)))
+        return [self.wire(powershell.run(self.lab, _context(host, v), tuple(p)))
                 for v, p in zip(paths, pipelines)]
 
     def close(self) -> None:

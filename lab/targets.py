@@ -16,13 +16,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from nestlab.simulator.errors import BadInput
-from nestlab.lab.deadline import Deadline
-from nestlab.lab.psrp_session import AUTHS, TRANSPORTS, HostAddress, PsrpSession
 from nestlab.lab.session import Session, SimSession
+
+if TYPE_CHECKING:
+    from nestlab.lab.psrp_session import HostAddress
+
+# nestlab.lab.psrp_session (pypsrp, requests, cryptography) is imported only for psrp:// and
+# inventory: targets: a lab file or builtin lab never loads it (issue 17, start-up)
 
 KINDS = ("lab", "builtin", "psrp", "inventory")
 
@@ -42,6 +46,9 @@ class Target:
             from nestlab.simulator import labfile
 
             return SimSession(labfile.load(self.lab_path))
+        from nestlab.lab.deadline import Deadline
+        from nestlab.lab.psrp_session import PsrpSession
+
         return PsrpSession(self.addresses, deadline=Deadline(timeout) if timeout else None)
 
 
@@ -77,6 +84,8 @@ def _builtin(text: str) -> Target:
 
 
 def parse_psrp_url(text: str) -> HostAddress:
+    from nestlab.lab.psrp_session import AUTHS, TRANSPORTS, HostAddress
+
     parts = urlsplit(text)
     if parts.password is not None:
         raise BadInput("psrp target: a password never goes in the target; set NESTLAB_PASSWORD or answer the prompt")
@@ -118,6 +127,8 @@ def read_inventory(path: Path) -> list[HostAddress]:
 
 
 def _inventory_host(path: Path, index: int, entry: Any) -> HostAddress:
+    from nestlab.lab.psrp_session import HostAddress
+
     where = f"{path}: hosts[{index}]"
     if not isinstance(entry, dict) or not entry.get("name"):
         raise BadInput(f"{where}: each host needs a 'name'")

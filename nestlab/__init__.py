@@ -8,9 +8,17 @@ site-packages, where those short names belong to other distributions.
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
-try:
-    __version__ = version("nestlab")
-except PackageNotFoundError:  # imported from a checkout that was never installed
-    __version__ = "0+unknown"
+
+def __getattr__(name: str) -> Any:
+    """`nestlab.__version__`, read from the installed metadata only when asked: importlib.metadata
+    costs more than the rest of the CLI's start-up (issue 17; bench/startup.py)."""
+    if name != "__version__":
+        raise AttributeError(f"module 'nestlab' has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("nestlab")
+    except PackageNotFoundError:  # imported from a checkout that was never installed
+        return "0+unknown"

@@ -43,7 +43,7 @@ DEFAULT_LAB = "builtin:reference"
 HAS_BDD = importlib.util.find_spec("pytest_bdd") is not None
 
 # The step library is a set of pytest plugins; without pytest-bdd the fixtures still work.
-pytest_plugins = list(STEP_MODULES) if HAS_BDD else []
+pytest_plugins = [*(STEP_MODULES if HAS_BDD else ()), "nestlab.sharding"]  # --shard I/N (nestlab/sharding.py)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

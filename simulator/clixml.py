@@ -489,3 +489,121 @@ def _roundtrip_each(values: Iterable[Any]) -> tuple[Any, ...]:
     if not texts:
         return ()
     return tuple(_Reader().value(message) for message in ET.fromstring(f"<Messages>{''.join(texts)}</Messages>"))
+
+
+# ----------------------------------------------------------------------------------------------
+# the round trip without the text (SimSession's hot path)
+# ----------------------------------------------------------------------------------------------
+
+
+class _Unusual(Exception):
+    """A value `wire_copy` does not mirror: the caller makes the real round trip instead."""
+
+
+_SURROGATES = re.compile(r"[\ud800-\udfff]")
+_SPECIAL_TYPE_NAMES = frozenset(("System.Enum", ERROR_RECORD_TYPES[0], "Deserialized." + ERROR_RECORD_TYPES[0]))
+
+
+def wire_copy(value: Any) -> Any:
+    """`roundtrip(value)` without writing or parsing text: the objects a client reads after the wire.
+
+    Each branch is what `_Writer` writes read back by `_Reader` (a primitive is its CLIXML text
+    read by the same primitive reader, so its type and precision are the wire's). Anything this
+    does not mirror exactly — a type the writer turns into text, a lone surrogate, a type name the
+    reader treats specially — takes the real round trip. tests/test_speed_wire.py keeps the two
+    identical, type for type, on every answer of full collections and on generated values.
+    """
+    try:
+        return _copy(value, True)
+    except _Unusual:
+        return roundtrip(value)
+
+
+def _copy(value: Any, top: bool) -> Any:
+    kind = type(value)
+    if kind is str:
+        if value.isascii() or not _SURROGATES.search(value):
+            return value  # _decode(_encode(s)) is s for every string without lone surrogates
+        raise _Unusual
+    if kind is PSObject:
+        if top:
+            return _copy_object(value)
+        return _copy(value.to_string, False)
+    if kind is PSEnum:
+        if type(value.value) is not int or type(value.name) is not str or type(value.type_name) is not str:
+            raise _Unusual
+        _copy(value.name, False)
+        return PSEnum(value.type_name, value.name, value.value)
+    if kind is bool or kind is int or kind is float or value is None or kind in _PRIMITIVE_KINDS:
+        tag, text = _primitive(value)  # type: ignore[misc]
+        return _PRIMITIVE_READERS[tag](text or None)
+    if kind is ErrorRecord:
+        return _copy_error(value) if top else _copy(value.message, False)
+    if kind is dict:
+        return {_copy(k, False): _copy(v, False) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [_copy(item, False) for item in value]
+    if isinstance(value, str):
+        return _copy(str.__str__(value), False)  # a str subclass is written and read as a plain str
+    if isinstance(value, _WRITTEN_AS_THEMSELVES):
+        raise _Unusual  # subclasses, sets, other mappings: the real path
+    return _copy(str(value), False)  # any other object the writer writes as <S>str(value)</S>
+
+
+_WRITTEN_AS_THEMSELVES = (bool, int, float, str, datetime, date, timedelta, uuid.UUID, bytes, bytearray, PSEnum,
+                          ErrorRecord, PSObject, Mapping, list, tuple, set, frozenset)
+# exact types whose CLIXML text reads back as an equal value of the same type: int(str(i)) is i's
+# value, float(repr(x)) is x (repr round-trips), a bool is B true/false
+_SAME_AFTER_THE_WIRE = frozenset((int, bool, float))
+_PRIMITIVE_KINDS = frozenset((datetime, date, timedelta, uuid.UUID, bytes, bytearray))
+
+
+def _copy_object(obj: PSObject) -> PSObject:
+    names = obj.type_names
+    if _SPECIAL_TYPE_NAMES.intersection(names) or any(type(n) is not str for n in names):
+        raise _Unusual
+    properties = {}
+    for key, item in obj._props.items():  # the values in order, without PSObject's case-insensitive lookup
+        if type(key) is not str or not (key.isascii() or not _SURROGATES.search(key)):
+            raise _Unusual
+        kind = type(item)
+        if kind is str and item.isascii() or kind in _SAME_AFTER_THE_WIRE or item is None:
+            properties[key] = item  # what _copy returns for these, without the call (most properties)
+        else:
+            properties[key] = _copy(item, False)
+    return _new_object(names, properties, obj._index, _copy(obj.to_string, False))
+
+
+def _new_object(names: tuple[str, ...], properties: dict[str, Any], index: dict[str, str], to_string: str) -> PSObject:
+    """PSObject(names, properties, to_string) with the lower-case index it would build (the keys
+    are the same strings), set directly: the copy makes one for every object a cmdlet returns."""
+    copy = PSObject.__new__(PSObject)
+    copy.type_names, copy._props, copy._index, copy.to_string = names, properties, dict(index), to_string
+    return copy
+
+
+def _copy_error(record: ErrorRecord) -> ErrorRecord:
+    for text in (record.message, record.fully_qualified_error_id, record.target_name, record.target_type,
+                 record.activity, record.reason, record.exception_type):
+        if type(text) is not str:
+            raise _Unusual
+        _copy(text, False)
+    return ErrorRecord(
+        message=record.message,
+        fully_qualified_error_id=record.fully_qualified_error_id,
+        category=ERROR_CATEGORIES[_category_number(record.category)],
+        target_name=record.target_name,
+        target_type=record.target_type,
+        activity=record.activity,
+        reason=_reason(record),
+        exception_type=_exception_types(record.exception_type)[0],
+        terminating=record.terminating,
+    )
+
+
+def wire_copy_result(result: Result) -> Result:
+    """`roundtrip_result` by `wire_copy`: what SimSession returns for every pipeline."""
+    streamed, terminating = wire_errors(result)
+    errors = streamed + ([terminating] if terminating is not None else [])
+    return Result(output=tuple(wire_copy(v) for v in result.output), errors=tuple(wire_copy(e) for e in errors),
+                  failed=result.failed)

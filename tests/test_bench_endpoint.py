@@ -14,7 +14,9 @@ pytestmark = pytest.mark.endpoint
 def test_quick_run_reports_every_column_and_both_goals():
     report = endpoint.run(quick=True)
     assert report["rows"] and all(len(row) == len(report["columns"]) for row in report["rows"])
-    assert {c["server"] for c in report["data"]["concurrency"]} == {"in process", "own process"}
+    assert {c["server"] for c in report["data"]["concurrency"]} == {"in process", "own process",
+                                                                    f"own process, {endpoint.LATENCY_MS:g} ms per request"}
+    assert report["data"]["latency"]["ms"] == endpoint.LATENCY_MS
     assert set(report["data"]["goals"]) >= {"requests_met", "ratio_met"}
 
 

@@ -26,10 +26,10 @@ TRICKY = [
 def answers_of_a_diagnosis() -> list[Result]:
     """Every Result a diagnosis of builtin:reference receives, before its round trip."""
     seen: list[Result] = []
-    original = nestlab.lab.session.roundtrip_result
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(nestlab.lab.session, "roundtrip_result", lambda r: (seen.append(r), original(r))[1])
-        diagnose_session(nestlab.lab.session.SimSession(labfile.load("builtin:reference")))
+    session = nestlab.lab.session.SimSession(labfile.load("builtin:reference"))
+    original = session.wire
+    session.wire = lambda r: (seen.append(r), original(r))[1]
+    diagnose_session(session)
     return seen
 
 

@@ -6,13 +6,12 @@ from pathlib import Path
 
 import click
 
-from nestlab.lab import capture as capturing
 from nestlab.lab.commands import timeout as timeout_option
-from nestlab.lab.targets import parse_target
+from nestlab.lab.completion import complete_target
 
 
 @click.command("capture")
-@click.argument("target")
+@click.argument("target", shell_complete=complete_target)
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="The lab file to write (atomically).")
 @timeout_option.option
@@ -25,6 +24,9 @@ def command(target: str, output: Path, timeout: float) -> None:
       nestlab capture inventory:lab/inventory.yaml -o lab.yaml
       nestlab capture builtin:reference -o copy.yaml
     """
+    from nestlab.lab import capture as capturing
+    from nestlab.lab.targets import parse_target
+
     with parse_target(target).open(timeout=timeout) as session:
         captured = capturing.capture(session, target=target)
     capturing.write(captured, output)

@@ -5,19 +5,16 @@ from __future__ import annotations
 import sys
 
 import click
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
-from nestlab.diagnosis.checklist import run_checklist
 from nestlab.lab.commands import timeout as timeout_option
-from nestlab.lab.diagnose import diagnose_target, reached_nothing, unreachable_error
+from nestlab.lab.completion import complete_target
+
 
 STYLE = {"pass": "green", "fail": "bold red", "not-applicable": "dim"}
 
 
 @click.command("check")
-@click.argument("target")
+@click.argument("target", shell_complete=complete_target)
 @click.option("--json", "as_json", is_flag=True, help="Print the checklist as JSON.")
 @timeout_option.option
 def command(target: str, as_json: bool, timeout: float) -> None:
@@ -30,6 +27,12 @@ def command(target: str, as_json: bool, timeout: float) -> None:
       nestlab check builtin:reference
       nestlab check broken.yaml --json
     """
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+    from nestlab.diagnosis.checklist import run_checklist
+    from nestlab.lab.diagnose import diagnose_target, reached_nothing, unreachable_error
+
     result = diagnose_target(target, timeout=timeout)
     if reached_nothing(result):  # no host answered: a checklist of "not applicable" would mislead
         raise unreachable_error(result)

@@ -6,16 +6,13 @@ import json
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from nestlab.lab.bundle import collect
 from nestlab.lab.commands import timeout as timeout_option
-from nestlab.lab.targets import parse_target
+from nestlab.lab.completion import complete_target
 
 
 @click.command("collect")
-@click.argument("target")
+@click.argument("target", shell_complete=complete_target)
 @click.option("-o", "--output", "output", required=True, type=click.Path(path_type=Path),
               help="A new folder, or a file ending in .zip.")
 @click.option("--days", default=7, show_default=True, type=click.IntRange(1, 365),
@@ -31,6 +28,11 @@ def command(target: str, output: Path, days: int, trace: bool, as_json: bool, ti
       nestlab collect builtin:reference -o reference-bundle.zip
       nestlab collect psrp://admin@hv01.contoso.test -o hv01/ --days 3 --timeout 600
     """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from nestlab.lab.bundle import collect
+    from nestlab.lab.targets import parse_target
+
     parsed = parse_target(target)
     session = parsed.open(timeout=timeout)
     lab_name = parsed.lab_path.stem if parsed.lab_path else None

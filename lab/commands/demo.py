@@ -5,20 +5,15 @@ from __future__ import annotations
 import sys
 
 import click
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import Progress
-from rich.table import Table
 
-from nestlab.lab.demo import closed_loop
-from nestlab.lab.tree import lab_tree
-from nestlab.simulator import faults, labfile
+from nestlab.lab.completion import complete_fault
+
 
 MARK = {True: "[green]yes[/green]", False: "[bold red]no[/bold red]"}
 
 
 @click.command("demo")
-@click.option("--fault", "only", multiple=True, metavar="ID", help="Only these faults (repeatable).")
+@click.option("--fault", "only", multiple=True, metavar="ID", shell_complete=complete_fault, help="Only these faults (repeatable).")
 def command(only: tuple[str, ...]) -> None:
     """For every fault: build builtin:reference, inject it, show the symptom the simulator produces,
     diagnose, apply the resolution, diagnose again. Exit 0 only if every row is right.
@@ -28,6 +23,14 @@ def command(only: tuple[str, ...]) -> None:
       nestlab demo
       nestlab demo --fault extensions-not-exposed --fault winnat-locked
     """
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.progress import Progress
+    from rich.table import Table
+    from nestlab.lab.demo import closed_loop
+    from nestlab.lab.tree import lab_tree
+    from nestlab.simulator import faults, labfile
+
     ids = [faults.get(i).id for i in only] or list(faults.CATALOG)
     console = Console(width=max(Console().width, 140))
     console.print(lab_tree(labfile.load("builtin:reference")))

@@ -5,19 +5,21 @@ from __future__ import annotations
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
 
-from nestlab.diagnosis.findings import Report
 from nestlab.lab.commands import timeout as timeout_option
-from nestlab.lab.diagnose import Diagnosis, blocking, diagnose_target, reached_nothing, unreachable_error
-from nestlab.lab.render import print_report, report_markdown
+from nestlab.lab.completion import complete_target
 from nestlab.simulator.errors import BadInput
+
+if TYPE_CHECKING:
+    from nestlab.diagnosis.findings import Report
+    from nestlab.lab.diagnose import Diagnosis
 
 
 @click.command("diagnose")
-@click.argument("target")
+@click.argument("target", shell_complete=complete_target)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (spec/cli.md).")
 @click.option("--markdown", "as_markdown", is_flag=True, help="Print the report as Markdown (for a ticket).")
 @click.option("--vm", "vm", metavar="NAME", help="Only findings about this VM (name or node id) and below.")
@@ -41,6 +43,10 @@ def command(target: str, as_json: bool, as_markdown: bool, vm: str | None, html_
     """
     if html_path is not None and not html_path.parent.is_dir():
         raise BadInput(f"{html_path}: no such folder {html_path.parent}")
+    from rich.console import Console
+    from nestlab.lab.diagnose import blocking, diagnose_target, reached_nothing, unreachable_error
+    from nestlab.lab.render import print_report, report_markdown
+
     if as_json and as_markdown:
         raise click.UsageError("--json and --markdown: choose one")
     result = diagnose_target(target, timeout=timeout)
@@ -70,6 +76,8 @@ def _write_html(path: Path, diagnosis: Diagnosis) -> None:
 
 
 def _only_vm(report: Report, vm: str) -> Report:
+    from nestlab.diagnosis.findings import Report
+
     def about(subject: str) -> bool:
         node = subject.split(":", 1)[0]
         parts = node.split("/")

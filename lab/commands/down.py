@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import click
 
+from nestlab.lab.completion import complete_lab
 from nestlab.lab import fleet
 
 
 @click.command(name="down")
-@click.argument("lab_target", metavar="LAB")
+@click.argument("lab_target", metavar="LAB", shell_complete=complete_lab)
 def command(lab_target: str) -> None:
     """Remove every container and network labelled as LAB's fleet, and nothing else.
 
@@ -20,7 +21,11 @@ def command(lab_target: str) -> None:
       nestlab down builtin:reference
       nestlab down lab.yaml
     """
-    removed = fleet.down(fleet.connect(), fleet.fleet_name(lab_target))
+    from nestlab.lab.progress import fleet_progress
+
+    client, name = fleet.connect(), fleet.fleet_name(lab_target)
+    with fleet_progress({"removed": "removed"}, fleet.planned_removals(client, name)) as (_, step):
+        removed = fleet.down(client, name, progress=lambda what: step("removed", what))
     for line in removed:
         click.echo(f"removed {line}")
     if not removed:

@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 
 import click
-from rich.console import Console
-from rich.table import Table
-
-from nestlab.simulator.faults import CATALOG
 
 
 def catalog_rows() -> list[dict[str, str]]:
+    from nestlab.simulator.faults import CATALOG
+
     return [
         {"id": f.id, "category": f.category, "inject": f.kind, "description": f.description, "section": f.section}
         for f in CATALOG.values()
@@ -29,6 +27,9 @@ def command(as_json: bool) -> None:
       nestlab faults --json
       nestlab inject builtin:reference extensions-not-exposed -o broken.yaml
     """
+    from rich.console import Console
+    from rich.table import Table
+
     rows = catalog_rows()
     if as_json:
         click.echo(json.dumps({"faults": rows}, indent=2))

@@ -6,20 +6,20 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.markup import escape
 
-from nestlab.lab import fix
-from nestlab.lab.diagnose import Diagnosis, blocking, diagnose_session
-from nestlab.lab.journal import JOURNAL_DIR, Journal
-from nestlab.lab.named import named
-from nestlab.lab.psrp_session import HostAddress, HostUnreachable
-from nestlab.lab.targets import parse_target
+from typing import TYPE_CHECKING
+
+from nestlab.lab.completion import complete_target
+
+if TYPE_CHECKING:
+    from nestlab.lab.diagnose import Diagnosis
+    from nestlab.lab.journal import Journal
+    from nestlab.lab.psrp_session import HostAddress
 from nestlab.simulator.errors import BadInput
 
 
 @click.command("fix")
-@click.argument("target")
+@click.argument("target", shell_complete=complete_target)
 @click.option("--dry-run", is_flag=True, help="Print the resolution commands, change nothing.")
 @click.option("--yes", is_flag=True, help="Allow changes to a real host (psrp:// or inventory:).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
@@ -42,6 +42,14 @@ def command(target: str, dry_run: bool, yes: bool, output: Path | None) -> None:
       nestlab fix builtin:reference -o healed.yaml
       nestlab fix psrp://admin@hv01 --yes
     """
+    from rich.console import Console
+    from rich.markup import escape
+    from nestlab.lab import fix
+    from nestlab.lab.diagnose import blocking, diagnose_session
+    from nestlab.lab.named import named
+    from nestlab.lab.psrp_session import HostUnreachable
+    from nestlab.lab.targets import parse_target
+
     parsed = parse_target(target)
     simulated = parsed.kind in ("lab", "builtin")
     if not simulated and not dry_run and not yes:
@@ -99,6 +107,7 @@ def _journal(target: str, diagnosis: Diagnosis, addresses: list[HostAddress]) ->
     from datetime import datetime, timezone
 
     from nestlab.lab.capture import Capture, write
+    from nestlab.lab.journal import JOURNAL_DIR, Journal
 
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     JOURNAL_DIR.mkdir(parents=True, exist_ok=True)

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import click
-from rich.console import Console
-from rich.table import Table
 
+from nestlab.lab.completion import complete_lab
 from nestlab.simulator.errors import BadInput
 from nestlab.lab import fleet
 
 
 @click.command(name="fleet")
-@click.argument("lab_target", metavar="[LAB]", required=False)
+@click.argument("lab_target", metavar="[LAB]", required=False, shell_complete=complete_lab)
 @click.option("--inventory", "as_inventory", is_flag=True, help="Print the inventory (for nestlab diagnose inventory:FILE) instead of a table.")
 @click.option("--ansible", "as_ansible", is_flag=True, help="Print Ansible's YAML inventory (psrp connection) instead of a table.")
 def command(lab_target: str | None, as_inventory: bool, as_ansible: bool) -> None:
@@ -23,6 +22,9 @@ def command(lab_target: str | None, as_inventory: bool, as_ansible: bool) -> Non
       nestlab fleet builtin:reference --inventory > fleet.yaml
       nestlab fleet builtin:reference --ansible > hosts.yml
     """
+    from rich.console import Console
+    from rich.table import Table
+
     client = fleet.connect()
     if as_inventory or as_ansible:
         if not lab_target:

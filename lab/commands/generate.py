@@ -8,8 +8,6 @@ from pathlib import Path
 import click
 
 from nestlab.simulator.errors import BadInput
-from nestlab.simulator.generate import generate_with_faults
-from nestlab.simulator.labfile import dumps, save
 
 
 @click.command(name="generate")
@@ -37,6 +35,9 @@ def command(seed: int, hosts: int, depth: int, vms: int | None, faults: int, wor
       nestlab generate --seed 4 --faults 2 -o broken.yaml --json
       nestlab generate --world minimal                only the nested chain, no background
     """
+    from nestlab.simulator.generate import generate_with_faults
+    from nestlab.simulator.labfile import dumps, save
+
     if as_json and output is None:
         raise BadInput("--json: needs -o OUT (stdout carries the JSON, the lab goes to the file)")
     lab, injected = generate_with_faults(faults=faults, seed=seed, hosts=hosts, depth=depth, vms_per_host=vms,

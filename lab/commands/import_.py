@@ -12,9 +12,7 @@ from pathlib import Path
 
 import click
 
-from nestlab.lab.importer import Imported, import_bundle
 from nestlab.simulator.errors import BadInput
-from nestlab.simulator.labfile import write_atomic
 
 
 @click.command("import")
@@ -31,6 +29,9 @@ def command(bundle: Path, output: Path, name: str | None, case: bool, as_json: b
       nestlab import ticket-4711.zip -o contoso-4711.yaml
       nestlab import bundle.zip -o fixtures/cases/contoso-4711/lab.yaml --case
     """
+    from nestlab.lab.importer import import_bundle
+    from nestlab.simulator.labfile import write_atomic
+
     imported = import_bundle(bundle, name=name)
     if not output.parent.is_dir():
         if case:
@@ -53,6 +54,8 @@ def write_expected(imported: Imported, lab_path: Path) -> Path:
     Consequences the diagnosis explains by another finding (demoted to info) are left out: a case
     lists root causes. The file is for review, as steps/cases.py reads it.
     """
+    from nestlab.simulator.labfile import write_atomic
+
     diagnose_session = _diagnosis()
     from nestlab.lab.session import SimSession
 

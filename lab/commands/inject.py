@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from nestlab.simulator import faults, labfile
+from nestlab.lab.completion import complete_fault, complete_lab
 
 
 def changes(before: str, after: str) -> list[str]:
@@ -20,8 +20,8 @@ def changes(before: str, after: str) -> list[str]:
 
 
 @click.command("inject")
-@click.argument("lab_file", metavar="LAB")
-@click.argument("fault_id")
+@click.argument("lab_file", metavar="LAB", shell_complete=complete_lab)
+@click.argument("fault_id", shell_complete=complete_fault)
 @click.option("--subject", default=None, help="Node id to break (default: the fault's first natural subject).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Where to write the broken lab (default: stdout).")
@@ -33,6 +33,8 @@ def command(lab_file: str, fault_id: str, subject: str | None, output: Path | No
       nestlab inject builtin:reference extensions-not-exposed -o broken.yaml
       nestlab inject lab.yaml switch-private --subject 'HV01/L1:adapter:Network Adapter'
     """
+    from nestlab.simulator import faults, labfile
+
     fault = faults.get(fault_id)
     lab = labfile.load(lab_file)
     before = labfile.dumps(lab)

@@ -6,11 +6,6 @@ import json
 from dataclasses import asdict, dataclass
 
 import click
-from rich.console import Console
-from rich.table import Table
-
-from nestlab.simulator import labfile
-from nestlab.simulator.model import Lab
 
 
 @dataclass(frozen=True)
@@ -40,6 +35,10 @@ def command(as_json: bool, as_tree: bool) -> None:
       nestlab labs --json
       nestlab validate builtin:reference
     """
+    from rich.console import Console
+    from rich.table import Table
+    from nestlab.simulator import labfile
+
     if as_tree:
         from nestlab.lab.tree import lab_tree
 

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import click
 
-from nestlab.simulator import labfile, powershell, psformat
+from nestlab.lab.completion import complete_lab
 from nestlab.simulator.errors import BadInput
 
 
 @click.command("ps")
-@click.argument("lab_ref", metavar="LAB")
+@click.argument("lab_ref", metavar="LAB", shell_complete=complete_lab)
 @click.argument("command_line", metavar="'CMDLET …'")
 @click.option("--host", "context", default=None, metavar="ID",
               help="Where to run: a host (HV01) or a VM's guest (HV01/L1). Default: the first host.")
@@ -33,6 +33,8 @@ def command(lab_ref: str, command_line: str, context: str | None, save: bool) ->
       nestlab ps builtin:reference --host HV01/L1 'netsh interface portproxy show all'
       nestlab ps my-lab.yaml 'Set-VMProcessor -VMName L1 -ExposeVirtualizationExtensions $true' --save
     """
+    from nestlab.simulator import labfile, powershell, psformat
+
     lab = labfile.load(lab_ref)
     if context is None:
         hosts = lab.hosts()
@@ -52,6 +54,8 @@ def command(lab_ref: str, command_line: str, context: str | None, save: bool) ->
 
 
 def _save(lab, lab_ref: str) -> None:
+    from nestlab.simulator import labfile
+
     if lab_ref.startswith("builtin:"):
         raise BadInput(f"{lab_ref}: a builtin lab cannot be saved; copy it to a file first")
     saver = getattr(labfile, "save", None)

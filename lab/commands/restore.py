@@ -22,8 +22,11 @@ from pathlib import Path
 
 import click
 
-from nestlab.lab.journal import Journal, Settled, drift, settle, undo_all
-from nestlab.lab.psrp_session import HostUnreachable, PsrpSession
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from nestlab.lab.journal import Journal, Settled
+    from nestlab.lab.psrp_session import PsrpSession
 
 EXIT_NOT_UNDONE = 1
 EXIT_UNREACHABLE = 2  # as for any target that cannot be reached; its steps stay pending
@@ -41,6 +44,9 @@ def command(journal_path: Path, dry_run: bool) -> None:
       nestlab restore nestlab-journal.json --dry-run
       NESTLAB_PASSWORD=… nestlab restore nestlab-journal.json
     """
+    from nestlab.lab.journal import Journal, Settled, drift, undo_all
+    from nestlab.lab.psrp_session import HostUnreachable, PsrpSession
+
     journal = Journal.load(journal_path)
     pending = journal.pending()
     if dry_run:
@@ -87,6 +93,7 @@ def _settled(session: PsrpSession, journal: Journal) -> Settled:
         return Settled((), ())
     if not Path(journal.baseline).is_file():
         return Settled((), (f"the capture is gone ({journal.baseline}): cannot compare",))
+    from nestlab.lab.journal import settle
     from nestlab.simulator import labfile
 
     return settle(session, journal, labfile.load(journal.baseline))

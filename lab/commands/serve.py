@@ -9,21 +9,23 @@ import threading
 import click
 
 from nestlab.simulator.errors import BadInput
-from nestlab.simulator.endpoint.auth import Credentials
-from nestlab.simulator.endpoint.server import LabServer
-from nestlab.lab.psrp_session import PASSWORD_ENV
+from nestlab.lab.completion import complete_lab
 
 USER_ENV = "NESTLAB_USER"
 
+# = nestlab.lab.psrp_session.PASSWORD_ENV, whose import costs pypsrp (tests/test_cli_startup.py keeps them equal)
+PASSWORD_ENV = "NESTLAB_PASSWORD"
+
 
 @click.command(name="serve")
-@click.argument("lab_target", metavar="LAB")
+@click.argument("lab_target", metavar="LAB", shell_complete=complete_lab)
 @click.option("--port", type=click.IntRange(0, 65535), default=5985, show_default=True, help="Port of the first host; the next hosts take the ports after it (0: any free port).")
 @click.option("--bind", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--tls", is_flag=True, help="Serve https with a self-signed certificate made at start.")
 @click.option("--user", default="nestlab", show_default=True, envvar=USER_ENV, help=f"The account clients log in with (also ${USER_ENV}; its password: ${PASSWORD_ENV}).")
 @click.option("--host", "only", multiple=True, metavar="NAME", help="Serve only this host of the lab (repeatable); the default is every host.")
-def command(lab_target: str, port: int, bind: str, tls: bool, user: str, only: tuple[str, ...]) -> None:
+@click.option("--latency", type=click.FloatRange(0, 60_000), default=0, metavar="MS", help="Delay every request by MS milliseconds, as a host across a WAN answers.")
+def command(lab_target: str, port: int, bind: str, tls: bool, user: str, only: tuple[str, ...], latency: float) -> None:
     """Serve each host of LAB as a Hyper-V host would answer pypsrp, pywinrm or Ansible.
 
     Clients authenticate as with Windows: Negotiate/NTLM (pypsrp's and pywinrm's
@@ -39,8 +41,12 @@ def command(lab_target: str, port: int, bind: str, tls: bool, user: str, only: t
       NESTLAB_PASSWORD=secret nestlab serve builtin:reference
       NESTLAB_PASSWORD=secret nestlab serve lab.yaml --port 15985 --tls
       NESTLAB_PASSWORD=secret nestlab serve lab.yaml --host HV02 --bind 0.0.0.0
+      NESTLAB_PASSWORD=secret nestlab serve builtin:reference --latency 50
     """
     from nestlab.simulator import labfile
+    from nestlab.simulator.endpoint.auth import Credentials
+    from nestlab.simulator.endpoint.latency import add_latency
+    from nestlab.simulator.endpoint.server import LabServer
     from nestlab.lab.targets import parse_target
 
     password = os.environ.get(PASSWORD_ENV)
@@ -61,6 +67,7 @@ def command(lab_target: str, port: int, bind: str, tls: bool, user: str, only: t
             server = LabServer(lab, Credentials(user, password), bind=bind, port=port, tls=context, hosts=list(only) or None)
         except OSError as exc:
             raise BadInput(f"serve: cannot listen on {bind}:{port}: {exc.strerror or exc}") from None
+        add_latency(server, latency / 1000)
         try:  # a stop may come at any point from here on, even while the URLs are printed
             with server:
                 for host, url in server.urls().items():

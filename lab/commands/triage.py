@@ -7,10 +7,6 @@ Exit codes: 0 when triage ran (whether or not anything matched: it diagnoses tex
 from __future__ import annotations
 
 import click
-from rich.console import Console
-from rich.table import Table
-
-from nestlab.diagnosis.triage import triage
 
 
 @click.command("triage")
@@ -28,6 +24,10 @@ def command(text: str, as_json: bool) -> None:
 
     Exit 0 when it ran (even with no match), 2 when TEXT is empty.
     """
+    from rich.console import Console
+    from rich.table import Table
+    from nestlab.diagnosis.triage import triage
+
     result = triage(text)
     if as_json:
         click.echo(result.to_json())

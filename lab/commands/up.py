@@ -8,15 +8,15 @@ from pathlib import Path
 
 import click
 
+from nestlab.lab.completion import complete_lab
 from nestlab.simulator.errors import BadInput
-from nestlab.simulator.labfile import write_atomic
 from nestlab.lab import fleet
 from nestlab.lab.image import IMAGE
-from nestlab.lab.psrp_session import PASSWORD_ENV
+from nestlab.lab.commands.serve import PASSWORD_ENV
 
 
 @click.command(name="up")
-@click.argument("lab_target", metavar="LAB")
+@click.argument("lab_target", metavar="LAB", shell_complete=complete_lab)
 @click.option("--network", default=None, metavar="NAME", help="Bridge network to put the hosts on (default: nestlab-<lab>; created if missing).")
 @click.option("--subnet", default=None, metavar="CIDR", help="Subnet of the network when it is created (default: Docker picks one).")
 @click.option("--image", default=IMAGE, show_default=True, help="Image that runs `nestlab serve` (make image builds it).")
@@ -38,13 +38,17 @@ def command(lab_target: str, network: str | None, subnet: str | None, image: str
       nestlab diagnose inventory:fleet.yaml
       nestlab up lab.yaml --network lab-net --subnet 172.30.0.0/24
     """
+    from nestlab.lab.progress import fleet_progress
+    from nestlab.simulator.labfile import write_atomic
+
     password = os.environ.get(PASSWORD_ENV)
     if not password:
         raise BadInput(f"up: set {PASSWORD_ENV} to the password the hosts will ask of --user {user}")
     spec = fleet.spec_for(lab_target, network=network, subnet=subnet, image=image, user=user)
     started = time.monotonic()
     client = fleet.connect()
-    members = fleet.up(client, spec, password, log=lambda line: click.echo(line, err=True), timeout=timeout)
+    with fleet_progress({"started": "containers running", "ready": "hosts answering PSRP"}, len(spec.hosts)) as (log, step):
+        members = fleet.up(client, spec, password, log=log, timeout=timeout, progress=lambda event, host: step(event, host))
     click.echo(f"up: {len(members)} host(s) of {spec.lab} answer on {spec.network} ({time.monotonic() - started:.1f} s)", err=True)
     text = fleet.yaml_text(fleet.inventory(members))
     if ansible_path is not None:

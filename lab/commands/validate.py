@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import click
 
+from nestlab.lab.completion import complete_lab
 from nestlab.lab.commands.labs import shape
-from nestlab.simulator import labfile
 
 
 @click.command("validate")
-@click.argument("lab")
+@click.argument("lab", shell_complete=complete_lab)
 def command(lab: str) -> None:
     """Check a lab file (a path or builtin:NAME) and report every error, not just the first.
 
@@ -21,6 +21,8 @@ def command(lab: str) -> None:
       nestlab validate my-lab.yaml
       nestlab validate builtin:reference
     """
+    from nestlab.simulator import labfile
+
     loaded = labfile.load(lab)  # BadInput (every error line) -> stderr, exit 2, by the CLI group
     s = shape(loaded)
     click.echo(f"{lab}: valid ({s.hosts} hosts, {s.vms} VMs, depth {s.depth})")

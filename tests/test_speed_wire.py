@@ -1,0 +1,136 @@
+"""SimSession's answers are still what the wire gives (issue 17): `clixml.wire_copy` — the CLIXML
+round trip without the text, SimSession's default — equals the real serialize → parse round trip
+value for value and *type for type*, on every answer of full collections (every builtin lab,
+every fault of the catalog injected, a generated lab) and on arbitrary generated values; and a
+diagnosis through either gives the same report. Equality here is strict: PSObject's own `==`
+ignores ToString and compares enums by name, so the values are compared as typed trees."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+from uuid import UUID
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from nestlab.diagnosis.collect import collect
+from nestlab.lab.diagnose import diagnose_session
+from nestlab.lab.session import SimSession
+from nestlab.simulator import clixml, faults, labfile
+from nestlab.simulator.generate import generate
+from nestlab.simulator.psdata import ErrorRecord, PSEnum, PSObject, Result
+
+
+def typed(value: Any) -> Any:
+    """A value as a tree of (kind, …) tuples that differ whenever type, order or text differ."""
+    if isinstance(value, PSObject):
+        return ("PSObject", value.type_names, value.to_string, tuple((k, typed(v)) for k, v in value.items()),
+                tuple(sorted(value._index.items())))
+    if isinstance(value, PSEnum):
+        return ("PSEnum", value.type_name, value.name, value.value)
+    if isinstance(value, ErrorRecord):
+        return ("ErrorRecord", tuple(sorted(vars(value).items())))
+    if isinstance(value, dict):
+        return ("dict", tuple((typed(k), typed(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__, tuple(typed(v) for v in value))
+    if isinstance(value, datetime):
+        return ("datetime", value.isoformat(), repr(value.tzinfo))
+    return (type(value).__name__, repr(value))
+
+
+def typed_result(result: Result) -> Any:
+    return (typed(result.output), typed(result.errors), result.failed)
+
+
+class Recording(SimSession):
+    """A SimSession that keeps every raw answer (before either round trip)."""
+
+    def __init__(self, lab) -> None:
+        super().__init__(lab)
+        self.raw: list[Result] = []
+        copy = self.wire
+        self.wire = lambda result: (self.raw.append(result), copy(result))[1]
+
+
+def answers(lab) -> list[Result]:
+    session = Recording(lab)
+    collect(session)
+    return session.raw
+
+
+def broken_labs():
+    yield "builtin labs", [labfile.load(f"builtin:{name}") for name in labfile.builtin_names()]
+    yield "generated", [generate(seed=3, hosts=2, depth=3)]
+    labs = []
+    for fault in faults.CATALOG.values():
+        lab = labfile.load("builtin:reference")
+        fault.inject(lab, None)
+        labs.append(lab)
+    yield "every fault", labs
+
+
+@pytest.mark.parametrize("name, labs", list(broken_labs()), ids=lambda x: x if isinstance(x, str) else "")
+def test_the_copy_is_the_round_trip_on_every_answer_of_a_collection(name, labs, monkeypatch):
+    fallbacks = []
+    real = clixml.roundtrip
+    monkeypatch.setattr(clixml, "roundtrip", lambda v: (fallbacks.append(v), real(v))[1])
+    results = [r for lab in labs for r in answers(lab)]
+    assert len(results) > 30
+    mismatches = [r for r in results if typed_result(clixml.wire_copy_result(r)) != typed_result(clixml.roundtrip_result(r))]
+    assert mismatches == []
+    assert fallbacks == []  # every answer a collection gets takes the fast path
+
+
+def test_a_diagnosis_through_the_copy_equals_one_through_the_text():
+    for lab in [labfile.load("builtin:reference"), generate(seed=5, hosts=2, depth=2)]:
+        fast = diagnose_session(SimSession(lab.copy()), target="t").report
+        exact = diagnose_session(SimSession(lab.copy(), exact_wire=True), target="t").report
+        assert fast.to_json().replace(fast.collected_at, "") == exact.to_json().replace(exact.collected_at, "")
+
+
+text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12) | st.sampled_from(
+    ["", "_x000A_", "a\r\nb\t", "<&>\"'", "\x00\x1f", "\ufffe", "é"])
+# type and property names never hold characters XML cannot carry (the writer escapes only values)
+name = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\ufffe\uffff"), max_size=10)
+primitive = (st.none() | st.booleans() | st.integers(-(2**70), 2**64 - 1) | st.floats(allow_nan=False) | text
+             | st.datetimes(timezones=st.none() | st.just(timezone.utc) | st.just(timezone(timedelta(hours=-5, minutes=-30))))
+             | st.dates() | st.timedeltas(min_value=timedelta(days=-999), max_value=timedelta(days=999))
+             | st.uuids() | st.binary(max_size=8))
+enum = st.builds(PSEnum, name, text, st.integers(-(2**31), 2**31 - 1))
+error = st.builds(ErrorRecord, text, text, st.sampled_from(["NotSpecified", "invalidoperation", "Nope", ""]), text, text,
+                  text, text, st.sampled_from(["System.Exception", "System.Object", "X.YException", ""]), st.booleans())
+nested = st.recursive(primitive | enum | error, lambda inner: st.lists(inner, max_size=3)
+                      | st.dictionaries(text, inner, max_size=3), max_leaves=8)
+names = st.lists(name, max_size=3).map(tuple) | st.just((clixml.PS_CUSTOM_OBJECT, "System.Object"))
+ps_object = st.builds(lambda n, p, s: PSObject(n, p, s), names, st.dictionaries(name, nested | st.builds(
+    lambda n: PSObject(n, {"A": 1}, "inner"), names), max_size=5), st.none() | text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(ps_object | nested)
+def test_the_copy_is_the_round_trip_on_generated_values(value):
+    assert typed(clixml.wire_copy(value)) == typed(clixml.roundtrip(value))
+
+
+def outcome(action, value) -> Any:
+    try:
+        return typed(action(value))
+    except Exception as exc:  # the real round trip refuses some values: the copy must refuse them alike
+        return ("raises", type(exc).__name__)
+
+
+def test_values_it_does_not_mirror_take_the_real_round_trip():
+    class Text(str):
+        pass
+
+    class Other:
+        def __str__(self) -> str:
+            return "other <&>"
+
+    values = ({1, 2}, "lone \ud800", PSObject(("System.Enum",), {}, "x"), date(2020, 1, 2), UUID(int=5),
+              Text("sub"), Other(), PSObject(("T",), {"O": Other(), "S": {3}, "T": Text("t")}, "t"))
+    for value in values:
+        assert outcome(clixml.wire_copy, value) == outcome(clixml.roundtrip, value)
+    assert outcome(clixml.roundtrip, "lone \ud800")[0] == "raises"
