@@ -18,8 +18,6 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-import requests
-
 TIMED_OUT_FAULT = "2150858793"  # ERROR_WSMAN_OPERATION_TIMEDOUT, the code pypsrp retries on
 MIN_POLL_INTERVAL = 1.0  # seconds between Receives when a host answers TimedOut at once
 STALL_RETRIES = 1  # read timeouts retried per request (pypsrp: 5 for a Receive)
@@ -62,6 +60,7 @@ class Deadline:
 def guard(transport: Any, deadline: Deadline, *, connect_timeout: float, read_timeout: float,
           sleep: Callable[[float], None] = time.sleep) -> None:
     """Bound every request `transport` (a pypsrp `_TransportHTTP`) sends by `deadline`."""
+    import requests  # with pypsrp, only when a real host is reached (CLI start-up, issue 17)
     from pypsrp.exceptions import WinRMTransportError
 
     send = transport.send

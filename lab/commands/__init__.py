@@ -19,7 +19,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
                      "diagnose, apply the resolution, diagnose again."),
     "diagnose": ("diagnose", "Collect evidence from TARGET and name root causes, subjects, evidence and fixes."),
     "down": ("down", "Remove every container and network labelled as LAB's fleet, and nothing else."),
+    "draw": ("draw", "Draw LAB (a lab file or builtin:NAME): hosts and VMs as nested boxes by level, switches, NATs, disks and the physical networks."),
     "faults": ("faults", "List every fault the simulator can inject (the root-cause ids of the catalog)."),
+    "fidelity": ("fidelity", "Capture TARGET, run every probe on it and on the captured lab in the simulator, list each difference."),
     "fix": ("fix", "Diagnose TARGET, then apply each finding's resolution (causes first)."),
     "fleet": ("fleet", "List the containers of every fleet (or of LAB's): lab, host, container, status, address."),
     "generate": ("generate", "Write a realistic random lab (Faker names, addresses, Windows paths)."),
@@ -27,7 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "inject": ("inject", "Write LAB with the fault FAULT_ID applied (see `nestlab faults`)."),
     "labs": ("labs", "List the builtin labs (use them as builtin:NAME)."),
     "ps": ("ps", "Run simulated PowerShell on a lab and print it as PowerShell would."),
-    "restore": ("restore", "Undo, newest first, every step of JOURNAL not yet undone, and verify each by reading back."),
+    "restore": ("restore", "Undo, newest first, every step of JOURNAL not yet undone, verify each by reading back, and compare the hosts with the run's baseline."),
     "serve": ("serve", "Serve each host of LAB as a Hyper-V host would answer pypsrp, pywinrm or Ansible."),
     "triage": ("triage", "Rank the root causes that TEXT points to: an error message (verbatim or in your own words), "
                          "an event id (3112, 41, 7023, 19100) or a hex code (0xC03A000D, 0x80070002, 0x80370102)."),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from nestlab.lab.commands import timeout as timeout_option
+from nestlab.lab import timeout_option
 from nestlab.lab.completion import complete_target
 
 

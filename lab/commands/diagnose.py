@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from nestlab.lab.commands import timeout as timeout_option
+from nestlab.lab import timeout_option
 from nestlab.lab.completion import complete_target
 from nestlab.simulator.errors import BadInput
 

@@ -19,10 +19,9 @@ baseline (each line says why), 2 the journal cannot be read or a host cannot be 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-
-from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from nestlab.lab.journal import Journal, Settled
@@ -89,6 +88,8 @@ def command(journal_path: Path, dry_run: bool) -> None:
 def _settled(session: PsrpSession, journal: Journal) -> Settled:
     """With a baseline capture beside the journal: VMs put back in its power states, and what still
     differs from it (nothing, when the run is fully undone)."""
+    from nestlab.lab.journal import Settled
+
     if not journal.baseline:
         return Settled((), ())
     if not Path(journal.baseline).is_file():

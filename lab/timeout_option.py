@@ -1,4 +1,4 @@
-"""`--timeout SECONDS`: the one deadline of a command that talks to real hosts (lab/deadline.py)."""
+"""`--timeout SECONDS` for subcommands: the one deadline of a command that talks to real hosts (lab/deadline.py)."""
 
 from __future__ import annotations
 
