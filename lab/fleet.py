@@ -17,7 +17,6 @@ as on separate machines.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import re
 import time
@@ -119,6 +118,7 @@ def up(client: Any, spec: FleetSpec, password: str, *, log: Log = lambda _: None
     """Bring the fleet to `spec` (creating, replacing or starting what differs) and wait until every
     host answers a PSRP pipeline. Every container is made, started and checked at once, a thread
     each: the time of `up` is that of the slowest host, not the sum of them."""
+    import hashlib
     from concurrent.futures import ThreadPoolExecutor
 
     image = _image(client, spec.image)

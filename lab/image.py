@@ -21,19 +21,16 @@ packages and PyPI.
 
 from __future__ import annotations
 
-import hashlib
 import io
-import json
 import sys
 import time
-import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from nestlab.simulator.errors import BadInput
 
-# shutil, subprocess, tarfile and tempfile are imported where a build uses them: `nestlab up --help`
+# hashlib, json, shutil, subprocess, tarfile, tempfile and tomllib are imported where a build uses them: `nestlab up --help`
 # reads IMAGE from here and should not pay for a build's libraries (issue 17, start-up)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -61,6 +58,8 @@ class BaseRecipe:
 
     @property
     def key(self) -> str:
+        import json
+
         return _digest(json.dumps({"recipe": RECIPE_VERSION, **asdict(self)}, sort_keys=True).encode())
 
     @property
@@ -134,6 +133,8 @@ def wheelhouse(root: Path = PROJECT_ROOT, log: Log = print) -> Path:
     if sys.version_info[:2] != BASE_PYTHON:
         raise BadInput(f"image: run this with Python {'.'.join(map(str, BASE_PYTHON))}, the base image's Python: its wheels must fit it")
     requirements = [*BUILD_REQUIREMENTS, *project_dependencies(root)]
+    import json
+
     key = _digest(json.dumps([sys.version_info[:2], requirements]).encode())[:16]
     folder = WHEELHOUSE_CACHE / key
     if folder.is_dir():
@@ -154,6 +155,8 @@ def wheelhouse(root: Path = PROJECT_ROOT, log: Log = print) -> Path:
 
 
 def project_dependencies(root: Path = PROJECT_ROOT) -> list[str]:
+    import tomllib
+
     with (root / "pyproject.toml").open("rb") as fh:
         return list(tomllib.load(fh)["project"]["dependencies"])
 
@@ -188,10 +191,14 @@ def _context_tar(files: list[tuple[Path, str]]) -> io.BytesIO:
 
 
 def _file_digest(path: Path, name: str) -> bytes:
+    import hashlib
+
     return hashlib.sha256(name.encode() + b"\0" + path.read_bytes()).digest()
 
 
 def _digest(data: bytes) -> str:
+    import hashlib
+
     return hashlib.sha256(data).hexdigest()
 
 
