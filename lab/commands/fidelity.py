@@ -6,12 +6,11 @@ import json
 
 import click
 
-from nestlab.lab.fidelity import fidelity
-from nestlab.lab.targets import parse_target
+from nestlab.lab.completion import complete_target
 
 
 @click.command("fidelity")
-@click.argument("target")
+@click.argument("target", shell_complete=complete_target)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (target, compared, differences).")
 def command(target: str, as_json: bool) -> None:
     """Capture TARGET, run every probe on it and on the captured lab in the simulator, list each difference.
@@ -27,6 +26,9 @@ def command(target: str, as_json: bool) -> None:
       nestlab fidelity inventory:lab/inventory.yaml --json
       nestlab fidelity builtin:reference              the simulator against itself: empty
     """
+    from nestlab.lab.fidelity import fidelity
+    from nestlab.lab.targets import parse_target
+
     with parse_target(target).open() as session:
         report = fidelity(session, target=target)
     if as_json:
