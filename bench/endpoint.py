@@ -55,14 +55,14 @@ def served(lab: Lab, password: str | None = None) -> Iterator[tuple[LabServer, l
 
 
 @contextmanager
-def served_elsewhere(lab: Lab, password: str, latency_ms: float = 0) -> Iterator[list[HostAddress]]:
+def served_elsewhere(lab: Lab, password: str, latency_ms: float = 0, *, extra: tuple[str, ...] = ()) -> Iterator[list[HostAddress]]:
     """The same, by `nestlab serve` in its own process: the server's CPU is not the clients'."""
     with tempfile.TemporaryDirectory(prefix="nestlab-bench-") as folder:
         path = Path(folder) / "lab.yaml"
         path.write_text(labfile.dumps(lab), encoding="utf-8")
         env = {**os.environ, "NESTLAB_PASSWORD": password}
         server = subprocess.Popen([sys.executable, "-m", "nestlab", "serve", str(path), "--port", "0", "--user", USER,
-                                   "--latency", str(latency_ms)],
+                                   "--latency", str(latency_ms), *extra],
                                   stdout=subprocess.PIPE, text=True, env=env)
         try:
             lines = [server.stdout.readline().split() for _ in lab.hosts()]

@@ -117,7 +117,10 @@ def in_child(work, counter: Counter) -> int:
 def served_lab(tmp_path_factory):
     password = "pw-" + secrets.token_urlsafe(18)
     lab = labfile.load("builtin:reference")
-    with served_elsewhere(lab, password) as addresses:
+    # Each killed run leaves its runspace pool open on the host, as a killed client leaves a real
+    # WinRM shell until IdleTimeout; 50 kills exceed Windows' default MaxShellsPerUser (30), so the
+    # served host's quota is raised as a lab admin would (winrm/config/winrs).
+    with served_elsewhere(lab, password, extra=("--max-shells-per-user", "500")) as addresses:
         folder = tmp_path_factory.mktemp("killpoint")
         inventory = folder / "inventory.yaml"
         (address,) = addresses

@@ -25,7 +25,10 @@ PASSWORD_ENV = "NESTLAB_PASSWORD"
 @click.option("--user", default="nestlab", show_default=True, envvar=USER_ENV, help=f"The account clients log in with (also ${USER_ENV}; its password: ${PASSWORD_ENV}).")
 @click.option("--host", "only", multiple=True, metavar="NAME", help="Serve only this host of the lab (repeatable); the default is every host.")
 @click.option("--latency", type=click.FloatRange(0, 60_000), default=0, metavar="MS", help="Delay every request by MS milliseconds, as a host across a WAN answers.")
-def command(lab_target: str, port: int, bind: str, tls: bool, user: str, only: tuple[str, ...], latency: float) -> None:
+@click.option("--max-shells-per-user", type=click.IntRange(1, 10_000), default=30, show_default=True, metavar="N",
+              help="WinRM's MaxShellsPerUser quota (winrm/config/winrs), counting PSRP pools and cmd shells.")
+def command(lab_target: str, port: int, bind: str, tls: bool, user: str, only: tuple[str, ...], latency: float,
+            max_shells_per_user: int) -> None:
     """Serve each host of LAB as a Hyper-V host would answer pypsrp, pywinrm or Ansible.
 
     Clients authenticate as with Windows: Negotiate/NTLM (pypsrp's and pywinrm's
@@ -46,6 +49,7 @@ def command(lab_target: str, port: int, bind: str, tls: bool, user: str, only: t
     from nestlab.simulator import labfile
     from nestlab.simulator.endpoint.auth import Credentials
     from nestlab.simulator.endpoint.latency import add_latency
+    from nestlab.simulator.endpoint.quotas import Quotas
     from nestlab.simulator.endpoint.server import LabServer
     from nestlab.lab.targets import parse_target
 
@@ -64,7 +68,8 @@ def command(lab_target: str, port: int, bind: str, tls: bool, user: str, only: t
     previous = signal.signal(signal.SIGTERM, _stop_on_sigterm) if main else None  # SIGTERM stops as Ctrl-C does
     try:
         try:
-            server = LabServer(lab, Credentials(user, password), bind=bind, port=port, tls=context, hosts=list(only) or None)
+            server = LabServer(lab, Credentials(user, password), bind=bind, port=port, tls=context, hosts=list(only) or None,
+                               quotas=Quotas(max_shells_per_user=max_shells_per_user))
         except OSError as exc:
             raise BadInput(f"serve: cannot listen on {bind}:{port}: {exc.strerror or exc}") from None
         add_latency(server, latency / 1000)

@@ -796,6 +796,7 @@ class LabServer:
         execute: Executor | None = None,
         hosts: list[str] | None = None,
         limits: Limits | None = None,
+        quotas: Quotas | None = None,
     ) -> None:
         self.lab = lab
         self.execute = execute or LabExecutor(lab)
@@ -804,6 +805,8 @@ class LabServer:
         try:
             for index, host in enumerate(names):
                 endpoint = HostEndpoint(host, self.execute, credentials)
+                if quotas is not None:  # as `winrm set winrm/config/winrs @{MaxShellsPerUser=…}` would
+                    endpoint.activity.quotas = quotas
                 self.servers[host] = HostServer(endpoint, bind, port + index if port else 0, tls, limits)
         except OSError:
             self.stop()
