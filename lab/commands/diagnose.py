@@ -50,9 +50,9 @@ def command(target: str, as_json: bool, as_markdown: bool, vm: str | None, html_
     if as_json:
         click.echo(report.to_json())
     elif as_markdown:
-        click.echo(report_markdown(report, skipped=result.walk.skipped), nl=False)
+        click.echo(report_markdown(report), nl=False)
     else:
-        print_report(Console(width=max(Console().width, 120)), report, skipped=result.walk.skipped)
+        print_report(Console(width=max(Console().width, 120)), report)
     if html_path is not None:
         _write_html(html_path, replace(result, report=report))
     failed = unreachable_error(result)
@@ -75,5 +75,4 @@ def _only_vm(report: Report, vm: str) -> Report:
         parts = node.split("/")
         return vm in parts[1:] or node == vm or node.startswith(vm + "/")
 
-    return Report(report.target, report.collected_at, report.hosts,
-                  tuple(f for f in report.findings if about(f.subject)))
+    return replace(report, findings=tuple(f for f in report.findings if about(f.subject)))
