@@ -29,15 +29,20 @@ class Capabilities:
     """What a kind of target can do, whatever a given run allows."""
 
     real_hosts: bool  # reached over PSRP as hosts that exist apart from this process
-    destructive: bool  # may change what it reaches (real hosts: only with --allow-destructive and the entry's consent)
+    destructive: bool  # a scenario that changes it (`@destructive`) may run: simulated always; real hosts
+    # only where an entry can consent (`destructive: true`) and the run says --allow-destructive
     state_faults: bool  # physical changes (`inject: state`) and hop-by-hop traces: needs the simulator's model
     credentials: bool  # needs a password (NESTLAB_PASSWORD, the keyring or a prompt)
 
     def words(self) -> str:
-        """`read-only, password` …: how the table shows a row's capabilities."""
-        found = ["real hosts" if self.real_hosts else "simulated",
-                 ("changes with --allow-destructive" if self.real_hosts else "changes allowed")
-                 if self.destructive else "read-only"]
+        """`real hosts, read-only scenarios, password` …: how the table shows a row's capabilities.
+
+        (`nestlab fix` is not governed here: on real hosts it changes only with `--yes`.)"""
+        found = ["real hosts" if self.real_hosts else "simulated"]
+        if not self.destructive:
+            found.append("read-only scenarios")
+        elif self.real_hosts:
+            found.append("destructive scenarios with --allow-destructive")
         if self.state_faults:
             found.append("state faults")
         if self.credentials:

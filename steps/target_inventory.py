@@ -226,7 +226,8 @@ def psrp_target(url: str, *, allow_destructive: bool = False) -> InventoryTarget
     """`--lab=psrp://…`: one host, always read-only (a URL cannot say `destructive: true`).
 
     A scenario's lab names its host (`HV01`), a URL names a server (`hv01.contoso.com`,
-    `127.0.0.1`): the host is called what it calls itself (`hostname`, its computer name), so
+    `127.0.0.1`): the host is called what it calls itself (its computer name, as the collector
+    and `nestlab fix` name it), so
     the scenarios whose lab is that host run and the others are skipped saying so.
     """
     from nestlab.lab.targets import parse_psrp_url
@@ -238,15 +239,19 @@ def psrp_target(url: str, *, allow_destructive: bool = False) -> InventoryTarget
 
 
 def computer_name(address: HostAddress) -> str:
-    """What the host answers to `hostname` (read-only); BadInput when it does not answer."""
-    from nestlab.simulator.psdata import Command
+    """What the host calls itself, by the collector's own probe and rule (`lab.named`); read-only.
+    Unlike `named.own_name`, a host that does not answer is an error here: a run named after its
+    address would skip every scenario for the wrong reason."""
+    from nestlab.diagnosis.parse import computer_name as own_name
+    from nestlab.lab.named import NAME_PROBE
+    from nestlab.simulator.psparse import parse
 
     session = GuardedSession(PsrpSession([address]), Permission({}))
     try:
-        result = session.run(address.name, (Command.of("hostname"),))
+        result = session.run(address.name, parse(NAME_PROBE))
     finally:
         session.close()
-    names = [str(line).strip() for line in result.output if str(line).strip()]
-    if not result.ok or not names:
-        raise BadInput(f"{address.where}: `hostname` gave no computer name")
-    return names[0]
+    name = own_name({"cs": result})
+    if not name:
+        raise BadInput(f"{address.where}: {NAME_PROBE} gave no computer name")
+    return name

@@ -168,3 +168,9 @@ def test_pytest_with_an_unknown_lab_is_a_usage_error_listing_the_table():
                           "features/test_features.py", "--collect-only"], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert run.returncode == 4  # pytest's usage error
     assert "unknown target 'ssh'" in run.stderr and "psrp://" in run.stderr and "fleet:LAB" in run.stderr
+
+
+def test_docs_targets_shows_every_row_of_the_table_as_it_is():
+    text = (REPO / "docs" / "targets.md").read_text(encoding="utf-8")
+    for scheme in target_table.SCHEMES:
+        assert f"| `{scheme.syntax}` |" in text and scheme.capabilities.words() in text, scheme.name

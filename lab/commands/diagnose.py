@@ -27,8 +27,10 @@ from nestlab.simulator.errors import BadInput
 def command(target: str, as_json: bool, as_markdown: bool, vm: str | None, html_path: Path | None, timeout: float) -> None:
     """Collect evidence from TARGET and name root causes, subjects, evidence and fixes.
 
-    TARGET is a lab file, builtin:NAME, psrp://[user@]host[:port][?transport=…&auth=…] or
-    inventory:PATH. Exit 0: nothing wrong; 1: findings; 2: could not run.
+    TARGET is a lab file, builtin:NAME, psrp://[user@]host[:port][?transport=…&auth=…],
+    inventory:PATH or fleet:LAB (docs/targets.md). What could not be collected (guests not
+    entered, hosts that did not answer) is listed too; in --json as "gaps". Exit 0: nothing
+    wrong; 1: findings; 2: could not run.
 
     \b
     Examples:
@@ -37,6 +39,7 @@ def command(target: str, as_json: bool, as_markdown: bool, vm: str | None, html_
       nestlab diagnose broken.yaml --markdown > ticket-4711.md
       nestlab diagnose psrp://admin@hv01.contoso.com --vm L1
       nestlab diagnose inventory:lab/inventory.yaml --timeout 120
+      nestlab diagnose fleet:reference
       nestlab diagnose broken.yaml --html report.html
     """
     if html_path is not None and not html_path.parent.is_dir():
