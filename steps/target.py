@@ -120,8 +120,13 @@ class SimTarget:
     """`--lab=sim` (the default): every scenario gets a fresh lab in process."""
 
     name: str = "sim"
-    can_make_physical_changes: bool = target_table.BY_NAME["sim"].capabilities.state_faults
-    can_change_state: bool = target_table.BY_NAME["sim"].capabilities.destructive
+    can_make_physical_changes: bool | None = None  # None: what the target table's row says
+    can_change_state: bool | None = None
+
+    def __post_init__(self) -> None:
+        can = target_table.BY_NAME[self.name].capabilities
+        self.can_make_physical_changes = can.state_faults if self.can_make_physical_changes is None else self.can_make_physical_changes
+        self.can_change_state = can.destructive if self.can_change_state is None else self.can_change_state
 
     def open(self, lab_file: Path) -> SimTestbed:
         from nestlab.lab.session import SimSession
@@ -184,12 +189,10 @@ def run_script_line(session: Session, context: str, line: str) -> None:
 
 
 @dataclass
-class EndpointTarget:
+class EndpointTarget(SimTarget):
     """`--lab=endpoint`: each scenario's lab served by `nestlab serve`'s LabServer on free ports."""
 
     name: str = "endpoint"
-    can_make_physical_changes: bool = target_table.BY_NAME["endpoint"].capabilities.state_faults
-    can_change_state: bool = target_table.BY_NAME["endpoint"].capabilities.destructive
 
     def open(self, lab_file: Path) -> EndpointTestbed:
         import secrets
@@ -209,8 +212,6 @@ class EndpointTarget:
         session = PsrpSession(addresses, passwords=lambda address: password)
         return EndpointTestbed(name=lab.name, lab=lab, session=session, lock=server.execute.lock, server=server)
 
-    def close(self) -> None:
-        pass
 
 
 # ------------------------------------------------------------------------------------------------
