@@ -174,3 +174,22 @@ def test_docs_targets_shows_every_row_of_the_table_as_it_is():
     text = (REPO / "docs" / "targets.md").read_text(encoding="utf-8")
     for scheme in target_table.SCHEMES:
         assert f"| `{scheme.syntax}` |" in text and scheme.capabilities.words() in text, scheme.name
+
+
+def _imports(path: Path) -> set[str]:
+    """Every module a file imports, at the top or inside a function (a lazy import is still an edge)."""
+    import ast
+
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found |= {node.module, *(f"{node.module}.{a.name}" for a in node.names)}
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+    return found
+
+
+def test_the_bdd_targets_import_one_way_and_the_table_imports_no_opener():
+    assert "nestlab.steps.target" in _imports(REPO / "steps" / "target_inventory.py")
+    assert not {m for m in _imports(REPO / "steps" / "target.py") if "target_inventory" in m}
+    assert not {m for m in _imports(REPO / "lab" / "target_table.py") if m.startswith(("nestlab.lab.t", "nestlab.steps"))}
