@@ -66,6 +66,7 @@ class Scheme:
     cli: str | None = None  # "module:function": (argument) -> lab.targets.Target
     bdd: str | None = None  # "module:function": (argument, *, allow_destructive) -> steps.target.Target
     argument: bool = True  # whether text follows the scheme (`inventory:PATH`) or not (`sim`)
+    url: bool = False  # the argument is the whole text, scheme and all (`psrp://…`)
 
     def opener(self, side: Side) -> Callable[..., Any]:
         """The function that opens this kind for `side`, imported now (and only now)."""
@@ -89,7 +90,8 @@ SCHEMES: tuple[Scheme, ...] = (
     Scheme("endpoint", "endpoint", "each scenario's lab served over PSRP on loopback, through pypsrp", SIMULATED,
            bdd="nestlab.steps.target:endpoint_target", argument=False),
     Scheme("psrp", "psrp://[user@]host[:port][?transport=…&auth=…]", "one Windows host through PSRP",
-           READ_ONLY_HOST, cli="nestlab.lab.targets:psrp_target", bdd="nestlab.steps.target_inventory:psrp_target"),
+           READ_ONLY_HOST, cli="nestlab.lab.targets:psrp_target", bdd="nestlab.steps.target_inventory:psrp_target",
+           url=True),
     Scheme("inventory", "inventory:PATH", "every host of an inventory file", INVENTORY,
            cli="nestlab.lab.targets:inventory_target", bdd="nestlab.steps.target_inventory:inventory_target"),
     Scheme("fleet", "fleet:LAB", "the running containers of `nestlab up LAB`", INVENTORY,
@@ -112,23 +114,21 @@ def describe(side: Side) -> str:
 def lookup(text: str, side: Side) -> tuple[Scheme, str]:
     """TARGET text → (its row, the text after the scheme); one line of BadInput if there is none.
 
-    `psrp://…` keeps its whole text as the argument (the URL is the argument). For the CLI a
-    text with no scheme is a lab file's path.
+    A URL scheme (`psrp://…`) keeps the whole text as its argument. Scheme names are matched
+    without regard to case. For the CLI a text with no scheme is a lab file's path.
     """
     text = text.strip()
     where = _where(text, side)
     if not text:
         raise BadInput(f"empty target: give one of: {describe(side)}")
-    if text.lower().startswith("psrp://"):
-        return _served(BY_NAME["psrp"], where, text, side)
     prefix, colon, rest = text.partition(":")
-    scheme = BY_NAME.get(prefix) if prefix != PATH_SCHEME.name else None
+    scheme = BY_NAME.get(prefix.lower()) if prefix.lower() != PATH_SCHEME.name else None
     if scheme is not None and (colon or not scheme.argument):
         if scheme.argument and not rest:
             raise BadInput(f"{where}: {scheme.name} needs its argument ({scheme.syntax})")
         if not scheme.argument and colon:
             raise BadInput(f"{where}: {scheme.name} takes no argument")
-        return _served(scheme, where, rest, side)
+        return _served(scheme, where, text if scheme.url else rest, side)
     match = _SCHEME_LIKE.match(text)
     if side == "cli" and "://" not in text and (match is None or _is_file(text)):
         return PATH_SCHEME, text  # a path, even one whose name looks like a scheme (`v2:lab.yaml`)
