@@ -156,7 +156,7 @@ def changes_state(pipeline: Sequence[Command]) -> bool:
 
     Unknown means "may change": a real host is protected from what this list does not know.
     """
-    from nestlab.simulator.psparse import ScriptBlock, parse
+    from nestlab.simulator.psparse import ScriptBlock
 
     for command in pipeline:
         name = command.name.lower()
