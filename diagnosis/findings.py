@@ -80,12 +80,30 @@ def ordered(findings: Iterable[Finding]) -> tuple[Finding, ...]:
     return tuple(sorted(findings, key=sort_key))
 
 
+GapKind = Literal["skipped", "unreachable"]
+
+
+@dataclass(frozen=True)
+class CollectionGap:
+    """A place the collection could not see, carried by the report so that no output passes a
+    blind spot off as healthy: a guest it could not enter (`skipped`: not Running, or PowerShell
+    Direct failed) or a host that did not answer (`unreachable`: nothing of it was diagnosed)."""
+
+    node: str  # the node id: the guest's, or the host's name
+    kind: GapKind
+    why: str  # one line, as the collector or the transport said it
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"node": self.node, "kind": self.kind, "why": self.why}
+
+
 @dataclass(frozen=True)
 class Report:
     target: str
     collected_at: str
     hosts: tuple[str, ...]
     findings: tuple[Finding, ...] = field(default=())
+    gaps: tuple[CollectionGap, ...] = ()  # what was not collected; () when everything was
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "findings", ordered(self.findings))
@@ -100,13 +118,21 @@ class Report:
     def errors(self) -> tuple[Finding, ...]:
         return tuple(f for f in self.findings if f.severity == "error")
 
+    @property
+    def partial(self) -> bool:
+        """Whether some host or guest went uncollected: no finding there means "not seen", not "fine"."""
+        return bool(self.gaps)
+
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "target": self.target,
             "collected_at": self.collected_at,
             "hosts": list(self.hosts),
             "findings": [f.to_dict() for f in self.findings],
         }
+        if self.gaps:  # additive to spec/cli.md: present exactly when the collection missed something
+            data["gaps"] = [g.to_dict() for g in self.gaps]
+        return data
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)

@@ -6,13 +6,13 @@ so they see exactly what a real host would show them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 from nestlab.diagnosis.collect import Walk, collect
 from nestlab.diagnosis.engine import diagnose
 from nestlab.diagnosis.evidence import Evidence
-from nestlab.diagnosis.findings import Report
+from nestlab.diagnosis.findings import CollectionGap, Report
 from nestlab.lab.session import Session
 from nestlab.simulator.errors import BadInput
 
@@ -29,7 +29,14 @@ def diagnose_session(
 ) -> Diagnosis:
     walk = Walk()
     evidence = collect(session, target=target, progress=progress, walk=walk)
-    return Diagnosis(diagnose(evidence), evidence, walk)
+    return Diagnosis(replace(diagnose(evidence), gaps=collection_gaps(walk)), evidence, walk)
+
+
+def collection_gaps(walk: Walk) -> tuple[CollectionGap, ...]:
+    """What the walk could not see, for the report to carry: hosts that did not answer, then
+    guests it could not enter."""
+    return (*(CollectionGap(host, "unreachable", why) for host, why in walk.unreachable),
+            *(CollectionGap(vm, "skipped", why) for vm, why in walk.skipped))
 
 
 def diagnose_target(target: str, *, timeout: float | None = None) -> Diagnosis:

@@ -1,8 +1,11 @@
-"""An inventory of real hosts, beyond how to reach them: what a run may touch on each.
+"""An inventory of real hosts: how to reach each, and what a run may touch there.
 
-`lab.targets.read_inventory` reads the connection part of each entry (a `HostAddress`); this adds
-the two keys that decide what a destructive run may do there (lab/inventory.example.yaml):
+The one reader of inventories (lab/inventory.example.yaml): `nestlab diagnose inventory:PATH`,
+`pytest --lab=inventory:PATH` and the fleet listing (`fleet:LAB`, no file at all) all go through
+`hosts_from_data`, so an entry means the same everywhere. Each entry under `hosts:` has
 
+* `name`, `address`, optional `port`, `transport`, `auth`, `user`, `cert_validation` — how to
+  reach it (a `HostAddress`); never a password;
 * `destructive: true|false` (default false) — the host's owner agrees to have faults injected.
   A host is changed only when the run says `--allow-destructive` *and* its entry says so;
 * `vms: [names]` (default: all) — the VMs of that host a run may change (inject faults on, or on
@@ -16,8 +19,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from nestlab.lab.psrp_session import HostAddress
-from nestlab.lab.targets import read_inventory
 from nestlab.simulator.errors import BadInput
+from nestlab.simulator.model import NodeId
 from nestlab.simulator.psdata import Command, Result
 
 
@@ -35,26 +38,44 @@ class InventoryHost:
         """Whether a node (host, VM, or anything on or inside a VM) is among the VMs the entry lists."""
         if self.vms is None:
             return True
-        host, _, rest = node_id.partition("/")
-        if host.split(":", 1)[0] != self.name:
-            return False
-        if not rest:
-            return False  # the host itself: only when every VM may be touched
-        first = rest.split("/", 1)[0].split(":", 1)[0]
-        return first in self.vms
+        node = NodeId.parse(node_id)
+        if node.host != self.name or not node.guest_path:
+            return False  # another host, or the host itself: only when every VM may be touched
+        return node.guest_path[0] in self.vms
 
 
 def read_hosts(path: Path) -> list[InventoryHost]:
-    """Every entry of the inventory: its address (validated by read_inventory) plus its permissions."""
-    from ruamel.yaml import YAML
+    """Every entry of an inventory file, read once: its address plus its permissions."""
+    from ruamel.yaml import YAMLError
 
-    addresses = read_inventory(path)
-    entries = YAML(typ="safe").load(path.read_text(encoding="utf-8"))["hosts"]
-    return [_host(path, index, address, entry) for index, (address, entry) in enumerate(zip(addresses, entries))]
+    from nestlab.simulator import labfile
+
+    if not path.is_file():
+        raise BadInput(f"inventory:{path}: no such file")
+    try:  # the lab files' guarded loader: a hostile inventory is one line, never a crash (issue 13)
+        data = labfile.parse(path.read_text(encoding="utf-8"))
+    except YAMLError as exc:
+        raise BadInput(labfile.yaml_error(str(path), exc)) from None
+    return hosts_from_data(data, str(path))
 
 
-def _host(path: Path, index: int, address: HostAddress, entry: dict[str, Any]) -> InventoryHost:
-    where = f"{path}: hosts[{index}] ({address.name})"
+def read_inventory(path: Path) -> list[HostAddress]:
+    """How to reach every host of an inventory file (what a Session needs, without permissions)."""
+    return [host.address for host in read_hosts(path)]
+
+
+def hosts_from_data(data: Any, where: str) -> list[InventoryHost]:
+    """An inventory already in memory (`{"hosts": [...]}`, from a file or a fleet listing);
+    `where` names it in errors."""
+    hosts = data.get("hosts") if isinstance(data, dict) else None
+    if not isinstance(hosts, list) or not hosts:
+        raise BadInput(f"{where}: needs a non-empty 'hosts:' list")
+    return [_host(f"{where}: hosts[{index}]", entry) for index, entry in enumerate(hosts)]
+
+
+def _host(where: str, entry: Any) -> InventoryHost:
+    address = _address(where, entry)
+    where = f"{where} ({address.name})"
     destructive = entry.get("destructive", False)
     if not isinstance(destructive, bool):
         raise BadInput(f"{where}: destructive must be true or false, not {destructive!r}")
@@ -62,6 +83,31 @@ def _host(path: Path, index: int, address: HostAddress, entry: dict[str, Any]) -
     if vms is not None and (not isinstance(vms, list) or not all(isinstance(v, str) and v for v in vms)):
         raise BadInput(f"{where}: vms must be a list of VM names")
     return InventoryHost(address, destructive, tuple(vms) if vms is not None else None)
+
+
+def _address(where: str, entry: Any) -> HostAddress:
+    if not isinstance(entry, dict) or not entry.get("name"):
+        raise BadInput(f"{where}: each host needs a 'name'")
+    if "password" in entry:
+        raise BadInput(f"{where}: a password never goes in an inventory; set NESTLAB_PASSWORD or answer the prompt")
+    port = entry.get("port")
+    if port is not None and (not isinstance(port, int) or not 0 < port < 65536):
+        raise BadInput(f"{where}: port must be a number from 1 to 65535")
+    validation = entry.get("cert_validation", True)
+    if not isinstance(validation, (bool, str)):
+        raise BadInput(f"{where}: cert_validation must be true, false or a CA bundle path")
+    try:
+        return HostAddress(
+            name=str(entry["name"]),
+            server=str(entry.get("address") or entry["name"]),
+            port=port,
+            user=str(entry["user"]) if entry.get("user") else None,
+            transport=str(entry.get("transport", "https")).lower(),
+            auth=str(entry.get("auth", "negotiate")).lower(),
+            cert_validation=validation,
+        )
+    except BadInput as exc:
+        raise BadInput(f"{where}: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -112,7 +158,7 @@ def changes_state(pipeline: Sequence[Command]) -> bool:
 
     Unknown means "may change": a real host is protected from what this list does not know.
     """
-    from nestlab.simulator.psparse import ScriptBlock, parse
+    from nestlab.simulator.psparse import ScriptBlock
 
     for command in pipeline:
         name = command.name.lower()

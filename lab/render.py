@@ -1,4 +1,8 @@
-"""Reports for people: rich tables of findings, checklist items and trace hops."""
+"""Reports for people: rich tables of findings, checklist items and trace hops.
+
+Every format shows the report's collection gaps (`Report.gaps`: guests not entered, hosts that
+did not answer), so that a place without findings is never read as a healthy one it did not see.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from nestlab.diagnosis.findings import Report
+from nestlab.diagnosis.findings import CollectionGap, Report
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
 
@@ -25,22 +29,29 @@ def report_table(report: Report, *, title: str | None = None) -> Table:
     return table
 
 
-def print_report(console: Console, report: Report, *, skipped: list[tuple[str, str]] = ()) -> None:
+def print_report(console: Console, report: Report) -> None:
     if not report.findings:
-        console.print(f"[green]{report.target}: no findings[/green] (hosts: {', '.join(report.hosts)})")
+        partly = " in what was collected" if report.partial else ""
+        console.print(f"[green]{escape(report.target)}: no findings{partly}[/green] (hosts: {escape(', '.join(report.hosts))})")
     else:
         console.print(report_table(report))
-    for vm, why in skipped:
-        console.print(f"[dim]skipped {escape(vm)}: {escape(why)}[/dim]")
+    for gap in report.gaps:
+        console.print(f"[dim]{gap_line(gap)}[/dim]" if gap.kind == "skipped" else f"[yellow]{gap_line(gap)}[/yellow]")
 
 
-def report_markdown(report: Report, *, skipped: list[tuple[str, str]] = ()) -> str:
+def gap_line(gap: CollectionGap) -> str:
+    """`skipped HV01/L1: not Running …` / `unreachable HV02: …`: one gap, markup-safe."""
+    return f"{gap.kind} {escape(gap.node)}: {escape(gap.why)}"
+
+
+def report_markdown(report: Report) -> str:
     """The report as Markdown, to paste into a ticket: a summary table, then each finding with
-    its evidence and the resolution as a PowerShell block."""
+    its evidence and the resolution as a PowerShell block, then what was not collected."""
+    partial = f" Partial: {len(report.gaps)} not collected (below)." if report.partial else ""
     lines = [f"# Diagnosis of {report.target}", "",
-             f"Collected {report.collected_at} from {', '.join(report.hosts) or 'no host'}.", ""]
+             f"Collected {report.collected_at} from {', '.join(report.hosts) or 'no host'}.{partial}", ""]
     if not report.findings:
-        lines.append("No findings.")
+        lines.append("No findings in what was collected." if report.partial else "No findings.")
     else:
         lines += ["| severity | root cause | subject | summary |", "|---|---|---|---|"]
         lines += [f"| {f.severity} | `{f.root_cause}` | `{f.subject}` | {_cell(f.summary)} |" for f in report.findings]
@@ -51,8 +62,8 @@ def report_markdown(report: Report, *, skipped: list[tuple[str, str]] = ()) -> s
                 lines += ["", "```powershell", *f.resolution, "```"]
             if f.reference:
                 lines += ["", f"Reference: {f.reference}"]
-    if skipped:
-        lines += ["", "Not collected:"] + [f"- `{vm}`: {why}" for vm, why in skipped]
+    if report.gaps:
+        lines += ["", "Not collected:"] + [f"- `{g.node}` ({g.kind}): {_cell(g.why)}" for g in report.gaps]
     return "\n".join(lines) + "\n"
 
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 from typing import Protocol, Sequence, runtime_checkable
 
 from nestlab.simulator.clixml import roundtrip_result, wire_copy_result
-from nestlab.simulator.model import Lab, vm_id
+from nestlab.simulator.errors import BadInput
+from nestlab.simulator.model import Lab, NodeId
 from nestlab.simulator.psdata import Command, Result
 
 
@@ -46,17 +47,17 @@ class Session(Protocol):
 
 def _context(host: str, vm: Sequence[str]) -> str:
     """'HV01', ('L1', 'L2') → 'HV01/L1/L2': the node id of a host or of a guest below it."""
-    context = host
-    for name in vm:
-        context = vm_id(context, name)
-    return context
+    return str(NodeId.of_host(host, tuple(vm)))
 
 
 def address(context: str) -> tuple[str, tuple[str, ...]]:
     """'HV01/L1/L2' → ('HV01', ('L1', 'L2')): the host, and the PowerShell Direct path below it
-    (the inverse of a node id; how a Session addresses a place the lab names)."""
-    host, *vms = context.split("/")
-    return host, tuple(vms)
+    (the inverse of a node id; how a Session addresses a place the lab names). An item's id
+    (`HV01/L1:nat:NestedNAT`) is addressed where its owner runs commands."""
+    node = NodeId.parse(context)
+    if node.host is None:
+        raise BadInput(f"{context}: a physical network runs no commands")
+    return node.host, node.guest_path
 
 
 class SimSession:

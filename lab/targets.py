@@ -1,34 +1,40 @@
-"""TARGET strings (spec/cli.md) → the Session that reaches them.
+"""TARGET strings (spec/cli.md) → the Session that reaches them: the CLI's side of the table.
+
+Which kinds exist, and what each can do, is `lab.target_table` (shared with `pytest --lab`);
+this module holds the CLI's openers it names:
 
 * `lab.yaml` — a lab file, simulated in process (SimSession);
 * `builtin:NAME` — a lab shipped in fixtures/labs;
 * `psrp://[user@]host[:port][?transport=https|http&auth=negotiate|ntlm|kerberos|credssp|basic]`
   — one Windows host through PSRP (https with certificate checks unless the target says http);
-* `inventory:PATH` — every host of an inventory file (YAML: `hosts:` list of entries with
-  `name`, `address`, optional `port`, `transport`, `auth`, `user`, `cert_validation`; other keys
-  such as `vms` and `destructive` belong to their readers and are ignored here).
+* `inventory:PATH` — every host of an inventory file (`lab.inventory` reads it);
+* `fleet:LAB` — the running containers of `nestlab up LAB`, read from Docker's listing (no file).
 
-A target that cannot be understood is BadInput naming the target and what is wrong. Passwords
-never come from a target: one in a psrp:// URL is refused without being echoed.
+A target that cannot be understood is BadInput naming the target and what is wrong (an unknown
+scheme lists the table). Passwords never come from a target: one in a psrp:// URL is refused
+without being echoed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from nestlab.simulator.errors import BadInput
+from nestlab.lab import target_table
 from nestlab.lab.session import Session, SimSession
 
 if TYPE_CHECKING:
     from nestlab.lab.psrp_session import HostAddress
 
-# nestlab.lab.psrp_session (pypsrp, requests, cryptography) is imported only for psrp:// and
-# inventory: targets: a lab file or builtin lab never loads it (issue 17, start-up)
+# nestlab.lab.psrp_session (pypsrp, requests, cryptography) is imported only for psrp://,
+# inventory: and fleet: targets: a lab file or builtin lab never loads it (issue 17, start-up)
 
-KINDS = ("lab", "builtin", "psrp", "inventory")
+__all__ = ["KINDS", "Target", "parse_target", "open_target", "parse_psrp_url", "read_inventory"]
+
+KINDS = tuple(s.name for s in target_table.schemes("cli"))
 
 
 @dataclass(frozen=True)
@@ -40,9 +46,13 @@ class Target:
     lab_path: Path | None = None
     addresses: tuple[HostAddress, ...] = ()
 
+    @property
+    def capabilities(self) -> target_table.Capabilities:
+        return target_table.BY_NAME[self.kind].capabilities
+
     def open(self, *, timeout: float | None = None) -> Session:
         """The Session; for real hosts, `timeout` seconds (None or 0: no limit) bound all of it."""
-        if self.kind in ("lab", "builtin"):
+        if self.lab_path is not None:
             from nestlab.simulator import labfile
 
             return SimSession(labfile.load(self.lab_path))
@@ -53,34 +63,48 @@ class Target:
 
 
 def parse_target(text: str) -> Target:
-    text = text.strip()
-    if not text:
-        raise BadInput("empty target: give a lab file, builtin:NAME, psrp://host or inventory:PATH")
-    if text.startswith("builtin:"):
-        return _builtin(text)
-    if text.lower().startswith("psrp://"):
-        return Target(text, "psrp", addresses=(parse_psrp_url(text),))
-    if text.startswith("inventory:"):
-        return Target(text, "inventory", addresses=tuple(read_inventory(Path(text.split(":", 1)[1]))))
-    if "://" in text:
-        raise BadInput(f"{text}: unknown target scheme (use psrp://, builtin:, inventory: or a lab file)")
-    path = Path(text)
-    if not path.is_file():
-        raise BadInput(f"{text}: no such lab file")
-    return Target(text, "lab", lab_path=path)
+    scheme, argument = target_table.lookup(text, "cli")
+    return scheme.opener("cli")(argument)
 
 
 def open_target(text: str, *, timeout: float | None = None) -> Session:
     return parse_target(text).open(timeout=timeout)
 
 
-def _builtin(text: str) -> Target:
+def lab_file_target(argument: str) -> Target:
+    path = Path(argument)
+    if not path.is_file():
+        raise BadInput(f"{argument}: no such lab file")
+    return Target(argument, "lab", lab_path=path)
+
+
+def builtin_target(name: str) -> Target:
     from nestlab.simulator import labfile
 
-    name = text.split(":", 1)[1]
+    text = f"builtin:{name}"
     if name not in labfile.builtin_names():
         raise BadInput(f"{text}: no builtin lab {name!r} (builtin labs: {', '.join(labfile.builtin_names())})")
     return Target(text, "builtin", lab_path=labfile.resolve(text))
+
+
+def psrp_target(url: str) -> Target:
+    return Target(url, "psrp", addresses=(parse_psrp_url(url),))
+
+
+def read_inventory(path: Path) -> list[HostAddress]:
+    from nestlab.lab.inventory import read_inventory as read
+
+    return read(path)
+
+
+def inventory_target(path: str) -> Target:
+    return Target(f"inventory:{path}", "inventory", addresses=tuple(read_inventory(Path(path))))
+
+
+def fleet_target(lab: str) -> Target:
+    from nestlab.lab.target_fleet import fleet_hosts
+
+    return Target(f"fleet:{lab}", "fleet", addresses=tuple(h.address for h in fleet_hosts(lab)))
 
 
 def parse_psrp_url(text: str) -> HostAddress:
@@ -109,46 +133,3 @@ def parse_psrp_url(text: str) -> HostAddress:
         raise BadInput(f"{text}: auth must be one of {', '.join(AUTHS)}, not {auth!r}")
     user = unquote(parts.username) if parts.username else None
     return HostAddress(name=parts.hostname, server=parts.hostname, port=port, user=user, transport=transport, auth=auth)
-
-
-def read_inventory(path: Path) -> list[HostAddress]:
-    from ruamel.yaml import YAML, YAMLError
-
-    if not path.is_file():
-        raise BadInput(f"inventory:{path}: no such file")
-    try:
-        data = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
-    except YAMLError as exc:
-        raise BadInput(f"{path}: not YAML: {' '.join(str(exc).split())[:160]}") from None
-    hosts = data.get("hosts") if isinstance(data, dict) else None
-    if not isinstance(hosts, list) or not hosts:
-        raise BadInput(f"{path}: needs a non-empty 'hosts:' list")
-    return [_inventory_host(path, index, entry) for index, entry in enumerate(hosts)]
-
-
-def _inventory_host(path: Path, index: int, entry: Any) -> HostAddress:
-    from nestlab.lab.psrp_session import HostAddress
-
-    where = f"{path}: hosts[{index}]"
-    if not isinstance(entry, dict) or not entry.get("name"):
-        raise BadInput(f"{where}: each host needs a 'name'")
-    if "password" in entry:
-        raise BadInput(f"{where}: a password never goes in an inventory; set NESTLAB_PASSWORD or answer the prompt")
-    port = entry.get("port")
-    if port is not None and (not isinstance(port, int) or not 0 < port < 65536):
-        raise BadInput(f"{where}: port must be a number from 1 to 65535")
-    validation = entry.get("cert_validation", True)
-    if not isinstance(validation, (bool, str)):
-        raise BadInput(f"{where}: cert_validation must be true, false or a CA bundle path")
-    try:
-        return HostAddress(
-            name=str(entry["name"]),
-            server=str(entry.get("address") or entry["name"]),
-            port=port,
-            user=str(entry["user"]) if entry.get("user") else None,
-            transport=str(entry.get("transport", "https")).lower(),
-            auth=str(entry.get("auth", "negotiate")).lower(),
-            cert_validation=validation,
-        )
-    except BadInput as exc:
-        raise BadInput(f"{where}: {exc}") from None

@@ -2,8 +2,9 @@
 
 For the repository's own suite and for people's suites alike it gives
 
-- the options `--lab=TARGET` (where the guide's scenarios run: sim, endpoint, fleet:LAB,
-  inventory:PATH) and `--allow-destructive`, and the feature tags as markers;
+- the options `--lab=TARGET` (where the guide's scenarios run: sim, endpoint, psrp://…,
+  fleet:LAB, inventory:PATH — the rows of `nestlab.lab.target_table`, shared with the CLI) and
+  `--allow-destructive`, and the feature tags as markers;
 - the BDD step library (`nestlab.steps.given/when/then`), so a project's own `.feature` files
   can use the guide's sentences; `pytest --pyargs nestlab.features` runs the guide's features
   from the installed package;

@@ -376,7 +376,7 @@ def _checked(text: str, filename: str) -> tuple[Any, list[str]]:
     try:
         raw = parse(text)
     except YAMLError as exc:
-        return None, [_yaml_error(filename, exc)]
+        return None, [yaml_error(filename, exc)]
     problems: list[Problem] = []
     data = None
     try:
@@ -458,7 +458,7 @@ def parse(text: str) -> Any:
     return yamlguard.build(lambda: next(events, None), yaml.resolver.resolve, yaml.constructor.construct_object)
 
 
-def _yaml_error(filename: str, exc: YAMLError) -> str:
+def yaml_error(filename: str, exc: YAMLError) -> str:
     mark = getattr(exc, "problem_mark", None) if isinstance(exc, MarkedYAMLError) else None
     line = mark.line + 1 if mark is not None else 1
     problem = getattr(exc, "problem", None) or str(exc)

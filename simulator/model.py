@@ -327,6 +327,90 @@ def owner_of_id(node_id: str) -> str:
     return node_id.rsplit("/", 1)[0] if "/" in node_id else node_id
 
 
+@dataclass(frozen=True, order=True)
+class NodeId:
+    """A lab-format node id, parsed once instead of split by string operations where it is used.
+
+    `path` is the nesting: the host, then the guests below it, outermost first (`HV01/L1/L2-web`
+    is ("HV01", "L1", "L2-web")). A switch, NAT, VHD, adapter or NIC is addressed through its
+    owner: `kind` and `item` (`HV01/L1:vhd:C:\\VMs\\x.vhdx` is the owner ("HV01", "L1"), "vhd",
+    and the path, which may itself hold `:` and `/`). A physical network has no owner:
+    `network:NAME` is path (), kind "network". `str()` gives the id back (`parse` round trips).
+    """
+
+    path: tuple[str, ...]
+    kind: str | None = None
+    item: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> "NodeId":
+        """`HV01`, `HV01/L1`, `HV01:switch:External`, `network:corp-lan` → a NodeId; else BadInput."""
+        from nestlab.simulator.errors import BadInput
+
+        if text.startswith("network:") and len(text) > len("network:"):
+            return cls((), "network", text[len("network:"):])
+        owner, has_item, rest = text.partition(":")
+        kind, _, item = rest.partition(":")
+        path = tuple(owner.split("/"))
+        if not all(path) or (has_item and not (kind and item)):
+            raise BadInput(f"{text!r}: not a node id (HOST, HOST/VM/…, or OWNER:kind:NAME)")
+        return cls(path, kind or None, item or None) if has_item else cls(path)
+
+    @classmethod
+    def of_host(cls, host: str, guests: tuple[str, ...] | list[str] = ()) -> "NodeId":
+        """A host, or the guest reached from it through `guests` (outermost first)."""
+        return cls((host, *guests))
+
+    def __str__(self) -> str:
+        if self.kind == "network":
+            return f"network:{self.item}"
+        owner = "/".join(self.path)
+        return f"{owner}:{self.kind}:{self.item}" if self.kind else owner
+
+    @property
+    def host(self) -> str | None:
+        """The top-level (physical or cloud) host it is on or in; None for a physical network."""
+        return self.path[0] if self.path else None
+
+    @property
+    def guest_path(self) -> tuple[str, ...]:
+        """The guests below the host where it lives, outermost first: () on the host itself;
+        for a VM, the chain ending with that VM (where a command *inside* it runs)."""
+        return self.path[1:]
+
+    @property
+    def is_vm(self) -> bool:
+        return self.kind is None and len(self.path) > 1
+
+    @property
+    def owner(self) -> "NodeId | None":
+        """Who holds it: an item's host or VM, a VM's parent; None for a host or a physical network."""
+        if self.kind is not None:
+            return NodeId(self.path) if self.path else None
+        return NodeId(self.path[:-1]) if len(self.path) > 1 else None
+
+    @property
+    def depth(self) -> int:
+        """How far down the nesting it sits: 0 on a host, 1 for L1 and what L1 owns, …"""
+        return max(len(self.path) - 1, 0)
+
+    @property
+    def name(self) -> str:
+        """Its own name: the item's (switch name, VHD path), else the last of the path."""
+        return self.item if self.kind is not None else self.path[-1]
+
+    def within(self, other: "NodeId | str") -> bool:
+        """Whether it is `other` or lies below it (a VM, and all it holds, is within its host)."""
+        other = other if isinstance(other, NodeId) else NodeId.parse(other)
+        if other.kind is not None:
+            return self == other
+        return self.path[: len(other.path)] == other.path
+
+    def child(self, vm: str) -> "NodeId":
+        """The VM `vm` running on this host or VM."""
+        return NodeId((*self.path, vm))
+
+
 def stable_guid(*parts: str) -> str:
     """A GUID derived from names, so ids and disk identifiers are the same on every load."""
     digest = hashlib.sha1("\x00".join(parts).encode()).digest()

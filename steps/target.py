@@ -12,8 +12,11 @@ never see which one: a scenario opens a `Testbed` on the target and talks to it 
   which only a simulated target can do;
 - `testbed.trace(...)` — the simulator's hop-by-hop reachability trace.
 
-Like pytest-testinfra's backends, every target kind is one row of `TARGETS`; an unknown kind is a
-usage error that lists the known ones. A later kind is added by adding a row.
+Like pytest-testinfra's backends, every target kind is one row of a table: `lab.target_table`,
+the same one `nestlab diagnose TARGET` reads (`TARGETS` here is its `--lab` rows). An unknown kind
+is a usage error that lists them. This module holds the simulated ones (`sim`, `endpoint`);
+`steps.target_inventory` the real hosts' (`inventory:`, `psrp://`, `fleet:`), which import this
+module and never the reverse.
 """
 
 from __future__ import annotations
@@ -22,11 +25,14 @@ import importlib
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 import pytest
 
+from nestlab.lab import target_table
 from nestlab.lab.session import Session
+from nestlab.lab.target_table import Scheme
+from nestlab.simulator.errors import BadInput
 
 PHYSICAL_SKIP_REASON = "needs a physical change (inject: state)"
 
@@ -114,8 +120,13 @@ class SimTarget:
     """`--lab=sim` (the default): every scenario gets a fresh lab in process."""
 
     name: str = "sim"
-    can_make_physical_changes: bool = True
-    can_change_state: bool = True
+    can_make_physical_changes: bool | None = None  # None: what the target table's row says
+    can_change_state: bool | None = None
+
+    def __post_init__(self) -> None:
+        can = target_table.BY_NAME[self.name].capabilities
+        self.can_make_physical_changes = can.state_faults if self.can_make_physical_changes is None else self.can_make_physical_changes
+        self.can_change_state = can.destructive if self.can_change_state is None else self.can_change_state
 
     def open(self, lab_file: Path) -> SimTestbed:
         from nestlab.lab.session import SimSession
@@ -178,12 +189,10 @@ def run_script_line(session: Session, context: str, line: str) -> None:
 
 
 @dataclass
-class EndpointTarget:
+class EndpointTarget(SimTarget):
     """`--lab=endpoint`: each scenario's lab served by `nestlab serve`'s LabServer on free ports."""
 
     name: str = "endpoint"
-    can_make_physical_changes: bool = True
-    can_change_state: bool = True
 
     def open(self, lab_file: Path) -> EndpointTestbed:
         import secrets
@@ -203,85 +212,40 @@ class EndpointTarget:
         session = PsrpSession(addresses, passwords=lambda address: password)
         return EndpointTestbed(name=lab.name, lab=lab, session=session, lock=server.execute.lock, server=server)
 
-    def close(self) -> None:
-        pass
 
 
 # ------------------------------------------------------------------------------------------------
-# The table of what exists
+# The table of what exists: lab.target_table, shared with the CLI
 # ------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class TargetKind:
-    """One row of the target table: how `--lab=KIND[:ARG]` builds its target."""
-
-    kind: str
-    build: Callable[[str, pytest.Config], Target]
-    takes_argument: bool = False
-    help: str = ""
-
-
-def _sim(argument: str, config: pytest.Config) -> Target:
+def sim_target(argument: str = "", *, allow_destructive: bool = False) -> SimTarget:
     return SimTarget()
 
 
-def _endpoint(argument: str, config: pytest.Config) -> Target:
+def endpoint_target(argument: str = "", *, allow_destructive: bool = False) -> EndpointTarget:
     return EndpointTarget()
 
 
-def _inventory(argument: str, config: pytest.Config) -> Target:
-    from nestlab.steps import target_inventory  # imports this module: loaded only when asked for
-
-    return target_inventory.build(argument, config)
+TARGETS: dict[str, Scheme] = {s.name: s for s in target_table.schemes("bdd")}
 
 
-def _fleet(argument: str, config: pytest.Config) -> Target:
-    """The containers `nestlab up LAB` started: their inventory, replayed as real hosts would be."""
-    import tempfile
-
-    from nestlab.lab import fleet
-    from nestlab.steps import target_inventory
-
-    members = fleet.running(fleet.connect(), fleet.fleet_name(argument))
-    if not members:
-        raise pytest.UsageError(f"--lab=fleet:{argument}: no running fleet; start it with `nestlab up {argument}`")
-    handle, path = tempfile.mkstemp(prefix="nestlab-fleet-", suffix=".yaml")
-    with open(handle, "w", encoding="utf-8") as out:
-        out.write(fleet.yaml_text(fleet.inventory(members)))
-    return target_inventory.build(path, config)
-
-
-TARGETS: dict[str, TargetKind] = {
-    row.kind: row
-    for row in (
-        TargetKind("sim", _sim, help="the in-process simulator (default)"),
-        TargetKind("endpoint", _endpoint, help="the simulator served over PSRP on loopback, through pypsrp"),
-        TargetKind("inventory", _inventory, takes_argument=True,
-                   help="the real hosts of an inventory file, read-only unless --allow-destructive"),
-        TargetKind("fleet", _fleet, takes_argument=True,
-                   help="the containers of `nestlab up LAB`, as an inventory (read-only unless --allow-destructive)"),
-    )
-}
-
-
-def parse_lab_option(value: str) -> tuple[TargetKind, str]:
-    """`sim`, `endpoint`, `fleet:LAB`, `inventory:PATH` → (row, argument); unknown → UsageError."""
-    kind, _, argument = value.partition(":")
-    row = TARGETS.get(kind)
-    if row is None:
-        known = ", ".join(f"{k}{':ARG' if r.takes_argument else ''}" for k, r in TARGETS.items())
-        raise pytest.UsageError(f"--lab={value}: unknown target {kind!r}; known targets: {known}")
-    if row.takes_argument and not argument:
-        raise pytest.UsageError(f"--lab={value}: target {kind!r} needs an argument ({kind}:…)")
-    if not row.takes_argument and argument:
-        raise pytest.UsageError(f"--lab={value}: target {kind!r} takes no argument")
-    return row, argument
+def parse_lab_option(value: str) -> tuple[Scheme, str]:
+    """`sim`, `endpoint`, `psrp://…`, `fleet:LAB`, `inventory:PATH` → (row, argument); else UsageError."""
+    try:
+        return target_table.lookup(value, "bdd")
+    except BadInput as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def build_target(value: str, config: pytest.Config) -> Target:
-    row, argument = parse_lab_option(value)
-    return row.build(argument, config)
+    """The `--lab` target, opened with the run's `--allow-destructive`; what cannot be opened
+    (no running fleet, an unreachable psrp host) is a usage error, not a failure of each scenario."""
+    scheme, argument = parse_lab_option(value)
+    try:
+        return scheme.opener("bdd")(argument, allow_destructive=bool(config.getoption("--allow-destructive")))
+    except BadInput as exc:
+        raise pytest.UsageError(f"--lab={value}: {exc}") from None
 
 
 def cannot_run(target: Target, tags: set[str]) -> str | None:
@@ -295,4 +259,4 @@ def cannot_run(target: Target, tags: set[str]) -> str | None:
 
 def describe_targets() -> str:
     """The `--lab` help text, from the table."""
-    return "; ".join(f"{k}{':ARG' if r.takes_argument else ''} = {r.help}" for k, r in TARGETS.items())
+    return target_table.describe("bdd")

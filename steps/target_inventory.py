@@ -1,4 +1,4 @@
-"""`pytest --lab=inventory:PATH`: the scenarios against the real hosts of an inventory file.
+"""`pytest --lab=inventory:PATH` (and `psrp://…`, `fleet:LAB`): the scenarios against real hosts.
 
 A real lab cannot be built from a scenario's lab file: the hosts are what they are. A scenario runs
 when its lab's hosts are hosts of the inventory and every VM of its lab is on them (its node ids
@@ -20,7 +20,7 @@ from __future__ import annotations
 import atexit
 import signal
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -31,8 +31,11 @@ from nestlab.lab import journal as journaling
 from nestlab.lab import readback
 from nestlab.lab.capture import Capture
 from nestlab.lab.capture import write as write_capture
+from nestlab.lab import target_table
 from nestlab.lab.inventory import GuardedSession, InventoryHost, Permission, ReadOnly, changes_state, read_hosts
-from nestlab.lab.psrp_session import PsrpSession
+from nestlab.lab.psrp_session import HostAddress, PsrpSession
+from nestlab.simulator.errors import BadInput
+from nestlab.simulator.model import NodeId
 from nestlab.steps.target import PHYSICAL_SKIP_REASON, fault
 
 TRACE_SKIP_REASON = "hop-by-hop reachability traces need the simulator's model (not a real host)"
@@ -91,7 +94,7 @@ class InventoryTestbed:
         subject = subject or next(iter(chosen.candidates(shown)), None)
         if subject is None:
             pytest.skip(f"{fault_id}: nothing on these hosts it applies to")
-        host = subject.split("/", 1)[0].split(":", 1)[0]
+        host = NodeId.parse(subject).host or ""
         why = self.permission.why_not(host, subject)
         if why:
             pytest.skip(why)
@@ -133,25 +136,36 @@ class InventoryTestbed:
 
 @dataclass
 class InventoryTarget:
-    """`--lab=inventory:PATH`, read-only unless `--allow-destructive` (and the host's entry) allow."""
+    """Real hosts (an inventory file's, one psrp:// host, a fleet's containers), read-only unless
+    `--allow-destructive` and the host's entry allow. Give `path` (an inventory file) or `hosts`."""
 
-    path: Path
+    path: Path | None = None
     allow_destructive: bool = False
     journal_dir: Path = JOURNAL_DIR
-    name: str = "inventory"
-    can_make_physical_changes: bool = False
+    name: str = ""
     hosts: dict[str, InventoryHost] = field(default_factory=dict)
+    scheme: str = "inventory"  # its row of lab.target_table: what this kind can do at all
     _previous_sigterm: Any = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        self.hosts = {h.name: h for h in read_hosts(Path(self.path))}
-        self.name = f"inventory:{self.path}"
+        if self.path is not None and not self.hosts:
+            self.hosts = {h.name: h for h in read_hosts(Path(self.path))}
+        self.name = self.name or f"inventory:{self.path}"
         if threading.current_thread() is threading.main_thread():
             self._previous_sigterm = signal.signal(signal.SIGTERM, _interrupt)
 
     @property
+    def capabilities(self) -> target_table.Capabilities:
+        return target_table.BY_NAME[self.scheme].capabilities
+
+    @property
+    def can_make_physical_changes(self) -> bool:
+        return self.capabilities.state_faults
+
+    @property
     def can_change_state(self) -> bool:
-        return self.allow_destructive and any(h.destructive for h in self.hosts.values())
+        return (self.capabilities.destructive and self.allow_destructive
+                and any(h.destructive for h in self.hosts.values()))
 
     def open(self, lab_file: Path) -> InventoryTestbed:
         from nestlab.diagnosis.collect import collect
@@ -161,7 +175,7 @@ class InventoryTarget:
         missing = sorted(set(wanted.hosts()) - set(self.hosts))
         if missing:
             pytest.skip(f"the scenario's lab {wanted.name!r} needs hosts {', '.join(missing)}, "
-                        f"which {self.path} does not list ({', '.join(self.hosts)})")
+                        f"which {self.name} does not list ({', '.join(self.hosts)})")
         names = list(wanted.hosts())
         permission = Permission({n: self.hosts[n] for n in names}, self.allow_destructive)
         raw = PsrpSession([self.hosts[n].address for n in names])
@@ -190,6 +204,54 @@ def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt(f"signal {signum}: the scenario's changes are undone on the way out")
 
 
-def build(argument: str, config: pytest.Config) -> InventoryTarget:
-    """The `TARGETS` row's builder: `--lab=inventory:PATH` plus `--allow-destructive`."""
-    return InventoryTarget(Path(argument), allow_destructive=bool(config.getoption("--allow-destructive")))
+# ------------------------------------------------------------------------------------------------
+# The openers lab.target_table names for `--lab`
+# ------------------------------------------------------------------------------------------------
+
+
+def inventory_target(path: str, *, allow_destructive: bool = False) -> InventoryTarget:
+    """`--lab=inventory:PATH`."""
+    return InventoryTarget(Path(path), allow_destructive=allow_destructive)
+
+
+def fleet_target(lab: str, *, allow_destructive: bool = False) -> InventoryTarget:
+    """`--lab=fleet:LAB`: the containers `nestlab up LAB` runs, from Docker's listing."""
+    from nestlab.lab.target_fleet import fleet_hosts
+
+    hosts = {h.name: h for h in fleet_hosts(lab)}
+    return InventoryTarget(allow_destructive=allow_destructive, name=f"fleet:{lab}", hosts=hosts, scheme="fleet")
+
+
+def psrp_target(url: str, *, allow_destructive: bool = False) -> InventoryTarget:
+    """`--lab=psrp://…`: one host, always read-only (a URL cannot say `destructive: true`).
+
+    A scenario's lab names its host (`HV01`), a URL names a server (`hv01.contoso.com`,
+    `127.0.0.1`): the host is called what it calls itself (its computer name, as the collector
+    and `nestlab fix` name it), so
+    the scenarios whose lab is that host run and the others are skipped saying so.
+    """
+    from nestlab.lab.targets import parse_psrp_url
+
+    address = parse_psrp_url(url)
+    address = replace(address, name=computer_name(address))
+    return InventoryTarget(allow_destructive=allow_destructive, name=url,
+                           hosts={address.name: InventoryHost(address)}, scheme="psrp")
+
+
+def computer_name(address: HostAddress) -> str:
+    """What the host calls itself, by the collector's own probe and rule (`lab.named`); read-only.
+    Unlike `named.own_name`, a host that does not answer is an error here: a run named after its
+    address would skip every scenario for the wrong reason."""
+    from nestlab.diagnosis.parse import computer_name as own_name
+    from nestlab.lab.named import NAME_PROBE
+    from nestlab.simulator.psparse import parse
+
+    session = GuardedSession(PsrpSession([address]), Permission({}))
+    try:
+        result = session.run(address.name, parse(NAME_PROBE))
+    finally:
+        session.close()
+    name = own_name({"cs": result})
+    if not name:
+        raise BadInput(f"{address.where}: {NAME_PROBE} gave no computer name")
+    return name

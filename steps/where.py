@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from nestlab.lab.session import address
+from nestlab.simulator.model import NodeId
 
 
 @dataclass(frozen=True)
@@ -22,4 +23,4 @@ class Where:
         return cls(*address(node_id))
 
     def __str__(self) -> str:
-        return "/".join((self.host, *self.vm))
+        return str(NodeId.of_host(self.host, self.vm))

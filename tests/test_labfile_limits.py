@@ -124,3 +124,14 @@ def test_merge_keys_and_tags_build_what_ruamel_builds():
 def test_what_ruamel_refuses_is_still_refused(text, message):
     (error,) = labfile.validate(text)
     assert error.startswith("<text>:") and "not readable YAML" in error and message in error
+
+
+def test_an_inventory_file_is_read_with_the_same_limits(tmp_path):
+    """Inventories go through the guarded loader too: a recursive alias is one line, not a crash."""
+    from nestlab.lab.inventory import read_hosts
+    from nestlab.simulator.errors import BadInput
+
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text("hosts: &h [*h]\n", encoding="utf-8")
+    with pytest.raises(BadInput, match=r"inventory\.yaml:1: refused: alias \*h"):
+        read_hosts(inventory)

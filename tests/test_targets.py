@@ -94,7 +94,7 @@ def test_inventory_hosts(tmp_path):
         ("hosts:\n  - name: a\n    port: nine\n", r"hosts\[0\]: port"),
         ("hosts:\n  - name: a\n    auth: digest\n", r"hosts\[0\]: .*auth"),
         ("hosts:\n  - name: a\n    password: x\n", "never goes in an inventory"),
-        ("hosts: [\n", "not YAML"),
+        ("hosts: [\n", "not readable YAML"),
     ],
 )
 def test_bad_inventories(tmp_path, body, complaint):

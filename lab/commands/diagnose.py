@@ -29,8 +29,10 @@ if TYPE_CHECKING:
 def command(target: str, as_json: bool, as_markdown: bool, vm: str | None, html_path: Path | None, timeout: float) -> None:
     """Collect evidence from TARGET and name root causes, subjects, evidence and fixes.
 
-    TARGET is a lab file, builtin:NAME, psrp://[user@]host[:port][?transport=…&auth=…] or
-    inventory:PATH. Exit 0: nothing wrong; 1: findings; 2: could not run.
+    TARGET is a lab file, builtin:NAME, psrp://[user@]host[:port][?transport=…&auth=…],
+    inventory:PATH or fleet:LAB (docs/targets.md). What could not be collected (guests not
+    entered, hosts that did not answer) is listed too; in --json as "gaps". Exit 0: nothing
+    wrong; 1: findings; 2: could not run.
 
     \b
     Examples:
@@ -39,6 +41,7 @@ def command(target: str, as_json: bool, as_markdown: bool, vm: str | None, html_
       nestlab diagnose broken.yaml --markdown > ticket-4711.md
       nestlab diagnose psrp://admin@hv01.contoso.com --vm L1
       nestlab diagnose inventory:lab/inventory.yaml --timeout 120
+      nestlab diagnose fleet:reference
       nestlab diagnose broken.yaml --html report.html
     """
     if html_path is not None and not html_path.parent.is_dir():
@@ -56,9 +59,9 @@ def command(target: str, as_json: bool, as_markdown: bool, vm: str | None, html_
     if as_json:
         click.echo(report.to_json())
     elif as_markdown:
-        click.echo(report_markdown(report, skipped=result.walk.skipped), nl=False)
+        click.echo(report_markdown(report), nl=False)
     else:
-        print_report(Console(width=max(Console().width, 120)), report, skipped=result.walk.skipped)
+        print_report(Console(width=max(Console().width, 120)), report)
     if html_path is not None:
         _write_html(html_path, replace(result, report=report))
     failed = unreachable_error(result)
@@ -83,5 +86,4 @@ def _only_vm(report: Report, vm: str) -> Report:
         parts = node.split("/")
         return vm in parts[1:] or node == vm or node.startswith(vm + "/")
 
-    return Report(report.target, report.collected_at, report.hosts,
-                  tuple(f for f in report.findings if about(f.subject)))
+    return replace(report, findings=tuple(f for f in report.findings if about(f.subject)))
