@@ -45,6 +45,7 @@ class ScriptResult:
     information: tuple[str, ...] = ()
     exit_code: int = 0
     failed: bool = False
+    positions: tuple[str, ...] = ()  # each error's "At line:N char:M" block ("" when it has none)
 
     def as_result(self) -> Result:
         return Result(self.output, self.errors, self.failed)
@@ -57,11 +58,17 @@ def run_script(
     *,
     args: Sequence[Any] = (),
     host: HostUI | None = None,
+    files: Callable[[str], str | None] | None = None,
 ) -> ScriptResult:
-    """Run `text` as a PowerShell script where `context` says (a host id or a VM path)."""
+    """Run `text` as a PowerShell script where `context` says (a host id or a VM path).
+
+    `files` reads a script a dot-sourced or called path names (`nestlab ps --file` reads the local
+    folder); without it a path is CommandNotFound, as on a host that has no such file.
+    """
+    from nestlab.simulator.pwsh import feed  # noqa: F401 - registers Write-Output for pipeline input
     from nestlab.simulator.pwsh.engine import run  # the engine is imported only when a script runs
 
-    return run(execute, context, text, args=args, host=host)
+    return run(execute, context, text, args=args, host=host, files=files)
 
 
 __all__ = ["Executor", "HostUI", "ScriptResult", "run_script"]
