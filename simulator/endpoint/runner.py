@@ -5,7 +5,8 @@ Three script forms are understood, each recognised by shape, never by guessing:
 * the PowerShell Direct `WRAPPER` (simulator/endpoint/direct.py): the guest's pipeline, run in
   the guest's context; `BATCH` and `GUEST_BATCH`: several pipelines, on the host or in a guest;
 * `Invoke-Expression -Command TEXT | Out-String -Stream`, what pypsrp's `Client.execute_ps`
-  sends: TEXT runs through the PowerShell engine (`simulator.pwsh`), output rendered as text lines;
+  sends: TEXT runs through the PowerShell engine (`simulator.pwsh`), output rendered as the console's
+  lines (`simulator.psformat`), Write-Host/warning/verbose/debug on their own PSRP streams;
 * any other script: through the PowerShell engine (`simulator.pwsh.run_script`).
 """
 
@@ -13,11 +14,14 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-from nestlab.simulator import clixml, pwsh
+from dataclasses import replace
+
+from nestlab.simulator import clixml, psformat, pwsh
 from nestlab.simulator.endpoint import direct
+from nestlab.simulator.endpoint.streams import StreamedResult
 from nestlab.simulator.endpoint.psrp import Invocation
 from nestlab.simulator.model import vm_id
-from nestlab.simulator.psdata import Command, ErrorRecord, PSObject, Result
+from nestlab.simulator.psdata import Command, ErrorRecord, Result
 
 Executor = Callable[[str, tuple[Command, ...]], Result]
 
@@ -26,13 +30,20 @@ def run_statements(execute: Executor, context: str, statements: Sequence[Sequenc
     """Run each statement in order; a failed statement stops the rest, as in PowerShell."""
     output: list[Any] = []
     errors: list[ErrorRecord] = []
+    streams: dict[str, list[str]] = {"warnings": [], "verbose": [], "debug": [], "information": []}
+    failed = False
     for statement in statements:
         result = _run_statement(execute, context, statement)
         output.extend(result.output)
         errors.extend(result.errors)
+        for name, lines in streams.items():
+            lines.extend(getattr(result, name, ()))
         if result.failed:
-            return Result(tuple(output), tuple(errors), True)
-    return Result(tuple(output), tuple(errors), False)
+            failed = True
+            break
+    if not any(streams.values()):
+        return Result(tuple(output), tuple(errors), failed)
+    return StreamedResult(tuple(output), tuple(errors), failed, *(tuple(v) for v in streams.values()))
 
 
 def _run_statement(execute: Executor, context: str, statement: Sequence[Invocation]) -> Result:
@@ -105,33 +116,17 @@ def _is_execute_ps(statement: Sequence[Invocation]) -> bool:
 
 
 def _run_script(execute: Executor, context: str, text: str) -> Result:
-    return pwsh.run_script(execute, context, text).as_result()
+    """A script through the PowerShell engine; its warning/verbose/debug/information streams ride along."""
+    script = pwsh.run_script(execute, context, text)
+    return StreamedResult(script.output, script.errors, script.failed, script.warnings, script.verbose, script.debug,
+                          script.information)
 
 
 def _as_text(result: Result) -> Result:
-    """`| Out-String -Stream`: every output object becomes its lines of text."""
-    lines: list[str] = []
-    for item in result.output:
-        lines.extend(text_lines(item))
-    return Result(tuple(lines), result.errors, result.failed)
-
-
-def text_lines(item: Any) -> list[str]:
-    """A Format-List-like rendering, enough for a person reading execute_ps output."""
-    if not isinstance(item, PSObject):
-        return [str(item)]
-    width = max((len(k) for k in item), default=0)
-    return ["", *(f"{k.ljust(width)} : {_text(item[k])}" for k in item), ""]
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, (list, tuple)):
-        return "{" + ", ".join(_text(v) for v in value) + "}"
-    return str(value)
+    """`| Out-String -Stream`: the output as the console's lines of text (psformat's default views)."""
+    text = psformat.render(list(result.output))
+    lines = tuple(text.splitlines()) if text else ()
+    return replace(result, output=lines)
 
 
 def parse_error(detail: str) -> ErrorRecord:

@@ -23,7 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from nestlab.simulator import clixml
-from nestlab.simulator.endpoint import psrp, wsman
+from nestlab.simulator.endpoint import psrp, streams, wsman
 from nestlab.simulator.endpoint.auth import CHALLENGE, Credentials
 from nestlab.simulator.endpoint.runner import Executor, run_statements
 from nestlab.simulator.psdata import Command, ErrorRecord, Result
@@ -298,6 +298,8 @@ class HostEndpoint:
         streamed, terminating = clixml.wire_errors(result)
         for error in streamed:
             pool.queue(pipeline.outbox, psrp.ERROR_RECORD, clixml.to_clixml(error), pipeline.pid)
+        for message_type, body in streams.messages(result, self.host):  # a script's other streams
+            pool.queue(pipeline.outbox, message_type, body, pipeline.pid)
         state = psrp.PIPELINE_FAILED if result.failed else psrp.PIPELINE_COMPLETED
         pool.queue(pipeline.outbox, psrp.PIPELINE_STATE, psrp.pipeline_state_body(state, terminating), pipeline.pid)
         pipeline.finished = True
