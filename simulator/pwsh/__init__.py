@@ -46,6 +46,9 @@ class ScriptResult:
     exit_code: int = 0
     failed: bool = False
     positions: tuple[str, ...] = ()  # each error's "At line:N char:M" block ("" when it has none)
+    # every record in the order written: ("output", obj), ("error", (ErrorRecord, position)),
+    # ("warning"|"verbose"|"debug"|"information", text) — what a console prints, in its order
+    events: tuple[tuple[str, Any], ...] = ()
 
     def as_result(self) -> Result:
         return Result(self.output, self.errors, self.failed)

@@ -39,13 +39,15 @@ def _run(session: Session, text: str, args: Sequence[Any]) -> ScriptResult:
     try:
         script = parse(text)
     except ParseError as error:
-        return ScriptResult(errors=(error.record,), positions=(error.position.render() if error.position else "",),
-                            failed=True, exit_code=1)
+        where = error.position.render() if error.position else ""
+        return ScriptResult(errors=(error.record,), positions=(where,), failed=True, exit_code=1,
+                            events=(("error", (error.record, where)),))
     output: list[Any] = []
     exit_code: int | None = None
     failed = False
     try:
         program = from_node("", script.root, script)
+        session.top_block = program.end
         evaluator = Evaluator(session, script)
         output.extend(_run_program(session, evaluator, program, list(args)))
     except Exit as stop:
@@ -66,7 +68,33 @@ def _run(session: Session, text: str, args: Sequence[Any]) -> ScriptResult:
         output=tuple(output), errors=tuple(session.errors), warnings=tuple(session.warnings),
         verbose=tuple(session.verbose), debug=tuple(session.debug),
         information=tuple(line.replace(NO_NEWLINE, "") for line in session.information),
-        exit_code=exit_code, failed=failed, positions=tuple(session.positions))
+        exit_code=exit_code, failed=failed, positions=tuple(session.positions), events=_events(session, output))
+
+
+def _events(session: Session, output: list[Any]) -> tuple[tuple[str, Any], ...]:
+    """Every record of every stream in the order it was written: what a console prints, in order."""
+    streams = {"error": session.errors, "warning": session.warnings, "verbose": session.verbose,
+               "debug": session.debug, "information": session.information}
+    out: list[tuple[str, Any]] = []
+    seen: set[tuple[str, int]] = set()
+    shown = 0
+    for kind, index in session.events:
+        if kind == "output":
+            out.extend(("output", item) for item in output[shown:index])
+            shown = max(shown, index)
+            continue
+        stream = streams[kind]
+        if (kind, index) in seen or index >= len(stream):
+            continue
+        seen.add((kind, index))
+        value = stream[index]
+        if kind == "error":
+            value = (value, session.positions[index] if index < len(session.positions) else "")
+        elif kind == "information":
+            value = value.replace(NO_NEWLINE, "")
+        out.append((kind, value))
+    out.extend(("output", item) for item in output[shown:])
+    return tuple(out)
 
 
 def _run_program(session: Session, evaluator: Evaluator, program: Any, args: list[Any]) -> list[Any]:

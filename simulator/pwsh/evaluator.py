@@ -71,6 +71,8 @@ class Evaluator:
                     out.extend(self.run_block(child))
                     continue
                 out.extend(self.statement(child))
+                if node is self.session.top_block:
+                    self.session.events.append(("output", len(out)))
         except (Exit, ScriptError) as stop:
             stop.partial = out + getattr(stop, "partial", [])  # what was written before the script stopped
             raise

@@ -25,6 +25,23 @@ PREFERENCES = {"ErrorActionPreference": "Continue", "WarningPreference": "Contin
                "ProgressPreference": "Continue", "ConfirmPreference": "High", "WhatIfPreference": False}
 
 
+class Stream(list):
+    """A stream's records; each append is logged so a console can print every stream in order."""
+
+    def __init__(self, kind: str, events: list[tuple[str, int]]) -> None:
+        super().__init__()
+        self.kind = kind
+        self.events = events
+
+    def append(self, item: Any) -> None:
+        super().append(item)
+        self.events.append((self.kind, len(self) - 1))
+
+    def extend(self, items: Any) -> None:
+        for item in items:
+            self.append(item)
+
+
 class Session:
     def __init__(self, execute: Callable, context: str, *, host: Any = None, computer: str = "", user: str = "",
                  build: int = 17763, files: Callable[[str], str | None] | None = None, script_text: str = "") -> None:
@@ -32,12 +49,14 @@ class Session:
         self.context = context
         self.host = host
         self.files = files
-        self.errors: list[ErrorRecord] = []
+        self.events: list[tuple[str, int]] = []  # (stream, index) in the order things were written
+        self.errors: list[ErrorRecord] = Stream("error", self.events)
         self.positions: list[str] = []
-        self.warnings: list[str] = []
-        self.verbose: list[str] = []
-        self.debug: list[str] = []
-        self.information: list[str] = []
+        self.warnings: list[str] = Stream("warning", self.events)
+        self.verbose: list[str] = Stream("verbose", self.events)
+        self.debug: list[str] = Stream("debug", self.events)
+        self.information: list[str] = Stream("information", self.events)
+        self.top_block: Any = None  # the script's own statement list: its output is logged as it is written
         self.error_list: list[Any] = []  # $Error, newest first
         self.functions: dict[str, Callable_] = {}
         self.ok = True

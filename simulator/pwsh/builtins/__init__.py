@@ -74,6 +74,7 @@ class Builtin:
     params: tuple[str, ...] | None = None
     switches: tuple[str, ...] = ()
     aliases: dict[str, str] = field(default_factory=dict)
+    remaining: bool = False  # ValueFromRemainingArguments: extra positional arguments are kept
 
     def run(self, session: Any, evaluator: Any, stage: Any, input_: list[Any] | None, action: str) -> list[Any]:
         named, positional = self.bind(stage)
@@ -107,7 +108,7 @@ class Builtin:
                 named[free.pop(0)] = value
             else:
                 rest.append(value)
-        if rest:
+        if rest and not self.remaining:
             raise ScriptError(record(f"A positional parameter cannot be found that accepts argument '{to_str(rest[0])}'.",
                                      f"PositionalParameterNotFound,{class_name(self.name)}", "InvalidArgument",
                                      activity=self.name, reason="ParameterBindingException",
@@ -145,9 +146,9 @@ REGISTRY: dict[str, Builtin] = {}
 
 
 def builtin(name: str, *, positional: tuple[str, ...] = (), params: tuple[str, ...] | None = (),
-            switches: tuple[str, ...] = (), aliases: dict[str, str] | None = None) -> Callable:
+            switches: tuple[str, ...] = (), aliases: dict[str, str] | None = None, remaining: bool = False) -> Callable:
     def register(func: Callable[[BuiltinCall], list[Any]]) -> Callable:
-        REGISTRY[name.lower()] = Builtin(name, func, positional, params, switches, aliases or {})
+        REGISTRY[name.lower()] = Builtin(name, func, positional, params, switches, aliases or {}, remaining)
         return func
     return register
 

@@ -22,20 +22,24 @@ def _joined(value: Any, separator: str = " ") -> str:
 
 
 @builtin("Write-Host", positional=("Object",), params=("Object", "Separator", "ForegroundColor", "BackgroundColor"),
-         switches=("NoNewline",))
+         switches=("NoNewline",), remaining=True)
 def write_host(call: BuiltinCall) -> list[Any]:
     parts = [call.get("Object")] if call.has("Object") else []
     parts += call.positional
     separator = to_str(call.get("Separator", " "))
-    text = separator.join(_joined(p, separator) for p in parts)
-    info = call.session.information
-    if info and info[-1].endswith("\x00"):  # the previous Write-Host had -NoNewline
+    host_text(call.session, separator.join(_joined(p, separator) for p in parts), call.flag("NoNewline"))
+    return []
+
+
+def host_text(session: Any, text: str, no_newline: bool = False) -> None:
+    """Text on the host: continues the line a -NoNewline write left open."""
+    info = session.information
+    if info and info[-1].endswith("\x00"):
         info[-1] = info[-1][:-1] + text
     else:
         info.append(text)
-    if call.flag("NoNewline"):
+    if no_newline:
         info[-1] += "\x00"
-    return []
 
 
 @builtin("Write-Output", positional=("InputObject",), params=("InputObject",), switches=("NoEnumerate",))
@@ -132,7 +136,15 @@ def read_host(call: BuiltinCall) -> list[Any]:
                                  "InvalidOperation", activity="Read-Host", reason="PSInvalidOperationException",
                                  exception_type="System.Management.Automation.PSInvalidOperationException"))
     prompt = to_str(call.get("Prompt"))
-    return [host.read_line(prompt + ": " if prompt else "")]
+    answer = host.read_line(prompt + ": " if prompt else "")
+    if answer is None:  # the host has no more answers: as a host that cannot prompt
+        raise ScriptError(record("Windows PowerShell is in NonInteractive mode. Read and Prompt functionality is not "
+                                 "available.", "InvalidOperation,Microsoft.PowerShell.Commands.ReadHostCommand",
+                                 "InvalidOperation", activity="Read-Host", reason="PSInvalidOperationException",
+                                 exception_type="System.Management.Automation.PSInvalidOperationException"))
+    if getattr(host, "echo", False):  # a console shows the prompt and what was typed
+        host_text(call.session, (prompt + ": " if prompt else "") + answer)
+    return [answer]
 
 
 @builtin("Clear-Host")
