@@ -57,7 +57,7 @@ def _run_statement(execute: Executor, context: str, statement: Sequence[Invocati
     if _is_execute_ps(statement):
         return _as_text(_run_script(execute, context, str(first.command.param("Command") or "")))
     if first.is_script:
-        return _run_script(execute, context, first.name)
+        return _run_script(execute, context, first.name, _script_args(first.command))
     return execute(context, tuple(i.command for i in statement))
 
 
@@ -115,9 +115,14 @@ def _is_execute_ps(statement: Sequence[Invocation]) -> bool:
     return len(names) == 2 and names == ["invoke-expression", "out-string"] and statement[1].command.has("Stream")
 
 
-def _run_script(execute: Executor, context: str, text: str) -> Result:
+def _script_args(call: Command) -> list[Any]:
+    """add_parameter/add_argument on an add_script command: the script's own arguments."""
+    return [*call.arguments, *(pwsh.NamedArgument(name, value) for name, value in call.parameters)]
+
+
+def _run_script(execute: Executor, context: str, text: str, args: Sequence[Any] = ()) -> Result:
     """A script through the PowerShell engine; its warning/verbose/debug/information streams ride along."""
-    script = pwsh.run_script(execute, context, text)
+    script = pwsh.run_script(execute, context, text, args=args)
     return StreamedResult(script.output, script.errors, script.failed, script.warnings, script.verbose, script.debug,
                           script.information)
 

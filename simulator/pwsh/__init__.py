@@ -28,6 +28,14 @@ class HostUI(Protocol):
 
 
 @dataclass(frozen=True)
+class NamedArgument:
+    """`-Name value` for a script's param(): how a PSRP client's add_parameter reaches the script."""
+
+    name: str
+    value: Any = True
+
+
+@dataclass(frozen=True)
 class ScriptResult:
     """Every stream of a script run, in the order PowerShell keeps them apart.
 
@@ -74,4 +82,4 @@ def run_script(
     return run(execute, context, text, args=args, host=host, files=files)
 
 
-__all__ = ["Executor", "HostUI", "ScriptResult", "run_script"]
+__all__ = ["Executor", "HostUI", "NamedArgument", "ScriptResult", "run_script"]

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-from nestlab.simulator.pwsh import ScriptResult
-from nestlab.simulator.pwsh.errors import Break, Exit, ParseError, Return, ScriptError
+from nestlab.simulator.pwsh import NamedArgument, ScriptResult
+from nestlab.simulator.pwsh.errors import Break, Exit, ParseError, ScriptError
 from nestlab.simulator.pwsh.evaluator import Evaluator
 from nestlab.simulator.pwsh.functions import from_node
 from nestlab.simulator.pwsh.parse import parse
@@ -102,6 +102,10 @@ def _run_program(session: Session, evaluator: Evaluator, program: Any, args: lis
     i = 0
     while i < len(args):  # `script.ps1 -Name value`: script arguments bind like a function's
         value = args[i]
+        if isinstance(value, NamedArgument):
+            named[value.name] = value.value
+            i += 1
+            continue
         if isinstance(value, str) and value.startswith("-") and len(value) > 1 and value[1].isalpha():
             takes = i + 1 < len(args) and not (isinstance(args[i + 1], str) and args[i + 1].startswith("-"))
             switch = any(p.name.lower() == value[1:].lower() and p.is_switch for p in program.parameters)
@@ -114,7 +118,4 @@ def _run_program(session: Session, evaluator: Evaluator, program: Any, args: lis
             continue
         positional.append(value)
         i += 1
-    try:
-        return session.call(program, positional, named, None, dot=True)
-    except Return:
-        return session.returned
+    return session.call(program, positional, named, None, dot=True)

@@ -73,7 +73,7 @@ class Evaluator:
                 out.extend(self.statement(child))
                 if node is self.session.top_block:
                     self.session.events.append(("output", len(out)))
-        except (Exit, ScriptError) as stop:
+        except (Exit, Return, ScriptError) as stop:
             stop.partial = out + getattr(stop, "partial", [])  # what was written before the script stopped
             raise
         return out
@@ -709,6 +709,40 @@ class Evaluator:
         index_node = next(c for c in node.named_children[1:] if c.type != "comment")
         index = self.expr(index_node)
         return index_value(obj, index)
+
+
+    # the grammar's argument-list variants of the binary expressions evaluate the same way
+    e_logical_argument_expression = e_logical_expression
+    e_bitwise_argument_expression = e_bitwise_expression
+    e_comparison_argument_expression = e_comparison_expression
+    e_additive_argument_expression = e_additive_expression
+    e_multiplicative_argument_expression = e_additive_expression
+    e_format_argument_expression = e_format_expression
+    e_range_argument_expression = e_range_expression
+
+    def e_key_expression(self, node: Node) -> Any:
+        inner = self.named(node)
+        if len(inner) == 1 and inner[0].type == "simple_name":
+            return self.text(inner[0])
+        return self.expr(inner[0]) if inner else self.text(node)
+
+    def e_integer_literal(self, node: Node) -> Any:
+        return parse_number(self.text(node))
+
+    def s_data_statement(self, node: Node) -> list[Any]:
+        raise self.fail(not_supported("data sections"), node)
+
+    def s_enum_statement(self, node: Node) -> list[Any]:
+        raise self.fail(not_supported("enum definitions"), node)
+
+    def s_sequence_statement(self, node: Node) -> list[Any]:
+        raise self.fail(not_supported("workflow sequence statements"), node)
+
+    def s_parallel_statement(self, node: Node) -> list[Any]:
+        raise self.fail(not_supported("workflow parallel statements"), node)
+
+    def s_inlinescript_statement(self, node: Node) -> list[Any]:
+        raise self.fail(not_supported("workflow inlinescript statements"), node)
 
 
 def index_value(obj: Any, index: Any) -> Any:

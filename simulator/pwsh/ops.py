@@ -337,7 +337,10 @@ def resolve_type(name: str) -> str:
 
 def cast(type_ref: Any, value: Any) -> Any:
     """[type]value."""
-    name = resolve_type(type_ref.name if isinstance(type_ref, TypeRef) else to_str(type_ref))
+    written = type_ref.name if isinstance(type_ref, TypeRef) else to_str(type_ref)
+    if isinstance(value, PSObject) and any(t.lower() == written.lower() for t in value.type_names):
+        return value  # [Microsoft.HyperV.PowerShell.VirtualMachine]$VM: the object already is one
+    name = resolve_type(written)
     if name.endswith("[]") or name == "System.Array":
         element = name[:-2]
         items = enumerate_value(value)
@@ -368,6 +371,11 @@ def cast(type_ref: Any, value: Any) -> Any:
             return datetime.fromisoformat(to_str(value))
         except ValueError:
             raise _cast_error(value, name) from None
+    if name == "System.Management.Automation.ScriptBlock":
+        from nestlab.simulator.pwsh.values import ScriptBlock
+        if value is None or isinstance(value, ScriptBlock):
+            return value
+        raise _cast_error(value, name)
     if name in ("System.Object", "System.Void"):
         return None if name == "System.Void" else value
     if name == "System.Char":

@@ -91,9 +91,12 @@ def _edits(node: tree_sitter.Node, source: bytes):
         if n.type in ("command_name", "generic_token", "simple_name") and SUFFIX.match(_t(source, n)):
             yield (n.start_byte, n.end_byte, _t(source, n).lower().encode())
             continue
-        if n.type == "decimal_integer_literal" and n.next_sibling is not None and n.next_sibling.type == "simple_name" \
-                and n.next_sibling.start_byte == n.end_byte and SUFFIX.match(_t(source, n) + _t(source, n.next_sibling)):
-            yield (n.next_sibling.start_byte, n.next_sibling.end_byte, _t(source, n.next_sibling).lower().encode())
+        if n.type in ("decimal_integer_literal", "real_literal"):
+            suffix = source[n.end_byte:n.end_byte + 2]
+            after = source[n.end_byte + 2:n.end_byte + 3]
+            if suffix.lower() in (b"kb", b"mb", b"gb", b"tb", b"pb") and suffix != suffix.lower() \
+                    and not (after.isalnum() or after == b"_"):
+                yield (n.end_byte, n.end_byte + 2, suffix.lower())
             continue
         if n.type == "ERROR" and n.parent is not None and n.parent.type == "function_statement" \
                 and _t(source, n).lower().startswith("param"):

@@ -281,8 +281,8 @@ class Session:
             if block.type == "statement_block":
                 return evaluator.block(block)
             return evaluator.run_block(block)
-        except Return:
-            out, self.returned = self.returned, []
+        except Return as stop:  # `return`: what the block wrote so far, then the returned value
+            out, self.returned = [*getattr(stop, "partial", []), *self.returned], []
             return out
 
     def _bind(self, evaluator: Any, function: Callable_, positional: list[Any], named: Hashtable) -> str | None:

@@ -144,6 +144,8 @@ def read_host(call: BuiltinCall) -> list[Any]:
                                  exception_type="System.Management.Automation.PSInvalidOperationException"))
     if getattr(host, "echo", False):  # a console shows the prompt and what was typed
         host_text(call.session, (prompt + ": " if prompt else "") + answer)
+    elif call.session.information and call.session.information[-1].endswith("\x00"):
+        call.session.information[-1] = call.session.information[-1][:-1]  # Enter ends the prompt's line
     return [answer]
 
 
