@@ -261,3 +261,20 @@ def test_script_changes_reach_the_lab_through_cmdlets(lab):
              "  Stop-VM -VM $vm -Force\n  Set-VMProcessor -VMName L1 -ExposeVirtualizationExtensions $true\n}")
     check = powershell.run(lab, lab.hosts()[0], (Command("Get-VMProcessor", (("VMName", "L1"),)),))
     assert check.output[0]["ExposeVirtualizationExtensions"] is True
+
+
+def test_collections_scripts_use(lab):
+    script = ("$list = New-Object System.Collections.ArrayList\n[void]$list.Add('a'); $i = $list.Add('b'); $i; $list.Count\n"
+              "$g = [System.Collections.Generic.List[string]]::new(); $g.Add('x'); $g.Count\n"
+              "$h = @{ b = 2; a = 1 }\n$h.GetEnumerator() | Sort-Object Name | ForEach-Object { \"$($_.Key)=$($_.Value)\" }\n"
+              "@(Get-VM).Where({ $_.State -eq 'Running' }).Count\n(1, 2, 3).ForEach({ $_ * 10 })")
+    assert out(lab, script) == [1, 2, 1, "a=1", "b=2", 1, 10, 20, 30]
+
+
+def test_error_action_preference_stop_makes_errors_catchable(lab):
+    script = ("$ErrorActionPreference = 'Stop'\ntry { Get-VM -Name nope; 'not here' } catch { \"caught $($_.CategoryInfo.Category)\" }")
+    assert out(lab, script) == ["caught InvalidArgument"]
+
+
+def test_return_keeps_what_the_function_wrote_before(lab):
+    assert out(lab, "function f { 'one'; if ($true) { 'two'; return 'three' }; 'never' }\nf") == ["one", "two", "three"]

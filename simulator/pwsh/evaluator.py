@@ -702,7 +702,7 @@ class Evaluator:
                     args = [self.expr(exprs)]
         if static:
             return self.session.static_call(obj, name, args)
-        return members.call(obj, name, args, lambda block, a: collect(self.session.invoke_block(block, a)))
+        return members.call(obj, name, args, lambda block, a, *item: collect(self.session.invoke_block(block, a, **({'dollar_under': item[0]} if item else {}))))
 
     def e_element_access(self, node: Node) -> Any:
         obj = self.expr(node.children[0])

@@ -16,7 +16,7 @@ from typing import Any, Callable
 from nestlab.simulator.psdata import PSEnum, PSObject
 from nestlab.simulator.pwsh.errors import ScriptError, method_not_found, null_method, property_not_settable, runtime
 from nestlab.simulator.pwsh.ops import dotnet_regex, format_operator, resolve_type
-from nestlab.simulator.pwsh.values import (DotNet, Hashtable, ScriptBlock, TypeRef, enumerate_value, has_property,
+from nestlab.simulator.pwsh.values import (ArrayList, DotNet, GenericList, Hashtable, ScriptBlock, TypeRef, enumerate_value, has_property,
                                            is_enumerable, set_property, to_bool, to_number, to_str, type_name)
 
 
@@ -108,8 +108,8 @@ def put(target: Any, name: str, value: Any) -> None:
     raise property_not_settable(name)
 
 
-def call(value: Any, name: str, args: list[Any], invoke: Callable[[ScriptBlock, list[Any]], Any]) -> Any:
-    """`$value.Name(args)`; `invoke` runs a script block (for .ForEach/.Where/.Invoke)."""
+def call(value: Any, name: str, args: list[Any], invoke: Callable[..., Any]) -> Any:
+    """`$value.Name(args)`; `invoke(block, args[, item])` runs a script block (.ForEach/.Where with $_ = item, .Invoke)."""
     low = name.lower()
     if value is None:
         raise null_method()
@@ -146,9 +146,13 @@ def call(value: Any, name: str, args: list[Any], invoke: Callable[[ScriptBlock, 
             from nestlab.simulator.pwsh.ops import equal
             return next((i for i, v in enumerate(value) if equal(v, args[0], True)), -1)
         if low == "foreach" and args and isinstance(args[0], ScriptBlock):
-            return [r for item in value for r in enumerate_value(invoke(args[0], [item]))]
+            return [r for item in value for r in enumerate_value(invoke(args[0], [], item))]
         if low == "where" and args and isinstance(args[0], ScriptBlock):
-            return [item for item in value if to_bool(invoke(args[0], [item]))]
+            return [item for item in value if to_bool(invoke(args[0], [], item))]
+        if isinstance(value, ArrayList):
+            growable = _array_list_method(value, name, args)
+            if growable is not _NO:
+                return growable
         if low == "add":
             raise runtime('Exception calling "Add" with "1" argument(s): "Collection was of a fixed size."',
                           "NotSupportedException", "NotSpecified")
@@ -167,6 +171,38 @@ def call(value: Any, name: str, args: list[Any], invoke: Callable[[ScriptBlock, 
         if low == "tostring":
             return to_str(value)
     raise method_not_found(type_name(value), name)
+
+
+_NO = object()
+
+
+def _array_list_method(items: "ArrayList", name: str, args: list[Any]) -> Any:
+    low = name.lower()
+    if low == "add":
+        items.append(args[0])
+        return None if isinstance(items, GenericList) else len(items) - 1
+    if low == "addrange":
+        items.extend(enumerate_value(args[0]))
+        return None
+    if low == "remove":
+        from nestlab.simulator.pwsh.ops import equal
+        for i, v in enumerate(items):
+            if equal(v, args[0], True):
+                del items[i]
+                break
+        return None
+    if low == "removeat":
+        del items[int(to_number(args[0]))]
+        return None
+    if low == "clear":
+        items.clear()
+        return None
+    if low == "insert":
+        items.insert(int(to_number(args[0])), args[1])
+        return None
+    if low == "toarray":
+        return list(items)
+    return _NO
 
 
 def _string_method(s: str, name: str, args: list[Any]) -> Any:
@@ -224,6 +260,9 @@ def _hashtable_method(h: Hashtable, name: str, args: list[Any]) -> Any:
         return None
     if low == "clone":
         return Hashtable(h.items())
+    if low == "getenumerator":
+        return [DotNet("System.Collections.DictionaryEntry", {"Key": k, "Value": v, "Name": k}, text=to_str(k))
+                for k, v in h.items()]
     raise method_not_found("System.Collections.Hashtable", name)
 
 

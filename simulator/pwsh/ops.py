@@ -317,7 +317,11 @@ TYPES = {
     "security.principal.windowsidentity": "System.Security.Principal.WindowsIdentity",
     "security.principal.windowsprincipal": "System.Security.Principal.WindowsPrincipal",
     "security.principal.windowsbuiltinrole": "System.Security.Principal.WindowsBuiltInRole",
-    "wmi": "System.Management.ManagementObject", "io.path": "System.IO.Path", "system.io.path": "System.IO.Path",
+    "wmi": "System.Management.ManagementObject", "system.collections.arraylist": "System.Collections.ArrayList",
+    "collections.arraylist": "System.Collections.ArrayList",
+    "system.collections.generic.list[string]": "System.Collections.Generic.List[string]",
+    "system.collections.generic.list[object]": "System.Collections.Generic.List[object]",
+    "system.collections.generic.list[psobject]": "System.Collections.Generic.List[psobject]", "io.path": "System.IO.Path", "system.io.path": "System.IO.Path",
 }
 
 

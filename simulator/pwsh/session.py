@@ -347,7 +347,9 @@ class Session:
 
     def static_call(self, type_ref: Any, name: str, args: list[Any]) -> Any:
         if not isinstance(type_ref, TypeRef):
-            return members.call(type_ref, name, args, lambda b, a: self.invoke_block(b, a))
+            return members.call(type_ref, name, args, lambda b, a, *item: self.invoke_block(b, a, **({'dollar_under': item[0]} if item else {})))
+        if name.lower() == "new":  # [Type]::new(args), PowerShell 5's constructor syntax
+            return self.new_object(type_ref.name, list(args), None)
         full = resolve_type(type_ref.name)
         if full == "System.Security.Principal.WindowsIdentity" and name.lower() == "getcurrent":
             return automatic.identity(self.user)
@@ -367,6 +369,10 @@ class Session:
             return new_custom((to_str(k), v) for k, v in (properties or Hashtable()).items())
         if full == "System.Collections.Hashtable":
             return Hashtable()
+        if full == "System.Collections.ArrayList" or full.startswith("System.Collections.Generic.List"):
+            from nestlab.simulator.pwsh.values import ArrayList, GenericList
+            kind = ArrayList if full == "System.Collections.ArrayList" else GenericList
+            return kind(enumerate_value(args[0]) if args and not isinstance(args[0], int) else [])
         raise runtime(f"Cannot find type [{type_name}]: verify that the assembly containing this type is loaded.",
                       "TypeNotFound,Microsoft.PowerShell.Commands.NewObjectCommand", "InvalidType")
 

@@ -51,6 +51,18 @@ class Hashtable(dict):
         super().__delitem__(real)
 
 
+class ArrayList(list):
+    """System.Collections.ArrayList (and Generic.List): a growable list whose Add returns the index."""
+
+    type_name = "System.Collections.ArrayList"
+
+
+class GenericList(ArrayList):
+    """System.Collections.Generic.List[T]: like ArrayList, but Add returns nothing."""
+
+    type_name = "System.Collections.Generic.List`1"
+
+
 @dataclass(frozen=True)
 class ScriptBlock:
     """{ … }: a piece of the parsed script, run by the evaluator that made it."""
@@ -236,6 +248,8 @@ def type_name(value: Any) -> str:
         return "System.Double"
     if isinstance(value, str):
         return "System.String"
+    if isinstance(value, ArrayList):
+        return value.type_name
     if is_enumerable(value):
         return "System.Object[]"
     if isinstance(value, Hashtable):

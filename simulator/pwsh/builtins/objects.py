@@ -120,7 +120,7 @@ def foreach_object(call: BuiltinCall) -> list[Any]:
         for item in items:
             value = members.get(item, name)
             if value is None and not isinstance(item, (PSObject, Hashtable)) and args is not None and call.has("ArgumentList"):
-                value = members.call(item, name, args, lambda b, a: collect(call.session.invoke_block(b, a)))
+                value = members.call(item, name, args, lambda b, a, *item: collect(call.session.invoke_block(b, a, **({'dollar_under': item[0]} if item else {}))))
             out.extend(enumerate_value(value))
     if isinstance(call.get("End"), ScriptBlock):
         out.extend(call.invoke(call.get("End"), None))
