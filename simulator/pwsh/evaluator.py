@@ -704,6 +704,12 @@ class Evaluator:
             return self.session.static_call(obj, name, args)
         return members.call(obj, name, args, lambda block, a, *item: collect(self.session.invoke_block(block, a, **({'dollar_under': item[0]} if item else {}))))
 
+    def e_invokation_foreach_expression(self, node: Node) -> list[Any]:
+        """`$items.ForEach{ … }` (and `.ForEach({ … })`): the block for each item, $_ the item."""
+        items = enumerate_value(self.expr(node.children[0]))
+        block = self.expr(next(c for c in node.named_children[1:] if c.type == "script_block_expression"))
+        return [r for item in items for r in self.session.invoke_block(block, [], dollar_under=item)]
+
     def e_element_access(self, node: Node) -> Any:
         obj = self.expr(node.children[0])
         index_node = next(c for c in node.named_children[1:] if c.type != "comment")

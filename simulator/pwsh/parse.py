@@ -75,10 +75,11 @@ def parse(text: str) -> Script:
         fixed, applied = _apply(fixed, edits)
         rounds.append(applied)
         tree = _parser().parse(fixed)
-    if tree.root_node.has_error:
-        raise _syntax_error(first.root_node if first.root_node.has_error else tree.root_node,
-                            source if first.root_node.has_error else fixed)
-    return Script(tree, fixed, source, tuple(rounds))
+    script = Script(tree, fixed, source, tuple(rounds))
+    if tree.root_node.has_error:  # what is still wrong, where it is in the text as written
+        raise _syntax_error(tree.root_node, fixed,
+                            lambda at, width=1: position_at(source, script.to_original(at), width))
+    return script
 
 
 # -- the two grammar gaps ------------------------------------------------------------------------------
@@ -103,6 +104,11 @@ def _edits(node: tree_sitter.Node, source: bytes):
             edit = _after_param_block(source, n.start_byte)
             if edit:
                 yield edit
+                continue
+        if n.type == "ERROR" and _t(source, n).lower().endswith(".foreach"):
+            found = _foreach_call(source, n.end_byte)
+            if found:
+                yield from found
                 continue
         if n.type == "switch_statement" and n.has_error:
             body = next((c for c in n.children if c.type == "switch_body"), None) or n
@@ -138,6 +144,30 @@ def _after_param_block(source: bytes, start: int) -> tuple[int, int, bytes] | No
                 return (at, at + 1, b";") if nxt in (" ", "\t") else (at, at, b";")
         i += 1
     return None
+
+
+def _foreach_call(source: bytes, at: int):
+    """`$a.ForEach({ … })`: the grammar knows only `$a.ForEach{ … }`, the same call; drop the parentheses."""
+    text = source[at:].decode("utf-8", "replace")
+    if not text.startswith("(") or not text[1:].lstrip().startswith("{"):
+        return
+    depth, i = 0, 0
+    while i < len(text):
+        c = text[i]
+        if c in "'\"":
+            j = text.find(c, i + 1)
+            i = len(text) if j < 0 else j + 1
+            continue
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0:
+                close = at + len(text[:i].encode())
+                yield (at, at + 1, b"")
+                yield (close, close + 1, b"")
+                return
+        i += 1
 
 
 def _switch_separators(source: bytes, start: int, end: int):
@@ -214,12 +244,12 @@ def _apply(source: bytes, edits: list[tuple[int, int, bytes]]) -> tuple[bytes, t
 
 # -- errors -------------------------------------------------------------------------------------------
 
-def _syntax_error(root: tree_sitter.Node, source: bytes) -> ParseError:
+def _syntax_error(root: tree_sitter.Node, source: bytes, locate) -> ParseError:
     open_string = _unterminated_string(source)
     if open_string is not None:
         quote, at = open_string
         return parse_exception(f"The string is missing the terminator: {quote}.", "TerminatorExpectedAtEndOfString",
-                               position_at(source, at))
+                               locate(at))
     bad = _first_bad(root)
     assert bad is not None
     if bad.is_missing:
@@ -227,36 +257,36 @@ def _syntax_error(root: tree_sitter.Node, source: bytes) -> ParseError:
         at = bad.start_byte
         if kind == "}":
             return parse_exception("Missing closing '}' in statement block or type definition.",
-                                   "MissingEndCurlyBrace", position_at(source, _opening(bad, "{", source)))
+                                   "MissingEndCurlyBrace", locate(_opening(bad, "{", source)))
         if kind == ")":
             return parse_exception("Missing closing ')' in expression.", "MissingEndParenthesisInExpression",
-                                   position_at(source, _opening(bad, "(", source)))
+                                   locate(_opening(bad, "(", source)))
         if kind in ('"', "'"):
             return parse_exception(f"The string is missing the terminator: {kind}.",
-                                   "TerminatorExpectedAtEndOfString", position_at(source, at))
+                                   "TerminatorExpectedAtEndOfString", locate(at))
         return parse_exception(f"Missing expression after '{_before(source, at)}'.", "ExpectedExpression",
-                               position_at(source, at))
+                               locate(at))
     text = _t(source, bad)
     stripped = text.lstrip()
     at = bad.start_byte + (len(text.encode()) - len(stripped.encode()))
     for quote in ('"', "'"):
         if stripped.startswith(quote) and stripped.count(quote) % 2 == 1:
             return parse_exception(f"The string is missing the terminator: {quote}.",
-                                   "TerminatorExpectedAtEndOfString", position_at(source, at))
+                                   "TerminatorExpectedAtEndOfString", locate(at))
     opened = _unclosed(source)
     if opened is not None:
         brace, where = opened
         if brace == "{":
             return parse_exception("Missing closing '}' in statement block or type definition.",
-                                   "MissingEndCurlyBrace", position_at(source, where))
+                                   "MissingEndCurlyBrace", locate(where))
         if brace == "(":
             return parse_exception("Missing closing ')' in expression.", "MissingEndParenthesisInExpression",
-                                   position_at(source, where))
+                                   locate(where))
     token = (stripped.split() or [stripped])[0][:40] if stripped else ""
     if not token:
         token = "<newline>"
     return parse_exception(f"Unexpected token '{token}' in expression or statement.", "UnexpectedToken",
-                           position_at(source, at, len(token)))
+                           locate(at, len(token)))
 
 
 def _first_bad(node: tree_sitter.Node) -> tree_sitter.Node | None:
