@@ -278,3 +278,10 @@ def test_error_action_preference_stop_makes_errors_catchable(lab):
 
 def test_return_keeps_what_the_function_wrote_before(lab):
     assert out(lab, "function f { 'one'; if ($true) { 'two'; return 'three' }; 'never' }\nf") == ["one", "two", "three"]
+
+
+def test_format_cmdlets_and_out_string_use_the_console_views(lab):
+    table = out(lab, "Get-VM | Format-Table Name, State | Out-String")[0]
+    assert table.splitlines()[1:4] == ["Name State", "---- -----", "L1   Running"]
+    listing = out(lab, "Get-VMProcessor -VMName L1 | Format-List VMName, Count | Out-String -Stream")
+    assert [line for line in listing if line] == ["VMName : L1", f"Count  : {lab[lab.vms('HV01')[0]].processor.count}"]
