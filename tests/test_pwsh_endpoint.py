@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from pypsrp.client import Client
+from pypsrp.host import PSHost, PSHostUserInterface
 from pypsrp.powershell import PowerShell, PSInvocationState, RunspacePool
 from pypsrp.wsman import WSMan
 
@@ -87,3 +88,34 @@ def test_a_script_changes_the_served_lab(server, lab):
                       "if (-not $?) { Stop-VM -Name L1 -Force; Set-VMMemory -VMName L1 -DynamicMemoryEnabled $true }\n"
                       "(Get-VMMemory -VMName L1).DynamicMemoryEnabled")
         assert ps.invoke() == [True]
+
+
+class _Answers(PSHostUserInterface):
+    """A client's host UI that answers every ReadLine host call."""
+
+    def __init__(self, *answers: str) -> None:
+        super().__init__()
+        self.answers = list(answers)
+        self.asked = 0
+
+    def ReadLine(self, runspace, pipeline):  # noqa: N802 - pypsrp's host method name
+        self.asked += 1
+        return self.answers.pop(0)
+
+
+def test_read_host_is_a_host_call_the_clients_pshost_answers(server, lab):
+    ui = _Answers("Y", "L1")
+    wsman = WSMan("127.0.0.1", port=server.servers["HV01"].port, **SETTINGS)
+    with RunspacePool(wsman, host=PSHost(None, None, False, "test", None, ui, None)) as p:
+        ps = PowerShell(p)
+        ps.add_script("$a = Read-Host\nif ($a -eq 'Y') { $n = Read-Host; (Get-VM -Name $n).Name }")
+        output = ps.invoke()
+    assert output == ["L1"] and ui.asked == 2 and not ps.streams.error
+
+
+def test_read_host_without_a_client_host_is_non_interactive(server):
+    with pool(server) as p:
+        ps = PowerShell(p)
+        ps.add_script("$a = Read-Host\n'after'")
+        output = ps.invoke()
+    assert output == ["after"] and "NonInteractive mode" in str(ps.streams.error[0])

@@ -26,14 +26,17 @@ from nestlab.simulator.psdata import Command, ErrorRecord, Result
 Executor = Callable[[str, tuple[Command, ...]], Result]
 
 
-def run_statements(execute: Executor, context: str, statements: Sequence[Sequence[Invocation]]) -> Result:
-    """Run each statement in order; a failed statement stops the rest, as in PowerShell."""
+def run_statements(execute: Executor, context: str, statements: Sequence[Sequence[Invocation]], *,
+                   host: Any = None) -> Result:
+    """Run each statement in order; a failed statement stops the rest, as in PowerShell.
+
+    `host` is the client's host (endpoint.hostcalls) when it has one: scripts' Read-Host asks it."""
     output: list[Any] = []
     errors: list[ErrorRecord] = []
     streams: dict[str, list[str]] = {"warnings": [], "verbose": [], "debug": [], "information": []}
     failed = False
     for statement in statements:
-        result = _run_statement(execute, context, statement)
+        result = _run_statement(execute, context, statement, host)
         output.extend(result.output)
         errors.extend(result.errors)
         for name, lines in streams.items():
@@ -46,7 +49,7 @@ def run_statements(execute: Executor, context: str, statements: Sequence[Sequenc
     return StreamedResult(tuple(output), tuple(errors), failed, *(tuple(v) for v in streams.values()))
 
 
-def _run_statement(execute: Executor, context: str, statement: Sequence[Invocation]) -> Result:
+def _run_statement(execute: Executor, context: str, statement: Sequence[Invocation], host: Any = None) -> Result:
     first = statement[0]
     if first.is_script and first.name.strip() == direct.BATCH:
         return _run_batch(execute, context, first.command)
@@ -55,9 +58,9 @@ def _run_statement(execute: Executor, context: str, statement: Sequence[Invocati
     if first.is_script and first.name.strip() == direct.WRAPPER:
         return _run_in_guest(execute, context, first.command)
     if _is_execute_ps(statement):
-        return _as_text(_run_script(execute, context, str(first.command.param("Command") or "")))
+        return _as_text(_run_script(execute, context, str(first.command.param("Command") or ""), host=host))
     if first.is_script:
-        return _run_script(execute, context, first.name, _script_args(first.command))
+        return _run_script(execute, context, first.name, _script_args(first.command), host=host)
     return execute(context, tuple(i.command for i in statement))
 
 
@@ -120,9 +123,9 @@ def _script_args(call: Command) -> list[Any]:
     return [*call.arguments, *(pwsh.NamedArgument(name, value) for name, value in call.parameters)]
 
 
-def _run_script(execute: Executor, context: str, text: str, args: Sequence[Any] = ()) -> Result:
+def _run_script(execute: Executor, context: str, text: str, args: Sequence[Any] = (), *, host: Any = None) -> Result:
     """A script through the PowerShell engine; its warning/verbose/debug/information streams ride along."""
-    script = pwsh.run_script(execute, context, text, args=args)
+    script = pwsh.run_script(execute, context, text, args=args, host=host)
     return StreamedResult(script.output, script.errors, script.failed, script.warnings, script.verbose, script.debug,
                           script.information)
 

@@ -23,7 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from nestlab.simulator import clixml
-from nestlab.simulator.endpoint import psrp, streams, wsman
+from nestlab.simulator.endpoint import hostcalls, psrp, streams, wsman
 from nestlab.simulator.endpoint.auth import CHALLENGE, Credentials
 from nestlab.simulator.endpoint.runner import Executor, run_statements
 from nestlab.simulator.psdata import Command, ErrorRecord, Result
@@ -87,6 +87,7 @@ class _Pipeline:
     started: bool = False
     finished: bool = False  # the PIPELINE_STATE message is queued
     statements: list = field(default_factory=list)
+    host: Any = None  # hostcalls.PipelineHost when the client has a PSHost (Read-Host asks it)
 
 
 @dataclass
@@ -260,6 +261,9 @@ class HostEndpoint:
         for message in messages:
             if message.message_type == psrp.CREATE_PIPELINE:
                 no_input, pipeline.statements = psrp.create_pipeline_statements(message)
+                if hostcalls.has_host(psrp.read_body(message)):
+                    pipeline.host = hostcalls.PipelineHost(self.changed, lambda ci, body, p=pipeline: pool.queue(
+                        p.outbox, hostcalls.PIPELINE_HOST_CALL, body, p.pid))
                 if no_input:
                     self._start(pool, pipeline)
             elif message.message_type == psrp.END_OF_PIPELINE_INPUT:
@@ -274,6 +278,10 @@ class HostEndpoint:
                 pool.queue(pool.outbox, psrp.RUNSPACE_AVAILABILITY, psrp.runspace_availability_body(True, call_id))
             elif message.message_type == psrp.GET_AVAILABLE_RUNSPACES:
                 pool.queue(pool.outbox, psrp.RUNSPACE_AVAILABILITY, psrp.runspace_availability_body(1, call_id))
+            elif message.message_type == hostcalls.PIPELINE_HOST_RESPONSE:  # Read-Host's answer
+                pipeline = pool.pipelines.get(str(message.pid).upper()) or pool.pipelines.get(str(message.pid))
+                if pipeline is not None and pipeline.host is not None:
+                    pipeline.host.answer(body)
         self.changed.notify_all()
 
     def _start(self, pool: _Pool, pipeline: _Pipeline) -> None:
@@ -284,7 +292,7 @@ class HostEndpoint:
 
     def _run(self, pool: _Pool, pipeline: _Pipeline) -> None:
         try:
-            result = run_statements(self.execute, self.host, pipeline.statements)
+            result = run_statements(self.execute, self.host, pipeline.statements, host=pipeline.host)
         except Exception as exc:  # a simulator bug must still end the pipeline, as a Failed state
             result = Result((), (internal_error(exc),), True)
         with self.changed:
