@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pypsrp.host import PSHost, PSHostUserInterface
 from pypsrp.powershell import PowerShell, RunspacePool
 from pypsrp.wsman import WSMan
 
@@ -147,11 +148,16 @@ def _memory(lab):
 
 # -- through pypsrp ------------------------------------------------------------------------------------
 
-def _invoke(lab, script: str, **parameters):
+class _YesUI(PSHostUserInterface):
+    def ReadLine(self, runspace, pipeline):  # noqa: N802 - pypsrp's host method name
+        return "Y"
+
+
+def _invoke(lab, script: str, *, host=None, **parameters):
     with LabServer(lab, Credentials(USER, PASSWORD)) as server:
         wsman = WSMan("127.0.0.1", port=server.servers["HV01"].port, username=USER, password=PASSWORD, ssl=False,
                       auth="basic", encryption="never", no_proxy=True)
-        with RunspacePool(wsman) as pool:
+        with RunspacePool(wsman, host=host) as pool:
             ps = PowerShell(pool)
             ps.add_script(script)
             for name, value in parameters.items():
@@ -183,3 +189,10 @@ def test_repair_through_pypsrp_without_a_host_cannot_prompt(lab):
     ps, _, _ = _invoke(lab, REPAIR, VMName="L1")
     assert "NonInteractive mode" in str(ps.streams.error[0])
     assert _processor(lab)["ExposeVirtualizationExtensions"] is False
+
+
+def test_repair_through_pypsrp_asks_the_clients_host(lab):
+    faults.get("dynamic-memory-enabled").inject(lab)
+    ps, _, lines = _invoke(lab, REPAIR, host=PSHost(None, None, False, "grader", None, _YesUI(), None), VMName="L1")
+    assert "Proceed? (Y/N) " in lines and lines[-1] == "L1 is ready for nested virtualization."
+    assert _memory(lab)["DynamicMemoryEnabled"] is False and not ps.streams.error
