@@ -285,3 +285,9 @@ def test_format_cmdlets_and_out_string_use_the_console_views(lab):
     assert table.splitlines()[1:4] == ["Name State", "---- -----", "L1   Running"]
     listing = out(lab, "Get-VMProcessor -VMName L1 | Format-List VMName, Count | Out-String -Stream")
     assert [line for line in listing if line] == ["VMName : L1", f"Count  : {lab[lab.vms('HV01')[0]].processor.count}"]
+
+
+def test_multiple_assignment_and_element_assignment(lab):
+    assert out(lab, "$a, $b = 1, 2, 3\n$a\n$b.Count\n$x = @(1, 2); $x[1] = 9; $x -join ','\n"
+                    "$h = @{}; $h['k'] = 'v'; $h.k") == [1, 2, "1,9", "v"]
+    assert run(lab, "$x = @(1); $x[5] = 2").errors[0].fully_qualified_error_id == "IndexOutOfRange"

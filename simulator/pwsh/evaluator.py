@@ -17,7 +17,7 @@ from nestlab.simulator.pwsh.errors import Break, Continue, Exit, Return, ScriptE
 from nestlab.simulator.pwsh.parse import Script
 from nestlab.simulator.pwsh.scope import MISSING, Scope
 from nestlab.simulator.pwsh.values import (Hashtable, ScriptBlock, TypeRef, collect, enumerate_value, is_enumerable,
-                                           parse_number, to_bool, to_str)
+                                           parse_number, to_bool, to_str, type_name)
 from nestlab.simulator.psdata import PSObject
 
 Node = tree_sitter.Node
@@ -387,7 +387,7 @@ class Evaluator:
             if node.type == "command_name":
                 return collect(self.session.run_pipeline(self, [node]))
             return collect(self.pipeline(node))
-        if node.type in ("statement_list",) or hasattr(self, "s_" + node.type) and node.type not in ("s_",):
+        if node.type == "statement_list" or hasattr(self, "s_" + node.type):
             return collect(self.statement_raw(node))
         return self.expr(node)
 
@@ -561,18 +561,26 @@ class Evaluator:
             if isinstance(obj, Hashtable):
                 obj[key] = value
             elif isinstance(obj, list):
-                obj[int(ops.cast(TypeRef("int"), key))] = value
+                index = int(ops.cast(TypeRef("int"), key))
+                if not -len(obj) <= index < len(obj):
+                    raise runtime("Index was outside the bounds of the array.", "IndexOutOfRange", "OperationStopped")
+                obj[index] = value
+            elif isinstance(obj, PSObject):
+                members.put(obj, to_str(key), value)
             elif obj is None:
                 raise null_array()
             else:
-                raise runtime(f'Unable to index into an object of type "{ops.TYPES.get("", "")}{type(obj).__name__}".',
-                              "CannotIndex")
-        elif target.type == "array_literal_expression":
-            names = [c for c in target.named_children]
+                # ParserStrings.CannotIndex
+                raise runtime(f'Unable to index into an object of type "{type_name(obj)}".', "CannotIndex")
+        elif target.type == "array_literal_expression":  # $a, $b = 1, 2, 3: the last takes the rest
+            names = list(target.named_children)
             values = enumerate_value(value)
-            for i, n in enumerate(names):
-                self.assign(n, values[i] if i < len(values) - 1 or i == len(names) - 1 and len(values) <= len(names)
-                            else (values[i:] if i == len(names) - 1 else values[i]) if i < len(values) else None)
+            for i, name_node in enumerate(names):
+                if i == len(names) - 1:
+                    rest = values[i:]
+                    self.assign(name_node, collect(rest) if len(rest) <= 1 else rest)
+                else:
+                    self.assign(name_node, values[i] if i < len(values) else None)
         else:
             raise not_supported(f"assigning to '{self.text(target)}'")
 

@@ -98,16 +98,8 @@ def _body_parts(node: Node) -> list[Node]:
         elif child.type not in ("function_name", "comment"):
             # a body of one statement is that statement itself (the grammar elides the list)
             if node.type in ("script_block", "script_block_body", "function_statement", "script_block_expression", "program"):
-                parts.append(_as_list(child))
+                parts.append(child)  # a body of one statement: the grammar elides the list
     return parts
-
-
-class _OneStatement:
-    """A body of exactly one statement, shaped like a statement_list for the evaluator."""
-
-
-def _as_list(child: Node) -> Node:
-    return child
 
 
 def _parameters(node: Node, script: Script) -> list[Parameter]:

@@ -54,11 +54,10 @@ COMMON = {"erroraction": "ErrorAction", "ea": "ErrorAction", "warningaction": "W
 # a switch never takes the next argument, as in PowerShell.
 SWITCHES = {"online", "force", "passthru", "confirm", "whatif", "turnoff", "save", "asjob", "recurse", "stream",
             "includemanagementtools", "includeallsubfeature", "restart", "norestart", "all", "list", "quiet",
-            "informationlevel", "detailed", "noprofile", "wait", "keep", "exact", "asstring", "raw", "simplematch",
-            "descending", "unique", "nonewline", "compress", "casesensitive", "allmatches", "notmatch", "expand",
-            "autosize", "wrap", "hidetableheaders", "sum", "average", "maximum", "minimum", "character", "line",
-            "word", "inputobject_switch", "skiplast_never", "enablenetadaptersriov", "vmname_never", "noclobber",
-            "ignorecase"}
+            "detailed", "wait", "keep", "exact", "asstring", "raw", "simplematch", "descending", "unique",
+            "nonewline", "compress", "casesensitive", "allmatches", "notmatch", "autosize", "wrap",
+            "hidetableheaders", "sum", "average", "maximum", "minimum", "character", "line", "word", "noclobber",
+            "noelement", "ashashtable", "valueonly", "noenumerate", "completed", "strict", "allstats"}
 
 
 @dataclass
@@ -67,6 +66,7 @@ class Arg:
     value: Any = True
     explicit: bool = False  # -Name:value or -Name value (not a bare switch)
     node: Node | None = None
+    colon: bool = False  # -Name:value (a switch's own value), not -Name value
 
 
 @dataclass
@@ -258,7 +258,7 @@ def _arguments(evaluator: Any, elements: Node, stage: Stage) -> list[Arg]:
             pending = None
             continue
         if pending is not None and not pending.explicit and (colon or _takes_value(pending)):
-            pending.value, pending.explicit = value, True
+            pending.value, pending.explicit, pending.colon = value, True, colon
             pending, colon = None, False
             continue
         args.append(Arg(None, value, False, child))

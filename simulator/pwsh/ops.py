@@ -350,7 +350,7 @@ def cast(type_ref: Any, value: Any) -> Any:
         items = enumerate_value(value)
         return [cast(TypeRef(element), v) for v in items] if element not in ("System.Object", "System.Arr") else items
     if name == "System.String":
-        return None if value is None and False else to_str(value)
+        return to_str(value)
     if name in ("System.Int32", "System.Int64", "System.Byte", "System.UInt32", "System.UInt64"):
         number = _checked_number(value, name)
         return int(round(number)) if isinstance(number, float) else int(number)

@@ -46,9 +46,5 @@ class Scope:
             scope = scope.parent
         return scope
 
-    def owner(self, name: str) -> "Scope":
-        """The scope that holds `name` (for `+=` on an outer variable, PowerShell copies it in: we write locally)."""
-        return self
-
 
 MISSING = _MISSING

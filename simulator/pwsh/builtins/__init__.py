@@ -93,12 +93,12 @@ class Builtin:
             name = self._canonical(arg.name, known)
             if name is None:
                 continue
-            if name.lower() in (s.lower() for s in self.switches) and not arg.explicit:
-                named[name] = True
-            elif name.lower() in (s.lower() for s in self.switches) and arg.explicit and not isinstance(arg.value, bool) \
-                    and arg.node is not None and stage.args.index(arg) >= 0:
-                named[name] = True  # `-Switch value`: the value is a positional argument
+            is_switch = name.lower() in (s.lower() for s in self.switches)
+            if is_switch and arg.explicit and not arg.colon:
+                named[name] = True  # `-Switch value`: the value is the next positional argument
                 positional.append(arg.value)
+            elif is_switch:
+                named[name] = to_bool(arg.value) if arg.colon else True
             else:
                 named[name] = arg.value
         free = [p for p in self.positional if p not in named]

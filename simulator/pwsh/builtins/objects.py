@@ -16,8 +16,8 @@ from nestlab.simulator.psdata import PSObject
 from nestlab.simulator.pwsh import members, ops
 from nestlab.simulator.pwsh.builtins import BuiltinCall, builtin
 from nestlab.simulator.pwsh.errors import ScriptError, record
-from nestlab.simulator.pwsh.values import (CUSTOM, DotNet, Hashtable, ScriptBlock, collect, enumerate_value, has_property,
-                                           iter_props, new_custom, set_property, to_bool, to_number, to_str, type_name)
+from nestlab.simulator.pwsh.values import (CUSTOM, Hashtable, ScriptBlock, collect, enumerate_value, has_property,
+                                           iter_props, set_property, to_bool, to_number, to_str, type_name)
 
 WHERE_OPERATORS = ("EQ", "NE", "GT", "LT", "GE", "LE", "Like", "NotLike", "Match", "NotMatch", "Contains",
                    "NotContains", "In", "NotIn", "Is", "IsNot", "CEQ", "CNE", "CLike", "CMatch", "CContains", "CIn")
@@ -315,5 +315,3 @@ def get_member(call: BuiltinCall) -> list[Any]:
                 ("Definition", f"{type_name(value)} {name}")], name))
     return out
 
-
-_ = DotNet

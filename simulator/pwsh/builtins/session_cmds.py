@@ -15,8 +15,7 @@ from typing import Any
 from nestlab.simulator.cmdlets import TABLE
 from nestlab.simulator.psdata import Command, PSObject
 from nestlab.simulator.pwsh.builtins import BuiltinCall, builtin, names
-from nestlab.simulator.pwsh.errors import ScriptError
-from nestlab.simulator.pwsh.values import Hashtable, ScriptBlock, enumerate_value, to_number, to_str
+from nestlab.simulator.pwsh.values import ScriptBlock, enumerate_value, to_number, to_str
 
 COMMAND_INFO = ("System.Management.Automation.CmdletInfo", "System.Management.Automation.CommandInfo", "System.Object")
 
@@ -200,5 +199,3 @@ def join_path(call: BuiltinCall) -> list[Any]:
 def get_host(call: BuiltinCall) -> list[Any]:
     return [call.session.variable("Host")]
 
-
-_ = (Hashtable, ScriptError)
