@@ -6,19 +6,17 @@ import json
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.table import Table
 
-from nestlab.lab import grade as grading
 from nestlab.simulator.errors import BadInput
+
+ENV = "$NESTLAB_URL, $NESTLAB_USER, $NESTLAB_PASSWORD"  # lab.grade.URL_ENV … (imported only when grading)
 
 
 @click.command("grade")
 @click.option("--script", "script", type=click.Path(dir_okay=False), default=None,
               help="A PowerShell diagnostic script, run unchanged on every Hyper-V host of each lab.")
 @click.option("--command", "command_line", default=None, metavar="'CMD …'",
-              help=f"A program run against the served lab (${grading.URL_ENV}, ${grading.USER_ENV}, "
-                   f"${grading.PASSWORD_ENV} in its environment).")
+              help=f"A program run against the served lab ({ENV} in its environment).")
 @click.option("--rules", "rules", type=click.Path(dir_okay=False), default=None,
               help="YAML: root-cause id → regex that means the diagnostic named it.")
 @click.option("--exit-code", "by_exit", is_flag=True, help="Read only the exit code: not 0 means 'found something'.")
@@ -42,6 +40,10 @@ def command(script: str | None, command_line: str | None, rules: str | None, by_
       nestlab grade --command './my-check.sh' --exit-code --generated 10
       nestlab grade --without-nestlab --script check.ps1 --exit-code --fault extensions-not-exposed
     """
+    from rich.console import Console
+
+    from nestlab.lab import grade as grading
+
     diagnostics = _diagnostics(script, command_line, rules, by_exit, via_endpoint, with_nestlab)
     for fault in only:
         if fault not in grading.faults.CATALOG:
@@ -63,6 +65,8 @@ def command(script: str | None, command_line: str | None, rules: str | None, by_
 
 
 def _diagnostics(script, command_line, rules, by_exit, via_endpoint, with_nestlab):
+    from nestlab.lab import grade as grading
+
     if script and command_line:
         raise BadInput("grade: give --script or --command, not both")
     out = []
@@ -88,13 +92,18 @@ def _causes(grades) -> list[str]:
 
 
 def _cell(grade, cause: str) -> tuple[str, str]:
+    from nestlab.lab.grade import percent
+
     s = grade.score(cause)
     if s is None:
         return "–", "–"
-    return (f"{s.found}/{s.cases}", grading.percent(s.precision) if grade.names_causes else "–")
+    return (f"{s.found}/{s.cases}", percent(s.precision) if grade.names_causes else "–")
 
 
 def _print(grades) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title="recall and precision per root cause")
     table.add_column("root cause")
     for g in grades:
