@@ -291,3 +291,9 @@ def test_multiple_assignment_and_element_assignment(lab):
     assert out(lab, "$a, $b = 1, 2, 3\n$a\n$b.Count\n$x = @(1, 2); $x[1] = 9; $x -join ','\n"
                     "$h = @{}; $h['k'] = 'v'; $h.k") == [1, 2, "1,9", "v"]
     assert run(lab, "$x = @(1); $x[5] = 2").errors[0].fully_qualified_error_id == "IndexOutOfRange"
+
+
+def test_command_arguments_the_grammar_needs_help_with(lab):
+    script = ('$s = "a.b"\nWrite-Output $s.ToUpper().Length\nWrite-Output -InputObject $s.Split(".")\n'
+              'Write-Output $env:SystemRoot\\System32\nif ($true) {\n    \n  "after a blank line of spaces"\n}')
+    assert out(lab, script) == [3, "a", "b", "C:\\Windows\\System32", "after a blank line of spaces"]

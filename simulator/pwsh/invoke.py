@@ -67,6 +67,7 @@ class Arg:
     explicit: bool = False  # -Name:value or -Name value (not a bare switch)
     node: Node | None = None
     colon: bool = False  # -Name:value (a switch's own value), not -Name value
+    source: Node | None = None  # the value's node
 
 
 @dataclass
@@ -245,6 +246,10 @@ def _arguments(evaluator: Any, elements: Node, stage: Stage) -> list[Arg]:
                 continue
             raise evaluator.fail(not_supported(f"redirecting to a file ('{op} {target}'): the simulated host has no "
                                                "file system"), child)
+        if kind == "argument_list" and index > 0 and evaluator.unwrap(children[index - 1]).type == "member_access" \
+                and children[index - 1].end_byte == child.start_byte and args and args[-1].source == children[index - 1]:
+            args[-1].value = _method_call(evaluator, evaluator.unwrap(children[index - 1]), child)  # `-P $c.Get()`
+            continue
         if kind == "stop_parsing":
             raise evaluator.fail(not_supported("the stop-parsing token --%"), child)
         value = _argument_value(evaluator, child)
@@ -258,12 +263,26 @@ def _arguments(evaluator: Any, elements: Node, stage: Stage) -> list[Arg]:
             pending = None
             continue
         if pending is not None and not pending.explicit and (colon or _takes_value(pending)):
-            pending.value, pending.explicit, pending.colon = value, True, colon
+            pending.value, pending.explicit, pending.colon, pending.source = value, True, colon, child
             pending, colon = None, False
             continue
-        args.append(Arg(None, value, False, child))
+        args.append(Arg(None, value, False, child, source=child))
         pending, colon = None, False
     return args
+
+
+def _method_call(evaluator: Any, member: Node, arg_list: Node) -> Any:
+    from nestlab.simulator.pwsh import members
+    from nestlab.simulator.pwsh.values import collect
+
+    target = evaluator.expr(member.children[0])
+    values = [evaluator.expr(c) for c in arg_list.named_children if c.type != "comment"]
+    if len(values) == 1 and arg_list.named_children[0].type == "argument_expression_list":
+        inner = arg_list.named_children[0]
+        values = [evaluator.expr(c) for c in inner.named_children if c.type != "comment"]
+    session = evaluator.session
+    return members.call(target, evaluator.member_name(member), values,
+                        lambda block, a, *item: collect(session.invoke_block(block, a, **({"dollar_under": item[0]} if item else {}))))
 
 
 def _takes_value(arg: Arg) -> bool:

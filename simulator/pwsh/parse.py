@@ -84,8 +84,16 @@ def parse(text: str) -> Script:
 
 # -- the two grammar gaps ------------------------------------------------------------------------------
 
+STRINGS = ("expandable_string_literal", "verbatim_string_characters", "expandable_here_string_literal",
+           "verbatim_here_string_characters", "comment")
+BLANK_LINE = re.compile(rb"(?m)^[ \t]+(?=\r?$)")
+ARGUMENT_WORD = re.compile(rb"[^\s'\"`(){}|;,]+")
+
+
 def _edits(node: tree_sitter.Node, source: bytes):
-    """(start, end, replacement) for size suffixes and bareword comma lists, in source order."""
+    """(start, end, replacement) for the grammar's gaps, found from the tree (never inside strings)."""
+    if node.has_error:
+        yield from _blank_lines(node, source)
     stack = [node]
     while stack:
         n = stack.pop()
@@ -116,12 +124,59 @@ def _edits(node: tree_sitter.Node, source: bytes):
             if found:
                 yield from found
                 continue
+        if n.type == "argument_list" and n.parent is not None and n.parent.type == "command_elements" \
+                and n.prev_sibling is not None and _innermost(n.prev_sibling).type == "member_access" \
+                and n.prev_sibling.end_byte == n.start_byte and source[n.end_byte:n.end_byte + 1] == b".":
+            end = _member_chain_end(source, n.end_byte)  # `-P $c.Get().Password`: one expression
+            yield (n.prev_sibling.start_byte, n.prev_sibling.start_byte, b"(")
+            yield (end, end, b")")
+            continue
+        if n.type == "variable" and source[n.end_byte:n.end_byte + 1] == b"\\" and _in_command_arguments(n):
+            m = ARGUMENT_WORD.match(source, n.start_byte)  # `$env:windir\System32`: one expandable word
+            if m:
+                yield (n.start_byte, m.end(), b'"' + m.group(0) + b'"')
+                continue
         if n.type == "generic_token" and (_t(source, n).startswith(",") or _followed_by_comma(source, n.end_byte)):
             edit = _quote_list(source, n.start_byte)
             if edit:
                 yield edit
                 continue
         stack.extend(reversed(n.children))
+
+
+def _in_command_arguments(node: tree_sitter.Node) -> bool:
+    parent = node.parent
+    while parent is not None and parent.type not in ("command_elements", "statement_block", "script_block", *STRINGS):
+        parent = parent.parent
+    return parent is not None and parent.type == "command_elements"
+
+
+def _innermost(node: tree_sitter.Node) -> tree_sitter.Node:
+    while node.child_count == 1 and node.children[0].is_named:
+        node = node.children[0]
+    return node
+
+
+def _blank_lines(root: tree_sitter.Node, source: bytes):
+    """Lines of only spaces trip the grammar inside script-block arguments; empty them (not in strings)."""
+    strings: list[tuple[int, int]] = []
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        if n.type in STRINGS:
+            strings.append((n.start_byte, n.end_byte))
+            continue
+        stack.extend(n.children)
+    for m in BLANK_LINE.finditer(source):
+        if not any(a <= m.start() < b for a, b in strings):
+            yield (m.start(), m.end(), b"")
+
+
+def _member_chain_end(source: bytes, at: int) -> int:
+    """The end of `.Name`, `.Name(…)` links from `at`."""
+    text = source[at:at + 500].decode("utf-8", "replace")
+    m = re.match(r"(?:\.\w+(?:\([^()]*\))?)+", text)
+    return at + len(text[:m.end()].encode()) if m else at
 
 
 def _after_param_block(source: bytes, start: int) -> tuple[int, int, bytes] | None:
