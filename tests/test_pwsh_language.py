@@ -297,3 +297,8 @@ def test_command_arguments_the_grammar_needs_help_with(lab):
     script = ('$s = "a.b"\nWrite-Output $s.ToUpper().Length\nWrite-Output -InputObject $s.Split(".")\n'
               'Write-Output $env:SystemRoot\\System32\nif ($true) {\n    \n  "after a blank line of spaces"\n}')
     assert out(lab, script) == [3, "a", "b", "C:\\Windows\\System32", "after a blank line of spaces"]
+
+
+def test_a_wait_that_can_never_end_is_stopped_with_an_error(lab):
+    result = run(lab, "while ((Get-VM -Name L1).State -ne 'Off') { Start-Sleep -Seconds 5 }\n'after'")
+    assert result.output == ("after",) and result.errors[0].fully_qualified_error_id == "LoopLimit"

@@ -19,7 +19,8 @@ import tree_sitter
 
 from nestlab.simulator import powershell as sim_powershell
 from nestlab.simulator.cmdlets import TABLE
-from nestlab.simulator.psdata import Command
+from nestlab.simulator.errors import BadInput
+from nestlab.simulator.psdata import Command, ErrorRecord
 from nestlab.simulator.psparse import ALIASES as SIM_ALIASES
 from nestlab.simulator.psparse import ScriptBlock as SimScriptBlock
 from nestlab.simulator.pwsh import builtins
@@ -385,7 +386,15 @@ def _run_simulated(evaluator: Any, stages: list[Stage], input_: list[Any] | None
     for stage in stages:
         commands.append(_command(stage))
     mark = len(session.errors)
-    result = session.execute(session.context, tuple(commands))
+    try:
+        result = session.execute(session.context, tuple(commands))
+    except BadInput:
+        raise
+    except Exception as exc:  # a simulator bug: this statement fails, as the endpoint reports it, the script goes on
+        raise ScriptError(ErrorRecord(f"The served simulator failed: {type(exc).__name__}: {exc}",
+                                      "SimulatorInternalError", "NotSpecified",
+                                      exception_type="System.InvalidOperationException"),
+                          evaluator.script.position(stages[0].node)) from exc
     errors = list(result.errors)
     terminating = errors.pop() if result.failed and errors else None
     by_name = {s.name.lower(): s for s in stages}

@@ -19,7 +19,8 @@ from nestlab.simulator.pwsh.scope import MISSING, Scope
 from nestlab.simulator.pwsh.values import DotNet, Hashtable, ScriptBlock, TypeRef, enumerate_value, to_str
 
 START = datetime(2026, 11, 20, 9, 0, 0)  # the simulated hosts' clock (simulator.cmdlets.system.NOW)
-LOOP_LIMIT = 100_000
+LOOP_LIMIT = 10_000
+SLEEP_LIMIT = 600.0  # simulated seconds a single loop may wait (heartbeat waits take far less)
 PREFERENCES = {"ErrorActionPreference": "Continue", "WarningPreference": "Continue", "VerbosePreference": "SilentlyContinue",
                "DebugPreference": "SilentlyContinue", "InformationPreference": "SilentlyContinue",
                "ProgressPreference": "Continue", "ConfirmPreference": "High", "WhatIfPreference": False}
@@ -62,6 +63,7 @@ class Session:
         self.ok = True
         self.last_exit_code: Any = None
         self.clock = 0.0
+        self.loop_clock = 0.0
         self.in_try = 0
         self.returned: list[Any] = []
         self.global_scope = Scope(kind="global")
@@ -112,9 +114,15 @@ class Session:
         self.ok = True
 
     def tick(self, guard: int) -> int:
-        if guard >= LOOP_LIMIT:
-            raise runtime(f"The simulated host stopped a loop after {LOOP_LIMIT} iterations: it would run forever "
-                          "against this lab's state.", "LoopLimit", "LimitsExceeded")
+        """One more loop iteration. A simulated lab changes only when a cmdlet changes it, never while a
+        script waits: a loop still going after LOOP_LIMIT turns, or after SLEEP_LIMIT seconds of
+        Start-Sleep, would wait forever — it is stopped with an error instead of hanging the host."""
+        if guard >= LOOP_LIMIT or (guard and self.clock - self.loop_clock >= SLEEP_LIMIT):
+            raise runtime(f"The simulated host stopped a loop after {guard} iterations and {self.clock - self.loop_clock:.0f} "
+                          "seconds of simulated waiting: nothing in the lab changes while a script waits.",
+                          "LoopLimit", "LimitsExceeded")
+        if guard == 0:
+            self.loop_clock = self.clock
         return guard + 1
 
     def error_object(self, error: ScriptError) -> DotNet:
