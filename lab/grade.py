@@ -62,14 +62,27 @@ class Rule(Protocol):
 
 # -- cases --------------------------------------------------------------------------------------
 
+def labs_of(specs: Iterable[str], *, seed: int = 0) -> list[tuple[str, Lab]]:
+    """`builtin:NAME`, a lab file, or `generated:N` (N generated labs from `seed`) → (name, Lab)."""
+    out: list[tuple[str, Lab]] = []
+    for spec in specs:
+        if spec.startswith("generated:"):
+            count = spec.split(":", 1)[1]
+            if not count.isdigit():
+                raise BadInput(f"--labs {spec}: generated:N needs a number of labs")
+            from nestlab.simulator.generate import generate
+            out += [(f"generated:{seed + i}", generate(seed=seed + i, hosts=1, depth=2)) for i in range(int(count))]
+        else:
+            out.append((spec, labfile.load(spec)))
+    return out
+
+
 def cases(*, builtins: Iterable[str] | None = None, generated: int = 0, seed: int = 0,
-          only: Iterable[str] | None = None) -> Iterator[Case]:
+          only: Iterable[str] | None = None, labs: list[tuple[str, Lab]] | None = None) -> Iterator[Case]:
     """Healthy labs first, then each root cause injected into each lab it applies to."""
-    labs: list[tuple[str, Lab]] = [(f"builtin:{name}", labfile.load(f"builtin:{name}"))
-                                   for name in (builtins if builtins is not None else labfile.builtin_names())]
-    if generated:
-        from nestlab.simulator.generate import generate
-        labs += [(f"generated:{seed + i}", generate(seed=seed + i, hosts=1, depth=2)) for i in range(generated)]
+    if labs is None:
+        names = builtins if builtins is not None else labfile.builtin_names()
+        labs = labs_of([f"builtin:{n}" for n in names] + ([f"generated:{generated}"] if generated else []), seed=seed)
     wanted = list(only) if only is not None else list(faults.CATALOG)
     for name, lab in labs:
         yield Case(name, lab.copy())

@@ -105,7 +105,7 @@ def test_rules_file_errors_are_bad_input(tmp_path):
 def test_cli_prints_the_table_and_markdown(tmp_path):
     script = tmp_path / "check.ps1"
     script.write_text(CHECK, encoding="utf-8")
-    args = ["grade", "--script", str(script), "--exit-code", "--fault", "extensions-not-exposed", "--markdown"]
+    args = ["grade", str(script), "--fault", "extensions-not-exposed", "--markdown"]
     out = CliRunner().invoke(cli, args)
     assert out.exit_code == 0, out.output
     lines = out.stdout.splitlines()
@@ -115,10 +115,20 @@ def test_cli_prints_the_table_and_markdown(tmp_path):
 
 
 def test_cli_bad_input(tmp_path):
-    out = CliRunner().invoke(cli, ["grade", "--script", str(tmp_path / "none.ps1"), "--exit-code"])
-    assert out.exit_code == 2
-    out = CliRunner().invoke(cli, ["grade", "--command", "true"])
-    assert out.exit_code == 2 and "--rules FILE or --exit-code" in out.output + (out.stderr or "")
+    out = CliRunner().invoke(cli, ["grade", str(tmp_path / "none.ps1")])
+    assert out.exit_code == 2 and "no such script file" in out.stderr
+    out = CliRunner().invoke(cli, ["grade", "--verdicts", str(tmp_path / "v.yaml")])
+    assert out.exit_code == 2 and "give the diagnostic" in out.stderr
+    out = CliRunner().invoke(cli, ["grade", "--labs", "generated:x"])
+    assert out.exit_code == 2 and "generated:N needs a number" in out.stderr
+
+
+def test_cli_labs_option_picks_the_labs(tmp_path):
+    out = CliRunner().invoke(cli, ["grade", "--labs", "builtin:reference", "--fault", "dynamic-memory-enabled", "--json"])
+    assert out.exit_code == 0, out.output
+    import json
+    (nestlab,) = json.loads(out.stdout)
+    assert nestlab["healthy"] == 1 and nestlab["scores"][0]["cases"] == 1 and nestlab["scores"][0]["found"] == 1
 
 
 def test_hyperv_hosts_include_nested_hosts():
@@ -129,7 +139,7 @@ def test_hyperv_hosts_include_nested_hosts():
     assert all(lab.vms(node) for node in grading.hyperv_hosts(lab))
 
 
-def test_shipped_rules_files_load():
-    root = Path(__file__).resolve().parent.parent / "fixtures" / "grade"
+def test_shipped_verdicts_files_load():
+    root = Path(__file__).resolve().parent.parent / "fixtures" / "verdicts"
     for path in root.glob("*.yaml"):
         assert grading.RegexRule.load(path).patterns

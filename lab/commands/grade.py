@@ -1,4 +1,4 @@
-"""`nestlab grade`: rate a diagnostic against every root cause of the catalog (lab/grade.py)."""
+"""`nestlab grade DIAGNOSTIC`: rate a diagnostic against every root cause of the catalog (lab/grade.py)."""
 
 from __future__ import annotations
 
@@ -13,49 +13,51 @@ ENV = "$NESTLAB_URL, $NESTLAB_USER, $NESTLAB_PASSWORD"  # lab.grade.URL_ENV … 
 
 
 @click.command("grade")
-@click.option("--script", "script", type=click.Path(dir_okay=False), default=None,
-              help="A PowerShell diagnostic script, run unchanged on every Hyper-V host of each lab.")
-@click.option("--command", "command_line", default=None, metavar="'CMD …'",
-              help=f"A program run against the served lab ({ENV} in its environment).")
-@click.option("--rules", "rules", type=click.Path(dir_okay=False), default=None,
-              help="YAML: root-cause id → regex that means the diagnostic named it.")
-@click.option("--exit-code", "by_exit", is_flag=True, help="Read only the exit code: not 0 means 'found something'.")
-@click.option("--endpoint", "via_endpoint", is_flag=True, help="Send --script through pypsrp to the served lab.")
-@click.option("--with-nestlab/--without-nestlab", default=True, help="Grade nestlab's own diagnosis side by side.")
-@click.option("--generated", default=0, show_default=True, help="Also this many generated labs.")
+@click.argument("diagnostic", metavar="DIAGNOSTIC", required=False)
+@click.option("--verdicts", "verdicts", type=click.Path(dir_okay=False), default=None,
+              help="YAML: root-cause id → regex that means the diagnostic named it. Without: its exit code "
+                   "(not 0 = found something).")
+@click.option("--labs", "lab_specs", multiple=True, metavar="LAB",
+              help="builtin:NAME, a lab file, or generated:N (repeatable). Default: every builtin lab.")
 @click.option("--seed", default=0, show_default=True, help="The first generated lab's seed.")
+@click.option("--endpoint", "via_endpoint", is_flag=True, help="Send a .ps1 through pypsrp to the served lab.")
+@click.option("--with-nestlab/--without-nestlab", default=True, help="Grade nestlab's own diagnosis side by side.")
 @click.option("--fault", "only", multiple=True, metavar="ID", help="Only these root causes (repeatable).")
 @click.option("--markdown", "as_markdown", is_flag=True, help="Print the table as Markdown (for the README).")
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
-def command(script: str | None, command_line: str | None, rules: str | None, by_exit: bool, via_endpoint: bool,
-            with_nestlab: bool, generated: int, seed: int, only: tuple[str, ...], as_markdown: bool,
-            as_json: bool) -> None:
-    """Inject every root cause into the builtin labs, run a diagnostic on each, and print
-    recall and precision per root cause plus what it said on the healthy labs.
+def command(diagnostic: str | None, verdicts: str | None, lab_specs: tuple[str, ...], seed: int, via_endpoint: bool,
+            with_nestlab: bool, only: tuple[str, ...], as_markdown: bool, as_json: bool) -> None:
+    """Inject every root cause into the labs, run DIAGNOSTIC on each, and print recall and
+    precision per root cause, what it said instead when it missed, and its false alarms on the
+    healthy labs — beside nestlab's own diagnosis.
+
+    DIAGNOSTIC is a PowerShell script (.ps1, run unchanged on every Hyper-V host of each lab,
+    nested ones too) or a command, run against the served lab with its URL and credentials in
+    $NESTLAB_URL, $NESTLAB_USER, $NESTLAB_PASSWORD.
 
     \b
     Examples:
-      nestlab grade --script fixtures/scripts/Test-NestedHost.ps1 --rules fixtures/grade/test-nestedhost.yaml
-      nestlab grade --script Get-NestedVirtStatus.ps1 --rules fixtures/grade/get-nestedvirtstatus.yaml --markdown
-      nestlab grade --command './my-check.sh' --exit-code --generated 10
-      nestlab grade --without-nestlab --script check.ps1 --exit-code --fault extensions-not-exposed
+      nestlab grade fixtures/scripts/Test-NestedHost.ps1 --verdicts fixtures/verdicts/test-nestedhost.yaml
+      nestlab grade Get-NestedVirtStatus.ps1 --verdicts fixtures/verdicts/get-nestedvirtstatus.yaml --markdown
+      nestlab grade './my-check.sh' --labs builtin:reference --labs generated:10
+      nestlab grade check.ps1 --without-nestlab --fault extensions-not-exposed --json
     """
     from rich.console import Console
 
     from nestlab.lab import grade as grading
 
-    diagnostics = _diagnostics(script, command_line, rules, by_exit, via_endpoint, with_nestlab)
+    diagnostics = _diagnostics(diagnostic, verdicts, via_endpoint, with_nestlab)
     for fault in only:
         if fault not in grading.faults.CATALOG:
             raise BadInput(f"--fault {fault}: not a root-cause id of the catalog")
-    cases = list(grading.cases(generated=generated, seed=seed, only=only or None))
+    labs = grading.labs_of(lab_specs, seed=seed) if lab_specs else None
+    cases = list(grading.cases(labs=labs, only=only or None))
     console = Console(stderr=True)
     grades = []
-    for diagnostic, rule in diagnostics:
-        with console.status(f"grading {diagnostic.name}…") as status:
-            grades.append(grading.grade(diagnostic, rule, cases,
-                                        progress=lambda c: status.update(f"{diagnostic.name}: {c.lab_name} "
-                                                                         f"{c.fault or 'healthy'}")))
+    for diag, rule in diagnostics:
+        with console.status(f"grading {diag.name}…") as status:
+            grades.append(grading.grade(diag, rule, cases,
+                                        progress=lambda c: status.update(f"{diag.name}: {c.lab_name} {c.fault or 'healthy'}")))
     if as_json:
         click.echo(json.dumps([_as_dict(g) for g in grades], indent=2))
     elif as_markdown:
@@ -64,26 +66,24 @@ def command(script: str | None, command_line: str | None, rules: str | None, by_
         _print(grades)
 
 
-def _diagnostics(script, command_line, rules, by_exit, via_endpoint, with_nestlab):
+def _diagnostics(diagnostic, verdicts, via_endpoint, with_nestlab):
     from nestlab.lab import grade as grading
 
-    if script and command_line:
-        raise BadInput("grade: give --script or --command, not both")
     out = []
-    if script or command_line:
-        if bool(rules) == by_exit:
-            raise BadInput("grade: give --rules FILE or --exit-code to say how to read the diagnostic's verdict")
-        rule = grading.ExitCodeRule() if by_exit else grading.RegexRule.load(rules)
-        if script:
-            if not Path(script).is_file():
-                raise BadInput(f"--script {script}: no such file")
-            out.append((grading.ScriptDiagnostic(Path(script), via_endpoint=via_endpoint), rule))
+    if diagnostic:
+        rule = grading.RegexRule.load(verdicts) if verdicts else grading.ExitCodeRule()
+        if diagnostic.lower().endswith(".ps1"):
+            if not Path(diagnostic).is_file():
+                raise BadInput(f"{diagnostic}: no such script file")
+            out.append((grading.ScriptDiagnostic(Path(diagnostic), via_endpoint=via_endpoint), rule))
         else:
-            out.append((grading.CommandDiagnostic(command_line), rule))
+            out.append((grading.CommandDiagnostic(diagnostic), rule))
+    elif verdicts:
+        raise BadInput("grade: --verdicts reads a DIAGNOSTIC's output; give the diagnostic")
     if with_nestlab:
         out.append((grading.NestlabDiagnosis(), grading.IdsRule()))
     if not out:
-        raise BadInput("grade: nothing to grade (give --script or --command, or keep --with-nestlab)")
+        raise BadInput("grade: nothing to grade (give a DIAGNOSTIC, or keep --with-nestlab)")
     return out
 
 
@@ -114,10 +114,10 @@ def _print(grades) -> None:
     table.add_row("healthy labs: false alarms", *(c for g in grades for c in (f"{g.healthy_alarms}/{g.healthy}", "")))
     Console(width=max(Console().width, 120)).print(table)
     for g in grades:
-        missed = [s for s in g.scores if s.found < s.cases and s.said_instead]
-        for s in missed:
-            said = ", ".join(f"{k} ({n})" for k, n in s.said_instead)
-            click.echo(f"{g.diagnostic}: {s.cause} missed {s.cases - s.found}/{s.cases}; said instead: {said}")
+        for s in g.scores:
+            if s.found < s.cases and s.said_instead:
+                said = ", ".join(f"{k} ({n})" for k, n in s.said_instead)
+                click.echo(f"{g.diagnostic}: {s.cause} missed {s.cases - s.found}/{s.cases}; said instead: {said}")
 
 
 def markdown(grades) -> str:
