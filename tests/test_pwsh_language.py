@@ -302,3 +302,8 @@ def test_command_arguments_the_grammar_needs_help_with(lab):
 def test_a_wait_that_can_never_end_is_stopped_with_an_error(lab):
     result = run(lab, "while ((Get-VM -Name L1).State -ne 'Off') { Start-Sleep -Seconds 5 }\n'after'")
     assert result.output == ("after",) and result.errors[0].fully_qualified_error_id == "LoopLimit"
+
+
+def test_dollar_question_is_per_statement(lab):
+    result = run(lab, "Write-Error 'x'\n$?\n'a' | Out-Null\n$?\nWrite-Output $?")
+    assert list(result.output) == [False, True, True]

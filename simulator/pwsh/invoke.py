@@ -96,6 +96,7 @@ def run_pipeline(evaluator: Any, nodes: list[Node]) -> list[Any]:
     session = evaluator.session
     stages = [_stage(evaluator, node, first=i == 0) for i, node in enumerate(nodes)]
     _resolve_first(evaluator, stages)
+    session.ok = True  # $? of this statement: False once any of its stages writes an error
     output: list[Any] | None = None
     i = 0
     while i < len(stages):
@@ -412,7 +413,8 @@ def _run_simulated(evaluator: Any, stages: list[Stage], input_: list[Any] | None
         error = ScriptError(terminating, evaluator.script.position(stage.node),
                             script_terminating=_action(session, stage).lower() == "stop")
         raise error
-    session.ok = not result.errors
+    if result.errors:
+        session.ok = False
     out = list(result.output)
     last = stages[-1]
     merged = Stage(last.kind, last.name, merge_errors=any(s.merge_errors for s in stages),
