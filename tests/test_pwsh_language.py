@@ -307,3 +307,13 @@ def test_a_wait_that_can_never_end_is_stopped_with_an_error(lab):
 def test_dollar_question_is_per_statement(lab):
     result = run(lab, "Write-Error 'x'\n$?\n'a' | Out-Null\n$?\nWrite-Output $?")
     assert list(result.output) == [False, True, True]
+
+
+def test_common_parameters_of_advanced_functions_and_scripts(lab):
+    script = ("function f { [CmdletBinding()] param($a) Write-Verbose \"v $a\"; Get-VM -Name nope; 'after' }\n"
+              "f -a 1\nf -a 2 -Verbose\ntry { f -a 3 -ErrorAction Stop } catch { 'stopped' }\n"
+              "function g { param($a) $a }\ng -a 1 -Verbose")
+    result = run(lab, script)
+    assert list(result.output) == ["after", "after", "stopped"]
+    assert result.verbose == ("v 2",)
+    assert result.errors[-1].fully_qualified_error_id == "NamedParameterNotFound,g"

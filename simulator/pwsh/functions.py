@@ -61,8 +61,9 @@ def from_node(name: str, node: Node, script: Script, *, is_filter: bool = False)
             params.extend(_parameters(child, script))
         elif child.type == "param_block":
             params.extend(_parameters(child, script))
-            advanced = advanced or any(a.type == "attribute" and "cmdletbinding" in script.text(a).lower()
-                                       for a in child.children)
+            attributes = [a for a in child.children if a.type == "attribute"]
+            attributes += [a for lst in child.children if lst.type == "attribute_list" for a in lst.children]
+            advanced = advanced or any("cmdletbinding" in script.text(a).lower() for a in attributes)
         elif child.type == "named_block_list":
             for block in child.named_children:
                 if block.type != "named_block":

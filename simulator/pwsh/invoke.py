@@ -348,11 +348,13 @@ def _dot_source(evaluator: Any, stage: Stage, input_: list[Any] | None) -> list[
 
 
 def _split(stage: Stage) -> tuple[Hashtable, list[Any]]:
+    """A function's arguments, common parameters included: an advanced function takes them (Session._bind),
+    a simple one with parameters rejects them, as PowerShell does."""
     named, positional = Hashtable(), []
     for arg in stage.args:
         if arg.name is None:
             positional.append(arg.value)
-        elif arg.name.lower() not in COMMON:
+        else:
             named[arg.name] = arg.value
     return named, positional
 

@@ -87,6 +87,7 @@ def parse(text: str) -> Script:
 STRINGS = ("expandable_string_literal", "verbatim_string_characters", "expandable_here_string_literal",
            "verbatim_here_string_characters", "comment")
 BLANK_LINE = re.compile(rb"(?m)^[ \t]+(?=\r?$)")
+PARAM_BLOCK = re.compile(r"((?:\s*\[[^\]]*\]\s*)*)param\s*\(", re.IGNORECASE)  # attributes, then param(
 ARGUMENT_WORD = re.compile(rb"[^\s'\"`(){}|;,]+")
 
 
@@ -107,9 +108,9 @@ def _edits(node: tree_sitter.Node, source: bytes):
                     and not (after.isalnum() or after == b"_"):
                 yield (n.end_byte, n.end_byte + 2, suffix.lower())
             continue
-        if n.type == "ERROR" and n.parent is not None and n.parent.type == "function_statement" \
-                and _t(source, n).lower().startswith("param"):
-            edit = _after_param_block(source, n.start_byte)
+        lead = PARAM_BLOCK.match(_t(source, n)) if n.type == "ERROR" else None
+        if lead and n.parent is not None and n.parent.type == "function_statement":
+            edit = _after_param_block(source, n.start_byte + len(lead.group(1).encode()))
             if edit:
                 yield edit
                 continue

@@ -26,6 +26,20 @@ PREFERENCES = {"ErrorActionPreference": "Continue", "WarningPreference": "Contin
                "ProgressPreference": "Continue", "ConfirmPreference": "High", "WhatIfPreference": False}
 
 
+def _switch_preference(value: Any) -> str:
+    return "Continue" if value is True or (value is not False and str(value).lower() not in ("false", "0")) else "SilentlyContinue"
+
+
+# The common parameters an advanced function or script takes: each sets its preference variable in the call's scope.
+COMMON_PREFERENCES: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "verbose": ("VerbosePreference", _switch_preference), "vb": ("VerbosePreference", _switch_preference),
+    "debug": ("DebugPreference", _switch_preference), "db": ("DebugPreference", _switch_preference),
+    "erroraction": ("ErrorActionPreference", to_str), "ea": ("ErrorActionPreference", to_str),
+    "warningaction": ("WarningPreference", to_str), "wa": ("WarningPreference", to_str),
+    "informationaction": ("InformationPreference", to_str), "infa": ("InformationPreference", to_str),
+}
+
+
 class Stream(list):
     """A stream's records; each append is logged so a console can print every stream in order."""
 
@@ -298,6 +312,10 @@ class Session:
         bound: dict[str, Any] = {}
         label = function.name or "<scriptblock>"
         for key, value in named.items():
+            preference = COMMON_PREFERENCES.get(str(key).lower())
+            if preference is not None and function.advanced and not any(p.name.lower() == str(key).lower() for p in params):
+                self.scope.set(preference[0], preference[1](value))  # -Verbose, -ErrorAction … of [CmdletBinding()]
+                continue
             matches = [p for p in params if p.name.lower() == str(key).lower()] or \
                 [p for p in params if p.name.lower().startswith(str(key).lower())]
             if len(matches) != 1:
