@@ -13,7 +13,7 @@ ENV = "$NESTLAB_URL, $NESTLAB_USER, $NESTLAB_PASSWORD"  # lab.grade.URL_ENV … 
 
 
 @click.command("grade")
-@click.argument("diagnostic", metavar="DIAGNOSTIC", required=False)
+@click.argument("diagnostic", metavar="[DIAGNOSTIC]", required=False)
 @click.option("--verdicts", "verdicts", type=click.Path(dir_okay=False), default=None,
               help="YAML: root-cause id → regex that means the diagnostic named it. Without: its exit code "
                    "(not 0 = found something).")
