@@ -28,6 +28,14 @@ class HostUI(Protocol):
 
 
 @dataclass(frozen=True)
+class NamedArgument:
+    """`-Name value` for a script's param(): how a PSRP client's add_parameter reaches the script."""
+
+    name: str
+    value: Any = True
+
+
+@dataclass(frozen=True)
 class ScriptResult:
     """Every stream of a script run, in the order PowerShell keeps them apart.
 
@@ -45,6 +53,10 @@ class ScriptResult:
     information: tuple[str, ...] = ()
     exit_code: int = 0
     failed: bool = False
+    positions: tuple[str, ...] = ()  # each error's "At line:N char:M" block ("" when it has none)
+    # every record in the order written: ("output", obj), ("error", (ErrorRecord, position)),
+    # ("warning"|"verbose"|"debug"|"information", text) — what a console prints, in its order
+    events: tuple[tuple[str, Any], ...] = ()
 
     def as_result(self) -> Result:
         return Result(self.output, self.errors, self.failed)
@@ -57,11 +69,17 @@ def run_script(
     *,
     args: Sequence[Any] = (),
     host: HostUI | None = None,
+    files: Callable[[str], str | None] | None = None,
 ) -> ScriptResult:
-    """Run `text` as a PowerShell script where `context` says (a host id or a VM path)."""
+    """Run `text` as a PowerShell script where `context` says (a host id or a VM path).
+
+    `files` reads a script a dot-sourced or called path names (`nestlab ps --file` reads the local
+    folder); without it a path is CommandNotFound, as on a host that has no such file.
+    """
+    from nestlab.simulator.pwsh import feed  # noqa: F401 - registers Write-Output for pipeline input
     from nestlab.simulator.pwsh.engine import run  # the engine is imported only when a script runs
 
-    return run(execute, context, text, args=args, host=host)
+    return run(execute, context, text, args=args, host=host, files=files)
 
 
-__all__ = ["Executor", "HostUI", "ScriptResult", "run_script"]
+__all__ = ["Executor", "HostUI", "NamedArgument", "ScriptResult", "run_script"]
