@@ -149,7 +149,7 @@ def _run_script(execute: Executor, context: str, text: str, args: Sequence[Any] 
     """A script through the PowerShell engine; its other streams and its exit code ride along.
 
     `input` is the pipeline's input, the script's `$input` (and its process block's `$_`)."""
-    script = pwsh.run_script(execute, context, text, args=args, host=host)
+    script = pwsh.run_script(execute, context, text, args=args, host=host, input=list(input) if input else None)
     return Outcome(script.output, script.errors, script.failed, script.warnings, script.verbose, script.debug,
                    script.information, exit_code=script.exit_code)
 

@@ -70,8 +70,12 @@ def run_script(
     args: Sequence[Any] = (),
     host: HostUI | None = None,
     files: Callable[[str], str | None] | None = None,
+    input: Sequence[Any] | None = None,
 ) -> ScriptResult:
     """Run `text` as a PowerShell script where `context` says (a host id or a VM path).
+
+    `input` is what was piped into the script (a PSRP pipeline's input, a WinRS
+    `powershell -` stdin): its `$input`, and each item a `process {}` block's `$_`.
 
     `files` reads a script a dot-sourced or called path names (`nestlab ps --file` reads the local
     folder); without it a path is CommandNotFound, as on a host that has no such file.
@@ -79,7 +83,9 @@ def run_script(
     from nestlab.simulator.pwsh import feed  # noqa: F401 - registers Write-Output for pipeline input
     from nestlab.simulator.pwsh.engine import run  # the engine is imported only when a script runs
 
-    return run(execute, context, text, args=args, host=host, files=files)
+    if input is None:
+        return run(execute, context, text, args=args, host=host, files=files)
+    return run(execute, context, text, args=args, host=host, files=files, input=input)
 
 
 __all__ = ["Executor", "HostUI", "NamedArgument", "ScriptResult", "run_script"]

@@ -21,9 +21,9 @@ NO_NEWLINE = "\x00"
 
 
 def run(execute: Callable, context: str, text: str, *, args: Sequence[Any] = (), host: Any = None,
-        files: Callable[[str], str | None] | None = None) -> ScriptResult:
+        files: Callable[[str], str | None] | None = None, input: Sequence[Any] | None = None) -> ScriptResult:
     session = Session(execute, context, host=host, files=files, script_text=text)
-    return _run(session, text, args)
+    return _run(session, text, args, input)
 
 
 def run_in(execute: Callable, context: str, text: str, *, args: Sequence[Any] = (), parent: Session) -> ScriptResult:
@@ -35,7 +35,7 @@ def run_in(execute: Callable, context: str, text: str, *, args: Sequence[Any] = 
     return result
 
 
-def _run(session: Session, text: str, args: Sequence[Any]) -> ScriptResult:
+def _run(session: Session, text: str, args: Sequence[Any], input: Sequence[Any] | None = None) -> ScriptResult:
     try:
         script = parse(text)
     except ParseError as error:
@@ -49,7 +49,7 @@ def _run(session: Session, text: str, args: Sequence[Any]) -> ScriptResult:
         program = from_node("", script.root, script)
         session.top_block = program.end
         evaluator = Evaluator(session, script)
-        output.extend(_run_program(session, evaluator, program, list(args)))
+        output.extend(_run_program(session, evaluator, program, list(args), input))
     except Exit as stop:
         exit_code = stop.code
         output.extend(getattr(stop, "partial", []))
@@ -97,7 +97,8 @@ def _events(session: Session, output: list[Any]) -> tuple[tuple[str, Any], ...]:
     return tuple(out)
 
 
-def _run_program(session: Session, evaluator: Evaluator, program: Any, args: list[Any]) -> list[Any]:
+def _run_program(session: Session, evaluator: Evaluator, program: Any, args: list[Any],
+                 input: Sequence[Any] | None = None) -> list[Any]:
     named, positional = Hashtable(), []
     i = 0
     while i < len(args):  # `script.ps1 -Name value`: script arguments bind like a function's
@@ -118,4 +119,4 @@ def _run_program(session: Session, evaluator: Evaluator, program: Any, args: lis
             continue
         positional.append(value)
         i += 1
-    return session.call(program, positional, named, None, dot=True)
+    return session.call(program, positional, named, input, dot=True)

@@ -408,8 +408,9 @@ def _run_simulated(evaluator: Any, stages: list[Stage], input_: list[Any] | None
     if result.failed and terminating is not None and terminating.fully_qualified_error_id == "CommandNotFoundException":
         stage = by_name.get(terminating.target_name.lower(), stages[0])
         raise ScriptError(terminating, evaluator.script.position(stage.node))
-    if native:
-        session.last_exit_code = 1 if result.errors else 0
+    if native:  # the code the program ends with after what it printed (cmdlets.native.exit_code), as on WinRS
+        from nestlab.simulator.cmdlets.native import exit_code as native_exit_code
+        session.last_exit_code = native_exit_code(native[-1].name, result.output) or (1 if result.errors else 0)
     if terminating is not None:
         stage = by_name.get((terminating.activity or "").lower(), stages[-1])
         error = ScriptError(terminating, evaluator.script.position(stage.node),
