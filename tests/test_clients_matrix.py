@@ -32,7 +32,7 @@ pytestmark = pytest.mark.endpoint
 BIN = Path(sys.executable).parent
 SCRIPT_XFAIL = ("Ansible 2.19 runs the script action's mkdtemp and the script through its bootstrap_wrapper.ps1 and "
                 "exec_wrapper.ps1, where the engine stops: [string]::Equals is MethodNotFound, ConvertFrom-Json is "
-                "CommandNotFound, tree-sitter-powershell reads an `else` on the line after `}` as a command; the "
+                "CommandNotFound, an `else` on the line after `$x = if (…) { … }` is read as a command; the "
                 "upload (psrp_put_file.ps1 / winrm_put_file.ps1) needs [System.IO.File] and a per-host file store")
 
 
@@ -79,8 +79,11 @@ def test_pypsrp_key_exchange_input_and_exit_code(served):
 
 @pytest.mark.xfail(strict=True, reason="pypsrp's copy.ps1 is a script of top-level begin/process/end blocks, which "
                    "tree-sitter-powershell parses as commands named begin/process/end; fetch.ps1 stops at "
-                   "$MyInvocation.UnboundArguments (null in the engine); both need .NET the engine lacks "
-                   "([System.IO.File]::Create, FileStream, SHA1CryptoServiceProvider, FileInfo, BitConverter, "
+                   "$MyInvocation.UnboundArguments (null in the engine); in the process block $input "
+                   "is the whole input, not the current item; `$algo.TransformBlock(…) > $null` is 'Expressions are only "
+                   "allowed as the first element of a pipeline'; the [System.Reflection.BindingFlags] cast is 'Unable to "
+                   "find type'; and both need .NET the engine lacks ([System.IO.File], FileStream, "
+                   "SHA1CryptoServiceProvider, FileInfo, byte[], BitConverter, [Text.Encoding]::UTF8, "
                    "$ExecutionContext.SessionState.Path) and a per-host file store")
 def test_pypsrp_copy_and_fetch(served, tmp_path):
     port, _ = served
