@@ -75,13 +75,25 @@ def test_last_exit_code_of_a_native_program_is_what_exit_reports(port):
         assert host.rc == 1  # netsh.exe's code after that message
 
 
-def test_a_script_without_exit_sends_no_set_should_exit(port):
+@pytest.mark.parametrize("script", ["'fine'", "netsh nosuchcontext"])
+def test_a_script_without_exit_sends_no_set_should_exit(port, script):
+    """Not even after a failing native program: PowerShell calls SetShouldExit for `exit` only."""
     host = PSHost(None, None, False, None, None, None, None)
     with wsman(port) as client, RunspacePool(client, host=host) as pool:
         ps = PowerShell(pool)
-        ps.add_script("'fine'")
-        assert ps.invoke() == ["fine"]
+        ps.add_script(script)
+        assert ps.invoke()
         assert host.rc is None
+
+
+def test_exit_0_is_sent_too(port):
+    host = PSHost(None, None, False, None, None, None, None)
+    host.rc = 9
+    with wsman(port) as client, RunspacePool(client, host=host) as pool:
+        ps = PowerShell(pool)
+        ps.add_script("'x'\nexit 0")
+        assert ps.invoke() == ["x"]
+        assert host.rc == 0
 
 
 def _encoded(script: str) -> str:

@@ -29,9 +29,18 @@ Executor = Callable[[str, tuple[Command, ...]], Result]
 @dataclass(frozen=True)
 class Outcome(StreamedResult):
     """A pipeline's Result, its other streams, and the code a script ended with (`exit N`), which
-    the client learns as the host call SetShouldExit(N). A statement without `exit_code` gives 0."""
+    the client learns as the host call SetShouldExit(N). A statement without `exit_code` gives 0.
+
+    `exited` says whether `exit` ran: PowerShell calls SetShouldExit for `exit` only (`exit 0`
+    too), never for a script that merely ended after a failing native program. None (a result that
+    does not say) counts a non-zero `exit_code` as an exit."""
 
     exit_code: int = 0
+    exited: bool | None = None
+
+    @property
+    def should_exit(self) -> bool:
+        return bool(self.exit_code) if self.exited is None else self.exited
 
 
 def run_statements(execute: Executor, context: str, statements: Sequence[Sequence[Invocation]],
@@ -47,7 +56,7 @@ def run_statements(execute: Executor, context: str, statements: Sequence[Sequenc
     errors: list[ErrorRecord] = []
     streams: dict[str, list[str]] = {"warnings": [], "verbose": [], "debug": [], "information": []}
     failed = False
-    exit_code = 0
+    exit_code, exited = 0, None
     for index, statement in enumerate(statements):
         fed = input if index == 0 else ()
         if fed and not statement[0].is_script:
@@ -57,11 +66,14 @@ def run_statements(execute: Executor, context: str, statements: Sequence[Sequenc
         errors.extend(result.errors)
         for name, lines in streams.items():
             lines.extend(getattr(result, name, ()))
+        if isinstance(result, Outcome) and result.exited is not None:
+            exited = bool(exited) or result.exited
         exit_code = getattr(result, "exit_code", 0) or exit_code
         if result.failed:
             failed = True
             break
-    return Outcome(tuple(output), tuple(errors), failed, *(tuple(v) for v in streams.values()), exit_code=exit_code)
+    return Outcome(tuple(output), tuple(errors), failed, *(tuple(v) for v in streams.values()), exit_code=exit_code,
+                   exited=exited)
 
 
 def _input_source(input: Sequence[Any]) -> Invocation:
@@ -151,7 +163,7 @@ def _run_script(execute: Executor, context: str, text: str, args: Sequence[Any] 
     `input` is the pipeline's input, the script's `$input` (and its process block's `$_`)."""
     script = pwsh.run_script(execute, context, text, args=args, host=host, input=list(input) if input else None)
     return Outcome(script.output, script.errors, script.failed, script.warnings, script.verbose, script.debug,
-                   script.information, exit_code=script.exit_code)
+                   script.information, exit_code=script.exit_code, exited=script.exited)
 
 
 def _as_text(result: Result) -> Result:

@@ -363,7 +363,7 @@ class HostEndpoint:
             pool.queue(pipeline.outbox, psrp.ERROR_RECORD, clixml.to_clixml(error), pipeline.pid)
         for message_type, body in streams.messages(result, self.host):  # a script's other streams
             pool.queue(pipeline.outbox, message_type, body, pipeline.pid)
-        if getattr(result, "exit_code", 0):  # `exit N`: the client's host learns N before the pipeline ends
+        if getattr(result, "should_exit", getattr(result, "exit_code", 0)):  # `exit N`: the client's host learns N
             body = psrp.host_call_body(psrp.SET_SHOULD_EXIT, "SetShouldExit", [result.exit_code])
             pool.queue(pipeline.outbox, psrp.PIPELINE_HOST_CALL, body, pipeline.pid)
         state = psrp.PIPELINE_FAILED if result.failed else psrp.PIPELINE_COMPLETED

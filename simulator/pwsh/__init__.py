@@ -57,6 +57,7 @@ class ScriptResult:
     # every record in the order written: ("output", obj), ("error", (ErrorRecord, position)),
     # ("warning"|"verbose"|"debug"|"information", text) — what a console prints, in its order
     events: tuple[tuple[str, Any], ...] = ()
+    exited: bool = False  # `exit` ran (a remote host then calls SetShouldExit(exit_code)); added by the endpoint
 
     def as_result(self) -> Result:
         return Result(self.output, self.errors, self.failed)

@@ -59,6 +59,7 @@ def _run(session: Session, text: str, args: Sequence[Any], input: Sequence[Any] 
         failed = True
     except Break:
         pass  # a `break` outside any loop ends the script, as in PowerShell
+    exited = exit_code is not None
     if exit_code is None:
         last = session.last_exit_code
         exit_code = int(to_number(last)) if isinstance(last, (int, float, str)) and str(last).strip().lstrip("-").isdigit() else 0
@@ -68,7 +69,8 @@ def _run(session: Session, text: str, args: Sequence[Any], input: Sequence[Any] 
         output=tuple(output), errors=tuple(session.errors), warnings=tuple(session.warnings),
         verbose=tuple(session.verbose), debug=tuple(session.debug),
         information=tuple(line.replace(NO_NEWLINE, "") for line in session.information),
-        exit_code=exit_code, failed=failed, positions=tuple(session.positions), events=_events(session, output))
+        exit_code=exit_code, failed=failed, positions=tuple(session.positions), events=_events(session, output),
+        exited=exited)
 
 
 def _events(session: Session, output: list[Any]) -> tuple[tuple[str, Any], ...]:
