@@ -108,6 +108,17 @@ def test_winrs_exit_code_is_the_scripts_exit(port):
     assert (process.rc, process.stdout) == (7, b"x\n")
 
 
+@pytest.mark.parametrize("script, code", [("net start winnat", 1), ("net start winnat; exit $LASTEXITCODE", 2),
+                                          ("netsh nosuchcontext", 1), ("'ok'", 0)])
+def test_winrs_powershell_without_exit_exits_0_or_1(port, script, code):
+    """net.exe ends with 2 after "NET HELPMSG 2182"; powershell.exe passes that on only through `exit`."""
+    with wsman(port) as client, WinRS(client) as shell:
+        process = Process(shell, "powershell.exe", ["-NoProfile", "-EncodedCommand", _encoded(script)])
+        process.invoke()
+        process.signal(SignalCode.CTRL_C)
+    assert process.rc == code
+
+
 def test_winrs_encoded_command_sees_stdin_as_input(port):
     with wsman(port) as client, WinRS(client) as shell:
         script = "$lines = @($input); \"$($lines.Count): $($lines -join '+')\""

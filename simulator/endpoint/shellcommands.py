@@ -326,9 +326,11 @@ def run_script(program: Program, script: str, *, clixml_errors: bool, input: lis
             program.write("stdout", f"WARNING: {warning}\n")
         for error in result.errors:
             program.write("stderr", psformat.format_error(error, command_line) + "\n")
-    if result.exit_code:
+    if result.exited:
         return result.exit_code
-    return 1 if result.failed or result.errors else 0
+    # Without `exit`, -Command's code is success or failure only: a native program's non-zero
+    # $LASTEXITCODE becomes 1 (PowerShell/PowerShell#13501 describes this, in Windows PowerShell too).
+    return 1 if result.failed or result.errors or result.exit_code else 0
 
 
 def clixml_error_stream(result: pwsh.ScriptResult, command_line: str) -> str:
