@@ -1,10 +1,9 @@
 """Ansible for real: ansible-core's `raw` and `script` over its winrm and psrp connections against
 `nestlab serve` on loopback, with an inventory written to tmp_path (issue 14, item 4).
 
-What the interim PowerShell engine (one pipeline line) cannot run yet is marked xfail(strict=True)
-with the reason, so the tests flip to passing the day the issue-12 engine lands: the psrp
-connection sends `<cmd>\\nexit $LASTEXITCODE`, and `script` and the win_* modules go through
-Ansible's multi-line PowerShell wrappers.
+`raw` runs over both connections (psrp sends `<cmd>\\nexit $LASTEXITCODE` through the engine). What
+the engine cannot run yet is marked xfail(strict=True) with the exact reason: `script` and the
+win_* modules go through Ansible's bootstrap and exec wrappers.
 """
 
 from __future__ import annotations
@@ -21,7 +20,10 @@ pytestmark = pytest.mark.endpoint
 
 ANSIBLE = Path(sys.executable).with_name("ansible")
 PASSWORD = "An5ible-pa55"
-ENGINE = "needs the issue-12 engine: the interim one-line engine cannot run Ansible's multi-line scripts"
+WRAPPER = ("Ansible 2.19 runs every module, and the script action's mkdtemp, through its bootstrap_wrapper.ps1 and "
+           "exec_wrapper.ps1, where the engine stops: [string]::Equals is MethodNotFound, ConvertFrom-Json is "
+           "CommandNotFound, an `else` on the line after `$x = if (…) { … }` is read as a command, and "
+           "[System.Management.Automation.Language.Parser]::ParseInput(...).GetScriptBlock() is missing")
 
 if not ANSIBLE.exists():
     pytest.skip(f"ansible-core is not installed beside {sys.executable} (pip install -e '.[test]')", allow_module_level=True)
@@ -99,20 +101,36 @@ def test_raw_failure_over_winrm_has_the_exit_code_and_error(ansible):
     assert 'Hyper-V was unable to find a virtual machine with name "nosuch".' in result.stdout
 
 
-def test_add_type_fails_as_on_a_host_without_a_compiler(ansible):
-    result = ansible("HV01-winrm", "raw", "Add-Type -TypeDefinition 'public class Probe {}'")
-    assert result.returncode == 2
+@pytest.mark.parametrize("host", ["HV01-winrm", "HV01-psrp"])
+def test_add_type_fails_as_on_a_host_without_a_compiler(ansible, host):
+    """The error text over both; the rc as each connection computes it on Windows: powershell.exe
+    exits 1 after an error (winrm), while psrp's `<cmd>\\nexit $LASTEXITCODE` goes on after the
+    statement-terminating Add-Type error and exits with the unset $LASTEXITCODE, 0 (the pipeline
+    completes, so Ansible's `host.rc or had_errors` is 0 too)."""
+    result = ansible(host, "raw", "Add-Type -TypeDefinition 'public class Probe {}'")
     assert "Compiler executable file csc.exe cannot be found." in result.stdout
+    assert "System.InvalidOperationException,Microsoft.PowerShell.Commands.AddTypeCommand" in result.stdout
+    if host == "HV01-winrm":
+        assert result.returncode == 2 and "rc=1" in result.stdout
+    else:
+        assert result.returncode == 0 and "rc=0" in result.stdout
 
 
-@pytest.mark.xfail(strict=True, reason=ENGINE + " (psrp sends '<cmd>\\nexit $LASTEXITCODE')")
 def test_raw_over_psrp(ansible):
+    """psrp's `raw` sends `<cmd>\\nexit $LASTEXITCODE`: a multi-line script through the engine."""
     result = ansible("HV01-psrp", "raw", "hostname")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "HV01" in result.stdout
+    assert "HV01-psrp | CHANGED | rc=0 >>\nHV01" in result.stdout
 
 
-@pytest.mark.xfail(strict=True, reason=ENGINE + " (the script action's temporary-directory and exec wrappers)")
+def test_raw_failure_over_psrp_has_the_native_exit_code(ansible):
+    """The native program's code, through $LASTEXITCODE and SetShouldExit, is Ansible's rc."""
+    result = ansible("HV01-psrp", "raw", "netsh nosuchcontext")
+    assert result.returncode == 2
+    assert "rc=1" in result.stdout and "The following command was not found: nosuchcontext." in result.stdout
+
+
+@pytest.mark.xfail(strict=True, reason=WRAPPER)
 @pytest.mark.parametrize("host", ["HV01-winrm", "HV01-psrp"])
 def test_script_over_both_connections(ansible, tmp_path, host):
     script = tmp_path / "probe.ps1"
@@ -131,7 +149,7 @@ def test_a_csharp_module_fails(ansible, host):
     assert "couldn't resolve module" not in result.stdout + result.stderr  # the module was found and sent
 
 
-@pytest.mark.xfail(strict=True, reason=ENGINE + " (the exec wrapper must run far enough to call Add-Type)")
+@pytest.mark.xfail(strict=True, reason=WRAPPER + " (so the wrapper never reaches Add-Type)")
 def test_a_csharp_module_fails_with_the_add_type_error(ansible):
     result = ansible("HV01-winrm", "csharp_probe", "")
     assert "Compiler executable file csc.exe cannot be found." in result.stdout

@@ -13,7 +13,9 @@ from nestlab.simulator.cmdlets.base import Call, Ctx, as_list, cmdlet
 @cmdlet("Write-Output", positional=("InputObject",), params=("InputObject", "NoEnumerate"),
         cls="Microsoft.PowerShell.Commands.WriteOutputCommand")
 def write_output(ctx: Ctx, call: Call) -> Iterable[Any]:
-    if call.has("InputObject"):
-        value = call.get("InputObject")
-        return [value] if call.flag("NoEnumerate") else as_list(value)
-    return list(call.input)
+    """Piped objects pass through; -InputObject's value follows them (the engine's pwsh/feed.py
+    registers the same cmdlet for scripts: both must agree)."""
+    if not call.has("InputObject"):
+        return list(call.input)
+    value = call.get("InputObject")
+    return [*call.input, *([value] if call.flag("NoEnumerate") else as_list(value))]

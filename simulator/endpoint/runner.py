@@ -5,7 +5,8 @@ Three script forms are understood, each recognised by shape, never by guessing:
 * the PowerShell Direct `WRAPPER` (simulator/endpoint/direct.py): the guest's pipeline, run in
   the guest's context; `BATCH` and `GUEST_BATCH`: several pipelines, on the host or in a guest;
 * `Invoke-Expression -Command TEXT | Out-String -Stream`, what pypsrp's `Client.execute_ps`
-  sends: TEXT runs through the PowerShell engine (`simulator.pwsh`), output rendered as text lines;
+  sends: TEXT runs through the PowerShell engine (`simulator.pwsh`), output rendered as the console's
+  lines (`simulator.psformat`), Write-Host/warning/verbose/debug on their own PSRP streams;
 * any other script: through the PowerShell engine (`simulator.pwsh.run_script`).
 """
 
@@ -13,34 +14,66 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-from nestlab.simulator import clixml, pwsh
+from dataclasses import dataclass, replace
+
+from nestlab.simulator import clixml, psformat, pwsh
 from nestlab.simulator.endpoint import direct
+from nestlab.simulator.endpoint.streams import StreamedResult
 from nestlab.simulator.endpoint.psrp import Invocation
 from nestlab.simulator.model import vm_id
-from nestlab.simulator.psdata import Command, ErrorRecord, PSObject, Result
+from nestlab.simulator.psdata import Command, ErrorRecord, Result
 
 Executor = Callable[[str, tuple[Command, ...]], Result]
 
 
+@dataclass(frozen=True)
+class Outcome(StreamedResult):
+    """A pipeline's Result, its other streams, and the code a script ended with (`exit N`), which
+    the client learns as the host call SetShouldExit(N). A statement without `exit_code` gives 0.
+
+    `exited` says whether `exit` ran: PowerShell calls SetShouldExit for `exit` only (`exit 0`
+    too), never for a script that merely ended after a failing native program. None (a result that
+    does not say) counts a non-zero `exit_code` as an exit."""
+
+    exit_code: int = 0
+    exited: bool | None = None
+
+    @property
+    def should_exit(self) -> bool:
+        return bool(self.exit_code) if self.exited is None else self.exited
+
+
 def run_statements(execute: Executor, context: str, statements: Sequence[Sequence[Invocation]],
-                   input: Sequence[Any] = ()) -> Result:
+                   input: Sequence[Any] = (), *, host: Any = None) -> Outcome:
     """Run each statement in order; a failed statement stops the rest, as in PowerShell.
 
     `input` (the pipeline's PIPELINE_INPUT objects) feeds the first command of the first
-    statement: `Write-Output -InputObject <input> | <statement>`. A script statement cannot be
-    fed through the engine seam (`pwsh.run_script` takes no input yet), so it runs without.
+    statement: `Write-Output -InputObject <input> | <statement>`, or a script's `$input` /
+    process block. `host` is the client's host (endpoint.hostcalls) when it has one: scripts'
+    Read-Host asks it.
     """
     output: list[Any] = []
     errors: list[ErrorRecord] = []
+    streams: dict[str, list[str]] = {"warnings": [], "verbose": [], "debug": [], "information": []}
+    failed = False
+    exit_code, exited = 0, None
     for index, statement in enumerate(statements):
-        if index == 0 and input and not statement[0].is_script:
-            statement = [_input_source(input), *statement]
-        result = _run_statement(execute, context, statement)
+        fed = input if index == 0 else ()
+        if fed and not statement[0].is_script:
+            statement, fed = [_input_source(fed), *statement], ()
+        result = _run_statement(execute, context, statement, host, fed)
         output.extend(result.output)
         errors.extend(result.errors)
+        for name, lines in streams.items():
+            lines.extend(getattr(result, name, ()))
+        if isinstance(result, Outcome) and result.exited is not None:
+            exited = bool(exited) or result.exited
+        exit_code = getattr(result, "exit_code", 0) or exit_code
         if result.failed:
-            return Result(tuple(output), tuple(errors), True)
-    return Result(tuple(output), tuple(errors), False)
+            failed = True
+            break
+    return Outcome(tuple(output), tuple(errors), failed, *(tuple(v) for v in streams.values()), exit_code=exit_code,
+                   exited=exited)
 
 
 def _input_source(input: Sequence[Any]) -> Invocation:
@@ -48,7 +81,8 @@ def _input_source(input: Sequence[Any]) -> Invocation:
     return Invocation(command.name, False, command)
 
 
-def _run_statement(execute: Executor, context: str, statement: Sequence[Invocation]) -> Result:
+def _run_statement(execute: Executor, context: str, statement: Sequence[Invocation], host: Any = None,
+                   input: Sequence[Any] = ()) -> Result:
     first = statement[0]
     if first.is_script and first.name.strip() == direct.BATCH:
         return _run_batch(execute, context, first.command)
@@ -57,9 +91,9 @@ def _run_statement(execute: Executor, context: str, statement: Sequence[Invocati
     if first.is_script and first.name.strip() == direct.WRAPPER:
         return _run_in_guest(execute, context, first.command)
     if _is_execute_ps(statement):
-        return _as_text(_run_script(execute, context, str(first.command.param("Command") or "")))
+        return _as_text(_run_script(execute, context, str(first.command.param("Command") or ""), host=host))
     if first.is_script:
-        return _run_script(execute, context, first.name)
+        return _run_script(execute, context, first.name, _script_args(first.command), host=host, input=input)
     return execute(context, tuple(i.command for i in statement))
 
 
@@ -117,34 +151,26 @@ def _is_execute_ps(statement: Sequence[Invocation]) -> bool:
     return len(names) == 2 and names == ["invoke-expression", "out-string"] and statement[1].command.has("Stream")
 
 
-def _run_script(execute: Executor, context: str, text: str) -> Result:
-    return pwsh.run_script(execute, context, text).as_result()
+def _script_args(call: Command) -> list[Any]:
+    """add_parameter/add_argument on an add_script command: the script's own arguments."""
+    return [*call.arguments, *(pwsh.NamedArgument(name, value) for name, value in call.parameters)]
+
+
+def _run_script(execute: Executor, context: str, text: str, args: Sequence[Any] = (), *, host: Any = None,
+                input: Sequence[Any] = ()) -> Result:
+    """A script through the PowerShell engine; its other streams and its exit code ride along.
+
+    `input` is the pipeline's input, the script's `$input` (and its process block's `$_`)."""
+    script = pwsh.run_script(execute, context, text, args=args, host=host, input=list(input) if input else None)
+    return Outcome(script.output, script.errors, script.failed, script.warnings, script.verbose, script.debug,
+                   script.information, exit_code=script.exit_code, exited=script.exited)
 
 
 def _as_text(result: Result) -> Result:
-    """`| Out-String -Stream`: every output object becomes its lines of text."""
-    lines: list[str] = []
-    for item in result.output:
-        lines.extend(text_lines(item))
-    return Result(tuple(lines), result.errors, result.failed)
-
-
-def text_lines(item: Any) -> list[str]:
-    """A Format-List-like rendering, enough for a person reading execute_ps output."""
-    if not isinstance(item, PSObject):
-        return [str(item)]
-    width = max((len(k) for k in item), default=0)
-    return ["", *(f"{k.ljust(width)} : {_text(item[k])}" for k in item), ""]
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, (list, tuple)):
-        return "{" + ", ".join(_text(v) for v in value) + "}"
-    return str(value)
+    """`| Out-String -Stream`: the output as the console's lines of text (psformat's default views)."""
+    text = psformat.render(list(result.output))
+    lines = tuple(text.splitlines()) if text else ()
+    return replace(result, output=lines)
 
 
 def parse_error(detail: str) -> ErrorRecord:

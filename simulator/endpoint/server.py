@@ -26,7 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from nestlab.simulator import clixml
-from nestlab.simulator.endpoint import keyexchange, ntlm_store, psrp, winrs, wsman
+from nestlab.simulator.endpoint import hostcalls, keyexchange, ntlm_store, psrp, streams, winrs, wsman
 from nestlab.simulator.endpoint.auth import ConnectionLogin, Credentials, Outcome, Verdict, challenges
 from nestlab.simulator.endpoint.encryption import CONTENT_TYPE as ENCRYPTED_CONTENT_TYPE
 from nestlab.simulator.endpoint.encryption import BadEncryptedMessage, is_encrypted, unwrap, wrap
@@ -97,6 +97,7 @@ class _Pipeline:
     finished: bool = False  # the PIPELINE_STATE message is queued
     statements: list = field(default_factory=list)
     input: list = field(default_factory=list)  # PIPELINE_INPUT objects, until END_OF_PIPELINE_INPUT
+    host: Any = None  # hostcalls.PipelineHost when the client has a PSHost (Read-Host asks it)
 
 
 @dataclass
@@ -309,6 +310,9 @@ class HostEndpoint:
         for message in messages:
             if message.message_type == psrp.CREATE_PIPELINE:
                 no_input, pipeline.statements = psrp.create_pipeline_statements(message, pool.session_key)
+                if hostcalls.has_host(psrp.read_body(message)):
+                    pipeline.host = hostcalls.PipelineHost(self.changed, lambda ci, body, p=pipeline: pool.queue(
+                        p.outbox, hostcalls.PIPELINE_HOST_CALL, body, p.pid))
                 if no_input:
                     self._start(pool, pipeline)
             elif message.message_type == psrp.PIPELINE_INPUT:
@@ -329,6 +333,10 @@ class HostEndpoint:
                 pool.queue(pool.outbox, psrp.RUNSPACE_AVAILABILITY, psrp.runspace_availability_body(True, call_id))
             elif message.message_type == psrp.GET_AVAILABLE_RUNSPACES:
                 pool.queue(pool.outbox, psrp.RUNSPACE_AVAILABILITY, psrp.runspace_availability_body(1, call_id))
+            elif message.message_type == hostcalls.PIPELINE_HOST_RESPONSE:  # Read-Host's answer
+                pipeline = pool.pipelines.get(str(message.pid).upper()) or pool.pipelines.get(str(message.pid))
+                if pipeline is not None and pipeline.host is not None:
+                    pipeline.host.answer(body)
         self.changed.notify_all()
 
     def _start(self, pool: _Pool, pipeline: _Pipeline) -> None:
@@ -339,7 +347,7 @@ class HostEndpoint:
 
     def _run(self, pool: _Pool, pipeline: _Pipeline) -> None:
         try:
-            result = run_statements(self.execute, self.host, pipeline.statements, pipeline.input)
+            result = run_statements(self.execute, self.host, pipeline.statements, pipeline.input, host=pipeline.host)
         except Exception as exc:  # a simulator bug must still end the pipeline, as a Failed state
             result = Result((), (internal_error(exc),), True)
         with self.changed:
@@ -353,6 +361,11 @@ class HostEndpoint:
         streamed, terminating = clixml.wire_errors(result)
         for error in streamed:
             pool.queue(pipeline.outbox, psrp.ERROR_RECORD, clixml.to_clixml(error), pipeline.pid)
+        for message_type, body in streams.messages(result, self.host):  # a script's other streams
+            pool.queue(pipeline.outbox, message_type, body, pipeline.pid)
+        if getattr(result, "should_exit", getattr(result, "exit_code", 0)):  # `exit N`: the client's host learns N
+            body = psrp.host_call_body(psrp.SET_SHOULD_EXIT, "SetShouldExit", [result.exit_code])
+            pool.queue(pipeline.outbox, psrp.PIPELINE_HOST_CALL, body, pipeline.pid)
         state = psrp.PIPELINE_FAILED if result.failed else psrp.PIPELINE_COMPLETED
         pool.queue(pipeline.outbox, psrp.PIPELINE_STATE, psrp.pipeline_state_body(state, terminating), pipeline.pid)
         pipeline.finished = True

@@ -281,19 +281,37 @@ def powershell(program: Program, args: list[str]) -> int:
             program.write("stderr", "Cannot process the command because the value specified with -EncodedCommand "
                                     "is not properly encoded. The value must be Base64 encoded.\r\n")
             return 1
-        return run_script(program, script, clixml_errors=True)
+        return run_script(program, script, clixml_errors=True, input=_stdin_for(program, script))
     if command in (None, ["-"]):
         code = 0
         while (line := program.read_line()) is not None:
             if line.strip():
                 code = run_script(program, line, clixml_errors=False)
         return code
-    return run_script(program, " ".join(command), clixml_errors=False)
+    script = " ".join(command)
+    return run_script(program, script, clixml_errors=False, input=_stdin_for(program, script))
 
 
-def run_script(program: Program, script: str, *, clixml_errors: bool) -> int:
+_READS_INPUT = re.compile(r"\$input\b", re.IGNORECASE)
+
+
+def _stdin_for(program: Program, script: str) -> list[str] | None:
+    """powershell.exe hands its stdin to a -Command/-EncodedCommand script as `$input`, one string per line.
+
+    powershell.exe reads it lazily; the engine takes its input as a list, so the lines are read up
+    to the client's end of stdin, and only for a script that mentions `$input` (any other script
+    would wait for an end of stdin that pywinrm's run_ps never sends)."""
+    if not _READS_INPUT.search(script):
+        return None
+    lines: list[str] = []
+    while (line := program.read_line()) is not None:
+        lines.append(line)
+    return lines
+
+
+def run_script(program: Program, script: str, *, clixml_errors: bool, input: list[str] | None = None) -> int:
     """One script through the engine seam; its streams written as powershell.exe writes them."""
-    result = pwsh.run_script(program.session_executor(), program.host, script)
+    result = pwsh.run_script(program.session_executor(), program.host, script, input=input)
     for line in result.information:
         program.write("stdout", f"{line}\n")
     shown = psformat.render(list(result.output)) if result.output else ""
@@ -308,9 +326,11 @@ def run_script(program: Program, script: str, *, clixml_errors: bool) -> int:
             program.write("stdout", f"WARNING: {warning}\n")
         for error in result.errors:
             program.write("stderr", psformat.format_error(error, command_line) + "\n")
-    if result.exit_code:
+    if result.exited:
         return result.exit_code
-    return 1 if result.failed or result.errors else 0
+    # Without `exit`, -Command's code is success or failure only: a native program's non-zero
+    # $LASTEXITCODE becomes 1 (PowerShell/PowerShell#13501 describes this, in Windows PowerShell too).
+    return 1 if result.failed or result.errors or result.exit_code else 0
 
 
 def clixml_error_stream(result: pwsh.ScriptResult, command_line: str) -> str:

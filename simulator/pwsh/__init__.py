@@ -28,6 +28,14 @@ class HostUI(Protocol):
 
 
 @dataclass(frozen=True)
+class NamedArgument:
+    """`-Name value` for a script's param(): how a PSRP client's add_parameter reaches the script."""
+
+    name: str
+    value: Any = True
+
+
+@dataclass(frozen=True)
 class ScriptResult:
     """Every stream of a script run, in the order PowerShell keeps them apart.
 
@@ -45,6 +53,11 @@ class ScriptResult:
     information: tuple[str, ...] = ()
     exit_code: int = 0
     failed: bool = False
+    positions: tuple[str, ...] = ()  # each error's "At line:N char:M" block ("" when it has none)
+    # every record in the order written: ("output", obj), ("error", (ErrorRecord, position)),
+    # ("warning"|"verbose"|"debug"|"information", text) — what a console prints, in its order
+    events: tuple[tuple[str, Any], ...] = ()
+    exited: bool = False  # `exit` ran (a remote host then calls SetShouldExit(exit_code)); added by the endpoint
 
     def as_result(self) -> Result:
         return Result(self.output, self.errors, self.failed)
@@ -57,11 +70,23 @@ def run_script(
     *,
     args: Sequence[Any] = (),
     host: HostUI | None = None,
+    files: Callable[[str], str | None] | None = None,
+    input: Sequence[Any] | None = None,
 ) -> ScriptResult:
-    """Run `text` as a PowerShell script where `context` says (a host id or a VM path)."""
+    """Run `text` as a PowerShell script where `context` says (a host id or a VM path).
+
+    `input` is what was piped into the script (a PSRP pipeline's input, a WinRS
+    `powershell -` stdin): its `$input`, and each item a `process {}` block's `$_`.
+
+    `files` reads a script a dot-sourced or called path names (`nestlab ps --file` reads the local
+    folder); without it a path is CommandNotFound, as on a host that has no such file.
+    """
+    from nestlab.simulator.pwsh import feed  # noqa: F401 - registers Write-Output for pipeline input
     from nestlab.simulator.pwsh.engine import run  # the engine is imported only when a script runs
 
-    return run(execute, context, text, args=args, host=host)
+    if input is None:
+        return run(execute, context, text, args=args, host=host, files=files)
+    return run(execute, context, text, args=args, host=host, files=files, input=input)
 
 
-__all__ = ["Executor", "HostUI", "ScriptResult", "run_script"]
+__all__ = ["Executor", "HostUI", "NamedArgument", "ScriptResult", "run_script"]
