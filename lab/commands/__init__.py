@@ -25,10 +25,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "fix": ("fix", "Diagnose TARGET, then apply each finding's resolution (causes first)."),
     "fleet": ("fleet", "List the containers of every fleet (or of LAB's): lab, host, container, status, address."),
     "generate": ("generate", "Write a realistic random lab (Faker names, addresses, Windows paths)."),
+    "grade": ("grade", "Inject every root cause into the labs, run DIAGNOSTIC on each, and print recall and precision per root cause, what it said instead when it missed, and its false alarms on the healthy labs — beside nestlab's own diagnosis."),
     "import": ("import_", "Import a data-collection bundle (folder or zip, ours or a customer's) as a lab file."),
     "inject": ("inject", "Write LAB with the fault FAULT_ID applied (see `nestlab faults`)."),
     "labs": ("labs", "List the builtin labs (use them as builtin:NAME)."),
-    "ps": ("ps", "Run simulated PowerShell on a lab and print it as PowerShell would."),
+    "ps": ("ps", "Run PowerShell on a simulated host and print it as a PowerShell console would."),
     "restore": ("restore", "Undo, newest first, every step of JOURNAL not yet undone, verify each by reading back, and compare the hosts with the run's baseline."),
     "serve": ("serve", "Serve each host of LAB as a Hyper-V host would answer pypsrp, pywinrm or Ansible."),
     "triage": ("triage", "Rank the root causes that TEXT points to: an error message (verbatim or in your own words), "
