@@ -179,7 +179,7 @@ def hypervisor_launch_disabled(ev: Evidence) -> Iterator[Hit]:
 
 @rule("dynamic-memory-enabled", category="prerequisites", severity="warning", reference=REFERENCE)
 def dynamic_memory_enabled(ev: Evidence) -> Iterator[Hit]:
-    for vm in nested_hosts(ev.lab):
+    for vm in nested_hosts(ev):
         if not ev.lab[vm].memory.dynamic:
             continue
         yield Hit(
@@ -218,7 +218,7 @@ ANTIVIRUS = cmd("Get-CimInstance", Namespace="root/SecurityCenter2", ClassName="
 def antivirus_blocking_hyperv(ev: Evidence) -> Iterator[Hit]:
     for owner in platforms(ev.lab):
         products = ev.lab.platform(owner).security.blocking_software
-        if not products or not is_hyperv_platform(ev.lab, owner):
+        if not products or not is_hyperv_platform(ev, owner):
             continue
         yield Hit(
             subject=owner,

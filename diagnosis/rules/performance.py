@@ -46,7 +46,7 @@ MIN_HOST_MEMORY_GB = 8
 @rule("under-provisioned", category="performance", severity="warning", reference=REFERENCE)
 def under_provisioned(ev: Evidence) -> Iterator[Hit]:
     lab = ev.lab
-    for vm in nested_hosts(lab):
+    for vm in nested_hosts(ev):
         record = lab[vm]
         name = q(name_of(vm))
         few_cpus = record.workload == "heavy" and MIN_VCPUS <= record.processor.count < HEAVY_WORK_VCPUS
@@ -147,7 +147,7 @@ def _assigned_item(ev: Evidence, vm: str):
 def dynamic_vhd(ev: Evidence) -> Iterator[Hit]:
     lab = ev.lab
     for vm in lab.all_vms():
-        if not is_nested_host(lab, vm) and lab.depth(vm) < 2:
+        if not is_nested_host(ev, vm) and lab.depth(vm) < 2:
             continue
         for chain in disk_chains(lab, vm):
             for vhd in chain:

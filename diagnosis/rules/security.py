@@ -36,7 +36,7 @@ VERIFY = "Verify with msinfo32 that Virtualization-based security is 'Not enable
 
 def secured(ev: Evidence) -> Iterator[tuple[str, Security]]:
     for owner in platforms(ev.lab):
-        if is_hyperv_platform(ev.lab, owner):
+        if is_hyperv_platform(ev, owner):
             yield owner, ev.lab.platform(owner).security
 
 

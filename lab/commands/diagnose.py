@@ -7,6 +7,7 @@ import sys
 import click
 from rich.console import Console
 
+from nestlab.diagnosis.evidence import Statements
 from nestlab.diagnosis.findings import Report
 from nestlab.lab.diagnose import blocking, diagnose_target, unreachable_error
 from nestlab.lab.render import print_report, report_markdown
@@ -17,7 +18,14 @@ from nestlab.lab.render import print_report, report_markdown
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (spec/cli.md).")
 @click.option("--markdown", "as_markdown", is_flag=True, help="Print the report as Markdown (for a ticket).")
 @click.option("--vm", "vm", metavar="NAME", help="Only findings about this VM (name or node id) and below.")
-def command(target: str, as_json: bool, as_markdown: bool, vm: str | None) -> None:
+@click.option("--nested-host", "nested_hosts", metavar="VM", multiple=True,
+              help="This VM is meant to host nested VMs (repeatable): every check of the guide's first section applies.")
+@click.option("--symptom", "symptoms", metavar="TEXT", multiple=True,
+              help="An error text someone saw (repeatable): evidence that ranks the findings and places intent.")
+@click.option("--reachable", "reachable", metavar="VM:PORT", multiple=True,
+              help="This VM's TCP port is meant to be reachable from outside (repeatable).")
+def command(target: str, as_json: bool, as_markdown: bool, vm: str | None,
+            nested_hosts: tuple[str, ...] = (), symptoms: tuple[str, ...] = (), reachable: tuple[str, ...] = ()) -> None:
     """Collect evidence from TARGET and name root causes, subjects, evidence and fixes.
 
     TARGET is a lab file, builtin:NAME, psrp://[user@]host[:port][?transport=…&auth=…] or
@@ -29,8 +37,11 @@ def command(target: str, as_json: bool, as_markdown: bool, vm: str | None) -> No
       nestlab diagnose broken.yaml --json
       nestlab diagnose broken.yaml --markdown > ticket-4711.md
       nestlab diagnose psrp://admin@hv01.contoso.com --vm L1
+      nestlab diagnose lab.yaml --nested-host L1
+      nestlab diagnose lab.yaml --symptom "Hyper-V cannot be installed: The processor does not have required virtualization capabilities"
+      nestlab diagnose lab.yaml --reachable L2-web:80
     """
-    result = diagnose_target(target)
+    result = diagnose_target(target, stated(nested_hosts, symptoms, reachable))
     report = _only_vm(result.report, vm) if vm else result.report
     if as_json and as_markdown:
         raise click.UsageError("--json and --markdown: choose one")
@@ -46,6 +57,16 @@ def command(target: str, as_json: bool, as_markdown: bool, vm: str | None) -> No
     sys.exit(1 if blocking(report) else 0)
 
 
+def stated(nested_hosts: tuple[str, ...], symptoms: tuple[str, ...], reachable: tuple[str, ...]) -> Statements:
+    """The options as Statements; a --symptom no catalog entry matches is still kept as text."""
+    from nestlab.diagnosis.evidence import Observed
+    from nestlab.diagnosis.symptoms import observe, parse_reachable
+
+    seen = tuple(observe(text, "--symptom") or Observed(text.strip(), "--symptom") for text in symptoms if text.strip())
+    return Statements(nested_hosts=tuple(nested_hosts), symptoms=seen,
+                      reachable=tuple(parse_reachable(r) for r in reachable))
+
+
 def _only_vm(report: Report, vm: str) -> Report:
     def about(subject: str) -> bool:
         node = subject.split(":", 1)[0]
@@ -53,4 +74,4 @@ def _only_vm(report: Report, vm: str) -> Report:
         return vm in parts[1:] or node == vm or node.startswith(vm + "/")
 
     return Report(report.target, report.collected_at, report.hosts,
-                  tuple(f for f in report.findings if about(f.subject)))
+                  tuple(f for f in report.findings if about(f.subject)), symptoms=report.symptoms)
