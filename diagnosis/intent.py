@@ -80,18 +80,20 @@ def nested_hosts(ev: Evidence) -> list[str]:
 
 
 def in_chain(ev: Evidence, vm: str) -> bool:
-    """A VM meant to host nested VMs, or a VM inside one (at any depth)."""
-    if meant_to_nest(ev, vm):
+    """A VM meant to host nested VMs, or a VM inside one (at any depth); every VM of an Azure VM
+    host is nested already (the host is a VM in Azure)."""
+    lab = ev.lab
+    if meant_to_nest(ev, vm) or lab[lab.root_host(vm)].kind == "azure-vm":
         return True
-    return any(meant_to_nest(ev, a) for a in ev.lab.ancestors(vm) if ev.lab.kind(a) == "vm")
+    return any(meant_to_nest(ev, a) for a in lab.ancestors(vm) if lab.kind(a) == "vm")
 
 
 def chain_owner(ev: Evidence, owner: str) -> bool:
-    """A host or guest whose VMs are in the nested chain: a host that runs a nested host, or a
-    guest in the chain (network and performance rules about what an owner holds ask this)."""
+    """A host or guest whose VMs are in the nested chain: a host that runs a nested host (or is an
+    Azure VM), or a guest in the chain (network and performance rules about what an owner holds)."""
     lab = ev.lab
     if lab.kind(owner) == "host":
-        return any(meant_to_nest(ev, vm) for vm in lab.vms(owner))
+        return lab[owner].kind == "azure-vm" or any(meant_to_nest(ev, vm) for vm in lab.vms(owner))
     return in_chain(ev, owner)
 
 

@@ -311,11 +311,10 @@ def test_portproxy_missing(lab):
             "listenport=8080 connectaddress=192.168.200.10 connectport=80 }") in finding.resolution
 
 
-def test_portproxy_missing_without_a_firewall_hole_forwards_the_service_port(lab):
+def test_an_unforwarded_service_nobody_wants_reachable_is_not_missing(lab):
+    # Issue 11: nothing (no allow rule, no other forward, no statement) says port 80 is meant to be public.
     lab.update_platform(L1, portproxy=(), firewall=())
-    finding = only(run(lab), "portproxy-missing", L1)
-    assert ("Invoke-Command -VMName 'L1' -ScriptBlock { netsh int portproxy add v4tov4 listenaddress=10.20.0.50 "
-            "listenport=80 connectaddress=192.168.200.10 connectport=80 }") in finding.resolution
+    assert not run(lab).by_root_cause("portproxy-missing")
 
 
 def test_firewall_block_rule(lab):

@@ -1,6 +1,8 @@
 """Guide section "Performance degradation in nested virtualization" (category performance).
 
-Everything here degrades rather than blocks, so every rule is a warning.
+Everything here degrades rather than blocks, so every rule is a warning. Scope (docs/severity.md):
+the nested chain (diagnosis.intent) — a file server's data disk on HDD beside a nested lab is its
+owner's choice, not a finding.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 from pathlib import PureWindowsPath
 from typing import Iterator
 
+from nestlab.diagnosis import intent
 from nestlab.diagnosis.evidence import Evidence
 from nestlab.diagnosis.rules.common import (
     GUIDE,
@@ -21,7 +24,6 @@ from nestlab.diagnosis.rules.common import (
     disk_chains,
     gb_text,
     gb_to_bytes,
-    is_nested_host,
     name_of,
     nested_hosts,
     on_platform,
@@ -80,7 +82,7 @@ def under_provisioned(ev: Evidence) -> Iterator[Hit]:
 def host_memory_low(ev: Evidence) -> Iterator[Hit]:
     for host in ev.lab.hosts():
         memory = ev.lab[host].memory_gb
-        if memory >= MIN_HOST_MEMORY_GB:
+        if memory >= MIN_HOST_MEMORY_GB or not intent.chain_owner(ev, host):
             continue
         yield Hit(
             subject=host,
@@ -108,7 +110,7 @@ def host_overcommitted(ev: Evidence) -> Iterator[Hit]:
     lab = ev.lab
     for owner in platforms(lab):
         vms = _running_vms(lab, owner)
-        if not vms:
+        if not vms or not intent.chain_owner(ev, owner):
             continue
         cores, memory_gb = capacity(lab, owner)
         vcpus = sum(lab[vm].processor.count for vm in vms)
@@ -147,7 +149,7 @@ def _assigned_item(ev: Evidence, vm: str):
 def dynamic_vhd(ev: Evidence) -> Iterator[Hit]:
     lab = ev.lab
     for vm in lab.all_vms():
-        if not is_nested_host(ev, vm) and lab.depth(vm) < 2:
+        if not intent.in_chain(ev, vm):
             continue
         for chain in disk_chains(lab, vm):
             for vhd in chain:
@@ -190,6 +192,8 @@ def _volume(lab: Lab, owner: str, path: str):
 def slow_storage(ev: Evidence) -> Iterator[Hit]:
     lab = ev.lab
     for vm in lab.all_vms():
+        if not intent.in_chain(ev, vm):
+            continue
         owner = lab.parent(vm)
         for chain in disk_chains(lab, vm):
             for vhd in chain:
@@ -215,6 +219,8 @@ def slow_storage(ev: Evidence) -> Iterator[Hit]:
 def bandwidth_limited(ev: Evidence) -> Iterator[Hit]:
     lab = ev.lab
     for vm in lab.all_vms():
+        if not intent.in_chain(ev, vm):
+            continue
         for adapter in lab.adapters(vm):
             mbps = lab[adapter].max_bandwidth_mbps
             if mbps <= 0:
@@ -235,7 +241,7 @@ def noisy_neighbor(ev: Evidence) -> Iterator[Hit]:
     for owner in platforms(lab):
         vms = _running_vms(lab, owner)
         heavy = [vm for vm in vms if lab[vm].workload == "heavy"]
-        victims = [vm for vm in vms if vm not in heavy]
+        victims = [vm for vm in vms if vm not in heavy and intent.in_chain(ev, vm)]
         if not heavy or not victims:
             continue
         yield Hit(

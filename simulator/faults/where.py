@@ -20,6 +20,34 @@ def nested_hosts(lab: Lab) -> list[str]:
     return [vm for vm in lab.all_vms() if is_nested_host(lab, vm)]
 
 
+def in_chain(lab: Lab, vm: str) -> bool:
+    """A nested host or a VM inside one; every VM of an Azure VM host is nested already. The
+    diagnosis scopes the guide's network and performance sections to this chain
+    (diagnosis.intent, docs/severity.md), so the catalog puts those faults only there."""
+    if is_nested_host(lab, vm) or lab[lab.root_host(vm)].kind == "azure-vm":
+        return True
+    return any(lab.kind(a) == "vm" and is_nested_host(lab, a) for a in lab.ancestors(vm))
+
+
+def chain_owner(lab: Lab, owner: str) -> bool:
+    """A host that runs a nested host (or is an Azure VM), or a guest in the chain."""
+    if lab.kind(owner) == "host":
+        return lab[owner].kind == "azure-vm" or any(is_nested_host(lab, vm) for vm in lab.vms(owner))
+    return in_chain(lab, owner)
+
+
+def in_nested_scope(lab: Lab, subject: str) -> bool:
+    """Whether a subject belongs to the nested chain: an adapter's VM, a disk's users, a switch's
+    or NAT's owner, a VM, or a host that runs a nested host."""
+    if subject in lab and lab.kind(subject) == "vhd":
+        users = [vm for vm in lab.all_vms() if any(subject in lab.chain(d) for d in lab.disks(vm) if d in lab)]
+        return any(in_chain(lab, vm) for vm in users)
+    node = anchor(lab, subject)
+    if node not in lab:
+        return False
+    return chain_owner(lab, node) if lab.kind(node) == "host" else in_chain(lab, node)
+
+
 def reachable(lab: Lab, owner: str) -> bool:
     """A host, or a VM whose guest runs: the places a diagnosis can ask (PowerShell Direct needs a
     Running VM at every level), so a fault put there shows to it."""
