@@ -103,12 +103,14 @@ def hyperv_platform(ev: Evidence, owner: str) -> bool:
 
 
 def nesting_proven(ev: Evidence, node: str) -> bool:
-    """A VM observed Running inside a VM at or below `node`: the hypervisors above it run, so
-    nothing on `node` or above it keeps nesting from working."""
+    """A VM observed Running inside a VM below `node` (a grandchild at least): the VM between them
+    got virtualization extensions from `node` and its hypervisor runs, so nothing on `node` (or
+    above it) keeps nesting below it from working."""
     lab = ev.lab
-    vms = lab.vms(node, recursive=True) if node in lab else []
-    for vm in [node, *vms] if lab.kind(node) == "vm" else vms:
-        if any(lab[child].state == "Running" for child in lab.vms(vm)):
+    if node not in lab:
+        return False
+    for child in lab.vms(node):
+        if any(lab[vm].state == "Running" and lab.parent(vm) != node for vm in lab.vms(child, recursive=True)):
             return True
     return False
 

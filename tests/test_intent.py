@@ -76,6 +76,6 @@ def test_a_second_ordinary_vm_beside_a_nested_host_gets_no_readiness_finding():
 
 def test_a_running_nested_vm_proves_the_chain_above_it():
     evidence = diagnosis(load("builtin:reference")).evidence
-    assert intent.nesting_proven(evidence, "HV01")
-    assert intent.nesting_proven(evidence, L1)
-    assert not intent.nesting_proven(evidence, "HV01/L1/L2-web")
+    assert intent.nesting_proven(evidence, "HV01")  # L2-web runs inside L1: HV01 gives L1 its extensions
+    assert not intent.nesting_proven(evidence, L1)  # nothing runs inside L1's VMs
+    assert intent.nesting_proven(diagnosis(load("builtin:deep")).evidence, L1)  # L3 runs inside L2

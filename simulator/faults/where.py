@@ -11,6 +11,16 @@ from nestlab.simulator.model import VM, Lab, ip_of
 SUPPORTED_BUILD = 14393  # Windows Server 2016 / Windows 10 1607: the first builds with nested Hyper-V
 
 
+# Windows' own listeners (diagnosis/rules/network.py SYSTEM_PORTS, docs/severity.md): never a
+# "missing" forward. RPC 135, NetBIOS 137-139, SMB 445, RDP 3389, WinRM 5985/5986/47001, and the
+# dynamic range 49152+ (Microsoft KB 929851).
+SYSTEM_PORTS = frozenset({135, 137, 138, 139, 445, 3389, 5985, 5986, 47001})
+
+
+def system_port(port: int) -> bool:
+    return port in SYSTEM_PORTS or port >= 49152
+
+
 def is_nested_host(lab: Lab, vm: str) -> bool:
     """A VM that hosts nested VMs: Hyper-V in its guest, or VMs running inside it."""
     return lab[vm].guest.hyperv_installed or bool(lab.vms(vm))
