@@ -70,6 +70,16 @@ def meant_to_be_reachable(vm: str, port: int, stated: Statements) -> Statements:
     return replace(stated, reachable=(*stated.reachable, (vm, port)))
 
 
+@given("the symptoms the customer saw", target_fixture="stated")
+def the_symptoms_the_customer_saw(customer_case: Case, stated: Statements) -> Statements:
+    """The case folder's `symptoms` (errors the customer saw, each on its node), as `--symptom` takes them."""
+    from nestlab.diagnosis.symptoms import observe
+
+    seen = tuple(observe(text, f"{customer_case.name}/symptoms", node) or Observed(text, f"{customer_case.name}/symptoms", node)
+                 for node, text in customer_case.symptoms)
+    return replace(stated, symptoms=(*stated.symptoms, *seen))
+
+
 @pytest.fixture
 def stated() -> Statements:
     """What a scenario's Given steps stated (intent, symptoms seen): evidence, never state."""

@@ -98,3 +98,18 @@ def test_an_error_record_under_a_command_is_a_symptom_of_the_folder_it_is_in(tmp
     root = folder(tmp_path, **{"get-vm.txt": GET_VM, "get-vmprocessor.txt": GET_VMPROCESSOR, "L1/install.txt": record})
     (symptom,) = import_bundle(root).symptoms
     assert symptom.node == "HOST/L1" and symptom.source == "L1/install.txt:1"
+
+
+def test_a_case_folder_keeps_the_symptoms_and_its_scenario_reads_them(ticket, tmp_path):
+    from nestlab.steps.cases import load_case
+
+    case = tmp_path / "cases" / "bob-4711"
+    case.mkdir(parents=True)
+    result = CliRunner().invoke(cli, ["import", str(ticket), "-o", str(case / "lab.yaml"), "--case"])
+    assert result.exit_code == 0, result.output
+    assert (case / "symptoms").read_text().splitlines()[1] == f"HOST/L1 | {INSTALL_ERROR}"
+    # with the symptom, L1 is meant to nest: the expected list names the cause as the error it is
+    assert "extensions-not-exposed HOST/L1" in (case / "expected").read_text().splitlines()
+    lab_text = (case / "lab.yaml").read_text()
+    (case / "lab.yaml").write_text("# Bob cannot install Hyper-V in L1\n" + lab_text)
+    assert load_case(case).symptoms == (("HOST/L1", INSTALL_ERROR),)

@@ -71,3 +71,16 @@ def test_the_catalog_injects_vbs_faults_only_where_they_are_real():
                      "group-policy-blocking"):
         assert not faults.get(fault_id).candidates(load("builtin:reference")), fault_id
         assert faults.get(fault_id).candidates(load("builtin:legacy")), fault_id
+
+
+def test_an_amd_host_before_server_2022_is_an_error_only_with_a_vm_meant_to_nest():
+    lab = load("builtin:reference")
+    lab.update("HV01", cpu=replace(lab["HV01"].cpu, vendor="AMD", model="AMD EPYC 7543 32-Core Processor"),
+               os=OSInfo(caption="Microsoft Windows Server 2019 Datacenter", build=17763))
+    found, _ = loud(lab)
+    assert ("error", "host-os-unsupported", "HV01") in found
+    fresh = load("features/labs/fresh-nested-host.yaml")
+    fresh.update("HV01", cpu=replace(fresh["HV01"].cpu, vendor="AMD"),
+                 os=OSInfo(caption="Microsoft Windows Server 2019 Datacenter", build=17763))
+    found, report = loud(fresh)
+    assert found == [] and [f.severity for f in report.by_root_cause("host-os-unsupported")] == ["info"]

@@ -15,6 +15,7 @@ from nestlab.diagnosis.rules.common import (
     get_vmmemory,
     hypervisor_item,
     is_hyperv_platform,
+    is_nested_host,
     name_of,
     nested_hosts,
     on_platform,
@@ -62,6 +63,10 @@ def host_os_unsupported(ev: Evidence) -> Iterator[Hit]:
         problem = os_problem(record.os, record.cpu.vendor)
         if problem is None:
             continue
+        # An AMD host before Windows Server 2022 / Windows 11 runs Hyper-V, only not nested: an
+        # error when a VM on it is meant to host nested VMs, else readiness (docs/severity.md).
+        amd_only = os_problem(record.os) is None
+        at_stake = not amd_only or any(is_nested_host(ev, vm) for vm in ev.lab.vms(host))
         items = os_items(ev.lab, host)
         if record.cpu.vendor == "AMD":
             items += (seen(WIN32_CPU, "Manufacturer", CPU_VENDOR_NAME["AMD"]),)
@@ -71,6 +76,7 @@ def host_os_unsupported(ev: Evidence) -> Iterator[Hit]:
             evidence=items,
             resolution=(f"Upgrade {host} to Windows Server 2022 or later, or Windows 11 Pro/Enterprise, with Hyper-V",),
             explains=NO_HYPERVISOR_SYMPTOMS,
+            severity=None if at_stake else "info",
         )
 
 

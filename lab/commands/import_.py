@@ -81,6 +81,10 @@ def write_expected(imported: Imported, lab_path: Path) -> Path:
     if not lines:
         header += "# the diagnosis found nothing: list the root causes this case must report\n"
     write_atomic(target, header + "".join(f"{line}\n" for line in lines))
+    if imported.symptoms:
+        write_atomic(lab_path.parent / "symptoms",
+                     "# the errors the customer saw (NODE | TEXT), from the bundle's free text\n"
+                     + "".join(f"{o.node} | {o.text}\n" if o.node else f"{o.text}\n" for o in imported.symptoms))
     unexpected = lab_path.parent / "unexpected"
     if not unexpected.exists():
         write_atomic(unexpected, "# root causes the diagnosis must not report (the plausible wrong answers), one per line\n")
