@@ -112,3 +112,12 @@ def test_insufficient_memory_where_the_nested_vms_do_not_fit_is_an_error():
     lab = load("builtin:reference")
     lab.update(L1, memory=replace(lab[L1].memory, startup_gb=2))
     assert ("error", "insufficient-memory", L1) in loud(lab)
+
+
+def test_a_rotational_volume_is_one_warning_not_one_per_disk():
+    lab = load("builtin:reference")
+    volumes = tuple(replace(v, media="hdd") for v in lab.platform(L1).volumes)
+    lab.update_platform(L1, volumes=volumes)
+    found = [(f.subject, f.severity) for f in report(lab).by_root_cause("slow-storage")]
+    assert sorted(found) == [("HV01/L1:vhd:C:\\VMs\\L2-app\\L2-app.vhdx", "warning"),
+                             ("HV01/L1:vhd:C:\\VMs\\L2-web\\L2-web.vhdx", "info")]

@@ -190,29 +190,42 @@ def _volume(lab: Lab, owner: str, path: str):
 
 @rule("slow-storage", category="performance", severity="warning", reference=REFERENCE)
 def slow_storage(ev: Evidence) -> Iterator[Hit]:
+    """One warning per rotational volume, on its first disk (by path) of the nested chain; the
+    other disks on it get an info note that points there (one cause, not one warning per file)."""
     lab = ev.lab
+    on_volume: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for vm in lab.all_vms():
         if not intent.in_chain(ev, vm):
             continue
         owner = lab.parent(vm)
         for chain in disk_chains(lab, vm):
             for vhd in chain:
-                path = lab[vhd].path
-                volume = _volume(lab, owner, path)
-                if volume is None or volume.media != "hdd":
-                    continue
-                ssd = next((v for v in lab.platform(owner).volumes if v.media == "ssd"), None)
-                target = str(PureWindowsPath(f"{ssd.drive}\\", "VMs", name_of(vm))) if ssd else None
-                fix = (on_platform(lab, owner, [f"Move-VMStorage -VMName {q(name_of(vm))} -DestinationStoragePath {q(target)}"])
-                       if target else (f"Move {name_of(vm)}'s storage to an SSD volume on {owner} (Move-VMStorage)",))
-                yield Hit(
-                    subject=vhd,
-                    summary=f"{path} ({name_of(vm)}'s disk) is on rotational storage {volume.drive}",
-                    evidence=(seen(cmd("Get-PhysicalDisk"), "MediaType", "HDD"),
-                              seen(cmd("Get-Volume", DriveLetter=volume.drive[:1]), "DriveLetter", volume.drive[:1])),
-                    resolution=fix,
-                    explains=PERFORMANCE_SYMPTOMS,
-                )
+                volume = _volume(lab, owner, lab[vhd].path)
+                if volume is not None and volume.media == "hdd":
+                    disks = on_volume.setdefault((owner, volume.drive), [])
+                    if vhd not in (d for d, _ in disks):
+                        disks.append((vhd, vm))
+    for (owner, drive), disks in on_volume.items():
+        disks.sort(key=lambda d: lab[d[0]].path.lower())
+        first = disks[0][0]
+        for vhd, vm in disks:
+            path = lab[vhd].path
+            ssd = next((v for v in lab.platform(owner).volumes if v.media == "ssd"), None)
+            target = str(PureWindowsPath(f"{ssd.drive}\\", "VMs", name_of(vm))) if ssd else None
+            fix = (on_platform(lab, owner, [f"Move-VMStorage -VMName {q(name_of(vm))} -DestinationStoragePath {q(target)}"])
+                   if target else (f"Move {name_of(vm)}'s storage to an SSD volume on {owner} (Move-VMStorage)",))
+            others = [lab[d].path for d, _ in disks if d != vhd]
+            yield Hit(
+                subject=vhd,
+                summary=f"{path} ({name_of(vm)}'s disk) is on rotational storage {drive}"
+                        + (f" (with {', '.join(others)})" if vhd == first and others else "")
+                        + ("" if vhd == first else f", the volume {lab[first].path} is reported for"),
+                evidence=(seen(cmd("Get-PhysicalDisk"), "MediaType", "HDD"),
+                          seen(cmd("Get-Volume", DriveLetter=drive[:1]), "DriveLetter", drive[:1])),
+                resolution=fix,
+                explains=PERFORMANCE_SYMPTOMS,
+                severity=None if vhd == first else "info",
+            )
 
 
 @rule("bandwidth-limited", category="performance", severity="warning", reference=REFERENCE)
