@@ -233,7 +233,7 @@ class Builder:
             Fact(probe_text("cs"), "HypervisorPresent", bool(get(cs, "HypervisorPresent"))) if cs is not None else None),
             hypervisorlaunchtype=(Fact(probe_text("bcd"), "hypervisorlaunchtype", bcd)
                                   if answers.get("bcd") and answers["bcd"].ok else None),
-            events=events)
+            events=events, hyperv_install_state=_install_state(answers))
         for key, result in answers.items():
             if key.startswith("testpath:") and result.output:
                 path = key.split(":", 1)[1]
@@ -436,6 +436,17 @@ def _hyperv_installed(answers: Answers) -> bool:
         return _name(get(feature, "InstallState")) == "Installed"
     optional = first(answers, "optionalfeature")
     return optional is not None and _name(get(optional, "State")) == "Enabled"
+
+
+def _install_state(answers: Answers) -> Fact | None:
+    """The Hyper-V feature's state by name (InstallPending after an install that awaits its reboot)."""
+    feature = first(answers, "feature")
+    if feature is not None:
+        return Fact(probe_text("feature"), "InstallState", _name(get(feature, "InstallState")))
+    optional = first(answers, "optionalfeature")
+    if optional is not None:
+        return Fact(probe_text("optionalfeature"), "State", _name(get(optional, "State")))
+    return None
 
 
 def _bcd_launch(text_lines: list[str]) -> str:

@@ -8,7 +8,7 @@ Feature: Several faults at once — causes come first and explain their conseque
 
   @destructive @cmd
   Scenario: A host-level cause comes before a VM-level one
-    Given the lab "builtin:reference"
+    Given the lab "builtin:legacy"
     And the fault "mac-spoofing-disabled" on "HV01/L1:adapter:Network Adapter"
     And the fault "vbs-enabled" on "HV01"
     When the diagnosis runs
@@ -20,14 +20,14 @@ Feature: Several faults at once — causes come first and explain their conseque
 
   @destructive @cmd
   Scenario: Credential Guard runs on virtualization-based security: one cause, not two errors
-    Given the lab "builtin:reference"
+    Given the lab "builtin:legacy"
     And the fault "credential-guard-enabled" on "HV01"
     When the diagnosis runs
     Then the finding "credential-guard-enabled" names "HV01"
     And the finding "vbs-enabled" is explained by "credential-guard-enabled"
     And the finding "credential-guard-enabled" comes before "vbs-enabled"
     When the resolution is applied
-    Then "Start-VM -Name 'L2-web'" in the guest of "HV01/L1" succeeds
+    Then "Start-VM -Name 'L2'" in the guest of "HV01/L1" succeeds
     And the diagnosis finds nothing
 
   @destructive @state @cmd

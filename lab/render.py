@@ -30,6 +30,10 @@ def print_report(console: Console, report: Report, *, skipped: list[tuple[str, s
         console.print(f"[green]{report.target}: no findings[/green] (hosts: {', '.join(report.hosts)})")
     else:
         console.print(report_table(report))
+    for observed in report.symptoms:
+        where = f" on {observed.node}" if observed.node else ""
+        console.print(f"seen{escape(where)} ({escape(observed.source)}): {escape(observed.text)}"
+                      + (f" [dim]→ {escape(', '.join(observed.symptoms))}[/dim]" if observed.symptoms else ""))
     for vm, why in skipped:
         console.print(f"[dim]skipped {escape(vm)}: {escape(why)}[/dim]")
 
@@ -39,6 +43,10 @@ def report_markdown(report: Report, *, skipped: list[tuple[str, str]] = ()) -> s
     its evidence and the resolution as a PowerShell block."""
     lines = [f"# Diagnosis of {report.target}", "",
              f"Collected {report.collected_at} from {', '.join(report.hosts) or 'no host'}.", ""]
+    if report.symptoms:
+        lines += ["Symptoms seen:", ""]
+        lines += [f"- {_cell(o.text)} ({o.source}{', on `' + o.node + '`' if o.node else ''})" for o in report.symptoms]
+        lines.append("")
     if not report.findings:
         lines.append("No findings.")
     else:

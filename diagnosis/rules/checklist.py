@@ -15,6 +15,7 @@ from nestlab.diagnosis.rules.common import (
     get_vmmemory,
     hypervisor_item,
     is_hyperv_platform,
+    is_nested_host,
     name_of,
     nested_hosts,
     on_platform,
@@ -62,6 +63,10 @@ def host_os_unsupported(ev: Evidence) -> Iterator[Hit]:
         problem = os_problem(record.os, record.cpu.vendor)
         if problem is None:
             continue
+        # An AMD host before Windows Server 2022 / Windows 11 runs Hyper-V, only not nested: an
+        # error when a VM on it is meant to host nested VMs, else readiness (docs/severity.md).
+        amd_only = os_problem(record.os) is None
+        at_stake = not amd_only or any(is_nested_host(ev, vm) for vm in ev.lab.vms(host))
         items = os_items(ev.lab, host)
         if record.cpu.vendor == "AMD":
             items += (seen(WIN32_CPU, "Manufacturer", CPU_VENDOR_NAME["AMD"]),)
@@ -71,6 +76,7 @@ def host_os_unsupported(ev: Evidence) -> Iterator[Hit]:
             evidence=items,
             resolution=(f"Upgrade {host} to Windows Server 2022 or later, or Windows 11 Pro/Enterprise, with Hyper-V",),
             explains=NO_HYPERVISOR_SYMPTOMS,
+            severity=None if at_stake else "info",
         )
 
 
@@ -179,7 +185,7 @@ def hypervisor_launch_disabled(ev: Evidence) -> Iterator[Hit]:
 
 @rule("dynamic-memory-enabled", category="prerequisites", severity="warning", reference=REFERENCE)
 def dynamic_memory_enabled(ev: Evidence) -> Iterator[Hit]:
-    for vm in nested_hosts(ev.lab):
+    for vm in nested_hosts(ev):
         if not ev.lab[vm].memory.dynamic:
             continue
         yield Hit(
@@ -218,7 +224,7 @@ ANTIVIRUS = cmd("Get-CimInstance", Namespace="root/SecurityCenter2", ClassName="
 def antivirus_blocking_hyperv(ev: Evidence) -> Iterator[Hit]:
     for owner in platforms(ev.lab):
         products = ev.lab.platform(owner).security.blocking_software
-        if not products or not is_hyperv_platform(ev.lab, owner):
+        if not products or not is_hyperv_platform(ev, owner):
             continue
         yield Hit(
             subject=owner,

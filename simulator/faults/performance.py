@@ -9,7 +9,7 @@ from nestlab.simulator import behaviour
 from nestlab.simulator.faults.base import Fault, Script, run_all
 from nestlab.simulator.faults.hyperv_role import enough_memory
 from nestlab.simulator.faults.symptoms import performance
-from nestlab.simulator.faults.where import children_memory, gb, name, nested_hosts, q, while_off
+from nestlab.simulator.faults.where import children_memory, gb, in_nested_scope, name, nested_hosts, q, while_off
 from nestlab.simulator.model import Edge, Host, Lab, Vhd, vhd_id
 
 SECTION = "Performance degradation in nested virtualization"
@@ -267,6 +267,15 @@ def _backing(lab: Lab) -> dict[str, str]:
     return found
 
 
+def _first_on_volume(lab: Lab, vhd: str) -> bool:
+    """The disk a volume's media is reported on: the first by path of the nested chain's disks on
+    it (diagnosis/rules/performance.py slow-storage: one warning per volume, not one per file)."""
+    owner, drive = lab.owner(vhd), lab[vhd].path[:2].upper()
+    same = [v for v in _backing(lab) if lab.owner(v) == owner and lab[v].path[:2].upper() == drive
+            and in_nested_scope(lab, v)]
+    return min(same, key=lambda v: lab[v].path.lower()) == vhd
+
+
 slow_storage = Fault(
     id="slow-storage",
     category="performance",
@@ -277,6 +286,7 @@ slow_storage = Fault(
         vhd for vhd in _backing(lab)
         if _volume_index(lab, vhd) is not None
         and lab.platform(lab.owner(vhd)).volumes[_volume_index(lab, vhd)].media == "ssd"
+        and _first_on_volume(lab, vhd)
     ],
     apply=_set_media("hdd"),
     shows=lambda lab, vhd: performance(lab, _backing(lab)[vhd], "storage-media"),
