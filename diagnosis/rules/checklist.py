@@ -218,6 +218,7 @@ def outdated_integration_services(ev: Evidence) -> Iterator[Hit]:
 
 SERVICES = cmd("Get-Service", Name="vmms,vmcompute")
 ANTIVIRUS = cmd("Get-CimInstance", Namespace="root/SecurityCenter2", ClassName="AntiVirusProduct")
+FILTERS = cmd("fltmc", "filters")  # a server has no Security Center: its products show as minifilters
 
 
 @rule("antivirus-blocking-hyperv", category="prerequisites", severity="error", reference=REFERENCE)
@@ -230,7 +231,8 @@ def antivirus_blocking_hyperv(ev: Evidence) -> Iterator[Hit]:
             subject=owner,
             summary=f"{', '.join(products)} on {owner} blocks the Hyper-V processes (vmms, vmwp, vmcompute)",
             evidence=(
-                *(seen(ANTIVIRUS, "displayName", p) for p in products),
+                *(seen(FILTERS, "Filter Name", p) if _server(ev, owner) else seen(ANTIVIRUS, "displayName", p)
+                  for p in products),
                 seen(SERVICES, "Status", "Stopped"),
             ),
             resolution=(
@@ -240,6 +242,10 @@ def antivirus_blocking_hyperv(ev: Evidence) -> Iterator[Hit]:
             ),
             explains=NO_HYPERVISOR_SYMPTOMS,
         )
+
+
+def _server(ev: Evidence, owner: str) -> bool:
+    return "server" in ev.lab.platform(owner).os.caption.lower()
 
 
 RULES = (

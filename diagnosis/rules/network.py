@@ -234,10 +234,13 @@ WINDOWS_LISTENERS = (135, 139, 445, 5985)
 # Ports Windows itself listens on or opens with its built-in firewall rules: RPC endpoint mapper
 # 135, NetBIOS 137-139, SMB 445, Remote Desktop 3389, WinRM 5985/5986 and its listener 47001, and
 # the dynamic RPC range 49152-65535 (Windows' default dynamic port range since Vista/2008,
-# Microsoft KB 929851; the RPC services sit at 49664+). A service on one of them is never a
+# Microsoft KB 929851; the RPC services sit at 49664+); on Windows 10/11 the Connected Devices
+# Platform service (CDPSvc) 5040 and Delivery Optimization 7680 (Microsoft's "Delivery Optimization
+# FAQ": TCP 7680 for peers); with the Hyper-V role, VMMS's VMConnect 2179 and live migration 6600
+# (the "Hyper-V (REMOTE_DESKTOP_TCP-In)" and "Hyper-V (MIG-TCP-In)" rules). A service on one of them is never a
 # "missing" forward (publishing SMB, RPC or WinRM to the LAN is not a fix), and an allow rule for
 # one is not a hole where a forward was meant to be.
-SYSTEM_PORTS = frozenset({135, 137, 138, 139, 445, 3389, 5985, 5986, 47001})
+SYSTEM_PORTS = frozenset({135, 137, 138, 139, 445, 2179, 3389, 5040, 5985, 5986, 6600, 7680, 47001})
 DYNAMIC_PORTS_FROM = 49152
 
 
@@ -284,12 +287,17 @@ def free_listen_port(lab: Lab, owner: str, port: int) -> int:
 
 def orphan_allow_ports(lab: Lab, owner: str) -> list[int]:
     """Ports an inbound allow rule opens on an owner with nothing behind them: no forward, no
-    listener of the owner's own. Such a hole is where a forward was meant to be (or was)."""
+    listener of the owner's own. Such a hole is where a forward was meant to be (or was).
+
+    Only a rule someone added counts: a rule of a rule group (Get-NetFirewallRule's Group, e.g.
+    "@FirewallAPI.dll,-…" for "Hyper-V" or "File and Printer Sharing") came with Windows or one of
+    its roles and opens the port for that feature's own service, not for a forward."""
     used = {f[1] for f in forwards(lab, owner)}
     record = lab[owner]
     own = {s.port for s in record.services} if lab.kind(owner) == "vm" else set()
     return [r.port for r in lab.platform(owner).firewall
             if r.enabled and r.direction == "inbound" and r.action == "allow" and r.protocol in ("TCP", "Any")
+            and r.group is None
             and r.port is not None and r.port not in used and r.port not in own and not system_port(r.port)]
 
 

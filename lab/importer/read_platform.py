@@ -154,7 +154,7 @@ class PlatformReader(ReaderBase):
                 if status == "running":
                     return "running"
                 locked = any(
-                    (e.text("Id") == "7023") and "being used by another process" in (e.text("Message") or "")
+                    (e.text("Id") in ("7000", "7023")) and "being used by another process" in (e.text("Message") or "")
                     for e in ctx.of("event")
                 )
                 return "locked" if locked else "stopped"
