@@ -500,16 +500,21 @@ SELF_EXCLUDING_FILTERS = frozenset({"wdfilter"})
 
 
 def _security_products(answers: Answers) -> tuple[str, ...]:
+    return security_products([str(get(p, "displayName")) for p in objects(answers, "antivirus")],
+                             _minifilters(lines(answers, "filters")))
+
+
+def security_products(centre: list[str], filters: list[tuple[str, float]]) -> tuple[str, ...]:
     """Third-party security products: Security Center's (clients) besides Defender, else the
-    anti-virus minifilters fltmc lists (servers have no root/SecurityCenter2)."""
-    centre = [str(get(p, "displayName")) for p in objects(answers, "antivirus")]
+    anti-virus minifilters fltmc lists (servers have no root/SecurityCenter2). The importer reads
+    a customer's files with the same rule."""
     others = [name for name in centre if "defender" not in name.lower()]
     if others:
         return tuple(others)
-    filters = tuple(name for name, altitude in _minifilters(lines(answers, "filters"))
-                    if ANTIVIRUS_ALTITUDES[0] <= altitude < ANTIVIRUS_ALTITUDES[1]
-                    and name.lower() not in SELF_EXCLUDING_FILTERS)
-    return filters or tuple(centre)
+    antivirus = tuple(name for name, altitude in filters
+                      if ANTIVIRUS_ALTITUDES[0] <= altitude < ANTIVIRUS_ALTITUDES[1]
+                      and name.lower() not in SELF_EXCLUDING_FILTERS)
+    return antivirus or tuple(centre)
 
 
 def _minifilters(text_lines: list[str]) -> list[tuple[str, float]]:

@@ -132,3 +132,18 @@ def test_the_minimal_world_keeps_finding_a_locked_winnat_from_7023():
     lab.update_platform(l1, services=replace(lab.platform(l1).services, winnat="locked"))
     (finding,) = named(report_of(lab), "winnat-locked", l1)
     assert any(item.property == "Id" and item.value == 7023 for item in finding.evidence)
+
+
+def test_a_customer_bundle_of_a_server_shows_its_antivirus_by_the_minifilter(tmp_path):
+    from nestlab.lab.bundle import collect
+    from nestlab.lab.importer import import_bundle
+
+    lab, subject = realistic_with("antivirus-blocking-hyperv",
+                                  where=lambda lab, s: "Server" in lab.platform(s).os.caption and lab.kind(s) == "host")
+    collect(SimSession(lab.copy()), tmp_path / "bundle")
+    assert any((tmp_path / "bundle").rglob("fltmc-filters.txt"))
+    imported = import_bundle(tmp_path / "bundle").lab
+    (product,) = lab.platform(subject).security.blocking_software
+    # what the files show is the product's driver, by its name (no Security Center on a server)
+    assert imported.platform(subject).security.blocking_software == (product.split()[0],)
+    assert named(report_of(imported), "antivirus-blocking-hyperv", subject)
