@@ -208,12 +208,16 @@ def slow_storage(ev: Evidence) -> Iterator[Hit]:
     for (owner, drive), disks in on_volume.items():
         disks.sort(key=lambda d: lab[d[0]].path.lower())
         first = disks[0][0]
+        ssd = next((v for v in lab.platform(owner).volumes if v.media == "ssd"), None)
         for vhd, vm in disks:
             path = lab[vhd].path
-            ssd = next((v for v in lab.platform(owner).volumes if v.media == "ssd"), None)
-            target = str(PureWindowsPath(f"{ssd.drive}\\", "VMs", name_of(vm))) if ssd else None
-            fix = (on_platform(lab, owner, [f"Move-VMStorage -VMName {q(name_of(vm))} -DestinationStoragePath {q(target)}"])
-                   if target else (f"Move {name_of(vm)}'s storage to an SSD volume on {owner} (Move-VMStorage)",))
+            # the volume's one warning moves every chain VM on it (else the volume stays, reported
+            # for the next disk); each info note names its own VM's move
+            movers = list(dict.fromkeys(v for _, v in disks)) if vhd == first else [vm]
+            fix = (on_platform(lab, owner, [f"Move-VMStorage -VMName {q(name_of(v))} -DestinationStoragePath "
+                                            f"{q(_on_ssd(ssd.drive, v))}" for v in movers])
+                   if ssd else tuple(f"Move {name_of(v)}'s storage to an SSD volume on {owner} (Move-VMStorage)"
+                                     for v in movers))
             others = [lab[d].path for d, _ in disks if d != vhd]
             yield Hit(
                 subject=vhd,
@@ -226,6 +230,10 @@ def slow_storage(ev: Evidence) -> Iterator[Hit]:
                 explains=PERFORMANCE_SYMPTOMS,
                 severity=None if vhd == first else "info",
             )
+
+
+def _on_ssd(drive: str, vm: str) -> str:
+    return str(PureWindowsPath(f"{drive}\\", "VMs", name_of(vm)))
 
 
 @rule("bandwidth-limited", category="performance", severity="warning", reference=REFERENCE)
