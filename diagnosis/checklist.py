@@ -30,7 +30,6 @@ from nestlab.diagnosis.rules.common import (
 )
 from nestlab.diagnosis.rules.network import PORTPROXY_SHOW
 from nestlab.diagnosis.rules.security import VBS_STATUS, running_services
-from nestlab.simulator.model import Lab
 
 Status = Literal["pass", "fail", "not-applicable"]
 
@@ -40,7 +39,7 @@ class Item:
     id: str
     title: str  # the guide's words
     root_causes: tuple[str, ...]
-    subjects: Callable[[Lab], list[str]]  # what the item looks at; empty = not applicable
+    subjects: Callable[[Evidence], list[str]]  # what the item looks at; empty = not applicable
     shows: Callable[[Evidence, str], Iterable[EvidenceItem]]  # the evidence it reads per subject
 
 
@@ -82,23 +81,25 @@ class Checklist:
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
 
 
-def _hosts(lab: Lab) -> list[str]:
-    return lab.hosts()
+def _hosts(ev: Evidence) -> list[str]:
+    return ev.lab.hosts()
 
 
-def _nested(lab: Lab) -> list[str]:
-    return list(nested_hosts(lab))
+def _nested(ev: Evidence) -> list[str]:
+    return list(nested_hosts(ev))
 
 
-def _hyperv_platforms(lab: Lab) -> list[str]:
-    return [p for p in platforms(lab) if is_hyperv_platform(lab, p)]
+def _hyperv_platforms(ev: Evidence) -> list[str]:
+    return [p for p in platforms(ev.lab) if is_hyperv_platform(ev, p)]
 
 
-def _connected_vms(lab: Lab) -> list[str]:
+def _connected_vms(ev: Evidence) -> list[str]:
+    lab = ev.lab
     return [vm for vm in lab.all_vms() if any(lab.switch_of(a) for a in lab.adapters(vm))]
 
 
-def _nat_owners(lab: Lab) -> list[str]:
+def _nat_owners(ev: Evidence) -> list[str]:
+    lab = ev.lab
     return [p for p in platforms(lab)
             if lab.owned(p, "nat") or lab.platform(p).portproxy
             or any(lab[s].type == "Internal" for s in lab.owned(p, "switch"))]
@@ -154,7 +155,7 @@ ITEMS: tuple[Item, ...] = (
          "(VM must be powered off)", ("extensions-not-exposed",), _nested,
          lambda ev, vm: (seen(get_vmprocessor(vm), "ExposeVirtualizationExtensions",
                               ev.lab[vm].processor.expose_virtualization_extensions),)),
-    Item("vcpu", "Assign at least two virtual CPUs to nested VM", ("insufficient-vcpu",), lambda lab: lab.all_vms(),
+    Item("vcpu", "Assign at least two virtual CPUs to nested VM", ("insufficient-vcpu",), _nested,
          lambda ev, vm: (count_item(ev.lab, vm),)),
     Item("memory", "Sufficient memory assigned (recommended ≥ 4GB for the VM hosting nested VMs)",
          ("insufficient-memory", "dynamic-memory-enabled"), _nested, lambda ev, vm: (startup_item(ev.lab, vm),)),
@@ -164,7 +165,7 @@ ITEMS: tuple[Item, ...] = (
          ("nat-prefix-mismatch", "portproxy-missing", "nat-static-mapping-wrong", "nat-conflict", "winnat-locked"),
          _nat_owners, _nat_setup),
     Item("updates", "Fully patch and update Windows OS for host and guest; use the latest Hyper-V Integration Services",
-         ("outdated-integration-services",), lambda lab: list(platforms(lab)), _updates),
+         ("outdated-integration-services",), lambda ev: list(platforms(ev.lab)), _updates),
     Item("credential-device-guard", "Credential Guard and Device Guard might block nested virtualization",
          ("vbs-enabled", "credential-guard-enabled", "device-guard-enabled", "deviceguard-registry-policy"),
          _hyperv_platforms, _device_guard),
@@ -179,7 +180,7 @@ def run_checklist(evidence: Evidence, report: Report | None = None) -> Checklist
 
 
 def _check(item: Item, evidence: Evidence, report: Report) -> ItemResult:
-    subjects = item.subjects(evidence.lab)
+    subjects = item.subjects(evidence)
     found = tuple(f for f in report.findings if f.root_cause in item.root_causes)
     if found:
         return ItemResult(item, "fail", tuple(e for f in found for e in f.evidence), found)

@@ -18,6 +18,12 @@ Facts are keyed by the node they are about (a lab-format id):
 | VHD               | test_path             | Test-Path -Path P (P = the VHD's path, or a child's ParentPath)         | Result (bool) |
 | VHD               | test_vhd_error        | Test-VHD -Path P                                                        | Error (the ErrorRecord's message; absent when Test-VHD passed) |
 | VHD (missing parent path; or the child) | parent_search | Get-ChildItem -Path D:\\ -Recurse -Filter LEAF (LEAF = ParentPath's file name) | FullName (tuple of paths found) |
+| host / VM (guest) | hyperv_install_state | Get-WindowsFeature -Name Hyper-V (Server) / Get-WindowsOptionalFeature … (client) | InstallState / State by name ("Installed", "InstallPending", "EnablePending" …) |
+
+Beside the facts, `Statements` holds what a person says rather than what a host shows: which VMs
+are meant to host nested VMs (`--nested-host`), the error texts seen (`--symptom`, a ticket's free
+text, each attached to the node it was seen on) and the services meant to be reachable
+(`--reachable VM:PORT`). They are evidence of intent, never of state (docs/severity.md).
 
 A VHD key is `vhd_id(owner, path)` even when no such node is in the lab (a missing parent).
 Absent facts mean "not collected": rules then decide from the lab alone, or not at all.
@@ -73,12 +79,50 @@ class Facts:
     test_path: Fact | None = None
     test_vhd_error: Fact | None = None
     parent_search: Fact | None = None
+    hyperv_install_state: Fact | None = None
 
     def events_with_id(self, *ids: int) -> tuple[Event, ...]:
         return tuple(e for e in self.events if e.id in ids)
 
 
 NO_FACTS = Facts()
+
+
+@dataclass(frozen=True)
+class Observed:
+    """An error text someone saw (a ticket line, `--symptom`), matched to the triage catalog.
+
+    `node` is where it was seen (a lab-format id, or "" when the text does not say); `symptoms`
+    are the triage catalog's symptom ids it matched (diagnosis.triage), best first; `source` says
+    where the text came from (`--symptom`, `notes.txt:3`).
+    """
+
+    text: str
+    source: str
+    node: str = ""
+    symptoms: tuple[str, ...] = ()
+
+    def item(self) -> EvidenceItem:
+        return EvidenceItem(self.source, "Text", self.text)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "source": self.source, "node": self.node, "symptoms": list(self.symptoms)}
+
+
+@dataclass(frozen=True)
+class Statements:
+    """What a person states about a target: intent and symptoms, never state.
+
+    `nested_hosts` and `reachable` name VMs by name or node id (`L1`, `HV01/L1`); the diagnosis
+    resolves them against the evidence lab (diagnosis.intent).
+    """
+
+    nested_hosts: tuple[str, ...] = ()
+    symptoms: tuple[Observed, ...] = ()
+    reachable: tuple[tuple[str, int], ...] = ()  # (VM, TCP port)
+
+
+NO_STATEMENTS = Statements()
 
 
 @dataclass(frozen=True)
@@ -89,6 +133,8 @@ class Evidence:
     facts: Mapping[str, Facts] = field(default_factory=dict)
     target: str = ""
     collected_at: str = ""
+    stated: Statements = NO_STATEMENTS
+    memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)  # derived views (intent)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "facts", MappingProxyType(dict(self.facts)))

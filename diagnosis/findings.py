@@ -16,6 +16,13 @@ Severity = Literal["error", "warning", "info"]
 Category = Literal["prerequisites", "hyperv-role", "network", "performance", "security", "nat", "storage", "resources"]
 
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
+
+# The one severity rule (docs/severity.md); every rule's Hit chooses by it:
+SEVERITY_RULE: dict[Severity, str] = {
+    "error": "something fails or will fail, shown by evidence",
+    "warning": "a departure from the guide's recommendation that matters for this lab",
+    "info": "readiness, explanations, recommendations with nothing at stake",
+}
 CATEGORIES: tuple[Category, ...] = (
     "prerequisites", "hyperv-role", "network", "performance", "security", "nat", "storage", "resources",
 )
@@ -45,6 +52,7 @@ class Finding:
     explains: tuple[str, ...] = ()  # root-cause ids or symptom ids (diagnosis.triage) this finding accounts for
     reference: str = ""
     explained_by: str | None = None  # "ROOT_CAUSE on SUBJECT" when another finding causes this one (not in JSON)
+    seen: tuple[str, ...] = ()  # the error texts people saw that this finding explains (ranks it first; JSON when set)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -57,6 +65,7 @@ class Finding:
             "resolution": list(self.resolution),
             "explains": list(self.explains),
             "reference": self.reference,
+            **({"explains_seen": list(self.seen)} if self.seen else {}),
         }
 
     def demoted(self, cause: "Finding") -> "Finding":
@@ -72,11 +81,13 @@ def chain_depth(subject: str) -> int:
 
 
 def sort_key(finding: Finding) -> tuple:
-    return (SEVERITIES.index(finding.severity), chain_depth(finding.subject), finding.subject, finding.root_cause)
+    return (SEVERITIES.index(finding.severity), not finding.seen, chain_depth(finding.subject), finding.subject,
+            finding.root_cause)
 
 
 def ordered(findings: Iterable[Finding]) -> tuple[Finding, ...]:
-    """By severity, then the cause furthest up the chain first (spec/cli.md); stable for ties."""
+    """By severity, then what explains an error someone saw, then the cause furthest up the chain
+    first (spec/cli.md); stable for ties."""
     return tuple(sorted(findings, key=sort_key))
 
 
@@ -104,6 +115,8 @@ class Report:
     hosts: tuple[str, ...]
     findings: tuple[Finding, ...] = field(default=())
     gaps: tuple[CollectionGap, ...] = ()  # what was not collected; () when everything was
+    symptoms: tuple[Any, ...] = ()  # diagnosis.evidence.Observed: the error texts people saw
+
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "findings", ordered(self.findings))
@@ -129,6 +142,7 @@ class Report:
             "collected_at": self.collected_at,
             "hosts": list(self.hosts),
             "findings": [f.to_dict() for f in self.findings],
+            **({"symptoms": [s.to_dict() for s in self.symptoms]} if self.symptoms else {}),
         }
         if self.gaps:  # additive to spec/cli.md: present exactly when the collection missed something
             data["gaps"] = [g.to_dict() for g in self.gaps]

@@ -224,16 +224,12 @@ class Builder:
     def _facts(self, owner: str, answers: Answers) -> None:
         cs = first(answers, "cs")
         bcd = _bcd_launch(lines(answers, "bcd"))
-        events = tuple(
-            Event(probe_text(f"events:{log}"), int(get(e, "Id", 0)), str(get(e, "ProviderName", "")),
-                  str(get(e, "Message", "")))
-            for log in probes.EVENT_LOGS for e in objects(answers, f"events:{log}")
-        )
+        events = _events(answers)
         self._merge(owner, hypervisor_present=(
             Fact(probe_text("cs"), "HypervisorPresent", bool(get(cs, "HypervisorPresent"))) if cs is not None else None),
             hypervisorlaunchtype=(Fact(probe_text("bcd"), "hypervisorlaunchtype", bcd)
                                   if answers.get("bcd") and answers["bcd"].ok else None),
-            events=events)
+            events=events, hyperv_install_state=_install_state(answers))
         for key, result in answers.items():
             if key.startswith("testpath:") and result.output:
                 path = key.split(":", 1)[1]
@@ -438,6 +434,17 @@ def _hyperv_installed(answers: Answers) -> bool:
     return optional is not None and _name(get(optional, "State")) == "Enabled"
 
 
+def _install_state(answers: Answers) -> Fact | None:
+    """The Hyper-V feature's state by name (InstallPending after an install that awaits its reboot)."""
+    feature = first(answers, "feature")
+    if feature is not None:
+        return Fact(probe_text("feature"), "InstallState", _name(get(feature, "InstallState")))
+    optional = first(answers, "optionalfeature")
+    if optional is not None:
+        return Fact(probe_text("optionalfeature"), "State", _name(get(optional, "State")))
+    return None
+
+
 def _bcd_launch(text_lines: list[str]) -> str:
     for line in text_lines:
         parts = line.split()
@@ -455,7 +462,7 @@ def _security(answers: Answers) -> Security:
     services = objects(answers, "services")
     blocked = any(_name(get(s, "Name")).lower() in ("vmms", "vmcompute") and _name(get(s, "Status")) != "Running"
                   for s in services)
-    products = tuple(str(get(p, "displayName")) for p in objects(answers, "antivirus")) if blocked else ()
+    products = _security_products(answers) if blocked else ()
     return Security(
         vbs=("running", "enabled", "not-enabled")[[2, 1, 0].index(status)] if status in (0, 1, 2) else "not-enabled",
         credential_guard=1 in running,
@@ -469,15 +476,77 @@ def _security(answers: Answers) -> Security:
     )
 
 
+def _events(answers: Answers) -> tuple[Event, ...]:
+    """Every event the probes read: the newest of each log, then what the by-provider queries
+    found further back (probes.EVENT_QUERIES), each record once."""
+    found: list[Event] = []
+    seen_records: set[tuple[int, str, str]] = set()
+    for key in (*(f"events:{log}" for log in probes.EVENT_LOGS), *probes.EVENT_QUERIES):
+        for e in objects(answers, key):
+            event = Event(probe_text(key), int(get(e, "Id", 0)), str(get(e, "ProviderName", "")),
+                          str(get(e, "Message", "")))
+            record = (event.id, event.provider, str(get(e, "TimeCreated", "")) + event.message)
+            if record not in seen_records:
+                seen_records.add(record)
+                found.append(event)
+    return tuple(found)
+
+
+# Microsoft's "Load order groups and altitudes for minifilter drivers": FSFilter Anti-Virus is
+# 320000-329999. WdFilter (328010) is Microsoft Defender's, which on Windows Server excludes Hyper-V's
+# processes and files by itself ("automatic exclusions" for the Hyper-V role), so it is not a suspect.
+ANTIVIRUS_ALTITUDES = (320000, 330000)
+SELF_EXCLUDING_FILTERS = frozenset({"wdfilter"})
+
+
+def _security_products(answers: Answers) -> tuple[str, ...]:
+    return security_products([str(get(p, "displayName")) for p in objects(answers, "antivirus")],
+                             _minifilters(lines(answers, "filters")))
+
+
+def security_products(centre: list[str], filters: list[tuple[str, float]]) -> tuple[str, ...]:
+    """Third-party security products: Security Center's (clients) besides Defender, else the
+    anti-virus minifilters fltmc lists (servers have no root/SecurityCenter2). The importer reads
+    a customer's files with the same rule."""
+    others = [name for name in centre if "defender" not in name.lower()]
+    if others:
+        return tuple(others)
+    antivirus = tuple(name for name, altitude in filters
+                      if ANTIVIRUS_ALTITUDES[0] <= altitude < ANTIVIRUS_ALTITUDES[1]
+                      and name.lower() not in SELF_EXCLUDING_FILTERS)
+    return antivirus or tuple(centre)
+
+
+def _minifilters(text_lines: list[str]) -> list[tuple[str, float]]:
+    """(name, altitude) of each row of `fltmc filters` after its dashed header; legacy filters
+    (no instance count, frame <Legacy>) too."""
+    found, rows = [], False
+    for line in text_lines:
+        if line.startswith("-----"):
+            rows = True
+            continue
+        parts = line.split()
+        if not rows or len(parts) < 3:
+            continue
+        altitude = parts[-2]
+        try:
+            found.append((parts[0], float(altitude)))
+        except ValueError:
+            continue
+    return found
+
+
 def _winnat(answers: Answers) -> str:
     for s in objects(answers, "services"):
         if _name(get(s, "Name")).lower() == "winnat":
             if _name(get(s, "Status")) == "Running":
                 return "running"
+            # 7000 when the driver fails to start, 7023 when it terminates with the error (probes)
             locked = any(
-                int(get(e, "Id", 0)) == 7023 and "being used by another process" in str(get(e, "Message", ""))
+                int(get(e, "Id", 0)) in probes.SERVICE_FAILED_EVENTS
+                and "being used by another process" in str(get(e, "Message", ""))
                 and "NAT" in str(get(e, "Message", ""))
-                for e in objects(answers, "events:System")
+                for key in ("events:System", "events:servicefailures") for e in objects(answers, key)
             )
             return "locked" if locked else "stopped"
     return "running"
@@ -527,8 +596,16 @@ def _firewall(answers: Answers) -> tuple[FirewallRule, ...]:
             protocol=protocol.upper() if protocol.upper() in ("TCP", "UDP") else "Any",
             port=int(port) if port.isdigit() else None,
             enabled=_name(get(r, "Enabled", "True")) == "True",
+            display_name=None if _text_or_none(get(r, "DisplayName")) == name else _text_or_none(get(r, "DisplayName")),
+            group=_text_or_none(get(r, "Group")),
+            display_group=_text_or_none(get(r, "DisplayGroup")),
+            profile=_name(get(r, "Profile", "Any")) or "Any",
         ))
     return tuple(rules)
+
+
+def _text_or_none(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None
 
 
 def _addresses(answers: Answers) -> dict[str, str]:

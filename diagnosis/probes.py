@@ -25,6 +25,19 @@ EVENT_LOGS = (
     "Microsoft-Windows-Hyper-V-Worker-Admin",
 )
 EVENTS_PER_LOG = 50
+# A busy System log holds thousands of entries (7036 pairs, time sync, DCOM): what matters may be far
+# behind the last EVENTS_PER_LOG. These read it by provider (and id) instead, whatever its age: the
+# hypervisor's launch events are written once per boot (Hyper-V-Hypervisor 1, 5, 41, 42), a service
+# or driver that cannot start is Service Control Manager 7000 ("failed to start") or 7023
+# ("terminated with the following error"). Plain values only, so they cross PowerShell Direct.
+HYPERVISOR_PROVIDER = "Microsoft-Windows-Hyper-V-Hypervisor"
+SCM_PROVIDER = "Service Control Manager"
+SERVICE_FAILED_EVENTS = (7000, 7023)
+EVENT_QUERIES = {
+    "events:hypervisor": (C("Get-WinEvent", ProviderName=HYPERVISOR_PROVIDER, MaxEvents=20),),
+    "events:servicefailures": (C("Get-WinEvent", ProviderName=SCM_PROVIDER, MaxEvents=1000),
+                               C("Where-Object", Property="Id", In=list(SERVICE_FAILED_EVENTS))),
+}
 
 
 # What the parsers read of Get-VM: a VM object has some 80 properties, and the rest only cost time
@@ -62,8 +75,12 @@ PLATFORM = (
     probe("dg_registry", C("Get-ItemProperty", Path=DEVICEGUARD_KEY)),
     probe("dg_policy", C("Get-ItemProperty", Path=DEVICEGUARD_POLICY_KEY)),
     probe("antivirus", C("Get-CimInstance", Namespace="root/SecurityCenter2", ClassName="AntiVirusProduct")),
+    # Windows Server has no Security Center: an anti-virus product shows there by its file-system
+    # minifilter in the "FSFilter Anti-Virus" load-order group (parse.ANTIVIRUS_ALTITUDES)
+    probe("filters", C("fltmc", "filters")),
     probe("services", C("Get-Service", Name=["vmms", "vmcompute", "WinNat"])),
     *(probe(f"events:{log}", C("Get-WinEvent", LogName=log, MaxEvents=EVENTS_PER_LOG)) for log in EVENT_LOGS),
+    *(probe(key, *pipeline) for key, pipeline in EVENT_QUERIES.items()),
     probe("volumes", C("Get-Volume")),
     probe("partitions", C("Get-Partition")),
     probe("physicaldisks", C("Get-PhysicalDisk")),

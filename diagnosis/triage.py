@@ -113,7 +113,7 @@ SYMPTOMS: tuple[Symptom, ...] = (
             messages=("Process cannot access the file because it is being used by another process",
                       "WinNAT service fails to start.", "System error 32 has occurred."),
             phrases=("winnat service will not start", "nat driver file lock", "net start winnat fails"),
-            events=(7023,)),
+            events=(7000, 7023)),  # failed to start / terminated with the error
     Symptom("new-netnat-fails", "nat", NAT, ("nat-conflict", "nat-prefix-mismatch"),
             messages=("New-NetNat : The parameter is incorrect.", "Windows System Error 87,New-NetNat"),
             phrases=("new-netnat fails", "more than one nat", "overlapping nat prefix", "conflicting nat configuration")),
@@ -207,7 +207,7 @@ CHECKS: dict[str, tuple[str, ...]] = {
                                  "Invoke-Command -VMName <nested vm> { Get-NetTCPConnection -State Listen }"),
     "nat-conflict": ("Get-NetNat",),
     "winnat-locked": ("Get-Service -Name WinNat",
-                      "Get-WinEvent -LogName System -MaxEvents 200 | Where-Object Id -eq 7023"),
+                      "Get-WinEvent -ProviderName 'Service Control Manager' -MaxEvents 1000 | Where-Object Id -In 7000,7023"),
     "vhd-parent-missing": ("Get-VHD -Path <avhdx> | Format-List *", "Test-Path -Path <ParentPath>"),
     "vhd-parent-moved": ("Get-VHD -Path <avhdx> | Format-List *", "Test-Path -Path <ParentPath>",
                          "Get-ChildItem -Path D:\\ -Recurse -Filter <parent file name>"),

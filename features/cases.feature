@@ -6,6 +6,7 @@ Feature: Customer cases — every folder of fixtures/cases/ is a regression test
 
   Scenario: The diagnosis names the case's root causes and none of the wrong ones
     Given the customer case
+    And the symptoms the customer saw
     When the diagnosis runs
     Then the diagnosis finds every expected root cause of the case
     And the diagnosis finds none of the unexpected root causes of the case
@@ -13,6 +14,7 @@ Feature: Customer cases — every folder of fixtures/cases/ is a regression test
   @destructive
   Scenario: Applying the resolutions heals the customer's lab
     Given the customer case
+    And the symptoms the customer saw
     When the diagnosis runs
     And the resolution is applied
     Then the diagnosis finds nothing

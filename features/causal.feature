@@ -8,7 +8,7 @@ Feature: Several faults at once — causes come first and explain their conseque
 
   @destructive @cmd
   Scenario: A host-level cause comes before a VM-level one
-    Given the lab "builtin:reference"
+    Given the lab "builtin:legacy"
     And the fault "mac-spoofing-disabled" on "HV01/L1:adapter:Network Adapter"
     And the fault "vbs-enabled" on "HV01"
     When the diagnosis runs
@@ -20,19 +20,19 @@ Feature: Several faults at once — causes come first and explain their conseque
 
   @destructive @cmd
   Scenario: Credential Guard runs on virtualization-based security: one cause, not two errors
-    Given the lab "builtin:reference"
+    Given the lab "builtin:legacy"
     And the fault "credential-guard-enabled" on "HV01"
     When the diagnosis runs
     Then the finding "credential-guard-enabled" names "HV01"
     And the finding "vbs-enabled" is explained by "credential-guard-enabled"
     And the finding "credential-guard-enabled" comes before "vbs-enabled"
     When the resolution is applied
-    Then "Start-VM -Name 'L2-web'" in the guest of "HV01/L1" succeeds
+    Then "Start-VM -Name 'L2'" in the guest of "HV01/L1" succeeds
     And the diagnosis finds nothing
 
   @destructive @state @cmd
   Scenario Outline: <cause> explains <consequence>; fixing the cause first, then what is left
-    Given the lab "builtin:reference"
+    Given the lab "builtin:<lab>"
     And the fault "<cause>" on "<cause_subject>"
     And the fault "<consequence>" on "<consequence_subject>"
     When the diagnosis runs
@@ -45,9 +45,9 @@ Feature: Several faults at once — causes come first and explain their conseque
     Then the diagnosis finds nothing
 
     Examples: A host with too little RAM is overcommitted; a nested Hyper-V host cannot hot-add memory
-      | cause               | cause_subject | consequence           | consequence_subject |
-      | host-memory-low     | HV01          | host-overcommitted    | HV01/L1             |
-      | hot-add-unsupported | HV01/L1       | memory-change-pending | HV01/L1/L2-web      |
+      | lab       | cause               | cause_subject | consequence           | consequence_subject |
+      | reference | host-memory-low     | HV01          | host-overcommitted    | HV01/L1             |
+      | legacy    | hot-add-unsupported | HV01/L1/L2    | memory-change-pending | HV01/L1/L2/L3       |
 
   @destructive @state @cmd
   Scenario: A host without VT-x hides what is wrong below it until the CPU is fixed

@@ -73,7 +73,7 @@ Feature: Troubleshooting checklist — the environment is set up for nested virt
 
   @destructive
   Scenario Outline: <fault> on <subject> fails the checklist item "<item>"
-    Given the lab "builtin:reference"
+    Given the lab "builtin:<lab>"
     And the fault "<fault>" on "<subject>"
     When the checklist runs
     Then the checklist item "<item>" is "fail"
@@ -81,15 +81,15 @@ Feature: Troubleshooting checklist — the environment is set up for nested virt
 
     @state
     Examples: Verify host compatibility
-      | fault                               | subject | item     | unaffected |
-      | host-os-unsupported                 | HV01    | host-os  | host-cpu   |
-      | virtualization-disabled-in-firmware | HV01    | host-cpu | host-os    |
+      | lab       | fault                               | subject | item     | unaffected |
+      | reference | host-os-unsupported                 | HV01    | host-os  | host-cpu   |
+      | reference | virtualization-disabled-in-firmware | HV01    | host-cpu | host-os    |
 
     @cmd
     Examples: Enable nested virtualization; CPU, memory, and resource allocation; check security and policy
-      | fault                    | subject                         | item                    | unaffected       |
-      | extensions-not-exposed   | HV01/L1                         | extensions              | guest-generation |
-      | insufficient-vcpu        | HV01/L1                         | vcpu                    | extensions       |
-      | dynamic-memory-enabled   | HV01/L1                         | memory                  | vcpu             |
-      | switch-private           | HV01/L1:adapter:Network Adapter | external-switch         | host-cpu         |
-      | credential-guard-enabled | HV01                            | credential-device-guard | policy-antivirus |
+      | lab       | fault                    | subject                         | item                    | unaffected       |
+      | reference | extensions-not-exposed   | HV01/L1                         | extensions              | guest-generation |
+      | reference | insufficient-vcpu        | HV01/L1                         | vcpu                    | extensions       |
+      | reference | dynamic-memory-enabled   | HV01/L1                         | memory                  | vcpu             |
+      | reference | switch-private           | HV01/L1:adapter:Network Adapter | external-switch         | host-cpu         |
+      | legacy    | credential-guard-enabled | HV01                            | credential-device-guard | policy-antivirus |

@@ -13,6 +13,7 @@ Feature: The builtin labs are healthy as shipped
       | reference |
       | azure     |
       | deep      |
+      | legacy    |
 
   Scenario Outline: builtin:<lab> — Hyper-V can be installed in every nested Hyper-V host
     Given the lab "builtin:<lab>"
@@ -23,3 +24,5 @@ Feature: The builtin labs are healthy as shipped
       | reference | HV01/L1    |
       | deep      | HV01/L1    |
       | deep      | HV01/L1/L2 |
+      | legacy    | HV01/L1    |
+      | legacy    | HV01/L1/L2 |

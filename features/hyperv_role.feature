@@ -23,6 +23,24 @@ Feature: Nested VM can't start Hyper-V role or install other hypervisors
     Then "Install-WindowsFeature -Name Hyper-V" in the guest of "HV01/L1" succeeds
     And the diagnosis finds nothing
 
+  Scenario: Intent is evidence — a fresh L1 is not ready to host nested VMs until someone says it is meant to
+    Given the lab "features/labs/fresh-nested-host.yaml"
+    When the diagnosis runs
+    Then the finding "extensions-not-exposed" names "HV01/L1"
+    And its severity is "info"
+    Given "L1" is meant to host nested VMs
+    When the diagnosis runs
+    Then the finding "extensions-not-exposed" names "HV01/L1"
+    And its severity is "error"
+    And its resolution includes "Set-VMProcessor -VMName 'L1' -ExposeVirtualizationExtensions $true"
+
+  Scenario: The ticket's error text places intent on the VM it was seen in
+    Given the lab "features/labs/fresh-nested-host.yaml"
+    And the customer saw "Hyper-V cannot be installed: The processor does not have required virtualization capabilities"
+    When the diagnosis runs
+    Then the finding "extensions-not-exposed" names "HV01/L1"
+    And its severity is "error"
+
   Scenario Outline: Insufficient resources assigned — with <change> the role cannot be installed
     Given the lab "features/labs/fresh-nested-host.yaml"
     When an engineer runs "Stop-VM -Name 'L1'" on "HV01"

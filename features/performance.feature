@@ -34,4 +34,4 @@ Feature: Performance degradation in nested virtualization
     Examples: RAM for the host (≥ 8 GB); SSD-based storage for host and guest disks
       | fault           | subject                               | found                                 | vm     | where   | factor        | resolution |
       | host-memory-low | HV01                                  | HV01                                  | L1     | HV01    | host-memory   | RAM        |
-      | slow-storage    | HV01/L1:vhd:C:\VMs\L2-web\L2-web.vhdx | HV01/L1:vhd:C:\VMs\L2-web\L2-web.vhdx | L2-web | HV01/L1 | storage-media | SSD        |
+      | slow-storage    | HV01/L1:vhd:C:\VMs\L2-app\L2-app.vhdx | HV01/L1:vhd:C:\VMs\L2-app\L2-app.vhdx | L2-app | HV01/L1 | storage-media | SSD        |

@@ -38,7 +38,7 @@ TRACE_COMMANDS = (  # the guide's network traces, verbatim
     "netsh trace start capture=yes scenario=Virtualization,NetConnection tracefile={path}",
     "netsh trace start capture=yes scenario=NetConnection level=5 maxsize=1024 tracefile={path}",
 )
-NATIVE_COMMANDS = ("systeminfo", "bcdedit", "netsh")
+NATIVE_COMMANDS = ("systeminfo", "bcdedit", "netsh", "fltmc")
 # Probes of diagnosis.probes that the guide's per-VM and per-disk commands replace here.
 PER_VM_KEYS = ("processors", "memory", "vmadapters", "bandwidth", "drives", "vhds")
 # File names a support engineer recognises, for the diagnosis's probe keys (others keep their key).
@@ -47,7 +47,7 @@ FILE_NAMES = {
     "bcd": "bcdedit-enum-current", "feature": "get-windowsfeature-hyperv",
     "optionalfeature": "get-windowsoptionalfeature-hyperv", "deviceguard": "win32-deviceguard",
     "dg_registry": "deviceguard-registry", "dg_policy": "deviceguard-policy-registry",
-    "antivirus": "antivirusproduct", "services": "get-service", "events:System": "eventlog-system",
+    "antivirus": "antivirusproduct", "filters": "fltmc-filters", "services": "get-service", "events:System": "eventlog-system",
     "volumes": "get-volume", "partitions": "get-partition", "physicaldisks": "get-physicaldisk",
     "portproxy": "netsh-portproxy-show-all", "firewall": "get-netfirewallrule",
     "portfilters": "get-netfirewallportfilter", "netadapters": "get-netadapter", "ipaddresses": "get-netipaddress",

@@ -1,6 +1,7 @@
 """The closed loop for one fault: inject, see the symptom, diagnose, fix, diagnose again.
 
-`nestlab demo` runs it for every fault of the catalog on builtin:reference; the BDD suite's fault
+`nestlab demo` runs it for every fault of the catalog on builtin:reference (builtin:legacy for
+the faults real only on early builds); the BDD suite's fault
 scenarios are the same loop written in Gherkin. The diagnosis goes through a SimSession only
 (the fault's record is never shown to it); the fix runs the finding's own resolution commands, so
 a row that heals proves the diagnosis's resolution is right.
@@ -33,8 +34,20 @@ class Loop:
         return self.symptom_shown and self.found and not self.others and self.healed
 
 
+# Where the demo runs each fault: builtin:reference, or builtin:legacy (a Windows Server 2016 lab)
+# for a fault that is real only on early builds (VBS blocking nesting: simulator/behaviour.py).
+DEMO_LABS = ("builtin:reference", "builtin:legacy")
+
+
+def demo_lab(fault_id: str) -> Lab:
+    """The first demo lab where the fault has a subject."""
+    fault = faults.get(fault_id)
+    labs = [labfile.load(name) for name in DEMO_LABS]
+    return next((lab for lab in labs if fault.candidates(lab)), labs[0])
+
+
 def closed_loop(fault_id: str, lab: Lab | None = None, *, subject: str | None = None) -> Loop:
-    lab = lab if lab is not None else labfile.load("builtin:reference")
+    lab = lab if lab is not None else demo_lab(fault_id)
     fault = faults.get(fault_id)
     subject = fault.inject(lab, subject)
     symptom = fault.symptom(lab, subject)

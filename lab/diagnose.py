@@ -11,7 +11,7 @@ from typing import Callable
 
 from nestlab.diagnosis.collect import Walk, collect
 from nestlab.diagnosis.engine import diagnose
-from nestlab.diagnosis.evidence import Evidence
+from nestlab.diagnosis.evidence import NO_STATEMENTS, Evidence, Statements
 from nestlab.diagnosis.findings import CollectionGap, Report
 from nestlab.lab.session import Session
 from nestlab.simulator.errors import BadInput
@@ -25,10 +25,17 @@ class Diagnosis:
 
 
 def diagnose_session(
-    session: Session, *, target: str = "", progress: Callable[[str], None] | None = None
+    session: Session, *, target: str = "", progress: Callable[[str], None] | None = None,
+    stated: Statements = NO_STATEMENTS,
 ) -> Diagnosis:
+    """Collect, add what the person stated (intent, symptoms seen, services meant to be
+    reachable: evidence too, docs/severity.md), run the rules."""
     walk = Walk()
     evidence = collect(session, target=target, progress=progress, walk=walk)
+    if stated != NO_STATEMENTS:
+        from nestlab.diagnosis.symptoms import place
+
+        evidence = replace(evidence, stated=place(evidence, stated))
     return Diagnosis(replace(diagnose(evidence), gaps=collection_gaps(walk)), evidence, walk)
 
 
@@ -39,9 +46,10 @@ def collection_gaps(walk: Walk) -> tuple[CollectionGap, ...]:
             *(CollectionGap(vm, "skipped", why) for vm, why in walk.skipped))
 
 
-def diagnose_target(target: str, *, timeout: float | None = None) -> Diagnosis:
+def diagnose_target(target: str, stated: Statements = NO_STATEMENTS, *, timeout: float | None = None) -> Diagnosis:
     """Open TARGET (lab file, builtin:, psrp://, inventory:), diagnose it with a status line on
     stderr, and close it: what `diagnose`, `check` and `capture`-style commands share.
+    `stated`: what the person said (--nested-host, --symptom, --reachable).
     `timeout`: seconds real hosts get for all of it (lab/deadline.py)."""
     from rich.console import Console
 
@@ -50,7 +58,7 @@ def diagnose_target(target: str, *, timeout: float | None = None) -> Diagnosis:
     session = open_target(target, timeout=timeout)
     try:
         with Console(stderr=True).status("collecting evidence…") as status:
-            return diagnose_session(session, target=target,
+            return diagnose_session(session, target=target, stated=stated,
                                     progress=lambda node: status.update(f"collecting evidence: {node}"))
     finally:
         session.close()

@@ -146,6 +146,7 @@ READ_VERBS = frozenset({
 READ_NATIVE = {  # native commands, and the arguments that make them only read
     "bcdedit": ("/enum",),
     "netsh": ("show",),
+    "fltmc": ("filters",),  # lists the loaded minifilters (load/unload/attach/detach change them)
     "systeminfo": (),
     "ipconfig": (),
     "hostname": (),

@@ -35,6 +35,10 @@ def print_report(console: Console, report: Report) -> None:
         console.print(f"[green]{escape(report.target)}: no findings{partly}[/green] (hosts: {escape(', '.join(report.hosts))})")
     else:
         console.print(report_table(report))
+    for observed in report.symptoms:
+        where = f" on {observed.node}" if observed.node else ""
+        console.print(f"seen{escape(where)} ({escape(observed.source)}): {escape(observed.text)}"
+                      + (f" [dim]→ {escape(', '.join(observed.symptoms))}[/dim]" if observed.symptoms else ""))
     for gap in report.gaps:
         console.print(f"[dim]{gap_line(gap)}[/dim]" if gap.kind == "skipped" else f"[yellow]{gap_line(gap)}[/yellow]")
 
@@ -50,6 +54,10 @@ def report_markdown(report: Report) -> str:
     partial = f" Partial: {len(report.gaps)} not collected (below)." if report.partial else ""
     lines = [f"# Diagnosis of {report.target}", "",
              f"Collected {report.collected_at} from {', '.join(report.hosts) or 'no host'}.{partial}", ""]
+    if report.symptoms:
+        lines += ["Symptoms seen:", ""]
+        lines += [f"- {_cell(o.text)} ({o.source}{', on `' + o.node + '`' if o.node else ''})" for o in report.symptoms]
+        lines.append("")
     if not report.findings:
         lines.append("No findings in what was collected." if report.partial else "No findings.")
     else:

@@ -9,8 +9,17 @@ Decisions taken where sources disagree or are silent (each says so in the docstr
 - < 2 vCPUs or < 4 GB startup memory make the role's prerequisite check fail in a guest (the guide's
   checklist and the original nested requirements, notes §1.1: "4 GB RAM minimum", Enable-NestedVm
   `-Count 2`); the product shows the guide's error text for it.
-- The "legacy host" VBS rule (notes §1.5): VBS/Credential Guard/HVCI running on an outer level
-  stops a nested hypervisor; the nested VM's start then fails with the guide's message.
+- VBS by build (notes §1.5; issue 11 item 4): VBS/Credential Guard/HVCI running on an outer level
+  stops a nested hypervisor only on the early builds where it did — Windows 10 1607 / Server 2016
+  (14393) and before: "Hosts with Virtualization Based Security (VBS) enabled cannot expose
+  virtualization extensions to guests" (nesting.md 2016 known issues; Virtualization-Documentation
+  #345, a 14393 host with VBS running: "supports nested virtualization: NO"). Later builds nest with
+  VBS on: Microsoft "confirmed that nested virtualization works fine with VBS enabled in the host"
+  (Virtualization-Documentation PR #1059, 2019-05), and HVCI with nesting works on 1809 / 17763
+  four levels deep (windows-itpro-docs #2704, 2019-02; the HVCI page then said "HVCI and nested
+  virtualization can be enabled at the same time", windows-itpro-docs PR #10011). Builds between
+  14393 and 17763 are undocumented; the simulator lets them nest (the 2019 statement names no
+  build floor). There the nested VM's start fails with the guide's message.
 """
 
 from __future__ import annotations
@@ -64,9 +73,18 @@ def os_runs_hyperv(platform: Platform) -> bool:
     return platform.os.build >= MIN_HYPERV_BUILD and "home" not in platform.os.caption.lower()
 
 
+# The last build on which VBS on a host (or nested host) stops nesting below it (see the docstring).
+VBS_BLOCKS_THROUGH_BUILD = 14393
+
+
 def vbs_running(platform: Platform) -> bool:
     sec = platform.security
     return sec.vbs == "running" or sec.credential_guard or sec.device_guard
+
+
+def vbs_blocks_nesting(platform: Platform) -> bool:
+    """VBS (or Credential Guard / HVCI) runs here and this build is one where that stops nesting."""
+    return vbs_running(platform) and platform.os.build <= VBS_BLOCKS_THROUGH_BUILD
 
 
 def root_cpu(lab: Lab, owner: str):
@@ -136,7 +154,7 @@ def guest_capability_blocker(lab: Lab, vm: str) -> HypervisorStatus | None:
     if offered:
         return HypervisorStatus(False, "nesting-unsupported", offered)
     for outer in [parent, *lab.ancestors(parent)] if lab.kind(parent) == "vm" else [parent]:
-        if vbs_running(lab.platform(outer)):
+        if vbs_blocks_nesting(lab.platform(outer)):
             return HypervisorStatus(False, "vbs", f"virtualization-based security runs on {lab[outer].name}")
     return None
 
@@ -201,6 +219,27 @@ def configured_startup_gb(record: VM) -> float:
     """What Get-VMMemory shows: the pending value when one waits for a power cycle."""
     pending = record.memory.pending_startup_gb
     return pending if pending is not None else record.memory.startup_gb
+
+
+RUNTIME_RESIZE_BUILD = 14393  # Windows Server 2016 / Windows 10 1607 guests
+
+
+def runtime_resize(lab: Lab, vm: str) -> bool:
+    """Set-VMMemory -StartupBytes on this running VM applies at once (no pending value).
+
+    Windows Server 2016 brought runtime memory resize for static memory: "you can now add or
+    remove memory while the virtual machine is running, even if you haven't enabled Dynamic
+    Memory … for generation 1 and generation 2 virtual machines, running Windows Server 2016 or
+    Windows 10" (learn.microsoft.com, "What's new in Hyper-V on Windows Server"). It stays
+    refused for a VM that hosts nested VMs ("Runtime memory resize will fail", nested
+    virtualization's restrictions, Virtualization-Documentation #811 quoting the 2015 preview) and
+    a clustered one (hot_add_refused). Older guests (Windows Server 2012 R2, Linux here) keep the
+    guide's behaviour: the new value waits for a power cycle.
+    """
+    record: VM = lab[vm]
+    guest = record.guest.os
+    return (is_running(lab, vm) and not record.memory.dynamic and not hot_add_refused(lab, vm)
+            and "windows" in guest.caption.lower() and guest.build >= RUNTIME_RESIZE_BUILD)
 
 
 def hot_add_refused(lab: Lab, vm: str) -> bool:

@@ -44,6 +44,8 @@ AZURE_REGIONS = ("WEU", "NEU", "EUS", "EUS2", "WUS2", "SCUS", "UKS", "SEA")  # w
 # (caption, build, highest VM configuration version the OS creates by default).
 # Builds: WS2019 17763, WS2022 20348, WS2025 26100; versions per "Supported virtual machine
 # configuration versions" (learn.microsoft.com, hyper-v/deploy/upgrade-virtual-machine-version).
+WS2012R2 = ("Microsoft Windows Server 2012 R2 Datacenter", 9600, "5.0")
+WS2016 = ("Microsoft Windows Server 2016 Datacenter", 14393, "8.0")
 WS2019 = ("Microsoft Windows Server 2019 Datacenter", 17763, "9.0")
 WS2022 = ("Microsoft Windows Server 2022 Datacenter", 20348, "10.0")
 WS2025 = ("Microsoft Windows Server 2025 Datacenter", 26100, "12.0")
@@ -55,6 +57,11 @@ WIN11 = ("Microsoft Windows 11 Enterprise", 22631, "11.0")
 NESTING_OSES = (WS2022, WS2025)
 INTEL_HOST_OSES = (WS2019, WS2022, WS2022, WS2025)
 LEAF_OSES = (WS2019, WS2022, WS2025, WIN11)
+# The realistic world is older too: Server 2016 is still a common Hyper-V host (the first build that
+# nests, and the one where VBS on the host blocks it: simulator/behaviour.py), and a real server's
+# ordinary VMs include 2012 R2 and 2016 guests (no runtime memory resize before 2016).
+REALISTIC_INTEL_HOST_OSES = (*INTEL_HOST_OSES, WS2016)
+ORDINARY_OSES = (WS2012R2, WS2016, WS2019, WS2022, WS2025)
 
 INTEL_MODELS = (
     "Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz",
@@ -362,7 +369,8 @@ class _LabWriter:
             folder = r"F:\Hyper-V\Virtual Hard Disks"
         else:
             vendor = self.rng.choice(("Intel", "Intel", "AMD"))
-            os_build = self.rng.choice(NESTING_OSES if vendor == "AMD" else INTEL_HOST_OSES)
+            intel = REALISTIC_INTEL_HOST_OSES if self.args.world == "realistic" else INTEL_HOST_OSES
+            os_build = self.rng.choice(NESTING_OSES if vendor == "AMD" else intel)
             network, nic = f"{site.lower()}-lan", self.rng.choice(("Ethernet0", "Ethernet 2", "SLOT 3 Port 1"))
             lan_cidr = f"10.{octet}.0.0/16"
             folder = (r"C:\ClusterStorage\Volume1" if role == "HVC" else r"D:\Hyper-V\Virtual Hard Disks")
@@ -410,7 +418,7 @@ class _LabWriter:
                 "memory": {"startup_gb": self.rng.choice((4, 8))}, "adapters": [adapter],
                 "disks": [self._leaf_disk(owner, name)],
             }
-            os_build = self.rng.choice(LEAF_OSES[:3])
+            os_build = self.rng.choice(ORDINARY_OSES)
             vm["guest"] = {"os": {"caption": os_build[0], "build": os_build[1], "background": "realistic"}}
             if role == "dc":
                 vm["services"] = [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"},

@@ -4,8 +4,11 @@ A folder holds
 - `lab.yaml` — the customer's state as a lab file; its first line is the one-line story
   (`# A Contoso build agent on Azure cannot start its nested VMs …`);
 - `expected` — the root causes the diagnosis must report, one per line: `ID` or `ID SUBJECT`;
-- `unexpected` — root causes it must not report (the plausible wrong answers), one id per line.
-Blank lines and `#` comments are ignored. One generic scenario (features/cases.feature) runs every
+- `unexpected` — root causes it must not report (the plausible wrong answers), one id per line;
+- `symptoms` (optional) — the errors the customer saw, one per line: `TEXT`, or `NODE | TEXT`
+  for the host or VM it was seen on; the diagnosis takes them as `--symptom` does (evidence that
+  ranks findings and places intent, docs/severity.md); `nestlab import --case` writes it.
+Blank lines and `#` comments are ignored (in `symptoms`, only lines starting with `#`). One generic scenario (features/cases.feature) runs every
 folder, so adding a case is adding a folder, as terraform-compliance keeps its regression corpus.
 """
 
@@ -36,6 +39,7 @@ class Case:
     story: str
     expected: tuple[Expected, ...]
     unexpected: tuple[str, ...]
+    symptoms: tuple[tuple[str, str], ...] = ()  # (node or "", text)
 
 
 def case_dirs(base: Path = CASES_DIR) -> list[Path]:
@@ -53,7 +57,19 @@ def load_case(folder: Path) -> Case:
     unexpected = tuple(line.split()[0] for line in _lines(folder / "unexpected"))
     if not expected:
         raise BadInput(f"{folder / 'expected'}: lists no root cause")
-    return Case(folder.name, lab_file, first[0].lstrip("# ").strip(), expected, unexpected)
+    return Case(folder.name, lab_file, first[0].lstrip("# ").strip(), expected, unexpected, _symptoms(folder / "symptoms"))
+
+
+def _symptoms(path: Path) -> tuple[tuple[str, str], ...]:
+    if not path.is_file():
+        return ()
+    found = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        node, sep, text = line.partition(" | ")
+        found.append((node.strip(), text.strip()) if sep else ("", line.strip()))
+    return tuple(found)
 
 
 def _lines(path: Path) -> list[str]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from pytest_bdd import given
 
+from nestlab.diagnosis.evidence import NO_STATEMENTS, Observed, Statements
 from nestlab.resources import shipped
 from nestlab.simulator import labfile
 from nestlab.steps.cases import Case
@@ -50,6 +52,42 @@ def the_fault_on(fault_id: str, subject: str, testbed: Testbed, nestlab_target: 
 def the_fault(fault_id: str, testbed: Testbed, nestlab_target: Target, injected: list) -> list:
     """Put the lab into the state of a root cause, on the node the catalog finds most natural."""
     return _inject(fault_id, None, testbed, nestlab_target, injected)
+
+
+@given(phrase('"{vm}" is meant to host nested VMs'), target_fixture="stated")
+def meant_to_host_nested_vms(vm: str, stated: Statements) -> Statements:
+    """The scenario states intent, as `nestlab diagnose --nested-host VM` does (diagnosis.intent)."""
+    return replace(stated, nested_hosts=(*stated.nested_hosts, vm))
+
+
+@given(phrase('the customer saw "{text}"'), target_fixture="stated")
+def the_customer_saw(text: str, stated: Statements) -> Statements:
+    """An error text from the ticket, as `nestlab diagnose --symptom TEXT` takes it (diagnosis.symptoms)."""
+    from nestlab.diagnosis.symptoms import observe
+
+    return replace(stated, symptoms=(*stated.symptoms, observe(text, "scenario") or Observed(text, "scenario")))
+
+
+@given(phrase('"{vm}" port {port:d} is meant to be reachable'), target_fixture="stated")
+def meant_to_be_reachable(vm: str, port: int, stated: Statements) -> Statements:
+    """A service meant to be reached from outside, as `nestlab diagnose --reachable VM:PORT` says."""
+    return replace(stated, reachable=(*stated.reachable, (vm, port)))
+
+
+@given("the symptoms the customer saw", target_fixture="stated")
+def the_symptoms_the_customer_saw(customer_case: Case, stated: Statements) -> Statements:
+    """The case folder's `symptoms` (errors the customer saw, each on its node), as `--symptom` takes them."""
+    from nestlab.diagnosis.symptoms import observe
+
+    seen = tuple(observe(text, f"{customer_case.name}/symptoms", node) or Observed(text, f"{customer_case.name}/symptoms", node)
+                 for node, text in customer_case.symptoms)
+    return replace(stated, symptoms=(*stated.symptoms, *seen))
+
+
+@pytest.fixture
+def stated() -> Statements:
+    """What a scenario's Given steps stated (intent, symptoms seen): evidence, never state."""
+    return NO_STATEMENTS
 
 
 @pytest.fixture

@@ -18,11 +18,13 @@ from nestlab.steps.target import Testbed
 PROBLEM_SEVERITIES = {"error", "warning"}
 
 
-def diagnose(session: Session) -> Report:
-    """Collect evidence through the Session and run the rules (`nestlab diagnose`'s one path)."""
+def diagnose(session: Session, stated: Any = None) -> Report:
+    """Collect evidence through the Session and run the rules (`nestlab diagnose`'s one path),
+    with what the scenario stated (`--nested-host`, `--symptom`, `--reachable`)."""
+    from nestlab.diagnosis.evidence import NO_STATEMENTS
     from nestlab.lab.diagnose import diagnose_session
 
-    return diagnose_session(session).report
+    return diagnose_session(session, stated=stated or NO_STATEMENTS).report
 
 
 def checklist(session: Session) -> Any:

@@ -164,9 +164,9 @@ def its_severity_is(severity: str, finding: Any) -> None:
 
 
 @then("the diagnosis finds nothing")
-def the_diagnosis_finds_nothing(testbed: Testbed) -> None:
+def the_diagnosis_finds_nothing(testbed: Testbed, stated: Any) -> None:
     """A fresh diagnosis of the lab as it is now finds no error or warning (info notes may remain)."""
-    problems = remedy.problems(remedy.diagnose(testbed.session).findings)
+    problems = remedy.problems(remedy.diagnose(testbed.session, stated).findings)
     assert not problems, f"the diagnosis still finds: {remedy.describe(problems)}"
 
 

@@ -40,9 +40,10 @@ def an_engineer_runs(command: str, node: str, testbed: Testbed) -> Outcome:
 
 
 @when("the diagnosis runs", target_fixture="report")
-def the_diagnosis_runs(testbed: Testbed) -> remedy.Report:
-    """Collect evidence through the Session and diagnose it (what `nestlab diagnose` does)."""
-    return remedy.diagnose(testbed.session)
+def the_diagnosis_runs(testbed: Testbed, stated: object) -> remedy.Report:
+    """Collect evidence through the Session and diagnose it (what `nestlab diagnose` does), with
+    what the scenario stated (its intent and the errors it saw: `--nested-host`, `--symptom`)."""
+    return remedy.diagnose(testbed.session, stated)
 
 
 @when("the resolution is applied", target_fixture="applied")

@@ -1,6 +1,6 @@
 """The diagnosis is accurate on labs nobody wrote by hand (issue 4 item 6, issue 5 item 4).
 
-Random generated labs with 1–3 random faults from the catalog, diagnosed through a SimSession
+Random generated labs of the realistic world with 1–3 random faults from the catalog, diagnosed through a SimSession
 exactly as `nestlab diagnose` does (the diagnosis never sees which faults went in):
 
 * recall 1.0 — every injected root cause is named on the subject it was injected on;
@@ -35,10 +35,14 @@ from nestlab.simulator.generate import generate
 EXAMPLES = int(os.environ.get("NESTLAB_ACCURACY_EXAMPLES", "500"))
 HEALTHY_EXAMPLES = max(10, EXAMPLES // 10)
 
+# The realistic world (`nestlab generate`'s default): ordinary VMs beside the nested chain (a DC, a
+# file server with a private backup NIC and an HDD data disk, Linux VMs Off/Saved), every Windows
+# with its system listeners, built-in firewall rules and hundreds of routine events (issue 11).
 lab_args = st.fixed_dictionaries({
     "seed": st.integers(0, 2**31),
     "hosts": st.integers(1, 2),
     "depth": st.integers(1, 3),
+    "world": st.just("realistic"),
 })
 
 PROPERTY = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True)
@@ -73,22 +77,29 @@ def test_a_healthy_generated_lab_gets_no_error_or_warning(args):
 # -- nestlab demo's closed loop on the builtin labs ----------------------------------------------
 
 
+DEMO_LABS = ("builtin:reference", "builtin:legacy")  # lab.demo.DEMO_LABS: legacy for faults real only on early builds
+
+
 def _loops() -> list[tuple[str, str, str]]:
-    """(lab, fault id, subject): every fault on builtin:reference; on azure and deep, every fault
-    that has a subject there (its first candidate, as `nestlab demo` picks)."""
-    found = []
-    for name in ("builtin:reference", "builtin:azure", "builtin:deep"):
+    """(lab, fault id, subject): every fault on builtin:reference, or on builtin:legacy when it is
+    real only on early builds (VBS blocking nesting); on azure and deep, every fault that has a
+    subject there (its first candidate, as `nestlab demo` picks)."""
+    found, placed = [], set()
+    for name in (*DEMO_LABS, "builtin:azure", "builtin:deep"):
         lab = labfile.load(name)
         for fault_id, fault in faults.CATALOG.items():
             candidates = fault.candidates(lab)
-            if candidates or name == "builtin:reference":
-                found.append((name, fault_id, candidates[0] if candidates else ""))
+            if candidates and (name not in DEMO_LABS or fault_id not in placed):
+                found.append((name, fault_id, candidates[0]))
+                placed.add(fault_id)
+            elif name == DEMO_LABS[-1] and fault_id not in placed:
+                found.append(("builtin:reference", fault_id, ""))  # no demo lab has a subject: the test says so
     return found
 
 
-def test_every_fault_has_a_subject_on_the_reference_lab():
-    reference = [fault_id for name, fault_id, subject in _loops() if name == "builtin:reference" and subject]
-    assert reference == list(faults.CATALOG)
+def test_every_fault_has_a_subject_on_a_demo_lab():
+    covered = {fault_id for name, fault_id, subject in _loops() if name in DEMO_LABS and subject}
+    assert covered == set(faults.CATALOG)
 
 
 @pytest.mark.parametrize(("lab_name", "fault_id", "subject"), [

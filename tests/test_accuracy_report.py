@@ -8,7 +8,8 @@ from bench import accuracy
 from nestlab.diagnosis.findings import Finding, Report
 from nestlab.simulator import faults
 
-FIELDS = {"injected", "found", "recall", "findings", "precision", "false_errors"}
+FIELDS = {"injected", "found", "recall", "findings", "precision", "precision_errors", "precision_warnings",
+          "false_errors"}
 
 
 def finding(subject: str, severity: str = "error") -> Finding:
@@ -37,8 +38,10 @@ def test_judge_neither_blames_an_explained_finding_nor_misses_a_named_one():
 
 def test_twenty_random_labs_have_full_recall_and_a_json_report(tmp_path):
     result = accuracy.accuracy(20, seed=7)
+    assert result["world"] == "realistic"
     assert result["overall"]["recall"] == 1.0, result["failures"]
     assert result["overall"]["false_errors"] == 0, result["failures"]
+    assert result["healthy"] == {"labs": 20, "errors": 0, "warnings": 0}, result["false_alarms"]
     assert accuracy.passed(result)
     assert set(result["overall"]) == FIELDS
     assert result["root_causes"] and set(result["root_causes"]) <= set(faults.CATALOG)
@@ -52,3 +55,20 @@ def test_twenty_random_labs_have_full_recall_and_a_json_report(tmp_path):
 def test_the_same_seed_draws_the_same_labs():
     assert [accuracy.Case.draw(i, 3) for i in range(5)] == [accuracy.Case.draw(i, 3) for i in range(5)]
     assert accuracy.Case.draw(0, 3) != accuracy.Case.draw(0, 4)
+
+
+def _result(**overall) -> dict:
+    row = {"injected": 10, "found": 10, "recall": 1.0, "findings": 10, "precision": 1.0, "precision_errors": 1.0,
+           "precision_warnings": 1.0, "false_errors": 0, **overall}
+    return {"overall": row, "healthy": {"labs": 10, "errors": 0, "warnings": 0}}
+
+
+def test_the_bar_is_issue_11s_silence_on_healthy_labs_and_precision_by_severity():
+    assert accuracy.passed(_result())
+    assert accuracy.passed(_result(precision_warnings=None))  # no warning at all: nothing to be imprecise about
+    assert not accuracy.passed(_result(precision_warnings=0.79))
+    assert accuracy.passed(_result(precision_warnings=0.80))
+    assert not accuracy.passed(_result(recall=0.99))
+    noisy = _result()
+    noisy["healthy"]["warnings"] = 1
+    assert not accuracy.passed(noisy)

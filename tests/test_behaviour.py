@@ -80,8 +80,9 @@ def test_role_install_fails_for_each_link_of_the_chain(lab, change):
         lab.update("HV01/L1", guest=replace(vm.guest, os=replace(vm.guest.os, caption="Windows Server 2012 R2", build=9600)))
     if "host_cpu" in change:
         lab.update("HV01", cpu=replace(lab["HV01"].cpu, **change["host_cpu"]))
-    if "host_vbs" in change:
-        lab.update("HV01", security=replace(lab["HV01"].security, vbs="running"))
+    if "host_vbs" in change:  # VBS blocks nesting only on Server 2016 / 1607 and earlier (behaviour.py)
+        lab.update("HV01", security=replace(lab["HV01"].security, vbs="running"),
+                   os=replace(lab["HV01"].os, caption="Microsoft Windows Server 2016 Datacenter", build=14393))
     if change.get("host_cpu", {}).get("vendor") == "AMD":
         lab.update("HV01", os=replace(lab["HV01"].os, build=17763))  # WS2019: no AMD nesting
     assert behaviour.install_hyperv(lab, "HV01/L1") is not None
@@ -129,6 +130,9 @@ def test_hypervisorlaunchtype_off_takes_effect_at_reboot(lab):
 
 @pytest.mark.parametrize("where", ["HV01", "HV01/L1"])
 def test_vbs_blocks_nested_start_with_the_guides_message(lab, where):
+    # VBS blocks nesting only on Server 2016 / 1607 (14393) and earlier (behaviour.py, VD #345, PR #1059)
+    lab.update_platform(where, os=replace(lab.platform(where).os, caption="Microsoft Windows Server 2016 Datacenter",
+                                          build=14393))
     run(lab, "Stop-VM -Name L2-web", "HV01/L1")
     run(lab, "reg add HKLM\\System\\CurrentControlSet\\Control\\DeviceGuard /v EnableVirtualizationBasedSecurity "
              "/t REG_DWORD /d 1 /f", where)
@@ -170,6 +174,10 @@ def test_amd_host_too_old_refuses_nested_start(lab):
 
 
 def test_memory_change_on_a_running_vm_is_pending_until_a_power_cycle(lab):
+    # a guest older than Windows Server 2016 has no runtime memory resize (behaviour.runtime_resize)
+    app = lab["HV01/L1/L2-app"]
+    lab.update("HV01/L1/L2-app", guest=replace(app.guest, os=replace(app.guest.os, caption="Windows Server 2012 R2 Datacenter",
+                                                                      build=9600)))
     run(lab, "Stop-VM -Name L2-app", "HV01/L1")
     run(lab, "Start-VM -Name L2-app", "HV01/L1")
     assert run(lab, "Set-VMMemory -VMName L2-app -StartupBytes 6GB", "HV01/L1").ok

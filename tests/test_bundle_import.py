@@ -178,7 +178,7 @@ def test_get_vm_table_samples():
 @needs_samples
 def test_sample_with_a_note_line_is_reported_with_file_and_line():
     with pytest.raises(BadInput) as err:
-        import_bundle(SAMPLES / "get-vm-table.txt")
+        import_bundle(SAMPLES / "get-vm-table.txt", strict=True)
     assert "get-vm-table.txt:24:" in str(err.value)
 
 
@@ -256,7 +256,7 @@ def test_enumeration_limit_keeps_whole_items(tmp_path):
 def test_garbage_line_gets_file_and_line(tmp_path):
     bundle = write(tmp_path, {"vm.txt": "Name       : L1\nState      : Running\nGeneration : 2\n\nthis is not output\n"})
     with pytest.raises(BadInput) as err:
-        import_bundle(bundle)
+        import_bundle(bundle, strict=True)
     assert str(err.value).startswith("vm.txt:5:")
 
 
@@ -270,7 +270,7 @@ def test_unknown_enum_value_gets_file_and_line(tmp_path):
 def test_truncated_file_gets_file_and_line(tmp_path):
     bundle = write(tmp_path, {"sys.txt": "Host Name:                 HV07\nTotal Physical Memory:     131,0"})
     with pytest.raises(BadInput) as err:
-        import_bundle(bundle)
+        import_bundle(bundle, strict=True)
     assert "sys.txt:2:" in str(err.value)
 
 
@@ -363,7 +363,7 @@ def test_non_outputs_among_samples_are_reported_with_file_and_line():
     """A provider's message catalog and a CLIXML excerpt are not command output a bundle holds."""
     for name in ("eventlog-hyperv-hypervisor.txt", "psrp-clixml-get-vm-excerpt.txt"):
         with pytest.raises(BadInput) as err:
-            import_bundle(SAMPLES / name)
+            import_bundle(SAMPLES / name, strict=True)
         assert str(err.value).startswith(f"{name}:")
     truncated = objects("x", section("get-computerinfo-hyperv.txt", "Sample B"))
     assert truncated.unreadable and truncated.unreadable[0].startswith("x:3:")

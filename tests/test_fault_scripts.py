@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from nestlab.lab.demo import demo_lab
 from nestlab.simulator import labfile, powershell
 from nestlab.simulator.faults import CATALOG
 from nestlab.simulator.model import Lab
@@ -19,7 +20,7 @@ def run_script(lab: Lab, lines: list[tuple[str, str]]) -> None:
 
 
 def reference_with_subject(fault_id: str) -> tuple[Lab, str]:
-    lab = labfile.load("builtin:reference")
+    lab = demo_lab(fault_id)  # builtin:reference, or builtin:legacy for faults real only on early builds
     return lab, CATALOG[fault_id].candidates(lab)[0]
 
 

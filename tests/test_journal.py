@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from bench.endpoint import served
+from nestlab.lab.demo import demo_lab
 from nestlab.lab import journal as J
 from nestlab.lab import readback
 from nestlab.lab.session import address
@@ -72,7 +73,7 @@ class Recording:
 
 @pytest.mark.parametrize("fault_id", CMD_FAULTS)
 def test_every_cmd_fault_is_seen_by_its_read_backs_and_undone_exactly(fault_id, tmp_path):
-    lab = labfile.load("builtin:reference")
+    lab = demo_lab(fault_id)  # builtin:reference, or builtin:legacy for faults real only on early builds
     original = lab.copy()
     session = SimSession(lab)
     step = J.inject(session, new_journal(tmp_path), lab.copy(), fault_id, **ALLOW)

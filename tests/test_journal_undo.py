@@ -49,13 +49,27 @@ class Recording(SimSession):
         return super().run(host, pipeline, vm=vm)
 
 
+def reference_with_an_old_web():
+    """builtin:reference with L2-web on Windows Server 2012 R2: memory-change-pending is real only
+    on a guest without runtime memory resize (before 2016; simulator.behaviour.runtime_resize)."""
+    from dataclasses import replace
+
+    from nestlab.simulator.model import OSInfo
+
+    lab = labfile.load("builtin:reference")
+    web = lab["HV01/L1/L2-web"]
+    lab.update("HV01/L1/L2-web", guest=replace(web.guest, os=OSInfo(
+        caption="Microsoft Windows Server 2012 R2 Datacenter", build=9600)))
+    return lab
+
+
 def assigned(session, context: str, name: str) -> int:
     host, *vm = context.split("/")
     return session.run(host, parse(f"Get-VM -Name '{name}'"), vm=tuple(vm)).output[0].get("MemoryAssigned")
 
 
 def test_memory_change_pending_and_its_resolution_are_undone_to_the_memory_the_vm_ran_with(tmp_path):
-    lab = labfile.load("builtin:reference")
+    lab = reference_with_an_old_web()
     original = lab.copy()
     session = SimSession(lab)
     journal = J.Journal.create(tmp_path / "journal.json", HV01)
@@ -78,7 +92,7 @@ def test_a_set_vmmemorys_read_back_includes_what_the_vm_runs_with():
 def test_an_undo_that_sets_startup_on_a_running_vm_is_not_called_done_until_it_runs_with_it(tmp_path):
     """Set-VMMemory on a running VM only configures: the read-back of MemoryAssigned says so, and
     the repair (a power cycle) is journalled before it runs."""
-    lab = labfile.load("builtin:reference")
+    lab = reference_with_an_old_web()
     journal_path = tmp_path / "journal.json"
     seen: list[dict] = []
     session = Recording(lab, lambda text: text.startswith("Stop-VM") and seen.append(json.loads(journal_path.read_text())))

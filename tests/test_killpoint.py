@@ -115,8 +115,16 @@ def in_child(work, counter: Counter) -> int:
 
 @pytest.fixture(scope="module")
 def served_lab(tmp_path_factory):
+    from dataclasses import replace
+
+    from nestlab.simulator.model import OSInfo
+
     password = "pw-" + secrets.token_urlsafe(18)
     lab = labfile.load("builtin:reference")
+    # memory-change-pending is real only on a guest without runtime memory resize (before 2016)
+    web = lab["HV01/L1/L2-web"]
+    lab.update("HV01/L1/L2-web", guest=replace(web.guest, os=OSInfo(
+        caption="Microsoft Windows Server 2012 R2 Datacenter", build=9600)))
     # Each killed run leaves its runspace pool open on the host, as a killed client leaves a real
     # WinRM shell until IdleTimeout; 50 kills exceed Windows' default MaxShellsPerUser (30), so the
     # served host's quota is raised as a lab admin would (winrm/config/winrs).

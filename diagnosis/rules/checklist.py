@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from nestlab.diagnosis import intent
 from nestlab.diagnosis.evidence import Event, Evidence
 from nestlab.diagnosis.rules.common import (
     DEVICE_GUARD_POLICY_KEY,
@@ -15,6 +16,7 @@ from nestlab.diagnosis.rules.common import (
     get_vmmemory,
     hypervisor_item,
     is_hyperv_platform,
+    is_nested_host,
     name_of,
     nested_hosts,
     on_platform,
@@ -62,6 +64,12 @@ def host_os_unsupported(ev: Evidence) -> Iterator[Hit]:
         problem = os_problem(record.os, record.cpu.vendor)
         if problem is None:
             continue
+        # An AMD host before Windows Server 2022 / Windows 11 runs Hyper-V, only not nested: an
+        # error when a VM on it is meant to host nested VMs, else readiness (docs/severity.md).
+        amd_only = os_problem(record.os) is None
+        at_stake = not amd_only or any(is_nested_host(ev, vm) for vm in ev.lab.vms(host))
+        if amd_only and intent.nesting_proven(ev, host):  # evidence beats rules: a nested VM runs below it
+            at_stake, problem = False, f"{problem}, yet a nested VM runs below it, so nesting works here"
         items = os_items(ev.lab, host)
         if record.cpu.vendor == "AMD":
             items += (seen(WIN32_CPU, "Manufacturer", CPU_VENDOR_NAME["AMD"]),)
@@ -71,6 +79,7 @@ def host_os_unsupported(ev: Evidence) -> Iterator[Hit]:
             evidence=items,
             resolution=(f"Upgrade {host} to Windows Server 2022 or later, or Windows 11 Pro/Enterprise, with Hyper-V",),
             explains=NO_HYPERVISOR_SYMPTOMS,
+            severity=None if at_stake else "info",
         )
 
 
@@ -179,7 +188,7 @@ def hypervisor_launch_disabled(ev: Evidence) -> Iterator[Hit]:
 
 @rule("dynamic-memory-enabled", category="prerequisites", severity="warning", reference=REFERENCE)
 def dynamic_memory_enabled(ev: Evidence) -> Iterator[Hit]:
-    for vm in nested_hosts(ev.lab):
+    for vm in nested_hosts(ev):
         if not ev.lab[vm].memory.dynamic:
             continue
         yield Hit(
@@ -212,19 +221,21 @@ def outdated_integration_services(ev: Evidence) -> Iterator[Hit]:
 
 SERVICES = cmd("Get-Service", Name="vmms,vmcompute")
 ANTIVIRUS = cmd("Get-CimInstance", Namespace="root/SecurityCenter2", ClassName="AntiVirusProduct")
+FILTERS = cmd("fltmc", "filters")  # a server has no Security Center: its products show as minifilters
 
 
 @rule("antivirus-blocking-hyperv", category="prerequisites", severity="error", reference=REFERENCE)
 def antivirus_blocking_hyperv(ev: Evidence) -> Iterator[Hit]:
     for owner in platforms(ev.lab):
         products = ev.lab.platform(owner).security.blocking_software
-        if not products or not is_hyperv_platform(ev.lab, owner):
+        if not products or not is_hyperv_platform(ev, owner):
             continue
         yield Hit(
             subject=owner,
             summary=f"{', '.join(products)} on {owner} blocks the Hyper-V processes (vmms, vmwp, vmcompute)",
             evidence=(
-                *(seen(ANTIVIRUS, "displayName", p) for p in products),
+                *(seen(FILTERS, "Filter Name", p) if _server(ev, owner) else seen(ANTIVIRUS, "displayName", p)
+                  for p in products),
                 seen(SERVICES, "Status", "Stopped"),
             ),
             resolution=(
@@ -234,6 +245,10 @@ def antivirus_blocking_hyperv(ev: Evidence) -> Iterator[Hit]:
             ),
             explains=NO_HYPERVISOR_SYMPTOMS,
         )
+
+
+def _server(ev: Evidence, owner: str) -> bool:
+    return "server" in ev.lab.platform(owner).os.caption.lower()
 
 
 RULES = (

@@ -12,6 +12,7 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
+from nestlab.diagnosis import intent
 from nestlab.diagnosis.evidence import Evidence
 from nestlab.diagnosis.findings import Category, EvidenceItem, Finding, Severity
 from nestlab.simulator.model import Lab, owner_of_id
@@ -90,20 +91,18 @@ def platforms(lab: Lab) -> Iterator[str]:
                 yield vm
 
 
-def is_nested_host(lab: Lab, vm: str) -> bool:
-    """A VM that must run Hyper-V: its guest has the role or runs VMs of its own."""
-    return bool(lab.vms(vm)) or lab[vm].guest.hyperv_installed
+def is_nested_host(ev: Evidence, vm: str) -> bool:
+    """A VM meant to host nested VMs (diagnosis.intent: stated, or shown by its parent or guest)."""
+    return intent.meant_to_nest(ev, vm)
 
 
-def nested_hosts(lab: Lab) -> Iterator[str]:
-    for vm in lab.all_vms():
-        if is_nested_host(lab, vm):
-            yield vm
+def nested_hosts(ev: Evidence) -> list[str]:
+    return intent.nested_hosts(ev)
 
 
-def is_hyperv_platform(lab: Lab, owner: str) -> bool:
-    """A host, or a VM that must run Hyper-V: where VBS, launch type and services matter."""
-    return lab.kind(owner) == "host" or is_nested_host(lab, owner)
+def is_hyperv_platform(ev: Evidence, owner: str) -> bool:
+    """A host, or a VM meant to run Hyper-V: where VBS, launch type and services matter."""
+    return intent.hyperv_platform(ev, owner)
 
 
 def stranded(lab: Lab, node: str) -> str:

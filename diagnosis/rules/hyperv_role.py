@@ -1,7 +1,10 @@
 """Guide section "Nested VM can't start Hyper-V role or install other hypervisors" (category hyperv-role).
 
 The VM-side prerequisites of a VM that must run Hyper-V: exposed extensions, generation, guest
-OS, vCPUs and memory. A VM "must run Hyper-V" when its guest has the role or runs VMs itself.
+OS, vCPUs and memory. Which VMs must is diagnosis.intent's decision (stated, or shown); on those
+each check has its full severity. A VM nothing says is meant to nest, but which might be (a lone
+Running VM on a host with no nested host yet, diagnosis.intent.readiness_candidates), gets the
+same checks at info: "L1 is not ready to host nested VMs: …" (docs/severity.md).
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import math
 from typing import Iterator
 
+from nestlab.diagnosis import intent
 from nestlab.diagnosis.evidence import Evidence
 from nestlab.diagnosis.rules.checklist import os_problem
 from nestlab.diagnosis.rules.common import (
@@ -18,7 +22,6 @@ from nestlab.diagnosis.rules.common import (
     gb_text,
     get_vm,
     get_vmprocessor,
-    is_nested_host,
     name_of,
     nested_hosts,
     os_items,
@@ -49,18 +52,50 @@ def launch_failures(ev: Evidence, vm: str) -> tuple:
     return tuple(item for event in seen_ids.values() for item in event.items())
 
 
+def not_ready(vm: str, blocker: str) -> str:
+    return f"{name_of(vm)} is not ready to host nested VMs: {blocker} (nothing says it is meant to; "\
+           f"if it is, say so with --nested-host {name_of(vm)})"
+
+
+def judged(ev: Evidence) -> Iterator[tuple[str, bool]]:
+    """(vm, meant to nest?) for every VM the first section's checks apply to: the VMs meant to
+    host nested VMs (full severity), then the lone readiness candidates (info)."""
+    for vm in nested_hosts(ev):
+        yield vm, True
+    for vm in intent.sole_candidates(ev):
+        yield vm, False
+
+
 @rule("extensions-not-exposed", category="hyperv-role", severity="error", reference=REFERENCE)
 def extensions_not_exposed(ev: Evidence) -> Iterator[Hit]:
-    for vm in nested_hosts(ev.lab):
+    for vm, meant in judged(ev):
         if ev.lab[vm].processor.expose_virtualization_extensions:
             continue
         name = name_of(vm)
+        why = intent.intent_of(ev, vm)
         yield Hit(
             subject=vm,
-            summary=f"{name} does not expose virtualization extensions, so Hyper-V cannot run inside it{stranded(ev.lab, vm)}",
-            evidence=(seen(get_vmprocessor(vm), "ExposeVirtualizationExtensions", False), *launch_failures(ev, vm)),
+            summary=(f"{name} does not expose virtualization extensions, so Hyper-V cannot run inside it{stranded(ev.lab, vm)}"
+                     + (f" ({why.why})" if why and not ev.lab.vms(vm) else "")) if meant
+            else not_ready(vm, "ExposeVirtualizationExtensions is off"),
+            evidence=(seen(get_vmprocessor(vm), "ExposeVirtualizationExtensions", False), *launch_failures(ev, vm),
+                      *(why.evidence if why and not ev.lab.vms(vm) else ())),
             resolution=while_off(ev.lab, vm, [f"Set-VMProcessor -VMName {q(name)} -ExposeVirtualizationExtensions $true"]),
             explains=ROLE_SYMPTOMS,
+            severity=None if meant else "info",
+        )
+    for host, vms in intent.readiness_candidates(ev).items():
+        if len(vms) < 2:
+            continue
+        names = ", ".join(name_of(vm) for vm in vms)
+        yield Hit(
+            subject=host,
+            summary=f"No VM on {host} is set up to host nested VMs ({names} expose no virtualization extensions); "
+                    "if one is meant to, say which with --nested-host, or expose the extensions to it",
+            evidence=tuple(seen(get_vmprocessor(vm), "ExposeVirtualizationExtensions", False) for vm in vms),
+            resolution=(f"Stop-VM -Name <vm>; Set-VMProcessor -VMName <vm> -ExposeVirtualizationExtensions $true; "
+                        "Start-VM -Name <vm>",),
+            severity="info",
         )
 
 
@@ -68,13 +103,15 @@ def extensions_not_exposed(ev: Evidence) -> Iterator[Hit]:
 def vm_generation_1(ev: Evidence) -> Iterator[Hit]:
     # Warning, not error: the guide requires Generation 2, but Hyper-V itself runs in Generation 1
     # VMs too (notes §1.1: the product docs do not require it), so it degrades support, not function.
-    for vm in nested_hosts(ev.lab):
+    for vm, meant in judged(ev):
         if ev.lab[vm].generation != 1:
             continue
         name = name_of(vm)
         yield Hit(
+            severity=None if meant else "info",
             subject=vm,
-            summary=f"{name} is a Generation 1 VM; the guide requires Generation 2 for a VM hosting nested VMs",
+            summary=f"{name} is a Generation 1 VM; the guide requires Generation 2 for a VM hosting nested VMs"
+            if meant else not_ready(vm, "it is a Generation 1 VM (the guide asks for Generation 2)"),
             evidence=(seen(get_vm(vm), "Generation", 1),),
             resolution=(f"Recreate {name} as a Generation 2 VM (New-VM -Name {q(name)} -Generation 2 …) and move its "
                         "disks and workload to it: a VM's generation cannot be changed",),
@@ -83,15 +120,21 @@ def vm_generation_1(ev: Evidence) -> Iterator[Hit]:
 
 @rule("guest-os-unsupported", category="hyperv-role", severity="error", reference=REFERENCE)
 def guest_os_unsupported(ev: Evidence) -> Iterator[Hit]:
-    for vm in nested_hosts(ev.lab):
+    for vm, meant in judged(ev):
         if not running(ev.lab, vm):
             continue
         problem = os_problem(ev.lab[vm].guest.os)
         if problem is None:
             continue
+        proven = intent.nesting_proven(ev, ev.lab.parent(vm)) and any(
+            ev.lab[child].state == "Running" for child in ev.lab.vms(vm))  # evidence beats rules
+        if proven:
+            problem += ", yet its own VMs run, so Hyper-V works in it"
         yield Hit(
+            severity=None if meant and not proven else "info",
             subject=vm,
-            summary=f"{name_of(vm)} must run Hyper-V but its guest OS cannot: {problem}",
+            summary=f"{name_of(vm)} must run Hyper-V but its guest OS cannot: {problem}" if meant
+            else not_ready(vm, problem),
             evidence=os_items(ev.lab, vm),
             resolution=(f"Install Windows Server 2016 or later (or Windows 10/11 Pro/Enterprise) in {name_of(vm)}",),
             explains=ROLE_SYMPTOMS,
@@ -100,19 +143,18 @@ def guest_os_unsupported(ev: Evidence) -> Iterator[Hit]:
 
 @rule("insufficient-vcpu", category="hyperv-role", severity="error", reference=REFERENCE)
 def insufficient_vcpu(ev: Evidence) -> Iterator[Hit]:
-    for vm in ev.lab.all_vms():
+    for vm, meant in judged(ev):
         count = ev.lab[vm].processor.count
         if count >= MIN_VCPUS:
             continue
-        host = is_nested_host(ev.lab, vm)
         yield Hit(
             subject=vm,
-            summary=f"{name_of(vm)} has {count} virtual processor; the guide asks for at least {MIN_VCPUS}"
-                    + (" on a VM hosting nested VMs" if host else ""),
+            summary=f"{name_of(vm)} has {count} virtual processor; the guide asks for at least {MIN_VCPUS} on a VM "
+                    "hosting nested VMs" if meant else not_ready(vm, f"it has {count} virtual processor (at least {MIN_VCPUS})"),
             evidence=(count_item(ev.lab, vm),),
             resolution=while_off(ev.lab, vm, [f"Set-VMProcessor -VMName {q(name_of(vm))} -Count {needed_vcpus(ev.lab, vm)}"]),
             explains=("under-provisioned", "host-overcommitted"),
-            severity="error" if host else "warning",
+            severity=None if meant else "info",
         )
 
 
@@ -128,9 +170,20 @@ def needed_memory_gb(lab: Lab, vm: str) -> int:
     return max(MIN_NESTED_HOST_MEMORY_GB, math.ceil(nested + OS_RESERVE_GB))
 
 
+def memory_severity(ev: Evidence, vm: str) -> str:
+    """Error when something fails for it: the role's install (its prerequisite check refuses less
+    than 4 GB) or its nested VMs, which do not fit; a warning when the role runs and its VMs fit
+    (the guide's "recommended"), e.g. a VM with the role and no VMs of its own (docs/severity.md)."""
+    lab = ev.lab
+    if not lab[vm].guest.hyperv_installed and running(lab, vm):
+        return "error"
+    nested = sum(lab[c].memory.startup_gb for c in lab.vms(vm))
+    return "error" if nested and nested > lab[vm].memory.startup_gb - OS_RESERVE_GB else "warning"
+
+
 @rule("insufficient-memory", category="hyperv-role", severity="error", reference=REFERENCE)
 def insufficient_memory(ev: Evidence) -> Iterator[Hit]:
-    for vm in nested_hosts(ev.lab):
+    for vm, meant in judged(ev):
         startup = ev.lab[vm].memory.startup_gb
         if startup >= MIN_NESTED_HOST_MEMORY_GB:
             continue
@@ -138,10 +191,12 @@ def insufficient_memory(ev: Evidence) -> Iterator[Hit]:
         yield Hit(
             subject=vm,
             summary=f"{name_of(vm)} hosts nested VMs with {gb_text(startup)} startup memory; "
-                    f"the guide asks for at least {MIN_NESTED_HOST_MEMORY_GB}GB",
+                    f"the guide asks for at least {MIN_NESTED_HOST_MEMORY_GB}GB" if meant
+            else not_ready(vm, f"it has {gb_text(startup)} startup memory (the guide asks for {MIN_NESTED_HOST_MEMORY_GB}GB)"),
             evidence=(startup_item(ev.lab, vm),),
             resolution=while_off(ev.lab, vm, [f"Set-VMMemory -VMName {q(name_of(vm))} -StartupBytes {gb_text(target)}"]),
             explains=("under-provisioned", "host-overcommitted"),
+            severity=memory_severity(ev, vm) if meant else "info",
         )
 
 

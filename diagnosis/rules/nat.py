@@ -6,6 +6,7 @@ import ipaddress
 from typing import Iterator
 
 from nestlab.diagnosis.evidence import Evidence
+from nestlab.diagnosis.probes import SERVICE_FAILED_EVENTS
 from nestlab.diagnosis.rules.common import GUIDE, Hit, cmd, on_platform, platforms, q, reboot, rule, seen
 from nestlab.diagnosis.rules.network import (
     PORTPROXY_SHOW,
@@ -133,7 +134,7 @@ def winnat_locked(ev: Evidence) -> Iterator[Hit]:
     for owner in platforms(ev.lab):
         if ev.lab.platform(owner).services.winnat != "locked":
             continue
-        events = ev.of(owner).events_with_id(7023)
+        events = ev.of(owner).events_with_id(*SERVICE_FAILED_EVENTS)
         yield Hit(
             subject=owner,
             summary=f"WinNAT on {owner} cannot start: its file is being used by another process",

@@ -2,6 +2,10 @@
 
 Switch types, MAC spoofing on the adapter that bridges a nested External switch, the NAT's prefix,
 port forwarding of services behind NAT, and firewall rules in the way.
+
+Scope (docs/severity.md): these rules are about the nested chain — VMs meant to host nested VMs
+and the VMs inside them, and the hosts and guests that hold them (diagnosis.intent). A file
+server's second adapter on a Private backup switch is its owner's design, not a finding.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Iterator
 
+from nestlab.diagnosis import intent
 from nestlab.diagnosis.evidence import Evidence
 from nestlab.diagnosis.rules.common import (
     GUIDE,
@@ -32,9 +37,12 @@ REFERENCE = GUIDE + "Network connectivity issues in nested VMs"
 NETWORK_SYMPTOMS = ("nested-vm-no-network",)
 
 
-def attachments(lab: Lab) -> Iterator[tuple[str, str, str]]:
-    """(vm, adapter, switch) for every connected adapter of every VM."""
+def attachments(ev: Evidence) -> Iterator[tuple[str, str, str]]:
+    """(vm, adapter, switch) for every connected adapter of every VM of the nested chain."""
+    lab = ev.lab
     for vm in lab.all_vms():
+        if not intent.in_chain(ev, vm):
+            continue
         for adapter in lab.adapters(vm):
             switch = lab.switch_of(adapter)
             if switch is not None:
@@ -67,7 +75,7 @@ def external_switch(lab: Lab, owner: str) -> str | None:
 @rule("switch-internal", category="network", severity="error", reference=REFERENCE)
 def switch_internal(ev: Evidence) -> Iterator[Hit]:
     lab = ev.lab
-    for vm, adapter, switch in attachments(lab):
+    for vm, adapter, switch in attachments(ev):
         record = lab[switch]
         owner = lab.owner(switch)
         if record.type != "Internal" or lab.owned(owner, "nat"):
@@ -92,7 +100,7 @@ def switch_internal(ev: Evidence) -> Iterator[Hit]:
 @rule("switch-private", category="network", severity="error", reference=REFERENCE)
 def switch_private(ev: Evidence) -> Iterator[Hit]:
     lab = ev.lab
-    for vm, adapter, switch in attachments(lab):
+    for vm, adapter, switch in attachments(ev):
         if lab[switch].type != "Private":
             continue
         external = external_switch(lab, lab.owner(switch))
@@ -133,6 +141,11 @@ def mac_spoofing_disabled(ev: Evidence) -> Iterator[Hit]:
             )
 
 
+def chain_platforms(ev: Evidence) -> Iterator[str]:
+    """The hosts and guests whose VMs are in the nested chain (diagnosis.intent.chain_owner)."""
+    return (owner for owner in platforms(ev.lab) if intent.chain_owner(ev, owner))
+
+
 def internal_switches(lab: Lab, owner: str) -> list[str]:
     return [s for s in lab.owned(owner, "switch") if lab[s].type == "Internal" and lab[s].host_ip]
 
@@ -145,7 +158,7 @@ def covers(lab: Lab, nat: str, switch: str) -> bool:
 @rule("nat-prefix-mismatch", category="network", severity="error", reference=REFERENCE)
 def nat_prefix_mismatch(ev: Evidence) -> Iterator[Hit]:
     lab = ev.lab
-    for owner in platforms(lab):
+    for owner in chain_platforms(ev):
         nats = lab.owned(owner, "nat")
         switches = internal_switches(lab, owner)
         uncovered = [s for s in switches if not any(covers(lab, n, s) for n in nats)]
@@ -218,6 +231,22 @@ def listeners(lab: Lab, vm: str, *, system: bool = False) -> set[tuple[int, str]
 # the listeners they report as noise, so a forward to one of them is never "to nothing".
 WINDOWS_LISTENERS = (135, 139, 445, 5985)
 
+# Ports Windows itself listens on or opens with its built-in firewall rules: RPC endpoint mapper
+# 135, NetBIOS 137-139, SMB 445, Remote Desktop 3389, WinRM 5985/5986 and its listener 47001, and
+# the dynamic RPC range 49152-65535 (Windows' default dynamic port range since Vista/2008,
+# Microsoft KB 929851; the RPC services sit at 49664+); on Windows 10/11 the Connected Devices
+# Platform service (CDPSvc) 5040 and Delivery Optimization 7680 (Microsoft's "Delivery Optimization
+# FAQ": TCP 7680 for peers); with the Hyper-V role, VMMS's VMConnect 2179 and live migration 6600
+# (the "Hyper-V (REMOTE_DESKTOP_TCP-In)" and "Hyper-V (MIG-TCP-In)" rules). A service on one of them is never a
+# "missing" forward (publishing SMB, RPC or WinRM to the LAN is not a fix), and an allow rule for
+# one is not a hole where a forward was meant to be.
+SYSTEM_PORTS = frozenset({135, 137, 138, 139, 445, 2179, 3389, 5040, 5985, 5986, 6600, 7680, 47001})
+DYNAMIC_PORTS_FROM = 49152
+
+
+def system_port(port: int) -> bool:
+    return port in SYSTEM_PORTS or port >= DYNAMIC_PORTS_FROM
+
 
 def forwards(lab: Lab, owner: str) -> list[tuple[str, int, str, int, str | None]]:
     """(listen/external ip, port, internal ip, port, nat) of every portproxy rule and NAT static mapping."""
@@ -231,11 +260,12 @@ def forwards(lab: Lab, owner: str) -> list[tuple[str, int, str, int, str | None]
     return found
 
 
-def unforwarded(lab: Lab, owner: str) -> list[Service]:
-    """TCP services behind an owner's Internal switches that no portproxy rule or static mapping reaches."""
+def unforwarded(lab: Lab, owner: str, *, system: bool = False) -> list[Service]:
+    """TCP services behind an owner's Internal switches that no portproxy rule or static mapping
+    reaches (Windows' own listeners, SYSTEM_PORTS, only when asked)."""
     targets = {(f[2], f[3]) for f in forwards(lab, owner)}
     return [s for s in services_behind(lab, owner, internal_only=True)
-            if s.protocol == "TCP" and (s.ip, s.port) not in targets]
+            if s.protocol == "TCP" and (s.ip, s.port) not in targets and (system or not system_port(s.port))]
 
 
 def outside_address(lab: Lab, owner: str) -> str | None:
@@ -257,13 +287,18 @@ def free_listen_port(lab: Lab, owner: str, port: int) -> int:
 
 def orphan_allow_ports(lab: Lab, owner: str) -> list[int]:
     """Ports an inbound allow rule opens on an owner with nothing behind them: no forward, no
-    listener of the owner's own. Such a hole is where a forward was meant to be (or was)."""
+    listener of the owner's own. Such a hole is where a forward was meant to be (or was).
+
+    Only a rule someone added counts: a rule of a rule group (Get-NetFirewallRule's Group, e.g.
+    "@FirewallAPI.dll,-…" for "Hyper-V" or "File and Printer Sharing") came with Windows or one of
+    its roles and opens the port for that feature's own service, not for a forward."""
     used = {f[1] for f in forwards(lab, owner)}
     record = lab[owner]
     own = {s.port for s in record.services} if lab.kind(owner) == "vm" else set()
     return [r.port for r in lab.platform(owner).firewall
             if r.enabled and r.direction == "inbound" and r.action == "allow" and r.protocol in ("TCP", "Any")
-            and r.port is not None and r.port not in used and r.port not in own]
+            and r.group is None
+            and r.port is not None and r.port not in used and r.port not in own and not system_port(r.port)]
 
 
 def portproxy_add(listen: str, listen_port: int, target: str, target_port: int) -> str:
@@ -279,23 +314,77 @@ def allow_rule(port: int) -> str:
 PORTPROXY_SHOW = cmd("netsh", "interface", "portproxy", "show", "all")
 
 
-@rule("portproxy-missing", category="network", severity="warning", reference=REFERENCE)
-def portproxy_missing(ev: Evidence) -> Iterator[Hit]:
-    # Warning: nothing on a host says a service is *meant* to be reachable from outside.
+@dataclass(frozen=True)
+class Wanted:
+    """A service someone wants reachable from outside, why we think so, and where to forward it."""
+
+    service: Service
+    why: str
+    listen_port: int
+    certain: bool  # an allow rule, a statement or a seen error: its absence fails someone (error)
+
+
+def wanted(ev: Evidence, owner: str, missing: list[Service]) -> list[Wanted]:
+    """The unforwarded services there is evidence someone wants reachable (issue 11, item 3):
+    stated (`--reachable VM:PORT`); an inbound allow rule on the owner with nothing behind it (the
+    hole a forward was meant to fill: its port's service first, else the next service); an error
+    seen about it ("Unable to reach nested VMs…" placed on the VM or the owner); or a forward of the
+    same VM on another port (a warning: likely, not certain). System ports only when stated."""
     lab = ev.lab
-    for owner in platforms(lab):
+    stated = {(vm, port) for vm, port in ev.stated.reachable}
+    holes = orphan_allow_ports(lab, owner)
+    complained = {o.node for o in ev.stated.symptoms if "nested-vm-unreachable" in o.symptoms}
+    forwarded_ips = {f[2] for f in forwards(lab, owner)}
+    found: list[Wanted] = []
+    rest = []
+    for service in missing:
+        if (service.vm, service.port) in stated:
+            found.append(Wanted(service, f"--reachable {name_of(service.vm)}:{service.port}",
+                                _take(holes, service.port, lab, owner), True))
+        elif not system_port(service.port):
+            rest.append(service)
+    for service in [s for s in rest if s.port in holes]:
+        holes.remove(service.port)
+        found.append(Wanted(service, f"an inbound allow rule opens {service.port} with nothing behind it", service.port, True))
+        rest.remove(service)
+    for service in list(rest):
+        if holes:
+            port = holes.pop(0)
+            found.append(Wanted(service, f"an inbound allow rule opens {port} with nothing behind it", port, True))
+        elif service.vm in complained or owner in complained:
+            found.append(Wanted(service, "an error seen says it cannot be reached",
+                                free_listen_port(lab, owner, service.port), True))
+        elif service.ip in forwarded_ips:
+            found.append(Wanted(service, f"{name_of(service.vm)} is forwarded on another port",
+                                free_listen_port(lab, owner, service.port), False))
+    return found
+
+
+def _take(holes: list[int], port: int, lab: Lab, owner: str) -> int:
+    if port in holes:
+        holes.remove(port)
+        return port
+    return holes.pop(0) if holes else free_listen_port(lab, owner, port)
+
+
+@rule("portproxy-missing", category="network", severity="error", reference=REFERENCE)
+def portproxy_missing(ev: Evidence) -> Iterator[Hit]:
+    # Only what someone wants reachable is "missing" (wanted): an error when the evidence is
+    # certain (an allow rule waiting for it, a statement, a seen error), a warning when likely.
+    lab = ev.lab
+    for owner in chain_platforms(ev):
         listen = outside_address(lab, owner)
-        missing = unforwarded(lab, owner)
-        if not missing or listen is None:
+        if listen is None:
+            continue
+        missing = wanted(ev, owner, unforwarded(lab, owner, system=True))
+        if not missing:
             continue
         commands = []
-        holes = orphan_allow_ports(lab, owner)
-        for service in missing:
-            port = holes.pop(0) if holes else free_listen_port(lab, owner, service.port)
-            commands.append(portproxy_add(listen, port, service.ip, service.port))
-            if blocking_state(lab.platform(owner).firewall, port) != "allowed":
-                commands.append(allow_rule(port))
-        shown = ", ".join(f"{name_of(s.vm)} {s.ip}:{s.port}" for s in missing)
+        for want in missing:
+            commands.append(portproxy_add(listen, want.listen_port, want.service.ip, want.service.port))
+            if blocking_state(lab.platform(owner).firewall, want.listen_port) != "allowed":
+                commands.append(allow_rule(want.listen_port))
+        shown = ", ".join(f"{name_of(w.service.vm)} {w.service.ip}:{w.service.port} ({w.why})" for w in missing)
         yield Hit(
             subject=owner,
             summary=f"{owner} forwards no port to {shown} behind its NAT, so it cannot be reached from outside",
@@ -303,10 +392,11 @@ def portproxy_missing(ev: Evidence) -> Iterator[Hit]:
                 seen(PORTPROXY_SHOW, "v4tov4", [f"{f[0]}:{f[1]} -> {f[2]}:{f[3]}" for f in forwards(lab, owner) if f[4] is None]),
                 seen("Get-NetNatStaticMapping", "InternalIPAddress",
                      [f"{f[2]}:{f[3]}" for f in forwards(lab, owner) if f[4] is not None]),
-                *(seen(cmd("Get-NetTCPConnection", State="Listen"), "LocalPort", s.port) for s in missing),
+                *(seen(cmd("Get-NetTCPConnection", State="Listen"), "LocalPort", w.service.port) for w in missing),
             ),
             resolution=on_platform(lab, owner, commands),
             explains=("nested-vm-unreachable",),
+            severity="error" if any(w.certain for w in missing) else "warning",
         )
 
 
@@ -340,7 +430,7 @@ def _firewall_items(rules: tuple[FirewallRule, ...], port: int, protocol: str) -
 @rule("firewall-blocking", category="network", severity="error", reference=REFERENCE)
 def firewall_blocking(ev: Evidence) -> Iterator[Hit]:
     lab = ev.lab
-    for owner in platforms(lab):
+    for owner in chain_platforms(ev):
         rules = lab.platform(owner).firewall
         checks = [(f[1], "TCP", "forwarded") for f in forwards(lab, owner)]
         if lab.kind(owner) == "vm":

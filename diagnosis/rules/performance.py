@@ -1,6 +1,8 @@
 """Guide section "Performance degradation in nested virtualization" (category performance).
 
-Everything here degrades rather than blocks, so every rule is a warning.
+Everything here degrades rather than blocks, so every rule is a warning. Scope (docs/severity.md):
+the nested chain (diagnosis.intent) — a file server's data disk on HDD beside a nested lab is its
+owner's choice, not a finding.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 from pathlib import PureWindowsPath
 from typing import Iterator
 
+from nestlab.diagnosis import intent
 from nestlab.diagnosis.evidence import Evidence
 from nestlab.diagnosis.rules.common import (
     GUIDE,
@@ -21,7 +24,6 @@ from nestlab.diagnosis.rules.common import (
     disk_chains,
     gb_text,
     gb_to_bytes,
-    is_nested_host,
     name_of,
     nested_hosts,
     on_platform,
@@ -46,7 +48,7 @@ MIN_HOST_MEMORY_GB = 8
 @rule("under-provisioned", category="performance", severity="warning", reference=REFERENCE)
 def under_provisioned(ev: Evidence) -> Iterator[Hit]:
     lab = ev.lab
-    for vm in nested_hosts(lab):
+    for vm in nested_hosts(ev):
         record = lab[vm]
         name = q(name_of(vm))
         few_cpus = record.workload == "heavy" and MIN_VCPUS <= record.processor.count < HEAVY_WORK_VCPUS
@@ -80,7 +82,7 @@ def under_provisioned(ev: Evidence) -> Iterator[Hit]:
 def host_memory_low(ev: Evidence) -> Iterator[Hit]:
     for host in ev.lab.hosts():
         memory = ev.lab[host].memory_gb
-        if memory >= MIN_HOST_MEMORY_GB:
+        if memory >= MIN_HOST_MEMORY_GB or not intent.chain_owner(ev, host):
             continue
         yield Hit(
             subject=host,
@@ -108,7 +110,7 @@ def host_overcommitted(ev: Evidence) -> Iterator[Hit]:
     lab = ev.lab
     for owner in platforms(lab):
         vms = _running_vms(lab, owner)
-        if not vms:
+        if not vms or not intent.chain_owner(ev, owner):
             continue
         cores, memory_gb = capacity(lab, owner)
         vcpus = sum(lab[vm].processor.count for vm in vms)
@@ -147,7 +149,7 @@ def _assigned_item(ev: Evidence, vm: str):
 def dynamic_vhd(ev: Evidence) -> Iterator[Hit]:
     lab = ev.lab
     for vm in lab.all_vms():
-        if not is_nested_host(lab, vm) and lab.depth(vm) < 2:
+        if not intent.in_chain(ev, vm):
             continue
         for chain in disk_chains(lab, vm):
             for vhd in chain:
@@ -188,33 +190,58 @@ def _volume(lab: Lab, owner: str, path: str):
 
 @rule("slow-storage", category="performance", severity="warning", reference=REFERENCE)
 def slow_storage(ev: Evidence) -> Iterator[Hit]:
+    """One warning per rotational volume, on its first disk (by path) of the nested chain; the
+    other disks on it get an info note that points there (one cause, not one warning per file)."""
     lab = ev.lab
+    on_volume: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for vm in lab.all_vms():
+        if not intent.in_chain(ev, vm):
+            continue
         owner = lab.parent(vm)
         for chain in disk_chains(lab, vm):
             for vhd in chain:
-                path = lab[vhd].path
-                volume = _volume(lab, owner, path)
-                if volume is None or volume.media != "hdd":
-                    continue
-                ssd = next((v for v in lab.platform(owner).volumes if v.media == "ssd"), None)
-                target = str(PureWindowsPath(f"{ssd.drive}\\", "VMs", name_of(vm))) if ssd else None
-                fix = (on_platform(lab, owner, [f"Move-VMStorage -VMName {q(name_of(vm))} -DestinationStoragePath {q(target)}"])
-                       if target else (f"Move {name_of(vm)}'s storage to an SSD volume on {owner} (Move-VMStorage)",))
-                yield Hit(
-                    subject=vhd,
-                    summary=f"{path} ({name_of(vm)}'s disk) is on rotational storage {volume.drive}",
-                    evidence=(seen(cmd("Get-PhysicalDisk"), "MediaType", "HDD"),
-                              seen(cmd("Get-Volume", DriveLetter=volume.drive[:1]), "DriveLetter", volume.drive[:1])),
-                    resolution=fix,
-                    explains=PERFORMANCE_SYMPTOMS,
-                )
+                volume = _volume(lab, owner, lab[vhd].path)
+                if volume is not None and volume.media == "hdd":
+                    disks = on_volume.setdefault((owner, volume.drive), [])
+                    if vhd not in (d for d, _ in disks):
+                        disks.append((vhd, vm))
+    for (owner, drive), disks in on_volume.items():
+        disks.sort(key=lambda d: lab[d[0]].path.lower())
+        first = disks[0][0]
+        ssd = next((v for v in lab.platform(owner).volumes if v.media == "ssd"), None)
+        for vhd, vm in disks:
+            path = lab[vhd].path
+            # the volume's one warning moves every chain VM on it (else the volume stays, reported
+            # for the next disk); each info note names its own VM's move
+            movers = list(dict.fromkeys(v for _, v in disks)) if vhd == first else [vm]
+            fix = (on_platform(lab, owner, [f"Move-VMStorage -VMName {q(name_of(v))} -DestinationStoragePath "
+                                            f"{q(_on_ssd(ssd.drive, v))}" for v in movers])
+                   if ssd else tuple(f"Move {name_of(v)}'s storage to an SSD volume on {owner} (Move-VMStorage)"
+                                     for v in movers))
+            others = [lab[d].path for d, _ in disks if d != vhd]
+            yield Hit(
+                subject=vhd,
+                summary=f"{path} ({name_of(vm)}'s disk) is on rotational storage {drive}"
+                        + (f" (with {', '.join(others)})" if vhd == first and others else "")
+                        + ("" if vhd == first else f", the volume {lab[first].path} is reported for"),
+                evidence=(seen(cmd("Get-PhysicalDisk"), "MediaType", "HDD"),
+                          seen(cmd("Get-Volume", DriveLetter=drive[:1]), "DriveLetter", drive[:1])),
+                resolution=fix,
+                explains=PERFORMANCE_SYMPTOMS,
+                severity=None if vhd == first else "info",
+            )
+
+
+def _on_ssd(drive: str, vm: str) -> str:
+    return str(PureWindowsPath(f"{drive}\\", "VMs", name_of(vm)))
 
 
 @rule("bandwidth-limited", category="performance", severity="warning", reference=REFERENCE)
 def bandwidth_limited(ev: Evidence) -> Iterator[Hit]:
     lab = ev.lab
     for vm in lab.all_vms():
+        if not intent.in_chain(ev, vm):
+            continue
         for adapter in lab.adapters(vm):
             mbps = lab[adapter].max_bandwidth_mbps
             if mbps <= 0:
@@ -235,7 +262,7 @@ def noisy_neighbor(ev: Evidence) -> Iterator[Hit]:
     for owner in platforms(lab):
         vms = _running_vms(lab, owner)
         heavy = [vm for vm in vms if lab[vm].workload == "heavy"]
-        victims = [vm for vm in vms if vm not in heavy]
+        victims = [vm for vm in vms if vm not in heavy and intent.in_chain(ev, vm)]
         if not heavy or not victims:
             continue
         yield Hit(

@@ -67,7 +67,7 @@ def memory_change_pending(ev: Evidence) -> Iterator[Hit]:
 def hot_add_unsupported(ev: Evidence) -> Iterator[Hit]:
     for vm, value in pending(ev.lab):
         record = ev.lab[vm]
-        nested = is_nested_host(ev.lab, vm)
+        nested = is_nested_host(ev, vm)
         if not nested and not record.clustered:
             continue
         why = "runs Hyper-V itself" if nested else "is clustered"

@@ -4,12 +4,30 @@ VBS and the services that run on it (Credential Guard, HVCI / Device Guard), the
 and the Group Policy that force it on. The causes nest: a policy forces VBS; Credential Guard
 runs on VBS; so each finding explains the ones it turns on, and only the deepest stays an error.
 Checked on hosts and on VMs that must run Hyper-V (VBS in an ordinary guest is normal).
+
+The guide is older than Windows (issue 11, item 4). VBS, HVCI or Credential Guard on a host
+blocked nesting on the early builds — Windows 10 1607 / Server 2016, build 14393 and before
+(Virtualization-Documentation #345: a 14393 host with VBS running "supports nested
+virtualization: NO") — and does not since: Microsoft "confirmed that nested virtualization works
+fine with VBS enabled in the host" (Virtualization-Documentation PR #1059, 2019); HVCI and nesting
+run together four levels deep on 1809 (windows-itpro-docs #2704; the HVCI page's "can be enabled
+at the same time", windows-itpro-docs PR #10011). Windows 11 turns memory integrity on by default.
+So the severity follows the build and the evidence (docs/severity.md):
+
+- error: a build that blocks (≤ 14393) with a VM meant to host nested VMs below, or the guide's
+  own message ("Virtualization-based security is enabled. Nested virtualization is not
+  supported.") seen there;
+- warning: a later build where a nested host below logged a hypervisor that could not start
+  (Hyper-V-Hypervisor 41/42) and nothing else there explains it;
+- info: everything else — a later build, nothing below meant to nest, or a nested VM observed
+  Running below (evidence beats rules: the chain above it nests).
 """
 
 from __future__ import annotations
 
 from typing import Iterator
 
+from nestlab.diagnosis import intent
 from nestlab.diagnosis.evidence import Evidence
 from nestlab.diagnosis.rules.common import (
     DEVICE_GUARD,
@@ -25,6 +43,7 @@ from nestlab.diagnosis.rules.common import (
     rule,
     seen,
 )
+from nestlab.diagnosis.findings import Severity
 from nestlab.simulator.model import Lab, Security
 
 REFERENCE = GUIDE + "Nested Hyper-V installation or operation blocked by security policies"
@@ -34,9 +53,42 @@ REG_KEY = "HKLM\\System\\CurrentControlSet\\Control\\DeviceGuard"
 VERIFY = "Verify with msinfo32 that Virtualization-based security is 'Not enabled'"
 
 
+VBS_BLOCKS_THROUGH_BUILD = 14393  # Windows 10 1607 / Server 2016 (see above)
+VBS_MESSAGE_SYMPTOM = "vbs-blocks-nesting"
+LAUNCH_FAILED = (41, 42)
+
+
+def vbs_verdict(ev: Evidence, owner: str) -> tuple[Severity, str]:
+    """How much VBS on `owner` matters here, and the sentence that says why (see the module docstring)."""
+    lab = ev.lab
+    build = lab.platform(owner).os.build
+    below = [vm for vm in lab.vms(owner, recursive=True) if intent.meant_to_nest(ev, vm)]
+    if intent.nesting_proven(ev, owner):
+        return "info", f"a nested VM runs below {owner}, so it does not block nesting here"
+    if any(VBS_MESSAGE_SYMPTOM in o.symptoms and (not o.node or o.node == owner or o.node in below)
+           for o in ev.stated.symptoms):
+        return "error", "the guide's message was seen below it"
+    if build <= VBS_BLOCKS_THROUGH_BUILD:
+        if below:
+            return "error", f"build {build} blocks nesting below it: {', '.join(below)} cannot run VMs"
+        return "info", f"on build {build} it would block nesting, but no VM below is meant to host nested VMs"
+    failing = [vm for vm in below if _launch_failed_unexplained(ev, vm)]
+    if failing:
+        return "warning", (f"build {build} nests with VBS on (Microsoft, 2019), but {', '.join(failing)} logged a "
+                           "hypervisor that could not start and shows no other cause")
+    return "info", (f"build {build} nests with VBS on (Microsoft confirmed it in 2019); the guide's block applies "
+                    f"to build {VBS_BLOCKS_THROUGH_BUILD} and earlier")
+
+
+def _launch_failed_unexplained(ev: Evidence, vm: str) -> bool:
+    record = ev.lab[vm]
+    failed = [e for e in ev.of(vm).events_with_id(*LAUNCH_FAILED) if e.provider == intent.HYPERVISOR_PROVIDER]
+    return bool(failed) and record.processor.expose_virtualization_extensions and record.guest.hypervisor_launch != "off"
+
+
 def secured(ev: Evidence) -> Iterator[tuple[str, Security]]:
     for owner in platforms(ev.lab):
-        if is_hyperv_platform(ev.lab, owner):
+        if is_hyperv_platform(ev, owner):
             yield owner, ev.lab.platform(owner).security
 
 
@@ -53,9 +105,12 @@ def vbs_enabled(ev: Evidence) -> Iterator[Hit]:
     for owner, security in secured(ev):
         if security.vbs != "running":
             continue
+        severity, why = vbs_verdict(ev, owner)
         yield Hit(
+            severity=severity,
             subject=owner,
-            summary=f"Virtualization-based security is running on {owner}; nested virtualization is blocked",
+            summary=(f"Virtualization-based security is running on {owner}; nested virtualization is blocked ({why})"
+                     if severity == "error" else f"Virtualization-based security is running on {owner}: {why}"),
             evidence=(seen(DEVICE_GUARD, "VirtualizationBasedSecurityStatus", VBS_STATUS["running"]),),
             resolution=_then_reboot(ev.lab, owner, [
                 f"reg add {REG_KEY} /v EnableVirtualizationBasedSecurity /t REG_DWORD /d 0 /f"]),
@@ -68,9 +123,12 @@ def credential_guard_enabled(ev: Evidence) -> Iterator[Hit]:
     for owner, security in secured(ev):
         if not security.credential_guard:
             continue
+        severity, why = vbs_verdict(ev, owner)
         yield Hit(
+            severity=severity,
             subject=owner,
-            summary=f"Credential Guard is running on {owner}; it keeps VBS on and blocks nested virtualization",
+            summary=(f"Credential Guard is running on {owner}; it keeps VBS on and blocks nested virtualization ({why})"
+                     if severity == "error" else f"Credential Guard is running on {owner} and keeps VBS on: {why}"),
             evidence=(seen(DEVICE_GUARD, "SecurityServicesRunning", running_services(security)),),
             resolution=_then_reboot(ev.lab, owner, [
                 "reg add HKLM\\SYSTEM\\CurrentControlSet\\Control\\Lsa /v LsaCfgFlags /t REG_DWORD /d 0 /f",
@@ -85,9 +143,13 @@ def device_guard_enabled(ev: Evidence) -> Iterator[Hit]:
     for owner, security in secured(ev):
         if not security.device_guard:
             continue
+        severity, why = vbs_verdict(ev, owner)
         yield Hit(
+            severity=severity,
             subject=owner,
-            summary=f"Device Guard (HVCI, memory integrity) is running on {owner}; it keeps VBS on and blocks nested virtualization",
+            summary=(f"Device Guard (HVCI, memory integrity) is running on {owner}; it keeps VBS on and blocks nested "
+                     f"virtualization ({why})" if severity == "error"
+                     else f"Device Guard (HVCI, memory integrity) is running on {owner} and keeps VBS on: {why}"),
             evidence=(seen(DEVICE_GUARD, "SecurityServicesRunning", running_services(security)),),
             resolution=_then_reboot(ev.lab, owner, [
                 f"reg add {REG_KEY}\\Scenarios\\HypervisorEnforcedCodeIntegrity /v Enabled /t REG_DWORD /d 0 /f"]),
@@ -107,6 +169,7 @@ def deviceguard_registry_policy(ev: Evidence) -> Iterator[Hit]:
             continue
         read = cmd("Get-ItemProperty", Path=DEVICE_GUARD_KEY)
         yield Hit(
+            severity=vbs_verdict(ev, owner)[0],
             subject=owner,
             summary=f"{REG_KEY} on {owner} sets {', '.join(values)}, which turns VBS on",
             evidence=tuple(seen(read, name, value) for name, value in values.items()),
@@ -121,6 +184,7 @@ def group_policy_blocking(ev: Evidence) -> Iterator[Hit]:
         if not security.group_policy_vbs:
             continue
         yield Hit(
+            severity=vbs_verdict(ev, owner)[0],
             subject=owner,
             summary=f"A Group Policy forces virtualization-based security on {owner}",
             evidence=(seen(cmd("Get-ItemProperty", Path=DEVICE_GUARD_POLICY_KEY), "EnableVirtualizationBasedSecurity", 1),),

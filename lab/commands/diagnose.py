@@ -14,6 +14,7 @@ from nestlab.lab.completion import complete_target
 from nestlab.simulator.errors import BadInput
 
 if TYPE_CHECKING:
+    from nestlab.diagnosis.evidence import Statements
     from nestlab.diagnosis.findings import Report
     from nestlab.lab.diagnose import Diagnosis
 
@@ -26,7 +27,14 @@ if TYPE_CHECKING:
 @click.option("--html", "html_path", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write one self-contained HTML report (topology, findings, checklist, traces).")
 @timeout_option.option
-def command(target: str, as_json: bool, as_markdown: bool, vm: str | None, html_path: Path | None, timeout: float) -> None:
+@click.option("--nested-host", "nested_hosts", metavar="VM", multiple=True,
+              help="This VM is meant to host nested VMs (repeatable): every check of the guide's first section applies.")
+@click.option("--symptom", "symptoms", metavar="TEXT", multiple=True,
+              help="An error text someone saw (repeatable): evidence that ranks the findings and places intent.")
+@click.option("--reachable", "reachable", metavar="VM:PORT", multiple=True,
+              help="This VM's TCP port is meant to be reachable from outside (repeatable).")
+def command(target: str, as_json: bool, as_markdown: bool, vm: str | None, html_path: Path | None, timeout: float,
+            nested_hosts: tuple[str, ...] = (), symptoms: tuple[str, ...] = (), reachable: tuple[str, ...] = ()) -> None:
     """Collect evidence from TARGET and name root causes, subjects, evidence and fixes.
 
     TARGET is a lab file, builtin:NAME, psrp://[user@]host[:port][?transport=…&auth=…],
@@ -43,6 +51,9 @@ def command(target: str, as_json: bool, as_markdown: bool, vm: str | None, html_
       nestlab diagnose inventory:lab/inventory.yaml --timeout 120
       nestlab diagnose fleet:reference
       nestlab diagnose broken.yaml --html report.html
+      nestlab diagnose lab.yaml --nested-host L1
+      nestlab diagnose lab.yaml --symptom "Hyper-V cannot be installed: The processor does not have required virtualization capabilities"
+      nestlab diagnose lab.yaml --reachable L2-web:80
     """
     if html_path is not None and not html_path.parent.is_dir():
         raise BadInput(f"{html_path}: no such folder {html_path.parent}")
@@ -52,7 +63,7 @@ def command(target: str, as_json: bool, as_markdown: bool, vm: str | None, html_
 
     if as_json and as_markdown:
         raise click.UsageError("--json and --markdown: choose one")
-    result = diagnose_target(target, timeout=timeout)
+    result = diagnose_target(target, stated(nested_hosts, symptoms, reachable), timeout=timeout)
     if reached_nothing(result):  # no host answered: no report at all (it would read "no findings")
         raise unreachable_error(result)
     report = _only_vm(result.report, vm) if vm else result.report
@@ -76,6 +87,16 @@ def _write_html(path: Path, diagnosis: Diagnosis) -> None:
 
     write_atomic(path, report_page(diagnosis))
     click.echo(f"{path}: HTML report written", err=True)
+
+
+def stated(nested_hosts: tuple[str, ...], symptoms: tuple[str, ...], reachable: tuple[str, ...]) -> Statements:
+    """The options as Statements; a --symptom no catalog entry matches is still kept as text."""
+    from nestlab.diagnosis.evidence import Observed, Statements
+    from nestlab.diagnosis.symptoms import observe, parse_reachable
+
+    seen = tuple(observe(text, "--symptom") or Observed(text.strip(), "--symptom") for text in symptoms if text.strip())
+    return Statements(nested_hosts=tuple(nested_hosts), symptoms=seen,
+                      reachable=tuple(parse_reachable(r) for r in reachable))
 
 
 def _only_vm(report: Report, vm: str) -> Report:

@@ -21,18 +21,24 @@ from nestlab.simulator.errors import BadInput
 @click.option("--name", help="The lab's name (default: the bundle's).")
 @click.option("--case", is_flag=True, help="Also write the case's `expected` findings next to the lab file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the lab path and the assumptions as JSON.")
-def command(bundle: Path, output: Path, name: str | None, case: bool, as_json: bool) -> None:
+@click.option("--strict", is_flag=True, help="Stop (exit 2) on any line that is not command output, as before.")
+def command(bundle: Path, output: Path, name: str | None, case: bool, as_json: bool, strict: bool = False) -> None:
     """Import a data-collection bundle (folder or zip, ours or a customer's) as a lab file.
+
+    Every file is read: command output as the lab's state, free text line by line — a known
+    error message becomes a symptom on the host or VM it was seen on (pass it to `nestlab
+    diagnose --symptom`); any other line is listed and skipped (with --strict it stops the import).
 
     \b
     Examples:
       nestlab import ticket-4711.zip -o contoso-4711.yaml
+      nestlab import ticket-4711/ -o contoso-4711.yaml --strict
       nestlab import bundle.zip -o fixtures/cases/contoso-4711/lab.yaml --case
     """
     from nestlab.lab.importer import import_bundle
     from nestlab.simulator.labfile import write_atomic
 
-    imported = import_bundle(bundle, name=name)
+    imported = import_bundle(bundle, name=name, strict=strict)
     if not output.parent.is_dir():
         if case:
             output.parent.mkdir(parents=True)
@@ -42,10 +48,19 @@ def command(bundle: Path, output: Path, name: str | None, case: bool, as_json: b
     expected = write_expected(imported, output) if case else None
     if as_json:
         click.echo(json.dumps({"lab": str(output), "assumptions": list(imported.assumptions),
-                               "files": list(imported.files), **({"expected": str(expected)} if expected else {})}, indent=2))
+                               "files": list(imported.files), **({"expected": str(expected)} if expected else {}),
+                               "symptoms": [o.to_dict() for o in imported.symptoms],
+                               "skipped": list(imported.skipped)}, indent=2))
     else:
         click.echo(f"{output}: lab {imported.lab.name!r} from {len(imported.files)} files, "
                    f"{len(imported.assumptions)} assumptions (listed at the top of the file)")
+        for observed in imported.symptoms:
+            click.echo(f"symptom {observed.source} on {observed.node or '?'}: {observed.text}")
+        for line in imported.skipped:
+            click.echo(f"skipped {line}")
+        if imported.symptoms:
+            flags = " ".join(f"--symptom {_quoted(o.text)}" for o in imported.symptoms)
+            click.echo(f"diagnose with: nestlab diagnose {output} {flags}")
 
 
 def write_expected(imported: Imported, lab_path: Path) -> Path:
@@ -59,17 +74,29 @@ def write_expected(imported: Imported, lab_path: Path) -> Path:
     diagnose_session = _diagnosis()
     from nestlab.lab.session import SimSession
 
-    report = diagnose_session(SimSession(imported.lab.copy()), target=str(lab_path)).report
+    from nestlab.diagnosis.evidence import Statements
+
+    report = diagnose_session(SimSession(imported.lab.copy()), target=str(lab_path),
+                              stated=Statements(symptoms=imported.symptoms)).report
     lines = sorted({f"{f.root_cause} {f.subject}" for f in report.findings if f.severity in ("error", "warning")})
     target = lab_path.parent / "expected"
     header = "# from the diagnosis of the imported lab; review before committing\n"
     if not lines:
         header += "# the diagnosis found nothing: list the root causes this case must report\n"
     write_atomic(target, header + "".join(f"{line}\n" for line in lines))
+    if imported.symptoms:
+        write_atomic(lab_path.parent / "symptoms",
+                     "# the errors the customer saw (NODE | TEXT), from the bundle's free text\n"
+                     + "".join(f"{o.node} | {o.text}\n" if o.node else f"{o.text}\n" for o in imported.symptoms))
     unexpected = lab_path.parent / "unexpected"
     if not unexpected.exists():
         write_atomic(unexpected, "# root causes the diagnosis must not report (the plausible wrong answers), one per line\n")
     return target
+
+
+def _quoted(text: str) -> str:
+    """A shell double-quoted argument."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$").replace("`", "\\`") + '"'
 
 
 def _diagnosis():

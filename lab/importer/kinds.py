@@ -48,6 +48,7 @@ KINDS: tuple[tuple[str, Rule], ...] = (
     ("portfilter", _all("localport", "protocol", "instanceid")),
     ("firewall", _all("direction", "action", "enabled", "name")),
     ("antivirus", _all("displayname", "productstate")),
+    ("minifilter", _all("filter name", "altitude")),  # fltmc filters
     ("hotfix", _all("hotfixid", "installedon")),
     ("imds", _all("vmsize")),
     ("bandwidth", _all("maximumbandwidth")),

@@ -1,8 +1,10 @@
 """One file of a bundle → the objects, errors and commands in it, or the lines it cannot read.
 
 Each paragraph is tried as the layouts PowerShell and the native tools print (errors, the
-portproxy table, systeminfo, bcdedit, Format-Table, Format-List, bare values); a line that
-fits none is reported with its file and line, never skipped.
+portproxy table, systeminfo, bcdedit, Format-Table, Format-List, bare values); a paragraph that
+fits none is free text: its lines are kept (`free`, for the ticket's error messages and notes:
+lab/importer/symptoms.py) and its first line is reported with file and line (`unreadable`, what
+`nestlab import --strict` stops on).
 """
 
 from __future__ import annotations
@@ -37,6 +39,15 @@ class Ran:
     errors: list[ErrorText] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class FreeLine:
+    """A line that is no command's output: a pasted error message, a note, a sentence."""
+
+    line: int
+    text: str
+    why: str  # why it is not output (the parser's reason)
+
+
 @dataclass
 class Parsed:
     file: str
@@ -44,17 +55,19 @@ class Parsed:
     errors: list[ErrorText] = field(default_factory=list)
     ran: list[Ran] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)  # "file:line: why: text"
+    free: list[FreeLine] = field(default_factory=list)
 
 
 def parse_file(name: str, text: str, command: str | None = None) -> Parsed:
     parsed = Parsed(name)
     for block in blocks(text, command):
         ran = Ran(block.command, block.lines[0].no if block.lines else 0) if block.command else None
-        try:
-            objects, errors = _read_block(name, block)
-        except Unreadable as exc:
-            parsed.unreadable.append(f"{name}:{exc.line.no}: {exc.why}: {exc.line.text.strip()[:80]!r}")
-            continue
+        free: list[FreeLine] = []
+        objects, errors = _read_block(name, block, free)
+        for paragraph_start in (f for i, f in enumerate(free) if i == 0 or free[i - 1].line != f.line - 1):
+            parsed.unreadable.append(f"{name}:{paragraph_start.line}: {paragraph_start.why}: "
+                                     f"{paragraph_start.text.strip()[:80]!r}")
+        parsed.free += free
         parsed.objects += objects
         parsed.errors += errors
         if ran is not None:
@@ -63,74 +76,90 @@ def parse_file(name: str, text: str, command: str | None = None) -> Parsed:
     return parsed
 
 
-def _read_block(name: str, block: Block) -> tuple[list[TextObject], list[ErrorText]]:
-    objects: list[TextObject] = []
-    errors: list[ErrorText] = []
-    systeminfo: dict[str, Field] = {}
-    portproxy_next = False
-    spaced_header: Line | None = None
+def _read_block(name: str, block: Block, free: list[FreeLine]) -> tuple[list[TextObject], list[ErrorText]]:
+    """The block's objects and errors; each paragraph no layout reads goes to `free`, line by line
+    from the line that did not fit (a note under a table is free text, the table is still read)."""
+    out = _BlockOutput()
     paragraphs = [part for p in block.paragraphs() for part in native.split_errors(p)]
     for paragraph in paragraphs:
-        if native.is_error(paragraph):
-            errors.append(native.parse_error(paragraph, name, block.command))
-            continue
-        if native.PORTPROXY_BANNER.match(paragraph[0].text):
-            portproxy_next = True
-            paragraph = paragraph[1:]
-            if not paragraph:
-                continue
-        if portproxy_next:
-            objects += _portproxy(name, paragraph, block.command)
-            portproxy_next = False
-            continue
-        if native.is_systeminfo(paragraph):
-            native.parse_systeminfo(paragraph, systeminfo)
-            continue
-        if native.is_event_viewer(paragraph):
-            objects.append(TextObject(native.parse_event_viewer(paragraph), name, paragraph[0].no, "list", block.command))
-            continue
-        if native.is_event_xml(paragraph):
-            objects.append(TextObject(native.parse_event_xml(paragraph), name, paragraph[0].no, "list", block.command))
-            continue
-        if native.is_bcdedit(paragraph):
-            props = native.parse_bcdedit(paragraph)
-            objects.append(TextObject(props, name, paragraph[0].no, "bcdedit", block.command))
-            continue
-        if is_table_start(paragraph):
-            _, rows = parse_table(paragraph[0], paragraph[1], paragraph[2:])
-            objects += [TextObject(p, name, no, "table", block.command) for no, p in rows]
-            continue
-        if spaced_header is not None:
-            try:
-                rows = parse_spaced(spaced_header, paragraph)
-            except Unreadable:
-                spaced_header = None
-            else:
-                objects += [TextObject(p, name, no, "table", block.command) for no, p in rows]
-                continue
-        if _is_spaced_header(paragraph[0]):
-            spaced_header = paragraph[0]
-            rows = parse_spaced(spaced_header, paragraph[1:])
-            objects += [TextObject(p, name, no, "table", block.command) for no, p in rows]
-            continue
-        if paragraph[0].text.lstrip()[:1] in "{[":
-            objects += _json(name, paragraph, block.command)
-            continue
-        if "\t" in paragraph[0].text:
-            objects.append(_msinfo(name, paragraph, block.command))
-            continue
-        if all(l.text.strip().lower() in _SCALARS for l in paragraph):
-            for l in paragraph:
-                objects.append(TextObject({"Value": Field(l.text.strip(), l.no)}, name, l.no, "scalar", block.command))
-            continue
-        if is_list_line(paragraph[0].text.strip()):
-            objects += [TextObject(p, name, no, "list", block.command) for no, p in parse_list(paragraph)]
-            continue
-        raise Unreadable(paragraph[0], "not output of a command a data collection holds")
-    if systeminfo:
-        first = min(f.line for f in systeminfo.values())
-        objects.insert(0, TextObject(systeminfo, name, first, "systeminfo", block.command))
-    return objects, errors
+        try:
+            _read_paragraph(name, block.command, paragraph, out)
+        except Unreadable as exc:
+            out.portproxy_next, out.spaced_header = False, None
+            free += [FreeLine(l.no, l.text, exc.why) for l in paragraph if l.no >= exc.line.no]
+    if out.systeminfo:
+        first = min(f.line for f in out.systeminfo.values())
+        out.objects.insert(0, TextObject(out.systeminfo, name, first, "systeminfo", block.command))
+    return out.objects, out.errors
+
+
+@dataclass
+class _BlockOutput:
+    """What a block's paragraphs gave so far, and the layout the next paragraph may continue."""
+
+    objects: list[TextObject] = field(default_factory=list)
+    errors: list[ErrorText] = field(default_factory=list)
+    systeminfo: dict[str, Field] = field(default_factory=dict)
+    portproxy_next: bool = False
+    spaced_header: Line | None = None
+
+
+def _read_paragraph(name: str, command: str | None, paragraph: list[Line], out: _BlockOutput) -> None:
+    """One paragraph in the first layout that reads it; Unreadable when none does."""
+    if native.is_error(paragraph):
+        out.errors.append(native.parse_error(paragraph, name, command))
+        return
+    if native.PORTPROXY_BANNER.match(paragraph[0].text):
+        out.portproxy_next = True
+        paragraph = paragraph[1:]
+        if not paragraph:
+            return
+    if out.portproxy_next:
+        out.portproxy_next = False
+        out.objects += _portproxy(name, paragraph, command)
+        return
+    if native.is_systeminfo(paragraph):
+        native.parse_systeminfo(paragraph, out.systeminfo)
+        return
+    if native.is_event_viewer(paragraph):
+        out.objects.append(TextObject(native.parse_event_viewer(paragraph), name, paragraph[0].no, "list", command))
+        return
+    if native.is_event_xml(paragraph):
+        out.objects.append(TextObject(native.parse_event_xml(paragraph), name, paragraph[0].no, "list", command))
+        return
+    if native.is_bcdedit(paragraph):
+        out.objects.append(TextObject(native.parse_bcdedit(paragraph), name, paragraph[0].no, "bcdedit", command))
+        return
+    if is_table_start(paragraph):
+        _, rows = parse_table(paragraph[0], paragraph[1], paragraph[2:])
+        out.objects += [TextObject(p, name, no, "table", command) for no, p in rows]
+        return
+    if out.spaced_header is not None:
+        try:
+            rows = parse_spaced(out.spaced_header, paragraph)
+        except Unreadable:
+            out.spaced_header = None
+        else:
+            out.objects += [TextObject(p, name, no, "table", command) for no, p in rows]
+            return
+    if _is_spaced_header(paragraph[0]):
+        out.spaced_header = paragraph[0]
+        rows = parse_spaced(out.spaced_header, paragraph[1:])
+        out.objects += [TextObject(p, name, no, "table", command) for no, p in rows]
+        return
+    if paragraph[0].text.lstrip()[:1] in "{[":
+        out.objects += _json(name, paragraph, command)
+        return
+    if "\t" in paragraph[0].text:
+        out.objects.append(_msinfo(name, paragraph, command))
+        return
+    if all(l.text.strip().lower() in _SCALARS for l in paragraph):
+        out.objects += [TextObject({"Value": Field(l.text.strip(), l.no)}, name, l.no, "scalar", command) for l in paragraph]
+        return
+    if is_list_line(paragraph[0].text.strip()):
+        out.objects += [TextObject(p, name, no, "list", command) for no, p in parse_list(paragraph)]
+        return
+    raise Unreadable(paragraph[0], "not output of a command a data collection holds")
 
 
 def _json(name: str, paragraph: list[Line], command: str | None) -> list[TextObject]:

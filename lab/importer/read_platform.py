@@ -154,7 +154,7 @@ class PlatformReader(ReaderBase):
                 if status == "running":
                     return "running"
                 locked = any(
-                    (e.text("Id") == "7023") and "being used by another process" in (e.text("Message") or "")
+                    (e.text("Id") in ("7000", "7023")) and "being used by another process" in (e.text("Message") or "")
                     for e in ctx.of("event")
                 )
                 return "locked" if locked else "stopped"
@@ -215,7 +215,18 @@ class PlatformReader(ReaderBase):
         """Security products, when the Hyper-V services they block are not running."""
         blocked = any((s.text("Name") or "").lower() in ("vmms", "vmcompute") and (s.text("Status") or "") != "Running"
                       for s in ctx.of("service"))
-        return [a.text("displayName") for a in ctx.of("antivirus") if a.text("displayName")] if blocked else []
+        if not blocked:
+            return []
+        from nestlab.diagnosis.parse import security_products
+
+        filters = []
+        for f in ctx.of("minifilter"):
+            try:
+                filters.append((f.text("Filter Name") or "", float(f.text("Altitude") or "")))
+            except ValueError:
+                continue  # a legacy filter's row, or a cut line
+        return list(security_products([a.text("displayName") for a in ctx.of("antivirus") if a.text("displayName")],
+                                      filters))
 
     def files_missing(self, ctx: Context) -> list[str]:
         missing = []

@@ -184,6 +184,44 @@ def defender(platform: Platform) -> tuple[str, ...]:
 
 
 # ----------------------------------------------------------------------------------------------
+# File-system minifilters (fltmc filters): what Windows loads, and the anti-virus products' own
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Minifilter:
+    name: str
+    instances: int
+    altitude: str  # an infinite-precision decimal string ("385250.5")
+
+
+# A fresh Windows Server 2016+ / Windows 10+ (Microsoft's "Allocated filter altitudes": WdFilter is
+# Microsoft Defender's, 328010 in "FSFilter Anti-Virus" 320000-329999; the others are Microsoft's own).
+WINDOWS_FILTERS = (
+    Minifilter("bindflt", 1, "409800"), Minifilter("WdFilter", 5, "328010"), Minifilter("storqosflt", 0, "244000"),
+    Minifilter("wcifs", 0, "189900"), Minifilter("CldFlt", 0, "180451"), Minifilter("FileCrypt", 0, "141100"),
+    Minifilter("luafv", 1, "135000"), Minifilter("npsvctrig", 1, "46000"), Minifilter("Wof", 2, "40700"),
+    Minifilter("FileInfo", 5, "40500"),
+)
+ANTIVIRUS_ALTITUDES = (320000, 330000)  # "FSFilter Anti-Virus" (load order groups and altitudes)
+
+
+def product_filter(product: str) -> Minifilter:
+    """The file-system filter an anti-virus product loads: every such product scans file I/O from
+    a minifilter in the anti-virus load-order group (its name: the product's first word)."""
+    low, high = ANTIVIRUS_ALTITUDES
+    altitude = low + 100 + _number("filter", product) % (high - low - 2000)
+    return Minifilter(product.split()[0][:30] if product.split() else product, 4, str(altitude))
+
+
+def minifilters(platform: Platform) -> tuple[Minifilter, ...]:
+    """fltmc filters, highest altitude first: Windows' own (realistic world) and each security product's."""
+    found = [*(WINDOWS_FILTERS if realistic(platform) else ()),
+             *(product_filter(p) for p in platform.security.blocking_software)]
+    return tuple(sorted(found, key=lambda f: float(f.altitude), reverse=True))
+
+
+# ----------------------------------------------------------------------------------------------
 # Event-log history: boots, service control, time sync, DCOM noise, VM lifecycle
 # ----------------------------------------------------------------------------------------------
 

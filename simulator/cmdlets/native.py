@@ -207,6 +207,30 @@ def systeminfo(ctx: Ctx, call: Call) -> Iterable[str]:
 # ----------------------------------------------------------------------------------------------
 
 
+# ----------------------------------------------------------------------------------------------
+# fltmc (Filter Manager Control Program): `fltmc` and `fltmc filters` list the loaded minifilters
+# ----------------------------------------------------------------------------------------------
+
+FLTMC_HEADER = ["", "Filter Name                     Num Instances    Altitude    Frame",
+                "------------------------------  -------------  ------------  -----"]
+
+
+@cmdlet("fltmc")
+def fltmc(ctx: Ctx, call: Call) -> Iterable[str]:
+    """The layout of real captures (public fltmc outputs: name in 32 columns, instances right-aligned
+    to column 41, the altitude's integer part to column 54, a fraction after it, frame 0)."""
+    from nestlab.simulator.cmdlets import background
+
+    args = [a.lower() for a in _args(call)]
+    if args not in ([], ["filters"]):
+        return ["", "Invalid command. Run fltmc help for a list of valid commands.", ""]
+    lines = list(FLTMC_HEADER)
+    for f in background.minifilters(ctx.platform):
+        whole, _, fraction = f.altitude.partition(".")
+        lines.append(f"{f.name:<32}{f.instances:>9}{whole:>13}{('.' + fraction) if fraction else '':<9}0")
+    return lines + [""]
+
+
 @cmdlet("hostname")
 def hostname(ctx: Ctx, call: Call) -> Iterable[str]:
     """hostname.exe prints the computer name as it was set (case kept), nothing else."""

@@ -498,6 +498,14 @@ def get_winevent(ctx: Ctx, call: Call) -> Iterable[PSObject]:
     table = call.get("FilterHashtable")
     if isinstance(table, dict):
         names += as_list(next((v for k, v in table.items() if k.lower() == "logname"), None))
+    providers = [str(p).lower() for p in as_list(call.get("ProviderName"))]
+    if isinstance(table, dict):
+        providers += [str(p).lower() for p in as_list(next((v for k, v in table.items() if k.lower() == "providername"), None))]
+    if providers and not names:
+        # -ProviderName alone reads every log the provider writes to (Get-WinEvent docs, parameter
+        # set GetProviderSet): here the logs that exist on this platform
+        names = [log for log in dict.fromkeys(LOGS.values())
+                 if not log.startswith("Microsoft-Windows-Hyper-V") or ctx.platform.hyperv_installed]
     out: list[PSObject] = []
     for name in names:
         log = LOGS.get(str(name).lower())
@@ -512,6 +520,8 @@ def get_winevent(ctx: Ctx, call: Call) -> Iterable[PSObject]:
         wanted = next((as_list(v) for k, v in table.items() if k.lower() == "id"), None)
         if wanted:
             out = [e for e in out if e["Id"] in [int(w) for w in wanted]]
+    if providers:
+        out = [e for e in out if str(e["ProviderName"]).lower() in providers]
     out.sort(key=lambda e: e["TimeCreated"], reverse=True)
     if call.has("MaxEvents"):
         out = out[: int(call.get("MaxEvents"))]

@@ -155,7 +155,7 @@ def start_failure(ctx: Ctx, vm: str) -> str | None:
             "power to the physical computer and then turn it back on. Resetting the physical computer is not sufficient.)",
             "3) If you have made changes to the Boot Configuration Data store, review these changes to ensure that the "
             "hypervisor is configured to launch automatically.")
-    if lab.kind(parent) == "vm" and any(behaviour.vbs_running(lab.platform(p)) for p in [parent, *lab.ancestors(parent)]):
+    if lab.kind(parent) == "vm" and any(behaviour.vbs_blocks_nesting(lab.platform(p)) for p in [parent, *lab.ancestors(parent)]):
         return _failed_to_start(name, vid, behaviour.VBS_BLOCKS)
     if record.processor.expose_virtualization_extensions and behaviour.nesting_offered(lab, parent, vm):
         # samples/error-start-vm.txt sample D (VVV#2534), VERBATIM
@@ -362,7 +362,7 @@ def set_vmmemory(ctx: Ctx, call: Call) -> Iterable[PSObject]:
         startup, pending = memory.startup_gb, memory.pending_startup_gb
         if call.has("StartupBytes"):
             gb = int(call.get("StartupBytes")) / GIB
-            if running:
+            if running and not behaviour.runtime_resize(ctx.lab, vm):
                 pending = None if gb == startup else gb  # recorded, applied at the next start
             else:
                 startup, pending = gb, None

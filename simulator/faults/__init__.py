@@ -8,11 +8,12 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 from nestlab.simulator.errors import BadInput
 from nestlab.simulator.faults import checklist, hyperv_role, nat, network, performance, resources, security, storage
 from nestlab.simulator.faults.base import Fault, Symptom, check_symptom
-from nestlab.simulator.faults.where import anchor, related
+from nestlab.simulator.faults.where import anchor, in_nested_scope, related
 from nestlab.simulator.model import Lab
 
 __all__ = ["CATALOG", "Fault", "Symptom", "check_symptom", "get", "inject_random", "compatible"]
@@ -39,7 +40,20 @@ _ALL = {
     for module in (checklist, hyperv_role, network, performance, security, nat, storage, resources)
     for f in module.FAULTS
 }
-CATALOG: dict[str, Fault] = {fault_id: _ALL[fault_id] for fault_id in ORDER}
+
+
+def _in_nested_scope(fault: Fault) -> Fault:
+    """The guide's network and performance faults, put only on the nested chain (where.in_nested_scope):
+    the diagnosis does not judge a file server's backup switch or data disk (docs/severity.md)."""
+    find = fault.find
+    return replace(fault, find=lambda lab: [s for s in find(lab) if in_nested_scope(lab, s)])
+
+
+SCOPED_CATEGORIES = ("network", "performance")
+CATALOG: dict[str, Fault] = {
+    fault_id: _in_nested_scope(_ALL[fault_id]) if _ALL[fault_id].category in SCOPED_CATEGORIES else _ALL[fault_id]
+    for fault_id in ORDER
+}
 
 
 def get(fault_id: str) -> Fault:

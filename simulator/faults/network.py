@@ -6,7 +6,7 @@ import ipaddress
 
 from nestlab.simulator.faults.base import Fault, Script, run_all
 from nestlab.simulator.faults.symptoms import inbound, outbound
-from nestlab.simulator.faults.where import name, outward_ip, q, reachable, relink
+from nestlab.simulator.faults.where import name, outward_ip, q, reachable, relink, system_port
 from nestlab.simulator.model import Edge, FirewallRule, Lab, PortProxyRule, Switch, ip_of, switch_id
 
 SECTION = "Network connectivity issues in nested VMs"
@@ -268,7 +268,9 @@ def _allows(lab: Lab, owner: str, port: int) -> bool:
 
 
 def _listening_behind(lab: Lab, owner: str) -> list[tuple[str, int]]:
-    """(address, port) of every TCP service of a running VM on the owner's NAT-served switches."""
+    """(address, port) of every TCP service of a running VM on the owner's NAT-served switches;
+    Windows' own listeners (where.system_port: SMB, RPC, WinRM …) are never a forward that is
+    missing, so they are not counted."""
     found = []
     for nat in lab.owned(owner, "nat"):
         for switch in lab.out(nat, Edge.NAT):
@@ -277,7 +279,7 @@ def _listening_behind(lab: Lab, owner: str) -> list[tuple[str, int]]:
                 if not reachable(lab, vm):
                     continue
                 for service in lab[vm].services:
-                    if service.protocol == "TCP" and lab[adapter].ip:
+                    if service.protocol == "TCP" and lab[adapter].ip and not system_port(service.port):
                         found.append((ip_of(lab[adapter].ip), service.port))
     return found
 

@@ -9,7 +9,7 @@ from nestlab.simulator import behaviour
 from nestlab.simulator.faults.base import Fault, Script, run_all
 from nestlab.simulator.faults.hyperv_role import enough_memory
 from nestlab.simulator.faults.symptoms import performance
-from nestlab.simulator.faults.where import children_memory, gb, name, nested_hosts, q, while_off
+from nestlab.simulator.faults.where import children_memory, gb, in_chain, in_nested_scope, name, nested_hosts, q, while_off
 from nestlab.simulator.model import Edge, Host, Lab, Vhd, vhd_id
 
 SECTION = "Performance degradation in nested virtualization"
@@ -253,10 +253,13 @@ def _set_media(media: str):
 
 
 def _backing(lab: Lab) -> dict[str, str]:
-    """Every VHD that backs a nested host or nested VM, its checkpoint chain included -> that VM."""
+    """Every VHD that backs a nested host or nested VM, its checkpoint chain included -> that VM.
+
+    The chain as the diagnosis scopes it (where.in_chain): every VM of an Azure VM host is nested
+    already, so its disks are the chain's too, and a volume's first disk is the rule's first disk."""
     found: dict[str, str] = {}
     for vm in lab.all_vms():
-        if lab.depth(vm) < 2 and not lab.vms(vm):
+        if not in_chain(lab, vm):
             continue
         for disk in lab.disks(vm):
             if disk in lab:
@@ -265,6 +268,15 @@ def _backing(lab: Lab) -> dict[str, str]:
                     if lab[node].path[:2].upper() == drive:
                         found.setdefault(node, vm)
     return found
+
+
+def _first_on_volume(lab: Lab, vhd: str) -> bool:
+    """The disk a volume's media is reported on: the first by path of the nested chain's disks on
+    it (diagnosis/rules/performance.py slow-storage: one warning per volume, not one per file)."""
+    owner, drive = lab.owner(vhd), lab[vhd].path[:2].upper()
+    same = [v for v in _backing(lab) if lab.owner(v) == owner and lab[v].path[:2].upper() == drive
+            and in_nested_scope(lab, v)]
+    return min(same, key=lambda v: lab[v].path.lower()) == vhd
 
 
 slow_storage = Fault(
@@ -277,6 +289,7 @@ slow_storage = Fault(
         vhd for vhd in _backing(lab)
         if _volume_index(lab, vhd) is not None
         and lab.platform(lab.owner(vhd)).volumes[_volume_index(lab, vhd)].media == "ssd"
+        and _first_on_volume(lab, vhd)
     ],
     apply=_set_media("hdd"),
     shows=lambda lab, vhd: performance(lab, _backing(lab)[vhd], "storage-media"),

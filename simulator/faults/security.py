@@ -1,9 +1,13 @@
 """Guide section "Nested Hyper-V installation or operation blocked by security policies": VBS and its switches.
 
-The simulator follows the guide's (and the 2016 docs') rule, notes §1.5: virtualization-based security
-running on a level stops the hypervisor of the nested hosts below it, and starting a VM inside such
-a nested host fails with the guide's message. The subject is therefore the host (or VM) whose VBS
-runs, and the symptom shows one level down.
+The simulator follows the guide's (and the 2016 docs') rule where it is true, notes §1.5 and
+behaviour.VBS_BLOCKS_THROUGH_BUILD: virtualization-based security running on a level stops the
+hypervisor of the nested hosts below it on Windows 10 1607 / Server 2016 (build 14393) and
+earlier — later builds nest with VBS on (Virtualization-Documentation #345 and PR #1059;
+windows-itpro-docs #2704). So these faults are injected only where they are real: on a platform
+of such a build (builtin:legacy), with a nested host below it. Starting a VM inside that nested
+host then fails with the guide's message. The subject is the host (or VM) whose VBS runs, and the
+symptom shows one level down.
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ def _nested_below(lab: Lab, owner: str) -> str | None:
 
 
 def _candidates(lab: Lab) -> list[str]:
-    return [o for o in owners(lab) if not behaviour.vbs_running(lab.platform(o)) and _nested_below(lab, o)]
+    return [o for o in owners(lab) if not behaviour.vbs_running(lab.platform(o)) and _nested_below(lab, o)
+            and lab.platform(o).os.build <= behaviour.VBS_BLOCKS_THROUGH_BUILD]
 
 
 def _blocked_start(lab: Lab, owner: str) -> Symptom:

@@ -11,6 +11,16 @@ from nestlab.simulator.model import VM, Lab, ip_of
 SUPPORTED_BUILD = 14393  # Windows Server 2016 / Windows 10 1607: the first builds with nested Hyper-V
 
 
+# Windows' own listeners (diagnosis/rules/network.py SYSTEM_PORTS, docs/severity.md): never a
+# "missing" forward. RPC 135, NetBIOS 137-139, SMB 445, RDP 3389, WinRM 5985/5986/47001, and the
+# dynamic range 49152+ (Microsoft KB 929851).
+SYSTEM_PORTS = frozenset({135, 137, 138, 139, 445, 3389, 5985, 5986, 47001})
+
+
+def system_port(port: int) -> bool:
+    return port in SYSTEM_PORTS or port >= 49152
+
+
 def is_nested_host(lab: Lab, vm: str) -> bool:
     """A VM that hosts nested VMs: Hyper-V in its guest, or VMs running inside it."""
     return lab[vm].guest.hyperv_installed or bool(lab.vms(vm))
@@ -18,6 +28,34 @@ def is_nested_host(lab: Lab, vm: str) -> bool:
 
 def nested_hosts(lab: Lab) -> list[str]:
     return [vm for vm in lab.all_vms() if is_nested_host(lab, vm)]
+
+
+def in_chain(lab: Lab, vm: str) -> bool:
+    """A nested host or a VM inside one; every VM of an Azure VM host is nested already. The
+    diagnosis scopes the guide's network and performance sections to this chain
+    (diagnosis.intent, docs/severity.md), so the catalog puts those faults only there."""
+    if is_nested_host(lab, vm) or lab[lab.root_host(vm)].kind == "azure-vm":
+        return True
+    return any(lab.kind(a) == "vm" and is_nested_host(lab, a) for a in lab.ancestors(vm))
+
+
+def chain_owner(lab: Lab, owner: str) -> bool:
+    """A host that runs a nested host (or is an Azure VM), or a guest in the chain."""
+    if lab.kind(owner) == "host":
+        return lab[owner].kind == "azure-vm" or any(is_nested_host(lab, vm) for vm in lab.vms(owner))
+    return in_chain(lab, owner)
+
+
+def in_nested_scope(lab: Lab, subject: str) -> bool:
+    """Whether a subject belongs to the nested chain: an adapter's VM, a disk's users, a switch's
+    or NAT's owner, a VM, or a host that runs a nested host."""
+    if subject in lab and lab.kind(subject) == "vhd":
+        users = [vm for vm in lab.all_vms() if any(subject in lab.chain(d) for d in lab.disks(vm) if d in lab)]
+        return any(in_chain(lab, vm) for vm in users)
+    node = anchor(lab, subject)
+    if node not in lab:
+        return False
+    return chain_owner(lab, node) if lab.kind(node) == "host" else in_chain(lab, node)
 
 
 def reachable(lab: Lab, owner: str) -> bool:

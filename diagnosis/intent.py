@@ -1,0 +1,200 @@
+"""Intent: which VMs are meant to host nested VMs, and which belong to the nested chain.
+
+The one place that decides it (issue 11, item 2; docs/severity.md). A VM is meant to host nested
+VMs when someone says so (`nestlab diagnose --nested-host VM`, the BDD step "L1 is meant to host
+nested VMs") or when what its parent and its guest show says so:
+
+- it exposes virtualization extensions (Get-VMProcessor ExposeVirtualizationExtensions True:
+  nobody turns that on by accident, it is off by default);
+- its guest has the Hyper-V role, or its install is pending (Get-WindowsFeature InstallState
+  InstallPending / Get-WindowsOptionalFeature State EnablePending);
+- its guest has Hyper-V switches or VMs of its own (Get-VMSwitch, Get-VM inside it);
+- its guest logged a hypervisor launch (System log, Microsoft-Windows-Hyper-V-Hypervisor 1, 41,
+  42, 5) or a VM it could not start (Worker-Admin 3112);
+- an error text someone saw there names a nesting failure (a ticket line, `--symptom`:
+  diagnosis.symptoms attaches it to the VM it was seen on).
+
+With intent every check of the guide's first section applies with its full severity; without it,
+what would block nesting is an info-level readiness finding (diagnosis.rules.readiness).
+
+The nested chain is every VM meant to host nested VMs and every VM inside one: the network and
+performance sections of the guide are about these, not about a file server beside them.
+
+Evidence beats rules: a nested VM observed Running (Get-VM State inside a VM's guest) proves its
+parent's hypervisor runs, so nothing above it blocks nesting (`nesting_proven`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nestlab.diagnosis.evidence import Evidence
+from nestlab.diagnosis.findings import EvidenceItem
+from nestlab.simulator.model import Lab
+
+HYPERVISOR_PROVIDER = "Microsoft-Windows-Hyper-V-Hypervisor"
+HYPERVISOR_EVENTS = (1, 5, 41, 42)  # started; launch off; VMX / SVM not present
+WORKER_CANNOT_START = 3112
+PENDING_STATES = ("InstallPending", "EnablePending")
+# Symptoms (diagnosis.triage ids) that say the platform they were seen on tried to run Hyper-V.
+NESTING_SYMPTOMS = frozenset({
+    "hyperv-role-install-fails", "slat-missing", "hypervisor-not-running", "hypervisor-launch-failed",
+    "hypervisor-launch-off", "platform-no-nesting", "processor-settings-locked", "vbs-blocks-nesting",
+})
+
+
+@dataclass(frozen=True)
+class Intent:
+    """Why a VM is meant to host nested VMs: each reason in words, with what showed it."""
+
+    vm: str
+    reasons: tuple[str, ...]
+    evidence: tuple[EvidenceItem, ...]
+    stated: bool = False
+
+    @property
+    def why(self) -> str:
+        return "; ".join(self.reasons)
+
+
+def resolve(lab: Lab, name: str) -> list[str]:
+    """The VMs a person means by `name`: a node id (`HV01/L1`), or a VM name at any depth."""
+    if name in lab and lab.kind(name) == "vm":
+        return [name]
+    return [vm for vm in lab.all_vms() if lab[vm].name.lower() == name.lower()]
+
+
+def intent_of(ev: Evidence, vm: str) -> Intent | None:
+    """Why `vm` is meant to host nested VMs, or None when nothing says so."""
+    return _intents(ev).get(vm)
+
+
+def meant_to_nest(ev: Evidence, vm: str) -> bool:
+    return vm in _intents(ev)
+
+
+def nested_hosts(ev: Evidence) -> list[str]:
+    """Every VM meant to host nested VMs, outermost first (the lab's order)."""
+    intents = _intents(ev)
+    return [vm for vm in ev.lab.all_vms() if vm in intents]
+
+
+def in_chain(ev: Evidence, vm: str) -> bool:
+    """A VM meant to host nested VMs, or a VM inside one (at any depth); every VM of an Azure VM
+    host is nested already (the host is a VM in Azure)."""
+    lab = ev.lab
+    if meant_to_nest(ev, vm) or lab[lab.root_host(vm)].kind == "azure-vm":
+        return True
+    return any(meant_to_nest(ev, a) for a in lab.ancestors(vm) if lab.kind(a) == "vm")
+
+
+def chain_owner(ev: Evidence, owner: str) -> bool:
+    """A host or guest whose VMs are in the nested chain: a host that runs a nested host (or is an
+    Azure VM), or a guest in the chain (network and performance rules about what an owner holds)."""
+    lab = ev.lab
+    if lab.kind(owner) == "host":
+        return lab[owner].kind == "azure-vm" or any(meant_to_nest(ev, vm) for vm in lab.vms(owner))
+    return in_chain(ev, owner)
+
+
+def hyperv_platform(ev: Evidence, owner: str) -> bool:
+    """A host, or a VM meant to run Hyper-V: where VBS, launch type and services matter."""
+    return ev.lab.kind(owner) == "host" or meant_to_nest(ev, owner)
+
+
+def nesting_proven(ev: Evidence, node: str) -> bool:
+    """A VM observed Running inside a VM below `node` (a grandchild at least): the VM between them
+    got virtualization extensions from `node` and its hypervisor runs, so nothing on `node` (or
+    above it) keeps nesting below it from working."""
+    lab = ev.lab
+    if node not in lab:
+        return False
+    for child in lab.vms(node):
+        if any(lab[vm].state == "Running" and lab.parent(vm) != node for vm in lab.vms(child, recursive=True)):
+            return True
+    return False
+
+
+# -- the reasons -------------------------------------------------------------------------------
+
+
+def _intents(ev: Evidence) -> dict[str, Intent]:
+    cached = ev.memo.get("intent")
+    if cached is None:
+        cached = {vm: found for vm in ev.lab.all_vms() if (found := _intent(ev, vm)) is not None}
+        ev.memo["intent"] = cached
+    return cached
+
+
+def _stated(ev: Evidence) -> set[str]:
+    return {vm for name in ev.stated.nested_hosts for vm in resolve(ev.lab, name)}
+
+
+def _intent(ev: Evidence, vm: str) -> Intent | None:
+    lab = ev.lab
+    record = lab[vm]
+    name = record.name
+    reasons: list[str] = []
+    items: list[EvidenceItem] = []
+    stated = vm in _stated(ev)
+    if stated:
+        reasons.append(f"stated: {name} is meant to host nested VMs")
+        items.append(EvidenceItem("--nested-host", "VM", name))
+    if record.processor.expose_virtualization_extensions:
+        reasons.append(f"{name} exposes virtualization extensions")
+        items.append(EvidenceItem(f"Get-VMProcessor -VMName '{name}'", "ExposeVirtualizationExtensions", True))
+    facts = ev.of(vm)
+    if record.guest.hyperv_installed:
+        reasons.append(f"{name}'s guest has the Hyper-V role")
+        state = facts.hyperv_install_state
+        items.append(state.item() if state else EvidenceItem("Get-WindowsFeature -Name Hyper-V", "InstallState", "Installed"))
+    elif facts.hyperv_install_state is not None and facts.hyperv_install_state.value in PENDING_STATES:
+        reasons.append(f"the Hyper-V role's install in {name} waits for a restart")
+        items.append(facts.hyperv_install_state.item())
+    if lab.owned(vm, "switch") or lab.vms(vm):
+        reasons.append(f"{name}'s guest has Hyper-V switches or VMs of its own")
+        items.append(EvidenceItem("Get-VMSwitch; Get-VM", "Name",
+                                  [lab[n].name for n in (*lab.owned(vm, "switch"), *lab.vms(vm))]))
+    launches = [e for e in facts.events
+                if (e.provider == HYPERVISOR_PROVIDER and e.id in HYPERVISOR_EVENTS) or e.id == WORKER_CANNOT_START]
+    if launches:
+        reasons.append(f"{name}'s guest logged a hypervisor launch (event {launches[0].id})")
+        items.extend(launches[0].items())
+    seen = [o for o in ev.stated.symptoms if o.node == vm and NESTING_SYMPTOMS & set(o.symptoms)]
+    if seen:
+        reasons.append(f"an error seen in {name} names a nesting failure")
+        items.append(seen[0].item())
+    if not reasons:
+        return None
+    return Intent(vm, tuple(reasons), tuple(items), stated)
+
+
+# -- readiness: VMs nothing says are meant to nest, but which might be -----------------------------
+
+
+def readiness_candidates(ev: Evidence) -> dict[str, list[str]]:
+    """Host -> its VMs that might be meant to host nested VMs though nothing says so.
+
+    A candidate runs directly on a physical host (the first level, where a nested lab starts; an
+    Azure VM's VMs are nested already), is Running
+    with a Windows guest that answered, and sits on a host where no VM is meant to nest yet
+    (once one is, the others are ordinary VMs beside it). What would keep a candidate from
+    nesting is reported at info (readiness), so a fresh L1 is never met with silence, and a
+    file server next to a working nested host never with noise.
+    """
+    lab = ev.lab
+    found: dict[str, list[str]] = {}
+    for host in lab.hosts():
+        vms = lab.vms(host)
+        if lab[host].kind != "physical" or any(meant_to_nest(ev, vm) for vm in vms):
+            continue
+        here = [vm for vm in vms if lab[vm].state == "Running" and "windows" in lab[vm].guest.os.caption.lower()
+                and ev.of(vm).hyperv_install_state is not None]
+        if here:
+            found[host] = here
+    return found
+
+
+def sole_candidates(ev: Evidence) -> list[str]:
+    """Candidates alone on their host: each blocker of theirs is its own readiness finding."""
+    return [vms[0] for vms in readiness_candidates(ev).values() if len(vms) == 1]
