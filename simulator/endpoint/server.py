@@ -154,7 +154,7 @@ class HostEndpoint:
             "Delete": self._delete,
         }.get(request.action)
         if handler is None:
-            return 500, wsman.fault(request, wsman.ACTION_NOT_SUPPORTED, f"The action {request.action} is not supported.", "w:ActionNotSupported")
+            return 500, wsman.action_not_supported(request)
         try:
             return handler(request, client_ip)
         except _UnknownSelector as exc:
