@@ -13,7 +13,7 @@ import binascii
 import re
 import uuid
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 NS = {
     "s": "http://www.w3.org/2003/05/soap-envelope",
@@ -160,7 +160,7 @@ def parse_request(data: bytes) -> Request:
     except WSManFault as exc:
         exc.request = request
         raise
-    return Request(**{**request.__dict__, "max_envelope_size": size, "operation_timeout": timeout})
+    return replace(request, max_envelope_size=size, operation_timeout=timeout)
 
 
 def _envelope_size(text: str) -> int:
