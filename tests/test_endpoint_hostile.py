@@ -250,3 +250,17 @@ def test_missing_headers_and_bodies_and_unknown_actions(served, mutate, code):
     answer = post(server, mutate(recorded_requests(server, endpoint)["Create"]))
     assert answer.status_code == 500 and fault_code(answer) == code
     still_serves(server)
+
+
+def test_a_cmd_shell_idles_out_after_the_idle_timeout_it_asked_for(served):
+    server, endpoint = served
+    clock = Clock()
+    endpoint.activity.quotas = Quotas(idle_timeout=7200, clock=clock)
+    protocol = winrm.Protocol(server.servers["HV01"].url, transport="basic", username=USER, password=PASSWORD)
+    short = protocol.open_shell(idle_timeout="PT60S")
+    default = protocol.open_shell()
+    clock.now += 61
+    with pytest.raises(winrm.exceptions.WSManFaultError) as gone:
+        protocol.run_command(short, "hostname")
+    assert gone.value.wsman_fault_code == wsman.INVALID_SELECTORS
+    protocol.run_command(default, "hostname")

@@ -136,6 +136,8 @@ class CmdShells:
         with self.changed:
             self.shells[shell_id] = shell
         self.activity.touch(shell_id)
+        if idle:
+            self.activity.set_idle_timeout(shell_id, wsman.parse_duration(idle))
         x = wsman.xml_text
         created = (
             f"<x:ResourceCreated><a:Address>{x(request.to)}</a:Address><a:ReferenceParameters>"
