@@ -44,6 +44,7 @@ END_OF_PIPELINE_INPUT = 0x00041003
 PIPELINE_OUTPUT = 0x00041004
 ERROR_RECORD = 0x00041005
 PIPELINE_STATE = 0x00041006
+PIPELINE_HOST_CALL = 0x00041100
 ENCRYPTED_SESSION_KEY = keyexchange.ENCRYPTED_SESSION_KEY
 
 RUNSPACE_OPENED = 2
@@ -185,6 +186,26 @@ def pipeline_state_body(state: int, error: ErrorRecord | None = None) -> str:
     _renumber(record, start=1)
     inner = ET.tostring(record, encoding="unicode")
     return f'<Obj RefId="0"><MS><I32 N="PipelineState">{state}</I32>{inner}</MS></Obj>'
+
+
+SET_SHOULD_EXIT = 6  # MS-PSRP 2.2.3.17 Host Method Identifier
+VOID_CALL = -100  # MS-PSRP 2.2.2.15: the call id of a host method that returns nothing
+
+
+def host_call_body(method_id: int, method: str, arguments: list[Any], call_id: int = VOID_CALL) -> str:
+    """A PIPELINE_HOST_CALL (MS-PSRP 2.2.2.27): `ci`, `mi` as a RemoteHostMethodId enum, `mp` as an ArrayList.
+
+    `exit N` in a remote script reaches the client this way, as SetShouldExit(N): what pypsrp's
+    PSHost turns into `host.rc` and Ansible's psrp connection reads as the return code.
+    """
+    parameters = "".join(clixml.to_clixml(argument) for argument in arguments)
+    return (
+        f'<Obj RefId="0"><MS><I64 N="ci">{call_id}</I64><Obj N="mi" RefId="1"><TN RefId="0">'
+        "<T>System.Management.Automation.Remoting.RemoteHostMethodId</T><T>System.Enum</T><T>System.ValueType</T>"
+        f'<T>System.Object</T></TN><ToString>{method}</ToString><I32>{method_id}</I32></Obj><Obj N="mp" RefId="2">'
+        f'<TN RefId="1"><T>System.Collections.ArrayList</T><T>System.Object</T></TN><LST>{parameters}</LST></Obj>'
+        "</MS></Obj>"
+    )
 
 
 def _renumber(element: Any, start: int) -> None:

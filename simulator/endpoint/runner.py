@@ -11,6 +11,7 @@ Three script forms are understood, each recognised by shape, never by guessing:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from nestlab.simulator import clixml, pwsh
@@ -22,8 +23,16 @@ from nestlab.simulator.psdata import Command, ErrorRecord, PSObject, Result
 Executor = Callable[[str, tuple[Command, ...]], Result]
 
 
+@dataclass(frozen=True)
+class Outcome(Result):
+    """A pipeline's Result and the code a script ended with (`exit N`), which the client learns as
+    the host call SetShouldExit(N). A statement whose result has no `exit_code` contributes 0."""
+
+    exit_code: int = 0
+
+
 def run_statements(execute: Executor, context: str, statements: Sequence[Sequence[Invocation]],
-                   input: Sequence[Any] = ()) -> Result:
+                   input: Sequence[Any] = ()) -> Outcome:
     """Run each statement in order; a failed statement stops the rest, as in PowerShell.
 
     `input` (the pipeline's PIPELINE_INPUT objects) feeds the first command of the first
@@ -32,15 +41,17 @@ def run_statements(execute: Executor, context: str, statements: Sequence[Sequenc
     """
     output: list[Any] = []
     errors: list[ErrorRecord] = []
+    exit_code = 0
     for index, statement in enumerate(statements):
         if index == 0 and input and not statement[0].is_script:
             statement = [_input_source(input), *statement]
         result = _run_statement(execute, context, statement)
         output.extend(result.output)
         errors.extend(result.errors)
+        exit_code = getattr(result, "exit_code", 0) or exit_code
         if result.failed:
-            return Result(tuple(output), tuple(errors), True)
-    return Result(tuple(output), tuple(errors), False)
+            return Outcome(tuple(output), tuple(errors), True, exit_code)
+    return Outcome(tuple(output), tuple(errors), False, exit_code)
 
 
 def _input_source(input: Sequence[Any]) -> Invocation:

@@ -345,6 +345,9 @@ class HostEndpoint:
         streamed, terminating = clixml.wire_errors(result)
         for error in streamed:
             pool.queue(pipeline.outbox, psrp.ERROR_RECORD, clixml.to_clixml(error), pipeline.pid)
+        if getattr(result, "exit_code", 0):  # `exit N`: the client's host learns N before the pipeline ends
+            body = psrp.host_call_body(psrp.SET_SHOULD_EXIT, "SetShouldExit", [result.exit_code])
+            pool.queue(pipeline.outbox, psrp.PIPELINE_HOST_CALL, body, pipeline.pid)
         state = psrp.PIPELINE_FAILED if result.failed else psrp.PIPELINE_COMPLETED
         pool.queue(pipeline.outbox, psrp.PIPELINE_STATE, psrp.pipeline_state_body(state, terminating), pipeline.pid)
         pipeline.finished = True
