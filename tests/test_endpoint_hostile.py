@@ -237,3 +237,30 @@ def test_an_xml_declaration_with_an_unknown_encoding_is_invalid_xml(served):
     answer = post(server, b'<?xml version="1.0" encoding="zz"?>' + create)
     assert answer.status_code == 400 and fault_code(answer) == wsman.INVALID_XML
     still_serves(server)
+
+
+@pytest.mark.parametrize(("mutate", "code"), [
+    (lambda r: re.sub(rb"<[\w:]*Action[^>]*>[^<]*</[\w:]*Action>", b"", r, count=1), wsman.HEADER_REQUIRED),
+    (lambda r: re.sub(rb"(<[\w:]*Action[^>]*>)[^<]*", rb"\g<1>http://schemas.xmlsoap.org/ws/2004/09/transfer/Frobnicate",
+                      r, count=1), wsman.ACTION_NOT_SUPPORTED),
+    (lambda r: re.sub(rb"<[\w:]*creationXml.*?</[\w:]*creationXml>", b"", r, count=1, flags=re.S), wsman.INVALID_SOAP_BODY),
+], ids=["no-action", "unknown-action", "no-creationXml"])
+def test_missing_headers_and_bodies_and_unknown_actions(served, mutate, code):
+    server, endpoint = served
+    answer = post(server, mutate(recorded_requests(server, endpoint)["Create"]))
+    assert answer.status_code == 500 and fault_code(answer) == code
+    still_serves(server)
+
+
+def test_a_cmd_shell_idles_out_after_the_idle_timeout_it_asked_for(served):
+    server, endpoint = served
+    clock = Clock()
+    endpoint.activity.quotas = Quotas(idle_timeout=7200, clock=clock)
+    protocol = winrm.Protocol(server.servers["HV01"].url, transport="basic", username=USER, password=PASSWORD)
+    short = protocol.open_shell(idle_timeout="PT60S")
+    default = protocol.open_shell()
+    clock.now += 61
+    with pytest.raises(winrm.exceptions.WSManFaultError) as gone:
+        protocol.run_command(short, "hostname")
+    assert gone.value.wsman_fault_code == wsman.INVALID_SELECTORS
+    protocol.run_command(default, "hostname")

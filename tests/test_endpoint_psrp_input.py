@@ -93,3 +93,26 @@ def test_client_copy_and_fetch_a_file(served_lab, tmp_path):
         c.copy(str(source), r"C:\temp\in.txt")
         c.fetch(r"C:\temp\in.txt", str(tmp_path / "back.txt"))
     assert (tmp_path / "back.txt").read_text() == "hello from the client\n"
+
+
+class _ExitingHost:
+    """Stands in for the script engine: `Exit-With -Code N` ends with exit code N (what `exit N` gives)."""
+
+    def __call__(self, context, pipeline):
+        from nestlab.simulator.endpoint.runner import Outcome
+
+        return Outcome(("before exit",), exit_code=int(pipeline[-1].param("Code")))
+
+
+def test_an_exit_code_reaches_the_client_host_as_set_should_exit():
+    from pypsrp.host import PSHost
+
+    from nestlab.simulator.endpoint.auth import Credentials as Account
+
+    with LabServer(None, Account(USER, PASSWORD), execute=_ExitingHost(), hosts=["HV01"]) as server:
+        host = PSHost(None, None, False, None, None, None, None)
+        with client(server.servers["HV01"].port) as wsman, RunspacePool(wsman, host=host) as pool:
+            ps = PowerShell(pool)
+            ps.add_cmdlet("Exit-With").add_parameter("Code", 3)
+            assert ps.invoke() == ["before exit"]
+            assert host.rc == 3

@@ -20,6 +20,8 @@ from cryptography.hazmat.primitives import padding as symmetric_padding
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from nestlab.simulator.endpoint import wsman
+
 ENCRYPTED_SESSION_KEY = 0x00010006
 PUBLIC_KEY_REQUEST = 0x00010007
 CALG_AES_256 = 0x6610
@@ -27,14 +29,17 @@ CALG_RSA_KEYX = 0xA400
 
 
 def public_key(blob: bytes) -> rsa.RSAPublicKey:
-    """The RSA key of a PUBLICKEYBLOB; ValueError when it is not one."""
+    """The RSA key of a PUBLICKEYBLOB; anything else is the PowerShell plugin's fault (a ValueError)."""
     if len(blob) < 20 or blob[0] != 0x06 or blob[8:12] != b"RSA1":
-        raise ValueError("PUBLIC_KEY is not a CAPI PUBLICKEYBLOB of an RSA key")
+        raise wsman.plugin_error("PUBLIC_KEY is not a CAPI PUBLICKEYBLOB of an RSA key.")
     bits, exponent = struct.unpack("<II", blob[12:20])
     modulus = blob[20 : 20 + bits // 8]
-    if len(modulus) != bits // 8 or bits < 1024:
-        raise ValueError(f"PUBLIC_KEY modulus of {len(modulus) * 8} bits, expected {bits}")
-    return rsa.RSAPublicNumbers(exponent, int.from_bytes(modulus, "little")).public_key()
+    if len(modulus) != bits // 8 or not 1024 <= bits <= 16384 or exponent < 3 or exponent % 2 == 0:
+        raise wsman.plugin_error(f"PUBLIC_KEY modulus of {len(modulus) * 8} bits or exponent {exponent} is not usable.")
+    try:
+        return rsa.RSAPublicNumbers(exponent, int.from_bytes(modulus, "little")).public_key()
+    except ValueError:
+        raise wsman.plugin_error("PUBLIC_KEY is not a valid RSA key.") from None
 
 
 def encrypted_session_key(client_key: rsa.RSAPublicKey) -> tuple[bytes, str]:

@@ -57,7 +57,13 @@ class Activity:
     def __init__(self, quotas: Quotas) -> None:
         self.quotas = quotas
         self._seen: dict[tuple[str, str | None], float] = {}
+        self._timeouts: dict[str, float] = {}  # a shell's own IdleTimeOut, asked for in its Create
         self._lock = threading.Lock()
+
+    def set_idle_timeout(self, shell_id: str, seconds: float) -> None:
+        """A shell created with rsp:IdleTimeOut idles out after that, never later than the quota allows."""
+        with self._lock:
+            self._timeouts[shell_id.upper()] = min(seconds, self.quotas.idle_timeout)
 
     def touch(self, shell_id: str | None, command_id: str | None = None) -> None:
         if not shell_id:
@@ -75,13 +81,17 @@ class Activity:
                 return
             for key in [k for k in self._seen if k[0] == shell_id.upper()]:
                 del self._seen[key]
+            self._timeouts.pop(shell_id.upper(), None)
 
     def expired(self) -> list[tuple[str, str | None]]:
         """(shell, None) for idle shells, (shell, command) for idle commands of live shells; forgotten at once."""
-        limit = self.quotas.clock() - self.quotas.idle_timeout
+        now = self.quotas.clock()
         with self._lock:
-            idle = [key for key, seen in self._seen.items() if seen <= limit]
+            idle = [key for key, seen in self._seen.items()
+                    if seen <= now - self._timeouts.get(key[0], self.quotas.idle_timeout)]
             dead_shells = {shell for shell, command in idle if command is None}
             for key in [k for k in self._seen if k[0] in dead_shells or k in idle]:
                 del self._seen[key]
+            for shell in dead_shells:
+                self._timeouts.pop(shell, None)
         return [(shell, command) for shell, command in idle if command is None or shell not in dead_shells]

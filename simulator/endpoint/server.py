@@ -163,7 +163,7 @@ class HostEndpoint:
             "Delete": self._delete,
         }.get(request.action)
         if handler is None:
-            return 500, wsman.fault(request, wsman.ACTION_NOT_SUPPORTED, f"The action {request.action} is not supported.", "w:ActionNotSupported")
+            return 500, wsman.action_not_supported(request)
         try:
             return handler(request, client_ip)
         except _UnknownSelector as exc:
@@ -326,7 +326,7 @@ class HostEndpoint:
             body = psrp.read_body(message, pool.session_key)
             call_id = body.get("ci", 0) if hasattr(body, "get") else 0
             if message.message_type == psrp.PUBLIC_KEY:
-                key = keyexchange.public_key(wsman.b64decode(str(body.get("PublicKey", "")), "PublicKey"))
+                key = keyexchange.public_key(wsman.b64decode(str(body.get("PublicKey", "")), "PublicKey"))  # or a fault
                 pool.session_key, answer = keyexchange.encrypted_session_key(key)
                 pool.queue(pool.outbox, psrp.ENCRYPTED_SESSION_KEY, answer)
             if message.message_type in (psrp.SET_MAX_RUNSPACES, psrp.SET_MIN_RUNSPACES):

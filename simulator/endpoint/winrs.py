@@ -88,8 +88,7 @@ class CmdShells:
             "Signal": self._signal, "Delete": self._delete,
         }.get(request.action)
         if handler is None and request.action != "Create":
-            return 500, wsman.fault(request, wsman.ACTION_NOT_SUPPORTED, f"The action {request.action} is not supported.",
-                                    "w:ActionNotSupported", sender=True)
+            return 500, wsman.action_not_supported(request)
         try:
             if request.action == "Create":
                 self.quotas.admit_shell(len(self.shells) + open_shells)
@@ -137,6 +136,8 @@ class CmdShells:
         with self.changed:
             self.shells[shell_id] = shell
         self.activity.touch(shell_id)
+        if idle:
+            self.activity.set_idle_timeout(shell_id, wsman.parse_duration(idle))
         x = wsman.xml_text
         created = (
             f"<x:ResourceCreated><a:Address>{x(request.to)}</a:Address><a:ReferenceParameters>"

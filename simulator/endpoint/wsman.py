@@ -13,7 +13,7 @@ import binascii
 import re
 import uuid
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 NS = {
     "s": "http://www.w3.org/2003/05/soap-envelope",
@@ -36,13 +36,15 @@ SIGNAL_CTRL_C = "powershell/signal/ctrl_c"
 
 TIMED_OUT = 2150858793  # ERROR_WSMAN_OPERATION_TIMEDOUT (0x80338029)
 INVALID_SELECTORS = 2150858843  # ERROR_WSMAN_INVALID_SELECTORS: the shell or command is unknown
-ACTION_NOT_SUPPORTED = 2150858761
+ACTION_NOT_SUPPORTED = 2150858771  # 0x80338013 ERROR_WSMAN_ACTION_NOT_SUPPORTED
 # Codes and texts of wsmerror.h (Windows SDK): the f:WSManFault Code a Windows host sends.
 SCHEMA_VALIDATION_ERROR = 2150858817  # 0x80338041: a header or body value is not of its XML schema type
 INVALID_XML = 2150858819  # 0x80338043
 MIN_ENVELOPE_SIZE = 2150858878  # 0x8033807E
 INVALID_TIMEOUT_HEADER = 2150858881  # 0x80338081
 INVALID_PARAMETER = 87  # ERROR_INVALID_PARAMETER, as a shell plugin reports it (test_winrs_fail_poll_process)
+HEADER_REQUIRED = 2150858769  # 0x80338011 ERROR_WSMAN_MESSAGE_INFORMATION_HEADER_REQUIRED
+INVALID_SOAP_BODY = 2150858791  # 0x80338027
 MINIMUM_ENVELOPE = 8192  # DSP0226 R6.2-4: a service rejects a MaxEnvelopeSize below 8192 octets
 
 _NSDECL = " ".join(f'xmlns:{prefix}="{uri}"' for prefix, uri in NS.items() if prefix in ("s", "a", "x", "w", "rsp", "p"))
@@ -63,10 +65,6 @@ class Request:
     resource_uri: str = RESOURCE_URI
 
 
-class BadRequest(ValueError):
-    """The request is not a WS-Man envelope this server understands."""
-
-
 class WSManFault(ValueError):
     """A request a Windows host refuses with a SOAP fault: its code, subcode and texts as WinRM sends them.
 
@@ -84,6 +82,27 @@ class WSManFault(ValueError):
     def response(self, request: "Request | None" = None) -> bytes:
         return fault(request or self.request, self.code, self.reason, self.subcode, sender=self.sender,
                      detail=self.detail, message=self.message, message_xml=self.message_xml)
+
+
+class BadRequest(WSManFault):
+    """A request without a body element its action needs (ERROR_WSMAN_INVALID_SOAP_BODY, wsman:InvalidBody)."""
+
+    def __init__(self, what: str) -> None:
+        reason = ("The WS-Management service cannot process the request because the request packet does not have a "
+                  "valid SOAP body. ")
+        super().__init__(INVALID_SOAP_BODY, reason, "w:InvalidBody", message=reason + f"({what})")
+
+
+def header_required(what: str) -> WSManFault:
+    """A request without a SOAP header it must have (wsa:MessageInformationHeaderRequired)."""
+    reason = "The WS-Management service cannot process the request. The request does not have all the expected SOAP headers. "
+    return WSManFault(HEADER_REQUIRED, reason, "a:MessageInformationHeaderRequired", message=reason + f"({what})")
+
+
+def action_not_supported(request: "Request") -> bytes:
+    reason = "The WS-Management service does not support the action specified in the request. "
+    return fault(request, ACTION_NOT_SUPPORTED, reason, "a:ActionNotSupported", sender=True,
+                 message=reason + f"({request.action})")
 
 
 def schema_error(what: str) -> WSManFault:
@@ -116,10 +135,10 @@ def parse_request(data: bytes) -> Request:
         raise WSManFault(INVALID_XML, reason, "w:SchemaValidationError", status=400, message=reason + f"({exc})") from None
     header = root.find("s:Header", NS)
     if header is None:
-        raise BadRequest("request has no SOAP header")
+        raise header_required("request has no SOAP header")
     action = (header.findtext("a:Action", "", NS) or "").strip()
     if not action:
-        raise BadRequest("request has no wsa:Action")
+        raise header_required("request has no wsa:Action")
     selectors = {s.get("Name", ""): (s.text or "").strip() for s in header.iterfind("w:SelectorSet/w:Selector", NS)}
     options = {o.get("Name", ""): (o.text or "").strip() for o in header.iterfind("w:OptionSet/w:Option", NS)}
     request = Request(
@@ -141,7 +160,7 @@ def parse_request(data: bytes) -> Request:
     except WSManFault as exc:
         exc.request = request
         raise
-    return Request(**{**request.__dict__, "max_envelope_size": size, "operation_timeout": timeout})
+    return replace(request, max_envelope_size=size, operation_timeout=timeout)
 
 
 def _envelope_size(text: str) -> int:
