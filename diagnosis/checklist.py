@@ -30,7 +30,6 @@ from nestlab.diagnosis.rules.common import (
 )
 from nestlab.diagnosis.rules.network import PORTPROXY_SHOW
 from nestlab.diagnosis.rules.security import VBS_STATUS, running_services
-from nestlab.simulator.model import Lab
 
 Status = Literal["pass", "fail", "not-applicable"]
 

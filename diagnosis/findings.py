@@ -16,6 +16,13 @@ Severity = Literal["error", "warning", "info"]
 Category = Literal["prerequisites", "hyperv-role", "network", "performance", "security", "nat", "storage", "resources"]
 
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
+
+# The one severity rule (docs/severity.md); every rule's Hit chooses by it:
+SEVERITY_RULE: dict[Severity, str] = {
+    "error": "something fails or will fail, shown by evidence",
+    "warning": "a departure from the guide's recommendation that matters for this lab",
+    "info": "readiness, explanations, recommendations with nothing at stake",
+}
 CATEGORIES: tuple[Category, ...] = (
     "prerequisites", "hyperv-role", "network", "performance", "security", "nat", "storage", "resources",
 )

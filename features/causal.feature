@@ -32,7 +32,7 @@ Feature: Several faults at once — causes come first and explain their conseque
 
   @destructive @state @cmd
   Scenario Outline: <cause> explains <consequence>; fixing the cause first, then what is left
-    Given the lab "builtin:reference"
+    Given the lab "builtin:<lab>"
     And the fault "<cause>" on "<cause_subject>"
     And the fault "<consequence>" on "<consequence_subject>"
     When the diagnosis runs
@@ -45,9 +45,9 @@ Feature: Several faults at once — causes come first and explain their conseque
     Then the diagnosis finds nothing
 
     Examples: A host with too little RAM is overcommitted; a nested Hyper-V host cannot hot-add memory
-      | cause               | cause_subject | consequence           | consequence_subject |
-      | host-memory-low     | HV01          | host-overcommitted    | HV01/L1             |
-      | hot-add-unsupported | HV01/L1       | memory-change-pending | HV01/L1/L2-web      |
+      | lab       | cause               | cause_subject | consequence           | consequence_subject |
+      | reference | host-memory-low     | HV01          | host-overcommitted    | HV01/L1             |
+      | legacy    | hot-add-unsupported | HV01/L1/L2    | memory-change-pending | HV01/L1/L2/L3       |
 
   @destructive @state @cmd
   Scenario: A host without VT-x hides what is wrong below it until the CPU is fixed

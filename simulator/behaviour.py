@@ -221,6 +221,27 @@ def configured_startup_gb(record: VM) -> float:
     return pending if pending is not None else record.memory.startup_gb
 
 
+RUNTIME_RESIZE_BUILD = 14393  # Windows Server 2016 / Windows 10 1607 guests
+
+
+def runtime_resize(lab: Lab, vm: str) -> bool:
+    """Set-VMMemory -StartupBytes on this running VM applies at once (no pending value).
+
+    Windows Server 2016 brought runtime memory resize for static memory: "you can now add or
+    remove memory while the virtual machine is running, even if you haven't enabled Dynamic
+    Memory … for generation 1 and generation 2 virtual machines, running Windows Server 2016 or
+    Windows 10" (learn.microsoft.com, "What's new in Hyper-V on Windows Server"). It stays
+    refused for a VM that hosts nested VMs ("Runtime memory resize will fail", nested
+    virtualization's restrictions, Virtualization-Documentation #811 quoting the 2015 preview) and
+    a clustered one (hot_add_refused). Older guests (Windows Server 2012 R2, Linux here) keep the
+    guide's behaviour: the new value waits for a power cycle.
+    """
+    record: VM = lab[vm]
+    guest = record.guest.os
+    return (is_running(lab, vm) and not record.memory.dynamic and not hot_add_refused(lab, vm)
+            and "windows" in guest.caption.lower() and guest.build >= RUNTIME_RESIZE_BUILD)
+
+
 def hot_add_refused(lab: Lab, vm: str) -> bool:
     """A running VM whose guest runs Hyper-V, or a clustered one, refuses runtime memory changes."""
     record: VM = lab[vm]

@@ -173,6 +173,10 @@ def test_amd_host_too_old_refuses_nested_start(lab):
 
 
 def test_memory_change_on_a_running_vm_is_pending_until_a_power_cycle(lab):
+    # a guest older than Windows Server 2016 has no runtime memory resize (behaviour.runtime_resize)
+    app = lab["HV01/L1/L2-app"]
+    lab.update("HV01/L1/L2-app", guest=replace(app.guest, os=replace(app.guest.os, caption="Windows Server 2012 R2 Datacenter",
+                                                                      build=9600)))
     run(lab, "Stop-VM -Name L2-app", "HV01/L1")
     run(lab, "Start-VM -Name L2-app", "HV01/L1")
     assert run(lab, "Set-VMMemory -VMName L2-app -StartupBytes 6GB", "HV01/L1").ok

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import zipfile
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,7 @@ from nestlab.lab.cli import cli
 from nestlab.lab.importer import import_bundle
 from nestlab.lab.psrp_session import HostUnreachable
 from nestlab.lab.session import SimSession
+from nestlab.simulator.model import OSInfo
 from nestlab.simulator import labfile
 from nestlab.simulator.model import Lab
 
@@ -241,6 +242,9 @@ def test_three_faults_survive_the_bundle(tmp_path, injected):
     from nestlab.simulator.faults import CATALOG
 
     lab = labfile.load("builtin:reference")
+    web = lab["HV01/L1/L2-web"]  # memory-change-pending is real on a guest without runtime resize (pre-2016)
+    lab.update("HV01/L1/L2-web", guest=replace(web.guest, os=OSInfo(caption="Microsoft Windows Server 2012 R2 Datacenter",
+                                                                     build=9600)))
     for fault_id, subject in injected:
         CATALOG[fault_id].inject(lab, subject)
     imported = _through_bundle(lab, tmp_path)

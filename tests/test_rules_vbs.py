@@ -84,3 +84,27 @@ def test_an_amd_host_before_server_2022_is_an_error_only_with_a_vm_meant_to_nest
                  os=OSInfo(caption="Microsoft Windows Server 2019 Datacenter", build=17763))
     found, report = loud(fresh)
     assert found == [] and [f.severity for f in report.by_root_cause("host-os-unsupported")] == ["info"]
+
+
+def test_evidence_beats_rules_a_guest_os_the_table_rejects_but_whose_vms_run_is_info():
+    # A build our OS table does not know as nesting-capable, yet L1's own VMs run: no error.
+    from nestlab.diagnosis.engine import diagnose
+    from nestlab.diagnosis.evidence import Evidence
+
+    lab = load("builtin:reference")
+    l1 = lab["HV01/L1"]
+    lab.update("HV01/L1", guest=replace(l1.guest, os=OSInfo(caption="Microsoft Windows Server 2012 R2 Datacenter", build=9600)))
+    report = diagnose(Evidence(lab, {}, target="t", collected_at="2026-12-02T00:00:00Z"))
+    assert [(f.subject, f.severity) for f in report.by_root_cause("guest-os-unsupported")] == [("HV01/L1", "info")]
+    assert "yet its own VMs run" in report.by_root_cause("guest-os-unsupported")[0].summary
+
+
+def test_evidence_beats_rules_an_amd_host_whose_nested_vms_run_is_info():
+    from nestlab.diagnosis.engine import diagnose
+    from nestlab.diagnosis.evidence import Evidence
+
+    lab = load("builtin:reference")  # stands in for what a host shows: L2-web Running inside L1
+    lab.update("HV01", cpu=replace(lab["HV01"].cpu, vendor="AMD"),
+               os=OSInfo(caption="Microsoft Windows Server 2019 Datacenter", build=17763))
+    report = diagnose(Evidence(lab, {}, target="t", collected_at="2026-12-02T00:00:00Z"))
+    assert [f.severity for f in report.by_root_cause("host-os-unsupported")] == ["info"]

@@ -121,3 +121,13 @@ def test_a_rotational_volume_is_one_warning_not_one_per_disk():
     found = [(f.subject, f.severity) for f in report(lab).by_root_cause("slow-storage")]
     assert sorted(found) == [("HV01/L1:vhd:C:\\VMs\\L2-app\\L2-app.vhdx", "warning"),
                              ("HV01/L1:vhd:C:\\VMs\\L2-web\\L2-web.vhdx", "info")]
+
+
+def test_the_severity_rule_is_written_once_in_code_and_in_the_docs():
+    from pathlib import Path
+
+    from nestlab.diagnosis.findings import SEVERITIES, SEVERITY_RULE
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "severity.md").read_text(encoding="utf-8")
+    assert tuple(SEVERITY_RULE) == SEVERITIES
+    assert all(meaning in doc for meaning in SEVERITY_RULE.values())

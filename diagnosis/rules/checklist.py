@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from nestlab.diagnosis import intent
 from nestlab.diagnosis.evidence import Event, Evidence
 from nestlab.diagnosis.rules.common import (
     DEVICE_GUARD_POLICY_KEY,
@@ -67,6 +68,8 @@ def host_os_unsupported(ev: Evidence) -> Iterator[Hit]:
         # error when a VM on it is meant to host nested VMs, else readiness (docs/severity.md).
         amd_only = os_problem(record.os) is None
         at_stake = not amd_only or any(is_nested_host(ev, vm) for vm in ev.lab.vms(host))
+        if amd_only and intent.nesting_proven(ev, host):  # evidence beats rules: a nested VM runs below it
+            at_stake, problem = False, f"{problem}, yet a nested VM runs below it, so nesting works here"
         items = os_items(ev.lab, host)
         if record.cpu.vendor == "AMD":
             items += (seen(WIN32_CPU, "Manufacturer", CPU_VENDOR_NAME["AMD"]),)

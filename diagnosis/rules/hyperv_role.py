@@ -126,8 +126,12 @@ def guest_os_unsupported(ev: Evidence) -> Iterator[Hit]:
         problem = os_problem(ev.lab[vm].guest.os)
         if problem is None:
             continue
+        proven = intent.nesting_proven(ev, ev.lab.parent(vm)) and any(
+            ev.lab[child].state == "Running" for child in ev.lab.vms(vm))  # evidence beats rules
+        if proven:
+            problem += ", yet its own VMs run, so Hyper-V works in it"
         yield Hit(
-            severity=None if meant else "info",
+            severity=None if meant and not proven else "info",
             subject=vm,
             summary=f"{name_of(vm)} must run Hyper-V but its guest OS cannot: {problem}" if meant
             else not_ready(vm, problem),

@@ -340,7 +340,7 @@ def set_vmmemory(ctx: Ctx, call: Call) -> Iterable[PSObject]:
         startup, pending = memory.startup_gb, memory.pending_startup_gb
         if call.has("StartupBytes"):
             gb = int(call.get("StartupBytes")) / GIB
-            if running:
+            if running and not behaviour.runtime_resize(ctx.lab, vm):
                 pending = None if gb == startup else gb  # recorded, applied at the next start
             else:
                 startup, pending = gb, None

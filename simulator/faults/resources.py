@@ -3,7 +3,10 @@
 Both faults leave the same kind of state — a startup value waiting for a power cycle
 (`memory.pending_startup_gb` on a Running VM) — and differ in why: an ordinary VM was changed while
 it ran (memory-change-pending), or the VM is one whose platform cannot add memory at runtime, a
-nested Hyper-V host or a clustered VM (hot-add-unsupported). The symptom is the guide's: "no error,
+nested Hyper-V host or a clustered VM (hot-add-unsupported). Since Windows Server 2016 a running
+Windows Server 2016 / Windows 10 guest with static memory takes the change at once
+(behaviour.runtime_resize), so memory-change-pending is real only on an older guest (Windows
+Server 2012 R2, as L3 of builtin:legacy) and is injected only there. The symptom is the guide's: "no error,
 but resource remains at previous allocation" — Get-VM MemoryAssigned still shows the old value.
 """
 
@@ -31,6 +34,7 @@ def _resizable(lab: Lab, refused: bool) -> list[str]:
         vm for vm in lab.all_vms()
         if behaviour.is_running(lab, vm) and lab[vm].memory.pending_startup_gb is None
         and not lab[vm].memory.dynamic and _platform_refuses(lab, vm) == refused
+        and (refused or not behaviour.runtime_resize(lab, vm))
         and _raised(lab, vm) <= behaviour.free_memory_gb(lab, lab.parent(vm), excluding=vm)  # room to apply it
     ]
 
