@@ -97,11 +97,57 @@ def switch_internal(ev: Evidence) -> Iterator[Hit]:
         )
 
 
+def _subnet(cidr: str | None) -> ipaddress.IPv4Network | None:
+    return network_of(cidr) if cidr else None
+
+
+def _outside_subnets(lab: Lab, owner: str) -> set[ipaddress.IPv4Network]:
+    """The subnets the owner of a switch itself is on (a host's NICs, a guest's own adapters):
+    an address from one of them is an address meant for the network beyond the switch."""
+    if lab.kind(owner) == "host":
+        cidrs = [lab[n].ip for n in lab.owned(owner, "nic")]
+    else:
+        cidrs = [lab[a].ip for a in lab.adapters(owner)]
+    return {net for c in cidrs if (net := _subnet(c)) is not None}
+
+
+def private_needs_beyond(ev: Evidence, vm: str, adapter: str, switch: str) -> str | None:
+    """Why a VM's adapter on a Private switch needs to reach beyond it, or None.
+
+    A Private switch is a design, not a defect, when the VMs on it talk to each other: MSLab
+    builds every lab on one (its DC serves and routes for the lab; MSLab #353, #133,
+    DellGEOS/AzureLocalHOLs #49), a file server's backup NIC sits on one. It is a defect only
+    where evidence says the adapter is meant for more than the switch gives it:
+    - its address is in a subnet of the switch's owner (a LAN address: Get-NetIPAddress), so
+      it was configured for the network outside;
+    - an error seen on the VM says it has no network (a ticket line, --symptom);
+    - nothing shares the switch with it (Get-VMNetworkAdapter of every VM: no other adapter on
+      it, or none in its subnet) and the VM has no other way out, so it reaches nothing at all.
+    """
+    lab = ev.lab
+    net = _subnet(lab[adapter].ip)
+    if net is not None and net in _outside_subnets(lab, lab.owner(switch)):
+        return f"its address {lab[adapter].ip} is on {lab.owner(switch)}'s own network"
+    if any(o.node == vm and set(NETWORK_SYMPTOMS) & set(o.symptoms) for o in ev.stated.symptoms):
+        return "an error seen on it says it has no network"
+    peers = [a for a in lab.into(switch, Edge.ATTACHED) if a != adapter and lab.kind(a) == "adapter"]
+    if net is not None:
+        peers = [a for a in peers if _subnet(lab[a].ip) in (None, net)]
+    other_way_out = any((s := lab.switch_of(a)) is not None and lab[s].type != "Private"
+                        for a in lab.adapters(vm) if a != adapter)
+    if not peers and not other_way_out:
+        return "no other VM shares the switch with it, so it reaches nothing"
+    return None
+
+
 @rule("switch-private", category="network", severity="error", reference=REFERENCE)
 def switch_private(ev: Evidence) -> Iterator[Hit]:
     lab = ev.lab
     for vm, adapter, switch in attachments(ev):
         if lab[switch].type != "Private":
+            continue
+        why = private_needs_beyond(ev, vm, adapter, switch)
+        if why is None:  # VMs on a lab network of their own, by design (see private_needs_beyond)
             continue
         external = external_switch(lab, lab.owner(switch))
         fix = ((_connect(lab, vm, adapter, lab[external].name),) if external
@@ -109,8 +155,11 @@ def switch_private(ev: Evidence) -> Iterator[Hit]:
                      f"and connect {name_of(vm)}'s adapter to it",))
         yield Hit(
             subject=adapter,
-            summary=f"{name_of(vm)}'s adapter is on Private switch {lab[switch].name}: it reaches neither its host nor the LAN",
-            evidence=_attachment_items(lab, vm, adapter, switch),
+            summary=f"{name_of(vm)}'s adapter is on Private switch {lab[switch].name}: it reaches neither its host "
+                    f"nor the LAN ({why})",
+            evidence=(*_attachment_items(lab, vm, adapter, switch),
+                      *((seen(cmd("Get-NetIPAddress", AddressFamily="IPv4"), "IPAddress", ip_of(lab[adapter].ip)),)
+                        if lab[adapter].ip else ())),
             resolution=fix,
             explains=NETWORK_SYMPTOMS,
         )

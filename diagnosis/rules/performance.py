@@ -175,12 +175,29 @@ def fixed_path(path: str) -> str:
 def _to_fixed(vm: str, chain: list[str], vhd: str, lab: Lab) -> list[str]:
     """Convert a dynamic disk and attach the result; a checkpoint parent gets its children merged in first."""
     path, attached, new = lab[vhd].path, lab[chain[0]].path, fixed_path(lab[vhd].path)
-    merge = [f"Merge-VHD -Path {q(attached)} -DestinationPath {q(path)}"] if vhd != chain[0] else []
+    if vhd != chain[0] and _shared(lab, chain, vhd):
+        # A parent other differencing disks also build on (MSLab's ParentDisks, a golden image):
+        # merging this VM's child into it would break every sibling ("other differencing VHDs that
+        # are dependent on the parent will no longer be valid", learn.microsoft.com, merge vdisk).
+        # Convert-VHD of the attached child writes a standalone fixed disk with the chain's content
+        # instead (simulator.storage.convert), and the shared parent stays for the others.
+        path, new = attached, fixed_path(attached)
+        merge = []
+    else:
+        merge = [f"Merge-VHD -Path {q(attached)} -DestinationPath {q(path)}"] if vhd != chain[0] else []
     return [
         *merge,
         f"Convert-VHD -Path {q(path)} -DestinationPath {q(new)} -VHDType Fixed",
         f"Get-VMHardDiskDrive -VMName {q(name_of(vm))} | Where-Object Path -eq {q(attached)} | Set-VMHardDiskDrive -Path {q(new)}",
     ]
+
+
+def _shared(lab: Lab, chain: list[str], vhd: str) -> bool:
+    """Whether another disk than this chain's own child has `vhd` as its parent (Get-VHD ParentPath)."""
+    own = set(chain)
+    owner = lab.owner(vhd)
+    path = lab[vhd].path.lower()
+    return any((lab[c].parent or "").lower() == path for c in lab.owned(owner, "vhd") if c not in own)
 
 
 def _volume(lab: Lab, owner: str, path: str):
