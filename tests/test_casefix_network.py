@@ -61,3 +61,23 @@ def test_the_switch_private_heal_creates_an_external_switch_when_the_host_has_no
     switch = lab.switch_of("HV/NODE:adapter:Management")
     assert lab[switch].type == "External" and lab[switch].adapter == "Ethernet"
     assert lab.path_to_lan("HV/NODE")
+
+
+def _on_internal(caption: str, build: int, switch: str):
+    lab = _lab("10.0.0.11/24")
+    text = labfile.lab_to_data(lab)
+    host = text["hosts"][0]
+    host["os"] = {"caption": caption, "build": build}
+    host["switches"].append({"name": switch, "type": "Internal", "host_ip": "172.20.48.1/20"})
+    host["vms"][1]["adapters"] = [{"name": "Management", "switch": switch}]
+    return labfile.lab_from_data(text)
+
+
+def test_windows_default_switch_counts_as_nat_on_a_client():
+    lab = _on_internal("Microsoft Windows 11 Pro", 22631, "Default Switch")
+    assert ("switch-internal", "HV/NODE:adapter:Management") not in _ids(lab)
+
+
+def test_a_switch_named_default_switch_on_a_server_is_a_plain_internal_switch():
+    lab = _on_internal("Microsoft Windows Server 2022 Datacenter", 20348, "Default Switch")
+    assert ("switch-internal", "HV/NODE:adapter:Management") in _ids(lab)

@@ -72,13 +72,34 @@ def external_switch(lab: Lab, owner: str) -> str | None:
     return None
 
 
+# Internal switches that something other than a NetNat object gives a way out (Get-VMSwitch Name,
+# SwitchType Internal, on the owner that creates them): counted as NAT by switch-internal.
+# - "Default Switch": Windows 10 1709+ / 11 creates it with Internet Connection Sharing (NAT and
+#   DHCP through ICS/HNS, no Get-NetNat object); VMs on it reach the Internet (Microsoft's
+#   "Default Switch" docs; NanaBox #17's guest on it had network). Only on a client build that
+#   has it (16299+): a server has none, so a switch of that name there is someone's own.
+# - "DockerNAT": Docker Desktop's Hyper-V backend (before WSL 2) put its VM on this Internal switch
+#   (10.0.75.0/24) by design and gave it the Internet through VPNKit over hvsock (docker/for-win #5993).
+MANAGED_NAT_SWITCHES = {"default switch": 16299, "dockernat": 0}
+
+
+def managed_nat(lab: Lab, switch: str) -> bool:
+    """Whether an Internal switch is one Windows or Docker Desktop NATs without a NetNat object."""
+    build = MANAGED_NAT_SWITCHES.get(lab[switch].name.lower())
+    if build is None:
+        return False
+    os_info = lab.platform(lab.owner(switch)).os
+    client = "server" not in os_info.caption.lower()
+    return build == 0 or (client and os_info.build >= build)
+
+
 @rule("switch-internal", category="network", severity="error", reference=REFERENCE)
 def switch_internal(ev: Evidence) -> Iterator[Hit]:
     lab = ev.lab
     for vm, adapter, switch in attachments(ev):
         record = lab[switch]
         owner = lab.owner(switch)
-        if record.type != "Internal" or lab.owned(owner, "nat"):
+        if record.type != "Internal" or lab.owned(owner, "nat") or managed_nat(lab, switch):
             continue
         if record.host_ip:
             prefix = str(network_of(record.host_ip))

@@ -26,6 +26,17 @@ def _os_candidates(lab: Lab) -> list[str]:
     return [h for h in lab.hosts() if os_supported(lab[h].os.caption, lab[h].os.build)]
 
 
+def _upgraded(os_info: OSInfo) -> OSInfo:
+    """The in-place upgrade a person makes: a server to Windows Server 2022, a client to Windows 11
+    of its edition family (Home to Pro, which has Hyper-V) — a workstation stays a workstation, so
+    what it has as a client (the Default Switch, real case NanaBox #17) stays true after the heal."""
+    caption = os_info.caption.lower()
+    if "server" in caption:
+        return OSInfo()
+    edition = next((e for e in ("Enterprise", "Education") if e.lower() in caption), "Pro")
+    return OSInfo(caption=f"Microsoft Windows 11 {edition}", build=22631)
+
+
 host_os_unsupported = Fault(
     id="host-os-unsupported",
     category="prerequisites",
@@ -37,7 +48,7 @@ host_os_unsupported = Fault(
     shows=lambda lab, host: property_of(
         host, "Get-CimInstance -ClassName Win32_OperatingSystem", "BuildNumber", str(lab[host].os.build)
     ),
-    mend=lambda lab, host: lab.update(host, os=OSInfo()),  # in-place upgrade to Windows Server 2022
+    mend=lambda lab, host: lab.update(host, os=_upgraded(lab[host].os)),
     aspect="os",
     blocking=True,
 )
