@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from nestlab.simulator import behaviour
@@ -55,6 +56,21 @@ host_os_unsupported = Fault(
 
 # -- host-cpu-no-virtualization ------------------------------------------------------------------
 
+# What an Azure VM is resized to when its size passes no virtualization through (a size of the
+# ACU table's `***` families, notes §1.7); the diagnosis reads the size from IMDS.
+NESTING_AZURE_SIZE = "Standard_D8s_v5"
+_NESTING_SIZE = re.compile(r"^Standard_(D|DS|E|ES)\d+[a-z-]*_v[345]$|^Standard_F\d+s_v2$", re.I)
+
+
+def _new_cpu(lab: Lab, host: str) -> None:
+    """A CPU that supports it: a physical host gets another CPU; an Azure VM is resized to a size
+    that nests (its VT-x comes with the size, azure-docs #21181), unless its size already does."""
+    record = lab[host]
+    if record.kind == "azure-vm" and not _NESTING_SIZE.match(record.azure_size or ""):
+        lab.update(host, azure_size=NESTING_AZURE_SIZE)
+    _cpu(lab, host, virtualization_extensions=True, slat=True)
+
+
 host_cpu_no_virtualization = Fault(
     id="host-cpu-no-virtualization",
     category="prerequisites",
@@ -64,7 +80,7 @@ host_cpu_no_virtualization = Fault(
     find=lambda lab: [h for h in lab.hosts() if lab[h].cpu.virtualization_extensions and lab[h].cpu.slat],
     apply=lambda lab, host: _cpu(lab, host, virtualization_extensions=False),
     shows=lambda lab, host: hypervisor_down(lab, host),
-    mend=lambda lab, host: _cpu(lab, host, virtualization_extensions=True, slat=True),  # a CPU that supports it
+    mend=lambda lab, host: _new_cpu(lab, host),
     aspect="hypervisor",
     blocking=True,
 )
