@@ -92,7 +92,7 @@ def extensions_not_exposed(ev: Evidence) -> Iterator[Hit]:
             evidence=(seen(get_vmprocessor(vm), "ExposeVirtualizationExtensions", False), *launch_failures(ev, vm),
                       *(why.evidence if why and not ev.lab.vms(vm) else ()),
                       *(seen(cmd("Get-VM", Name=n), "State", "Running") for n in runs)),
-            resolution=while_off(ev.lab, vm, [f"Set-VMProcessor -VMName {q(name)} -ExposeVirtualizationExtensions $true"]),
+            resolution=_expose(ev.lab, vm),
             explains=ROLE_SYMPTOMS,
             severity=None if meant and not runs else "info",
         )
@@ -109,6 +109,35 @@ def extensions_not_exposed(ev: Evidence) -> Iterator[Hit]:
                         "Start-VM -Name <vm>",),
             severity="info",
         )
+
+
+# The VM configuration version nesting needs (notes §1.1; Microsoft's nested virtualization page:
+# Intel 8.0+, AMD 9.3+). A VM created on an older host (2012 R2: 5.0) keeps its version when the
+# host is upgraded, and Hyper-V will not start it with the extensions exposed until it is updated
+# (docker/for-win #4470; itpro-docs PR #11721 added the step).
+NESTING_CONFIGURATION_VERSION = {"Intel": (8, 0), "AMD": (9, 3)}
+
+
+def _version(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(p) for p in str(text).split("."))
+    except ValueError:
+        return (0,)
+
+
+def _expose(lab: Lab, vm: str) -> tuple[str, ...]:
+    """Set-VMProcessor -ExposeVirtualizationExtensions, with the VM off; preceded by
+    Update-VMVersion when its configuration version is below what nesting needs. Update-VMVersion
+    needs the VM off, and a VM that shows Off because its host could not run it (a 2012 R2 host
+    before its upgrade) runs again once the host is fixed, so the Stop-VM comes first whatever
+    the state shown (Stop-VM on a VM that is off does nothing)."""
+    name = q(name_of(vm))
+    need = NESTING_CONFIGURATION_VERSION.get(lab[lab.root_host(vm)].cpu.vendor, (8, 0))
+    expose = f"Set-VMProcessor -VMName {name} -ExposeVirtualizationExtensions $true"
+    if _version(lab[vm].version) >= need:
+        return while_off(lab, vm, [expose])
+    update = [f"Update-VMVersion -Name {name} -Force", expose]
+    return (f"Stop-VM -Name {name}", *update, *((f"Start-VM -Name {name}",) if running(lab, vm) else ()))
 
 
 @rule("vm-generation-1", category="hyperv-role", severity="warning", reference=REFERENCE)
