@@ -81,3 +81,15 @@ def test_windows_default_switch_counts_as_nat_on_a_client():
 def test_a_switch_named_default_switch_on_a_server_is_a_plain_internal_switch():
     lab = _on_internal("Microsoft Windows Server 2022 Datacenter", 20348, "Default Switch")
     assert ("switch-internal", "HV/NODE:adapter:Management") in _ids(lab)
+
+
+def test_the_switch_internal_fault_never_uses_the_default_switch():
+    lab = _on_internal("Microsoft Windows 11 Pro", 22631, "Default Switch")
+    data = labfile.lab_to_data(lab)
+    data["hosts"][0]["switches"].append({"name": "External", "type": "External", "adapter": "Ethernet"})
+    data["hosts"][0]["vms"][1]["adapters"] = [{"name": "Management", "switch": "External", "ip": "192.168.1.30/24"}]
+    lab = labfile.lab_from_data(data)
+    get("switch-internal").inject(lab, "HV/NODE:adapter:Management")
+    switch = lab.switch_of("HV/NODE:adapter:Management")
+    assert lab[switch].type == "Internal" and lab[switch].name != "Default Switch"
+    assert ("switch-internal", "HV/NODE:adapter:Management") in _ids(lab)

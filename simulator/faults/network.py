@@ -35,9 +35,15 @@ def _bridged_adapters(lab: Lab) -> list[str]:
     return found
 
 
+# Internal switches that give their VMs a way out without a NetNat (Windows' ICS Default Switch,
+# Docker Desktop's DockerNAT): moving an adapter there is no switch-internal fault, so the fault
+# makes its own bare Internal switch instead (the diagnosis's MANAGED_NAT_SWITCHES, rules/network.py).
+NAT_BY_OTHER_MEANS = ("default switch", "dockernat")
+
+
 def _switch_for(lab: Lab, owner: str, kind: str) -> tuple[str, bool]:
     """The owner's first switch of this type, or the name a new one gets (and True: create it)."""
-    existing = _switches(lab, owner, kind)
+    existing = [s for s in _switches(lab, owner, kind) if lab[s].name.lower() not in NAT_BY_OTHER_MEANS]
     if existing:
         return lab[existing[0]].name, False
     taken = {lab[s].name.lower() for s in lab.owned(owner, "switch")}
