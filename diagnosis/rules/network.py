@@ -78,19 +78,21 @@ def external_switch(lab: Lab, owner: str) -> str | None:
 #   DHCP through ICS/HNS, no Get-NetNat object); VMs on it reach the Internet (Microsoft's
 #   "Default Switch" docs; NanaBox #17's guest on it had network). Only on a client build that
 #   has it (16299+): a server has none, so a switch of that name there is someone's own.
+# - "WSL": WSL 2's Internal switch (1903+ / 18362), NAT'ed by the Host Network Service, no NetNat.
 # - "DockerNAT": Docker Desktop's Hyper-V backend (before WSL 2) put its VM on this Internal switch
 #   (10.0.75.0/24) by design and gave it the Internet through VPNKit over hvsock (docker/for-win #5993).
-MANAGED_NAT_SWITCHES = {"default switch": 16299, "dockernat": 0}
+# name -> (first build that creates it, client editions only)
+MANAGED_NAT_SWITCHES = {"default switch": (16299, True), "wsl": (18362, False), "dockernat": (0, False)}
 
 
 def managed_nat(lab: Lab, switch: str) -> bool:
-    """Whether an Internal switch is one Windows or Docker Desktop NATs without a NetNat object."""
-    build = MANAGED_NAT_SWITCHES.get(lab[switch].name.lower())
-    if build is None:
+    """Whether an Internal switch is one Windows, WSL or Docker Desktop NATs without a NetNat object."""
+    known = MANAGED_NAT_SWITCHES.get(lab[switch].name.lower())
+    if known is None:
         return False
+    build, client_only = known
     os_info = lab.platform(lab.owner(switch)).os
-    client = "server" not in os_info.caption.lower()
-    return build == 0 or (client and os_info.build >= build)
+    return os_info.build >= build and not (client_only and "server" in os_info.caption.lower())
 
 
 @rule("switch-internal", category="network", severity="error", reference=REFERENCE)

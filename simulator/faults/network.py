@@ -36,9 +36,9 @@ def _bridged_adapters(lab: Lab) -> list[str]:
 
 
 # Internal switches that give their VMs a way out without a NetNat (Windows' ICS Default Switch,
-# Docker Desktop's DockerNAT): moving an adapter there is no switch-internal fault, so the fault
+# WSL 2's switch, Docker Desktop's DockerNAT): moving an adapter there is no switch-internal fault, so the fault
 # makes its own bare Internal switch instead (the diagnosis's MANAGED_NAT_SWITCHES, rules/network.py).
-NAT_BY_OTHER_MEANS = ("default switch", "dockernat")
+NAT_BY_OTHER_MEANS = ("default switch", "wsl", "dockernat")
 
 
 def _switch_for(lab: Lab, owner: str, kind: str) -> tuple[str, bool]:
