@@ -304,7 +304,7 @@ def _memory_held_by_neighbours(ev: Evidence) -> Iterator[Hit]:
     text proves nothing any more."""
     lab = ev.lab
     for observed in ev.stated.symptoms:
-        if OUT_OF_MEMORY not in observed.symptoms or not observed.node:
+        if OUT_OF_MEMORY not in observed.symptoms or observed.node not in lab:
             continue
         owner = observed.node if lab.kind(observed.node) == "host" else lab.parent(observed.node)
         stopped = [vm for vm in lab.vms(owner) if not running(lab, vm)]
