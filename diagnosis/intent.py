@@ -8,7 +8,7 @@ nested VMs") or when what its parent and its guest show says so:
   nobody turns that on by accident, it is off by default);
 - its guest has the Hyper-V role, or its install is pending (Get-WindowsFeature InstallState
   InstallPending / Get-WindowsOptionalFeature State EnablePending);
-- its guest has Hyper-V switches or VMs of its own (Get-VMSwitch, Get-VM inside it);
+- its Windows guest has Hyper-V switches or VMs of its own (Get-VMSwitch, Get-VM inside it);
 - its guest logged a hypervisor launch (System log, Microsoft-Windows-Hyper-V-Hypervisor 1, 41,
   42, 5) or a VM it could not start (Worker-Admin 3112);
 - an error text someone saw there names a nesting failure (a ticket line, `--symptom`:
@@ -151,7 +151,11 @@ def _intent(ev: Evidence, vm: str) -> Intent | None:
     elif facts.hyperv_install_state is not None and facts.hyperv_install_state.value in PENDING_STATES:
         reasons.append(f"the Hyper-V role's install in {name} waits for a restart")
         items.append(facts.hyperv_install_state.item())
-    if lab.owned(vm, "switch") or lab.vms(vm):
+    # Hyper-V switches and VMs exist only in a Windows guest: what a Linux guest holds (a tap
+    # bridge, an emulated machine: SIMH in simh #1078) says nothing about hardware virtualization,
+    # so a Linux L1's intent comes from a statement, its exposed extensions or a ticket's text.
+    windows_guest = "windows" in record.guest.os.caption.lower()
+    if windows_guest and (lab.owned(vm, "switch") or lab.vms(vm)):
         reasons.append(f"{name}'s guest has Hyper-V switches or VMs of its own")
         items.append(EvidenceItem("Get-VMSwitch; Get-VM", "Name",
                                   [lab[n].name for n in (*lab.owned(vm, "switch"), *lab.vms(vm))]))

@@ -125,6 +125,17 @@ SYMPTOMS: tuple[Symptom, ...] = (
     Symptom("io-bottleneck", "performance", PERFORMANCE, ("dynamic-vhd", "slow-storage", "bandwidth-limited"),
             messages=("Disk and network I/O bottlenecks.",),
             phrases=("slow disk in nested vm", "slow network throughput nested vm", "bandwidth limited")),
+    # Start-VM when the host's free memory cannot hold the VM's startup memory: Windows' texts from
+    # public captures (docker/for-win#4446, kubernetes/minikube#4067: "Not enough memory in the system
+    # to start the virtual machine X", "Ran out of memory (0x8007000E)"; MSLab#300: "could not
+    # initialize memory … Insufficient system resources …" 0x800705AA, the reporter's Polish in
+    # Windows' English wording). What holds the memory is the other VMs (MSLab#300: close them).
+    Symptom("vm-start-out-of-memory", "performance", PERFORMANCE, ("noisy-neighbor", "host-overcommitted", "host-memory-low"),
+            messages=("Not enough memory in the system to start the virtual machine",
+                      "Could not initialize memory: Ran out of memory (0x8007000E)",
+                      "could not initialize memory: Insufficient system resources exist to complete the requested service"),
+            phrases=("not enough memory to start the vm", "vm cannot allocate ram", "cannot allocate memory to start vm"),
+            codes=("0x8007000e", "0x800705aa")),
     Symptom("host-busy", "performance", PERFORMANCE, ("host-overcommitted", "noisy-neighbor", "host-memory-low"),
             messages=("High resource usage on host.",),
             phrases=("host cpu at 100 percent", "host out of memory", "other vms use all resources")),

@@ -7,7 +7,10 @@ A folder holds
 - `unexpected` — root causes it must not report (the plausible wrong answers), one id per line;
 - `symptoms` (optional) — the errors the customer saw, one per line: `TEXT`, or `NODE | TEXT`
   for the host or VM it was seen on; the diagnosis takes them as `--symptom` does (evidence that
-  ranks findings and places intent, docs/severity.md); `nestlab import --case` writes it.
+  ranks findings and places intent, docs/severity.md); `nestlab import --case` writes it;
+- `nested_hosts` (optional) — the VMs the customer means to host nested VMs, one VM name or node id
+  per line, as `nestlab diagnose --nested-host VM` states them: for intent that only the ticket's
+  words carry (an Ubuntu VM meant to run KVM shows nothing on the Windows side, multipass #2795).
 Blank lines and `#` comments are ignored (in `symptoms`, only lines starting with `#`). One generic scenario (features/cases.feature) runs every
 folder, so adding a case is adding a folder, as terraform-compliance keeps its regression corpus.
 """
@@ -40,6 +43,7 @@ class Case:
     expected: tuple[Expected, ...]
     unexpected: tuple[str, ...]
     symptoms: tuple[tuple[str, str], ...] = ()  # (node or "", text)
+    nested_hosts: tuple[str, ...] = ()  # VM names or node ids, as --nested-host takes them
 
 
 def case_dirs(base: Path = CASES_DIR) -> list[Path]:
@@ -57,7 +61,10 @@ def load_case(folder: Path) -> Case:
     unexpected = tuple(line.split()[0] for line in _lines(folder / "unexpected"))
     if not expected:
         raise BadInput(f"{folder / 'expected'}: lists no root cause")
-    return Case(folder.name, lab_file, first[0].lstrip("# ").strip(), expected, unexpected, _symptoms(folder / "symptoms"))
+    nested = folder / "nested_hosts"
+    nested_hosts = tuple(_lines(nested)) if nested.is_file() else ()
+    return Case(folder.name, lab_file, first[0].lstrip("# ").strip(), expected, unexpected, _symptoms(folder / "symptoms"),
+                nested_hosts)
 
 
 def _symptoms(path: Path) -> tuple[tuple[str, str], ...]:

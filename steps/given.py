@@ -76,12 +76,14 @@ def meant_to_be_reachable(vm: str, port: int, stated: Statements) -> Statements:
 
 @given("the symptoms the customer saw", target_fixture="stated")
 def the_symptoms_the_customer_saw(customer_case: Case, stated: Statements) -> Statements:
-    """The case folder's `symptoms` (errors the customer saw, each on its node), as `--symptom` takes them."""
+    """The case folder's `symptoms` (errors the customer saw, each on its node), as `--symptom` takes them,
+    and its `nested_hosts` (the VMs meant to host nested VMs), as `--nested-host` states them."""
     from nestlab.diagnosis.symptoms import observe
 
     seen = tuple(observe(text, f"{customer_case.name}/symptoms", node) or Observed(text, f"{customer_case.name}/symptoms", node)
                  for node, text in customer_case.symptoms)
-    return replace(stated, symptoms=(*stated.symptoms, *seen))
+    return replace(stated, symptoms=(*stated.symptoms, *seen),
+                   nested_hosts=(*stated.nested_hosts, *customer_case.nested_hosts))  # the case's nested_hosts file
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Iterator
 
 from nestlab.diagnosis import intent
@@ -121,9 +122,66 @@ def _azure_launch_failures(ev: Evidence, host: str) -> tuple[Event, ...]:
     return tuple(e for e in ev.of(host).events_with_id(*LAUNCH_FAILED_EVENTS) if e.provider == HYPERVISOR_PROVIDER)
 
 
+# Azure sizes by name (IMDS compute.vmSize): Standard_<family><vCPUs><features>_v<version>.
+IMDS = cmd("Invoke-RestMethod", Uri="http://169.254.169.254/metadata/instance/compute?api-version=2021-02-01",
+           Headers="@{Metadata='true'}")
+AZURE_SIZE = re.compile(r"^Standard_(?P<family>[A-Z]+)\d+(?P<features>[a-z-]*)_v(?P<version>\d+)$", re.I)
+# Install-WindowsFeature / Enable-WindowsOptionalFeature refused the role for want of CPU support
+# (triage ids): on an Azure VM, which has no firmware switch, the size is why.
+INSTALL_REFUSED = frozenset({"hyperv-role-install-fails", "slat-missing"})
+
+
+def azure_size_nests(size: str | None) -> bool | None:
+    """Whether an Azure size passes virtualization through (notes §1.7: the ACU table's `***` —
+    D/E v3, v4, v5 and their s/d variants, Fsv2, FX, M; the AMD v4 sizes and Arm `p` sizes do not),
+    False for the families known not to (A, B, D/DS v1-v2, N-series GPU sizes such as NC6s_v3,
+    azure-docs #21181), None for a name the table does not know."""
+    match = AZURE_SIZE.match(size or "")
+    if match is None:
+        return None
+    family, features, version = match["family"].upper(), match["features"].lower(), int(match["version"])
+    if family in ("D", "DS", "E", "ES"):
+        if version < 3 or "p" in features or ("a" in features and version == 4):
+            return False
+        return True
+    if family == "F":
+        return "s" in features and version >= 2
+    if family in ("FX", "M"):
+        return True
+    if family in ("A", "B") or family.startswith("N"):
+        return False
+    return None
+
+
+def _azure_install_refused(ev: Evidence, host: str) -> tuple:
+    """An Azure VM without the role whose install was refused for the CPU (a seen error on it) and
+    whose size is not one that nests: what a host without the role shows (IMDS vmSize, the
+    install's error text). The events 41/42 of _azure_launch_failures exist only once it is installed."""
+    record = ev.lab[host]
+    if record.kind != "azure-vm" or record.hyperv_installed or azure_size_nests(record.azure_size) is not False:
+        return ()
+    if os_problem(record.os, record.cpu.vendor) is not None:
+        return ()
+    return tuple(o for o in ev.stated.symptoms if o.node == host and INSTALL_REFUSED & set(o.symptoms))
+
+
 @rule("host-cpu-no-virtualization", category="prerequisites", severity="error", reference=REFERENCE)
 def host_cpu_no_virtualization(ev: Evidence) -> Iterator[Hit]:
     for host in ev.lab.hosts():
+        refused = _azure_install_refused(ev, host)
+        if refused:
+            yield Hit(
+                subject=host,
+                summary=f"{host} is an Azure VM of size {ev.lab[host].azure_size}, which passes no VT-x/AMD-V to it, "
+                        "so the Hyper-V role cannot be installed",
+                evidence=(seen(IMDS, "vmSize", ev.lab[host].azure_size),
+                          seen(cmd("Get-WindowsFeature", Name="Hyper-V"), "InstallState", "Available"),
+                          *(o.item() for o in refused)),
+                resolution=(f"Resize {host} to an Azure size that supports nested virtualization ({NESTING_SIZES}), "
+                            "then install the Hyper-V role",),
+                explains=NO_HYPERVISOR_SYMPTOMS,
+            )
+            continue
         failures = _azure_launch_failures(ev, host)
         if failures:
             yield Hit(

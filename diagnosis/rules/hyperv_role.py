@@ -18,6 +18,7 @@ from nestlab.diagnosis.rules.checklist import os_problem
 from nestlab.diagnosis.rules.common import (
     GUIDE,
     Hit,
+    cmd,
     count_item,
     gb_text,
     get_vm,
@@ -73,16 +74,27 @@ def extensions_not_exposed(ev: Evidence) -> Iterator[Hit]:
             continue
         name = name_of(vm)
         why = intent.intent_of(ev, vm)
+        # Evidence beats rules (issue 11 item 4): a machine observed Running inside a non-Windows
+        # guest that exposes no extensions runs without hardware virtualization (an emulator,
+        # SIMH in simh #1078), so nothing there fails for want of them: info, not an error. (In a
+        # Windows guest the VMs are Hyper-V's, which cannot run without them: no such reading.)
+        emulating = "windows" not in ev.lab[vm].guest.os.caption.lower()
+        runs = [name_of(c) for c in ev.lab.vms(vm) if emulating and running(ev.lab, c)]
+        summary = (f"{name} does not expose virtualization extensions, so Hyper-V cannot run inside it{stranded(ev.lab, vm)}"
+                   + (f" ({why.why})" if why and not ev.lab.vms(vm) else "")) if meant \
+            else not_ready(vm, "ExposeVirtualizationExtensions is off")
+        if runs:
+            summary = (f"{name} does not expose virtualization extensions, yet {', '.join(runs)} runs inside it, so what "
+                       "runs there needs no hardware virtualization (an emulator); expose them if Hyper-V or KVM should run in it")
         yield Hit(
             subject=vm,
-            summary=(f"{name} does not expose virtualization extensions, so Hyper-V cannot run inside it{stranded(ev.lab, vm)}"
-                     + (f" ({why.why})" if why and not ev.lab.vms(vm) else "")) if meant
-            else not_ready(vm, "ExposeVirtualizationExtensions is off"),
+            summary=summary,
             evidence=(seen(get_vmprocessor(vm), "ExposeVirtualizationExtensions", False), *launch_failures(ev, vm),
-                      *(why.evidence if why and not ev.lab.vms(vm) else ())),
-            resolution=while_off(ev.lab, vm, [f"Set-VMProcessor -VMName {q(name)} -ExposeVirtualizationExtensions $true"]),
+                      *(why.evidence if why and not ev.lab.vms(vm) else ()),
+                      *(seen(cmd("Get-VM", Name=n), "State", "Running") for n in runs)),
+            resolution=_expose(ev.lab, vm),
             explains=ROLE_SYMPTOMS,
-            severity=None if meant else "info",
+            severity=None if meant and not runs else "info",
         )
     for host, vms in intent.readiness_candidates(ev).items():
         if len(vms) < 2:
@@ -97,6 +109,35 @@ def extensions_not_exposed(ev: Evidence) -> Iterator[Hit]:
                         "Start-VM -Name <vm>",),
             severity="info",
         )
+
+
+# The VM configuration version nesting needs (notes §1.1; Microsoft's nested virtualization page:
+# Intel 8.0+, AMD 9.3+). A VM created on an older host (2012 R2: 5.0) keeps its version when the
+# host is upgraded, and Hyper-V will not start it with the extensions exposed until it is updated
+# (docker/for-win #4470; itpro-docs PR #11721 added the step).
+NESTING_CONFIGURATION_VERSION = {"Intel": (8, 0), "AMD": (9, 3)}
+
+
+def _version(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(p) for p in str(text).split("."))
+    except ValueError:
+        return (0,)
+
+
+def _expose(lab: Lab, vm: str) -> tuple[str, ...]:
+    """Set-VMProcessor -ExposeVirtualizationExtensions, with the VM off; preceded by
+    Update-VMVersion when its configuration version is below what nesting needs. Update-VMVersion
+    needs the VM off, and a VM that shows Off because its host could not run it (a 2012 R2 host
+    before its upgrade) runs again once the host is fixed, so the Stop-VM comes first whatever
+    the state shown (Stop-VM on a VM that is off does nothing)."""
+    name = q(name_of(vm))
+    need = NESTING_CONFIGURATION_VERSION.get(lab[lab.root_host(vm)].cpu.vendor, (8, 0))
+    expose = f"Set-VMProcessor -VMName {name} -ExposeVirtualizationExtensions $true"
+    if _version(lab[vm].version) >= need:
+        return while_off(lab, vm, [expose])
+    update = [f"Update-VMVersion -Name {name} -Force", expose]
+    return (f"Stop-VM -Name {name}", *update, *((f"Start-VM -Name {name}",) if running(lab, vm) else ()))
 
 
 @rule("vm-generation-1", category="hyperv-role", severity="warning", reference=REFERENCE)
@@ -122,6 +163,11 @@ def vm_generation_1(ev: Evidence) -> Iterator[Hit]:
 def guest_os_unsupported(ev: Evidence) -> Iterator[Hit]:
     for vm, meant in judged(ev):
         if not running(ev.lab, vm):
+            continue
+        if "windows" not in ev.lab[vm].guest.os.caption.lower():
+            # os_problem judges Windows builds and editions (the Hyper-V role); the guide counts
+            # "select Linux with Hyper-V support" among compatible guests, and a Linux L1 hosts
+            # nested guests with KVM or an emulator (multipass #2795, simh #1078).
             continue
         problem = os_problem(ev.lab[vm].guest.os)
         if problem is None:

@@ -72,13 +72,36 @@ def external_switch(lab: Lab, owner: str) -> str | None:
     return None
 
 
+# Internal switches that something other than a NetNat object gives a way out (Get-VMSwitch Name,
+# SwitchType Internal, on the owner that creates them): counted as NAT by switch-internal.
+# - "Default Switch": Windows 10 1709+ / 11 creates it with Internet Connection Sharing (NAT and
+#   DHCP through ICS/HNS, no Get-NetNat object); VMs on it reach the Internet (Microsoft's
+#   "Default Switch" docs; NanaBox #17's guest on it had network). Only on a client build that
+#   has it (16299+): a server has none, so a switch of that name there is someone's own.
+# - "WSL": WSL 2's Internal switch (1903+ / 18362), NAT'ed by the Host Network Service, no NetNat.
+# - "DockerNAT": Docker Desktop's Hyper-V backend (before WSL 2) put its VM on this Internal switch
+#   (10.0.75.0/24) by design and gave it the Internet through VPNKit over hvsock (docker/for-win #5993).
+# name -> (first build that creates it, client editions only)
+MANAGED_NAT_SWITCHES = {"default switch": (16299, True), "wsl": (18362, False), "dockernat": (0, False)}
+
+
+def managed_nat(lab: Lab, switch: str) -> bool:
+    """Whether an Internal switch is one Windows, WSL or Docker Desktop NATs without a NetNat object."""
+    known = MANAGED_NAT_SWITCHES.get(lab[switch].name.lower())
+    if known is None:
+        return False
+    build, client_only = known
+    os_info = lab.platform(lab.owner(switch)).os
+    return os_info.build >= build and not (client_only and "server" in os_info.caption.lower())
+
+
 @rule("switch-internal", category="network", severity="error", reference=REFERENCE)
 def switch_internal(ev: Evidence) -> Iterator[Hit]:
     lab = ev.lab
     for vm, adapter, switch in attachments(ev):
         record = lab[switch]
         owner = lab.owner(switch)
-        if record.type != "Internal" or lab.owned(owner, "nat"):
+        if record.type != "Internal" or lab.owned(owner, "nat") or managed_nat(lab, switch):
             continue
         if record.host_ip:
             prefix = str(network_of(record.host_ip))
@@ -97,11 +120,57 @@ def switch_internal(ev: Evidence) -> Iterator[Hit]:
         )
 
 
+def _subnet(cidr: str | None) -> ipaddress.IPv4Network | None:
+    return network_of(cidr) if cidr else None
+
+
+def _outside_subnets(lab: Lab, owner: str) -> set[ipaddress.IPv4Network]:
+    """The subnets the owner of a switch itself is on (a host's NICs, a guest's own adapters):
+    an address from one of them is an address meant for the network beyond the switch."""
+    if lab.kind(owner) == "host":
+        cidrs = [lab[n].ip for n in lab.owned(owner, "nic")]
+    else:
+        cidrs = [lab[a].ip for a in lab.adapters(owner)]
+    return {net for c in cidrs if (net := _subnet(c)) is not None}
+
+
+def private_needs_beyond(ev: Evidence, vm: str, adapter: str, switch: str) -> str | None:
+    """Why a VM's adapter on a Private switch needs to reach beyond it, or None.
+
+    A Private switch is a design, not a defect, when the VMs on it talk to each other: MSLab
+    builds every lab on one (its DC serves and routes for the lab; MSLab #353, #133,
+    DellGEOS/AzureLocalHOLs #49), a file server's backup NIC sits on one. It is a defect only
+    where evidence says the adapter is meant for more than the switch gives it:
+    - its address is in a subnet of the switch's owner (a LAN address: Get-NetIPAddress), so
+      it was configured for the network outside;
+    - an error seen on the VM says it has no network (a ticket line, --symptom);
+    - nothing shares the switch with it (Get-VMNetworkAdapter of every VM: no other adapter on
+      it, or none in its subnet) and the VM has no other way out, so it reaches nothing at all.
+    """
+    lab = ev.lab
+    net = _subnet(lab[adapter].ip)
+    if net is not None and net in _outside_subnets(lab, lab.owner(switch)):
+        return f"its address {lab[adapter].ip} is on {lab.owner(switch)}'s own network"
+    if any(o.node == vm and set(NETWORK_SYMPTOMS) & set(o.symptoms) for o in ev.stated.symptoms):
+        return "an error seen on it says it has no network"
+    peers = [a for a in lab.into(switch, Edge.ATTACHED) if a != adapter and lab.kind(a) == "adapter"]
+    if net is not None:
+        peers = [a for a in peers if _subnet(lab[a].ip) in (None, net)]
+    other_way_out = any((s := lab.switch_of(a)) is not None and lab[s].type != "Private"
+                        for a in lab.adapters(vm) if a != adapter)
+    if not peers and not other_way_out:
+        return "no other VM shares the switch with it, so it reaches nothing"
+    return None
+
+
 @rule("switch-private", category="network", severity="error", reference=REFERENCE)
 def switch_private(ev: Evidence) -> Iterator[Hit]:
     lab = ev.lab
     for vm, adapter, switch in attachments(ev):
         if lab[switch].type != "Private":
+            continue
+        why = private_needs_beyond(ev, vm, adapter, switch)
+        if why is None:  # VMs on a lab network of their own, by design (see private_needs_beyond)
             continue
         external = external_switch(lab, lab.owner(switch))
         fix = ((_connect(lab, vm, adapter, lab[external].name),) if external
@@ -109,8 +178,11 @@ def switch_private(ev: Evidence) -> Iterator[Hit]:
                      f"and connect {name_of(vm)}'s adapter to it",))
         yield Hit(
             subject=adapter,
-            summary=f"{name_of(vm)}'s adapter is on Private switch {lab[switch].name}: it reaches neither its host nor the LAN",
-            evidence=_attachment_items(lab, vm, adapter, switch),
+            summary=f"{name_of(vm)}'s adapter is on Private switch {lab[switch].name}: it reaches neither its host "
+                    f"nor the LAN ({why})",
+            evidence=(*_attachment_items(lab, vm, adapter, switch),
+                      *((seen(cmd("Get-NetIPAddress", AddressFamily="IPv4"), "IPAddress", ip_of(lab[adapter].ip)),)
+                        if lab[adapter].ip else ())),
             resolution=fix,
             explains=NETWORK_SYMPTOMS,
         )

@@ -13,6 +13,7 @@ from typing import Iterator
 from nestlab.diagnosis import intent
 from nestlab.diagnosis.evidence import Evidence
 from nestlab.diagnosis.rules.common import (
+    GB,
     GUIDE,
     WIN32_CPU,
     WIN32_CS,
@@ -24,6 +25,7 @@ from nestlab.diagnosis.rules.common import (
     disk_chains,
     gb_text,
     gb_to_bytes,
+    get_vm,
     name_of,
     nested_hosts,
     on_platform,
@@ -175,12 +177,29 @@ def fixed_path(path: str) -> str:
 def _to_fixed(vm: str, chain: list[str], vhd: str, lab: Lab) -> list[str]:
     """Convert a dynamic disk and attach the result; a checkpoint parent gets its children merged in first."""
     path, attached, new = lab[vhd].path, lab[chain[0]].path, fixed_path(lab[vhd].path)
-    merge = [f"Merge-VHD -Path {q(attached)} -DestinationPath {q(path)}"] if vhd != chain[0] else []
+    if vhd != chain[0] and _shared(lab, chain, vhd):
+        # A parent other differencing disks also build on (MSLab's ParentDisks, a golden image):
+        # merging this VM's child into it would break every sibling ("other differencing VHDs that
+        # are dependent on the parent will no longer be valid", learn.microsoft.com, merge vdisk).
+        # Convert-VHD of the attached child writes a standalone fixed disk with the chain's content
+        # instead (simulator.storage.convert), and the shared parent stays for the others.
+        path, new = attached, fixed_path(attached)
+        merge = []
+    else:
+        merge = [f"Merge-VHD -Path {q(attached)} -DestinationPath {q(path)}"] if vhd != chain[0] else []
     return [
         *merge,
         f"Convert-VHD -Path {q(path)} -DestinationPath {q(new)} -VHDType Fixed",
         f"Get-VMHardDiskDrive -VMName {q(name_of(vm))} | Where-Object Path -eq {q(attached)} | Set-VMHardDiskDrive -Path {q(new)}",
     ]
+
+
+def _shared(lab: Lab, chain: list[str], vhd: str) -> bool:
+    """Whether another disk than this chain's own child has `vhd` as its parent (Get-VHD ParentPath)."""
+    own = set(chain)
+    owner = lab.owner(vhd)
+    path = lab[vhd].path.lower()
+    return any((lab[c].parent or "").lower() == path for c in lab.owned(owner, "vhd") if c not in own)
 
 
 def _volume(lab: Lab, owner: str, path: str):
@@ -272,6 +291,51 @@ def noisy_neighbor(ev: Evidence) -> Iterator[Hit]:
             evidence=tuple(cpu_usage_item(ev, vm) for vm in heavy),
             resolution=on_platform(lab, owner, [f"Stop-VM -Name {q(name_of(vm))}" for vm in heavy]),
             explains=PERFORMANCE_SYMPTOMS,
+        )
+    yield from _memory_held_by_neighbours(ev)
+
+
+OUT_OF_MEMORY = "vm-start-out-of-memory"  # diagnosis.triage: Start-VM found no free host memory
+
+
+def _assigned_gb(ev: Evidence, vm: str) -> float:
+    fact = ev.of(vm).memory_assigned
+    return fact.value / GB if fact and isinstance(fact.value, (int, float)) and fact.value else ev.lab[vm].memory.startup_gb
+
+
+def _memory_held_by_neighbours(ev: Evidence) -> Iterator[Hit]:
+    """A VM that could not start for lack of free memory (a seen error names it, MSLab #300) while
+    other VMs on its owner hold memory: the neighbours are the cause, an error (something fails,
+    shown by the error text), fixed by stopping the largest of them until the VM fits, then
+    starting it. The lab shows no free-memory figure (the host's own programs hold some too: the
+    reporter's Outlook), so the seen error is what says memory ran out; once the VM runs, the old
+    text proves nothing any more."""
+    lab = ev.lab
+    for observed in ev.stated.symptoms:
+        if OUT_OF_MEMORY not in observed.symptoms or observed.node not in lab:
+            continue
+        owner = observed.node if lab.kind(observed.node) == "host" else lab.parent(observed.node)
+        stopped = [vm for vm in lab.vms(owner) if not running(lab, vm)]
+        failed = next((vm for vm in stopped if f"'{name_of(vm)}'" in observed.text or vm == observed.node), None)
+        neighbours = sorted(_running_vms(lab, owner), key=lambda vm: (intent.in_chain(ev, vm), -_assigned_gb(ev, vm)))
+        if failed is None or not neighbours:
+            continue
+        need, freed, stop = lab[failed].memory.startup_gb, 0.0, []
+        for vm in neighbours:
+            if freed >= need:
+                break
+            stop.append(vm)
+            freed += _assigned_gb(ev, vm)
+        yield Hit(
+            subject=owner,
+            summary=f"{name_of(failed)} cannot start on {owner}: there is no free memory for its "
+                    f"{gb_text(need)}, held by {', '.join(f'{name_of(v)} ({gb_text(_assigned_gb(ev, v))})' for v in neighbours)}",
+            evidence=(observed.item(), seen(get_vm(failed), "State", lab[failed].state), startup_item(lab, failed),
+                      *(_assigned_item(ev, vm) for vm in neighbours)),
+            resolution=on_platform(lab, owner, [*(f"Stop-VM -Name {q(name_of(vm))}" for vm in stop),
+                                                f"Start-VM -Name {q(name_of(failed))}"]),
+            explains=(OUT_OF_MEMORY, "vm-start-fails"),
+            severity="error",
         )
 
 

@@ -317,6 +317,40 @@ def set_vmprocessor(ctx: Ctx, call: Call) -> Iterable[PSObject]:
     return out
 
 
+# The highest VM configuration version a Hyper-V host of a build supports (Update-VMVersion goes
+# there): learn.microsoft.com, "Upgrade virtual machine version in Hyper-V on Windows or Windows
+# Server", table "Supported virtual machine configuration versions" (1607/2016 8.0 … Server 2025 12.0).
+HOST_CONFIGURATION_VERSIONS = ((26100, "12.0"), (22621, "11.0"), (20348, "10.0"), (19041, "9.3"), (18362, "9.1"),
+                               (17763, "9.0"), (17134, "8.3"), (16299, "8.2"), (15063, "8.1"), (14393, "8.0"))
+
+
+def host_configuration_version(build: int) -> str | None:
+    return next((version for floor, version in HOST_CONFIGURATION_VERSIONS if build >= floor), None)
+
+
+@cmdlet("Update-VMVersion", positional=("Name",), params=("Name", "VM", "Force", "Passthru", "Confirm", "WhatIf",
+                                                          "ComputerName"), aliases={"VMName": "Name"})
+def update_vmversion(ctx: Ctx, call: Call) -> Iterable[PSObject]:
+    """Raise a VM's configuration version to the highest its host supports; the VM must be off
+    (the doc's Step 2: "Shut down the virtual machine"). Added for real case docker/for-win#4470:
+    a VM created on 2012 R2 (5.0) needs 8.0+ to nest once its host is upgraded."""
+    out = []
+    target = host_configuration_version(ctx.lab.platform(ctx.owner).os.build)
+    for vm in ctx.find_vms(call, params=("Name", "VM")):
+        record: VM = ctx.lab[vm]
+        if behaviour.effective_state(ctx.lab, vm) != "Off":
+            # RECONSTRUCTED wording (Hyper-V's invalid-state refusal, shape of _modify_refused)
+            ctx.error(hv_error(call.cmdlet, f"Failed to update the configuration version of virtual machine '{record.name}'.\n"
+                                            "The operation cannot be performed while the virtual machine is in its current state.",
+                               "InvalidState", "InvalidOperation", target=record.name))
+            continue
+        if target is not None and behaviour.version_tuple(target) > behaviour.version_tuple(record.version):
+            ctx.lab.update(vm, version=target)
+        if call.flag("Passthru"):
+            out.append(vm_object(ctx, vm))
+    return out
+
+
 def _fields(record: Any) -> dict[str, Any]:
     return {f.name: getattr(record, f.name) for f in fields(record)}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from nestlab.simulator import behaviour
@@ -26,6 +27,17 @@ def _os_candidates(lab: Lab) -> list[str]:
     return [h for h in lab.hosts() if os_supported(lab[h].os.caption, lab[h].os.build)]
 
 
+def _upgraded(os_info: OSInfo) -> OSInfo:
+    """The in-place upgrade a person makes: a server to Windows Server 2022, a client to Windows 11
+    of its edition family (Home to Pro, which has Hyper-V) — a workstation stays a workstation, so
+    what it has as a client (the Default Switch, real case NanaBox #17) stays true after the heal."""
+    caption = os_info.caption.lower()
+    if "server" in caption:
+        return OSInfo()
+    edition = next((e for e in ("Enterprise", "Education") if e.lower() in caption), "Pro")
+    return OSInfo(caption=f"Microsoft Windows 11 {edition}", build=22631)
+
+
 host_os_unsupported = Fault(
     id="host-os-unsupported",
     category="prerequisites",
@@ -37,12 +49,27 @@ host_os_unsupported = Fault(
     shows=lambda lab, host: property_of(
         host, "Get-CimInstance -ClassName Win32_OperatingSystem", "BuildNumber", str(lab[host].os.build)
     ),
-    mend=lambda lab, host: lab.update(host, os=OSInfo()),  # in-place upgrade to Windows Server 2022
+    mend=lambda lab, host: lab.update(host, os=_upgraded(lab[host].os)),
     aspect="os",
     blocking=True,
 )
 
 # -- host-cpu-no-virtualization ------------------------------------------------------------------
+
+# What an Azure VM is resized to when its size passes no virtualization through (a size of the
+# ACU table's `***` families, notes §1.7); the diagnosis reads the size from IMDS.
+NESTING_AZURE_SIZE = "Standard_D8s_v5"
+_NESTING_SIZE = re.compile(r"^Standard_(D|DS|E|ES)\d+[a-z-]*_v[345]$|^Standard_F\d+s_v2$", re.I)
+
+
+def _new_cpu(lab: Lab, host: str) -> None:
+    """A CPU that supports it: a physical host gets another CPU; an Azure VM is resized to a size
+    that nests (its VT-x comes with the size, azure-docs #21181), unless its size already does."""
+    record = lab[host]
+    if record.kind == "azure-vm" and not _NESTING_SIZE.match(record.azure_size or ""):
+        lab.update(host, azure_size=NESTING_AZURE_SIZE)
+    _cpu(lab, host, virtualization_extensions=True, slat=True)
+
 
 host_cpu_no_virtualization = Fault(
     id="host-cpu-no-virtualization",
@@ -53,7 +80,7 @@ host_cpu_no_virtualization = Fault(
     find=lambda lab: [h for h in lab.hosts() if lab[h].cpu.virtualization_extensions and lab[h].cpu.slat],
     apply=lambda lab, host: _cpu(lab, host, virtualization_extensions=False),
     shows=lambda lab, host: hypervisor_down(lab, host),
-    mend=lambda lab, host: _cpu(lab, host, virtualization_extensions=True, slat=True),  # a CPU that supports it
+    mend=lambda lab, host: _new_cpu(lab, host),
     aspect="hypervisor",
     blocking=True,
 )

@@ -35,9 +35,15 @@ def _bridged_adapters(lab: Lab) -> list[str]:
     return found
 
 
+# Internal switches that give their VMs a way out without a NetNat (Windows' ICS Default Switch,
+# WSL 2's switch, Docker Desktop's DockerNAT): moving an adapter there is no switch-internal fault, so the fault
+# makes its own bare Internal switch instead (the diagnosis's MANAGED_NAT_SWITCHES, rules/network.py).
+NAT_BY_OTHER_MEANS = ("default switch", "wsl", "dockernat")
+
+
 def _switch_for(lab: Lab, owner: str, kind: str) -> tuple[str, bool]:
     """The owner's first switch of this type, or the name a new one gets (and True: create it)."""
-    existing = _switches(lab, owner, kind)
+    existing = [s for s in _switches(lab, owner, kind) if lab[s].name.lower() not in NAT_BY_OTHER_MEANS]
     if existing:
         return lab[existing[0]].name, False
     taken = {lab[s].name.lower() for s in lab.owned(owner, "switch")}
@@ -94,10 +100,37 @@ def _connect_line(lab: Lab, adapter: str, switch: str) -> str:
 
 
 def _reconnect_external(lab: Lab, adapter: str) -> None:
-    """The guide's resolution: assign an External switch to the VM's network adapter."""
+    """The guide's resolution: assign an External switch to the VM's network adapter.
+
+    A host without an External switch (an MSLab host has only the Default Switch and its Private
+    lab switch) gets one first, as the person following the diagnosis's "Create an External
+    switch on …" would: New-VMSwitch over the owner's first NIC no switch is bound to yet.
+    """
     owner = lab.parent(adapter_vm(adapter))
-    external = _switches(lab, owner, "External")[0]
-    run_all(lab, [(owner, _connect_line(lab, adapter, lab[external].name))])
+    lines = []
+    existing = _switches(lab, owner, "External")
+    if existing:
+        switch = lab[existing[0]].name
+    else:
+        switch, _ = _switch_for(lab, owner, "External")
+        lines.append((owner, f"New-VMSwitch -Name {q(switch)} -NetAdapterName {q(_free_uplink(lab, owner))} "
+                             "-AllowManagementOS $true"))
+    lines.append((owner, _connect_line(lab, adapter, switch)))
+    run_all(lab, lines)
+
+
+def _free_uplink(lab: Lab, owner: str) -> str:
+    """The name New-VMSwitch -NetAdapterName takes for the owner's first NIC no External switch uses:
+    a host's physical NIC, or, inside a guest, its adapters as the guest names them (Ethernet, Ethernet 2 …)."""
+    bound = {(lab[s].adapter or "").lower() for s in _switches(lab, owner, "External")}
+    if lab.kind(owner) == "host":
+        names = [(lab[n].adapter, lab[n].adapter) for n in lab.owned(owner, "nic")]
+    else:
+        names = [(lab[a].name, "Ethernet" if i == 0 else f"Ethernet {i + 1}") for i, a in enumerate(lab.adapters(owner))]
+    for model_name, shown in names:
+        if model_name.lower() not in bound:
+            return shown
+    raise RuntimeError(f"{owner} has no network adapter free to bridge an External switch to")
 
 
 def _owner_has_nat(lab: Lab, adapter: str) -> bool:
