@@ -24,6 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import shrunk_cases
 from bench.accuracy import judge
 from nestlab.diagnosis.findings import Report
 from nestlab.lab.demo import closed_loop
@@ -63,6 +64,11 @@ def test_every_injected_root_cause_is_found_and_no_other_cause_is_blamed(args, k
     injected = faults.inject_random(lab, k, random.Random(fault_seed))
     report = diagnosis_of(lab)
     result = judge(injected, report)
+    if result.missed or result.false_errors:  # the last write is the example hypothesis shrank to
+        case = shrunk_cases.keep("accuracy-faulted", lab, injected,
+                                 [(f.root_cause, f.subject) for f in result.false_errors],
+                                 f"missed {list(result.missed)}, wrongly blamed {describe(result.false_errors)}")
+        injected = f"{injected} (shrunk case for review: {case})"
     assert not result.missed, f"injected {injected}; not found: {result.missed}; findings: {describe(report.findings)}"
     assert not result.false_errors, f"injected {injected}; errors naming something else: {describe(result.false_errors)}"
 
