@@ -16,7 +16,7 @@ from pypsrp.host import PSHost, PSHostUserInterface
 from pypsrp.powershell import PowerShell, RunspacePool
 from pypsrp.wsman import WSMan
 
-from nestlab.simulator import faults, powershell
+from nestlab.simulator import faults, labfile, powershell
 from nestlab.simulator.endpoint.server import Credentials, LabServer
 from nestlab.simulator.endpoint.testing import PASSWORD, USER
 from nestlab.simulator.psdata import Command
@@ -81,6 +81,8 @@ def test_healthy_reference_is_ready(lab):
     ("vm-generation-1", ["HOST HV01 : READY", "VM L1 : READY", "  ! Generation 1 VM; generation 2 is recommended"]),
 ])
 def test_each_fault_is_reported_on_its_machine_for_its_reason(lab, fault, expected):
+    if not faults.get(fault).candidates(lab):  # VBS blocks nesting only on early builds: builtin:legacy (2016)
+        lab = labfile.load("builtin:legacy")
     faults.get(fault).inject(lab)
     result = run(lab, CHECK)
     assert not result.errors, [e.message for e in result.errors]
