@@ -13,8 +13,8 @@ from nestlab.simulator.cmdlets.base import Call, Ctx, as_list, cmdlet
 @cmdlet("Write-Output", positional=("InputObject",), params=("InputObject", "NoEnumerate"),
         cls="Microsoft.PowerShell.Commands.WriteOutputCommand")
 def write_output(ctx: Ctx, call: Call) -> Iterable[Any]:
-    """Piped objects pass through; -InputObject's value follows them (the engine's pwsh/feed.py
-    registers the same cmdlet for scripts: both must agree)."""
+    """Piped objects pass through; -InputObject's value follows them. The PowerShell engine hands
+    script values to simulated cmdlets the same way (`Write-Output -InputObject $x | Get-VM…`)."""
     if not call.has("InputObject"):
         return list(call.input)
     value = call.get("InputObject")

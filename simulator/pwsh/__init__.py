@@ -81,7 +81,6 @@ def run_script(
     `files` reads a script a dot-sourced or called path names (`nestlab ps --file` reads the local
     folder); without it a path is CommandNotFound, as on a host that has no such file.
     """
-    from nestlab.simulator.pwsh import feed  # noqa: F401 - registers Write-Output for pipeline input
     from nestlab.simulator.pwsh.engine import run  # the engine is imported only when a script runs
 
     if input is None:

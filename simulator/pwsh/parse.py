@@ -207,28 +207,28 @@ def _foreach_call(source: bytes, at: int):
     text = source[at:].decode("utf-8", "replace")
     if not text.startswith("(") or not text[1:].lstrip().startswith("{"):
         return
-    depth, i = 0, 0
-    while i < len(text):
-        c = text[i]
-        if c in "'\"":
-            j = text.find(c, i + 1)
-            i = len(text) if j < 0 else j + 1
-            continue
-        if c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-            if depth == 0:
-                close = at + len(text[:i].encode())
-                yield (at, at + 1, b"")
-                yield (close, close + 1, b"")
-                return
-        i += 1
+    for i, depth in _closings(text, "(", ")"):
+        if depth == 0:
+            close = at + len(text[:i].encode())
+            yield (at, at + 1, b"")
+            yield (close, close + 1, b"")
+            return
 
 
 def _switch_separators(source: bytes, start: int, end: int):
     """`switch ($x) { 'a' { 1 } 'b' { 2 } }` on one line: a `;` after each clause (the grammar wants one)."""
     text = source[start:end].decode("utf-8", "replace")
+    for i, depth in _closings(text, "{", "}"):
+        if depth == 1:
+            rest = text[i + 1:].lstrip(" \t")
+            if rest and rest[0] not in "};\r\n#":
+                at = start + len(text[:i + 1].encode())
+                yield (at, at + 1, b";") if text[i + 1:i + 2] in (" ", "\t") else (at, at, b";")
+
+
+def _closings(text: str, opening: str, closing: str):
+    """(index, depth after it) of each `closing` bracket outside quoted strings: the scan both
+    rewrites above need."""
     depth, i = 0, 0
     while i < len(text):
         c = text[i]
@@ -236,15 +236,11 @@ def _switch_separators(source: bytes, start: int, end: int):
             j = text.find(c, i + 1)
             i = len(text) if j < 0 else j + 1
             continue
-        if c == "{":
+        if c == opening:
             depth += 1
-        elif c == "}":
+        elif c == closing:
             depth -= 1
-            if depth == 1:
-                rest = text[i + 1:].lstrip(" \t")
-                if rest and rest[0] not in "};\r\n#":
-                    at = start + len(text[:i + 1].encode())
-                    yield (at, at + 1, b";") if text[i + 1:i + 2] in (" ", "\t") else (at, at, b";")
+            yield i, depth
         i += 1
 
 

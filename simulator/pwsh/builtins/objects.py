@@ -199,13 +199,16 @@ def select_object(call: BuiltinCall) -> list[Any]:
             out.extend(enumerate_value(value))
         else:
             out.append(item)
-    if call.flag("Unique"):
-        unique: list[Any] = []
-        for item in out:
-            if not any(_same(item, seen) for seen in unique):
-                unique.append(item)
-        out = unique
-    return out
+    return _unique(out) if call.flag("Unique") else out
+
+
+def _unique(items: list[Any]) -> list[Any]:
+    """-Unique of Select-Object and Sort-Object: the first of each run of equal objects, in order."""
+    unique: list[Any] = []
+    for item in items:
+        if not any(_same(item, seen) for seen in unique):
+            unique.append(item)
+    return unique
 
 
 def _has(item: Any, name: str) -> bool:
@@ -249,13 +252,7 @@ def sort_object(call: BuiltinCall) -> list[Any]:
 
     decorated.sort(key=functools.cmp_to_key(cmp))
     out = [item for _, item in decorated]
-    if call.flag("Unique"):
-        unique: list[Any] = []
-        for item in out:
-            if not any(_same(item, seen) for seen in unique):
-                unique.append(item)
-        out = unique
-    return out
+    return _unique(out) if call.flag("Unique") else out
 
 
 @builtin("Measure-Object", positional=("Property",), params=("Property", "InputObject"),
