@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterable, Literal
 from nestlab.diagnosis.engine import diagnose
 from nestlab.diagnosis.evidence import Evidence
 from nestlab.diagnosis.findings import EvidenceItem, Finding, Report
+from nestlab.diagnosis.intent import nested_hosts
 from nestlab.diagnosis.rules.checklist import cpu_items
 from nestlab.diagnosis.rules.common import (
     DEVICE_GUARD,
@@ -22,7 +23,6 @@ from nestlab.diagnosis.rules.common import (
     get_vm,
     get_vmprocessor,
     is_hyperv_platform,
-    nested_hosts,
     os_items,
     platforms,
     seen,

@@ -12,8 +12,10 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Literal
 
+from nestlab.simulator.actions import Action, texts
+from nestlab.simulator.model import CATEGORIES, Category, NodeId
+
 Severity = Literal["error", "warning", "info"]
-Category = Literal["prerequisites", "hyperv-role", "network", "performance", "security", "nat", "storage", "resources"]
 
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
 
@@ -23,9 +25,6 @@ SEVERITY_RULE: dict[Severity, str] = {
     "warning": "a departure from the guide's recommendation that matters for this lab",
     "info": "readiness, explanations, recommendations with nothing at stake",
 }
-CATEGORIES: tuple[Category, ...] = (
-    "prerequisites", "hyperv-role", "network", "performance", "security", "nat", "storage", "resources",
-)
 
 
 @dataclass(frozen=True)
@@ -48,7 +47,7 @@ class Finding:
     subject: str
     summary: str
     evidence: tuple[EvidenceItem, ...] = ()
-    resolution: tuple[str, ...] = ()
+    resolution: tuple[Action, ...] = ()  # simulator.actions: commands, a person's steps, notes
     explains: tuple[str, ...] = ()  # root-cause ids or symptom ids (diagnosis.triage) this finding accounts for
     reference: str = ""
     explained_by: str | None = None  # "ROOT_CAUSE on SUBJECT" when another finding causes this one (not in JSON)
@@ -62,7 +61,7 @@ class Finding:
             "subject": self.subject,
             "summary": self.summary,
             "evidence": [item.to_dict() for item in self.evidence],
-            "resolution": list(self.resolution),
+            "resolution": list(texts(self.resolution)),
             "explains": list(self.explains),
             "reference": self.reference,
             **({"explains_seen": list(self.seen)} if self.seen else {}),
@@ -76,8 +75,7 @@ class Finding:
 
 def chain_depth(subject: str) -> int:
     """How far down the nesting a subject sits: 0 for a host, 1 for L1 and what L1 owns, …"""
-    owner = subject.split(":", 1)[0] if ":" in subject else subject
-    return owner.count("/")
+    return NodeId.parse(subject).depth
 
 
 def sort_key(finding: Finding) -> tuple:

@@ -127,6 +127,8 @@ def settle(session: Session, baseline: Lab, *, rounds: int = 4) -> list[str]:
     once they run again, so this looks again after each round. Only Running and Off are put back.
     """
     from nestlab.lab.journal import run_line
+    from nestlab.simulator.actions import cmd, run
+    from nestlab.simulator.model import NodeId
 
     remaining: list[str] = []
     for _ in range(rounds):
@@ -137,7 +139,7 @@ def settle(session: Session, baseline: Lab, *, rounds: int = 4) -> list[str]:
         if not moves:
             break
         for vm, state in sorted(moves, key=lambda m: m[0].count("/") * (1 if m[1] == "Running" else -1)):
-            owner, name = vm.rsplit("/", 1)
-            quoted = "'" + name.replace("'", "''") + "'"
-            run_line(session, owner, f"Start-VM -Name {quoted}" if state == "Running" else f"Stop-VM -Name {quoted} -TurnOff")
+            node = NodeId.parse(vm)
+            power = cmd("Start-VM", Name=node.name) if state == "Running" else cmd("Stop-VM", Name=node.name, TurnOff=True)
+            run_line(session, run(node.owner, power))
     return remaining

@@ -1,45 +1,54 @@
-"""Apply a report's resolutions: the same lines a person would run, through the same Session.
+"""Apply a report's resolutions: the same actions a person would take, through the same Session.
 
-Each finding's resolution is a list of lines: PowerShell commands (run where the finding's subject
-lives: a VM's parent host, the owner of a switch, NAT or disk) or, for physical causes, an
-instruction for a person ("enable VT-x in firmware"). Commands go through the Session as
-structured Commands (parsed once here); instructions are `manual` steps. On a simulated lab a
-manual step can be carried out by the fault catalog's simulated action (`heal`), which is how
+Each finding's resolution is a tuple of actions (`simulator.actions`): `Run`s — commands, each
+already saying where it executes (a host, or a VM's guest) — a person's `Manual` steps ("enable
+VT-x in firmware") and `Note`s after the commands. Commands go through the Session as the
+structured Commands they are; nothing is guessed or parsed from text. On a simulated lab a manual
+step can be carried out by the fault catalog's simulated action (`heal`), which is how
 `nestlab fix`, `nestlab demo` and the BDD suite prove that every resolution heals its symptom.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Callable, Literal
 
 from nestlab.diagnosis.findings import Finding, Report
-from nestlab.lab.session import address
-from nestlab.simulator.errors import BadInput
+from nestlab.simulator.actions import Action, Manual, Note, Run, render
+from nestlab.simulator.model import NodeId
 from nestlab.simulator.psdata import Result
 
-NATIVE = ("netsh", "bcdedit", "reg", "net")
-COMMAND_WORD = re.compile(r"^[A-Za-z]+-[A-Za-z0-9]+$")
+KIND = {Run: "command", Manual: "manual", Note: "note"}
 
 
 @dataclass(frozen=True)
 class Step:
-    """One line of a resolution: a command, an action for a person, or guidance after the commands.
-
-    A line for a person that comes before any command of its finding is an action ("enable VT-x in
-    firmware", "add RAM"); after a command it says how to verify ("check Msinfo32") and is a note.
-    """
+    """One action of a finding's resolution, with the finding it heals."""
 
     finding: Finding
-    context: str  # node id where the line runs: a host, or a VM id meaning inside its guest
-    line: str
-    kind: Literal["command", "manual", "note"]
+    action: Action
+
+    @property
+    def kind(self) -> Literal["command", "manual", "note"]:
+        return KIND[type(self.action)]
+
+    @property
+    def context(self) -> str:
+        """Where a person types it: the command's node (its parent for Invoke-Command), else the
+        finding's subject."""
+        if isinstance(self.action, Run):
+            return str(self.action.typed_on)
+        node = NodeId.parse(self.finding.subject)  # a person works on the machine that holds it
+        holder = node.owner.owner if node.kind == "adapter" else node.owner
+        return str(holder or node)
+
+    @property
+    def line(self) -> str:
+        return render(self.action)
 
     def __str__(self) -> str:
-        where = f"[{self.context}]"
         prefix = {"command": "", "manual": "(by hand) ", "note": "(then) "}[self.kind]
-        return f"{where} {prefix}{self.line}"
+        return f"[{self.context}] {prefix}{self.line}"
 
 
 @dataclass(frozen=True)
@@ -50,44 +59,13 @@ class Outcome:
     note: str = ""
 
 
-def is_command(line: str) -> bool:
-    word = line.strip().split(" ", 1)[0]
-    return bool(COMMAND_WORD.match(word)) or word.lower() in NATIVE
-
-
-def _parent(node: str) -> str:
-    return node.rsplit("/", 1)[0] if "/" in node else node
-
-
-def context_of(subject: str, line: str) -> str:
-    """Where a resolution line runs (the convention of diagnosis.rules.common.on_platform).
-
-    A VM's settings (and its adapters') are changed from its parent host; a switch, NAT or disk
-    from inside its owner — or from the owner's parent when the line is wrapped in
-    `Invoke-Command -VMName <owner>` (PowerShell Direct into the owner's guest).
-    """
-    if ":" in subject:
-        owner, kind, _ = subject.split(":", 2)
-        wrapped = line.lstrip().lower().startswith("invoke-command")
-        return _parent(owner) if kind == "adapter" or wrapped else owner
-    return _parent(subject)
-
-
 def actionable(report: Report) -> list[Finding]:
     """Findings worth fixing, causes first: errors and warnings that nothing else explains."""
     return [f for f in report.findings if f.severity in ("error", "warning") and f.explained_by is None]
 
 
 def plan(report: Report) -> list[Step]:
-    steps: list[Step] = []
-    for finding in actionable(report):
-        commands_seen = False
-        for line in finding.resolution:
-            command = is_command(line)
-            kind = "command" if command else "note" if commands_seen else "manual"
-            commands_seen = commands_seen or command
-            steps.append(Step(finding, context_of(finding.subject, line), line, kind))
-    return steps
+    return [Step(finding, action) for finding in actionable(report) for action in finding.resolution]
 
 
 def apply(
@@ -105,8 +83,6 @@ def apply(
     known is not run at all: the outcome says so. A host lost between lines leaves every change
     so far in the journal, for `nestlab restore`.
     """
-    from nestlab.simulator import psparse  # PowerShell text → structured Commands (no simulator behaviour)
-
     outcomes = []
     for step in steps:
         if echo:
@@ -118,28 +94,22 @@ def apply(
             done = manual(step) if manual else False
             outcomes.append(Outcome(step, None, done, "carried out (simulated)" if done else "needs a person"))
             continue
-        try:
-            pipeline = psparse.parse(step.line)
-        except BadInput as exc:
-            outcomes.append(Outcome(step, None, False, f"could not parse: {exc}"))
-            continue
+        where = step.action.where
         if journal is not None:
-            outcomes.append(_journaled(session, journal, step, pipeline))
+            outcomes.append(_journaled(session, journal, step))
             continue
-        host, vm = address(step.context)
-        result = session.run(host, pipeline, vm=vm)
+        result = session.run(where.host, step.action.pipeline, vm=where.guest_path)
         outcomes.append(Outcome(step, result, result.ok, "; ".join(e.message for e in result.errors)))
     return outcomes
 
 
-def _journaled(session, journal, step: Step, pipeline) -> Outcome:
+def _journaled(session, journal, step: Step) -> Outcome:
     from nestlab.lab import journal as journaling
     from nestlab.lab.readback import NoUndo
 
-    host, vm = address(step.context)
-    pipeline, vm = journaling.into_guest(pipeline, tuple(vm))
-    try:
-        result = journaling.run_journaled(session, journal, "/".join((host, *vm)), pipeline,
+    action = step.action
+    try:  # journalled where it executes: a guest's command with its read-backs in that guest
+        result = journaling.run_journaled(session, journal, str(action.where), action.pipeline,
                                           allowed=lambda host: True)  # --yes is the opt-in
     except NoUndo as exc:
         return Outcome(step, None, False, str(exc))

@@ -1,9 +1,10 @@
 """The journal of a destructive run: every fault put into a real host, with how to take it out again.
 
-A fault is injected on a real (or served) host with the catalog's PowerShell lines
-(`Fault.inject_script`). Before the first line runs, the journal file holds, for that step: the
-host, the lines to inject, the lines that undo them (`Fault.undo_script`, computed on the lab
-before injection), and read-back checks with the value each one showed *before* the change. The
+A fault is injected on a real (or served) host with the catalog's actions
+(`Fault.inject_script`: `simulator.actions.Run`s). Before the first one runs, the journal file
+holds, for that step: the host, the actions to inject, the actions that undo them
+(`Fault.undo_script`, computed on the lab before injection; stored structured, with their text
+beside them for people, and never parsed back), and read-back checks with the value each one showed *before* the change. The
 file is rewritten atomically (temp file, fsync, os.replace) at every change of a step's status, so
 whatever kills the run — a failed scenario, Ctrl-C, SIGTERM, kill -9 — leaves a journal that says
 exactly what may still be changed on which host.
@@ -41,17 +42,18 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from nestlab.lab.psrp_session import HostAddress
-from nestlab.lab.readback import Check, Line, checks_for, repairs, undo_of
+from nestlab.lab.readback import Check, checks_for, repairs, undo_of
 from nestlab.lab.session import Session, address
+from nestlab.simulator import actions
+from nestlab.simulator.actions import Run, render
 from nestlab.simulator.errors import BadInput
 from nestlab.simulator.labfile import write_atomic
-from nestlab.simulator.model import Lab
+from nestlab.simulator.model import Lab, NodeId
 from nestlab.simulator.psdata import Command, Result
-from nestlab.simulator.psparse import parse
 
 FORMAT = "nestlab-journal"
 JOURNAL_DIR = Path(".nestlab") / "journals"  # where destructive runs and `nestlab fix` write theirs
-VERSION = 1
+VERSION = 2  # 2: lines are actions (simulator.actions.to_data), no longer PowerShell text
 WRITTEN, APPLIED, APPLY_FAILED, UNDONE, UNDO_FAILED = "written", "applied", "apply-failed", "undone", "undo-failed"
 UNDOING, UNDO_RAN = "undoing", "undo-ran"  # the undo lines are running / have run; power repairs may follow
 STATUSES = (WRITTEN, APPLIED, APPLY_FAILED, UNDOING, UNDO_RAN, UNDONE, UNDO_FAILED)
@@ -71,12 +73,12 @@ class Step:
     fault: str
     subject: str
     host: str
-    inject: tuple[Line, ...]
-    undo: tuple[Line, ...]
+    inject: tuple[Run, ...]
+    undo: tuple[Run, ...]
     checks: tuple[Check, ...]
     status: str = WRITTEN
     error: str = ""
-    repairs: tuple[Line, ...] = ()  # Start-VM / Stop-VM lines run after the undo (readback.repairs)
+    repairs: tuple[Run, ...] = ()  # Start-VM / Stop-VM lines run after the undo (readback.repairs)
     note: str = ""  # what a step with no lines of its own is for (a move back to the baseline)
 
     @property
@@ -89,7 +91,7 @@ class Step:
         """`extensions-not-exposed on HV01/L1` for a fault; `[HV01] Stop-VM -Name L1` for a command."""
         if self.fault:
             return f"{self.fault} on {self.subject}"
-        return f"[{self.subject}] {self.inject[0][1]}" if self.inject else f"[{self.subject}] {self.note}"
+        return f"[{self.subject}] {render(self.inject[0])}" if self.inject else f"[{self.subject}] {self.note}"
 
 
 @dataclass
@@ -157,9 +159,9 @@ def to_data(journal: Journal) -> dict[str, Any]:
         "hosts": [_address_data(a) for a in journal.addresses.values()],
         "steps": [
             {**{k: v for k, v in asdict(s).items() if k not in ("inject", "undo", "checks", "repairs")},
-             "inject": [list(line) for line in s.inject],
-             "undo": [list(line) for line in s.undo],
-             "repairs": [list(line) for line in s.repairs],
+             "inject": [actions.to_data(a) for a in s.inject],
+             "undo": [actions.to_data(a) for a in s.undo],
+             "repairs": [actions.to_data(a) for a in s.repairs],
              "checks": [{**asdict(c), "properties": list(c.properties)} for c in s.checks]}
             for s in journal.steps
         ],
@@ -211,15 +213,22 @@ def _step(d: dict[str, Any]) -> Step:
         fault=str(d["fault"]),
         subject=str(d["subject"]),
         host=str(d["host"]),
-        inject=tuple((str(c), str(line)) for c, line in d["inject"]),
-        undo=tuple((str(c), str(line)) for c, line in d["undo"]),
+        inject=_runs(d["inject"]),
+        undo=_runs(d["undo"]),
         checks=tuple(Check(str(c["context"]), str(c["command"]), tuple(c["properties"]), c.get("before"), c.get("after"))
                      for c in d["checks"]),
         status=d["status"],
         error=str(d.get("error", "")),
-        repairs=tuple((str(c), str(line)) for c, line in d.get("repairs", ())),
+        repairs=_runs(d.get("repairs", ())),
         note=str(d.get("note", "")),
     )
+
+
+def _runs(items: Any) -> tuple[Run, ...]:
+    runs = tuple(actions.from_data(item) for item in items)
+    if not all(isinstance(a, Run) for a in runs):
+        raise ValueError("a journal line is not a command")
+    return runs
 
 
 # ----------------------------------------------------------------------------------------------
@@ -231,12 +240,12 @@ class LineFailed(RuntimeError):
     """A line of a script failed on the host; its message is the host's own error text."""
 
 
-def run_line(session: Session, context: str, line: str) -> None:
-    host, vm = address(context)
-    result = session.run(host, parse(line), vm=vm)
+def run_line(session: Session, action: Run) -> None:
+    """One command of a script, sent where it executes (a guest: the session enters it)."""
+    result = session.run(action.where.host, action.pipeline, vm=action.where.guest_path)
     if not result.ok:
         error = result.first_error()
-        raise LineFailed(f"[{context}] {line}: {error.message if error else 'failed'}")
+        raise LineFailed(f"[{action.typed_on}] {render(action)}: {error.message if error else 'failed'}")
 
 
 def inject(
@@ -254,19 +263,19 @@ def inject(
     if fault.kind != "cmd":
         raise BadInput(f"fault '{fault_id}' needs a physical change (inject: state): it cannot be injected on a real host")
     subject = subject or (fault.candidates(lab) or [None])[0]
-    script = [tuple(line) for line in fault.inject_script(lab, subject)]
-    undo = [tuple(line) for line in fault.undo_script(lab, subject)]
-    hosts = {address(context)[0] for context, _ in [*script, *undo]}
+    script = fault.inject_script(lab, subject)
+    undo = fault.undo_script(lab, subject)
+    hosts = {a.where.host for a in [*script, *undo]}
     refused = sorted(h for h in hosts if not allowed(h))
     if refused:
         raise BadInput(f"{', '.join(refused)}: read-only (a fault is injected only with --allow-destructive "
                        "on a host whose inventory entry says destructive: true)")
-    host = address(script[0][0])[0]  # the catalog's scripts each run on one host
+    host = script[0].where.host  # the catalog's scripts each run on one host
     checks = tuple(replace(c, before=c.read(session)) for c in checks_for([*script, *undo]))
     step = journal.add(Step(len(journal.steps), fault_id, str(subject), host, tuple(script), tuple(undo), checks))
     try:
-        for context, line in script:
-            run_line(session, context, line)
+        for action in script:
+            run_line(session, action)
     except BaseException as exc:
         journal.update(step, status=APPLY_FAILED, error=_one_line(exc))
         raise
@@ -287,8 +296,7 @@ def run_journaled(
     checks, undo = undo_of(context, pipeline)
     checks = [replace(c, before=c.read(session)) for c in checks]
     lines = undo(checks)
-    line = " | ".join(map(str, pipeline))
-    step = journal.add(Step(len(journal.steps), "", context, host, ((context, line),), tuple(lines),
+    step = journal.add(Step(len(journal.steps), "", context, host, (actions.run(context, *pipeline),), tuple(lines),
                             tuple(checks) if lines else ()))
     try:
         result = session.run(host, pipeline, vm=vm)
@@ -298,16 +306,6 @@ def run_journaled(
     journal.update(step, status=APPLIED if result.ok else APPLY_FAILED,
                    error="" if result.ok else "; ".join(e.message for e in result.errors)[:300])
     return result
-
-
-def into_guest(pipeline: Sequence[Command], vm: tuple[str, ...]) -> tuple[Sequence[Command], tuple[str, ...]]:
-    """`Invoke-Command -VMName X -ScriptBlock { … }` is its script block run in X's guest, which is
-    how a session addresses a guest, so it is journalled as that (its read-backs run there too)."""
-    if len(pipeline) == 1 and pipeline[0].name.lower() == "invoke-command":
-        name, block = pipeline[0].param("VMName"), pipeline[0].param("ScriptBlock")
-        if isinstance(name, str) and block is not None and len(pipeline[0].parameters) == 2:
-            return into_guest(parse(str(block)), (*vm, name))
-    return pipeline, vm
 
 
 @dataclass(frozen=True)
@@ -368,11 +366,11 @@ def undo_step(session: Session, journal: Journal, step: Step) -> Outcome:
     return Outcome(journal.update(step, status=status, checks=checks, error=error), ran=ran, errors=tuple(errors))
 
 
-def _run_lines(session: Session, lines: Sequence[Line]) -> list[str]:
+def _run_lines(session: Session, lines: Sequence[Run]) -> list[str]:
     errors = []
-    for context, line in lines:
+    for action in lines:
         try:
-            run_line(session, context, line)
+            run_line(session, action)
         except LineFailed as exc:
             errors.append(str(exc))
     return errors
@@ -477,13 +475,13 @@ def _moves(baseline: Lab, now: Lab) -> list[Check]:
                           and have.memory != want.memory and configured == want.memory.startup_gb)
         if have.state == want.state and not memory_differs:
             continue
-        owner, name = vm.rsplit("/", 1)
-        command = "Get-VM -Name '" + name.replace("'", "''") + "'"
+        node = NodeId.parse(vm)
+        owner, command = str(node.owner), f"Get-VM -Name {actions.q(node.name)}"
         if want.state == "Running" and not want.memory.dynamic:
             check = Check(owner, command, ("State", "MemoryAssigned"), before=[["Running", int(want.memory.startup_gb * 2**30)]])
         else:
             check = Check(owner, command, ("State",), before=[[want.state]])
-        moves.append((vm.count("/") * (1 if want.state == "Running" else -1), check))
+        moves.append((node.depth * (1 if want.state == "Running" else -1), check))
     return [check for _, check in sorted(moves, key=lambda m: m[0])]
 
 

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from nestlab.lab.session import Session, address
+from nestlab.simulator.actions import Run, cmd, render, run
 from nestlab.simulator.errors import BadInput
 from nestlab.simulator.psdata import Command, PSEnum, PSObject, Result
 from nestlab.simulator.psparse import parse
 
-Line = tuple[str, str]  # (context, PowerShell line), as the fault catalog writes scripts
+Line = Run  # a command of a script, an undo or a repair (simulator.actions)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -199,9 +200,10 @@ READ_BACKS: dict[str, ReadBack] = {
 }
 
 
-def checks_for(lines: Sequence[Line]) -> list[Check]:
-    """The read-backs of every line (inject and undo), each once; BadInput for a line without one."""
-    return checks_of([(context, command, line) for context, line in lines for command in parse(line)])
+def checks_for(lines: Sequence[Run]) -> list[Check]:
+    """The read-backs of every command (inject and undo), each once, where the command executes
+    (inside the guest for one typed through Invoke-Command); BadInput for a command without one."""
+    return checks_of([(str(a.where), command, render(a)) for a in lines for command in a.pipeline])
 
 
 def checks_of(commands: Sequence[tuple[str, Command, str]]) -> list[Check]:
@@ -246,53 +248,42 @@ def _before(checks: Sequence[Check], getter: str, prop: str, row: Callable[[dict
     raise NoUndo(f"no read-back of {prop} by {getter}")
 
 
-def _literal(value: Any) -> str:
-    if isinstance(value, bool):
-        return "$true" if value else "$false"
-    if isinstance(value, (int, float)):
-        return str(value)
-    if value is None:
-        return "$null"
-    return _q(value)  # enum values too: PowerShell binds 'On' to an enum parameter
-
-
-def _vm_state_inverse(context: str, c: Command, checks: Sequence[Check]) -> list[Line]:
+def _vm_state_inverse(context: str, c: Command, checks: Sequence[Check]) -> list[Run]:
     name = c.param("Name")
     state = _before(checks, "Get-VM -Name", "State")
     if c.name.lower() == "restart-vm":
         return []  # it comes back as it was: its read-back says so
     if state == "Running":
-        return [(context, f"Start-VM -Name {_q(name)}")]
+        return [run(context, cmd("Start-VM", Name=name))]
     if state == "Off":
-        return [(context, f"Stop-VM -Name {_q(name)} -TurnOff")]
+        return [run(context, cmd("Stop-VM", Name=name, TurnOff=True))]
     raise NoUndo(f"[{context}] {c}: {name} was {state}; only Running and Off are put back")
 
 
 def _settings_inverse(getter: str, identity: tuple[str, ...], renamed: dict[str, str] | None = None) -> Inverse:
-    def inverse(context: str, c: Command, checks: Sequence[Check]) -> list[Line]:
-        ids = " ".join(f"-{n} {_q(c.param(n))}" for n in identity if c.has(n))
-        values = [f"-{n} {_literal(_before(checks, getter, (renamed or {}).get(n, n)))}"
-                  for n, _ in c.parameters if n not in identity]
-        return [(context, " ".join([c.name, ids, *values]))]
+    def inverse(context: str, c: Command, checks: Sequence[Check]) -> list[Run]:
+        ids = [(n, c.param(n)) for n in identity if c.has(n)]
+        values = [(n, _before(checks, getter, (renamed or {}).get(n, n))) for n, _ in c.parameters if n not in identity]
+        return [run(context, Command(c.name, (*ids, *values)))]
 
     return inverse
 
 
-def _adapter_inverse(context: str, c: Command, checks: Sequence[Check]) -> list[Line]:
-    ids = _adapter_ids(c)
+def _adapter_inverse(context: str, c: Command, checks: Sequence[Check]) -> list[Run]:
     values = []
     for name, _ in c.parameters:
         if name in ("VMName", "Name"):
             continue
         if name == "MaximumBandwidth":
             bandwidth = next((ch.before for ch in checks if "BandwidthSetting" in ch.command), [])
-            values.append(f"-MaximumBandwidth {bandwidth[0][0] if bandwidth else 0}")
+            values.append((name, bandwidth[0][0] if bandwidth else 0))
         else:
-            values.append(f"-{name} {_literal(_before(checks, 'Get-VMNetworkAdapter', name))}")
-    return [(context, f"{c.name} {ids} {' '.join(values)}")]
+            values.append((name, _before(checks, "Get-VMNetworkAdapter", name)))
+    ids = [(n, c.param(n)) for n in ("VMName", "Name") if c.has(n)]
+    return [run(context, Command(c.name, (*ids, *values)))]
 
 
-def _registry_inverse(context: str, c: Command, checks: Sequence[Check]) -> list[Line]:
+def _registry_inverse(context: str, c: Command, checks: Sequence[Check]) -> list[Run]:
     args = [str(a) for a in c.arguments]
     if len(args) < 2 or "/v" not in args:
         raise NoUndo(f"[{context}] reg {' '.join(args)}: only `reg add|delete KEY /v NAME …` is put back")
@@ -300,22 +291,22 @@ def _registry_inverse(context: str, c: Command, checks: Sequence[Check]) -> list
     check = checks[0]
     before = check.before[0][0] if isinstance(check.before, list) and check.before else None
     if before is None:
-        return [(context, f"reg delete {key} /v {value} /f")]
+        return [run(context, cmd("reg", "delete", key, "/v", value, "/f"))]
     kind = "REG_DWORD" if isinstance(before, int) else "REG_SZ"
-    return [(context, f"reg add {key} /v {value} /t {kind} /d {before} /f")]
+    return [run(context, cmd("reg", "add", key, "/v", value, "/t", kind, "/d", str(before), "/f"))]
 
 
-def _bcdedit_inverse(context: str, c: Command, checks: Sequence[Check]) -> list[Line]:
+def _bcdedit_inverse(context: str, c: Command, checks: Sequence[Check]) -> list[Run]:
     args = [str(a) for a in c.arguments]
     if len(args) != 3 or args[0].lower() != "/set":
         raise NoUndo(f"[{context}] bcdedit {' '.join(args)}: only `bcdedit /set NAME VALUE` is put back")
     lines = [line for line in checks[0].before or [] if isinstance(line, str) and line.split()[:1] == [args[1]]]
     if not lines:
-        return [(context, f"bcdedit /deletevalue {args[1]}")]
-    return [(context, f"bcdedit /set {args[1]} {lines[0].split(None, 1)[1].strip().lower()}")]
+        return [run(context, cmd("bcdedit", "/deletevalue", args[1]))]
+    return [run(context, cmd("bcdedit", "/set", args[1], lines[0].split(None, 1)[1].strip().lower()))]
 
 
-def _portproxy_inverse(context: str, c: Command, checks: Sequence[Check]) -> list[Line]:
+def _portproxy_inverse(context: str, c: Command, checks: Sequence[Check]) -> list[Run]:
     args = [str(a) for a in c.arguments]
     options = dict(a.split("=", 1) for a in args if "=" in a)
     if args[:2] != ["interface", "portproxy"] or "listenport" not in options or "listenaddress" not in options:
@@ -323,43 +314,43 @@ def _portproxy_inverse(context: str, c: Command, checks: Sequence[Check]) -> lis
     listen = (options["listenaddress"], options["listenport"])
     rows = [line.split() for line in checks[0].before or [] if isinstance(line, str)]
     was = [r for r in rows if len(r) == 4 and (r[0], r[1]) == listen]
-    where_ = f"v4tov4 listenport={listen[1]} listenaddress={listen[0]}"
+    where_ = ("v4tov4", f"listenport={listen[1]}", f"listenaddress={listen[0]}")
     if not was:
-        return [(context, f"netsh interface portproxy delete {where_}")]
-    return [(context, f"netsh interface portproxy add {where_} connectport={was[0][3]} connectaddress={was[0][2]}")]
+        return [run(context, cmd("netsh", "interface", "portproxy", "delete", *where_))]
+    return [run(context, cmd("netsh", "interface", "portproxy", "add", *where_,
+                             f"connectport={was[0][3]}", f"connectaddress={was[0][2]}"))]
 
 
-def _named(remove: str, add: Callable[[dict], str] | None = None) -> Inverse:
+def _named(remove: Callable[[str], Command], add: Callable[[dict], Command] | None = None) -> Inverse:
     """New-X -Name N: remove it if it was not there; Remove-X -Name N: add it back as it was (its
     table's read-back row), when `add` knows how."""
 
-    def inverse(context: str, c: Command, checks: Sequence[Check]) -> list[Line]:
+    def inverse(context: str, c: Command, checks: Sequence[Check]) -> list[Run]:
         name = str(c.param("Name"))
         rows = [dict(zip(checks[0].properties, r)) for r in checks[0].before or [] if isinstance(r, list)]
         was = [r for r in rows if str(r.get("Name")) == name]
         if c.name.lower().startswith("new-"):
             if was:
                 raise NoUndo(f"[{context}] {c}: {name} existed already")
-            return [(context, remove.format(name=_q(name)))]
+            return [run(context, remove(name))]
         if not was or add is None:
             raise NoUndo(f"[{context}] {c}: what it removes cannot be put back from its read-back")
-        return [(context, add(was[0]))]
+        return [run(context, add(was[0]))]
 
     return inverse
 
 
-def _path_inverse(context: str, c: Command, checks: Sequence[Check]) -> list[Line]:
+def _path_inverse(context: str, c: Command, checks: Sequence[Check]) -> list[Run]:
     if checks[0].before != [False]:
         raise NoUndo(f"[{context}] {c}: its destination existed already")
-    return [(context, f"Remove-Item -Path {_q(c.param('DestinationPath'))}")]
+    return [run(context, cmd("Remove-Item", Path=c.param("DestinationPath")))]
 
 
-def _drive_inverse(context: str, c: Command, checks: Sequence[Check]) -> list[Line]:
+def _drive_inverse(context: str, c: Command, checks: Sequence[Check]) -> list[Run]:
     slot = {k: c.param(k) for k in ("ControllerType", "ControllerNumber", "ControllerLocation")}
     path = _before(checks, "Get-VMHardDiskDrive", "Path",
                    lambda r: all(str(r[k]) == str(v) for k, v in slot.items()))
-    where_ = " ".join(f"-{k} {v}" for k, v in slot.items())
-    return [(context, f"Set-VMHardDiskDrive -VMName {_q(c.param('VMName'))} {where_} -Path {_q(path)}")]
+    return [run(context, cmd("Set-VMHardDiskDrive", VMName=c.param("VMName"), **slot, Path=path))]
 
 
 INVERSES: dict[str, Inverse] = {
@@ -376,17 +367,17 @@ INVERSES: dict[str, Inverse] = {
     "reg": _registry_inverse,
     "bcdedit": _bcdedit_inverse,
     "netsh": _portproxy_inverse,
-    "new-netnat": _named("Remove-NetNat -Name {name} -Confirm:$false"),
-    "remove-netnat": _named("", lambda r: (
-        f"New-NetNat -Name {_q(r['Name'])} -InternalIPInterfaceAddressPrefix {r['InternalIPInterfaceAddressPrefix']}")),
-    "new-vmswitch": _named("Remove-VMSwitch -Name {name} -Force"),
-    "new-netfirewallrule": _named("Remove-NetFirewallRule -Name {name}"),
+    "new-netnat": _named(lambda name: cmd("Remove-NetNat", Name=name, Confirm=False)),
+    "remove-netnat": _named(lambda name: cmd("Remove-NetNat", Name=name, Confirm=False), lambda r: cmd(
+        "New-NetNat", Name=r["Name"], InternalIPInterfaceAddressPrefix=r["InternalIPInterfaceAddressPrefix"])),
+    "new-vmswitch": _named(lambda name: cmd("Remove-VMSwitch", Name=name, Force=True)),
+    "new-netfirewallrule": _named(lambda name: cmd("Remove-NetFirewallRule", Name=name)),
     "set-netfirewallrule": _settings_inverse("Get-NetFirewallRule", ("Name",)),
     "restart-computer": lambda context, c, checks: [],  # a boot applies what the other steps' read-backs check
 }
 
 
-def undo_of(context: str, pipeline: Sequence[Command]) -> tuple[list[Check], Callable[[Sequence[Check]], list[Line]]]:
+def undo_of(context: str, pipeline: Sequence[Command]) -> tuple[list[Check], Callable[[Sequence[Check]], list[Run]]]:
     """The read-backs of one command, and how to compute its undo once they have been read."""
     if len(pipeline) != 1:
         raise NoUndo(f"[{context}] {' | '.join(map(str, pipeline))}: only single commands are journalled on a real host")
@@ -402,7 +393,7 @@ def undo_of(context: str, pipeline: Sequence[Command]) -> tuple[list[Check], Cal
 # ----------------------------------------------------------------------------------------------
 
 
-def repairs(checks: Sequence[Check], cycled: set[tuple[str, str]] | None = None) -> list[Line]:
+def repairs(checks: Sequence[Check], cycled: set[tuple[str, str]] | None = None) -> list[Run]:
     """The Start-VM / Stop-VM lines that bring VMs back to the state their read-backs showed before.
 
     An undo's lines put settings back, but power is a consequence: a reboot in the undo leaves VMs
@@ -415,7 +406,7 @@ def repairs(checks: Sequence[Check], cycled: set[tuple[str, str]] | None = None)
     puts that back). A VM that is gone gets nothing: no power switch brings it back.
     """
     cycled = set() if cycled is None else cycled
-    lines: list[Line] = []
+    lines: list[Run] = []
     for check in checks:
         if not check.command.startswith("Get-VM") or "State" not in check.properties or check.same:
             continue
@@ -444,12 +435,11 @@ def _rows_by_name(check: Check, shown_value: Any) -> dict[str, dict[str, Any]]:
     return {str(command.param("Name")): rows[0]} if len(rows) == 1 else {}
 
 
-def _power_lines(context: str, name: str, was: dict[str, Any], now: dict[str, Any]) -> list[Line]:
-    vm = _q(name)
+def _power_lines(context: str, name: str, was: dict[str, Any], now: dict[str, Any]) -> list[Run]:
     if was["State"] == "Running" and now["State"] != "Running":
-        return [(context, f"Start-VM -Name {vm}")]
+        return [run(context, cmd("Start-VM", Name=name))]
     if was["State"] == "Off" and now["State"] != "Off":
-        return [(context, f"Stop-VM -Name {vm} -TurnOff")]
+        return [run(context, cmd("Stop-VM", Name=name, TurnOff=True))]
     if was["State"] == now["State"] == "Running" and was.get("MemoryAssigned") != now.get("MemoryAssigned"):
-        return [(context, f"Stop-VM -Name {vm}"), (context, f"Start-VM -Name {vm}")]
+        return [run(context, cmd("Stop-VM", Name=name)), run(context, cmd("Start-VM", Name=name))]
     return []

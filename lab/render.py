@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from nestlab.diagnosis.findings import CollectionGap, Report
+from nestlab.simulator.actions import texts
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
 
@@ -24,7 +25,7 @@ def report_table(report: Report, *, title: str | None = None) -> Table:
     for f in report.findings:
         body = escape(f.summary)  # a host's text may hold [brackets]: never markup
         if f.resolution:
-            body += "\n" + "\n".join(f"  [cyan]{escape(line)}[/cyan]" for line in f.resolution)
+            body += "\n" + "\n".join(f"  [cyan]{escape(line)}[/cyan]" for line in texts(f.resolution))
         table.add_row(f"[{SEVERITY_STYLE[f.severity]}]{f.severity}[/]", f.root_cause, escape(f.subject), body)
     return table
 
@@ -67,7 +68,7 @@ def report_markdown(report: Report) -> str:
             lines += ["", f"## `{f.root_cause}` on `{f.subject}` ({f.severity})", "", f.summary, ""]
             lines += [f"- `{e.command}`: {e.property} = `{e.value}`" for e in f.evidence]
             if f.resolution:
-                lines += ["", "```powershell", *f.resolution, "```"]
+                lines += ["", "```powershell", *texts(f.resolution), "```"]
             if f.reference:
                 lines += ["", f"Reference: {f.reference}"]
     if report.gaps:

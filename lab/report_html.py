@@ -23,6 +23,7 @@ from nestlab.diagnosis.findings import Finding, Report
 from nestlab.lab import draw
 from nestlab.lab.diagnose import Diagnosis
 from nestlab.lab.flows import Flow, traces
+from nestlab.simulator.actions import texts
 from nestlab.simulator.network import Trace
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -174,7 +175,7 @@ def _finding(index: int, f: Finding) -> str:
         parts.append(f"<table><tr><th>command</th><th>property</th><th>value seen</th></tr>{evidence}</table>")
     if f.resolution:
         parts.append("<p><b>Resolution</b> (PowerShell, in order):</p>"
-                     f'<pre class="resolution">{escape(chr(10).join(f.resolution))}</pre>')
+                     f'<pre class="resolution">{escape(chr(10).join(texts(f.resolution)))}</pre>')
     if f.reference:
         parts.append(f'<p class="meta">Reference: {escape(f.reference)}</p>')
     parts.append("</article>")

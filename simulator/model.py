@@ -705,3 +705,10 @@ def record_fields(record: Any) -> dict[str, Any]:
 def ip_of(cidr: str | None) -> str | None:
     """'10.0.0.5/24' -> '10.0.0.5'."""
     return cidr.split("/", 1)[0] if cidr else None
+
+
+# The categories of spec/root-causes.md: each fault of the catalog and each finding has one.
+Category = Literal["prerequisites", "hyperv-role", "network", "performance", "security", "nat", "storage", "resources"]
+CATEGORIES: tuple[Category, ...] = (
+    "prerequisites", "hyperv-role", "network", "performance", "security", "nat", "storage", "resources",
+)

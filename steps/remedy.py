@@ -60,11 +60,10 @@ def explains(cause: Finding, consequence: Finding) -> bool:
 
 
 def apply(testbed: Testbed, report: Report) -> list[str]:
-    """Apply the report's resolutions as `nestlab fix` does (lab/fix.py: plan, then run each line
-    through the Session where the finding's subject lives); returns what was done.
+    """Apply the report's resolutions as `nestlab fix` does (lab/fix.py: plan, then send each
+    command through the Session where its action says it runs); returns what was done.
 
-    A person's action (a line before any command of its finding: "Enable VT-x in BIOS/UEFI …") is
-    the target's physical change, which only a simulated target can make (the catalog's heal;
+    A person's action (a `Manual` action: "Enable VT-x in BIOS/UEFI …") is the target's physical change, which only a simulated target can make (the catalog's heal;
     other targets skip the scenario); guidance after the commands is not acted on, so a scenario
     that heals proves that the diagnosis's own commands are right."""
     outcomes = fix.apply(testbed.session, fix.plan(report), manual=fix.by_hand(testbed.physical_change))

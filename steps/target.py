@@ -164,8 +164,8 @@ class EndpointTestbed(SimTestbed):
         with self.lock:
             subject = subject or chosen.candidates(self.lab)[0]
             script = chosen.inject_script(self.lab, subject)
-        for context, line in script:
-            run_script_line(self.session, context, line)
+        for action in script:
+            run_script_line(self.session, action)
         return subject
 
     def close(self) -> None:
@@ -175,17 +175,12 @@ class EndpointTestbed(SimTestbed):
             self.server.stop()
 
 
-def run_script_line(session: Session, context: str, line: str) -> None:
-    """One (context, PowerShell line) of a fault script, through the session.
+def run_script_line(session: Session, action: Any) -> None:
+    """One action (`simulator.actions.Run`) of a fault script, through the session, where it executes.
 
     Errors are not fatal: breaking a host may make a later line complain (a reboot whose VMs no
     longer start); whether the fault took is what the scenario's symptom step checks."""
-    from nestlab.simulator.psparse import parse
-
-    from nestlab.steps.where import Where
-
-    where = Where.of(context)
-    session.run(where.host, parse(line), vm=where.vm)
+    session.run(action.where.host, action.pipeline, vm=action.where.guest_path)
 
 
 @dataclass

@@ -54,7 +54,7 @@ class ScenarioSession(GuardedSession):
 
     def run(self, host: str, pipeline: Any, *, vm: Any = ()) -> Any:
         if self.permission.may_change(host) and changes_state(pipeline):
-            pipeline, vm = journaling.into_guest(pipeline, tuple(vm))
+            pipeline, vm = into_guest(pipeline, tuple(vm))
             context = "/".join((host, *vm))
             try:
                 return journaling.run_journaled(self.inner, self.journal, context, pipeline,
@@ -70,6 +70,19 @@ class ScenarioSession(GuardedSession):
             super()._check(host, pipelines)
         except ReadOnly as exc:
             pytest.skip(str(exc))
+
+
+def into_guest(pipeline: Any, vm: tuple[str, ...]) -> tuple[Any, tuple[str, ...]]:
+    """A command an engineer typed as `Invoke-Command -VMName X -ScriptBlock { … }` is its script
+    block run in X's guest, which is how a session addresses a guest, so it is journalled as that
+    (its read-backs run there too). Typed text only: actions arrive with their guest already."""
+    from nestlab.simulator.psparse import parse
+
+    if len(pipeline) == 1 and pipeline[0].name.lower() == "invoke-command":
+        name, block = pipeline[0].param("VMName"), pipeline[0].param("ScriptBlock")
+        if isinstance(name, str) and block is not None and len(pipeline[0].parameters) == 2:
+            return into_guest(parse(str(block)), (*vm, name))
+    return pipeline, vm
 
 
 @dataclass

@@ -3,6 +3,8 @@ seen error is evidence; the running neighbours that hold the memory are the caus
 
 from __future__ import annotations
 
+from nestlab.simulator.actions import texts
+
 from nestlab.diagnosis.evidence import Statements
 from nestlab.diagnosis.symptoms import observe
 from nestlab.diagnosis.triage import triage
@@ -38,7 +40,7 @@ def test_the_neighbours_holding_the_memory_are_an_error_until_the_vm_runs():
     stated = Statements(symptoms=(observe(ERROR, "test", "LT"),))
     finding = next(f for f in diagnose_session(SimSession(lab), target="t", stated=stated).report.findings
                    if f.root_cause == "noisy-neighbor")
-    assert finding.severity == "error" and finding.resolution == ("Stop-VM -Name 'Big'", "Start-VM -Name 'DC'")
+    assert finding.severity == "error" and texts(finding.resolution) == ("Stop-VM -Name 'Big'", "Start-VM -Name 'DC'")
     lab.update("LT/DC", state="Running")
     after = diagnose_session(SimSession(lab), target="t", stated=stated).report.findings
     assert not [f for f in after if f.root_cause == "noisy-neighbor"]

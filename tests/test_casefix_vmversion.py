@@ -4,6 +4,8 @@ extensions-not-exposed resolution that runs it first."""
 
 from __future__ import annotations
 
+from nestlab.simulator.actions import texts
+
 from nestlab.diagnosis.evidence import Statements
 from nestlab.lab.diagnose import diagnose_session
 from nestlab.lab.session import SimSession
@@ -46,9 +48,9 @@ def test_the_resolution_updates_the_version_before_exposing_the_extensions():
     lab = labfile.loads(LAB.replace("STATE", "Running"))
     report = diagnose_session(SimSession(lab), target="t", stated=Statements()).report
     finding = next(f for f in report.findings if f.root_cause == "extensions-not-exposed")
-    assert finding.resolution == ("Stop-VM -Name 'OLD'", "Update-VMVersion -Name 'OLD' -Force",
+    assert texts(finding.resolution) == ("Stop-VM -Name 'OLD'", "Update-VMVersion -Name 'OLD' -Force",
                                   "Set-VMProcessor -VMName 'OLD' -ExposeVirtualizationExtensions $true",
                                   "Start-VM -Name 'OLD'")
-    for line in finding.resolution:
-        assert run(lab, "HV", line).ok, line
+    for action in finding.resolution:  # the actions as they are, where each one says it runs
+        assert str(action.where) == "HV" and run(lab, str(action.where), action.pipeline).ok, action
     assert lab["HV/OLD"].processor.expose_virtualization_extensions and lab["HV/OLD"].version == "10.0"

@@ -1,5 +1,6 @@
 """The diagnosis sees a host only through evidence: of the simulator it may import only the shared
-records (model), the wire shapes (psdata) and BadInput (errors) — design rule 1 of DESIGN.md."""
+records (model), the wire shapes (psdata), BadInput (errors), actions as data (actions: what a
+resolution asks for) and the behaviour-free record queries (lab_queries) — design rule 1 of DESIGN.md."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from pathlib import Path
 
 from nestlab import diagnosis
 
-ALLOWED = {"nestlab.simulator.model", "nestlab.simulator.psdata", "nestlab.simulator.errors"}
+ALLOWED = {"nestlab.simulator.model", "nestlab.simulator.psdata", "nestlab.simulator.errors",
+           "nestlab.simulator.actions", "nestlab.simulator.lab_queries"}
 
 
 def imports_of(path: Path) -> set[str]:

@@ -1,5 +1,5 @@
-"""cmd faults: the PowerShell lines that inject a fault on a real host do, through the simulated
-cmdlets, exactly what the state-level injection does; and their undo lines put the lab back."""
+"""cmd faults: the actions that inject a fault on a real host do, through the simulated cmdlets,
+exactly what the state-level injection does; and their undo actions put the lab back."""
 
 from __future__ import annotations
 
@@ -8,15 +8,17 @@ import pytest
 from nestlab.lab.demo import demo_lab
 from nestlab.simulator import labfile, powershell
 from nestlab.simulator.faults import CATALOG
+from nestlab.simulator.actions import Run, run, shown
 from nestlab.simulator.model import Lab
+from nestlab.simulator.psdata import Command
 
 CMD_FAULTS = [fid for fid, f in CATALOG.items() if f.kind == "cmd"]
 
 
-def run_script(lab: Lab, lines: list[tuple[str, str]]) -> None:
-    for context, line in lines:
-        result = powershell.run_line(lab, context, line)
-        assert result.ok, f"[{context}] {line}: {[e.message for e in result.errors]}"
+def run_script(lab: Lab, actions: tuple[Run, ...]) -> None:
+    for action in actions:
+        result = powershell.run(lab, str(action.where), action.pipeline)
+        assert result.ok, f"{shown(action)}: {[e.message for e in result.errors]}"
 
 
 def reference_with_subject(fault_id: str) -> tuple[Lab, str]:
@@ -47,13 +49,18 @@ def test_undo_script_restores_the_original_lab(fault_id):
     assert lab == original
 
 
-def test_scripts_are_plain_powershell_lines_per_context():
+def test_scripts_are_structured_commands_where_they_run():
     lab = labfile.load("builtin:reference")
-    lines = CATALOG["extensions-not-exposed"].inject_script(lab, "HV01/L1")
-    assert lines == [
-        ("HV01", "Stop-VM -Name 'L1'"),
-        ("HV01", "Set-VMProcessor -VMName 'L1' -ExposeVirtualizationExtensions $false"),
-        ("HV01", "Start-VM -Name 'L1'"),
+    actions = CATALOG["extensions-not-exposed"].inject_script(lab, "HV01/L1")
+    assert actions == (
+        run("HV01", Command.of("Stop-VM", Name="L1")),
+        run("HV01", Command.of("Set-VMProcessor", VMName="L1", ExposeVirtualizationExtensions=False)),
+        run("HV01", Command.of("Start-VM", Name="L1")),
+    )
+    assert [shown(a) for a in actions] == [
+        "[HV01] Stop-VM -Name 'L1'",
+        "[HV01] Set-VMProcessor -VMName 'L1' -ExposeVirtualizationExtensions $false",
+        "[HV01] Start-VM -Name 'L1'",
     ]
 
 

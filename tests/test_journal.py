@@ -29,6 +29,13 @@ from nestlab.simulator import labfile
 from nestlab.simulator.errors import BadInput
 from nestlab.simulator.faults import CATALOG
 from nestlab.simulator.psdata import Command, Result
+from nestlab.simulator.actions import cmd, run
+from nestlab.simulator.psparse import parse
+
+
+def by_hand(session, context: str, line: str) -> None:
+    """What a person types on a host, outside any journal (their text parsed as `nestlab ps` does)."""
+    J.run_line(session, run(context, *parse(line)))
 
 CMD_FAULTS = [fid for fid, f in CATALOG.items() if f.kind == "cmd"]
 HV01 = [HostAddress("HV01", "127.0.0.1", 9, "nestlab", "http", "basic")]
@@ -95,7 +102,10 @@ def test_the_step_is_on_disk_before_the_first_line_runs(tmp_path):
 
     J.inject(Recording(lab, look), J.Journal.create(path, HV01), lab.copy(), "extensions-not-exposed", "HV01/L1", **ALLOW)
     assert seen and seen[0]["status"] == J.WRITTEN
-    assert seen[0]["undo"][1] == ["HV01", "Set-VMProcessor -VMName 'L1' -ExposeVirtualizationExtensions $true"]
+    assert seen[0]["undo"][1]["run"] == "HV01"
+    assert seen[0]["undo"][1]["text"] == "Set-VMProcessor -VMName 'L1' -ExposeVirtualizationExtensions $true"
+    assert seen[0]["undo"][1]["pipeline"] == [{"name": "Set-VMProcessor", "arguments": [], "parameters": [
+        ["VMName", "L1"], ["ExposeVirtualizationExtensions", True]]}]  # structured: never parsed back
     before = {c["command"]: c["before"] for c in seen[0]["checks"]}
     assert before["Get-VMProcessor -VMName 'L1'"] == [[True]]
 
@@ -111,7 +121,7 @@ def test_a_host_that_is_not_allowed_gets_nothing_not_even_a_read(tmp_path):
 
 def test_a_line_without_a_read_back_is_refused_before_anything_runs():
     with pytest.raises(BadInput, match="no read-back is known for Format-Volume"):
-        readback.checks_for([("HV01", "Format-Volume -DriveLetter D")])
+        readback.checks_for([run("HV01", cmd("Format-Volume", DriveLetter="D"))])
 
 
 def test_undo_is_newest_first_and_a_second_undo_runs_nothing(tmp_path):
@@ -134,8 +144,8 @@ def test_a_step_already_undone_on_the_host_is_marked_without_running_its_lines(t
     session = Recording(lab)
     journal = new_journal(tmp_path)
     step = J.inject(session, journal, lab.copy(), "mac-spoofing-disabled", **ALLOW)
-    for context, line in step.undo:  # someone put it back by hand
-        J.run_line(session, context, line)
+    for action in step.undo:  # someone put it back by hand
+        J.run_line(session, action)
     session.ran.clear()
     (outcome,) = J.undo_all(session, journal)
     assert outcome.undone and not outcome.ran
@@ -174,8 +184,9 @@ def test_an_interrupted_scenario_is_undone_on_the_way_out(tmp_path):
 @pytest.mark.parametrize("content, message", [
     ("{not json", "not a nestlab journal (not JSON"),
     ('{"steps": []}', 'not a nestlab journal (no "format"'),
-    ('{"format": "nestlab-journal", "version": 9}', "journal version 9 is not 1"),
-    ('{"format": "nestlab-journal", "version": 1, "hosts": [], "steps": [{"index": 0}]}', "malformed journal"),
+    ('{"format": "nestlab-journal", "version": 9}', "journal version 9 is not 2"),
+    ('{"format": "nestlab-journal", "version": 2, "hosts": [], "steps": [{"index": 0}]}', "malformed journal"),
+    ('{"format": "nestlab-journal", "version": 1, "hosts": [], "steps": []}', "journal version 1 is not 2"),
 ])
 def test_a_bad_journal_is_one_line_and_exit_2(tmp_path, content, message):
     path = tmp_path / "bad.json"
@@ -216,6 +227,7 @@ from pathlib import Path
 from nestlab.lab import journal as J
 from nestlab.lab.capture import capture
 from nestlab.lab.psrp_session import HostAddress, PsrpSession
+
 path, fault_id, mode = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 addresses = [HostAddress(**a) for a in json.loads(sys.argv[4])]
 session = PsrpSession(addresses)
@@ -372,10 +384,10 @@ def test_settle_starts_what_a_reboot_left_off_and_reports_the_rest():
     session = SimSession(lab)
     baseline = collect(session).lab
     original = lab.copy()
-    J.run_line(session, "HV01", "Stop-VM -Name 'L1' -TurnOff")
+    by_hand(session, "HV01", "Stop-VM -Name 'L1' -TurnOff")
     assert settle(session, baseline) == [] and lab == original
-    J.run_line(session, "HV01", "Stop-VM -Name 'L1'")
-    J.run_line(session, "HV01", "Set-VMProcessor -VMName 'L1' -Count 2")
+    by_hand(session, "HV01", "Stop-VM -Name 'L1'")
+    by_hand(session, "HV01", "Set-VMProcessor -VMName 'L1' -Count 2")
     left = settle(session, baseline)
     assert lab["HV01/L1"].state == "Running"
     assert len(left) == 1 and left[0].startswith("changed HV01/L1: processor")
@@ -391,7 +403,7 @@ def test_restore_settles_against_the_baseline_capture_beside_the_journal(tmp_pat
         baseline = write(capture(session, target="served"), tmp_path / "before.yaml")
         journal = J.Journal.create(tmp_path / "journal.json", addresses, baseline=str(baseline))
         J.inject(session, journal, lab.copy(), "mac-spoofing-disabled", **ALLOW)
-        J.run_line(session, "HV01/L1", "Stop-VM -Name 'L2-app' -TurnOff")  # what a crash mid-reboot leaves
+        by_hand(session, "HV01/L1", "Stop-VM -Name 'L2-app' -TurnOff")  # what a crash mid-reboot leaves
     result = CliRunner().invoke(cli, ["restore", str(journal.path)])
     assert result.exit_code == 0, result.output
     assert lab == original
@@ -406,7 +418,7 @@ def test_restore_lists_what_still_differs_from_the_baseline_and_exits_1(tmp_path
         baseline = write(capture(session, target="served"), tmp_path / "before.yaml")
         journal = J.Journal.create(tmp_path / "journal.json", addresses, baseline=str(baseline))
         J.inject(session, journal, lab.copy(), "portproxy-missing", **ALLOW)
-        J.run_line(session, "HV01", "Set-VMNetworkAdapter -VMName 'L1' -MacAddressSpoofing Off")  # never journalled
+        by_hand(session, "HV01", "Set-VMNetworkAdapter -VMName 'L1' -MacAddressSpoofing Off")  # never journalled
     result = CliRunner().invoke(cli, ["restore", str(journal.path)])
     assert result.exit_code == 1
     assert "differs from the baseline" in result.output and "HV01/L1:adapter:Network Adapter" in result.output

@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from bench.endpoint import served
 from nestlab.lab import journal as J
+from nestlab.simulator.actions import render
 from nestlab.lab.cli import cli
 from nestlab.lab.named import named
 from nestlab.lab.psrp_session import HostAddress, HostUnreachable, PsrpSession
@@ -63,9 +64,9 @@ def test_fix_yes_on_a_psrp_target_fixes_it_and_journals_every_change_first(broke
     (path,) = journals(tmp_path)
     journal = J.Journal.load(path)
     assert journal.baseline.endswith("-fix.before.yaml") and [a.name for a in journal.addresses.values()] == ["HV01"]
-    lines = [s.inject[0][1] for s in journal.steps]
+    lines = [render(s.inject[0]) for s in journal.steps]
     assert any(line.startswith("Set-VMProcessor") for line in lines)
-    assert all(s.undo and s.status == J.APPLIED for s in journal.steps if s.inject[0][1].startswith("Set-VMProcessor"))
+    assert all(s.undo and s.status == J.APPLIED for s in journal.steps if s.inject[0].pipeline[0].name == "Set-VMProcessor")
     assert password not in path.read_text() and password not in result.output
 
 

@@ -27,6 +27,13 @@ from nestlab.lab.psrp_session import HostAddress, PsrpSession
 from nestlab.lab.session import SimSession
 from nestlab.simulator import labfile
 from nestlab.simulator.psparse import parse
+from nestlab.simulator.actions import run, shown
+
+
+def by_hand(session, context: str, line: str) -> None:
+    """What a person types on a host, outside any journal (their text parsed as `nestlab ps` does)."""
+    J.run_line(session, run(context, *parse(line)))
+
 
 HV01 = [HostAddress("HV01", "127.0.0.1", 9, "nestlab", "http", "basic")]
 ALLOW = {"allowed": lambda host: True}
@@ -98,13 +105,14 @@ def test_an_undo_that_sets_startup_on_a_running_vm_is_not_called_done_until_it_r
     session = Recording(lab, lambda text: text.startswith("Stop-VM") and seen.append(json.loads(journal_path.read_text())))
     journal = J.Journal.create(journal_path, HV01)
     step = J.inject(session, journal, lab.copy(), "memory-change-pending", "HV01/L1/L2-web", **ALLOW)
-    J.run_line(session, "HV01/L1", "Stop-VM -Name 'L2-web'")  # someone applied it by hand
-    J.run_line(session, "HV01/L1", "Start-VM -Name 'L2-web'")
+    by_hand(session, "HV01/L1", "Stop-VM -Name 'L2-web'")  # someone applied it by hand
+    by_hand(session, "HV01/L1", "Start-VM -Name 'L2-web'")
     seen.clear()
     (outcome,) = J.undo_all(session, journal)
     assert outcome.undone and assigned(session, "HV01/L1", "L2-web") == 2 * 2**30
     assert seen and seen[0]["steps"][step.index]["status"] == J.UNDO_RAN
-    assert seen[0]["steps"][step.index]["repairs"] == [["HV01/L1", "Stop-VM -Name 'L2-web'"], ["HV01/L1", "Start-VM -Name 'L2-web'"]]
+    assert [(r["run"], r["text"]) for r in seen[0]["steps"][step.index]["repairs"]] == [
+        ("HV01/L1", "Stop-VM -Name 'L2-web'"), ("HV01/L1", "Start-VM -Name 'L2-web'")]
 
 
 def test_repairs_start_what_ran_turn_off_what_was_off_and_cycle_a_vm_with_other_memory():
@@ -114,9 +122,9 @@ def test_repairs_start_what_ran_turn_off_what_was_off_and_cycle_a_vm_with_other_
     one = readback.Check("HV01", "Get-VM -Name 'L1'", ("State", "MemoryAssigned"),
                          before=[["Running", 2]], after=[["Running", 4]])
     cycled: set = set()
-    assert readback.repairs([table, one], cycled) == [
-        ("HV01/L1", "Start-VM -Name 'L2-app'"), ("HV01/L1", "Stop-VM -Name 'L2-web' -TurnOff"),
-        ("HV01", "Stop-VM -Name 'L1'"), ("HV01", "Start-VM -Name 'L1'")]
+    assert [shown(a) for a in readback.repairs([table, one], cycled)] == [
+        "[HV01/L1] Start-VM -Name 'L2-app'", "[HV01/L1] Stop-VM -Name 'L2-web' -TurnOff",
+        "[HV01] Stop-VM -Name 'L1'", "[HV01] Start-VM -Name 'L1'"]
     assert readback.repairs([one], cycled) == []  # a second cycle would not change what the first did not
 
 
@@ -128,7 +136,7 @@ def test_settle_journals_each_move_before_it_is_made(tmp_path):
     seen: list[dict] = []
     session = Recording(lab, lambda text: text.startswith("Start-VM") and seen.append(json.loads(path.read_text())))
     journal = J.Journal.create(path, HV01)
-    J.run_line(session, "HV01/L1", "Stop-VM -Name 'L2-web' -TurnOff")
+    by_hand(session, "HV01/L1", "Stop-VM -Name 'L2-web' -TurnOff")
     settled = J.settle(session, journal, baseline)
     assert settled.differences == () and lab == original
     assert seen and seen[0]["steps"][-1]["status"] == J.UNDO_RAN and "L2-web" in seen[0]["steps"][-1]["note"]
@@ -141,7 +149,7 @@ def test_a_move_back_to_the_baseline_killed_before_it_ran_is_made_by_the_next_un
     original = lab.copy()
     session = SimSession(lab)
     journal = J.Journal.create(tmp_path / "journal.json", HV01)
-    J.run_line(session, "HV01/L1", "Stop-VM -Name 'L2-web' -TurnOff")
+    by_hand(session, "HV01/L1", "Stop-VM -Name 'L2-web' -TurnOff")
     (move,) = J._moves(baseline, collect(session).lab)
     journal.add(J.Step(0, "", move.context, "HV01", (), (), (move,), note="back to the baseline"))  # then killed
     (outcome,) = J.undo_all(session, J.Journal.load(journal.path))
@@ -169,7 +177,7 @@ def _undone_then_left_off(tmp_path: Path, lab, addresses, *, with_baseline: bool
         journal = J.Journal.create(tmp_path / "journal.json", addresses, baseline=str(baseline))
         J.inject(session, journal, lab.copy(), "mac-spoofing-disabled", **ALLOW)
         assert all(o.undone for o in J.undo_all(session, journal))
-        J.run_line(session, "HV01/L1", "Stop-VM -Name 'L2-web' -TurnOff")  # what the undo's reboot left, unstarted
+        by_hand(session, "HV01/L1", "Stop-VM -Name 'L2-web' -TurnOff")  # what the undo's reboot left, unstarted
     return journal.path
 
 
@@ -194,7 +202,7 @@ def test_restore_without_a_baseline_reports_what_differs_from_the_journals_befor
     path = _undone_then_left_off(tmp_path, lab, addresses, with_baseline=False)
     J.Journal.load(path)
     with PsrpSession(addresses) as session:  # something the journal read back is changed afterwards
-        J.run_line(session, "HV01", "Set-VMNetworkAdapter -VMName 'L1' -Name 'Network Adapter' -MacAddressSpoofing Off")
+        by_hand(session, "HV01", "Set-VMNetworkAdapter -VMName 'L1' -Name 'Network Adapter' -MacAddressSpoofing Off")
     result = CliRunner().invoke(cli, ["restore", str(path)])
     assert result.exit_code == 1
     assert "nothing to undo" not in result.output

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from nestlab.simulator.actions import texts
+
 import re
 import shutil
 import subprocess
@@ -92,7 +94,7 @@ def test_each_finding_carries_its_evidence_and_resolution(diagnosis, page):
     text = "".join(parsed.text)
     for f in diagnosis.report.findings:
         assert all(e.command in text for e in f.evidence)
-        assert all(line in text for line in f.resolution)
+        assert all(line in text for line in texts(f.resolution))
 
 
 def test_the_checklist_is_there_item_by_item(diagnosis, page):

@@ -6,6 +6,8 @@ these states), with raw facts added the way a host would show them where a rule 
 
 from __future__ import annotations
 
+from nestlab.simulator.actions import texts
+
 from dataclasses import replace
 
 import pytest
@@ -166,14 +168,14 @@ def test_cpu_flags_read_false_while_a_hypervisor_runs_are_not_a_finding(lab):
 def test_virtualization_disabled_in_firmware(lab):
     set_cpu(lab, enabled_in_firmware=False)
     finding = only(run(lab, {HV01: hypervisor(False)}), "virtualization-disabled-in-firmware", HV01)
-    assert "BIOS" in finding.resolution[0]
+    assert "BIOS" in texts(finding.resolution)[0]
 
 
 def test_hypervisor_launch_disabled_in_a_guest(lab):
     lab.update_platform(L1, hypervisor_launch="off")
     facts = {L1: Facts(hypervisorlaunchtype=Fact("bcdedit /enum {current}", "hypervisorlaunchtype", "Off"))}
     finding = only(run(lab, facts), "hypervisor-launch-disabled", L1)
-    assert finding.resolution == (
+    assert texts(finding.resolution) == (
         "Invoke-Command -VMName 'L1' -ScriptBlock { bcdedit /set hypervisorlaunchtype auto }",
         "Restart-VM -Name 'L1' -Force",
     )
@@ -183,13 +185,13 @@ def test_hypervisor_launch_disabled_in_a_guest(lab):
 def test_hypervisor_launch_disabled_on_the_host(lab):
     lab.update(HV01, hypervisor_launch="off")
     finding = only(run(lab), "hypervisor-launch-disabled", HV01)
-    assert finding.resolution == ("bcdedit /set hypervisorlaunchtype auto", "Restart-Computer -Force")
+    assert texts(finding.resolution) == ("bcdedit /set hypervisorlaunchtype auto", "Restart-Computer -Force")
 
 
 def test_dynamic_memory_enabled(lab):
     set_memory(lab, L1, dynamic=True)
     finding = only(run(lab), "dynamic-memory-enabled", L1)
-    assert "Set-VMMemory -VMName 'L1' -DynamicMemoryEnabled $false" in finding.resolution
+    assert "Set-VMMemory -VMName 'L1' -DynamicMemoryEnabled $false" in texts(finding.resolution)
 
 
 def test_outdated_integration_services(lab):
@@ -212,7 +214,7 @@ def test_extensions_not_exposed_matches_cli_example(lab):
     finding = only(run(lab), "extensions-not-exposed", L1)
     assert finding.to_dict()["evidence"] == [
         {"command": "Get-VMProcessor -VMName L1", "property": "ExposeVirtualizationExtensions", "value": False}]
-    assert finding.resolution == (
+    assert texts(finding.resolution) == (
         "Stop-VM -Name 'L1'",
         "Set-VMProcessor -VMName 'L1' -ExposeVirtualizationExtensions $true",
         "Start-VM -Name 'L1'",
@@ -224,7 +226,7 @@ def test_extensions_not_exposed_on_a_vm_that_is_off_needs_no_stop(lab):
     set_processor(lab, L1, expose_virtualization_extensions=False)
     lab.update(L1, state="Off")
     finding = run(lab).by_root_cause("extensions-not-exposed")[0]
-    assert finding.resolution == ("Set-VMProcessor -VMName 'L1' -ExposeVirtualizationExtensions $true",)
+    assert texts(finding.resolution) == ("Set-VMProcessor -VMName 'L1' -ExposeVirtualizationExtensions $true",)
 
 
 def test_vm_generation_1_is_the_guides_recommendation(lab):
@@ -244,7 +246,7 @@ def test_insufficient_vcpu(lab):
     assert finding.severity == "error"
     # at least 2, and as many as its running nested VMs use (L2-web 2 + L2-app 2), so the fix
     # does not leave L1 overcommitted
-    assert "Set-VMProcessor -VMName 'L1' -Count 4" in finding.resolution
+    assert "Set-VMProcessor -VMName 'L1' -Count 4" in texts(finding.resolution)
 
 
 def test_insufficient_vcpu_asks_for_two_when_nothing_runs_inside(lab):
@@ -252,7 +254,7 @@ def test_insufficient_vcpu_asks_for_two_when_nothing_runs_inside(lab):
         lab.update(vm, state="Off")
     set_processor(lab, L1, count=1)
     finding = only(run(lab), "insufficient-vcpu", L1)
-    assert "Set-VMProcessor -VMName 'L1' -Count 2" in finding.resolution
+    assert "Set-VMProcessor -VMName 'L1' -Count 2" in texts(finding.resolution)
 
 
 def test_insufficient_vcpu_on_a_vm_that_hosts_nothing_is_no_finding(lab):
@@ -266,7 +268,7 @@ def test_insufficient_memory(lab):
     finding = only(run(lab), "insufficient-memory", L1)
     assert finding.evidence[0].value == 2 * 1024**3
     # 4GB at least, and room for L2-web (2GB) + L2-app (4GB) + 2GB for L1's own OS
-    assert "Set-VMMemory -VMName 'L1' -StartupBytes 8GB" in finding.resolution
+    assert "Set-VMMemory -VMName 'L1' -StartupBytes 8GB" in texts(finding.resolution)
 
 
 # -- network ----------------------------------------------------------------------------------
@@ -275,7 +277,7 @@ def test_insufficient_memory(lab):
 def test_switch_internal(lab):
     lab.remove(NESTED_NAT)
     finding = only(run(lab), "switch-internal", WEB_ADAPTER)
-    assert finding.resolution == (
+    assert texts(finding.resolution) == (
         "Invoke-Command -VMName 'L1' -ScriptBlock { New-NetNat -Name 'NestedNAT' "
         "-InternalIPInterfaceAddressPrefix '192.168.200.0/24' }",)
 
@@ -283,20 +285,20 @@ def test_switch_internal(lab):
 def test_switch_private(lab):
     lab.update("HV01/L1:switch:NestedNAT", type="Private")
     finding = only(run(lab), "switch-private", WEB_ADAPTER)
-    assert finding.resolution == (
+    assert texts(finding.resolution) == (
         "Connect-VMNetworkAdapter -VMName 'L2-web' -Name 'Network Adapter' -SwitchName 'NestedExternal'",)
 
 
 def test_mac_spoofing_disabled(lab):
     lab.update(L1_ADAPTER, mac_spoofing=False)
     finding = only(run(lab), "mac-spoofing-disabled", L1_ADAPTER)
-    assert finding.resolution == ("Set-VMNetworkAdapter -VMName 'L1' -MacAddressSpoofing On",)
+    assert texts(finding.resolution) == ("Set-VMNetworkAdapter -VMName 'L1' -MacAddressSpoofing On",)
 
 
 def test_nat_prefix_mismatch(lab):
     lab.update(NESTED_NAT, internal_prefix="192.168.0.0/24")
     finding = only(run(lab), "nat-prefix-mismatch", NESTED_NAT)
-    assert finding.resolution == (
+    assert texts(finding.resolution) == (
         "Invoke-Command -VMName 'L1' -ScriptBlock { Remove-NetNat -Name 'NestedNAT' -Confirm:$false }",
         "Invoke-Command -VMName 'L1' -ScriptBlock { New-NetNat -Name 'NestedNAT' "
         "-InternalIPInterfaceAddressPrefix '192.168.200.0/24' }",
@@ -308,7 +310,7 @@ def test_portproxy_missing(lab):
     lab.update_platform(L1, portproxy=())
     finding = only(run(lab), "portproxy-missing", L1)
     assert ("Invoke-Command -VMName 'L1' -ScriptBlock { netsh int portproxy add v4tov4 listenaddress=10.20.0.50 "
-            "listenport=8080 connectaddress=192.168.200.10 connectport=80 }") in finding.resolution
+            "listenport=8080 connectaddress=192.168.200.10 connectport=80 }") in texts(finding.resolution)
 
 
 def test_an_unforwarded_service_nobody_wants_reachable_is_not_missing(lab):
@@ -322,13 +324,13 @@ def test_firewall_block_rule(lab):
     lab.update_platform(L1, firewall=rules)
     finding = only(run(lab), "firewall-blocking", L1)
     assert finding.severity == "error"
-    assert "Invoke-Command -VMName 'L1' -ScriptBlock { Disable-NetFirewallRule -Name 'Block-8080' }" in finding.resolution
+    assert "Invoke-Command -VMName 'L1' -ScriptBlock { Disable-NetFirewallRule -Name 'Block-8080' }" in texts(finding.resolution)
 
 
 def test_firewall_allow_rule_disabled(lab):
     lab.update_platform(L1, firewall=(FirewallRule(name="Allow-Web-8080", port=8080, enabled=False),))
     finding = only(run(lab), "firewall-blocking", L1)
-    assert finding.severity == "warning" and "8080" in finding.resolution[0]
+    assert finding.severity == "warning" and "8080" in texts(finding.resolution)[0]
 
 
 # -- performance ------------------------------------------------------------------------------
@@ -339,13 +341,13 @@ def test_under_provisioned_heavy_work_on_two_vcpus(lab):
     lab.update(L1, workload="heavy")
     lab.update("HV01/L1/L2-app", state="Off")  # so L1's 3 vCPUs are not also overcommitted
     finding = only(run(lab), "under-provisioned", L1)
-    assert "Set-VMProcessor -VMName 'L1' -Count 4" in finding.resolution
+    assert "Set-VMProcessor -VMName 'L1' -Count 4" in texts(finding.resolution)
 
 
 def test_under_provisioned_nested_memory(lab):
     set_memory(lab, L1, startup_gb=6)  # L2s start with 6GB: more than 6GB - 2GB
     finding = only(run(lab), "under-provisioned", L1)
-    assert "Set-VMMemory -VMName 'L1' -StartupBytes 8GB" in finding.resolution
+    assert "Set-VMMemory -VMName 'L1' -StartupBytes 8GB" in texts(finding.resolution)
 
 
 def test_host_memory_low_explains_the_overcommit_it_causes(lab):
@@ -371,20 +373,20 @@ def test_dynamic_vhd(lab):
     lab.update(vhd_id(HV01, BASE), type="dynamic")
     finding = only(run(lab), "dynamic-vhd", vhd_id(HV01, BASE))
     assert ("Convert-VHD -Path 'D:\\VMs\\L1\\L1.vhdx' -DestinationPath 'D:\\VMs\\L1\\L1-fixed.vhdx' -VHDType Fixed"
-            in finding.resolution)
-    assert finding.resolution[0] == "Stop-VM -Name 'L1'"
+            in texts(finding.resolution))
+    assert texts(finding.resolution)[0] == "Stop-VM -Name 'L1'"
 
 
 def test_slow_storage(lab):
     lab.update(HV01, volumes=(Volume(drive="C:"), Volume(drive="D:", media="hdd")))
     finding = only(run(lab), "slow-storage", vhd_id(HV01, BASE), vhd_id(HV01, CHILD))
-    assert finding.resolution == ("Move-VMStorage -VMName 'L1' -DestinationStoragePath 'C:\\VMs\\L1'",)
+    assert texts(finding.resolution) == ("Move-VMStorage -VMName 'L1' -DestinationStoragePath 'C:\\VMs\\L1'",)
 
 
 def test_bandwidth_limited(lab):
     lab.update(L1_ADAPTER, max_bandwidth_mbps=100)
     finding = only(run(lab), "bandwidth-limited", L1_ADAPTER)
-    assert finding.resolution == ("Set-VMNetworkAdapter -VMName 'L1' -MaximumBandwidth 0",)
+    assert texts(finding.resolution) == ("Set-VMNetworkAdapter -VMName 'L1' -MaximumBandwidth 0",)
     assert finding.evidence[0].value == 100_000_000
 
 
@@ -395,7 +397,7 @@ def test_noisy_neighbor():
     lab = lab_from_data(data)
     facts = {"HV01/Batch01": Facts(cpu_usage=Fact("Get-VM -Name Batch01", "CPUUsage", 93))}
     finding = only(run(lab, facts), "noisy-neighbor", HV01)
-    assert finding.resolution == ("Stop-VM -Name 'Batch01'",)
+    assert texts(finding.resolution) == ("Stop-VM -Name 'Batch01'",)
     assert finding.evidence[0].value == 93
 
 
@@ -405,7 +407,7 @@ def test_noisy_neighbor():
 def test_vbs_enabled(lab):
     set_security(lab, HV01, vbs="running")
     finding = only(run(lab), "vbs-enabled", HV01)
-    assert finding.evidence[0].value == 2 and finding.resolution[-2] == "Restart-Computer -Force"
+    assert finding.evidence[0].value == 2 and texts(finding.resolution)[-2] == "Restart-Computer -Force"
 
 
 def test_vbs_enabled_but_not_running_is_no_finding(lab):
@@ -430,7 +432,7 @@ def test_deviceguard_registry_policy(lab):
     registry = replace(lab[HV01].security.registry, EnableVirtualizationBasedSecurity=1, RequirePlatformSecurityFeatures=3)
     set_security(lab, HV01, registry=registry, vbs="running")
     finding = only(run(lab), "deviceguard-registry-policy", HV01)
-    assert finding.resolution[:2] == (
+    assert texts(finding.resolution)[:2] == (
         "reg delete HKLM\\System\\CurrentControlSet\\Control\\DeviceGuard /v EnableVirtualizationBasedSecurity /f",
         "reg delete HKLM\\System\\CurrentControlSet\\Control\\DeviceGuard /v RequirePlatformSecurityFeatures /f",
     )
@@ -451,7 +453,7 @@ def test_nat_static_mapping_wrong_portproxy(lab):
                                                      connect_address="192.168.200.10", connect_port=81),))
     report = run(lab)
     finding = only(report, "nat-static-mapping-wrong", NESTED_NAT)
-    assert finding.resolution == (
+    assert texts(finding.resolution) == (
         "Invoke-Command -VMName 'L1' -ScriptBlock { netsh int portproxy delete v4tov4 listenaddress=10.20.0.50 listenport=8080 }",
         "Invoke-Command -VMName 'L1' -ScriptBlock { netsh int portproxy add v4tov4 listenaddress=10.20.0.50 "
         "listenport=8080 connectaddress=192.168.200.10 connectport=80 }",
@@ -465,14 +467,14 @@ def test_nat_static_mapping_wrong_mapping(lab):
     finding = only(run(lab), "nat-static-mapping-wrong", NESTED_NAT)
     assert ("Invoke-Command -VMName 'L1' -ScriptBlock { Add-NetNatStaticMapping -NatName 'NestedNAT' -Protocol TCP "
             "-ExternalIPAddress 0.0.0.0 -ExternalPort 8080 -InternalIPAddress 192.168.200.10 -InternalPort 80 }"
-            in finding.resolution)
+            in texts(finding.resolution))
 
 
 def test_nat_conflict(lab):
     extra = lab.add(nat_id(L1, "OtherNAT"), Nat(name="OtherNAT", internal_prefix="10.50.0.0/24"))
     lab.link(L1, extra, Edge.HAS)
     finding = only(run(lab), "nat-conflict", L1)
-    assert finding.resolution == ("Invoke-Command -VMName 'L1' -ScriptBlock { Remove-NetNat -Name 'OtherNAT' -Confirm:$false }",)
+    assert texts(finding.resolution) == ("Invoke-Command -VMName 'L1' -ScriptBlock { Remove-NetNat -Name 'OtherNAT' -Confirm:$false }",)
 
 
 def test_winnat_locked(lab):
@@ -482,7 +484,7 @@ def test_winnat_locked(lab):
                   "the file because it is being used by another process.")
     finding = only(run(lab, {L1: Facts(events=(event,))}), "winnat-locked", L1)
     assert ("Id", 7023) in {(e.property, e.value) for e in finding.evidence}
-    assert finding.resolution[0] == "Restart-VM -Name 'L1' -Force"
+    assert texts(finding.resolution)[0] == "Restart-VM -Name 'L1' -Force"
 
 
 # -- storage ----------------------------------------------------------------------------------
@@ -499,7 +501,7 @@ def test_vhd_parent_moved_found_on_the_host(lab):
     moved = lab.add(vhd_id(HV01, "E:\\Archive\\L1.vhdx"), Vhd(path="E:\\Archive\\L1.vhdx", type="fixed"))
     lab.link(HV01, moved, Edge.HAS)
     finding = only(run(lab), "vhd-parent-moved", vhd_id(HV01, CHILD))
-    assert "Set-VHD -Path 'D:\\VMs\\L1\\L1_8F2A.avhdx' -ParentPath 'E:\\Archive\\L1.vhdx'" in finding.resolution
+    assert "Set-VHD -Path 'D:\\VMs\\L1\\L1_8F2A.avhdx' -ParentPath 'E:\\Archive\\L1.vhdx'" in texts(finding.resolution)
 
 
 def test_vhd_parent_moved_found_by_a_search(lab):
@@ -529,7 +531,7 @@ def test_vhd_corrupt(lab):
 def test_memory_change_pending(lab):
     set_memory(lab, WEB, pending_startup_gb=4)
     finding = only(run(lab), "memory-change-pending", WEB)
-    assert finding.resolution[:3] == (
+    assert texts(finding.resolution)[:3] == (
         "Stop-VM -Name 'L2-web'", "Set-VMMemory -VMName 'L2-web' -StartupBytes 4GB", "Start-VM -Name 'L2-web'")
 
 

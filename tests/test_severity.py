@@ -8,6 +8,8 @@ SimSession, as `nestlab diagnose` does.
 
 from __future__ import annotations
 
+from nestlab.simulator.actions import texts
+
 from dataclasses import replace
 
 import pytest
@@ -82,7 +84,7 @@ def test_a_listener_nobody_wants_public_is_not_missing_but_a_stated_one_is_an_er
     assert not report(lab).by_root_cause("portproxy-missing")
     found = report(lab, reachable=(("L2-web", 80),)).by_root_cause("portproxy-missing")
     assert [(f.subject, f.severity) for f in found] == [(L1, "error")]
-    assert "connectaddress=192.168.200.10 connectport=80" in " ".join(found[0].resolution)
+    assert "connectaddress=192.168.200.10 connectport=80" in " ".join(texts(found[0].resolution))
 
 
 def test_a_vm_forwarded_on_another_port_makes_a_second_service_likely_wanted_a_warning():

@@ -7,23 +7,24 @@ from typing import Iterator
 
 from nestlab.diagnosis import intent
 from nestlab.diagnosis.evidence import Event, Evidence
+from nestlab.diagnosis.intent import meant_to_nest, nested_hosts
+from nestlab.simulator.lab_queries import MIN_BUILD
 from nestlab.diagnosis.rules.common import (
     DEVICE_GUARD_POLICY_KEY,
     GUIDE,
     WIN32_CPU,
     Hit,
+    Manual,
     cmd,
     get_vm,
     get_vmmemory,
     hypervisor_item,
     is_hyperv_platform,
-    is_nested_host,
     name_of,
-    nested_hosts,
     on_platform,
     os_items,
     platforms,
-    q,
+    ps,
     reboot,
     rule,
     seen,
@@ -34,7 +35,7 @@ from nestlab.simulator.model import OSInfo
 
 REFERENCE = GUIDE + "Troubleshooting checklist"
 
-MIN_BUILD = 14393  # Windows Server 2016 / Windows 10 1607, the first with nested virtualization
+
 AMD_MIN_SERVER_BUILD = 20348  # Windows Server 2022 (enable-nested-virtualization.md, notes §1.1)
 AMD_MIN_CLIENT_BUILD = 22000  # Windows 11
 CPU_VENDOR_NAME = {"Intel": "GenuineIntel", "AMD": "AuthenticAMD"}
@@ -68,7 +69,7 @@ def host_os_unsupported(ev: Evidence) -> Iterator[Hit]:
         # An AMD host before Windows Server 2022 / Windows 11 runs Hyper-V, only not nested: an
         # error when a VM on it is meant to host nested VMs, else readiness (docs/severity.md).
         amd_only = os_problem(record.os) is None
-        at_stake = not amd_only or any(is_nested_host(ev, vm) for vm in ev.lab.vms(host))
+        at_stake = not amd_only or any(meant_to_nest(ev, vm) for vm in ev.lab.vms(host))
         if amd_only and intent.nesting_proven(ev, host):  # evidence beats rules: a nested VM runs below it
             at_stake, problem = False, f"{problem}, yet a nested VM runs below it, so nesting works here"
         items = os_items(ev.lab, host)
@@ -78,7 +79,7 @@ def host_os_unsupported(ev: Evidence) -> Iterator[Hit]:
             subject=host,
             summary=f"{host}: {problem}",
             evidence=items,
-            resolution=(f"Upgrade {host} to Windows Server 2022 or later, or Windows 11 Pro/Enterprise, with Hyper-V",),
+            resolution=(Manual(f"Upgrade {host} to Windows Server 2022 or later, or Windows 11 Pro/Enterprise, with Hyper-V"),),
             explains=NO_HYPERVISOR_SYMPTOMS,
             severity=None if at_stake else "info",
         )
@@ -177,8 +178,8 @@ def host_cpu_no_virtualization(ev: Evidence) -> Iterator[Hit]:
                 evidence=(seen(IMDS, "vmSize", ev.lab[host].azure_size),
                           seen(cmd("Get-WindowsFeature", Name="Hyper-V"), "InstallState", "Available"),
                           *(o.item() for o in refused)),
-                resolution=(f"Resize {host} to an Azure size that supports nested virtualization ({NESTING_SIZES}), "
-                            "then install the Hyper-V role",),
+                resolution=(Manual(f"Resize {host} to an Azure size that supports nested virtualization ({NESTING_SIZES}), "
+                                   "then install the Hyper-V role"),),
                 explains=NO_HYPERVISOR_SYMPTOMS,
             )
             continue
@@ -189,8 +190,8 @@ def host_cpu_no_virtualization(ev: Evidence) -> Iterator[Hit]:
                 summary=f"{host} is an Azure VM ({ev.lab[host].azure_size}) whose processor offers it no VT-x/AMD-V, "
                         f"so its Hyper-V cannot start{stranded(ev.lab, host)}",
                 evidence=(*hypervisor_item(ev, host), *(item for e in failures for item in e.items())),
-                resolution=(f"Resize {host} to an Azure size that supports nested virtualization ({NESTING_SIZES}), "
-                            "then start it again",),
+                resolution=(Manual(f"Resize {host} to an Azure size that supports nested virtualization ({NESTING_SIZES}), "
+                                   "then start it again"),),
                 explains=NO_HYPERVISOR_SYMPTOMS,
             )
             continue
@@ -202,7 +203,7 @@ def host_cpu_no_virtualization(ev: Evidence) -> Iterator[Hit]:
             subject=host,
             summary=f"{host}'s processor {cpu.model} has no {missing}, so no hypervisor can run on it{stranded(ev.lab, host)}",
             evidence=cpu_items(ev, host),
-            resolution=(f"Move the lab to a host whose CPU supports {missing} (Intel VT-x with EPT, or AMD-V with RVI)",),
+            resolution=(Manual(f"Move the lab to a host whose CPU supports {missing} (Intel VT-x with EPT, or AMD-V with RVI)"),),
             explains=NO_HYPERVISOR_SYMPTOMS,
         )
 
@@ -219,7 +220,7 @@ def virtualization_disabled_in_firmware(ev: Evidence) -> Iterator[Hit]:
             subject=host,
             summary=f"{host}'s CPU supports virtualization but it is disabled in BIOS/UEFI{stranded(ev.lab, host)}",
             evidence=cpu_items(ev, host),
-            resolution=(f"Enable Intel VT-x / AMD-V (SVM) in {host}'s BIOS/UEFI setup, then power-cycle {host}",),
+            resolution=(Manual(f"Enable Intel VT-x / AMD-V (SVM) in {host}'s BIOS/UEFI setup, then power-cycle {host}"),),
             explains=NO_HYPERVISOR_SYMPTOMS,
         )
 
@@ -239,7 +240,8 @@ def hypervisor_launch_disabled(ev: Evidence) -> Iterator[Hit]:
             subject=owner,
             summary=f"{owner} has Hyper-V installed but its boot entry says hypervisorlaunchtype Off, so the hypervisor never starts",
             evidence=items + hypervisor_item(ev, owner),
-            resolution=(*on_platform(ev.lab, owner, ["bcdedit /set hypervisorlaunchtype auto"]), reboot(ev.lab, owner)),
+            resolution=(*on_platform(ev.lab, owner, [ps("bcdedit", "/set", "hypervisorlaunchtype", "auto")]),
+                        reboot(ev.lab, owner)),
             explains=NO_HYPERVISOR_SYMPTOMS,
         )
 
@@ -254,7 +256,7 @@ def dynamic_memory_enabled(ev: Evidence) -> Iterator[Hit]:
             summary=f"{name_of(vm)} runs Hyper-V with dynamic memory enabled; a VM hosting VMs does not balloon, "
                     "so its memory stays at startup (Microsoft: nested virtualization)",
             evidence=(seen(get_vmmemory(vm), "DynamicMemoryEnabled", True),),
-            resolution=while_off(ev.lab, vm, [f"Set-VMMemory -VMName {q(name_of(vm))} -DynamicMemoryEnabled $false"]),
+            resolution=while_off(ev.lab, vm, [ps("Set-VMMemory", VMName=name_of(vm), DynamicMemoryEnabled=False)]),
         )
 
 
@@ -273,7 +275,7 @@ def outdated_integration_services(ev: Evidence) -> Iterator[Hit]:
             subject=owner,
             summary=f"{owner} is not patched: host or guest updates and integration services are out of date",
             evidence=(item,),
-            resolution=(fix,),
+            resolution=(Manual(fix),),
         )
 
 
@@ -297,9 +299,10 @@ def antivirus_blocking_hyperv(ev: Evidence) -> Iterator[Hit]:
                 seen(SERVICES, "Status", "Stopped"),
             ),
             resolution=(
-                f"Exclude vmms.exe, vmwp.exe and vmcompute.exe (and the VM folders) in {', '.join(products)} on {owner}, "
-                f"or remove it; remove any policy that blocks them (check {DEVICE_GUARD_POLICY_KEY} and gpresult /h)",
-                *on_platform(ev.lab, owner, ["Start-Service -Name vmms,vmcompute"]),
+                Manual(f"Exclude vmms.exe, vmwp.exe and vmcompute.exe (and the VM folders) in {', '.join(products)} on "
+                       f"{owner}, or remove it; remove any policy that blocks them (check {DEVICE_GUARD_POLICY_KEY} and "
+                       "gpresult /h)"),
+                *on_platform(ev.lab, owner, [ps("Start-Service", Name=["vmms", "vmcompute"])]),
             ),
             explains=NO_HYPERVISOR_SYMPTOMS,
         )

@@ -15,10 +15,11 @@ from typing import Any, Callable, Iterable, Iterator
 from nestlab.diagnosis import intent
 from nestlab.diagnosis.evidence import Evidence
 from nestlab.diagnosis.findings import Category, EvidenceItem, Finding, Severity
-from nestlab.simulator.model import Lab, owner_of_id
+import nestlab.simulator.actions as actions
+from nestlab.simulator.actions import GB, Action, Manual, Note, Run, gb_text, q  # noqa: F401  (the rules' imports)
+from nestlab.simulator.actions import cmd as ps  # a resolution's Command (`cmd` here is evidence text)
+from nestlab.simulator.model import Lab, NodeId
 from nestlab.simulator.psdata import Command
-
-GB = 1024**3
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -28,7 +29,7 @@ class Hit:
     subject: str
     summary: str
     evidence: tuple[EvidenceItem, ...] = ()
-    resolution: tuple[str, ...] = ()
+    resolution: tuple[Action, ...] = ()  # simulator.actions: Run / Manual / Note
     explains: tuple[str, ...] = ()
     severity: Severity | None = None  # None = the rule's severity
 
@@ -75,7 +76,7 @@ GUIDE = "troubleshooting guide: "
 
 
 def name_of(vm: str) -> str:
-    return vm.rsplit("/", 1)[-1]
+    return NodeId.parse(vm).name
 
 
 def running(lab: Lab, vm: str) -> bool:
@@ -89,15 +90,6 @@ def platforms(lab: Lab) -> Iterator[str]:
         for vm in lab.vms(host, recursive=True):
             if running(lab, vm):
                 yield vm
-
-
-def is_nested_host(ev: Evidence, vm: str) -> bool:
-    """A VM meant to host nested VMs (diagnosis.intent: stated, or shown by its parent or guest)."""
-    return intent.meant_to_nest(ev, vm)
-
-
-def nested_hosts(ev: Evidence) -> list[str]:
-    return intent.nested_hosts(ev)
 
 
 def is_hyperv_platform(ev: Evidence, owner: str) -> bool:
@@ -123,13 +115,9 @@ def _declared(lab: Lab, node: str) -> bool:
 
 
 def within(subject: str, scope: str) -> bool:
-    """Whether `subject` sits at or below the node `scope` in the nesting (by lab-format ids)."""
-    mine, theirs = _owner_part(subject), _owner_part(scope)
-    return mine == theirs or mine.startswith(theirs + "/")
-
-
-def _owner_part(node_id: str) -> str:
-    return owner_of_id(node_id) if ":" in node_id else node_id
+    """Whether `subject` sits at or below the node `scope` in the nesting (an item by its owner)."""
+    mine, theirs = NodeId.parse(subject), NodeId.parse(scope)
+    return NodeId(mine.path).within(NodeId(theirs.path))
 
 
 def network_of(cidr: str) -> ipaddress.IPv4Network:
@@ -200,56 +188,49 @@ def hypervisor_item(evidence: Evidence, owner: str) -> tuple[EvidenceItem, ...]:
 
 
 def gb_to_bytes(gb: float) -> int:
-    return int(round(gb * GB))
-
-
-def gb_text(gb: float) -> str:
-    """A PowerShell size literal: 4GB, 512MB."""
-    return f"{int(gb)}GB" if float(gb).is_integer() else f"{int(round(gb * 1024))}MB"
+    return actions.gb_bytes(gb)
 
 
 # ----------------------------------------------------------------------------------------------
-# Resolutions: real commands, run where the subject lives
+# Resolutions: real commands, run where the subject lives (simulator.actions)
 # ----------------------------------------------------------------------------------------------
 #
-# Convention (documented for `nestlab fix`): a finding's commands run on the host or guest that
-# holds its subject — a VM's and an adapter's on the VM's parent, a switch's, NAT's or VHD's on
-# their owner, a host's on the host. Commands meant for a VM's own guest are wrapped in
-# `Invoke-Command -VMName` so they still run from that parent, as PowerShell Direct does.
+# A finding's commands run on the host or guest that holds its subject — a VM's and an adapter's
+# on the VM's parent, a switch's, NAT's or VHD's on their owner, a host's on the host. Commands
+# meant for a VM's own guest are typed on its parent through PowerShell Direct (`on_platform`:
+# `Run(from_parent=True)`, shown as `Invoke-Command -VMName`).
 
 
-def q(text: str) -> str:
-    """A PowerShell single-quoted string literal."""
-    return "'" + text.replace("'", "''") + "'"
+def on_parent(vm: str, *commands: Command) -> tuple[Run, ...]:
+    """Commands that change a VM's settings: each runs on the VM's parent."""
+    return tuple(Run(NodeId.parse(vm).owner, (c,)) for c in commands)
 
 
-def while_off(lab: Lab, vm: str, commands: Iterable[str]) -> tuple[str, ...]:
+def on_owner(owner: str, *commands: Command) -> tuple[Run, ...]:
+    """Commands typed on a host, or inside a guest (a person signed in to it)."""
+    return tuple(Run(NodeId.parse(owner), (c,)) for c in commands)
+
+
+def while_off(lab: Lab, vm: str, commands: Iterable[Command | tuple[Command, ...]]) -> tuple[Run, ...]:
     """`commands` that need the VM off: preceded by Stop-VM and followed by Start-VM when it runs."""
-    body = tuple(commands)
-    if lab[vm].state != "Running":
-        return body
-    name = q(name_of(vm))
-    return (f"Stop-VM -Name {name}", *body, f"Start-VM -Name {name}")
+    return actions.while_off(lab, vm, commands)
 
 
-def on_platform(lab: Lab, owner: str, commands: Iterable[str]) -> tuple[str, ...]:
-    """Commands for a host itself, or for a VM's guest wrapped in Invoke-Command -VMName."""
+def on_platform(lab: Lab, owner: str, commands: Iterable[Command | tuple[Command, ...]]) -> tuple[Run, ...]:
+    """Commands for a host itself, or for a VM's guest typed on its parent (Invoke-Command -VMName)."""
+    return actions.on_platform(owner, commands)
+
+
+def reboot(lab: Lab, owner: str) -> Run:
     if lab.kind(owner) == "host":
-        return tuple(commands)
-    name = q(name_of(owner))
-    return tuple(f"Invoke-Command -VMName {name} -ScriptBlock {{ {c} }}" for c in commands)
+        return Run(NodeId.parse(owner), (ps("Restart-Computer", Force=True),))
+    return Run(NodeId.parse(owner).owner, (ps("Restart-VM", Name=name_of(owner), Force=True),))
 
 
-def reboot(lab: Lab, owner: str) -> str:
-    if lab.kind(owner) == "host":
-        return "Restart-Computer -Force"
-    return f"Restart-VM -Name {q(name_of(owner))} -Force"
-
-
-def adapter_selector(lab: Lab, adapter: str) -> str:
+def adapter_selector(lab: Lab, adapter: str) -> dict[str, str]:
     """-VMName, plus -Name when the VM has more than one adapter (so only this one changes)."""
     vm = lab.owner(adapter)
-    text = f"-VMName {q(name_of(vm))}"
+    ids = {"VMName": name_of(vm)}
     if len(lab.adapters(vm)) > 1:
-        text += f" -Name {q(lab[adapter].name)}"
-    return text
+        ids["Name"] = lab[adapter].name
+    return ids

@@ -14,18 +14,23 @@ from typing import Iterator
 
 from nestlab.diagnosis import intent
 from nestlab.diagnosis.evidence import Evidence
+from nestlab.diagnosis.intent import nested_hosts
 from nestlab.diagnosis.rules.checklist import os_problem
 from nestlab.diagnosis.rules.common import (
     GUIDE,
     Hit,
+    Manual,
+    Run,
     cmd,
     count_item,
     gb_text,
+    gb_to_bytes,
     get_vm,
     get_vmprocessor,
     name_of,
-    nested_hosts,
+    on_parent,
     os_items,
+    ps,
     q,
     rule,
     running,
@@ -105,8 +110,8 @@ def extensions_not_exposed(ev: Evidence) -> Iterator[Hit]:
             summary=f"No VM on {host} is set up to host nested VMs ({names} expose no virtualization extensions); "
                     "if one is meant to, say which with --nested-host, or expose the extensions to it",
             evidence=tuple(seen(get_vmprocessor(vm), "ExposeVirtualizationExtensions", False) for vm in vms),
-            resolution=(f"Stop-VM -Name <vm>; Set-VMProcessor -VMName <vm> -ExposeVirtualizationExtensions $true; "
-                        "Start-VM -Name <vm>",),
+            resolution=(Manual("Stop-VM -Name <vm>; Set-VMProcessor -VMName <vm> -ExposeVirtualizationExtensions $true; "
+                               "Start-VM -Name <vm>"),),  # a template: which VM is the person's choice
             severity="info",
         )
 
@@ -125,19 +130,20 @@ def _version(text: str) -> tuple[int, ...]:
         return (0,)
 
 
-def _expose(lab: Lab, vm: str) -> tuple[str, ...]:
+def _expose(lab: Lab, vm: str) -> tuple[Run, ...]:
     """Set-VMProcessor -ExposeVirtualizationExtensions, with the VM off; preceded by
     Update-VMVersion when its configuration version is below what nesting needs. Update-VMVersion
     needs the VM off, and a VM that shows Off because its host could not run it (a 2012 R2 host
     before its upgrade) runs again once the host is fixed, so the Stop-VM comes first whatever
     the state shown (Stop-VM on a VM that is off does nothing)."""
-    name = q(name_of(vm))
+    name = name_of(vm)
     need = NESTING_CONFIGURATION_VERSION.get(lab[lab.root_host(vm)].cpu.vendor, (8, 0))
-    expose = f"Set-VMProcessor -VMName {name} -ExposeVirtualizationExtensions $true"
+    expose = ps("Set-VMProcessor", VMName=name, ExposeVirtualizationExtensions=True)
     if _version(lab[vm].version) >= need:
         return while_off(lab, vm, [expose])
-    update = [f"Update-VMVersion -Name {name} -Force", expose]
-    return (f"Stop-VM -Name {name}", *update, *((f"Start-VM -Name {name}",) if running(lab, vm) else ()))
+    update = [ps("Update-VMVersion", Name=name, Force=True), expose]
+    start = [ps("Start-VM", Name=name)] if running(lab, vm) else []
+    return on_parent(vm, ps("Stop-VM", Name=name), *update, *start)
 
 
 @rule("vm-generation-1", category="hyperv-role", severity="warning", reference=REFERENCE)
@@ -154,8 +160,8 @@ def vm_generation_1(ev: Evidence) -> Iterator[Hit]:
             summary=f"{name} is a Generation 1 VM; the guide requires Generation 2 for a VM hosting nested VMs"
             if meant else not_ready(vm, "it is a Generation 1 VM (the guide asks for Generation 2)"),
             evidence=(seen(get_vm(vm), "Generation", 1),),
-            resolution=(f"Recreate {name} as a Generation 2 VM (New-VM -Name {q(name)} -Generation 2 …) and move its "
-                        "disks and workload to it: a VM's generation cannot be changed",),
+            resolution=(Manual(f"Recreate {name} as a Generation 2 VM (New-VM -Name {q(name)} -Generation 2 …) and move "
+                               "its disks and workload to it: a VM's generation cannot be changed"),),
         )
 
 
@@ -182,7 +188,7 @@ def guest_os_unsupported(ev: Evidence) -> Iterator[Hit]:
             summary=f"{name_of(vm)} must run Hyper-V but its guest OS cannot: {problem}" if meant
             else not_ready(vm, problem),
             evidence=os_items(ev.lab, vm),
-            resolution=(f"Install Windows Server 2016 or later (or Windows 10/11 Pro/Enterprise) in {name_of(vm)}",),
+            resolution=(Manual(f"Install Windows Server 2016 or later (or Windows 10/11 Pro/Enterprise) in {name_of(vm)}"),),
             explains=ROLE_SYMPTOMS,
         )
 
@@ -198,7 +204,7 @@ def insufficient_vcpu(ev: Evidence) -> Iterator[Hit]:
             summary=f"{name_of(vm)} has {count} virtual processor; the guide asks for at least {MIN_VCPUS} on a VM "
                     "hosting nested VMs" if meant else not_ready(vm, f"it has {count} virtual processor (at least {MIN_VCPUS})"),
             evidence=(count_item(ev.lab, vm),),
-            resolution=while_off(ev.lab, vm, [f"Set-VMProcessor -VMName {q(name_of(vm))} -Count {needed_vcpus(ev.lab, vm)}"]),
+            resolution=while_off(ev.lab, vm, [ps("Set-VMProcessor", VMName=name_of(vm), Count=needed_vcpus(ev.lab, vm))]),
             explains=("under-provisioned", "host-overcommitted"),
             severity=None if meant else "info",
         )
@@ -240,7 +246,7 @@ def insufficient_memory(ev: Evidence) -> Iterator[Hit]:
                     f"the guide asks for at least {MIN_NESTED_HOST_MEMORY_GB}GB" if meant
             else not_ready(vm, f"it has {gb_text(startup)} startup memory (the guide asks for {MIN_NESTED_HOST_MEMORY_GB}GB)"),
             evidence=(startup_item(ev.lab, vm),),
-            resolution=while_off(ev.lab, vm, [f"Set-VMMemory -VMName {q(name_of(vm))} -StartupBytes {gb_text(target)}"]),
+            resolution=while_off(ev.lab, vm, [ps("Set-VMMemory", VMName=name_of(vm), StartupBytes=gb_to_bytes(target))]),
             explains=("under-provisioned", "host-overcommitted"),
             severity=memory_severity(ev, vm) if meant else "info",
         )

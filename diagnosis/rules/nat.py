@@ -7,7 +7,7 @@ from typing import Iterator
 
 from nestlab.diagnosis.evidence import Evidence
 from nestlab.diagnosis.probes import SERVICE_FAILED_EVENTS
-from nestlab.diagnosis.rules.common import GUIDE, Hit, cmd, on_platform, platforms, q, reboot, rule, seen
+from nestlab.diagnosis.rules.common import GUIDE, Hit, Manual, Note, cmd, on_platform, platforms, ps, reboot, rule, seen
 from nestlab.diagnosis.rules.network import (
     PORTPROXY_SHOW,
     Service,
@@ -59,20 +59,20 @@ def nat_static_mapping_wrong(ev: Evidence) -> Iterator[Hit]:
             right = _pick_target(services, taken, ip, target_port)
             if nat is None:
                 wrong = seen(PORTPROXY_SHOW, "v4tov4", f"{listen}:{port} -> {ip}:{target_port}")
-                fix = [f"netsh int portproxy delete v4tov4 listenaddress={listen} listenport={port}"]
+                fix = [ps("netsh", "int", "portproxy", "delete", "v4tov4", f"listenaddress={listen}", f"listenport={port}")]
                 if right:
                     fix.append(portproxy_add(listen, port, right.ip, right.port))
             else:
                 name = lab[nat].name
                 wrong = seen(cmd("Get-NetNatStaticMapping", NatName=name), "InternalIPAddress", f"{ip}:{target_port}")
-                fix = [f"Get-NetNatStaticMapping -NatName {q(name)} | Where-Object ExternalPort -eq {port} | "
-                       "Remove-NetNatStaticMapping -Confirm:$false"]
+                fix = [(ps("Get-NetNatStaticMapping", NatName=name), ps("Where-Object", "ExternalPort", eq=port),
+                        ps("Remove-NetNatStaticMapping", Confirm=False))]
                 if right:
-                    fix.append(f"Add-NetNatStaticMapping -NatName {q(name)} -Protocol TCP -ExternalIPAddress {listen} "
-                               f"-ExternalPort {port} -InternalIPAddress {right.ip} -InternalPort {right.port}")
+                    fix.append(ps("Add-NetNatStaticMapping", NatName=name, Protocol="TCP", ExternalIPAddress=listen,
+                                  ExternalPort=port, InternalIPAddress=right.ip, InternalPort=right.port))
             resolution = on_platform(lab, owner, fix)
             if right is None:
-                resolution += ("Point it at the nested VM's address and the port its service listens on",)
+                resolution += (Note("Point it at the nested VM's address and the port its service listens on"),)
             yield Hit(
                 subject=nat or _subject_nat(lab, owner, ip),
                 summary=f"{owner} forwards port {port} to {ip}:{target_port}, where nothing listens"
@@ -115,7 +115,7 @@ def nat_conflict(ev: Evidence) -> Iterator[Hit]:
                     + (f"; {', '.join(lab[n].name for n in overlapping)} overlaps its own network" if overlapping else ""),
             evidence=tuple(seen("Get-NetNat", "InternalIPInterfaceAddressPrefix", f"{lab[n].name}: {lab[n].internal_prefix}")
                            for n in nats),
-            resolution=on_platform(lab, owner, [f"Remove-NetNat -Name {q(lab[n].name)} -Confirm:$false" for n in extra]),
+            resolution=on_platform(lab, owner, [ps("Remove-NetNat", Name=lab[n].name, Confirm=False) for n in extra]),
             explains=("nat-prefix-mismatch", "nested-vm-no-network"),
         )
 
@@ -140,8 +140,8 @@ def winnat_locked(ev: Evidence) -> Iterator[Hit]:
             summary=f"WinNAT on {owner} cannot start: its file is being used by another process",
             evidence=(seen(WINNAT, "Status", "Stopped"), *(item for e in events for item in e.items())),
             resolution=(reboot(ev.lab, owner),
-                        *on_platform(ev.lab, owner, ["Start-Service -Name WinNat"]),
-                        f"Check Get-NetNat on {owner} and recreate the NAT (New-NetNat) if it is gone"),
+                        *on_platform(ev.lab, owner, [ps("Start-Service", Name="WinNat")]),
+                        Note(f"Check Get-NetNat on {owner} and recreate the NAT (New-NetNat) if it is gone")),
             explains=("winnat-fails-to-start", "nested-vm-unreachable", "nested-vm-no-network"),
         )
 

@@ -19,19 +19,23 @@ from nestlab.diagnosis.evidence import Evidence
 from nestlab.diagnosis.rules.common import (
     GUIDE,
     Hit,
+    Manual,
+    Run,
     adapter_selector,
     cmd,
     get_vmnetworkadapter,
     name_of,
     network_of,
+    on_parent,
     on_platform,
     platforms,
-    q,
+    ps,
     rule,
     running,
     seen,
 )
 from nestlab.simulator.model import Edge, FirewallRule, Lab, ip_of
+from nestlab.simulator.psdata import Command
 
 REFERENCE = GUIDE + "Network connectivity issues in nested VMs"
 NETWORK_SYMPTOMS = ("nested-vm-no-network",)
@@ -60,9 +64,11 @@ def _attachment_items(lab: Lab, vm: str, adapter: str, switch: str) -> tuple:
     )
 
 
-def _connect(lab: Lab, vm: str, adapter: str, switch_name: str) -> str:
-    return (f"Connect-VMNetworkAdapter -VMName {q(name_of(vm))} -Name {q(lab[adapter].name)} "
-            f"-SwitchName {q(switch_name)}")
+def _connect(lab: Lab, vm: str, adapter: str, switch_name: str) -> Run:
+    """On the VM's parent: connect its adapter to another switch."""
+    (connect,) = on_parent(vm, ps("Connect-VMNetworkAdapter", VMName=name_of(vm), Name=lab[adapter].name,
+                                  SwitchName=switch_name))
+    return connect
 
 
 def external_switch(lab: Lab, owner: str) -> str | None:
@@ -105,11 +111,11 @@ def switch_internal(ev: Evidence) -> Iterator[Hit]:
             continue
         if record.host_ip:
             prefix = str(network_of(record.host_ip))
-            fix = on_platform(lab, owner, [f"New-NetNat -Name {q(record.name)} -InternalIPInterfaceAddressPrefix {q(prefix)}"])
+            fix = on_platform(lab, owner, [ps("New-NetNat", Name=record.name, InternalIPInterfaceAddressPrefix=prefix)])
         else:
             external = external_switch(lab, owner)
             fix = ((_connect(lab, vm, adapter, lab[external].name),) if external
-                   else (f"Create an External switch on {owner} and connect {name_of(vm)}'s adapter to it",))
+                   else (Manual(f"Create an External switch on {owner} and connect {name_of(vm)}'s adapter to it"),))
         yield Hit(
             subject=adapter,
             summary=f"{name_of(vm)}'s adapter is on Internal switch {record.name} and {owner} has no NAT, "
@@ -174,8 +180,8 @@ def switch_private(ev: Evidence) -> Iterator[Hit]:
             continue
         external = external_switch(lab, lab.owner(switch))
         fix = ((_connect(lab, vm, adapter, lab[external].name),) if external
-               else (f"Create an External switch on {lab.owner(switch)} (New-VMSwitch -SwitchType External …) "
-                     f"and connect {name_of(vm)}'s adapter to it",))
+               else (Manual(f"Create an External switch on {lab.owner(switch)} (New-VMSwitch -SwitchType External …) "
+                            f"and connect {name_of(vm)}'s adapter to it"),))
         yield Hit(
             subject=adapter,
             summary=f"{name_of(vm)}'s adapter is on Private switch {lab[switch].name}: it reaches neither its host "
@@ -208,7 +214,7 @@ def mac_spoofing_disabled(ev: Evidence) -> Iterator[Hit]:
                     seen(get_vmnetworkadapter(vm), "MacAddressSpoofing", "Off"),
                     seen(cmd("Get-VMSwitch", Name=record.name), "SwitchType", "External"),
                 ),
-                resolution=(f"Set-VMNetworkAdapter {adapter_selector(lab, outer)} -MacAddressSpoofing On",),
+                resolution=on_parent(vm, ps("Set-VMNetworkAdapter", **adapter_selector(lab, outer), MacAddressSpoofing="On")),
                 explains=NETWORK_SYMPTOMS,
             )
 
@@ -252,8 +258,8 @@ def nat_prefix_mismatch(ev: Evidence) -> Iterator[Hit]:
                          network_of(lab[switch].host_ip).prefixlen),
                 ),
                 resolution=on_platform(lab, owner, [
-                    f"Remove-NetNat -Name {q(name)} -Confirm:$false",
-                    f"New-NetNat -Name {q(name)} -InternalIPInterfaceAddressPrefix {q(right)}",
+                    ps("Remove-NetNat", Name=name, Confirm=False),
+                    ps("New-NetNat", Name=name, InternalIPInterfaceAddressPrefix=right),
                 ]),
                 explains=NETWORK_SYMPTOMS,
             )
@@ -373,14 +379,14 @@ def orphan_allow_ports(lab: Lab, owner: str) -> list[int]:
             and r.port is not None and r.port not in used and r.port not in own and not system_port(r.port)]
 
 
-def portproxy_add(listen: str, listen_port: int, target: str, target_port: int) -> str:
-    return (f"netsh int portproxy add v4tov4 listenaddress={listen} listenport={listen_port} "
-            f"connectaddress={target} connectport={target_port}")
+def portproxy_add(listen: str, listen_port: int, target: str, target_port: int) -> Command:
+    return ps("netsh", "int", "portproxy", "add", "v4tov4", f"listenaddress={listen}", f"listenport={listen_port}",
+              f"connectaddress={target}", f"connectport={target_port}")
 
 
-def allow_rule(port: int) -> str:
-    return (f"New-NetFirewallRule -DisplayName {q(f'Allow-TCP-{port}')} -Direction Inbound -Action Allow "
-            f"-Protocol TCP -LocalPort {port}")
+def allow_rule(port: int) -> Command:
+    return ps("New-NetFirewallRule", DisplayName=f"Allow-TCP-{port}", Direction="Inbound", Action="Allow",
+              Protocol="TCP", LocalPort=port)
 
 
 PORTPROXY_SHOW = cmd("netsh", "interface", "portproxy", "show", "all")
@@ -512,7 +518,7 @@ def firewall_blocking(ev: Evidence) -> Iterator[Hit]:
             if state == "allowed" or (state == "no-rule" and why == "listening"):
                 continue
             blockers = [r for r in rules if _matches(r, port, protocol) and r.action == "block"]
-            fix = [f"Disable-NetFirewallRule -Name {q(r.name)}" for r in blockers]
+            fix = [ps("Disable-NetFirewallRule", Name=r.name) for r in blockers]
             if not any(_matches(r, port, protocol) and r.action == "allow" for r in rules) and protocol == "TCP":
                 fix.append(allow_rule(port))
             yield Hit(

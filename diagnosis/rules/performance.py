@@ -12,12 +12,14 @@ from typing import Iterator
 
 from nestlab.diagnosis import intent
 from nestlab.diagnosis.evidence import Evidence
+from nestlab.diagnosis.intent import nested_hosts
 from nestlab.diagnosis.rules.common import (
     GB,
     GUIDE,
     WIN32_CPU,
     WIN32_CS,
     Hit,
+    Manual,
     adapter_selector,
     cmd,
     count_item,
@@ -27,10 +29,10 @@ from nestlab.diagnosis.rules.common import (
     gb_to_bytes,
     get_vm,
     name_of,
-    nested_hosts,
+    on_parent,
     on_platform,
     platforms,
-    q,
+    ps,
     rule,
     running,
     seen,
@@ -39,6 +41,7 @@ from nestlab.diagnosis.rules.common import (
 )
 from nestlab.diagnosis.rules.hyperv_role import MIN_NESTED_HOST_MEMORY_GB, MIN_VCPUS, OS_RESERVE_GB, needed_memory_gb
 from nestlab.simulator.model import Lab
+from nestlab.simulator.psdata import Command
 
 REFERENCE = GUIDE + "Performance degradation in nested virtualization"
 PERFORMANCE_SYMPTOMS = ("nested-vm-slow",)
@@ -52,7 +55,7 @@ def under_provisioned(ev: Evidence) -> Iterator[Hit]:
     lab = ev.lab
     for vm in nested_hosts(ev):
         record = lab[vm]
-        name = q(name_of(vm))
+        name = name_of(vm)
         few_cpus = record.workload == "heavy" and MIN_VCPUS <= record.processor.count < HEAVY_WORK_VCPUS
         nested = [(child, lab[child].memory.startup_gb) for child in lab.vms(vm)]
         need = needed_memory_gb(lab, vm)
@@ -63,14 +66,14 @@ def under_provisioned(ev: Evidence) -> Iterator[Hit]:
         if few_cpus:
             reasons.append(f"runs heavy work on {record.processor.count} vCPUs (the guide recommends {HEAVY_WORK_VCPUS})")
             items += [count_item(lab, vm), cpu_usage_item(ev, vm)]
-            fix.append(f"Set-VMProcessor -VMName {name} -Count {HEAVY_WORK_VCPUS}")
+            fix.append(ps("Set-VMProcessor", VMName=name, Count=HEAVY_WORK_VCPUS))
         if short:
             total = sum(gb for _, gb in nested)
             reasons.append(f"its nested VMs start with {gb_text(total)} but it has {gb_text(record.memory.startup_gb)}, "
                            f"less {OS_RESERVE_GB}GB for its own OS")
             items.append(startup_item(lab, vm))
             items += [seen(cmd("Get-VMMemory", VMName=name_of(child)), "Startup", gb_to_bytes(gb)) for child, gb in nested]
-            fix.append(f"Set-VMMemory -VMName {name} -StartupBytes {gb_text(need)}")
+            fix.append(ps("Set-VMMemory", VMName=name, StartupBytes=gb_to_bytes(need)))
         yield Hit(
             subject=vm,
             summary=f"{name_of(vm)} is under-provisioned: " + "; ".join(reasons),
@@ -90,7 +93,7 @@ def host_memory_low(ev: Evidence) -> Iterator[Hit]:
             subject=host,
             summary=f"{host} has {gb_text(memory)} of RAM; the guide recommends at least {MIN_HOST_MEMORY_GB}GB for a nested host",
             evidence=(seen(WIN32_CS, "TotalPhysicalMemory", gb_to_bytes(memory)),),
-            resolution=(f"Add RAM to {host} (at least {MIN_HOST_MEMORY_GB}GB)",),
+            resolution=(Manual(f"Add RAM to {host} (at least {MIN_HOST_MEMORY_GB}GB)"),),
             explains=("host-overcommitted", *PERFORMANCE_SYMPTOMS),
         )
 
@@ -135,8 +138,8 @@ def host_overcommitted(ev: Evidence) -> Iterator[Hit]:
             subject=owner,
             summary=f"{owner} is overcommitted: " + "; ".join(reasons),
             evidence=tuple(items),
-            resolution=(f"Rebalance {owner}: lower vCPUs or memory of its VMs, or stop or move the ones that need not "
-                        f"run ({', '.join(name_of(v) for v in vms)})",),
+            resolution=(Manual(f"Rebalance {owner}: lower vCPUs or memory of its VMs, or stop or move the ones that "
+                               f"need not run ({', '.join(name_of(v) for v in vms)})"),),
             explains=PERFORMANCE_SYMPTOMS,
         )
 
@@ -174,7 +177,7 @@ def fixed_path(path: str) -> str:
     return str(p.with_name(f"{stem}-fixed{p.suffix}"))
 
 
-def _to_fixed(vm: str, chain: list[str], vhd: str, lab: Lab) -> list[str]:
+def _to_fixed(vm: str, chain: list[str], vhd: str, lab: Lab) -> list[Command | tuple[Command, ...]]:
     """Convert a dynamic disk and attach the result; a checkpoint parent gets its children merged in first."""
     path, attached, new = lab[vhd].path, lab[chain[0]].path, fixed_path(lab[vhd].path)
     if vhd != chain[0] and _shared(lab, chain, vhd):
@@ -186,11 +189,12 @@ def _to_fixed(vm: str, chain: list[str], vhd: str, lab: Lab) -> list[str]:
         path, new = attached, fixed_path(attached)
         merge = []
     else:
-        merge = [f"Merge-VHD -Path {q(attached)} -DestinationPath {q(path)}"] if vhd != chain[0] else []
+        merge = [ps("Merge-VHD", Path=attached, DestinationPath=path)] if vhd != chain[0] else []
     return [
         *merge,
-        f"Convert-VHD -Path {q(path)} -DestinationPath {q(new)} -VHDType Fixed",
-        f"Get-VMHardDiskDrive -VMName {q(name_of(vm))} | Where-Object Path -eq {q(attached)} | Set-VMHardDiskDrive -Path {q(new)}",
+        ps("Convert-VHD", Path=path, DestinationPath=new, VHDType="Fixed"),
+        (ps("Get-VMHardDiskDrive", VMName=name_of(vm)), ps("Where-Object", "Path", eq=attached),
+         ps("Set-VMHardDiskDrive", Path=new)),
     ]
 
 
@@ -233,9 +237,9 @@ def slow_storage(ev: Evidence) -> Iterator[Hit]:
             # the volume's one warning moves every chain VM on it (else the volume stays, reported
             # for the next disk); each info note names its own VM's move
             movers = list(dict.fromkeys(v for _, v in disks)) if vhd == first else [vm]
-            fix = (on_platform(lab, owner, [f"Move-VMStorage -VMName {q(name_of(v))} -DestinationStoragePath "
-                                            f"{q(_on_ssd(ssd.drive, v))}" for v in movers])
-                   if ssd else tuple(f"Move {name_of(v)}'s storage to an SSD volume on {owner} (Move-VMStorage)"
+            fix = (on_platform(lab, owner, [ps("Move-VMStorage", VMName=name_of(v),
+                                               DestinationStoragePath=_on_ssd(ssd.drive, v)) for v in movers])
+                   if ssd else tuple(Manual(f"Move {name_of(v)}'s storage to an SSD volume on {owner} (Move-VMStorage)")
                                      for v in movers))
             others = [lab[d].path for d, _ in disks if d != vhd]
             yield Hit(
@@ -270,7 +274,7 @@ def bandwidth_limited(ev: Evidence) -> Iterator[Hit]:
                 summary=f"{name_of(vm)}'s adapter is capped at {mbps} Mbps by bandwidth management",
                 evidence=(seen(cmd("Get-VMNetworkAdapter", VMName=name_of(vm)) + " | Select-Object -ExpandProperty BandwidthSetting",
                                "MaximumBandwidth", mbps * 1_000_000),),
-                resolution=(f"Set-VMNetworkAdapter {adapter_selector(lab, adapter)} -MaximumBandwidth 0",),
+                resolution=on_parent(vm, ps("Set-VMNetworkAdapter", **adapter_selector(lab, adapter), MaximumBandwidth=0)),
                 explains=PERFORMANCE_SYMPTOMS,
             )
 
@@ -289,7 +293,7 @@ def noisy_neighbor(ev: Evidence) -> Iterator[Hit]:
             summary=f"{', '.join(name_of(v) for v in heavy)} on {owner} run resource-intensive work beside "
                     f"{', '.join(name_of(v) for v in victims)}",
             evidence=tuple(cpu_usage_item(ev, vm) for vm in heavy),
-            resolution=on_platform(lab, owner, [f"Stop-VM -Name {q(name_of(vm))}" for vm in heavy]),
+            resolution=on_platform(lab, owner, [ps("Stop-VM", Name=name_of(vm)) for vm in heavy]),
             explains=PERFORMANCE_SYMPTOMS,
         )
     yield from _memory_held_by_neighbours(ev)
@@ -332,8 +336,8 @@ def _memory_held_by_neighbours(ev: Evidence) -> Iterator[Hit]:
                     f"{gb_text(need)}, held by {', '.join(f'{name_of(v)} ({gb_text(_assigned_gb(ev, v))})' for v in neighbours)}",
             evidence=(observed.item(), seen(get_vm(failed), "State", lab[failed].state), startup_item(lab, failed),
                       *(_assigned_item(ev, vm) for vm in neighbours)),
-            resolution=on_platform(lab, owner, [*(f"Stop-VM -Name {q(name_of(vm))}" for vm in stop),
-                                                f"Start-VM -Name {q(name_of(failed))}"]),
+            resolution=on_platform(lab, owner, [*(ps("Stop-VM", Name=name_of(vm)) for vm in stop),
+                                                ps("Start-VM", Name=name_of(failed))]),
             explains=(OUT_OF_MEMORY, "vm-start-fails"),
             severity="error",
         )

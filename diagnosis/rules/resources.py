@@ -10,17 +10,19 @@ from __future__ import annotations
 from typing import Iterator
 
 from nestlab.diagnosis.evidence import Evidence
+from nestlab.diagnosis.intent import meant_to_nest
 from nestlab.diagnosis.rules.common import (
     GUIDE,
     Hit,
+    Note,
+    Run,
     cmd,
     gb_text,
     gb_to_bytes,
     get_vm,
     get_vmmemory,
-    is_nested_host,
     name_of,
-    q,
+    ps,
     rule,
     seen,
     while_off,
@@ -45,9 +47,9 @@ def _items(ev: Evidence, vm: str, value: float) -> tuple:
     )
 
 
-def _apply(lab: Lab, vm: str, value: float) -> tuple[str, ...]:
-    return (*while_off(lab, vm, [f"Set-VMMemory -VMName {q(name_of(vm))} -StartupBytes {gb_text(value)}"]),
-            f"Verify inside {name_of(vm)} that it sees {gb_text(value)}")
+def _apply(lab: Lab, vm: str, value: float) -> tuple[Run | Note, ...]:
+    return (*while_off(lab, vm, [ps("Set-VMMemory", VMName=name_of(vm), StartupBytes=gb_to_bytes(value))]),
+            Note(f"Verify inside {name_of(vm)} that it sees {gb_text(value)}"))
 
 
 @rule("memory-change-pending", category="resources", severity="warning", reference=REFERENCE)
@@ -67,7 +69,7 @@ def memory_change_pending(ev: Evidence) -> Iterator[Hit]:
 def hot_add_unsupported(ev: Evidence) -> Iterator[Hit]:
     for vm, value in pending(ev.lab):
         record = ev.lab[vm]
-        nested = is_nested_host(ev, vm)
+        nested = meant_to_nest(ev, vm)
         if not nested and not record.clustered:
             continue
         why = "runs Hyper-V itself" if nested else "is clustered"

@@ -35,22 +35,31 @@ from nestlab.diagnosis.rules.common import (
     DEVICE_GUARD_POLICY_KEY,
     GUIDE,
     Hit,
+    Manual,
+    Note,
+    Run,
     cmd,
     is_hyperv_platform,
     on_platform,
     platforms,
+    ps,
     reboot,
     rule,
     seen,
 )
 from nestlab.diagnosis.findings import Severity
 from nestlab.simulator.model import Lab, Security
+from nestlab.simulator.psdata import Command
 
 REFERENCE = GUIDE + "Nested Hyper-V installation or operation blocked by security policies"
 SECURITY_SYMPTOMS = ("vbs-blocks-nesting", "hyperv-role-install-fails")
 VBS_STATUS = {"not-enabled": 0, "enabled": 1, "running": 2}
 REG_KEY = "HKLM\\System\\CurrentControlSet\\Control\\DeviceGuard"
-VERIFY = "Verify with msinfo32 that Virtualization-based security is 'Not enabled'"
+VERIFY = Note("Verify with msinfo32 that Virtualization-based security is 'Not enabled'")
+
+
+def _reg_zero(key: str, value: str) -> Command:
+    return ps("reg", "add", key, "/v", value, "/t", "REG_DWORD", "/d", "0", "/f")
 
 
 VBS_BLOCKS_THROUGH_BUILD = 14393  # Windows 10 1607 / Server 2016 (see above)
@@ -96,7 +105,7 @@ def running_services(security: Security) -> list[int]:
     return [code for code, on in ((1, security.credential_guard), (2, security.device_guard)) if on]
 
 
-def _then_reboot(lab: Lab, owner: str, commands: list[str]) -> tuple[str, ...]:
+def _then_reboot(lab: Lab, owner: str, commands: list[Command]) -> tuple[Run | Note, ...]:
     return (*on_platform(lab, owner, commands), reboot(lab, owner), VERIFY)
 
 
@@ -112,8 +121,7 @@ def vbs_enabled(ev: Evidence) -> Iterator[Hit]:
             summary=(f"Virtualization-based security is running on {owner}; nested virtualization is blocked ({why})"
                      if severity == "error" else f"Virtualization-based security is running on {owner}: {why}"),
             evidence=(seen(DEVICE_GUARD, "VirtualizationBasedSecurityStatus", VBS_STATUS["running"]),),
-            resolution=_then_reboot(ev.lab, owner, [
-                f"reg add {REG_KEY} /v EnableVirtualizationBasedSecurity /t REG_DWORD /d 0 /f"]),
+            resolution=_then_reboot(ev.lab, owner, [_reg_zero(REG_KEY, "EnableVirtualizationBasedSecurity")]),
             explains=SECURITY_SYMPTOMS,
         )
 
@@ -131,8 +139,8 @@ def credential_guard_enabled(ev: Evidence) -> Iterator[Hit]:
                      if severity == "error" else f"Credential Guard is running on {owner} and keeps VBS on: {why}"),
             evidence=(seen(DEVICE_GUARD, "SecurityServicesRunning", running_services(security)),),
             resolution=_then_reboot(ev.lab, owner, [
-                "reg add HKLM\\SYSTEM\\CurrentControlSet\\Control\\Lsa /v LsaCfgFlags /t REG_DWORD /d 0 /f",
-                "reg add HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows\\DeviceGuard /v LsaCfgFlags /t REG_DWORD /d 0 /f",
+                _reg_zero("HKLM\\SYSTEM\\CurrentControlSet\\Control\\Lsa", "LsaCfgFlags"),
+                _reg_zero("HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows\\DeviceGuard", "LsaCfgFlags"),
             ]),
             explains=("vbs-enabled", *SECURITY_SYMPTOMS),
         )
@@ -151,8 +159,7 @@ def device_guard_enabled(ev: Evidence) -> Iterator[Hit]:
                      f"virtualization ({why})" if severity == "error"
                      else f"Device Guard (HVCI, memory integrity) is running on {owner} and keeps VBS on: {why}"),
             evidence=(seen(DEVICE_GUARD, "SecurityServicesRunning", running_services(security)),),
-            resolution=_then_reboot(ev.lab, owner, [
-                f"reg add {REG_KEY}\\Scenarios\\HypervisorEnforcedCodeIntegrity /v Enabled /t REG_DWORD /d 0 /f"]),
+            resolution=_then_reboot(ev.lab, owner, [_reg_zero(REG_KEY + "\\Scenarios\\HypervisorEnforcedCodeIntegrity", "Enabled")]),
             explains=("vbs-enabled", *SECURITY_SYMPTOMS),
         )
 
@@ -173,7 +180,7 @@ def deviceguard_registry_policy(ev: Evidence) -> Iterator[Hit]:
             subject=owner,
             summary=f"{REG_KEY} on {owner} sets {', '.join(values)}, which turns VBS on",
             evidence=tuple(seen(read, name, value) for name, value in values.items()),
-            resolution=_then_reboot(ev.lab, owner, [f"reg delete {REG_KEY} /v {name} /f" for name in values]),
+            resolution=_then_reboot(ev.lab, owner, [ps("reg", "delete", REG_KEY, "/v", name, "/f") for name in values]),
             explains=("vbs-enabled", *SECURITY_SYMPTOMS),
         )
 
@@ -189,9 +196,11 @@ def group_policy_blocking(ev: Evidence) -> Iterator[Hit]:
             summary=f"A Group Policy forces virtualization-based security on {owner}",
             evidence=(seen(cmd("Get-ItemProperty", Path=DEVICE_GUARD_POLICY_KEY), "EnableVirtualizationBasedSecurity", 1),),
             resolution=(
-                f"Set 'Turn On Virtualization Based Security' to Disabled in the Group Policy that applies to {owner} "
-                "(Computer Configuration > Administrative Templates > System > Device Guard)",
-                *on_platform(ev.lab, owner, ["gpupdate /force"]),
+                Manual(f"Set 'Turn On Virtualization Based Security' to Disabled in the Group Policy that applies to "
+                       f"{owner} (Computer Configuration > Administrative Templates > System > Device Guard)"),
+                # part of the person's Group Policy change (as before this was data): the simulator has no
+                # Group Policy engine to refresh, so gpupdate is not sent as a command
+                Manual(str(on_platform(ev.lab, owner, [ps("gpupdate", "/force")])[0])),
                 reboot(ev.lab, owner),
                 VERIFY,
             ),

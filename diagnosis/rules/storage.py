@@ -12,8 +12,9 @@ from typing import Iterator
 
 from nestlab.diagnosis.evidence import Evidence, Fact
 from nestlab.diagnosis.findings import EvidenceItem
-from nestlab.diagnosis.rules.common import GUIDE, Hit, cmd, q, rule, seen, while_off
+from nestlab.diagnosis.rules.common import GUIDE, Hit, Manual, Run, cmd, name_of, on_owner, ps, rule, running, seen
 from nestlab.simulator.model import Edge, Lab, vhd_id
+from nestlab.simulator.psdata import Command
 
 REFERENCE = GUIDE + "Snapshot/Checkpoint and differencing disk issues"
 
@@ -85,11 +86,13 @@ def _users(lab: Lab, vhd: str) -> list[str]:
     return users
 
 
-def _offline(lab: Lab, vhd: str, commands: list[str]) -> tuple[str, ...]:
-    result = tuple(commands)
+def _offline(lab: Lab, vhd: str, commands: list[Command]) -> tuple[Run, ...]:
+    """Commands on the disk's owner, with every running VM that uses it stopped around them."""
+    result = list(commands)
     for vm in dict.fromkeys(_users(lab, vhd)):
-        result = while_off(lab, vm, result)
-    return result
+        if running(lab, vm):
+            result = [ps("Stop-VM", Name=name_of(vm)), *result, ps("Start-VM", Name=name_of(vm))]
+    return on_owner(lab.owner(vhd), *result)
 
 
 @rule("vhd-parent-missing", category="storage", severity="error", reference=REFERENCE)
@@ -102,8 +105,8 @@ def vhd_parent_missing(ev: Evidence) -> Iterator[Hit]:
             subject=child,
             summary=f"The parent {path} of differencing disk {record.path} is gone; the chain is broken (0x80070002 / 0xC03A000D)",
             evidence=_chain_items(ev, owner, child, path) + _search_items(ev, child),
-            resolution=(f"Restore {path} from backup to that exact path",
-                        f"Merge-VHD -Path {q(record.path)} -DestinationPath {q(path)}"),
+            resolution=(Manual(f"Restore {path} from backup to that exact path"),
+                        *on_owner(owner, ps("Merge-VHD", Path=record.path, DestinationPath=path))),
             explains=CHAIN_SYMPTOMS,
         )
 
@@ -128,7 +131,7 @@ def vhd_parent_moved(ev: Evidence) -> Iterator[Hit]:
             summary=f"The parent of {record.path} is no longer at {path} but a disk of that name is at {found[0]}",
             evidence=_chain_items(ev, owner, child, path)
                      + (_search_items(ev, child) or (seen(cmd("Get-VHD", Path=found[0]), "Path", found[0]),)),
-            resolution=_offline(ev.lab, child, [f"Set-VHD -Path {q(record.path)} -ParentPath {q(found[0])}"]),
+            resolution=_offline(ev.lab, child, [ps("Set-VHD", Path=record.path, ParentPath=found[0])]),
             explains=CHAIN_SYMPTOMS,
         )
 
@@ -162,8 +165,10 @@ def vhd_chain_broken(ev: Evidence) -> Iterator[Hit]:
             subject=child,
             summary=f"{path} is not the disk {ev.lab[child].path} was made from (identifier mismatch, 0xC03A000E)",
             evidence=(seen(cmd("Get-VHD", Path=ev.lab[child].path), "ParentPath", path), error.item()),
-            resolution=(f"Restore the original {path} from backup (the file there now is a different disk), then retry the merge",
-                        f"Only as a last resort: Set-VHD -Path {q(ev.lab[child].path)} -ParentPath {q(path)} -IgnoreIdMismatch"),
+            resolution=(Manual(f"Restore the original {path} from backup (the file there now is a different disk), "
+                               "then retry the merge"),
+                        Manual("Only as a last resort: " + str(Run(ev.lab.owner(child), (
+                            ps("Set-VHD", Path=ev.lab[child].path, ParentPath=path, IgnoreIdMismatch=True),))))),
             explains=CHAIN_SYMPTOMS,
         )
 
@@ -183,8 +188,8 @@ def vhd_corrupt(ev: Evidence) -> Iterator[Hit]:
                 subject=ev.lab.vhd_by_path(owner, path) or vhd_id(owner, path),
                 summary=f"{path} on {owner} is damaged: Test-VHD fails",
                 evidence=(item,),
-                resolution=(f"Restore {path} from backup",
-                            f"Check {owner}'s disks for hardware errors (Get-PhysicalDisk | Get-StorageReliabilityCounter)"),
+                resolution=(Manual(f"Restore {path} from backup"),
+                            Manual(f"Check {owner}'s disks for hardware errors (Get-PhysicalDisk | Get-StorageReliabilityCounter)")),
                 explains=CHAIN_SYMPTOMS,
             )
 

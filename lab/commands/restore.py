@@ -44,6 +44,7 @@ def command(journal_path: Path, dry_run: bool) -> None:
       NESTLAB_PASSWORD=… nestlab restore nestlab-journal.json
     """
     from nestlab.lab.journal import Journal, Settled, drift, undo_all
+    from nestlab.simulator.actions import shown
     from nestlab.lab.psrp_session import HostUnreachable, PsrpSession
 
     journal = Journal.load(journal_path)
@@ -51,8 +52,8 @@ def command(journal_path: Path, dry_run: bool) -> None:
     if dry_run:
         for step in reversed(pending):
             click.echo(f"step {step.index}: {step.what} ({step.status}); would run:")
-            for context, line in step.undo:
-                click.echo(f"  [{context}] {line}")
+            for action in step.undo:
+                click.echo(f"  {shown(action)}")
         if journal.baseline:
             click.echo(f"then compare with the baseline {journal.baseline}")
         return

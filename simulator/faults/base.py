@@ -13,15 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Sequence
 
+from nestlab.simulator.actions import Action, Run, render
 from nestlab.simulator.errors import BadInput
-from nestlab.simulator.model import Lab
+from nestlab.simulator.model import Category, Lab
 from nestlab.simulator.psdata import Command, Result
 
-Category = Literal[
-    "prerequisites", "hyperv-role", "network", "performance", "security", "nat", "storage", "resources"
-]
 Kind = Literal["cmd", "state"]
-Script = list[tuple[str, str]]  # (context, PowerShell line)
+Script = tuple[Action, ...]  # the Runs that inject or undo a fault (simulator.actions)
 
 
 @dataclass(frozen=True)
@@ -110,17 +108,17 @@ class Fault:
         self.mend(lab, subject)
 
     def inject_script(self, lab: Lab, subject: str | None = None) -> Script:
-        """The lines that inject this fault on a real host; computed on the lab before injection."""
+        """The actions that inject this fault on a real host; computed on the lab before injection."""
         return self._script(self.script, lab, subject)
 
     def undo_script(self, lab: Lab, subject: str | None = None) -> Script:
-        """The lines that put back what `inject_script` changed; computed on the lab before injection."""
+        """The actions that put back what `inject_script` changed; computed on the lab before injection."""
         return self._script(self.unscript, lab, subject)
 
     def _script(self, make: Callable[[Lab, str], Script] | None, lab: Lab, subject: str | None) -> Script:
         if make is None:
             raise BadInput(f"fault '{self.id}' is a state fault: no PowerShell command can inject it")
-        return make(lab, self._subject(lab, subject))
+        return tuple(make(lab, self._subject(lab, subject)))
 
     def _subject(self, lab: Lab, subject: str | None) -> str:
         found = self.find(lab)
@@ -147,13 +145,15 @@ def run(lab: Lab, context: str, command: str | Sequence[Command]) -> Result:
     return powershell.run(lab, context, tuple(command))
 
 
-def run_all(lab: Lab, lines: Script) -> None:
-    """Run resolution lines in order; a line that fails is a wrong resolution, so it raises."""
-    for context, line in lines:
-        result = run(lab, context, line)
+def run_all(lab: Lab, actions: Script) -> None:
+    """Run a script's commands in order; one that fails is a wrong resolution, so it raises."""
+    for action in actions:
+        if not isinstance(action, Run):
+            continue
+        result = run(lab, str(action.where), action.pipeline)
         if not result.ok:
             error = result.first_error()
-            raise RuntimeError(f"[{context}] {line}: {error.message if error else 'failed'}")
+            raise RuntimeError(f"[{action.where}] {render(action)}: {error.message if error else 'failed'}")
 
 
 def check_symptom(lab: Lab, symptom: Symptom) -> bool:

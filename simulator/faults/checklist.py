@@ -6,6 +6,7 @@ import re
 from dataclasses import replace
 
 from nestlab.simulator import behaviour
+from nestlab.simulator.actions import cmd, run
 from nestlab.simulator.faults.base import Fault, run_all
 from nestlab.simulator.faults.symptoms import COMPONENTS_NOT_RUNNING, hypervisor_down, property_of
 from nestlab.simulator.faults.where import is_nested_host, name, nested_hosts, os_supported, q, while_off
@@ -116,7 +117,8 @@ def _launch_candidates(lab: Lab) -> list[str]:
 
 def _bcdedit(value: str):
     """The boot entry changes, and takes effect at the reboot that follows."""
-    return lambda lab, owner: [(owner, f"bcdedit /set hypervisorlaunchtype {value}"), (owner, "Restart-Computer -Force")]
+    return lambda lab, owner: (run(owner, cmd("bcdedit", "/set", "hypervisorlaunchtype", value)),
+                               run(owner, cmd("Restart-Computer", Force=True)))
 
 
 hypervisor_launch_disabled = Fault(
@@ -139,8 +141,7 @@ hypervisor_launch_disabled = Fault(
 
 
 def _dynamic(flag: bool):
-    value = "$true" if flag else "$false"
-    return lambda lab, vm: while_off(lab, vm, [f"Set-VMMemory -VMName {q(name(lab, vm))} -DynamicMemoryEnabled {value}"])
+    return lambda lab, vm: while_off(lab, vm, [cmd("Set-VMMemory", VMName=name(lab, vm), DynamicMemoryEnabled=flag)])
 
 
 dynamic_memory_enabled = Fault(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from nestlab.simulator.actions import Run, cmd, gb_bytes
 from nestlab.simulator.faults.base import Fault, run_all
 from nestlab.simulator.faults.checklist import OLD_OS
 from nestlab.simulator.faults.symptoms import nested_hypervisor_down, property_of, role_prerequisite
-from nestlab.simulator.faults.where import children_memory, gb, name, nested_hosts, os_supported, q, whole_gb, while_off
+from nestlab.simulator.faults.where import children_memory, name, nested_hosts, os_supported, q, whole_gb, while_off
 from nestlab.simulator.model import Lab, OSInfo
 
 SECTION = "Nested VM can't start Hyper-V role or install other hypervisors"
@@ -56,10 +57,7 @@ vm_generation_1 = Fault(
 
 
 def _expose(flag: bool):
-    value = "$true" if flag else "$false"
-    return lambda lab, vm: while_off(
-        lab, vm, [f"Set-VMProcessor -VMName {q(name(lab, vm))} -ExposeVirtualizationExtensions {value}"]
-    )
+    return lambda lab, vm: while_off(lab, vm, [cmd("Set-VMProcessor", VMName=name(lab, vm), ExposeVirtualizationExtensions=flag)])
 
 
 extensions_not_exposed = Fault(
@@ -82,9 +80,9 @@ extensions_not_exposed = Fault(
 
 
 def _count(value: int | None):
-    def lines(lab: Lab, vm: str) -> list[tuple[str, str]]:
+    def lines(lab: Lab, vm: str) -> tuple[Run, ...]:
         count = value if value is not None else _enough_vcpus(lab, vm)
-        return while_off(lab, vm, [f"Set-VMProcessor -VMName {q(name(lab, vm))} -Count {count}"])
+        return while_off(lab, vm, [cmd("Set-VMProcessor", VMName=name(lab, vm), Count=count)])
 
     return lines
 
@@ -116,9 +114,9 @@ TOO_LITTLE_GB = 2
 
 
 def _startup(value_gb: float | None):
-    def lines(lab: Lab, vm: str) -> list[tuple[str, str]]:
+    def lines(lab: Lab, vm: str) -> tuple[Run, ...]:
         startup = value_gb if value_gb is not None else enough_memory(lab, vm)
-        return while_off(lab, vm, [f"Set-VMMemory -VMName {q(name(lab, vm))} -StartupBytes {gb(startup)}"])
+        return while_off(lab, vm, [cmd("Set-VMMemory", VMName=name(lab, vm), StartupBytes=gb_bytes(startup))])
 
     return lines
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, replace
 
+from nestlab.simulator.actions import cmd, run
 from nestlab.simulator.faults.base import Fault, Script, Symptom, run_all
 from nestlab.simulator.faults.network import _natted_vm, _portproxy_line, _served_switch
 from nestlab.simulator.faults.symptoms import FILE_IN_USE, inbound, outbound
-from nestlab.simulator.faults.where import q, reachable, relink
+from nestlab.simulator.faults.where import reachable, relink
 from nestlab.simulator.model import Edge, Lab, Nat, PortProxyRule, Services, StaticMapping, ip_of, nat_id
 
 SECTION = "NAT and port forwarding issues"
@@ -110,14 +111,14 @@ def _swap(lab: Lab, nat: str, old: Forward, new: Forward) -> None:
 def _replace_lines(lab: Lab, nat: str, old: Forward, new: Forward, *, old_index: int | None = None) -> Script:
     owner = lab.owner(nat)
     if old.kind == "portproxy":
-        return [(owner, _portproxy_line("delete", old.rule)), (owner, _portproxy_line("add", new.rule))]
-    name = q(lab[nat].name)
+        return [run(owner, _portproxy_line("delete", old.rule)), run(owner, _portproxy_line("add", new.rule))]
+    name = lab[nat].name
     index = lab[nat].static_mappings.index(old.rule) if old_index is None else old_index
     m = new.rule
     return [
-        (owner, f"Remove-NetNatStaticMapping -NatName {name} -StaticMappingID {index} -Confirm:$false"),
-        (owner, f"Add-NetNatStaticMapping -NatName {name} -Protocol {m.protocol} -ExternalIPAddress {m.external_ip} "
-                f"-ExternalPort {m.external_port} -InternalIPAddress {m.internal_ip} -InternalPort {m.internal_port}"),
+        run(owner, cmd("Remove-NetNatStaticMapping", NatName=name, StaticMappingID=index, Confirm=False)),
+        run(owner, cmd("Add-NetNatStaticMapping", NatName=name, Protocol=m.protocol, ExternalIPAddress=m.external_ip,
+                       ExternalPort=m.external_port, InternalIPAddress=m.internal_ip, InternalPort=m.internal_port)),
     ]
 
 
@@ -200,11 +201,11 @@ nat_conflict = Fault(
     apply=_add_nat,
     shows=lambda lab, owner: outbound(lab, _natted_owner_vm(lab, owner), "winnat-down"),
     mend=lambda lab, owner: run_all(
-        lab, [(owner, f"Remove-NetNat -Name {q(lab[n].name)} -Confirm:$false") for n in _extra_nats(lab, owner)]
+        lab, [run(owner, cmd("Remove-NetNat", Name=lab[n].name, Confirm=False)) for n in _extra_nats(lab, owner)]
     ),
-    script=lambda lab, owner: [(owner, "New-NetNat -Name {} -InternalIPInterfaceAddressPrefix {}".format(
-        q(_second_nat(lab, owner).name), _second_nat(lab, owner).internal_prefix))],
-    unscript=lambda lab, owner: [(owner, f"Remove-NetNat -Name {q(_second_nat(lab, owner).name)} -Confirm:$false")],
+    script=lambda lab, owner: [run(owner, cmd("New-NetNat", Name=_second_nat(lab, owner).name,
+                                              InternalIPInterfaceAddressPrefix=_second_nat(lab, owner).internal_prefix))],
+    unscript=lambda lab, owner: [run(owner, cmd("Remove-NetNat", Name=_second_nat(lab, owner).name, Confirm=False))],
     aspect="traffic",
 )
 

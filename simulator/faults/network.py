@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import ipaddress
 
+from nestlab.simulator.actions import cmd, run
 from nestlab.simulator.faults.base import Fault, Script, run_all
 from nestlab.simulator.faults.symptoms import inbound, outbound
-from nestlab.simulator.faults.where import name, outward_ip, q, reachable, relink, system_port
+from nestlab.simulator.faults.where import name, outward_ip, reachable, relink, system_port
 from nestlab.simulator.model import Edge, FirewallRule, Lab, PortProxyRule, Switch, ip_of, switch_id
+from nestlab.simulator.psdata import Command
 
 SECTION = "Network connectivity issues in nested VMs"
 
@@ -78,9 +80,9 @@ def _move(kind: str):
         vm = adapter_vm(adapter)
         owner = lab.parent(vm)
         switch, create = _switch_for(lab, owner, kind)
-        lines = [f"New-VMSwitch -Name {q(switch)} -SwitchType {kind}"] if create else []
+        lines = [cmd("New-VMSwitch", Name=switch, SwitchType=kind)] if create else []
         lines.append(_connect_line(lab, adapter, switch))
-        return [(owner, line) for line in lines]
+        return [run(owner, line) for line in lines]
 
     def unscript(lab: Lab, adapter: str) -> Script:
         vm = adapter_vm(adapter)
@@ -88,15 +90,15 @@ def _move(kind: str):
         switch, create = _switch_for(lab, owner, kind)
         lines = [_connect_line(lab, adapter, lab[lab.switch_of(adapter)].name)]
         if create:
-            lines.append(f"Remove-VMSwitch -Name {q(switch)} -Force")
-        return [(owner, line) for line in lines]
+            lines.append(cmd("Remove-VMSwitch", Name=switch, Force=True))
+        return [run(owner, line) for line in lines]
 
     return apply, script, unscript
 
 
-def _connect_line(lab: Lab, adapter: str, switch: str) -> str:
+def _connect_line(lab: Lab, adapter: str, switch: str) -> Command:
     vm = adapter_vm(adapter)
-    return f"Connect-VMNetworkAdapter -VMName {q(name(lab, vm))} -Name {q(lab[adapter].name)} -SwitchName {q(switch)}"
+    return cmd("Connect-VMNetworkAdapter", VMName=name(lab, vm), Name=lab[adapter].name, SwitchName=switch)
 
 
 def _reconnect_external(lab: Lab, adapter: str) -> None:
@@ -113,9 +115,9 @@ def _reconnect_external(lab: Lab, adapter: str) -> None:
         switch = lab[existing[0]].name
     else:
         switch, _ = _switch_for(lab, owner, "External")
-        lines.append((owner, f"New-VMSwitch -Name {q(switch)} -NetAdapterName {q(_free_uplink(lab, owner))} "
-                             "-AllowManagementOS $true"))
-    lines.append((owner, _connect_line(lab, adapter, switch)))
+        lines.append(run(owner, cmd("New-VMSwitch", Name=switch, NetAdapterName=_free_uplink(lab, owner),
+                                    AllowManagementOS=True)))
+    lines.append(run(owner, _connect_line(lab, adapter, switch)))
     run_all(lab, lines)
 
 
@@ -194,8 +196,8 @@ def _spoofing(flag: bool):
 
     def lines(lab: Lab, adapter: str) -> Script:
         vm = adapter_vm(adapter)
-        line = f"Set-VMNetworkAdapter -VMName {q(name(lab, vm))} -Name {q(lab[adapter].name)} -MacAddressSpoofing {value}"
-        return [(lab.parent(vm), line)]
+        line = cmd("Set-VMNetworkAdapter", VMName=name(lab, vm), Name=lab[adapter].name, MacAddressSpoofing=value)
+        return [run(lab.parent(vm), line)]
 
     return lines
 
@@ -253,8 +255,8 @@ def _renat(prefix_of):
         owner = lab.owner(nat)
         record = lab[nat]
         return [
-            (owner, f"Remove-NetNat -Name {q(record.name)} -Confirm:$false"),
-            (owner, f"New-NetNat -Name {q(record.name)} -InternalIPInterfaceAddressPrefix {prefix_of(lab, nat)}"),
+            run(owner, cmd("Remove-NetNat", Name=record.name, Confirm=False)),
+            run(owner, cmd("New-NetNat", Name=record.name, InternalIPInterfaceAddressPrefix=prefix_of(lab, nat))),
         ]
 
     return lines
@@ -348,11 +350,11 @@ def _removable_forward(lab: Lab, owner: str) -> PortProxyRule | None:
     return None
 
 
-def _portproxy_line(verb: str, rule: PortProxyRule) -> str:
-    line = f"netsh interface portproxy {verb} v4tov4 listenport={rule.listen_port} listenaddress={rule.listen_address}"
+def _portproxy_line(verb: str, rule: PortProxyRule) -> Command:
+    words = ["interface", "portproxy", verb, "v4tov4", f"listenport={rule.listen_port}", f"listenaddress={rule.listen_address}"]
     if verb == "add":
-        line += f" connectport={rule.connect_port} connectaddress={rule.connect_address}"
-    return line
+        words += [f"connectport={rule.connect_port}", f"connectaddress={rule.connect_address}"]
+    return cmd("netsh", *words)
 
 
 def _remove_forward(lab: Lab, owner: str) -> None:
@@ -369,9 +371,9 @@ portproxy_missing = Fault(
     find=lambda lab: [o for o in lab.all_vms() if lab.platform(o).portproxy and _removable_forward(lab, o)],
     apply=_remove_forward,
     shows=lambda lab, owner: inbound(lab, owner, expected_forwards(lab, owner)[0].listen_port, "no-forward"),
-    mend=lambda lab, owner: run_all(lab, [(owner, _portproxy_line("add", r)) for r in expected_forwards(lab, owner)]),
-    script=lambda lab, owner: [(owner, _portproxy_line("delete", _removable_forward(lab, owner)))],
-    unscript=lambda lab, owner: [(owner, _portproxy_line("add", _removable_forward(lab, owner)))],
+    mend=lambda lab, owner: run_all(lab, [run(owner, _portproxy_line("add", r)) for r in expected_forwards(lab, owner)]),
+    script=lambda lab, owner: [run(owner, _portproxy_line("delete", _removable_forward(lab, owner)))],
+    unscript=lambda lab, owner: [run(owner, _portproxy_line("add", _removable_forward(lab, owner)))],
     aspect="traffic",
 )
 
@@ -394,16 +396,14 @@ def _unguarded_port(lab: Lab, owner: str) -> int:
     return next(f.listen_port for f in lab.platform(owner).portproxy if not _allows(lab, owner, f.listen_port))
 
 
-def _new_rule_line(rule: FirewallRule) -> str:
-    return (
-        f"New-NetFirewallRule -Name {q(rule.name)} -DisplayName {q(rule.name)} -Direction {rule.direction.title()} "
-        f"-Action {rule.action.title()} -Protocol {rule.protocol} -LocalPort {rule.port}"
-    )
+def _new_rule_line(rule: FirewallRule) -> Command:
+    return cmd("New-NetFirewallRule", Name=rule.name, DisplayName=rule.name, Direction=rule.direction.title(),
+               Action=rule.action.title(), Protocol=rule.protocol, LocalPort=rule.port)
 
 
 def _allow_forwarded(lab: Lab, owner: str) -> None:
     port = _unguarded_port(lab, owner)
-    run_all(lab, [(owner, _new_rule_line(FirewallRule(name=f"Allow-TCP-{port}", port=port)))])
+    run_all(lab, [run(owner, _new_rule_line(FirewallRule(name=f"Allow-TCP-{port}", port=port)))])
 
 
 def _drop_rule(lab: Lab, owner: str) -> None:
@@ -421,8 +421,8 @@ firewall_blocking = Fault(
     apply=_drop_rule,
     shows=lambda lab, owner: inbound(lab, owner, _unguarded_port(lab, owner), "firewall-blocked"),
     mend=_allow_forwarded,
-    script=lambda lab, owner: [(owner, f"Remove-NetFirewallRule -Name {q(_guarded_rule(lab, owner).name)}")],
-    unscript=lambda lab, owner: [(owner, _new_rule_line(_guarded_rule(lab, owner)))],
+    script=lambda lab, owner: [run(owner, cmd("Remove-NetFirewallRule", Name=_guarded_rule(lab, owner).name))],
+    unscript=lambda lab, owner: [run(owner, _new_rule_line(_guarded_rule(lab, owner)))],
     aspect="traffic",
 )
 

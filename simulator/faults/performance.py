@@ -6,10 +6,12 @@ import math
 from dataclasses import replace
 
 from nestlab.simulator import behaviour
+from nestlab.simulator.actions import cmd, gb_bytes, run
 from nestlab.simulator.faults.base import Fault, Script, run_all
 from nestlab.simulator.faults.hyperv_role import enough_memory
 from nestlab.simulator.faults.symptoms import performance
-from nestlab.simulator.faults.where import children_memory, gb, in_chain, in_nested_scope, name, nested_hosts, q, while_off
+from nestlab.simulator.faults.where import children_memory, in_chain, in_nested_scope, name, nested_hosts, while_off
+from nestlab.simulator.psparse import ScriptBlock
 from nestlab.simulator.model import Edge, Host, Lab, Vhd, vhd_id
 
 SECTION = "Performance degradation in nested virtualization"
@@ -30,7 +32,7 @@ def _squeezed_gb(lab: Lab, vm: str) -> int:
 
 def _memory_lines(value_of):
     def lines(lab: Lab, vm: str) -> Script:
-        return while_off(lab, vm, [f"Set-VMMemory -VMName {q(name(lab, vm))} -StartupBytes {gb(value_of(lab, vm))}"])
+        return while_off(lab, vm, [cmd("Set-VMMemory", VMName=name(lab, vm), StartupBytes=gb_bytes(value_of(lab, vm)))])
 
     return lines
 
@@ -105,7 +107,7 @@ def _grown(lab: Lab, owner: str) -> tuple[str, int] | None:
 
 
 def _count_line(lab: Lab, vm: str, count: int) -> Script:
-    return while_off(lab, vm, [f"Set-VMProcessor -VMName {q(name(lab, vm))} -Count {count}"])
+    return while_off(lab, vm, [cmd("Set-VMProcessor", VMName=name(lab, vm), Count=count)])
 
 
 def _rebalance(lab: Lab, owner: str) -> None:
@@ -120,7 +122,7 @@ def _rebalance(lab: Lab, owner: str) -> None:
     for vm in reversed(_running(lab, owner)):
         if _excess(lab, owner) <= 0:
             return
-        run_all(lab, [(owner, f"Stop-VM -Name {q(name(lab, vm))}")])
+        run_all(lab, [run(owner, cmd("Stop-VM", Name=name(lab, vm)))])
 
 
 def _overcommit_symptom(lab: Lab, owner: str):
@@ -173,9 +175,9 @@ def _user(lab: Lab, vhd: str) -> str:
     return lab.into(vhd, Edge.DISK)[0]
 
 
-def _controller(lab: Lab, vm: str, vhd: str) -> str:
+def _controller(lab: Lab, vm: str, vhd: str) -> dict[str, object]:
     kind = "SCSI" if lab[vm].generation == 2 else "IDE"
-    return f"-ControllerType {kind} -ControllerNumber 0 -ControllerLocation {lab.disks(vm).index(vhd)}"
+    return {"ControllerType": kind, "ControllerNumber": 0, "ControllerLocation": lab.disks(vm).index(vhd)}
 
 
 def _convert_lines(vhd_type: str):
@@ -184,8 +186,8 @@ def _convert_lines(vhd_type: str):
         path = lab[vhd].path
         target = _converted_path(path, vhd_type)
         return while_off(lab, vm, [
-            f"Convert-VHD -Path {q(path)} -DestinationPath {q(target)} -VHDType {vhd_type}",
-            f"Set-VMHardDiskDrive -VMName {q(name(lab, vm))} {_controller(lab, vm, vhd)} -Path {q(target)}",
+            cmd("Convert-VHD", Path=path, DestinationPath=target, VHDType=vhd_type),
+            cmd("Set-VMHardDiskDrive", VMName=name(lab, vm), **_controller(lab, vm, vhd), Path=target),
         ])
 
     return lines
@@ -226,8 +228,9 @@ dynamic_vhd = Fault(
     mend=lambda lab, vhd: run_all(lab, _convert_lines("Fixed")(lab, _dynamic_of(lab, vhd))),
     script=_convert_lines("Dynamic"),
     unscript=lambda lab, vhd: while_off(lab, _user(lab, vhd), [
-        f"Set-VMHardDiskDrive -VMName {q(name(lab, _user(lab, vhd)))} {_controller(lab, _user(lab, vhd), vhd)} -Path {q(lab[vhd].path)}",
-        f"Remove-Item -Path {q(_converted_path(lab[vhd].path, 'Dynamic'))}",
+        cmd("Set-VMHardDiskDrive", VMName=name(lab, _user(lab, vhd)), **_controller(lab, _user(lab, vhd), vhd),
+            Path=lab[vhd].path),
+        cmd("Remove-Item", Path=_converted_path(lab[vhd].path, "Dynamic")),
     ]),
     aspect="performance",
 )
@@ -304,7 +307,8 @@ def _bandwidth(mbps_of):
     def lines(lab: Lab, adapter: str) -> Script:
         vm = lab.owner(adapter)
         bits = mbps_of(lab, adapter) * 1_000_000
-        return [(lab.parent(vm), f"Set-VMNetworkAdapter -VMName {q(name(lab, vm))} -Name {q(lab[adapter].name)} -MaximumBandwidth {bits}")]
+        return [run(lab.parent(vm), cmd("Set-VMNetworkAdapter", VMName=name(lab, vm), Name=lab[adapter].name,
+                                        MaximumBandwidth=bits))]
 
     return lines
 
@@ -334,7 +338,7 @@ def _neighbours(lab: Lab, owner: str) -> list[str]:
 def _stop_heavy(lab: Lab, owner: str) -> None:
     """The guide: avoid running resource-intensive applications in other host VMs — stop them."""
     heavy = [v for v in _running(lab, owner) if lab[v].workload == "heavy"]
-    run_all(lab, [(owner, f"Stop-VM -Name {q(name(lab, v))}") for v in heavy])
+    run_all(lab, [run(owner, cmd("Stop-VM", Name=name(lab, v))) for v in heavy])
 
 
 BURN = "1..$env:NUMBER_OF_PROCESSORS | ForEach-Object { Start-Job { while ($true) {} } }"
@@ -352,12 +356,11 @@ noisy_neighbor = Fault(
     apply=lambda lab, owner: lab.update(_neighbours(lab, owner)[-1], workload="heavy"),
     shows=lambda lab, owner: performance(lab, _running(lab, owner)[0], "noisy-neighbour"),
     mend=_stop_heavy,
-    script=lambda lab, owner: [
-        (owner, f"Invoke-Command -VMName {q(name(lab, _neighbours(lab, owner)[-1]))} -ScriptBlock {{ {BURN} }}")
-    ],
-    unscript=lambda lab, owner: [
-        (owner, f"Invoke-Command -VMName {q(name(lab, _neighbours(lab, owner)[-1]))} -ScriptBlock {{ Get-Job | Stop-Job }}")
-    ],
+    # a script, not one pipeline: an explicit Invoke-Command with its script block (simulator.actions)
+    script=lambda lab, owner: [run(owner, cmd("Invoke-Command", VMName=name(lab, _neighbours(lab, owner)[-1]),
+                                              ScriptBlock=ScriptBlock(BURN)))],
+    unscript=lambda lab, owner: [run(owner, cmd("Invoke-Command", VMName=name(lab, _neighbours(lab, owner)[-1]),
+                                                ScriptBlock=ScriptBlock("Get-Job | Stop-Job")))],
     aspect="performance",
 )
 

@@ -15,9 +15,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from nestlab.simulator import behaviour
+from nestlab.simulator.actions import cmd, gb_bytes, run
 from nestlab.simulator.faults.base import Fault, Script, run_all
 from nestlab.simulator.faults.symptoms import memory_not_applied
-from nestlab.simulator.faults.where import gb, name, q, while_off
+from nestlab.simulator.faults.where import name, while_off
 from nestlab.simulator.model import Lab
 
 SECTION = "VM resource changes not recognized (for example, RAM increase)"
@@ -50,12 +51,12 @@ def _ask(lab: Lab, vm: str) -> None:
 def _apply_offline(lab: Lab, vm: str) -> None:
     """The guide's resolution: power off, resize, start (then the guest sees the memory)."""
     wanted = lab[vm].memory.pending_startup_gb
-    run_all(lab, while_off(lab, vm, [f"Set-VMMemory -VMName {q(name(lab, vm))} -StartupBytes {gb(wanted)}"]))
+    run_all(lab, while_off(lab, vm, [cmd("Set-VMMemory", VMName=name(lab, vm), StartupBytes=gb_bytes(wanted))]))
 
 
 def _set_running(value_of):
     def lines(lab: Lab, vm: str) -> Script:
-        return [(lab.parent(vm), f"Set-VMMemory -VMName {q(name(lab, vm))} -StartupBytes {gb(value_of(lab, vm))}")]
+        return (run(lab.parent(vm), cmd("Set-VMMemory", VMName=name(lab, vm), StartupBytes=gb_bytes(value_of(lab, vm)))),)
 
     return lines
 

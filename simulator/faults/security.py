@@ -15,10 +15,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 from nestlab.simulator import behaviour
+from nestlab.simulator.actions import cmd, run
 from nestlab.simulator.faults.base import Fault, Script, Symptom, run_all
 from nestlab.simulator.faults.symptoms import VBS_BLOCKS_NESTED
 from nestlab.simulator.faults.where import is_nested_host, name, owners, q
 from nestlab.simulator.model import DeviceGuardRegistry, Lab
+from nestlab.simulator.psdata import Command
 
 SECTION = "Nested Hyper-V installation or operation blocked by security policies"
 DEVICEGUARD_KEY = r"HKLM\System\CurrentControlSet\Control\DeviceGuard"
@@ -49,19 +51,19 @@ def _security(**changes: object):
     return change
 
 
-def _reg_add(key: str, value: str, data: int) -> str:
-    return f"reg add {key} /v {value} /t REG_DWORD /d {data} /f"
+def _reg_add(key: str, value: str, data: int) -> Command:
+    return cmd("reg", "add", key, "/v", value, "/t", "REG_DWORD", "/d", str(data), "/f")
 
 
-def _reg_delete(key: str, value: str) -> str:
-    return f"reg delete {key} /v {value} /f"
+def _reg_delete(key: str, value: str) -> Command:
+    return cmd("reg", "delete", key, "/v", value, "/f")
 
 
-REBOOT = "Restart-Computer -Force"
+REBOOT = cmd("Restart-Computer", Force=True)
 
 
-def _lines(*lines: str):
-    return lambda lab, owner: [(owner, line) for line in lines]
+def _lines(*lines: Command):
+    return lambda lab, owner: [run(owner, line) for line in lines]
 
 
 def _fault(fault_id: str, kind: str, description: str, apply, mend, script=None, unscript=None) -> Fault:
@@ -93,7 +95,7 @@ def _run_once(key: str, value: str):
 
 
 def _reboot(lab: Lab, owner: str) -> None:
-    run_all(lab, [(owner, REBOOT)])
+    run_all(lab, [run(owner, REBOOT)])
 
 
 def _switch_off(key: str, value: str):
@@ -140,9 +142,9 @@ def _registry(value: int | None):
 def _guide_reg_delete(lab: Lab, owner: str) -> Script:
     """The guide's resolution, verbatim, then the reboot it asks for."""
     return [
-        (owner, _reg_delete(DEVICEGUARD_KEY, "EnableVirtualizationBasedSecurity")),
-        (owner, _reg_delete(DEVICEGUARD_KEY, "RequirePlatformSecurityFeatures")),
-        (owner, REBOOT),
+        run(owner, _reg_delete(DEVICEGUARD_KEY, "EnableVirtualizationBasedSecurity")),
+        run(owner, _reg_delete(DEVICEGUARD_KEY, "RequirePlatformSecurityFeatures")),
+        run(owner, REBOOT),
     ]
 
 

@@ -10,6 +10,7 @@ import ntpath
 from dataclasses import replace
 
 from nestlab.simulator import storage
+from nestlab.simulator.actions import cmd, run
 from nestlab.simulator.faults.base import Fault, Symptom, run_all
 from nestlab.simulator.faults.symptoms import CHAIN_BROKEN
 from nestlab.simulator.faults.where import q, reachable, relink
@@ -109,8 +110,7 @@ def _move_parent(lab: Lab, child: str) -> None:
 def _reconnect(lab: Lab, child: str) -> None:
     """Beyond the guide: Set-VHD -ParentPath points the checkpoint at the parent's new place."""
     owner = lab.owner(child)
-    line = f"Set-VHD -Path {q(lab[child].path)} -ParentPath {q(moved_path(_parent_path(lab, child)))}"
-    run_all(lab, [(owner, line)])
+    run_all(lab, [run(owner, cmd("Set-VHD", Path=lab[child].path, ParentPath=moved_path(_parent_path(lab, child))))])
 
 
 vhd_parent_moved = Fault(

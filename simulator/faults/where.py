@@ -1,14 +1,14 @@
-"""Where faults apply, and how their PowerShell lines are written: lab queries shared by the catalog."""
+"""Where faults apply: lab queries of the catalog (the ones the diagnosis shares are in lab_queries)."""
 
 from __future__ import annotations
 
 import ipaddress
 import math
 
+from nestlab.simulator.actions import gb_text as gb, q, while_off  # noqa: F401  (the catalog's imports)
+from nestlab.simulator.lab_queries import is_nested_host, nested_hosts, os_supported  # noqa: F401
 from nestlab.simulator.labfile import link_derived_edges
-from nestlab.simulator.model import VM, Lab, ip_of
-
-SUPPORTED_BUILD = 14393  # Windows Server 2016 / Windows 10 1607: the first builds with nested Hyper-V
+from nestlab.simulator.model import Lab, NodeId, ip_of
 
 
 # Windows' own listeners (diagnosis/rules/network.py SYSTEM_PORTS, docs/severity.md): never a
@@ -19,15 +19,6 @@ SYSTEM_PORTS = frozenset({135, 137, 138, 139, 445, 3389, 5985, 5986, 47001})
 
 def system_port(port: int) -> bool:
     return port in SYSTEM_PORTS or port >= 49152
-
-
-def is_nested_host(lab: Lab, vm: str) -> bool:
-    """A VM that hosts nested VMs: Hyper-V in its guest, or VMs running inside it."""
-    return lab[vm].guest.hyperv_installed or bool(lab.vms(vm))
-
-
-def nested_hosts(lab: Lab) -> list[str]:
-    return [vm for vm in lab.all_vms() if is_nested_host(lab, vm)]
 
 
 def in_chain(lab: Lab, vm: str) -> bool:
@@ -53,7 +44,7 @@ def in_nested_scope(lab: Lab, subject: str) -> bool:
         users = [vm for vm in lab.all_vms() if any(subject in lab.chain(d) for d in lab.disks(vm) if d in lab)]
         return any(in_chain(lab, vm) for vm in users)
     node = anchor(lab, subject)
-    if node not in lab:
+    if node not in lab or lab.kind(node) not in ("host", "vm"):
         return False
     return chain_owner(lab, node) if lab.kind(node) == "host" else in_chain(lab, node)
 
@@ -71,30 +62,8 @@ def owners(lab: Lab) -> list[str]:
     return [o for host in lab.hosts() for o in (host, *lab.vms(host, recursive=True))]
 
 
-def os_supported(caption: str, build: int) -> bool:
-    return build >= SUPPORTED_BUILD and "home" not in caption.lower()
-
-
 def name(lab: Lab, vm: str) -> str:
     return lab[vm].name
-
-
-def q(text: str) -> str:
-    """A PowerShell single-quoted string."""
-    return "'" + text.replace("'", "''") + "'"
-
-
-def gb(value: float) -> str:
-    """A byte count as PowerShell writes it: 4GB, or the bytes when it is not whole gigabytes."""
-    return f"{int(value)}GB" if float(value).is_integer() else str(int(value * 2**30))
-
-
-def while_off(lab: Lab, vm: str, lines: list[str]) -> list[tuple[str, str]]:
-    """Lines that change a VM's settings, wrapped in Stop-VM / Start-VM when it runs (as Hyper-V needs)."""
-    record: VM = lab[vm]
-    if record.state == "Running":
-        lines = [f"Stop-VM -Name {q(record.name)}", *lines, f"Start-VM -Name {q(record.name)}"]
-    return [(lab.parent(vm), line) for line in lines]
 
 
 def outward_ip(lab: Lab, owner: str) -> str | None:
@@ -147,8 +116,5 @@ def anchor(lab: Lab, subject: str) -> str:
     """The host or VM a subject belongs to (an adapter's VM, a switch's, NAT's or disk's owner)."""
     if subject in lab and lab.kind(subject) in ("host", "vm"):
         return subject
-    if ":adapter:" in subject:
-        return subject.split(":adapter:", 1)[0]
-    if ":" in subject:
-        return subject.split(":", 1)[0]
-    return subject
+    node = NodeId.parse(subject)
+    return str(node.owner) if node.kind is not None and node.owner is not None else subject
