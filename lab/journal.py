@@ -162,10 +162,16 @@ def to_data(journal: Journal) -> dict[str, Any]:
              "inject": [actions.to_data(a) for a in s.inject],
              "undo": [actions.to_data(a) for a in s.undo],
              "repairs": [actions.to_data(a) for a in s.repairs],
-             "checks": [{**asdict(c), "properties": list(c.properties)} for c in s.checks]}
+             "checks": [_check_data(c) for c in s.checks]}
             for s in journal.steps
         ],
     }
+
+
+def _check_data(check: Check) -> dict[str, Any]:
+    """A read-back: `command` its text for people, `pipeline` what is sent (read back structured)."""
+    return {"context": check.context, "command": check.text, "pipeline": actions.pipeline_data(check.command),
+            "properties": list(check.properties), "before": check.before, "after": check.after}
 
 
 ADDRESS_FIELDS = ("name", "server", "port", "user", "transport", "auth", "cert_validation")
@@ -215,7 +221,8 @@ def _step(d: dict[str, Any]) -> Step:
         host=str(d["host"]),
         inject=_runs(d["inject"]),
         undo=_runs(d["undo"]),
-        checks=tuple(Check(str(c["context"]), str(c["command"]), tuple(c["properties"]), c.get("before"), c.get("after"))
+        checks=tuple(Check(str(c["context"]), actions.pipeline_from_data(c["pipeline"]), tuple(c["properties"]),
+                           c.get("before"), c.get("after"))
                      for c in d["checks"]),
         status=d["status"],
         error=str(d.get("error", "")),
@@ -455,7 +462,7 @@ def settle(session: Session, journal: Journal, baseline: Lab, *,
         for check in moves:
             host = address(check.context)[0]
             note = "back to the baseline: " + ", ".join(
-                f"{p} {v}" for p, v in zip(check.properties, check.before[0])) + f" for {check.command.split(' ', 2)[2]}"
+                f"{p} {v}" for p, v in zip(check.properties, check.before[0])) + f" for {actions.q(check.command[0].param('Name'))}"
             step = journal.add(Step(len(journal.steps), "", check.context, host, (), (), (check,), note=note))
             outcomes.append(undo_step(session, journal, step))
     raise AssertionError("unreachable: the last round returns")
@@ -476,7 +483,7 @@ def _moves(baseline: Lab, now: Lab) -> list[Check]:
         if have.state == want.state and not memory_differs:
             continue
         node = NodeId.parse(vm)
-        owner, command = str(node.owner), f"Get-VM -Name {actions.q(node.name)}"
+        owner, command = str(node.owner), (actions.cmd("Get-VM", Name=node.name),)
         if want.state == "Running" and not want.memory.dynamic:
             check = Check(owner, command, ("State", "MemoryAssigned"), before=[["Running", int(want.memory.startup_gb * 2**30)]])
         else:

@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from nestlab.lab.session import Session, address
-from nestlab.simulator.actions import Run, cmd, render, run
+from nestlab.simulator.actions import Run, cmd, pipeline_text, render, run
 from nestlab.simulator.errors import BadInput
 from nestlab.simulator.psdata import Command, PSEnum, PSObject, Result
-from nestlab.simulator.psparse import parse
 
 Line = Run  # a command of a script, an undo or a repair (simulator.actions)
 
@@ -29,21 +28,27 @@ Line = Run  # a command of a script, an undo or a repair (simulator.actions)
 
 @dataclass(frozen=True)
 class Check:
-    """A value a step changes, as a host shows it: run `command` in `context`, keep `properties`.
+    """A value a step changes, as a host shows it: run `command` (a pipeline, structured) in
+    `context`, keep `properties`.
 
     `properties` empty means the output itself (text lines of a native command, a Test-Path bool).
     `before` is what it showed before the step was applied; `after` what it showed after the undo.
     """
 
     context: str
-    command: str
+    command: tuple[Command, ...]
     properties: tuple[str, ...] = ()
     before: Any = None
     after: Any = None
 
+    @property
+    def text(self) -> str:
+        """The read-back as a person types it (simulator.actions renders it)."""
+        return pipeline_text(self.command)
+
     def read(self, session: Session) -> Any:
         host, vm = address(self.context)
-        result = session.run(host, parse(self.command), vm=vm)
+        result = session.run(host, self.command, vm=vm)
         return shown(result, self.properties)
 
     @property
@@ -52,7 +57,7 @@ class Check:
 
     def describe(self) -> str:
         props = f" ({', '.join(self.properties)})" if self.properties else ""
-        return f"[{self.context}] {self.command}{props}"
+        return f"[{self.context}] {self.text}{props}"
 
 
 def shown(result: Result, properties: Sequence[str]) -> Any:
@@ -88,21 +93,17 @@ def _plain(value: Any) -> Any:
 ReadBack = Callable[[str, Command], "list[Check]"]
 
 
-def _q(value: Any) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
-
-
 def _vm_state(context: str, c: Command) -> list[Check]:
     """Start/Stop/Restart-VM: the VM's state and the memory it runs with (a start applies a pending
     Startup), and the VMs inside its guest (they stop with it, and may not start with it)."""
     name = c.param("Name")
-    return [_power(context, name), Check(f"{context}/{name}", "Get-VM", ("Name", "State"))]
+    return [_power(context, name), Check(f"{context}/{name}", (cmd("Get-VM"),), ("Name", "State"))]
 
 
 def _power(context: str, name: Any) -> Check:
     """Get-VM MemoryAssigned, not only Get-VMMemory Startup: a Startup set while the VM runs is
     configured but not applied, and only the running value says what the guest has."""
-    return Check(context, f"Get-VM -Name {_q(name)}", ("State", "MemoryAssigned"))
+    return Check(context, (cmd("Get-VM", Name=name),), ("State", "MemoryAssigned"))
 
 
 def _memory(context: str, c: Command) -> list[Check]:
@@ -114,32 +115,32 @@ def _settings(getter: str, identity: tuple[str, ...], renamed: dict[str, str] | 
     """Set-X -Id … -Setting value: Get-X -Id …, comparing the settings the line names."""
 
     def read_back(context: str, c: Command) -> list[Check]:
-        ids = " ".join(f"-{name} {_q(c.param(name))}" for name in identity if c.has(name))
+        ids = tuple((name, c.param(name)) for name in identity if c.has(name))
         changed = tuple((renamed or {}).get(name, name) for name, _ in c.parameters if name not in identity)
-        return [Check(context, f"{getter} {ids}".strip(), changed)]
+        return [Check(context, (Command(getter, ids),), changed)]
 
     return read_back
 
 
-def _table(getter: str, *properties: str) -> ReadBack:
+def _table(getter: Command, *properties: str) -> ReadBack:
     """New-X / Remove-X: the whole table, by the properties that tell its rows apart."""
-    return lambda context, c: [Check(context, getter, properties)]
+    return lambda context, c: [Check(context, (getter,), properties)]
 
 
-def _adapter_ids(c: Command) -> str:
+def _adapter_ids(c: Command) -> Command:
     """-VMName V [-Name A]: without -Name, Set-VMNetworkAdapter means every adapter of the VM."""
-    return f"-VMName {_q(c.param('VMName'))}" + (f" -Name {_q(c.param('Name'))}" if c.has("Name") else "")
+    return Command("Get-VMNetworkAdapter", tuple((n, c.param(n)) for n in ("VMName", "Name") if c.has(n)))
 
 
 def _adapter(context: str, c: Command) -> list[Check]:
-    ids = _adapter_ids(c)
+    get = _adapter_ids(c)
     checks = []
     if c.has("MaximumBandwidth"):
-        checks.append(Check(context, f"Get-VMNetworkAdapter {ids} | Select-Object -ExpandProperty BandwidthSetting",
+        checks.append(Check(context, (get, cmd("Select-Object", ExpandProperty="BandwidthSetting")),
                             ("MaximumBandwidth",)))
     others = tuple(name for name, _ in c.parameters if name not in ("VMName", "Name", "MaximumBandwidth"))
     if others:
-        checks.append(Check(context, f"Get-VMNetworkAdapter {ids}", others))
+        checks.append(Check(context, (get,), others))
     return checks
 
 
@@ -148,25 +149,25 @@ def _registry(context: str, c: Command) -> list[Check]:
     args = [str(a) for a in c.arguments]
     key = args[1].replace("HKLM\\", "HKLM:\\", 1) if len(args) > 1 else ""
     value = args[args.index("/v") + 1] if "/v" in args else "(default)"
-    return [Check(context, f"Get-ItemProperty -Path {_q(key)}", (value,))]
+    return [Check(context, (cmd("Get-ItemProperty", Path=key),), (value,))]
 
 
 def _path_exists(parameter: str) -> ReadBack:
-    return lambda context, c: [Check(context, f"Test-Path -Path {_q(c.param(parameter))}")]
+    return lambda context, c: [Check(context, (cmd("Test-Path", Path=c.param(parameter)),))]
 
 
 def _guest_jobs(context: str, c: Command) -> list[Check]:
     """Invoke-Command -VMName X { … Start-Job … }: the guest's running jobs (the load it makes)."""
-    return [Check(f"{context}/{c.param('VMName')}", "Get-Job -State Running", ("Name",))]
+    return [Check(f"{context}/{c.param('VMName')}", (cmd("Get-Job", State="Running"),), ("Name",))]
 
 
 def _boot(context: str, c: Command) -> list[Check]:
     """Restart-Computer: what a boot applies — whether the hypervisor runs, and what VBS runs —
     and the VMs on the machine (a VM without an automatic start stays off after it)."""
     return [
-        Check(context, "Get-VM", ("Name", "State")),
-        Check(context, "Get-CimInstance -ClassName Win32_ComputerSystem", ("HypervisorPresent",)),
-        Check(context, r"Get-CimInstance -Namespace root\Microsoft\Windows\DeviceGuard -ClassName Win32_DeviceGuard",
+        Check(context, (cmd("Get-VM"),), ("Name", "State")),
+        Check(context, (cmd("Get-CimInstance", ClassName="Win32_ComputerSystem"),), ("HypervisorPresent",)),
+        Check(context, (cmd("Get-CimInstance", Namespace="root\\Microsoft\\Windows\\DeviceGuard", ClassName="Win32_DeviceGuard"),),
               ("SecurityServicesRunning", "VirtualizationBasedSecurityStatus")),
     ]
 
@@ -179,24 +180,24 @@ READ_BACKS: dict[str, ReadBack] = {
     "set-vmnetworkadapter": _adapter,
     "connect-vmnetworkadapter": _settings("Get-VMNetworkAdapter", ("VMName", "Name")),
     "set-vmharddiskdrive": lambda context, c: [Check(
-        context, f"Get-VMHardDiskDrive -VMName {_q(c.param('VMName'))}",
+        context, (cmd("Get-VMHardDiskDrive", VMName=c.param("VMName")),),
         ("ControllerType", "ControllerNumber", "ControllerLocation", "Path"))],
     "set-vhd": _settings("Get-VHD", ("Path",)),
     "convert-vhd": _path_exists("DestinationPath"),
     "remove-item": _path_exists("Path"),
-    "new-vmswitch": _table("Get-VMSwitch", "Name", "SwitchType"),
-    "remove-vmswitch": _table("Get-VMSwitch", "Name", "SwitchType"),
-    "new-netnat": _table("Get-NetNat", "Name", "InternalIPInterfaceAddressPrefix"),
-    "remove-netnat": _table("Get-NetNat", "Name", "InternalIPInterfaceAddressPrefix"),
-    "new-netfirewallrule": _table("Get-NetFirewallRule", "Name", "Enabled", "Direction", "Action"),
-    "remove-netfirewallrule": _table("Get-NetFirewallRule", "Name", "Enabled", "Direction", "Action"),
-    "netsh": _table("netsh interface portproxy show all"),
-    "bcdedit": _table("bcdedit /enum {current}"),
+    "new-vmswitch": _table(cmd("Get-VMSwitch"), "Name", "SwitchType"),
+    "remove-vmswitch": _table(cmd("Get-VMSwitch"), "Name", "SwitchType"),
+    "new-netnat": _table(cmd("Get-NetNat"), "Name", "InternalIPInterfaceAddressPrefix"),
+    "remove-netnat": _table(cmd("Get-NetNat"), "Name", "InternalIPInterfaceAddressPrefix"),
+    "new-netfirewallrule": _table(cmd("Get-NetFirewallRule"), "Name", "Enabled", "Direction", "Action"),
+    "remove-netfirewallrule": _table(cmd("Get-NetFirewallRule"), "Name", "Enabled", "Direction", "Action"),
+    "netsh": _table(cmd("netsh", "interface", "portproxy", "show", "all")),
+    "bcdedit": _table(cmd("bcdedit", "/enum", "{current}")),
     "reg": _registry,
     "invoke-command": _guest_jobs,
     "restart-computer": _boot,
     "restart-vm": _vm_state,
-    "set-netfirewallrule": _table("Get-NetFirewallRule", "Name", "Enabled", "Direction", "Action"),
+    "set-netfirewallrule": _table(cmd("Get-NetFirewallRule"), "Name", "Enabled", "Direction", "Action"),
 }
 
 
@@ -239,7 +240,7 @@ Inverse = Callable[[str, Command, Sequence[Check]], "list[Line]"]
 def _before(checks: Sequence[Check], getter: str, prop: str, row: Callable[[dict], bool] = lambda r: True) -> Any:
     """The value `prop` had, read by the check whose command starts with `getter` (one matching row)."""
     for check in checks:
-        if check.command.startswith(getter) and prop in check.properties and isinstance(check.before, list):
+        if check.text.startswith(getter) and prop in check.properties and isinstance(check.before, list):
             rows = [dict(zip(check.properties, r)) for r in check.before if isinstance(r, list)]
             matching = [r for r in rows if row(r)]
             if len(matching) == 1:
@@ -275,7 +276,7 @@ def _adapter_inverse(context: str, c: Command, checks: Sequence[Check]) -> list[
         if name in ("VMName", "Name"):
             continue
         if name == "MaximumBandwidth":
-            bandwidth = next((ch.before for ch in checks if "BandwidthSetting" in ch.command), [])
+            bandwidth = next((ch.before for ch in checks if "BandwidthSetting" in ch.text), [])
             values.append((name, bandwidth[0][0] if bandwidth else 0))
         else:
             values.append((name, _before(checks, "Get-VMNetworkAdapter", name)))
@@ -408,7 +409,7 @@ def repairs(checks: Sequence[Check], cycled: set[tuple[str, str]] | None = None)
     cycled = set() if cycled is None else cycled
     lines: list[Run] = []
     for check in checks:
-        if not check.command.startswith("Get-VM") or "State" not in check.properties or check.same:
+        if check.command[0].name != "Get-VM" or "State" not in check.properties or check.same:
             continue
         before, after = _rows_by_name(check, check.before), _rows_by_name(check, check.after)
         for name, was in before.items():
@@ -431,8 +432,7 @@ def _rows_by_name(check: Check, shown_value: Any) -> dict[str, dict[str, Any]]:
     rows = [dict(zip(check.properties, r)) for r in shown_value if isinstance(r, list)]
     if "Name" in check.properties:
         return {str(r["Name"]): r for r in rows}
-    (command,) = parse(check.command)
-    return {str(command.param("Name")): rows[0]} if len(rows) == 1 else {}
+    return {str(check.command[0].param("Name")): rows[0]} if len(rows) == 1 else {}
 
 
 def _power_lines(context: str, name: str, was: dict[str, Any], now: dict[str, Any]) -> list[Run]:

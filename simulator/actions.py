@@ -42,6 +42,7 @@ from nestlab.simulator.psdata import Command
 BARE = frozenset({
     "action", "direction", "protocol", "switchtype", "vhdtype", "controllertype", "macaddressspoofing",
     "externalipaddress", "internalipaddress", "enabled", "profile", "localport", "remoteport",
+    "expandproperty", "property", "state", "classname", "namespace",  # read-backs: names, not text
 })
 BARE_BY_COMMAND = frozenset({("start-service", "name"), ("stop-service", "name"), ("restart-service", "name")})
 # Switch parameters: True is the bare switch, False the colon form (`-Confirm:$false`).
@@ -227,9 +228,20 @@ def to_data(action: Action) -> dict[str, Any]:
     """JSON-able form that `from_data` reads back exactly; `text` is for people reading the file."""
     if isinstance(action, Run):
         return {"run": str(action.where), "from_parent": action.from_parent, "text": render(action),
-                "pipeline": [{"name": c.name, "parameters": [[k, _data(v)] for k, v in c.parameters],
-                              "arguments": [_data(a) for a in c.arguments]} for c in action.pipeline]}
+                "pipeline": pipeline_data(action.pipeline)}
     return {type(action).__name__.lower(): action.text}
+
+
+def pipeline_data(pipeline: Iterable[Command]) -> list[dict[str, Any]]:
+    return [{"name": c.name, "parameters": [[k, _data(v)] for k, v in c.parameters],
+             "arguments": [_data(a) for a in c.arguments]} for c in pipeline]
+
+
+def pipeline_from_data(data: Any) -> tuple[Command, ...]:
+    if not isinstance(data, list):
+        raise BadInput(f"not a pipeline: {data!r}")
+    return tuple(Command(str(c["name"]), tuple((str(k), _undata(v)) for k, v in c.get("parameters", ())),
+                         tuple(_undata(a) for a in c.get("arguments", ()))) for c in data)
 
 
 def from_data(data: Any) -> Action:
@@ -241,9 +253,7 @@ def from_data(data: Any) -> Action:
         return Note(str(data["note"]))
     if "run" not in data or not isinstance(data.get("pipeline"), list):
         raise BadInput(f"not an action (no run/manual/note): {data!r}")
-    pipeline = tuple(Command(str(c["name"]), tuple((str(k), _undata(v)) for k, v in c.get("parameters", ())),
-                             tuple(_undata(a) for a in c.get("arguments", ()))) for c in data["pipeline"])
-    return Run(NodeId.parse(str(data["run"])), pipeline, bool(data.get("from_parent", False)))
+    return Run(NodeId.parse(str(data["run"])), pipeline_from_data(data["pipeline"]), bool(data.get("from_parent", False)))
 
 
 def _data(value: Any) -> Any:

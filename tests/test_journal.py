@@ -157,7 +157,7 @@ def test_an_undo_the_read_backs_contradict_is_not_called_done(tmp_path):
     session = SimSession(lab)
     journal = new_journal(tmp_path)
     step = J.inject(session, journal, lab.copy(), "insufficient-vcpu", "HV01/L1", **ALLOW)
-    wrong = tuple(c if "Processor" not in c.command else J.replace(c, before=[[64]]) for c in step.checks)
+    wrong = tuple(c if "Processor" not in c.text else J.replace(c, before=[[64]]) for c in step.checks)
     journal.update(step, checks=wrong)
     (outcome,) = J.undo_all(session, journal)
     assert outcome.step.status == J.UNDO_FAILED and "NOT undone" in str(outcome)

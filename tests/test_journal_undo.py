@@ -27,7 +27,7 @@ from nestlab.lab.psrp_session import HostAddress, PsrpSession
 from nestlab.lab.session import SimSession
 from nestlab.simulator import labfile
 from nestlab.simulator.psparse import parse
-from nestlab.simulator.actions import run, shown
+from nestlab.simulator.actions import cmd, run, shown
 
 
 def by_hand(session, context: str, line: str) -> None:
@@ -93,7 +93,7 @@ def test_memory_change_pending_and_its_resolution_are_undone_to_the_memory_the_v
 def test_a_set_vmmemorys_read_back_includes_what_the_vm_runs_with():
     (command,) = parse("Set-VMMemory -VMName 'L2-web' -StartupBytes 4GB")
     checks = readback.checks_of([("HV01/L1", command, str(command))])
-    assert ("Get-VM -Name 'L2-web'", ("MemoryAssigned", "State")) in [(c.command, c.properties) for c in checks]
+    assert ("Get-VM -Name 'L2-web'", ("MemoryAssigned", "State")) in [(c.text, c.properties) for c in checks]
 
 
 def test_an_undo_that_sets_startup_on_a_running_vm_is_not_called_done_until_it_runs_with_it(tmp_path):
@@ -116,10 +116,10 @@ def test_an_undo_that_sets_startup_on_a_running_vm_is_not_called_done_until_it_r
 
 
 def test_repairs_start_what_ran_turn_off_what_was_off_and_cycle_a_vm_with_other_memory():
-    table = readback.Check("HV01/L1", "Get-VM", ("Name", "State"),
+    table = readback.Check("HV01/L1", (cmd("Get-VM"),), ("Name", "State"),
                            before=[["L2-app", "Running"], ["L2-web", "Off"], ["gone", "Running"]],
                            after=[["L2-app", "Off"], ["L2-web", "Running"]])
-    one = readback.Check("HV01", "Get-VM -Name 'L1'", ("State", "MemoryAssigned"),
+    one = readback.Check("HV01", (cmd("Get-VM", Name="L1"),), ("State", "MemoryAssigned"),
                          before=[["Running", 2]], after=[["Running", 4]])
     cycled: set = set()
     assert [shown(a) for a in readback.repairs([table, one], cycled)] == [

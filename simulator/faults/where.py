@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import math
 
-from nestlab.simulator.actions import gb_text as gb, q, while_off  # noqa: F401  (the catalog's imports)
+from nestlab.simulator.actions import q, while_off  # noqa: F401  (the catalog's imports)
 from nestlab.simulator.lab_queries import is_nested_host, nested_hosts, os_supported  # noqa: F401
 from nestlab.simulator.labfile import link_derived_edges
 from nestlab.simulator.model import Lab, NodeId, ip_of
