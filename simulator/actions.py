@@ -151,8 +151,8 @@ class Run:
 
 
 @dataclass(frozen=True)
-class Manual:
-    """A change only a person can make (firmware, hardware, a rebuild); nothing to send."""
+class _Words:
+    """An action that is words for a person; `str()` is the words."""
 
     text: str
 
@@ -161,13 +161,13 @@ class Manual:
 
 
 @dataclass(frozen=True)
-class Note:
+class Manual(_Words):
+    """A change only a person can make (firmware, hardware, a rebuild); nothing to send."""
+
+
+@dataclass(frozen=True)
+class Note(_Words):
     """Guidance that follows the commands (how to verify); nothing to do."""
-
-    text: str
-
-    def __str__(self) -> str:
-        return self.text
 
 
 Action = Union[Run, Manual, Note]

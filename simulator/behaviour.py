@@ -73,8 +73,7 @@ def os_runs_hyperv(platform: Platform) -> bool:
     return platform.os.build >= MIN_HYPERV_BUILD and "home" not in platform.os.caption.lower()
 
 
-# The last build on which VBS on a host (or nested host) stops nesting below it (see the docstring).
-VBS_BLOCKS_THROUGH_BUILD = 14393
+from nestlab.simulator.lab_queries import VBS_BLOCKS_THROUGH_BUILD  # noqa: E402  (see the docstring)
 
 
 def vbs_running(platform: Platform) -> bool:

@@ -11,6 +11,9 @@ from __future__ import annotations
 from nestlab.simulator.model import Lab
 
 MIN_BUILD = 14393  # Windows Server 2016 / Windows 10 1607: the first builds with nested Hyper-V
+# The last build on which VBS running on a host (or nested host) stops nesting below it
+# (simulator/behaviour.py's docstring cites the sources; the rule vbs-enabled reads the same number).
+VBS_BLOCKS_THROUGH_BUILD = 14393
 
 
 def os_supported(caption: str, build: int) -> bool:

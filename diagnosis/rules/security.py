@@ -48,6 +48,7 @@ from nestlab.diagnosis.rules.common import (
     seen,
 )
 from nestlab.diagnosis.findings import Severity
+from nestlab.simulator.lab_queries import VBS_BLOCKS_THROUGH_BUILD  # Windows 10 1607 / Server 2016 (see above)
 from nestlab.simulator.model import Lab, Security
 from nestlab.simulator.psdata import Command
 
@@ -62,7 +63,7 @@ def _reg_zero(key: str, value: str) -> Command:
     return ps("reg", "add", key, "/v", value, "/t", "REG_DWORD", "/d", "0", "/f")
 
 
-VBS_BLOCKS_THROUGH_BUILD = 14393  # Windows 10 1607 / Server 2016 (see above)
+
 VBS_MESSAGE_SYMPTOM = "vbs-blocks-nesting"
 LAUNCH_FAILED = (41, 42)
 
