@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Literal
 
 from nestlab.simulator.actions import Action, texts
-from nestlab.simulator.model import CATEGORIES, Category, NodeId
+from nestlab.simulator.model import CATEGORIES, Category, NodeId  # noqa: F401  (CATEGORIES: re-exported)
 
 Severity = Literal["error", "warning", "info"]
 

@@ -7,7 +7,7 @@ from typing import Iterator
 
 from nestlab.diagnosis.evidence import Evidence
 from nestlab.diagnosis.probes import SERVICE_FAILED_EVENTS
-from nestlab.diagnosis.rules.common import GUIDE, Hit, Manual, Note, cmd, on_platform, platforms, ps, reboot, rule, seen
+from nestlab.diagnosis.rules.common import GUIDE, Hit, Note, cmd, on_platform, platforms, ps, reboot, rule, seen
 from nestlab.diagnosis.rules.network import (
     PORTPROXY_SHOW,
     Service,
