@@ -9,14 +9,13 @@ that are not state (HypervisorPresent, events, Test-VHD errors …) go into `Fac
 from __future__ import annotations
 
 import ipaddress
-import ntpath
 import re
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Iterable
 
 from nestlab.diagnosis import probes
-from nestlab.diagnosis.evidence import Event, Fact, Facts
+from nestlab.diagnosis.evidence import Event, Fact, Facts, Source
 from nestlab.simulator.model import (
     VM,
     Adapter,
@@ -95,18 +94,27 @@ def text(command: str) -> str:
 
 
 def probe_text(key: str) -> str:
-    for p in probes.PLATFORM + probes.HOST_ONLY + probes.GUEST_ONLY:
-        if p.key == key:
-            return p.text
-    return key
+    return probes.text_of(key)
 
 
 def vhd_objects(answers: Answers) -> list[PSObject]:
-    found = objects(answers, "vhds")
-    for key in answers:
-        if key.startswith("vhd:"):
-            found.extend(objects(answers, key))
+    return [o for _, o in _keyed_vhd_objects(answers)]
+
+
+def _keyed_vhd_objects(answers: Answers) -> list[tuple[str, PSObject]]:
+    """(probe key, Get-VHD object) of every disk the answers show, in vhd_objects' order."""
+    found = [("vhds", o) for o in objects(answers, "vhds")]
+    found += [(key, o) for key in answers if key.startswith("vhd:") for o in objects(answers, key)]
     return found
+
+
+# The platform probes whose objects a host's or guest's own attributes are read from, and the
+# ones whose answer is text (Evidence.cite names their property as the rule reads it).
+PLATFORM_OBJECTS = ("os", "cs", "cpu", "feature", "optionalfeature", "deviceguard", "dg_registry", "dg_policy",
+                    "antivirus", "services", "hotfix", "imds", "volumes", "partitions", "physicaldisks",
+                    "firewall", "portfilters", "ipaddresses", "routes", "profiles", "tcplisteners", "udplisteners",
+                    "switches", "nat", "natmappings")
+TEXT_ANSWERS = ("bcd", "portproxy", "filters")
 
 
 def vm_states(answers: Answers) -> list[tuple[str, bool]]:
@@ -176,6 +184,7 @@ class Builder:
     def __init__(self, lab: Lab) -> None:
         self.lab = lab
         self.facts: dict[str, Facts] = {}
+        self.sources: dict[str, list[Source]] = {}  # node -> the answers its attributes were read from
         self._vm_state: dict[str, list[tuple[str, bool]]] = {}
         self._macs: dict[str, dict[str, str]] = {}  # VM id -> MAC -> its adapter's name
 
@@ -217,34 +226,59 @@ class Builder:
         return self._vm_state.get(owner, [])
 
     def finish(self) -> Lab:
+        """The evidence lab; each node's sources join its facts (Evidence.cite reads them)."""
+        for node, sources in self.sources.items():
+            self.facts[node] = replace(self.facts.get(node, Facts()), shown=tuple(sources))
+        self.sources = {}
         return self.lab
+
+    # -- provenance ------------------------------------------------------------------------------
+
+    def _shown(self, node: str, seen_on: str, key: str, found: Iterable[PSObject | dict]) -> None:
+        """Record that `node`'s attributes were read from these objects of probe `key` on `seen_on`."""
+        command = probe_text(key)
+        self.sources.setdefault(node, []).extend(Source(seen_on, key, command, o) for o in found)
+
+    def _shown_platform(self, owner: str, answers: Answers) -> None:
+        """A host's or guest's own answers: each object under the platform's node, text answers
+        (bcdedit, netsh, fltmc) as their lines."""
+        for key in PLATFORM_OBJECTS:
+            found = objects(answers, key)
+            if found or key not in answers:
+                self._shown(owner, owner, key, found)
+            else:  # an empty answer, or an error, shows that there is none (no NAT, no policy key)
+                self._shown(owner, owner, key, ({},))
+        for key in TEXT_ANSWERS:
+            if key in answers and answers[key].ok:
+                self._shown(owner, owner, key, ({"Output": tuple(lines(answers, key))},))
 
     # -- facts -----------------------------------------------------------------------------------
 
     def _facts(self, owner: str, answers: Answers) -> None:
         cs = first(answers, "cs")
         bcd = _bcd_launch(lines(answers, "bcd"))
-        events = _events(answers)
+        events = _events(answers, owner)
         self._merge(owner, hypervisor_present=(
-            Fact(probe_text("cs"), "HypervisorPresent", bool(get(cs, "HypervisorPresent"))) if cs is not None else None),
-            hypervisorlaunchtype=(Fact(probe_text("bcd"), "hypervisorlaunchtype", bcd)
+            Fact(probe_text("cs"), "HypervisorPresent", bool(get(cs, "HypervisorPresent")), owner)
+            if cs is not None else None),
+            hypervisorlaunchtype=(Fact(probe_text("bcd"), "hypervisorlaunchtype", bcd, owner)
                                   if answers.get("bcd") and answers["bcd"].ok else None),
-            events=events, hyperv_install_state=_install_state(answers))
+            events=events, hyperv_install_state=_install_state(answers, owner))
+        self._shown_platform(owner, answers)
         for key, result in answers.items():
             if key.startswith("testpath:") and result.output:
                 path = key.split(":", 1)[1]
-                self._merge(vhd_id(owner, path), test_path=Fact(f"Test-Path -Path '{path}'", "Result",
-                                                                  bool(result.output[0])))
+                self._merge(vhd_id(owner, path), test_path=Fact(probe_text(key), "Result", bool(result.output[0]),
+                                                                  owner))
             elif key.startswith("testvhd:") and result.errors:
                 path = key.split(":", 1)[1]
-                self._merge(vhd_id(owner, path), test_vhd_error=Fact(f"Test-VHD -Path '{path}'", "Error",
-                                                                       result.errors[0].message))
+                self._merge(vhd_id(owner, path), test_vhd_error=Fact(probe_text(key), "Error",
+                                                                       result.errors[0].message, owner))
             elif key.startswith("search:"):
                 path = key.split(":", 1)[1]
                 hits = tuple(str(get(o, "FullName")) for o in objects(answers, key))
-                leaf = ntpath.basename(path)
                 self._merge(vhd_id(owner, path), parent_search=Fact(
-                    f"Get-ChildItem -Recurse -Filter '{leaf}'", "FullName", hits))
+                    probes.text_of(key, drive_letters(answers)), "FullName", hits, owner))
 
     def _merge(self, node: str, **changes: Any) -> None:
         changes = {k: v for k, v in changes.items() if v is not None}
@@ -263,6 +297,7 @@ class Builder:
             network = profiles.get(alias) or str(ipaddress.ip_interface(addresses[alias]).network)
             nid = self.lab.add(nic_id(host, alias), Nic(adapter=alias, network=network, ip=addresses[alias],
                                                          gateway=gateways.get(alias)))
+            self._shown(nid, host, "netadapters", (nic,))
             self.lab.link(host, nid, Edge.HAS)
             net = network_id(network)
             if net not in self.lab:
@@ -289,6 +324,7 @@ class Builder:
                     adapter = self._adapter_name(owner, nic)
             host_ip = addresses.get(f"vEthernet ({name})") if kind == "Internal" else None
             sid = self.lab.add(switch_id(owner, name), Switch(name=name, type=kind, adapter=adapter, host_ip=host_ip))
+            self._shown(sid, owner, "switches", (sw,))
             self.lab.link(owner, sid, Edge.HAS)
 
     def _adapter_name(self, owner: str, nic: PSObject) -> str:
@@ -300,7 +336,9 @@ class Builder:
 
     def _nats(self, owner: str, answers: Answers) -> None:
         mappings: dict[str, list[StaticMapping]] = {}
+        mapping_objects: dict[str, list[PSObject]] = {}
         for m in objects(answers, "natmappings"):
+            mapping_objects.setdefault(str(get(m, "NatName")), []).append(m)
             mappings.setdefault(str(get(m, "NatName")), []).append(StaticMapping(
                 protocol=_name(get(m, "Protocol", "TCP")).upper(),
                 external_ip=str(get(m, "ExternalIPAddress", "0.0.0.0")),
@@ -314,11 +352,13 @@ class Builder:
                 name=name, internal_prefix=str(get(n, "InternalIPInterfaceAddressPrefix")),
                 static_mappings=tuple(mappings.get(name, ())),
             ))
+            self._shown(nid, owner, "nat", (n,))
+            self._shown(nid, owner, "natmappings", mapping_objects.get(name, ()))
             self.lab.link(owner, nid, Edge.HAS)
 
     def _vhds(self, owner: str, answers: Answers) -> None:
         seen: set[str] = set()
-        for v in vhd_objects(answers):
+        for key, v in _keyed_vhd_objects(answers):
             path = str(get(v, "Path"))
             if path.lower() in seen:
                 continue
@@ -333,6 +373,7 @@ class Builder:
                 parent=str(get(v, "ParentPath")) if get(v, "ParentPath") else None,
                 disk_id=disk_id,
             ))
+            self._shown(vid, owner, key, (v,))
             self.lab.link(owner, vid, Edge.HAS)
         missing = tuple(missing_parents(answers))
         corrupt = tuple(path for path, message in own_test_vhd_errors(answers).items() if _is_corrupt(message))
@@ -345,10 +386,14 @@ class Builder:
         adapters: dict[str, list[PSObject]] = {}
         for a in objects(answers, "vmadapters"):
             adapters.setdefault(str(get(a, "VMName")), []).append(a)
-        caps = _bandwidth_caps(objects(answers, "bandwidth"))
+        settings = _bandwidth_settings(objects(answers, "bandwidth"))
+        caps = {vm: {a: int(get(s, "MaximumBandwidth", 0)) // 1_000_000 for a, s in by.items()}
+                for vm, by in settings.items()}
         drives: dict[str, list[str]] = {}
+        drive_objects: dict[str, list[PSObject]] = {}
         for d in objects(answers, "drives"):
             drives.setdefault(str(get(d, "VMName")), []).append(str(get(d, "Path")))
+            drive_objects.setdefault(str(get(d, "VMName")), []).append(d)
         states = []
         for v in objects(answers, "vms"):
             name = str(get(v, "Name"))
@@ -367,17 +412,23 @@ class Builder:
                 guest=Guest(integration_services_current=get(v, "IntegrationServicesState") != "Update required"),
             ))
             self.lab.link(owner, vid, edge)
-            self._merge(vid, cpu_usage=Fact(f"Get-VM -Name '{name}'", "CPUUsage", int(get(v, "CPUUsage", 0))),
-                        memory_assigned=Fact(f"Get-VM -Name '{name}'", "MemoryAssigned",
-                                             int(get(v, "MemoryAssigned", 0))))
-            self._vm_adapters(owner, vid, adapters.get(name, []), caps.get(name, {}))
+            self._merge(vid, cpu_usage=Fact(probe_text("vms"), "CPUUsage", int(get(v, "CPUUsage", 0)), owner),
+                        memory_assigned=Fact(probe_text("vms"), "MemoryAssigned", int(get(v, "MemoryAssigned", 0)),
+                                             owner))
+            self._shown(vid, owner, "vms", (v,))
+            for key, found in (("processors", processors), ("memory", memory)):
+                if name in found:
+                    self._shown(vid, owner, key, (found[name],))
+            self._shown(vid, owner, "drives", drive_objects.get(name, ()))
+            self._vm_adapters(owner, vid, adapters.get(name, []), caps.get(name, {}), settings.get(name, {}))
             for path in drives.get(name, []):
                 target = self.lab.vhd_by_path(owner, path)
                 self.lab.link(vid, target or vhd_id(owner, path), Edge.DISK)
             states.append((vid, running))
         self._vm_state[owner] = states
 
-    def _vm_adapters(self, owner: str, vid: str, found: list[PSObject], caps: dict[str, int]) -> None:
+    def _vm_adapters(self, owner: str, vid: str, found: list[PSObject], caps: dict[str, int],
+                     settings: dict[str, PSObject]) -> None:
         macs: dict[str, str] = {}
         for a in found:
             name = str(get(a, "Name", "Network Adapter"))
@@ -392,6 +443,8 @@ class Builder:
                 max_bandwidth_mbps=caps.get(name, 0),
                 mac=None if not mac or mac == derived_mac(aid) else mac,
             ))
+            self._shown(aid, owner, "vmadapters", (a,))
+            self._shown(aid, owner, "bandwidth", (settings[name],) if name in settings else ())
             self.lab.link(vid, aid, Edge.HAS)
             switch = get(a, "SwitchName")
             if switch:
@@ -434,14 +487,14 @@ def _hyperv_installed(answers: Answers) -> bool:
     return optional is not None and _name(get(optional, "State")) == "Enabled"
 
 
-def _install_state(answers: Answers) -> Fact | None:
+def _install_state(answers: Answers, owner: str) -> Fact | None:
     """The Hyper-V feature's state by name (InstallPending after an install that awaits its reboot)."""
     feature = first(answers, "feature")
     if feature is not None:
-        return Fact(probe_text("feature"), "InstallState", _name(get(feature, "InstallState")))
+        return Fact(probe_text("feature"), "InstallState", _name(get(feature, "InstallState")), owner)
     optional = first(answers, "optionalfeature")
     if optional is not None:
-        return Fact(probe_text("optionalfeature"), "State", _name(get(optional, "State")))
+        return Fact(probe_text("optionalfeature"), "State", _name(get(optional, "State")), owner)
     return None
 
 
@@ -476,7 +529,7 @@ def _security(answers: Answers) -> Security:
     )
 
 
-def _events(answers: Answers) -> tuple[Event, ...]:
+def _events(answers: Answers, owner: str) -> tuple[Event, ...]:
     """Every event the probes read: the newest of each log, then what the by-provider queries
     found further back (probes.EVENT_QUERIES), each record once."""
     found: list[Event] = []
@@ -484,7 +537,7 @@ def _events(answers: Answers) -> tuple[Event, ...]:
     for key in (*(f"events:{log}" for log in probes.EVENT_LOGS), *probes.EVENT_QUERIES):
         for e in objects(answers, key):
             event = Event(probe_text(key), int(get(e, "Id", 0)), str(get(e, "ProviderName", "")),
-                          str(get(e, "Message", "")))
+                          str(get(e, "Message", "")), owner)
             record = (event.id, event.provider, str(get(e, "TimeCreated", "")) + event.message)
             if record not in seen_records:
                 seen_records.add(record)
@@ -673,14 +726,20 @@ def _memory(m: PSObject | None, vm: PSObject, running: bool) -> Memory:
 PARENT_ADAPTER = re.compile(r"Name = '([^']*)', VMName = '([^']*)'")
 
 
-def _bandwidth_caps(settings: Iterable[PSObject]) -> dict[str, dict[str, int]]:
-    """VM name -> adapter name -> cap in Mbps, from BandwidthSetting objects (ParentAdapter as text)."""
-    caps: dict[str, dict[str, int]] = {}
+def parent_adapter(text: str) -> tuple[str, str] | None:
+    """(VM name, adapter name) of a BandwidthSetting's ParentAdapter as PowerShell prints it."""
+    m = PARENT_ADAPTER.search(text)
+    return (m.group(2), m.group(1)) if m else None
+
+
+def _bandwidth_settings(settings: Iterable[PSObject]) -> dict[str, dict[str, PSObject]]:
+    """VM name -> adapter name -> its BandwidthSetting object (ParentAdapter as text)."""
+    found: dict[str, dict[str, PSObject]] = {}
     for s in settings:
-        m = PARENT_ADAPTER.search(str(get(s, "ParentAdapter", "")))
-        if m:
-            caps.setdefault(m.group(2), {})[m.group(1)] = int(get(s, "MaximumBandwidth", 0)) // 1_000_000
-    return caps
+        names = parent_adapter(str(get(s, "ParentAdapter", "")))
+        if names:
+            found.setdefault(names[0], {})[names[1]] = s
+    return found
 
 
 def _is_corrupt(message: str) -> bool:

@@ -12,7 +12,7 @@ from typing import Iterator
 
 from nestlab.diagnosis.evidence import Evidence, Fact
 from nestlab.diagnosis.findings import EvidenceItem
-from nestlab.diagnosis.rules.common import GUIDE, Hit, cmd, q, rule, seen, while_off
+from nestlab.diagnosis.rules.common import GUIDE, Hit, cmd, q, rule, seen, shown, while_off
 from nestlab.simulator.model import Edge, Lab, vhd_id
 
 REFERENCE = GUIDE + "Snapshot/Checkpoint and differencing disk issues"
@@ -74,7 +74,7 @@ def moved_to(ev: Evidence, owner: str, child: str, path: str) -> list[str]:
 def _chain_items(ev: Evidence, owner: str, child: str, path: str) -> tuple[EvidenceItem, ...]:
     record = ev.lab[child]
     test = ev.of(vhd_id(owner, path)).test_path or Fact(cmd("Test-Path", Path=path), "Result", False)
-    return (seen(cmd("Get-VHD", Path=record.path), "ParentPath", path), test.item())
+    return (shown(ev, child, cmd("Get-VHD", Path=record.path), "ParentPath", path), test.item())
 
 
 def _users(lab: Lab, vhd: str) -> list[str]:
@@ -127,7 +127,8 @@ def vhd_parent_moved(ev: Evidence) -> Iterator[Hit]:
             subject=child,
             summary=f"The parent of {record.path} is no longer at {path} but a disk of that name is at {found[0]}",
             evidence=_chain_items(ev, owner, child, path)
-                     + (_search_items(ev, child) or (seen(cmd("Get-VHD", Path=found[0]), "Path", found[0]),)),
+                     + (_search_items(ev, child) or (shown(ev, ev.lab.vhd_by_path(owner, found[0]) or vhd_id(owner, found[0]),
+                                                            cmd("Get-VHD", Path=found[0]), "Path", found[0]),)),
             resolution=_offline(ev.lab, child, [f"Set-VHD -Path {q(record.path)} -ParentPath {q(found[0])}"]),
             explains=CHAIN_SYMPTOMS,
         )
@@ -161,7 +162,7 @@ def vhd_chain_broken(ev: Evidence) -> Iterator[Hit]:
         yield Hit(
             subject=child,
             summary=f"{path} is not the disk {ev.lab[child].path} was made from (identifier mismatch, 0xC03A000E)",
-            evidence=(seen(cmd("Get-VHD", Path=ev.lab[child].path), "ParentPath", path), error.item()),
+            evidence=(shown(ev, child, cmd("Get-VHD", Path=ev.lab[child].path), "ParentPath", path), error.item()),
             resolution=(f"Restore the original {path} from backup (the file there now is a different disk), then retry the merge",
                         f"Only as a last resort: Set-VHD -Path {q(ev.lab[child].path)} -ParentPath {q(path)} -IgnoreIdMismatch"),
             explains=CHAIN_SYMPTOMS,
