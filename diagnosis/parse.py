@@ -214,8 +214,8 @@ class Builder:
         record: VM = self.lab[vm]
         guest = Guest(**_platform_fields(answers, guest=True),
                       integration_services_current=record.guest.integration_services_current)
-        proxied = {r.listen_port for r in guest.portproxy}  # iphlpsvc listens for portproxy rules
-        listeners = tuple(x for x in _listeners(answers) if x.port not in proxied)
+        listeners = tuple(Listener(port=port, protocol=protocol) for port, protocol in
+                          listening(_listeners(answers), (r.listen_port for r in guest.portproxy)))
         self.lab.set(vm, replace(record, guest=guest, services=listeners))
         self._prefixes(vm, answers)
         self._facts(vm, answers)
@@ -408,7 +408,7 @@ class Builder:
                 processor=_processor(processors.get(name)),
                 memory=_memory(memory.get(name), v, running),
                 clustered=bool(get(v, "IsClustered", False)),
-                workload="heavy" if int(get(v, "CPUUsage", 0)) >= HEAVY_CPU_PERCENT else "light",
+                workload=workload(int(get(v, "CPUUsage", 0))),
                 guest=Guest(integration_services_current=get(v, "IntegrationServicesState") != "Update required"),
             ))
             self.lab.link(owner, vid, edge)
@@ -508,8 +508,7 @@ def _bcd_launch(text_lines: list[str]) -> str:
 
 def _security(answers: Answers) -> Security:
     dg = first(answers, "deviceguard")
-    status = int(get(dg, "VirtualizationBasedSecurityStatus", 0))
-    running = [int(s) for s in (get(dg, "SecurityServicesRunning") or ())]
+    credential_guard, device_guard = guard_services(get(dg, "SecurityServicesRunning") or ())
     registry = first(answers, "dg_registry")
     policy = first(answers, "dg_policy")
     services = objects(answers, "services")
@@ -517,9 +516,9 @@ def _security(answers: Answers) -> Security:
                   for s in services)
     products = _security_products(answers) if blocked else ()
     return Security(
-        vbs=("running", "enabled", "not-enabled")[[2, 1, 0].index(status)] if status in (0, 1, 2) else "not-enabled",
-        credential_guard=1 in running,
-        device_guard=2 in running,
+        vbs=vbs_state(get(dg, "VirtualizationBasedSecurityStatus", 0)),
+        credential_guard=credential_guard,
+        device_guard=device_guard,
         registry=DeviceGuardRegistry(
             EnableVirtualizationBasedSecurity=_int_or_none(get(registry, "EnableVirtualizationBasedSecurity")),
             RequirePlatformSecurityFeatures=_int_or_none(get(registry, "RequirePlatformSecurityFeatures")),
@@ -592,30 +591,21 @@ def _minifilters(text_lines: list[str]) -> list[tuple[str, float]]:
 def _winnat(answers: Answers) -> str:
     for s in objects(answers, "services"):
         if _name(get(s, "Name")).lower() == "winnat":
-            if _name(get(s, "Status")) == "Running":
-                return "running"
-            # 7000 when the driver fails to start, 7023 when it terminates with the error (probes)
-            locked = any(
-                int(get(e, "Id", 0)) in probes.SERVICE_FAILED_EVENTS
-                and "being used by another process" in str(get(e, "Message", ""))
-                and "NAT" in str(get(e, "Message", ""))
-                for key in ("events:System", "events:servicefailures") for e in objects(answers, key)
-            )
-            return "locked" if locked else "stopped"
+            events = [(get(e, "Id", 0), str(get(e, "Message", "")))
+                      for key in ("events:System", "events:servicefailures") for e in objects(answers, key)]
+            return winnat_state(_name(get(s, "Status")), events)
     return "running"
 
 
 def _volumes(answers: Answers) -> tuple[Volume, ...]:
-    disk_of = {str(get(p, "DriveLetter")).rstrip(":"): str(get(p, "DiskNumber"))
-               for p in objects(answers, "partitions") if get(p, "DriveLetter")}
-    media_of = {str(get(d, "DeviceId")): _name(get(d, "MediaType")) for d in objects(answers, "physicaldisks")}
+    media_of = drive_media([(get(p, "DriveLetter"), get(p, "DiskNumber")) for p in objects(answers, "partitions")],
+                           [(get(d, "DeviceId"), get(d, "MediaType")) for d in objects(answers, "physicaldisks")])
     volumes = []
     for v in objects(answers, "volumes"):
-        letter = str(get(v, "DriveLetter", "")).rstrip(":")
+        letter = str(get(v, "DriveLetter", "")).rstrip(":").upper()
         if not letter:
             continue
-        media = media_of.get(disk_of.get(letter, ""), "SSD")
-        volumes.append(Volume(drive=f"{letter}:", media="hdd" if media.upper() == "HDD" else "ssd",
+        volumes.append(Volume(drive=f"{letter}:", media=media_of.get(letter) or "ssd",
                               size_gb=_gb(get(v, "Size", 0)), free_gb=_gb(get(v, "SizeRemaining", 0))))
     return tuple(volumes)
 
@@ -672,18 +662,13 @@ def _addresses(answers: Answers) -> dict[str, str]:
     return out
 
 
-def _listeners(answers: Answers) -> tuple[Listener, ...]:
-    found: dict[tuple[int, str], Listener] = {}
-    for key, protocol in (("tcplisteners", "TCP"), ("udplisteners", "UDP")):
-        for c in objects(answers, key):
-            port = int(get(c, "LocalPort", 0))
-            if port:
-                found.setdefault((port, protocol), Listener(port=port, protocol=protocol))
-    return tuple(found.values())
+def _listeners(answers: Answers) -> list[tuple[int, str]]:
+    return [(int(get(c, "LocalPort", 0)), protocol)
+            for key, protocol in (("tcplisteners", "TCP"), ("udplisteners", "UDP")) for c in objects(answers, key)]
 
 
 def _cpu(cpu: PSObject | None, hypervisor_present: bool) -> Cpu:
-    vendor = "AMD" if "AMD" in str(get(cpu, "Manufacturer", "GenuineIntel")).upper() else "Intel"
+    vendor = cpu_vendor(str(get(cpu, "Manufacturer", "GenuineIntel")))
     base = Cpu(vendor=vendor, model=str(get(cpu, "Name", Cpu.model)),
                cores=int(get(cpu, "NumberOfLogicalProcessors", Cpu.cores)))
     if hypervisor_present or cpu is None:
@@ -698,12 +683,9 @@ def _cpu(cpu: PSObject | None, hypervisor_present: bool) -> Cpu:
 
 def _patched(answers: Answers) -> bool:
     fixes = [get(h, "InstalledOn") for h in objects(answers, "hotfix")]
-    dates = [d for d in fixes if isinstance(d, datetime)]
-    if not dates:
-        return True
     clock = get(first(answers, "os"), "LocalDateTime")
-    now = clock if isinstance(clock, datetime) else datetime.now()
-    return now - max(dates) <= timedelta(days=STALE_PATCH_DAYS)
+    return patched([d for d in fixes if isinstance(d, datetime)], clock if isinstance(clock, datetime) else None) \
+        is not False
 
 
 def _processor(p: PSObject | None) -> Processor:
@@ -717,10 +699,8 @@ def _memory(m: PSObject | None, vm: PSObject, running: bool) -> Memory:
     """Startup as configured; while Running, what the VM really got (MemoryAssigned) is what applies."""
     configured = _gb(get(m, "Startup", get(vm, "MemoryStartup", 4 * GIB)))
     dynamic = bool(get(m, "DynamicMemoryEnabled", get(vm, "DynamicMemoryEnabled", False)))
-    assigned = _gb(get(vm, "MemoryAssigned", 0))
-    if running and not dynamic and assigned and assigned != configured:
-        return Memory(startup_gb=assigned, dynamic=dynamic, pending_startup_gb=configured)
-    return Memory(startup_gb=configured, dynamic=dynamic)
+    startup, pending = startup_memory(configured, dynamic, _gb(get(vm, "MemoryAssigned", 0)), running)
+    return Memory(startup_gb=startup, dynamic=dynamic, pending_startup_gb=pending)
 
 
 PARENT_ADAPTER = re.compile(r"Name = '([^']*)', VMName = '([^']*)'")
@@ -747,8 +727,88 @@ def _is_corrupt(message: str) -> bool:
 
 
 def _gb(value: Any) -> float:
-    gb = int(value or 0) / GIB
-    return int(gb) if gb == int(gb) else round(gb, 3)
+    return gb_of(int(value or 0))
+
+
+# ----------------------------------------------------------------------------------------------
+# readings: how a value Windows shows becomes a lab attribute, for both readers of docs/evidence.md
+# (the collector's answers here, and a pasted bundle's text in nestlab.lab.importer)
+# ----------------------------------------------------------------------------------------------
+
+
+def gb_of(byte_count: int | float) -> float:
+    """Bytes as the lab format's GB (binary, as Hyper-V's 4GB means), rounded for a readable file."""
+    rounded = round(byte_count / GIB, 3)
+    return int(rounded) if rounded == int(rounded) else rounded
+
+
+def workload(cpu_usage: int) -> str:
+    """Get-VM's CPUUsage (percent) as the lab's workload class."""
+    return "heavy" if cpu_usage >= HEAVY_CPU_PERCENT else "light"
+
+
+def startup_memory(configured_gb: float, dynamic: bool, assigned_gb: float, running: bool) -> tuple[float, float | None]:
+    """(startup_gb, pending_startup_gb): Get-VMMemory's Startup as configured; while a static VM
+    runs with another MemoryAssigned, what it got applies and the configured value is pending."""
+    if running and not dynamic and assigned_gb and assigned_gb != configured_gb:
+        return assigned_gb, configured_gb
+    return configured_gb, None
+
+
+def patched(installed: Iterable[datetime], now: datetime | None) -> bool | None:
+    """Whether Get-HotFix's newest InstalledOn is within a year of the OS clock (else of ours);
+    None when no date shows."""
+    dates = list(installed)
+    if not dates:
+        return None
+    return (now or datetime.now()) - max(dates) <= timedelta(days=STALE_PATCH_DAYS)
+
+
+VBS_STATES = {0: "not-enabled", 1: "enabled", 2: "running"}  # Win32_DeviceGuard VirtualizationBasedSecurityStatus
+
+
+def vbs_state(status: Any) -> str:
+    return VBS_STATES.get(_int_or_none(status), "not-enabled")
+
+
+def guard_services(running: Iterable[Any]) -> tuple[bool, bool]:
+    """(Credential Guard, HVCI) from Win32_DeviceGuard's SecurityServicesRunning (1, 2)."""
+    numbers = {_int_or_none(s) for s in running}
+    return 1 in numbers, 2 in numbers
+
+
+def winnat_state(status: str, events: Iterable[tuple[Any, str]]) -> str:
+    """WinNat's Status, locked when stopped by an SCM 7000/7023 event (failed to start / terminated)
+    saying its file is being used by another process: (event id, message) pairs."""
+    if str(status).lower() == "running":
+        return "running"
+    locked = any(_int_or_none(i) in probes.SERVICE_FAILED_EVENTS and "being used by another process" in message
+                 and "NAT" in message for i, message in events)
+    return "locked" if locked else "stopped"
+
+
+def drive_media(partitions: Iterable[tuple[Any, Any]], disks: Iterable[tuple[Any, Any]]) -> dict[str, str | None]:
+    """Drive letter -> "hdd"/"ssd" (None when the disk's MediaType is not shown): Get-Partition's
+    (DriveLetter, DiskNumber) joined to Get-PhysicalDisk's (DeviceId, MediaType)."""
+    media_of = {str(device): _name(media).upper() for device, media in disks}
+    found: dict[str, str | None] = {}
+    for letter, disk in partitions:
+        if letter:
+            media = media_of.get(str(disk))
+            found[str(letter).rstrip(":").upper()] = None if media is None else ("hdd" if media == "HDD" else "ssd")
+    return found
+
+
+def cpu_vendor(manufacturer: str) -> str:
+    """Win32_Processor's Manufacturer (GenuineIntel / AuthenticAMD) as the lab's vendor."""
+    return "AMD" if "AMD" in manufacturer.upper() else "Intel"
+
+
+def listening(ports: Iterable[tuple[int, str]], proxied: Iterable[int]) -> list[tuple[int, str]]:
+    """A guest's (port, protocol) listeners, once each, less the TCP ports its own portproxy rules
+    open (iphlpsvc listens for them: they are not services)."""
+    skip = set(proxied)
+    return list(dict.fromkeys((p, proto) for p, proto in ports if p and not (proto == "TCP" and p in skip)))
 
 
 def _int_or_none(value: Any) -> int | None:

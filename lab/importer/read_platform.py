@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from nestlab.diagnosis.parse import VBS_STATES, drive_media, guard_services, winnat_state
 from nestlab.lab.importer.base import ReaderBase
 from nestlab.lab.importer.context import Context, command_param
 from nestlab.lab.importer.listformat import collection
@@ -100,15 +101,12 @@ class PlatformReader(ReaderBase):
         out: dict[str, Any] = {}
         dg = ctx.first("deviceguard")
         if dg is not None:
-            status = self.read.choice(dg, "VirtualizationBasedSecurityStatus", {"0": "not-enabled", "1": "enabled", "2": "running"})
+            status = self.read.choice(dg, "VirtualizationBasedSecurityStatus", {str(n): s for n, s in VBS_STATES.items()})
             if status is not None:
                 out["vbs"] = status
-            services = set()
-            for prop in ("SecurityServicesRunning", "SecurityServicesConfigured"):
-                items, _ = collection(dg.text(prop) or "")
-                services |= set(items)
-            out["credential_guard"] = "1" in services
-            out["device_guard"] = "2" in services
+            services = [s for prop in ("SecurityServicesRunning", "SecurityServicesConfigured")
+                        for s in collection(dg.text(prop) or "")[0]]
+            out["credential_guard"], out["device_guard"] = guard_services(services)
         else:
             self.assume(node, "security (vbs, credential_guard, device_guard)", "not-enabled, false, false")
         registry = self.deviceguard_registry(ctx)
@@ -150,14 +148,8 @@ class PlatformReader(ReaderBase):
     def winnat(self, ctx: Context) -> str | None:
         for obj in ctx.of("service"):
             if (obj.text("Name") or "").lower() == "winnat":
-                status = (obj.text("Status") or "").lower()
-                if status == "running":
-                    return "running"
-                locked = any(
-                    (e.text("Id") in ("7000", "7023")) and "being used by another process" in (e.text("Message") or "")
-                    for e in ctx.of("event")
-                )
-                return "locked" if locked else "stopped"
+                return winnat_state(obj.text("Status") or "", [(e.text("Id"), e.text("Message") or "")
+                                                                for e in ctx.of("event")])
         return None
 
     def portproxy(self, ctx: Context) -> list[dict] | None:
@@ -174,18 +166,18 @@ class PlatformReader(ReaderBase):
         """Get-Volume, with each drive's medium from Get-Partition (DiskNumber) → Get-PhysicalDisk (DeviceId)."""
         if not ctx.of("volume"):
             return [] if ctx.ran_command("Get-Volume") else None
-        disk_of = {(p.text("DriveLetter") or "").rstrip(":").upper(): p.text("DiskNumber") for p in ctx.of("partition")}
-        media_of = {d.text("DeviceId"): (d.text("MediaType") or "").upper() for d in ctx.of("physicaldisk")}
+        media_of = drive_media([(p.text("DriveLetter"), p.text("DiskNumber")) for p in ctx.of("partition")],
+                               [(d.text("DeviceId"), d.text("MediaType") or "") for d in ctx.of("physicaldisk")])
         out = []
         for v in ctx.of("volume"):
             letter = (v.text("DriveLetter") or "").rstrip(":").upper()
             if not letter:
                 continue
             size, free = self.read.integer(v, "Size"), self.read.integer(v, "SizeRemaining")
-            media = media_of.get(disk_of.get(letter))
+            media = media_of.get(letter)
             if media is None:
                 self.assume(f"volume {letter}:", "media", "ssd")
-            out.append({"drive": f"{letter}:", "media": "hdd" if media == "HDD" else "ssd",
+            out.append({"drive": f"{letter}:", "media": media or "ssd",
                         "size_gb": gib(size or 0), "free_gb": gib(free or 0)})
         return out
 
