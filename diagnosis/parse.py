@@ -12,7 +12,7 @@ import ipaddress
 import re
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from nestlab.diagnosis import probes
 from nestlab.diagnosis.evidence import Event, Fact, Facts, Source
@@ -625,26 +625,41 @@ def _portproxy(text_lines: list[str]) -> tuple[PortProxyRule, ...]:
 
 
 def _firewall(answers: Answers) -> tuple[FirewallRule, ...]:
-    filters = {str(get(f, "InstanceID")): f for f in objects(answers, "portfilters")}
-    rules = []
-    for r in objects(answers, "firewall"):
-        name = str(get(r, "Name"))
-        f = filters.get(name)
-        port = str(get(f, "LocalPort", "Any"))
-        protocol = str(get(f, "Protocol", "Any"))
-        rules.append(FirewallRule(
+    return firewall_rules(objects(answers, "firewall"), objects(answers, "portfilters"))
+
+
+Read = Callable[[Any, str], Any]  # one property of an answer's object; None when it does not show
+
+
+def firewall_rules(rules: Iterable[Any], filters: Iterable[Any], read: Read = get) -> tuple[FirewallRule, ...]:
+    """Get-NetFirewallRule joined to Get-NetFirewallPortFilter (rule Name = filter InstanceID).
+    `read` gives a property's value: a PSObject's (`get`), or a pasted bundle's text (the importer)."""
+
+    def value(obj: Any, prop: str, default: Any = None) -> Any:
+        shown = read(obj, prop) if obj is not None else None
+        return default if shown is None else shown
+
+    by_id = {str(value(f, "InstanceID")): f for f in filters}
+    found = []
+    for r in rules:
+        name = str(value(r, "Name"))
+        f = by_id.get(name)
+        port = str(value(f, "LocalPort", "Any"))
+        protocol = str(value(f, "Protocol", "Any")).upper()
+        display = _text_or_none(value(r, "DisplayName"))
+        found.append(FirewallRule(
             name=name,
-            direction=_name(get(r, "Direction", "Inbound")).lower(),
-            action=_name(get(r, "Action", "Allow")).lower(),
-            protocol=protocol.upper() if protocol.upper() in ("TCP", "UDP") else "Any",
+            direction=_name(value(r, "Direction", "Inbound")).lower(),
+            action=_name(value(r, "Action", "Allow")).lower(),
+            protocol=protocol if protocol in ("TCP", "UDP") else "Any",
             port=int(port) if port.isdigit() else None,
-            enabled=_name(get(r, "Enabled", "True")) == "True",
-            display_name=None if _text_or_none(get(r, "DisplayName")) == name else _text_or_none(get(r, "DisplayName")),
-            group=_text_or_none(get(r, "Group")),
-            display_group=_text_or_none(get(r, "DisplayGroup")),
-            profile=_name(get(r, "Profile", "Any")) or "Any",
+            enabled=_name(value(r, "Enabled", "True")).lower() == "true",
+            display_name=None if display == name else display,
+            group=_text_or_none(value(r, "Group")),
+            display_group=_text_or_none(value(r, "DisplayGroup")),
+            profile=_name(value(r, "Profile", "Any")) or "Any",
         ))
-    return tuple(rules)
+    return tuple(found)
 
 
 def _text_or_none(value: Any) -> str | None:

@@ -4,13 +4,15 @@ security, WinNAT, portproxy, volumes, firewall and the disk files it could not o
 from __future__ import annotations
 
 import re
+from dataclasses import asdict
 from typing import Any
 
-from nestlab.diagnosis.parse import VBS_STATES, drive_media, guard_services, winnat_state
+from nestlab.diagnosis.parse import VBS_STATES, drive_media, firewall_rules, guard_services, winnat_state
 from nestlab.lab.importer.base import ReaderBase
 from nestlab.lab.importer.context import Context, command_param
 from nestlab.lab.importer.listformat import collection
 from nestlab.lab.importer.numbers import gib
+from nestlab.lab.importer.textobject import TextObject
 
 
 class PlatformReader(ReaderBase):
@@ -185,23 +187,19 @@ class PlatformReader(ReaderBase):
         """Get-NetFirewallRule joined to Get-NetFirewallPortFilter by rule Name = filter InstanceID."""
         if not ctx.of("firewall"):
             return [] if ctx.ran_command("Get-NetFirewallRule") else None
-        filters = {f.text("InstanceID"): f for f in ctx.of("portfilter")}
-        out = []
-        for r in ctx.of("firewall"):
-            name = self.read.text(r, "Name")
-            f = filters.get(name)
-            port = (f.text("LocalPort") if f is not None else None) or "Any"
-            protocol = ((f.text("Protocol") if f is not None else None) or "Any").upper()
-            rule: dict[str, Any] = {"name": name, "direction": (r.text("Direction") or "Inbound").lower(),
-                                    "action": (r.text("Action") or "Allow").lower(),
-                                    "protocol": protocol if protocol in ("TCP", "UDP") else "Any"}
-            if port.isdigit():
-                rule["port"] = int(port)
-            enabled = self.read.boolean(r, "Enabled")
-            if enabled is False:
-                rule["enabled"] = False
-            out.append(rule)
-        return out
+        return [{k: v for k, v in asdict(rule).items() if v is not None}
+                for rule in firewall_rules(ctx.of("firewall"), ctx.of("portfilter"), self.firewall_text)]
+
+    def firewall_text(self, obj: TextObject, prop: str) -> str | None:
+        """A rule's value as printed ("" = not shown); a display text a table cut short is left out,
+        a cut name, port or protocol is a problem (Reader.text)."""
+        if prop in ("DisplayName", "Group", "DisplayGroup"):
+            f = obj.field(prop)
+            return None if f is None or f.truncated or not f.text else f.text
+        if prop == "Enabled" and obj.has(prop):
+            enabled = self.read.boolean(obj, prop)
+            return None if enabled is None else str(enabled)
+        return self.read.text(obj, prop) or None
 
     def blocking_software(self, ctx: Context) -> list[str]:
         """Security products, when the Hyper-V services they block are not running."""
