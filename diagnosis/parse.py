@@ -335,25 +335,14 @@ class Builder:
         return self._macs.get(owner, {}).get(mac, str(get(nic, "Name")))
 
     def _nats(self, owner: str, answers: Answers) -> None:
-        mappings: dict[str, list[StaticMapping]] = {}
         mapping_objects: dict[str, list[PSObject]] = {}
         for m in objects(answers, "natmappings"):
-            mapping_objects.setdefault(str(get(m, "NatName")), []).append(m)
-            mappings.setdefault(str(get(m, "NatName")), []).append(StaticMapping(
-                protocol=_name(get(m, "Protocol", "TCP")).upper(),
-                external_ip=str(get(m, "ExternalIPAddress", "0.0.0.0")),
-                external_port=int(get(m, "ExternalPort")),
-                internal_ip=str(get(m, "InternalIPAddress")),
-                internal_port=int(get(m, "InternalPort")),
-            ))
-        for n in objects(answers, "nat"):
-            name = str(get(n, "Name"))
-            nid = self.lab.add(nat_id(owner, name), Nat(
-                name=name, internal_prefix=str(get(n, "InternalIPInterfaceAddressPrefix")),
-                static_mappings=tuple(mappings.get(name, ())),
-            ))
+            mapping_objects.setdefault(str(get(m, "NatName")).lower(), []).append(m)
+        found = objects(answers, "nat")
+        for n, nat in zip(found, nat_records(found, objects(answers, "natmappings"))):
+            nid = self.lab.add(nat_id(owner, nat.name), nat)
             self._shown(nid, owner, "nat", (n,))
-            self._shown(nid, owner, "natmappings", mapping_objects.get(name, ()))
+            self._shown(nid, owner, "natmappings", mapping_objects.get(nat.name.lower(), ()))
             self.lab.link(owner, nid, Edge.HAS)
 
     def _vhds(self, owner: str, answers: Answers) -> None:
@@ -636,8 +625,7 @@ def firewall_rules(rules: Iterable[Any], filters: Iterable[Any], read: Read = ge
     `read` gives a property's value: a PSObject's (`get`), or a pasted bundle's text (the importer)."""
 
     def value(obj: Any, prop: str, default: Any = None) -> Any:
-        shown = read(obj, prop) if obj is not None else None
-        return default if shown is None else shown
+        return _value(read, obj, prop, default)
 
     by_id = {str(value(f, "InstanceID")): f for f in filters}
     found = []
@@ -660,6 +648,28 @@ def firewall_rules(rules: Iterable[Any], filters: Iterable[Any], read: Read = ge
             profile=_name(value(r, "Profile", "Any")) or "Any",
         ))
     return tuple(found)
+
+
+def nat_records(nats: Iterable[Any], mappings: Iterable[Any], read: Read = get) -> list[Nat]:
+    """Get-NetNat's NATs with their Get-NetNatStaticMapping rows (by NatName, as Windows matches
+    names: without regard to case); `read` as for firewall_rules."""
+    by_nat: dict[str, list[StaticMapping]] = {}
+    for m in mappings:
+        by_nat.setdefault(str(_value(read, m, "NatName")).lower(), []).append(StaticMapping(
+            protocol=_name(_value(read, m, "Protocol", "TCP")).upper(),
+            external_ip=str(_value(read, m, "ExternalIPAddress", "0.0.0.0")),
+            external_port=int(_value(read, m, "ExternalPort")),
+            internal_ip=str(_value(read, m, "InternalIPAddress")),
+            internal_port=int(_value(read, m, "InternalPort")),
+        ))
+    return [Nat(name=str(_value(read, n, "Name")),
+                internal_prefix=str(_value(read, n, "InternalIPInterfaceAddressPrefix")),
+                static_mappings=tuple(by_nat.get(str(_value(read, n, "Name")).lower(), ()))) for n in nats]
+
+
+def _value(read: Read, obj: Any, prop: str, default: Any = None) -> Any:
+    shown = read(obj, prop) if obj is not None else None
+    return default if shown is None else shown
 
 
 def _text_or_none(value: Any) -> str | None:

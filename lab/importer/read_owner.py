@@ -4,8 +4,10 @@ Get-NetNatStaticMapping, Get-VHD, Test-VHD)."""
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import asdict
 from typing import Any
 
+from nestlab.diagnosis.parse import nat_records
 from nestlab.lab.importer.base import ReaderBase
 from nestlab.lab.importer.context import Context, command_param
 from nestlab.lab.importer.numbers import gib
@@ -74,23 +76,24 @@ class OwnerReader(ReaderBase):
         return None
 
     def nats(self, ctx: Context) -> list[dict] | None:
-        mappings: dict[str, list[dict]] = {}
-        for obj in ctx.of("mapping"):
-            m = {"protocol": (obj.text("Protocol") or "TCP").upper(), "external_port": self.read.integer(obj, "ExternalPort"),
-                 "internal_ip": obj.text("InternalIPAddress"), "internal_port": self.read.integer(obj, "InternalPort")}
-            if obj.text("ExternalIPAddress") not in (None, "", "0.0.0.0"):
-                m["external_ip"] = obj.text("ExternalIPAddress")
-            mappings.setdefault((obj.text("NatName") or "").lower(), []).append(m)
-        nats = []
         for obj in ctx.of("nat"):
-            n: dict[str, Any] = {"name": self.read.text(obj, "Name"), "internal_prefix": self.read.text(obj, "InternalIPInterfaceAddressPrefix")}
             self.check_prefix(obj)
-            if mappings.get((n["name"] or "").lower()):
-                n["static_mappings"] = mappings[(n["name"] or "").lower()]
-            nats.append(n)
+        nats = [{"name": nat.name, "internal_prefix": nat.internal_prefix,
+                 **({"static_mappings": [asdict(m) for m in nat.static_mappings]} if nat.static_mappings else {})}
+                for nat in nat_records(ctx.of("nat"), ctx.of("mapping"), self.nat_value)]
         if nats or ctx.ran_command("Get-NetNat"):
             return nats
         return None
+
+    def nat_value(self, obj: TextObject, prop: str) -> str | int | None:
+        """A NAT's or mapping's value as printed; a port that does not read is a problem (the import
+        then stops), as is a value cut short (Reader)."""
+        if prop in ("ExternalPort", "InternalPort"):
+            port = self.read.integer(obj, prop)
+            if port is None and not obj.has(prop):
+                self.read.problem(obj, prop, "not shown")
+            return port or 0
+        return self.read.text(obj, prop) or None
 
     def check_prefix(self, obj: TextObject) -> None:
         try:
