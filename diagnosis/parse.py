@@ -352,16 +352,7 @@ class Builder:
             if path.lower() in seen:
                 continue
             seen.add(path.lower())
-            disk_id = str(get(v, "DiskIdentifier", "")).upper() or None
-            if disk_id == stable_guid("vhd", owner, path.lower()):
-                disk_id = None  # the lab format's default: derived from the path
-            vid = self.lab.add(vhd_id(owner, path), Vhd(
-                path=path,
-                type=_name(get(v, "VhdType")).lower() or "dynamic",
-                size_gb=_gb(get(v, "Size", 0)),
-                parent=str(get(v, "ParentPath")) if get(v, "ParentPath") else None,
-                disk_id=disk_id,
-            ))
+            vid = self.lab.add(vhd_id(owner, path), vhd_record(v, owner))
             self._shown(vid, owner, key, (v,))
             self.lab.link(owner, vid, Edge.HAS)
         missing = tuple(missing_parents(answers))
@@ -665,6 +656,21 @@ def nat_records(nats: Iterable[Any], mappings: Iterable[Any], read: Read = get) 
     return [Nat(name=str(_value(read, n, "Name")),
                 internal_prefix=str(_value(read, n, "InternalIPInterfaceAddressPrefix")),
                 static_mappings=tuple(by_nat.get(str(_value(read, n, "Name")).lower(), ()))) for n in nats]
+
+
+def vhd_record(v: Any, owner: str, read: Read = get) -> Vhd:
+    """One Get-VHD object as the lab's Vhd of `owner`; what it does not show takes the format's
+    default (a DiskIdentifier derived from the path is the default too); `read` as for firewall_rules."""
+    path = str(_value(read, v, "Path"))
+    disk_id = str(_value(read, v, "DiskIdentifier", "")).upper() or None
+    size = _value(read, v, "Size")
+    return Vhd(
+        path=path,
+        type=_name(_value(read, v, "VhdType")).lower() or "dynamic",
+        size_gb=Vhd.size_gb if size is None else _gb(size),
+        parent=str(_value(read, v, "ParentPath")) if _value(read, v, "ParentPath") else None,
+        disk_id=None if disk_id == stable_guid("vhd", owner, path.lower()) else disk_id,
+    )
 
 
 def _value(read: Read, obj: Any, prop: str, default: Any = None) -> Any:

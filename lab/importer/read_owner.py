@@ -7,10 +7,9 @@ import ipaddress
 from dataclasses import asdict
 from typing import Any
 
-from nestlab.diagnosis.parse import nat_records
+from nestlab.diagnosis.parse import nat_records, vhd_record
 from nestlab.lab.importer.base import ReaderBase
 from nestlab.lab.importer.context import Context, command_param
-from nestlab.lab.importer.numbers import gib
 from nestlab.lab.importer.textobject import TextObject
 from nestlab.lab.importer.values import SWITCH_TYPES, VHD_TYPES, mac_of
 from nestlab.simulator.model import stable_guid
@@ -107,16 +106,8 @@ class OwnerReader(ReaderBase):
             path = self.read.text(obj, "Path")
             if not path or path.lower() in out:
                 continue
-            v: dict[str, Any] = {"path": path, "type": self.read.choice(obj, "VhdType", VHD_TYPES)}
-            size = self.read.integer(obj, "Size")
-            if size is not None:
-                v["size_gb"] = gib(size)
-            if obj.text("ParentPath"):
-                v["parent"] = obj.text("ParentPath")
-            disk_id = obj.text("DiskIdentifier")
-            if disk_id and disk_id.upper() != stable_guid("vhd", node, path.lower()):
-                v["disk_id"] = disk_id.upper()
-            out[path.lower()] = {k: x for k, x in v.items() if x is not None}
+            vhd = asdict(vhd_record(obj, node, self.vhd_value))
+            out[path.lower()] = {k: x for k, x in vhd.items() if x is not None}
         self.mismatched_parents(ctx, out)
         missing, corrupt = set(self.files_missing(ctx)), set(self.files_corrupt(ctx))
         used = [(h.text("Path"), missing | corrupt) for h in ctx.of("harddrive")]
@@ -126,6 +117,14 @@ class OwnerReader(ReaderBase):
                 out[path.lower()] = {"path": path}
                 self.assume(f"{node}:vhd:{path}", "type and size (Get-VHD could not open it)", "dynamic, 127 GB")
         return list(out.values())
+
+    def vhd_value(self, obj: TextObject, prop: str) -> str | int | None:
+        """A Get-VHD value as printed: VhdType by name (or number), Size as an integer (Reader)."""
+        if prop == "VhdType":
+            return self.read.choice(obj, prop, VHD_TYPES)
+        if prop == "Size":
+            return self.read.integer(obj, prop)
+        return obj.text(prop) or None
 
     def mismatched_parents(self, ctx: Context, vhds: dict[str, dict]) -> None:
         """Test-VHD 0xC03A000E: the child whose own parent fails the identity check records another id."""
