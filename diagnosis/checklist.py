@@ -25,7 +25,7 @@ from nestlab.diagnosis.rules.common import (
     is_hyperv_platform,
     os_items,
     platforms,
-    seen,
+    shown,
     startup_item,
 )
 from nestlab.diagnosis.rules.network import PORTPROXY_SHOW
@@ -109,56 +109,58 @@ def _switch_types(ev: Evidence, vm: str) -> Iterable[EvidenceItem]:
     for adapter in ev.lab.adapters(vm):
         switch = ev.lab.switch_of(adapter)
         if switch:
-            yield seen(f"Get-VMSwitch -Name {ev.lab[switch].name}", "SwitchType", ev.lab[switch].type)
+            yield shown(ev, switch, f"Get-VMSwitch -Name {ev.lab[switch].name}", "SwitchType", ev.lab[switch].type)
 
 
 def _nat_setup(ev: Evidence, owner: str) -> Iterable[EvidenceItem]:
     for nat in ev.lab.owned(owner, "nat"):
-        yield seen("Get-NetNat", "InternalIPInterfaceAddressPrefix", ev.lab[nat].internal_prefix)
+        yield shown(ev, nat, "Get-NetNat", "InternalIPInterfaceAddressPrefix", ev.lab[nat].internal_prefix, probe="nat")
     rules = [f"{r.listen_address}:{r.listen_port} -> {r.connect_address}:{r.connect_port}" for r in ev.lab.platform(owner).portproxy]
-    yield seen(PORTPROXY_SHOW, "v4tov4", rules)
+    yield shown(ev, owner, PORTPROXY_SHOW, "v4tov4", rules, probe="portproxy", summary=True)
 
 
 def _updates(ev: Evidence, owner: str) -> Iterable[EvidenceItem]:
     current = ev.lab.platform(owner).integration_services_current
     if ev.lab.kind(owner) == "host":
-        yield seen("Get-HotFix", "InstalledOn", "within a year" if current else "older than a year")
+        yield shown(ev, owner, "Get-HotFix", "InstalledOn", "within a year" if current else "older than a year",
+                    probe="hotfix", summary=True)
     else:
-        yield seen(get_vm(owner), "IntegrationServicesState", "Up to date" if current else "Update required")
+        yield shown(ev, owner, get_vm(owner), "IntegrationServicesState", "Up to date" if current else "Update required",
+                    probe="vms")
 
 
 def _device_guard(ev: Evidence, owner: str) -> Iterable[EvidenceItem]:
     security = ev.lab.platform(owner).security
-    yield seen(DEVICE_GUARD, "VirtualizationBasedSecurityStatus", VBS_STATUS[security.vbs])
-    yield seen(DEVICE_GUARD, "SecurityServicesRunning", running_services(security))
+    yield shown(ev, owner, DEVICE_GUARD, "VirtualizationBasedSecurityStatus", VBS_STATUS[security.vbs])
+    yield shown(ev, owner, DEVICE_GUARD, "SecurityServicesRunning", running_services(security))
 
 
 def _policy_av(ev: Evidence, owner: str) -> Iterable[EvidenceItem]:
     security = ev.lab.platform(owner).security
-    yield seen("Get-ItemProperty -Path HKLM:\\SOFTWARE\\Policies\\Microsoft\\Windows\\DeviceGuard",
-               "EnableVirtualizationBasedSecurity", 1 if security.group_policy_vbs else None)
-    yield seen("Get-CimInstance -Namespace root/SecurityCenter2 -ClassName AntiVirusProduct", "displayName",
-               list(security.blocking_software))
+    yield shown(ev, owner, "Get-ItemProperty -Path HKLM:\\SOFTWARE\\Policies\\Microsoft\\Windows\\DeviceGuard",
+                "EnableVirtualizationBasedSecurity", 1 if security.group_policy_vbs else None, probe="dg_policy", summary=True)
+    yield shown(ev, owner, "Get-CimInstance -Namespace root/SecurityCenter2 -ClassName AntiVirusProduct", "displayName",
+                list(security.blocking_software), probe="antivirus", summary=True)
 
 
 ITEMS: tuple[Item, ...] = (
     Item("host-os", "Host is Windows Server 2016 or later version, Windows 10 or Windows 11 Pro or Enterprise",
-         ("host-os-unsupported",), _hosts, lambda ev, h: os_items(ev.lab, h)),
+         ("host-os-unsupported",), _hosts, lambda ev, h: os_items(ev, h)),
     Item("host-cpu", "Host CPU supports VT-x (Intel) or AMD-V (AMD); hardware virtualization enabled in BIOS/UEFI",
          ("host-cpu-no-virtualization", "virtualization-disabled-in-firmware", "hypervisor-launch-disabled"),
          _hosts, lambda ev, h: cpu_items(ev, h)),
     Item("guest-generation", "Guest VM is Generation 2", ("vm-generation-1",), _nested,
-         lambda ev, vm: (seen(get_vm(vm), "Generation", ev.lab[vm].generation),)),
+         lambda ev, vm: (shown(ev, vm, get_vm(vm), "Generation", ev.lab[vm].generation, probe="vms"),)),
     Item("guest-os", "Guest VM running compatible OS (Windows Server 2016 or later, Windows 10, Windows 11, "
-         "select Linux with Hyper-V support)", ("guest-os-unsupported",), _nested, lambda ev, vm: os_items(ev.lab, vm)),
+         "select Linux with Hyper-V support)", ("guest-os-unsupported",), _nested, lambda ev, vm: os_items(ev, vm)),
     Item("extensions", "Enable nested virtualization: Set-VMProcessor -VMName <VMName> -ExposeVirtualizationExtensions $true "
          "(VM must be powered off)", ("extensions-not-exposed",), _nested,
-         lambda ev, vm: (seen(get_vmprocessor(vm), "ExposeVirtualizationExtensions",
-                              ev.lab[vm].processor.expose_virtualization_extensions),)),
+         lambda ev, vm: (shown(ev, vm, get_vmprocessor(vm), "ExposeVirtualizationExtensions",
+                               ev.lab[vm].processor.expose_virtualization_extensions),)),
     Item("vcpu", "Assign at least two virtual CPUs to nested VM", ("insufficient-vcpu",), _nested,
-         lambda ev, vm: (count_item(ev.lab, vm),)),
+         lambda ev, vm: (count_item(ev, vm),)),
     Item("memory", "Sufficient memory assigned (recommended ≥ 4GB for the VM hosting nested VMs)",
-         ("insufficient-memory", "dynamic-memory-enabled"), _nested, lambda ev, vm: (startup_item(ev.lab, vm),)),
+         ("insufficient-memory", "dynamic-memory-enabled"), _nested, lambda ev, vm: (startup_item(ev, vm),)),
     Item("external-switch", "Use an \"External\" virtual switch for the guest VM to enable outbound access",
          ("switch-internal", "switch-private", "mac-spoofing-disabled"), _connected_vms, _switch_types),
     Item("nat", "Ensure NAT/port forwarding is correctly set up if needed",

@@ -3,8 +3,14 @@
 The collector (`diagnosis.collect`) rebuilds a `Lab` (simulator.model, the same records) from what
 the probes returned, and keeps beside it the answers that are not lab state but are how a host
 *shows* state: whether a hypervisor is running, the event log, what Test-VHD and Test-Path said,
-CPU usage. Rules read both; every fact carries the command and property it came from, so a
-finding's evidence is exactly what was seen.
+CPU usage. Rules read both; every fact carries the command and property it came from, and where
+it was seen, so a finding's evidence is exactly what was seen.
+
+Provenance: each node's `Facts.shown` lists the answers its lab attributes were read from
+(`Source`: the host or guest the probe ran in, the probe exactly as sent, the object), and
+`Evidence.cite(node, property)` turns one property of them into an EvidenceItem. A VM's own
+settings are seen on its parent (`Get-VMProcessor -VMName *` on HV01); its guest's answers on the VM
+(`HV01/L1`). What a person stated is cited with `seen_on = STATED` (or the node a symptom was seen on).
 
 Facts are keyed by the node they are about (a lab-format id):
 
@@ -13,11 +19,11 @@ Facts are keyed by the node they are about (a lab-format id):
 | host / VM (guest) | hypervisor_present    | Get-CimInstance -ClassName Win32_ComputerSystem                         | HypervisorPresent (bool) |
 | host / VM (guest) | hypervisorlaunchtype  | bcdedit /enum {current}                                                 | hypervisorlaunchtype (the line's value, "Auto"/"Off"; "" when the line is absent) |
 | host / VM (guest) | events                | Get-WinEvent -LogName System -MaxEvents N (and the Hyper-V Admin logs)  | Id, ProviderName, Message |
-| VM (parent)       | cpu_usage             | Get-VM -Name N                                                          | CPUUsage (int, percent) |
-| VM (parent)       | memory_assigned       | Get-VM -Name N                                                          | MemoryAssigned (bytes) |
+| VM (parent)       | cpu_usage             | Get-VM, then Select-Object -Property Name,State,… (VM_PROPERTIES) | CPUUsage (int, percent) |
+| VM (parent)       | memory_assigned       | same                                                                    | MemoryAssigned (bytes) |
 | VHD               | test_path             | Test-Path -Path P (P = the VHD's path, or a child's ParentPath)         | Result (bool) |
 | VHD               | test_vhd_error        | Test-VHD -Path P                                                        | Error (the ErrorRecord's message; absent when Test-VHD passed) |
-| VHD (missing parent path; or the child) | parent_search | Get-ChildItem -Path D:\\ -Recurse -Filter LEAF (LEAF = ParentPath's file name) | FullName (tuple of paths found) |
+| VHD (missing parent path; or the child) | parent_search | Get-ChildItem -Path C:\\,D:\\ -Recurse -Filter LEAF (every volume; LEAF = ParentPath's file name) | FullName (tuple of paths found) |
 | host / VM (guest) | hyperv_install_state | Get-WindowsFeature -Name Hyper-V (Server) / Get-WindowsOptionalFeature … (client) | InstallState / State by name ("Installed", "InstallPending", "EnablePending" …) |
 
 Beside the facts, `Statements` holds what a person says rather than what a host shows: which VMs
@@ -35,20 +41,21 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from nestlab.diagnosis.findings import EvidenceItem
+from nestlab.diagnosis.findings import STATED, EvidenceItem
 from nestlab.simulator.model import Lab
 
 
 @dataclass(frozen=True)
 class Fact:
-    """One raw answer: the command sent, the property read, the value seen."""
+    """One raw answer: the command sent, the property read, the value seen, where it ran."""
 
     command: str
     property: str
     value: Any
+    seen_on: str = ""  # the host or guest the probe ran in (a node id)
 
     def item(self) -> EvidenceItem:
-        return EvidenceItem(self.command, self.property, self.value)
+        return EvidenceItem(self.command, self.property, self.value, self.seen_on)
 
 
 @dataclass(frozen=True)
@@ -59,12 +66,29 @@ class Event:
     id: int
     provider: str
     message: str
+    seen_on: str = ""  # the host or guest whose log it is (a node id)
 
     def items(self) -> tuple[EvidenceItem, ...]:
         return (
-            EvidenceItem(self.command, "Id", self.id),
-            EvidenceItem(self.command, "Message", self.message),
+            EvidenceItem(self.command, "Id", self.id, self.seen_on),
+            EvidenceItem(self.command, "Message", self.message, self.seen_on),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where an attribute of the evidence lab came from: one object a probe returned.
+
+    `seen_on` is the host or guest the probe ran in (a node id: a VM's own attributes are seen
+    on its parent, its guest's on the VM), `command` the probe exactly as sent, `probe` its key
+    in the plan (diagnosis.probes), `values` the object's properties (a PSObject, or a mapping
+    for a text answer). `Evidence.cite` turns one property of it into an EvidenceItem.
+    """
+
+    seen_on: str
+    probe: str
+    command: str
+    values: Mapping[str, Any]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,12 +104,21 @@ class Facts:
     test_vhd_error: Fact | None = None
     parent_search: Fact | None = None
     hyperv_install_state: Fact | None = None
+    shown: tuple[Source, ...] = ()  # the answers this node's lab attributes were read from
 
     def events_with_id(self, *ids: int) -> tuple[Event, ...]:
         return tuple(e for e in self.events if e.id in ids)
 
 
 NO_FACTS = Facts()
+_RECORDED = object()  # Evidence.cite: the value as the answer had it
+
+
+def _same(shown: Any, wanted: Any) -> bool:
+    """A property matches as PowerShell compares: text without regard to case."""
+    if isinstance(wanted, str) or isinstance(shown, str):
+        return str(shown).lower() == str(wanted).lower()
+    return shown == wanted
 
 
 @dataclass(frozen=True)
@@ -103,7 +136,7 @@ class Observed:
     symptoms: tuple[str, ...] = ()
 
     def item(self) -> EvidenceItem:
-        return EvidenceItem(self.source, "Text", self.text)
+        return EvidenceItem(self.source, "Text", self.text, self.node or STATED)
 
     def to_dict(self) -> dict[str, Any]:
         return {"text": self.text, "source": self.source, "node": self.node, "symptoms": list(self.symptoms)}
@@ -141,6 +174,26 @@ class Evidence:
 
     def of(self, node_id: str) -> Facts:
         return self.facts.get(node_id, NO_FACTS)
+
+    def cite(self, node: str, prop: str, *, probe: str | None = None, where: Mapping[str, Any] | None = None,
+             value: Any = _RECORDED) -> EvidenceItem | None:
+        """The recorded answer that showed `prop` of `node`: the probe as sent, where it ran and the
+        value it had; None when the evidence holds no such answer (not collected, or not shown).
+
+        `probe` picks the answer of one probe key, `where` one object among several (a service by
+        `Name`, a volume by `DriveLetter`); `value` replaces the recorded value by what a rule read
+        from it (a v4tov4 row, "older than a year"), keeping the provenance.
+        """
+        for source in self.of(node).shown:
+            if probe is not None and source.probe != probe:
+                continue
+            if where and not all(_same(source.values.get(k), v) for k, v in where.items()):
+                continue
+            if prop not in source.values and (probe is None or value is _RECORDED):
+                continue  # a text answer (probe named, value given) has no properties of its own
+            shown = source.values[prop] if value is _RECORDED else value
+            return EvidenceItem(source.command, prop, shown, source.seen_on)
+        return None
 
     def hypervisor_present(self, owner: str) -> bool | None:
         """Whether a hypervisor runs on a host or in a VM's guest; None when nobody asked."""

@@ -29,14 +29,27 @@ SEVERITY_RULE: dict[Severity, str] = {
 
 @dataclass(frozen=True)
 class EvidenceItem:
-    """One thing a host showed: the command sent, the property read, the value it had."""
+    """One thing a host showed: the command sent, the property read, the value it had, and where.
+
+    `seen_on` is the node id of the host or guest the probe ran in (`HV01`, `HV01/L1`), or
+    `STATED` when a person said it (`--nested-host`, a symptom); "" when the evidence was not
+    collected (a lab handed to the diagnosis as it is). JSON carries it only when set, beside
+    spec/cli.md's three keys.
+    """
 
     command: str
     property: str
     value: Any
+    seen_on: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"command": self.command, "property": self.property, "value": _jsonable(self.value)}
+        data = {"command": self.command, "property": self.property, "value": _jsonable(self.value)}
+        if self.seen_on:
+            data["seen_on"] = self.seen_on
+        return data
+
+
+STATED = "stated"  # EvidenceItem.seen_on of what a person stated rather than a host showed
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from nestlab.diagnosis.evidence import Evidence
-from nestlab.diagnosis.findings import EvidenceItem
+from nestlab.diagnosis.findings import STATED, EvidenceItem
 from nestlab.simulator.model import Lab
 
 HYPERVISOR_PROVIDER = "Microsoft-Windows-Hyper-V-Hypervisor"
@@ -139,10 +139,11 @@ def _intent(ev: Evidence, vm: str) -> Intent | None:
     stated = vm in _stated(ev)
     if stated:
         reasons.append(f"stated: {name} is meant to host nested VMs")
-        items.append(EvidenceItem("--nested-host", "VM", name))
+        items.append(EvidenceItem("--nested-host", "VM", name, STATED))
     if record.processor.expose_virtualization_extensions:
         reasons.append(f"{name} exposes virtualization extensions")
-        items.append(EvidenceItem(f"Get-VMProcessor -VMName '{name}'", "ExposeVirtualizationExtensions", True))
+        items.append(ev.cite(vm, "ExposeVirtualizationExtensions")
+                     or EvidenceItem(f"Get-VMProcessor -VMName '{name}'", "ExposeVirtualizationExtensions", True))
     facts = ev.of(vm)
     if record.guest.hyperv_installed:
         reasons.append(f"{name}'s guest has the Hyper-V role")
@@ -157,8 +158,10 @@ def _intent(ev: Evidence, vm: str) -> Intent | None:
     windows_guest = "windows" in record.guest.os.caption.lower()
     if windows_guest and (lab.owned(vm, "switch") or lab.vms(vm)):
         reasons.append(f"{name}'s guest has Hyper-V switches or VMs of its own")
-        items.append(EvidenceItem("Get-VMSwitch; Get-VM", "Name",
-                                  [lab[n].name for n in (*lab.owned(vm, "switch"), *lab.vms(vm))]))
+        owned = (*lab.owned(vm, "switch"), *lab.vms(vm))
+        cited = [ev.cite(n, "Name", probe="switches" if lab.kind(n) == "switch" else "vms") for n in owned]
+        items += ([c for c in cited if c] if all(cited)
+                  else [EvidenceItem("Get-VMSwitch; Get-VM", "Name", [lab[n].name for n in owned])])
     launches = [e for e in facts.events
                 if (e.provider == HYPERVISOR_PROVIDER and e.id in HYPERVISOR_EVENTS) or e.id == WORKER_CANNOT_START]
     if launches:

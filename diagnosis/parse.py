@@ -9,14 +9,13 @@ that are not state (HypervisorPresent, events, Test-VHD errors …) go into `Fac
 from __future__ import annotations
 
 import ipaddress
-import ntpath
 import re
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from nestlab.diagnosis import probes
-from nestlab.diagnosis.evidence import Event, Fact, Facts
+from nestlab.diagnosis.evidence import Event, Fact, Facts, Source
 from nestlab.simulator.model import (
     VM,
     Adapter,
@@ -95,18 +94,27 @@ def text(command: str) -> str:
 
 
 def probe_text(key: str) -> str:
-    for p in probes.PLATFORM + probes.HOST_ONLY + probes.GUEST_ONLY:
-        if p.key == key:
-            return p.text
-    return key
+    return probes.text_of(key)
 
 
 def vhd_objects(answers: Answers) -> list[PSObject]:
-    found = objects(answers, "vhds")
-    for key in answers:
-        if key.startswith("vhd:"):
-            found.extend(objects(answers, key))
+    return [o for _, o in _keyed_vhd_objects(answers)]
+
+
+def _keyed_vhd_objects(answers: Answers) -> list[tuple[str, PSObject]]:
+    """(probe key, Get-VHD object) of every disk the answers show, in vhd_objects' order."""
+    found = [("vhds", o) for o in objects(answers, "vhds")]
+    found += [(key, o) for key in answers if key.startswith("vhd:") for o in objects(answers, key)]
     return found
+
+
+# The platform probes whose objects a host's or guest's own attributes are read from, and the
+# ones whose answer is text (Evidence.cite names their property as the rule reads it).
+PLATFORM_OBJECTS = ("os", "cs", "cpu", "feature", "optionalfeature", "deviceguard", "dg_registry", "dg_policy",
+                    "antivirus", "services", "hotfix", "imds", "volumes", "partitions", "physicaldisks",
+                    "firewall", "portfilters", "ipaddresses", "routes", "profiles", "tcplisteners", "udplisteners",
+                    "switches", "nat", "natmappings")
+TEXT_ANSWERS = ("bcd", "portproxy", "filters")
 
 
 def vm_states(answers: Answers) -> list[tuple[str, bool]]:
@@ -176,6 +184,7 @@ class Builder:
     def __init__(self, lab: Lab) -> None:
         self.lab = lab
         self.facts: dict[str, Facts] = {}
+        self.sources: dict[str, list[Source]] = {}  # node -> the answers its attributes were read from
         self._vm_state: dict[str, list[tuple[str, bool]]] = {}
         self._macs: dict[str, dict[str, str]] = {}  # VM id -> MAC -> its adapter's name
 
@@ -205,8 +214,8 @@ class Builder:
         record: VM = self.lab[vm]
         guest = Guest(**_platform_fields(answers, guest=True),
                       integration_services_current=record.guest.integration_services_current)
-        proxied = {r.listen_port for r in guest.portproxy}  # iphlpsvc listens for portproxy rules
-        listeners = tuple(x for x in _listeners(answers) if x.port not in proxied)
+        listeners = tuple(Listener(port=port, protocol=protocol) for port, protocol in
+                          listening(_listeners(answers), (r.listen_port for r in guest.portproxy)))
         self.lab.set(vm, replace(record, guest=guest, services=listeners))
         self._prefixes(vm, answers)
         self._facts(vm, answers)
@@ -217,34 +226,59 @@ class Builder:
         return self._vm_state.get(owner, [])
 
     def finish(self) -> Lab:
+        """The evidence lab; each node's sources join its facts (Evidence.cite reads them)."""
+        for node, sources in self.sources.items():
+            self.facts[node] = replace(self.facts.get(node, Facts()), shown=tuple(sources))
+        self.sources = {}
         return self.lab
+
+    # -- provenance ------------------------------------------------------------------------------
+
+    def _shown(self, node: str, seen_on: str, key: str, found: Iterable[PSObject | dict]) -> None:
+        """Record that `node`'s attributes were read from these objects of probe `key` on `seen_on`."""
+        command = probe_text(key)
+        self.sources.setdefault(node, []).extend(Source(seen_on, key, command, o) for o in found)
+
+    def _shown_platform(self, owner: str, answers: Answers) -> None:
+        """A host's or guest's own answers: each object under the platform's node, text answers
+        (bcdedit, netsh, fltmc) as their lines."""
+        for key in PLATFORM_OBJECTS:
+            found = objects(answers, key)
+            if found or key not in answers:
+                self._shown(owner, owner, key, found)
+            else:  # an empty answer, or an error, shows that there is none (no NAT, no policy key)
+                self._shown(owner, owner, key, ({},))
+        for key in TEXT_ANSWERS:
+            if key in answers and answers[key].ok:
+                self._shown(owner, owner, key, ({"Output": tuple(lines(answers, key))},))
 
     # -- facts -----------------------------------------------------------------------------------
 
     def _facts(self, owner: str, answers: Answers) -> None:
         cs = first(answers, "cs")
         bcd = _bcd_launch(lines(answers, "bcd"))
-        events = _events(answers)
+        events = _events(answers, owner)
         self._merge(owner, hypervisor_present=(
-            Fact(probe_text("cs"), "HypervisorPresent", bool(get(cs, "HypervisorPresent"))) if cs is not None else None),
-            hypervisorlaunchtype=(Fact(probe_text("bcd"), "hypervisorlaunchtype", bcd)
+            Fact(probe_text("cs"), "HypervisorPresent", bool(get(cs, "HypervisorPresent")), owner)
+            if cs is not None else None),
+            hypervisorlaunchtype=(Fact(probe_text("bcd"), "hypervisorlaunchtype", bcd, owner)
                                   if answers.get("bcd") and answers["bcd"].ok else None),
-            events=events, hyperv_install_state=_install_state(answers))
+            events=events, hyperv_install_state=_install_state(answers, owner))
+        self._shown_platform(owner, answers)
         for key, result in answers.items():
             if key.startswith("testpath:") and result.output:
                 path = key.split(":", 1)[1]
-                self._merge(vhd_id(owner, path), test_path=Fact(f"Test-Path -Path '{path}'", "Result",
-                                                                  bool(result.output[0])))
+                self._merge(vhd_id(owner, path), test_path=Fact(probe_text(key), "Result", bool(result.output[0]),
+                                                                  owner))
             elif key.startswith("testvhd:") and result.errors:
                 path = key.split(":", 1)[1]
-                self._merge(vhd_id(owner, path), test_vhd_error=Fact(f"Test-VHD -Path '{path}'", "Error",
-                                                                       result.errors[0].message))
+                self._merge(vhd_id(owner, path), test_vhd_error=Fact(probe_text(key), "Error",
+                                                                       result.errors[0].message, owner))
             elif key.startswith("search:"):
                 path = key.split(":", 1)[1]
                 hits = tuple(str(get(o, "FullName")) for o in objects(answers, key))
-                leaf = ntpath.basename(path)
                 self._merge(vhd_id(owner, path), parent_search=Fact(
-                    f"Get-ChildItem -Recurse -Filter '{leaf}'", "FullName", hits))
+                    probes.text_of(key, drive_letters(answers)), "FullName", hits, owner))
 
     def _merge(self, node: str, **changes: Any) -> None:
         changes = {k: v for k, v in changes.items() if v is not None}
@@ -263,6 +297,7 @@ class Builder:
             network = profiles.get(alias) or str(ipaddress.ip_interface(addresses[alias]).network)
             nid = self.lab.add(nic_id(host, alias), Nic(adapter=alias, network=network, ip=addresses[alias],
                                                          gateway=gateways.get(alias)))
+            self._shown(nid, host, "netadapters", (nic,))
             self.lab.link(host, nid, Edge.HAS)
             net = network_id(network)
             if net not in self.lab:
@@ -289,6 +324,7 @@ class Builder:
                     adapter = self._adapter_name(owner, nic)
             host_ip = addresses.get(f"vEthernet ({name})") if kind == "Internal" else None
             sid = self.lab.add(switch_id(owner, name), Switch(name=name, type=kind, adapter=adapter, host_ip=host_ip))
+            self._shown(sid, owner, "switches", (sw,))
             self.lab.link(owner, sid, Edge.HAS)
 
     def _adapter_name(self, owner: str, nic: PSObject) -> str:
@@ -299,40 +335,25 @@ class Builder:
         return self._macs.get(owner, {}).get(mac, str(get(nic, "Name")))
 
     def _nats(self, owner: str, answers: Answers) -> None:
-        mappings: dict[str, list[StaticMapping]] = {}
+        mapping_objects: dict[str, list[PSObject]] = {}
         for m in objects(answers, "natmappings"):
-            mappings.setdefault(str(get(m, "NatName")), []).append(StaticMapping(
-                protocol=_name(get(m, "Protocol", "TCP")).upper(),
-                external_ip=str(get(m, "ExternalIPAddress", "0.0.0.0")),
-                external_port=int(get(m, "ExternalPort")),
-                internal_ip=str(get(m, "InternalIPAddress")),
-                internal_port=int(get(m, "InternalPort")),
-            ))
-        for n in objects(answers, "nat"):
-            name = str(get(n, "Name"))
-            nid = self.lab.add(nat_id(owner, name), Nat(
-                name=name, internal_prefix=str(get(n, "InternalIPInterfaceAddressPrefix")),
-                static_mappings=tuple(mappings.get(name, ())),
-            ))
+            mapping_objects.setdefault(str(get(m, "NatName")).lower(), []).append(m)
+        found = objects(answers, "nat")
+        for n, nat in zip(found, nat_records(found, objects(answers, "natmappings"))):
+            nid = self.lab.add(nat_id(owner, nat.name), nat)
+            self._shown(nid, owner, "nat", (n,))
+            self._shown(nid, owner, "natmappings", mapping_objects.get(nat.name.lower(), ()))
             self.lab.link(owner, nid, Edge.HAS)
 
     def _vhds(self, owner: str, answers: Answers) -> None:
         seen: set[str] = set()
-        for v in vhd_objects(answers):
+        for key, v in _keyed_vhd_objects(answers):
             path = str(get(v, "Path"))
             if path.lower() in seen:
                 continue
             seen.add(path.lower())
-            disk_id = str(get(v, "DiskIdentifier", "")).upper() or None
-            if disk_id == stable_guid("vhd", owner, path.lower()):
-                disk_id = None  # the lab format's default: derived from the path
-            vid = self.lab.add(vhd_id(owner, path), Vhd(
-                path=path,
-                type=_name(get(v, "VhdType")).lower() or "dynamic",
-                size_gb=_gb(get(v, "Size", 0)),
-                parent=str(get(v, "ParentPath")) if get(v, "ParentPath") else None,
-                disk_id=disk_id,
-            ))
+            vid = self.lab.add(vhd_id(owner, path), vhd_record(v, owner))
+            self._shown(vid, owner, key, (v,))
             self.lab.link(owner, vid, Edge.HAS)
         missing = tuple(missing_parents(answers))
         corrupt = tuple(path for path, message in own_test_vhd_errors(answers).items() if _is_corrupt(message))
@@ -345,10 +366,14 @@ class Builder:
         adapters: dict[str, list[PSObject]] = {}
         for a in objects(answers, "vmadapters"):
             adapters.setdefault(str(get(a, "VMName")), []).append(a)
-        caps = _bandwidth_caps(objects(answers, "bandwidth"))
+        settings = _bandwidth_settings(objects(answers, "bandwidth"))
+        caps = {vm: {a: int(get(s, "MaximumBandwidth", 0)) // 1_000_000 for a, s in by.items()}
+                for vm, by in settings.items()}
         drives: dict[str, list[str]] = {}
+        drive_objects: dict[str, list[PSObject]] = {}
         for d in objects(answers, "drives"):
             drives.setdefault(str(get(d, "VMName")), []).append(str(get(d, "Path")))
+            drive_objects.setdefault(str(get(d, "VMName")), []).append(d)
         states = []
         for v in objects(answers, "vms"):
             name = str(get(v, "Name"))
@@ -363,21 +388,27 @@ class Builder:
                 processor=_processor(processors.get(name)),
                 memory=_memory(memory.get(name), v, running),
                 clustered=bool(get(v, "IsClustered", False)),
-                workload="heavy" if int(get(v, "CPUUsage", 0)) >= HEAVY_CPU_PERCENT else "light",
+                workload=workload(int(get(v, "CPUUsage", 0))),
                 guest=Guest(integration_services_current=get(v, "IntegrationServicesState") != "Update required"),
             ))
             self.lab.link(owner, vid, edge)
-            self._merge(vid, cpu_usage=Fact(f"Get-VM -Name '{name}'", "CPUUsage", int(get(v, "CPUUsage", 0))),
-                        memory_assigned=Fact(f"Get-VM -Name '{name}'", "MemoryAssigned",
-                                             int(get(v, "MemoryAssigned", 0))))
-            self._vm_adapters(owner, vid, adapters.get(name, []), caps.get(name, {}))
+            self._merge(vid, cpu_usage=Fact(probe_text("vms"), "CPUUsage", int(get(v, "CPUUsage", 0)), owner),
+                        memory_assigned=Fact(probe_text("vms"), "MemoryAssigned", int(get(v, "MemoryAssigned", 0)),
+                                             owner))
+            self._shown(vid, owner, "vms", (v,))
+            for key, found in (("processors", processors), ("memory", memory)):
+                if name in found:
+                    self._shown(vid, owner, key, (found[name],))
+            self._shown(vid, owner, "drives", drive_objects.get(name, ()))
+            self._vm_adapters(owner, vid, adapters.get(name, []), caps.get(name, {}), settings.get(name, {}))
             for path in drives.get(name, []):
                 target = self.lab.vhd_by_path(owner, path)
                 self.lab.link(vid, target or vhd_id(owner, path), Edge.DISK)
             states.append((vid, running))
         self._vm_state[owner] = states
 
-    def _vm_adapters(self, owner: str, vid: str, found: list[PSObject], caps: dict[str, int]) -> None:
+    def _vm_adapters(self, owner: str, vid: str, found: list[PSObject], caps: dict[str, int],
+                     settings: dict[str, PSObject]) -> None:
         macs: dict[str, str] = {}
         for a in found:
             name = str(get(a, "Name", "Network Adapter"))
@@ -392,6 +423,8 @@ class Builder:
                 max_bandwidth_mbps=caps.get(name, 0),
                 mac=None if not mac or mac == derived_mac(aid) else mac,
             ))
+            self._shown(aid, owner, "vmadapters", (a,))
+            self._shown(aid, owner, "bandwidth", (settings[name],) if name in settings else ())
             self.lab.link(vid, aid, Edge.HAS)
             switch = get(a, "SwitchName")
             if switch:
@@ -434,14 +467,14 @@ def _hyperv_installed(answers: Answers) -> bool:
     return optional is not None and _name(get(optional, "State")) == "Enabled"
 
 
-def _install_state(answers: Answers) -> Fact | None:
+def _install_state(answers: Answers, owner: str) -> Fact | None:
     """The Hyper-V feature's state by name (InstallPending after an install that awaits its reboot)."""
     feature = first(answers, "feature")
     if feature is not None:
-        return Fact(probe_text("feature"), "InstallState", _name(get(feature, "InstallState")))
+        return Fact(probe_text("feature"), "InstallState", _name(get(feature, "InstallState")), owner)
     optional = first(answers, "optionalfeature")
     if optional is not None:
-        return Fact(probe_text("optionalfeature"), "State", _name(get(optional, "State")))
+        return Fact(probe_text("optionalfeature"), "State", _name(get(optional, "State")), owner)
     return None
 
 
@@ -455,8 +488,7 @@ def _bcd_launch(text_lines: list[str]) -> str:
 
 def _security(answers: Answers) -> Security:
     dg = first(answers, "deviceguard")
-    status = int(get(dg, "VirtualizationBasedSecurityStatus", 0))
-    running = [int(s) for s in (get(dg, "SecurityServicesRunning") or ())]
+    credential_guard, device_guard = guard_services(get(dg, "SecurityServicesRunning") or ())
     registry = first(answers, "dg_registry")
     policy = first(answers, "dg_policy")
     services = objects(answers, "services")
@@ -464,9 +496,9 @@ def _security(answers: Answers) -> Security:
                   for s in services)
     products = _security_products(answers) if blocked else ()
     return Security(
-        vbs=("running", "enabled", "not-enabled")[[2, 1, 0].index(status)] if status in (0, 1, 2) else "not-enabled",
-        credential_guard=1 in running,
-        device_guard=2 in running,
+        vbs=vbs_state(get(dg, "VirtualizationBasedSecurityStatus", 0)),
+        credential_guard=credential_guard,
+        device_guard=device_guard,
         registry=DeviceGuardRegistry(
             EnableVirtualizationBasedSecurity=_int_or_none(get(registry, "EnableVirtualizationBasedSecurity")),
             RequirePlatformSecurityFeatures=_int_or_none(get(registry, "RequirePlatformSecurityFeatures")),
@@ -476,7 +508,7 @@ def _security(answers: Answers) -> Security:
     )
 
 
-def _events(answers: Answers) -> tuple[Event, ...]:
+def _events(answers: Answers, owner: str) -> tuple[Event, ...]:
     """Every event the probes read: the newest of each log, then what the by-provider queries
     found further back (probes.EVENT_QUERIES), each record once."""
     found: list[Event] = []
@@ -484,7 +516,7 @@ def _events(answers: Answers) -> tuple[Event, ...]:
     for key in (*(f"events:{log}" for log in probes.EVENT_LOGS), *probes.EVENT_QUERIES):
         for e in objects(answers, key):
             event = Event(probe_text(key), int(get(e, "Id", 0)), str(get(e, "ProviderName", "")),
-                          str(get(e, "Message", "")))
+                          str(get(e, "Message", "")), owner)
             record = (event.id, event.provider, str(get(e, "TimeCreated", "")) + event.message)
             if record not in seen_records:
                 seen_records.add(record)
@@ -539,30 +571,21 @@ def _minifilters(text_lines: list[str]) -> list[tuple[str, float]]:
 def _winnat(answers: Answers) -> str:
     for s in objects(answers, "services"):
         if _name(get(s, "Name")).lower() == "winnat":
-            if _name(get(s, "Status")) == "Running":
-                return "running"
-            # 7000 when the driver fails to start, 7023 when it terminates with the error (probes)
-            locked = any(
-                int(get(e, "Id", 0)) in probes.SERVICE_FAILED_EVENTS
-                and "being used by another process" in str(get(e, "Message", ""))
-                and "NAT" in str(get(e, "Message", ""))
-                for key in ("events:System", "events:servicefailures") for e in objects(answers, key)
-            )
-            return "locked" if locked else "stopped"
+            events = [(get(e, "Id", 0), str(get(e, "Message", "")))
+                      for key in ("events:System", "events:servicefailures") for e in objects(answers, key)]
+            return winnat_state(_name(get(s, "Status")), events)
     return "running"
 
 
 def _volumes(answers: Answers) -> tuple[Volume, ...]:
-    disk_of = {str(get(p, "DriveLetter")).rstrip(":"): str(get(p, "DiskNumber"))
-               for p in objects(answers, "partitions") if get(p, "DriveLetter")}
-    media_of = {str(get(d, "DeviceId")): _name(get(d, "MediaType")) for d in objects(answers, "physicaldisks")}
+    media_of = drive_media([(get(p, "DriveLetter"), get(p, "DiskNumber")) for p in objects(answers, "partitions")],
+                           [(get(d, "DeviceId"), get(d, "MediaType")) for d in objects(answers, "physicaldisks")])
     volumes = []
     for v in objects(answers, "volumes"):
-        letter = str(get(v, "DriveLetter", "")).rstrip(":")
+        letter = str(get(v, "DriveLetter", "")).rstrip(":").upper()
         if not letter:
             continue
-        media = media_of.get(disk_of.get(letter, ""), "SSD")
-        volumes.append(Volume(drive=f"{letter}:", media="hdd" if media.upper() == "HDD" else "ssd",
+        volumes.append(Volume(drive=f"{letter}:", media=media_of.get(letter) or "ssd",
                               size_gb=_gb(get(v, "Size", 0)), free_gb=_gb(get(v, "SizeRemaining", 0))))
     return tuple(volumes)
 
@@ -582,26 +605,77 @@ def _portproxy(text_lines: list[str]) -> tuple[PortProxyRule, ...]:
 
 
 def _firewall(answers: Answers) -> tuple[FirewallRule, ...]:
-    filters = {str(get(f, "InstanceID")): f for f in objects(answers, "portfilters")}
-    rules = []
-    for r in objects(answers, "firewall"):
-        name = str(get(r, "Name"))
-        f = filters.get(name)
-        port = str(get(f, "LocalPort", "Any"))
-        protocol = str(get(f, "Protocol", "Any"))
-        rules.append(FirewallRule(
+    return firewall_rules(objects(answers, "firewall"), objects(answers, "portfilters"))
+
+
+Read = Callable[[Any, str], Any]  # one property of an answer's object; None when it does not show
+
+
+def firewall_rules(rules: Iterable[Any], filters: Iterable[Any], read: Read = get) -> tuple[FirewallRule, ...]:
+    """Get-NetFirewallRule joined to Get-NetFirewallPortFilter (rule Name = filter InstanceID).
+    `read` gives a property's value: a PSObject's (`get`), or a pasted bundle's text (the importer)."""
+
+    def value(obj: Any, prop: str, default: Any = None) -> Any:
+        return _value(read, obj, prop, default)
+
+    by_id = {str(value(f, "InstanceID")): f for f in filters}
+    found = []
+    for r in rules:
+        name = str(value(r, "Name"))
+        f = by_id.get(name)
+        port = str(value(f, "LocalPort", "Any"))
+        protocol = str(value(f, "Protocol", "Any")).upper()
+        display = _text_or_none(value(r, "DisplayName"))
+        found.append(FirewallRule(
             name=name,
-            direction=_name(get(r, "Direction", "Inbound")).lower(),
-            action=_name(get(r, "Action", "Allow")).lower(),
-            protocol=protocol.upper() if protocol.upper() in ("TCP", "UDP") else "Any",
+            direction=_name(value(r, "Direction", "Inbound")).lower(),
+            action=_name(value(r, "Action", "Allow")).lower(),
+            protocol=protocol if protocol in ("TCP", "UDP") else "Any",
             port=int(port) if port.isdigit() else None,
-            enabled=_name(get(r, "Enabled", "True")) == "True",
-            display_name=None if _text_or_none(get(r, "DisplayName")) == name else _text_or_none(get(r, "DisplayName")),
-            group=_text_or_none(get(r, "Group")),
-            display_group=_text_or_none(get(r, "DisplayGroup")),
-            profile=_name(get(r, "Profile", "Any")) or "Any",
+            enabled=_name(value(r, "Enabled", "True")).lower() == "true",
+            display_name=None if display == name else display,
+            group=_text_or_none(value(r, "Group")),
+            display_group=_text_or_none(value(r, "DisplayGroup")),
+            profile=_name(value(r, "Profile", "Any")) or "Any",
         ))
-    return tuple(rules)
+    return tuple(found)
+
+
+def nat_records(nats: Iterable[Any], mappings: Iterable[Any], read: Read = get) -> list[Nat]:
+    """Get-NetNat's NATs with their Get-NetNatStaticMapping rows (by NatName, as Windows matches
+    names: without regard to case); `read` as for firewall_rules."""
+    by_nat: dict[str, list[StaticMapping]] = {}
+    for m in mappings:
+        by_nat.setdefault(str(_value(read, m, "NatName")).lower(), []).append(StaticMapping(
+            protocol=_name(_value(read, m, "Protocol", "TCP")).upper(),
+            external_ip=str(_value(read, m, "ExternalIPAddress", "0.0.0.0")),
+            external_port=int(_value(read, m, "ExternalPort")),
+            internal_ip=str(_value(read, m, "InternalIPAddress")),
+            internal_port=int(_value(read, m, "InternalPort")),
+        ))
+    return [Nat(name=str(_value(read, n, "Name")),
+                internal_prefix=str(_value(read, n, "InternalIPInterfaceAddressPrefix")),
+                static_mappings=tuple(by_nat.get(str(_value(read, n, "Name")).lower(), ()))) for n in nats]
+
+
+def vhd_record(v: Any, owner: str, read: Read = get) -> Vhd:
+    """One Get-VHD object as the lab's Vhd of `owner`; what it does not show takes the format's
+    default (a DiskIdentifier derived from the path is the default too); `read` as for firewall_rules."""
+    path = str(_value(read, v, "Path"))
+    disk_id = str(_value(read, v, "DiskIdentifier", "")).upper() or None
+    size = _value(read, v, "Size")
+    return Vhd(
+        path=path,
+        type=_name(_value(read, v, "VhdType")).lower() or "dynamic",
+        size_gb=Vhd.size_gb if size is None else _gb(size),
+        parent=str(_value(read, v, "ParentPath")) if _value(read, v, "ParentPath") else None,
+        disk_id=None if disk_id == stable_guid("vhd", owner, path.lower()) else disk_id,
+    )
+
+
+def _value(read: Read, obj: Any, prop: str, default: Any = None) -> Any:
+    shown = read(obj, prop) if obj is not None else None
+    return default if shown is None else shown
 
 
 def _text_or_none(value: Any) -> str | None:
@@ -619,18 +693,13 @@ def _addresses(answers: Answers) -> dict[str, str]:
     return out
 
 
-def _listeners(answers: Answers) -> tuple[Listener, ...]:
-    found: dict[tuple[int, str], Listener] = {}
-    for key, protocol in (("tcplisteners", "TCP"), ("udplisteners", "UDP")):
-        for c in objects(answers, key):
-            port = int(get(c, "LocalPort", 0))
-            if port:
-                found.setdefault((port, protocol), Listener(port=port, protocol=protocol))
-    return tuple(found.values())
+def _listeners(answers: Answers) -> list[tuple[int, str]]:
+    return [(int(get(c, "LocalPort", 0)), protocol)
+            for key, protocol in (("tcplisteners", "TCP"), ("udplisteners", "UDP")) for c in objects(answers, key)]
 
 
 def _cpu(cpu: PSObject | None, hypervisor_present: bool) -> Cpu:
-    vendor = "AMD" if "AMD" in str(get(cpu, "Manufacturer", "GenuineIntel")).upper() else "Intel"
+    vendor = cpu_vendor(str(get(cpu, "Manufacturer", "GenuineIntel")))
     base = Cpu(vendor=vendor, model=str(get(cpu, "Name", Cpu.model)),
                cores=int(get(cpu, "NumberOfLogicalProcessors", Cpu.cores)))
     if hypervisor_present or cpu is None:
@@ -645,12 +714,9 @@ def _cpu(cpu: PSObject | None, hypervisor_present: bool) -> Cpu:
 
 def _patched(answers: Answers) -> bool:
     fixes = [get(h, "InstalledOn") for h in objects(answers, "hotfix")]
-    dates = [d for d in fixes if isinstance(d, datetime)]
-    if not dates:
-        return True
     clock = get(first(answers, "os"), "LocalDateTime")
-    now = clock if isinstance(clock, datetime) else datetime.now()
-    return now - max(dates) <= timedelta(days=STALE_PATCH_DAYS)
+    return patched([d for d in fixes if isinstance(d, datetime)], clock if isinstance(clock, datetime) else None) \
+        is not False
 
 
 def _processor(p: PSObject | None) -> Processor:
@@ -664,23 +730,27 @@ def _memory(m: PSObject | None, vm: PSObject, running: bool) -> Memory:
     """Startup as configured; while Running, what the VM really got (MemoryAssigned) is what applies."""
     configured = _gb(get(m, "Startup", get(vm, "MemoryStartup", 4 * GIB)))
     dynamic = bool(get(m, "DynamicMemoryEnabled", get(vm, "DynamicMemoryEnabled", False)))
-    assigned = _gb(get(vm, "MemoryAssigned", 0))
-    if running and not dynamic and assigned and assigned != configured:
-        return Memory(startup_gb=assigned, dynamic=dynamic, pending_startup_gb=configured)
-    return Memory(startup_gb=configured, dynamic=dynamic)
+    startup, pending = startup_memory(configured, dynamic, _gb(get(vm, "MemoryAssigned", 0)), running)
+    return Memory(startup_gb=startup, dynamic=dynamic, pending_startup_gb=pending)
 
 
 PARENT_ADAPTER = re.compile(r"Name = '([^']*)', VMName = '([^']*)'")
 
 
-def _bandwidth_caps(settings: Iterable[PSObject]) -> dict[str, dict[str, int]]:
-    """VM name -> adapter name -> cap in Mbps, from BandwidthSetting objects (ParentAdapter as text)."""
-    caps: dict[str, dict[str, int]] = {}
+def parent_adapter(text: str) -> tuple[str, str] | None:
+    """(VM name, adapter name) of a BandwidthSetting's ParentAdapter as PowerShell prints it."""
+    m = PARENT_ADAPTER.search(text)
+    return (m.group(2), m.group(1)) if m else None
+
+
+def _bandwidth_settings(settings: Iterable[PSObject]) -> dict[str, dict[str, PSObject]]:
+    """VM name -> adapter name -> its BandwidthSetting object (ParentAdapter as text)."""
+    found: dict[str, dict[str, PSObject]] = {}
     for s in settings:
-        m = PARENT_ADAPTER.search(str(get(s, "ParentAdapter", "")))
-        if m:
-            caps.setdefault(m.group(2), {})[m.group(1)] = int(get(s, "MaximumBandwidth", 0)) // 1_000_000
-    return caps
+        names = parent_adapter(str(get(s, "ParentAdapter", "")))
+        if names:
+            found.setdefault(names[0], {})[names[1]] = s
+    return found
 
 
 def _is_corrupt(message: str) -> bool:
@@ -688,8 +758,88 @@ def _is_corrupt(message: str) -> bool:
 
 
 def _gb(value: Any) -> float:
-    gb = int(value or 0) / GIB
-    return int(gb) if gb == int(gb) else round(gb, 3)
+    return gb_of(int(value or 0))
+
+
+# ----------------------------------------------------------------------------------------------
+# readings: how a value Windows shows becomes a lab attribute, for both readers of docs/evidence.md
+# (the collector's answers here, and a pasted bundle's text in nestlab.lab.importer)
+# ----------------------------------------------------------------------------------------------
+
+
+def gb_of(byte_count: int | float) -> float:
+    """Bytes as the lab format's GB (binary, as Hyper-V's 4GB means), rounded for a readable file."""
+    rounded = round(byte_count / GIB, 3)
+    return int(rounded) if rounded == int(rounded) else rounded
+
+
+def workload(cpu_usage: int) -> str:
+    """Get-VM's CPUUsage (percent) as the lab's workload class."""
+    return "heavy" if cpu_usage >= HEAVY_CPU_PERCENT else "light"
+
+
+def startup_memory(configured_gb: float, dynamic: bool, assigned_gb: float, running: bool) -> tuple[float, float | None]:
+    """(startup_gb, pending_startup_gb): Get-VMMemory's Startup as configured; while a static VM
+    runs with another MemoryAssigned, what it got applies and the configured value is pending."""
+    if running and not dynamic and assigned_gb and assigned_gb != configured_gb:
+        return assigned_gb, configured_gb
+    return configured_gb, None
+
+
+def patched(installed: Iterable[datetime], now: datetime | None) -> bool | None:
+    """Whether Get-HotFix's newest InstalledOn is within a year of the OS clock (else of ours);
+    None when no date shows."""
+    dates = list(installed)
+    if not dates:
+        return None
+    return (now or datetime.now()) - max(dates) <= timedelta(days=STALE_PATCH_DAYS)
+
+
+VBS_STATES = {0: "not-enabled", 1: "enabled", 2: "running"}  # Win32_DeviceGuard VirtualizationBasedSecurityStatus
+
+
+def vbs_state(status: Any) -> str:
+    return VBS_STATES.get(_int_or_none(status), "not-enabled")
+
+
+def guard_services(running: Iterable[Any]) -> tuple[bool, bool]:
+    """(Credential Guard, HVCI) from Win32_DeviceGuard's SecurityServicesRunning (1, 2)."""
+    numbers = {_int_or_none(s) for s in running}
+    return 1 in numbers, 2 in numbers
+
+
+def winnat_state(status: str, events: Iterable[tuple[Any, str]]) -> str:
+    """WinNat's Status, locked when stopped by an SCM 7000/7023 event (failed to start / terminated)
+    saying its file is being used by another process: (event id, message) pairs."""
+    if str(status).lower() == "running":
+        return "running"
+    locked = any(_int_or_none(i) in probes.SERVICE_FAILED_EVENTS and "being used by another process" in message
+                 and "NAT" in message for i, message in events)
+    return "locked" if locked else "stopped"
+
+
+def drive_media(partitions: Iterable[tuple[Any, Any]], disks: Iterable[tuple[Any, Any]]) -> dict[str, str | None]:
+    """Drive letter -> "hdd"/"ssd" (None when the disk's MediaType is not shown): Get-Partition's
+    (DriveLetter, DiskNumber) joined to Get-PhysicalDisk's (DeviceId, MediaType)."""
+    media_of = {str(device): _name(media).upper() for device, media in disks}
+    found: dict[str, str | None] = {}
+    for letter, disk in partitions:
+        if letter:
+            media = media_of.get(str(disk))
+            found[str(letter).rstrip(":").upper()] = None if media is None else ("hdd" if media == "HDD" else "ssd")
+    return found
+
+
+def cpu_vendor(manufacturer: str) -> str:
+    """Win32_Processor's Manufacturer (GenuineIntel / AuthenticAMD) as the lab's vendor."""
+    return "AMD" if "AMD" in manufacturer.upper() else "Intel"
+
+
+def listening(ports: Iterable[tuple[int, str]], proxied: Iterable[int]) -> list[tuple[int, str]]:
+    """A guest's (port, protocol) listeners, once each, less the TCP ports its own portproxy rules
+    open (iphlpsvc listens for them: they are not services)."""
+    skip = set(proxied)
+    return list(dict.fromkeys((p, proto) for p, proto in ports if p and not (proto == "TCP" and p in skip)))
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -11,6 +11,7 @@ which command shows which model attribute; the names of these probes are the key
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 from nestlab.simulator.psdata import Command
 
@@ -125,6 +126,9 @@ GUEST_ONLY = (
 )
 
 
+_TEXT = {p.key: p.text for p in (*PLATFORM, *HOST_ONLY, *GUEST_ONLY)}  # rendered once: cited per object
+
+
 def first_batch(*, guest: bool) -> tuple[Probe, ...]:
     return PLATFORM + (GUEST_ONLY if guest else HOST_ONLY)
 
@@ -136,19 +140,32 @@ def disk_batch(known: set[str], parents: list[str], untested: list[str]) -> tupl
     child that merely sits on top of it.
     """
     new_parents = [p for p in parents if p.lower() not in known]
-    probes = [probe(f"vhd:{p}", C("Get-VHD", Path=p)) for p in new_parents]
-    probes += [probe(f"testpath:{p}", C("Test-Path", Path=p)) for p in parents]
+    probes = [per_path("vhd", p) for p in new_parents]
+    probes += [per_path("testpath", p) for p in parents]
     tested = {p.lower() for p in untested}
-    probes += [probe(f"testvhd:{p}", C("Test-VHD", Path=p))
-               for p in [*untested, *(q for q in new_parents if q.lower() not in tested)]]
+    probes += [per_path("testvhd", p) for p in [*untested, *(q for q in new_parents if q.lower() not in tested)]]
     return tuple(probes)
 
 
 def search_batch(missing: list[str], drives: list[str]) -> tuple[Probe, ...]:
     """Where did a missing parent go? Look for its file name on every volume of the host."""
-    probes = []
-    for path in missing:
+    return tuple(per_path("search", path, drives) for path in missing)
+
+
+def per_path(kind: str, path: str, drives: Sequence[str] = ()) -> Probe:
+    """The follow-up probe of one file (`vhd`, `testpath`, `testvhd`, `search`), keyed `kind:path`."""
+    key = f"{kind}:{path}"
+    if kind == "search":
         leaf = path.rsplit("\\", 1)[-1]
-        probes.append(probe(f"search:{path}", C("Get-ChildItem", Path=[f"{d}\\" for d in drives],
-                                                Recurse=True, Filter=leaf)))
-    return tuple(probes)
+        return probe(key, C("Get-ChildItem", Path=[f"{d}\\" for d in drives], Recurse=True, Filter=leaf))
+    return probe(key, C({"vhd": "Get-VHD", "testpath": "Test-Path", "testvhd": "Test-VHD"}[kind], Path=path))
+
+
+def text_of(key: str, drives: Sequence[str] = ()) -> str:
+    """The probe of this key exactly as the collector sent it: what an evidence item cites.
+    `drives` are the volumes a `search:` probe looked on (the platform's Get-VolumeDriveLetters)."""
+    static = _TEXT.get(key)
+    if static is not None:
+        return static
+    kind, _, path = key.partition(":")
+    return per_path(kind, path, drives).text if path and kind in ("vhd", "testpath", "testvhd", "search") else key

@@ -51,8 +51,9 @@ def test_diagnose_json_names_the_injected_cause_and_exits_1(tmp_path: Path) -> N
     assert finding["resolution"] == ["Stop-VM -Name 'L1'",
                                      "Set-VMProcessor -VMName 'L1' -ExposeVirtualizationExtensions $true",
                                      "Start-VM -Name 'L1'"]
-    assert {"command": "Get-VMProcessor -VMName L1", "property": "ExposeVirtualizationExtensions",
-            "value": False} in finding["evidence"]
+    # the probe as the collector sent it (one -VMName * for every VM), seen on L1's parent
+    assert {"command": "Get-VMProcessor -VMName *", "property": "ExposeVirtualizationExtensions",
+            "value": False, "seen_on": "HV01"} in finding["evidence"]
 
 
 def test_diagnose_orders_causes_up_the_chain_first(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from nestlab.diagnosis.rules.common import (
     reboot,
     rule,
     seen,
+    shown,
     stranded,
     while_off,
 )
@@ -72,9 +73,9 @@ def host_os_unsupported(ev: Evidence) -> Iterator[Hit]:
         at_stake = not amd_only or any(meant_to_nest(ev, vm) for vm in ev.lab.vms(host))
         if amd_only and intent.nesting_proven(ev, host):  # evidence beats rules: a nested VM runs below it
             at_stake, problem = False, f"{problem}, yet a nested VM runs below it, so nesting works here"
-        items = os_items(ev.lab, host)
+        items = os_items(ev, host)
         if record.cpu.vendor == "AMD":
-            items += (seen(WIN32_CPU, "Manufacturer", CPU_VENDOR_NAME["AMD"]),)
+            items += (shown(ev, host, WIN32_CPU, "Manufacturer", CPU_VENDOR_NAME["AMD"]),)
         yield Hit(
             subject=host,
             summary=f"{host}: {problem}",
@@ -88,10 +89,10 @@ def host_os_unsupported(ev: Evidence) -> Iterator[Hit]:
 def cpu_items(ev: Evidence, host: str) -> tuple:
     cpu = ev.lab[host].cpu
     return (
-        seen(WIN32_CPU, "Manufacturer", CPU_VENDOR_NAME[cpu.vendor]),
-        seen(WIN32_CPU, "VMMonitorModeExtensions", cpu.virtualization_extensions),
-        seen(WIN32_CPU, "SecondLevelAddressTranslationExtensions", cpu.slat),
-        seen(WIN32_CPU, "VirtualizationFirmwareEnabled", cpu.enabled_in_firmware),
+        shown(ev, host, WIN32_CPU, "Manufacturer", CPU_VENDOR_NAME[cpu.vendor]),
+        shown(ev, host, WIN32_CPU, "VMMonitorModeExtensions", cpu.virtualization_extensions),
+        shown(ev, host, WIN32_CPU, "SecondLevelAddressTranslationExtensions", cpu.slat),
+        shown(ev, host, WIN32_CPU, "VirtualizationFirmwareEnabled", cpu.enabled_in_firmware),
         *hypervisor_item(ev, host),
     )
 
@@ -175,8 +176,8 @@ def host_cpu_no_virtualization(ev: Evidence) -> Iterator[Hit]:
                 subject=host,
                 summary=f"{host} is an Azure VM of size {ev.lab[host].azure_size}, which passes no VT-x/AMD-V to it, "
                         "so the Hyper-V role cannot be installed",
-                evidence=(seen(IMDS, "vmSize", ev.lab[host].azure_size),
-                          seen(cmd("Get-WindowsFeature", Name="Hyper-V"), "InstallState", "Available"),
+                evidence=(shown(ev, host, IMDS, "vmSize", ev.lab[host].azure_size),
+                          shown(ev, host, cmd("Get-WindowsFeature", Name="Hyper-V"), "InstallState", "Available"),
                           *(o.item() for o in refused)),
                 resolution=(Manual(f"Resize {host} to an Azure size that supports nested virtualization ({NESTING_SIZES}), "
                                    "then install the Hyper-V role"),),
@@ -255,7 +256,7 @@ def dynamic_memory_enabled(ev: Evidence) -> Iterator[Hit]:
             subject=vm,
             summary=f"{name_of(vm)} runs Hyper-V with dynamic memory enabled; a VM hosting VMs does not balloon, "
                     "so its memory stays at startup (Microsoft: nested virtualization)",
-            evidence=(seen(get_vmmemory(vm), "DynamicMemoryEnabled", True),),
+            evidence=(shown(ev, vm, get_vmmemory(vm), "DynamicMemoryEnabled", True, probe="memory"),),
             resolution=while_off(ev.lab, vm, [ps("Set-VMMemory", VMName=name_of(vm), DynamicMemoryEnabled=False)]),
         )
 
@@ -266,10 +267,10 @@ def outdated_integration_services(ev: Evidence) -> Iterator[Hit]:
         if ev.lab.platform(owner).integration_services_current:
             continue
         if ev.lab.kind(owner) == "host":
-            item = seen("Get-HotFix", "InstalledOn", "newest update older than a year")
+            item = shown(ev, owner, "Get-HotFix", "InstalledOn", "newest update older than a year", summary=True)
             fix = f"Install the latest cumulative update on {owner} (Windows Update), then reboot"
         else:
-            item = seen(get_vm(owner), "IntegrationServicesState", "Update required")
+            item = shown(ev, owner, get_vm(owner), "IntegrationServicesState", "Update required")
             fix = f"Install the latest Windows updates and integration services inside {name_of(owner)}, then restart it"
         yield Hit(
             subject=owner,
@@ -294,9 +295,9 @@ def antivirus_blocking_hyperv(ev: Evidence) -> Iterator[Hit]:
             subject=owner,
             summary=f"{', '.join(products)} on {owner} blocks the Hyper-V processes (vmms, vmwp, vmcompute)",
             evidence=(
-                *(seen(FILTERS, "Filter Name", p) if _server(ev, owner) else seen(ANTIVIRUS, "displayName", p)
-                  for p in products),
-                seen(SERVICES, "Status", "Stopped"),
+                *(shown(ev, owner, FILTERS, "Filter Name", p, probe="filters", summary=True) if _server(ev, owner)
+                  else shown(ev, owner, ANTIVIRUS, "displayName", p, where={"displayName": p}) for p in products),
+                shown(ev, owner, SERVICES, "Status", "Stopped", where={"Name": "vmms"}),
             ),
             resolution=(
                 Manual(f"Exclude vmms.exe, vmwp.exe and vmcompute.exe (and the VM folders) in {', '.join(products)} on "

@@ -133,8 +133,19 @@ def cmd(name: str, *arguments: Any, **parameters: Any) -> str:
     return str(Command.of(name, *arguments, **parameters))
 
 
-def seen(command: str, prop: str, value: Any) -> EvidenceItem:
-    return EvidenceItem(command, prop, value)
+def seen(command: str, prop: str, value: Any, on: str = "") -> EvidenceItem:
+    """An item no answer recorded: a stated fact (`on=STATED`), or evidence handed over as a lab."""
+    return EvidenceItem(command, prop, value, on)
+
+
+def shown(ev: Evidence, node: str, command: str, prop: str, value: Any, *, probe: str | None = None,
+          where: dict[str, Any] | None = None, summary: bool = False) -> EvidenceItem:
+    """What a host showed of `node`'s `prop`: the recorded answer (the probe as sent, where it ran,
+    the value it had) when the evidence was collected; else `command` as docs/evidence.md names
+    it, with the lab's `value`. With `summary` the rule's `value` stands for what it read of the
+    answer (a v4tov4 row, "older than a year") and the provenance stays the answer's."""
+    extra = {"value": value} if summary else {}
+    return ev.cite(node, prop, probe=probe, where=where, **extra) or seen(command, prop, value)
 
 
 WIN32_OS = cmd("Get-CimInstance", ClassName="Win32_OperatingSystem")
@@ -145,9 +156,10 @@ DEVICE_GUARD_KEY = "HKLM:\\System\\CurrentControlSet\\Control\\DeviceGuard"
 DEVICE_GUARD_POLICY_KEY = "HKLM:\\SOFTWARE\\Policies\\Microsoft\\Windows\\DeviceGuard"
 
 
-def os_items(lab: Lab, owner: str) -> tuple[EvidenceItem, ...]:
-    os_info = lab.platform(owner).os
-    return (seen(WIN32_OS, "Caption", os_info.caption), seen(WIN32_OS, "BuildNumber", str(os_info.build)))
+def os_items(ev: Evidence, owner: str) -> tuple[EvidenceItem, ...]:
+    os_info = ev.lab.platform(owner).os
+    return (shown(ev, owner, WIN32_OS, "Caption", os_info.caption),
+            shown(ev, owner, WIN32_OS, "BuildNumber", str(os_info.build)))
 
 
 def get_vm(vm: str) -> str:
@@ -166,12 +178,12 @@ def get_vmnetworkadapter(vm: str) -> str:
     return cmd("Get-VMNetworkAdapter", VMName=name_of(vm))
 
 
-def startup_item(lab: Lab, vm: str) -> EvidenceItem:
-    return seen(get_vmmemory(vm), "Startup", gb_to_bytes(lab[vm].memory.startup_gb))
+def startup_item(ev: Evidence, vm: str) -> EvidenceItem:
+    return shown(ev, vm, get_vmmemory(vm), "Startup", gb_to_bytes(ev.lab[vm].memory.startup_gb), probe="memory")
 
 
-def count_item(lab: Lab, vm: str) -> EvidenceItem:
-    return seen(get_vmprocessor(vm), "Count", lab[vm].processor.count)
+def count_item(ev: Evidence, vm: str) -> EvidenceItem:
+    return shown(ev, vm, get_vmprocessor(vm), "Count", ev.lab[vm].processor.count, probe="processors")
 
 
 def cpu_usage_item(evidence: Evidence, vm: str) -> EvidenceItem:
@@ -179,7 +191,7 @@ def cpu_usage_item(evidence: Evidence, vm: str) -> EvidenceItem:
     fact = evidence.of(vm).cpu_usage
     if fact is not None:
         return fact.item()
-    return seen(get_vm(vm), "CPUUsage", ">= 50" if evidence.lab[vm].workload == "heavy" else "< 50")
+    return shown(evidence, vm, get_vm(vm), "CPUUsage", ">= 50" if evidence.lab[vm].workload == "heavy" else "< 50")
 
 
 def hypervisor_item(evidence: Evidence, owner: str) -> tuple[EvidenceItem, ...]:

@@ -34,7 +34,7 @@ from nestlab.diagnosis.rules.common import (
     q,
     rule,
     running,
-    seen,
+    shown,
     startup_item,
     stranded,
     while_off,
@@ -84,19 +84,19 @@ def extensions_not_exposed(ev: Evidence) -> Iterator[Hit]:
         # SIMH in simh #1078), so nothing there fails for want of them: info, not an error. (In a
         # Windows guest the VMs are Hyper-V's, which cannot run without them: no such reading.)
         emulating = "windows" not in ev.lab[vm].guest.os.caption.lower()
-        runs = [name_of(c) for c in ev.lab.vms(vm) if emulating and running(ev.lab, c)]
+        runs = [c for c in ev.lab.vms(vm) if emulating and running(ev.lab, c)]
         summary = (f"{name} does not expose virtualization extensions, so Hyper-V cannot run inside it{stranded(ev.lab, vm)}"
                    + (f" ({why.why})" if why and not ev.lab.vms(vm) else "")) if meant \
             else not_ready(vm, "ExposeVirtualizationExtensions is off")
         if runs:
-            summary = (f"{name} does not expose virtualization extensions, yet {', '.join(runs)} runs inside it, so what "
+            summary = (f"{name} does not expose virtualization extensions, yet {', '.join(map(name_of, runs))} runs inside it, so what "
                        "runs there needs no hardware virtualization (an emulator); expose them if Hyper-V or KVM should run in it")
         yield Hit(
             subject=vm,
             summary=summary,
-            evidence=(seen(get_vmprocessor(vm), "ExposeVirtualizationExtensions", False), *launch_failures(ev, vm),
+            evidence=(shown(ev, vm, get_vmprocessor(vm), "ExposeVirtualizationExtensions", False), *launch_failures(ev, vm),
                       *(why.evidence if why and not ev.lab.vms(vm) else ()),
-                      *(seen(cmd("Get-VM", Name=n), "State", "Running") for n in runs)),
+                      *(shown(ev, c, cmd("Get-VM", Name=name_of(c)), "State", "Running", probe="vms") for c in runs)),
             resolution=_expose(ev.lab, vm),
             explains=ROLE_SYMPTOMS,
             severity=None if meant and not runs else "info",
@@ -109,7 +109,7 @@ def extensions_not_exposed(ev: Evidence) -> Iterator[Hit]:
             subject=host,
             summary=f"No VM on {host} is set up to host nested VMs ({names} expose no virtualization extensions); "
                     "if one is meant to, say which with --nested-host, or expose the extensions to it",
-            evidence=tuple(seen(get_vmprocessor(vm), "ExposeVirtualizationExtensions", False) for vm in vms),
+            evidence=tuple(shown(ev, vm, get_vmprocessor(vm), "ExposeVirtualizationExtensions", False) for vm in vms),
             resolution=(Manual("Stop-VM -Name <vm>; Set-VMProcessor -VMName <vm> -ExposeVirtualizationExtensions $true; "
                                "Start-VM -Name <vm>"),),  # a template: which VM is the person's choice
             severity="info",
@@ -159,7 +159,7 @@ def vm_generation_1(ev: Evidence) -> Iterator[Hit]:
             subject=vm,
             summary=f"{name} is a Generation 1 VM; the guide requires Generation 2 for a VM hosting nested VMs"
             if meant else not_ready(vm, "it is a Generation 1 VM (the guide asks for Generation 2)"),
-            evidence=(seen(get_vm(vm), "Generation", 1),),
+            evidence=(shown(ev, vm, get_vm(vm), "Generation", 1, probe="vms"),),
             resolution=(Manual(f"Recreate {name} as a Generation 2 VM (New-VM -Name {q(name)} -Generation 2 …) and move "
                                "its disks and workload to it: a VM's generation cannot be changed"),),
         )
@@ -187,7 +187,7 @@ def guest_os_unsupported(ev: Evidence) -> Iterator[Hit]:
             subject=vm,
             summary=f"{name_of(vm)} must run Hyper-V but its guest OS cannot: {problem}" if meant
             else not_ready(vm, problem),
-            evidence=os_items(ev.lab, vm),
+            evidence=os_items(ev, vm),
             resolution=(Manual(f"Install Windows Server 2016 or later (or Windows 10/11 Pro/Enterprise) in {name_of(vm)}"),),
             explains=ROLE_SYMPTOMS,
         )
@@ -203,7 +203,7 @@ def insufficient_vcpu(ev: Evidence) -> Iterator[Hit]:
             subject=vm,
             summary=f"{name_of(vm)} has {count} virtual processor; the guide asks for at least {MIN_VCPUS} on a VM "
                     "hosting nested VMs" if meant else not_ready(vm, f"it has {count} virtual processor (at least {MIN_VCPUS})"),
-            evidence=(count_item(ev.lab, vm),),
+            evidence=(count_item(ev, vm),),
             resolution=while_off(ev.lab, vm, [ps("Set-VMProcessor", VMName=name_of(vm), Count=needed_vcpus(ev.lab, vm))]),
             explains=("under-provisioned", "host-overcommitted"),
             severity=None if meant else "info",
@@ -245,7 +245,7 @@ def insufficient_memory(ev: Evidence) -> Iterator[Hit]:
             summary=f"{name_of(vm)} hosts nested VMs with {gb_text(startup)} startup memory; "
                     f"the guide asks for at least {MIN_NESTED_HOST_MEMORY_GB}GB" if meant
             else not_ready(vm, f"it has {gb_text(startup)} startup memory (the guide asks for {MIN_NESTED_HOST_MEMORY_GB}GB)"),
-            evidence=(startup_item(ev.lab, vm),),
+            evidence=(startup_item(ev, vm),),
             resolution=while_off(ev.lab, vm, [ps("Set-VMMemory", VMName=name_of(vm), StartupBytes=gb_to_bytes(target))]),
             explains=("under-provisioned", "host-overcommitted"),
             severity=memory_severity(ev, vm) if meant else "info",

@@ -7,7 +7,7 @@ from typing import Iterator
 
 from nestlab.diagnosis.evidence import Evidence
 from nestlab.diagnosis.probes import SERVICE_FAILED_EVENTS
-from nestlab.diagnosis.rules.common import GUIDE, Hit, Note, cmd, on_platform, platforms, ps, reboot, rule, seen
+from nestlab.diagnosis.rules.common import GUIDE, Hit, Note, cmd, on_platform, platforms, ps, reboot, rule, shown
 from nestlab.diagnosis.rules.network import (
     PORTPROXY_SHOW,
     Service,
@@ -58,13 +58,15 @@ def nat_static_mapping_wrong(ev: Evidence) -> Iterator[Hit]:
                 continue  # it forwards on into a nested host whose own forwarding has the gap: portproxy-missing there
             right = _pick_target(services, taken, ip, target_port)
             if nat is None:
-                wrong = seen(PORTPROXY_SHOW, "v4tov4", f"{listen}:{port} -> {ip}:{target_port}")
+                wrong = shown(ev, owner, PORTPROXY_SHOW, "v4tov4", f"{listen}:{port} -> {ip}:{target_port}",
+                              probe="portproxy", summary=True)
                 fix = [ps("netsh", "int", "portproxy", "delete", "v4tov4", f"listenaddress={listen}", f"listenport={port}")]
                 if right:
                     fix.append(portproxy_add(listen, port, right.ip, right.port))
             else:
                 name = lab[nat].name
-                wrong = seen(cmd("Get-NetNatStaticMapping", NatName=name), "InternalIPAddress", f"{ip}:{target_port}")
+                wrong = shown(ev, nat, cmd("Get-NetNatStaticMapping", NatName=name), "InternalIPAddress",
+                              f"{ip}:{target_port}", probe="natmappings", where={"ExternalPort": port}, summary=True)
                 fix = [(ps("Get-NetNatStaticMapping", NatName=name), ps("Where-Object", "ExternalPort", eq=port),
                         ps("Remove-NetNatStaticMapping", Confirm=False))]
                 if right:
@@ -77,8 +79,8 @@ def nat_static_mapping_wrong(ev: Evidence) -> Iterator[Hit]:
                 subject=nat or _subject_nat(lab, owner, ip),
                 summary=f"{owner} forwards port {port} to {ip}:{target_port}, where nothing listens"
                         + (f"; {right.ip}:{right.port} does" if right else ""),
-                evidence=(wrong, seen(cmd("Get-NetTCPConnection", State="Listen"), "LocalPort",
-                                      sorted(p for i, p in listening if i == ip))),
+                evidence=(wrong, shown(ev, vm_at.get(ip, owner), cmd("Get-NetTCPConnection", State="Listen"), "LocalPort",
+                                       sorted(p for i, p in listening if i == ip), probe="tcplisteners", summary=True)),
                 resolution=resolution,
                 explains=("portproxy-missing", "nested-vm-unreachable"),
             )
@@ -113,8 +115,8 @@ def nat_conflict(ev: Evidence) -> Iterator[Hit]:
             subject=owner,
             summary=f"{owner} has {len(nats)} NATs" + (" (WinNAT supports one)" if len(nats) > 1 else "")
                     + (f"; {', '.join(lab[n].name for n in overlapping)} overlaps its own network" if overlapping else ""),
-            evidence=tuple(seen("Get-NetNat", "InternalIPInterfaceAddressPrefix", f"{lab[n].name}: {lab[n].internal_prefix}")
-                           for n in nats),
+            evidence=tuple(shown(ev, n, "Get-NetNat", "InternalIPInterfaceAddressPrefix",
+                                 f"{lab[n].name}: {lab[n].internal_prefix}", probe="nat", summary=True) for n in nats),
             resolution=on_platform(lab, owner, [ps("Remove-NetNat", Name=lab[n].name, Confirm=False) for n in extra]),
             explains=("nat-prefix-mismatch", "nested-vm-no-network"),
         )
@@ -138,7 +140,8 @@ def winnat_locked(ev: Evidence) -> Iterator[Hit]:
         yield Hit(
             subject=owner,
             summary=f"WinNAT on {owner} cannot start: its file is being used by another process",
-            evidence=(seen(WINNAT, "Status", "Stopped"), *(item for e in events for item in e.items())),
+            evidence=(shown(ev, owner, WINNAT, "Status", "Stopped", where={"Name": "WinNat"}),
+                      *(item for e in events for item in e.items())),
             resolution=(reboot(ev.lab, owner),
                         *on_platform(ev.lab, owner, [ps("Start-Service", Name="WinNat")]),
                         Note(f"Check Get-NetNat on {owner} and recreate the NAT (New-NetNat) if it is gone")),

@@ -33,6 +33,7 @@ from nestlab.diagnosis.rules.common import (
     rule,
     running,
     seen,
+    shown,
 )
 from nestlab.simulator.model import Edge, FirewallRule, Lab, ip_of
 from nestlab.simulator.psdata import Command
@@ -57,10 +58,10 @@ def get_vmswitch(lab: Lab, switch: str) -> str:
     return cmd("Get-VMSwitch", Name=lab[switch].name)
 
 
-def _attachment_items(lab: Lab, vm: str, adapter: str, switch: str) -> tuple:
+def _attachment_items(ev: Evidence, vm: str, adapter: str, switch: str) -> tuple:
     return (
-        seen(get_vmnetworkadapter(vm), "SwitchName", lab[switch].name),
-        seen(get_vmswitch(lab, switch), "SwitchType", lab[switch].type),
+        shown(ev, adapter, get_vmnetworkadapter(vm), "SwitchName", ev.lab[switch].name),
+        shown(ev, switch, get_vmswitch(ev.lab, switch), "SwitchType", ev.lab[switch].type),
     )
 
 
@@ -120,7 +121,8 @@ def switch_internal(ev: Evidence) -> Iterator[Hit]:
             subject=adapter,
             summary=f"{name_of(vm)}'s adapter is on Internal switch {record.name} and {owner} has no NAT, "
                     "so it reaches its host but not the LAN",
-            evidence=(*_attachment_items(lab, vm, adapter, switch), seen("Get-NetNat", "Name", [])),
+            evidence=(*_attachment_items(ev, vm, adapter, switch),
+                      shown(ev, owner, "Get-NetNat", "Name", [], probe="nat", summary=True)),
             resolution=fix,
             explains=NETWORK_SYMPTOMS,
         )
@@ -186,8 +188,9 @@ def switch_private(ev: Evidence) -> Iterator[Hit]:
             subject=adapter,
             summary=f"{name_of(vm)}'s adapter is on Private switch {lab[switch].name}: it reaches neither its host "
                     f"nor the LAN ({why})",
-            evidence=(*_attachment_items(lab, vm, adapter, switch),
-                      *((seen(cmd("Get-NetIPAddress", AddressFamily="IPv4"), "IPAddress", ip_of(lab[adapter].ip)),)
+            evidence=(*_attachment_items(ev, vm, adapter, switch),
+                      *((shown(ev, vm, cmd("Get-NetIPAddress", AddressFamily="IPv4"), "IPAddress", ip_of(lab[adapter].ip),
+                               probe="ipaddresses", where={"IPAddress": ip_of(lab[adapter].ip)}),)
                         if lab[adapter].ip else ())),
             resolution=fix,
             explains=NETWORK_SYMPTOMS,
@@ -211,8 +214,8 @@ def mac_spoofing_disabled(ev: Evidence) -> Iterator[Hit]:
                 summary=f"{name_of(vm)}'s adapter bridges its External switch {record.name} but MAC address spoofing "
                         "is off, so the nested VMs on it get no traffic",
                 evidence=(
-                    seen(get_vmnetworkadapter(vm), "MacAddressSpoofing", "Off"),
-                    seen(cmd("Get-VMSwitch", Name=record.name), "SwitchType", "External"),
+                    shown(ev, outer, get_vmnetworkadapter(vm), "MacAddressSpoofing", "Off"),
+                    shown(ev, switch, cmd("Get-VMSwitch", Name=record.name), "SwitchType", "External"),
                 ),
                 resolution=on_parent(vm, ps("Set-VMNetworkAdapter", **adapter_selector(lab, outer), MacAddressSpoofing="On")),
                 explains=NETWORK_SYMPTOMS,
@@ -251,11 +254,13 @@ def nat_prefix_mismatch(ev: Evidence) -> Iterator[Hit]:
                 summary=f"NAT {name} on {owner} translates {lab[nat].internal_prefix}, but Internal switch "
                         f"{lab[switch].name} is on {right}",
                 evidence=(
-                    seen(cmd("Get-NetNat", Name=name), "InternalIPInterfaceAddressPrefix", lab[nat].internal_prefix),
-                    seen(cmd("Get-NetIPAddress", InterfaceAlias=f"vEthernet ({lab[switch].name})"), "IPAddress",
-                         ip_of(lab[switch].host_ip)),
-                    seen(cmd("Get-NetIPAddress", InterfaceAlias=f"vEthernet ({lab[switch].name})"), "PrefixLength",
-                         network_of(lab[switch].host_ip).prefixlen),
+                    shown(ev, nat, cmd("Get-NetNat", Name=name), "InternalIPInterfaceAddressPrefix",
+                          lab[nat].internal_prefix, probe="nat"),
+                    shown(ev, owner, cmd("Get-NetIPAddress", InterfaceAlias=f"vEthernet ({lab[switch].name})"), "IPAddress",
+                          ip_of(lab[switch].host_ip), where={"InterfaceAlias": f"vEthernet ({lab[switch].name})"}),
+                    shown(ev, owner, cmd("Get-NetIPAddress", InterfaceAlias=f"vEthernet ({lab[switch].name})"),
+                          "PrefixLength", network_of(lab[switch].host_ip).prefixlen,
+                          where={"InterfaceAlias": f"vEthernet ({lab[switch].name})"}),
                 ),
                 resolution=on_platform(lab, owner, [
                     ps("Remove-NetNat", Name=name, Confirm=False),
@@ -462,15 +467,19 @@ def portproxy_missing(ev: Evidence) -> Iterator[Hit]:
             commands.append(portproxy_add(listen, want.listen_port, want.service.ip, want.service.port))
             if blocking_state(lab.platform(owner).firewall, want.listen_port) != "allowed":
                 commands.append(allow_rule(want.listen_port))
-        shown = ", ".join(f"{name_of(w.service.vm)} {w.service.ip}:{w.service.port} ({w.why})" for w in missing)
+        listed = ", ".join(f"{name_of(w.service.vm)} {w.service.ip}:{w.service.port} ({w.why})" for w in missing)
         yield Hit(
             subject=owner,
-            summary=f"{owner} forwards no port to {shown} behind its NAT, so it cannot be reached from outside",
+            summary=f"{owner} forwards no port to {listed} behind its NAT, so it cannot be reached from outside",
             evidence=(
-                seen(PORTPROXY_SHOW, "v4tov4", [f"{f[0]}:{f[1]} -> {f[2]}:{f[3]}" for f in forwards(lab, owner) if f[4] is None]),
-                seen("Get-NetNatStaticMapping", "InternalIPAddress",
-                     [f"{f[2]}:{f[3]}" for f in forwards(lab, owner) if f[4] is not None]),
-                *(seen(cmd("Get-NetTCPConnection", State="Listen"), "LocalPort", w.service.port) for w in missing),
+                shown(ev, owner, PORTPROXY_SHOW, "v4tov4",
+                      [f"{f[0]}:{f[1]} -> {f[2]}:{f[3]}" for f in forwards(lab, owner) if f[4] is None],
+                      probe="portproxy", summary=True),
+                shown(ev, owner, "Get-NetNatStaticMapping", "InternalIPAddress",
+                      [f"{f[2]}:{f[3]}" for f in forwards(lab, owner) if f[4] is not None],
+                      probe="natmappings", summary=True),
+                *(shown(ev, w.service.vm, cmd("Get-NetTCPConnection", State="Listen"), "LocalPort", w.service.port,
+                        probe="tcplisteners", where={"LocalPort": w.service.port}) for w in missing),
             ),
             resolution=on_platform(lab, owner, commands),
             explains=("nested-vm-unreachable",),
@@ -494,14 +503,16 @@ def blocking_state(rules: tuple[FirewallRule, ...], port: int, protocol: str = "
     return "allowed" if matching else "no-rule"
 
 
-def _firewall_items(rules: tuple[FirewallRule, ...], port: int, protocol: str) -> list:
+def _firewall_items(ev: Evidence, owner: str, rules: tuple[FirewallRule, ...], port: int, protocol: str) -> list:
     items = []
     for r in rules:
         if r.direction == "inbound" and r.port in (None, port) and r.protocol in (protocol, "Any"):
-            command = cmd("Get-NetFirewallRule", Name=r.name)
-            items += [seen(command, "Enabled", r.enabled), seen(command, "Action", r.action.capitalize())]
+            command, which = cmd("Get-NetFirewallRule", Name=r.name), {"Name": r.name}
+            items += [shown(ev, owner, command, "Enabled", r.enabled, probe="firewall", where=which),
+                      shown(ev, owner, command, "Action", r.action.capitalize(), probe="firewall", where=which)]
     if not items:
-        items.append(seen(cmd("Get-NetFirewallRule", Direction="Inbound", Action="Allow"), "LocalPort", []))
+        items.append(shown(ev, owner, cmd("Get-NetFirewallRule", Direction="Inbound", Action="Allow"), "LocalPort", [],
+                           probe="portfilters", summary=True))
     return items
 
 
@@ -525,7 +536,7 @@ def firewall_blocking(ev: Evidence) -> Iterator[Hit]:
                 subject=owner,
                 summary=f"Windows Firewall on {owner} {'blocks' if state == 'blocked' else 'has no rule allowing'} "
                         f"inbound {protocol} {port} ({why})",
-                evidence=tuple(_firewall_items(rules, port, protocol)),
+                evidence=tuple(_firewall_items(ev, owner, rules, port, protocol)),
                 resolution=on_platform(lab, owner, fix),
                 explains=("nested-vm-unreachable",),
                 severity="error" if state == "blocked" else "warning",

@@ -35,7 +35,7 @@ from nestlab.diagnosis.rules.common import (
     ps,
     rule,
     running,
-    seen,
+    shown,
     startup_item,
     while_off,
 )
@@ -65,14 +65,15 @@ def under_provisioned(ev: Evidence) -> Iterator[Hit]:
         reasons, items, fix = [], [], []
         if few_cpus:
             reasons.append(f"runs heavy work on {record.processor.count} vCPUs (the guide recommends {HEAVY_WORK_VCPUS})")
-            items += [count_item(lab, vm), cpu_usage_item(ev, vm)]
+            items += [count_item(ev, vm), cpu_usage_item(ev, vm)]
             fix.append(ps("Set-VMProcessor", VMName=name, Count=HEAVY_WORK_VCPUS))
         if short:
             total = sum(gb for _, gb in nested)
             reasons.append(f"its nested VMs start with {gb_text(total)} but it has {gb_text(record.memory.startup_gb)}, "
                            f"less {OS_RESERVE_GB}GB for its own OS")
-            items.append(startup_item(lab, vm))
-            items += [seen(cmd("Get-VMMemory", VMName=name_of(child)), "Startup", gb_to_bytes(gb)) for child, gb in nested]
+            items.append(startup_item(ev, vm))
+            items += [shown(ev, child, cmd("Get-VMMemory", VMName=name_of(child)), "Startup", gb_to_bytes(gb), probe="memory")
+                      for child, gb in nested]
             fix.append(ps("Set-VMMemory", VMName=name, StartupBytes=gb_to_bytes(need)))
         yield Hit(
             subject=vm,
@@ -92,7 +93,7 @@ def host_memory_low(ev: Evidence) -> Iterator[Hit]:
         yield Hit(
             subject=host,
             summary=f"{host} has {gb_text(memory)} of RAM; the guide recommends at least {MIN_HOST_MEMORY_GB}GB for a nested host",
-            evidence=(seen(WIN32_CS, "TotalPhysicalMemory", gb_to_bytes(memory)),),
+            evidence=(shown(ev, host, WIN32_CS, "TotalPhysicalMemory", gb_to_bytes(memory)),),
             resolution=(Manual(f"Add RAM to {host} (at least {MIN_HOST_MEMORY_GB}GB)"),),
             explains=("host-overcommitted", *PERFORMANCE_SYMPTOMS),
         )
@@ -128,12 +129,12 @@ def host_overcommitted(ev: Evidence) -> Iterator[Hit]:
         if not reasons:
             continue
         if lab.kind(owner) == "host":
-            items = [seen(WIN32_CPU, "NumberOfLogicalProcessors", cores),
-                     seen(WIN32_CS, "TotalPhysicalMemory", gb_to_bytes(memory_gb))]
+            items = [shown(ev, owner, WIN32_CPU, "NumberOfLogicalProcessors", cores),
+                     shown(ev, owner, WIN32_CS, "TotalPhysicalMemory", gb_to_bytes(memory_gb))]
         else:
-            items = [count_item(lab, owner), startup_item(lab, owner)]
+            items = [count_item(ev, owner), startup_item(ev, owner)]
         for vm in vms:
-            items += [count_item(lab, vm), _assigned_item(ev, vm)]
+            items += [count_item(ev, vm), _assigned_item(ev, vm)]
         yield Hit(
             subject=owner,
             summary=f"{owner} is overcommitted: " + "; ".join(reasons),
@@ -146,8 +147,8 @@ def host_overcommitted(ev: Evidence) -> Iterator[Hit]:
 
 def _assigned_item(ev: Evidence, vm: str):
     fact = ev.of(vm).memory_assigned
-    return fact.item() if fact else seen(cmd("Get-VM", Name=name_of(vm)), "MemoryAssigned",
-                                         gb_to_bytes(ev.lab[vm].memory.startup_gb))
+    return fact.item() if fact else shown(ev, vm, cmd("Get-VM", Name=name_of(vm)), "MemoryAssigned",
+                                          gb_to_bytes(ev.lab[vm].memory.startup_gb))
 
 
 @rule("dynamic-vhd", category="performance", severity="warning", reference=REFERENCE)
@@ -164,7 +165,7 @@ def dynamic_vhd(ev: Evidence) -> Iterator[Hit]:
                 yield Hit(
                     subject=vhd,
                     summary=f"{record.path}, which backs {name_of(vm)}, a nested host or nested VM, is dynamically expanding",
-                    evidence=(seen(cmd("Get-VHD", Path=record.path), "VhdType", "Dynamic"),),
+                    evidence=(shown(ev, vhd, cmd("Get-VHD", Path=record.path), "VhdType", "Dynamic"),),
                     resolution=while_off(lab, vm, _to_fixed(vm, chain, vhd, lab)),
                     explains=PERFORMANCE_SYMPTOMS,
                 )
@@ -247,8 +248,9 @@ def slow_storage(ev: Evidence) -> Iterator[Hit]:
                 summary=f"{path} ({name_of(vm)}'s disk) is on rotational storage {drive}"
                         + (f" (with {', '.join(others)})" if vhd == first and others else "")
                         + ("" if vhd == first else f", the volume {lab[first].path} is reported for"),
-                evidence=(seen(cmd("Get-PhysicalDisk"), "MediaType", "HDD"),
-                          seen(cmd("Get-Volume", DriveLetter=drive[:1]), "DriveLetter", drive[:1])),
+                evidence=(shown(ev, owner, cmd("Get-PhysicalDisk"), "MediaType", "HDD", where={"MediaType": "HDD"}),
+                          shown(ev, owner, cmd("Get-Volume", DriveLetter=drive[:1]), "DriveLetter", drive[:1],
+                                probe="volumes", where={"DriveLetter": drive[:1]})),
                 resolution=fix,
                 explains=PERFORMANCE_SYMPTOMS,
                 severity=None if vhd == first else "info",
@@ -272,8 +274,8 @@ def bandwidth_limited(ev: Evidence) -> Iterator[Hit]:
             yield Hit(
                 subject=adapter,
                 summary=f"{name_of(vm)}'s adapter is capped at {mbps} Mbps by bandwidth management",
-                evidence=(seen(cmd("Get-VMNetworkAdapter", VMName=name_of(vm)) + " | Select-Object -ExpandProperty BandwidthSetting",
-                               "MaximumBandwidth", mbps * 1_000_000),),
+                evidence=(shown(ev, adapter, cmd("Get-VMNetworkAdapter", VMName=name_of(vm))
+                                + " | Select-Object -ExpandProperty BandwidthSetting", "MaximumBandwidth", mbps * 1_000_000),),
                 resolution=on_parent(vm, ps("Set-VMNetworkAdapter", **adapter_selector(lab, adapter), MaximumBandwidth=0)),
                 explains=PERFORMANCE_SYMPTOMS,
             )
@@ -334,7 +336,8 @@ def _memory_held_by_neighbours(ev: Evidence) -> Iterator[Hit]:
             subject=owner,
             summary=f"{name_of(failed)} cannot start on {owner}: there is no free memory for its "
                     f"{gb_text(need)}, held by {', '.join(f'{name_of(v)} ({gb_text(_assigned_gb(ev, v))})' for v in neighbours)}",
-            evidence=(observed.item(), seen(get_vm(failed), "State", lab[failed].state), startup_item(lab, failed),
+            evidence=(observed.item(), shown(ev, failed, get_vm(failed), "State", lab[failed].state, probe="vms"),
+                      startup_item(ev, failed),
                       *(_assigned_item(ev, vm) for vm in neighbours)),
             resolution=on_platform(lab, owner, [*(ps("Stop-VM", Name=name_of(vm)) for vm in stop),
                                                 ps("Start-VM", Name=name_of(failed))]),

@@ -24,7 +24,7 @@ from nestlab.diagnosis.rules.common import (
     name_of,
     ps,
     rule,
-    seen,
+    shown,
     while_off,
 )
 from nestlab.simulator.model import Lab
@@ -42,8 +42,9 @@ def pending(lab: Lab) -> Iterator[tuple[str, float]]:
 def _items(ev: Evidence, vm: str, value: float) -> tuple:
     assigned = ev.of(vm).memory_assigned
     return (
-        seen(get_vmmemory(vm), "Startup", gb_to_bytes(value)),
-        assigned.item() if assigned else seen(get_vm(vm), "MemoryAssigned", gb_to_bytes(ev.lab[vm].memory.startup_gb)),
+        shown(ev, vm, get_vmmemory(vm), "Startup", gb_to_bytes(value), probe="memory"),
+        assigned.item() if assigned else shown(ev, vm, get_vm(vm), "MemoryAssigned",
+                                               gb_to_bytes(ev.lab[vm].memory.startup_gb)),
     )
 
 
@@ -73,8 +74,8 @@ def hot_add_unsupported(ev: Evidence) -> Iterator[Hit]:
         if not nested and not record.clustered:
             continue
         why = "runs Hyper-V itself" if nested else "is clustered"
-        reason = (seen(cmd("Get-WindowsFeature", Name="Hyper-V"), "InstallState", "Installed") if nested
-                  else seen(get_vm(vm), "IsClustered", True))
+        reason = (shown(ev, vm, cmd("Get-WindowsFeature", Name="Hyper-V"), "InstallState", "Installed", probe="feature")
+                  if nested else shown(ev, vm, get_vm(vm), "IsClustered", True, probe="vms"))
         yield Hit(
             subject=vm,
             summary=f"{name_of(vm)} {why}, so its memory cannot be resized while it runs; "

@@ -45,7 +45,7 @@ from nestlab.diagnosis.rules.common import (
     ps,
     reboot,
     rule,
-    seen,
+    shown,
 )
 from nestlab.diagnosis.findings import Severity
 from nestlab.simulator.lab_queries import VBS_BLOCKS_THROUGH_BUILD  # Windows 10 1607 / Server 2016 (see above)
@@ -121,7 +121,7 @@ def vbs_enabled(ev: Evidence) -> Iterator[Hit]:
             subject=owner,
             summary=(f"Virtualization-based security is running on {owner}; nested virtualization is blocked ({why})"
                      if severity == "error" else f"Virtualization-based security is running on {owner}: {why}"),
-            evidence=(seen(DEVICE_GUARD, "VirtualizationBasedSecurityStatus", VBS_STATUS["running"]),),
+            evidence=(shown(ev, owner, DEVICE_GUARD, "VirtualizationBasedSecurityStatus", VBS_STATUS["running"]),),
             resolution=_then_reboot(ev.lab, owner, [_reg_zero(REG_KEY, "EnableVirtualizationBasedSecurity")]),
             explains=SECURITY_SYMPTOMS,
         )
@@ -138,7 +138,7 @@ def credential_guard_enabled(ev: Evidence) -> Iterator[Hit]:
             subject=owner,
             summary=(f"Credential Guard is running on {owner}; it keeps VBS on and blocks nested virtualization ({why})"
                      if severity == "error" else f"Credential Guard is running on {owner} and keeps VBS on: {why}"),
-            evidence=(seen(DEVICE_GUARD, "SecurityServicesRunning", running_services(security)),),
+            evidence=(shown(ev, owner, DEVICE_GUARD, "SecurityServicesRunning", running_services(security)),),
             resolution=_then_reboot(ev.lab, owner, [
                 _reg_zero("HKLM\\SYSTEM\\CurrentControlSet\\Control\\Lsa", "LsaCfgFlags"),
                 _reg_zero("HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows\\DeviceGuard", "LsaCfgFlags"),
@@ -159,7 +159,7 @@ def device_guard_enabled(ev: Evidence) -> Iterator[Hit]:
             summary=(f"Device Guard (HVCI, memory integrity) is running on {owner}; it keeps VBS on and blocks nested "
                      f"virtualization ({why})" if severity == "error"
                      else f"Device Guard (HVCI, memory integrity) is running on {owner} and keeps VBS on: {why}"),
-            evidence=(seen(DEVICE_GUARD, "SecurityServicesRunning", running_services(security)),),
+            evidence=(shown(ev, owner, DEVICE_GUARD, "SecurityServicesRunning", running_services(security)),),
             resolution=_then_reboot(ev.lab, owner, [_reg_zero(REG_KEY + "\\Scenarios\\HypervisorEnforcedCodeIntegrity", "Enabled")]),
             explains=("vbs-enabled", *SECURITY_SYMPTOMS),
         )
@@ -180,7 +180,7 @@ def deviceguard_registry_policy(ev: Evidence) -> Iterator[Hit]:
             severity=vbs_verdict(ev, owner)[0],
             subject=owner,
             summary=f"{REG_KEY} on {owner} sets {', '.join(values)}, which turns VBS on",
-            evidence=tuple(seen(read, name, value) for name, value in values.items()),
+            evidence=tuple(shown(ev, owner, read, name, value, probe="dg_registry") for name, value in values.items()),
             resolution=_then_reboot(ev.lab, owner, [ps("reg", "delete", REG_KEY, "/v", name, "/f") for name in values]),
             explains=("vbs-enabled", *SECURITY_SYMPTOMS),
         )
@@ -195,7 +195,8 @@ def group_policy_blocking(ev: Evidence) -> Iterator[Hit]:
             severity=vbs_verdict(ev, owner)[0],
             subject=owner,
             summary=f"A Group Policy forces virtualization-based security on {owner}",
-            evidence=(seen(cmd("Get-ItemProperty", Path=DEVICE_GUARD_POLICY_KEY), "EnableVirtualizationBasedSecurity", 1),),
+            evidence=(shown(ev, owner, cmd("Get-ItemProperty", Path=DEVICE_GUARD_POLICY_KEY),
+                            "EnableVirtualizationBasedSecurity", 1, probe="dg_policy"),),
             resolution=(
                 Manual(f"Set 'Turn On Virtualization Based Security' to Disabled in the Group Policy that applies to "
                        f"{owner} (Computer Configuration > Administrative Templates > System > Device Guard)"),

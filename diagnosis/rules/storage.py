@@ -12,7 +12,7 @@ from typing import Iterator
 
 from nestlab.diagnosis.evidence import Evidence, Fact
 from nestlab.diagnosis.findings import EvidenceItem
-from nestlab.diagnosis.rules.common import GUIDE, Hit, Manual, Run, cmd, name_of, on_owner, ps, rule, running, seen
+from nestlab.diagnosis.rules.common import GUIDE, Hit, Manual, Run, cmd, name_of, on_owner, ps, rule, running, seen, shown
 from nestlab.simulator.model import Edge, Lab, vhd_id
 from nestlab.simulator.psdata import Command
 
@@ -75,7 +75,7 @@ def moved_to(ev: Evidence, owner: str, child: str, path: str) -> list[str]:
 def _chain_items(ev: Evidence, owner: str, child: str, path: str) -> tuple[EvidenceItem, ...]:
     record = ev.lab[child]
     test = ev.of(vhd_id(owner, path)).test_path or Fact(cmd("Test-Path", Path=path), "Result", False)
-    return (seen(cmd("Get-VHD", Path=record.path), "ParentPath", path), test.item())
+    return (shown(ev, child, cmd("Get-VHD", Path=record.path), "ParentPath", path), test.item())
 
 
 def _users(lab: Lab, vhd: str) -> list[str]:
@@ -130,7 +130,8 @@ def vhd_parent_moved(ev: Evidence) -> Iterator[Hit]:
             subject=child,
             summary=f"The parent of {record.path} is no longer at {path} but a disk of that name is at {found[0]}",
             evidence=_chain_items(ev, owner, child, path)
-                     + (_search_items(ev, child) or (seen(cmd("Get-VHD", Path=found[0]), "Path", found[0]),)),
+                     + (_search_items(ev, child) or (shown(ev, ev.lab.vhd_by_path(owner, found[0]) or vhd_id(owner, found[0]),
+                                                            cmd("Get-VHD", Path=found[0]), "Path", found[0]),)),
             resolution=_offline(ev.lab, child, [ps("Set-VHD", Path=record.path, ParentPath=found[0])]),
             explains=CHAIN_SYMPTOMS,
         )
@@ -164,7 +165,7 @@ def vhd_chain_broken(ev: Evidence) -> Iterator[Hit]:
         yield Hit(
             subject=child,
             summary=f"{path} is not the disk {ev.lab[child].path} was made from (identifier mismatch, 0xC03A000E)",
-            evidence=(seen(cmd("Get-VHD", Path=ev.lab[child].path), "ParentPath", path), error.item()),
+            evidence=(shown(ev, child, cmd("Get-VHD", Path=ev.lab[child].path), "ParentPath", path), error.item()),
             resolution=(Manual(f"Restore the original {path} from backup (the file there now is a different disk), "
                                "then retry the merge"),
                         Manual("Only as a last resort: " + str(Run(ev.lab.owner(child), (

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+from nestlab.diagnosis.parse import gb_of
+
 _SPACES = re.compile(r"[\s\u00a0\u202f']")
 _GROUPED = re.compile(r"-?\d{1,3}(?:[.,]\d{3})+")
 
@@ -44,15 +46,8 @@ def parse_decimal(text: str) -> float:
     return float(s.replace(mark, "."))
 
 
-def gib(byte_count: int | float) -> float:
-    """Bytes as the lab file's GB (binary, as Hyper-V's 4GB means), rounded for a readable file."""
-    return _tidy(byte_count / 2**30)
+gib = gb_of  # bytes as the lab file's GB: the collector's reading (diagnosis.parse)
 
 
 def mib_to_gib(mib: int | float) -> float:
-    return _tidy(mib / 1024)
-
-
-def _tidy(value: float) -> float:
-    rounded = round(value, 3)
-    return int(rounded) if rounded == int(rounded) else rounded
+    return gb_of(mib * 2**20)

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import re
 from typing import Any
 
+from nestlab.diagnosis.parse import cpu_vendor, patched
 from nestlab.lab.importer.base import ReaderBase
 from nestlab.lab.importer.context import Context
 from nestlab.lab.importer.numbers import gib, mib_to_gib, parse_int
 from nestlab.lab.importer.textobject import TextObject
 
-VENDORS = {"genuineintel": "Intel", "authenticamd": "AMD"}
-STALE_PATCH_DAYS = 365  # as diagnosis.parse: a host unpatched for a year is out of date
+VENDOR_IDS = re.compile(r"GenuineIntel|AuthenticAMD", re.IGNORECASE)  # as Win32_Processor and systeminfo print them
 
 
 class HostReader(ReaderBase):
@@ -71,12 +71,9 @@ class HostReader(ReaderBase):
     def patched(self, ctx: Context) -> bool | None:
         """Get-HotFix's newest InstalledOn within a year of the OS clock (Win32_OperatingSystem LocalDateTime)."""
         dates = [d for h in ctx.of("hotfix") if (d := self.read.date(h, "InstalledOn")) is not None]
-        if not dates:
-            return None
         os_ = ctx.first("os")
-        now = self.read.date(os_, "LocalDateTime") if os_ is not None and os_.has("LocalDateTime") else None
-        now = now or datetime.now()  # as the diagnosis does without the OS clock
-        return now - max(dates) <= timedelta(days=STALE_PATCH_DAYS)
+        now = self.read.date(os_, "LocalDateTime") if dates and os_ is not None and os_.has("LocalDateTime") else None
+        return patched(dates, now)
 
     def host_name(self, ctx: Context) -> str:
         si = ctx.first("systeminfo")
@@ -114,16 +111,14 @@ class HostReader(ReaderBase):
         if obj is not None:
             vendor = self.read.text(obj, "Manufacturer")
             if vendor:
-                cpu["vendor"] = VENDORS.get(vendor.lower(), vendor)
+                cpu["vendor"] = cpu_vendor(vendor)
             if obj.text("Name"):
                 cpu["model"] = obj.text("Name")
             cores = self.read.integer(obj, "NumberOfLogicalProcessors")
             if cores is not None:
                 cpu["cores"] = cores
-        elif si is not None and si.text("Processor(s)"):
-            for vendor_id, vendor in VENDORS.items():
-                if vendor_id in si.text("Processor(s)").lower():  # type: ignore[union-attr]
-                    cpu["vendor"] = vendor
+        elif si is not None and (found := VENDOR_IDS.search(si.text("Processor(s)") or "")):
+            cpu["vendor"] = cpu_vendor(found.group())
         if self.hypervisor_present(ctx) and self.launch_failed(ctx):
             # Another hypervisor runs (an Azure VM's) but Hyper-V's own failed to launch: no VT-x/AMD-V
             # reaches this OS. Which flag is to blame does not show; the firmware switch is taken.

@@ -4,11 +4,12 @@ Get-NetNatStaticMapping, Get-VHD, Test-VHD)."""
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import asdict
 from typing import Any
 
+from nestlab.diagnosis.parse import nat_records, vhd_record
 from nestlab.lab.importer.base import ReaderBase
 from nestlab.lab.importer.context import Context, command_param
-from nestlab.lab.importer.numbers import gib
 from nestlab.lab.importer.textobject import TextObject
 from nestlab.lab.importer.values import SWITCH_TYPES, VHD_TYPES, mac_of
 from nestlab.simulator.model import stable_guid
@@ -74,23 +75,24 @@ class OwnerReader(ReaderBase):
         return None
 
     def nats(self, ctx: Context) -> list[dict] | None:
-        mappings: dict[str, list[dict]] = {}
-        for obj in ctx.of("mapping"):
-            m = {"protocol": (obj.text("Protocol") or "TCP").upper(), "external_port": self.read.integer(obj, "ExternalPort"),
-                 "internal_ip": obj.text("InternalIPAddress"), "internal_port": self.read.integer(obj, "InternalPort")}
-            if obj.text("ExternalIPAddress") not in (None, "", "0.0.0.0"):
-                m["external_ip"] = obj.text("ExternalIPAddress")
-            mappings.setdefault((obj.text("NatName") or "").lower(), []).append(m)
-        nats = []
         for obj in ctx.of("nat"):
-            n: dict[str, Any] = {"name": self.read.text(obj, "Name"), "internal_prefix": self.read.text(obj, "InternalIPInterfaceAddressPrefix")}
             self.check_prefix(obj)
-            if mappings.get((n["name"] or "").lower()):
-                n["static_mappings"] = mappings[(n["name"] or "").lower()]
-            nats.append(n)
+        nats = [{"name": nat.name, "internal_prefix": nat.internal_prefix,
+                 **({"static_mappings": [asdict(m) for m in nat.static_mappings]} if nat.static_mappings else {})}
+                for nat in nat_records(ctx.of("nat"), ctx.of("mapping"), self.nat_value)]
         if nats or ctx.ran_command("Get-NetNat"):
             return nats
         return None
+
+    def nat_value(self, obj: TextObject, prop: str) -> str | int | None:
+        """A NAT's or mapping's value as printed; a port that does not read is a problem (the import
+        then stops), as is a value cut short (Reader)."""
+        if prop in ("ExternalPort", "InternalPort"):
+            port = self.read.integer(obj, prop)
+            if port is None and not obj.has(prop):
+                self.read.problem(obj, prop, "not shown")
+            return port or 0
+        return self.read.text(obj, prop) or None
 
     def check_prefix(self, obj: TextObject) -> None:
         try:
@@ -104,16 +106,8 @@ class OwnerReader(ReaderBase):
             path = self.read.text(obj, "Path")
             if not path or path.lower() in out:
                 continue
-            v: dict[str, Any] = {"path": path, "type": self.read.choice(obj, "VhdType", VHD_TYPES)}
-            size = self.read.integer(obj, "Size")
-            if size is not None:
-                v["size_gb"] = gib(size)
-            if obj.text("ParentPath"):
-                v["parent"] = obj.text("ParentPath")
-            disk_id = obj.text("DiskIdentifier")
-            if disk_id and disk_id.upper() != stable_guid("vhd", node, path.lower()):
-                v["disk_id"] = disk_id.upper()
-            out[path.lower()] = {k: x for k, x in v.items() if x is not None}
+            vhd = asdict(vhd_record(obj, node, self.vhd_value))
+            out[path.lower()] = {k: x for k, x in vhd.items() if x is not None}
         self.mismatched_parents(ctx, out)
         missing, corrupt = set(self.files_missing(ctx)), set(self.files_corrupt(ctx))
         used = [(h.text("Path"), missing | corrupt) for h in ctx.of("harddrive")]
@@ -123,6 +117,14 @@ class OwnerReader(ReaderBase):
                 out[path.lower()] = {"path": path}
                 self.assume(f"{node}:vhd:{path}", "type and size (Get-VHD could not open it)", "dynamic, 127 GB")
         return list(out.values())
+
+    def vhd_value(self, obj: TextObject, prop: str) -> str | int | None:
+        """A Get-VHD value as printed: VhdType by name (or number), Size as an integer (Reader)."""
+        if prop == "VhdType":
+            return self.read.choice(obj, prop, VHD_TYPES)
+        if prop == "Size":
+            return self.read.integer(obj, prop)
+        return obj.text(prop) or None
 
     def mismatched_parents(self, ctx: Context, vhds: dict[str, dict]) -> None:
         """Test-VHD 0xC03A000E: the child whose own parent fails the identity check records another id."""

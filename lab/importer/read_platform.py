@@ -4,12 +4,15 @@ security, WinNAT, portproxy, volumes, firewall and the disk files it could not o
 from __future__ import annotations
 
 import re
+from dataclasses import asdict
 from typing import Any
 
+from nestlab.diagnosis.parse import VBS_STATES, drive_media, firewall_rules, guard_services, winnat_state
 from nestlab.lab.importer.base import ReaderBase
 from nestlab.lab.importer.context import Context, command_param
 from nestlab.lab.importer.listformat import collection
 from nestlab.lab.importer.numbers import gib
+from nestlab.lab.importer.textobject import TextObject
 
 
 class PlatformReader(ReaderBase):
@@ -100,15 +103,12 @@ class PlatformReader(ReaderBase):
         out: dict[str, Any] = {}
         dg = ctx.first("deviceguard")
         if dg is not None:
-            status = self.read.choice(dg, "VirtualizationBasedSecurityStatus", {"0": "not-enabled", "1": "enabled", "2": "running"})
+            status = self.read.choice(dg, "VirtualizationBasedSecurityStatus", {str(n): s for n, s in VBS_STATES.items()})
             if status is not None:
                 out["vbs"] = status
-            services = set()
-            for prop in ("SecurityServicesRunning", "SecurityServicesConfigured"):
-                items, _ = collection(dg.text(prop) or "")
-                services |= set(items)
-            out["credential_guard"] = "1" in services
-            out["device_guard"] = "2" in services
+            services = [s for prop in ("SecurityServicesRunning", "SecurityServicesConfigured")
+                        for s in collection(dg.text(prop) or "")[0]]
+            out["credential_guard"], out["device_guard"] = guard_services(services)
         else:
             self.assume(node, "security (vbs, credential_guard, device_guard)", "not-enabled, false, false")
         registry = self.deviceguard_registry(ctx)
@@ -150,14 +150,8 @@ class PlatformReader(ReaderBase):
     def winnat(self, ctx: Context) -> str | None:
         for obj in ctx.of("service"):
             if (obj.text("Name") or "").lower() == "winnat":
-                status = (obj.text("Status") or "").lower()
-                if status == "running":
-                    return "running"
-                locked = any(
-                    (e.text("Id") in ("7000", "7023")) and "being used by another process" in (e.text("Message") or "")
-                    for e in ctx.of("event")
-                )
-                return "locked" if locked else "stopped"
+                return winnat_state(obj.text("Status") or "", [(e.text("Id"), e.text("Message") or "")
+                                                                for e in ctx.of("event")])
         return None
 
     def portproxy(self, ctx: Context) -> list[dict] | None:
@@ -174,18 +168,18 @@ class PlatformReader(ReaderBase):
         """Get-Volume, with each drive's medium from Get-Partition (DiskNumber) → Get-PhysicalDisk (DeviceId)."""
         if not ctx.of("volume"):
             return [] if ctx.ran_command("Get-Volume") else None
-        disk_of = {(p.text("DriveLetter") or "").rstrip(":").upper(): p.text("DiskNumber") for p in ctx.of("partition")}
-        media_of = {d.text("DeviceId"): (d.text("MediaType") or "").upper() for d in ctx.of("physicaldisk")}
+        media_of = drive_media([(p.text("DriveLetter"), p.text("DiskNumber")) for p in ctx.of("partition")],
+                               [(d.text("DeviceId"), d.text("MediaType") or "") for d in ctx.of("physicaldisk")])
         out = []
         for v in ctx.of("volume"):
             letter = (v.text("DriveLetter") or "").rstrip(":").upper()
             if not letter:
                 continue
             size, free = self.read.integer(v, "Size"), self.read.integer(v, "SizeRemaining")
-            media = media_of.get(disk_of.get(letter))
+            media = media_of.get(letter)
             if media is None:
                 self.assume(f"volume {letter}:", "media", "ssd")
-            out.append({"drive": f"{letter}:", "media": "hdd" if media == "HDD" else "ssd",
+            out.append({"drive": f"{letter}:", "media": media or "ssd",
                         "size_gb": gib(size or 0), "free_gb": gib(free or 0)})
         return out
 
@@ -193,23 +187,19 @@ class PlatformReader(ReaderBase):
         """Get-NetFirewallRule joined to Get-NetFirewallPortFilter by rule Name = filter InstanceID."""
         if not ctx.of("firewall"):
             return [] if ctx.ran_command("Get-NetFirewallRule") else None
-        filters = {f.text("InstanceID"): f for f in ctx.of("portfilter")}
-        out = []
-        for r in ctx.of("firewall"):
-            name = self.read.text(r, "Name")
-            f = filters.get(name)
-            port = (f.text("LocalPort") if f is not None else None) or "Any"
-            protocol = ((f.text("Protocol") if f is not None else None) or "Any").upper()
-            rule: dict[str, Any] = {"name": name, "direction": (r.text("Direction") or "Inbound").lower(),
-                                    "action": (r.text("Action") or "Allow").lower(),
-                                    "protocol": protocol if protocol in ("TCP", "UDP") else "Any"}
-            if port.isdigit():
-                rule["port"] = int(port)
-            enabled = self.read.boolean(r, "Enabled")
-            if enabled is False:
-                rule["enabled"] = False
-            out.append(rule)
-        return out
+        return [{k: v for k, v in asdict(rule).items() if v is not None}
+                for rule in firewall_rules(ctx.of("firewall"), ctx.of("portfilter"), self.firewall_text)]
+
+    def firewall_text(self, obj: TextObject, prop: str) -> str | None:
+        """A rule's value as printed ("" = not shown); a display text a table cut short is left out,
+        a cut name, port or protocol is a problem (Reader.text)."""
+        if prop in ("DisplayName", "Group", "DisplayGroup"):
+            f = obj.field(prop)
+            return None if f is None or f.truncated or not f.text else f.text
+        if prop == "Enabled" and obj.has(prop):
+            enabled = self.read.boolean(obj, prop)
+            return None if enabled is None else str(enabled)
+        return self.read.text(obj, prop) or None
 
     def blocking_software(self, ctx: Context) -> list[str]:
         """Security products, when the Hyper-V services they block are not running."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from nestlab.diagnosis.parse import listening, parent_adapter, startup_memory, workload
 from nestlab.lab.importer.base import ReaderBase
 from nestlab.lab.importer.context import Context
 from nestlab.lab.importer.listformat import collection
@@ -13,8 +14,6 @@ from nestlab.lab.importer.numbers import gib, mib_to_gib
 from nestlab.lab.importer.textobject import TextObject
 from nestlab.lab.importer.values import ON_OFF, VM_STATES, mac_of
 from nestlab.simulator.model import adapter_id, derived_mac, vm_id
-
-PARENT_ADAPTER = re.compile(r"Name = '([^']*)', VMName = '([^']*)'")
 
 
 class VmReader(ReaderBase):
@@ -50,7 +49,7 @@ class VmReader(ReaderBase):
             d["state"] = state
         usage = self.read.integer(vm, "CPUUsage") if vm is not None and vm.has("CPUUsage") else None
         if usage is not None:
-            d["workload"] = "heavy" if usage >= 50 else "light"
+            d["workload"] = workload(usage)
         d["processor"] = self.processor(ctx, node, name, vm)
         d["memory"] = self.vm_memory(ctx, node, name, vm, state)
         adapters = [self.adapter(ctx, node, a, guest_ctx) for a in ctx.of("adapter") if a.text("VMName") == name]
@@ -111,10 +110,9 @@ class VmReader(ReaderBase):
         if configured is None:
             self.assume(node, "memory", "4 GB static")
             return {}
-        m["startup_gb"] = configured
         assigned = self.read.integer(vm, "MemoryAssigned") if vm is not None and vm.has("MemoryAssigned") else None
-        if state == "Running" and not m.get("dynamic") and assigned and gib(assigned) != configured:
-            m["startup_gb"], m["pending_startup_gb"] = gib(assigned), configured
+        m["startup_gb"], m["pending_startup_gb"] = startup_memory(configured, bool(m.get("dynamic")),
+                                                                  gib(assigned or 0), state == "Running")
         return {k: v for k, v in m.items() if v is not None}
 
     def adapter(self, ctx: Context, vm_node: str, obj: TextObject, guest_ctx: Context | None) -> dict:
@@ -155,21 +153,16 @@ class VmReader(ReaderBase):
     def bandwidth_cap(self, ctx: Context, vm_name: str, adapter: str) -> int:
         """BandwidthSetting's MaximumBandwidth (bits/s) for the adapter named in its ParentAdapter text."""
         for b in ctx.of("bandwidth"):
-            m = PARENT_ADAPTER.search(b.text("ParentAdapter") or "")
-            if m and (m.group(1), m.group(2)) == (adapter, vm_name):
+            if parent_adapter(b.text("ParentAdapter") or "") == (vm_name, adapter):
                 return (self.read.integer(b, "MaximumBandwidth") or 0) // 1_000_000
         return 0
 
     def listeners(self, ctx: Context) -> list[dict]:
         """What listens in a guest, less the ports its own portproxy rules open (those are not services)."""
-        proxied = {r["listen_port"] for r in self.portproxy(ctx) or ()}
-        found: dict[tuple[int, str], dict] = {}
-        for kind, protocol in (("tcplistener", "TCP"), ("udplistener", "UDP")):
-            for c in ctx.of(kind):
-                port = self.read.integer(c, "LocalPort")
-                if port and not (protocol == "TCP" and port in proxied):
-                    found.setdefault((port, protocol), {"port": port, "protocol": protocol})
-        return list(found.values())
+        ports = [(self.read.integer(c, "LocalPort"), protocol)
+                 for kind, protocol in (("tcplistener", "TCP"), ("udplistener", "UDP")) for c in ctx.of(kind)]
+        proxied = [r["listen_port"] for r in self.portproxy(ctx) or ()]
+        return [{"port": port, "protocol": protocol} for port, protocol in listening(ports, proxied)]
 
 
 def _match(objects: list[TextObject], vm_name: str) -> TextObject | None:
