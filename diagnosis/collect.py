@@ -3,7 +3,7 @@
 The walk sends one batch of probes per platform (`diagnosis.probes`), follow-up batches for what
 the first revealed about disks, and goes down into each Running VM through PowerShell Direct, to
 any depth — breadth first, so that each round trip carries every platform's next probes. VMs that are not Running are reported as skipped: their guests cannot answer. Everything
-the diagnosis knows comes back through `Session.run_batch`; `diagnosis.parse` rebuilds an
+the diagnosis knows comes back through `Session.send`; `diagnosis.parse` rebuilds an
 evidence Lab from the answers and nothing else.
 """
 
@@ -14,24 +14,14 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Callable, Iterator, Protocol, Sequence
+from typing import Callable, Iterator
 
 from nestlab.diagnosis import parse, probes
 from nestlab.diagnosis.evidence import Evidence
-from nestlab.simulator.errors import BadInput
+from nestlab.simulator.errors import BadInput, SessionError
 from nestlab.simulator.model import Lab
 from nestlab.simulator.psdata import Command, Result
-
-
-class Session(Protocol):
-    """The part of lab.session.Session the collector uses (the diagnosis does not import lab)."""
-
-    def hosts(self) -> list[str]: ...
-
-    def run_batch(
-        self, host: str, pipelines: Sequence[Sequence[Command]], *, vm: Sequence[str] = (),
-        vms: Sequence[Sequence[str]] | None = None,
-    ) -> list[Result]: ...
+from nestlab.simulator.session_protocol import Request, Session
 
 
 Progress = Callable[[str], None]
@@ -44,6 +34,7 @@ class Walk:
     round_trips: dict[str, int] = field(default_factory=dict)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (vm id, why)
     unreachable: list[tuple[str, str]] = field(default_factory=list)  # (host, the one-line error)
+    kinds: dict[str, str] = field(default_factory=dict)  # host → why it is in `unreachable`, when not "unreachable" (auth-failed)
 
 
 def collect(
@@ -79,6 +70,7 @@ def collect(
         walk.round_trips.update(part.round_trips)
         walk.skipped.extend(part.skipped)
         walk.unreachable.extend(part.unreachable)
+        walk.kinds.update(part.kinds)
     return Evidence(
         lab=builder.finish(),
         facts=builder.facts,
@@ -118,6 +110,8 @@ def _walk_hosts(
             _walk_host(session, order, host, part, progress)
         except BadInput as exc:  # a host that refuses or stops answering: the others still count
             part.unreachable.append((host, str(exc)))
+            if isinstance(exc, SessionError) and exc.kind != "unreachable":
+                part.kinds[host] = exc.kind
         return order, part
 
     if not concurrent or len(hosts) < 2:
@@ -221,8 +215,7 @@ def _send(
     session: Session, host: str, plans: list[tuple[_Platform, tuple[probes.Probe, ...]]], walk: Walk
 ) -> list[dict[str, Result]]:
     """One round trip for every platform's probes; their answers, per platform, by probe key."""
-    pipelines = [probe.pipeline for _, plan in plans for probe in plan]
-    paths = [platform.path for platform, plan in plans for _ in plan]
-    results = iter(session.run_batch(host, pipelines, vms=paths))
+    requests = [Request.at(host, probe.pipeline, platform.path) for platform, plan in plans for probe in plan]
+    results = iter(session.send(requests))
     walk.round_trips[host] = walk.round_trips.get(host, 0) + 1
     return [{probe.key: next(results) for probe in plan} for _, plan in plans]

@@ -35,25 +35,14 @@ from pypsrp.wsman import WSMan
 from nestlab.lab.deadline import Deadline, DeadlineExceeded, guard
 from nestlab.simulator import clixml
 from nestlab.simulator.endpoint import direct
-from nestlab.simulator.errors import BadInput
+from nestlab.simulator.errors import AuthFailed, BadInput, HostUnreachable
 from nestlab.simulator.psdata import Command, ErrorRecord, PSEnum, Result
+from nestlab.simulator.session_protocol import Request, Runs, answered
 
 AUTHS = ("negotiate", "ntlm", "kerberos", "credssp", "basic")
 TRANSPORTS = ("https", "http")
 PASSWORD_ENV = "NESTLAB_PASSWORD"
 KEYRING_SERVICE = "nestlab"
-
-
-class HostUnreachable(BadInput):
-    """One host refused, timed out, rejected the credentials or answered garbage.
-
-    A BadInput, so the CLI prints it as one line and exits 2; a caller collecting several hosts
-    catches it per host and goes on with the others.
-    """
-
-    def __init__(self, host: str, message: str) -> None:
-        self.host = host
-        super().__init__(message)
 
 
 @dataclass(frozen=True)
@@ -99,7 +88,7 @@ def password_for(address: HostAddress, *, prompt: bool | None = None) -> str | N
         return stored
     if prompt if prompt is not None else sys.stdin.isatty():
         return getpass.getpass(f"Password for {address.user}@{address.server}: ")
-    raise BadInput(f"{address.name}: no password for {address.user}: set {PASSWORD_ENV} or run interactively")
+    raise AuthFailed(address.name, f"{address.name}: no password for {address.user}: set {PASSWORD_ENV} or run interactively")
 
 
 def _keyring_password(account: str) -> str | None:
@@ -120,7 +109,7 @@ class _Connection:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-class PsrpSession:
+class PsrpSession(Runs):
     """A Session over PSRP to the hosts of a target (one psrp:// host or an inventory)."""
 
     concurrent_hosts = True  # separate machines: diagnosis.collect walks them at once, a thread each
@@ -146,13 +135,64 @@ class PsrpSession:
     def hosts(self) -> list[str]:
         return list(self.addresses)
 
-    def run(self, host: str, pipeline: Sequence[Command], *, vm: Sequence[str] = ()) -> Result:
-        if not pipeline:
-            raise ValueError("an empty pipeline")
+    def send(self, requests: Sequence[Request]) -> list[Result]:
+        """One Result per request; each host's requests travel as one PSRP pipeline.
+
+        A lone pipeline for the host goes structured (`add_cmdlet` / `add_parameter`). Several go
+        as the constant `direct.BATCH` script with each pipeline rendered as quoted text (the
+        same rendering as a guest's script block); all for one guest, as the constant
+        `direct.GUEST_BATCH` running the same loop inside it through one PowerShell Direct hop;
+        for different guests, each rendered as the host would run it, wrapped in Invoke-Command.
+        Fan-out requests (`Request.guest_levels`) ride in the same pipeline as a second
+        statement, the constant `direct.FANOUT`.
+        """
+        results: dict[int, Result] = {}
+        by_host: dict[str, list[int]] = {}
+        for index, request in enumerate(requests):
+            if not request.pipeline:
+                raise ValueError("an empty pipeline")
+            by_host.setdefault(request.host, []).append(index)
+        for host, indexes in by_host.items():
+            answers = self._send_host(host, [requests[i] for i in indexes])
+            results.update(zip(indexes, answers))
+        return answered(requests, [results[i] for i in range(len(requests))])
+
+    def _send_host(self, host: str, requests: list[Request]) -> list[Result]:
+        plain = [r for r in requests if not r.guest_levels]
+        fanned = [r for r in requests if r.guest_levels]
+        if len(plain) == 1 and not fanned:
+            return [self._run_one(host, plain[0].pipeline, plain[0].vm)]
+        statements = []
+        if plain and len({r.vm for r in plain}) == 1 and plain[0].vm:
+            vm = plain[0].vm
+            statements.append((direct.GUEST_BATCH, {"VMName": vm[0], "Pipeline": [direct.guest_script(vm, r.pipeline) for r in plain]}))
+        elif plain:
+            statements.append((direct.BATCH, {"Pipeline": [direct.host_script(r.vm, r.pipeline) for r in plain]}))
+        if fanned:
+            if len({(r.vm, r.guest_levels) for r in fanned}) != 1 or fanned[0].vm:
+                raise ValueError("over PSRP a batch fans out once, from the host itself")
+            statements.append((direct.FANOUT, {"Pipeline": [direct.render(r.pipeline) for r in fanned],
+                                               "Levels": fanned[0].guest_levels}))
+        marker = f"nestlab-batch-{uuid.uuid4()}"
+        ps = self._invoke(host, statements, marker)
+        if ps.state == PSInvocationState.FAILED:  # the batch itself failed: every pipeline did
+            failure = _result(ps)
+            return [Result() if r.guest_levels else failure for r in requests]
+        items = [from_pypsrp(o) for o in ps.output]
+        cut = _first_guest(items, marker)
+        try:
+            plain_answers = iter(_split_batch(items[:cut], marker, len(plain)) if plain else [])
+            fan_answers = iter(_split_fanout(items[cut:], marker, len(fanned)))
+        except ValueError as exc:
+            raise HostUnreachable(host, f"{host}: {exc}") from None
+        return [next(fan_answers) if r.guest_levels else next(plain_answers) for r in requests]
+
+    def _run_one(self, host: str, pipeline: tuple[Command, ...], vm: tuple[str, ...]) -> Result:
+        """A lone pipeline: structured cmdlets for the host, the WRAPPER script for a guest."""
         connection = self._connection(host)
         with connection.lock:
             ps = PowerShell(connection.pool)
-            _add_pipeline(ps, tuple(pipeline), tuple(vm))
+            _add_pipeline(ps, pipeline, vm)
             try:
                 ps.invoke()
             except _HOST_ERRORS as exc:
@@ -160,55 +200,24 @@ class PsrpSession:
             self.round_trips += 1
             return _result(ps)
 
-    def run_batch(
-        self, host: str, pipelines: Sequence[Sequence[Command]], *, vm: Sequence[str] = (),
-        vms: Sequence[Sequence[str]] | None = None,
-    ) -> list[Result]:
-        """One Result per pipeline; all of them travel as one PSRP pipeline.
-
-        The batch is the constant `direct.BATCH` script with each pipeline rendered as quoted
-        text (the same rendering as a guest's script block); for a guest, the constant
-        `direct.GUEST_BATCH` runs the same loop inside it through one PowerShell Direct hop.
-        With `vms` (one guest path per pipeline, () for the host) the pipelines may go to
-        different guests: each is rendered as the host would run it, wrapped in Invoke-Command.
-        """
-        if vms is not None:
-            if len(vms) != len(pipelines):
-                raise ValueError("vms needs one guest path per pipeline")
-            if not any(vms):
-                return self.run_batch(host, pipelines)
-            return self._batch(host, direct.BATCH, None,
-                               [direct.host_script(tuple(v), tuple(p)) for v, p in zip(vms, pipelines)])
-        if len(pipelines) < 2:
-            return [self.run(host, pipeline, vm=vm) for pipeline in pipelines]
-        if vm:
-            return self._batch(host, direct.GUEST_BATCH, vm[0],
-                               [direct.guest_script(tuple(vm), tuple(p)) for p in pipelines])
-        return self._batch(host, direct.BATCH, None, [direct.render(tuple(p)) for p in pipelines])
-
-    def _batch(self, host: str, script: str, vm_name: str | None, texts: list[str]) -> list[Result]:
-        """Send one batch script (direct.BATCH or GUEST_BATCH) and split its output per text."""
-        marker = f"nestlab-batch-{uuid.uuid4()}"
+    def _invoke(self, host: str, statements: list[tuple[str, dict[str, Any]]], marker: str) -> PowerShell:
+        """The statements as one PSRP pipeline (each a constant script of `direct` with its parameters)."""
         connection = self._connection(host)
         with connection.lock:
             ps = PowerShell(connection.pool)
-            ps.add_script(script)
-            if vm_name is not None:
-                ps.add_parameter("VMName", vm_name)
-            ps.add_parameter("Pipeline", texts)
-            ps.add_parameter("Marker", marker)
+            for index, (script, parameters) in enumerate(statements):
+                if index:
+                    ps.add_statement()
+                ps.add_script(script)
+                for name, value in parameters.items():
+                    ps.add_parameter(name, value)
+                ps.add_parameter("Marker", marker)
             try:
                 ps.invoke()
             except _HOST_ERRORS as exc:
                 raise self._unreachable(host, "lost during a pipeline", exc) from None
             self.round_trips += 1
-            if ps.state == PSInvocationState.FAILED:  # the batch itself failed: every pipeline did
-                failure = _result(ps)
-                return [failure for _ in texts]
-            try:
-                return _split_batch([from_pypsrp(o) for o in ps.output], marker, len(texts))
-            except ValueError as exc:
-                raise HostUnreachable(host, f"{host}: {exc}") from None
+            return ps
 
     def close(self) -> None:
         with self._lock:
@@ -219,12 +228,6 @@ class PsrpSession:
             except Exception:  # closing is best effort: the host may already be gone
                 pass
             connection.wsman.close()
-
-    def __enter__(self) -> "PsrpSession":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- connections ------------------------------------------------------------------------------
 
@@ -272,13 +275,15 @@ class PsrpSession:
             raise self._unreachable(address.name, "cannot open a PowerShell session", exc) from None
         return _Connection(wsman, pool)
 
-    def _unreachable(self, host: str, what: str, exc: BaseException) -> HostUnreachable:
+    def _unreachable(self, host: str, what: str, exc: BaseException) -> HostUnreachable | AuthFailed:
+        """The one-line error for a host that failed: AuthFailed when it refused the credentials."""
         address = self.addresses.get(host)
         where = address.where if address else host
         reason = _reason(exc)
         for secret in self._secrets:
             reason = reason.replace(secret, "***")
-        return HostUnreachable(host, f"{host} ({where}): {what}: {reason}")
+        kind = AuthFailed if isinstance(exc, AuthenticationError) else HostUnreachable
+        return kind(host, f"{host} ({where}): {what}: {reason}")
 
 
 _HOST_ERRORS = (WinRMError, requests.RequestException, ET.ParseError, OSError, DeadlineExceeded)
@@ -351,6 +356,34 @@ def _error(value: Any) -> ErrorRecord:
     if isinstance(converted, ErrorRecord):
         return converted
     return ErrorRecord(message=str(value), fully_qualified_error_id="", terminating=False)
+
+
+def _first_guest(items: list[Any], marker: str) -> int:
+    """Where a fan-out's output begins (its first "<marker> guest …"); the end when there is none."""
+    prefix = f"{marker} guest "
+    for index, item in enumerate(items):
+        if isinstance(item, str) and item.startswith(prefix):
+            return index
+    return len(items)
+
+
+def _split_fanout(items: list[Any], marker: str, count: int) -> list[Result]:
+    """Undo direct.FANOUT's framing: per guest, BATCH's groups of its `count` pipelines. The host
+    walks depth first; each answer lists its guests parents first (stable by depth), as SimSession does."""
+    prefix = f"{marker} guest "
+    guests: list[tuple[tuple[str, ...], list[Any]]] = []
+    for item in items:
+        if isinstance(item, str) and item.startswith(prefix):
+            guests.append((tuple(item[len(prefix):].split("/")), []))
+        elif guests:
+            guests[-1][1].append(item)
+        else:
+            raise ValueError("a fan-out answered before naming its guest")
+    answers: list[list[tuple[tuple[str, ...], Result]]] = [[] for _ in range(count)]
+    for path, body in sorted(guests, key=lambda guest: len(guest[0])):
+        for index, result in enumerate(_split_batch(body, marker, count)):
+            answers[index].append((path, result))
+    return [Result(guests=tuple(found)) for found in answers]
 
 
 def _split_batch(items: list[Any], marker: str, count: int) -> list[Result]:

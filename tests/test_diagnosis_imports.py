@@ -1,5 +1,6 @@
 """The diagnosis sees a host only through evidence: of the simulator it may import only the shared
-records (model), the wire shapes (psdata) and BadInput (errors) — design rule 1 of DESIGN.md."""
+records (model), the wire shapes (psdata), the errors and the Session protocol (session_protocol,
+which holds no behaviour of the simulator) — design rule 1 of DESIGN.md."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from pathlib import Path
 
 from nestlab import diagnosis
 
-ALLOWED = {"nestlab.simulator.model", "nestlab.simulator.psdata", "nestlab.simulator.errors"}
+ALLOWED = {"nestlab.simulator.model", "nestlab.simulator.psdata", "nestlab.simulator.errors",
+           "nestlab.simulator.session_protocol"}
 
 
 def imports_of(path: Path) -> set[str]:

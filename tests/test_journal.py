@@ -29,6 +29,7 @@ from nestlab.simulator import labfile
 from nestlab.simulator.errors import BadInput
 from nestlab.simulator.faults import CATALOG
 from nestlab.simulator.psdata import Command, Result
+from helpers_sessions import recording
 
 CMD_FAULTS = [fid for fid, f in CATALOG.items() if f.kind == "cmd"]
 HV01 = [HostAddress("HV01", "127.0.0.1", 9, "nestlab", "http", "basic")]
@@ -40,30 +41,9 @@ def new_journal(tmp_path: Path, addresses=HV01) -> J.Journal:
     return J.Journal.create(tmp_path / "journal.json", addresses, target="test")
 
 
-class Recording:
+def Recording(lab, on_run=None):
     """A SimSession that remembers every pipeline it ran, and can look at the journal as it runs."""
-
-    def __init__(self, lab, on_run=None) -> None:
-        self.inner = SimSession(lab)
-        self.ran: list[str] = []
-        self.on_run = on_run
-
-    def hosts(self) -> list[str]:
-        return self.inner.hosts()
-
-    def run(self, host: str, pipeline: Sequence[Command], *, vm: Sequence[str] = ()) -> Result:
-        text = " | ".join(map(str, pipeline))
-        self.ran.append(text)
-        if self.on_run:
-            self.on_run(text)
-        return self.inner.run(host, pipeline, vm=vm)
-
-    def run_batch(self, host, pipelines, *, vm=(), vms=None):
-        paths = vms if vms is not None else [vm] * len(pipelines)
-        return [self.run(host, p, vm=v) for v, p in zip(paths, pipelines)]
-
-    def close(self) -> None:
-        pass
+    return recording(lab, on_run)
 
 
 # ----------------------------------------------------------------------------------------------

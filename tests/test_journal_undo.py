@@ -27,26 +27,16 @@ from nestlab.lab.psrp_session import HostAddress, PsrpSession
 from nestlab.lab.session import SimSession
 from nestlab.simulator import labfile
 from nestlab.simulator.psparse import parse
+from helpers_sessions import recording
 
 HV01 = [HostAddress("HV01", "127.0.0.1", 9, "nestlab", "http", "basic")]
 ALLOW = {"allowed": lambda host: True}
 RESOLUTION = ["Stop-VM -Name 'L2-web'", "Set-VMMemory -VMName 'L2-web' -StartupBytes 4GB", "Start-VM -Name 'L2-web'"]
 
 
-class Recording(SimSession):
+def Recording(lab, on_run=None):
     """A SimSession that remembers the text of every pipeline it ran, and may look at the journal."""
-
-    def __init__(self, lab, on_run=None) -> None:
-        super().__init__(lab)
-        self.ran: list[str] = []
-        self.on_run = on_run
-
-    def run(self, host, pipeline, *, vm=()):
-        text = " | ".join(map(str, pipeline))
-        self.ran.append(text)
-        if self.on_run:
-            self.on_run(text)
-        return super().run(host, pipeline, vm=vm)
+    return recording(lab, on_run)
 
 
 def reference_with_an_old_web():
