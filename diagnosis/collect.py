@@ -136,28 +136,58 @@ class _Platform:
         return _follow_up(self.answers)
 
 
+FAN_OUT_LEVELS = 8  # guest levels the first round reads at once; deeper ones cost a round trip each
+
+
 def _walk_host(
     session: Session, order: list["_Platform"], host: str, walk: Walk, progress: Progress | None
 ) -> None:
     """Breadth first, one round trip per round: each round carries every platform's next probes
-    (a guest's first batch beside its parent's disk follow-up), so a host's whole collection
-    costs about one round trip per level of nesting instead of one per guest."""
+    (a guest's first batch beside its parent's disk follow-up). The first round also asks for
+    every Running guest's first batch below the host, down to FAN_OUT_LEVELS levels
+    (`Request.guest_levels`: one host-side walk), so a whole host usually costs two round trips
+    at any depth: everything's first batch, then the disk follow-ups. A guest the fan-out did
+    not answer (deeper, or started meanwhile) is asked the usual way, a level per round."""
     root = _Platform(())
     active, complete = [root], []
+    prefetched: dict[tuple[str, ...], dict[str, Result]] = {}
     while active:
         plans = [(p, p.next_probes()) for p in active]
         complete += [p for p, plan in plans if not plan]
         plans = [(p, plan) for p, plan in plans if plan]
         found: list[_Platform] = []
         if plans:
-            answers = _send(session, host, plans, walk)
+            answers = _send(session, host, plans, walk, prefetched if root is active[0] and not root.answers else None)
             for (platform, plan), answer in zip(plans, answers):
                 first = not platform.answers
                 platform.answers.update(answer)
                 if first:
                     _found(platform, host, walk, progress, spawn=found)
+        found = _enter_prefetched(found, prefetched, host, walk, progress)
         active = [p for p, _ in plans if p.node] + found  # a guest that could not be entered stops here
         _add_in_order(order, complete)
+
+
+def _enter_prefetched(
+    found: list["_Platform"], prefetched: dict[tuple[str, ...], dict[str, Result]], host: str, walk: Walk,
+    progress: Progress | None,
+) -> list["_Platform"]:
+    """Give each newly found guest the first batch the fan-out already read, level by level, as
+    if its own round had come; the guests to walk on (those it could enter, and the unanswered)."""
+    queue, walking = list(found), []
+    while queue:
+        platform = queue.pop(0)
+        answers = prefetched.pop(platform.path, None)
+        if answers is None:
+            walking.append(platform)
+            continue
+        platform.answers.update(answers)
+        below: list[_Platform] = []
+        _found(platform, host, walk, progress, spawn=below)
+        if platform.node:
+            walking.append(platform)
+        queue += below
+    return walking
 
 
 def _found(platform: _Platform, host: str, walk: Walk, progress: Progress | None, *, spawn: list) -> None:
@@ -212,10 +242,19 @@ def _follow_up(answers: dict[str, Result]) -> tuple[probes.Probe, ...]:
 
 
 def _send(
-    session: Session, host: str, plans: list[tuple[_Platform, tuple[probes.Probe, ...]]], walk: Walk
+    session: Session, host: str, plans: list[tuple[_Platform, tuple[probes.Probe, ...]]], walk: Walk,
+    prefetch: dict[tuple[str, ...], dict[str, Result]] | None = None,
 ) -> list[dict[str, Result]]:
-    """One round trip for every platform's probes; their answers, per platform, by probe key."""
+    """One round trip for every platform's probes; their answers, per platform, by probe key.
+    With `prefetch`, the round also fans the guests' first batch out below the host, and what
+    each guest answered is put there, by its path."""
     requests = [Request.at(host, probe.pipeline, platform.path) for platform, plan in plans for probe in plan]
-    results = iter(session.send(requests))
+    fan_out = probes.first_batch(guest=True) if prefetch is not None and FAN_OUT_LEVELS > 0 else ()
+    requests += [Request.at(host, probe.pipeline, guest_levels=FAN_OUT_LEVELS) for probe in fan_out]
+    results = session.send(requests)
     walk.round_trips[host] = walk.round_trips.get(host, 0) + 1
-    return [{probe.key: next(results) for probe in plan} for _, plan in plans]
+    planned = iter(results[:len(results) - len(fan_out)])
+    for probe, result in zip(fan_out, results[len(results) - len(fan_out):]):
+        for path, answer in result.guests:
+            prefetch.setdefault(path, {})[probe.key] = answer  # type: ignore[union-attr]
+    return [{probe.key: next(planned) for probe in plan} for _, plan in plans]

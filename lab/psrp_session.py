@@ -43,6 +43,7 @@ AUTHS = ("negotiate", "ntlm", "kerberos", "credssp", "basic")
 TRANSPORTS = ("https", "http")
 PASSWORD_ENV = "NESTLAB_PASSWORD"
 KEYRING_SERVICE = "nestlab"
+MAX_ENVELOPE_SIZE = 500 * 1024  # WinRM's default MaxEnvelopeSizekb (winrm get winrm/config)
 
 
 @dataclass(frozen=True)
@@ -261,6 +262,9 @@ class PsrpSession(Runs):
             operation_timeout=address.operation_timeout,
             read_timeout=address.operation_timeout + 10,
             encryption="never" if address.auth == "basic" else "auto",  # basic cannot encrypt messages
+            # Windows' default MaxEnvelopeSizekb (500): a whole host's fan-out answer in one Receive
+            # (pypsrp's own default is 150 KiB)
+            max_envelope_size=MAX_ENVELOPE_SIZE,
             no_proxy=address.server in ("127.0.0.1", "localhost", "::1"),
         )
         options.update(self._wsman_options)

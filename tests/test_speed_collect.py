@@ -97,12 +97,20 @@ def test_the_cycle_collector_is_paused_during_the_walk_and_restored_after():
         gc.enable()
 
 
-def test_differencing_chains_two_levels_up_cost_no_round_trip_of_their_own():
-    """One round trip per level of nesting: the first batch already reads parents and grandparents."""
+def test_differencing_chains_two_levels_up_cost_no_round_trip_of_their_own(monkeypatch):
+    """One round trip per level of nesting without the fan-out: the first batch already reads
+    parents and grandparents; with it, two at any depth (first batches, then the disks)."""
+    from nestlab.diagnosis import collect as collecting
+
     for depth in (2, 3):
         lab = generate(seed=1, hosts=2, depth=depth)
         walk = Walk()
         collect(SimSession(lab), walk=walk)
+        assert set(walk.round_trips.values()) == {2}, (depth, walk.round_trips)
+        with monkeypatch.context() as patch:
+            patch.setattr(collecting, "FAN_OUT_LEVELS", 0)
+            walk = Walk()
+            collect(SimSession(lab), walk=walk)
         assert set(walk.round_trips.values()) == {depth + 1}, (depth, walk.round_trips)
 
 
