@@ -144,8 +144,8 @@ class PsrpSession(Runs):
         same rendering as a guest's script block); all for one guest, as the constant
         `direct.GUEST_BATCH` running the same loop inside it through one PowerShell Direct hop;
         for different guests, each rendered as the host would run it, wrapped in Invoke-Command.
-        Fan-out requests (`Request.guest_levels`) ride in the same pipeline as a second
-        statement, the constant `direct.FANOUT`.
+        With fan-out requests (`Request.guest_levels`) the constant `direct.FANOUT` carries the
+        host's pipelines and fans the guests' out below it, still one pipeline.
         """
         results: dict[int, Result] = {}
         by_host: dict[str, list[int]] = {}
@@ -163,19 +163,19 @@ class PsrpSession(Runs):
         fanned = [r for r in requests if r.guest_levels]
         if len(plain) == 1 and not fanned:
             return [self._run_one(host, plain[0].pipeline, plain[0].vm)]
-        statements = []
-        if plain and len({r.vm for r in plain}) == 1 and plain[0].vm:
-            vm = plain[0].vm
-            statements.append((direct.GUEST_BATCH, {"VMName": vm[0], "Pipeline": [direct.guest_script(vm, r.pipeline) for r in plain]}))
-        elif plain:
-            statements.append((direct.BATCH, {"Pipeline": [direct.host_script(r.vm, r.pipeline) for r in plain]}))
         if fanned:
             if len({(r.vm, r.guest_levels) for r in fanned}) != 1 or fanned[0].vm:
                 raise ValueError("over PSRP a batch fans out once, from the host itself")
-            statements.append((direct.FANOUT, {"Pipeline": [direct.render(r.pipeline) for r in fanned],
-                                               "Levels": fanned[0].guest_levels}))
+            statement = (direct.FANOUT, {"Pipeline": [direct.host_script(r.vm, r.pipeline) for r in plain],
+                                         "Guest": [direct.render(r.pipeline) for r in fanned],
+                                         "Levels": fanned[0].guest_levels})
+        elif len({r.vm for r in plain}) == 1 and plain[0].vm:
+            vm = plain[0].vm
+            statement = (direct.GUEST_BATCH, {"VMName": vm[0], "Pipeline": [direct.guest_script(vm, r.pipeline) for r in plain]})
+        else:
+            statement = (direct.BATCH, {"Pipeline": [direct.host_script(r.vm, r.pipeline) for r in plain]})
         marker = f"nestlab-batch-{uuid.uuid4()}"
-        ps = self._invoke(host, statements, marker)
+        ps = self._invoke(host, *statement, marker)
         if ps.state == PSInvocationState.FAILED:  # the batch itself failed: every pipeline did
             failure = _result(ps)
             return [Result() if r.guest_levels else failure for r in requests]
@@ -190,29 +190,24 @@ class PsrpSession(Runs):
 
     def _run_one(self, host: str, pipeline: tuple[Command, ...], vm: tuple[str, ...]) -> Result:
         """A lone pipeline: structured cmdlets for the host, the WRAPPER script for a guest."""
-        connection = self._connection(host)
-        with connection.lock:
-            ps = PowerShell(connection.pool)
-            _add_pipeline(ps, pipeline, vm)
-            try:
-                ps.invoke()
-            except _HOST_ERRORS as exc:
-                raise self._unreachable(host, "lost during a pipeline", exc) from None
-            self.round_trips += 1
-            return _result(ps)
+        return _result(self._invoked(host, lambda ps: _add_pipeline(ps, pipeline, vm)))
 
-    def _invoke(self, host: str, statements: list[tuple[str, dict[str, Any]]], marker: str) -> PowerShell:
-        """The statements as one PSRP pipeline (each a constant script of `direct` with its parameters)."""
+    def _invoke(self, host: str, script: str, parameters: dict[str, Any], marker: str) -> PowerShell:
+        """One constant script of `direct` with its parameters, as one PSRP pipeline."""
+
+        def build(ps: PowerShell) -> None:
+            ps.add_script(script)
+            for name, value in {**parameters, "Marker": marker}.items():
+                ps.add_parameter(name, value)
+
+        return self._invoked(host, build)
+
+    def _invoked(self, host: str, build: Callable[[PowerShell], None]) -> PowerShell:
+        """A PowerShell pipeline on the host's pool, built by `build`, invoked and complete."""
         connection = self._connection(host)
         with connection.lock:
             ps = PowerShell(connection.pool)
-            for index, (script, parameters) in enumerate(statements):
-                if index:
-                    ps.add_statement()
-                ps.add_script(script)
-                for name, value in parameters.items():
-                    ps.add_parameter(name, value)
-                ps.add_parameter("Marker", marker)
+            build(ps)
             try:
                 ps.invoke()
             except _HOST_ERRORS as exc:

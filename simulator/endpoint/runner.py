@@ -155,22 +155,22 @@ def _frame(output: list[Any], marker: str, result: Result) -> None:
 
 
 def _run_fanout(execute: Executor, context: str, call: Command) -> Result:
-    """direct.FANOUT: BATCH's framing inside every Running guest below `context`, depth first,
-    each guest introduced by "<marker> guest <path>"; its guests are those Get-VM shows Running."""
-    texts, marker, levels = call.param("Pipeline"), call.param("Marker"), call.param("Levels")
+    """direct.FANOUT: BATCH of its host texts, then BATCH's framing inside every Running guest
+    below `context`, depth first, each guest introduced by "<marker> guest <path>"; its guests
+    are those Get-VM shows Running."""
+    texts, marker, levels = call.param("Guest"), call.param("Marker"), call.param("Levels")
     if isinstance(texts, str):
         texts = [texts]
     if not isinstance(texts, (list, tuple)) or not isinstance(marker, str) or not isinstance(levels, int):
-        return _failure(parse_error("the fan-out needs -Pipeline, -Marker and -Levels"))
+        return _failure(parse_error("the fan-out needs -Guest, -Marker and -Levels"))
     try:
         pipelines = [direct.parse(str(text)) for text in texts]
     except ValueError as exc:
         return _failure(parse_error(str(exc)))
-    output: list[Any] = []
+    output: list[Any] = list(_run_batch(execute, context, call).output) if call.param("Pipeline") else []
 
     def walk(place: str, path: str, left: int) -> None:
-        vms = execute(place, (Command("Get-VM"),))
-        for vm in vms.output:
+        for vm in execute(place, (Command("Get-VM"),)).output:
             if str(vm["State"]) != "Running":
                 continue
             here = f"{path}/{vm['Name']}" if path else str(vm["Name"])
