@@ -156,25 +156,7 @@ def _state(vm: object) -> str:
 
 
 Handler = Callable[[Request], Result]
-BatchRUNNING_GUESTS: Pipeline = (Command.of("Get-VM"),)
-"""How a fan-out finds the guests it enters: the place's VMs whose State is Running (the
-collector's own rule, diagnosis.parse.vm_states)."""
-
-
-def running_guests(vms: Result) -> list[str]:
-    """The names of the Running VMs in a Get-VM answer, in its order."""
-    return [str(vm["Name"]) for vm in vms.output if _state(vm) == "Running"]
-
-
-def _state(vm: object) -> str:
-    try:
-        state = vm["State"]  # type: ignore[index]
-    except (KeyError, TypeError):
-        return ""
-    return str(state) if state is not None else ""
-
-
-Handler = Callable[[Sequence[Request]], Sequence[Result]]
+BatchHandler = Callable[[Sequence[Request]], Sequence[Result]]
 
 
 class FunctionSession(Runs):

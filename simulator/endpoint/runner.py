@@ -22,6 +22,7 @@ from nestlab.simulator.endpoint.streams import StreamedResult
 from nestlab.simulator.endpoint.psrp import Invocation
 from nestlab.simulator.model import vm_id
 from nestlab.simulator.psdata import Command, ErrorRecord, Result
+from nestlab.simulator.session_protocol import RUNNING_GUESTS, running_guests
 
 Executor = Callable[[str, tuple[Command, ...]], Result]
 
@@ -170,11 +171,9 @@ def _run_fanout(execute: Executor, context: str, call: Command) -> Result:
     output: list[Any] = list(_run_batch(execute, context, call).output) if call.param("Pipeline") else []
 
     def walk(place: str, path: str, left: int) -> None:
-        for vm in execute(place, (Command("Get-VM"),)).output:
-            if str(vm["State"]) != "Running":
-                continue
-            here = f"{path}/{vm['Name']}" if path else str(vm["Name"])
-            guest = vm_id(place, str(vm["Name"]))
+        for name in running_guests(execute(place, RUNNING_GUESTS)):
+            here = f"{path}/{name}" if path else name
+            guest = vm_id(place, name)
             output.append(f"{marker} guest {here}")
             for pipeline in pipelines:
                 output.append(marker)
