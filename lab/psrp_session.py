@@ -28,13 +28,16 @@ from typing import Any, Callable, Sequence
 import requests
 from pypsrp.complex_objects import ComplexObject
 from pypsrp.exceptions import AuthenticationError, WinRMError
-from pypsrp.powershell import PowerShell, PSInvocationState, RunspacePool
+from pypsrp.messages import Message as PsrpMessage
+from pypsrp.messages import PipelineOutput
+from pypsrp.powershell import Fragmenter, PowerShell, PSInvocationState, RunspacePool
 from pypsrp.serializer import Serializer, TaggedValue
 from pypsrp.wsman import WSMan
 
 from nestlab.lab.deadline import Deadline, DeadlineExceeded, guard
 from nestlab.simulator import clixml
 from nestlab.simulator.endpoint import direct
+from nestlab.simulator.endpoint import psrp as psrp_wire
 from nestlab.simulator.errors import AuthFailed, BadInput, HostUnreachable
 from nestlab.simulator.psdata import Command, ErrorRecord, PSEnum, Result
 from nestlab.simulator.session_protocol import Request, Runs, answered
@@ -43,6 +46,7 @@ AUTHS = ("negotiate", "ntlm", "kerberos", "credssp", "basic")
 TRANSPORTS = ("https", "http")
 PASSWORD_ENV = "NESTLAB_PASSWORD"
 KEYRING_SERVICE = "nestlab"
+PSRP_OUTPUT = psrp_wire.PIPELINE_OUTPUT
 MAX_ENVELOPE_SIZE = 500 * 1024  # WinRM's default MaxEnvelopeSizekb (winrm get winrm/config)
 
 
@@ -304,13 +308,45 @@ class _OutputOnce(Serializer):
         return super().deserialize(element, metadata, clear)
 
 
+class _Output:
+    """A PIPELINE_OUTPUT message as pypsrp's receive loop reads it: `message_type`, `data.data`."""
+
+    __slots__ = ("message_type", "data")
+
+    def __init__(self, value: Any) -> None:
+        self.message_type = PSRP_OUTPUT
+        self.data = PipelineOutput(value)
+
+
+class _OutputOnceFragmenter(Fragmenter):
+    """pypsrp's fragmenter, except that received messages are reassembled by our own
+    `simulator.endpoint.psrp.Defragmenter` (MS-PSRP 2.2.4) and output objects skip pypsrp's
+    Message.unpack (two UUIDs to text, a table of thirty classes, per message: with a marker
+    before each pipeline's answer a host sends hundreds). Other messages go to pypsrp as before."""
+
+    def __init__(self, max_size: int, serializer: Serializer) -> None:
+        super().__init__(max_size, serializer)
+        self._reassembly = psrp_wire.Defragmenter()
+
+    def defragment(self, data: bytes) -> list[Any]:
+        try:
+            messages = self._reassembly.feed(data)
+        except ValueError as exc:  # simulator.endpoint.wsman.WSManFault: what it could not read
+            raise ET.ParseError(f"unreadable PSRP fragments: {exc}") from None  # a host error, one line
+        return [_Output(self.serializer.deserialize(m.body)) if m.message_type == PSRP_OUTPUT
+                else PsrpMessage.unpack(m.pack(), self.serializer) for m in messages]
+
+
 def _parse_output_once(pool: RunspacePool) -> None:
-    """Put `_OutputOnce` where this pool reads messages (pypsrp 0.9's private attributes, pinned in pyproject.toml; a pool
-    without them keeps pypsrp's serializer and is only slower)."""
+    """Put `_OutputOnce` and `_OutputOnceFragmenter` where this pool reads messages (pypsrp 0.9's
+    private attributes, pinned in pyproject.toml; a pool without them keeps pypsrp's own and is
+    only slower)."""
     fragmenter = getattr(pool, "_fragmenter", None)
-    if fragmenter is None or not hasattr(fragmenter, "serializer") or not hasattr(pool, "_serializer"):
+    if fragmenter is None or not hasattr(fragmenter, "max_size") or not hasattr(pool, "_serializer"):
         return
-    pool._serializer = fragmenter.serializer = _OutputOnce()
+    serializer = _OutputOnce()
+    pool._serializer = serializer
+    pool._fragmenter = _OutputOnceFragmenter(fragmenter.max_size + 21, serializer)  # 21: its header, taken off again
 
 
 _HOST_ERRORS = (WinRMError, requests.RequestException, ET.ParseError, OSError, DeadlineExceeded)
