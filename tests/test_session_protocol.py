@@ -118,3 +118,34 @@ def test_a_missing_password_is_named_as_such(monkeypatch):
     result = CliRunner().invoke(cli, ["diagnose", "psrp://nestlab@127.0.0.1:1?transport=http&auth=basic", "--json"])
     assert result.exit_code == 2
     assert "no password for nestlab" in result.stderr and "connection refused" not in result.stderr
+
+
+# ----------------------------------------------------------------------------------------------
+# over the wire: the fan-out and batches give what SimSession gives
+# ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.endpoint
+def test_a_fan_out_over_psrp_answers_as_simsession_does():
+    import secrets
+
+    from bench.endpoint import served
+    from nestlab.lab.psrp_session import PsrpSession
+    from nestlab.simulator.generate import generate
+
+    lab = generate(seed=1, hosts=1, depth=3)
+    host = lab.hosts()[0]
+    probe = (Command.of("Get-CimInstance", ClassName="Win32_OperatingSystem"),)
+    requests = [Request.at(host, GET_VM), Request.at(host, probe, guest_levels=8), Request.at(host, probe, guest_levels=8)]
+    expected = SimSession(lab.copy()).send(requests)
+    password = secrets.token_urlsafe(12)
+    with served(lab, password) as (server, addresses):
+        with PsrpSession(addresses, passwords=lambda a: password) as session:
+            got = session.send(requests)
+            assert server.servers[host].endpoint.requests["Command"] == 1  # one PSRP pipeline for all three
+    assert [r.request for r in got] == requests
+    assert got[0] == expected[0]
+    for wire, sim in zip(got[1:], expected[1:]):
+        assert [path for path, _ in wire.guests] == [path for path, _ in sim.guests]
+        assert any(len(path) == 3 for path, _ in wire.guests)  # three levels down in one round trip
+        assert [answer for _, answer in wire.guests] == [answer for _, answer in sim.guests]
