@@ -24,7 +24,7 @@ from bench.labs import Size, _best, _peak_bytes
 from nestlab.diagnosis.collect import Walk, collect
 from nestlab.diagnosis.engine import diagnose
 from nestlab.lab.diagnose import diagnose_session
-from nestlab.lab.session import SimSession
+from nestlab.lab.session import Request, SimSession
 from nestlab.simulator import labfile
 from nestlab.simulator.generate import generate
 from nestlab.simulator.model import Lab
@@ -51,12 +51,9 @@ class CountingSession(SimSession):
         super().__init__(lab)
         self.pipelines = 0
 
-    def run_batch(
-        self, host: str, pipelines: Sequence[Sequence[Command]], *, vm: Sequence[str] = (),
-        vms: Sequence[Sequence[str]] | None = None,
-    ) -> list[Result]:
-        self.pipelines += len(pipelines)
-        return super().run_batch(host, pipelines, vm=vm, vms=vms)
+    def send(self, requests: Sequence[Request]) -> list[Result]:
+        self.pipelines += len(requests)
+        return super().send(requests)
 
 
 @dataclass(frozen=True)

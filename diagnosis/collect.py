@@ -3,7 +3,7 @@
 The walk sends one batch of probes per platform (`diagnosis.probes`), follow-up batches for what
 the first revealed about disks, and goes down into each Running VM through PowerShell Direct, to
 any depth — breadth first, so that each round trip carries every platform's next probes. VMs that are not Running are reported as skipped: their guests cannot answer. Everything
-the diagnosis knows comes back through `Session.run_batch`; `diagnosis.parse` rebuilds an
+the diagnosis knows comes back through `Session.send`; `diagnosis.parse` rebuilds an
 evidence Lab from the answers and nothing else.
 """
 
@@ -14,24 +14,14 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Callable, Iterator, Protocol, Sequence
+from typing import Callable, Iterator
 
 from nestlab.diagnosis import parse, probes
 from nestlab.diagnosis.evidence import Evidence
-from nestlab.simulator.errors import BadInput
+from nestlab.simulator.errors import BadInput, SessionError
 from nestlab.simulator.model import Lab
 from nestlab.simulator.psdata import Command, Result
-
-
-class Session(Protocol):
-    """The part of lab.session.Session the collector uses (the diagnosis does not import lab)."""
-
-    def hosts(self) -> list[str]: ...
-
-    def run_batch(
-        self, host: str, pipelines: Sequence[Sequence[Command]], *, vm: Sequence[str] = (),
-        vms: Sequence[Sequence[str]] | None = None,
-    ) -> list[Result]: ...
+from nestlab.simulator.session_protocol import Request, Session
 
 
 Progress = Callable[[str], None]
@@ -44,6 +34,7 @@ class Walk:
     round_trips: dict[str, int] = field(default_factory=dict)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (vm id, why)
     unreachable: list[tuple[str, str]] = field(default_factory=list)  # (host, the one-line error)
+    kinds: dict[str, str] = field(default_factory=dict)  # host → why it is in `unreachable`, when not "unreachable" (auth-failed)
 
 
 def collect(
@@ -79,6 +70,7 @@ def collect(
         walk.round_trips.update(part.round_trips)
         walk.skipped.extend(part.skipped)
         walk.unreachable.extend(part.unreachable)
+        walk.kinds.update(part.kinds)
     return Evidence(
         lab=builder.finish(),
         facts=builder.facts,
@@ -118,6 +110,8 @@ def _walk_hosts(
             _walk_host(session, order, host, part, progress)
         except BadInput as exc:  # a host that refuses or stops answering: the others still count
             part.unreachable.append((host, str(exc)))
+            if isinstance(exc, SessionError) and exc.kind != "unreachable":
+                part.kinds[host] = exc.kind
         return order, part
 
     if not concurrent or len(hosts) < 2:
@@ -142,28 +136,58 @@ class _Platform:
         return _follow_up(self.answers)
 
 
+FAN_OUT_LEVELS = 8  # guest levels the first round reads at once; deeper ones cost a round trip each
+
+
 def _walk_host(
     session: Session, order: list["_Platform"], host: str, walk: Walk, progress: Progress | None
 ) -> None:
     """Breadth first, one round trip per round: each round carries every platform's next probes
-    (a guest's first batch beside its parent's disk follow-up), so a host's whole collection
-    costs about one round trip per level of nesting instead of one per guest."""
+    (a guest's first batch beside its parent's disk follow-up). The first round also asks for
+    every Running guest's first batch below the host, down to FAN_OUT_LEVELS levels
+    (`Request.guest_levels`: one host-side walk), so a whole host usually costs two round trips
+    at any depth: everything's first batch, then the disk follow-ups. A guest the fan-out did
+    not answer (deeper, or started meanwhile) is asked the usual way, a level per round."""
     root = _Platform(())
     active, complete = [root], []
+    prefetched: dict[tuple[str, ...], dict[str, Result]] = {}
     while active:
         plans = [(p, p.next_probes()) for p in active]
         complete += [p for p, plan in plans if not plan]
         plans = [(p, plan) for p, plan in plans if plan]
         found: list[_Platform] = []
         if plans:
-            answers = _send(session, host, plans, walk)
+            answers = _send(session, host, plans, walk, prefetched if root is active[0] and not root.answers else None)
             for (platform, plan), answer in zip(plans, answers):
                 first = not platform.answers
                 platform.answers.update(answer)
                 if first:
                     _found(platform, host, walk, progress, spawn=found)
+        found = _enter_prefetched(found, prefetched, host, walk, progress)
         active = [p for p, _ in plans if p.node] + found  # a guest that could not be entered stops here
         _add_in_order(order, complete)
+
+
+def _enter_prefetched(
+    found: list["_Platform"], prefetched: dict[tuple[str, ...], dict[str, Result]], host: str, walk: Walk,
+    progress: Progress | None,
+) -> list["_Platform"]:
+    """Give each newly found guest the first batch the fan-out already read, level by level, as
+    if its own round had come; the guests to walk on (those it could enter, and the unanswered)."""
+    queue, walking = list(found), []
+    while queue:
+        platform = queue.pop(0)
+        answers = prefetched.pop(platform.path, None)
+        if answers is None:
+            walking.append(platform)
+            continue
+        platform.answers.update(answers)
+        below: list[_Platform] = []
+        _found(platform, host, walk, progress, spawn=below)
+        if platform.node:
+            walking.append(platform)
+        queue += below
+    return walking
 
 
 def _found(platform: _Platform, host: str, walk: Walk, progress: Progress | None, *, spawn: list) -> None:
@@ -218,11 +242,19 @@ def _follow_up(answers: dict[str, Result]) -> tuple[probes.Probe, ...]:
 
 
 def _send(
-    session: Session, host: str, plans: list[tuple[_Platform, tuple[probes.Probe, ...]]], walk: Walk
+    session: Session, host: str, plans: list[tuple[_Platform, tuple[probes.Probe, ...]]], walk: Walk,
+    prefetch: dict[tuple[str, ...], dict[str, Result]] | None = None,
 ) -> list[dict[str, Result]]:
-    """One round trip for every platform's probes; their answers, per platform, by probe key."""
-    pipelines = [probe.pipeline for _, plan in plans for probe in plan]
-    paths = [platform.path for platform, plan in plans for _ in plan]
-    results = iter(session.run_batch(host, pipelines, vms=paths))
+    """One round trip for every platform's probes; their answers, per platform, by probe key.
+    With `prefetch`, the round also fans the guests' first batch out below the host, and what
+    each guest answered is put there, by its path."""
+    requests = [Request.at(host, probe.pipeline, platform.path) for platform, plan in plans for probe in plan]
+    fan_out = probes.first_batch(guest=True) if prefetch is not None and FAN_OUT_LEVELS > 0 else ()
+    requests += [Request.at(host, probe.pipeline, guest_levels=FAN_OUT_LEVELS) for probe in fan_out]
+    results = session.send(requests)
     walk.round_trips[host] = walk.round_trips.get(host, 0) + 1
-    return [{probe.key: next(results) for probe in plan} for _, plan in plans]
+    planned = iter(results[:len(results) - len(fan_out)])
+    for probe, result in zip(fan_out, results[len(results) - len(fan_out):]):
+        for path, answer in result.guests:
+            prefetch.setdefault(path, {})[probe.key] = answer  # type: ignore[union-attr]
+    return [{probe.key: next(planned) for probe in plan} for _, plan in plans]

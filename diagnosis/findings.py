@@ -102,14 +102,15 @@ def ordered(findings: Iterable[Finding]) -> tuple[Finding, ...]:
     return tuple(sorted(findings, key=sort_key))
 
 
-GapKind = Literal["skipped", "unreachable"]
+GapKind = Literal["skipped", "unreachable", "auth-failed"]
 
 
 @dataclass(frozen=True)
 class CollectionGap:
     """A place the collection could not see, carried by the report so that no output passes a
     blind spot off as healthy: a guest it could not enter (`skipped`: not Running, or PowerShell
-    Direct failed) or a host that did not answer (`unreachable`: nothing of it was diagnosed)."""
+    Direct failed) or a host that did not answer (`unreachable`: nothing of it was diagnosed), or
+    that could not be asked for want of accepted credentials (`auth-failed`: likewise)."""
 
     node: str  # the node id: the guest's, or the host's name
     kind: GapKind

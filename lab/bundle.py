@@ -7,7 +7,7 @@ docs/evidence.md needs to show the rest of a lab's state. One text file per comm
 PowerShell prints it (lab/bundle_format.py), and manifest.json saying what ran where, when, and
 how it ended. The `netsh trace` captures are listed and run only when asked (`trace=True`).
 
-A host that stops answering (HostUnreachable, a dropped connection) does not lose the bundle:
+A host that stops answering (a SessionError, a dropped connection) does not lose the bundle:
 its remaining commands are listed as not run, with the reason, and the other hosts go on.
 """
 
@@ -26,7 +26,7 @@ from typing import Callable
 
 from nestlab.diagnosis import probes as diagnosis_probes
 from nestlab.lab import bundle_format
-from nestlab.lab.psrp_session import HostUnreachable
+from nestlab.simulator.errors import SessionError
 from nestlab.lab.session import Session
 from nestlab.simulator.errors import BadInput
 from nestlab.simulator.psdata import Command, PSObject, Result
@@ -251,7 +251,7 @@ class Collector:
             return None
         try:
             return self.session.run(host, pipeline, vm=vm)
-        except (HostUnreachable, OSError, TimeoutError) as exc:
+        except (SessionError, OSError, TimeoutError) as exc:
             self.down[host] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             return None
 

@@ -42,7 +42,7 @@ def diagnose_session(
 def collection_gaps(walk: Walk) -> tuple[CollectionGap, ...]:
     """What the walk could not see, for the report to carry: hosts that did not answer, then
     guests it could not enter."""
-    return (*(CollectionGap(host, "unreachable", why) for host, why in walk.unreachable),
+    return (*(CollectionGap(host, walk.kinds.get(host, "unreachable"), why) for host, why in walk.unreachable),
             *(CollectionGap(vm, "skipped", why) for vm, why in walk.skipped))
 
 

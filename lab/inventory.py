@@ -22,6 +22,7 @@ from nestlab.lab.psrp_session import HostAddress
 from nestlab.simulator.errors import BadInput
 from nestlab.simulator.model import NodeId
 from nestlab.simulator.psdata import Command, Result
+from nestlab.simulator.session_protocol import Request, Runs, answered
 
 
 @dataclass(frozen=True)
@@ -200,7 +201,7 @@ class ReadOnly(BadInput):
     """A pipeline that would change a host the run may not change; nothing was sent."""
 
 
-class GuardedSession:
+class GuardedSession(Runs):
     """A Session that lets through reads everywhere and changes only where `Permission` allows."""
 
     def __init__(self, session: Any, permission: Permission) -> None:
@@ -210,16 +211,10 @@ class GuardedSession:
     def hosts(self) -> list[str]:
         return self.inner.hosts()
 
-    def run(self, host: str, pipeline: Sequence[Command], *, vm: Sequence[str] = ()) -> Result:
-        self._check(host, [pipeline])
-        return self.inner.run(host, pipeline, vm=vm)
-
-    def run_batch(
-        self, host: str, pipelines: Sequence[Sequence[Command]], *, vm: Sequence[str] = (),
-        vms: Sequence[Sequence[str]] | None = None,
-    ) -> list[Result]:
-        self._check(host, pipelines)
-        return self.inner.run_batch(host, pipelines, vm=vm, vms=vms)
+    def send(self, requests: Sequence[Request]) -> list[Result]:
+        for request in requests:
+            self._check(request.host, [request.pipeline])
+        return answered(requests, self.inner.send(requests))
 
     def close(self) -> None:
         self.inner.close()

@@ -393,13 +393,13 @@ def _verify(session: Session, step: Step) -> bool:
 
 def undo_all(session: Session, journal: Journal) -> list[Outcome]:
     """Every pending step, newest first; a host that is gone stops only its own steps."""
-    from nestlab.lab.psrp_session import HostUnreachable
+    from nestlab.simulator.errors import SessionError
 
     outcomes = []
     for step in reversed(journal.pending()):
         try:
             outcomes.append(undo_step(session, journal, step))
-        except HostUnreachable as exc:
+        except SessionError as exc:
             step = journal.update(step, status=UNDO_FAILED, error=str(exc))
             outcomes.append(Outcome(step, ran=False, errors=(str(exc),), unreachable=True))
     return [_looked_at_again(session, journal, o) for o in outcomes]
@@ -411,12 +411,12 @@ def _looked_at_again(session: Session, journal: Journal, outcome: Outcome) -> Ou
     the whole pass, read it once more; nothing is run."""
     if outcome.undone or outcome.unreachable:
         return outcome
-    from nestlab.lab.psrp_session import HostUnreachable
+    from nestlab.simulator.errors import SessionError
 
     step = next(s for s in journal.steps if s.index == outcome.step.index)
     try:
         checks = _read_all(session, step)
-    except HostUnreachable:
+    except SessionError:
         return outcome
     if not all(c.same for c in checks):
         return outcome

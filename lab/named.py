@@ -15,16 +15,17 @@ from dataclasses import replace
 from typing import Sequence
 
 from nestlab.diagnosis import parse as evidence
-from nestlab.lab.psrp_session import HostAddress, HostUnreachable
-from nestlab.lab.session import Session
-from nestlab.simulator.errors import BadInput
-from nestlab.simulator.psdata import Command, Result
+from nestlab.lab.psrp_session import HostAddress
+from nestlab.simulator.errors import BadInput, SessionError
+from nestlab.simulator.model import NodeId
+from nestlab.simulator.psdata import Result
+from nestlab.simulator.session_protocol import Request, Runs, Session, answered
 from nestlab.simulator.psparse import parse
 
 NAME_PROBE = "Get-CimInstance -ClassName Win32_ComputerSystem"  # the collector's "cs" probe
 
 
-class NamedSession:
+class NamedSession(Runs):
     """`inner`, with each host also reachable by its own name (`names`: own name → inner host)."""
 
     def __init__(self, inner: Session, names: dict[str, str]) -> None:
@@ -37,28 +38,20 @@ class NamedSession:
     def _inner(self, host: str) -> str:
         return self.names.get(host, host)
 
-    def run(self, host: str, pipeline: Sequence[Command], *, vm: Sequence[str] = ()) -> Result:
-        return self.inner.run(self._inner(host), pipeline, vm=vm)
-
-    def run_batch(self, host: str, pipelines: Sequence[Sequence[Command]], *, vm: Sequence[str] = (),
-                  vms: Sequence[Sequence[str]] | None = None) -> list[Result]:
-        return self.inner.run_batch(self._inner(host), pipelines, vm=vm, vms=vms)
+    def send(self, requests: Sequence[Request]) -> list[Result]:
+        inner = [replace(r, where=NodeId((self._inner(r.host), *r.vm))) for r in requests]
+        return answered(requests, self.inner.send(inner))
 
     def close(self) -> None:
         self.inner.close()
 
-    def __enter__(self) -> "NamedSession":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def own_name(session: Session, host: str) -> str:
     """What `host` calls itself; its session name when it cannot say (unreachable: the diagnosis says why)."""
     try:
         result = session.run(host, parse(NAME_PROBE))
-    except HostUnreachable:
+    except SessionError:
         return host
     return evidence.computer_name({"cs": result}) or host
 

@@ -28,32 +28,26 @@ from typing import Any, Callable, Sequence
 import requests
 from pypsrp.complex_objects import ComplexObject
 from pypsrp.exceptions import AuthenticationError, WinRMError
-from pypsrp.powershell import PowerShell, PSInvocationState, RunspacePool
-from pypsrp.serializer import TaggedValue
+from pypsrp.messages import Message as PsrpMessage
+from pypsrp.messages import PipelineOutput
+from pypsrp.powershell import Fragmenter, PowerShell, PSInvocationState, RunspacePool
+from pypsrp.serializer import Serializer, TaggedValue
 from pypsrp.wsman import WSMan
 
 from nestlab.lab.deadline import Deadline, DeadlineExceeded, guard
 from nestlab.simulator import clixml
 from nestlab.simulator.endpoint import direct
-from nestlab.simulator.errors import BadInput
+from nestlab.simulator.endpoint import psrp as psrp_wire
+from nestlab.simulator.errors import AuthFailed, BadInput, HostUnreachable
 from nestlab.simulator.psdata import Command, ErrorRecord, PSEnum, Result
+from nestlab.simulator.session_protocol import Request, Runs, answered
 
 AUTHS = ("negotiate", "ntlm", "kerberos", "credssp", "basic")
 TRANSPORTS = ("https", "http")
 PASSWORD_ENV = "NESTLAB_PASSWORD"
 KEYRING_SERVICE = "nestlab"
-
-
-class HostUnreachable(BadInput):
-    """One host refused, timed out, rejected the credentials or answered garbage.
-
-    A BadInput, so the CLI prints it as one line and exits 2; a caller collecting several hosts
-    catches it per host and goes on with the others.
-    """
-
-    def __init__(self, host: str, message: str) -> None:
-        self.host = host
-        super().__init__(message)
+PSRP_OUTPUT = psrp_wire.PIPELINE_OUTPUT
+MAX_ENVELOPE_SIZE = 500 * 1024  # WinRM's default MaxEnvelopeSizekb (winrm get winrm/config)
 
 
 @dataclass(frozen=True)
@@ -99,7 +93,7 @@ def password_for(address: HostAddress, *, prompt: bool | None = None) -> str | N
         return stored
     if prompt if prompt is not None else sys.stdin.isatty():
         return getpass.getpass(f"Password for {address.user}@{address.server}: ")
-    raise BadInput(f"{address.name}: no password for {address.user}: set {PASSWORD_ENV} or run interactively")
+    raise AuthFailed(address.name, f"{address.name}: no password for {address.user}: set {PASSWORD_ENV} or run interactively")
 
 
 def _keyring_password(account: str) -> str | None:
@@ -120,7 +114,7 @@ class _Connection:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-class PsrpSession:
+class PsrpSession(Runs):
     """A Session over PSRP to the hosts of a target (one psrp:// host or an inventory)."""
 
     concurrent_hosts = True  # separate machines: diagnosis.collect walks them at once, a thread each
@@ -146,69 +140,84 @@ class PsrpSession:
     def hosts(self) -> list[str]:
         return list(self.addresses)
 
-    def run(self, host: str, pipeline: Sequence[Command], *, vm: Sequence[str] = ()) -> Result:
-        if not pipeline:
-            raise ValueError("an empty pipeline")
-        connection = self._connection(host)
-        with connection.lock:
-            ps = PowerShell(connection.pool)
-            _add_pipeline(ps, tuple(pipeline), tuple(vm))
-            try:
-                ps.invoke()
-            except _HOST_ERRORS as exc:
-                raise self._unreachable(host, "lost during a pipeline", exc) from None
-            self.round_trips += 1
-            return _result(ps)
+    def send(self, requests: Sequence[Request]) -> list[Result]:
+        """One Result per request; each host's requests travel as one PSRP pipeline.
 
-    def run_batch(
-        self, host: str, pipelines: Sequence[Sequence[Command]], *, vm: Sequence[str] = (),
-        vms: Sequence[Sequence[str]] | None = None,
-    ) -> list[Result]:
-        """One Result per pipeline; all of them travel as one PSRP pipeline.
-
-        The batch is the constant `direct.BATCH` script with each pipeline rendered as quoted
-        text (the same rendering as a guest's script block); for a guest, the constant
-        `direct.GUEST_BATCH` runs the same loop inside it through one PowerShell Direct hop.
-        With `vms` (one guest path per pipeline, () for the host) the pipelines may go to
-        different guests: each is rendered as the host would run it, wrapped in Invoke-Command.
+        A lone pipeline for the host goes structured (`add_cmdlet` / `add_parameter`). Several go
+        as the constant `direct.BATCH` script with each pipeline rendered as quoted text (the
+        same rendering as a guest's script block); all for one guest, as the constant
+        `direct.GUEST_BATCH` running the same loop inside it through one PowerShell Direct hop;
+        for different guests, each rendered as the host would run it, wrapped in Invoke-Command.
+        With fan-out requests (`Request.guest_levels`) the constant `direct.FANOUT` carries the
+        host's pipelines and fans the guests' out below it, still one pipeline.
         """
-        if vms is not None:
-            if len(vms) != len(pipelines):
-                raise ValueError("vms needs one guest path per pipeline")
-            if not any(vms):
-                return self.run_batch(host, pipelines)
-            return self._batch(host, direct.BATCH, None,
-                               [direct.host_script(tuple(v), tuple(p)) for v, p in zip(vms, pipelines)])
-        if len(pipelines) < 2:
-            return [self.run(host, pipeline, vm=vm) for pipeline in pipelines]
-        if vm:
-            return self._batch(host, direct.GUEST_BATCH, vm[0],
-                               [direct.guest_script(tuple(vm), tuple(p)) for p in pipelines])
-        return self._batch(host, direct.BATCH, None, [direct.render(tuple(p)) for p in pipelines])
+        results: dict[int, Result] = {}
+        by_host: dict[str, list[int]] = {}
+        for index, request in enumerate(requests):
+            if not request.pipeline:
+                raise ValueError("an empty pipeline")
+            by_host.setdefault(request.host, []).append(index)
+        for host, indexes in by_host.items():
+            answers = self._send_host(host, [requests[i] for i in indexes])
+            results.update(zip(indexes, answers))
+        return answered(requests, [results[i] for i in range(len(requests))])
 
-    def _batch(self, host: str, script: str, vm_name: str | None, texts: list[str]) -> list[Result]:
-        """Send one batch script (direct.BATCH or GUEST_BATCH) and split its output per text."""
+    def _send_host(self, host: str, requests: list[Request]) -> list[Result]:
+        plain = [r for r in requests if not r.guest_levels]
+        fanned = [r for r in requests if r.guest_levels]
+        if len(plain) == 1 and not fanned:
+            return [self._run_one(host, plain[0].pipeline, plain[0].vm)]
+        if fanned:
+            if len({(r.vm, r.guest_levels) for r in fanned}) != 1 or fanned[0].vm:
+                raise ValueError("over PSRP a batch fans out once, from the host itself")
+            statement = (direct.FANOUT, {"Pipeline": [direct.host_script(r.vm, r.pipeline) for r in plain],
+                                         "Guest": [direct.render(r.pipeline) for r in fanned],
+                                         "Levels": fanned[0].guest_levels})
+        elif len({r.vm for r in plain}) == 1 and plain[0].vm:
+            vm = plain[0].vm
+            statement = (direct.GUEST_BATCH, {"VMName": vm[0], "Pipeline": [direct.guest_script(vm, r.pipeline) for r in plain]})
+        else:
+            statement = (direct.BATCH, {"Pipeline": [direct.host_script(r.vm, r.pipeline) for r in plain]})
         marker = f"nestlab-batch-{uuid.uuid4()}"
+        ps = self._invoke(host, *statement, marker)
+        if ps.state == PSInvocationState.FAILED:  # the batch itself failed: every pipeline did
+            failure = _result(ps)
+            return [Result() if r.guest_levels else failure for r in requests]
+        items = [from_pypsrp(o) for o in ps.output]
+        cut = _first_guest(items, marker)
+        try:
+            plain_answers = iter(_split_batch(items[:cut], marker, len(plain)) if plain else [])
+            fan_answers = iter(_split_fanout(items[cut:], marker, len(fanned)))
+        except ValueError as exc:
+            raise HostUnreachable(host, f"{host}: {exc}") from None
+        return [next(fan_answers) if r.guest_levels else next(plain_answers) for r in requests]
+
+    def _run_one(self, host: str, pipeline: tuple[Command, ...], vm: tuple[str, ...]) -> Result:
+        """A lone pipeline: structured cmdlets for the host, the WRAPPER script for a guest."""
+        return _result(self._invoked(host, lambda ps: _add_pipeline(ps, pipeline, vm)))
+
+    def _invoke(self, host: str, script: str, parameters: dict[str, Any], marker: str) -> PowerShell:
+        """One constant script of `direct` with its parameters, as one PSRP pipeline."""
+
+        def build(ps: PowerShell) -> None:
+            ps.add_script(script)
+            for name, value in {**parameters, "Marker": marker}.items():
+                ps.add_parameter(name, value)
+
+        return self._invoked(host, build)
+
+    def _invoked(self, host: str, build: Callable[[PowerShell], None]) -> PowerShell:
+        """A PowerShell pipeline on the host's pool, built by `build`, invoked and complete."""
         connection = self._connection(host)
         with connection.lock:
             ps = PowerShell(connection.pool)
-            ps.add_script(script)
-            if vm_name is not None:
-                ps.add_parameter("VMName", vm_name)
-            ps.add_parameter("Pipeline", texts)
-            ps.add_parameter("Marker", marker)
+            build(ps)
             try:
                 ps.invoke()
             except _HOST_ERRORS as exc:
                 raise self._unreachable(host, "lost during a pipeline", exc) from None
             self.round_trips += 1
-            if ps.state == PSInvocationState.FAILED:  # the batch itself failed: every pipeline did
-                failure = _result(ps)
-                return [failure for _ in texts]
-            try:
-                return _split_batch([from_pypsrp(o) for o in ps.output], marker, len(texts))
-            except ValueError as exc:
-                raise HostUnreachable(host, f"{host}: {exc}") from None
+            return ps
 
     def close(self) -> None:
         with self._lock:
@@ -219,12 +228,6 @@ class PsrpSession:
             except Exception:  # closing is best effort: the host may already be gone
                 pass
             connection.wsman.close()
-
-    def __enter__(self) -> "PsrpSession":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- connections ------------------------------------------------------------------------------
 
@@ -258,6 +261,9 @@ class PsrpSession:
             operation_timeout=address.operation_timeout,
             read_timeout=address.operation_timeout + 10,
             encryption="never" if address.auth == "basic" else "auto",  # basic cannot encrypt messages
+            # Windows' default MaxEnvelopeSizekb (500): a whole host's fan-out answer in one Receive
+            # (pypsrp's own default is 150 KiB)
+            max_envelope_size=MAX_ENVELOPE_SIZE,
             no_proxy=address.server in ("127.0.0.1", "localhost", "::1"),
         )
         options.update(self._wsman_options)
@@ -267,18 +273,80 @@ class PsrpSession:
                 guard(wsman.transport, self.deadline, connect_timeout=address.connect_timeout,
                       read_timeout=address.operation_timeout + 10)
             pool = RunspacePool(wsman)
+            _parse_output_once(pool)
             pool.open()
         except (*_HOST_ERRORS, ValueError) as exc:
             raise self._unreachable(address.name, "cannot open a PowerShell session", exc) from None
         return _Connection(wsman, pool)
 
-    def _unreachable(self, host: str, what: str, exc: BaseException) -> HostUnreachable:
+    def _unreachable(self, host: str, what: str, exc: BaseException) -> HostUnreachable | AuthFailed:
+        """The one-line error for a host that failed: AuthFailed when it refused the credentials."""
         address = self.addresses.get(host)
         where = address.where if address else host
         reason = _reason(exc)
         for secret in self._secrets:
             reason = reason.replace(secret, "***")
-        return HostUnreachable(host, f"{host} ({where}): {what}: {reason}")
+        kind = AuthFailed if isinstance(exc, AuthenticationError) else HostUnreachable
+        return kind(host, f"{host} ({where}): {what}: {reason}")
+
+
+class _OutputOnce(Serializer):
+    """pypsrp's serializer, except that output objects are read once, by our own CLIXML reader.
+
+    pypsrp deserializes every PIPELINE_OUTPUT object into its own objects and writes each
+    element back to text (`_xml`), which `from_pypsrp` then parsed again: most of a collection's
+    client CPU (cProfile: 5.7 of 8.9 s for 20 hosts). A PIPELINE_OUTPUT message is the one call
+    that comes with no metadata and as text; it becomes `clixml.from_clixml(text)` directly, the
+    reader SimSession's round trip is checked against. Everything else is pypsrp's as before."""
+
+    def deserialize(self, element: Any, metadata: Any = None, clear: bool = True) -> Any:
+        if metadata is None and isinstance(element, str):
+            try:
+                return clixml.from_clixml(element)
+            except (ET.ParseError, ValueError):
+                pass  # what our reader does not know, pypsrp's may
+        return super().deserialize(element, metadata, clear)
+
+
+class _Output:
+    """A PIPELINE_OUTPUT message as pypsrp's receive loop reads it: `message_type`, `data.data`."""
+
+    __slots__ = ("message_type", "data")
+
+    def __init__(self, value: Any) -> None:
+        self.message_type = PSRP_OUTPUT
+        self.data = PipelineOutput(value)
+
+
+class _OutputOnceFragmenter(Fragmenter):
+    """pypsrp's fragmenter, except that received messages are reassembled by our own
+    `simulator.endpoint.psrp.Defragmenter` (MS-PSRP 2.2.4) and output objects skip pypsrp's
+    Message.unpack (two UUIDs to text, a table of thirty classes, per message: with a marker
+    before each pipeline's answer a host sends hundreds). Other messages go to pypsrp as before."""
+
+    def __init__(self, max_size: int, serializer: Serializer) -> None:
+        super().__init__(max_size, serializer)
+        self._reassembly = psrp_wire.Defragmenter()
+
+    def defragment(self, data: bytes) -> list[Any]:
+        try:
+            messages = self._reassembly.feed(data)
+        except ValueError as exc:  # simulator.endpoint.wsman.WSManFault: what it could not read
+            raise ET.ParseError(f"unreadable PSRP fragments: {exc}") from None  # a host error, one line
+        return [_Output(self.serializer.deserialize(m.body)) if m.message_type == PSRP_OUTPUT
+                else PsrpMessage.unpack(m.pack(), self.serializer) for m in messages]
+
+
+def _parse_output_once(pool: RunspacePool) -> None:
+    """Put `_OutputOnce` and `_OutputOnceFragmenter` where this pool reads messages (pypsrp 0.9's
+    private attributes, pinned in pyproject.toml; a pool without them keeps pypsrp's own and is
+    only slower)."""
+    fragmenter = getattr(pool, "_fragmenter", None)
+    if fragmenter is None or not hasattr(fragmenter, "max_size") or not hasattr(pool, "_serializer"):
+        return
+    serializer = _OutputOnce()
+    pool._serializer = serializer
+    pool._fragmenter = _OutputOnceFragmenter(fragmenter.max_size + 21, serializer)  # 21: its header, taken off again
 
 
 _HOST_ERRORS = (WinRMError, requests.RequestException, ET.ParseError, OSError, DeadlineExceeded)
@@ -351,6 +419,34 @@ def _error(value: Any) -> ErrorRecord:
     if isinstance(converted, ErrorRecord):
         return converted
     return ErrorRecord(message=str(value), fully_qualified_error_id="", terminating=False)
+
+
+def _first_guest(items: list[Any], marker: str) -> int:
+    """Where a fan-out's output begins (its first "<marker> guest …"); the end when there is none."""
+    prefix = f"{marker} guest "
+    for index, item in enumerate(items):
+        if isinstance(item, str) and item.startswith(prefix):
+            return index
+    return len(items)
+
+
+def _split_fanout(items: list[Any], marker: str, count: int) -> list[Result]:
+    """Undo direct.FANOUT's framing: per guest, BATCH's groups of its `count` pipelines. The host
+    walks depth first; each answer lists its guests parents first (stable by depth), as SimSession does."""
+    prefix = f"{marker} guest "
+    guests: list[tuple[tuple[str, ...], list[Any]]] = []
+    for item in items:
+        if isinstance(item, str) and item.startswith(prefix):
+            guests.append((tuple(item[len(prefix):].split("/")), []))
+        elif guests:
+            guests[-1][1].append(item)
+        else:
+            raise ValueError("a fan-out answered before naming its guest")
+    answers: list[list[tuple[tuple[str, ...], Result]]] = [[] for _ in range(count)]
+    for path, body in sorted(guests, key=lambda guest: len(guest[0])):
+        for index, result in enumerate(_split_batch(body, marker, count)):
+            answers[index].append((path, result))
+    return [Result(guests=tuple(found)) for found in answers]
 
 
 def _split_batch(items: list[Any], marker: str, count: int) -> list[Result]:

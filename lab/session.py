@@ -1,53 +1,26 @@
-"""The one seam between the harness and a target: a Session runs pipelines on a host.
+"""The Sessions of the harness: SimSession over an in-process lab, and `address`.
 
-Like httpx's BaseTransport.handle_request, everything that reaches a host goes through `run`:
-the diagnosis, the BDD steps, `nestlab fix`. SimSession runs the simulated cmdlets in process;
-PsrpSession (pypsrp) runs the same structured commands on a real or served host. A pipeline is
-structured (`Command` objects), never PowerShell text built from strings.
+The protocol itself (`Request`, `Session.send`, the `run`/`run_batch` helpers, FunctionSession)
+is `simulator.session_protocol`, re-exported here. Everything that reaches a host goes through
+`send`: the diagnosis, the BDD steps, `nestlab fix`. SimSession runs the simulated cmdlets in
+process; PsrpSession (pypsrp) runs the same structured commands on a real or served host. A
+pipeline is structured (`Command` objects), never PowerShell text built from strings.
 
-`vm` addresses a guest through PowerShell Direct, outermost first: ("L1",) runs inside L1's
-guest, ("L1", "L2-web") inside L2-web, reached through L1 — as `Invoke-Command -VMName` does.
+A request's place is a node id: `HV01` is the host, `HV01/L1` runs inside L1's guest,
+`HV01/L1/L2-web` inside L2-web, reached through L1, as `Invoke-Command -VMName` does.
 """
 
 from __future__ import annotations
 
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Sequence
 
 from nestlab.simulator.clixml import roundtrip_result, wire_copy_result
 from nestlab.simulator.errors import BadInput
 from nestlab.simulator.model import Lab, NodeId
-from nestlab.simulator.psdata import Command, Result
+from nestlab.simulator.psdata import Result
+from nestlab.simulator.session_protocol import RUNNING_GUESTS, Request, Runs, Session, answered, running_guests
 
-
-@runtime_checkable
-class Session(Protocol):
-    """A connection to one or more hosts of a target."""
-
-    def hosts(self) -> list[str]:
-        """The names of the hosts this session reaches (top level: physical or cloud)."""
-        ...
-
-    def run(self, host: str, pipeline: Sequence[Command], *, vm: Sequence[str] = ()) -> Result:
-        """Run one pipeline on `host` (or inside the guest `vm` below it) and return its result."""
-        ...
-
-    def run_batch(
-        self, host: str, pipelines: Sequence[Sequence[Command]], *, vm: Sequence[str] = (),
-        vms: Sequence[Sequence[str]] | None = None,
-    ) -> list[Result]:
-        """Run several pipelines in one round trip where the transport allows it; one Result each.
-
-        All of them go to `vm` (a guest path, () for the host), or with `vms` each to its own.
-        """
-        ...
-
-    def close(self) -> None:
-        ...
-
-
-def _context(host: str, vm: Sequence[str]) -> str:
-    """'HV01', ('L1', 'L2') → 'HV01/L1/L2': the node id of a host or of a guest below it."""
-    return str(NodeId.of_host(host, tuple(vm)))
+__all__ = ["Request", "Session", "SimSession", "address"]
 
 
 def address(context: str) -> tuple[str, tuple[str, ...]]:
@@ -60,7 +33,7 @@ def address(context: str) -> tuple[str, tuple[str, ...]]:
     return node.host, node.guest_path
 
 
-class SimSession:
+class SimSession(Runs):
     """A Session over an in-process Lab: the simulator's cmdlets act on the lab's state.
 
     Every answer is what a client reads after the wire: by default `clixml.wire_copy_result`, the
@@ -78,28 +51,37 @@ class SimSession:
     def hosts(self) -> list[str]:
         return list(self.lab.hosts())
 
-    def run(self, host: str, pipeline: Sequence[Command], *, vm: Sequence[str] = ()) -> Result:
+    def send(self, requests: Sequence[Request]) -> list[Result]:
+        """Each request run on the lab in its place, as one round trip."""
         from nestlab.simulator import powershell
 
         self.round_trips += 1
-        return self.wire(powershell.run(self.lab, _context(host, vm), tuple(pipeline)))
+        guests: dict[tuple[NodeId, int], list[tuple[tuple[str, ...], NodeId]]] = {}
+        out = []
+        for request in requests:
+            if not request.guest_levels:
+                out.append(self.wire(powershell.run(self.lab, str(request.where), request.pipeline)))
+                continue
+            key = (request.where, request.guest_levels)
+            if key not in guests:  # found once for all the requests that fan out from the same place
+                guests[key] = self._running_below(request.where, request.guest_levels)
+            out.append(Result(guests=tuple(
+                (path, self.wire(powershell.run(self.lab, str(place), request.pipeline))) for path, place in guests[key])))
+        return answered(requests, out)
 
-    def run_batch(
-        self, host: str, pipelines: Sequence[Sequence[Command]], *, vm: Sequence[str] = (),
-        vms: Sequence[Sequence[str]] | None = None,
-    ) -> list[Result]:
+    def _running_below(self, where: NodeId, levels: int) -> list[tuple[tuple[str, ...], NodeId]]:
+        """Every Running guest below `where`, to `levels` levels, parents first: what a fan-out
+        request (Request.guest_levels) enters, found as PsrpSession's host-side script finds them."""
         from nestlab.simulator import powershell
 
-        self.round_trips += 1
-        paths = vms if vms is not None else [vm] * len(pipelines)
-        return [self.wire(powershell.run(self.lab, _context(host, v), tuple(p)))
-                for v, p in zip(paths, pipelines)]
+        found: list[tuple[tuple[str, ...], NodeId]] = []
+        level: list[tuple[tuple[str, ...], NodeId]] = [((), where)]
+        for _ in range(levels):
+            below = []
+            for path, place in level:
+                for name in running_guests(self.wire(powershell.run(self.lab, str(place), RUNNING_GUESTS))):
+                    below.append(((*path, name), place.child(name)))
+            found += below
+            level = below
+        return found
 
-    def close(self) -> None:
-        pass
-
-    def __enter__(self) -> "SimSession":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -156,6 +156,12 @@ class Result:
     output: tuple[Any, ...] = ()
     errors: tuple[ErrorRecord, ...] = ()
     failed: bool = False  # a terminating error stopped the pipeline (PSRP state Failed)
+    # keyword-only, so subclasses' positional fields (endpoint.streams.StreamedResult) keep their places:
+    # the session_protocol.Request this answers (set by Session.send); not part of the answer's value
+    request: Any = field(default=None, compare=False, repr=False, kw_only=True)
+    # for a request sent to every Running guest below a place (Request.guest_levels): each guest's
+    # answer, keyed by its PowerShell Direct path below that place, parents before their guests
+    guests: tuple[tuple[tuple[str, ...], "Result"], ...] = field(default=(), kw_only=True)
 
     @property
     def ok(self) -> bool:

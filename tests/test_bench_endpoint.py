@@ -21,8 +21,17 @@ def test_quick_run_reports_every_column_and_both_goals():
 
 
 def test_a_collection_costs_one_pool_and_one_pipeline_per_walk_batch():
-    """Create + Receive, then Command + Receive per batch, then Delete: the walk is breadth first,
-    so each batch carries a whole level of nesting (guests through PowerShell Direct inside it)."""
+    """Create + Receive, then Command + Receive per batch, then Delete: the first batch fans out
+    to every Running guest below the host (direct.FANOUT), the second reads every platform's disks."""
     (hv01,) = endpoint.measure_hosts(labfile.load("builtin:reference"), "builtin:reference")
-    assert hv01.pipelines == 3  # HV01; HV01's disks + L1; L1's disks + L2-web + L2-app
+    assert hv01.pipelines == 2  # HV01 + L1, L2-web, L2-app; then the disks of all four
     assert hv01.requests == 3 + 2 * hv01.pipelines
+
+
+def test_ten_requests_per_host_at_any_depth():
+    """Issue 17 item 3: at most 10 HTTP requests per host, however deep the nesting."""
+    from nestlab.simulator.generate import generate
+
+    for depth in (1, 2, 3):
+        for host in endpoint.measure_hosts(generate(seed=1, hosts=2, depth=depth), f"depth {depth}"):
+            assert host.requests <= 10, (depth, host)

@@ -20,6 +20,7 @@ from nestlab.lab.session import SimSession
 from nestlab.simulator.model import OSInfo
 from nestlab.simulator import labfile
 from nestlab.simulator.model import Lab
+from helpers_sessions import recording, stops_answering
 
 REFERENCE_GUIDE_FILES = (  # the guide's commands for L1 on HV01, one file each
     "HV01/get-vm-L1.txt", "HV01/get-vmprocessor-L1.txt", "HV01/get-vmmemory-L1.txt",
@@ -88,23 +89,9 @@ def test_zip_bundle_is_the_same_bundle(tmp_path):
     assert not list(tmp_path.glob(".b.zip*"))  # no temp file left
 
 
-class StopsAnswering(SimSession):
-    """A session whose host drops after `calls` pipelines, as a real host that reboots or loses its network."""
-
-    def __init__(self, lab: Lab, calls: int) -> None:
-        super().__init__(lab)
-        self.calls = calls
-
-    def run(self, host, pipeline, *, vm=()):
-        self.calls -= 1
-        if self.calls < 0:
-            raise HostUnreachable(host, "connection reset")
-        return super().run(host, pipeline, vm=vm)
-
-
 def test_partial_bundle_lists_what_could_not_run(tmp_path):
     out = tmp_path / "partial"
-    result = collect(StopsAnswering(labfile.load("builtin:reference"), calls=40), out)
+    result = collect(stops_answering(labfile.load("builtin:reference"), after=40), out)
     manifest = json.loads((out / "manifest.json").read_text())
     done = [e for e in manifest["entries"] if e["status"] == "ok"]
     lost = [e for e in manifest["entries"] if e["status"] == "unreachable"]
@@ -114,23 +101,13 @@ def test_partial_bundle_lists_what_could_not_run(tmp_path):
     assert (out / "HV01/systeminfo.txt").is_file()  # what answered is kept
 
 
-class Recording(SimSession):
-    def __init__(self, lab: Lab) -> None:
-        super().__init__(lab)
-        self.sent: list[str] = []
-
-    def run(self, host, pipeline, *, vm=()):
-        self.sent.append(" ".join([pipeline[0].name, *map(str, pipeline[0].arguments)]))
-        return super().run(host, pipeline, vm=vm)
-
-
 def test_trace_runs_only_when_asked(tmp_path):
-    quiet = Recording(labfile.load("builtin:reference"))
+    quiet = recording(labfile.load("builtin:reference"))
     collect(quiet, tmp_path / "q")
-    assert not any(s.startswith("netsh trace") for s in quiet.sent)
-    traced = Recording(labfile.load("builtin:reference"))
+    assert not any(s.startswith("netsh trace") for s in quiet.ran)
+    traced = recording(labfile.load("builtin:reference"))
     result = collect(traced, tmp_path / "t", trace=True)
-    assert [s for s in traced.sent if s.startswith("netsh trace")] == [
+    assert [s for s in traced.ran if s.startswith("netsh trace")] == [
         "netsh trace start capture=yes scenario=Virtualization,NetConnection tracefile=C:\\Windows\\Temp\\nestlab-HV01-1.etl",
         "netsh trace stop",
         "netsh trace start capture=yes scenario=NetConnection level=5 maxsize=1024 tracefile=C:\\Windows\\Temp\\nestlab-HV01-2.etl",

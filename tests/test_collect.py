@@ -48,13 +48,36 @@ def test_guests_that_are_off_are_skipped_and_said_so() -> None:
 
 
 def test_round_trips_stay_few_per_host() -> None:
-    """Breadth first, one round trip per level of nesting: builtin:reference goes HV01; then HV01's
-    checkpoint chain beside L1's first batch; then L1's disks beside L2-web's and L2-app's."""
+    """builtin:reference: HV01's first batch with every Running guest's below it (the fan-out);
+    then the disk follow-ups of every platform in one more round."""
     _, walk = evidence_of(labfile.load("builtin:reference"))
-    assert walk.round_trips == {"HV01": 3}
+    assert walk.round_trips == {"HV01": 2}
 
 
-def test_a_deeper_lab_costs_a_round_trip_per_level() -> None:
+def test_a_deeper_lab_costs_no_more_round_trips() -> None:
     _, walk = evidence_of(labfile.load("builtin:deep"))
-    assert walk.round_trips == {"HV01": 4}  # HV01, L1, L2, L3 (their disks ride with the next level)
+    assert walk.round_trips == {"HV01": 2}  # HV01, L1, L2, L3 at once; then their disks
+
+
+def test_the_fan_out_gives_the_evidence_a_level_per_round_gives(monkeypatch) -> None:
+    """The fan-out only saves round trips: with it off, one round per level, the same evidence."""
+    from nestlab.diagnosis import collect as collecting
+
+    for name in ("reference", "deep"):
+        fanned, fanned_walk = evidence_of(labfile.load(f"builtin:{name}"))
+        with monkeypatch.context() as patch:
+            patch.setattr(collecting, "FAN_OUT_LEVELS", 0)
+            levelled, levelled_walk = evidence_of(labfile.load(f"builtin:{name}"))
+        assert labfile.dumps(fanned) == labfile.dumps(levelled)
+        assert fanned_walk.skipped == levelled_walk.skipped
+        assert sum(levelled_walk.round_trips.values()) > sum(fanned_walk.round_trips.values())
+
+
+def test_a_guest_below_the_fan_out_is_still_walked(monkeypatch) -> None:
+    from nestlab.diagnosis import collect as collecting
+
+    monkeypatch.setattr(collecting, "FAN_OUT_LEVELS", 1)  # L1 at once; L2 and L3 a round each
+    got, walk = evidence_of(labfile.load("builtin:deep"))
+    assert walk.round_trips == {"HV01": 3}
+    assert any(vm.count("/") == 3 for vm in got.all_vms())  # HV01/L1/L2/L3 reached
 

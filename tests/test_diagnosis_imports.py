@@ -1,6 +1,7 @@
 """The diagnosis sees a host only through evidence: of the simulator it may import only the shared
-records (model), the wire shapes (psdata), BadInput (errors), actions as data (actions: what a
-resolution asks for) and the behaviour-free record queries (lab_queries) — design rule 1 of DESIGN.md."""
+records (model), the wire shapes (psdata), the errors, actions as data (actions: what a
+resolution asks for), the behaviour-free record queries (lab_queries) and the Session protocol
+(session_protocol, which holds no behaviour of the simulator) — design rule 1 of DESIGN.md."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 from nestlab import diagnosis
 
 ALLOWED = {"nestlab.simulator.model", "nestlab.simulator.psdata", "nestlab.simulator.errors",
-           "nestlab.simulator.actions", "nestlab.simulator.lab_queries"}
+           "nestlab.simulator.actions", "nestlab.simulator.lab_queries", "nestlab.simulator.session_protocol"}
 
 
 def imports_of(path: Path) -> set[str]:

@@ -3,8 +3,6 @@ diagnosis cites a probe that was really sent, on the host or guest it was sent t
 
 from __future__ import annotations
 
-from typing import Sequence
-
 import pytest
 
 from nestlab.diagnosis import intent
@@ -15,25 +13,29 @@ from nestlab.lab.diagnose import diagnose_session
 from nestlab.lab.session import SimSession
 from nestlab.simulator import faults, labfile
 from nestlab.simulator.model import Lab
-from nestlab.simulator.psdata import Command, Result
+from nestlab.simulator.psdata import Result
+from nestlab.simulator.session_protocol import FunctionSession, Request
 
 
 class Recording:
-    """A SimSession that keeps its traffic: (node id the pipeline ran in, pipeline text)."""
+    """A SimSession that keeps its traffic: (node id the pipeline ran in, pipeline text), seen through
+    `send` (the one way in), including the guests a fan-out request entered on the host's side."""
 
     def __init__(self, lab: Lab) -> None:
-        self.session = SimSession(lab)
         self.sent: set[tuple[str, str]] = set()
+        self.session = FunctionSession.around(SimSession(lab), self._record)
 
     def __getattr__(self, name: str):
         return getattr(self.session, name)
 
-    def run_batch(self, host: str, pipelines: Sequence[Sequence[Command]], *, vm: Sequence[str] = (),
-                  vms: Sequence[Sequence[str]] | None = None) -> list[Result]:
-        paths = list(vms) if vms is not None else [tuple(vm)] * len(pipelines)
-        for pipeline, path in zip(pipelines, paths):
-            self.sent.add(("/".join((host, *path)), " | ".join(str(c) for c in pipeline)))
-        return self.session.run_batch(host, pipelines, vm=vm, vms=vms)
+    def _record(self, request: Request, inner) -> Result:
+        result = inner.send([request])[0]
+        text = " | ".join(str(c) for c in request.pipeline)
+        if not request.guest_levels:
+            self.sent.add((str(request.where), text))
+        for path, _ in result.guests:
+            self.sent.add(("/".join((str(request.where), *path)), text))
+        return result
 
 
 def broken(fault_id: str) -> Lab:

@@ -32,6 +32,8 @@ from nestlab.simulator.psdata import Command, Result
 from nestlab.simulator.actions import cmd, run
 from nestlab.simulator.psparse import parse
 
+from helpers_sessions import recording
+
 
 def by_hand(session, context: str, line: str) -> None:
     """What a person types on a host, outside any journal (their text parsed as `nestlab ps` does)."""
@@ -47,30 +49,9 @@ def new_journal(tmp_path: Path, addresses=HV01) -> J.Journal:
     return J.Journal.create(tmp_path / "journal.json", addresses, target="test")
 
 
-class Recording:
+def Recording(lab, on_run=None):
     """A SimSession that remembers every pipeline it ran, and can look at the journal as it runs."""
-
-    def __init__(self, lab, on_run=None) -> None:
-        self.inner = SimSession(lab)
-        self.ran: list[str] = []
-        self.on_run = on_run
-
-    def hosts(self) -> list[str]:
-        return self.inner.hosts()
-
-    def run(self, host: str, pipeline: Sequence[Command], *, vm: Sequence[str] = ()) -> Result:
-        text = " | ".join(map(str, pipeline))
-        self.ran.append(text)
-        if self.on_run:
-            self.on_run(text)
-        return self.inner.run(host, pipeline, vm=vm)
-
-    def run_batch(self, host, pipelines, *, vm=(), vms=None):
-        paths = vms if vms is not None else [vm] * len(pipelines)
-        return [self.run(host, p, vm=v) for v, p in zip(paths, pipelines)]
-
-    def close(self) -> None:
-        pass
+    return recording(lab, on_run)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -73,16 +73,17 @@ def test_fix_yes_on_a_psrp_target_fixes_it_and_journals_every_change_first(broke
 def test_a_connection_cut_between_resolution_lines_is_put_back_by_restore(broken, tmp_path, monkeypatch):
     lab, address, _ = broken
     before = lab.copy()
-    sent = PsrpSession.run
+    sent = PsrpSession.send
 
-    def cut_after_stop(session, host, pipeline, *, vm=()):
-        if str(pipeline[0]).startswith("Set-VMProcessor"):
-            raise HostUnreachable(host, f"{host}: lost during a pipeline (connection reset by peer)")
-        return sent(session, host, pipeline, vm=vm)
+    def cut_after_stop(session, requests):  # send is the one way in: every command passes here
+        for request in requests:
+            if str(request.pipeline[0]).startswith("Set-VMProcessor"):
+                raise HostUnreachable(request.host, f"{request.host}: lost during a pipeline (connection reset by peer)")
+        return sent(session, requests)
 
-    monkeypatch.setattr(PsrpSession, "run", cut_after_stop)
+    monkeypatch.setattr(PsrpSession, "send", cut_after_stop)
     result = CliRunner().invoke(cli, ["fix", psrp_url(address), "--yes"])
-    monkeypatch.setattr(PsrpSession, "run", sent)
+    monkeypatch.setattr(PsrpSession, "send", sent)
     assert result.exit_code == 2
     (path,) = journals(tmp_path)
     assert f"nestlab restore {path.relative_to(tmp_path)}" in result.output.replace("\n", "")

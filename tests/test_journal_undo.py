@@ -29,6 +29,8 @@ from nestlab.simulator import labfile
 from nestlab.simulator.psparse import parse
 from nestlab.simulator.actions import cmd, run, shown
 
+from helpers_sessions import recording
+
 
 def by_hand(session, context: str, line: str) -> None:
     """What a person types on a host, outside any journal (their text parsed as `nestlab ps` does)."""
@@ -40,20 +42,9 @@ ALLOW = {"allowed": lambda host: True}
 RESOLUTION = ["Stop-VM -Name 'L2-web'", "Set-VMMemory -VMName 'L2-web' -StartupBytes 4GB", "Start-VM -Name 'L2-web'"]
 
 
-class Recording(SimSession):
+def Recording(lab, on_run=None):
     """A SimSession that remembers the text of every pipeline it ran, and may look at the journal."""
-
-    def __init__(self, lab, on_run=None) -> None:
-        super().__init__(lab)
-        self.ran: list[str] = []
-        self.on_run = on_run
-
-    def run(self, host, pipeline, *, vm=()):
-        text = " | ".join(map(str, pipeline))
-        self.ran.append(text)
-        if self.on_run:
-            self.on_run(text)
-        return super().run(host, pipeline, vm=vm)
+    return recording(lab, on_run)
 
 
 def reference_with_an_old_web():

@@ -60,7 +60,8 @@ def destructive_run(inventory: Path, journal_dir: Path) -> None:
 
 
 class Counter:
-    """Counts the pipelines every PsrpSession in this process sends (`run`, and `_batch` for a batch);
+    """Counts the pipelines every PsrpSession in this process sends (`_invoked`: every PSRP pipeline
+    of a `send`, lone or batched);
     at `kill_at` tells the parent and waits for its SIGKILL."""
 
     def __init__(self, kill_at: int | None = None, after: bool = False, tell: int | None = None) -> None:
@@ -68,7 +69,7 @@ class Counter:
         self.kill_at, self.after, self.tell = kill_at, after, tell
 
     def install(self) -> None:
-        run, batch, create = PsrpSession.run, PsrpSession._batch, journaling.Journal.create.__func__
+        invoked, create = PsrpSession._invoked, journaling.Journal.create.__func__
         counter = self
 
         def wrapped(original):
@@ -84,7 +85,7 @@ class Counter:
             counter.journal_at = counter.count
             return journal
 
-        PsrpSession.run, PsrpSession._batch = wrapped(run), wrapped(batch)  # the two that send a pipeline
+        PsrpSession._invoked = wrapped(invoked)  # the one place a pipeline is sent
         journaling.Journal.create = classmethod(created)
 
     def point(self, *, after: bool) -> None:

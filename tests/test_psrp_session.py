@@ -125,13 +125,17 @@ def test_state_changes_persist_across_pipelines(served):
 
 
 def test_wrong_password_is_one_line_without_the_password(served):
+    """Refused credentials are AuthFailed, not an unreachable host (issue 16 item 2)."""
+    from nestlab.simulator.errors import AuthFailed
+
     server, _ = served
     session = session_for(server, "HV01", password="not-the-Pa55word")
-    with pytest.raises(HostUnreachable) as caught:
+    with pytest.raises(AuthFailed) as caught:
         session.run("HV01", (Command.of("Get-Thing"),))
     message = str(caught.value)
     assert "\n" not in message and "HV01" in message and "rejected" in message
     assert "not-the-Pa55word" not in message and caught.value.host == "HV01"
+    assert not isinstance(caught.value, HostUnreachable)
 
 
 def test_refused_port_is_unreachable():

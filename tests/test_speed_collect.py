@@ -8,41 +8,56 @@ import threading
 
 from nestlab.diagnosis.collect import Walk, collect
 from nestlab.lab.session import SimSession
+from nestlab.simulator.errors import BadInput
+from nestlab.simulator.session_protocol import FunctionSession
 from nestlab.simulator import labfile
 from nestlab.simulator.generate import generate
 
 
-class SeparateMachines(SimSession):
-    """A SimSession that claims its hosts are separate machines; the first batch to each host
-    waits at a barrier until every host has been asked (a host-by-host walk would never get there)."""
+def separate_machines(lab, *, down: str | None = None):
+    """A session over `lab` that claims its hosts are separate machines; the first batch to each
+    host waits at a barrier until every host has been asked (a host-by-host walk would never get
+    there). `down`: a host that refuses, releasing the others. Returns (session, threads seen)."""
+    inner = SimSession(lab)
+    barrier = threading.Barrier(len(lab.hosts()), timeout=30)
+    first: set[str] = set()
+    lock = threading.Lock()
+    threads: set[str] = set()
 
-    concurrent_hosts = True
-
-    def __init__(self, lab) -> None:
-        super().__init__(lab)
-        self.barrier = threading.Barrier(len(lab.hosts()), timeout=30)
-        self.first: set[str] = set()
-        self.lock = threading.Lock()
-        self.threads: set[str] = set()
-
-    def run_batch(self, host, pipelines, *, vm=(), vms=None):
-        with self.lock:
-            first = host not in self.first
-            self.first.add(host)
-            self.threads.add(threading.current_thread().name)
-            answers = super().run_batch(host, pipelines, vm=vm, vms=vms)  # the simulator itself, one at a time
-        if first:
-            self.barrier.wait()  # raises BrokenBarrierError if the hosts were walked one by one
+    def batches(requests):
+        host = requests[0].host
+        if host == down:
+            barrier.abort()  # the others need not wait for it
+            raise BadInput(f"{host}: connection refused")
+        with lock:
+            is_first = host not in first
+            first.add(host)
+            threads.add(threading.current_thread().name)
+            answers = inner.send(requests)  # the simulator itself, one at a time
+        if is_first:
+            try:
+                barrier.wait()  # raises BrokenBarrierError if the hosts were walked one by one
+            except threading.BrokenBarrierError:
+                if down is None:
+                    raise
         return answers
+
+    return FunctionSession(batches=batches, hosts=inner.hosts(), concurrent_hosts=True), threads
+
+
+def watching(lab, seen):
+    """A session over `lab` that calls `seen()` at every batch it is sent."""
+    inner = SimSession(lab)
+    return FunctionSession(batches=lambda requests: (seen(), inner.send(requests))[1], hosts=inner.hosts())
 
 
 def test_hosts_of_separate_machines_are_walked_at_once_and_give_the_same_evidence():
     lab = generate(seed=11, hosts=5, depth=2)
-    at_once, one_by_one = SeparateMachines(lab.copy()), SimSession(lab.copy())
+    (at_once, threads), one_by_one = separate_machines(lab.copy()), SimSession(lab.copy())
     walk_a, walk_b = Walk(), Walk()
     a = collect(at_once, target="t", walk=walk_a)
     b = collect(one_by_one, target="t", walk=walk_b)
-    assert len(at_once.threads) == len(lab.hosts())
+    assert len(threads) == len(lab.hosts())
     assert labfile.dumps(a.lab) == labfile.dumps(b.lab)
     assert a.facts == b.facts
     assert (walk_a.round_trips, walk_a.skipped, walk_a.unreachable) == (walk_b.round_trips, walk_b.skipped, walk_b.unreachable)
@@ -52,34 +67,16 @@ def test_hosts_of_separate_machines_are_walked_at_once_and_give_the_same_evidenc
 def test_in_process_sessions_are_walked_host_by_host():
     lab = generate(seed=11, hosts=3, depth=1)
     seen: set[str] = set()
-
-    class Watching(SimSession):
-        def run_batch(self, host, pipelines, *, vm=(), vms=None):
-            seen.add(threading.current_thread().name)
-            return super().run_batch(host, pipelines, vm=vm, vms=vms)
-
-    collect(Watching(lab))
+    collect(watching(lab, lambda: seen.add(threading.current_thread().name)))
     assert seen == {threading.current_thread().name}
 
 
 def test_a_host_that_stops_answering_does_not_stop_the_others():
-    from nestlab.simulator.errors import BadInput
-
     lab = generate(seed=2, hosts=3, depth=1)
     down = lab.hosts()[1]
-
-    class OneDown(SeparateMachines):
-        def run_batch(self, host, pipelines, *, vm=(), vms=None):
-            if host == down:
-                self.barrier.abort()  # the others need not wait for it
-                raise BadInput(f"{host}: connection refused")
-            try:
-                return super().run_batch(host, pipelines, vm=vm, vms=vms)
-            except threading.BrokenBarrierError:
-                return super(SeparateMachines, self).run_batch(host, pipelines, vm=vm, vms=vms)
-
+    session, _ = separate_machines(lab, down=down)
     walk = Walk()
-    evidence = collect(OneDown(lab), walk=walk)
+    evidence = collect(session, walk=walk)
     assert walk.unreachable == [(down, f"{down}: connection refused")]
     assert down not in evidence.lab.hosts() and len(evidence.lab.hosts()) == 2
 
@@ -88,14 +85,8 @@ def test_the_cycle_collector_is_paused_during_the_walk_and_restored_after():
     import gc
 
     states: list[bool] = []
-
-    class Watching(SimSession):
-        def run_batch(self, host, pipelines, *, vm=(), vms=None):
-            states.append(gc.isenabled())
-            return super().run_batch(host, pipelines, vm=vm, vms=vms)
-
     assert gc.isenabled()
-    collect(Watching(labfile.load("builtin:reference")))
+    collect(watching(labfile.load("builtin:reference"), lambda: states.append(gc.isenabled())))
     assert states and not any(states)
     assert gc.isenabled()
     gc.disable()
@@ -106,12 +97,20 @@ def test_the_cycle_collector_is_paused_during_the_walk_and_restored_after():
         gc.enable()
 
 
-def test_differencing_chains_two_levels_up_cost_no_round_trip_of_their_own():
-    """One round trip per level of nesting: the first batch already reads parents and grandparents."""
+def test_differencing_chains_two_levels_up_cost_no_round_trip_of_their_own(monkeypatch):
+    """One round trip per level of nesting without the fan-out: the first batch already reads
+    parents and grandparents; with it, two at any depth (first batches, then the disks)."""
+    from nestlab.diagnosis import collect as collecting
+
     for depth in (2, 3):
         lab = generate(seed=1, hosts=2, depth=depth)
         walk = Walk()
         collect(SimSession(lab), walk=walk)
+        assert set(walk.round_trips.values()) == {2}, (depth, walk.round_trips)
+        with monkeypatch.context() as patch:
+            patch.setattr(collecting, "FAN_OUT_LEVELS", 0)
+            walk = Walk()
+            collect(SimSession(lab), walk=walk)
         assert set(walk.round_trips.values()) == {depth + 1}, (depth, walk.round_trips)
 
 

@@ -47,7 +47,7 @@ def command(target: str, dry_run: bool, yes: bool, output: Path | None) -> None:
     from nestlab.lab import fix
     from nestlab.lab.diagnose import blocking, diagnose_session
     from nestlab.lab.named import named
-    from nestlab.lab.psrp_session import HostUnreachable
+    from nestlab.simulator.errors import SessionError
     from nestlab.lab.targets import parse_target
 
     parsed = parse_target(target)
@@ -80,8 +80,8 @@ def command(target: str, dry_run: bool, yes: bool, output: Path | None) -> None:
         try:
             outcomes = fix.apply(session, steps, manual=manual, journal=journal,
                                  echo=lambda s: console.print(f"> {s}", markup=False, highlight=False))
-        except HostUnreachable as exc:
-            raise HostUnreachable(exc.host, f"{exc}; what changed so far is in the journal: "
+        except SessionError as exc:
+            raise type(exc)(exc.host, f"{exc}; what changed so far is in the journal: "
                                   f"`nestlab restore {journal.path}` puts it back") from None
         for o in outcomes:
             if not o.done:

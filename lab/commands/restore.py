@@ -45,7 +45,8 @@ def command(journal_path: Path, dry_run: bool) -> None:
     """
     from nestlab.lab.journal import Journal, Settled, drift, undo_all
     from nestlab.simulator.actions import shown
-    from nestlab.lab.psrp_session import HostUnreachable, PsrpSession
+    from nestlab.lab.psrp_session import PsrpSession
+    from nestlab.simulator.errors import SessionError
 
     journal = Journal.load(journal_path)
     pending = journal.pending()
@@ -66,7 +67,7 @@ def command(journal_path: Path, dry_run: bool) -> None:
                 settled = _settled(session, journal)
                 unreachable += settled.unreachable
                 drifted = [] if unreachable or journal.baseline else drift(session, journal)
-            except HostUnreachable as exc:
+            except SessionError as exc:
                 unreachable.append(str(exc))
     for outcome in (*outcomes, *settled.outcomes):
         if not outcome.unreachable:

@@ -48,6 +48,27 @@ GUEST_BATCH = (
 `guest_script` writes for the first guest (a deeper guest's pipeline is a nested Invoke-Command
 in that text), so a whole guest level of the walk is one PSRP pipeline, as on a host."""
 
+FANOUT = (
+    "param([string[]]$Pipeline, [string[]]$Guest, [string]$Marker, [int]$Levels) "
+    "foreach ($text in $Pipeline) { $Marker; "
+    "try { & ([scriptblock]::Create($text)) 2>&1 } catch { $_; \"$Marker failed\" } } "
+    "$walk = { param([string[]]$Guest, [string]$Marker, [int]$Levels, [string]$Path, [string]$Walk) "
+    "foreach ($vm in @(Get-VM | Where-Object { $_.State -eq 'Running' })) { "
+    "$here = if ($Path) { $Path + '/' + $vm.Name } else { $vm.Name }; \"$Marker guest $here\"; "
+    "Invoke-Command -VMName $vm.Name -ArgumentList $Guest, $Marker, $Levels, $here, $Walk -ScriptBlock { "
+    "param([string[]]$Guest, [string]$Marker, [int]$Levels, [string]$Path, [string]$Walk) "
+    "foreach ($text in $Guest) { $Marker; "
+    "try { & ([scriptblock]::Create($text)) 2>&1 } catch { $_; \"$Marker failed\" } } "
+    "if ($Levels -gt 1) { & ([scriptblock]::Create($Walk)) $Guest $Marker ($Levels - 1) $Path $Walk } } } }; "
+    "& $walk $Guest $Marker $Levels '' $walk.ToString()"
+)
+"""BATCH of `Pipeline` on the host (texts as `host_script` writes them), then the `Guest` texts
+(`render`ed pipelines) in every Running guest below the host, down to `Levels` levels
+(Request.guest_levels), all in one PSRP pipeline. Before each guest's pipelines comes
+"<Marker> guest <path below the host>", then BATCH's framing of them. The walk is depth first on
+the host; the reader orders guests parents first. A guest PowerShell Direct cannot enter answers
+its pipelines with Invoke-Command's error."""
+
 # PowerShell's tokenizer accepts these four as single quotes besides U+0027 (CharTraits.IsSingleQuote).
 SINGLE_QUOTES = "'\u2018\u2019\u201a\u201b"
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]*\Z")

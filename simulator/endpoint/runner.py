@@ -22,6 +22,7 @@ from nestlab.simulator.endpoint.streams import StreamedResult
 from nestlab.simulator.endpoint.psrp import Invocation
 from nestlab.simulator.model import vm_id
 from nestlab.simulator.psdata import Command, ErrorRecord, Result
+from nestlab.simulator.session_protocol import RUNNING_GUESTS, running_guests
 
 Executor = Callable[[str, tuple[Command, ...]], Result]
 
@@ -88,6 +89,8 @@ def _run_statement(execute: Executor, context: str, statement: Sequence[Invocati
         return _run_batch(execute, context, first.command)
     if first.is_script and first.name.strip() == direct.GUEST_BATCH:
         return _run_batch(execute, context, first.command, guest=first.command.param("VMName"))
+    if first.is_script and first.name.strip() == direct.FANOUT:
+        return _run_fanout(execute, context, first.command)
     if first.is_script and first.name.strip() == direct.WRAPPER:
         return _run_in_guest(execute, context, first.command)
     if _is_execute_ps(statement):
@@ -138,11 +141,47 @@ def _run_batch(execute: Executor, context: str, call: Command, *, guest: Any = N
                 result = execute(_inside(context, chain), pipeline)
         except ValueError as exc:
             result = _failure(parse_error(str(exc)))
-        streamed, terminating = clixml.wire_errors(result)
-        output.extend(result.output)
-        output.extend(streamed)
-        if result.failed:
-            output.extend([terminating, f"{marker} failed"] if terminating else [f"{marker} failed"])
+        _frame(output, marker, result)
+    return Result(tuple(output))
+
+
+def _frame(output: list[Any], marker: str, result: Result) -> None:
+    """One pipeline's answer in a batch's output (after its marker): objects, then its errors as
+    objects (`2>&1`), then a terminating error caught (`$_`) and "<marker> failed"."""
+    streamed, terminating = clixml.wire_errors(result)
+    output.extend(result.output)
+    output.extend(streamed)
+    if result.failed:
+        output.extend([terminating, f"{marker} failed"] if terminating else [f"{marker} failed"])
+
+
+def _run_fanout(execute: Executor, context: str, call: Command) -> Result:
+    """direct.FANOUT: BATCH of its host texts, then BATCH's framing inside every Running guest
+    below `context`, depth first, each guest introduced by "<marker> guest <path>"; its guests
+    are those Get-VM shows Running."""
+    texts, marker, levels = call.param("Guest"), call.param("Marker"), call.param("Levels")
+    if isinstance(texts, str):
+        texts = [texts]
+    if not isinstance(texts, (list, tuple)) or not isinstance(marker, str) or not isinstance(levels, int):
+        return _failure(parse_error("the fan-out needs -Guest, -Marker and -Levels"))
+    try:
+        pipelines = [direct.parse(str(text)) for text in texts]
+    except ValueError as exc:
+        return _failure(parse_error(str(exc)))
+    output: list[Any] = list(_run_batch(execute, context, call).output) if call.param("Pipeline") else []
+
+    def walk(place: str, path: str, left: int) -> None:
+        for name in running_guests(execute(place, RUNNING_GUESTS)):
+            here = f"{path}/{name}" if path else name
+            guest = vm_id(place, name)
+            output.append(f"{marker} guest {here}")
+            for pipeline in pipelines:
+                output.append(marker)
+                _frame(output, marker, execute(guest, pipeline))
+            if left > 1:
+                walk(guest, here, left - 1)
+
+    walk(context, "", levels)
     return Result(tuple(output))
 
 
