@@ -459,6 +459,93 @@ register(DotNetType("System.StringComparer", properties={
                                                        "InvariantCultureIgnoreCase")}))
 
 
+def _dictionary(value: Any) -> Any:
+    from nestlab.simulator.pwsh.values import Hashtable
+
+    if value is None or isinstance(value, (Hashtable, dict)):
+        return value
+    raise ScriptError(record(f'Cannot convert the "{to_str(value)}" value of type "{type(value).__name__}" to type '
+                             '"System.Collections.IDictionary".', "ConvertToFinalInvalidCastException", "InvalidArgument"))
+
+
+register(DotNetType("System.Collections.IDictionary", cast=_dictionary))
+register(DotNetType("System.Management.Automation.LineBreakpoint", cast=lambda v: v))
+
+
+# -- text writers: [Console]::Out / SetOut, StringBuilder, StringWriter ------------------------------------
+# Nothing in the engine writes to a process console (native programs' output is pipeline output),
+# so a redirected [Console]::Out receives nothing, as a runspace's console does when only the
+# pipeline is written to.
+
+def string_builder(session: Any, *initial: Any) -> DotNet:
+    parts: list[str] = [to_str(initial[0])] if initial and not isinstance(initial[0], (int, float)) else []
+    builder: DotNet
+
+    def append(value: Any = "") -> DotNet:
+        parts.append(to_str(value))
+        builder.properties["Length"] = len("".join(parts))
+        return builder
+
+    builder = instance("System.Text.StringBuilder", {"Length": len("".join(parts))},
+                       {"Append": append, "AppendLine": lambda value="": append(to_str(value) + "\r\n"),
+                        "ToString": lambda: "".join(parts), "Clear": lambda: (parts.clear(), builder)[1]})
+    return builder
+
+
+def string_writer(session: Any, builder: Any = None) -> DotNet:
+    target = builder if isinstance(builder, DotNet) else string_builder(session)
+    return instance("System.IO.StringWriter", {}, {
+        "Write": lambda v: target.methods["Append"](v) and None, "WriteLine": lambda v="": target.methods["AppendLine"](v) and None,
+        "ToString": lambda: target.methods["ToString"](), "Dispose": lambda: None, "Flush": lambda: None})
+
+
+CONSOLE_OUT = DotNet("System.IO.TextWriter+SyncTextWriter", {}, text="System.IO.TextWriter+SyncTextWriter")
+register(DotNetType("System.Text.StringBuilder", new=string_builder))
+register(DotNetType("System.IO.StringWriter", new=string_writer))
+register(DotNetType("System.Console", statics={"setout": lambda s, writer: None, "seterror": lambda s, writer: None},
+                    properties={"out": lambda s: CONSOLE_OUT, "error": lambda s: CONSOLE_OUT}))
+
+
+# -- reflection: the members a simulated type has are the ones modelled, so any other is not found ------
+
+FIELDS: dict[tuple[str, str], Callable[[Any], DotNet]] = {}  # (type, field) -> FieldInfo factory(session)
+
+
+def runtime_type(session: Any, full: str) -> DotNet:
+    """A System.RuntimeType: GetProperty/GetField/GetMethod of a member it does not model answer
+    $null, as .NET's do for a member a type lacks."""
+    short = full.rsplit(".", 1)[-1]
+
+    def field(name: Any, *flags: Any) -> DotNet | None:
+        factory = FIELDS.get((full, to_str(name)))
+        return factory(session) if factory is not None else None
+
+    return DotNet("System.RuntimeType", {"Name": short, "FullName": full, "Namespace": full.rsplit(".", 1)[0]},
+                  {"GetField": field, "GetProperty": lambda *a: None, "GetMethod": lambda *a: None,
+                   "ToString": lambda: full}, text=full)
+
+
+def _default_encoding(session: Any) -> DotNet:
+    """ClrFacade._defaultEncoding: the encoding Windows PowerShell 5.1 reads BOM-less script files with.
+    The engine reads them as UTF-8 already; setting it is recorded on the session."""
+    return DotNet("System.Reflection.RtFieldInfo", {"Name": "_defaultEncoding"},
+                  {"SetValue": lambda target, value, *rest: setattr(session, "default_encoding", value),
+                   "GetValue": lambda target, *rest: getattr(session, "default_encoding", encoding("default"))})
+
+
+FIELDS[("System.Management.Automation.ClrFacade", "_defaultEncoding")] = _default_encoding
+
+
+def assembly(session: Any) -> DotNet:
+    """System.Management.Automation's assembly: GetType(name) of its types."""
+    return DotNet("System.Reflection.RuntimeAssembly", {"FullName": "System.Management.Automation, Version=3.0.0.0, "
+                                                        "Culture=neutral, PublicKeyToken=31bf3856ad364e35"},
+                  {"GetType": lambda name, *rest: runtime_type(session, to_str(name))})
+
+
+register(DotNetType("System.Management.Automation.PSObject", properties={"assembly": assembly}))
+
+
 def _expand(session: Any, text: Any) -> str:
     """%NAME% from the session's environment; unknown names stay as written (ExpandEnvironmentVariables)."""
     env = session.env
@@ -466,7 +553,12 @@ def _expand(session: Any, text: Any) -> str:
                   to_str(text))
 
 
-register(DotNetType("System.Environment", statics={"expandenvironmentvariables": _expand}))
+def _set_environment(session: Any, name: Any, value: Any, *target: Any) -> None:
+    session.env[to_str(name)] = None if value is None or to_str(value) == "" else to_str(value)
+
+
+register(DotNetType("System.Environment", statics={"expandenvironmentvariables": _expand,
+                                                   "setenvironmentvariable": _set_environment}))
 
 __all__ = ["Bytes", "NOT_HERE", "REGISTRY", "register", "static_call", "static_member", "new_object", "instance",
            "method_error", "as_bytes", "TypeRef"]

@@ -41,6 +41,15 @@ def read(session: Any, path: str) -> bytes | None:
     return as_bytes(out)
 
 
+def script_text(data: bytes) -> str:
+    """A .ps1 file's text: a BOM says its encoding; without one, UTF-8 (Ansible's and pypsrp's uploads)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", "replace")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", "replace")
+    return data.decode("utf-8", "replace")
+
+
 def write(session: Any, path: str, data: bytes, method: str, args: list[Any]) -> None:
     result = _run(session, Command.of("Set-Content", LiteralPath=path, Value=list(data), Encoding="Byte"))
     if result.errors:

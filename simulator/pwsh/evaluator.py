@@ -85,6 +85,8 @@ class Evaluator:
             return result
         except ScriptError as error:
             self.fail(error, node)
+            if not error.script_terminating and to_str(self.session.variable("ErrorActionPreference")).lower() == "stop":
+                error.script_terminating = True  # $ErrorActionPreference = 'Stop': a failed statement stops the script
             if error.script_terminating or self.session.in_try:
                 raise
             self.session.report(error)
@@ -736,6 +738,10 @@ class Evaluator:
         name = self.member_name(node)
         if static:
             return self.session.static_member(obj, name)
+        if isinstance(obj, TypeRef) and name.lower() in ("assembly", "fullname", "name"):  # [PSObject].Assembly
+            from nestlab.simulator.pwsh import dotnet
+            kind = dotnet.runtime_type(self.session, ops.resolve_type(obj.name))
+            return dotnet.assembly(self.session) if name.lower() == "assembly" else members.get(kind, name)
         return members.get(obj, name)
 
     def e_invokation_expression(self, node: Node) -> Any:

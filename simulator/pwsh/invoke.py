@@ -203,6 +203,11 @@ def _resolve(session: Any, evaluator: Any, stage: Stage, name: str, node: Node) 
         return stage
     if low.endswith(".ps1") or "\\" in name or "/" in name:
         text = session.files(name) if session.files is not None else None
+        if text is None:  # a script file on the simulated host (copied there by a client)
+            from nestlab.simulator.pwsh import dotnet_io
+
+            data = dotnet_io.read(session, dotnet_io.full_path(name, dotnet_io.LOCATION))
+            text = dotnet_io.script_text(data) if data is not None else None
         if text is not None:
             stage.kind, stage.target = "file", text
             return stage

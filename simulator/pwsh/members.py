@@ -115,9 +115,9 @@ def call(value: Any, name: str, args: list[Any], invoke: Callable[..., Any]) -> 
         raise null_method()
     if isinstance(value, TypeRef):
         return static_call(value, name, args)
-    if low == "gettype":
-        tn = type_name(value)
-        return DotNet("System.RuntimeType", {"Name": tn.rsplit(".", 1)[-1], "FullName": tn}, text=tn)
+    if low == "gettype" and not (isinstance(value, DotNet) and "GetType" in value.methods):
+        from nestlab.simulator.pwsh.dotnet import runtime_type
+        return runtime_type(None, type_name(value))
     if low == "tostring" and not isinstance(value, DotNet):
         if args and isinstance(value, (int, float)):
             return format_operator("{0:" + to_str(args[0]) + "}", [value])

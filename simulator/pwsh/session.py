@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable, Sequence
 
 from nestlab.simulator.psdata import ErrorRecord, PSObject
-from nestlab.simulator.pwsh import automatic, dotnet, dotnet_io, members
+from nestlab.simulator.pwsh import automatic, dotnet, dotnet_io, members, nested  # noqa: F401 (registers [PowerShell])
 from nestlab.simulator.pwsh.errors import Exit, Return, ScriptError, runtime
 from nestlab.simulator.pwsh.functions import (Callable_, from_node, missing_mandatory, ordered_positionals,
                                               positional_not_found, unknown_parameter)
@@ -244,6 +244,9 @@ class Session:
                 return
             if low in ("local", "private", "variable"):
                 self.scope.set(rest, value)
+                return
+            if low == "function" and isinstance(value, ScriptBlock):  # ${function:Name} = { … }
+                self.functions[rest.lower()] = from_node(rest, value.node, value.script)
                 return
             raise runtime(f"Cannot find drive. A drive with the name '{prefix}' does not exist.", "DriveNotFound",
                           "ObjectNotFound")
