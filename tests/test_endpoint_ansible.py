@@ -17,9 +17,6 @@ from helpers_clients import ANSIBLE, PSRP_BASIC, WINRM_BASIC, Ansible, script_mo
 pytestmark = pytest.mark.endpoint
 
 PASSWORD = "An5ible-pa55"
-CSHARP = ("Ansible's exec wrapper loads a module's C# utils with Ansible.ModuleUtils.AddType.psm1, which on Windows "
-          "PowerShell 5.1 compiles through CodeDom (CSharpCodeProvider.CompileAssemblyFromSource); the engine stops "
-          "before that call, in the psm1's set-up")
 
 if not ANSIBLE.exists():
     pytest.skip(f"ansible-core is not installed beside {ANSIBLE.parent} (pip install -e '.[test]')", allow_module_level=True)
@@ -104,7 +101,11 @@ def test_a_csharp_module_fails(ansible, host):
     assert "couldn't resolve module" not in result.stdout + result.stderr  # the module was found and sent
 
 
-@pytest.mark.xfail(strict=True, reason=CSHARP)
-def test_a_csharp_module_fails_with_the_add_type_error(ansible):
-    result = ansible("HV01-winrm", "csharp_probe", "")
-    assert "Compiler executable file csc.exe cannot be found." in result.stdout
+@pytest.mark.parametrize("host", ["HV01-winrm", "HV01-psrp"])
+def test_a_csharp_module_fails_with_the_compiler_error(ansible, host):
+    """The exec wrapper gets as far as Ansible.ModuleUtils.AddType.psm1's CodeDom compile, which on a
+    Windows PowerShell 5.1 host without csc.exe throws this, and Ansible reports it as the task's msg."""
+    result = ansible(host, "csharp_probe", "")
+    assert result.returncode == 2 and f"{host} | FAILED! =>" in result.stdout
+    assert ('"msg": "failure during exec_wrapper: Exception calling \\"CompileAssemblyFromSource\\" with \\"2\\" '
+            'argument(s): \\"Compiler executable file csc.exe cannot be found.\\""') in result.stdout

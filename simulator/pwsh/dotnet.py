@@ -415,6 +415,14 @@ register(DotNetType("System.Management.Automation.ErrorDetails",
                                                   text=to_str(message))))
 
 
+register(DotNetType("System.Management.Automation.PSScriptMethod", new=lambda s, name, script: DotNet(
+    "System.Management.Automation.PSScriptMethod", {"Name": to_str(name), "Script": script,
+                                                     "MemberType": "ScriptMethod"}, text=to_str(name))))
+register(DotNetType("System.Management.Automation.PSNoteProperty", new=lambda s, name, value=None: DotNet(
+    "System.Management.Automation.PSNoteProperty", {"Name": to_str(name), "Value": value, "MemberType": "NoteProperty"},
+    text=to_str(name))))
+
+
 # -- collections: HashSet[T] with its comparer, StringComparer -------------------------------------------
 
 def comparer(name: str) -> DotNet:
@@ -452,7 +460,23 @@ def hash_set(session: Any, *args: Any) -> DotNet:
     return obj
 
 
-register(DotNetType("System.Collections.Generic.HashSet", new=hash_set))
+def _collection(kind: str) -> Callable[[Any], Any]:
+    """[System.Collections.ArrayList]@(…), [List`1[string]]@(…), [HashSet`1[String]]@(…): a new collection of the items."""
+    from nestlab.simulator.pwsh.values import ArrayList, GenericList
+
+    def convert(value: Any) -> Any:
+        items = enumerate_value(value)
+        if kind == "hashset":
+            return hash_set(None, items)
+        return (ArrayList if kind == "arraylist" else GenericList)(items)
+    return convert
+
+
+register(DotNetType("System.Collections.Generic.HashSet", aliases=("System.Collections.Generic.HashSet`1",),
+                    new=hash_set, cast=_collection("hashset")))
+register(DotNetType("System.Collections.Generic.List"))  # the generic type's name; its instances are GenericList
+ops.CASTS["System.Collections.ArrayList"] = _collection("arraylist")
+ops.CASTS["System.Collections.Generic.List"] = _collection("list")
 register(DotNetType("System.StringComparer", properties={
     k.lower(): (lambda s, k=k: comparer(k)) for k in ("Ordinal", "OrdinalIgnoreCase", "CurrentCulture",
                                                        "CurrentCultureIgnoreCase", "InvariantCulture",

@@ -292,9 +292,20 @@ def _create_directory(session: Any, path: Any) -> DotNet:
     return directory_info(session, full)
 
 
+def _delete_directory(session: Any, path: Any, recursive: Any = False) -> None:
+    full = full_path(path)
+    if not is_folder(session, full):
+        raise method_error("Delete", [path, recursive], f"Could not find a part of the path '{full}'.",
+                           "DirectoryNotFoundException")
+    listed = _run(session, Command.of("Get-ChildItem", LiteralPath=full))
+    if list(listed.output) and not recursive:
+        raise method_error("Delete", [path], "The directory is not empty.\r\n", "IOException")
+    _run(session, Command.of("Remove-Item", LiteralPath=full, Recurse=True, Force=True))
+
+
 register(DotNetType("System.IO.Directory", statics={
     "exists": lambda s, p: p is not None and is_folder(s, full_path(p)),
-    "createdirectory": _create_directory}))
+    "createdirectory": _create_directory, "delete": _delete_directory}))
 
 
 # -- FileInfo, DirectoryInfo (a snapshot, as .NET's until Refresh()) -------------------------------------

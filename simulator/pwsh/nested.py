@@ -130,4 +130,5 @@ def _thrown(inner: Any, error: ScriptError) -> ScriptError:
     return thrown
 
 
-register(DotNetType("System.Management.Automation.PowerShell", statics={"create": lambda s, *a: create(s)}))
+register(DotNetType("System.Management.Automation.PowerShell", aliases=("powershell",),
+                    statics={"create": lambda s, *a: create(s)}))

@@ -327,6 +327,8 @@ TYPES = {
 
 
 def resolve_type(name: str) -> str:
+    if "`" in name:  # List`1[string] is List[string]: the arity is implied by the arguments
+        name = re.sub(r"`\d+(?=\[|$)", "", name)
     low = name.lower().strip()
     if low in TYPES:
         return TYPES[low]
@@ -357,8 +359,9 @@ def cast(type_ref: Any, value: Any) -> Any:
     name = resolve_type(written)
     if getattr(value, "type_name", None) == name:
         return value  # a .NET object of the engine's ([ErrorRecord]$_): it already is one
-    if name in CASTS:
-        return CASTS[name](value)
+    conversion = CASTS.get(name) or (None if name.endswith("[]") else CASTS.get(name.split("[", 1)[0]))
+    if conversion is not None:
+        return conversion(value)
     if name.endswith("[]") or name == "System.Array":
         element = name[:-2]
         items = enumerate_value(value)

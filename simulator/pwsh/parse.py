@@ -157,6 +157,7 @@ def _edits(node: tree_sitter.Node, source: bytes):
     if node.has_error:
         yield from _blank_lines(node, source)
         yield from _hash_after_escape(source)
+        yield from _generic_arity(source)
     stack = [node]
     while stack:
         n = stack.pop()
@@ -271,6 +272,16 @@ def _hash_after_escape(source: bytes):
     for m in re.finditer(rb"`[^#`]#", source):
         if mask[m.start()] == 34:
             yield (m.end() - 1, m.end() - 1, b"`")
+
+
+def _generic_arity(source: bytes):
+    """`[System.Collections.Generic.List`1[Hashtable]]`: the grammar reads the backtick as an escape and
+    fails; `List[Hashtable]` is the same type in PowerShell, so the arity goes (in code only)."""
+    mask = None
+    for m in re.finditer(rb"(?<=\w)`\d+(?=\[)", source):
+        mask = mask if mask is not None else _code_mask(source)
+        if mask[m.start()] == 0:
+            yield (m.start(), m.end(), b"")
 
 
 ELSE_ON_NEXT_LINE = re.compile(rb"\}([ \t]*\r?\n[\s]*)(?=(?i:else|elseif)\b)")

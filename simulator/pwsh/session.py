@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable, Sequence
 
 from nestlab.simulator.psdata import ErrorRecord, PSObject
-from nestlab.simulator.pwsh import automatic, dotnet, dotnet_io, members, nested  # noqa: F401 (registers [PowerShell])
+from nestlab.simulator.pwsh import automatic, dotnet, dotnet_compile, dotnet_io, members, nested  # noqa: F401 (registers types)
 from nestlab.simulator.pwsh.errors import Exit, Return, ScriptError, runtime
 from nestlab.simulator.pwsh.functions import (Callable_, from_node, missing_mandatory, ordered_positionals,
                                               positional_not_found, unknown_parameter)
