@@ -3,8 +3,9 @@
 One `nestlab serve builtin:reference --host HV01` subprocess on a loopback port serves them all:
 pypsrp with its default auth (Negotiate) and message encryption, pywinrm `run_cmd`/`run_ps` over
 NTLM (encrypted), psrpcore as the PSRP client, and Ansible `raw` and `script` over its psrp and
-winrm connections (each with NTLM/Negotiate and encryption, as a Windows host's defaults ask).
-What cannot work yet stays a strict xfail whose reason names the missing piece.
+winrm connections (each with NTLM/Negotiate and encryption, as a Windows host's defaults ask);
+pypsrp's Client.copy()/fetch() through the host's file store; and a win_*-style C# module, which
+fails as on a host without a C# compiler.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from psrpcore.types import PSInvocationState, RunspacePoolState
 from pypsrp.host import PSHost
 from pypsrp.powershell import PowerShell, RunspacePool
 
-from helpers_clients import (ANSIBLE, PSRP_NEGOTIATE, WINRM_NTLM, Ansible, pypsrp_client, pywinrm_session, served_groups,
-                             served_subprocess, wsman)
+from helpers_clients import (ANSIBLE, PSRP_NEGOTIATE, WINRM_NTLM, Ansible, pypsrp_client, pywinrm_session, script_module,
+                             served_groups, served_subprocess, wsman)
 from test_endpoint_psrpcore import PWSH, Wire, events_until, pending
 
 pytestmark = pytest.mark.endpoint
@@ -117,8 +118,9 @@ def test_psrpcore_client_runs_a_script(served):
 def ansible(served, tmp_path_factory):
     if not ANSIBLE.exists():
         pytest.skip(f"ansible-core is not installed beside {ANSIBLE.parent} (pip install -e '.[test]')")
-    return Ansible(tmp_path_factory.mktemp("ansible"),
-                   served_groups(served, {"HV01-winrm": WINRM_NTLM, "HV01-psrp": PSRP_NEGOTIATE}), timeout=120)
+    folder = tmp_path_factory.mktemp("ansible")
+    return Ansible(folder, served_groups(served, {"HV01-winrm": WINRM_NTLM, "HV01-psrp": PSRP_NEGOTIATE}),
+                   library=script_module(folder / "library"), timeout=120)
 
 
 @pytest.mark.parametrize("host", ["HV01-winrm", "HV01-psrp"])
@@ -153,3 +155,12 @@ def test_ansible_script_exit_code(ansible, host):
     result = ansible(host, "script", str(script))
     assert result.returncode == 2, result.stdout + result.stderr
     assert '"rc": 7' in result.stdout and '"before"' in result.stdout
+
+
+@pytest.mark.parametrize("host", ["HV01-winrm", "HV01-psrp"])
+def test_ansible_csharp_module_fails_with_the_compiler_error(ansible, host):
+    """A module written as win_* modules are (#AnsibleRequires -CSharpUtil Ansible.Basic): the exec wrapper
+    compiles the util through CodeDom, which a host without csc.exe cannot."""
+    result = ansible(host, "csharp_probe", "")
+    assert result.returncode == 2 and f"{host} | FAILED! =>" in result.stdout
+    assert "Compiler executable file csc.exe cannot be found." in result.stdout and "pong" not in result.stdout
