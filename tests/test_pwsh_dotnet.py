@@ -13,17 +13,7 @@ import pytest
 
 from nestlab.simulator import powershell
 from nestlab.simulator.psdata import Command, PSObject
-from nestlab.simulator.pwsh import ScriptResult, run_script
-
-
-def run(lab, text: str, **kw) -> ScriptResult:
-    return run_script(lambda context, pipeline: powershell.run(lab, context, pipeline), lab.hosts()[0], text, **kw)
-
-
-def out(lab, text: str, **kw) -> list:
-    result = run(lab, text, **kw)
-    assert not result.errors, [e.message for e in result.errors]
-    return list(result.output)
+from test_pwsh_language import out, run
 
 
 # -- the language -----------------------------------------------------------------------------------

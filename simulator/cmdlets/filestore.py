@@ -181,8 +181,8 @@ def _paths(call: Call) -> list[str]:
 
 # -- cmdlets -----------------------------------------------------------------------------------------
 
-def _text(data: bytes) -> str:
-    """The text of a file as Get-Content reads it: BOM-detected UTF-8/UTF-16, else UTF-8."""
+def decode_text(data: bytes) -> str:
+    """The text of a file as Get-Content and File.ReadAllText read it: BOM-detected UTF-8/UTF-16, else UTF-8."""
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8", "replace")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -220,7 +220,7 @@ def get_content(ctx: Ctx, call: Call) -> Iterable[Any]:
             else:
                 out.extend(data)
             continue
-        text = _text(data)
+        text = decode_text(data)
         if call.flag("Raw"):
             out.append(text)
             continue

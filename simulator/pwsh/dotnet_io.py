@@ -16,6 +16,7 @@ from __future__ import annotations
 import ntpath
 from typing import Any
 
+from nestlab.simulator.cmdlets.filestore import decode_text
 from nestlab.simulator.psdata import Command, PSEnum
 from nestlab.simulator.pwsh import dotnet
 from nestlab.simulator.pwsh.dotnet import Bytes, DotNetType, as_bytes, instance, method_error, register
@@ -43,11 +44,7 @@ def read(session: Any, path: str) -> bytes | None:
 
 def script_text(data: bytes) -> str:
     """A .ps1 file's text: a BOM says its encoding; without one, UTF-8 (Ansible's and pypsrp's uploads)."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", "replace")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16", "replace")
-    return data.decode("utf-8", "replace")
+    return decode_text(data)
 
 
 def write(session: Any, path: str, data: bytes, method: str, args: list[Any]) -> None:
@@ -219,11 +216,7 @@ def _read_all_text(session: Any, path: Any, *encoding: Any) -> str:
     data = read(session, full_path(path))
     if data is None:
         raise _missing("ReadAllText", [path, *encoding], full_path(path))
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", "replace")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16", "replace")
-    return data.decode("utf-8", "replace")  # File.ReadAllText's default is UTF-8
+    return decode_text(data)  # File.ReadAllText: a BOM decides, else UTF-8
 
 
 def _text_bytes(text: Any, encoding: Any = None) -> bytes:

@@ -238,24 +238,16 @@ def _code_mask(source: bytes) -> bytearray:
                 i += 1
             i += 1
             continue
-        mask[i] = 1 if state == "'" else 34
-        if state == "'":
-            if c == b"'":
-                if source[i + 1:i + 2] == b"'":
-                    mask[i + 1] = 1
-                    i += 2
-                    continue
-                state = ""
-            i += 1
-            continue
-        if c == b"`":
+        mark = 1 if state == "'" else 34
+        mask[i] = mark
+        if c == b"`" and state == '"':  # an escape: the next character is the string's
             if i + 1 < n:
-                mask[i + 1] = 34
+                mask[i + 1] = mark
             i += 2
             continue
-        if c == b'"':
-            if source[i + 1:i + 2] == b'"':
-                mask[i + 1] = 34
+        if c == state.encode():
+            if source[i + 1:i + 2] == c:  # a doubled quote is the quote itself
+                mask[i + 1] = mark
                 i += 2
                 continue
             state = ""
@@ -268,20 +260,24 @@ def _hash_after_escape(source: bytes):
     string, and loses every quote after it. "`#" is the same character in PowerShell (an unknown
     escape is the character itself), so a backtick goes before each such `#` in a double-quoted
     string (never in '…', here-strings or comments)."""
-    mask = _code_mask(source)
-    for m in re.finditer(rb"`[^#`]#", source):
-        if mask[m.start()] == 34:
-            yield (m.end() - 1, m.end() - 1, b"`")
+    for m in _in_code(source, rb"`[^#`]#", 34):
+        yield (m.end() - 1, m.end() - 1, b"`")
 
 
 def _generic_arity(source: bytes):
     """`[System.Collections.Generic.List`1[Hashtable]]`: the grammar reads the backtick as an escape and
     fails; `List[Hashtable]` is the same type in PowerShell, so the arity goes (in code only)."""
+    for m in _in_code(source, rb"(?<=\w)`\d+(?=\[)", 0):
+        yield (m.start(), m.end(), b"")
+
+
+def _in_code(source: bytes, pattern: bytes, where: int):
+    """Matches of `pattern` that start where the lexer says `where` (0 code, 34 a double-quoted string)."""
     mask = None
-    for m in re.finditer(rb"(?<=\w)`\d+(?=\[)", source):
+    for m in re.finditer(pattern, source):
         mask = mask if mask is not None else _code_mask(source)
-        if mask[m.start()] == 0:
-            yield (m.start(), m.end(), b"")
+        if mask[m.start()] == where:
+            yield m
 
 
 ELSE_ON_NEXT_LINE = re.compile(rb"\}([ \t]*\r?\n[\s]*)(?=(?i:else|elseif)\b)")
