@@ -239,10 +239,11 @@ def get_content(ctx: Ctx, call: Call) -> Iterable[Any]:
                                                              "Force", "PassThru", "Stream"),
         cls="Microsoft.PowerShell.Commands.SetContentCommand")
 def set_content(ctx: Ctx, call: Call) -> Iterable[Any]:
-    values = as_list(call.get("Value")) if call.has("Value") else list(call.input)
+    raw = call.get("Value")
+    values = as_list(raw) if call.has("Value") else list(call.input)
     encoding = str(call.get("Encoding") or "")
     if encoding.lower() == "byte":
-        data = bytes(int(v) & 0xFF for v in values)
+        data = bytes(raw) if isinstance(raw, (bytes, bytearray)) else bytes(int(v) & 0xFF for v in values)
     else:
         newline = "" if call.flag("NoNewline") else "\r\n"
         data = encode("".join(("" if v is None else str(v)) + newline for v in values), encoding)

@@ -38,6 +38,11 @@ class Bytes(list):
 def as_bytes(value: Any) -> bytes:
     if isinstance(value, (bytes, bytearray)):
         return bytes(value)
+    if isinstance(value, Bytes):
+        try:
+            return bytes(value)  # ints 0-255 already: the fast path
+        except (TypeError, ValueError):
+            pass
     return bytes(int(to_number(v)) & 0xFF for v in enumerate_value(value))
 
 

@@ -48,7 +48,7 @@ def script_text(data: bytes) -> str:
 
 
 def write(session: Any, path: str, data: bytes, method: str, args: list[Any]) -> None:
-    result = _run(session, Command.of("Set-Content", LiteralPath=path, Value=list(data), Encoding="Byte"))
+    result = _run(session, Command.of("Set-Content", LiteralPath=path, Value=bytes(data), Encoding="Byte"))
     if result.errors:
         raise method_error(method, args, f"Could not find a part of the path '{path}'.", "DirectoryNotFoundException")
 
