@@ -308,18 +308,18 @@ class Session:
 
     def _blocks(self, evaluator: Any, function: Callable_, items: list[Any] | None, pipeline_param: str | None,
                 pipeline_type: str, dollar_under: Any, out: list[Any]) -> list[Any]:
-        if True:
-            out.extend(self._named_block(evaluator, function.begin))
-            if function.process is not None:
-                for item in items if items is not None else [dollar_under if dollar_under is not MISSING else None]:
-                    self.scope.set("_", item)
-                    self.scope.set("input", Enumerator([item] if items is not None else ()))
-                    if pipeline_param is not None and items is not None:
-                        self.scope.set(pipeline_param, _as_parameter(pipeline_type, item))
-                    out.extend(self._named_block(evaluator, function.process))
-                self.scope.set("input", Enumerator())
-            out.extend(self._named_block(evaluator, function.end))
-            return out
+        """Run begin, process (once per item) and end; `out` collects what each has written."""
+        out.extend(self._named_block(evaluator, function.begin))
+        if function.process is not None:
+            for item in items if items is not None else [dollar_under if dollar_under is not MISSING else None]:
+                self.scope.set("_", item)
+                self.scope.set("input", Enumerator([item] if items is not None else ()))
+                if pipeline_param is not None and items is not None:
+                    self.scope.set(pipeline_param, _as_parameter(pipeline_type, item))
+                out.extend(self._named_block(evaluator, function.process))
+            self.scope.set("input", Enumerator())
+        out.extend(self._named_block(evaluator, function.end))
+        return out
 
     def _named_block(self, evaluator: Any, block: Any) -> list[Any]:
         if block is None:
