@@ -1,85 +1,38 @@
 """Ansible for real: ansible-core's `raw` and `script` over its winrm and psrp connections against
-`nestlab serve` on loopback, with an inventory written to tmp_path (issue 14, item 4).
+`nestlab serve` on loopback, with Basic auth, an inventory written to tmp_path (issue 14, item 4).
 
-`raw` runs over both connections (psrp sends `<cmd>\\nexit $LASTEXITCODE` through the engine). What
-the engine cannot run yet is marked xfail(strict=True) with the exact reason: `script` and the
-win_* modules go through Ansible's bootstrap and exec wrappers.
+`raw` runs over both connections (psrp sends `<cmd>\\nexit $LASTEXITCODE` through the engine);
+`script` goes through Ansible's bootstrap, exec and module wrappers and the file upload. A win_*
+style module that loads C# must fail with the error of a host that has no compiler.
 """
 
 from __future__ import annotations
 
 import re
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
+from helpers_clients import ANSIBLE, PSRP_BASIC, WINRM_BASIC, Ansible, script_module, served_groups, served_subprocess
+
 pytestmark = pytest.mark.endpoint
 
-ANSIBLE = Path(sys.executable).with_name("ansible")
 PASSWORD = "An5ible-pa55"
-WRAPPER = ("Ansible 2.19 runs every module, and the script action's mkdtemp, through its bootstrap_wrapper.ps1 and "
-           "exec_wrapper.ps1, where the engine stops: [string]::Equals is MethodNotFound, ConvertFrom-Json is "
-           "CommandNotFound, an `else` on the line after `$x = if (…) { … }` is read as a command, and "
-           "[System.Management.Automation.Language.Parser]::ParseInput(...).GetScriptBlock() is missing")
 
 if not ANSIBLE.exists():
-    pytest.skip(f"ansible-core is not installed beside {sys.executable} (pip install -e '.[test]')", allow_module_level=True)
+    pytest.skip(f"ansible-core is not installed beside {ANSIBLE.parent} (pip install -e '.[test]')", allow_module_level=True)
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    """`nestlab serve builtin:reference` for HV01 on a free loopback port; its URL's port."""
-    env = {**os.environ, "NESTLAB_PASSWORD": PASSWORD}
-    process = subprocess.Popen([str(Path(sys.executable).with_name("nestlab")), "serve", "builtin:reference", "--port", "0",
-                                "--host", "HV01"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
-    try:
-        line = process.stdout.readline()
-        assert line.startswith("HV01 http://127.0.0.1:"), process.stderr.read()
-        yield int(line.rsplit(":", 1)[1].split("/")[0])
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+def served():
+    """`nestlab serve builtin:reference` for HV01 on a free loopback port, account nestlab (Basic here)."""
+    with served_subprocess(user="nestlab", password=PASSWORD) as where:
+        yield where
 
 
 @pytest.fixture
 def ansible(served, tmp_path):
-    inventory = tmp_path / "hosts.yml"
-    inventory.write_text(f"""\
-all:
-  vars:
-    ansible_host: 127.0.0.1
-    ansible_port: {served}
-    ansible_user: nestlab
-    ansible_password: "{{{{ lookup('env', 'NESTLAB_PASSWORD') }}}}"
-  children:
-    over_winrm:
-      hosts: {{HV01-winrm: {{}}}}
-      vars: {{ansible_connection: winrm, ansible_winrm_transport: basic, ansible_winrm_scheme: http}}
-    over_psrp:
-      hosts: {{HV01-psrp: {{}}}}
-      vars: {{ansible_connection: psrp, ansible_psrp_protocol: http, ansible_psrp_auth: basic,
-              ansible_psrp_message_encryption: never, ansible_psrp_ignore_proxy: true}}
-""")
-    (tmp_path / "ansible.cfg").write_text("[defaults]\n")
-    library = tmp_path / "library"
-    library.mkdir()
-    # A module written as win_ping is (ansible.windows is a collection, not part of ansible-core):
-    # it loads the Ansible.Basic C# util, which the exec wrapper compiles with Add-Type.
-    (library / "csharp_probe.ps1").write_text(
-        "#!powershell\n#AnsibleRequires -CSharpUtil Ansible.Basic\n"
-        "$module = [Ansible.Basic.AnsibleModule]::Create($args, @{})\n$module.Result.ping = 'pong'\n$module.ExitJson()\n")
-    env = {"ANSIBLE_LIBRARY": str(library), **os.environ, "ANSIBLE_CONFIG": str(tmp_path / "ansible.cfg"), "ANSIBLE_HOME": str(tmp_path / "home"),
-           "ANSIBLE_LOCAL_TEMP": str(tmp_path / "tmp"), "ANSIBLE_NOCOLOR": "1", "LC_ALL": "C.UTF-8",
-           "NESTLAB_PASSWORD": PASSWORD}
-
-    def run(host: str, module: str, args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([str(ANSIBLE), "-i", str(inventory), host, "-m", module, "-a", args], env=env,
-                              capture_output=True, text=True, timeout=180, cwd=tmp_path)
-
-    return run
+    return Ansible(tmp_path, served_groups(served, {"HV01-winrm": WINRM_BASIC, "HV01-psrp": PSRP_BASIC}),
+                   user="nestlab", password=PASSWORD, library=script_module(tmp_path / "library"))
 
 
 def test_raw_over_winrm(ansible):
@@ -130,14 +83,13 @@ def test_raw_failure_over_psrp_has_the_native_exit_code(ansible):
     assert "rc=1" in result.stdout and "The following command was not found: nosuchcontext." in result.stdout
 
 
-@pytest.mark.xfail(strict=True, reason=WRAPPER)
 @pytest.mark.parametrize("host", ["HV01-winrm", "HV01-psrp"])
 def test_script_over_both_connections(ansible, tmp_path, host):
     script = tmp_path / "probe.ps1"
     script.write_text("hostname\n")
     result = ansible(host, "script", str(script))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "HV01" in result.stdout
+    assert f"{host} | CHANGED =>" in result.stdout and '"stdout_lines": [\n        "HV01"\n    ]' in result.stdout
 
 
 @pytest.mark.parametrize("host", ["HV01-winrm", "HV01-psrp"])
@@ -149,7 +101,11 @@ def test_a_csharp_module_fails(ansible, host):
     assert "couldn't resolve module" not in result.stdout + result.stderr  # the module was found and sent
 
 
-@pytest.mark.xfail(strict=True, reason=WRAPPER + " (so the wrapper never reaches Add-Type)")
-def test_a_csharp_module_fails_with_the_add_type_error(ansible):
-    result = ansible("HV01-winrm", "csharp_probe", "")
-    assert "Compiler executable file csc.exe cannot be found." in result.stdout
+@pytest.mark.parametrize("host", ["HV01-winrm", "HV01-psrp"])
+def test_a_csharp_module_fails_with_the_compiler_error(ansible, host):
+    """The exec wrapper gets as far as Ansible.ModuleUtils.AddType.psm1's CodeDom compile, which on a
+    Windows PowerShell 5.1 host without csc.exe throws this, and Ansible reports it as the task's msg."""
+    result = ansible(host, "csharp_probe", "")
+    assert result.returncode == 2 and f"{host} | FAILED! =>" in result.stdout
+    assert ('"msg": "failure during exec_wrapper: Exception calling \\"CompileAssemblyFromSource\\" with \\"2\\" '
+            'argument(s): \\"Compiler executable file csc.exe cannot be found.\\""') in result.stdout

@@ -8,11 +8,8 @@ removes what `up` made. Skipped, with the engine's reason, where no Docker engin
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import uuid
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
@@ -21,6 +18,7 @@ from click.testing import CliRunner
 
 from pypsrp.client import Client
 
+from helpers_clients import ANSIBLE, PSRP_NEGOTIATE, WINRM_BASIC, WINRM_NTLM, Ansible
 from nestlab.lab import fleet, image
 from nestlab.lab.cli import cli
 from nestlab.lab.targets import read_inventory
@@ -31,7 +29,6 @@ pytestmark = [pytest.mark.docker, pytest.mark.endpoint]
 
 PASSWORD = "Fleet-clients-pa55"
 TAG = "nestlab-clients-test:latest"
-ANSIBLE = Path(sys.executable).with_name("ansible")
 
 
 @pytest.fixture(scope="module")
@@ -77,57 +74,31 @@ def test_pypsrp_defaults_and_pywinrm_ntlm_against_each_container(fleet_hosts):
         assert session.run_ps("hostname; exit 3").status_code == 3
 
 
+def _fleet_ansible(fleet_hosts, folder, connection: dict) -> Ansible:
+    hosts = {h.name: {"ansible_host": h.server, "ansible_port": h.port or fleet.PORT} for h in fleet_hosts}
+    return Ansible(folder, {"fleet": (hosts, connection)}, user="nestlab", password=PASSWORD, timeout=300)
+
+
+CONNECTIONS = pytest.mark.parametrize("connection", [WINRM_NTLM, PSRP_NEGOTIATE, WINRM_BASIC],
+                                      ids=["winrm-ntlm", "psrp-negotiate", "winrm-basic"])
+
+
 @pytest.mark.skipif(not ANSIBLE.exists(), reason=f"ansible-core is not installed beside {sys.executable}")
-@pytest.mark.parametrize("connection", [
-    "{ansible_connection: winrm, ansible_winrm_transport: ntlm, ansible_winrm_scheme: http}",
-    "{ansible_connection: psrp, ansible_psrp_protocol: http, ansible_psrp_ignore_proxy: true}",
-], ids=["winrm-ntlm", "psrp-negotiate"])
-def test_ansible_raw_with_windows_auth_against_the_fleet(fleet_hosts, tmp_path, connection):
-    hosts = "\n".join(f"        {h.name}: {{ansible_host: {h.server}, ansible_port: {h.port or fleet.PORT}}}" for h in fleet_hosts)
-    inventory = tmp_path / "hosts.yml"
-    inventory.write_text(f"""\
-all:
-  vars: {{ansible_user: nestlab, ansible_password: "{{{{ lookup('env', 'NESTLAB_PASSWORD') }}}}"}}
-  children:
-    fleet:
-      hosts:
-{hosts}
-      vars: {connection}
-""")
-    (tmp_path / "ansible.cfg").write_text("[defaults]\n")
-    env = {**os.environ, "ANSIBLE_CONFIG": str(tmp_path / "ansible.cfg"), "ANSIBLE_HOME": str(tmp_path / "home"),
-           "ANSIBLE_LOCAL_TEMP": str(tmp_path / "tmp"), "ANSIBLE_NOCOLOR": "1", "LC_ALL": "C.UTF-8",
-           "NESTLAB_PASSWORD": PASSWORD}
-    result = subprocess.run([str(ANSIBLE), "-i", str(inventory), "fleet", "-m", "raw", "-a", "hostname"], env=env,
-                            capture_output=True, text=True, timeout=300, cwd=tmp_path)
+@CONNECTIONS
+def test_ansible_raw_against_the_fleet(fleet_hosts, tmp_path, connection):
+    result = _fleet_ansible(fleet_hosts, tmp_path, connection)("fleet", "raw", "hostname")
     assert result.returncode == 0, result.stdout + result.stderr
     for host in fleet_hosts:
         assert f"{host.name} | CHANGED | rc=0 >>\n{host.name}" in result.stdout
 
 
 @pytest.mark.skipif(not ANSIBLE.exists(), reason=f"ansible-core is not installed beside {sys.executable}")
-def test_ansible_raw_over_winrm_against_the_fleet(fleet_hosts, tmp_path):
-    hosts = "\n".join(f"        {h.name}: {{ansible_host: {h.server}, ansible_port: {h.port or fleet.PORT}}}" for h in fleet_hosts)
-    inventory = tmp_path / "hosts.yml"
-    inventory.write_text(f"""\
-all:
-  children:
-    fleet:
-      hosts:
-{hosts}
-      vars:
-        ansible_connection: winrm
-        ansible_winrm_transport: basic
-        ansible_winrm_scheme: http
-        ansible_user: nestlab
-        ansible_password: "{{{{ lookup('env', 'NESTLAB_PASSWORD') }}}}"
-""")
-    (tmp_path / "ansible.cfg").write_text("[defaults]\n")
-    env = {**os.environ, "ANSIBLE_CONFIG": str(tmp_path / "ansible.cfg"), "ANSIBLE_HOME": str(tmp_path / "home"),
-           "ANSIBLE_LOCAL_TEMP": str(tmp_path / "tmp"), "ANSIBLE_NOCOLOR": "1", "LC_ALL": "C.UTF-8",
-           "NESTLAB_PASSWORD": PASSWORD}
-    result = subprocess.run([str(ANSIBLE), "-i", str(inventory), "fleet", "-m", "raw", "-a", "hostname"], env=env,
-                            capture_output=True, text=True, timeout=300, cwd=tmp_path)
+@pytest.mark.parametrize("connection", [WINRM_NTLM, PSRP_NEGOTIATE], ids=["winrm-ntlm", "psrp-negotiate"])
+def test_ansible_script_against_the_fleet(fleet_hosts, tmp_path, connection):
+    """`script`: the temporary folder, the upload and the run happen in each container's own file store."""
+    (tmp_path / "probe.ps1").write_text("$env:COMPUTERNAME\n(Get-VM).Count -gt 0\n")
+    result = _fleet_ansible(fleet_hosts, tmp_path, connection)("fleet", "script", str(tmp_path / "probe.ps1"))
     assert result.returncode == 0, result.stdout + result.stderr
     for host in fleet_hosts:
-        assert f"{host.name} | CHANGED | rc=0 >>\n{host.name}" in result.stdout
+        assert f"{host.name} | CHANGED =>" in result.stdout
+        assert f'"stdout_lines": [\n        "{host.name}",\n        "True"\n    ]' in result.stdout

@@ -12,3 +12,8 @@ from nestlab.simulator.cmdlets.base import TABLE
 MODULES = (addtype, jobs, native, network, output, pipeline, registry_keys, system, vhd, vm)
 
 __all__ = ["TABLE", "MODULES"]
+
+# after vhd: the file store answers Test-Path, Remove-Item and Get-ChildItem first for its own files
+from nestlab.simulator.cmdlets import filestore  # noqa: E402
+
+MODULES = (*MODULES, filestore)

@@ -48,6 +48,7 @@ def _run(session: Session, text: str, args: Sequence[Any], input: Sequence[Any] 
     try:
         program = from_node("", script.root, script)
         session.top_block = program.end
+        session.program = program
         evaluator = Evaluator(session, script)
         output.extend(_run_program(session, evaluator, program, list(args), input))
     except Exit as stop:
@@ -59,6 +60,8 @@ def _run(session: Session, text: str, args: Sequence[Any], input: Sequence[Any] 
         failed = True
     except Break:
         pass  # a `break` outside any loop ends the script, as in PowerShell
+    if exit_code is None and session.should_exit is not None:
+        exit_code = session.should_exit  # $Host.SetShouldExit(n) without `exit`: a remote host ends with n
     exited = exit_code is not None
     if exit_code is None:
         last = session.last_exit_code

@@ -11,12 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 import tree_sitter
+from functools import lru_cache
 
 from nestlab.simulator.pwsh import members, ops
 from nestlab.simulator.pwsh.errors import Break, Continue, Exit, Return, ScriptError, not_supported, null_array, runtime, thrown
 from nestlab.simulator.pwsh.parse import Script
 from nestlab.simulator.pwsh.scope import MISSING, Scope
-from nestlab.simulator.pwsh.values import (Hashtable, ScriptBlock, TypeRef, collect, enumerate_value, is_enumerable,
+from nestlab.simulator.pwsh.values import (Enumerator, Hashtable, ScriptBlock, TypeRef, collect, enumerate_value, is_enumerable,
                                            parse_number, to_bool, to_str, type_name)
 from nestlab.simulator.psdata import PSObject
 
@@ -84,6 +85,8 @@ class Evaluator:
             return result
         except ScriptError as error:
             self.fail(error, node)
+            if not error.script_terminating and to_str(self.session.variable("ErrorActionPreference")).lower() == "stop":
+                error.script_terminating = True  # $ErrorActionPreference = 'Stop': a failed statement stops the script
             if error.script_terminating or self.session.in_try:
                 raise
             self.session.report(error)
@@ -166,7 +169,8 @@ class Evaluator:
         var = next(c for c in node.named_children if c.type == "variable")
         source = next(c for c in node.named_children if c.type not in ("variable", "statement_block", "comment"))
         body = next(c for c in node.children if c.type == "statement_block")
-        items = enumerate_value(self.value_of(source))
+        value = self.value_of(source)
+        items = value if isinstance(value, Enumerator) else enumerate_value(value)  # $input: read as it goes
         out: list[Any] = []
         for item in items:
             self.assign_variable(var, item)
@@ -252,6 +256,7 @@ class Evaluator:
         out: list[Any] = []
         depth = self.session.in_try
         self.session.in_try = depth + 1
+        pending: BaseException | None = None
         try:
             out.extend(self.block(body))
         except ScriptError as error:
@@ -261,19 +266,33 @@ class Evaluator:
             self.fail(error, body)
             clause = self.matching_catch(flat, error)
             if clause is None:
-                raise
-            previous = self.scope.lookup("_")
-            self.scope.set("_", self.session.error_object(error))
-            self.scope.set("PSItem", self.scope.get("_"))
-            try:
-                out.extend(self.block(next(c for c in clause.children if c.type == "statement_block")))
-            finally:
-                if previous is not MISSING:
-                    self.scope.set("_", previous)
+                pending = error
+            else:
+                previous = self.scope.lookup("_")
+                self.scope.set("_", self.session.error_object(error))
+                self.scope.set("PSItem", self.scope.get("_"))
+                try:
+                    out.extend(self.block(next(c for c in clause.children if c.type == "statement_block")))
+                except (ScriptError, Exit, Return, Break, Continue) as stop:
+                    out.extend(getattr(stop, "partial", []))
+                    pending = stop
+                finally:
+                    if previous is not MISSING:
+                        self.scope.set("_", previous)
+        except (Exit, Return, Break, Continue) as stop:
+            out.extend(getattr(stop, "partial", []))
+            pending = stop
         finally:
             self.session.in_try = depth
-            if final is not None:
+        if final is not None:  # output already written stays written, whatever the finally block does
+            try:
                 out.extend(self.block(next(c for c in final.children if c.type == "statement_block")))
+            except (ScriptError, Exit, Return, Break, Continue) as stop:
+                stop.partial = out + getattr(stop, "partial", [])
+                raise
+        if pending is not None:
+            pending.partial = out
+            raise pending
         return out
 
     def matching_catch(self, clauses: list[Node], error: ScriptError) -> Node | None:
@@ -371,12 +390,28 @@ class Evaluator:
             stages = [node]
         elif node.type in ("pipeline", "pipeline_chain"):
             stages = [c for c in node.children if c.type not in ("|", "comment") and c.is_named]
+            if len(stages) == 2 and stages[1].type == "redirections":  # `$x.Method() > $null`
+                return self.redirected(stages[0], stages[1])
             if any(c.type in ("&&", "||") for c in node.children):
                 raise self.fail(not_supported("pipeline chain operators (&&, ||) of PowerShell 7"), node)
         else:
             value = self.expr(node)
             return enumerate_value(value)
         return self.session.run_pipeline(self, stages)
+
+    def redirected(self, expression: Node, redirections: Node) -> list[Any]:
+        """An expression's output redirected: `> $null` (and `1>`, `*>`, `>>`) discards it, `2>`…`6>
+        $null` leave it (an expression writes only output). A file target is what the engine has not."""
+        out = enumerate_value(self.expr(expression))
+        for redirection in (c for c in redirections.named_children if c.type == "redirection"):
+            op = self.text(redirection.children[0]).strip()
+            target = self.text(redirection.children[-1]).strip()
+            if target.lower() != "$null":
+                raise self.fail(not_supported(f"redirecting to a file ('{op} {target}'): the simulated host has no "
+                                              "file system"), redirection)
+            if op in (">", ">>", "1>", "1>>", "*>", "*>>"):
+                out = []
+        return out
 
     # -- expressions ------------------------------------------------------------------------------
 
@@ -464,8 +499,21 @@ class Evaluator:
     def e_simple_name(self, node: Node) -> str:
         return self.text(node)
 
+    def e_path_command_name(self, node: Node) -> Any:
+        """`& $info.ScriptBlock` (members of a variable) or `& $env:windir\\x.exe` (a path built on one)."""
+        parts = [c for c in node.named_children if c.type != "comment"]
+        value = self.expr(parts[0])
+        tokens = [self.text(c) for c in parts[1:]]
+        if all(t.startswith(".") for t in tokens):
+            for token in tokens:
+                for name in token[1:].split("."):
+                    value = members.get(value, name)
+            return value
+        return to_str(value) + "".join(tokens)
+
     def e_type_literal(self, node: Node) -> TypeRef:
-        return TypeRef(self.text(node).strip()[1:-1].strip())
+        name = self.text(node).strip()[1:-1].strip()
+        return TypeRef(qualified(name, self.script.namespaces))
 
     # variables
 
@@ -690,6 +738,10 @@ class Evaluator:
         name = self.member_name(node)
         if static:
             return self.session.static_member(obj, name)
+        if isinstance(obj, TypeRef) and name.lower() in ("assembly", "fullname", "name"):  # [PSObject].Assembly
+            from nestlab.simulator.pwsh import dotnet
+            kind = dotnet.runtime_type(self.session, ops.resolve_type(obj.name))
+            return dotnet.assembly(self.session) if name.lower() == "assembly" else members.get(kind, name)
         return members.get(obj, name)
 
     def e_invokation_expression(self, node: Node) -> Any:
@@ -710,6 +762,9 @@ class Evaluator:
                     args = [self.expr(exprs)]
         if static:
             return self.session.static_call(obj, name, args)
+        if isinstance(obj, ScriptBlock) and name.lower() == "getsteppablepipeline":
+            from nestlab.simulator.pwsh import steppable
+            return steppable.make(self.session, obj)
         return members.call(obj, name, args, lambda block, a, *item: collect(self.session.invoke_block(block, a, **({'dollar_under': item[0]} if item else {}))))
 
     def e_invokation_foreach_expression(self, node: Node) -> list[Any]:
@@ -757,6 +812,29 @@ class Evaluator:
 
     def s_inlinescript_statement(self, node: Node) -> list[Any]:
         raise self.fail(not_supported("workflow inlinescript statements"), node)
+
+
+@lru_cache(maxsize=4096)
+def qualified(name: str, namespaces: tuple[str, ...]) -> str:
+    """[File] under `using namespace System.IO` is [System.IO.File]: the first namespace that names a
+    known type (generic arguments are left as written); else the name as written."""
+    if not namespaces:
+        return name
+    try:
+        ops.resolve_type(name)
+        return name
+    except ScriptError:
+        pass
+    head, bracket, rest = name.partition("[")
+    for namespace in namespaces:
+        candidate = f"{namespace}.{head}"
+        for attempt in (candidate + bracket + rest, candidate):
+            try:
+                ops.resolve_type(attempt)
+                return candidate + bracket + rest
+            except ScriptError:
+                continue
+    return name
 
 
 def index_value(obj: Any, index: Any) -> Any:

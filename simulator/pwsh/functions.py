@@ -81,12 +81,56 @@ def from_node(name: str, node: Node, script: Script, *, is_filter: bool = False)
                                              "NotImplemented"), script.position(block))
         else:
             body = child
+    if node.type == "program" and body is not None and begin is None and process is None and end is None:
+        named = top_level_blocks(body, script)
+        if named is not None:
+            begin, process, end = named.get("begin"), named.get("process"), named.get("end")
+            body = None
     if body is not None and begin is None and process is None and end is None:
         if is_filter:
             process = body
         else:
             end = body
     return Callable_(name, script, tuple(params), begin, process, end, is_filter, advanced)
+
+
+BLOCK_NAMES = ("begin", "process", "end")
+
+
+def top_level_blocks(body: Node, script: Script) -> dict[str, Node] | None:
+    """A script's own `begin {…} process {…} end {…}`: tree-sitter-powershell knows named blocks only
+    inside `{ }`, and reads them at the top of a file as commands named begin/process/end whose
+    arguments are the blocks (and, on one line, the next names). PowerShell reads a script whose
+    statements are all of this shape as those named blocks (about_Functions_Advanced_Methods);
+    anything else stays statements. Each block is the script block's statement list (or None)."""
+    statements = [c for c in (body.named_children if body.type == "statement_list" else [body]) if c.type != "comment"]
+    words: list[Node] = []
+    for statement in statements:
+        command = statement
+        while command.type in ("pipeline", "pipeline_chain") and command.named_child_count == 1:
+            command = command.named_children[0]
+        if command.type != "command":
+            return None
+        name = command.child_by_field_name("command_name")
+        elements = command.child_by_field_name("command_elements")
+        if name is None or elements is None:
+            return None
+        words.append(name)
+        words.extend(c for c in elements.named_children if c.type not in ("command_argument_sep", "comment"))
+    found: dict[str, Node] = {}
+    for i in range(0, len(words), 2):
+        kind = script.text(words[i]).lower()
+        if kind not in BLOCK_NAMES or kind in found or i + 1 >= len(words):
+            return None
+        block = words[i + 1]
+        while block.named_child_count == 1 and block.type != "script_block_expression":
+            block = block.named_children[0]
+        if block.type != "script_block_expression":
+            return None
+        inner = next((c for c in block.named_children if c.type == "script_block"), None)
+        found[kind] = next((c for c in inner.named_children if c.type in ("script_block_body", "statement_list")),
+                           inner) if inner is not None else None
+    return found
 
 
 def _body_parts(node: Node) -> list[Node]:

@@ -92,12 +92,13 @@ class Stage:
         return None
 
 
-def run_pipeline(evaluator: Any, nodes: list[Node]) -> list[Any]:
+def run_pipeline(evaluator: Any, nodes: list[Node], initial: list[Any] | None = None) -> list[Any]:
+    """Run one pipeline; `initial` is input for its first command (a steppable pipeline's Process)."""
     session = evaluator.session
     stages = [_stage(evaluator, node, first=i == 0) for i, node in enumerate(nodes)]
     _resolve_first(evaluator, stages)
     session.ok = True  # $? of this statement: False once any of its stages writes an error
-    output: list[Any] | None = None
+    output: list[Any] | None = initial
     i = 0
     while i < len(stages):
         stage = stages[i]
@@ -202,6 +203,11 @@ def _resolve(session: Any, evaluator: Any, stage: Stage, name: str, node: Node) 
         return stage
     if low.endswith(".ps1") or "\\" in name or "/" in name:
         text = session.files(name) if session.files is not None else None
+        if text is None:  # a script file on the simulated host (copied there by a client)
+            from nestlab.simulator.pwsh import dotnet_io
+
+            data = dotnet_io.read(session, dotnet_io.full_path(name, dotnet_io.LOCATION))
+            text = dotnet_io.script_text(data) if data is not None else None
         if text is not None:
             stage.kind, stage.target = "file", text
             return stage
@@ -255,7 +261,7 @@ def _arguments(evaluator: Any, elements: Node, stage: Stage) -> list[Arg]:
         if kind == "stop_parsing":
             raise evaluator.fail(not_supported("the stop-parsing token --%"), child)
         value = _argument_value(evaluator, child)
-        splat = kind == "variable" and evaluator.text(child).startswith("@")
+        splat = evaluator.unwrap(child).type == "variable" and evaluator.text(child).startswith("@")
         if splat:
             if isinstance(value, Hashtable):
                 for key, v in value.items():

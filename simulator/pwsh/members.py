@@ -28,9 +28,13 @@ def get(value: Any, name: str) -> Any:
         if has_property(value, name):
             return value[name]
         if low == "psobject":
+            members = DotNet("System.Management.Automation.PSMemberInfoIntegratingCollection`1", {}, {
+                "Add": lambda member, *rest: set_property(value, to_str(get(member, "Name")),
+                                                          member if get(member, "Script") is not None else get(member, "Value"))})
             return DotNet("System.Management.Automation.PSMemberSet", {"Properties": [
-                DotNet("System.Management.Automation.PSNoteProperty", {"Name": k, "Value": value[k]}) for k in value],
-                "TypeNames": list(value.type_names)})
+                DotNet("System.Management.Automation.PSNoteProperty", {"Name": k, "Value": value[k]}) for k in value
+                if not _is_script_method(value[k])],
+                "TypeNames": list(value.type_names), "Members": members})
         if low == "pstypenames":
             return list(value.type_names)
         return 1 if low in ("count", "length") else None
@@ -115,9 +119,9 @@ def call(value: Any, name: str, args: list[Any], invoke: Callable[..., Any]) -> 
         raise null_method()
     if isinstance(value, TypeRef):
         return static_call(value, name, args)
-    if low == "gettype":
-        tn = type_name(value)
-        return DotNet("System.RuntimeType", {"Name": tn.rsplit(".", 1)[-1], "FullName": tn}, text=tn)
+    if low == "gettype" and not (isinstance(value, DotNet) and "GetType" in value.methods):
+        from nestlab.simulator.pwsh.dotnet import runtime_type
+        return runtime_type(None, type_name(value))
     if low == "tostring" and not isinstance(value, DotNet):
         if args and isinstance(value, (int, float)):
             return format_operator("{0:" + to_str(args[0]) + "}", [value])
@@ -136,6 +140,8 @@ def call(value: Any, name: str, args: list[Any], invoke: Callable[..., Any]) -> 
         raise method_not_found(value.type_name, name)
     if isinstance(value, ScriptBlock) and low in ("invoke", "invokereturnasis"):
         return invoke(value, args)
+    if isinstance(value, PSObject) and has_property(value, name) and _is_script_method(value[name]):
+        return invoke(value[name].properties["Script"], args)  # a PSScriptMethod added to the object
     if isinstance(value, Hashtable):
         return _hashtable_method(value, name, args)
     if is_enumerable(value):
@@ -174,6 +180,10 @@ def call(value: Any, name: str, args: list[Any], invoke: Callable[..., Any]) -> 
 
 
 _NO = object()
+
+
+def _is_script_method(value: Any) -> bool:
+    return isinstance(value, DotNet) and value.type_name == "System.Management.Automation.PSScriptMethod"
 
 
 def _array_list_method(items: "ArrayList", name: str, args: list[Any]) -> Any:

@@ -305,6 +305,7 @@ TYPES = {
     "switch": "System.Management.Automation.SwitchParameter", "object": "System.Object", "array": "System.Array",
     "hashtable": "System.Collections.Hashtable", "ordered": "System.Collections.Specialized.OrderedDictionary",
     "pscustomobject": "System.Management.Automation.PSObject", "psobject": "System.Management.Automation.PSObject",
+    "system.management.automation.pscustomobject": "System.Management.Automation.PSCustomObject",
     "datetime": "System.DateTime", "timespan": "System.TimeSpan", "char": "System.Char", "byte": "System.Byte",
     "decimal": "System.Decimal", "single": "System.Single", "float": "System.Single", "uint32": "System.UInt32",
     "uint64": "System.UInt64", "scriptblock": "System.Management.Automation.ScriptBlock", "regex": "System.Text.RegularExpressions.Regex",
@@ -326,6 +327,8 @@ TYPES = {
 
 
 def resolve_type(name: str) -> str:
+    if "`" in name:  # List`1[string] is List[string]: the arity is implied by the arguments
+        name = re.sub(r"`\d+(?=\[|$)", "", name)
     low = name.lower().strip()
     if low in TYPES:
         return TYPES[low]
@@ -336,7 +339,16 @@ def resolve_type(name: str) -> str:
     known = {v.lower(): v for v in TYPES.values()}
     if low in known:
         return known[low]
+    generic = re.match(r"^([\w.`]+)\[(.+)\]$", name.strip())
+    if generic and "," not in generic.group(1):  # HashSet[string]: the generic type, its arguments as written
+        try:
+            return resolve_type(generic.group(1)) + "[" + generic.group(2) + "]"
+        except ScriptError:
+            pass
     raise type_not_found(name)
+
+
+CASTS: dict[str, Any] = {}  # full type name -> conversion, for the .NET types of pwsh.dotnet
 
 
 def cast(type_ref: Any, value: Any) -> Any:
@@ -345,6 +357,11 @@ def cast(type_ref: Any, value: Any) -> Any:
     if isinstance(value, PSObject) and any(t.lower() == written.lower() for t in value.type_names):
         return value  # [Microsoft.HyperV.PowerShell.VirtualMachine]$VM: the object already is one
     name = resolve_type(written)
+    if getattr(value, "type_name", None) == name:
+        return value  # a .NET object of the engine's ([ErrorRecord]$_): it already is one
+    conversion = CASTS.get(name) or (None if name.endswith("[]") else CASTS.get(name.split("[", 1)[0]))
+    if conversion is not None:
+        return conversion(value)
     if name.endswith("[]") or name == "System.Array":
         element = name[:-2]
         items = enumerate_value(value)

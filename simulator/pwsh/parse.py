@@ -30,6 +30,7 @@ class Script:
     source: bytes
     original: bytes = b""
     rounds: tuple[tuple[tuple[int, int, int], ...], ...] = ()  # the normalize edits, to map positions back
+    namespaces: tuple[str, ...] = ()  # `using namespace X` at the top: [Name] may mean [X.Name]
 
     @property
     def root(self) -> tree_sitter.Node:
@@ -65,8 +66,10 @@ def _parser() -> tree_sitter.Parser:
 def parse(text: str) -> Script:
     """Parse a whole script; ParseError (PowerShell's ParseException) if any of it is not PowerShell."""
     source = text.lstrip("\ufeff").encode("utf-8")
-    first = _parser().parse(source)
-    tree, fixed = first, source
+    fixed, namespaces = _using_statements(source)
+    fixed = _join_else(fixed)
+    first = _parser().parse(fixed)
+    tree = first
     rounds: list[tuple[tuple[int, int, int], ...]] = []
     for _ in range(4):
         edits = list(_edits(tree.root_node, fixed))
@@ -75,7 +78,7 @@ def parse(text: str) -> Script:
         fixed, applied = _apply(fixed, edits)
         rounds.append(applied)
         tree = _parser().parse(fixed)
-    script = Script(tree, fixed, source, tuple(rounds))
+    script = Script(tree, fixed, source, tuple(rounds), namespaces)
     if tree.root_node.has_error:  # what is still wrong, where it is in the text as written
         raise _syntax_error(tree.root_node, fixed,
                             lambda at, width=1: position_at(source, script.to_original(at), width))
@@ -83,6 +86,64 @@ def parse(text: str) -> Script:
 
 
 # -- the two grammar gaps ------------------------------------------------------------------------------
+
+USING = re.compile(rb"(?is)(?:[ \t]*(?:#[^\n]*)?\r?\n|[ \t]*<#.*?#>[ \t]*\r?\n)*")
+USING_LINE = re.compile(rb"(?i)[ \t]*using[ \t]+(namespace|module|assembly)[ \t]+([^\r\n;#]+?)[ \t]*;?[ \t]*(?=\r?\n|\Z)")
+
+
+def _using_statements(source: bytes) -> tuple[bytes, tuple[str, ...]]:
+    """`using namespace X` (PowerShell 5), which must come before any other statement and which the
+    grammar does not know: each becomes a comment of the same length (positions stay), and its
+    namespace is kept for type names. `using module`/`using assembly` load code a simulated host
+    has none of; they are kept as comments too and named nowhere else."""
+    out = bytearray(source)
+    namespaces: list[str] = []
+    at = 0
+    while True:
+        at = USING.match(bytes(out), at).end()
+        m = USING_LINE.match(bytes(out), at)
+        if not m:
+            break
+        if m.group(1).lower() == b"namespace":
+            namespaces.append(m.group(2).decode("utf-8", "replace").strip())
+        start = m.start() + (len(m.group(0)) - len(m.group(0).lstrip()))
+        out[start:start + 1] = b"#"
+        at = m.end()
+    _fold_header_attributes(out, at)
+    return bytes(out), tuple(namespaces)
+
+
+def _fold_header_attributes(out: bytearray, at: int) -> None:
+    """A script's attributes before its param() spread over lines (`[SuppressMessageAttribute(\n…)]`):
+    the grammar wants each on one line, so the line breaks inside one become spaces (same length)."""
+    while True:
+        at = USING.match(bytes(out), at).end()
+        while at < len(out) and out[at:at + 1] in (b" ", b"\t"):
+            at += 1
+        if out[at:at + 1] != b"[":
+            return
+        depth, i, quote = 0, at, b""
+        while i < len(out):
+            c = out[i:i + 1]
+            if quote:
+                if c == quote:
+                    quote = b""
+            elif c in (b"'", b'"'):
+                quote = c
+            elif c == b"[":
+                depth += 1
+            elif c == b"]":
+                depth -= 1
+                if depth == 0:
+                    break
+            i += 1
+        else:
+            return
+        for j in range(at, i):
+            if out[j:j + 1] in (b"\r", b"\n"):
+                out[j:j + 1] = b" "
+        at = i + 1
+
 
 STRINGS = ("expandable_string_literal", "verbatim_string_characters", "expandable_here_string_literal",
            "verbatim_here_string_characters", "comment")
@@ -95,6 +156,8 @@ def _edits(node: tree_sitter.Node, source: bytes):
     """(start, end, replacement) for the grammar's gaps, found from the tree (never inside strings)."""
     if node.has_error:
         yield from _blank_lines(node, source)
+        yield from _hash_after_escape(source)
+        yield from _generic_arity(source)
     stack = [node]
     while stack:
         n = stack.pop()
@@ -143,6 +206,96 @@ def _edits(node: tree_sitter.Node, source: bytes):
                 yield edit
                 continue
         stack.extend(reversed(n.children))
+
+
+def _code_mask(source: bytes) -> bytearray:
+    """For each byte: 0 in code, b'"' inside a double-quoted string, 1 elsewhere ('…', here-strings,
+    comments) — a small lexer for the rewrites a broken tree cannot place."""
+    mask = bytearray(len(source))
+    i, n = 0, len(source)
+    state = ""
+    while i < n:
+        c = source[i:i + 1]
+        if state == "":
+            j = i
+            if c == b"#":
+                j = source.find(b"\n", i)
+                j = n if j < 0 else j
+            elif source[i:i + 2] == b"<#":
+                j = source.find(b"#>", i + 2)
+                j = n if j < 0 else j + 2
+            elif source[i:i + 2] in (b'@"', b"@'") and source[i + 2:i + 3] in (b"\r", b"\n"):
+                j = source.find(b"\n" + source[i + 1:i + 2] + b"@", i + 2)
+                j = n if j < 0 else j + 3
+            if j != i:
+                mask[i:j] = b"\x01" * (j - i)
+                i = j
+                continue
+            if c in (b"'", b'"'):
+                state = c.decode()
+                mask[i] = 1 if c == b"'" else 34
+            elif c == b"`":
+                i += 1
+            i += 1
+            continue
+        mark = 1 if state == "'" else 34
+        mask[i] = mark
+        if c == b"`" and state == '"':  # an escape: the next character is the string's
+            if i + 1 < n:
+                mask[i + 1] = mark
+            i += 2
+            continue
+        if c == state.encode():
+            if source[i + 1:i + 2] == c:  # a doubled quote is the quote itself
+                mask[i + 1] = mark
+                i += 2
+                continue
+            state = ""
+        i += 1
+    return mask
+
+
+def _hash_after_escape(source: bytes):
+    """`"…`r`n# SIG …"`: after an escape sequence the grammar starts a comment at `#`, inside the
+    string, and loses every quote after it. "`#" is the same character in PowerShell (an unknown
+    escape is the character itself), so a backtick goes before each such `#` in a double-quoted
+    string (never in '…', here-strings or comments)."""
+    for m in _in_code(source, rb"`[^#`]#", 34):
+        yield (m.end() - 1, m.end() - 1, b"`")
+
+
+def _generic_arity(source: bytes):
+    """`[System.Collections.Generic.List`1[Hashtable]]`: the grammar reads the backtick as an escape and
+    fails; `List[Hashtable]` is the same type in PowerShell, so the arity goes (in code only)."""
+    for m in _in_code(source, rb"(?<=\w)`\d+(?=\[)", 0):
+        yield (m.start(), m.end(), b"")
+
+
+def _in_code(source: bytes, pattern: bytes, where: int):
+    """Matches of `pattern` that start where the lexer says `where` (0 code, 34 a double-quoted string)."""
+    mask = None
+    for m in re.finditer(pattern, source):
+        mask = mask if mask is not None else _code_mask(source)
+        if mask[m.start()] == where:
+            yield m
+
+
+ELSE_ON_NEXT_LINE = re.compile(rb"\}([ \t]*\r?\n[\s]*)(?=(?i:else|elseif)\b)")
+
+
+def _join_else(source: bytes) -> bytes:
+    """`if (…) { … }` then `else {` on the next line: one statement in PowerShell, but the grammar
+    reads the `else` of `$x = if …` as a command. The line breaks between become spaces (same
+    length, so positions stay)."""
+    mask = None
+    out = bytearray(source)
+    for m in ELSE_ON_NEXT_LINE.finditer(source):
+        mask = mask if mask is not None else _code_mask(source)
+        if mask[m.start()] == 0:
+            for j in range(m.start(1), m.end(1)):
+                if out[j:j + 1] in (b"\r", b"\n"):
+                    out[j:j + 1] = b" "
+    return bytes(out)
 
 
 def _in_command_arguments(node: tree_sitter.Node) -> bool:

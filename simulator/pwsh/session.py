@@ -10,13 +10,13 @@ from datetime import datetime, timedelta
 from typing import Any, Callable, Sequence
 
 from nestlab.simulator.psdata import ErrorRecord, PSObject
-from nestlab.simulator.pwsh import automatic, members
-from nestlab.simulator.pwsh.errors import Return, ScriptError, runtime
+from nestlab.simulator.pwsh import automatic, dotnet, dotnet_compile, dotnet_io, members, nested  # noqa: F401 (registers types)
+from nestlab.simulator.pwsh.errors import Exit, Return, ScriptError, runtime
 from nestlab.simulator.pwsh.functions import (Callable_, from_node, missing_mandatory, ordered_positionals,
                                               positional_not_found, unknown_parameter)
 from nestlab.simulator.pwsh.ops import cast, resolve_type
 from nestlab.simulator.pwsh.scope import MISSING, Scope
-from nestlab.simulator.pwsh.values import DotNet, Hashtable, ScriptBlock, TypeRef, enumerate_value, to_str
+from nestlab.simulator.pwsh.values import DotNet, Enumerator, Hashtable, ScriptBlock, TypeRef, enumerate_value, to_number, to_str
 
 START = datetime(2026, 11, 20, 9, 0, 0)  # the simulated hosts' clock (simulator.cmdlets.system.NOW)
 LOOP_LIMIT = 10_000
@@ -88,12 +88,17 @@ class Session:
         self.user = user or f"{(computer or context).upper()}\\Administrator"
         self.build = build
         self._host = automatic.host(self._read_line if host is not None else None, self.write_host_text)
+        self.should_exit: int | None = None  # $Host.SetShouldExit(n): the exit code a remote host reports
+        self._host.methods.setdefault("SetShouldExit", self._set_should_exit)
         self.invocation = DotNet("System.Management.Automation.InvocationInfo", {
             "MyCommand": DotNet("System.Management.Automation.ScriptInfo", {"Definition": script_text, "Path": None,
                                                                             "Name": ""}),
             "ScriptName": "", "Line": "", "PSScriptRoot": "", "PSCommandPath": None})
 
     # -- streams ---------------------------------------------------------------------------------
+
+    def _set_should_exit(self, code: Any) -> None:
+        self.should_exit = int(to_number(code))
 
     def write_host_text(self, text: str) -> None:
         self.information.append(text)
@@ -221,7 +226,7 @@ class Session:
         if low == "psitem":
             return self.scope.get("_")
         if low == "executioncontext":
-            return DotNet("System.Management.Automation.EngineIntrinsics", {"SessionState": None})
+            return DotNet("System.Management.Automation.EngineIntrinsics", {"SessionState": dotnet_io.session_state(self)})
         return MISSING
 
     def set_variable(self, name: str, value: Any) -> None:
@@ -239,6 +244,9 @@ class Session:
                 return
             if low in ("local", "private", "variable"):
                 self.scope.set(rest, value)
+                return
+            if low == "function" and isinstance(value, ScriptBlock):  # ${function:Name} = { … }
+                self.functions[rest.lower()] = from_node(rest, value.node, value.script)
                 return
             raise runtime(f"Cannot find drive. A drive with the name '{prefix}' does not exist.", "DriveNotFound",
                           "ObjectNotFound")
@@ -279,22 +287,39 @@ class Session:
             self.scope = Scope(saved, kind="function")
         try:
             pipeline_param = self._bind(evaluator, function, positional, named)
+            pipeline_type = _qualified(next((p.type_name for p in function.parameters if p.name == pipeline_param), ""),
+                                       function)
             if dollar_under is not MISSING:
                 self.scope.set("_", dollar_under)
             out: list[Any] = []
             items = list(pipeline_input) if pipeline_input is not None else None
-            self.scope.set("input", items if items is not None else [])
-            out.extend(self._named_block(evaluator, function.begin))
-            if function.process is not None:
-                for item in items if items is not None else [dollar_under if dollar_under is not MISSING else None]:
-                    self.scope.set("_", item)
-                    if pipeline_param is not None and items is not None:
-                        self.scope.set(pipeline_param, item)
-                    out.extend(self._named_block(evaluator, function.process))
-            out.extend(self._named_block(evaluator, function.end))
-            return out
+            if function is getattr(self, "program", None):
+                self.invocation.properties["UnboundArguments"] = list(self.scope.get("args") or [])
+            # $input: empty in begin; the current item in process; what is left in end (all of it
+            # when there is no process block), one enumerator that reading consumes
+            self.scope.set("input", Enumerator(() if function.process is not None else (items or ())))
+            try:
+                return self._blocks(evaluator, function, items, pipeline_param, pipeline_type, dollar_under, out)
+            except (Exit, ScriptError) as stop:  # what the earlier blocks wrote stays written
+                stop.partial = out + getattr(stop, "partial", [])
+                raise
         finally:
             self.scope = saved
+
+    def _blocks(self, evaluator: Any, function: Callable_, items: list[Any] | None, pipeline_param: str | None,
+                pipeline_type: str, dollar_under: Any, out: list[Any]) -> list[Any]:
+        """Run begin, process (once per item) and end; `out` collects what each has written."""
+        out.extend(self._named_block(evaluator, function.begin))
+        if function.process is not None:
+            for item in items if items is not None else [dollar_under if dollar_under is not MISSING else None]:
+                self.scope.set("_", item)
+                self.scope.set("input", Enumerator([item] if items is not None else ()))
+                if pipeline_param is not None and items is not None:
+                    self.scope.set(pipeline_param, _as_parameter(pipeline_type, item))
+                out.extend(self._named_block(evaluator, function.process))
+            self.scope.set("input", Enumerator())
+        out.extend(self._named_block(evaluator, function.end))
+        return out
 
     def _named_block(self, evaluator: Any, block: Any) -> list[Any]:
         if block is None:
@@ -354,7 +379,7 @@ class Session:
                 value = None
             if p.type_name and value is not None or p.type_name.lower() in ("string", "switch", "bool", "int"):
                 try:
-                    value = cast(TypeRef(p.type_name), value) if p.type_name else value
+                    value = cast(TypeRef(_qualified(p.type_name, function)), value) if p.type_name else value
                 except ScriptError:
                     raise
             self.scope.set(p.name, value)
@@ -366,6 +391,9 @@ class Session:
         if not isinstance(type_ref, TypeRef):
             return members.get(type_ref, name)
         full = resolve_type(type_ref.name)
+        known = dotnet.static_member(self, full, name)
+        if known is not dotnet.NOT_HERE:
+            return known
         if full == "System.DateTime" and name.lower() in ("now", "utcnow", "today"):
             now = self.now()
             return now.replace(hour=0, minute=0, second=0) if name.lower() == "today" else now
@@ -377,6 +405,9 @@ class Session:
         if name.lower() == "new":  # [Type]::new(args), PowerShell 5's constructor syntax
             return self.new_object(type_ref.name, list(args), None)
         full = resolve_type(type_ref.name)
+        known = dotnet.static_call(self, full, name, list(args))
+        if known is not dotnet.NOT_HERE:
+            return known
         if full == "System.Security.Principal.WindowsIdentity" and name.lower() == "getcurrent":
             return automatic.identity(self.user)
         if full == "System.Environment" and name.lower() == "getenvironmentvariable":
@@ -388,6 +419,9 @@ class Session:
 
     def new_object(self, type_name: str, args: list[Any], properties: Hashtable | None) -> Any:
         full = resolve_type(type_name) if type_name.lower() not in ("psobject", "pscustomobject") else "PSObject"
+        made = dotnet.new_object(self, full, list(args))
+        if made is not dotnet.NOT_HERE:
+            return made
         if full == "System.Security.Principal.WindowsPrincipal":
             return automatic.principal(args[0] if args else None, admin=True)
         if full in ("PSObject", "System.Management.Automation.PSObject", "System.Object"):
@@ -404,6 +438,25 @@ class Session:
 
     def enumerate(self, value: Any) -> list[Any]:
         return enumerate_value(value)
+
+
+def _qualified(type_name: str, function: Callable_) -> str:
+    """A parameter's type as its script's `using namespace` lines name it."""
+    from nestlab.simulator.pwsh.evaluator import qualified
+
+    return qualified(type_name, getattr(function.script, "namespaces", ())) if type_name else type_name
+
+
+def _as_parameter(type_name: str, item: Any) -> Any:
+    """A piped item bound to a typed parameter ([string]$InputObject gets a string); a type the engine
+    cannot name keeps the item as it is."""
+    if not type_name:
+        return item
+    try:
+        resolve_type(type_name)
+    except ScriptError:
+        return item
+    return cast(TypeRef(type_name), item)
 
 
 def is_object(value: Any) -> bool:

@@ -119,9 +119,31 @@ def has_property(obj: PSObject, name: str) -> bool:
 
 # -- enumeration -------------------------------------------------------------------------------------
 
+class Enumerator:
+    """$input: an IEnumerator over pipeline input. Reading it consumes it, so what a `foreach` left
+    after `break` is what a later `$input | …` sees (as in PowerShell, where $input is one enumerator)."""
+
+    type_name = "System.Collections.ArrayList+ArrayListEnumeratorSimple"
+
+    def __init__(self, items: Iterable[Any] = ()) -> None:
+        from collections import deque
+
+        self._items = deque(items)
+
+    def __iter__(self) -> Iterator[Any]:
+        while self._items:
+            yield self._items.popleft()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __getitem__(self, index: int) -> Any:
+        return self._items[index]
+
+
 def is_enumerable(value: Any) -> bool:
-    """What the pipeline unrolls: arrays and lists, never strings, hashtables or objects."""
-    return isinstance(value, (list, tuple))
+    """What the pipeline unrolls: arrays and lists (and $input), never strings, hashtables or objects."""
+    return isinstance(value, (list, tuple, Enumerator))
 
 
 def enumerate_value(value: Any) -> list[Any]:
@@ -248,7 +270,7 @@ def type_name(value: Any) -> str:
         return "System.Double"
     if isinstance(value, str):
         return "System.String"
-    if isinstance(value, ArrayList):
+    if isinstance(value, (ArrayList, Enumerator)) or getattr(value, "type_name", None) == "System.Byte[]":
         return value.type_name
     if is_enumerable(value):
         return "System.Object[]"

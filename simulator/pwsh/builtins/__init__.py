@@ -170,4 +170,4 @@ def _load() -> None:
     global _loaded
     if not _loaded:
         _loaded = True
-        from nestlab.simulator.pwsh.builtins import objects, registry, session_cmds, streams, text  # noqa: F401
+        from nestlab.simulator.pwsh.builtins import json_in, modules, objects, registry, session_cmds, streams, text  # noqa: F401

@@ -111,9 +111,17 @@ def format_list(call: BuiltinCall) -> list[Any]:
     return _format(call, "list")
 
 
+def _entries(item: Any) -> list[Any]:
+    """A hashtable is formatted as its entries (DictionaryEntry: Name, Value), as PowerShell's table of it."""
+    if isinstance(item, Hashtable):
+        return [PSObject(("System.Collections.DictionaryEntry", "System.Object"),
+                         [("Name", to_str(k)), ("Value", to_str(v))]) for k, v in item.items()]
+    return [item]
+
+
 @builtin("Out-String", params=("InputObject", "Width"), switches=("Stream",))
 def out_string(call: BuiltinCall) -> list[Any]:
-    items = call.items + enumerate_value(call.get("InputObject"))
+    items = [entry for item in call.items + enumerate_value(call.get("InputObject")) for entry in _entries(item)]
     text = psformat.render(items)
     if call.flag("Stream"):
         return text.splitlines()
