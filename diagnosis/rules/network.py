@@ -14,7 +14,7 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Iterator
 
-from nestlab.diagnosis import intent
+from nestlab.diagnosis import default_switch, intent
 from nestlab.diagnosis.evidence import Evidence
 from nestlab.diagnosis.rules.common import (
     GUIDE,
@@ -85,8 +85,12 @@ def external_switch(lab: Lab, owner: str) -> str | None:
 MANAGED_NAT_SWITCHES = {"default switch": (16299, True), "wsl": (18362, False), "dockernat": (0, False)}
 
 
-def managed_nat(lab: Lab, switch: str) -> bool:
-    """Whether an Internal switch is one Windows, WSL or Docker Desktop NATs without a NetNat object."""
+def managed_nat(lab: Lab, switch: str, ev: Evidence | None = None) -> bool:
+    """Whether an Internal switch is one Windows, WSL or Docker Desktop NATs without a NetNat object.
+    Windows' Default Switch is known by its fixed Id where Get-VMSwitch showed one (default_switch.py)."""
+    by_id = default_switch.is_default_switch(ev, switch) if ev is not None else None
+    if by_id is not None and (by_id or lab[switch].name.lower() == "default switch"):
+        return by_id
     known = MANAGED_NAT_SWITCHES.get(lab[switch].name.lower())
     if known is None:
         return False
@@ -101,7 +105,7 @@ def switch_internal(ev: Evidence) -> Iterator[Hit]:
     for vm, adapter, switch in attachments(ev):
         record = lab[switch]
         owner = lab.owner(switch)
-        if record.type != "Internal" or lab.owned(owner, "nat") or managed_nat(lab, switch):
+        if record.type != "Internal" or lab.owned(owner, "nat") or managed_nat(lab, switch, ev):
             continue
         if record.host_ip:
             prefix = str(network_of(record.host_ip))
