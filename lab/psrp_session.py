@@ -26,13 +26,15 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 import requests
-from pypsrp.complex_objects import ComplexObject
+from pypsrp.complex_objects import ComplexObject, PSCredential
 from pypsrp.exceptions import AuthenticationError, WinRMError
 from pypsrp.powershell import PowerShell, PSInvocationState, RunspacePool
 from pypsrp.serializer import TaggedValue
 from pypsrp.wsman import WSMan
 
+from nestlab.lab import guest_credentials
 from nestlab.lab.deadline import Deadline, DeadlineExceeded, guard
+from nestlab.lab.guest_credentials import GuestCredential, GuestLogin
 from nestlab.simulator import clixml
 from nestlab.simulator.endpoint import direct
 from nestlab.simulator.errors import BadInput
@@ -69,6 +71,8 @@ class HostAddress:
     cert_validation: bool | str = True  # True, False, or a CA bundle path
     connect_timeout: float = 10.0
     operation_timeout: int = 20  # WS-Man OperationTimeout of each Receive, seconds
+    guest_user: str | None = None  # PowerShell Direct's -Credential for this host's guests (lab/guest_credentials.py)
+    guests: tuple[tuple[str, GuestLogin], ...] = ()  # per VM name: its own guest login
 
     def __post_init__(self) -> None:
         if self.transport not in TRANSPORTS:
@@ -83,6 +87,13 @@ class HostAddress:
     @property
     def where(self) -> str:
         return f"{self.transport}://{self.server}:{self.effective_port}"
+
+    def guest_login(self, vm_name: str) -> GuestLogin | None:
+        """The login for PowerShell Direct into `vm_name`: its own, the host's, the run's, or none."""
+        for name, login in self.guests:
+            if name.lower() == vm_name.lower():
+                return login
+        return GuestLogin(self.guest_user) if self.guest_user else guest_credentials.default_login()
 
 
 def password_for(address: HostAddress, *, prompt: bool | None = None) -> str | None:
@@ -118,6 +129,7 @@ class _Connection:
     wsman: WSMan
     pool: RunspacePool
     lock: threading.Lock = field(default_factory=threading.Lock)
+    keys_exchanged: bool = False  # a SecureString (a guest's password) needs the session key first
 
 
 class PsrpSession:
@@ -142,6 +154,7 @@ class PsrpSession:
         self._opening: dict[str, threading.Lock] = {}
         self._secrets: set[str] = set()
         self.round_trips = 0
+        self._guest_credentials: dict[tuple[str, str], GuestCredential | None] = {}
 
     def hosts(self) -> list[str]:
         return list(self.addresses)
@@ -150,9 +163,10 @@ class PsrpSession:
         if not pipeline:
             raise ValueError("an empty pipeline")
         connection = self._connection(host)
+        credential = self._guest_credential(host, vm[0]) if vm else None
         with connection.lock:
             ps = PowerShell(connection.pool)
-            _add_pipeline(ps, tuple(pipeline), tuple(vm))
+            _add_pipeline(ps, tuple(pipeline), tuple(vm), self._pscredential(connection, credential))
             try:
                 ps.invoke()
             except _HOST_ERRORS as exc:
@@ -177,17 +191,34 @@ class PsrpSession:
                 raise ValueError("vms needs one guest path per pipeline")
             if not any(vms):
                 return self.run_batch(host, pipelines)
+            if any(self._guest_credential(host, v[0]) for v in vms if v):
+                return self._per_guest(host, pipelines, vms)
             return self._batch(host, direct.BATCH, None,
                                [direct.host_script(tuple(v), tuple(p)) for v, p in zip(vms, pipelines)])
         if len(pipelines) < 2:
             return [self.run(host, pipeline, vm=vm) for pipeline in pipelines]
         if vm:
-            return self._batch(host, direct.GUEST_BATCH, vm[0],
-                               [direct.guest_script(tuple(vm), tuple(p)) for p in pipelines])
+            credential = self._guest_credential(host, vm[0])
+            return self._batch(host, direct.GUEST_BATCH_CREDENTIAL if credential else direct.GUEST_BATCH, vm[0],
+                               [direct.guest_script(tuple(vm), tuple(p)) for p in pipelines], credential)
         return self._batch(host, direct.BATCH, None, [direct.render(tuple(p)) for p in pipelines])
 
-    def _batch(self, host: str, script: str, vm_name: str | None, texts: list[str]) -> list[Result]:
-        """Send one batch script (direct.BATCH or GUEST_BATCH) and split its output per text."""
+    def _per_guest(self, host: str, pipelines: Sequence[Sequence[Command]],
+                   vms: Sequence[Sequence[str]]) -> list[Result]:
+        """`run_batch(vms=…)` when a guest needs a credential: one batch per guest path (a credential
+        travels as a parameter of the wrapper, never inside a rendered host-level text)."""
+        groups: dict[tuple[str, ...], list[int]] = {}
+        for index, path in enumerate(vms):
+            groups.setdefault(tuple(path), []).append(index)
+        results: list[Result | None] = [None] * len(pipelines)
+        for path, indexes in groups.items():
+            for index, result in zip(indexes, self.run_batch(host, [pipelines[i] for i in indexes], vm=path)):
+                results[index] = result
+        return [r for r in results if r is not None]
+
+    def _batch(self, host: str, script: str, vm_name: str | None, texts: list[str],
+               credential: GuestCredential | None = None) -> list[Result]:
+        """Send one batch script (direct.BATCH, GUEST_BATCH[_CREDENTIAL]) and split its output per text."""
         marker = f"nestlab-batch-{uuid.uuid4()}"
         connection = self._connection(host)
         with connection.lock:
@@ -197,6 +228,8 @@ class PsrpSession:
                 ps.add_parameter("VMName", vm_name)
             ps.add_parameter("Pipeline", texts)
             ps.add_parameter("Marker", marker)
+            if credential is not None:
+                ps.add_parameter("Credential", self._pscredential(connection, credential))
             try:
                 ps.invoke()
             except _HOST_ERRORS as exc:
@@ -225,6 +258,40 @@ class PsrpSession:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # -- guest credentials (PowerShell Direct's -Credential) ----------------------------------------
+
+    def _guest_credential(self, host: str, vm_name: str) -> GuestCredential | None:
+        """The credential for `vm_name` on `host`, resolved once (lab/guest_credentials.py)."""
+        key = (host, vm_name.lower())
+        with self._lock:
+            if key in self._guest_credentials:
+                return self._guest_credentials[key]
+        address = self.addresses.get(host)
+        login = address.guest_login(vm_name) if address is not None else guest_credentials.default_login()
+        credential = guest_credentials.resolve(login, where=f"{host}/{vm_name}") if login else None
+        with self._lock:
+            if credential is not None:
+                self._secrets.add(credential.password)
+            self._guest_credentials[key] = credential
+        return credential
+
+    def _pscredential(self, connection: _Connection, credential: GuestCredential | None) -> PSCredential | None:
+        """The PSCredential parameter; its password is a SecureString, so the keys are exchanged first."""
+        if credential is None:
+            return None
+        if not connection.keys_exchanged:
+            try:
+                connection.pool.exchange_keys()
+            except _HOST_ERRORS as exc:
+                raise HostUnreachable("", f"the session key exchange failed: {self._scrub(_reason(exc))}") from None
+            connection.keys_exchanged = True
+        return PSCredential(username=credential.user, password=credential.password)
+
+    def _scrub(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
 
     # -- connections ------------------------------------------------------------------------------
 
@@ -309,11 +376,10 @@ def _reason(exc: BaseException) -> str:
 # ----------------------------------------------------------------------------------------------
 
 
-def _add_pipeline(ps: PowerShell, pipeline: tuple[Command, ...], vm: tuple[str, ...]) -> None:
+def _add_pipeline(ps: PowerShell, pipeline: tuple[Command, ...], vm: tuple[str, ...],
+                  credential: PSCredential | None = None) -> None:
     if vm:
-        ps.add_script(direct.WRAPPER)
-        ps.add_parameter("VMName", vm[0])
-        ps.add_parameter("Script", direct.guest_script(vm, pipeline))
+        _add_guest_wrapper(ps, vm, direct.guest_script(vm, pipeline), credential)
         return
     for command in pipeline:
         ps.add_cmdlet(command.name)
@@ -321,6 +387,15 @@ def _add_pipeline(ps: PowerShell, pipeline: tuple[Command, ...], vm: tuple[str, 
             ps.add_parameter(name, _wire(value))
         for argument in command.arguments:
             ps.add_argument(_wire(argument))
+
+
+def _add_guest_wrapper(ps: PowerShell, vm: tuple[str, ...], script: str, credential: PSCredential | None) -> None:
+    """PowerShell Direct into vm[0]: the constant wrapper, with `-Credential` when there is one."""
+    ps.add_script(direct.WRAPPER_CREDENTIAL if credential is not None else direct.WRAPPER)
+    ps.add_parameter("VMName", vm[0])
+    ps.add_parameter("Script", script)
+    if credential is not None:
+        ps.add_parameter("Credential", credential)
 
 
 def _wire(value: Any) -> Any:

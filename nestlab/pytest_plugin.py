@@ -61,6 +61,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="let scenarios that inject faults run on real hosts whose inventory entry allows it",
     )
+    group.addoption("--guest-user", metavar="USER", default=None,
+                    help="real hosts: log PowerShell Direct into guests as USER (password from NESTLAB_GUEST_PASSWORD, "
+                         "NESTLAB_GUEST_PASSWORD_FILE or a prompt; an inventory may name one per VM)")
     group.addoption("--nestlab-fidelity", action=argparse.BooleanOptionalAction, default=True,
                     help="at the end of a run against real or served hosts, print where the simulator would have "
                          "predicted their answers otherwise (nestlab fidelity; default on)")
@@ -72,6 +75,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     parse_lab_option(config.getoption("--lab"))  # an unknown target is a usage error, before collection
+    if config.getoption("--guest-user"):
+        from nestlab.lab.guest_credentials import set_guest_user
+
+        set_guest_user(config.getoption("--guest-user"))
     for name, description in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {description}")
     config.addinivalue_line("markers", "nestlab_lab(reference): the lab the nestlab_lab fixture loads (builtin:NAME or a path)")

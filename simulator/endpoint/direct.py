@@ -37,6 +37,14 @@ non-terminating errors arrive merged into the output (`2>&1`) as ErrorRecord obj
 terminating one arrives caught (`$_`) followed by "<Marker> failed". The marker is a fresh GUID
 per batch, so no real output can be mistaken for it."""
 
+WRAPPER_CREDENTIAL = (
+    "param([string]$VMName, [string]$Script, [pscredential]$Credential) "
+    "Invoke-Command -VMName $VMName -Credential $Credential -ScriptBlock ([scriptblock]::Create($Script))"
+)
+"""WRAPPER with the guest's credential: PowerShell Direct's `-Credential` is mandatory in the VMName
+parameter set (PowerShell-Docs, Invoke-Command, "VMName" syntax). The PSCredential travels as a
+parameter (its password a SecureString after the session key exchange), never in script text."""
+
 GUEST_BATCH = (
     "param([string]$VMName, [string[]]$Pipeline, [string]$Marker) "
     "Invoke-Command -VMName $VMName -ArgumentList $Pipeline, $Marker -ScriptBlock { "
@@ -47,6 +55,15 @@ GUEST_BATCH = (
 """BATCH run inside a guest through one PowerShell Direct hop: each pipeline is the text
 `guest_script` writes for the first guest (a deeper guest's pipeline is a nested Invoke-Command
 in that text), so a whole guest level of the walk is one PSRP pipeline, as on a host."""
+
+GUEST_BATCH_CREDENTIAL = (
+    "param([string]$VMName, [string[]]$Pipeline, [string]$Marker, [pscredential]$Credential) "
+    "Invoke-Command -VMName $VMName -Credential $Credential -ArgumentList $Pipeline, $Marker -ScriptBlock { "
+    "param([string[]]$Pipeline, [string]$Marker) "
+    "foreach ($text in $Pipeline) { $Marker; "
+    "try { & ([scriptblock]::Create($text)) 2>&1 } catch { $_; \"$Marker failed\" } } }"
+)
+"""GUEST_BATCH with the guest's credential (as WRAPPER_CREDENTIAL)."""
 
 # PowerShell's tokenizer accepts these four as single quotes besides U+0027 (CharTraits.IsSingleQuote).
 SINGLE_QUOTES = "'\u2018\u2019\u201a\u201b"

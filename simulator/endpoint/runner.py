@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 
 from nestlab.simulator import clixml, psformat, pwsh
 from nestlab.simulator.endpoint import direct
+from nestlab.simulator.endpoint.guest_door import GuestDoor
 from nestlab.simulator.endpoint.streams import StreamedResult
 from nestlab.simulator.endpoint.psrp import Invocation
 from nestlab.simulator.model import vm_id
@@ -43,14 +44,18 @@ class Outcome(StreamedResult):
         return bool(self.exit_code) if self.exited is None else self.exited
 
 
+OPEN_DOOR = GuestDoor()  # no served account to check against: every PowerShell Direct call enters
+
+
 def run_statements(execute: Executor, context: str, statements: Sequence[Sequence[Invocation]],
-                   input: Sequence[Any] = (), *, host: Any = None) -> Outcome:
+                   input: Sequence[Any] = (), *, host: Any = None, guests: GuestDoor = OPEN_DOOR) -> Outcome:
     """Run each statement in order; a failed statement stops the rest, as in PowerShell.
 
     `input` (the pipeline's PIPELINE_INPUT objects) feeds the first command of the first
     statement: `Write-Output -InputObject <input> | <statement>`, or a script's `$input` /
     process block. `host` is the client's host (endpoint.hostcalls) when it has one: scripts'
-    Read-Host asks it.
+    Read-Host asks it. `guests` decides whether a PowerShell Direct wrapper may enter its guest
+    (endpoint/guest_door.py: the `-Credential` check).
     """
     output: list[Any] = []
     errors: list[ErrorRecord] = []
@@ -61,7 +66,7 @@ def run_statements(execute: Executor, context: str, statements: Sequence[Sequenc
         fed = input if index == 0 else ()
         if fed and not statement[0].is_script:
             statement, fed = [_input_source(fed), *statement], ()
-        result = _run_statement(execute, context, statement, host, fed)
+        result = _run_statement(execute, context, statement, host, fed, guests)
         output.extend(result.output)
         errors.extend(result.errors)
         for name, lines in streams.items():
@@ -82,13 +87,19 @@ def _input_source(input: Sequence[Any]) -> Invocation:
 
 
 def _run_statement(execute: Executor, context: str, statement: Sequence[Invocation], host: Any = None,
-                   input: Sequence[Any] = ()) -> Result:
+                   input: Sequence[Any] = (), guests: GuestDoor = OPEN_DOOR) -> Result:
     first = statement[0]
-    if first.is_script and first.name.strip() == direct.BATCH:
+    script = first.name.strip() if first.is_script else None
+    if script == direct.BATCH:
         return _run_batch(execute, context, first.command)
-    if first.is_script and first.name.strip() == direct.GUEST_BATCH:
+    if script in (direct.GUEST_BATCH, direct.GUEST_BATCH_CREDENTIAL, direct.WRAPPER, direct.WRAPPER_CREDENTIAL):
+        given = script in (direct.GUEST_BATCH_CREDENTIAL, direct.WRAPPER_CREDENTIAL)
+        refused = guests.check(first.command.param("Credential") if given else None, given=given)
+        if refused is not None:
+            return _failure(refused)
+    if script in (direct.GUEST_BATCH, direct.GUEST_BATCH_CREDENTIAL):
         return _run_batch(execute, context, first.command, guest=first.command.param("VMName"))
-    if first.is_script and first.name.strip() == direct.WRAPPER:
+    if script in (direct.WRAPPER, direct.WRAPPER_CREDENTIAL):
         return _run_in_guest(execute, context, first.command)
     if _is_execute_ps(statement):
         return _as_text(_run_script(execute, context, str(first.command.param("Command") or ""), host=host))
