@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from nestlab.diagnosis import default_switch, intent
+from nestlab.diagnosis.rules import bridged_guest
 from nestlab.diagnosis.evidence import Evidence
 from nestlab.diagnosis.rules.common import (
     GUIDE,
@@ -215,6 +216,7 @@ def mac_spoofing_disabled(ev: Evidence) -> Iterator[Hit]:
                 resolution=(f"Set-VMNetworkAdapter {adapter_selector(lab, outer)} -MacAddressSpoofing On",),
                 explains=NETWORK_SYMPTOMS,
             )
+    yield from bridged_guest.unseen_bridges(ev)  # a bridge its guest cannot show (rules/bridged_guest.py)
 
 
 def chain_platforms(ev: Evidence) -> Iterator[str]:
