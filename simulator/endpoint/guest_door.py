@@ -52,16 +52,16 @@ def _same_user(given: str, expected: str) -> bool:
 
 
 def missing_credential() -> ErrorRecord:
-    return ErrorRecord(
-        "Cannot process command because of one or more missing mandatory parameters: Credential.",
-        "MissingMandatoryParameter,Microsoft.PowerShell.Commands.InvokeCommandCommand", "InvalidArgument",
-        activity="Invoke-Command", reason="ParameterBindingException",
-        exception_type="System.Management.Automation.ParameterBindingException")
+    return _invoke_command_error("Cannot process command because of one or more missing mandatory parameters: Credential.",
+                                 "MissingMandatoryParameter", "System.Management.Automation.ParameterBindingException")
 
 
 def invalid_credential() -> ErrorRecord:
-    return ErrorRecord(
-        "The credential is invalid.",
-        "CreateRemoteRunspaceForVMFailed,Microsoft.PowerShell.Commands.InvokeCommandCommand", "InvalidArgument",
-        activity="Invoke-Command", reason="PSDirectException",
-        exception_type="System.Management.Automation.Remoting.PSDirectException")
+    return _invoke_command_error("The credential is invalid.", "CreateRemoteRunspaceForVMFailed",
+                                 "System.Management.Automation.Remoting.PSDirectException")
+
+
+def _invoke_command_error(message: str, error_id: str, exception_type: str) -> ErrorRecord:
+    """Invoke-Command's own error: `<id>,<command type>`, InvalidArgument, the exception's short name."""
+    return ErrorRecord(message, f"{error_id},Microsoft.PowerShell.Commands.InvokeCommandCommand", "InvalidArgument",
+                       activity="Invoke-Command", reason=exception_type.rsplit(".", 1)[-1], exception_type=exception_type)
