@@ -162,6 +162,8 @@ class PsrpSession:
     def run(self, host: str, pipeline: Sequence[Command], *, vm: Sequence[str] = ()) -> Result:
         if not pipeline:
             raise ValueError("an empty pipeline")
+        if len(vm) > 1 and any(self._levels(host, vm)):
+            return self._hops(host, tuple(vm), [tuple(pipeline)])[0]
         connection = self._connection(host)
         credential = self._guest_credential(host, vm[0]) if vm else None
         with connection.lock:
@@ -191,12 +193,14 @@ class PsrpSession:
                 raise ValueError("vms needs one guest path per pipeline")
             if not any(vms):
                 return self.run_batch(host, pipelines)
-            if any(self._guest_credential(host, v[0]) for v in vms if v):
+            if any(any(self._levels(host, v)) for v in vms if v):
                 return self._per_guest(host, pipelines, vms)
             return self._batch(host, direct.BATCH, None,
                                [direct.host_script(tuple(v), tuple(p)) for v, p in zip(vms, pipelines)])
         if len(pipelines) < 2:
             return [self.run(host, pipeline, vm=vm) for pipeline in pipelines]
+        if len(vm) > 1 and any(self._levels(host, vm)):
+            return self._hops(host, tuple(vm), [tuple(p) for p in pipelines])
         if vm:
             credential = self._guest_credential(host, vm[0])
             return self._batch(host, direct.GUEST_BATCH_CREDENTIAL if credential else direct.GUEST_BATCH, vm[0],
@@ -216,8 +220,18 @@ class PsrpSession:
                 results[index] = result
         return [r for r in results if r is not None]
 
+    def _hops(self, host: str, vm: tuple[str, ...], pipelines: list[tuple[Command, ...]]) -> list[Result]:
+        """Pipelines for a guest below a guest, each level entered with its own credential
+        (direct.HOPS): a rendered inner `Invoke-Command -VMName` could carry none."""
+        return self._batch(host, direct.HOPS, None, [direct.render(p) for p in pipelines],
+                           hops=(vm, self._levels(host, vm)))
+
+    def _levels(self, host: str, vm: Sequence[str]) -> list[GuestCredential | None]:
+        return [self._guest_credential(host, name) for name in vm]
+
     def _batch(self, host: str, script: str, vm_name: str | None, texts: list[str],
-               credential: GuestCredential | None = None) -> list[Result]:
+               credential: GuestCredential | None = None,
+               hops: tuple[tuple[str, ...], list[GuestCredential | None]] | None = None) -> list[Result]:
         """Send one batch script (direct.BATCH, GUEST_BATCH[_CREDENTIAL]) and split its output per text."""
         marker = f"nestlab-batch-{uuid.uuid4()}"
         connection = self._connection(host)
@@ -230,6 +244,9 @@ class PsrpSession:
             ps.add_parameter("Marker", marker)
             if credential is not None:
                 ps.add_parameter("Credential", self._pscredential(connection, credential))
+            if hops is not None:
+                ps.add_parameter("Path", list(hops[0]))
+                ps.add_parameter("Credentials", [self._pscredential(connection, c) for c in hops[1]])
             try:
                 ps.invoke()
             except _HOST_ERRORS as exc:

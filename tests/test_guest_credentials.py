@@ -140,3 +140,35 @@ def test_the_cli_takes_a_guest_user_and_no_guest_password():
     help_text = CliRunner().invoke(cli, ["--help"]).output
     assert "--guest-user" in help_text and "--guest-password" not in help_text
     assert CliRunner().invoke(cli, ["--guest-password", "x", "labs"]).exit_code == 2
+
+
+def test_a_guest_below_a_guest_is_entered_hop_by_hop_each_with_its_own_credential(strict, monkeypatch):
+    address, password = strict
+    deep = ("L1", "L2-web")
+    monkeypatch.setenv("L1_PW", password)
+    only_l1 = replace(address, guests=(("L1", gc.GuestLogin("nestlab", "L1_PW")),))
+    with _session(only_l1, password) as session:
+        assert session.run("HV01", OS, vm=("L1",)).ok
+        (error,) = session.run("HV01", OS, vm=deep).errors  # L2-web's hop has no credential
+    assert error.fully_qualified_error_id.startswith("MissingMandatoryParameter,")
+    monkeypatch.setenv("L2_PW", "not-" + password)
+    wrong = replace(only_l1, guests=(*only_l1.guests, ("L2-web", gc.GuestLogin("nestlab", "L2_PW"))))
+    with _session(wrong, password) as session:
+        (error,) = session.run("HV01", OS, vm=deep).errors
+    assert error.message == "The credential is invalid."
+    monkeypatch.setenv("L2_PW", password)
+    with _session(wrong, password) as session:
+        inside = session.run("HV01", OS, vm=deep)
+        batch = session.run_batch("HV01", [OS, (Command.of("Get-CimInstance", ClassName="Win32_ComputerSystem"),)],
+                                  vm=deep)
+        lab = collect(session).lab
+    assert inside.ok and inside.output[0]["CSName"] not in ("HV01", "L1")
+    assert all(r.ok for r in batch)
+    assert lab.platform("HV01/L1/L2-web").os.build > 0
+
+
+def test_a_windows_like_host_refuses_a_rendered_inner_hop_without_a_credential(strict, monkeypatch):
+    address, password = strict
+    monkeypatch.setenv(gc.GUEST_PASSWORD_ENV, password)
+    with _session(address, password) as session:  # no guest login at all: the old wrappers
+        assert session.run("HV01", OS, vm=("L1", "L2-web")).failed

@@ -65,6 +65,23 @@ GUEST_BATCH_CREDENTIAL = (
 )
 """GUEST_BATCH with the guest's credential (as WRAPPER_CREDENTIAL)."""
 
+HOPS = (
+    "param([string[]]$Path, [object[]]$Credentials, [string[]]$Pipeline, [string]$Marker) "
+    "$hop = { param([string[]]$Path, [object[]]$Credentials, [string[]]$Pipeline, [string]$Marker, [string]$Hop) "
+    "if (@($Path).Count -eq 0) { foreach ($text in $Pipeline) { $Marker; "
+    "try { & ([scriptblock]::Create($text)) 2>&1 } catch { $_; \"$Marker failed\" } }; return } "
+    "$call = @{ VMName = @($Path)[0]; ScriptBlock = [scriptblock]::Create($Hop); ArgumentList = @("
+    "@(@($Path) | Select-Object -Skip 1), @(@($Credentials) | Select-Object -Skip 1), $Pipeline, $Marker, $Hop) }; "
+    "if (@($Credentials)[0]) { $call.Credential = @($Credentials)[0] }; "
+    "try { Invoke-Command @call -ErrorAction Stop } "
+    "catch { $failure = $_; foreach ($text in $Pipeline) { $Marker; $failure; \"$Marker failed\" } } }; "
+    "& $hop $Path $Credentials $Pipeline $Marker $hop.ToString()"
+)
+"""BATCH run in a guest any levels deep, one PowerShell Direct hop per VM of `Path`, each with its
+own credential (`Credentials[i]`, or $null for none): the recursion is this constant script passing
+itself on, so no credential is ever in script text. The texts are the innermost pipelines, rendered
+(`render`). A hop that cannot be made gives every pipeline its error and "<Marker> failed"."""
+
 # PowerShell's tokenizer accepts these four as single quotes besides U+0027 (CharTraits.IsSingleQuote).
 SINGLE_QUOTES = "'\u2018\u2019\u201a\u201b"
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]*\Z")

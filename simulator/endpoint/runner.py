@@ -91,16 +91,18 @@ def _run_statement(execute: Executor, context: str, statement: Sequence[Invocati
     first = statement[0]
     script = first.name.strip() if first.is_script else None
     if script == direct.BATCH:
-        return _run_batch(execute, context, first.command)
+        return _run_batch(execute, context, first.command, guests=guests)
+    if script == direct.HOPS:
+        return _run_hops(execute, context, first.command, guests)
     if script in (direct.GUEST_BATCH, direct.GUEST_BATCH_CREDENTIAL, direct.WRAPPER, direct.WRAPPER_CREDENTIAL):
         given = script in (direct.GUEST_BATCH_CREDENTIAL, direct.WRAPPER_CREDENTIAL)
         refused = guests.check(first.command.param("Credential") if given else None, given=given)
         if refused is not None:
             return _failure(refused)
     if script in (direct.GUEST_BATCH, direct.GUEST_BATCH_CREDENTIAL):
-        return _run_batch(execute, context, first.command, guest=first.command.param("VMName"))
+        return _run_batch(execute, context, first.command, guest=first.command.param("VMName"), guests=guests)
     if script in (direct.WRAPPER, direct.WRAPPER_CREDENTIAL):
-        return _run_in_guest(execute, context, first.command)
+        return _run_in_guest(execute, context, first.command, guests)
     if _is_execute_ps(statement):
         return _as_text(_run_script(execute, context, str(first.command.param("Command") or ""), host=host))
     if first.is_script:
@@ -108,7 +110,7 @@ def _run_statement(execute: Executor, context: str, statement: Sequence[Invocati
     return execute(context, tuple(i.command for i in statement))
 
 
-def _run_in_guest(execute: Executor, context: str, call: Command) -> Result:
+def _run_in_guest(execute: Executor, context: str, call: Command, guests: GuestDoor = OPEN_DOOR) -> Result:
     vm_name, script = call.param("VMName"), call.param("Script")
     if not isinstance(vm_name, str) or not isinstance(script, str):
         return _failure(parse_error("Invoke-Command needs -VMName and -ScriptBlock"))
@@ -116,7 +118,30 @@ def _run_in_guest(execute: Executor, context: str, call: Command) -> Result:
         chain, pipeline = direct.unwrap(vm_name, script)
     except ValueError as exc:
         return _failure(parse_error(str(exc)))
-    return execute(_inside(context, chain), pipeline)
+    refused = _bare_hops(guests, len(chain) - 1)
+    return _failure(refused) if refused is not None else execute(_inside(context, chain), pipeline)
+
+
+def _bare_hops(guests: GuestDoor, count: int) -> ErrorRecord | None:
+    """A rendered `Invoke-Command -VMName` inside a guest's text carries no -Credential: refused
+    where the door requires one (guest_door.py), as Windows would."""
+    return guests.check(None, given=False) if count > 0 else None
+
+
+def _run_hops(execute: Executor, context: str, call: Command, guests: GuestDoor) -> Result:
+    """direct.HOPS: each VM of -Path entered with its own -Credentials entry, then the batch inside."""
+    path, credentials, texts, marker = (call.param(n) for n in ("Path", "Credentials", "Pipeline", "Marker"))
+    path = [path] if isinstance(path, str) else list(path or ())
+    credentials = list(credentials) if isinstance(credentials, (list, tuple)) else [credentials]
+    if not path or not all(isinstance(v, str) for v in path):
+        return _failure(parse_error("the hops need -Path"))
+    for index, _ in enumerate(path):
+        credential = credentials[index] if index < len(credentials) else None
+        refused = guests.check(credential, given=credential is not None)
+        if refused is not None:  # the script's catch: every pipeline gets the error and "<marker> failed"
+            texts = [texts] if isinstance(texts, str) else list(texts or ())
+            return Result(tuple(item for _ in texts for item in (marker, refused, f"{marker} failed")))
+    return _run_batch(execute, _inside(context, path), call, guests=guests)
 
 
 def _inside(context: str, chain: Sequence[str]) -> str:
@@ -125,7 +150,8 @@ def _inside(context: str, chain: Sequence[str]) -> str:
     return context
 
 
-def _run_batch(execute: Executor, context: str, call: Command, *, guest: Any = None) -> Result:
+def _run_batch(execute: Executor, context: str, call: Command, *, guest: Any = None,
+               guests: GuestDoor = OPEN_DOOR) -> Result:
     """direct.BATCH: each pipeline's objects after the marker, its errors as objects (`2>&1`).
 
     direct.GUEST_BATCH (`guest` is its VMName): the same, each text a guest script of that guest.
@@ -143,10 +169,11 @@ def _run_batch(execute: Executor, context: str, call: Command, *, guest: Any = N
         try:
             if guest is None:  # a host-level text may reach a guest itself (direct.host_script)
                 chain, pipeline = direct.unwrap_pipeline(direct.parse(str(text)))
-                result = execute(_inside(context, chain), pipeline)
+                refused = _bare_hops(guests, len(chain))
             else:
                 chain, pipeline = direct.unwrap(guest, str(text))
-                result = execute(_inside(context, chain), pipeline)
+                refused = _bare_hops(guests, len(chain) - 1)
+            result = _failure(refused) if refused is not None else execute(_inside(context, chain), pipeline)
         except ValueError as exc:
             result = _failure(parse_error(str(exc)))
         streamed, terminating = clixml.wire_errors(result)
