@@ -24,6 +24,7 @@ Facts are keyed by the node they are about (a lab-format id):
 | VHD               | test_path             | Test-Path -Path P (P = the VHD's path, or a child's ParentPath)         | Result (bool) |
 | VHD               | test_vhd_error        | Test-VHD -Path P                                                        | Error (the ErrorRecord's message; absent when Test-VHD passed) |
 | VHD (missing parent path; or the child) | parent_search | Get-ChildItem -Path C:\\,D:\\ -Recurse -Filter LEAF (every volume; LEAF = ParentPath's file name) | FullName (tuple of paths found) |
+| switch            | switch_guid          | Get-VMSwitch                                                            | Id (the switch's GUID, as text) |
 | host / VM (guest) | hyperv_install_state | Get-WindowsFeature -Name Hyper-V (Server) / Get-WindowsOptionalFeature … (client) | InstallState / State by name ("Installed", "InstallPending", "EnablePending" …) |
 
 Beside the facts, `Statements` holds what a person says rather than what a host shows: which VMs
@@ -105,6 +106,7 @@ class Facts:
     parent_search: Fact | None = None
     hyperv_install_state: Fact | None = None
     shown: tuple[Source, ...] = ()  # the answers this node's lab attributes were read from
+    switch_guid: Fact | None = None
 
     def events_with_id(self, *ids: int) -> tuple[Event, ...]:
         return tuple(e for e in self.events if e.id in ids)

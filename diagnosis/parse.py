@@ -326,6 +326,8 @@ class Builder:
             sid = self.lab.add(switch_id(owner, name), Switch(name=name, type=kind, adapter=adapter, host_ip=host_ip))
             self._shown(sid, owner, "switches", (sw,))
             self.lab.link(owner, sid, Edge.HAS)
+            if get(sw, "Id") is not None:  # Windows' Default Switch is known by it (diagnosis/default_switch.py)
+                self._merge(sid, switch_guid=Fact("Get-VMSwitch", "Id", str(get(sw, "Id")).lower()))
 
     def _adapter_name(self, owner: str, nic: PSObject) -> str:
         """A host NIC is named by itself; a guest NIC is its VM's adapter, found by MAC."""

@@ -99,9 +99,12 @@ def _unlisted() -> dict[str, click.Command]:
 
 @click.group(cls=NestlabGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.option("--guest-user", metavar="USER", default=None,
+              help="Log PowerShell Direct into real hosts' guests as USER (password: NESTLAB_GUEST_PASSWORD, "
+                   "NESTLAB_GUEST_PASSWORD_FILE or a prompt; never argv). An inventory may name one per VM.")
 @click.version_option(package_name="nestlab")
 @click.pass_context
-def cli(ctx: click.Context, debug: bool) -> None:
+def cli(ctx: click.Context, debug: bool, guest_user: str | None) -> None:
     """nestlab: simulate, break, diagnose and heal Hyper-V nested-virtualization labs.
 
     \b
@@ -115,6 +118,10 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    if guest_user:
+        from nestlab.lab.guest_credentials import set_guest_user
+
+        set_guest_user(guest_user)
 
 
 def main(argv: list[str] | None = None) -> int:

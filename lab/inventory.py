@@ -97,6 +97,9 @@ def _address(where: str, entry: Any) -> HostAddress:
     validation = entry.get("cert_validation", True)
     if not isinstance(validation, (bool, str)):
         raise BadInput(f"{where}: cert_validation must be true, false or a CA bundle path")
+    from nestlab.lab.guest_credentials import parse_guests
+
+    guest_user, guests = parse_guests(where, entry)
     try:
         return HostAddress(
             name=str(entry["name"]),
@@ -106,6 +109,8 @@ def _address(where: str, entry: Any) -> HostAddress:
             transport=str(entry.get("transport", "https")).lower(),
             auth=str(entry.get("auth", "negotiate")).lower(),
             cert_validation=validation,
+            guest_user=guest_user,
+            guests=guests,
         )
     except BadInput as exc:
         raise BadInput(f"{where}: {exc}") from None

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 import requests
-from pypsrp.complex_objects import ComplexObject
+from pypsrp.complex_objects import ComplexObject, PSCredential
 from pypsrp.exceptions import AuthenticationError, WinRMError
 from pypsrp.messages import Message as PsrpMessage
 from pypsrp.messages import PipelineOutput
@@ -34,7 +34,9 @@ from pypsrp.powershell import Fragmenter, PowerShell, PSInvocationState, Runspac
 from pypsrp.serializer import Serializer, TaggedValue
 from pypsrp.wsman import WSMan
 
+from nestlab.lab import guest_credentials
 from nestlab.lab.deadline import Deadline, DeadlineExceeded, guard
+from nestlab.lab.guest_credentials import GuestCredential, GuestLogin
 from nestlab.simulator import clixml
 from nestlab.simulator.endpoint import direct
 from nestlab.simulator.endpoint import psrp as psrp_wire
@@ -63,6 +65,8 @@ class HostAddress:
     cert_validation: bool | str = True  # True, False, or a CA bundle path
     connect_timeout: float = 10.0
     operation_timeout: int = 20  # WS-Man OperationTimeout of each Receive, seconds
+    guest_user: str | None = None  # PowerShell Direct's -Credential for this host's guests (lab/guest_credentials.py)
+    guests: tuple[tuple[str, GuestLogin], ...] = ()  # per VM name: its own guest login
 
     def __post_init__(self) -> None:
         if self.transport not in TRANSPORTS:
@@ -77,6 +81,13 @@ class HostAddress:
     @property
     def where(self) -> str:
         return f"{self.transport}://{self.server}:{self.effective_port}"
+
+    def guest_login(self, vm_name: str) -> GuestLogin | None:
+        """The login for PowerShell Direct into `vm_name`: its own, the host's, the run's, or none."""
+        for name, login in self.guests:
+            if name.lower() == vm_name.lower():
+                return login
+        return GuestLogin(self.guest_user) if self.guest_user else guest_credentials.default_login()
 
 
 def password_for(address: HostAddress, *, prompt: bool | None = None) -> str | None:
@@ -112,6 +123,7 @@ class _Connection:
     wsman: WSMan
     pool: RunspacePool
     lock: threading.Lock = field(default_factory=threading.Lock)
+    keys_exchanged: bool = False  # a SecureString (a guest's password) needs the session key first
 
 
 class PsrpSession(Runs):
@@ -136,6 +148,7 @@ class PsrpSession(Runs):
         self._opening: dict[str, threading.Lock] = {}
         self._secrets: set[str] = set()
         self.round_trips = 0
+        self._guest_credentials: dict[tuple[str, str], GuestCredential | None] = {}
 
     def hosts(self) -> list[str]:
         return list(self.addresses)
@@ -163,6 +176,8 @@ class PsrpSession(Runs):
         return answered(requests, [results[i] for i in range(len(requests))])
 
     def _send_host(self, host: str, requests: list[Request]) -> list[Result]:
+        if self._has_guest_logins(host):
+            return self._send_credentialed(host, requests)
         plain = [r for r in requests if not r.guest_levels]
         fanned = [r for r in requests if r.guest_levels]
         if len(plain) == 1 and not fanned:
@@ -228,6 +243,98 @@ class PsrpSession(Runs):
             except Exception:  # closing is best effort: the host may already be gone
                 pass
             connection.wsman.close()
+
+    # -- guest credentials (PowerShell Direct's -Credential) ----------------------------------------
+
+    def _has_guest_logins(self, host: str) -> bool:
+        """Whether this host's guests are entered with a credential (`--guest-user`, an inventory's
+        `guest_user`/`guests`): then no fan-out, because a credential travels only as a parameter of
+        a constant wrapper, never inside the fan-out's rendered texts."""
+        address = self.addresses.get(host)
+        if address is None:
+            return guest_credentials.default_login() is not None
+        return bool(address.guests) or address.guest_login("") is not None
+
+    def _send_credentialed(self, host: str, requests: list[Request]) -> list[Result]:
+        """The host's requests, one PSRP pipeline per guest path, each hop with its own credential.
+
+        A fan-out request gets an answer with no guests, so the collector walks them a level per
+        round (as it does when a host refuses the fan-out)."""
+        results: dict[int, Result] = {}
+        groups: dict[tuple[str, ...], list[int]] = {}
+        for index, request in enumerate(requests):
+            if request.guest_levels:
+                results[index] = Result()
+            else:
+                groups.setdefault(request.vm, []).append(index)
+        for vm, indexes in groups.items():
+            answers = self._credentialed(host, vm, [requests[i].pipeline for i in indexes])
+            results.update(zip(indexes, answers))
+        return [results[i] for i in range(len(requests))]
+
+    def _credentialed(self, host: str, vm: tuple[str, ...], pipelines: list[tuple[Command, ...]]) -> list[Result]:
+        levels = self._levels(host, vm)
+        if len(vm) > 1 and any(levels):  # a guest below a guest: one PowerShell Direct hop per level (direct.HOPS)
+            connection = self._connection(host)
+            return self._batch(host, direct.HOPS, {"Path": list(vm),
+                                                   "Credentials": [self._pscredential(connection, c) for c in levels]},
+                               [direct.render(p) for p in pipelines])
+        credential = self._pscredential(self._connection(host), levels[0]) if vm else None
+        if len(pipelines) == 1:
+            return [_result(self._invoked(host, lambda ps: _add_pipeline(ps, pipelines[0], vm, credential)))]
+        if not vm:
+            return self._batch(host, direct.BATCH, {}, [direct.render(p) for p in pipelines])
+        if credential is None:
+            return self._batch(host, direct.GUEST_BATCH, {"VMName": vm[0]}, [direct.guest_script(vm, p) for p in pipelines])
+        return self._batch(host, direct.GUEST_BATCH_CREDENTIAL, {"VMName": vm[0], "Credential": credential},
+                           [direct.guest_script(vm, p) for p in pipelines])
+
+    def _batch(self, host: str, script: str, parameters: dict[str, Any], texts: list[str]) -> list[Result]:
+        """One constant batch script of `direct` over `texts`, its output split per text."""
+        marker = f"nestlab-batch-{uuid.uuid4()}"
+        ps = self._invoke(host, script, {**parameters, "Pipeline": texts}, marker)
+        if ps.state == PSInvocationState.FAILED:  # the batch itself failed: every pipeline did
+            failure = _result(ps)
+            return [failure for _ in texts]
+        try:
+            return _split_batch([from_pypsrp(o) for o in ps.output], marker, len(texts))
+        except ValueError as exc:
+            raise HostUnreachable(host, f"{host}: {exc}") from None
+
+    def _levels(self, host: str, vm: Sequence[str]) -> list[GuestCredential | None]:
+        return [self._guest_credential(host, name) for name in vm]
+
+    def _guest_credential(self, host: str, vm_name: str) -> GuestCredential | None:
+        """The credential for `vm_name` on `host`, resolved once (lab/guest_credentials.py)."""
+        key = (host, vm_name.lower())
+        with self._lock:
+            if key in self._guest_credentials:
+                return self._guest_credentials[key]
+        address = self.addresses.get(host)
+        login = address.guest_login(vm_name) if address is not None else guest_credentials.default_login()
+        credential = guest_credentials.resolve(login, where=f"{host}/{vm_name}") if login else None
+        with self._lock:
+            if credential is not None:
+                self._secrets.add(credential.password)
+            self._guest_credentials[key] = credential
+        return credential
+
+    def _pscredential(self, connection: _Connection, credential: GuestCredential | None) -> PSCredential | None:
+        """The PSCredential parameter; its password is a SecureString, so the keys are exchanged first."""
+        if credential is None:
+            return None
+        if not connection.keys_exchanged:
+            try:
+                connection.pool.exchange_keys()
+            except _HOST_ERRORS as exc:
+                raise HostUnreachable("", f"the session key exchange failed: {self._scrub(_reason(exc))}") from None
+            connection.keys_exchanged = True
+        return PSCredential(username=credential.user, password=credential.password)
+
+    def _scrub(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
 
     # -- connections ------------------------------------------------------------------------------
 
@@ -377,11 +484,10 @@ def _reason(exc: BaseException) -> str:
 # ----------------------------------------------------------------------------------------------
 
 
-def _add_pipeline(ps: PowerShell, pipeline: tuple[Command, ...], vm: tuple[str, ...]) -> None:
+def _add_pipeline(ps: PowerShell, pipeline: tuple[Command, ...], vm: tuple[str, ...],
+                  credential: PSCredential | None = None) -> None:
     if vm:
-        ps.add_script(direct.WRAPPER)
-        ps.add_parameter("VMName", vm[0])
-        ps.add_parameter("Script", direct.guest_script(vm, pipeline))
+        _add_guest_wrapper(ps, vm, direct.guest_script(vm, pipeline), credential)
         return
     for command in pipeline:
         ps.add_cmdlet(command.name)
@@ -389,6 +495,15 @@ def _add_pipeline(ps: PowerShell, pipeline: tuple[Command, ...], vm: tuple[str, 
             ps.add_parameter(name, _wire(value))
         for argument in command.arguments:
             ps.add_argument(_wire(argument))
+
+
+def _add_guest_wrapper(ps: PowerShell, vm: tuple[str, ...], script: str, credential: PSCredential | None) -> None:
+    """PowerShell Direct into vm[0]: the constant wrapper, with `-Credential` when there is one."""
+    ps.add_script(direct.WRAPPER_CREDENTIAL if credential is not None else direct.WRAPPER)
+    ps.add_parameter("VMName", vm[0])
+    ps.add_parameter("Script", script)
+    if credential is not None:
+        ps.add_parameter("Credential", credential)
 
 
 def _wire(value: Any) -> Any:

@@ -5,8 +5,9 @@ this module holds the CLI's openers it names:
 
 * `lab.yaml` — a lab file, simulated in process (SimSession);
 * `builtin:NAME` — a lab shipped in fixtures/labs;
-* `psrp://[user@]host[:port][?transport=https|http&auth=negotiate|ntlm|kerberos|credssp|basic]`
-  — one Windows host through PSRP (https with certificate checks unless the target says http);
+* `psrp://[user@]host[:port][?transport=https|http&auth=negotiate|ntlm|kerberos|credssp|basic&guest_user=U]`
+  — one Windows host through PSRP (https with certificate checks unless the target says http;
+  `guest_user` logs PowerShell Direct into its guests, lab/guest_credentials.py);
 * `inventory:PATH` — every host of an inventory file (`lab.inventory` reads it);
 * `fleet:LAB` — the running containers of `nestlab up LAB`, read from Docker's listing (no file).
 
@@ -122,9 +123,9 @@ def parse_psrp_url(text: str) -> HostAddress:
     except ValueError:
         raise BadInput(f"{text}: the port must be a number from 1 to 65535") from None
     options = dict(parse_qsl(parts.query, keep_blank_values=True))
-    unknown = sorted(set(options) - {"transport", "auth"})
+    unknown = sorted(set(options) - {"transport", "auth", "guest_user"})
     if unknown:
-        raise BadInput(f"{text}: unknown option {unknown[0]!r} (known: transport, auth)")
+        raise BadInput(f"{text}: unknown option {unknown[0]!r} (known: transport, auth, guest_user)")
     transport = options.get("transport", "https").lower()
     auth = options.get("auth", "negotiate").lower()
     if transport not in TRANSPORTS:
@@ -132,4 +133,5 @@ def parse_psrp_url(text: str) -> HostAddress:
     if auth not in AUTHS:
         raise BadInput(f"{text}: auth must be one of {', '.join(AUTHS)}, not {auth!r}")
     user = unquote(parts.username) if parts.username else None
-    return HostAddress(name=parts.hostname, server=parts.hostname, port=port, user=user, transport=transport, auth=auth)
+    return HostAddress(name=parts.hostname, server=parts.hostname, port=port, user=user, transport=transport, auth=auth,
+                       guest_user=options.get("guest_user") or None)  # PowerShell Direct's -Credential (guest_credentials.py)

@@ -15,6 +15,11 @@ For the repository's own suite and for people's suites alike it gives
   URL, username and password for the project's own tool, stopped when the test ends) and
   `inject` (`inject("extensions-not-exposed")` breaks the lab, undone after the test).
 
+Against real or served hosts (`--lab=psrp://…`, `inventory:…`, `fleet:…`, `endpoint`) the run ends
+with the fidelity report, where the simulator would have predicted those hosts' answers otherwise
+(`nestlab.steps.fidelity_replay`; `--no-nestlab-fidelity` turns it off,
+`--nestlab-fidelity-report PATH` writes it too).
+
 The target must be in every scenario's fixture closure (pytest-bdd issue #618: a fixture used only
 inside steps is invisible to collection, so it could neither parametrize nor skip a scenario).
 `_nestlab_scenario` is autouse and asks for the target whenever the test is a scenario; it is
@@ -23,10 +28,11 @@ also where a scenario that the target cannot run is skipped, before any step run
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import threading
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 
@@ -55,12 +61,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="let scenarios that inject faults run on real hosts whose inventory entry allows it",
     )
+    group.addoption("--guest-user", metavar="USER", default=None,
+                    help="real hosts: log PowerShell Direct into guests as USER (password from NESTLAB_GUEST_PASSWORD, "
+                         "NESTLAB_GUEST_PASSWORD_FILE or a prompt; an inventory may name one per VM)")
+    group.addoption("--nestlab-fidelity", action=argparse.BooleanOptionalAction, default=True,
+                    help="at the end of a run against real or served hosts, print where the simulator would have "
+                         "predicted their answers otherwise (nestlab fidelity; default on)")
+    group.addoption("--nestlab-fidelity-report", metavar="PATH", default=None,
+                    help="also write that report to PATH (JSON if it ends in .json, else text), e.g. beside --junitxml")
     parser.addini("nestlab_lab", f"the lab the nestlab_lab fixture loads: builtin:NAME or a path (default {DEFAULT_LAB})",
                   default=DEFAULT_LAB)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     parse_lab_option(config.getoption("--lab"))  # an unknown target is a usage error, before collection
+    if config.getoption("--guest-user"):
+        from nestlab.lab.guest_credentials import set_guest_user
+
+        set_guest_user(config.getoption("--guest-user"))
     for name, description in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {description}")
     config.addinivalue_line("markers", "nestlab_lab(reference): the lab the nestlab_lab fixture loads (builtin:NAME or a path)")
@@ -87,8 +105,36 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def nestlab_target(pytestconfig: pytest.Config) -> Iterator[Target]:
     """Where the scenarios run (`--lab`), built once per run."""
     target = build_target(pytestconfig.getoption("--lab"), pytestconfig)
+    pytestconfig.stash[TARGET_KEY] = target  # for the fidelity report at the end (pytest_terminal_summary)
     yield target
     target.close()
+
+
+TARGET_KEY = pytest.StashKey[Target]()
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """The fidelity report of a run against real or served hosts (nestlab/steps/fidelity_replay.py)."""
+    target = config.stash.get(TARGET_KEY, None)
+    if target is None or not config.getoption("--nestlab-fidelity"):
+        return
+    from nestlab.simulator.errors import BadInput
+    from nestlab.steps.fidelity_replay import SECTION, replay_fidelity, write_report
+
+    try:
+        report = replay_fidelity(target)
+    except BadInput as exc:  # a host gone by the end of the run: say so, the run's outcome stands
+        terminalreporter.write_sep("=", SECTION)
+        terminalreporter.write_line(f"not compared: {exc}")
+        return
+    if report is None:
+        return
+    terminalreporter.write_sep("=", SECTION)
+    terminalreporter.write(report.text())
+    path = config.getoption("--nestlab-fidelity-report")
+    if path:
+        write_report(report, Path(path))
+        terminalreporter.write_line(f"fidelity report written to {path}")
 
 
 @pytest.fixture

@@ -9,12 +9,17 @@ recordings in ../shared/reference/pypsrp-recordings):
 * a top-level object keeps its type names (`<TN>`), its `<ToString>` and its properties; adapted
   properties of .NET/CIM objects go in `<Props>`, note properties of a PSCustomObject in `<MS>`;
 * primitive properties keep their .NET type (B, I32/I64/U64, Db, S, DT, TS, G, BA);
-* enum values are `<Obj>` with the enum's type names, `<ToString>` (the name) and `<I32>` (the
-  number) — the shape of every enum in the recordings at the top level (PSThreadOptions,
-  ProgressRecordType, CommandOrigin in ErrorRecord) — and come back as `PSEnum`. Caveat: a real
-  host at depth 1 writes an enum *property* as its plain name (`<S N="Status">Running</S>` in the
-  recorded ServiceController); `from_clixml` then yields a `str`, which compares equal to the
-  `PSEnum` by name, so a consumer must compare enum properties by name;
+* an enum is `<Obj>` with the enum's type names, `<ToString>` (the name) and `<I32>` (the number)
+  only where it still has depth left: a top-level enum (`Select-Object -ExpandProperty State`),
+  read back as `PSEnum`. An enum *property* of an output object is at depth 0 and is written as
+  its name, `<S N="Status">Running</S>`, read back as a `str`: the recorded `Get-Service winrm`
+  (pypsrp-recordings/test_psrp_multiple_commands.yml: Status, ServiceType, StartType all `<S>`).
+  One level deeper there is no enum left to write: a nested object is its string form (the same
+  recording's ServicesDependedOn is an LST of `<S>`; in test_psrp_stream_output_invocation.yml the
+  ErrorRecord's nested InvocationInfo has `<S N="CommandOrigin">Internal</S>`). The recordings'
+  `<Obj>` enums inside records (ProgressRecord.Type, the ErrorRecord's InvocationInfo_CommandOrigin)
+  are properties of objects PowerShell serializes one level deeper than pipeline output, which
+  the simulator never writes;
 * arrays are `<Obj>` with `System.Object[]` type names and an `<LST>`; their complex elements,
   like other complex properties, arrive as their string form;
 * ErrorRecords are written like the recorded ones: Exception, FullyQualifiedErrorId, the
@@ -87,8 +92,8 @@ class _Writer:
         primitive = _primitive(value)
         if primitive is not None:
             return _leaf(primitive[0], primitive[1], name)
-        if isinstance(value, PSEnum):
-            return self.enum(value, name)
+        if isinstance(value, PSEnum):  # below the top, an enum is its name (module docstring)
+            return self.enum(value, name) if top else _text_element("S", value.name, name)
         if isinstance(value, ErrorRecord):
             return self.error_record(value, name) if top else _text_element("S", value.message, name)
         if isinstance(value, PSObject):
@@ -532,8 +537,8 @@ def _copy(value: Any, top: bool) -> Any:
     if kind is PSEnum:
         if type(value.value) is not int or type(value.name) is not str or type(value.type_name) is not str:
             raise _Unusual
-        _copy(value.name, False)
-        return PSEnum(value.type_name, value.name, value.value)
+        name = _copy(value.name, False)
+        return PSEnum(value.type_name, value.name, value.value) if top else name
     if kind is bool or kind is int or kind is float or value is None or kind in _PRIMITIVE_KINDS:
         tag, text = _primitive(value)  # type: ignore[misc]
         return _PRIMITIVE_READERS[tag](text or None)

@@ -188,6 +188,7 @@ class EndpointTarget(SimTarget):
     """`--lab=endpoint`: each scenario's lab served by `nestlab serve`'s LabServer on free ports."""
 
     name: str = "endpoint"
+    served: list[Path] = field(default_factory=list)  # the lab files served, in order (steps/fidelity_replay.py)
 
     def open(self, lab_file: Path) -> EndpointTestbed:
         import secrets
@@ -198,6 +199,7 @@ class EndpointTarget(SimTarget):
         from nestlab.simulator.endpoint.server import LabServer
 
         lab = labfile.load(lab_file)
+        self.served.append(Path(lab_file))
         password = secrets.token_urlsafe(16)
         server = LabServer(lab, Credentials(ENDPOINT_USER, password)).start()
         addresses = [

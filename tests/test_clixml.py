@@ -43,13 +43,27 @@ def test_integer_tags_follow_the_value_range():
     assert element.find("Props/I64[@N='Big']") is not None
 
 
-def test_enum_property_is_name_and_number():
+def test_enum_property_is_its_name_as_windows_writes_it_at_depth_1():
+    # pypsrp-recordings/test_psrp_multiple_commands.yml: Get-Service's Status is <S N="Status">Running</S>
     element = clixml.to_element(vm())
-    state = element.find("Props/Obj[@N='State']")
-    assert state.findtext("ToString") == "Running" and state.findtext("I32") == "2"
-    assert [t.text for t in state.iter("T")][1:] == ["System.Enum", "System.ValueType", "System.Object"]
+    assert element.find("Props/Obj[@N='State']") is None
+    assert element.find("Props/S[@N='State']").text == "Running"
     back = clixml.roundtrip(vm())["State"]
-    assert isinstance(back, PSEnum) and back == "Running" and back == 2
+    assert type(back) is str and back == "Running" == STATE
+    assert clixml.wire_copy(vm())["State"] == "Running" and type(clixml.wire_copy(vm())["State"]) is str
+
+
+def test_a_top_level_enum_keeps_its_type_and_number():
+    element = clixml.to_element(STATE)
+    assert element.findtext("ToString") == "Running" and element.findtext("I32") == "2"
+    assert [t.text for t in element.iter("T")][1:] == ["System.Enum", "System.ValueType", "System.Object"]
+    assert isinstance(clixml.wire_copy(STATE), PSEnum) and clixml.wire_copy(STATE) == 2
+
+
+def test_an_enum_in_a_property_list_is_a_name_too():
+    element = clixml.to_element(vm(States=[STATE]))
+    assert [s.text for s in element.find("Props/Obj[@N='States']/LST")] == ["Running"]
+    assert clixml.roundtrip(vm(States=[STATE]))["States"] == ["Running"] == clixml.wire_copy(vm(States=[STATE]))["States"]
 
 
 def test_enum_written_as_plain_string_by_a_real_host_reads_as_that_string():
@@ -77,11 +91,11 @@ def test_custom_objects_carry_note_properties_in_ms():
 
 
 def test_repeated_type_names_are_written_once_and_referenced():
-    element = clixml.to_element(vm(A=STATE, B=STATE))
-    assert len(element.findall(".//TN")) == 2  # the VM's and VMState's
+    element = clixml.to_element(vm(A=[1], B=[2]))
+    assert len(element.findall(".//TN")) == 2  # the VM's and System.Object[]'s
     assert element.find("Props/Obj[@N='B']/TNRef") is not None
     back = clixml.from_clixml(element)
-    assert back["B"].type_name == STATE.type_name
+    assert back["B"] == [2]
 
 
 @settings(max_examples=50)

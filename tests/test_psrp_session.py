@@ -16,7 +16,7 @@ from nestlab.simulator import clixml
 from nestlab.simulator.endpoint import direct, tls
 from nestlab.simulator.endpoint.testing import PASSWORD, USER, FakeHost, serve_fake
 from nestlab.simulator.errors import BadInput
-from nestlab.simulator.psdata import Command, PSEnum
+from nestlab.simulator.psdata import Command
 
 
 def session_for(server, *hosts: str, password: str = PASSWORD, **address) -> PsrpSession:
@@ -47,7 +47,8 @@ def test_objects_are_identical_to_the_in_process_round_trip(served):
         remote = session.run("HV01", pipeline)
     local = clixml.roundtrip_result(FakeHost()("HV01", pipeline))
     assert remote == local
-    assert isinstance(remote.output[0]["State"], PSEnum) and remote.output[0]["MemoryStartup"] == 4 * 2**30
+    # an enum property arrives as its name, as Windows writes it at depth 1 (clixml.py)
+    assert type(remote.output[0]["State"]) is str and remote.output[0]["MemoryStartup"] == 4 * 2**30
 
 
 def test_errors_come_from_the_error_stream(served):

@@ -14,7 +14,8 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Iterator
 
-from nestlab.diagnosis import intent
+from nestlab.diagnosis import default_switch, intent
+from nestlab.diagnosis.rules import bridged_guest
 from nestlab.diagnosis.evidence import Evidence
 from nestlab.diagnosis.rules.common import (
     GUIDE,
@@ -92,8 +93,12 @@ def external_switch(lab: Lab, owner: str) -> str | None:
 MANAGED_NAT_SWITCHES = {"default switch": (16299, True), "wsl": (18362, False), "dockernat": (0, False)}
 
 
-def managed_nat(lab: Lab, switch: str) -> bool:
-    """Whether an Internal switch is one Windows, WSL or Docker Desktop NATs without a NetNat object."""
+def managed_nat(lab: Lab, switch: str, ev: Evidence | None = None) -> bool:
+    """Whether an Internal switch is one Windows, WSL or Docker Desktop NATs without a NetNat object.
+    Windows' Default Switch is known by its fixed Id where Get-VMSwitch showed one (default_switch.py)."""
+    by_id = default_switch.is_default_switch(ev, switch) if ev is not None else None
+    if by_id is not None and (by_id or lab[switch].name.lower() == "default switch"):
+        return by_id
     known = MANAGED_NAT_SWITCHES.get(lab[switch].name.lower())
     if known is None:
         return False
@@ -108,7 +113,7 @@ def switch_internal(ev: Evidence) -> Iterator[Hit]:
     for vm, adapter, switch in attachments(ev):
         record = lab[switch]
         owner = lab.owner(switch)
-        if record.type != "Internal" or lab.owned(owner, "nat") or managed_nat(lab, switch):
+        if record.type != "Internal" or lab.owned(owner, "nat") or managed_nat(lab, switch, ev):
             continue
         if record.host_ip:
             prefix = str(network_of(record.host_ip))
@@ -220,6 +225,7 @@ def mac_spoofing_disabled(ev: Evidence) -> Iterator[Hit]:
                 resolution=on_parent(vm, ps("Set-VMNetworkAdapter", **adapter_selector(lab, outer), MacAddressSpoofing="On")),
                 explains=NETWORK_SYMPTOMS,
             )
+    yield from bridged_guest.unseen_bridges(ev)  # a bridge its guest cannot show (rules/bridged_guest.py)
 
 
 def chain_platforms(ev: Evidence) -> Iterator[str]:

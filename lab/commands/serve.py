@@ -27,8 +27,11 @@ PASSWORD_ENV = "NESTLAB_PASSWORD"
 @click.option("--latency", type=click.FloatRange(0, 60_000), default=0, metavar="MS", help="Delay every request by MS milliseconds, as a host across a WAN answers.")
 @click.option("--max-shells-per-user", type=click.IntRange(1, 10_000), default=30, show_default=True, metavar="N",
               help="WinRM's MaxShellsPerUser quota (winrm/config/winrs), counting PSRP pools and cmd shells.")
+@click.option("--guest-credential-required", is_flag=True,
+              help="Refuse PowerShell Direct (Invoke-Command -VMName) without -Credential, as Windows does; "
+                   "the guests accept --user and its password.")
 def command(lab_target: str, port: int, bind: str, tls: bool, user: str, only: tuple[str, ...], latency: float,
-            max_shells_per_user: int) -> None:
+            max_shells_per_user: int, guest_credential_required: bool = False) -> None:
     """Serve each host of LAB as a Hyper-V host would answer pypsrp, pywinrm or Ansible.
 
     Clients authenticate as with Windows: Negotiate/NTLM (pypsrp's and pywinrm's
@@ -45,6 +48,7 @@ def command(lab_target: str, port: int, bind: str, tls: bool, user: str, only: t
       NESTLAB_PASSWORD=secret nestlab serve lab.yaml --port 15985 --tls
       NESTLAB_PASSWORD=secret nestlab serve lab.yaml --host HV02 --bind 0.0.0.0
       NESTLAB_PASSWORD=secret nestlab serve builtin:reference --latency 50
+      NESTLAB_PASSWORD=secret nestlab serve builtin:reference --guest-credential-required
     """
     from nestlab.simulator import labfile
     from nestlab.simulator.endpoint.auth import Credentials
@@ -69,7 +73,8 @@ def command(lab_target: str, port: int, bind: str, tls: bool, user: str, only: t
     try:
         try:
             server = LabServer(lab, Credentials(user, password), bind=bind, port=port, tls=context, hosts=list(only) or None,
-                               quotas=Quotas(max_shells_per_user=max_shells_per_user))
+                               quotas=Quotas(max_shells_per_user=max_shells_per_user),
+                               guest_credential_required=guest_credential_required)
         except OSError as exc:
             raise BadInput(f"serve: cannot listen on {bind}:{port}: {exc.strerror or exc}") from None
         add_latency(server, latency / 1000)

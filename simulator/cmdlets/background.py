@@ -20,7 +20,9 @@ from nestlab.simulator.model import FirewallRule, Platform, Switch
 
 # Windows 10 1709 (16299) brought the Default Switch (Virtualization-Documentation, "Default Switch").
 DEFAULT_SWITCH_BUILD = 16299
-# The Default Switch's Id is the same GUID on every Windows 10/11 host (docs/fidelity.md).
+# The Default Switch's Id is the same GUID on every Windows 10/11 host (docs/fidelity.md): tools
+# find it by that Id, not by its name (code-ready/crc `hypervDefaultVirtualSwitchId`,
+# `Get-VMSwitch -Id c08cb7b8-…`; canonical/multipass `kDefaultHyperVSwitchGUID`).
 DEFAULT_SWITCH_ID = "c08cb7b8-9b3c-408e-8e30-5e16a3aeb444"
 DEFAULT_SWITCH = "Default Switch"
 
@@ -167,6 +169,12 @@ def default_switch(platform: Platform, owner: str) -> tuple[str, Switch] | None:
     net = ipaddress.ip_network(f"172.{16 + block // 16}.{(block % 16) * 16}.0/20")
     return f"{owner}:switch:{DEFAULT_SWITCH}", Switch(name=DEFAULT_SWITCH, type="Internal",
                                                       host_ip=f"{net.network_address + 1}/20")
+
+
+def is_windows_default_switch(platform: Platform, name: str) -> bool:
+    """Whether a switch of this name on this platform is Windows' own Default Switch (with its fixed
+    Id): a client of build 16299+, whatever the lab's background; on a server it is someone's own."""
+    return name == DEFAULT_SWITCH and is_client(platform) and platform.os.build >= DEFAULT_SWITCH_BUILD
 
 
 # ----------------------------------------------------------------------------------------------

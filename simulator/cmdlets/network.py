@@ -356,7 +356,7 @@ def _is_default_switch(ctx: Ctx, sw_id: str, sw: Switch) -> bool:
     """The Default Switch, derived or declared by a lab whose VMs use it, has the same Id everywhere."""
     if sw_id not in ctx.lab:
         return True
-    return sw.name == background.DEFAULT_SWITCH and background.default_switch(ctx.platform, ctx.owner) is not None
+    return background.is_windows_default_switch(ctx.platform, sw.name)
 
 
 def _switch_by_name(ctx: Ctx, name: str) -> str | None:

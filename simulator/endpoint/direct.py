@@ -37,6 +37,14 @@ non-terminating errors arrive merged into the output (`2>&1`) as ErrorRecord obj
 terminating one arrives caught (`$_`) followed by "<Marker> failed". The marker is a fresh GUID
 per batch, so no real output can be mistaken for it."""
 
+WRAPPER_CREDENTIAL = (
+    "param([string]$VMName, [string]$Script, [pscredential]$Credential) "
+    "Invoke-Command -VMName $VMName -Credential $Credential -ScriptBlock ([scriptblock]::Create($Script))"
+)
+"""WRAPPER with the guest's credential: PowerShell Direct's `-Credential` is mandatory in the VMName
+parameter set (PowerShell-Docs, Invoke-Command, "VMName" syntax). The PSCredential travels as a
+parameter (its password a SecureString after the session key exchange), never in script text."""
+
 GUEST_BATCH = (
     "param([string]$VMName, [string[]]$Pipeline, [string]$Marker) "
     "Invoke-Command -VMName $VMName -ArgumentList $Pipeline, $Marker -ScriptBlock { "
@@ -68,6 +76,32 @@ FANOUT = (
 "<Marker> guest <path below the host>", then BATCH's framing of them. The walk is depth first on
 the host; the reader orders guests parents first. A guest PowerShell Direct cannot enter answers
 its pipelines with Invoke-Command's error."""
+
+GUEST_BATCH_CREDENTIAL = (
+    "param([string]$VMName, [string[]]$Pipeline, [string]$Marker, [pscredential]$Credential) "
+    "Invoke-Command -VMName $VMName -Credential $Credential -ArgumentList $Pipeline, $Marker -ScriptBlock { "
+    "param([string[]]$Pipeline, [string]$Marker) "
+    "foreach ($text in $Pipeline) { $Marker; "
+    "try { & ([scriptblock]::Create($text)) 2>&1 } catch { $_; \"$Marker failed\" } } }"
+)
+"""GUEST_BATCH with the guest's credential (as WRAPPER_CREDENTIAL)."""
+
+HOPS = (
+    "param([string[]]$Path, [object[]]$Credentials, [string[]]$Pipeline, [string]$Marker) "
+    "$hop = { param([string[]]$Path, [object[]]$Credentials, [string[]]$Pipeline, [string]$Marker, [string]$Hop) "
+    "if (@($Path).Count -eq 0) { foreach ($text in $Pipeline) { $Marker; "
+    "try { & ([scriptblock]::Create($text)) 2>&1 } catch { $_; \"$Marker failed\" } }; return } "
+    "$call = @{ VMName = @($Path)[0]; ScriptBlock = [scriptblock]::Create($Hop); ArgumentList = @("
+    "@(@($Path) | Select-Object -Skip 1), @(@($Credentials) | Select-Object -Skip 1), $Pipeline, $Marker, $Hop) }; "
+    "if (@($Credentials)[0]) { $call.Credential = @($Credentials)[0] }; "
+    "try { Invoke-Command @call -ErrorAction Stop } "
+    "catch { $failure = $_; foreach ($text in $Pipeline) { $Marker; $failure; \"$Marker failed\" } } }; "
+    "& $hop $Path $Credentials $Pipeline $Marker $hop.ToString()"
+)
+"""BATCH run in a guest any levels deep, one PowerShell Direct hop per VM of `Path`, each with its
+own credential (`Credentials[i]`, or $null for none): the recursion is this constant script passing
+itself on, so no credential is ever in script text. The texts are the innermost pipelines, rendered
+(`render`). A hop that cannot be made gives every pipeline its error and "<Marker> failed"."""
 
 # PowerShell's tokenizer accepts these four as single quotes besides U+0027 (CharTraits.IsSingleQuote).
 SINGLE_QUOTES = "'\u2018\u2019\u201a\u201b"

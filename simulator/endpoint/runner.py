@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 
 from nestlab.simulator import clixml, psformat, pwsh
 from nestlab.simulator.endpoint import direct
+from nestlab.simulator.endpoint.guest_door import GuestDoor
 from nestlab.simulator.endpoint.streams import StreamedResult
 from nestlab.simulator.endpoint.psrp import Invocation
 from nestlab.simulator.model import vm_id
@@ -44,14 +45,18 @@ class Outcome(StreamedResult):
         return bool(self.exit_code) if self.exited is None else self.exited
 
 
+OPEN_DOOR = GuestDoor()  # no served account to check against: every PowerShell Direct call enters
+
+
 def run_statements(execute: Executor, context: str, statements: Sequence[Sequence[Invocation]],
-                   input: Sequence[Any] = (), *, host: Any = None) -> Outcome:
+                   input: Sequence[Any] = (), *, host: Any = None, guests: GuestDoor = OPEN_DOOR) -> Outcome:
     """Run each statement in order; a failed statement stops the rest, as in PowerShell.
 
     `input` (the pipeline's PIPELINE_INPUT objects) feeds the first command of the first
     statement: `Write-Output -InputObject <input> | <statement>`, or a script's `$input` /
     process block. `host` is the client's host (endpoint.hostcalls) when it has one: scripts'
-    Read-Host asks it.
+    Read-Host asks it. `guests` decides whether a PowerShell Direct wrapper may enter its guest
+    (endpoint/guest_door.py: the `-Credential` check).
     """
     output: list[Any] = []
     errors: list[ErrorRecord] = []
@@ -62,7 +67,7 @@ def run_statements(execute: Executor, context: str, statements: Sequence[Sequenc
         fed = input if index == 0 else ()
         if fed and not statement[0].is_script:
             statement, fed = [_input_source(fed), *statement], ()
-        result = _run_statement(execute, context, statement, host, fed)
+        result = _run_statement(execute, context, statement, host, fed, guests)
         output.extend(result.output)
         errors.extend(result.errors)
         for name, lines in streams.items():
@@ -83,16 +88,24 @@ def _input_source(input: Sequence[Any]) -> Invocation:
 
 
 def _run_statement(execute: Executor, context: str, statement: Sequence[Invocation], host: Any = None,
-                   input: Sequence[Any] = ()) -> Result:
+                   input: Sequence[Any] = (), guests: GuestDoor = OPEN_DOOR) -> Result:
     first = statement[0]
-    if first.is_script and first.name.strip() == direct.BATCH:
-        return _run_batch(execute, context, first.command)
-    if first.is_script and first.name.strip() == direct.GUEST_BATCH:
-        return _run_batch(execute, context, first.command, guest=first.command.param("VMName"))
-    if first.is_script and first.name.strip() == direct.FANOUT:
-        return _run_fanout(execute, context, first.command)
-    if first.is_script and first.name.strip() == direct.WRAPPER:
-        return _run_in_guest(execute, context, first.command)
+    script = first.name.strip() if first.is_script else None
+    if script == direct.BATCH:
+        return _run_batch(execute, context, first.command, guests=guests)
+    if script == direct.FANOUT:
+        return _run_fanout(execute, context, first.command, guests)
+    if script == direct.HOPS:
+        return _run_hops(execute, context, first.command, guests)
+    if script in (direct.GUEST_BATCH, direct.GUEST_BATCH_CREDENTIAL, direct.WRAPPER, direct.WRAPPER_CREDENTIAL):
+        given = script in (direct.GUEST_BATCH_CREDENTIAL, direct.WRAPPER_CREDENTIAL)
+        refused = guests.check(first.command.param("Credential") if given else None, given=given)
+        if refused is not None:
+            return _failure(refused)
+    if script in (direct.GUEST_BATCH, direct.GUEST_BATCH_CREDENTIAL):
+        return _run_batch(execute, context, first.command, guest=first.command.param("VMName"), guests=guests)
+    if script in (direct.WRAPPER, direct.WRAPPER_CREDENTIAL):
+        return _run_in_guest(execute, context, first.command, guests)
     if _is_execute_ps(statement):
         return _as_text(_run_script(execute, context, str(first.command.param("Command") or ""), host=host))
     if first.is_script:
@@ -100,7 +113,7 @@ def _run_statement(execute: Executor, context: str, statement: Sequence[Invocati
     return execute(context, tuple(i.command for i in statement))
 
 
-def _run_in_guest(execute: Executor, context: str, call: Command) -> Result:
+def _run_in_guest(execute: Executor, context: str, call: Command, guests: GuestDoor = OPEN_DOOR) -> Result:
     vm_name, script = call.param("VMName"), call.param("Script")
     if not isinstance(vm_name, str) or not isinstance(script, str):
         return _failure(parse_error("Invoke-Command needs -VMName and -ScriptBlock"))
@@ -108,7 +121,30 @@ def _run_in_guest(execute: Executor, context: str, call: Command) -> Result:
         chain, pipeline = direct.unwrap(vm_name, script)
     except ValueError as exc:
         return _failure(parse_error(str(exc)))
-    return execute(_inside(context, chain), pipeline)
+    refused = _bare_hops(guests, len(chain) - 1)
+    return _failure(refused) if refused is not None else execute(_inside(context, chain), pipeline)
+
+
+def _bare_hops(guests: GuestDoor, count: int) -> ErrorRecord | None:
+    """A rendered `Invoke-Command -VMName` inside a guest's text carries no -Credential: refused
+    where the door requires one (guest_door.py), as Windows would."""
+    return guests.check(None, given=False) if count > 0 else None
+
+
+def _run_hops(execute: Executor, context: str, call: Command, guests: GuestDoor) -> Result:
+    """direct.HOPS: each VM of -Path entered with its own -Credentials entry, then the batch inside."""
+    path, credentials, texts, marker = (call.param(n) for n in ("Path", "Credentials", "Pipeline", "Marker"))
+    path = [path] if isinstance(path, str) else list(path or ())
+    credentials = list(credentials) if isinstance(credentials, (list, tuple)) else [credentials]
+    if not path or not all(isinstance(v, str) for v in path):
+        return _failure(parse_error("the hops need -Path"))
+    for index, _ in enumerate(path):
+        credential = credentials[index] if index < len(credentials) else None
+        refused = guests.check(credential, given=credential is not None)
+        if refused is not None:  # the script's catch: every pipeline gets the error and "<marker> failed"
+            texts = [texts] if isinstance(texts, str) else list(texts or ())
+            return Result(tuple(item for _ in texts for item in (marker, refused, f"{marker} failed")))
+    return _run_batch(execute, _inside(context, path), call, guests=guests)
 
 
 def _inside(context: str, chain: Sequence[str]) -> str:
@@ -117,7 +153,8 @@ def _inside(context: str, chain: Sequence[str]) -> str:
     return context
 
 
-def _run_batch(execute: Executor, context: str, call: Command, *, guest: Any = None) -> Result:
+def _run_batch(execute: Executor, context: str, call: Command, *, guest: Any = None,
+               guests: GuestDoor = OPEN_DOOR) -> Result:
     """direct.BATCH: each pipeline's objects after the marker, its errors as objects (`2>&1`).
 
     direct.GUEST_BATCH (`guest` is its VMName): the same, each text a guest script of that guest.
@@ -135,10 +172,11 @@ def _run_batch(execute: Executor, context: str, call: Command, *, guest: Any = N
         try:
             if guest is None:  # a host-level text may reach a guest itself (direct.host_script)
                 chain, pipeline = direct.unwrap_pipeline(direct.parse(str(text)))
-                result = execute(_inside(context, chain), pipeline)
+                refused = _bare_hops(guests, len(chain))
             else:
                 chain, pipeline = direct.unwrap(guest, str(text))
-                result = execute(_inside(context, chain), pipeline)
+                refused = _bare_hops(guests, len(chain) - 1)
+            result = _failure(refused) if refused is not None else execute(_inside(context, chain), pipeline)
         except ValueError as exc:
             result = _failure(parse_error(str(exc)))
         _frame(output, marker, result)
@@ -155,10 +193,11 @@ def _frame(output: list[Any], marker: str, result: Result) -> None:
         output.extend([terminating, f"{marker} failed"] if terminating else [f"{marker} failed"])
 
 
-def _run_fanout(execute: Executor, context: str, call: Command) -> Result:
+def _run_fanout(execute: Executor, context: str, call: Command, guests: GuestDoor = OPEN_DOOR) -> Result:
     """direct.FANOUT: BATCH of its host texts, then BATCH's framing inside every Running guest
     below `context`, depth first, each guest introduced by "<marker> guest <path>"; its guests
-    are those Get-VM shows Running."""
+    are those Get-VM shows Running. Its hops carry no credential: a host whose guests require one
+    (`guests`) answers each guest's pipelines with PowerShell Direct's refusal and goes no deeper."""
     texts, marker, levels = call.param("Guest"), call.param("Marker"), call.param("Levels")
     if isinstance(texts, str):
         texts = [texts]
@@ -168,17 +207,18 @@ def _run_fanout(execute: Executor, context: str, call: Command) -> Result:
         pipelines = [direct.parse(str(text)) for text in texts]
     except ValueError as exc:
         return _failure(parse_error(str(exc)))
-    output: list[Any] = list(_run_batch(execute, context, call).output) if call.param("Pipeline") else []
+    output: list[Any] = list(_run_batch(execute, context, call, guests=guests).output) if call.param("Pipeline") else []
 
     def walk(place: str, path: str, left: int) -> None:
         for name in running_guests(execute(place, RUNNING_GUESTS)):
             here = f"{path}/{name}" if path else name
             guest = vm_id(place, name)
             output.append(f"{marker} guest {here}")
+            refused = _bare_hops(guests, 1)
             for pipeline in pipelines:
                 output.append(marker)
-                _frame(output, marker, execute(guest, pipeline))
-            if left > 1:
+                _frame(output, marker, _failure(refused) if refused is not None else execute(guest, pipeline))
+            if left > 1 and refused is None:
                 walk(guest, here, left - 1)
 
     walk(context, "", levels)

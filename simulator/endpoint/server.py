@@ -33,6 +33,7 @@ from nestlab.simulator.endpoint.encryption import BadEncryptedMessage, is_encryp
 from nestlab.simulator.endpoint.limits import Limits
 from nestlab.simulator.endpoint.quotas import Activity, Quotas
 from nestlab.simulator.endpoint.throttle import AuthThrottle
+from nestlab.simulator.endpoint.guest_door import GuestDoor
 from nestlab.simulator.endpoint.runner import Executor, run_statements
 from nestlab.simulator.psdata import Command, ErrorRecord, Result
 
@@ -132,6 +133,7 @@ class HostEndpoint:
         self.trace: list[tuple[bytes, int, bytes]] | None = None  # set to [] to record every exchange
         self.activity = Activity(Quotas())  # WinRM's quotas and IdleTimeout (quotas.py); replace .quotas to change
         self.winrs = winrs.CmdShells(host, execute, activity=self.activity)  # the …/windows/shell/cmd resource
+        self.guests = GuestDoor(credentials)  # PowerShell Direct into the guests (guest_door.py)
 
     # -- dispatch ---------------------------------------------------------------------------------
 
@@ -347,7 +349,8 @@ class HostEndpoint:
 
     def _run(self, pool: _Pool, pipeline: _Pipeline) -> None:
         try:
-            result = run_statements(self.execute, self.host, pipeline.statements, pipeline.input, host=pipeline.host)
+            result = run_statements(self.execute, self.host, pipeline.statements, pipeline.input, host=pipeline.host,
+                                    guests=self.guests)
         except Exception as exc:  # a simulator bug must still end the pipeline, as a Failed state
             result = Result((), (internal_error(exc),), True)
         with self.changed:
@@ -810,6 +813,7 @@ class LabServer:
         hosts: list[str] | None = None,
         limits: Limits | None = None,
         quotas: Quotas | None = None,
+        guest_credential_required: bool = False,
     ) -> None:
         self.lab = lab
         self.execute = execute or LabExecutor(lab)
@@ -818,6 +822,7 @@ class LabServer:
         try:
             for index, host in enumerate(names):
                 endpoint = HostEndpoint(host, self.execute, credentials)
+                endpoint.guests = GuestDoor(credentials, required=guest_credential_required)
                 if quotas is not None:  # as `winrm set winrm/config/winrs @{MaxShellsPerUser=…}` would
                     endpoint.activity.quotas = quotas
                 self.servers[host] = HostServer(endpoint, bind, port + index if port else 0, tls, limits)
