@@ -48,6 +48,14 @@ class EvidenceItem:
             data["seen_on"] = self.seen_on
         return data
 
+    @property
+    def where(self) -> str:
+        """Where it was seen, for people: "on HV01/L1", "stated", or "" when not collected (the
+        table, Markdown and HTML reports print it beside the command)."""
+        if not self.seen_on:
+            return ""
+        return self.seen_on if self.seen_on == STATED else f"on {self.seen_on}"
+
 
 STATED = "stated"  # EvidenceItem.seen_on of what a person stated rather than a host showed
 

@@ -66,7 +66,7 @@ def report_markdown(report: Report) -> str:
         lines += [f"| {f.severity} | `{f.root_cause}` | `{f.subject}` | {_cell(f.summary)} |" for f in report.findings]
         for f in report.findings:
             lines += ["", f"## `{f.root_cause}` on `{f.subject}` ({f.severity})", "", f.summary, ""]
-            lines += [f"- `{e.command}`: {e.property} = `{e.value}`" for e in f.evidence]
+            lines += [f"- `{e.command}`{' (' + e.where + ')' if e.where else ''}: {e.property} = `{e.value}`" for e in f.evidence]
             if f.resolution:
                 lines += ["", "```powershell", *texts(f.resolution), "```"]
             if f.reference:

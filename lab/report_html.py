@@ -162,7 +162,7 @@ def findings_html(report: Report) -> str:
 
 def _finding(index: int, f: Finding) -> str:
     evidence = "".join(
-        f"<tr><td><code>{escape(e.command)}</code></td><td>{escape(e.property)}</td>"
+        f"<tr><td><code>{escape(e.command)}</code>{escape(' (' + e.where + ')' if e.where else '')}</td><td>{escape(e.property)}</td>"
         f'<td class="value">{escape(_value(e.value))}</td></tr>'
         for e in f.evidence
     )

@@ -121,3 +121,16 @@ def test_a_lab_handed_over_as_evidence_cites_the_documented_command_and_no_origi
     (finding,) = diagnose(Evidence(lab)).by_root_cause("extensions-not-exposed")
     assert finding.evidence[0].to_dict() == {"command": "Get-VMProcessor -VMName L1",
                                              "property": "ExposeVirtualizationExtensions", "value": False}
+
+
+def test_markdown_and_html_say_where_each_item_was_seen() -> None:
+    from nestlab.lab.render import report_markdown
+    from nestlab.lab.report_html import findings_html
+
+    session = Recording(broken("extensions-not-exposed"))
+    report = diagnose_session(session).report
+    items = [item for f in report.findings for item in f.evidence]
+    inside = next(item for item in items if "/" in item.seen_on)  # a guest's own answer (the launch events)
+    markdown, html = report_markdown(report), findings_html(report)
+    assert f"`{inside.command}` (on {inside.seen_on}): {inside.property}" in markdown
+    assert f"(on {inside.seen_on})</td>" in html
