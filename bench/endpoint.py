@@ -149,6 +149,14 @@ def measure_concurrency(lab: Lab, *, own_process: bool = False, latency_ms: floa
         return Concurrency("in process", len(addresses), *both(addresses))
 
 
+def measure_collection(lab: Lab, *, own_process: bool = False, latency_ms: float = 0) -> Concurrency:
+    """The one call site of the "20 hosts vs 1" and "with vs without latency" figures.
+
+    Today it is measure_concurrency above; the measurement of the Session work (bench/collection.py)
+    replaces it here alone when it lands, as long as it gives one host's and all hosts' seconds."""
+    return measure_concurrency(lab, own_process=own_process, latency_ms=latency_ms)
+
+
 LATENCY_MS = 50.0
 
 
@@ -156,12 +164,12 @@ def run(*, quick: bool = False) -> dict[str, Any]:
     """The bench report: {title, columns, rows, notes, data} (see bench/__main__.py)."""
     shapes = [("builtin:reference", labfile.load("builtin:reference"))]
     if not quick:
-        shapes += [(f"generate(seed=1, hosts=2, depth={d})", generate(seed=1, hosts=2, depth=d)) for d in (1, 2, 3)]
+        shapes += [(f"generated lab of depth {d} (seed 1, 2 hosts)", generate(seed=1, hosts=2, depth=d)) for d in (1, 2, 3)]
     hosts = [m for name, lab in shapes for m in measure_hosts(lab, name)]
     size = 4 if quick else CONCURRENT_HOSTS
     many = generate(seed=7, hosts=size, depth=1)
-    runs = [measure_concurrency(many), measure_concurrency(many, own_process=True),
-            measure_concurrency(many, latency_ms=LATENCY_MS)]
+    runs = [measure_collection(many), measure_collection(many, own_process=True),
+            measure_collection(many, latency_ms=LATENCY_MS)]
     lagged, bare = runs[2], runs[1]
     worst = max(m.requests for m in hosts)
     by_depth = {}
@@ -204,7 +212,7 @@ def run(*, quick: bool = False) -> dict[str, Any]:
             {"figure": f"{bare.hosts} hosts vs 1, no added latency", "ratio": bare.ratio, "goal": "—", "met": None},
             {"figure": f"{lagged.hosts} hosts with vs without {LATENCY_MS:g} ms per request", "ratio": lagged.all_s / bare.all_s,
              "goal": "—", "met": None},
-            {"figure": "HTTP requests per host (worst lab shape)", "ratio": None, "goal": f"≤ {GOAL_REQUESTS} ({worst})",
-             "met": worst <= GOAL_REQUESTS},
+            *({"figure": f"HTTP requests per host, {shape}", "ratio": None, "goal": f"≤ {GOAL_REQUESTS} ({count})",
+               "met": count <= GOAL_REQUESTS} for shape, count in by_depth.items()),
         ],
     }

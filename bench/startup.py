@@ -33,6 +33,14 @@ def cases(quick: bool) -> list[tuple[str, list[str]]]:
     return found
 
 
+def _headline(helps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`--version`, `--help`, and the slowest subcommand's `--help`: the figures of issue 17 item 1."""
+    top = [m for m in helps if m["command"] in ("nestlab --version", "nestlab --help")]
+    subcommands = [m for m in helps if m not in top]
+    slowest = max(subcommands, key=lambda m: m["seconds"])
+    return [*top, {**slowest, "command": f"{slowest['command']} (slowest of {len(subcommands)} subcommands)"}]
+
+
 def _once(argv: list[str]) -> tuple[float, float]:
     """(wall seconds, CPU seconds) of one fresh process. The CPU time is what the process itself
     spent — a loaded machine makes it wait for a core (wall) far more than it makes it work (CPU)."""
@@ -77,8 +85,9 @@ def run(*, quick: bool = False) -> dict[str, Any]:
         "notes": notes,
         "data": {"runs": runs, "goal_seconds": GOAL_SECONDS, "commands": measured,
                  "worst": worst, "met": met},
-        "ratios": [{"figure": f"CLI start ({worst['command']}, the slowest) vs bare python", "ratio": worst["ratio"],
-                    "goal": f"< {GOAL_SECONDS} s ({worst['seconds']:.3f} s)", "met": met},
+        "ratios": [*({"figure": f"{m['command']} vs bare python", "ratio": m["ratio"],
+                      "goal": f"< {GOAL_SECONDS} s ({m['seconds']:.3f} s vs {m['bare_seconds']:.3f} s)",
+                      "met": m["seconds"] < GOAL_SECONDS} for m in _headline(helps)),
                    {"figure": f"CLI start CPU time ({worst_cpu['command']}, the slowest) vs bare python",
                     "ratio": worst_cpu["cpu_ratio"], "goal": f"({worst_cpu['cpu_seconds']:.3f} s CPU)", "met": None},
                    *({"figure": f"{m['command']} vs bare python", "ratio": m["ratio"],
