@@ -50,8 +50,10 @@ def main(argv: list[str] | None = None) -> int:
     figures: list[dict[str, Any]] = []
     benches: dict[str, dict[str, Any]] = {}
     for bench in args.only or BENCHES:
+        begun = time.perf_counter()
         with console.status(f"bench {bench} …"):
             report = run_bench(bench, quick=args.quick)
+        report["seconds"] = round(time.perf_counter() - begun, 1)
         benches[bench] = report
         console.print(_table(report))
         for note in report.get("notes", ()):
@@ -101,7 +103,7 @@ def to_markdown(result: dict[str, Any]) -> str:
     lines += [f"| {f['bench']} | {_cell(f['figure'])} | {_ratio(f['ratio'])} | {_cell(f['goal'])} | {_met(f['met'])} |"
               for f in result["figures"]]
     for name, report in result["benches"].items():
-        lines += ["", f"## {name}: {_cell(report['title'])}", "",
+        lines += ["", f"## {name}: {_cell(report['title'])} ({report.get('seconds', '?')} s)", "",
                   "| " + " | ".join(_cell(c) for c in report["columns"]) + " |",
                   "|" + "---|" * len(report["columns"])]
         lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in report["rows"]]

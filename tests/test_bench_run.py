@@ -65,3 +65,17 @@ def test_the_structured_side_is_the_scripts_own_collection():
     assert any(c != s for c, s in kept)  # VM objects became names …
     for call, same in kept:  # … and every call answers as the script's did
         assert powershell.run(lab, same.context, same.pipeline).output == powershell.run(lab, call.context, call.pipeline).output
+
+
+def test_when_the_served_process_cannot_start_the_request_counts_still_stand(monkeypatch):
+    from bench import endpoint
+
+    def cannot(lab, **options):
+        raise RuntimeError("nestlab serve did not list its 4 hosts (exit code 2)")
+
+    monkeypatch.setattr(endpoint, "measure_collection", cannot)
+    report = endpoint.run(quick=True)
+    by_figure = {f["figure"]: f for f in report["ratios"]}
+    assert by_figure["HTTP requests per host, builtin:reference"]["met"] is not None
+    lagged = by_figure[f"4 hosts vs 1, {endpoint.LATENCY_MS:g} ms per request"]
+    assert lagged["ratio"] is None and lagged["goal"] == "not measured: RuntimeError: nestlab serve did not list its 4 hosts (exit code 2)"
