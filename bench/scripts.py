@@ -22,11 +22,11 @@ run through the endpoint is also given (`cold`): the served side's first script.
 from __future__ import annotations
 
 import secrets
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from bench.labs import _best
 from nestlab.lab.psrp_session import HostAddress, PsrpSession
 from nestlab.simulator import labfile, powershell
 from nestlab.simulator.endpoint.auth import Credentials
@@ -211,12 +211,3 @@ def _script_through_endpoint(port: int, password: str, texts: Callable[[], str],
         cold = _best(once, 1)
         return cold, _best(once, runs)
 
-
-def _best(action: Callable[[], object], runs: int) -> float:
-    """The fastest of `runs`: the run least disturbed by the rest of a shared machine."""
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return min(times)
