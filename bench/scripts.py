@@ -31,6 +31,7 @@ from typing import Any, Callable
 
 from bench.labs import _best
 from nestlab.lab.psrp_session import HostAddress, PsrpSession
+from nestlab.lab.session import address
 from nestlab.simulator import labfile, powershell
 from nestlab.simulator.endpoint.auth import Credentials
 from nestlab.simulator.endpoint.server import LabServer
@@ -57,12 +58,8 @@ class Call:
     pipeline: tuple[Command, ...]
 
     @property
-    def host(self) -> str:
-        return self.context.split("/", 1)[0]
-
-    @property
     def vm(self) -> tuple[str, ...]:
-        return tuple(self.context.split("/")[1:])
+        return address(self.context)[1]
 
 
 @dataclass(frozen=True)
