@@ -29,8 +29,9 @@ test: $(TEST_STAMP)
 	$(BIN)/python -m pytest -q
 	$(BIN)/python -m pytest -q --lab=endpoint features
 
+# Every figure of issue 17 as a same-run ratio (a few minutes); `make bench QUICK=1`: small sizes, about a minute.
 bench: $(TEST_STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(if $(QUICK),--quick)
 
 # One machine: `make accuracy`. Past one: `make accuracy SHARD=2/4` on each of 4 machines, then
 # `make accuracy MERGE='bench/results/accuracy-shards/shard-*-of-4.json'` adds the slices up.

@@ -8,7 +8,6 @@ idle time, and wrong credentials are answered ever more slowly.
 from __future__ import annotations
 
 import socket
-import time
 
 import pytest
 
@@ -102,21 +101,24 @@ def test_connections_are_capped_and_busy_ones_are_not_evicted():
     limits = Limits(max_connections=3)
     with serve_fake(limits=limits) as (server, _):
         port = server.servers["HV01"].port
+        http = server.servers["HV01"]._http
         busy = []
         for _ in range(limits.max_connections):  # each is mid-body: authenticated, 10 of 100 bytes sent
             sock = socket.create_connection(("127.0.0.1", port), timeout=GUARD)
             sock.sendall(post(b"0123456789", authorization=basic(), length="100"))
             busy.append(sock)
         try:
-            for _ in range(50):  # wait (bounded) until the server has parsed every one's headers
-                if sum(s.waiting_since is None for s in list(server.servers["HV01"]._http.slots.values())) == 3:
-                    break
-                time.sleep(0.05)
+            # the server parses each one's headers in that connection's thread: wait until all three are mid-request
+            assert http.wait_for_slots(lambda slots: len(slots) == 3 and all(s.served and s.waiting_since is None
+                                                                            for s in slots), GUARD)
             assert exchange(port, post(authorization=basic())).status == 503
-            assert len(server.servers["HV01"]._http.slots) <= limits.max_connections
+            assert len(http.slots) <= limits.max_connections
         finally:
             for sock in busy:
                 sock.close()
+        # a closed client is noticed by its connection's thread, which then gives the slot back: until
+        # then the three are still mid-request and a newcomer is rightly turned away
+        assert http.wait_for_slots(lambda slots: not slots, GUARD)
         assert good_client_works(port)
 
 
@@ -177,15 +179,15 @@ def test_guessers_held_back_by_the_throttle_make_room_for_a_good_client():
         port = server.servers["HV01"].port
         http = server.servers["HV01"]._http
         assert exchange_from(guesser, port, post(b"<x/>", authorization=basic(password="guess"))).status == 401
+        # that connection's thread gives its slot back once it sees the close; a held one connecting
+        # before that would find a full server and, never used yet, be the one evicted
+        assert http.wait_for_slots(lambda slots: not slots, GUARD)
         held = [socket.create_connection(("127.0.0.1", port), timeout=GUARD, source_address=guesser) for _ in range(2)]
         try:
             for sock in held:  # the guesser's next attempts wait their turn (30 s, 60 s) before any check
                 sock.sendall(post(b"<x/>", authorization=basic(password="guess")))
-            for _ in range(100):  # bounded wait until both are held
-                slots = list(http.slots.values())
-                if len(slots) == 2 and all(s.served and s.waiting_since is not None for s in slots):
-                    break
-                time.sleep(0.05)
+            assert http.wait_for_slots(lambda slots: len(slots) == 2 and all(s.served and s.waiting_since is not None
+                                                                            for s in slots), GUARD)  # both held
             assert good_client_works(port)  # took a held guesser's place: no 503, no wait of its own
             assert http.evicted >= 1
         finally:

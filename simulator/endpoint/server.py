@@ -23,7 +23,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Callable
 
 from nestlab.simulator import clixml
 from nestlab.simulator.endpoint import hostcalls, keyexchange, ntlm_store, psrp, streams, winrs, wsman
@@ -606,6 +606,7 @@ class _HTTPServer(ThreadingHTTPServer):
         self.throttle = AuthThrottle(limits)
         self.slots: dict[int, _Slot] = {}  # id(connection socket) → slot
         self.slots_lock = threading.Lock()
+        self.slots_changed = threading.Condition(self.slots_lock)  # notified whenever a slot comes, goes or changes state
         self.evicted = 0
         self.turned_away = 0
         super().__init__(address, _Handler)
@@ -620,6 +621,7 @@ class _HTTPServer(ThreadingHTTPServer):
                 slot = None
             else:
                 self.slots[id(request)] = slot
+                self.slots_changed.notify_all()
         if slot is None:
             self._turn_away(request)
             return
@@ -662,6 +664,13 @@ class _HTTPServer(ThreadingHTTPServer):
     def _release(self, request: Any) -> None:
         with self.slots_lock:
             self.slots.pop(id(request), None)
+            self.slots_changed.notify_all()
+
+    def wait_for_slots(self, predicate: Callable[[list[_Slot]], bool], timeout: float) -> bool:
+        """Wait (at most `timeout` s) until `predicate(slots)` holds; whether it did. The state of the
+        connections changes in their own threads: this lets a caller (a test) wait for one, not guess."""
+        with self.slots_changed:
+            return self.slots_changed.wait_for(lambda: predicate(list(self.slots.values())), timeout)
 
     # -- one connection, in its own thread --------------------------------------------------------
 
@@ -702,6 +711,7 @@ class _HTTPServer(ThreadingHTTPServer):
             slot = self.slots.get(id(connection))
             if slot is not None and slot.waiting_since is None:
                 slot.waiting_since = time.monotonic()
+                self.slots_changed.notify_all()
 
     def hold(self, connection: socket.socket, seconds: float) -> bool:
         """Hold a connection back (the throttle's wait), evictable meanwhile; True if it was evicted."""
@@ -710,10 +720,12 @@ class _HTTPServer(ThreadingHTTPServer):
             if slot is None:
                 return False
             slot.waiting_since = time.monotonic()
+            self.slots_changed.notify_all()
         evicted = self.throttle.sleep_on(slot.evicted, seconds)
         with self.slots_lock:
             if not evicted:
                 slot.waiting_since = None
+                self.slots_changed.notify_all()
         return evicted
 
     def busy(self, connection: socket.socket) -> None:
@@ -722,6 +734,7 @@ class _HTTPServer(ThreadingHTTPServer):
             if slot is not None:
                 slot.waiting_since = None
                 slot.served += 1
+                self.slots_changed.notify_all()
 
     def shutdown_request(self, request: Any) -> None:
         self._release(request)

@@ -63,8 +63,13 @@ def _parser() -> tree_sitter.Parser:
     return tree_sitter.Parser(tree_sitter.Language(tree_sitter_powershell.language()))
 
 
+@lru_cache(maxsize=256)
 def parse(text: str) -> Script:
-    """Parse a whole script; ParseError (PowerShell's ParseException) if any of it is not PowerShell."""
+    """Parse a whole script; ParseError (PowerShell's ParseException) if any of it is not PowerShell.
+
+    Cached by text (a Script is never changed once parsed; a ParseError is not cached): a script
+    block run once per VM (`Invoke-Command -VMName $vm -ScriptBlock {…}` in a loop) is parsed
+    once, not once per VM (issue 17 item 4)."""
     source = text.lstrip("\ufeff").encode("utf-8")
     fixed, namespaces = _using_statements(source)
     fixed = _join_else(fixed)

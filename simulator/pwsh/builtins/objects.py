@@ -203,12 +203,31 @@ def select_object(call: BuiltinCall) -> list[Any]:
 
 
 def _unique(items: list[Any]) -> list[Any]:
-    """-Unique of Select-Object and Sort-Object: the first of each run of equal objects, in order."""
+    """-Unique of Select-Object and Sort-Object: the first of each run of equal objects, in order.
+
+    What `_same` says, without comparing every pair: two PSObjects are the same when their
+    properties read the same as text, so each one's key is built once and looked up in a set
+    (`Sort-Object -Unique` of a host's VMs was most of a check script's time); anything else is
+    compared as PowerShell compares it."""
     unique: list[Any] = []
+    keys: set[tuple[tuple[str, str], ...]] = set()
+    others: list[Any] = []  # the kept items that are not PSObjects
     for item in items:
-        if not any(_same(item, seen) for seen in unique):
-            unique.append(item)
+        if isinstance(item, PSObject):
+            key = _object_key(item)
+            if key in keys or any(ops.equal(item, other) for other in others):
+                continue
+            keys.add(key)
+        elif any(_same(item, seen) for seen in unique):
+            continue
+        else:
+            others.append(item)
+        unique.append(item)
     return unique
+
+
+def _object_key(item: PSObject) -> tuple[tuple[str, str], ...]:
+    return tuple((k.lower(), to_str(v)) for k, v in iter_props(item))
 
 
 def _has(item: Any, name: str) -> bool:
@@ -217,7 +236,7 @@ def _has(item: Any, name: str) -> bool:
 
 def _same(a: Any, b: Any) -> bool:
     if isinstance(a, PSObject) and isinstance(b, PSObject):
-        return [(k.lower(), to_str(v)) for k, v in iter_props(a)] == [(k.lower(), to_str(v)) for k, v in iter_props(b)]
+        return _object_key(a) == _object_key(b)
     return ops.equal(a, b)
 
 

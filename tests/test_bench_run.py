@@ -1,0 +1,81 @@
+"""`make bench` runs, writes its run files, and says why for a figure it cannot measure (no timing asserted).
+
+The scripts bench is also checked for what its ratio claims: the structured side runs the very
+cmdlet calls the script made, and they answer the same."""
+
+from __future__ import annotations
+
+import json
+import sys
+import types
+
+import pytest
+
+from bench import scripts
+from bench.__main__ import main
+from nestlab.simulator import labfile, powershell
+
+pytestmark = pytest.mark.endpoint
+
+
+def test_a_quick_run_writes_the_run_and_latest_as_json_and_markdown(tmp_path):
+    assert main(["--quick", "--only", "scripts", "--results", str(tmp_path)]) == 0
+    (run_json,) = (tmp_path / "runs").glob("run-*-quick.json")
+    assert run_json.with_suffix(".md").exists()
+    result = json.loads(run_json.read_text(encoding="utf-8"))
+    assert json.loads((tmp_path / "latest-quick.json").read_text(encoding="utf-8")) == result
+    assert result["run"]["name"] == run_json.stem and result["run"]["quick"] is True
+    figures = result["figures"]
+    assert figures and {f["bench"] for f in figures} == {"scripts"}
+    assert all(set(f) >= {"figure", "ratio", "goal", "met"} for f in figures)
+    assert any(f["ratio"] is not None and f["met"] is not None for f in figures)  # a measured ratio with its goal
+    markdown = (tmp_path / "latest-quick.md").read_text(encoding="utf-8")
+    assert markdown.startswith(f"# make bench: {run_json.stem}")
+    for f in figures:
+        assert f"| scripts | {f['figure']} |" in markdown
+    assert not (tmp_path / "latest.json").exists()  # a quick run never stands in for a full one
+
+
+def test_a_bench_that_fails_is_a_figure_that_says_why_and_the_run_goes_on(tmp_path, monkeypatch, capsys):
+    broken = types.ModuleType("bench.broken")
+
+    def run(*, quick):
+        raise RuntimeError("no Docker engine answers at unix:///var/run/docker.sock")
+
+    broken.run = run
+    monkeypatch.setitem(sys.modules, "bench.broken", broken)
+    monkeypatch.setattr("bench.__main__.BENCHES", ("broken", "scripts"))
+    assert main(["--quick", "--only", "broken", "--only", "scripts", "--results", str(tmp_path)]) == 0
+    result = json.loads((tmp_path / "latest-quick.json").read_text(encoding="utf-8"))
+    (failed,) = [f for f in result["figures"] if f["bench"] == "broken"]
+    assert failed["ratio"] is None and failed["met"] is None
+    assert failed["goal"].startswith("not measured: RuntimeError: no Docker engine answers")
+    assert any(f["bench"] == "scripts" for f in result["figures"])
+    assert "Traceback" not in capsys.readouterr().out
+
+
+def test_the_structured_side_is_the_scripts_own_collection():
+    lab = labfile.load("builtin:reference")
+    text = scripts.SCRIPT.read_text(encoding="utf-8")
+    calls = scripts.recorded_calls(lab, "HV01", text)
+    assert len(text.splitlines()) >= 250 and len(calls) >= 10
+    structured = [scripts._structured(c) for c in calls]
+    kept = [(c, s) for c, s in zip(calls, structured) if s is not None]
+    assert all(s is None for c, s in zip(calls, structured) if any(x.name == "Write-Output" for x in c.pipeline))
+    assert any(c != s for c, s in kept)  # VM objects became names …
+    for call, same in kept:  # … and every call answers as the script's did
+        assert powershell.run(lab, same.context, same.pipeline).output == powershell.run(lab, call.context, call.pipeline).output
+
+
+def test_when_the_served_process_cannot_start_the_request_counts_still_stand(monkeypatch):
+    from bench import endpoint
+
+    def cannot(lab, **options):
+        raise RuntimeError("nestlab serve did not list its 4 hosts (exit code 2)")
+
+    monkeypatch.setattr(endpoint, "measure_collection", cannot)
+    report = endpoint.run(quick=True)
+    by_figure = {f["figure"]: f for f in report["ratios"]}
+    assert by_figure["HTTP requests per host, builtin:reference"]["met"] is not None
+    lagged = by_figure[f"4 hosts vs 1, {endpoint.LATENCY_MS:g} ms per request"]
+    assert lagged["ratio"] is None and lagged["goal"] == "not measured: RuntimeError: nestlab serve did not list its 4 hosts (exit code 2)"
