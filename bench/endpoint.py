@@ -152,10 +152,8 @@ def measure_concurrency(lab: Lab, *, own_process: bool = False, latency_ms: floa
 
 
 def measure_collection(lab: Lab, *, own_process: bool = False, latency_ms: float = 0) -> Concurrency:
-    """The one call site of the "20 hosts vs 1" and "with vs without latency" figures.
-
-    Today it is measure_concurrency above; the measurement of the Session work (bench/collection.py)
-    replaces it here alone when it lands, as long as it gives one host's and all hosts' seconds."""
+    """The one call site of the "20 hosts vs 1" and "with vs without latency" figures: the same
+    PsrpSession (fan-out, one parse of each answer) the CLI collects real hosts with."""
     return measure_concurrency(lab, own_process=own_process, latency_ms=latency_ms)
 
 
