@@ -5,13 +5,15 @@
 Commands are resolved before anything runs, as PowerShell does, so an unknown name fails the
 whole pipeline with CommandNotFoundException; each stage's output objects are the next stage's
 input. Cmdlets live in `simulator.cmdlets` (one module per area), registered by their real names.
+The dependency is one way: cmdlets import `cmdlets.base` (the table, Ctx, command_not_found), never
+this module; Invoke-Command reaches back here only through `Ctx.run_nested`.
 """
 
 from __future__ import annotations
 
 from nestlab.simulator import behaviour, psparse
 from nestlab.simulator.cmdlets import TABLE
-from nestlab.simulator.cmdlets.base import Ctx, Terminating, bind
+from nestlab.simulator.cmdlets.base import Ctx, Terminating, bind, command_not_found
 from nestlab.simulator.errors import BadInput
 from nestlab.simulator.model import Lab
 from nestlab.simulator.psdata import Command, ErrorRecord, Result
@@ -45,14 +47,6 @@ def run(lab: Lab, context: str, pipeline: tuple[Command, ...]) -> Result:
 def run_line(lab: Lab, context: str, text: str) -> Result:
     """Parse a PowerShell command line (psparse) and run it."""
     return run(lab, context, psparse.parse(text))
-
-
-def command_not_found(name: str) -> ErrorRecord:
-    return ErrorRecord(
-        f"The term '{name}' is not recognized as the name of a cmdlet, function, script file, or operable program. "
-        "Check the spelling of the name, or if a path was included, verify that the path is correct and try again.",
-        "CommandNotFoundException", "ObjectNotFound", target_name=name, target_type="String", activity=name,
-        reason="CommandNotFoundException", exception_type="System.Management.Automation.CommandNotFoundException")
 
 
 def guest_unreachable(vm_name: str) -> ErrorRecord:

@@ -142,6 +142,14 @@ def _canonical(entry: Cmdlet, key: str, typed: str) -> str:
         reason="ParameterBindingException", exception_type="System.Management.Automation.ParameterBindingException"))
 
 
+def command_not_found(name: str) -> ErrorRecord:
+    return ErrorRecord(
+        f"The term '{name}' is not recognized as the name of a cmdlet, function, script file, or operable program. "
+        "Check the spelling of the name, or if a path was included, verify that the path is correct and try again.",
+        "CommandNotFoundException", "ObjectNotFound", target_name=name, target_type="String", activity=name,
+        reason="CommandNotFoundException", exception_type="System.Management.Automation.CommandNotFoundException")
+
+
 class Ctx:
     """Where a pipeline runs: a host, or a VM's guest ('HV01/L1'), and the errors it reported."""
 

@@ -14,7 +14,7 @@ from typing import Any, Iterable
 
 from nestlab.simulator import behaviour
 from nestlab.simulator.cmdlets import background, enums
-from nestlab.simulator.cmdlets.base import GIB, Call, Ctx, Terminating, as_list, cmdlet, obj
+from nestlab.simulator.cmdlets.base import GIB, Call, Ctx, Terminating, as_list, cmdlet, command_not_found, obj
 from nestlab.simulator.model import VM, Host, stable_guid
 from nestlab.simulator.psdata import ErrorRecord, PSObject
 
@@ -270,8 +270,6 @@ def restart_service_cmdlet(ctx: Ctx, call: Call) -> Iterable[PSObject]:
 
 def _server_only(ctx: Ctx, call: Call) -> None:
     if not behaviour.is_server(ctx.platform):
-        from nestlab.simulator.powershell import command_not_found  # the dispatcher imports this module
-
         raise Terminating(command_not_found(call.cmdlet.name))
 
 
