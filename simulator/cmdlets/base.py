@@ -100,8 +100,13 @@ def as_list(value: Any) -> list[Any]:
 
 def bind(entry: Cmdlet, command: Command, pipeline_input: list[Any]) -> Call:
     named: dict[str, Any] = {}
+    known = _bound_names(entry)
     for key, value in command.parameters:
-        named[_canonical(entry, key, command.name)] = value
+        low = key.lower()
+        name = known.get(low)
+        if name is None:
+            name = known[low] = _canonical(entry, key, command.name)  # raises for an unknown or ambiguous name
+        named[name] = value
     args = tuple(command.arguments)
     if entry.positional:
         free = [p for p in entry.positional if p.lower() not in named]
@@ -115,6 +120,19 @@ def bind(entry: Cmdlet, command: Command, pipeline_input: list[Any]) -> Call:
             named[free[i].lower()] = arg
         args = ()
     return Call(entry, named, args, pipeline_input)
+
+
+def _bound_names(entry: Cmdlet) -> dict[str, str]:
+    """The lower-case names (and prefixes) already resolved for this cmdlet -> the canonical name.
+
+    Kept on the entry, outside its fields: a diagnosis binds the same few parameter names of
+    the same cmdlets tens of thousands of times, and `_canonical` scans every parameter name."""
+    try:
+        return entry.__dict__["_bound"]
+    except KeyError:
+        bound: dict[str, str] = {}
+        object.__setattr__(entry, "_bound", bound)  # a frozen dataclass: not one of its fields
+        return bound
 
 
 def _canonical(entry: Cmdlet, key: str, typed: str) -> str:

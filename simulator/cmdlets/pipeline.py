@@ -65,9 +65,11 @@ def _has(item: PSObject, name: str) -> bool:
 
 def _matching(item: PSObject, patterns: list[str]) -> list[str]:
     names: list[str] = []
+    keys = [(k.lower(), k) for k in item]  # once per object, not once per pattern and key
     for p in patterns:
-        found = [k for k in item if fnmatch.fnmatchcase(k.lower(), p.lower())] if any(c in p for c in "*?") else \
-            [next((k for k in item if k.lower() == p.lower()), p)]
+        low = p.lower()
+        found = [k for lk, k in keys if fnmatch.fnmatchcase(lk, low)] if any(c in p for c in "*?") else \
+            [next((k for lk, k in keys if lk == low), p)]
         names.extend(n for n in found if n not in names)
     return names
 
