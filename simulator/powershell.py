@@ -17,6 +17,7 @@ from nestlab.simulator.cmdlets.base import Ctx, Terminating, bind, command_not_f
 from nestlab.simulator.errors import BadInput
 from nestlab.simulator.model import Lab
 from nestlab.simulator.psdata import Command, ErrorRecord, Result
+from nestlab.simulator.repeated_reads import RepeatedReads
 
 
 def run(lab: Lab, context: str, pipeline: tuple[Command, ...]) -> Result:
@@ -34,75 +35,21 @@ def run(lab: Lab, context: str, pipeline: tuple[Command, ...]) -> Result:
             return Result(errors=(command_not_found(command.name),), failed=True)
         entries.append(entry)
     ctx = Ctx(lab, context, lambda where, commands: run(lab, where, commands))
+    reads = RepeatedReads(lab, context, pipeline, entries)
     objects: list = []
-    keys = _prefix_keys(context, pipeline, entries)
-    done, seen = _longest_seen(lab, keys)
+    done, seen = reads.longest_seen()
     if seen is not None:
-        objects, ctx.errors[:] = list(seen[0]), seen[1]
+        objects, ctx.errors[:] = list(seen.objects), list(seen.errors)
     try:
         for stage in range(done, len(pipeline)):
             entry = entries[stage]
             call = bind(entry, pipeline[stage], objects)
             objects = list(entry.func(ctx, call) or ())
-            if stage < len(keys):
-                _remember(lab, keys[stage], (tuple(objects), tuple(ctx.errors)))
+            reads.ran(stage, objects, ctx.errors)
     except Terminating as stop:
         return Result(output=(), errors=(*ctx.errors, stop.record), failed=True)
+    reads.handed_out(objects)
     return Result(output=tuple(objects), errors=tuple(ctx.errors))
-
-
-# -- the same reads, answered once ------------------------------------------------------------
-#
-# A collection asks `Get-VMHardDiskDrive -VMName *` four times per platform (drives, their VHDs,
-# the VHDs' parents and grandparents) and `Get-VMNetworkAdapter -VMName *` twice, in one batch.
-# A pipeline whose first stages only read is answered from the outputs of the same stages run
-# moments ago in the same place, for as long as the lab does not change (`Lab.memo`, which
-# every change empties). The objects are the very ones the stages returned: what the cmdlets
-# return does not change, only how often they are computed.
-
-READ_ONLY = frozenset(("get-vm", "get-vmharddiskdrive", "get-vhd", "get-vmnetworkadapter", "select-object",
-                       "where-object"))
-REMEMBERED = 256  # pipeline prefixes kept per lab state: a batch's worth, not a whole collection
-
-
-def _prefix_keys(context: str, pipeline: tuple[Command, ...], entries: list) -> list[tuple]:
-    """A key for each leading stage of the pipeline that only reads (none if a value is unhashable)."""
-    keys: list[tuple] = []
-    so_far: tuple = (context,)
-    for entry, command in zip(entries, pipeline):
-        if entry.name.lower() not in READ_ONLY:
-            break
-        # the value's type is part of the key: True == 1, but a switch is not the number 1
-        so_far = (*so_far, (command.name, tuple((k, type(v), v) for k, v in command.parameters),
-                            tuple((type(a), a) for a in command.arguments)))
-        try:
-            hash(so_far)
-        except TypeError:
-            break
-        keys.append(so_far)
-    return keys
-
-
-def _seen(lab: Lab) -> dict:
-    return lab.memo(("pipeline prefixes",), dict)
-
-
-def _longest_seen(lab: Lab, keys: list[tuple]) -> tuple[int, tuple | None]:
-    if not keys:
-        return 0, None
-    seen = _seen(lab)
-    for stage in range(len(keys), 0, -1):
-        hit = seen.get(keys[stage - 1])
-        if hit is not None:
-            return stage, hit
-    return 0, None
-
-
-def _remember(lab: Lab, key: tuple, answer: tuple) -> None:
-    seen = _seen(lab)
-    seen[key] = answer
-    if len(seen) > REMEMBERED:
-        del seen[next(iter(seen))]  # the oldest
 
 
 def run_line(lab: Lab, context: str, text: str) -> Result:

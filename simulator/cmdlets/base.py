@@ -286,9 +286,27 @@ def hv_error(entry: Cmdlet, message: str, fqid: str, category: str = "InvalidOpe
 
 
 def obj(type_name: str | tuple[str, ...], props: list[tuple[str, Any]] | dict[str, Any], to_string: str | None = None) -> PSObject:
-    """An output object with its .NET type name first, as remoting sends it."""
-    names = (type_name,) if isinstance(type_name, str) else type_name
-    return PSObject((*names, "System.Object"), props, to_string)
+    """An output object with its .NET type name first, as remoting sends it.
+
+    The same as `PSObject((*names, "System.Object"), props, to_string)`, but the case-insensitive
+    index of property names is built once per shape (the tuple of names) and copied (a dict copy,
+    not a lower() per name): cmdlets make tens of thousands of objects of a few dozen shapes."""
+    names = (type_name, "System.Object") if isinstance(type_name, str) else (*type_name, "System.Object")
+    values = dict(props.items() if isinstance(props, dict) else props)
+    shape = tuple(values)
+    index = _INDEXES.get(shape)
+    if index is None:
+        if len(_INDEXES) >= _SHAPES_KEPT:
+            _INDEXES.clear()
+        index = _INDEXES[shape] = {k.lower(): k for k in values}
+    made = PSObject.__new__(PSObject)
+    made.type_names, made._props, made._index = names, values, dict(index)  # its own: scripts add properties
+    made.to_string = to_string if to_string is not None else names[0]
+    return made
+
+
+_INDEXES: dict[tuple[str, ...], dict[str, str]] = {}
+_SHAPES_KEPT = 4096  # shapes are few; names made of data (registry values) must not grow it without bound
 
 
 def guid(*parts: str) -> str:
