@@ -85,3 +85,22 @@ def test_the_check_sees_a_cycle_hidden_in_a_function(tmp_path):
     graph = import_graph(tmp_path)
     assert "nestlab.simulator.cmdlets.area" in graph["nestlab.simulator.cmdlets"]
     assert "nestlab.simulator.powershell" in reachable(graph, "nestlab.simulator.cmdlets.area")
+
+
+def test_the_lab_file_modules_depend_one_way():
+    """labfile.py was one module that read, mapped, merged comments and wrote; now mapping
+    depends on neither side, reading and saving depend on mapping only, and labfile re-exports."""
+    graph = import_graph()
+    read, mapping, save = ("nestlab.simulator.labread", "nestlab.simulator.labmap", "nestlab.simulator.labsave")
+    assert not {read, save, "nestlab.simulator.labfile"} & reachable(graph, mapping)
+    assert save not in reachable(graph, read) and read not in reachable(graph, save)
+    assert mapping in graph[read] and mapping in graph[save]
+
+
+def test_labfile_still_offers_every_name_its_callers_use():
+    from nestlab.simulator import labfile
+
+    for name in ("BUILTIN_DIR", "BadInput", "C_LOADER", "builtin_names", "dumps", "format_path", "lab_from_data",
+                 "lab_to_data", "link_derived_edges", "load", "loads", "parse", "resolve", "save", "validate",
+                 "write_atomic", "yaml_error"):
+        assert hasattr(labfile, name), name
