@@ -617,7 +617,13 @@ class Lab:
 
     def owned(self, owner: str, kind: str) -> list[str]:
         """Switches, NATs, VHDs or NICs of an owner (a host or a VM), in declaration order."""
-        return [n for n in self.out(owner, Edge.HAS) if self.kind(n) == kind]
+        try:
+            found = self._shape[("owned", owner, kind)]
+        except KeyError:
+            nodes = self._graph._node
+            found = self._shape[("owned", owner, kind)] = [
+                n for n in self.out(owner, Edge.HAS) if nodes[n]["kind"] == kind]
+        return list(found)
 
     def adapters(self, vm: str) -> list[str]:
         return self.owned(vm, "adapter")

@@ -17,13 +17,14 @@ stages starts from there. What a pipeline returns does not change, only how ofte
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Iterable
 
 from nestlab.simulator.model import Lab
-from nestlab.simulator.psdata import Command, ErrorRecord, PSObject
+from nestlab.simulator.psdata import Command, ErrorRecord, PSEnum, PSObject
 
-READ_ONLY = frozenset(("get-vm", "get-vmharddiskdrive", "get-vhd", "get-vmnetworkadapter", "select-object",
-                       "where-object"))
+# the stages a collection repeats (a first stage no later pipeline repeats only costs the bookkeeping)
+READ_ONLY = frozenset(("get-vmharddiskdrive", "get-vhd", "select-object", "where-object"))
 KEPT = 256  # prefixes per lab state
 
 
@@ -83,21 +84,25 @@ def reach(values: Iterable[Any]) -> frozenset[int]:
     stack = list(values)
     while stack:
         value = stack.pop()
-        if isinstance(value, PSObject):
+        kind = type(value)
+        if kind in _UNCHANGEABLE:
+            continue
+        if kind is PSObject or kind is list or kind is dict or isinstance(value, (PSObject, list, dict)):
             if id(value) not in found:
                 found.add(id(value))
-                stack.extend(value.values())
-        elif isinstance(value, (list, dict)):
-            if id(value) not in found:
-                found.add(id(value))
-                stack.extend(value.values() if isinstance(value, dict) else value)
-        elif isinstance(value, tuple):
+                items = value._props.values() if isinstance(value, PSObject) else (
+                    value.values() if isinstance(value, dict) else value)
+                stack.extend(v for v in items if type(v) not in _UNCHANGEABLE)
+        elif kind is tuple:
             stack.extend(value)
         else:
             inner = getattr(value, "obj", None)  # cmdlets.network.Nested: a str that holds its object
             if isinstance(inner, PSObject):
                 stack.append(inner)
     return frozenset(found)
+
+
+_UNCHANGEABLE = frozenset((str, int, float, bool, type(None), PSEnum, datetime, timedelta))
 
 
 def _prefix_keys(context: str, pipeline: tuple[Command, ...], entries: list[Any]) -> list[tuple]:
