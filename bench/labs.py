@@ -23,6 +23,7 @@ from nestlab.simulator.labfile import dumps, lab_from_data, lab_to_data, load
 TITLE = "Lab load + validate + graph build"
 GOAL_VMS = 10_000
 GOAL_SECONDS = 2.0
+GOAL_REPEATS = 3  # best of N for the 10,000-VM lab (about a second each)
 LINEAR_TOLERANCE = 1.25  # per-VM time may grow 25 % from one size to the next before we call it worse than linear
 
 
@@ -86,7 +87,8 @@ def run(*, quick: bool = False) -> dict[str, Any]:
         "ratios": [*({"figure": f"lab load, {b.vms:,} vs {a.vms:,} VMs (10× the lab)", "ratio": b.load_s / a.load_s,
                       "goal": "≤ 11×", "met": b.load_s / a.load_s <= 11} for a, b in zip(measures[1:], measures[2:])
                      if b.vms == 10 * a.vms),
-                   *({"figure": f"lab load, {goal.vms:,} VMs", "ratio": None, "goal": f"< {GOAL_SECONDS} s ({goal.load_s:.2f} s)",
+                   *({"figure": f"lab load, {goal.vms:,} VMs vs the {GOAL_SECONDS:.0f} s goal (best of {GOAL_REPEATS})",
+                      "ratio": goal.load_s / GOAL_SECONDS, "goal": f"< 1× ({goal.load_s:.2f} s)",
                       "met": goal.load_s < GOAL_SECONDS} for _ in [0] if goal is not None)],
     }
 
@@ -97,7 +99,7 @@ def _measure(size: Size) -> Measure:
     with tempfile.TemporaryDirectory(prefix="nestlab-bench-") as folder:
         path = Path(folder) / f"lab-{size.vms}.yaml"
         path.write_text(dumps(lab), encoding="utf-8")
-        repeats = 1 if size.vms >= 10_000 else 3
+        repeats = GOAL_REPEATS if size.vms >= GOAL_VMS else 5
         load_s = _best(lambda: load(path), repeats)
         build_s = _best(lambda: lab_from_data(data), repeats)
         peak = _peak_bytes(lambda: load(path))
