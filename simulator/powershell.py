@@ -24,10 +24,11 @@ def run(lab: Lab, context: str, pipeline: tuple[Command, ...]) -> Result:
     """Run one pipeline where `context` says; never raises for PowerShell errors (they are in Result)."""
     if context not in lab:
         raise BadInput(f"no host or VM {context!r} in lab {lab.name!r}")
-    if lab.kind(context) == "vm" and not behaviour.is_running(lab, context):
+    kind = lab.kind(context)
+    if kind == "vm" and not behaviour.is_running(lab, context):
         return Result(errors=(guest_unreachable(lab[context].name),), failed=True)
-    if lab.kind(context) not in ("vm", "host"):
-        raise BadInput(f"{context!r} is a {lab.kind(context)}, not a host or VM")
+    if kind != "vm" and kind != "host":
+        raise BadInput(f"{context!r} is a {kind}, not a host or VM")
     entries = []
     for command in pipeline:
         entry = TABLE.get(command.name.lower())
@@ -35,20 +36,23 @@ def run(lab: Lab, context: str, pipeline: tuple[Command, ...]) -> Result:
             return Result(errors=(command_not_found(command.name),), failed=True)
         entries.append(entry)
     ctx = Ctx(lab, context, lambda where, commands: run(lab, where, commands))
-    reads = RepeatedReads(lab, context, pipeline, entries)
+    reads = RepeatedReads.of(lab, context, pipeline, entries)
     objects: list = []
-    done, seen = reads.longest_seen()
-    if seen is not None:
-        objects, ctx.errors[:] = list(seen.objects), list(seen.errors)
+    done = 0
+    if reads is not None:
+        done, seen = reads.longest_seen()
+        if seen is not None:
+            objects, ctx.errors[:] = list(seen.objects), list(seen.errors)
     try:
         for stage in range(done, len(pipeline)):
             entry = entries[stage]
-            call = bind(entry, pipeline[stage], objects)
-            objects = list(entry.func(ctx, call) or ())
-            reads.ran(stage, objects, ctx.errors)
+            objects = list(entry.func(ctx, bind(entry, pipeline[stage], objects)) or ())
+            if reads is not None:
+                reads.ran(stage, objects, ctx.errors)
     except Terminating as stop:
         return Result(output=(), errors=(*ctx.errors, stop.record), failed=True)
-    reads.handed_out(objects)
+    if reads is not None:
+        reads.handed_out(objects)
     return Result(output=tuple(objects), errors=tuple(ctx.errors))
 
 

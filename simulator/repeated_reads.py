@@ -45,6 +45,13 @@ class RepeatedReads:
         self.fresh: list[tuple[tuple, tuple[Any, ...], tuple[ErrorRecord, ...]]] = []
         self.started: Seen | None = None
 
+    @classmethod
+    def of(cls, lab: Lab, context: str, pipeline: tuple[Command, ...], entries: list[Any]) -> "RepeatedReads | None":
+        """The view for a pipeline that starts with a read-only stage; None (nothing to do) for any other."""
+        if not entries or entries[0].name.lower() not in READ_ONLY:
+            return None
+        return cls(lab, context, pipeline, entries)
+
     def longest_seen(self) -> tuple[int, Seen | None]:
         """(stages already done, their output) for the longest kept prefix of this pipeline."""
         if not self.keys:

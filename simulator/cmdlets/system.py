@@ -457,7 +457,14 @@ def events(ctx: Ctx, log: str) -> list[PSObject]:
 
 
 def _history(ctx: Ctx, log: str) -> list[background.Entry]:
-    """The routine entries a real log holds before anything the lab's state explains (background)."""
+    """The routine entries a real log holds before anything the lab's state explains (background).
+
+    Hundreds of entries on a realistic platform, read by every Get-WinEvent of the log: computed
+    once while the lab stands still (`Lab.memo`; the entries are frozen)."""
+    return list(ctx.lab.memo(("event history", ctx.owner, log), lambda: _fresh_history(ctx, log)))
+
+
+def _fresh_history(ctx: Ctx, log: str) -> list[background.Entry]:
     platform = ctx.platform
     if log == "System":
         return background.system_history(platform, ctx.owner)
