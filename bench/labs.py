@@ -23,6 +23,7 @@ from nestlab.simulator.labfile import dumps, lab_from_data, lab_to_data, load
 TITLE = "Lab load + validate + graph build"
 GOAL_VMS = 10_000
 GOAL_SECONDS = 2.0
+GOAL_REPEATS = 3  # best of N for the 10,000-VM lab (about a second each)
 LINEAR_TOLERANCE = 1.25  # per-VM time may grow 25 % from one size to the next before we call it worse than linear
 
 
@@ -49,6 +50,7 @@ class Measure:
     file_kb: int
     load_s: float
     build_s: float
+    load_cpu_s: float  # this process's CPU time: what the machine's other load does not inflate
     peak_mb: float
 
 
@@ -68,7 +70,8 @@ def run(*, quick: bool = False) -> dict[str, Any]:
         f"goal {GOAL_VMS:,} VMs < {GOAL_SECONDS} s: "
         + ("not run (--quick)" if goal is None else f"{'met' if goal.load_s < GOAL_SECONDS else 'NOT met'} ({goal.load_s:.2f} s)"),
         f"growth no worse than linear (≤ {LINEAR_TOLERANCE} per step from 100 VMs): {'yes' if linear else 'NO'}",
-        *(f"{b.vms:,} VMs vs {a.vms:,} (10× the lab): {b.load_s / a.load_s:.1f}× the load time"
+        *(f"{b.vms:,} VMs vs {a.vms:,} (10× the lab): {b.load_s / a.load_s:.1f}× the load time, "
+          f"{b.load_cpu_s / a.load_cpu_s:.1f}× its CPU time"
           for a, b in zip(measures[1:], measures[2:]) if b.vms == 10 * a.vms),
     ]
     return {
@@ -83,10 +86,12 @@ def run(*, quick: bool = False) -> dict[str, Any]:
                      "met": None if goal is None else goal.load_s < GOAL_SECONDS},
             "linear": linear,
         },
-        "ratios": [*({"figure": f"lab load, {b.vms:,} vs {a.vms:,} VMs (10× the lab)", "ratio": b.load_s / a.load_s,
-                      "goal": "≤ 11×", "met": b.load_s / a.load_s <= 11} for a, b in zip(measures[1:], measures[2:])
+        "ratios": [*({"figure": f"lab load CPU, {b.vms:,} vs {a.vms:,} VMs (10× the lab)",
+                      "ratio": b.load_cpu_s / a.load_cpu_s, "goal": "≤ 11×", "met": b.load_cpu_s / a.load_cpu_s <= 11}
+                     for a, b in zip(measures[1:], measures[2:])
                      if b.vms == 10 * a.vms),
-                   *({"figure": f"lab load, {goal.vms:,} VMs", "ratio": None, "goal": f"< {GOAL_SECONDS} s ({goal.load_s:.2f} s)",
+                   *({"figure": f"lab load, {goal.vms:,} VMs vs the {GOAL_SECONDS:.0f} s goal (best of {GOAL_REPEATS})",
+                      "ratio": goal.load_s / GOAL_SECONDS, "goal": f"< 1× ({goal.load_s:.2f} s wall, {goal.load_cpu_s:.2f} s CPU)",
                       "met": goal.load_s < GOAL_SECONDS} for _ in [0] if goal is not None)],
     }
 
@@ -97,21 +102,22 @@ def _measure(size: Size) -> Measure:
     with tempfile.TemporaryDirectory(prefix="nestlab-bench-") as folder:
         path = Path(folder) / f"lab-{size.vms}.yaml"
         path.write_text(dumps(lab), encoding="utf-8")
-        repeats = 1 if size.vms >= 10_000 else 3
+        repeats = GOAL_REPEATS if size.vms >= GOAL_VMS else 5
         load_s = _best(lambda: load(path), repeats)
         build_s = _best(lambda: lab_from_data(data), repeats)
+        load_cpu_s = _best(lambda: load(path), repeats, clock=time.process_time)
         peak = _peak_bytes(lambda: load(path))
         file_kb = path.stat().st_size // 1024
-    return Measure(size.vms, lab.graph.number_of_nodes(), file_kb, load_s, build_s, peak / 2**20)
+    return Measure(size.vms, lab.graph.number_of_nodes(), file_kb, load_s, build_s, load_cpu_s, peak / 2**20)
 
 
-def _best(action: Callable[[], object], repeats: int) -> float:
-    """The fastest of `repeats` runs: the least disturbed by the rest of the machine."""
+def _best(action: Callable[[], object], repeats: int, clock: Callable[[], float] = time.perf_counter) -> float:
+    """The fastest of `repeats` runs by `clock` (wall by default): the least disturbed by the rest of the machine."""
     times = []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = clock()
         action()
-        times.append(time.perf_counter() - start)
+        times.append(clock() - start)
     return min(times)
 
 

@@ -110,7 +110,11 @@ def nesting_offered(lab: Lab, parent: str, vm: str) -> str:
 
 
 def hypervisor_status(lab: Lab, owner: str) -> HypervisorStatus:
-    """Does the hypervisor of this host or guest run right now?"""
+    """Does the hypervisor of this host or guest run right now? (Kept by the lab until it changes.)"""
+    return lab.memo(("hypervisor_status", owner), lambda: _hypervisor_status(lab, owner))
+
+
+def _hypervisor_status(lab: Lab, owner: str) -> HypervisorStatus:
     platform = lab.platform(owner)
     if not platform.hyperv_installed:
         return HypervisorStatus(False, "not-installed", "the Hyper-V role is not installed")

@@ -185,8 +185,10 @@ def _reason(record: ErrorRecord) -> str:
 
 
 def _category_number(name: str) -> int:
-    lowered = [c.lower() for c in ERROR_CATEGORIES]
-    return lowered.index(name.lower()) if name.lower() in lowered else 0
+    return _CATEGORY_NUMBERS.get(name.lower(), 0)
+
+
+_CATEGORY_NUMBERS = {c.lower(): i for i, c in reversed(list(enumerate(ERROR_CATEGORIES)))}  # the first wins
 
 
 def _primitive(value: Any) -> tuple[str, str | None] | None:

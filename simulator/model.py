@@ -20,7 +20,8 @@ import ipaddress
 import uuid
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
-from typing import Any, Iterator, Literal
+from functools import lru_cache
+from typing import Any, Callable, Iterator, Literal
 
 import networkx as nx
 
@@ -411,6 +412,7 @@ class NodeId:
         return NodeId((*self.path, vm))
 
 
+@lru_cache(maxsize=1 << 16)  # a collection asks for each VM's and disk's id several times
 def stable_guid(*parts: str) -> str:
     """A GUID derived from names, so ids and disk identifiers are the same on every load."""
     digest = hashlib.sha1("\x00".join(parts).encode()).digest()
@@ -429,14 +431,58 @@ def derived_mac(node_id: str) -> str:
 
 
 class Lab:
-    """A thin class over a MultiDiGraph: nodes carry records under lab-format ids."""
+    """A thin class over a MultiDiGraph: nodes carry records under lab-format ids.
+
+    Answers derived from the graph (a VM's parent, the VMs an owner runs, and whatever behaviour
+    memoizes through `memo`) are kept until the lab changes: every change goes through `add`,
+    `link`, `unlink`, `remove`, `set` or a new `graph`, and each of them forgets them. A diagnosis
+    asks the same questions tens of thousands of times of a lab that does not change meanwhile.
+    """
 
     def __init__(self, name: str, description: str | None = None) -> None:
         self.name = name
         self.description = description
-        self.graph: nx.MultiDiGraph = nx.MultiDiGraph()
+        self._graph: nx.MultiDiGraph = nx.MultiDiGraph()
+        self._shape: dict[Any, Any] = {}  # answers that depend on nodes and edges only
+        self._state: dict[Any, Any] = {}  # answers that also depend on the records
         self.source: Any = None  # the loaded lab-file text, so a save keeps comments (labfile)
         self.source_path: str | None = None
+
+    @property
+    def graph(self) -> nx.MultiDiGraph:
+        return self._graph
+
+    @graph.setter
+    def graph(self, graph: nx.MultiDiGraph) -> None:
+        self._graph = graph
+        self._reshaped()
+
+    # -- derived answers, kept until the lab changes ----------------------------------------------
+
+    def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """`compute()`, computed once while the lab's nodes, edges and records stay as they are.
+
+        For answers that are pure functions of the lab (behaviour's hypervisor status): the key
+        must name the question fully, e.g. ("hypervisor", owner)."""
+        try:
+            return self._state[key]
+        except KeyError:
+            value = self._state[key] = compute()
+            return value
+
+    def changed(self) -> None:
+        """Forget every derived answer: for a change made on `graph` directly, outside these methods."""
+        self._reshaped()
+
+    def _reshaped(self) -> None:
+        if self._shape:
+            self._shape.clear()
+        if self._state:
+            self._state.clear()
+
+    def _restated(self) -> None:
+        if self._state:
+            self._state.clear()
 
     # -- building ------------------------------------------------------------------------------
 
@@ -444,17 +490,21 @@ class Lab:
         if node_id in self.graph:
             raise ValueError(f"duplicate node id {node_id!r}")
         self.graph.add_node(node_id, record=record, kind=KIND_OF[type(record)])
+        self._reshaped()
         return node_id
 
     def link(self, src: str, dst: str, kind: Edge) -> None:
         self.graph.add_edge(src, dst, key=str(kind), kind=kind)
+        self._reshaped()
 
     def unlink(self, src: str, dst: str, kind: Edge) -> None:
         if self.graph.has_edge(src, dst, key=str(kind)):
             self.graph.remove_edge(src, dst, key=str(kind))
+            self._reshaped()
 
     def remove(self, node_id: str) -> None:
         self.graph.remove_node(node_id)
+        self._reshaped()
 
     def copy(self) -> "Lab":
         """An independent lab (records are frozen, so sharing them is safe)."""
@@ -471,17 +521,18 @@ class Lab:
 
     def __getitem__(self, node_id: str) -> Any:
         try:
-            return self.graph._node[node_id]["record"]  # the node dict itself: see `out`
+            return self._graph._node[node_id]["record"]  # the node dict itself: see `out`
         except KeyError:
             raise KeyError(f"no node {node_id!r} in lab {self.name!r}") from None
 
     def kind(self, node_id: str) -> str:
-        return self.graph._node[node_id]["kind"]
+        return self._graph._node[node_id]["kind"]
 
     def set(self, node_id: str, record: Record) -> None:
         if type(record) is not type(self[node_id]):
             raise TypeError(f"{node_id}: cannot replace a {self.kind(node_id)} by {type(record).__name__}")
         self.graph.nodes[node_id]["record"] = record
+        self._restated()
 
     def update(self, node_id: str, **changes: Any) -> Any:
         """Swap a node's record for a copy with `changes`; returns the new record."""
@@ -544,34 +595,47 @@ class Lab:
     # -- queries ------------------------------------------------------------------------------
 
     def nodes(self, kind: str | None = None) -> list[str]:
-        return [n for n, k in self.graph.nodes(data="kind") if kind is None or k == kind]
+        try:
+            found = self._shape[("nodes", kind)]
+        except KeyError:
+            found = self._shape[("nodes", kind)] = [
+                n for n, k in self._graph.nodes(data="kind") if kind is None or k == kind]
+        return list(found)
 
     def out(self, node_id: str, kind: Edge) -> list[str]:
         # The adjacency dicts themselves (neighbour -> {key: data}), in edge order: every query
         # of a diagnosis goes through here, and networkx's edge views cost ~10x more per call.
         # A node not in the graph has no edges (as the edge views answered).
-        key = kind.value
-        return [v for v, keys in self.graph._succ.get(node_id, {}).items() if key in keys]
+        # `kind` is a StrEnum: it is its own key (and `.value` is an enum descriptor call)
+        return [v for v, keys in self._graph._succ.get(node_id, {}).items() if kind in keys]
 
     def into(self, node_id: str, kind: Edge) -> list[str]:
-        key = kind.value
-        return [u for u, keys in self.graph._pred.get(node_id, {}).items() if key in keys]
+        return [u for u, keys in self._graph._pred.get(node_id, {}).items() if kind in keys]
 
     def hosts(self) -> list[str]:
         return self.nodes("host")
 
     def owned(self, owner: str, kind: str) -> list[str]:
         """Switches, NATs, VHDs or NICs of an owner (a host or a VM), in declaration order."""
-        return [n for n in self.out(owner, Edge.HAS) if self.kind(n) == kind]
+        try:
+            found = self._shape[("owned", owner, kind)]
+        except KeyError:
+            nodes = self._graph._node
+            found = self._shape[("owned", owner, kind)] = [
+                n for n in self.out(owner, Edge.HAS) if nodes[n]["kind"] == kind]
+        return list(found)
 
     def adapters(self, vm: str) -> list[str]:
         return self.owned(vm, "adapter")
 
     def vms(self, owner: str, *, recursive: bool = False) -> list[str]:
         """The VMs an owner runs; with recursive, every VM below it at any depth (pre-order)."""
-        direct = self.out(owner, Edge.HOSTS) + self.out(owner, Edge.RUNS)
+        try:
+            direct = self._shape[("vms", owner)]
+        except KeyError:
+            direct = self._shape[("vms", owner)] = self.out(owner, Edge.HOSTS) + self.out(owner, Edge.RUNS)
         if not recursive:
-            return direct
+            return list(direct)
         found: list[str] = []
         for vm in direct:
             found.append(vm)
@@ -583,8 +647,12 @@ class Lab:
 
     def parent(self, vm: str) -> str:
         """The host or VM whose hypervisor runs this VM."""
-        (parent,) = self.into(vm, Edge.HOSTS) + self.into(vm, Edge.RUNS)
-        return parent
+        try:
+            return self._shape[("parent", vm)]
+        except KeyError:
+            (parent,) = self.into(vm, Edge.HOSTS) + self.into(vm, Edge.RUNS)
+            self._shape[("parent", vm)] = parent
+            return parent
 
     def ancestors(self, vm: str) -> list[str]:
         """The chain above a VM, nearest first, ending with its physical or cloud host."""

@@ -5,26 +5,30 @@
 Commands are resolved before anything runs, as PowerShell does, so an unknown name fails the
 whole pipeline with CommandNotFoundException; each stage's output objects are the next stage's
 input. Cmdlets live in `simulator.cmdlets` (one module per area), registered by their real names.
+The dependency is one way: cmdlets import `cmdlets.base` (the table, Ctx, command_not_found), never
+this module; Invoke-Command reaches back here only through `Ctx.run_nested`.
 """
 
 from __future__ import annotations
 
 from nestlab.simulator import behaviour, psparse
 from nestlab.simulator.cmdlets import TABLE
-from nestlab.simulator.cmdlets.base import Ctx, Terminating, bind
+from nestlab.simulator.cmdlets.base import Ctx, Terminating, bind, command_not_found
 from nestlab.simulator.errors import BadInput
 from nestlab.simulator.model import Lab
 from nestlab.simulator.psdata import Command, ErrorRecord, Result
+from nestlab.simulator.repeated_reads import RepeatedReads
 
 
 def run(lab: Lab, context: str, pipeline: tuple[Command, ...]) -> Result:
     """Run one pipeline where `context` says; never raises for PowerShell errors (they are in Result)."""
     if context not in lab:
         raise BadInput(f"no host or VM {context!r} in lab {lab.name!r}")
-    if lab.kind(context) == "vm" and not behaviour.is_running(lab, context):
+    kind = lab.kind(context)
+    if kind == "vm" and not behaviour.is_running(lab, context):
         return Result(errors=(guest_unreachable(lab[context].name),), failed=True)
-    if lab.kind(context) not in ("vm", "host"):
-        raise BadInput(f"{context!r} is a {lab.kind(context)}, not a host or VM")
+    if kind != "vm" and kind != "host":
+        raise BadInput(f"{context!r} is a {kind}, not a host or VM")
     entries = []
     for command in pipeline:
         entry = TABLE.get(command.name.lower())
@@ -32,27 +36,29 @@ def run(lab: Lab, context: str, pipeline: tuple[Command, ...]) -> Result:
             return Result(errors=(command_not_found(command.name),), failed=True)
         entries.append(entry)
     ctx = Ctx(lab, context, lambda where, commands: run(lab, where, commands))
+    reads = RepeatedReads.of(lab, context, pipeline, entries)
     objects: list = []
+    done = 0
+    if reads is not None:
+        done, seen = reads.longest_seen()
+        if seen is not None:
+            objects, ctx.errors[:] = list(seen.objects), list(seen.errors)
     try:
-        for entry, command in zip(entries, pipeline):
-            call = bind(entry, command, objects)
-            objects = list(entry.func(ctx, call) or ())
+        for stage in range(done, len(pipeline)):
+            entry = entries[stage]
+            objects = list(entry.func(ctx, bind(entry, pipeline[stage], objects)) or ())
+            if reads is not None:
+                reads.ran(stage, objects, ctx.errors)
     except Terminating as stop:
         return Result(output=(), errors=(*ctx.errors, stop.record), failed=True)
+    if reads is not None:
+        reads.handed_out(objects)
     return Result(output=tuple(objects), errors=tuple(ctx.errors))
 
 
 def run_line(lab: Lab, context: str, text: str) -> Result:
     """Parse a PowerShell command line (psparse) and run it."""
     return run(lab, context, psparse.parse(text))
-
-
-def command_not_found(name: str) -> ErrorRecord:
-    return ErrorRecord(
-        f"The term '{name}' is not recognized as the name of a cmdlet, function, script file, or operable program. "
-        "Check the spelling of the name, or if a path was included, verify that the path is correct and try again.",
-        "CommandNotFoundException", "ObjectNotFound", target_name=name, target_type="String", activity=name,
-        reason="CommandNotFoundException", exception_type="System.Management.Automation.CommandNotFoundException")
 
 
 def guest_unreachable(vm_name: str) -> ErrorRecord:

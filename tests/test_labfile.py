@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from nestlab.simulator import labfile
+from nestlab.simulator import labfile, labread, labsave
 from nestlab.simulator.model import Edge, Processor, Switch, Vhd, switch_id, vhd_id
 
 BUILTINS = labfile.builtin_names()
@@ -134,7 +134,7 @@ def test_failed_write_does_not_clobber_the_old_file(tmp_path, monkeypatch):
     def broken_replace(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(labfile.os, "replace", broken_replace)
+    monkeypatch.setattr(labsave.os, "replace", broken_replace)
     with pytest.raises(OSError, match="disk full"):
         labfile.save(labfile.load("builtin:azure"), path)
     assert path.read_text(encoding="utf-8") == "precious\n"
@@ -199,7 +199,7 @@ def test_what_libyaml_refuses_goes_to_ruamels_own_parser(monkeypatch):
 
         resolve = construct_object = get_event
 
-    monkeypatch.setattr(labfile, "C_LOADER", Refusing)
+    monkeypatch.setattr(labread, "C_LOADER", Refusing)  # where parse reads it
     assert labfile.parse("a: {t: 12:30}\n") == {"a": {"t": "12:30"}}
 
 

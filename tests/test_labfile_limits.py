@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from nestlab.simulator import labfile, yamlguard
+from nestlab.simulator import labfile, labread, yamlguard
 
 MEMORY_CAP = 1024 * 2**20  # the child may use at most 1 GiB of address space
 
@@ -74,7 +74,7 @@ def test_the_laughs_are_refused_at_the_alias_that_crosses_the_line():
 @pytest.mark.parametrize("name", CASES)
 def test_ruamels_own_parser_is_held_to_the_same_limits(monkeypatch, name):
     """Whatever libyaml refuses goes to pure ruamel (or it is all there is): the same refusals."""
-    monkeypatch.setattr(labfile, "C_LOADER", None)
+    monkeypatch.setattr(labread, "C_LOADER", None)  # where parse reads it
     text, _, message = CASES[name]
     (error,) = labfile.validate(text)
     assert error.startswith("<text>:") and f"refused: {message}" in error

@@ -100,8 +100,13 @@ def as_list(value: Any) -> list[Any]:
 
 def bind(entry: Cmdlet, command: Command, pipeline_input: list[Any]) -> Call:
     named: dict[str, Any] = {}
+    known = _bound_names(entry)
     for key, value in command.parameters:
-        named[_canonical(entry, key, command.name)] = value
+        low = key.lower()
+        name = known.get(low)
+        if name is None:
+            name = known[low] = _canonical(entry, key, command.name)  # raises for an unknown or ambiguous name
+        named[name] = value
     args = tuple(command.arguments)
     if entry.positional:
         free = [p for p in entry.positional if p.lower() not in named]
@@ -115,6 +120,19 @@ def bind(entry: Cmdlet, command: Command, pipeline_input: list[Any]) -> Call:
             named[free[i].lower()] = arg
         args = ()
     return Call(entry, named, args, pipeline_input)
+
+
+def _bound_names(entry: Cmdlet) -> dict[str, str]:
+    """The lower-case names (and prefixes) already resolved for this cmdlet -> the canonical name.
+
+    Kept on the entry, outside its fields: a diagnosis binds the same few parameter names of
+    the same cmdlets tens of thousands of times, and `_canonical` scans every parameter name."""
+    try:
+        return entry.__dict__["_bound"]
+    except KeyError:
+        bound: dict[str, str] = {}
+        object.__setattr__(entry, "_bound", bound)  # a frozen dataclass: not one of its fields
+        return bound
 
 
 def _canonical(entry: Cmdlet, key: str, typed: str) -> str:
@@ -140,6 +158,14 @@ def _canonical(entry: Cmdlet, key: str, typed: str) -> str:
         f"A parameter cannot be found that matches parameter name '{key}'.",
         f"NamedParameterNotFound,{entry.class_name}", "InvalidArgument", activity=entry.name,
         reason="ParameterBindingException", exception_type="System.Management.Automation.ParameterBindingException"))
+
+
+def command_not_found(name: str) -> ErrorRecord:
+    return ErrorRecord(
+        f"The term '{name}' is not recognized as the name of a cmdlet, function, script file, or operable program. "
+        "Check the spelling of the name, or if a path was included, verify that the path is correct and try again.",
+        "CommandNotFoundException", "ObjectNotFound", target_name=name, target_type="String", activity=name,
+        reason="CommandNotFoundException", exception_type="System.Management.Automation.CommandNotFoundException")
 
 
 class Ctx:
@@ -260,9 +286,27 @@ def hv_error(entry: Cmdlet, message: str, fqid: str, category: str = "InvalidOpe
 
 
 def obj(type_name: str | tuple[str, ...], props: list[tuple[str, Any]] | dict[str, Any], to_string: str | None = None) -> PSObject:
-    """An output object with its .NET type name first, as remoting sends it."""
-    names = (type_name,) if isinstance(type_name, str) else type_name
-    return PSObject((*names, "System.Object"), props, to_string)
+    """An output object with its .NET type name first, as remoting sends it.
+
+    The same as `PSObject((*names, "System.Object"), props, to_string)`, but the case-insensitive
+    index of property names is built once per shape (the tuple of names) and copied (a dict copy,
+    not a lower() per name): cmdlets make tens of thousands of objects of a few dozen shapes."""
+    names = (type_name, "System.Object") if isinstance(type_name, str) else (*type_name, "System.Object")
+    values = dict(props.items() if isinstance(props, dict) else props)
+    shape = tuple(values)
+    index = _INDEXES.get(shape)
+    if index is None:
+        if len(_INDEXES) >= _SHAPES_KEPT:
+            _INDEXES.clear()
+        index = _INDEXES[shape] = {k.lower(): k for k in values}
+    made = PSObject.__new__(PSObject)
+    made.type_names, made._props, made._index = names, values, dict(index)  # its own: scripts add properties
+    made.to_string = to_string if to_string is not None else names[0]
+    return made
+
+
+_INDEXES: dict[tuple[str, ...], dict[str, str]] = {}
+_SHAPES_KEPT = 4096  # shapes are few; names made of data (registry values) must not grow it without bound
 
 
 def guid(*parts: str) -> str:

@@ -104,7 +104,15 @@ def dashed(mac: str) -> str:
 
 
 def interfaces(ctx: Ctx) -> list[dict[str, Any]]:
-    """alias, description, mac, cidr, gateway, network, index — physical/VM NICs then vEthernet adapters."""
+    """alias, description, mac, cidr, gateway, network, index — physical/VM NICs then vEthernet adapters.
+
+    A per-place view that several cmdlets read (Get-NetAdapter, Get-NetIPAddress, Get-NetRoute …):
+    computed once while the lab stands still (`Lab.memo`), each caller getting its own dicts."""
+    found = ctx.lab.memo(("interfaces", ctx.owner), lambda: _interfaces(ctx))
+    return [dict(item) for item in found]
+
+
+def _interfaces(ctx: Ctx) -> list[dict[str, Any]]:
     lab = ctx.lab
     out: list[dict[str, Any]] = []
     if ctx.is_guest:

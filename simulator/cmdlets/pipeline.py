@@ -41,6 +41,7 @@ def select_object(ctx: Ctx, call: Call) -> Iterable[Any]:
     expand = call.get("ExpandProperty")
     props = [str(p) for p in as_list(call.get("Property"))]
     out: list[Any] = []
+    shapes: dict[tuple[str, ...], list[str]] = {}  # the selected names of each object shape, matched once
     for item in items:
         if expand is not None:
             if not isinstance(item, PSObject) or not _has(item, str(expand)):
@@ -51,9 +52,13 @@ def select_object(ctx: Ctx, call: Call) -> Iterable[Any]:
                 continue
             out.extend(_expand(item[str(expand)]))
         elif props and isinstance(item, PSObject):
-            names = _matching(item, props)
+            shape = tuple(item)
+            names = shapes.get(shape)
+            if names is None:
+                names = shapes[shape] = _matching(item, props)
             type_name = item.type_names[0] if item.type_names else "System.Object"
-            out.append(obj(f"Selected.{type_name}", [(n, item.get(n)) for n in names]))
+            values = item._props  # a name matched is the object's own spelling; one that did not is None
+            out.append(obj(f"Selected.{type_name}", [(n, values.get(n)) for n in names]))
         else:
             out.append(item)
     return out
@@ -65,9 +70,12 @@ def _has(item: PSObject, name: str) -> bool:
 
 def _matching(item: PSObject, patterns: list[str]) -> list[str]:
     names: list[str] = []
+    keys = [(k.lower(), k) for k in item]  # once per object shape, not once per pattern and key
+    index = {lk: k for lk, k in reversed(keys)}  # the first spelling of a name wins, as the scan found it
     for p in patterns:
-        found = [k for k in item if fnmatch.fnmatchcase(k.lower(), p.lower())] if any(c in p for c in "*?") else \
-            [next((k for k in item if k.lower() == p.lower()), p)]
+        low = p.lower()
+        found = [k for lk, k in keys if fnmatch.fnmatchcase(lk, low)] if any(c in p for c in "*?") else \
+            [index.get(low, p)]
         names.extend(n for n in found if n not in names)
     return names
 

@@ -14,7 +14,7 @@ from typing import Any, Iterable
 
 from nestlab.simulator import behaviour
 from nestlab.simulator.cmdlets import background, enums
-from nestlab.simulator.cmdlets.base import GIB, Call, Ctx, Terminating, as_list, cmdlet, obj
+from nestlab.simulator.cmdlets.base import GIB, Call, Ctx, Terminating, as_list, cmdlet, command_not_found, obj
 from nestlab.simulator.model import VM, Host, stable_guid
 from nestlab.simulator.psdata import ErrorRecord, PSObject
 
@@ -270,8 +270,6 @@ def restart_service_cmdlet(ctx: Ctx, call: Call) -> Iterable[PSObject]:
 
 def _server_only(ctx: Ctx, call: Call) -> None:
     if not behaviour.is_server(ctx.platform):
-        from nestlab.simulator.powershell import command_not_found  # the dispatcher imports this module
-
         raise Terminating(command_not_found(call.cmdlet.name))
 
 
@@ -459,7 +457,14 @@ def events(ctx: Ctx, log: str) -> list[PSObject]:
 
 
 def _history(ctx: Ctx, log: str) -> list[background.Entry]:
-    """The routine entries a real log holds before anything the lab's state explains (background)."""
+    """The routine entries a real log holds before anything the lab's state explains (background).
+
+    Hundreds of entries on a realistic platform, read by every Get-WinEvent of the log: computed
+    once while the lab stands still (`Lab.memo`; the entries are frozen)."""
+    return list(ctx.lab.memo(("event history", ctx.owner, log), lambda: _fresh_history(ctx, log)))
+
+
+def _fresh_history(ctx: Ctx, log: str) -> list[background.Entry]:
     platform = ctx.platform
     if log == "System":
         return background.system_history(platform, ctx.owner)

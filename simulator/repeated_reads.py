@@ -1,0 +1,134 @@
+"""The same reads, answered once: leading read-only stages of a pipeline reused while the lab stands still.
+
+A collection asks `Get-VMHardDiskDrive -VMName * | Get-VHD` three times per platform (the VHDs,
+their parents, their grandparents: `diagnosis.probes`), each time rebuilding the same objects.
+`powershell.run` keeps the output of each leading stage that only reads (READ_ONLY) under the
+place and the exact stages that produced it, and a later pipeline that starts with the same
+stages starts from there. What a pipeline returns does not change, only how often it is computed:
+
+* kept in `Lab.memo`, so any change of the lab forgets everything;
+* only objects nobody outside the pipeline holds are kept: a stage's output that reaches the
+  caller (passed through, or nested in what is returned, as Select-Object -ExpandProperty does)
+  is not kept, and a kept output that reaches a caller later is forgotten at once — scripts may
+  change the objects they hold (`$o.Name = …`), and a kept object must not see that;
+* a few hundred prefixes per lab state at most (a batch's worth, not a whole collection).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Iterable
+
+from nestlab.simulator.model import Lab
+from nestlab.simulator.psdata import Command, ErrorRecord, PSEnum, PSObject
+
+# the stages a collection repeats (a first stage no later pipeline repeats only costs the bookkeeping)
+READ_ONLY = frozenset(("get-vmharddiskdrive", "get-vhd", "select-object", "where-object"))
+KEPT = 256  # prefixes per lab state
+
+
+@dataclass(frozen=True)
+class Seen:
+    objects: tuple[Any, ...]
+    errors: tuple[ErrorRecord, ...]
+    reach: frozenset[int]  # ids of the objects and of every mutable value inside them
+
+
+class RepeatedReads:
+    """One pipeline's view of the kept prefixes: what it may start from, and what it leaves."""
+
+    def __init__(self, lab: Lab, context: str, pipeline: tuple[Command, ...], entries: list[Any]) -> None:
+        self.lab = lab
+        self.keys = _prefix_keys(context, pipeline, entries)
+        self.last = len(pipeline) - 1
+        self.fresh: list[tuple[tuple, tuple[Any, ...], tuple[ErrorRecord, ...]]] = []
+        self.started: Seen | None = None
+
+    @classmethod
+    def of(cls, lab: Lab, context: str, pipeline: tuple[Command, ...], entries: list[Any]) -> "RepeatedReads | None":
+        """The view for a pipeline that starts with a read-only stage; None (nothing to do) for any other."""
+        if not entries or entries[0].name.lower() not in READ_ONLY:
+            return None
+        return cls(lab, context, pipeline, entries)
+
+    def longest_seen(self) -> tuple[int, Seen | None]:
+        """(stages already done, their output) for the longest kept prefix of this pipeline."""
+        if not self.keys:
+            return 0, None
+        kept = _kept(self.lab)
+        for stage in range(len(self.keys), 0, -1):
+            seen = kept.get(self.keys[stage - 1])
+            if seen is not None:
+                self.started = seen
+                return stage, seen
+        return 0, None
+
+    def ran(self, stage: int, objects: list[Any], errors: list[ErrorRecord]) -> None:
+        if stage < len(self.keys) and stage < self.last:  # the last stage's output is the caller's
+            self.fresh.append((self.keys[stage], tuple(objects), tuple(errors)))
+
+    def handed_out(self, objects: list[Any]) -> None:
+        """The pipeline returns `objects`: keep the fresh outputs the caller cannot reach, drop kept ones it can."""
+        if not self.fresh and self.started is None:
+            return
+        handed = reach(objects)
+        kept = _kept(self.lab)
+        if self.started is not None and not handed.isdisjoint(self.started.reach):
+            for key in [k for k, seen in kept.items() if not handed.isdisjoint(seen.reach)]:
+                del kept[key]
+        for key, output, errors in self.fresh:
+            inside = reach(output)
+            if handed.isdisjoint(inside):
+                kept[key] = Seen(output, errors, inside)
+                if len(kept) > KEPT:
+                    del kept[next(iter(kept))]  # the oldest
+
+
+def reach(values: Iterable[Any]) -> frozenset[int]:
+    """Ids of every object, list and dict in `values`, at any depth (what a holder could change)."""
+    found: set[int] = set()
+    stack = list(values)
+    while stack:
+        value = stack.pop()
+        kind = type(value)
+        if kind in _UNCHANGEABLE:
+            continue
+        if kind is PSObject or kind is list or kind is dict or isinstance(value, (PSObject, list, dict)):
+            if id(value) not in found:
+                found.add(id(value))
+                items = value._props.values() if isinstance(value, PSObject) else (
+                    value.values() if isinstance(value, dict) else value)
+                stack.extend(v for v in items if type(v) not in _UNCHANGEABLE)
+        elif kind is tuple:
+            stack.extend(value)
+        else:
+            inner = getattr(value, "obj", None)  # cmdlets.network.Nested: a str that holds its object
+            if isinstance(inner, PSObject):
+                stack.append(inner)
+    return frozenset(found)
+
+
+_UNCHANGEABLE = frozenset((str, int, float, bool, type(None), PSEnum, datetime, timedelta))
+
+
+def _prefix_keys(context: str, pipeline: tuple[Command, ...], entries: list[Any]) -> list[tuple]:
+    """A key for each leading stage of the pipeline that only reads (none past an unhashable value)."""
+    keys: list[tuple] = []
+    so_far: tuple = (context,)
+    for entry, command in zip(entries, pipeline):
+        if entry.name.lower() not in READ_ONLY:
+            break
+        # the value's type is part of the key: True == 1, but a switch is not the number 1
+        so_far = (*so_far, (command.name, tuple((k, type(v), v) for k, v in command.parameters),
+                            tuple((type(a), a) for a in command.arguments)))
+        try:
+            hash(so_far)
+        except TypeError:
+            break
+        keys.append(so_far)
+    return keys
+
+
+def _kept(lab: Lab) -> dict[tuple, Seen]:
+    return lab.memo(("repeated reads",), dict)
