@@ -566,19 +566,32 @@ _PRIMITIVE_KINDS = frozenset((datetime, date, timedelta, uuid.UUID, bytes, bytea
 
 
 def _copy_object(obj: PSObject) -> PSObject:
+    """The object a client reads back. When the wire would change nothing (every name and value
+    reads back as itself: ASCII text, int, bool, float, None — most objects a cmdlet makes), the
+    object itself: a cmdlet builds fresh objects for every pipeline and nothing keeps or changes
+    them once answered (repeated_reads drops an output that reaches a caller), so a copy would
+    only cost time (issue 17). Otherwise a new object with the values as they read back."""
     names = obj.type_names
     if _SPECIAL_TYPE_NAMES.intersection(names) or any(type(n) is not str for n in names):
         raise _Unusual
-    properties = {}
-    for key, item in obj._props.items():  # the values in order, without PSObject's case-insensitive lookup
+    same = True
+    for key, item in obj._props.items():
         if type(key) is not str or not (key.isascii() or not _SURROGATES.search(key)):
             raise _Unusual
+        kind = type(item)
+        if not (kind is str and item.isascii() or kind in _SAME_AFTER_THE_WIRE or item is None):
+            same = same and kind is str and _copy(item, False) is item
+    to_string = _copy(obj.to_string, False)
+    if same and to_string is obj.to_string:
+        return obj
+    properties = {}
+    for key, item in obj._props.items():  # the values in order, without PSObject's case-insensitive lookup
         kind = type(item)
         if kind is str and item.isascii() or kind in _SAME_AFTER_THE_WIRE or item is None:
             properties[key] = item  # what _copy returns for these, without the call (most properties)
         else:
             properties[key] = _copy(item, False)
-    return _new_object(names, properties, obj._index, _copy(obj.to_string, False))
+    return _new_object(names, properties, obj._index, to_string)
 
 
 def _new_object(names: tuple[str, ...], properties: dict[str, Any], index: dict[str, str], to_string: str) -> PSObject:

@@ -136,3 +136,17 @@ def test_values_it_does_not_mirror_take_the_real_round_trip():
     for value in values:
         assert outcome(clixml.wire_copy, value) == outcome(clixml.roundtrip, value)
     assert outcome(clixml.roundtrip, "lone \ud800")[0] == "raises"
+
+
+def test_an_object_the_wire_leaves_alone_is_not_copied_and_any_other_is():
+    """The copy is skipped only where the round trip would give the same values back (issue 17):
+    ASCII text, numbers, bools and None; a value the wire changes (a datetime, a nested object,
+    a list) gets a new object, equal to the round trip's."""
+    plain = PSObject(("T",), {"Name": "web", "Count": 3, "On": True, "Ratio": 0.5, "None": None, "É": "é"}, "web")
+    assert clixml.wire_copy(plain) is plain
+    changed = (PSObject(("T",), {"When": datetime(2020, 1, 2, tzinfo=timezone.utc)}, "t"),
+               PSObject(("T",), {"Inner": PSObject(("U",), {"A": 1}, "inner")}, "t"),
+               PSObject(("T",), {"List": [1, 2]}, "t"))
+    for value in changed:
+        copy = clixml.wire_copy(value)
+        assert copy is not value and typed(copy) == typed(clixml.roundtrip(value))
