@@ -183,7 +183,8 @@ class Builder:
 
     def __init__(self, lab: Lab) -> None:
         self.lab = lab
-        self.facts: dict[str, Facts] = {}
+        self.facts: dict[str, Facts] = {}  # filled by finish()
+        self._changes: dict[str, dict[str, Any]] = {}  # node -> its facts' fields so far, made Facts once
         self.sources: dict[str, list[Source]] = {}  # node -> the answers its attributes were read from
         self._vm_state: dict[str, list[tuple[str, bool]]] = {}
         self._macs: dict[str, dict[str, str]] = {}  # VM id -> MAC -> its adapter's name
@@ -228,8 +229,9 @@ class Builder:
     def finish(self) -> Lab:
         """The evidence lab; each node's sources join its facts (Evidence.cite reads them)."""
         for node, sources in self.sources.items():
-            self.facts[node] = replace(self.facts.get(node, Facts()), shown=tuple(sources))
-        self.sources = {}
+            self._changes.setdefault(node, {})["shown"] = tuple(sources)
+        self.facts.update((node, Facts(**fields)) for node, fields in self._changes.items())
+        self.sources, self._changes = {}, {}
         return self.lab
 
     # -- provenance ------------------------------------------------------------------------------
@@ -281,8 +283,8 @@ class Builder:
                     probes.text_of(key, drive_letters(answers)), "FullName", hits, owner))
 
     def _merge(self, node: str, **changes: Any) -> None:
-        changes = {k: v for k, v in changes.items() if v is not None}
-        self.facts[node] = replace(self.facts.get(node, Facts()), **changes)
+        fields = self._changes.setdefault(node, {})
+        fields.update((k, v) for k, v in changes.items() if v is not None)
 
     # -- what an owner (host or guest) holds -----------------------------------------------------
 

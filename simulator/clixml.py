@@ -574,24 +574,28 @@ def _copy_object(obj: PSObject) -> PSObject:
     names = obj.type_names
     if _SPECIAL_TYPE_NAMES.intersection(names) or any(type(n) is not str for n in names):
         raise _Unusual
-    same = True
-    for key, item in obj._props.items():
+    items = obj._props.items()
+    for key, item in items:  # up to the first value the wire changes
         if type(key) is not str or not (key.isascii() or not _SURROGATES.search(key)):
             raise _Unusual
         kind = type(item)
-        if not (kind is str and item.isascii() or kind in _SAME_AFTER_THE_WIRE or item is None):
-            same = same and kind is str and _copy(item, False) is item
-    to_string = _copy(obj.to_string, False)
-    if same and to_string is obj.to_string:
-        return obj
+        if not (kind is str and (item.isascii() or _copy(item, False) is item)
+                or kind in _SAME_AFTER_THE_WIRE or item is None):
+            break
+    else:
+        to_string = _copy(obj.to_string, False)
+        if to_string is obj.to_string:
+            return obj
     properties = {}
-    for key, item in obj._props.items():  # the values in order, without PSObject's case-insensitive lookup
+    for key, item in items:  # the values in order, without PSObject's case-insensitive lookup
+        if type(key) is not str or not (key.isascii() or not _SURROGATES.search(key)):
+            raise _Unusual
         kind = type(item)
         if kind is str and item.isascii() or kind in _SAME_AFTER_THE_WIRE or item is None:
             properties[key] = item  # what _copy returns for these, without the call (most properties)
         else:
             properties[key] = _copy(item, False)
-    return _new_object(names, properties, obj._index, to_string)
+    return _new_object(names, properties, obj._index, _copy(obj.to_string, False))
 
 
 def _new_object(names: tuple[str, ...], properties: dict[str, Any], index: dict[str, str], to_string: str) -> PSObject:
