@@ -56,17 +56,18 @@ class SimSession(Runs):
         from nestlab.simulator import powershell
 
         self.round_trips += 1
-        guests: dict[tuple[NodeId, int], list[tuple[tuple[str, ...], NodeId]]] = {}
+        guests: dict[tuple[NodeId, int], list[tuple[tuple[str, ...], str]]] = {}
+        run, lab, wire = powershell.run, self.lab, self.wire
         out = []
         for request in requests:
             if not request.guest_levels:
-                out.append(self.wire(powershell.run(self.lab, str(request.where), request.pipeline)))
+                out.append(wire(run(lab, str(request.where), request.pipeline)))
                 continue
             key = (request.where, request.guest_levels)
             if key not in guests:  # found once for all the requests that fan out from the same place
-                guests[key] = self._running_below(request.where, request.guest_levels)
-            out.append(Result(guests=tuple(
-                (path, self.wire(powershell.run(self.lab, str(place), request.pipeline))) for path, place in guests[key])))
+                guests[key] = [(path, str(place)) for path, place in self._running_below(*key)]
+            pipeline = request.pipeline
+            out.append(Result(guests=tuple((path, wire(run(lab, place, pipeline))) for path, place in guests[key])))
         return answered(requests, out)
 
     def _running_below(self, where: NodeId, levels: int) -> list[tuple[tuple[str, ...], NodeId]]:

@@ -627,7 +627,19 @@ def _copy_error(record: ErrorRecord) -> ErrorRecord:
 
 def wire_copy_result(result: Result) -> Result:
     """`roundtrip_result` by `wire_copy`: what SimSession returns for every pipeline."""
+    if not result.errors:  # most answers: no records to mark streamed or terminating
+        return Result(output=tuple(map(_wire_copy_output, result.output)), failed=result.failed)
     streamed, terminating = wire_errors(result)
     errors = streamed + ([terminating] if terminating is not None else [])
-    return Result(output=tuple(wire_copy(v) for v in result.output), errors=tuple(wire_copy(e) for e in errors),
+    return Result(output=tuple(map(_wire_copy_output, result.output)), errors=tuple(wire_copy(e) for e in errors),
                   failed=result.failed)
+
+
+def _wire_copy_output(value: Any) -> Any:
+    """`wire_copy` of one output value, straight to the object copy for a PSObject (most outputs)."""
+    if type(value) is PSObject:
+        try:
+            return _copy_object(value)
+        except _Unusual:
+            return roundtrip(value)
+    return wire_copy(value)
