@@ -101,6 +101,7 @@ def build(next_event: NextEvent, resolve: Resolve, construct: Construct, limits:
     documents = 0
     root: Any = None
     scalars: dict[tuple[str, str], Any] = {}
+    plain_tags: dict[tuple[str, Any], str] = {}  # (text, implicit) -> the tag a plain scalar resolves to
 
     def add(value: Any, size: int, mark: Any, tag: str = "") -> None:
         nonlocal root
@@ -123,7 +124,12 @@ def build(next_event: NextEvent, resolve: Resolve, construct: Construct, limits:
         if event is None or isinstance(event, StreamEndEvent):
             return root
         if isinstance(event, ScalarEvent):
-            tag = _tag(event, resolve, ScalarNode, event.value)
+            if getattr(event, "ctag", None) is None and event.tag is None:  # plain, and keys and values repeat
+                plain = (event.value, event.implicit)
+                tag = plain_tags.get(plain) or plain_tags.setdefault(
+                    plain, str(resolve(ScalarNode, event.value, event.implicit)))
+            else:
+                tag = _tag(event, resolve, ScalarNode, event.value)
             if tag in (STR, MERGE):
                 value: Any = event.value
             else:
