@@ -70,10 +70,10 @@ class TimingSession(SimSession):
     def cmdlets(self) -> float:
         return self.in_batches - self.wire_copy
 
-    def run_batch(self, host: str, pipelines: Sequence[Sequence[Command]], **where: Any) -> list[Result]:
+    def send(self, requests: Sequence[Request]) -> list[Result]:
         start = time.process_time()
         try:
-            return super().run_batch(host, pipelines, **where)
+            return super().send(requests)
         finally:
             self.in_batches += time.process_time() - start
 
