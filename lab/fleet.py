@@ -26,7 +26,8 @@ from typing import Any, Callable
 
 from nestlab.simulator.errors import BadInput
 from nestlab.lab.image import IMAGE
-from nestlab.lab.commands.serve import PASSWORD_ENV, USER_ENV
+from nestlab.lab.docker_engine import DOCKER_TIMEOUT, connect  # noqa: F401  (re-exported: `fleet.connect`)
+from nestlab.lab.serve_env import PASSWORD_ENV, USER_ENV
 
 LABEL_LAB = "nestlab.lab"
 LABEL_HOST = "nestlab.host"
@@ -35,8 +36,6 @@ PORT = 5985
 LAB_DIR = "/tmp"
 LAB_FILE = f"{LAB_DIR}/lab.yaml"
 READY_TIMEOUT = 60.0
-DOCKER_TIMEOUT = 600  # seconds per engine call: on vfs, creating a container copies the whole image, and
-                      # several at once on a busy disk took over a minute each (docker-py's default is 60)
 PARALLEL = 16  # containers created, started, checked or removed at once (the engine queues the rest)
 READY_PROBE = ("Get-CimInstance", {"ClassName": "Win32_ComputerSystem"})  # what "answers" means: a real PSRP pipeline
 
@@ -69,20 +68,6 @@ class Member:
     user: str
 
 
-def connect() -> Any:
-    """A docker client whose engine answered a ping, or BadInput saying why there is none."""
-    try:
-        import docker
-    except ImportError:
-        raise BadInput("fleet: the docker package is missing: pip install 'nestlab[docker]'") from None
-    try:
-        client = docker.from_env(timeout=DOCKER_TIMEOUT)
-        client.ping()
-    except Exception as exc:
-        raise BadInput(f"fleet: no Docker engine answers ({' '.join(str(exc).split())[:160]})") from None
-    return client
-
-
 def slug(text: str) -> str:
     """A name Docker accepts for containers and networks, lowercase."""
     cleaned = re.sub(r"[^a-z0-9_.-]+", "-", text.lower()).strip("-.")
@@ -100,17 +85,15 @@ def container_name(lab: str, host: str) -> str:
     return f"nestlab-{slug(lab)}-{slug(host)}"
 
 
-def spec_for(target: str, *, network: str | None = None, subnet: str | None = None, image: str = IMAGE, user: str = "nestlab") -> FleetSpec:
-    """Read LAB (a lab file or builtin:NAME) into what `up` needs."""
+def spec_for(target: str, lab_path: Path, *, network: str | None = None, subnet: str | None = None, image: str = IMAGE,
+             user: str = "nestlab") -> FleetSpec:
+    """What `up` needs for LAB, read from `lab_path` (the caller resolves the target: the fleet does
+    not know the target registry, which knows the fleet)."""
     from nestlab.simulator import labfile
-    from nestlab.lab.targets import parse_target
 
-    parsed = parse_target(target)
-    if parsed.kind not in ("lab", "builtin") or parsed.lab_path is None:
-        raise BadInput(f"{target}: up needs a lab file or builtin:NAME, not a {parsed.kind} target")
-    lab = labfile.load(parsed.lab_path)
+    lab = labfile.load(lab_path)
     name = fleet_name(target)
-    return FleetSpec(name, parsed.lab_path, tuple(lab.hosts()), network or f"nestlab-{name}", subnet, image, user)
+    return FleetSpec(name, lab_path, tuple(lab.hosts()), network or f"nestlab-{name}", subnet, image, user)
 
 
 def up(client: Any, spec: FleetSpec, password: str, *, log: Log = lambda _: None, timeout: float = READY_TIMEOUT,

@@ -12,7 +12,7 @@ from nestlab.lab.completion import complete_lab
 from nestlab.simulator.errors import BadInput
 from nestlab.lab import fleet
 from nestlab.lab.image import IMAGE
-from nestlab.lab.commands.serve import PASSWORD_ENV
+from nestlab.lab.serve_env import PASSWORD_ENV
 
 
 @click.command(name="up")
@@ -44,7 +44,7 @@ def command(lab_target: str, network: str | None, subnet: str | None, image: str
     password = os.environ.get(PASSWORD_ENV)
     if not password:
         raise BadInput(f"up: set {PASSWORD_ENV} to the password the hosts will ask of --user {user}")
-    spec = fleet.spec_for(lab_target, network=network, subnet=subnet, image=image, user=user)
+    spec = fleet.spec_for(lab_target, lab_path(lab_target), network=network, subnet=subnet, image=image, user=user)
     started = time.monotonic()
     client = fleet.connect()
     with fleet_progress({"started": "containers running", "ready": "hosts answering PSRP"}, len(spec.hosts)) as (log, step):
@@ -57,3 +57,13 @@ def command(lab_target: str, network: str | None, subnet: str | None, image: str
         click.echo(text, nl=False)
     else:
         write_atomic(output, text)
+
+
+def lab_path(target: str) -> Path:
+    """The lab file of LAB (a lab file or builtin:NAME), or BadInput for any other kind of target."""
+    from nestlab.lab.targets import parse_target
+
+    parsed = parse_target(target)
+    if parsed.kind not in ("lab", "builtin") or parsed.lab_path is None:
+        raise BadInput(f"{target}: up needs a lab file or builtin:NAME, not a {parsed.kind} target")
+    return parsed.lab_path
