@@ -40,7 +40,8 @@ PARALLEL = 16  # containers created, started, checked or removed at once (the en
 READY_PROBE = ("Get-CimInstance", {"ClassName": "Win32_ComputerSystem"})  # what "answers" means: a real PSRP pipeline
 
 Log = Callable[[str], None]
-Progress = Callable[[str, str], None]  # (event, host): "started" when its container runs, "ready" when it answers PSRP
+Progress = Callable[[str, str], None]  # (event, host): "created" when its container exists (not yet started),
+                                       # "started" when it runs, "ready" when it answers PSRP
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ def up(client: Any, spec: FleetSpec, password: str, *, log: Log = lambda _: None
 
     def bring_up(item: tuple[str, str]) -> Member:
         name, host = item
-        _ensure_container(client, spec, name, host, config, password, lab_bytes, log)
+        _ensure_container(client, spec, name, host, config, password, lab_bytes, log, lambda: progress("created", host))
         progress("started", host)
         member = _wait_ready(client, spec, host, password, deadline, timeout)
         progress("ready", host)
@@ -229,7 +230,8 @@ def _ensure_network(client: Any, spec: FleetSpec, log: Log) -> Any:
     return network
 
 
-def _ensure_container(client: Any, spec: FleetSpec, name: str, host: str, config: str, password: str, lab_bytes: bytes, log: Log) -> None:
+def _ensure_container(client: Any, spec: FleetSpec, name: str, host: str, config: str, password: str, lab_bytes: bytes, log: Log,
+                      created: Callable[[], None] = lambda: None) -> None:
     import docker.errors
 
     try:
@@ -241,6 +243,7 @@ def _ensure_container(client: Any, spec: FleetSpec, name: str, host: str, config
         if labels.get(LABEL_LAB) != spec.lab:
             raise BadInput(f"up: a container named {name} exists and is not part of fleet {spec.lab}; remove or rename it")
         if labels.get(LABEL_CONFIG) == config and _env(existing).get(PASSWORD_ENV) == password:
+            created()
             if existing.status != "running":
                 log(f"up: starting {name}")
                 existing.start()
@@ -259,6 +262,7 @@ def _ensure_container(client: Any, spec: FleetSpec, name: str, host: str, config
             network=spec.network,
         )
         container.put_archive(LAB_DIR, _single_file_tar("lab.yaml", lab_bytes))
+        created()
         container.start()
     except docker.errors.APIError as exc:
         raise BadInput(f"up: cannot run {name}: {exc.explanation or exc}") from None

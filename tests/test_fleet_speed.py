@@ -137,9 +137,9 @@ def test_up_starts_every_host_at_once_and_waits_for_a_psrp_answer(engine, tmp_pa
     events: list[tuple[str, str]] = []
     members = fleet.up(_client(engine), spec, PASSWORD, progress=lambda event, host: events.append((event, host)), timeout=60)
     assert [m.host for m in members] == engine.lab.hosts()
-    assert {e for e, _ in events} == {"started", "ready"}
+    assert {e for e, _ in events} == {"created", "started", "ready"}
     for host in engine.lab.hosts():
-        assert events.index(("started", host)) < events.index(("ready", host))
+        assert events.index(("created", host)) < events.index(("started", host)) < events.index(("ready", host))
     assert len(engine.servers) == len(engine.lab.hosts())  # each ready host was served, and answered
 
 

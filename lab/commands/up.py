@@ -47,7 +47,7 @@ def command(lab_target: str, network: str | None, subnet: str | None, image: str
     spec = fleet.spec_for(lab_target, lab_path(lab_target), network=network, subnet=subnet, image=image, user=user)
     started = time.monotonic()
     client = fleet.connect()
-    with fleet_progress({"started": "containers running", "ready": "hosts answering PSRP"}, len(spec.hosts)) as (log, step):
+    with fleet_progress({"created": "containers created", "started": "containers running", "ready": "hosts answering PSRP"}, len(spec.hosts)) as (log, step):
         members = fleet.up(client, spec, password, log=log, timeout=timeout, progress=lambda event, host: step(event, host))
     click.echo(f"up: {len(members)} host(s) of {spec.lab} answer on {spec.network} ({time.monotonic() - started:.1f} s)", err=True)
     text = fleet.yaml_text(fleet.inventory(members))
