@@ -59,15 +59,19 @@ def profile_up(n: int, *, engine: str | None = None, image: str = IMAGE, swarm: 
         def progress(event: str, host: str) -> None:
             phases[event] = time.perf_counter() - started  # the last host to reach it sets it
 
+        cpu_before = time.process_time()
         try:
             module.up(client, spec, PASSWORD, progress=progress, timeout=600)
             up_seconds = time.perf_counter() - started
+            client_cpu = time.process_time() - cpu_before
+            hosts_cpu = _containers_cpu(client, spec.lab)
         finally:
             removing = time.perf_counter()
             module.down(client, spec.lab)
             down_seconds = time.perf_counter() - removing
     return {"hosts": n, "driver": driver, "swarm": swarm, "image": image, "up": up_seconds, "down": down_seconds,
-            "image_mb": _image_mb(client, image), **{f"last_{event}": seconds for event, seconds in sorted(phases.items())}}
+            "image_mb": _image_mb(client, image), "client_cpu": client_cpu, "hosts_cpu": hosts_cpu,
+            "load_average": _load(), **{f"last_{event}": seconds for event, seconds in sorted(phases.items())}}
 
 
 def run(*, quick: bool = False) -> dict[str, Any]:
@@ -89,6 +93,34 @@ def run(*, quick: bool = False) -> dict[str, Any]:
         if len(profiles) > 1 else []
     return {"title": TITLE, "columns": ["hosts", "driver", "image MB", "created s", "started s", "ready s", "up s", "down s"],
             "rows": rows, "notes": notes, "data": {"profiles": profiles, "goal_seconds": GOAL_SECONDS, "met": met}, "ratios": ratios}
+
+
+def _containers_cpu(client: Any, lab: str) -> float | None:
+    """CPU seconds the fleet's containers (this node's) spent so far, from their cgroups (v1 or v2),
+    or None where the cgroups cannot be read: what `up` costs whatever the machine's load."""
+    prefix = f"nestlab-{lab}-"
+    total, seen = 0.0, False
+    for container in client.containers.list(all=True):
+        labels = container.labels or {}
+        if labels.get("nestlab.lab") != lab and not labels.get("com.docker.swarm.service.name", "").startswith(prefix):
+            continue
+        for path, scale in ((f"/sys/fs/cgroup/cpuacct/docker/{container.id}/cpuacct.usage", 1e-9),
+                            (f"/sys/fs/cgroup/system.slice/docker-{container.id}.scope/cpu.stat", 1e-6)):
+            try:
+                text = Path(path).read_text()
+            except OSError:
+                continue
+            value = text.split()[1] if text.startswith("usage_usec") else text
+            total, seen = total + int(value) * scale, True
+            break
+    return total if seen else None
+
+
+def _load() -> float | None:
+    try:
+        return float(Path("/proc/loadavg").read_text().split()[0])
+    except OSError:
+        return None
 
 
 def _swarm_module() -> Any:

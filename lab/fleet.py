@@ -67,6 +67,7 @@ class Member:
     status: str
     address: str | None
     user: str
+    port: int = PORT  # a container's own address listens on 5985; a swarm service is reached on its published port
 
 
 def slug(text: str) -> str:
@@ -167,7 +168,7 @@ def members(client: Any, lab: str | None = None) -> list[Member]:
 def inventory(fleet: list[Member]) -> dict[str, Any]:
     """The fleet as an inventory file of lab/targets.py (for `nestlab diagnose inventory:PATH`)."""
     return {"hosts": [
-        {"name": m.host, "address": m.address, "port": PORT, "transport": "http", "auth": "basic", "user": m.user}
+        {"name": m.host, "address": m.address, "port": m.port, "transport": "http", "auth": "basic", "user": m.user}
         for m in fleet
     ]}
 
@@ -185,7 +186,7 @@ def ansible_inventory(fleet: list[Member]) -> dict[str, Any]:
     groups: dict[str, Any] = {}
     for m in fleet:
         group = groups.setdefault(f"nestlab_{m.lab.replace('-', '_').replace('.', '_')}", {"hosts": {}, "vars": _ansible_vars(m.user)})
-        group["hosts"][m.host] = {"ansible_host": m.address, "ansible_port": PORT}
+        group["hosts"][m.host] = {"ansible_host": m.address, "ansible_port": m.port}
     return {"all": {"children": groups}}
 
 
@@ -275,19 +276,19 @@ def _wait_ready(client: Any, spec: FleetSpec, host: str, password: str, deadline
         member = _member(client.containers.get(name))
         if member.status == "exited":
             raise BadInput(f"up: {name} stopped: {_last_log_line(client, name)}")
-        if member.address and _answers(member, password):
+        if member.address and answers_psrp(member, password):
             return member
         if time.monotonic() > deadline:
             raise BadInput(f"up: {host} did not answer a PSRP pipeline on port {PORT} within {timeout:.0f} s")
         time.sleep(0.1)
 
 
-def _answers(member: Member, password: str) -> bool:
+def answers_psrp(member: Member, password: str) -> bool:
     """A real PSRP exchange: open a runspace pool on the host and run READY_PROBE there."""
     from nestlab.lab.psrp_session import HostAddress, PsrpSession
     from nestlab.simulator.psdata import Command
 
-    address = HostAddress(member.host, member.address or "", PORT, member.user, "http", "basic",
+    address = HostAddress(member.host, member.address or "", member.port, member.user, "http", "basic",
                           connect_timeout=1.0, operation_timeout=5)
     cmdlet, parameters = READY_PROBE
     try:
@@ -315,7 +316,7 @@ def _member(container: Any) -> Member:
     networks = (container.attrs.get("NetworkSettings") or {}).get("Networks") or {}
     address = next((n.get("IPAddress") for n in networks.values() if n.get("IPAddress")), None)
     user = _env(container).get(USER_ENV, "nestlab")
-    return Member(labels.get(LABEL_LAB, ""), labels.get(LABEL_HOST, container.name), container.name, container.status, address, user)
+    return Member(labels.get(LABEL_LAB, ""), labels.get(LABEL_HOST, container.name), container.name, container.status, address, user, PORT)
 
 
 def _env(container: Any) -> dict[str, str]:
