@@ -144,7 +144,7 @@ def down(client: Any, lab: str, *, progress: Callable[[str], None] = lambda what
 
     with ThreadPoolExecutor(PARALLEL) as pool:
         removed = list(pool.map(remove, containers))
-    for network in client.networks.list(filters={"label": f"{LABEL_LAB}={lab}"}):
+    for network in _networks(client, lab):
         try:
             network.remove()
         except docker.errors.NotFound:
@@ -156,7 +156,7 @@ def down(client: Any, lab: str, *, progress: Callable[[str], None] = lambda what
 
 def planned_removals(client: Any, lab: str) -> int:
     """How many containers and networks `down` would remove (for a progress bar's total)."""
-    return len(_containers(client, lab)) + len(client.networks.list(filters={"label": f"{LABEL_LAB}={lab}"}))
+    return len(_containers(client, lab)) + len(_networks(client, lab))
 
 
 def members(client: Any, lab: str | None = None) -> list[Member]:
@@ -309,6 +309,11 @@ def _last_log_line(client: Any, name: str) -> str:
 def _containers(client: Any, lab: str | None) -> list[Any]:
     label = f"{LABEL_LAB}={lab}" if lab else LABEL_LAB
     return client.containers.list(all=True, filters={"label": label})
+
+
+def _networks(client: Any, lab: str) -> list[Any]:
+    """The fleet's own bridge networks; a swarm-scoped one is `up --swarm`'s (lab/swarm.py removes it)."""
+    return [n for n in client.networks.list(filters={"label": f"{LABEL_LAB}={lab}"}) if n.attrs.get("Scope") != "swarm"]
 
 
 def _member(container: Any) -> Member:
