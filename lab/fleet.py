@@ -270,17 +270,45 @@ def _ensure_container(client: Any, spec: FleetSpec, name: str, host: str, config
 
 
 def _wait_ready(client: Any, spec: FleetSpec, host: str, password: str, deadline: float, timeout: float) -> Member:
-    """The host's member once it answers a PSRP pipeline, or BadInput saying why it did not."""
+    """The host's member once it answers a PSRP pipeline, or BadInput saying why it did not.
+
+    Checks get dearer step by step, each retried with a short backoff: the container's state (one
+    engine call), then a TCP connect to its port, and only once that is accepted the PSRP
+    exchange. Ten hosts starting on two cores are CPU-bound; a client that opened a PSRP session
+    every 0.1 s per host took a good part of that CPU from them."""
     name = container_name(spec.lab, host)
+    backoff = Backoff()
     while True:
         member = _member(client.containers.get(name))
         if member.status == "exited":
             raise BadInput(f"up: {name} stopped: {_last_log_line(client, name)}")
-        if member.address and answers_psrp(member, password):
+        if member.address and listens(member) and answers_psrp(member, password):
             return member
         if time.monotonic() > deadline:
-            raise BadInput(f"up: {host} did not answer a PSRP pipeline on port {PORT} within {timeout:.0f} s")
-        time.sleep(0.1)
+            raise BadInput(f"up: {host} did not answer a PSRP pipeline on port {member.port} within {timeout:.0f} s")
+        backoff.sleep()
+
+
+class Backoff:
+    """Sleeps of 0.05 s doubling up to 0.5 s: a host that answers at once costs no wait, a slow one few checks."""
+
+    def __init__(self, first: float = 0.05, most: float = 0.5) -> None:
+        self.next, self.most = first, most
+
+    def sleep(self) -> None:
+        time.sleep(self.next)
+        self.next = min(self.next * 2, self.most)
+
+
+def listens(member: Member) -> bool:
+    """Whether the host's port accepts a TCP connection (cheap; PSRP is tried only after it does)."""
+    import socket
+
+    try:
+        socket.create_connection((member.address or "", member.port), timeout=1.0).close()
+    except OSError:
+        return False
+    return True
 
 
 def answers_psrp(member: Member, password: str) -> bool:

@@ -25,8 +25,8 @@ import hashlib
 import time
 from typing import Any, Callable
 
-from nestlab.lab.fleet import (LAB_FILE, LABEL_CONFIG, LABEL_HOST, LABEL_LAB, PARALLEL, PORT, FleetSpec, Log, Member, Progress,
-                               answers_psrp, container_name, slug)
+from nestlab.lab.fleet import (LAB_FILE, LABEL_CONFIG, LABEL_HOST, LABEL_LAB, PARALLEL, PORT, Backoff, FleetSpec, Log, Member, Progress,
+                               answers_psrp, container_name, listens, slug)
 from nestlab.lab.fleet import members as container_members
 from nestlab.lab.serve_env import PASSWORD_ENV, USER_ENV
 from nestlab.simulator.errors import BadInput
@@ -67,10 +67,11 @@ def up(client: Any, spec: FleetSpec, password: str, *, log: Log = lambda _: None
         progress("created", host)
         member = _wait_running(client, spec, name, deadline, timeout)
         progress("started", host)
-        while not answers_psrp(member, password):
+        backoff = Backoff()
+        while not (listens(member) and answers_psrp(member, password)):
             if time.monotonic() > deadline:
                 raise BadInput(f"up --swarm: {host} did not answer a PSRP pipeline on {member.address}:{port} within {timeout:.0f} s")
-            time.sleep(0.1)
+            backoff.sleep()
         progress("ready", host)
         return member
 
