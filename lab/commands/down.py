@@ -11,8 +11,9 @@ from nestlab.lab import fleet
 @click.command(name="down")
 @click.argument("lab_target", metavar="LAB", shell_complete=complete_lab)
 def command(lab_target: str) -> None:
-    """Remove every container and network labelled as LAB's fleet (and, on a swarm manager, its
-    services, configs and network from `up --swarm`), and nothing else.
+    """Remove every container and network labelled as LAB's fleet, and nothing else.
+
+    On a swarm manager it also removes the fleet's services, configs and network of `up --swarm`.
 
     LAB is what was given to `nestlab up` (builtin:NAME or the lab file; the file need not
     exist any more) or the fleet's name as `nestlab fleet` shows it.

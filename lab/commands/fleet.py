@@ -14,8 +14,9 @@ from nestlab.lab import fleet
 @click.option("--inventory", "as_inventory", is_flag=True, help="Print the inventory (for nestlab diagnose inventory:FILE) instead of a table.")
 @click.option("--ansible", "as_ansible", is_flag=True, help="Print Ansible's YAML inventory (psrp connection) instead of a table.")
 def command(lab_target: str | None, as_inventory: bool, as_ansible: bool) -> None:
-    """List the containers of every fleet (or of LAB's): lab, host, container, status, address
-    (on a swarm manager also the services of `up --swarm`, at their node's address and port).
+    """List the containers of every fleet (or of LAB's): lab, host, container, status, address.
+
+    On a swarm manager it lists the services of `up --swarm` too, at their node's address and port.
 
     \b
     Examples:
