@@ -164,16 +164,21 @@ def test_the_password_is_in_the_container_environment_only(engine: Any, two_host
         assert PASSWORD not in " ".join(f"{k}={v}" for k, v in (config["Labels"] or {}).items())
 
 
-@docker
-def test_diagnosis_through_the_containers_finds_what_the_simulator_finds(two_hosts: UpFleet, password: None) -> None:
-    in_process = diagnose_session(SimSession(labfile.load(two_hosts.lab_file))).report
-    session = open_target(f"inventory:{two_hosts.inventory}")
+def assert_served_findings_are_the_labs(lab_file: Path, inventory: Path) -> None:
+    """Diagnosing the hosts an inventory names finds what diagnosing their lab file in process finds."""
+    in_process = diagnose_session(SimSession(labfile.load(lab_file))).report
+    session = open_target(f"inventory:{inventory}")
     try:
         served = diagnose_session(session).report
     finally:
         session.close()
     assert in_process.findings, "the generated lab should have a finding to compare"
     assert served.to_dict()["findings"] == in_process.to_dict()["findings"]
+
+
+@docker
+def test_diagnosis_through_the_containers_finds_what_the_simulator_finds(two_hosts: UpFleet, password: None) -> None:
+    assert_served_findings_are_the_labs(two_hosts.lab_file, two_hosts.inventory)
 
 
 def _snapshot(session: Any, host: str) -> dict[str, tuple[Any, Any]]:

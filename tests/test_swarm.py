@@ -20,13 +20,11 @@ import pytest
 from click.testing import CliRunner
 
 from helpers_dockerd import NoPrivateEngine, copy_image, free_port, init_swarm, private_engine
+from test_fleet import assert_served_findings_are_the_labs, engine  # noqa: F401  (engine: a fixture)
 from nestlab.lab import fleet, image, swarm
 from nestlab.lab.cli import cli
-from nestlab.lab.diagnose import diagnose_session
-from nestlab.lab.session import SimSession
-from nestlab.lab.targets import open_target, read_inventory
+from nestlab.lab.targets import read_inventory
 from nestlab.simulator import labfile
-from nestlab.simulator.errors import BadInput
 from nestlab.simulator.generate import generate_with_faults
 
 PASSWORD = "Swarm-test-pa55"
@@ -34,20 +32,15 @@ pytestmark = pytest.mark.docker
 
 
 @pytest.fixture(scope="module")
-def manager() -> Iterator[tuple[Any, str]]:
-    """(client, base URL) of a private single-node swarm manager holding the fleet image."""
-    pytest.importorskip("docker", reason="the docker package is not installed (pip install 'nestlab[docker]')")
+def manager(engine: Any) -> Iterator[tuple[Any, str]]:
+    """(client, base URL) of a private single-node swarm manager holding the fleet image, which the
+    machine's engine (test_fleet's `engine`: skips where none answers) built."""
     try:
-        machine = fleet.connect()
-    except BadInput as exc:
-        pytest.skip(str(exc))
-    image.build_image(machine, log=lambda line: None)
-    try:
-        with private_engine() as engine:
-            client = fleet.connect(engine.url)
-            init_swarm(client, engine)
-            copy_image(machine, client, image.IMAGE)
-            yield client, engine.url
+        with private_engine() as private:
+            client = fleet.connect(private.url)
+            init_swarm(client, private)
+            copy_image(engine, client, image.IMAGE)
+            yield client, private.url
     except NoPrivateEngine as exc:
         pytest.skip(str(exc))
 
@@ -97,14 +90,7 @@ def test_each_host_is_one_service_answering_on_its_published_port(manager: tuple
 
 def test_diagnosis_through_the_services_finds_what_the_simulator_finds(two_services: SwarmFleet, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NESTLAB_PASSWORD", PASSWORD)
-    in_process = diagnose_session(SimSession(labfile.load(two_services.lab_file))).report
-    session = open_target(f"inventory:{two_services.inventory}")
-    try:
-        served = diagnose_session(session).report
-    finally:
-        session.close()
-    assert in_process.findings, "the generated lab should have a finding to compare"
-    assert served.to_dict()["findings"] == in_process.to_dict()["findings"]
+    assert_served_findings_are_the_labs(two_services.lab_file, two_services.inventory)
 
 
 def test_fleet_lists_the_services_and_prints_the_same_inventory(two_services: SwarmFleet, tmp_path: Path) -> None:
