@@ -20,6 +20,7 @@ from pypsrp.client import Client
 
 from nestlab.lab import image
 
+pytestmark = pytest.mark.endpoint
 SLIM = image.PROJECT_ROOT / "container" / "slim.sh"
 USER, PASSWORD = "nestlab", "Slim-image-pa55"
 # loaded by setuptools' distutils-precedence.pth when this interpreter starts, before nestlab runs;
