@@ -98,6 +98,23 @@ def test_up_needs_the_password_in_the_environment() -> None:
     assert "NESTLAB_PASSWORD" in result.output
 
 
+class _PlainEngine:
+    """An engine that is no swarm member, as `docker info` reports it."""
+
+    def info(self) -> dict[str, Any]:
+        return {"Swarm": {"LocalNodeState": "inactive", "ControlAvailable": False}}
+
+
+def test_up_swarm_on_an_engine_that_is_no_swarm_manager_says_so(tmp_path: Path) -> None:
+    from nestlab.lab import swarm
+
+    lab_file = tmp_path / "plain.yaml"
+    labfile.save(labfile.load("builtin:reference"), lab_file)
+    with pytest.raises(BadInput, match="not a swarm manager"):
+        swarm.up(_PlainEngine(), fleet.spec_for(str(lab_file), lab_file), PASSWORD)
+    assert swarm.down(_PlainEngine(), "plain") == [] and swarm.members(_PlainEngine()) == []  # down/fleet still work there
+
+
 # --- with an engine --------------------------------------------------------------------------
 
 @pytest.fixture(scope="session")
