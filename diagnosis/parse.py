@@ -12,7 +12,7 @@ import ipaddress
 import re
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 from nestlab.diagnosis import probes
 from nestlab.diagnosis.evidence import Event, Fact, Facts, Source
@@ -610,74 +610,62 @@ def _firewall(answers: Answers) -> tuple[FirewallRule, ...]:
     return firewall_rules(objects(answers, "firewall"), objects(answers, "portfilters"))
 
 
-Read = Callable[[Any, str], Any]  # one property of an answer's object; None when it does not show
-
-
-def firewall_rules(rules: Iterable[Any], filters: Iterable[Any], read: Read = get) -> tuple[FirewallRule, ...]:
-    """Get-NetFirewallRule joined to Get-NetFirewallPortFilter (rule Name = filter InstanceID).
-    `read` gives a property's value: a PSObject's (`get`), or a pasted bundle's text (the importer)."""
-
-    def value(obj: Any, prop: str, default: Any = None) -> Any:
-        return _value(read, obj, prop, default)
-
-    by_id = {str(value(f, "InstanceID")): f for f in filters}
+def firewall_rules(rules: Iterable[PSObject], filters: Iterable[PSObject]) -> tuple[FirewallRule, ...]:
+    """Get-NetFirewallRule joined to Get-NetFirewallPortFilter (rule Name = filter InstanceID), of a
+    host's answers or a pasted bundle's (nestlab.lab.importer.answers)."""
+    by_id = {str(get(f, "InstanceID")): f for f in filters}
     found = []
     for r in rules:
-        name = str(value(r, "Name"))
+        name = str(get(r, "Name"))
         f = by_id.get(name)
-        port = str(value(f, "LocalPort", "Any"))
-        protocol = str(value(f, "Protocol", "Any")).upper()
-        display = _text_or_none(value(r, "DisplayName"))
+        port = str(get(f, "LocalPort", "Any"))
+        protocol = str(get(f, "Protocol", "Any")).upper()
+        display = _text_or_none(get(r, "DisplayName"))
         found.append(FirewallRule(
             name=name,
-            direction=_name(value(r, "Direction", "Inbound")).lower(),
-            action=_name(value(r, "Action", "Allow")).lower(),
+            direction=_name(get(r, "Direction", "Inbound")).lower(),
+            action=_name(get(r, "Action", "Allow")).lower(),
             protocol=protocol if protocol in ("TCP", "UDP") else "Any",
             port=int(port) if port.isdigit() else None,
-            enabled=_name(value(r, "Enabled", "True")).lower() == "true",
+            enabled=_name(get(r, "Enabled", "True")).lower() == "true",
             display_name=None if display == name else display,
-            group=_text_or_none(value(r, "Group")),
-            display_group=_text_or_none(value(r, "DisplayGroup")),
-            profile=_name(value(r, "Profile", "Any")) or "Any",
+            group=_text_or_none(get(r, "Group")),
+            display_group=_text_or_none(get(r, "DisplayGroup")),
+            profile=_name(get(r, "Profile", "Any")) or "Any",
         ))
     return tuple(found)
 
 
-def nat_records(nats: Iterable[Any], mappings: Iterable[Any], read: Read = get) -> list[Nat]:
+def nat_records(nats: Iterable[PSObject], mappings: Iterable[PSObject]) -> list[Nat]:
     """Get-NetNat's NATs with their Get-NetNatStaticMapping rows (by NatName, as Windows matches
-    names: without regard to case); `read` as for firewall_rules."""
+    names: without regard to case)."""
     by_nat: dict[str, list[StaticMapping]] = {}
     for m in mappings:
-        by_nat.setdefault(str(_value(read, m, "NatName")).lower(), []).append(StaticMapping(
-            protocol=_name(_value(read, m, "Protocol", "TCP")).upper(),
-            external_ip=str(_value(read, m, "ExternalIPAddress", "0.0.0.0")),
-            external_port=int(_value(read, m, "ExternalPort")),
-            internal_ip=str(_value(read, m, "InternalIPAddress")),
-            internal_port=int(_value(read, m, "InternalPort")),
+        by_nat.setdefault(str(get(m, "NatName")).lower(), []).append(StaticMapping(
+            protocol=_name(get(m, "Protocol", "TCP")).upper(),
+            external_ip=str(get(m, "ExternalIPAddress", "0.0.0.0")),
+            external_port=int(get(m, "ExternalPort")),
+            internal_ip=str(get(m, "InternalIPAddress")),
+            internal_port=int(get(m, "InternalPort")),
         ))
-    return [Nat(name=str(_value(read, n, "Name")),
-                internal_prefix=str(_value(read, n, "InternalIPInterfaceAddressPrefix")),
-                static_mappings=tuple(by_nat.get(str(_value(read, n, "Name")).lower(), ()))) for n in nats]
+    return [Nat(name=str(get(n, "Name")),
+                internal_prefix=str(get(n, "InternalIPInterfaceAddressPrefix")),
+                static_mappings=tuple(by_nat.get(str(get(n, "Name")).lower(), ()))) for n in nats]
 
 
-def vhd_record(v: Any, owner: str, read: Read = get) -> Vhd:
+def vhd_record(v: PSObject, owner: str) -> Vhd:
     """One Get-VHD object as the lab's Vhd of `owner`; what it does not show takes the format's
-    default (a DiskIdentifier derived from the path is the default too); `read` as for firewall_rules."""
-    path = str(_value(read, v, "Path"))
-    disk_id = str(_value(read, v, "DiskIdentifier", "")).upper() or None
-    size = _value(read, v, "Size")
+    default (a DiskIdentifier derived from the path is the default too)."""
+    path = str(get(v, "Path"))
+    disk_id = str(get(v, "DiskIdentifier", "")).upper() or None
+    size = get(v, "Size")
     return Vhd(
         path=path,
-        type=_name(_value(read, v, "VhdType")).lower() or "dynamic",
+        type=_name(get(v, "VhdType")).lower() or "dynamic",
         size_gb=Vhd.size_gb if size is None else _gb(size),
-        parent=str(_value(read, v, "ParentPath")) if _value(read, v, "ParentPath") else None,
+        parent=str(get(v, "ParentPath")) if get(v, "ParentPath") else None,
         disk_id=None if disk_id == stable_guid("vhd", owner, path.lower()) else disk_id,
     )
-
-
-def _value(read: Read, obj: Any, prop: str, default: Any = None) -> Any:
-    shown = read(obj, prop) if obj is not None else None
-    return default if shown is None else shown
 
 
 def _text_or_none(value: Any) -> str | None:

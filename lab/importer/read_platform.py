@@ -188,18 +188,7 @@ class PlatformReader(ReaderBase):
         if not ctx.of("firewall"):
             return [] if ctx.ran_command("Get-NetFirewallRule") else None
         return [{k: v for k, v in asdict(rule).items() if v is not None}
-                for rule in firewall_rules(ctx.of("firewall"), ctx.of("portfilter"), self.firewall_text)]
-
-    def firewall_text(self, obj: TextObject, prop: str) -> str | None:
-        """A rule's value as printed ("" = not shown); a display text a table cut short is left out,
-        a cut name, port or protocol is a problem (Reader.text)."""
-        if prop in ("DisplayName", "Group", "DisplayGroup"):
-            f = obj.field(prop)
-            return None if f is None or f.truncated or not f.text else f.text
-        if prop == "Enabled" and obj.has(prop):
-            enabled = self.read.boolean(obj, prop)
-            return None if enabled is None else str(enabled)
-        return self.read.text(obj, prop) or None
+                for rule in firewall_rules(self.answers.of(ctx, "firewall"), self.answers.of(ctx, "portfilter"))]
 
     def blocking_software(self, ctx: Context) -> list[str]:
         """Security products, when the Hyper-V services they block are not running."""

@@ -1,0 +1,99 @@
+"""A bundle's printed records as the collector's answers: typed objects keyed by probe.
+
+The collector sees a host through the probes of `diagnosis.probes` and reads their answers with
+`diagnosis.parse`; a pasted bundle is the same answers once each printed record (a TextObject)
+becomes an object of its probe with typed values. The value `Reader` reads each text, so a value
+that does not read is still a 'file:line: why' problem, and what the record does not print is
+left out (the reader of the answer then takes the format's default, as for a host's answer).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any, Callable
+
+from nestlab.lab.importer.context import Context
+from nestlab.lab.importer.textobject import TextObject
+from nestlab.lab.importer.values import VHD_TYPES, Reader
+from nestlab.simulator.psdata import PSObject
+
+Convert = Callable[[Reader, TextObject, str], Any]  # one property's text as its typed value, or None
+
+
+def text(read: Reader, obj: TextObject, prop: str) -> str | None:
+    """A value whole: one PowerShell cut short is a problem."""
+    return read.text(obj, prop) or None
+
+
+def printed(read: Reader, obj: TextObject, prop: str) -> str | None:
+    """A value as printed, cut or not (a path's tail is enough to match it)."""
+    return obj.text(prop) or None
+
+
+def whole_or_none(read: Reader, obj: TextObject, prop: str) -> str | None:
+    """A display text: left out when a table cut it short."""
+    f = obj.field(prop)
+    return None if f is None or f.truncated or not f.text else f.text
+
+
+def integer(read: Reader, obj: TextObject, prop: str) -> int | None:
+    return read.integer(obj, prop)
+
+
+def port(read: Reader, obj: TextObject, prop: str) -> int:
+    """A port the record must show: not shown, or not a number, is a problem."""
+    if not obj.has(prop):
+        read.problem(obj, prop, "not shown")
+    return read.integer(obj, prop) or 0
+
+
+def boolean(read: Reader, obj: TextObject, prop: str) -> bool | None:
+    return read.boolean(obj, prop)
+
+
+def prefix(read: Reader, obj: TextObject, prop: str) -> str | None:
+    try:
+        ipaddress.ip_network(obj.text(prop) or "", strict=False)
+    except ValueError:
+        read.problem(obj, prop, "not an address prefix like 192.168.0.0/24")
+    return text(read, obj, prop)
+
+
+def choice(table: dict[str, Any]) -> Convert:
+    return lambda read, obj, prop: read.choice(obj, prop, table)
+
+
+# the importer's kind (kinds.py) -> the collector's probe key and how each property it reads is typed
+PROBES: dict[str, tuple[str, dict[str, Convert]]] = {
+    "firewall": ("firewall", {"Name": text, "DisplayName": whole_or_none, "Group": whole_or_none,
+                              "DisplayGroup": whole_or_none, "Direction": text, "Action": text,
+                              "Enabled": boolean, "Profile": text}),
+    "portfilter": ("portfilters", {"InstanceID": text, "LocalPort": text, "Protocol": text}),
+    "nat": ("nat", {"Name": text, "InternalIPInterfaceAddressPrefix": prefix}),
+    "mapping": ("natmappings", {"NatName": text, "Protocol": text, "ExternalIPAddress": text,
+                                "ExternalPort": port, "InternalIPAddress": text, "InternalPort": port}),
+    "vhd": ("vhds", {"Path": text, "VhdType": choice(VHD_TYPES), "Size": integer, "ParentPath": printed,
+                     "DiskIdentifier": printed}),
+}
+
+
+class Answers:
+    """The answers one bundle gives, per context and probe key, each converted once (so each
+    problem is reported once) and when first read (so problems keep the order they are met in)."""
+
+    def __init__(self, read: Reader) -> None:
+        self.read = read
+        self._done: dict[tuple[tuple[str, ...], str], list[PSObject]] = {}
+
+    def of(self, ctx: Context, kind: str) -> list[PSObject]:
+        key = (ctx.path, kind)
+        if key not in self._done:
+            probe, props = PROBES[kind]
+            self._done[key] = [answer(self.read, o, probe, props) for o in ctx.of(kind)]
+        return self._done[key]
+
+
+def answer(read: Reader, obj: TextObject, probe: str, props: dict[str, Convert]) -> PSObject:
+    """One printed record as an object of its probe's answer: the properties it prints, typed."""
+    values = ((name, convert(read, obj, name)) for name, convert in props.items())
+    return PSObject((f"nestlab.import.{probe}",), [(name, v) for name, v in values if v is not None])
