@@ -387,8 +387,8 @@ class Builder:
                 generation=int(get(v, "Generation", 2)),
                 version=str(get(v, "Version", "10.0")),
                 state=state if state in ("Running", "Off", "Saved", "Paused") else "Off",
-                processor=_processor(processors.get(name)),
-                memory=_memory(memory.get(name), v, running),
+                processor=vm_processor(processors.get(name)),
+                memory=vm_memory(memory.get(name), v, running),
                 clustered=bool(get(v, "IsClustered", False)),
                 workload=workload(int(get(v, "CPUUsage", 0))),
                 guest=Guest(integration_services_current=get(v, "IntegrationServicesState") != "Update required"),
@@ -709,14 +709,15 @@ def _patched(answers: Answers) -> bool:
         is not False
 
 
-def _processor(p: PSObject | None) -> Processor:
+def vm_processor(p: PSObject | None) -> Processor:
+    """Get-VMProcessor's object (a host's answer, or a pasted bundle's) as the lab's Processor."""
     if p is None:
         return Processor()
     return Processor(count=int(get(p, "Count", 2)),
                      expose_virtualization_extensions=bool(get(p, "ExposeVirtualizationExtensions", False)))
 
 
-def _memory(m: PSObject | None, vm: PSObject, running: bool) -> Memory:
+def vm_memory(m: PSObject | None, vm: PSObject | None, running: bool) -> Memory:
     """Startup as configured; while Running, what the VM really got (MemoryAssigned) is what applies."""
     configured = _gb(get(m, "Startup", get(vm, "MemoryStartup", 4 * GIB)))
     dynamic = bool(get(m, "DynamicMemoryEnabled", get(vm, "DynamicMemoryEnabled", False)))

@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from nestlab.lab.importer.context import Context
 from nestlab.lab.importer.textobject import TextObject
-from nestlab.lab.importer.values import VHD_TYPES, Reader
+from nestlab.lab.importer.values import VHD_TYPES, VM_STATES, Reader
 from nestlab.simulator.psdata import PSObject
 
 Convert = Callable[[Reader, TextObject, str], Any]  # one property's text as its typed value, or None
@@ -59,12 +59,27 @@ def prefix(read: Reader, obj: TextObject, prop: str) -> str | None:
     return text(read, obj, prop)
 
 
+def bytes_or_mb(read: Reader, obj: TextObject, prop: str) -> int | None:
+    """A size in bytes, or its table column in MB (`Startup(M)`, `MemoryAssigned(M)`) as bytes."""
+    if obj.has(f"{prop}(M)"):
+        mb = read.integer(obj, f"{prop}(M)")
+        return None if mb is None else mb * 2**20
+    return read.integer(obj, prop)
+
+
 def choice(table: dict[str, Any]) -> Convert:
     return lambda read, obj, prop: read.choice(obj, prop, table)
 
 
 # the importer's kind (kinds.py) -> the collector's probe key and how each property it reads is typed
 PROBES: dict[str, tuple[str, dict[str, Convert]]] = {
+    # ProcessorCount/ExposeVirtualizationExtensions: a custom VM object (ConvertTo-Json evidence query)
+    "vm": ("vms", {"Name": printed, "VMName": printed, "State": choice(VM_STATES), "Generation": integer,
+                   "Version": printed, "IsClustered": boolean, "CPUUsage": integer, "MemoryAssigned": bytes_or_mb,
+                   "MemoryStartup": integer, "DynamicMemoryEnabled": boolean, "IntegrationServicesState": printed,
+                   "ProcessorCount": integer, "ExposeVirtualizationExtensions": boolean}),
+    "processor": ("processors", {"VMName": printed, "Count": integer, "ExposeVirtualizationExtensions": boolean}),
+    "memory": ("memory", {"VMName": printed, "Startup": bytes_or_mb, "DynamicMemoryEnabled": boolean}),
     "firewall": ("firewall", {"Name": text, "DisplayName": whole_or_none, "Group": whole_or_none,
                               "DisplayGroup": whole_or_none, "Direction": text, "Action": text,
                               "Enabled": boolean, "Profile": text}),
