@@ -198,7 +198,7 @@ class Builder:
             name=host,
             kind="azure-vm" if imds is not None else "physical",
             azure_size=get(imds, "vmSize") if imds is not None else None,
-            cpu=_cpu(first(answers, "cpu"), bool(get(cs, "HypervisorPresent", False))),
+            cpu=host_cpu(first(answers, "cpu"), bool(get(cs, "HypervisorPresent", False))),
             memory_gb=_gb(get(cs, "TotalPhysicalMemory", 0)),
             integration_services_current=_patched(answers),
             **platform,
@@ -688,7 +688,8 @@ def _listeners(answers: Answers) -> list[tuple[int, str]]:
             for key, protocol in (("tcplisteners", "TCP"), ("udplisteners", "UDP")) for c in objects(answers, key)]
 
 
-def _cpu(cpu: PSObject | None, hypervisor_present: bool) -> Cpu:
+def host_cpu(cpu: PSObject | None, hypervisor_present: bool) -> Cpu:
+    """Win32_Processor's object (a host's answer, or a pasted bundle's) as the lab's Cpu."""
     vendor = cpu_vendor(str(get(cpu, "Manufacturer", "GenuineIntel")))
     base = Cpu(vendor=vendor, model=str(get(cpu, "Name", Cpu.model)),
                cores=int(get(cpu, "NumberOfLogicalProcessors", Cpu.cores)))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any, Callable
 
+from nestlab.lab.importer import synthetic
 from nestlab.lab.importer.context import Context
 from nestlab.lab.importer.textobject import TextObject
 from nestlab.lab.importer.values import VHD_TYPES, VM_STATES, Reader
@@ -78,6 +79,11 @@ PROBES: dict[str, tuple[str, dict[str, Convert]]] = {
                    "Version": printed, "IsClustered": boolean, "CPUUsage": integer, "MemoryAssigned": bytes_or_mb,
                    "MemoryStartup": integer, "DynamicMemoryEnabled": boolean, "IntegrationServicesState": printed,
                    "ProcessorCount": integer, "ExposeVirtualizationExtensions": boolean}),
+    "computersystem": ("cs", {"Name": printed, "DNSHostName": printed, "Manufacturer": printed, "Model": printed,
+                              "TotalPhysicalMemory": integer, "HypervisorPresent": boolean}),
+    "cpu": ("cpu", {"Manufacturer": text, "Name": printed, "NumberOfLogicalProcessors": integer,
+                    "VMMonitorModeExtensions": boolean, "SecondLevelAddressTranslationExtensions": boolean,
+                    "VirtualizationFirmwareEnabled": boolean}),
     "processor": ("processors", {"VMName": printed, "Count": integer, "ExposeVirtualizationExtensions": boolean}),
     "memory": ("memory", {"VMName": printed, "Startup": bytes_or_mb, "DynamicMemoryEnabled": boolean}),
     "firewall": ("firewall", {"Name": text, "DisplayName": whole_or_none, "Group": whole_or_none,
@@ -106,6 +112,18 @@ class Answers:
             probe, props = PROBES[kind]
             self._done[key] = [answer(self.read, o, probe, props) for o in ctx.of(kind)]
         return self._done[key]
+
+    def first(self, ctx: Context, kind: str) -> PSObject | None:
+        found = self.of(ctx, kind)
+        return found[0] if found else None
+
+    def machine(self, ctx: Context) -> tuple[PSObject | None, PSObject | None]:
+        """(Win32_ComputerSystem, Win32_Processor) of a host: the CIM objects over what systeminfo says."""
+        si = ctx.first("systeminfo")
+        cs = synthetic.computer_system(self.read, si) if si is not None else {}
+        cpu = synthetic.processor(si) if si is not None else {}
+        return (synthetic.overlaid("cs", cs, self.first(ctx, "computersystem")),
+                synthetic.overlaid("cpu", cpu, self.first(ctx, "cpu")))
 
 
 def answer(read: Reader, obj: TextObject, probe: str, props: dict[str, Convert]) -> PSObject:
