@@ -450,12 +450,12 @@ class Builder:
 def _platform_fields(answers: Answers, *, guest: bool) -> dict[str, Any]:
     os = first(answers, "os")
     return {
-        "os": OSInfo(caption=str(get(os, "Caption", OSInfo.caption)), build=int(get(os, "BuildNumber", 20348))),
+        "os": os_info(os),
         "hyperv_installed": _hyperv_installed(answers),
         "hypervisor_launch": "off" if _bcd_launch(lines(answers, "bcd")).lower() == "off" else "auto",
         "security": _security(answers),
-        "services": Services(winnat=_winnat(answers)),
-        "volumes": _volumes(answers),
+        "services": Services(winnat=winnat_of(answers)),
+        "volumes": volume_records(answers),
         "portproxy": _portproxy(lines(answers, "portproxy")),
         "firewall": _firewall(answers),
     }
@@ -570,7 +570,13 @@ def _minifilters(text_lines: list[str]) -> list[tuple[str, float]]:
     return found
 
 
-def _winnat(answers: Answers) -> str:
+def os_info(os: PSObject | None) -> OSInfo:
+    """Win32_OperatingSystem's Caption and BuildNumber (a host's answer, or a pasted bundle's)."""
+    return OSInfo(caption=str(get(os, "Caption", OSInfo.caption)), build=int(get(os, "BuildNumber", 20348)))
+
+
+def winnat_of(answers: Answers) -> str:
+    """WinNat's state by Get-Service and the SCM events (winnat_state); running when not listed."""
     for s in objects(answers, "services"):
         if _name(get(s, "Name")).lower() == "winnat":
             events = [(get(e, "Id", 0), str(get(e, "Message", "")))
@@ -579,9 +585,15 @@ def _winnat(answers: Answers) -> str:
     return "running"
 
 
-def _volumes(answers: Answers) -> tuple[Volume, ...]:
-    media_of = drive_media([(get(p, "DriveLetter"), get(p, "DiskNumber")) for p in objects(answers, "partitions")],
-                           [(get(d, "DeviceId"), get(d, "MediaType")) for d in objects(answers, "physicaldisks")])
+def volume_media(answers: Answers) -> dict[str, str | None]:
+    """Drive letter -> its disk's medium (drive_media over Get-Partition and Get-PhysicalDisk)."""
+    return drive_media([(get(p, "DriveLetter"), get(p, "DiskNumber")) for p in objects(answers, "partitions")],
+                       [(get(d, "DeviceId"), get(d, "MediaType")) for d in objects(answers, "physicaldisks")])
+
+
+def volume_records(answers: Answers) -> tuple[Volume, ...]:
+    """Get-Volume's lettered volumes; a medium not shown is taken as ssd."""
+    media_of = volume_media(answers)
     volumes = []
     for v in objects(answers, "volumes"):
         letter = str(get(v, "DriveLetter", "")).rstrip(":").upper()

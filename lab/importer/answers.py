@@ -16,7 +16,7 @@ from nestlab.lab.importer import synthetic
 from nestlab.lab.importer.context import Context
 from nestlab.lab.importer.textobject import TextObject
 from nestlab.lab.importer.values import VHD_TYPES, VM_STATES, Reader
-from nestlab.simulator.psdata import PSObject
+from nestlab.simulator.psdata import PSObject, Result
 
 Convert = Callable[[Reader, TextObject, str], Any]  # one property's text as its typed value, or None
 
@@ -79,6 +79,12 @@ PROBES: dict[str, tuple[str, dict[str, Convert]]] = {
                    "Version": printed, "IsClustered": boolean, "CPUUsage": integer, "MemoryAssigned": bytes_or_mb,
                    "MemoryStartup": integer, "DynamicMemoryEnabled": boolean, "IntegrationServicesState": printed,
                    "ProcessorCount": integer, "ExposeVirtualizationExtensions": boolean}),
+    "os": ("os", {"Caption": printed, "BuildNumber": integer}),
+    "volume": ("volumes", {"DriveLetter": printed, "Size": integer, "SizeRemaining": integer}),
+    "partition": ("partitions", {"DriveLetter": printed, "DiskNumber": printed}),
+    "physicaldisk": ("physicaldisks", {"DeviceId": printed, "MediaType": printed}),
+    "service": ("services", {"Name": printed, "Status": printed}),
+    "event": ("events:System", {"Id": printed, "ProviderName": printed, "Message": printed}),
     "computersystem": ("cs", {"Name": printed, "DNSHostName": printed, "Manufacturer": printed, "Model": printed,
                               "TotalPhysicalMemory": integer, "HypervisorPresent": boolean}),
     "cpu": ("cpu", {"Manufacturer": text, "Name": printed, "NumberOfLogicalProcessors": integer,
@@ -112,6 +118,16 @@ class Answers:
             probe, props = PROBES[kind]
             self._done[key] = [answer(self.read, o, probe, props) for o in ctx.of(kind)]
         return self._done[key]
+
+    def keyed(self, ctx: Context, *kinds: str) -> dict[str, Result]:
+        """These kinds' objects as the collector's answers, by probe key (what parse's readers take)."""
+        return {PROBES[kind][0]: Result(output=tuple(self.of(ctx, kind))) for kind in kinds}
+
+    def os(self, ctx: Context) -> PSObject | None:
+        """Win32_OperatingSystem, over what systeminfo says."""
+        si = ctx.first("systeminfo")
+        return synthetic.overlaid("os", synthetic.operating_system(si) if si is not None else {},
+                                  self.first(ctx, "os"))
 
     def first(self, ctx: Context, kind: str) -> PSObject | None:
         found = self.of(ctx, kind)

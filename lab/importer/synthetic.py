@@ -1,5 +1,5 @@
 """Text-only sources as the answers the collector would have had: systeminfo's lines as
-Win32_ComputerSystem's and Win32_Processor's objects.
+Win32_OperatingSystem's, Win32_ComputerSystem's and Win32_Processor's objects.
 
 A customer often sends systeminfo instead of the CIM classes; what it prints is the same facts
 under other labels, so it becomes an object of the probe that shows them (`cs`, `cpu`), and the
@@ -22,6 +22,14 @@ HYPERVISOR_DETECTED = "A hypervisor has been detected"
 REQUIREMENTS = {"vm monitor mode extensions": "VMMonitorModeExtensions",
                 "second level address translation": "SecondLevelAddressTranslationExtensions",
                 "virtualization enabled in firmware": "VirtualizationFirmwareEnabled"}
+
+
+def operating_system(si: TextObject) -> dict[str, Any]:
+    """Win32_OperatingSystem's Caption and BuildNumber as systeminfo prints them ('… Build 20348')."""
+    if not si.text("OS Name"):
+        return {}
+    build = re.search(r"Build (\d+)", si.text("OS Version") or "")
+    return {"Caption": si.text("OS Name"), **({"BuildNumber": int(build.group(1))} if build else {})}
 
 
 def computer_system(read: Reader, si: TextObject) -> dict[str, Any]:
