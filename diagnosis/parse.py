@@ -287,7 +287,7 @@ class Builder:
     # -- what an owner (host or guest) holds -----------------------------------------------------
 
     def _nics(self, host: str, answers: Answers) -> None:
-        addresses = _addresses(answers)
+        addresses = ipv4_addresses(answers)
         gateways = {str(get(r, "InterfaceAlias")): str(get(r, "NextHop")) for r in objects(answers, "routes")}
         profiles = {str(get(p, "InterfaceAlias")): str(get(p, "Name")) for p in objects(answers, "profiles")}
         for nic in objects(answers, "netadapters"):
@@ -312,7 +312,7 @@ class Builder:
         self._vms(owner, answers, vm_edge)
 
     def _switches(self, owner: str, answers: Answers) -> None:
-        addresses = _addresses(answers)
+        addresses = ipv4_addresses(answers)
         by_description = {str(get(n, "InterfaceDescription")): n for n in objects(answers, "netadapters")}
         for sw in objects(answers, "switches"):
             name = str(get(sw, "Name"))
@@ -435,7 +435,7 @@ class Builder:
 
     def _prefixes(self, vm: str, answers: Answers) -> None:
         """Adapter IPs as Get-VMNetworkAdapter shows them lack a prefix; the guest knows it."""
-        by_ip = {ipaddress.ip_interface(cidr).ip.compressed: cidr for cidr in _addresses(answers).values()}
+        by_ip = {ipaddress.ip_interface(cidr).ip.compressed: cidr for cidr in ipv4_addresses(answers).values()}
         for aid in self.lab.adapters(vm):
             adapter: Adapter = self.lab[aid]
             if adapter.ip and "/" not in adapter.ip and adapter.ip in by_ip:
@@ -684,7 +684,7 @@ def _text_or_none(value: Any) -> str | None:
     return str(value) if value not in (None, "") else None
 
 
-def _addresses(answers: Answers) -> dict[str, str]:
+def ipv4_addresses(answers: Answers) -> dict[str, str]:
     """InterfaceAlias -> 'a.b.c.d/len' for IPv4 addresses (first one per alias)."""
     out: dict[str, str] = {}
     for a in objects(answers, "ipaddresses"):

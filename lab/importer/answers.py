@@ -83,6 +83,7 @@ PROBES: dict[str, tuple[str, dict[str, Convert]]] = {
     "volume": ("volumes", {"DriveLetter": printed, "Size": integer, "SizeRemaining": integer}),
     "partition": ("partitions", {"DriveLetter": printed, "DiskNumber": printed}),
     "physicaldisk": ("physicaldisks", {"DeviceId": printed, "MediaType": printed}),
+    "ipaddress": ("ipaddresses", {"InterfaceAlias": printed, "IPAddress": printed, "PrefixLength": integer}),
     "service": ("services", {"Name": printed, "Status": printed}),
     "event": ("events:System", {"Id": printed, "ProviderName": printed, "Message": printed}),
     "computersystem": ("cs", {"Name": printed, "DNSHostName": printed, "Manufacturer": printed, "Model": printed,

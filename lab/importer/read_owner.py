@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from nestlab.diagnosis.parse import nat_records, vhd_record
+from nestlab.diagnosis.parse import ipv4_addresses, nat_records, vhd_record
 from nestlab.lab.importer.base import ReaderBase
 from nestlab.lab.importer.context import Context, command_param
 from nestlab.lab.importer.textobject import TextObject
@@ -68,10 +68,7 @@ class OwnerReader(ReaderBase):
         return None
 
     def interface_ip(self, ctx: Context, alias: str) -> str | None:
-        for obj in ctx.of("ipaddress"):
-            if obj.text("InterfaceAlias") == alias and ":" not in (obj.text("IPAddress") or ":"):
-                return f"{obj.text('IPAddress')}/{obj.text('PrefixLength')}"
-        return None
+        return ipv4_addresses(self.answers.keyed(ctx, "ipaddress")).get(alias)
 
     def nats(self, ctx: Context) -> list[dict] | None:
         nats = [{"name": nat.name, "internal_prefix": nat.internal_prefix,
