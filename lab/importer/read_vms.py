@@ -13,7 +13,7 @@ from nestlab.lab.importer.context import Context
 from nestlab.lab.importer.listformat import collection
 from nestlab.lab.importer.textobject import TextObject
 from nestlab.lab.importer.values import ON_OFF, mac_of
-from nestlab.simulator.model import adapter_id, derived_mac, vm_id
+from nestlab.simulator.model import NodeId, adapter_id, derived_mac, vm_id
 from nestlab.simulator.psdata import PSObject
 
 
@@ -99,7 +99,7 @@ class VmReader(ReaderBase):
         ip = self.adapter_ip(obj, guest_ctx, mac, adapter_id(vm_node, name))
         if ip:
             a["ip"] = ip
-        cap = self.bandwidth_cap(ctx, vm_node.rsplit("/", 1)[-1], name)
+        cap = self.bandwidth_cap(ctx, NodeId.parse(vm_node).name, name)
         if cap:
             a["max_bandwidth_mbps"] = cap
         return a
