@@ -31,7 +31,7 @@ from rich.table import Table
 
 from nestlab.simulator.labfile import write_atomic
 
-BENCHES = ("startup", "labs", "diagnosis", "endpoint", "scripts")
+BENCHES = ("startup", "labs", "diagnosis", "endpoint", "scripts", "fleet")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Literal
 
-from nestlab.simulator.actions import Action, texts
+from nestlab.simulator.actions import Action, Manual, Note, Run, texts
 from nestlab.simulator.model import CATEGORIES, Category, NodeId  # noqa: F401  (CATEGORIES: re-exported)
 
 Severity = Literal["error", "warning", "info"]
@@ -73,6 +73,13 @@ class Finding:
     reference: str = ""
     explained_by: str | None = None  # "ROOT_CAUSE on SUBJECT" when another finding causes this one (not in JSON)
     seen: tuple[str, ...] = ()  # the error texts people saw that this finding explains (ranks it first; JSON when set)
+
+    def __post_init__(self) -> None:
+        # a resolution is data (issue 16): a line of text here would be guessed back by `fix`
+        wrong = [a for a in self.resolution if not isinstance(a, (Run, Manual, Note))]
+        if wrong:
+            raise TypeError(f"{self.root_cause} on {self.subject}: a resolution is Run/Manual/Note actions, "
+                            f"not {type(wrong[0]).__name__} {wrong[0]!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -12,7 +12,7 @@ import ipaddress
 import re
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 from nestlab.diagnosis import probes
 from nestlab.diagnosis.evidence import Event, Fact, Facts, Source
@@ -199,7 +199,7 @@ class Builder:
             name=host,
             kind="azure-vm" if imds is not None else "physical",
             azure_size=get(imds, "vmSize") if imds is not None else None,
-            cpu=_cpu(first(answers, "cpu"), bool(get(cs, "HypervisorPresent", False))),
+            cpu=host_cpu(first(answers, "cpu"), bool(get(cs, "HypervisorPresent", False))),
             memory_gb=_gb(get(cs, "TotalPhysicalMemory", 0)),
             integration_services_current=_patched(answers),
             **platform,
@@ -289,7 +289,7 @@ class Builder:
     # -- what an owner (host or guest) holds -----------------------------------------------------
 
     def _nics(self, host: str, answers: Answers) -> None:
-        addresses = _addresses(answers)
+        addresses = ipv4_addresses(answers)
         gateways = {str(get(r, "InterfaceAlias")): str(get(r, "NextHop")) for r in objects(answers, "routes")}
         profiles = {str(get(p, "InterfaceAlias")): str(get(p, "Name")) for p in objects(answers, "profiles")}
         for nic in objects(answers, "netadapters"):
@@ -314,7 +314,7 @@ class Builder:
         self._vms(owner, answers, vm_edge)
 
     def _switches(self, owner: str, answers: Answers) -> None:
-        addresses = _addresses(answers)
+        addresses = ipv4_addresses(answers)
         by_description = {str(get(n, "InterfaceDescription")): n for n in objects(answers, "netadapters")}
         for sw in objects(answers, "switches"):
             name = str(get(sw, "Name"))
@@ -389,8 +389,8 @@ class Builder:
                 generation=int(get(v, "Generation", 2)),
                 version=str(get(v, "Version", "10.0")),
                 state=state if state in ("Running", "Off", "Saved", "Paused") else "Off",
-                processor=_processor(processors.get(name)),
-                memory=_memory(memory.get(name), v, running),
+                processor=vm_processor(processors.get(name)),
+                memory=vm_memory(memory.get(name), v, running),
                 clustered=bool(get(v, "IsClustered", False)),
                 workload=workload(int(get(v, "CPUUsage", 0))),
                 guest=Guest(integration_services_current=get(v, "IntegrationServicesState") != "Update required"),
@@ -437,7 +437,7 @@ class Builder:
 
     def _prefixes(self, vm: str, answers: Answers) -> None:
         """Adapter IPs as Get-VMNetworkAdapter shows them lack a prefix; the guest knows it."""
-        by_ip = {ipaddress.ip_interface(cidr).ip.compressed: cidr for cidr in _addresses(answers).values()}
+        by_ip = {ipaddress.ip_interface(cidr).ip.compressed: cidr for cidr in ipv4_addresses(answers).values()}
         for aid in self.lab.adapters(vm):
             adapter: Adapter = self.lab[aid]
             if adapter.ip and "/" not in adapter.ip and adapter.ip in by_ip:
@@ -452,12 +452,12 @@ class Builder:
 def _platform_fields(answers: Answers, *, guest: bool) -> dict[str, Any]:
     os = first(answers, "os")
     return {
-        "os": OSInfo(caption=str(get(os, "Caption", OSInfo.caption)), build=int(get(os, "BuildNumber", 20348))),
+        "os": os_info(os),
         "hyperv_installed": _hyperv_installed(answers),
         "hypervisor_launch": "off" if _bcd_launch(lines(answers, "bcd")).lower() == "off" else "auto",
         "security": _security(answers),
-        "services": Services(winnat=_winnat(answers)),
-        "volumes": _volumes(answers),
+        "services": Services(winnat=winnat_of(answers)),
+        "volumes": volume_records(answers),
         "portproxy": _portproxy(lines(answers, "portproxy")),
         "firewall": _firewall(answers),
     }
@@ -572,7 +572,13 @@ def _minifilters(text_lines: list[str]) -> list[tuple[str, float]]:
     return found
 
 
-def _winnat(answers: Answers) -> str:
+def os_info(os: PSObject | None) -> OSInfo:
+    """Win32_OperatingSystem's Caption and BuildNumber (a host's answer, or a pasted bundle's)."""
+    return OSInfo(caption=str(get(os, "Caption", OSInfo.caption)), build=int(get(os, "BuildNumber", 20348)))
+
+
+def winnat_of(answers: Answers) -> str:
+    """WinNat's state by Get-Service and the SCM events (winnat_state); running when not listed."""
     for s in objects(answers, "services"):
         if _name(get(s, "Name")).lower() == "winnat":
             events = [(get(e, "Id", 0), str(get(e, "Message", "")))
@@ -581,9 +587,15 @@ def _winnat(answers: Answers) -> str:
     return "running"
 
 
-def _volumes(answers: Answers) -> tuple[Volume, ...]:
-    media_of = drive_media([(get(p, "DriveLetter"), get(p, "DiskNumber")) for p in objects(answers, "partitions")],
-                           [(get(d, "DeviceId"), get(d, "MediaType")) for d in objects(answers, "physicaldisks")])
+def volume_media(answers: Answers) -> dict[str, str | None]:
+    """Drive letter -> its disk's medium (drive_media over Get-Partition and Get-PhysicalDisk)."""
+    return drive_media([(get(p, "DriveLetter"), get(p, "DiskNumber")) for p in objects(answers, "partitions")],
+                       [(get(d, "DeviceId"), get(d, "MediaType")) for d in objects(answers, "physicaldisks")])
+
+
+def volume_records(answers: Answers) -> tuple[Volume, ...]:
+    """Get-Volume's lettered volumes; a medium not shown is taken as ssd."""
+    media_of = volume_media(answers)
     volumes = []
     for v in objects(answers, "volumes"):
         letter = str(get(v, "DriveLetter", "")).rstrip(":").upper()
@@ -612,81 +624,69 @@ def _firewall(answers: Answers) -> tuple[FirewallRule, ...]:
     return firewall_rules(objects(answers, "firewall"), objects(answers, "portfilters"))
 
 
-Read = Callable[[Any, str], Any]  # one property of an answer's object; None when it does not show
-
-
-def firewall_rules(rules: Iterable[Any], filters: Iterable[Any], read: Read = get) -> tuple[FirewallRule, ...]:
-    """Get-NetFirewallRule joined to Get-NetFirewallPortFilter (rule Name = filter InstanceID).
-    `read` gives a property's value: a PSObject's (`get`), or a pasted bundle's text (the importer)."""
-
-    def value(obj: Any, prop: str, default: Any = None) -> Any:
-        return _value(read, obj, prop, default)
-
-    by_id = {str(value(f, "InstanceID")): f for f in filters}
+def firewall_rules(rules: Iterable[PSObject], filters: Iterable[PSObject]) -> tuple[FirewallRule, ...]:
+    """Get-NetFirewallRule joined to Get-NetFirewallPortFilter (rule Name = filter InstanceID), of a
+    host's answers or a pasted bundle's (nestlab.lab.importer.answers)."""
+    by_id = {str(get(f, "InstanceID")): f for f in filters}
     found = []
     for r in rules:
-        name = str(value(r, "Name"))
+        name = str(get(r, "Name"))
         f = by_id.get(name)
-        port = str(value(f, "LocalPort", "Any"))
-        protocol = str(value(f, "Protocol", "Any")).upper()
-        display = _text_or_none(value(r, "DisplayName"))
+        port = str(get(f, "LocalPort", "Any"))
+        protocol = str(get(f, "Protocol", "Any")).upper()
+        display = _text_or_none(get(r, "DisplayName"))
         found.append(FirewallRule(
             name=name,
-            direction=_name(value(r, "Direction", "Inbound")).lower(),
-            action=_name(value(r, "Action", "Allow")).lower(),
+            direction=_name(get(r, "Direction", "Inbound")).lower(),
+            action=_name(get(r, "Action", "Allow")).lower(),
             protocol=protocol if protocol in ("TCP", "UDP") else "Any",
             port=int(port) if port.isdigit() else None,
-            enabled=_name(value(r, "Enabled", "True")).lower() == "true",
+            enabled=_name(get(r, "Enabled", "True")).lower() == "true",
             display_name=None if display == name else display,
-            group=_text_or_none(value(r, "Group")),
-            display_group=_text_or_none(value(r, "DisplayGroup")),
-            profile=_name(value(r, "Profile", "Any")) or "Any",
+            group=_text_or_none(get(r, "Group")),
+            display_group=_text_or_none(get(r, "DisplayGroup")),
+            profile=_name(get(r, "Profile", "Any")) or "Any",
         ))
     return tuple(found)
 
 
-def nat_records(nats: Iterable[Any], mappings: Iterable[Any], read: Read = get) -> list[Nat]:
+def nat_records(nats: Iterable[PSObject], mappings: Iterable[PSObject]) -> list[Nat]:
     """Get-NetNat's NATs with their Get-NetNatStaticMapping rows (by NatName, as Windows matches
-    names: without regard to case); `read` as for firewall_rules."""
+    names: without regard to case)."""
     by_nat: dict[str, list[StaticMapping]] = {}
     for m in mappings:
-        by_nat.setdefault(str(_value(read, m, "NatName")).lower(), []).append(StaticMapping(
-            protocol=_name(_value(read, m, "Protocol", "TCP")).upper(),
-            external_ip=str(_value(read, m, "ExternalIPAddress", "0.0.0.0")),
-            external_port=int(_value(read, m, "ExternalPort")),
-            internal_ip=str(_value(read, m, "InternalIPAddress")),
-            internal_port=int(_value(read, m, "InternalPort")),
+        by_nat.setdefault(str(get(m, "NatName")).lower(), []).append(StaticMapping(
+            protocol=_name(get(m, "Protocol", "TCP")).upper(),
+            external_ip=str(get(m, "ExternalIPAddress", "0.0.0.0")),
+            external_port=int(get(m, "ExternalPort")),
+            internal_ip=str(get(m, "InternalIPAddress")),
+            internal_port=int(get(m, "InternalPort")),
         ))
-    return [Nat(name=str(_value(read, n, "Name")),
-                internal_prefix=str(_value(read, n, "InternalIPInterfaceAddressPrefix")),
-                static_mappings=tuple(by_nat.get(str(_value(read, n, "Name")).lower(), ()))) for n in nats]
+    return [Nat(name=str(get(n, "Name")),
+                internal_prefix=str(get(n, "InternalIPInterfaceAddressPrefix")),
+                static_mappings=tuple(by_nat.get(str(get(n, "Name")).lower(), ()))) for n in nats]
 
 
-def vhd_record(v: Any, owner: str, read: Read = get) -> Vhd:
+def vhd_record(v: PSObject, owner: str) -> Vhd:
     """One Get-VHD object as the lab's Vhd of `owner`; what it does not show takes the format's
-    default (a DiskIdentifier derived from the path is the default too); `read` as for firewall_rules."""
-    path = str(_value(read, v, "Path"))
-    disk_id = str(_value(read, v, "DiskIdentifier", "")).upper() or None
-    size = _value(read, v, "Size")
+    default (a DiskIdentifier derived from the path is the default too)."""
+    path = str(get(v, "Path"))
+    disk_id = str(get(v, "DiskIdentifier", "")).upper() or None
+    size = get(v, "Size")
     return Vhd(
         path=path,
-        type=_name(_value(read, v, "VhdType")).lower() or "dynamic",
+        type=_name(get(v, "VhdType")).lower() or "dynamic",
         size_gb=Vhd.size_gb if size is None else _gb(size),
-        parent=str(_value(read, v, "ParentPath")) if _value(read, v, "ParentPath") else None,
+        parent=str(get(v, "ParentPath")) if get(v, "ParentPath") else None,
         disk_id=None if disk_id == stable_guid("vhd", owner, path.lower()) else disk_id,
     )
-
-
-def _value(read: Read, obj: Any, prop: str, default: Any = None) -> Any:
-    shown = read(obj, prop) if obj is not None else None
-    return default if shown is None else shown
 
 
 def _text_or_none(value: Any) -> str | None:
     return str(value) if value not in (None, "") else None
 
 
-def _addresses(answers: Answers) -> dict[str, str]:
+def ipv4_addresses(answers: Answers) -> dict[str, str]:
     """InterfaceAlias -> 'a.b.c.d/len' for IPv4 addresses (first one per alias)."""
     out: dict[str, str] = {}
     for a in objects(answers, "ipaddresses"):
@@ -702,7 +702,8 @@ def _listeners(answers: Answers) -> list[tuple[int, str]]:
             for key, protocol in (("tcplisteners", "TCP"), ("udplisteners", "UDP")) for c in objects(answers, key)]
 
 
-def _cpu(cpu: PSObject | None, hypervisor_present: bool) -> Cpu:
+def host_cpu(cpu: PSObject | None, hypervisor_present: bool) -> Cpu:
+    """Win32_Processor's object (a host's answer, or a pasted bundle's) as the lab's Cpu."""
     vendor = cpu_vendor(str(get(cpu, "Manufacturer", "GenuineIntel")))
     base = Cpu(vendor=vendor, model=str(get(cpu, "Name", Cpu.model)),
                cores=int(get(cpu, "NumberOfLogicalProcessors", Cpu.cores)))
@@ -723,14 +724,15 @@ def _patched(answers: Answers) -> bool:
         is not False
 
 
-def _processor(p: PSObject | None) -> Processor:
+def vm_processor(p: PSObject | None) -> Processor:
+    """Get-VMProcessor's object (a host's answer, or a pasted bundle's) as the lab's Processor."""
     if p is None:
         return Processor()
     return Processor(count=int(get(p, "Count", 2)),
                      expose_virtualization_extensions=bool(get(p, "ExposeVirtualizationExtensions", False)))
 
 
-def _memory(m: PSObject | None, vm: PSObject, running: bool) -> Memory:
+def vm_memory(m: PSObject | None, vm: PSObject | None, running: bool) -> Memory:
     """Startup as configured; while Running, what the VM really got (MemoryAssigned) is what applies."""
     configured = _gb(get(m, "Startup", get(vm, "MemoryStartup", 4 * GIB)))
     dynamic = bool(get(m, "DynamicMemoryEnabled", get(vm, "DynamicMemoryEnabled", False)))

@@ -138,7 +138,7 @@ def settle(session: Session, baseline: Lab, *, rounds: int = 4) -> list[str]:
         remaining = differences(baseline, now)
         if not moves:
             break
-        for vm, state in sorted(moves, key=lambda m: m[0].count("/") * (1 if m[1] == "Running" else -1)):
+        for vm, state in sorted(moves, key=lambda m: NodeId.parse(m[0]).depth * (1 if m[1] == "Running" else -1)):
             node = NodeId.parse(vm)
             power = cmd("Start-VM", Name=node.name) if state == "Running" else cmd("Stop-VM", Name=node.name, TurnOff=True)
             run_line(session, run(node.owner, power))

@@ -26,7 +26,8 @@ from typing import Any, Callable
 
 from nestlab.simulator.errors import BadInput
 from nestlab.lab.image import IMAGE
-from nestlab.lab.commands.serve import PASSWORD_ENV, USER_ENV
+from nestlab.lab.docker_engine import DOCKER_TIMEOUT, connect  # noqa: F401  (re-exported: `fleet.connect`)
+from nestlab.lab.serve_env import PASSWORD_ENV, USER_ENV
 
 LABEL_LAB = "nestlab.lab"
 LABEL_HOST = "nestlab.host"
@@ -35,13 +36,12 @@ PORT = 5985
 LAB_DIR = "/tmp"
 LAB_FILE = f"{LAB_DIR}/lab.yaml"
 READY_TIMEOUT = 60.0
-DOCKER_TIMEOUT = 600  # seconds per engine call: on vfs, creating a container copies the whole image, and
-                      # several at once on a busy disk took over a minute each (docker-py's default is 60)
 PARALLEL = 16  # containers created, started, checked or removed at once (the engine queues the rest)
 READY_PROBE = ("Get-CimInstance", {"ClassName": "Win32_ComputerSystem"})  # what "answers" means: a real PSRP pipeline
 
 Log = Callable[[str], None]
-Progress = Callable[[str, str], None]  # (event, host): "started" when its container runs, "ready" when it answers PSRP
+Progress = Callable[[str, str], None]  # (event, host): "created" when its container exists (not yet started),
+                                       # "started" when it runs, "ready" when it answers PSRP
 
 
 @dataclass(frozen=True)
@@ -67,20 +67,7 @@ class Member:
     status: str
     address: str | None
     user: str
-
-
-def connect() -> Any:
-    """A docker client whose engine answered a ping, or BadInput saying why there is none."""
-    try:
-        import docker
-    except ImportError:
-        raise BadInput("fleet: the docker package is missing: pip install 'nestlab[docker]'") from None
-    try:
-        client = docker.from_env(timeout=DOCKER_TIMEOUT)
-        client.ping()
-    except Exception as exc:
-        raise BadInput(f"fleet: no Docker engine answers ({' '.join(str(exc).split())[:160]})") from None
-    return client
+    port: int = PORT  # a container's own address listens on 5985; a swarm service is reached on its published port
 
 
 def slug(text: str) -> str:
@@ -100,17 +87,15 @@ def container_name(lab: str, host: str) -> str:
     return f"nestlab-{slug(lab)}-{slug(host)}"
 
 
-def spec_for(target: str, *, network: str | None = None, subnet: str | None = None, image: str = IMAGE, user: str = "nestlab") -> FleetSpec:
-    """Read LAB (a lab file or builtin:NAME) into what `up` needs."""
+def spec_for(target: str, lab_path: Path, *, network: str | None = None, subnet: str | None = None, image: str = IMAGE,
+             user: str = "nestlab") -> FleetSpec:
+    """What `up` needs for LAB, read from `lab_path` (the caller resolves the target: the fleet does
+    not know the target registry, which knows the fleet)."""
     from nestlab.simulator import labfile
-    from nestlab.lab.targets import parse_target
 
-    parsed = parse_target(target)
-    if parsed.kind not in ("lab", "builtin") or parsed.lab_path is None:
-        raise BadInput(f"{target}: up needs a lab file or builtin:NAME, not a {parsed.kind} target")
-    lab = labfile.load(parsed.lab_path)
+    lab = labfile.load(lab_path)
     name = fleet_name(target)
-    return FleetSpec(name, parsed.lab_path, tuple(lab.hosts()), network or f"nestlab-{name}", subnet, image, user)
+    return FleetSpec(name, lab_path, tuple(lab.hosts()), network or f"nestlab-{name}", subnet, image, user)
 
 
 def up(client: Any, spec: FleetSpec, password: str, *, log: Log = lambda _: None, timeout: float = READY_TIMEOUT,
@@ -131,7 +116,7 @@ def up(client: Any, spec: FleetSpec, password: str, *, log: Log = lambda _: None
 
     def bring_up(item: tuple[str, str]) -> Member:
         name, host = item
-        _ensure_container(client, spec, name, host, config, password, lab_bytes, log)
+        _ensure_container(client, spec, name, host, config, password, lab_bytes, log, lambda: progress("created", host))
         progress("started", host)
         member = _wait_ready(client, spec, host, password, deadline, timeout)
         progress("ready", host)
@@ -159,7 +144,7 @@ def down(client: Any, lab: str, *, progress: Callable[[str], None] = lambda what
 
     with ThreadPoolExecutor(PARALLEL) as pool:
         removed = list(pool.map(remove, containers))
-    for network in client.networks.list(filters={"label": f"{LABEL_LAB}={lab}"}):
+    for network in _networks(client, lab):
         try:
             network.remove()
         except docker.errors.NotFound:
@@ -171,7 +156,7 @@ def down(client: Any, lab: str, *, progress: Callable[[str], None] = lambda what
 
 def planned_removals(client: Any, lab: str) -> int:
     """How many containers and networks `down` would remove (for a progress bar's total)."""
-    return len(_containers(client, lab)) + len(client.networks.list(filters={"label": f"{LABEL_LAB}={lab}"}))
+    return len(_containers(client, lab)) + len(_networks(client, lab))
 
 
 def members(client: Any, lab: str | None = None) -> list[Member]:
@@ -183,7 +168,7 @@ def members(client: Any, lab: str | None = None) -> list[Member]:
 def inventory(fleet: list[Member]) -> dict[str, Any]:
     """The fleet as an inventory file of lab/targets.py (for `nestlab diagnose inventory:PATH`)."""
     return {"hosts": [
-        {"name": m.host, "address": m.address, "port": PORT, "transport": "http", "auth": "basic", "user": m.user}
+        {"name": m.host, "address": m.address, "port": m.port, "transport": "http", "auth": "basic", "user": m.user}
         for m in fleet
     ]}
 
@@ -201,7 +186,7 @@ def ansible_inventory(fleet: list[Member]) -> dict[str, Any]:
     groups: dict[str, Any] = {}
     for m in fleet:
         group = groups.setdefault(f"nestlab_{m.lab.replace('-', '_').replace('.', '_')}", {"hosts": {}, "vars": _ansible_vars(m.user)})
-        group["hosts"][m.host] = {"ansible_host": m.address, "ansible_port": PORT}
+        group["hosts"][m.host] = {"ansible_host": m.address, "ansible_port": m.port}
     return {"all": {"children": groups}}
 
 
@@ -246,7 +231,8 @@ def _ensure_network(client: Any, spec: FleetSpec, log: Log) -> Any:
     return network
 
 
-def _ensure_container(client: Any, spec: FleetSpec, name: str, host: str, config: str, password: str, lab_bytes: bytes, log: Log) -> None:
+def _ensure_container(client: Any, spec: FleetSpec, name: str, host: str, config: str, password: str, lab_bytes: bytes, log: Log,
+                      created: Callable[[], None] = lambda: None) -> None:
     import docker.errors
 
     try:
@@ -258,6 +244,7 @@ def _ensure_container(client: Any, spec: FleetSpec, name: str, host: str, config
         if labels.get(LABEL_LAB) != spec.lab:
             raise BadInput(f"up: a container named {name} exists and is not part of fleet {spec.lab}; remove or rename it")
         if labels.get(LABEL_CONFIG) == config and _env(existing).get(PASSWORD_ENV) == password:
+            created()
             if existing.status != "running":
                 log(f"up: starting {name}")
                 existing.start()
@@ -276,31 +263,60 @@ def _ensure_container(client: Any, spec: FleetSpec, name: str, host: str, config
             network=spec.network,
         )
         container.put_archive(LAB_DIR, _single_file_tar("lab.yaml", lab_bytes))
+        created()
         container.start()
     except docker.errors.APIError as exc:
         raise BadInput(f"up: cannot run {name}: {exc.explanation or exc}") from None
 
 
 def _wait_ready(client: Any, spec: FleetSpec, host: str, password: str, deadline: float, timeout: float) -> Member:
-    """The host's member once it answers a PSRP pipeline, or BadInput saying why it did not."""
+    """The host's member once it answers a PSRP pipeline, or BadInput saying why it did not.
+
+    Checks get dearer step by step, each retried with a short backoff: the container's state (one
+    engine call), then a TCP connect to its port, and only once that is accepted the PSRP
+    exchange. Ten hosts starting on two cores are CPU-bound; a client that opened a PSRP session
+    every 0.1 s per host took a good part of that CPU from them."""
     name = container_name(spec.lab, host)
+    backoff = Backoff()
     while True:
         member = _member(client.containers.get(name))
         if member.status == "exited":
             raise BadInput(f"up: {name} stopped: {_last_log_line(client, name)}")
-        if member.address and _answers(member, password):
+        if member.address and listens(member) and answers_psrp(member, password):
             return member
         if time.monotonic() > deadline:
-            raise BadInput(f"up: {host} did not answer a PSRP pipeline on port {PORT} within {timeout:.0f} s")
-        time.sleep(0.1)
+            raise BadInput(f"up: {host} did not answer a PSRP pipeline on port {member.port} within {timeout:.0f} s")
+        backoff.sleep()
 
 
-def _answers(member: Member, password: str) -> bool:
+class Backoff:
+    """Sleeps of 0.05 s doubling up to 0.5 s: a host that answers at once costs no wait, a slow one few checks."""
+
+    def __init__(self, first: float = 0.05, most: float = 0.5) -> None:
+        self.next, self.most = first, most
+
+    def sleep(self) -> None:
+        time.sleep(self.next)
+        self.next = min(self.next * 2, self.most)
+
+
+def listens(member: Member) -> bool:
+    """Whether the host's port accepts a TCP connection (cheap; PSRP is tried only after it does)."""
+    import socket
+
+    try:
+        socket.create_connection((member.address or "", member.port), timeout=1.0).close()
+    except OSError:
+        return False
+    return True
+
+
+def answers_psrp(member: Member, password: str) -> bool:
     """A real PSRP exchange: open a runspace pool on the host and run READY_PROBE there."""
     from nestlab.lab.psrp_session import HostAddress, PsrpSession
     from nestlab.simulator.psdata import Command
 
-    address = HostAddress(member.host, member.address or "", PORT, member.user, "http", "basic",
+    address = HostAddress(member.host, member.address or "", member.port, member.user, "http", "basic",
                           connect_timeout=1.0, operation_timeout=5)
     cmdlet, parameters = READY_PROBE
     try:
@@ -323,12 +339,17 @@ def _containers(client: Any, lab: str | None) -> list[Any]:
     return client.containers.list(all=True, filters={"label": label})
 
 
+def _networks(client: Any, lab: str) -> list[Any]:
+    """The fleet's own bridge networks; a swarm-scoped one is `up --swarm`'s (lab/swarm.py removes it)."""
+    return [n for n in client.networks.list(filters={"label": f"{LABEL_LAB}={lab}"}) if n.attrs.get("Scope") != "swarm"]
+
+
 def _member(container: Any) -> Member:
     labels = container.labels or {}
     networks = (container.attrs.get("NetworkSettings") or {}).get("Networks") or {}
     address = next((n.get("IPAddress") for n in networks.values() if n.get("IPAddress")), None)
     user = _env(container).get(USER_ENV, "nestlab")
-    return Member(labels.get(LABEL_LAB, ""), labels.get(LABEL_HOST, container.name), container.name, container.status, address, user)
+    return Member(labels.get(LABEL_LAB, ""), labels.get(LABEL_HOST, container.name), container.name, container.status, address, user, PORT)
 
 
 def _env(container: Any) -> dict[str, str]:

@@ -22,6 +22,7 @@ packages and PyPI.
 from __future__ import annotations
 
 import io
+import os
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -34,7 +35,8 @@ from nestlab.simulator.errors import BadInput
 # reads IMAGE from here and should not pay for a build's libraries (issue 17, start-up)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-IMAGE = "nestlab:latest"
+IMAGE_ENV = "NESTLAB_IMAGE"  # another tag for `make image`, `up` and the docker tests, so they never touch a shared nestlab:latest
+IMAGE = os.environ.get(IMAGE_ENV) or "nestlab:latest"
 BASE_REPOSITORY = "nestlab-base"
 KEY_LABEL = "nestlab.image-key"
 BASE_KEY_LABEL = "nestlab.base-key"
@@ -230,7 +232,7 @@ def _run(argv: list[str], what: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m nestlab.lab.image`: build (or find cached) the base and the project image."""
-    from nestlab.lab.fleet import connect
+    from nestlab.lab.docker_engine import connect
 
     try:
         built = build_image(connect(), log=lambda line: print(line, file=sys.stderr))

@@ -177,7 +177,7 @@ def test_a_journal_holds_the_fault_s_own_actions_and_undoes_them(tmp_path):
 
 
 def test_q_is_defined_once():
-    defined = [p for p in ROOT.rglob("*.py") if ".venv" not in p.parts
+    defined = [p for p in ROOT.rglob("*.py") if not {".venv", "build"} & set(p.relative_to(ROOT).parts)
                and any(isinstance(n, ast.FunctionDef) and n.name == "q" for n in ast.walk(ast.parse(p.read_text())))]
     assert [p.relative_to(ROOT).as_posix() for p in defined] == ["simulator/actions.py"]
 
@@ -208,3 +208,11 @@ def test_the_check_sees_a_parse(tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text("from nestlab.simulator.psparse import parse\nfrom nestlab.simulator import psparse\npsparse.parse('x')\n")
     assert _parses_text(bad) == ["parse", "psparse.parse"]
+
+
+def test_a_finding_refuses_a_resolution_written_as_text() -> None:
+    from nestlab.diagnosis.findings import Finding
+
+    with pytest.raises(TypeError, match="Run/Manual/Note"):
+        Finding(root_cause="mac-spoofing-disabled", category="network", severity="warning", subject="HV01/L1",
+                summary="s", resolution=("Set-VMNetworkAdapter -VMName 'L1' -MacAddressSpoofing On",))

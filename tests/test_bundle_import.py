@@ -403,3 +403,20 @@ def test_a_folder_that_names_no_vm_is_part_of_its_parent(tmp_path):
     assert [imported.lab[n].name for n in imported.lab.owned("HV9/L1", "nat")] == ["Inner"]
     assert "HV9/logs" not in imported.lab
     assert "folder 'logs' names no VM of its parent; read as part of it" in imported.assumptions
+
+
+def test_memory_columns_in_mb_are_read_as_the_collector_reads_bytes(tmp_path):
+    """Get-VM's default table prints MemoryAssigned(M): a static VM running with other memory than
+    its configured Startup has that change pending, as a host's answer in bytes says (parse.vm_memory)."""
+    bundle = write(tmp_path, {
+        "vm.txt": "PS C:\\> Get-VM\n\n"
+                  "Name State   CPUUsage(%) MemoryAssigned(M) Uptime           Status             Version\n"
+                  "---- -----   ----------- ----------------- ------           ------             -------\n"
+                  "L1   Running 2           8192              01:02:03.4560000 Operating normally 10.0\n",
+        "mem.txt": "PS C:\\> Get-VMMemory -VMName L1\n\n"
+                   "VMName DynamicMemoryEnabled Minimum(M) Startup(M) Maximum(M)\n"
+                   "------ -------------------- ---------- ---------- ----------\n"
+                   "L1     False                512        4096       1048576\n",
+    })
+    memory = import_bundle(bundle).lab["HOST/L1"].memory
+    assert (memory.startup_gb, memory.dynamic, memory.pending_startup_gb) == (8, False, 4)

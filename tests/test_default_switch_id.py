@@ -13,6 +13,7 @@ from nestlab.lab.diagnose import diagnose_session
 from nestlab.lab.session import SimSession
 from nestlab.simulator import labfile
 from nestlab.simulator.psdata import Command, PSObject, Result
+from nestlab.simulator.session_protocol import Runs
 
 LAB = """
 lab: default-switch
@@ -40,7 +41,7 @@ def _lab(caption="Microsoft Windows 11 Pro", build=22631, switch="Default Switch
     return labfile.loads(LAB.replace("CAPTION", caption).replace("BUILD", str(build)).replace("SWITCH", switch))
 
 
-class Rewritten:
+class Rewritten(Runs):
     """A SimSession whose answers pass through `change` (an object → an object): a host that
     shows something the simulator would not, for the diagnosis to judge."""
 
@@ -53,11 +54,13 @@ class Rewritten:
     def _result(self, result: Result) -> Result:
         return replace(result, output=tuple(self.change(o) if isinstance(o, PSObject) else o for o in result.output))
 
-    def run(self, host: str, pipeline, *, vm: Sequence[str] = ()) -> Result:
-        return self._result(self.inner.run(host, pipeline, vm=vm))
+    def send(self, requests) -> list[Result]:
+        return [self._rewritten(r) for r in self.inner.send(requests)]
 
-    def run_batch(self, host: str, pipelines, *, vm: Sequence[str] = (), vms=None) -> list[Result]:
-        return [self._result(r) for r in self.inner.run_batch(host, pipelines, vm=vm, vms=vms)]
+    def _rewritten(self, result: Result) -> Result:
+        """The answer, and each guest's answer a fan-out request brought back, rewritten."""
+        changed = self._result(result)
+        return replace(changed, guests=tuple((path, self._rewritten(r)) for path, r in result.guests))
 
     def close(self) -> None:
         self.inner.close()

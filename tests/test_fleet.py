@@ -67,13 +67,14 @@ def test_the_build_context_holds_every_source_the_dockerfile_copies() -> None:
     names = {str(p.relative_to(image.PROJECT_ROOT)) for p in image.context_files()}
     sources = []
     for line in (image.PROJECT_ROOT / "Dockerfile").read_text().splitlines():
-        if line.startswith("COPY "):
+        if line.startswith("COPY ") and not line.startswith("COPY --from="):  # --from copies from a stage, not the context
             sources += [s for s in line.split()[1:-1] if "[" not in s and s != "."]  # wheelhous[e]: optional
     assert sources
     for source in sources:
         assert source in names or any(n.startswith(source + "/") for n in names), source
     assert not any("__pycache__" in n or n.startswith((".venv", "tests/", ".git/")) for n in names)
     assert {"simulator/model.py", "lab/cli.py", "diagnosis/engine.py"} <= names  # what `nestlab serve` imports
+    assert "container/slim.sh" in names  # the build stage runs it
 
 
 def test_the_base_image_key_changes_with_each_of_its_inputs() -> None:
@@ -95,6 +96,23 @@ def test_up_needs_the_password_in_the_environment() -> None:
     result = CliRunner().invoke(cli, ["up", "builtin:reference"], env={"NESTLAB_PASSWORD": ""})
     assert result.exit_code == 2
     assert "NESTLAB_PASSWORD" in result.output
+
+
+class _PlainEngine:
+    """An engine that is no swarm member, as `docker info` reports it."""
+
+    def info(self) -> dict[str, Any]:
+        return {"Swarm": {"LocalNodeState": "inactive", "ControlAvailable": False}}
+
+
+def test_up_swarm_on_an_engine_that_is_no_swarm_manager_says_so(tmp_path: Path) -> None:
+    from nestlab.lab import swarm
+
+    lab_file = tmp_path / "plain.yaml"
+    labfile.save(labfile.load("builtin:reference"), lab_file)
+    with pytest.raises(BadInput, match="not a swarm manager"):
+        swarm.up(_PlainEngine(), fleet.spec_for(str(lab_file), lab_file), PASSWORD)
+    assert swarm.down(_PlainEngine(), "plain") == [] and swarm.members(_PlainEngine()) == []  # down/fleet still work there
 
 
 # --- with an engine --------------------------------------------------------------------------
@@ -163,16 +181,21 @@ def test_the_password_is_in_the_container_environment_only(engine: Any, two_host
         assert PASSWORD not in " ".join(f"{k}={v}" for k, v in (config["Labels"] or {}).items())
 
 
-@docker
-def test_diagnosis_through_the_containers_finds_what_the_simulator_finds(two_hosts: UpFleet, password: None) -> None:
-    in_process = diagnose_session(SimSession(labfile.load(two_hosts.lab_file))).report
-    session = open_target(f"inventory:{two_hosts.inventory}")
+def assert_served_findings_are_the_labs(lab_file: Path, inventory: Path) -> None:
+    """Diagnosing the hosts an inventory names finds what diagnosing their lab file in process finds."""
+    in_process = diagnose_session(SimSession(labfile.load(lab_file))).report
+    session = open_target(f"inventory:{inventory}")
     try:
         served = diagnose_session(session).report
     finally:
         session.close()
     assert in_process.findings, "the generated lab should have a finding to compare"
     assert served.to_dict()["findings"] == in_process.to_dict()["findings"]
+
+
+@docker
+def test_diagnosis_through_the_containers_finds_what_the_simulator_finds(two_hosts: UpFleet, password: None) -> None:
+    assert_served_findings_are_the_labs(two_hosts.lab_file, two_hosts.inventory)
 
 
 def _snapshot(session: Any, host: str) -> dict[str, tuple[Any, Any]]:

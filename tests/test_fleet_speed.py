@@ -133,20 +133,20 @@ def _client(engine: FakeEngine) -> Any:
 def test_up_starts_every_host_at_once_and_waits_for_a_psrp_answer(engine, tmp_path: Path):
     lab_file = tmp_path / "speed-fleet.yaml"
     labfile.save(engine.lab, lab_file)
-    spec = fleet.spec_for(str(lab_file), image="nestlab-speed:test")
+    spec = fleet.spec_for(str(lab_file), lab_file, image="nestlab-speed:test")
     events: list[tuple[str, str]] = []
     members = fleet.up(_client(engine), spec, PASSWORD, progress=lambda event, host: events.append((event, host)), timeout=60)
     assert [m.host for m in members] == engine.lab.hosts()
-    assert {e for e, _ in events} == {"started", "ready"}
+    assert {e for e, _ in events} == {"created", "started", "ready"}
     for host in engine.lab.hosts():
-        assert events.index(("started", host)) < events.index(("ready", host))
+        assert events.index(("created", host)) < events.index(("started", host)) < events.index(("ready", host))
     assert len(engine.servers) == len(engine.lab.hosts())  # each ready host was served, and answered
 
 
 def test_a_host_that_never_answers_psrp_is_named(engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     lab_file = tmp_path / "speed-fleet.yaml"
     labfile.save(engine.lab, lab_file)
-    spec = fleet.spec_for(str(lab_file), image="nestlab-speed:test")
+    spec = fleet.spec_for(str(lab_file), lab_file, image="nestlab-speed:test")
     with pytest.raises(BadInput, match="did not answer a PSRP pipeline"):
         fleet.up(_client(engine), spec, "a-wrong-password", timeout=1)
 
@@ -155,7 +155,7 @@ def test_down_removes_every_container_at_once(engine, tmp_path: Path):
     lab_file = tmp_path / "speed-fleet.yaml"
     labfile.save(engine.lab, lab_file)
     client = _client(engine)
-    fleet.up(client, fleet.spec_for(str(lab_file), image="nestlab-speed:test"), PASSWORD, timeout=60)
+    fleet.up(client, fleet.spec_for(str(lab_file), lab_file, image="nestlab-speed:test"), PASSWORD, timeout=60)
     done: list[str] = []
     removed = fleet.down(client, "speed-fleet", progress=done.append)
     assert sorted(removed) == sorted(done) and len(removed) == len(engine.lab.hosts())

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from bench.endpoint import served
-from nestlab.lab import fleet, target_table
+from nestlab.lab import fleet, swarm, target_table
 from nestlab.lab.cli import cli
 from nestlab.lab.diagnose import diagnose_session
 from nestlab.lab.session import SimSession
@@ -83,11 +83,20 @@ def fleet_of_reference(monkeypatch):
     lab = labfile.load("builtin:reference")
     faults.get("extensions-not-exposed").inject(lab, "HV01/L1")  # something for the diagnosis to find
     with served(lab, password) as (server, _):
-        member = fleet.Member("reference", "HV01", "nestlab-reference-hv01", "running", "127.0.0.1", "nestlab")
-        monkeypatch.setattr(fleet, "connect", lambda: object())
-        monkeypatch.setattr(fleet, "members", lambda client, name=None: [member] if name == "reference" else [])
-        monkeypatch.setattr(fleet, "PORT", server.servers["HV01"].port)
+        member = fleet.Member("reference", "HV01", "nestlab-reference-hv01", "running", "127.0.0.1", "nestlab",
+                              port=server.servers["HV01"].port)
+        monkeypatch.setattr(fleet, "connect", lambda: NoSwarmEngine())
+        listing = lambda client, name=None: [member] if name == "reference" else []  # noqa: E731
+        monkeypatch.setattr(fleet, "members", listing)
+        monkeypatch.setattr(swarm, "container_members", listing)  # swarm.running lists containers beside services
         yield lab
+
+
+class NoSwarmEngine:
+    """Docker's engine as the fleet code asks it here: not a swarm manager (so no services)."""
+
+    def info(self) -> dict:
+        return {"Swarm": {"LocalNodeState": "inactive", "ControlAvailable": False}}
 
 
 def test_diagnose_fleet_finds_what_the_simulator_finds(fleet_of_reference):
@@ -110,7 +119,8 @@ def test_the_fleet_target_for_pytest_is_the_listing_and_may_change_only_with_all
     read_only = bdd.build_target("fleet:reference", _Config(False))
     allowed = bdd.build_target("fleet:reference", _Config(True))
     try:
-        assert list(read_only.hosts) == ["HV01"] and read_only.hosts["HV01"].address.port == fleet.PORT
+        served_port = fleet.members(None, "reference")[0].port  # the listing's port: where the host answers
+        assert list(read_only.hosts) == ["HV01"] and read_only.hosts["HV01"].address.port == served_port
         assert not read_only.can_change_state and allowed.can_change_state
         assert not allowed.can_make_physical_changes
     finally:

@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from nestlab.diagnosis.evidence import Evidence, Observed
-from nestlab.diagnosis.rules.common import Hit, adapter_selector, cmd, get_vmnetworkadapter, name_of, seen
+from nestlab.diagnosis.rules.common import Hit, adapter_selector, cmd, get_vmnetworkadapter, name_of, on_parent, ps, shown
 
 NO_NETWORK = "nested-vm-no-network"  # diagnosis.triage: the machines inside/behind a VM have no network
 
@@ -44,9 +44,11 @@ def unseen_bridges(ev: Evidence) -> Iterator[Hit]:
                         f"{lab[switch].name} has MAC address spoofing off, so Hyper-V drops every frame a bridge, "
                         f"an emulator or a nested VM inside it sends with its own MAC (its guest shows no switch "
                         f"Windows can list, so the bridge itself is not seen)",
-                evidence=(seen_there.item(), seen(get_vmnetworkadapter(vm), "MacAddressSpoofing", "Off"),
-                          seen(cmd("Get-VMSwitch", Name=lab[switch].name), "SwitchType", "External")),
-                resolution=(f"Set-VMNetworkAdapter {adapter_selector(lab, adapter)} -MacAddressSpoofing On",),
+                evidence=(seen_there.item(),
+                          shown(ev, adapter, get_vmnetworkadapter(vm), "MacAddressSpoofing", "Off"),
+                          shown(ev, switch, cmd("Get-VMSwitch", Name=lab[switch].name), "SwitchType", "External")),
+                resolution=on_parent(vm, ps("Set-VMNetworkAdapter", **adapter_selector(lab, adapter),
+                                            MacAddressSpoofing="On")),
                 explains=(NO_NETWORK,),
                 severity="warning",
             )

@@ -101,10 +101,12 @@ def stated(nested_hosts: tuple[str, ...], symptoms: tuple[str, ...], reachable: 
 
 def _only_vm(report: Report, vm: str) -> Report:
     from nestlab.diagnosis.findings import Report
+    from nestlab.simulator.model import NodeId
+
+    wanted = NodeId.parse(vm)  # a VM's name (L1) or its id (HV01/L1)
 
     def about(subject: str) -> bool:
-        node = subject.split(":", 1)[0]
-        parts = node.split("/")
-        return vm in parts[1:] or node == vm or node.startswith(vm + "/")
+        node = NodeId.parse(subject)
+        return vm in node.guest_path or node.within(wanted)
 
     return replace(report, findings=tuple(f for f in report.findings if about(f.subject)))

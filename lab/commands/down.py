@@ -13,6 +13,8 @@ from nestlab.lab import fleet
 def command(lab_target: str) -> None:
     """Remove every container and network labelled as LAB's fleet, and nothing else.
 
+    On a swarm manager it also removes the fleet's services, configs and network of `up --swarm`.
+
     LAB is what was given to `nestlab up` (builtin:NAME or the lab file; the file need not
     exist any more) or the fleet's name as `nestlab fleet` shows it.
 
@@ -21,11 +23,14 @@ def command(lab_target: str) -> None:
       nestlab down builtin:reference
       nestlab down lab.yaml
     """
+    from nestlab.lab import swarm
     from nestlab.lab.progress import fleet_progress
 
     client, name = fleet.connect(), fleet.fleet_name(lab_target)
-    with fleet_progress({"removed": "removed"}, fleet.planned_removals(client, name)) as (_, step):
+    total = fleet.planned_removals(client, name) + swarm.planned_removals(client, name)
+    with fleet_progress({"removed": "removed"}, total) as (_, step):
         removed = fleet.down(client, name, progress=lambda what: step("removed", what))
+        removed += swarm.down(client, name, progress=lambda what: step("removed", what))
     for line in removed:
         click.echo(f"removed {line}")
     if not removed:

@@ -16,6 +16,8 @@ from nestlab.lab import fleet
 def command(lab_target: str | None, as_inventory: bool, as_ansible: bool) -> None:
     """List the containers of every fleet (or of LAB's): lab, host, container, status, address.
 
+    On a swarm manager it lists the services of `up --swarm` too, at their node's address and port.
+
     \b
     Examples:
       nestlab fleet
@@ -25,17 +27,20 @@ def command(lab_target: str | None, as_inventory: bool, as_ansible: bool) -> Non
     from rich.console import Console
     from rich.table import Table
 
+    from nestlab.lab import swarm
+
     client = fleet.connect()
     if as_inventory or as_ansible:
         if not lab_target:
             raise BadInput("fleet: --inventory and --ansible need LAB (one fleet's hosts)")
-        running = fleet.running(client, fleet.fleet_name(lab_target))
+        running = swarm.running(client, fleet.fleet_name(lab_target))
         click.echo(fleet.yaml_text(fleet.ansible_inventory(running) if as_ansible else fleet.inventory(running)), nl=False)
         return
-    found = fleet.members(client, fleet.fleet_name(lab_target) if lab_target else None)
+    name = fleet.fleet_name(lab_target) if lab_target else None
+    found = sorted(fleet.members(client, name) + swarm.members(client, name), key=lambda m: (m.lab, m.host))
     table = Table(title="nestlab fleet")
     for column in ("lab", "host", "container", "status", "address"):
         table.add_column(column)
     for m in found:
-        table.add_row(m.lab, m.host, m.container, m.status, f"{m.address}:{fleet.PORT}" if m.address else "-")
+        table.add_row(m.lab, m.host, m.container, m.status, f"{m.address}:{m.port}" if m.address else "-")
     Console().print(table)

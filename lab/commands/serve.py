@@ -11,10 +11,7 @@ import click
 from nestlab.simulator.errors import BadInput
 from nestlab.lab.completion import complete_lab
 
-USER_ENV = "NESTLAB_USER"
-
-# = nestlab.lab.psrp_session.PASSWORD_ENV, whose import costs pypsrp (tests/test_cli_startup.py keeps them equal)
-PASSWORD_ENV = "NESTLAB_PASSWORD"
+from nestlab.lab.serve_env import PASSWORD_ENV, USER_ENV  # noqa: F401  (re-exported: `serve.PASSWORD_ENV`)
 
 
 @click.command(name="serve")

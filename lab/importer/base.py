@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from nestlab.lab.importer.answers import Answers
 from nestlab.lab.importer.context import Context
 from nestlab.lab.importer.values import Reader
 
@@ -16,6 +17,7 @@ class ReaderBase:
     def __init__(self, contexts: dict[tuple[str, ...], Context]) -> None:
         self.contexts = contexts
         self.read = Reader()
+        self.answers = Answers(self.read)  # the bundle's records as the collector's typed answers
         self.assumptions: list[str] = []
 
     def assume(self, node: str, key: str, default: Any) -> None:

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import re
 
-from nestlab.diagnosis.parse import gb_of
-
 _SPACES = re.compile(r"[\s\u00a0\u202f']")
 _GROUPED = re.compile(r"-?\d{1,3}(?:[.,]\d{3})+")
 
@@ -44,10 +42,3 @@ def parse_decimal(text: str) -> float:
     if len(marks) > 1 or _GROUPED.fullmatch(s):
         return float(parse_int(s))
     return float(s.replace(mark, "."))
-
-
-gib = gb_of  # bytes as the lab file's GB: the collector's reading (diagnosis.parse)
-
-
-def mib_to_gib(mib: int | float) -> float:
-    return gb_of(mib * 2**20)

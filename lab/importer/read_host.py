@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
-import re
+from dataclasses import asdict
 from typing import Any
 
-from nestlab.diagnosis.parse import cpu_vendor, patched
+from nestlab.diagnosis.parse import gb_of, get, host_cpu, patched
 from nestlab.lab.importer.base import ReaderBase
 from nestlab.lab.importer.context import Context
-from nestlab.lab.importer.numbers import gib, mib_to_gib, parse_int
-from nestlab.lab.importer.textobject import TextObject
-
-VENDOR_IDS = re.compile(r"GenuineIntel|AuthenticAMD", re.IGNORECASE)  # as Win32_Processor and systeminfo print them
+from nestlab.simulator.model import Cpu
+from nestlab.simulator.psdata import PSObject
 
 
 class HostReader(ReaderBase):
     def host(self, path: tuple[str, ...]) -> dict:
         ctx = self.contexts[path]
-        name = path[0] or self.host_name(ctx)
+        cs, cpu = self.answers.machine(ctx)
+        name = path[0] or self.host_name(ctx, cs)
         d: dict[str, Any] = {"name": name}
-        machine = self.machine(ctx)
         imds = ctx.first("imds")
+        machine = (str(get(cs, "Manufacturer")).lower(), str(get(cs, "Model")).lower())
         d["kind"] = "azure-vm" if imds is not None or machine == ("microsoft corporation", "virtual machine") else "physical"
-        if machine is None and imds is None:
+        if get(cs, "Model") is None and imds is None:
             self.assume(name, "kind", "physical")
         if imds is not None and imds.text("vmSize"):
             d["azure_size"] = imds.text("vmSize")
@@ -30,12 +29,11 @@ class HostReader(ReaderBase):
         networks = self.networks(ctx)
         if networks:
             d["networks"] = networks
-        self.cpu(ctx, name, d)
-        memory = self.memory_gb(ctx)
-        if memory is None:
+        d["cpu"] = self.cpu(ctx, name, cpu, get(cs, "HypervisorPresent"))
+        if get(cs, "TotalPhysicalMemory") is None:
             self.assume(name, "memory_gb", 64)
         else:
-            d["memory_gb"] = memory
+            d["memory_gb"] = gb_of(cs["TotalPhysicalMemory"])
         if d["kind"] == "azure-vm" and "azure_size" not in d:
             self.assume(name, "azure_size", None)
         patched = self.patched(ctx)
@@ -75,10 +73,9 @@ class HostReader(ReaderBase):
         now = self.read.date(os_, "LocalDateTime") if dates and os_ is not None and os_.has("LocalDateTime") else None
         return patched(dates, now)
 
-    def host_name(self, ctx: Context) -> str:
-        si = ctx.first("systeminfo")
-        if si and si.text("Host Name"):
-            return si.text("Host Name")  # type: ignore[return-value]
+    def host_name(self, ctx: Context, cs: PSObject | None) -> str:
+        if get(cs, "Name"):
+            return str(cs["Name"])  # type: ignore[index]
         for kind in ("vm", "switch", "vhd", "processor", "adapter"):
             for obj in ctx.of(kind):
                 if obj.text("ComputerName"):
@@ -86,91 +83,31 @@ class HostReader(ReaderBase):
         self.assumptions.append("host name not shown by the bundle; named 'HOST'")
         return "HOST"
 
-    def machine(self, ctx: Context) -> tuple[str, str] | None:
-        cs = ctx.first("computersystem")
-        if cs and cs.text("Manufacturer") is not None and cs.text("Model") is not None:
-            return (cs.text("Manufacturer").lower(), cs.text("Model").lower())  # type: ignore[union-attr]
-        si = ctx.first("systeminfo")
-        if si and si.text("System Manufacturer") is not None:
-            return (si.text("System Manufacturer").lower(), (si.text("System Model") or "").lower())  # type: ignore[union-attr]
-        return None
-
-    def hypervisor_present(self, ctx: Context) -> bool | None:
-        cs = ctx.first("computersystem")
-        if cs and cs.has("HypervisorPresent"):
-            return self.read.boolean(cs, "HypervisorPresent")
-        si = ctx.first("systeminfo")
-        if si and si.text("Hyper-V Requirements") is not None:
-            return si.text("Hyper-V Requirements").startswith("A hypervisor has been detected")  # type: ignore[union-attr]
-        return None
-
-    def cpu(self, ctx: Context, node: str, d: dict) -> None:
-        cpu: dict[str, Any] = {}
-        obj = ctx.first("cpu")
-        si = ctx.first("systeminfo")
-        if obj is not None:
-            vendor = self.read.text(obj, "Manufacturer")
-            if vendor:
-                cpu["vendor"] = cpu_vendor(vendor)
-            if obj.text("Name"):
-                cpu["model"] = obj.text("Name")
-            cores = self.read.integer(obj, "NumberOfLogicalProcessors")
-            if cores is not None:
-                cpu["cores"] = cores
-        elif si is not None and (found := VENDOR_IDS.search(si.text("Processor(s)") or "")):
-            cpu["vendor"] = cpu_vendor(found.group())
-        if self.hypervisor_present(ctx) and self.launch_failed(ctx):
+    def cpu(self, ctx: Context, node: str, cpu: PSObject | None, hypervisor_present: bool | None) -> dict:
+        """Win32_Processor (or systeminfo's) as the collector reads it (parse.host_cpu); under a
+        hypervisor the flags read False but held, as Hyper-V started."""
+        record = asdict(host_cpu(cpu, bool(hypervisor_present)))
+        shown = {key for key, prop in CPU_PROPERTIES.items() if hypervisor_present and key in FLAGS or prop in (cpu or {})}
+        if hypervisor_present and self.launch_failed(ctx):
             # Another hypervisor runs (an Azure VM's) but Hyper-V's own failed to launch: no VT-x/AMD-V
             # reaches this OS. Which flag is to blame does not show; the firmware switch is taken.
-            flags = {"virtualization_extensions": True, "slat": True, "enabled_in_firmware": False}
+            record["enabled_in_firmware"] = False
             self.assumptions.append(f"{node}: Hyper-V-Hypervisor event 41/42 (launch failed) under another hypervisor; "
                                     "the bundle cannot tell a CPU without VT-x/AMD-V from one switched off: took "
                                     "cpu.enabled_in_firmware false")
-        elif self.hypervisor_present(ctx):
-            flags = {"virtualization_extensions": True, "slat": True, "enabled_in_firmware": True}
-        else:
-            flags = self.cpu_flags(obj, si)
-        cpu.update({k: v for k, v in flags.items() if v is not None})
-        for key, default in (("vendor", "Intel"), ("model", "Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz"), ("cores", 16),
-                             ("virtualization_extensions", True), ("slat", True), ("enabled_in_firmware", True)):
-            if key not in cpu:
-                self.assume(node, f"cpu.{key}", default)
-        if cpu:
-            d["cpu"] = cpu
+        for key in CPU_PROPERTIES:
+            if key not in shown:
+                self.assume(node, f"cpu.{key}", getattr(Cpu, key))
+        return record
 
     def launch_failed(self, ctx: Context) -> bool:
         """System log: 'Hypervisor launch failed; Either VMX (41) / SVM (42) not present or not enabled in BIOS.'"""
         return any(e.text("Id") in ("41", "42") and (e.text("ProviderName") or "") == "Microsoft-Windows-Hyper-V-Hypervisor"
                    for e in ctx.of("event"))
 
-    def cpu_flags(self, obj: TextObject | None, si: TextObject | None) -> dict[str, bool | None]:
-        if obj is not None and obj.has("VMMonitorModeExtensions"):
-            return {
-                "virtualization_extensions": self.read.boolean(obj, "VMMonitorModeExtensions"),
-                "slat": self.read.boolean(obj, "SecondLevelAddressTranslationExtensions"),
-                "enabled_in_firmware": self.read.boolean(obj, "VirtualizationFirmwareEnabled"),
-            }
-        lines = dict(
-            (k.strip().lower(), v.strip().lower() == "yes")
-            for k, _, v in (l.partition(":") for l in ((si.text("Hyper-V Requirements") or "") if si else "").split("\n"))
-            if v
-        )
-        return {
-            "virtualization_extensions": lines.get("vm monitor mode extensions"),
-            "slat": lines.get("second level address translation"),
-            "enabled_in_firmware": lines.get("virtualization enabled in firmware"),
-        }
 
-    def memory_gb(self, ctx: Context) -> float | None:
-        cs = ctx.first("computersystem")
-        if cs is not None and cs.has("TotalPhysicalMemory"):
-            value = self.read.integer(cs, "TotalPhysicalMemory")
-            return gib(value) if value is not None else None
-        si = ctx.first("systeminfo")
-        if si is not None and si.text("Total Physical Memory"):
-            text = si.text("Total Physical Memory").replace("MB", "").strip()  # type: ignore[union-attr]
-            try:
-                return mib_to_gib(parse_int(text))
-            except ValueError:
-                self.read.problem(si, "Total Physical Memory", f"{text!r} is not a number of MB")
-        return None
+# the lab's cpu keys, by the Win32_Processor property that shows each
+CPU_PROPERTIES = {"vendor": "Manufacturer", "model": "Name", "cores": "NumberOfLogicalProcessors",
+                  "virtualization_extensions": "VMMonitorModeExtensions",
+                  "slat": "SecondLevelAddressTranslationExtensions", "enabled_in_firmware": "VirtualizationFirmwareEnabled"}
+FLAGS = ("virtualization_extensions", "slat", "enabled_in_firmware")

@@ -3,15 +3,14 @@ Get-NetNatStaticMapping, Get-VHD, Test-VHD)."""
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import asdict
 from typing import Any
 
-from nestlab.diagnosis.parse import nat_records, vhd_record
+from nestlab.diagnosis.parse import ipv4_addresses, nat_records, vhd_record
 from nestlab.lab.importer.base import ReaderBase
 from nestlab.lab.importer.context import Context, command_param
 from nestlab.lab.importer.textobject import TextObject
-from nestlab.lab.importer.values import SWITCH_TYPES, VHD_TYPES, mac_of
+from nestlab.lab.importer.values import SWITCH_TYPES, mac_of
 from nestlab.simulator.model import stable_guid
 
 
@@ -69,44 +68,23 @@ class OwnerReader(ReaderBase):
         return None
 
     def interface_ip(self, ctx: Context, alias: str) -> str | None:
-        for obj in ctx.of("ipaddress"):
-            if obj.text("InterfaceAlias") == alias and ":" not in (obj.text("IPAddress") or ":"):
-                return f"{obj.text('IPAddress')}/{obj.text('PrefixLength')}"
-        return None
+        return ipv4_addresses(self.answers.keyed(ctx, "ipaddress")).get(alias)
 
     def nats(self, ctx: Context) -> list[dict] | None:
-        for obj in ctx.of("nat"):
-            self.check_prefix(obj)
         nats = [{"name": nat.name, "internal_prefix": nat.internal_prefix,
                  **({"static_mappings": [asdict(m) for m in nat.static_mappings]} if nat.static_mappings else {})}
-                for nat in nat_records(ctx.of("nat"), ctx.of("mapping"), self.nat_value)]
+                for nat in nat_records(self.answers.of(ctx, "nat"), self.answers.of(ctx, "mapping"))]
         if nats or ctx.ran_command("Get-NetNat"):
             return nats
         return None
 
-    def nat_value(self, obj: TextObject, prop: str) -> str | int | None:
-        """A NAT's or mapping's value as printed; a port that does not read is a problem (the import
-        then stops), as is a value cut short (Reader)."""
-        if prop in ("ExternalPort", "InternalPort"):
-            port = self.read.integer(obj, prop)
-            if port is None and not obj.has(prop):
-                self.read.problem(obj, prop, "not shown")
-            return port or 0
-        return self.read.text(obj, prop) or None
-
-    def check_prefix(self, obj: TextObject) -> None:
-        try:
-            ipaddress.ip_network(obj.text("InternalIPInterfaceAddressPrefix") or "", strict=False)
-        except ValueError:
-            self.read.problem(obj, "InternalIPInterfaceAddressPrefix", "not an address prefix like 192.168.0.0/24")
-
     def vhds(self, ctx: Context, node: str) -> list[dict]:
         out: dict[str, dict] = {}
-        for obj in ctx.of("vhd"):
-            path = self.read.text(obj, "Path")
+        for obj in self.answers.of(ctx, "vhd"):
+            path = obj.get("Path")
             if not path or path.lower() in out:
                 continue
-            vhd = asdict(vhd_record(obj, node, self.vhd_value))
+            vhd = asdict(vhd_record(obj, node))
             out[path.lower()] = {k: x for k, x in vhd.items() if x is not None}
         self.mismatched_parents(ctx, out)
         missing, corrupt = set(self.files_missing(ctx)), set(self.files_corrupt(ctx))
@@ -117,14 +95,6 @@ class OwnerReader(ReaderBase):
                 out[path.lower()] = {"path": path}
                 self.assume(f"{node}:vhd:{path}", "type and size (Get-VHD could not open it)", "dynamic, 127 GB")
         return list(out.values())
-
-    def vhd_value(self, obj: TextObject, prop: str) -> str | int | None:
-        """A Get-VHD value as printed: VhdType by name (or number), Size as an integer (Reader)."""
-        if prop == "VhdType":
-            return self.read.choice(obj, prop, VHD_TYPES)
-        if prop == "Size":
-            return self.read.integer(obj, prop)
-        return obj.text(prop) or None
 
     def mismatched_parents(self, ctx: Context, vhds: dict[str, dict]) -> None:
         """Test-VHD 0xC03A000E: the child whose own parent fails the identity check records another id."""

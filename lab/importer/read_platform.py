@@ -3,15 +3,14 @@ security, WinNAT, portproxy, volumes, firewall and the disk files it could not o
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict
 from typing import Any
 
-from nestlab.diagnosis.parse import VBS_STATES, drive_media, firewall_rules, guard_services, winnat_state
+from nestlab.diagnosis.parse import (VBS_STATES, firewall_rules, get, guard_services, objects, os_info, volume_media,
+                                    volume_records, winnat_of)
 from nestlab.lab.importer.base import ReaderBase
 from nestlab.lab.importer.context import Context, command_param
 from nestlab.lab.importer.listformat import collection
-from nestlab.lab.importer.numbers import gib
 from nestlab.lab.importer.textobject import TextObject
 
 
@@ -66,18 +65,8 @@ class PlatformReader(ReaderBase):
             d["files_corrupt"] = corrupt
 
     def os(self, ctx: Context) -> dict | None:
-        obj = ctx.first("os")
-        if obj is not None:
-            build = self.read.integer(obj, "BuildNumber")
-            return {"caption": obj.text("Caption"), **({"build": build} if build is not None else {})}
-        si = ctx.first("systeminfo")
-        if si is not None and si.text("OS Name"):
-            out: dict[str, Any] = {"caption": si.text("OS Name")}
-            m = re.search(r"Build (\d+)", si.text("OS Version") or "")
-            if m:
-                out["build"] = int(m.group(1))
-            return out
-        return None
+        os_ = self.answers.os(ctx)
+        return None if os_ is None else asdict(os_info(os_))
 
     def hyperv_installed(self, ctx: Context) -> bool | None:
         for obj in ctx.of("feature"):
@@ -148,11 +137,10 @@ class PlatformReader(ReaderBase):
         return None
 
     def winnat(self, ctx: Context) -> str | None:
-        for obj in ctx.of("service"):
-            if (obj.text("Name") or "").lower() == "winnat":
-                return winnat_state(obj.text("Status") or "", [(e.text("Id"), e.text("Message") or "")
-                                                                for e in ctx.of("event")])
-        return None
+        answers = self.answers.keyed(ctx, "service", "event")
+        if not any(str(get(s, "Name")).lower() == "winnat" for s in objects(answers, "services")):
+            return None
+        return winnat_of(answers)
 
     def portproxy(self, ctx: Context) -> list[dict] | None:
         rules = []
@@ -168,38 +156,20 @@ class PlatformReader(ReaderBase):
         """Get-Volume, with each drive's medium from Get-Partition (DiskNumber) → Get-PhysicalDisk (DeviceId)."""
         if not ctx.of("volume"):
             return [] if ctx.ran_command("Get-Volume") else None
-        media_of = drive_media([(p.text("DriveLetter"), p.text("DiskNumber")) for p in ctx.of("partition")],
-                               [(d.text("DeviceId"), d.text("MediaType") or "") for d in ctx.of("physicaldisk")])
-        out = []
-        for v in ctx.of("volume"):
-            letter = (v.text("DriveLetter") or "").rstrip(":").upper()
-            if not letter:
-                continue
-            size, free = self.read.integer(v, "Size"), self.read.integer(v, "SizeRemaining")
-            media = media_of.get(letter)
-            if media is None:
-                self.assume(f"volume {letter}:", "media", "ssd")
-            out.append({"drive": f"{letter}:", "media": media or "ssd",
-                        "size_gb": gib(size or 0), "free_gb": gib(free or 0)})
-        return out
+        answers = self.answers.keyed(ctx, "volume", "partition", "physicaldisk")
+        media_of = volume_media(answers)
+        found = volume_records(answers)
+        for volume in found:
+            if media_of.get(volume.drive.rstrip(":")) is None:
+                self.assume(f"volume {volume.drive}", "media", "ssd")
+        return [asdict(v) for v in found]
 
     def firewall(self, ctx: Context) -> list[dict] | None:
         """Get-NetFirewallRule joined to Get-NetFirewallPortFilter by rule Name = filter InstanceID."""
         if not ctx.of("firewall"):
             return [] if ctx.ran_command("Get-NetFirewallRule") else None
         return [{k: v for k, v in asdict(rule).items() if v is not None}
-                for rule in firewall_rules(ctx.of("firewall"), ctx.of("portfilter"), self.firewall_text)]
-
-    def firewall_text(self, obj: TextObject, prop: str) -> str | None:
-        """A rule's value as printed ("" = not shown); a display text a table cut short is left out,
-        a cut name, port or protocol is a problem (Reader.text)."""
-        if prop in ("DisplayName", "Group", "DisplayGroup"):
-            f = obj.field(prop)
-            return None if f is None or f.truncated or not f.text else f.text
-        if prop == "Enabled" and obj.has(prop):
-            enabled = self.read.boolean(obj, prop)
-            return None if enabled is None else str(enabled)
-        return self.read.text(obj, prop) or None
+                for rule in firewall_rules(self.answers.of(ctx, "firewall"), self.answers.of(ctx, "portfilter"))]
 
     def blocking_software(self, ctx: Context) -> list[str]:
         """Security products, when the Hyper-V services they block are not running."""

@@ -4,16 +4,17 @@ Get-VMNetworkAdapter, Get-VMHardDiskDrive), and what their guests add (addresses
 from __future__ import annotations
 
 import re
+from dataclasses import asdict
 from typing import Any
 
-from nestlab.diagnosis.parse import listening, parent_adapter, startup_memory, workload
+from nestlab.diagnosis.parse import get, listening, parent_adapter, vm_memory, vm_processor, workload
 from nestlab.lab.importer.base import ReaderBase
 from nestlab.lab.importer.context import Context
 from nestlab.lab.importer.listformat import collection
-from nestlab.lab.importer.numbers import gib, mib_to_gib
 from nestlab.lab.importer.textobject import TextObject
-from nestlab.lab.importer.values import ON_OFF, VM_STATES, mac_of
-from nestlab.simulator.model import adapter_id, derived_mac, vm_id
+from nestlab.lab.importer.values import ON_OFF, mac_of
+from nestlab.simulator.model import NodeId, adapter_id, derived_mac, vm_id
+from nestlab.simulator.psdata import PSObject
 
 
 class VmReader(ReaderBase):
@@ -27,29 +28,21 @@ class VmReader(ReaderBase):
     def vm(self, ctx: Context, owner: str, name: str) -> dict:
         node = vm_id(owner, name)
         d: dict[str, Any] = {"name": name}
-        vm = _match(ctx.of("vm"), name)
+        vm = _match(self.answers.of(ctx, "vm"), name)
         guest_ctx = self.contexts.get((*ctx.path, name))
-        state = None
-        if vm is not None:
-            generation = self.read.integer(vm, "Generation")
-            if generation is not None:
-                d["generation"] = generation
-            else:
-                self.assume(node, "generation", 2)
-            if vm.text("Version"):
-                d["version"] = vm.text("Version")
-            state = self.read.choice(vm, "State", VM_STATES)
-            if vm.has("IsClustered"):
-                d["clustered"] = self.read.boolean(vm, "IsClustered")
+        if vm is not None and vm.get("Generation") is None:
+            self.assume(node, "generation", 2)
+        d.update({key: vm[prop] for key, prop in (("generation", "Generation"), ("version", "Version"),
+                                                  ("clustered", "IsClustered")) if vm is not None and prop in vm})
+        state = vm.get("State") if vm is not None else None
         if state is None:
-            state = "Running" if guest_ctx is not None else None
+            state = "Running" if guest_ctx is not None else None  # a guest folder: it ran to be read
             if state is None:
                 self.assume(node, "state", "Off")
         if state is not None:
             d["state"] = state
-        usage = self.read.integer(vm, "CPUUsage") if vm is not None and vm.has("CPUUsage") else None
-        if usage is not None:
-            d["workload"] = workload(usage)
+        if vm is not None and "CPUUsage" in vm:
+            d["workload"] = workload(vm["CPUUsage"])
         d["processor"] = self.processor(ctx, node, name, vm)
         d["memory"] = self.vm_memory(ctx, node, name, vm, state)
         adapters = [self.adapter(ctx, node, a, guest_ctx) for a in ctx.of("adapter") if a.text("VMName") == name]
@@ -60,7 +53,7 @@ class VmReader(ReaderBase):
             d["disks"] = disks
         elif not ctx.ran_command("Get-VMHardDiskDrive"):
             self.assume(node, "disks", [])
-        if vm is not None and (vm.text("IntegrationServicesState") or "").lower() == "update required":
+        if vm is not None and str(vm.get("IntegrationServicesState", "")).lower() == "update required":
             d.setdefault("guest", {})["integration_services_current"] = False
         if guest_ctx is not None:
             listeners = self.listeners(guest_ctx)
@@ -71,49 +64,24 @@ class VmReader(ReaderBase):
             self.owner(guest_ctx, node, guest)
         return d
 
-    def processor(self, ctx: Context, node: str, name: str, vm: TextObject | None) -> dict:
-        p: dict[str, Any] = {}
-        obj = _match(ctx.of("processor"), name)
-        if obj is not None:
-            p["count"] = self.read.integer(obj, "Count")
-            expose = self.read.boolean(obj, "ExposeVirtualizationExtensions") if obj.has("ExposeVirtualizationExtensions") else None
-            if expose is None:
-                self.assume(node, "processor.expose_virtualization_extensions", False)
-            else:
-                p["expose_virtualization_extensions"] = expose
-        elif vm is not None and vm.has("ProcessorCount"):
-            p["count"] = self.read.integer(vm, "ProcessorCount")
-            if vm.has("ExposeVirtualizationExtensions"):  # a custom object (ConvertTo-Json evidence query)
-                p["expose_virtualization_extensions"] = self.read.boolean(vm, "ExposeVirtualizationExtensions")
-            else:
-                self.assume(node, "processor.expose_virtualization_extensions", False)
-        else:
+    def processor(self, ctx: Context, node: str, name: str, vm: PSObject | None) -> dict:
+        shown = _match(self.answers.of(ctx, "processor"), name)
+        if shown is None and vm is not None and "ProcessorCount" in vm:  # a custom VM object's count
+            shown = PSObject(("nestlab.import.processors",), {"Count": vm["ProcessorCount"], **{
+                k: vm[k] for k in ("ExposeVirtualizationExtensions",) if k in vm}})
+        if shown is None:
             self.assume(node, "processor", "2 vCPUs, extensions not exposed")
-        return {k: v for k, v in p.items() if v is not None}
+            return {}
+        if "ExposeVirtualizationExtensions" not in shown:
+            self.assume(node, "processor.expose_virtualization_extensions", False)
+        return asdict(vm_processor(shown))
 
-    def vm_memory(self, ctx: Context, node: str, name: str, vm: TextObject | None, state: str | None) -> dict:
-        m: dict[str, Any] = {}
-        obj = _match(ctx.of("memory"), name)
-        configured = None
-        if obj is not None:
-            if obj.has("Startup(M)"):
-                value = self.read.integer(obj, "Startup(M)")
-                configured = mib_to_gib(value) if value is not None else None
-            else:
-                value = self.read.integer(obj, "Startup")
-                configured = gib(value) if value is not None else None
-            m["dynamic"] = self.read.boolean(obj, "DynamicMemoryEnabled")
-        elif vm is not None and vm.has("MemoryStartup"):
-            value = self.read.integer(vm, "MemoryStartup")
-            configured = gib(value) if value is not None else None
-            m["dynamic"] = self.read.boolean(vm, "DynamicMemoryEnabled")
-        if configured is None:
+    def vm_memory(self, ctx: Context, node: str, name: str, vm: PSObject | None, state: str | None) -> dict:
+        shown = _match(self.answers.of(ctx, "memory"), name)
+        if get(shown, "Startup", get(vm, "MemoryStartup")) is None:
             self.assume(node, "memory", "4 GB static")
             return {}
-        assigned = self.read.integer(vm, "MemoryAssigned") if vm is not None and vm.has("MemoryAssigned") else None
-        m["startup_gb"], m["pending_startup_gb"] = startup_memory(configured, bool(m.get("dynamic")),
-                                                                  gib(assigned or 0), state == "Running")
-        return {k: v for k, v in m.items() if v is not None}
+        return asdict(vm_memory(shown, vm, state == "Running"))
 
     def adapter(self, ctx: Context, vm_node: str, obj: TextObject, guest_ctx: Context | None) -> dict:
         name = self.read.text(obj, "Name") or "Network Adapter"
@@ -131,7 +99,7 @@ class VmReader(ReaderBase):
         ip = self.adapter_ip(obj, guest_ctx, mac, adapter_id(vm_node, name))
         if ip:
             a["ip"] = ip
-        cap = self.bandwidth_cap(ctx, vm_node.rsplit("/", 1)[-1], name)
+        cap = self.bandwidth_cap(ctx, NodeId.parse(vm_node).name, name)
         if cap:
             a["max_bandwidth_mbps"] = cap
         return a
@@ -165,7 +133,7 @@ class VmReader(ReaderBase):
         return [{"port": port, "protocol": protocol} for port, protocol in listening(ports, proxied)]
 
 
-def _match(objects: list[TextObject], vm_name: str) -> TextObject | None:
+def _match(objects: list[PSObject], vm_name: str) -> PSObject | None:
     """The fullest record of a VM (a `fl *` beats a default table of the same VM)."""
-    found = [o for o in objects if (o.text("VMName") or o.text("Name")) == vm_name]
-    return max(found, key=lambda o: len(o.props)) if found else None
+    found = [o for o in objects if (o.get("VMName") or o.get("Name")) == vm_name]
+    return max(found, key=len) if found else None

@@ -11,7 +11,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from nestlab.lab.importer.numbers import parse_decimal, parse_int
+from nestlab.lab.importer.numbers import parse_int
 from nestlab.lab.importer.textobject import TextObject
 
 VM_STATES = {"running": "Running", "off": "Off", "saved": "Saved", "paused": "Paused",
@@ -78,16 +78,6 @@ class Reader:
                 continue
         self.problem(obj, prop, f"{t!r} is not a date and time")
         return None
-
-    def decimal(self, obj: TextObject, prop: str) -> float | None:
-        t = self.text(obj, prop)
-        if t is None or t == "":
-            return None
-        try:
-            return parse_decimal(t)
-        except ValueError:
-            self.problem(obj, prop, f"{t!r} is not a number")
-            return None
 
 
 def mac_of(text: str | None) -> str | None:

@@ -8,7 +8,7 @@ from nestlab.simulator.actions import cmd, run
 from nestlab.simulator.faults.base import Fault, Script, run_all
 from nestlab.simulator.faults.symptoms import inbound, outbound
 from nestlab.simulator.faults.where import name, outward_ip, reachable, relink, system_port
-from nestlab.simulator.model import Edge, FirewallRule, Lab, PortProxyRule, Switch, ip_of, switch_id
+from nestlab.simulator.model import Edge, FirewallRule, Lab, NodeId, PortProxyRule, Switch, ip_of, switch_id
 from nestlab.simulator.psdata import Command
 
 SECTION = "Network connectivity issues in nested VMs"
@@ -19,7 +19,7 @@ SECTION = "Network connectivity issues in nested VMs"
 
 
 def adapter_vm(adapter: str) -> str:
-    return adapter.split(":adapter:", 1)[0]
+    return str(NodeId.parse(adapter).owner)
 
 
 def _switches(lab: Lab, owner: str, kind: str) -> list[str]:
