@@ -124,7 +124,7 @@ def build(next_event: NextEvent, resolve: Resolve, construct: Construct, limits:
         if event is None or isinstance(event, StreamEndEvent):
             return root
         if isinstance(event, ScalarEvent):
-            if getattr(event, "ctag", None) is None and event.tag is None:  # plain, and keys and values repeat
+            if event.ctag is None:  # plain (`_tag` would resolve it), and keys and values repeat
                 plain = (event.value, event.implicit)
                 tag = plain_tags.get(plain) or plain_tags.setdefault(
                     plain, str(resolve(ScalarNode, event.value, event.implicit)))
