@@ -55,24 +55,36 @@ def served(lab: Lab, password: str | None = None) -> Iterator[tuple[LabServer, l
 
 
 @contextmanager
-def served_elsewhere(lab: Lab, password: str, latency_ms: float = 0, *, extra: tuple[str, ...] = ()) -> Iterator[list[HostAddress]]:
-    """The same, by `nestlab serve` in its own process: the server's CPU is not the clients'."""
+def served_elsewhere(lab: Lab, password: str, latency_ms: float = 0, *, extra: tuple[str, ...] = (),
+                     processes: int = 1) -> Iterator[list[HostAddress]]:
+    """The same, by `nestlab serve` in its own process: the server's CPU is not the clients'.
+
+    With `processes` > 1 the hosts are dealt round-robin to that many `nestlab serve --host …`
+    processes: separate machines do not share one interpreter's GIL, and one process per CPU
+    models that fairly on one machine (each process then has its own copy of the lab)."""
+    hosts = lab.hosts()
+    shares = [hosts[i::processes] for i in range(max(1, min(processes, len(hosts))))]
     with tempfile.TemporaryDirectory(prefix="nestlab-bench-") as folder:
         path = Path(folder) / "lab.yaml"
         path.write_text(labfile.dumps(lab), encoding="utf-8")
         env = {**os.environ, "NESTLAB_PASSWORD": password}
-        server = subprocess.Popen([sys.executable, "-m", "nestlab", "serve", str(path), "--port", "0", "--user", USER,
-                                   "--latency", str(latency_ms), *extra],
-                                  stdout=subprocess.PIPE, text=True, env=env)
+        only = (lambda share: [a for h in share for a in ("--host", h)]) if len(shares) > 1 else (lambda share: [])
+        servers = [subprocess.Popen([sys.executable, "-m", "nestlab", "serve", str(path), "--port", "0", "--user", USER,
+                                     "--latency", str(latency_ms), *only(share), *extra],
+                                    stdout=subprocess.PIPE, text=True, env=env) for share in shares]
         try:
-            lines = [server.stdout.readline().split() for _ in lab.hosts()]
-            if not all(len(line) == 2 for line in lines):  # it stopped (or printed something else) before listing its hosts
-                raise RuntimeError(f"nestlab serve did not list its {len(lines)} hosts (exit code {server.poll()})")
-            ports = {name: urlsplit(url).port for name, url in lines}
-            yield [HostAddress(h, "127.0.0.1", ports[h], USER, "http", "basic") for h in lab.hosts()]
+            ports: dict[str, int | None] = {}
+            for server, share in zip(servers, shares):
+                lines = [server.stdout.readline().split() for _ in share]
+                if not all(len(line) == 2 for line in lines):  # it stopped (or printed something else) before listing its hosts
+                    raise RuntimeError(f"nestlab serve did not list its {len(lines)} hosts (exit code {server.poll()})")
+                ports.update((name, urlsplit(url).port) for name, url in lines)
+            yield [HostAddress(h, "127.0.0.1", ports[h], USER, "http", "basic") for h in hosts]
         finally:
-            server.terminate()
-            server.wait(10)
+            for server in servers:
+                server.terminate()
+            for server in servers:
+                server.wait(10)
 
 
 def requests_of(server: LabServer, host: str) -> int:
@@ -123,7 +135,7 @@ class Concurrency:
         return self.hosts / self.all_s
 
 
-def measure_concurrency(lab: Lab, *, own_process: bool = False, latency_ms: float = 0) -> Concurrency:
+def measure_concurrency(lab: Lab, *, own_process: bool = False, latency_ms: float = 0, processes: int = 1) -> Concurrency:
     """One host collected alone, then every host at once: one PsrpSession over all of them, as
     `nestlab diagnose inventory:FILE` opens it, whose collection walks the hosts side by side.
 
@@ -143,18 +155,19 @@ def measure_concurrency(lab: Lab, *, own_process: bool = False, latency_ms: floa
         one_s = min(timed(addresses[:1]) for _ in range(2))  # the first run also warms imports and caches
         return one_s, timed(addresses)
 
-    if own_process or latency_ms:
-        with served_elsewhere(lab, password, latency_ms) as addresses:
-            where = "own process" + (f", {latency_ms:g} ms per request" if latency_ms else "")
+    if own_process or latency_ms or processes > 1:
+        with served_elsewhere(lab, password, latency_ms, processes=processes) as addresses:
+            where = ("own process" if processes < 2 else f"{processes} processes (one per CPU)") + (
+                f", {latency_ms:g} ms per request" if latency_ms else "")
             return Concurrency(where, len(addresses), *both(addresses))
     with served(lab, password) as (_, addresses):
         return Concurrency("in process", len(addresses), *both(addresses))
 
 
-def measure_collection(lab: Lab, *, own_process: bool = False, latency_ms: float = 0) -> Concurrency:
+def measure_collection(lab: Lab, *, own_process: bool = False, latency_ms: float = 0, processes: int = 1) -> Concurrency:
     """The one call site of the "20 hosts vs 1" and "with vs without latency" figures: the same
     PsrpSession (fan-out, one parse of each answer) the CLI collects real hosts with."""
-    return measure_concurrency(lab, own_process=own_process, latency_ms=latency_ms)
+    return measure_concurrency(lab, own_process=own_process, latency_ms=latency_ms, processes=processes)
 
 
 LATENCY_MS = 50.0
@@ -213,6 +226,8 @@ def _concurrency(many: Lab) -> dict[str, Any]:
     """Every host vs one, in process, in a server process of its own, and there with LATENCY_MS per request."""
     runs = [measure_collection(many), measure_collection(many, own_process=True),
             measure_collection(many, latency_ms=LATENCY_MS)]
+    if (os.cpu_count() or 1) > 1:  # separate machines share no GIL: the same, served by one process per CPU
+        runs.append(measure_collection(many, latency_ms=LATENCY_MS, processes=os.cpu_count() or 1))
     lagged, bare = runs[2], runs[1]
     return {
         "met": lagged.ratio < GOAL_RATIO,
@@ -234,6 +249,8 @@ def _concurrency(many: Lab) -> dict[str, Any]:
             {"figure": f"{lagged.hosts} hosts vs 1, {LATENCY_MS:g} ms per request", "ratio": lagged.ratio,
              "goal": f"< {GOAL_RATIO}×", "met": lagged.ratio < GOAL_RATIO},
             {"figure": f"{bare.hosts} hosts vs 1, no added latency", "ratio": bare.ratio, "goal": "—", "met": None},
+            *({"figure": f"{c.hosts} hosts vs 1, served by {c.server}", "ratio": c.ratio, "goal": "—", "met": None}
+              for c in runs[3:]),
             {"figure": f"{lagged.hosts} hosts with vs without {LATENCY_MS:g} ms per request", "ratio": lagged.all_s / bare.all_s,
              "goal": "—", "met": None},
         ],

@@ -22,6 +22,7 @@ import sys
 import threading
 import uuid
 import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -235,14 +236,16 @@ class PsrpSession(Runs):
             return ps
 
     def close(self) -> None:
+        """Every host's pool closed side by side: a Delete is a round trip, and twenty hosts
+        closed one after another paid twenty of them (1.1 s at 50 ms, more than the walk itself)."""
         with self._lock:
             connections, self._connections = self._connections, {}
-        for connection in connections.values():
-            try:
-                connection.pool.close()
-            except Exception:  # closing is best effort: the host may already be gone
-                pass
-            connection.wsman.close()
+        if len(connections) < 2:
+            for connection in connections.values():
+                _close(connection)
+            return
+        with ThreadPoolExecutor(min(len(connections), CLOSE_THREADS), thread_name_prefix="nestlab-close") as pool:
+            list(pool.map(_close, connections.values()))
 
     # -- guest credentials (PowerShell Direct's -Credential) ----------------------------------------
 
@@ -395,6 +398,17 @@ class PsrpSession(Runs):
             reason = reason.replace(secret, "***")
         kind = AuthFailed if isinstance(exc, AuthenticationError) else HostUnreachable
         return kind(host, f"{host} ({where}): {what}: {reason}")
+
+
+CLOSE_THREADS = 32  # pools closed at once (as diagnosis.collect walks at most 32 hosts at once)
+
+
+def _close(connection: _Connection) -> None:
+    try:
+        connection.pool.close()
+    except Exception:  # closing is best effort: the host may already be gone
+        pass
+    connection.wsman.close()
 
 
 class _OutputOnce(Serializer):

@@ -72,6 +72,32 @@ def test_one_pool_per_host_for_the_whole_collection(served):
         assert requests["Create"] == 1 and requests["Delete"] == 1 and requests["Command"] == 5
 
 
+def test_hosts_are_closed_side_by_side(served):
+    """A Delete is a round trip per host: HV02's pool is closed while HV01's Delete is still being
+    answered, not after it (one after another, twenty hosts paid twenty round trips to close)."""
+    server, _ = served
+    deleting = {host: threading.Event() for host in ("HV01", "HV02")}
+    overlapped = {}
+
+    def holding(host, other, handle):
+        def handle_delete(data, client_ip):
+            if b"transfer/Delete" in data:
+                deleting[host].set()
+                overlapped[host] = deleting[other].wait(10)  # the other host's Delete arrives meanwhile
+            return handle(data, client_ip)
+        return handle_delete
+
+    for host, other in (("HV01", "HV02"), ("HV02", "HV01")):
+        endpoint = server.servers[host].endpoint
+        endpoint.handle = holding(host, other, endpoint.handle)
+    with session_for(server) as session:
+        session.run("HV01", (Command.of("Get-Thing"),))
+        session.run("HV02", (Command.of("Get-Thing"),))
+    assert overlapped == {"HV01": True, "HV02": True}
+    assert all(server.servers[h].endpoint.requests["Delete"] == 1 and not server.servers[h].endpoint.pools
+               for h in ("HV01", "HV02"))
+
+
 def test_parameters_travel_structured_and_typed(served):
     server, fake = served
     with session_for(server) as session:
