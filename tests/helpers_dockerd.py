@@ -154,4 +154,6 @@ def _tail(root: Path) -> str:
 
 def copy_image(source: Any, target: Any, tag: str) -> None:
     """`docker save | docker load` between two engines, for an image no registry holds."""
-    target.images.load(b"".join(source.images.get(tag).save(named=True)))
+    # named=tag: with named=True the SDK keeps only the image's *first* tag, and another test may
+    # have tagged the same image first (tests/test_endpoint_fleet_clients.py)
+    target.images.load(b"".join(source.images.get(tag).save(named=tag)))
