@@ -259,6 +259,11 @@ def _send(
     requests += [Request.at(host, probe.pipeline, guest_levels=FAN_OUT_LEVELS) for probe in fan_out]
     results = session.send(requests)
     walk.round_trips[host] = walk.round_trips.get(host, 0) + 1
+    if fan_out and len(results) > len(fan_out) and all(r.failed for r in results[:len(results) - len(fan_out)]):
+        # the whole batch failed (a host that refuses the fan-out's script fails what rode with
+        # it): ask again without it; the guests are then walked a level per round
+        results = session.send(requests[:len(requests) - len(fan_out)]) + [Result()] * len(fan_out)
+        walk.round_trips[host] += 1
     planned = iter(results[:len(results) - len(fan_out)])
     for probe, result in zip(fan_out, results[len(results) - len(fan_out):]):
         for path, answer in result.guests:

@@ -81,3 +81,24 @@ def test_a_guest_below_the_fan_out_is_still_walked(monkeypatch) -> None:
     assert walk.round_trips == {"HV01": 3}
     assert any(vm.count("/") == 3 for vm in got.all_vms())  # HV01/L1/L2/L3 reached
 
+
+
+def test_a_host_that_refuses_the_fan_out_is_still_collected_whole() -> None:
+    """A host that fails the whole first batch because of the fan-out (its script refused) is
+    asked again without it, and its guests are walked a level per round: the same evidence."""
+    from nestlab.simulator.psdata import ErrorRecord, Result
+    from nestlab.simulator.session_protocol import FunctionSession
+
+    refused = ErrorRecord("The script could not be parsed", "ParseException", terminating=True)
+    inner = SimSession(labfile.load("builtin:reference"))
+
+    def batches(requests):
+        if any(r.guest_levels for r in requests):
+            return [Result((), (refused,), True) for _ in requests]
+        return inner.send(requests)
+
+    walk = Walk()
+    got = collect(FunctionSession(batches=batches, hosts=inner.hosts()), walk=walk).lab
+    want, _ = evidence_of(labfile.load("builtin:reference"))
+    assert labfile.dumps(got) == labfile.dumps(want) and not walk.unreachable
+    assert walk.round_trips == {"HV01": 4}  # the refused round, its retry, then a level per round
