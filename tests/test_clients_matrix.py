@@ -15,13 +15,13 @@ import hashlib
 
 import psrpcore
 import pytest
-from psrpcore.types import PSInvocationState, RunspacePoolState
+from psrpcore.types import PSInvocationState
 from pypsrp.host import PSHost
 from pypsrp.powershell import PowerShell, RunspacePool
 
 from helpers_clients import (ANSIBLE, PSRP_NEGOTIATE, WINRM_NTLM, Ansible, pypsrp_client, pywinrm_session, script_module,
                              served_groups, served_subprocess, wsman)
-from test_endpoint_psrpcore import PWSH, Wire, events_until, pending
+from test_endpoint_psrpcore import Wire, events_until, opened_pool, pending
 
 pytestmark = pytest.mark.endpoint
 
@@ -92,14 +92,7 @@ def test_pywinrm_run_cmd_and_run_ps_over_ntlm(served):
 
 def test_psrpcore_client_runs_a_script(served):
     wire = Wire(served.url)
-    pool = psrpcore.ClientRunspacePool()
-    pool.open()
-    shell_id = str(pool.runspace_pool_id).upper()
-    creation = base64.b64encode(pending(pool)).decode()
-    wire.call("Create", f'<rsp:Shell ShellId="{shell_id}"><rsp:InputStreams>stdin pr</rsp:InputStreams>'
-                        f'<rsp:OutputStreams>stdout</rsp:OutputStreams><creationXml xmlns="{PWSH}">{creation}'
-                        "</creationXml></rsp:Shell>")
-    events_until(pool, wire, shell_id, lambda seen: pool.state == RunspacePoolState.Opened)
+    pool, shell_id = opened_pool(wire)
     ps = psrpcore.ClientPowerShell(pool)
     ps.add_script("$vms = Get-VM\nforeach ($v in $vms) { $v.Name }")
     ps.start()

@@ -35,10 +35,13 @@ def ansible(served, tmp_path):
                    user="nestlab", password=PASSWORD, library=script_module(tmp_path / "library"))
 
 
-def test_raw_over_winrm(ansible):
-    result = ansible("HV01-winrm", "raw", "hostname")
+@pytest.mark.parametrize("host", ["HV01-winrm", "HV01-psrp"])
+def test_raw_runs_a_native_program(ansible, host):
+    """Over winrm a cmd shell runs it; psrp's `raw` sends `<cmd>\\nexit $LASTEXITCODE`, a multi-line
+    script through the engine."""
+    result = ansible(host, "raw", "hostname")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "HV01-winrm | CHANGED | rc=0 >>\nHV01" in result.stdout
+    assert f"{host} | CHANGED | rc=0 >>\nHV01" in result.stdout
 
 
 def test_raw_over_winrm_runs_hyperv_cmdlets(ansible):
@@ -67,13 +70,6 @@ def test_add_type_fails_as_on_a_host_without_a_compiler(ansible, host):
         assert result.returncode == 2 and "rc=1" in result.stdout
     else:
         assert result.returncode == 0 and "rc=0" in result.stdout
-
-
-def test_raw_over_psrp(ansible):
-    """psrp's `raw` sends `<cmd>\\nexit $LASTEXITCODE`: a multi-line script through the engine."""
-    result = ansible("HV01-psrp", "raw", "hostname")
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "HV01-psrp | CHANGED | rc=0 >>\nHV01" in result.stdout
 
 
 def test_raw_failure_over_psrp_has_the_native_exit_code(ansible):

@@ -66,17 +66,24 @@ def events_until(pool, wire, shell_id, done, command_id=None) -> list:
     raise AssertionError(f"no end in {seen}")
 
 
+def opened_pool(wire: Wire) -> tuple[psrpcore.ClientRunspacePool, str]:
+    """A psrpcore runspace pool opened on the served host: Create with its creationXml, then Receive
+    until the pool says Opened. Returns the pool and its shell id."""
+    pool = psrpcore.ClientRunspacePool()
+    pool.open()
+    shell_id = str(pool.runspace_pool_id).upper()
+    creation = base64.b64encode(pending(pool)).decode()
+    wire.call("Create", f'<rsp:Shell ShellId="{shell_id}"><rsp:InputStreams>stdin pr</rsp:InputStreams>'
+                        f'<rsp:OutputStreams>stdout</rsp:OutputStreams><creationXml xmlns="{PWSH}">{creation}'
+                        "</creationXml></rsp:Shell>")
+    events_until(pool, wire, shell_id, lambda seen: pool.state == RunspacePoolState.Opened)
+    return pool, shell_id
+
+
 def test_psrpcore_client_opens_a_pool_exchanges_keys_and_runs_a_pipeline():
     with serve_fake() as (server, fake):
         wire = Wire(server.servers["HV01"].url)
-        pool = psrpcore.ClientRunspacePool()
-        pool.open()
-        shell_id = str(pool.runspace_pool_id).upper()
-        creation = base64.b64encode(pending(pool)).decode()
-        wire.call("Create", f'<rsp:Shell ShellId="{shell_id}"><rsp:InputStreams>stdin pr</rsp:InputStreams>'
-                            f'<rsp:OutputStreams>stdout</rsp:OutputStreams><creationXml xmlns="{PWSH}">{creation}'
-                            "</creationXml></rsp:Shell>")
-        events_until(pool, wire, shell_id, lambda seen: pool.state == RunspacePoolState.Opened)
+        pool, shell_id = opened_pool(wire)
 
         pool.exchange_key()
         wire.call("Send", f'<rsp:Send><rsp:Stream Name="stdin">{base64.b64encode(pending(pool)).decode()}</rsp:Stream></rsp:Send>',

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -17,7 +16,6 @@ from typing import Sequence
 import pytest
 from click.testing import CliRunner
 
-from bench.endpoint import served
 from nestlab.lab.demo import demo_lab
 from nestlab.lab import journal as J
 from nestlab.lab import readback
@@ -224,15 +222,6 @@ else:
         print("applied", flush=True)
         time.sleep(120)                               # interrupted here (SIGINT / SIGTERM)
 """
-
-
-@pytest.fixture
-def served_reference(monkeypatch):
-    password = "pw-" + secrets.token_urlsafe(18)
-    monkeypatch.setenv("NESTLAB_PASSWORD", password)
-    lab = labfile.load("builtin:reference")
-    with served(lab, password) as (server, addresses):
-        yield lab, server, addresses, password
 
 
 def run_child(tmp_path: Path, addresses, fault_id: str, mode: str) -> subprocess.Popen:

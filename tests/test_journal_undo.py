@@ -11,13 +11,11 @@ VMs were started again had "nothing to undo" (exit 0) and stayed changed.
 from __future__ import annotations
 
 import json
-import secrets
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from bench.endpoint import served
 from nestlab.diagnosis.collect import collect
 from nestlab.lab import journal as J
 from nestlab.lab import readback
@@ -152,15 +150,6 @@ def test_a_move_back_to_the_baseline_killed_before_it_ran_is_made_by_the_next_un
 # ----------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def served_reference(monkeypatch):
-    password = "pw-" + secrets.token_urlsafe(18)
-    monkeypatch.setenv("NESTLAB_PASSWORD", password)
-    lab = labfile.load("builtin:reference")
-    with served(lab, password) as (server, addresses):
-        yield lab, addresses
-
-
 def _undone_then_left_off(tmp_path: Path, lab, addresses, *, with_baseline: bool) -> Path:
     """A run whose steps are all undone, killed before the VMs its undo stopped were started again."""
     with PsrpSession(addresses) as session:
@@ -174,7 +163,7 @@ def _undone_then_left_off(tmp_path: Path, lab, addresses, *, with_baseline: bool
 
 @pytest.mark.endpoint
 def test_restore_with_nothing_pending_still_puts_the_vms_back_as_the_baseline_shows(tmp_path, served_reference):
-    lab, addresses = served_reference
+    lab, _, addresses, _ = served_reference
     original = lab.copy()
     path = _undone_then_left_off(tmp_path, lab, addresses, with_baseline=True)
     result = CliRunner().invoke(cli, ["restore", str(path)])
@@ -189,7 +178,7 @@ def test_restore_with_nothing_pending_still_puts_the_vms_back_as_the_baseline_sh
 
 @pytest.mark.endpoint
 def test_restore_without_a_baseline_reports_what_differs_from_the_journals_before_values(tmp_path, served_reference):
-    lab, addresses = served_reference
+    lab, _, addresses, _ = served_reference
     path = _undone_then_left_off(tmp_path, lab, addresses, with_baseline=False)
     J.Journal.load(path)
     with PsrpSession(addresses) as session:  # something the journal read back is changed afterwards

@@ -141,17 +141,9 @@ class _Config:
 # --- pytest --lab=psrp://… -------------------------------------------------------------------
 
 
-@pytest.fixture
-def served_reference(monkeypatch):
-    password = secrets.token_urlsafe(16)
-    monkeypatch.setenv("NESTLAB_PASSWORD", password)
-    with served(labfile.load("builtin:reference"), password) as (server, _):
-        yield f"psrp://nestlab@127.0.0.1:{server.servers['HV01'].port}?transport=http&auth=basic"
-
-
 @pytest.mark.endpoint
 def test_a_psrp_target_is_named_by_its_computer_name_and_stays_read_only(served_reference):
-    target = psrp_target(served_reference, allow_destructive=True)
+    target = psrp_target(served_reference.psrp_url, allow_destructive=True)
     try:
         assert isinstance(target, InventoryTarget) and list(target.hosts) == ["HV01"]
         assert target.hosts["HV01"].address.server == "127.0.0.1"
@@ -164,7 +156,7 @@ def test_a_psrp_target_is_named_by_its_computer_name_and_stays_read_only(served_
 def test_pytest_runs_the_read_only_scenarios_against_a_psrp_host(served_reference):
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", "features/test_features.py",
-         "-k", "healthy", f"--lab={served_reference}"],
+         "-k", "healthy", f"--lab={served_reference.psrp_url}"],
         cwd=REPO, capture_output=True, text=True, timeout=600,
     )
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]

@@ -22,6 +22,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 from nestlab.simulator.endpoint import wsman
 from nestlab.simulator.endpoint.quotas import Activity, Quotas
@@ -118,9 +119,7 @@ class CmdShells:
     # -- operations -------------------------------------------------------------------------------
 
     def _create(self, request: wsman.Request, client_ip: str, user: str) -> tuple[int, bytes]:
-        body = request.body.find("rsp:Shell", wsman.NS) if request.body is not None else None
-        if body is None:
-            raise wsman.schema_error("Create of a cmd shell without rsp:Shell")
+        body = _required(request, "rsp:Shell", "Create of a cmd shell")
         shell_id = (body.get("ShellId") or str(uuid.uuid4())).upper()
         codepage = request.options.get("WINRS_CODEPAGE", "437")
         idle = (body.findtext("rsp:IdleTimeOut", "", wsman.NS) or "").strip()
@@ -155,9 +154,7 @@ class CmdShells:
 
     def _command(self, request: wsman.Request) -> tuple[int, bytes]:
         shell = self._shell(request)
-        node = request.body.find("rsp:CommandLine", wsman.NS) if request.body is not None else None
-        if node is None:
-            raise wsman.schema_error("Command without rsp:CommandLine")
+        node = _required(request, "rsp:CommandLine", "Command")
         program = (node.findtext("rsp:Command", "", wsman.NS) or "").strip()
         arguments = [a.text or "" for a in node.iterfind("rsp:Arguments", wsman.NS)]
         line = " ".join(part for part in [program, *arguments] if part)
@@ -173,9 +170,7 @@ class CmdShells:
 
     def _send(self, request: wsman.Request) -> tuple[int, bytes]:
         shell = self._shell(request)
-        node = request.body.find("rsp:Send/rsp:Stream", wsman.NS) if request.body is not None else None
-        if node is None:
-            raise wsman.schema_error("Send without rsp:Stream")
+        node = _required(request, "rsp:Send/rsp:Stream", "Send", shown="rsp:Stream")
         command = self._find(shell, node.get("CommandId"))
         data = wsman.b64decode(node.text, "rsp:Stream")
         with self.changed:
@@ -188,7 +183,7 @@ class CmdShells:
 
     def _receive(self, request: wsman.Request) -> tuple[int, bytes]:
         shell = self._shell(request)
-        node = request.body.find("rsp:Receive/rsp:DesiredStream", wsman.NS) if request.body is not None else None
+        node = _element(request, "rsp:Receive/rsp:DesiredStream")
         if node is None or not node.get("CommandId"):
             # a Receive of the shell itself: the cmd plugin refuses it (test_winrs_fail_poll_process)
             raise wsman.WSManFault(
@@ -223,9 +218,7 @@ class CmdShells:
 
     def _signal(self, request: wsman.Request) -> tuple[int, bytes]:
         shell = self._shell(request)
-        node = request.body.find("rsp:Signal", wsman.NS) if request.body is not None else None
-        if node is None:
-            raise wsman.schema_error("Signal without rsp:Signal")
+        node = _required(request, "rsp:Signal", "Signal")
         code = (node.findtext("rsp:Code", "", wsman.NS) or "").strip().lower()
         command = self._find(shell, node.get("CommandId"))
         with self.changed:
@@ -328,6 +321,19 @@ class CmdShells:
                         return None
                     self.changed.wait(1.0)
         return read_line
+
+
+def _element(request: wsman.Request, path: str) -> Any:
+    """The body's element at `path`, or None (also when the request has no body)."""
+    return request.body.find(path, wsman.NS) if request.body is not None else None
+
+
+def _required(request: wsman.Request, path: str, what: str, *, shown: str | None = None) -> Any:
+    """The body's element at `path`; without it the request is malformed (WS-Man's schema fault)."""
+    node = _element(request, path)
+    if node is None:
+        raise wsman.schema_error(f"{what} without {shown or path}")
+    return node
 
 
 class _Unknown(LookupError):
