@@ -9,13 +9,12 @@ evidence Lab from the answers and nothing else.
 
 from __future__ import annotations
 
-import gc
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Callable, Iterator
+from typing import Callable, ContextManager
 
+from nestlab import gc_pause
 from nestlab.diagnosis import parse, probes
 from nestlab.diagnosis.evidence import Evidence
 from nestlab.simulator.errors import BadInput, SessionError
@@ -84,20 +83,13 @@ def _rebuilt(hosts: list[str], walks: list[tuple[list["_Platform"], Walk]], walk
     )
 
 
-@contextmanager
-def _cycle_collection_paused() -> Iterator[None]:
-    """The walk allocates hundreds of thousands of answers that form no reference cycles, and each
-    full pass of the cyclic garbage collector rescans everything alive — the whole lab included —
-    so its share grew faster than the lab (13 % of a 1,000-VM collection, 18 % of a 3,000-VM one).
-    Paused for the walk and the rebuild of the evidence (a third of the rest of a collection's
-    time was the collector's, issue 17); reference counting frees everything as usual meanwhile."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+def _cycle_collection_paused() -> ContextManager[None]:
+    """The walk allocates hundreds of thousands of answers and the evidence rebuilt from them,
+    none of it cyclic garbage, and each full pass of the cyclic collector rescans everything
+    alive — the whole lab included — so its share grew faster than the lab: paused for the walk
+    and the rebuild, and the evidence then frozen (nestlab.gc_pause: a quarter to a third of a
+    10,000-VM diagnosis had been the collector rescanning it, issue 17)."""
+    return gc_pause.paused()
 
 
 MAX_THREADS = 32  # hosts walked at once; more only queue on the same few cores and sockets

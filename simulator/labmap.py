@@ -7,11 +7,10 @@ asked (the saving side, `labsave`, writes it). Nothing here reads or writes text
 
 from __future__ import annotations
 
-import gc
-from contextlib import contextmanager
 from dataclasses import MISSING, fields, is_dataclass
-from typing import Any, Iterator
+from typing import Any
 
+from nestlab import gc_pause
 from nestlab.simulator.labschema import KEY_ORDER
 from nestlab.simulator.model import (
     VM, Adapter, Cpu, DeviceGuardRegistry, Edge, FirewallRule, Guest, Host, Lab, Listener, Memory, Nat,
@@ -70,7 +69,7 @@ def _platform_kwargs(d: dict) -> dict[str, Any]:
 
 def lab_from_data(data: dict) -> Lab:
     """A Lab from lab-file data (validated by the caller; `loads` does it). Defaults: the records'."""
-    with gc_paused():
+    with gc_pause.paused():  # it allocates hundreds of thousands of containers and frees none
         return _build_lab(data)
 
 
@@ -245,17 +244,3 @@ def _adapter_data(lab: Lab, aid: str, defaults: bool) -> dict:
 def _path_of_vhd_id(node_id: str) -> str:
     """A disk edge to a VHD node that was removed (a deleted disk) still names its path."""
     return node_id.split(":vhd:", 1)[1]
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Loading allocates hundreds of thousands of containers and frees none of them, so every
-    cyclic-GC pass it triggers is wasted work (a third of a 10,000-VM load); pause it meanwhile."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.freeze()  # what the load built lives on: spare the next collection a full scan of it
-            gc.enable()

@@ -21,9 +21,10 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.resolver import VersionedResolver
 
+from nestlab import gc_pause
 from nestlab.simulator import yamlguard
 from nestlab.simulator.errors import BadInput
-from nestlab.simulator.labmap import gc_paused, lab_from_data, plain
+from nestlab.simulator.labmap import lab_from_data, plain
 from nestlab.simulator.labschema import LAB_FILE, Loc, Problem, quoted, reference_problems
 from nestlab.simulator.model import Lab
 
@@ -34,7 +35,7 @@ from nestlab.simulator.model import Lab
 
 def loads(text: str, filename: str = "<text>") -> Lab:
     """A Lab from lab-file text; BadInput with every error line if the text is not a valid lab."""
-    with gc_paused():
+    with gc_pause.paused():
         data, errors = _checked(text, filename)
         if errors:
             raise BadInput(errors[0], lines=errors)

@@ -24,6 +24,8 @@ from functools import lru_cache
 from typing import Any, Callable, Iterator, Literal
 
 import networkx as nx
+from networkx.classes.reportviews import (DiMultiDegreeView, InMultiDegreeView, InMultiEdgeView, OutMultiDegreeView,
+                                          OutMultiEdgeView)
 
 # ----------------------------------------------------------------------------------------------
 # Vocabulary
@@ -430,6 +432,37 @@ def derived_mac(node_id: str) -> str:
 # ----------------------------------------------------------------------------------------------
 
 
+class _Graph(nx.MultiDiGraph):
+    """A MultiDiGraph whose edge and degree views are made per call. networkx caches each view
+    on its graph, and each view holds the graph: a reference cycle that left every dropped lab to
+    the cyclic collector, and one frozen by `nestlab.gc_pause` (a lab load, a collection's
+    evidence) in memory for good. Without the cache a lab is freed by reference counting."""
+
+    @property
+    def edges(self) -> OutMultiEdgeView:  # type: ignore[override]
+        return OutMultiEdgeView(self)
+
+    @property
+    def out_edges(self) -> OutMultiEdgeView:  # type: ignore[override]
+        return OutMultiEdgeView(self)
+
+    @property
+    def in_edges(self) -> InMultiEdgeView:  # type: ignore[override]
+        return InMultiEdgeView(self)
+
+    @property
+    def degree(self) -> DiMultiDegreeView:  # type: ignore[override]
+        return DiMultiDegreeView(self)
+
+    @property
+    def in_degree(self) -> InMultiDegreeView:  # type: ignore[override]
+        return InMultiDegreeView(self)
+
+    @property
+    def out_degree(self) -> OutMultiDegreeView:  # type: ignore[override]
+        return OutMultiDegreeView(self)
+
+
 class Lab:
     """A thin class over a MultiDiGraph: nodes carry records under lab-format ids.
 
@@ -442,7 +475,7 @@ class Lab:
     def __init__(self, name: str, description: str | None = None) -> None:
         self.name = name
         self.description = description
-        self._graph: nx.MultiDiGraph = nx.MultiDiGraph()
+        self._graph: nx.MultiDiGraph = _Graph()
         self._shape: dict[Any, Any] = {}  # answers that depend on nodes and edges only
         self._state: dict[Any, Any] = {}  # answers that also depend on the records
         self.source: Any = None  # the loaded lab-file text, so a save keeps comments (labfile)
