@@ -130,6 +130,7 @@ class Scale:
     seconds: float
     cpu_seconds: float  # this process's CPU time: what the machine's other load does not inflate
     peak_mb: float | None
+    first_cpu_seconds: float = 0.0  # the first run on the freshly made lab: it also builds the lab's indexes
 
 
 def run(*, quick: bool = False) -> dict[str, Any]:
@@ -140,9 +141,9 @@ def run(*, quick: bool = False) -> dict[str, Any]:
     growth = _growth(scales)
     goal = next((s for s in scales if s.vms == GOAL_VMS), None)
     linear = all(g <= LINEAR_TOLERANCE for g in growth)
-    rows = [[REFERENCE.split(":", 1)[1], "—", f"{sum(reference.round_trips.values())}", f"{reference.total_ms / 1000:.4f}", "—", "—", "—"]]
+    rows = [[REFERENCE.split(":", 1)[1], "—", f"{sum(reference.round_trips.values())}", f"{reference.total_ms / 1000:.4f}", "—", "—", "—", "—"]]
     rows += [[f"{s.vms:,} VMs", f"{s.platforms:,}", f"{s.round_trips:,}", f"{s.seconds:.2f}", f"{s.cpu_seconds:.2f}",
-              "—" if s.peak_mb is None else f"{s.peak_mb:.0f}", "—" if g is None else f"{g:.2f}"]
+              f"{s.first_cpu_seconds:.2f}", "—" if s.peak_mb is None else f"{s.peak_mb:.0f}", "—" if g is None else f"{g:.2f}"]
              for s, g in zip(scales, [None, *growth])]
     notes = [
         f"{REFERENCE}: {reference.total_ms:.1f} ms per diagnosis ({reference.per_second:.0f}/s) = "
@@ -160,12 +161,13 @@ def run(*, quick: bool = False) -> dict[str, Any]:
           for a, b in zip(scales, scales[1:]) if b.vms == 10 * a.vms),
         "SimSession answers through clixml.wire_copy (the CLIXML round trip without the text; "
         "tests/test_speed_wire.py keeps it identical to the real one)",
-        f"each size: the best of {SCALE_REPEATS} runs ({GOAL_REPEATS} for {GOAL_VMS:,} VMs), wall and CPU time apart",
+        f"each size: the best of {SCALE_REPEATS} runs ({GOAL_REPEATS} for {GOAL_VMS:,} VMs), wall and CPU time apart; "
+        "'first run': the first diagnosis of the freshly made lab, which also builds what the lab keeps until it changes",
         *split_notes(split),
     ]
     return {
         "title": TITLE,
-        "columns": ["lab", "platforms", "round trips", "seconds", "CPU s", "peak MB", "growth"],
+        "columns": ["lab", "platforms", "round trips", "seconds", "CPU s", "first run CPU s", "peak MB", "growth"],
         "rows": rows,
         "notes": notes,
         "data": {
@@ -188,7 +190,7 @@ def run(*, quick: bool = False) -> dict[str, Any]:
                     "goal": f"< {REFERENCE_GOAL_MS:.0f} ms ({reference.total_ms:.1f} ms)", "met": reference.total_ms < REFERENCE_GOAL_MS},
                    *({"figure": f"diagnosis of {goal.vms:,} VMs vs the {GOAL_SECONDS:.0f} s goal (CPU time)",
                       "ratio": goal.cpu_seconds / GOAL_SECONDS,
-                      "goal": f"< 1× ({goal.seconds:.1f} s wall, {goal.cpu_seconds:.1f} s CPU)",
+                      "goal": f"< 1× ({goal.seconds:.1f} s wall, {goal.cpu_seconds:.1f} s CPU; first run {goal.first_cpu_seconds:.1f} s CPU)",
                       "met": goal.seconds < GOAL_SECONDS} for _ in [0] if goal is not None)],
     }
 
@@ -214,17 +216,19 @@ def measure_scale(size: Size, *, trace: bool | None = None, repeats: int | None 
     lab = generate(seed=size.vms, hosts=size.hosts, depth=2, vms_per_host=size.per_host)
     repeats = repeats or (GOAL_REPEATS if size.vms >= GOAL_VMS else SCALE_REPEATS)
     seconds = cpu = float("inf")
-    for _ in range(repeats):
+    first = 0.0
+    for run in range(repeats):
         start, started_cpu = time.perf_counter(), time.process_time()
         diagnosis = diagnose_session(SimSession(lab), target=lab.name)
         seconds = min(seconds, time.perf_counter() - start)
         cpu = min(cpu, time.process_time() - started_cpu)
+        first = first or time.process_time() - started_cpu
     traced = size.vms <= TRACED_UP_TO if trace is None else trace
     peak = _peak_bytes(lambda: diagnose_session(SimSession(lab), target=lab.name)) / 2**20 if traced else None
     walk = diagnosis.walk
     platforms = len(diagnosis.evidence.lab.hosts()) + sum(
         1 for vm in diagnosis.evidence.lab.all_vms() if diagnosis.evidence.lab[vm].state == "Running")
-    return Scale(size.vms, size.hosts, platforms, sum(walk.round_trips.values()), seconds, cpu, peak)
+    return Scale(size.vms, size.hosts, platforms, sum(walk.round_trips.values()), seconds, cpu, peak, first)
 
 
 def measure_split(size: Size, repeats: int = 2) -> Split:
