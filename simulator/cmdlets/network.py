@@ -7,7 +7,6 @@ errors: samples/error-winnat.txt. Names inside a guest: the VM's adapters appear
 
 from __future__ import annotations
 
-import fnmatch
 import ipaddress
 from dataclasses import replace
 from typing import Any, Iterable
@@ -16,6 +15,7 @@ from nestlab.simulator import behaviour, network
 from nestlab.simulator.cmdlets import background, enums
 from nestlab.simulator.cmdlets.base import (Call, Ctx, Terminating, as_list, cmdlet, guid, hv_error, obj,
                                              platform_missing)
+from nestlab.simulator.cmdlets.wildcards import like
 from nestlab.simulator.cmdlets.shapes import VARIES, Shape
 from nestlab.simulator.labfile import link_derived_edges
 from nestlab.simulator.model import (Edge, FirewallRule, Nat, StaticMapping, Switch, VM, ip_of, nat_id, switch_id)
@@ -77,7 +77,7 @@ def filter_by(call: Call, items: list[Any], param: str, key, cim_class: str, pro
         return items
     kept: list[Any] = []
     for value in as_list(call.get(param)):
-        matched = [i for i in items if fnmatch.fnmatchcase(str(key(i)).lower(), str(value).lower())]
+        matched = [i for i in items if like(str(key(i)).lower(), str(value).lower())]
         if not matched and not _is_wildcard(value):
             call_error = not_found(call, cim_class, prop or param, value)
             _pending_errors(call).append(call_error)
@@ -390,7 +390,7 @@ def get_vmswitch(ctx: Ctx, call: Call) -> Iterable[PSObject]:
     out = []
     every = switches(ctx)
     for name in names or ["*"]:
-        matched = [(s, sw) for s, sw in every if fnmatch.fnmatchcase(sw.name.lower(), str(name).lower())]
+        matched = [(s, sw) for s, sw in every if like(sw.name.lower(), str(name).lower())]
         if not matched and "*" not in str(name):
             ctx.error(switch_not_found(call, str(name)))
         out.extend(switch_object(ctx, s, sw) for s, sw in matched)
@@ -742,7 +742,7 @@ def _rules(ctx: Ctx, call: Call) -> list[FirewallRule]:
     param = "DisplayName" if call.has("DisplayName") and not call.has("Name") else "Name"
     found: list[FirewallRule] = []
     for value in names:
-        matched = [r for r in rules if fnmatch.fnmatchcase(_rule_label(r, param).lower(), str(value).lower())]
+        matched = [r for r in rules if like(_rule_label(r, param).lower(), str(value).lower())]
         if not matched and not _is_wildcard(value):
             ctx.error(not_found(call, "MSFT_NetFirewallRule", param, value))
         found.extend(m for m in matched if m not in found)

@@ -13,6 +13,7 @@ from typing import Any, Iterable
 
 from nestlab.simulator import psparse
 from nestlab.simulator.cmdlets.base import Call, Ctx, Terminating, as_list, cmdlet, obj
+from nestlab.simulator.cmdlets.wildcards import like
 from nestlab.simulator.psdata import ErrorRecord, PSEnum, PSObject
 from nestlab.simulator.psformat import Formatted
 
@@ -65,7 +66,9 @@ def select_object(ctx: Ctx, call: Call) -> Iterable[Any]:
 
 
 def _has(item: PSObject, name: str) -> bool:
-    return any(k.lower() == name.lower() for k in item)
+    """Whether the object has the property, in any case: a lookup in its case-insensitive index
+    (`in` goes through PSObject.__getitem__), not a scan of its names (VMNetworkAdapter has 83)."""
+    return name in item
 
 
 def _matching(item: PSObject, patterns: list[str]) -> list[str]:
@@ -97,7 +100,7 @@ def _compare(op: str, left: Any, right: Any) -> bool:
     if op == "ne":
         return not _eq(left, right)
     if op in ("like", "notlike"):
-        hit = fnmatch.fnmatchcase(str(left).lower(), str(right).lower())
+        hit = like(str(left).lower(), str(right).lower())
         return hit if op == "like" else not hit
     if op in ("match", "notmatch"):
         hit = re.search(str(right), str(left), re.IGNORECASE) is not None
