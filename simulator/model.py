@@ -715,11 +715,15 @@ class Lab:
         node = vhd_id(owner, path)
         if node in self._graph._node:
             return node
-        lowered = path.lower()
+        return self.memo(("vhd paths", owner), lambda: self._vhd_paths(owner)).get(path.lower())
+
+    def _vhd_paths(self, owner: str) -> dict[str, str]:
+        """An owner's VHDs by lower-case path, the first declared winning (Windows paths ignore case):
+        a path asked in another case, or one that is not a node id, is a lookup instead of a scan."""
+        found: dict[str, str] = {}
         for candidate in self.owned(owner, "vhd"):
-            if self[candidate].path.lower() == lowered:
-                return candidate
-        return None
+            found.setdefault(self[candidate].path.lower(), candidate)
+        return found
 
     def disk_id(self, vhd: str) -> str:
         record: Vhd = self[vhd]

@@ -9,7 +9,7 @@ change fails here.
 from __future__ import annotations
 
 from nestlab.simulator import behaviour
-from nestlab.simulator.model import VM, Adapter, Edge, Host, Lab, Switch, adapter_id, switch_id, vm_id
+from nestlab.simulator.model import VM, Adapter, Edge, Host, Lab, Switch, Vhd, adapter_id, switch_id, vhd_id, vm_id
 
 
 def small_lab() -> Lab:
@@ -85,3 +85,13 @@ def test_the_vms_below_an_owner_and_the_chain_above_a_vm_follow_the_nesting():
     lab.link("HV02", "HV01/L1/L2", Edge.HOSTS)  # moved (the id keeps its old path: only edges say where)
     assert lab.vms("HV01", recursive=True) == ["HV01/L1"]
     assert (lab.ancestors("HV01/L1/L2"), lab.root_host("HV01/L1/L2")) == (["HV02"], "HV02")
+
+
+def test_a_disk_asked_by_path_in_another_case_follows_a_changed_path():
+    lab = small_lab()
+    disk = lab.add(vhd_id("HV01", "C:\\VMs\\L1.vhdx"), Vhd(path="C:\\VMs\\L1.vhdx"))
+    lab.link("HV01", disk, Edge.HAS)
+    assert lab.vhd_by_path("HV01", "c:\\vms\\l1.VHDX") == disk
+    lab.update(disk, path="D:\\Moved\\L1.vhdx")  # a record change: the node id stays
+    assert lab.vhd_by_path("HV01", "c:\\vms\\l1.vhdx") is None
+    assert lab.vhd_by_path("HV01", "d:\\moved\\L1.VHDX") == disk

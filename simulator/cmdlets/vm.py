@@ -26,9 +26,10 @@ def vm_guid(vm: str) -> str:
 
 
 def vm_path(ctx: Ctx, vm: str) -> str:
-    disks = [d for d in ctx.lab.disks(vm) if d in ctx.lab]
-    if disks:
-        return ntpath.dirname(ctx.lab[disks[0]].path)
+    """The folder of the VM's first disk that is in the lab, else Hyper-V's default folder."""
+    first = next((d for d in ctx.lab.disks(vm) if d in ctx.lab), None)
+    if first is not None:
+        return ntpath.dirname(ctx.lab[first].path)
     return "C:\\ProgramData\\Microsoft\\Windows\\Hyper-V"
 
 
