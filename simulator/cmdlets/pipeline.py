@@ -85,6 +85,7 @@ def _matching(item: PSObject, patterns: list[str]) -> list[str]:
 
 OPERATORS = ("EQ", "NE", "GT", "GE", "LT", "LE", "Like", "NotLike", "Match", "NotMatch", "Contains", "NotContains",
              "CEQ", "In", "NotIn")
+_OPERATOR_NAMES = tuple((o, o.lower()) for o in OPERATORS)  # each with the name `bind` gives it (Call.has)
 
 
 def _compare(op: str, left: Any, right: Any) -> bool:
@@ -131,7 +132,7 @@ def _eq(left: Any, right: Any) -> bool:
 
 @cmdlet("Where-Object", positional=("Property", "Value"), params=("Property", "Value", "InputObject", *OPERATORS))
 def where_object(ctx: Ctx, call: Call) -> Iterable[Any]:
-    op = next((o for o in OPERATORS if call.has(o)), None)
+    op = next((o for o, bound in _OPERATOR_NAMES if bound in call.named), None)
     prop = call.get("Property")
     if prop is None or isinstance(prop, psparse.ScriptBlock):
         raise Terminating(ErrorRecord("Script blocks are not supported by the simulator: use Where-Object -Property X "
