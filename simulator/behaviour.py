@@ -163,11 +163,19 @@ def guest_capability_blocker(lab: Lab, vm: str) -> HypervisorStatus | None:
 
 
 def is_running(lab: Lab, vm: str) -> bool:
-    """A VM runs when it is Running and the hypervisor under it runs (at every level)."""
-    record: VM = lab[vm]
-    if record.state != "Running":
-        return False
-    return hypervisor_status(lab, lab.parent(vm)).running
+    """A VM runs when it is Running and the hypervisor under it runs (at every level).
+
+    Every cmdlet that shows a VM, its adapters or its disks asks this, and `powershell.run` asks it
+    of each guest a pipeline enters: the answers sit in one table per lab state (`Lab.memo`)."""
+    known = lab.memo(_RUNNING, dict)
+    try:
+        return known[vm]
+    except KeyError:
+        running = known[vm] = lab[vm].state == "Running" and hypervisor_status(lab, lab.parent(vm)).running
+        return running
+
+
+_RUNNING = ("is_running",)  # the Lab.memo key of is_running's table
 
 
 def effective_state(lab: Lab, vm: str) -> str:

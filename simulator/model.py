@@ -550,7 +550,10 @@ class Lab:
     # -- reading and changing records ------------------------------------------------------------
 
     def __contains__(self, node_id: object) -> bool:
-        return node_id in self.graph
+        try:
+            return node_id in self._graph._node  # the node dict itself, as in `__getitem__`
+        except TypeError:  # an unhashable value is no node (as networkx answers)
+            return False
 
     def __getitem__(self, node_id: str) -> Any:
         try:
@@ -595,9 +598,9 @@ class Lab:
         is_vm = self.kind(owner) == "vm"
         platform = self.platform(owner)
         owned: dict[str, list[str]] = {"switch": [], "vhd": [], "nat": []}
-        kinds = self.graph.nodes
-        for _, child, key in self.graph.out_edges(owner, keys=True):
-            if key == "has" and kinds[child]["kind"] in owned:
+        kinds = self._graph._node
+        for child, keys in self._graph._succ[owner].items():  # out_edges(owner, keys=True), without the view
+            if Edge.HAS in keys and kinds[child]["kind"] in owned:
                 owned[kinds[child]["kind"]].append(child)
         switches = owned["switch"]
         for sid in switches:
@@ -636,14 +639,20 @@ class Lab:
         return list(found)
 
     def out(self, node_id: str, kind: Edge) -> list[str]:
-        # The adjacency dicts themselves (neighbour -> {key: data}), in edge order: every query
-        # of a diagnosis goes through here, and networkx's edge views cost ~10x more per call.
-        # A node not in the graph has no edges (as the edge views answered).
-        # `kind` is a StrEnum: it is its own key (and `.value` is an enum descriptor call)
-        return [v for v, keys in self._graph._succ.get(node_id, {}).items() if kind in keys]
+        """The nodes `node_id` has an edge of this kind to, in edge order (kept until the lab changes)."""
+        try:
+            return list(self._shape[(node_id, kind, "out")])
+        except KeyError:
+            found = self._shape[(node_id, kind, "out")] = _ends(self._graph._succ, node_id, kind)
+            return list(found)
 
     def into(self, node_id: str, kind: Edge) -> list[str]:
-        return [u for u, keys in self._graph._pred.get(node_id, {}).items() if kind in keys]
+        """The nodes with an edge of this kind to `node_id`, in edge order (kept until the lab changes)."""
+        try:
+            return list(self._shape[(node_id, kind, "into")])
+        except KeyError:
+            found = self._shape[(node_id, kind, "into")] = _ends(self._graph._pred, node_id, kind)
+            return list(found)
 
     def hosts(self) -> list[str]:
         return self.nodes("host")
@@ -669,11 +678,15 @@ class Lab:
             direct = self._shape[("vms", owner)] = self.out(owner, Edge.HOSTS) + self.out(owner, Edge.RUNS)
         if not recursive:
             return list(direct)
-        found: list[str] = []
-        for vm in direct:
-            found.append(vm)
-            found.extend(self.vms(vm, recursive=True))
-        return found
+        try:
+            below = self._shape[("vms below", owner)]
+        except KeyError:
+            found: list[str] = []
+            for vm in direct:
+                found.append(vm)
+                found.extend(self.vms(vm, recursive=True))
+            below = self._shape[("vms below", owner)] = tuple(found)
+        return list(below)
 
     def all_vms(self) -> list[str]:
         return [vm for host in self.hosts() for vm in self.vms(host, recursive=True)]
@@ -689,18 +702,27 @@ class Lab:
 
     def ancestors(self, vm: str) -> list[str]:
         """The chain above a VM, nearest first, ending with its physical or cloud host."""
-        chain = []
-        node = vm
-        while self.kind(node) == "vm":
-            node = self.parent(node)
-            chain.append(node)
-        return chain
+        try:
+            chain = self._shape[("ancestors", vm)]
+        except KeyError:
+            found = []
+            node = vm
+            while self.kind(node) == "vm":
+                node = self.parent(node)
+                found.append(node)
+            chain = self._shape[("ancestors", vm)] = tuple(found)
+        return list(chain)
 
     def root_host(self, node_id: str) -> str:
-        owner = owner_of_id(node_id) if self.kind(node_id) != "vm" else node_id
-        while self.kind(owner) == "vm":
-            owner = self.parent(owner)
-        return owner
+        """The physical or cloud host a node is on or in (kept until the lab changes, as `parent`)."""
+        try:
+            return self._shape[("root host", node_id)]
+        except KeyError:
+            owner = owner_of_id(node_id) if self.kind(node_id) != "vm" else node_id
+            while self.kind(owner) == "vm":
+                owner = self.parent(owner)
+            self._shape[("root host", node_id)] = owner
+            return owner
 
     def depth(self, vm: str) -> int:
         """1 for a VM on a physical host, 2 for a VM inside it, and so on."""
@@ -708,8 +730,12 @@ class Lab:
 
     def owner(self, node_id: str) -> str:
         """The host or VM that holds a switch, NAT, VHD, NIC or adapter."""
-        (owner,) = self.into(node_id, Edge.HAS)
-        return owner
+        try:
+            return self._shape[("owner", node_id)]
+        except KeyError:
+            (owner,) = self.into(node_id, Edge.HAS)
+            self._shape[("owner", node_id)] = owner
+            return owner
 
     def switch_of(self, adapter: str) -> str | None:
         attached = self.out(adapter, Edge.ATTACHED)
@@ -720,13 +746,17 @@ class Lab:
 
     def vhd_by_path(self, owner: str, path: str) -> str | None:
         node = vhd_id(owner, path)
-        if node in self.graph:
+        if node in self._graph._node:
             return node
-        lowered = path.lower()
+        return self.memo(("vhd paths", owner), lambda: self._vhd_paths(owner)).get(path.lower())
+
+    def _vhd_paths(self, owner: str) -> dict[str, str]:
+        """An owner's VHDs by lower-case path, the first declared winning (Windows paths ignore case):
+        a path asked in another case, or one that is not a node id, is a lookup instead of a scan."""
+        found: dict[str, str] = {}
         for candidate in self.owned(owner, "vhd"):
-            if self[candidate].path.lower() == lowered:
-                return candidate
-        return None
+            found.setdefault(self[candidate].path.lower(), candidate)
+        return found
 
     def disk_id(self, vhd: str) -> str:
         record: Vhd = self[vhd]
@@ -796,6 +826,13 @@ class Lab:
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.graph.nodes)
+
+
+def _ends(adjacency: dict[str, dict[str, dict]], node_id: str, kind: Edge) -> tuple[str, ...]:
+    """The far ends of a node's edges of one kind, read from networkx's adjacency dicts themselves
+    (neighbour -> {key: data}, in edge order): its edge views cost ~10x more per call. A node not in
+    the graph has no edges (as the edge views answered). `kind` is a StrEnum, its own key."""
+    return tuple(v for v, keys in adjacency.get(node_id, {}).items() if kind in keys)
 
 
 def record_fields(record: Any) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from nestlab.simulator.labfile import link_derived_edges
-from nestlab.simulator.model import Edge, Lab, Vhd, stable_guid, vhd_id
+from nestlab.simulator.model import Edge, Lab, Platform, Vhd, stable_guid, vhd_id
 
 FILE_NOT_FOUND = ("0x80070002", "The system cannot find the file specified.")
 PARENT_NOT_FOUND = ("0xC03A000D", "The chain of virtual hard disks is broken. The system cannot locate the parent "
@@ -40,14 +40,32 @@ class ChainError:
 
 def exists(lab: Lab, owner: str, path: str) -> bool:
     """Test-Path: a declared disk whose file is not listed as missing."""
-    if path in lab.platform(owner).files_missing or any(
-            p.lower() == path.lower() for p in lab.platform(owner).files_missing):
+    return _exists(lab, owner, lab.platform(owner), path)
+
+
+def _exists(lab: Lab, owner: str, platform: Platform, path: str) -> bool:
+    missing = platform.files_missing
+    if missing and _listed(path, missing):
         return False
     return lab.vhd_by_path(owner, path) is not None
 
 
 def is_corrupt(lab: Lab, owner: str, path: str) -> bool:
-    return any(p.lower() == path.lower() for p in lab.platform(owner).files_corrupt)
+    return _is_corrupt(lab.platform(owner), path)
+
+
+def _is_corrupt(platform: Platform, path: str) -> bool:
+    corrupt = platform.files_corrupt
+    return bool(corrupt) and _listed(path, corrupt)
+
+
+def _listed(path: str, files: tuple[str, ...]) -> bool:
+    """Whether a platform's list of missing or damaged files names `path` (Windows paths ignore case).
+
+    Most platforms list none, and every Get-VHD and Test-VHD of each disk of the chain asks: the
+    callers skip the scan for an empty list."""
+    lowered = path.lower()
+    return path in files or any(p.lower() == lowered for p in files)
 
 
 def expected_parent_id(lab: Lab, child: str) -> str:
@@ -67,11 +85,12 @@ def chain_error(lab: Lab, owner: str, path: str) -> ChainError | None:
     seen: set[str] = set()
     current = path
     first = True
+    platform = lab.platform(owner)  # the files it lists as missing or damaged, read once for the chain
     while True:
-        if not exists(lab, owner, current):
+        if not _exists(lab, owner, platform, current):
             code, text = FILE_NOT_FOUND if first else PARENT_NOT_FOUND
             return ChainError(current, code, text)
-        if is_corrupt(lab, owner, current):
+        if _is_corrupt(platform, current):
             return ChainError(current, *CORRUPT)
         node = lab.vhd_by_path(owner, current)
         record: Vhd = lab[node]
@@ -81,7 +100,7 @@ def chain_error(lab: Lab, owner: str, path: str) -> ChainError | None:
             return None
         seen.add(node)
         parent = record.parent
-        if not exists(lab, owner, parent):
+        if not _exists(lab, owner, platform, parent):
             return ChainError(current, *PARENT_NOT_FOUND)
         if lab.disk_id(lab.vhd_by_path(owner, parent)) != expected_parent_id(lab, node):
             return ChainError(current, *ID_MISMATCH)

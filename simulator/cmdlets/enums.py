@@ -31,63 +31,112 @@ TCP_STATE = {"Closed": 1, "Listen": 2, "Established": 5}
 HEARTBEAT = {"Unknown": 0, "Disabled": 1, "NoContact": 2, "OkApplicationsUnknown": 5, "OkApplicationsHealthy": 6}
 
 
+def _values(type_name: str, numbers: dict[str, int]) -> dict[str, PSEnum]:
+    """Every value of an enum, made once: a PSEnum is frozen, so all objects may share one, and
+    Get-VMNetworkAdapter alone writes eight OnOffState values per adapter."""
+    return {name: PSEnum(type_name, name, number) for name, number in numbers.items()}
+
+
+_VM_STATE = _values(_HV + "VMState", VM_STATE)
+
+
 def vm_state(name: str) -> PSEnum:
-    return PSEnum(_HV + "VMState", name, VM_STATE[name])
+    return _VM_STATE[name]
+
+
+_VHD_TYPE = _values("Microsoft.Vhd.PowerShell.VhdType", VHD_TYPE)
 
 
 def vhd_type(name: str) -> PSEnum:
-    return PSEnum("Microsoft.Vhd.PowerShell.VhdType", name, VHD_TYPE[name])
+    return _VHD_TYPE[name]
+
+
+_VHD_FORMAT = _values("Microsoft.Vhd.PowerShell.VhdFormat", VHD_FORMAT)
 
 
 def vhd_format(name: str) -> PSEnum:
-    return PSEnum("Microsoft.Vhd.PowerShell.VhdFormat", name, VHD_FORMAT[name])
+    return _VHD_FORMAT[name]
+
+
+_SWITCH_TYPE = _values(_HV + "VMSwitchType", SWITCH_TYPE)
 
 
 def switch_type(name: str) -> PSEnum:
-    return PSEnum(_HV + "VMSwitchType", name, SWITCH_TYPE[name])
+    return _SWITCH_TYPE[name]
+
+
+_ON_OFF = _values(_HV + "OnOffState", ON_OFF)
 
 
 def on_off(on: bool) -> PSEnum:
-    name = "On" if on else "Off"
-    return PSEnum(_HV + "OnOffState", name, ON_OFF[name])
+    return _ON_OFF["On" if on else "Off"]
+
+
+_CONTROLLER = _values(_HV + "ControllerType", CONTROLLER)
 
 
 def controller(name: str) -> PSEnum:
-    return PSEnum(_HV + "ControllerType", name, CONTROLLER[name])
+    return _CONTROLLER[name]
+
+
+_SERVICE_STATUS = _values("System.ServiceProcess.ServiceControllerStatus", SERVICE_STATUS)
 
 
 def service_status(name: str) -> PSEnum:
-    return PSEnum("System.ServiceProcess.ServiceControllerStatus", name, SERVICE_STATUS[name])
+    return _SERVICE_STATUS[name]
+
+
+_INSTALL_STATE = _values("Microsoft.Windows.ServerManager.Commands.InstallState", INSTALL_STATE)
 
 
 def install_state(name: str) -> PSEnum:
-    return PSEnum("Microsoft.Windows.ServerManager.Commands.InstallState", name, INSTALL_STATE[name])
+    return _INSTALL_STATE[name]
+
+
+_FEATURE_STATE = _values("Microsoft.Dism.Commands.FeatureState", FEATURE_STATE)
 
 
 def feature_state(name: str) -> PSEnum:
-    return PSEnum("Microsoft.Dism.Commands.FeatureState", name, FEATURE_STATE[name])
+    return _FEATURE_STATE[name]
+
+
+_FW_ENABLED = _values("Microsoft.PowerShell.Cmdletization.GeneratedTypes.NetSecurity.Enabled", FW_ENABLED)
 
 
 def fw_enabled(on: bool) -> PSEnum:
-    name = "True" if on else "False"
-    return PSEnum("Microsoft.PowerShell.Cmdletization.GeneratedTypes.NetSecurity.Enabled", name, FW_ENABLED[name])
+    return _FW_ENABLED["True" if on else "False"]
+
+
+_FW_DIRECTION = _values("Microsoft.PowerShell.Cmdletization.GeneratedTypes.NetSecurity.Direction", FW_DIRECTION)
 
 
 def fw_direction(name: str) -> PSEnum:
-    return PSEnum("Microsoft.PowerShell.Cmdletization.GeneratedTypes.NetSecurity.Direction", name, FW_DIRECTION[name])
+    return _FW_DIRECTION[name]
+
+
+_FW_ACTION = _values("Microsoft.PowerShell.Cmdletization.GeneratedTypes.NetSecurity.Action", FW_ACTION)
 
 
 def fw_action(name: str) -> PSEnum:
-    return PSEnum("Microsoft.PowerShell.Cmdletization.GeneratedTypes.NetSecurity.Action", name, FW_ACTION[name])
+    return _FW_ACTION[name]
+
+
+_MEDIA_TYPE = _values("Microsoft.PowerShell.Cmdletization.GeneratedTypes.PhysicalDisk.MediaType", MEDIA_TYPE)
 
 
 def media_type(name: str) -> PSEnum:
-    return PSEnum("Microsoft.PowerShell.Cmdletization.GeneratedTypes.PhysicalDisk.MediaType", name, MEDIA_TYPE[name])
+    return _MEDIA_TYPE[name]
+
+
+_TCP_STATE = _values("Microsoft.PowerShell.Cmdletization.GeneratedTypes.NetTCPConnection.State", TCP_STATE)
 
 
 def tcp_state(name: str) -> PSEnum:
-    return PSEnum("Microsoft.PowerShell.Cmdletization.GeneratedTypes.NetTCPConnection.State", name, TCP_STATE[name])
+    return _TCP_STATE[name]
+
+
+_HEARTBEAT = _values(_HV + "VMHeartbeatStatus", HEARTBEAT)
 
 
 def heartbeat(name: str) -> PSEnum:
-    return PSEnum(_HV + "VMHeartbeatStatus", name, HEARTBEAT[name])
+    return _HEARTBEAT[name]

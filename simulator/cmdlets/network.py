@@ -7,7 +7,6 @@ errors: samples/error-winnat.txt. Names inside a guest: the VM's adapters appear
 
 from __future__ import annotations
 
-import fnmatch
 import ipaddress
 from dataclasses import replace
 from typing import Any, Iterable
@@ -16,6 +15,8 @@ from nestlab.simulator import behaviour, network
 from nestlab.simulator.cmdlets import background, enums
 from nestlab.simulator.cmdlets.base import (Call, Ctx, Terminating, as_list, cmdlet, guid, hv_error, obj,
                                              platform_missing)
+from nestlab.simulator.cmdlets.wildcards import like
+from nestlab.simulator.cmdlets.shapes import VARIES, Shape
 from nestlab.simulator.labfile import link_derived_edges
 from nestlab.simulator.model import (Edge, FirewallRule, Nat, StaticMapping, Switch, VM, ip_of, nat_id, switch_id)
 from nestlab.simulator.psdata import ErrorRecord, PSObject
@@ -76,7 +77,7 @@ def filter_by(call: Call, items: list[Any], param: str, key, cim_class: str, pro
         return items
     kept: list[Any] = []
     for value in as_list(call.get(param)):
-        matched = [i for i in items if fnmatch.fnmatchcase(str(key(i)).lower(), str(value).lower())]
+        matched = [i for i in items if like(str(key(i)).lower(), str(value).lower())]
         if not matched and not _is_wildcard(value):
             call_error = not_found(call, cim_class, prop or param, value)
             _pending_errors(call).append(call_error)
@@ -389,7 +390,7 @@ def get_vmswitch(ctx: Ctx, call: Call) -> Iterable[PSObject]:
     out = []
     every = switches(ctx)
     for name in names or ["*"]:
-        matched = [(s, sw) for s, sw in every if fnmatch.fnmatchcase(sw.name.lower(), str(name).lower())]
+        matched = [(s, sw) for s, sw in every if like(sw.name.lower(), str(name).lower())]
         if not matched and "*" not in str(name):
             ctx.error(switch_not_found(call, str(name)))
         out.extend(switch_object(ctx, s, sw) for s, sw in matched)
@@ -432,6 +433,46 @@ def remove_vmswitch(ctx: Ctx, call: Call) -> Iterable[PSObject]:
     return []
 
 
+# Microsoft.HyperV.PowerShell.VMNetworkAdapter: the first 31 properties as Get-VMNetworkAdapter | fl *
+# prints them, then the rest of the class's properties (names and types from the Hyper-V module's class
+# as public wrappers mirror it — HyperVDsc's stubs, Eryph/HyperVPlus data classes; defaults of a new
+# synthetic adapter). Order after the first 31: RECONSTRUCTED (docs/fidelity.md). VARIES: set per adapter.
+ADAPTER_SHAPE = Shape("Microsoft.HyperV.PowerShell.VMNetworkAdapter", [
+    ("Name", VARIES), ("Id", VARIES),
+    ("IsLegacy", False), ("IsManagementOs", False), ("ComputerName", VARIES), ("VMName", VARIES),
+    ("VMId", VARIES), ("SwitchName", VARIES),
+    ("SwitchId", VARIES), ("Connected", VARIES),
+    ("PoolName", ""), ("MacAddress", VARIES), ("DynamicMacAddressEnabled", VARIES),
+    ("AllowPacketDirect", False), ("MacAddressSpoofing", VARIES),
+    ("AllowTeaming", enums.on_off(False)), ("RouterGuard", enums.on_off(False)), ("DhcpGuard", enums.on_off(False)),
+    ("StormLimit", 0), ("PortMirroringMode", "None"), ("IeeePriorityTag", enums.on_off(False)),
+    ("VirtualSubnetId", 0), ("DynamicIPAddressLimit", 0), ("DeviceNaming", enums.on_off(False)),
+    ("VMQWeight", 100), ("IOVWeight", 0), ("BandwidthSetting", VARIES), ("BandwidthPercentage", 0),
+    ("StatusDescription", VARIES), ("Status", VARIES),
+    ("IPAddresses", VARIES),
+    ("ClusterMonitored", True), ("IsExternalAdapter", False), ("AdapterId", VARIES),
+    ("IovQueuePairsRequested", 1), ("IovQueuePairsAssigned", 0), ("IovInterruptModeration", "Default"),
+    ("IovUsage", 0), ("VirtualFunction", None), ("PacketDirectNumProcs", 0), ("PacketDirectModerationCount", 64),
+    ("PacketDirectModerationInterval", 1000000), ("MandatoryFeatureId", VARIES), ("MandatoryFeatureName", VARIES),
+    ("TestReplicaPoolName", ""), ("TestReplicaSwitchName", ""),
+    ("AclList", VARIES), ("ExtendedAclList", VARIES),
+    ("IsolationSetting", "Microsoft.HyperV.PowerShell.VMNetworkAdapterIsolationSetting"), ("RoutingDomainList", VARIES),
+    ("VlanSetting", "Microsoft.HyperV.PowerShell.VMNetworkAdapterVlanSetting"), ("CurrentIsolationMode", "Vlan"),
+    ("StaticIPAddressLimit", 0), ("FixSpeed10G", enums.on_off(False)), ("VmqUsage", 0),
+    ("IPsecOffloadMaxSA", 512), ("IPsecOffloadSAUsage", 0), ("VFDataPathActive", False),
+    ("VmmqEnabled", False), ("VmmqEnabledRequested", True), ("VmmqQueuePairs", 16), ("VmmqQueuePairsRequested", 16),
+    ("VrssEnabled", VARIES), ("VrssEnabledRequested", True), ("VrssMaxQueuePairs", 16),
+    ("VrssMaxQueuePairsRequested", 16), ("VrssMinQueuePairs", 1), ("VrssMinQueuePairsRequested", 1),
+    ("VrssQueueSchedulingMode", "Dynamic"), ("VrssQueueSchedulingModeRequested", "Dynamic"),
+    ("VrssExcludePrimaryProcessor", False), ("VrssExcludePrimaryProcessorRequested", False),
+    ("VrssIndependentHostSpreading", False), ("VrssIndependentHostSpreadingRequested", False),
+    ("VrssVmbusChannelAffinityPolicy", "Strong"), ("VrssVmbusChannelAffinityPolicyRequested", "Strong"),
+    ("RscEnabled", False), ("RscEnabledRequested", True), ("NumaAwarePlacement", False),
+    ("VMSnapshotId", "00000000-0000-0000-0000-000000000000"), ("VMSnapshotName", ""),
+    ("CimSession", "CimSession: ."), ("IsDeleted", False),
+])
+
+
 def adapter_object(ctx: Ctx, adapter: str) -> PSObject:
     lab = ctx.lab
     rec = lab[adapter]
@@ -439,59 +480,29 @@ def adapter_object(ctx: Ctx, adapter: str) -> PSObject:
     vmrec: VM = lab[vm]
     switch = lab.switch_of(adapter)
     running = behaviour.is_running(lab, vm)
+    vid = guid("vm", vm)
     bandwidth = None
     if rec.max_bandwidth_mbps:
         inner = obj("Microsoft.HyperV.PowerShell.VMNetworkAdapterBandwidthSetting", [
             ("MinimumBandwidthAbsolute", 0), ("MinimumBandwidthWeight", 0),
             ("MaximumBandwidth", rec.max_bandwidth_mbps * 1_000_000),
-            ("ParentAdapter", f"VMNetworkAdapter (Name = '{rec.name}', VMName = '{vmrec.name}') [VMId = '{guid('vm', vm)}']"),
+            ("ParentAdapter", f"VMNetworkAdapter (Name = '{rec.name}', VMName = '{vmrec.name}') [VMId = '{vid}']"),
             ("VMName", vmrec.name), ("IsDeleted", False)])
         bandwidth = Nested("Microsoft.HyperV.PowerShell.VMNetworkAdapterBandwidthSetting", inner)
-    props = [
-        ("Name", rec.name), ("Id", f"Microsoft:{guid('vm', vm).upper()}\\{guid('adapter', adapter).upper()}"),
-        ("IsLegacy", False), ("IsManagementOs", False), ("ComputerName", ctx.computer_name), ("VMName", vmrec.name),
-        ("VMId", guid("vm", vm)), ("SwitchName", lab[switch].name if switch else None),
-        ("SwitchId", guid("switch", switch) if switch else None), ("Connected", switch is not None),
-        ("PoolName", ""), ("MacAddress", lab.mac(adapter)), ("DynamicMacAddressEnabled", rec.mac is None),
-        ("AllowPacketDirect", False), ("MacAddressSpoofing", enums.on_off(rec.mac_spoofing)),
-        ("AllowTeaming", enums.on_off(False)), ("RouterGuard", enums.on_off(False)), ("DhcpGuard", enums.on_off(False)),
-        ("StormLimit", 0), ("PortMirroringMode", "None"), ("IeeePriorityTag", enums.on_off(False)),
-        ("VirtualSubnetId", 0), ("DynamicIPAddressLimit", 0), ("DeviceNaming", enums.on_off(False)),
-        ("VMQWeight", 100), ("IOVWeight", 0), ("BandwidthSetting", bandwidth), ("BandwidthPercentage", 0),
-        ("StatusDescription", "{OK}" if running else "{}"), ("Status", "{Ok}" if running else "{}"),
-        ("IPAddresses", [ip_of(rec.ip)] if running and rec.ip else []),
-        *_adapter_settings(vm, adapter, running),
-    ]
-    return obj("Microsoft.HyperV.PowerShell.VMNetworkAdapter", props,
-               to_string=f"VMNetworkAdapter (Name = '{rec.name}', VMName = '{vmrec.name}')")
-
-
-def _adapter_settings(vm: str, adapter: str, running: bool) -> list[tuple[str, Any]]:
-    """The rest of Microsoft.HyperV.PowerShell.VMNetworkAdapter's properties (names and types from the
-    Hyper-V module's class as public wrappers mirror it — HyperVDsc's stubs, Eryph/HyperVPlus data classes;
-    defaults of a new synthetic adapter). Order after the first 31: RECONSTRUCTED (docs/fidelity.md)."""
-    return [
-        ("ClusterMonitored", True), ("IsExternalAdapter", False), ("AdapterId", guid("adapter", adapter).upper()),
-        ("IovQueuePairsRequested", 1), ("IovQueuePairsAssigned", 0), ("IovInterruptModeration", "Default"),
-        ("IovUsage", 0), ("VirtualFunction", None), ("PacketDirectNumProcs", 0), ("PacketDirectModerationCount", 64),
-        ("PacketDirectModerationInterval", 1000000), ("MandatoryFeatureId", []), ("MandatoryFeatureName", []),
-        ("TestReplicaPoolName", ""), ("TestReplicaSwitchName", ""),
-        ("AclList", []), ("ExtendedAclList", []),
-        ("IsolationSetting", "Microsoft.HyperV.PowerShell.VMNetworkAdapterIsolationSetting"), ("RoutingDomainList", []),
-        ("VlanSetting", "Microsoft.HyperV.PowerShell.VMNetworkAdapterVlanSetting"), ("CurrentIsolationMode", "Vlan"),
-        ("StaticIPAddressLimit", 0), ("FixSpeed10G", enums.on_off(False)), ("VmqUsage", 0),
-        ("IPsecOffloadMaxSA", 512), ("IPsecOffloadSAUsage", 0), ("VFDataPathActive", False),
-        ("VmmqEnabled", False), ("VmmqEnabledRequested", True), ("VmmqQueuePairs", 16), ("VmmqQueuePairsRequested", 16),
-        ("VrssEnabled", running), ("VrssEnabledRequested", True), ("VrssMaxQueuePairs", 16),
-        ("VrssMaxQueuePairsRequested", 16), ("VrssMinQueuePairs", 1), ("VrssMinQueuePairsRequested", 1),
-        ("VrssQueueSchedulingMode", "Dynamic"), ("VrssQueueSchedulingModeRequested", "Dynamic"),
-        ("VrssExcludePrimaryProcessor", False), ("VrssExcludePrimaryProcessorRequested", False),
-        ("VrssIndependentHostSpreading", False), ("VrssIndependentHostSpreadingRequested", False),
-        ("VrssVmbusChannelAffinityPolicy", "Strong"), ("VrssVmbusChannelAffinityPolicyRequested", "Strong"),
-        ("RscEnabled", False), ("RscEnabledRequested", True), ("NumaAwarePlacement", False),
-        ("VMSnapshotId", "00000000-0000-0000-0000-000000000000"), ("VMSnapshotName", ""),
-        ("CimSession", "CimSession: ."), ("IsDeleted", False),
-    ]
+    adapter_guid = guid("adapter", adapter).upper()
+    return ADAPTER_SHAPE.make({
+        "Name": rec.name, "Id": f"Microsoft:{vid.upper()}\\{adapter_guid}",
+        "ComputerName": ctx.computer_name, "VMName": vmrec.name,
+        "VMId": vid, "SwitchName": lab[switch].name if switch else None,
+        "SwitchId": guid("switch", switch) if switch else None, "Connected": switch is not None,
+        "MacAddress": lab.mac(adapter), "DynamicMacAddressEnabled": rec.mac is None,
+        "MacAddressSpoofing": enums.on_off(rec.mac_spoofing),
+        "BandwidthSetting": bandwidth,
+        "StatusDescription": "{OK}" if running else "{}", "Status": "{Ok}" if running else "{}",
+        "IPAddresses": [ip_of(rec.ip)] if running and rec.ip else [],
+        "AdapterId": adapter_guid, "MandatoryFeatureId": [], "MandatoryFeatureName": [],
+        "AclList": [], "ExtendedAclList": [], "RoutingDomainList": [], "VrssEnabled": running,
+    }, to_string=f"VMNetworkAdapter (Name = '{rec.name}', VMName = '{vmrec.name}')")
 
 
 def management_os_object(ctx: Ctx, sw_id: str, sw: Switch) -> PSObject:
@@ -731,7 +742,7 @@ def _rules(ctx: Ctx, call: Call) -> list[FirewallRule]:
     param = "DisplayName" if call.has("DisplayName") and not call.has("Name") else "Name"
     found: list[FirewallRule] = []
     for value in names:
-        matched = [r for r in rules if fnmatch.fnmatchcase(_rule_label(r, param).lower(), str(value).lower())]
+        matched = [r for r in rules if like(_rule_label(r, param).lower(), str(value).lower())]
         if not matched and not _is_wildcard(value):
             ctx.error(not_found(call, "MSFT_NetFirewallRule", param, value))
         found.extend(m for m in matched if m not in found)

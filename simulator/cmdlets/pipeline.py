@@ -13,6 +13,7 @@ from typing import Any, Iterable
 
 from nestlab.simulator import psparse
 from nestlab.simulator.cmdlets.base import Call, Ctx, Terminating, as_list, cmdlet, obj
+from nestlab.simulator.cmdlets.wildcards import like
 from nestlab.simulator.psdata import ErrorRecord, PSEnum, PSObject
 from nestlab.simulator.psformat import Formatted
 
@@ -65,7 +66,9 @@ def select_object(ctx: Ctx, call: Call) -> Iterable[Any]:
 
 
 def _has(item: PSObject, name: str) -> bool:
-    return any(k.lower() == name.lower() for k in item)
+    """Whether the object has the property, in any case: a lookup in its case-insensitive index
+    (`in` goes through PSObject.__getitem__), not a scan of its names (VMNetworkAdapter has 83)."""
+    return name in item
 
 
 def _matching(item: PSObject, patterns: list[str]) -> list[str]:
@@ -82,6 +85,7 @@ def _matching(item: PSObject, patterns: list[str]) -> list[str]:
 
 OPERATORS = ("EQ", "NE", "GT", "GE", "LT", "LE", "Like", "NotLike", "Match", "NotMatch", "Contains", "NotContains",
              "CEQ", "In", "NotIn")
+_OPERATOR_NAMES = tuple((o, o.lower()) for o in OPERATORS)  # each with the name `bind` gives it (Call.has)
 
 
 def _compare(op: str, left: Any, right: Any) -> bool:
@@ -97,7 +101,7 @@ def _compare(op: str, left: Any, right: Any) -> bool:
     if op == "ne":
         return not _eq(left, right)
     if op in ("like", "notlike"):
-        hit = fnmatch.fnmatchcase(str(left).lower(), str(right).lower())
+        hit = like(str(left).lower(), str(right).lower())
         return hit if op == "like" else not hit
     if op in ("match", "notmatch"):
         hit = re.search(str(right), str(left), re.IGNORECASE) is not None
@@ -128,7 +132,7 @@ def _eq(left: Any, right: Any) -> bool:
 
 @cmdlet("Where-Object", positional=("Property", "Value"), params=("Property", "Value", "InputObject", *OPERATORS))
 def where_object(ctx: Ctx, call: Call) -> Iterable[Any]:
-    op = next((o for o in OPERATORS if call.has(o)), None)
+    op = next((o for o, bound in _OPERATOR_NAMES if bound in call.named), None)
     prop = call.get("Property")
     if prop is None or isinstance(prop, psparse.ScriptBlock):
         raise Terminating(ErrorRecord("Script blocks are not supported by the simulator: use Where-Object -Property X "

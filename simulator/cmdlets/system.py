@@ -7,7 +7,6 @@ hypervisor runs), samples/win32-deviceguard.txt, get-windowsfeature-hyperv.txt, 
 
 from __future__ import annotations
 
-import fnmatch
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Iterable
@@ -15,6 +14,7 @@ from typing import Any, Iterable
 from nestlab.simulator import behaviour
 from nestlab.simulator.cmdlets import background, enums
 from nestlab.simulator.cmdlets.base import GIB, Call, Ctx, Terminating, as_list, cmdlet, command_not_found, obj
+from nestlab.simulator.cmdlets.wildcards import like
 from nestlab.simulator.model import VM, Host, stable_guid
 from nestlab.simulator.psdata import ErrorRecord, PSObject
 
@@ -188,15 +188,16 @@ def service_object(ctx: Ctx, key: str) -> PSObject:
 
 
 def _service_keys(ctx: Ctx, call: Call) -> list[str]:
+    present = [k for k in SERVICES if service_status(ctx, k) is not None]  # the services this platform has
     names = call.names("Name", "DisplayName")
     if names is None:
         names = [o["Name"] for o in call.input if isinstance(o, PSObject) and "Name" in o]
         if not names:
-            return [k for k in SERVICES if service_status(ctx, k) is not None]
+            return present
     keys = []
     for name in names:
-        matched = [k for k in SERVICES if service_status(ctx, k) is not None and
-                   (fnmatch.fnmatchcase(k, str(name).lower()) or SERVICES[k][1].lower() == str(name).lower())]
+        wanted = str(name).lower()
+        matched = [k for k in present if like(k, wanted) or SERVICES[k][1].lower() == wanted]
         if not matched:
             ctx.error(ErrorRecord(f"Cannot find any service with service name '{name}'.",
                                   f"NoServiceFoundForGivenName,{call.cmdlet.class_name}", "ObjectNotFound",
@@ -318,8 +319,8 @@ def _wants_hyperv(call: Call, param: str) -> bool:
 def get_windowsfeature(ctx: Ctx, call: Call) -> Iterable[PSObject]:
     _server_only(ctx, call)
     names = [str(n).lower() for n in as_list(call.get("Name")) or ["Hyper-V"]]
-    out = [feature_object(ctx)] if any(fnmatch.fnmatchcase("hyper-v", n) for n in names) else []
-    out += [tool_object(ctx, *tool) for tool in TOOLS if any(fnmatch.fnmatchcase(tool[0].lower(), n) for n in names)]
+    out = [feature_object(ctx)] if any(like("hyper-v", n) for n in names) else []
+    out += [tool_object(ctx, *tool) for tool in TOOLS if any(like(tool[0].lower(), n) for n in names)]
     return out
 
 
@@ -416,6 +417,7 @@ LOGS = {
     "microsoft-windows-hyper-v-worker-admin": "Microsoft-Windows-Hyper-V-Worker-Admin",
     "microsoft-windows-hyper-v-worker/admin": "Microsoft-Windows-Hyper-V-Worker-Admin",
 }
+LOG_NAMES = tuple(dict.fromkeys(LOGS.values()))  # each log once, in the order above
 
 
 def event(ctx: Ctx, log: str, provider: str, event_id: int, level: str, message: str, age_minutes: int) -> PSObject:
@@ -470,12 +472,12 @@ def _fresh_history(ctx: Ctx, log: str) -> list[background.Entry]:
         return background.system_history(platform, ctx.owner)
     from nestlab.simulator.cmdlets.vm import vm_guid  # vm imports this module
 
+    history = {"Microsoft-Windows-Hyper-V-Worker-Admin": background.vm_history,
+               "Microsoft-Windows-Hyper-V-VMMS-Admin": background.vmms_history}.get(log)
+    if history is None or not platform.hyperv_installed:
+        return []  # before the VMs are listed: a guest without the role has no such log at all
     vms = [(ctx.lab[v].name, vm_guid(v), behaviour.is_running(ctx.lab, v)) for v in ctx.vms()]
-    if log == "Microsoft-Windows-Hyper-V-Worker-Admin" and platform.hyperv_installed:
-        return background.vm_history(platform, vms)
-    if log == "Microsoft-Windows-Hyper-V-VMMS-Admin" and platform.hyperv_installed:
-        return background.vmms_history(platform, vms)
-    return []
+    return history(platform, vms)
 
 
 def _hypervisor_event(ctx: Ctx) -> PSObject:
@@ -506,15 +508,15 @@ def get_winevent(ctx: Ctx, call: Call) -> Iterable[PSObject]:
     providers = [str(p).lower() for p in as_list(call.get("ProviderName"))]
     if isinstance(table, dict):
         providers += [str(p).lower() for p in as_list(next((v for k, v in table.items() if k.lower() == "providername"), None))]
+    hyperv = ctx.platform.hyperv_installed  # the Hyper-V logs exist only with the role
     if providers and not names:
         # -ProviderName alone reads every log the provider writes to (Get-WinEvent docs, parameter
         # set GetProviderSet): here the logs that exist on this platform
-        names = [log for log in dict.fromkeys(LOGS.values())
-                 if not log.startswith("Microsoft-Windows-Hyper-V") or ctx.platform.hyperv_installed]
+        names = [log for log in LOG_NAMES if hyperv or not log.startswith("Microsoft-Windows-Hyper-V")]
     out: list[PSObject] = []
     for name in names:
         log = LOGS.get(str(name).lower())
-        if log is None or (log.startswith("Microsoft-Windows-Hyper-V") and not ctx.platform.hyperv_installed):
+        if log is None or (not hyperv and log.startswith("Microsoft-Windows-Hyper-V")):
             ctx.error(ErrorRecord(f'There is not an event log on the localhost computer that matches "{name}".',
                                   f"NoMatchingLogsFound,{call.cmdlet.class_name}", "ObjectNotFound",
                                   target_name=str(name), target_type="String", activity="Get-WinEvent",

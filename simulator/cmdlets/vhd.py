@@ -15,6 +15,7 @@ from nestlab.simulator import behaviour, storage
 from nestlab.simulator.cmdlets import enums
 from nestlab.simulator.cmdlets.base import GIB, Call, Ctx, as_list, cmdlet, obj
 from nestlab.simulator.cmdlets.registry_keys import key_exists
+from nestlab.simulator.cmdlets.shapes import VARIES, Shape
 from nestlab.simulator.model import Edge, Vhd
 from nestlab.simulator.psdata import ErrorRecord, PSObject
 
@@ -45,6 +46,16 @@ def not_a_vhd(call: Call, path: str) -> ErrorRecord:
                      "InvalidArgument", path)
 
 
+# samples/get-vhd-fl-differencing.txt sample A, in its Format-List order; VARIES: set per disk.
+VHD_SHAPE = Shape(VHD_TYPE, [
+    ("ComputerName", VARIES), ("Path", VARIES), ("VhdFormat", VARIES), ("VhdType", VARIES), ("FileSize", VARIES),
+    ("Size", VARIES), ("MinimumSize", VARIES), ("LogicalSectorSize", 512), ("PhysicalSectorSize", 4096),
+    ("BlockSize", VARIES), ("ParentPath", VARIES), ("DiskIdentifier", VARIES),
+    ("FragmentationPercentage", None), ("Alignment", 1), ("Attached", VARIES), ("DiskNumber", None),
+    ("IsPMEMCompatible", False), ("AddressAbstractionType", "None"), ("Number", None),
+])
+
+
 def vhd_object(ctx: Ctx, node: str) -> PSObject:
     lab = ctx.lab
     record: Vhd = lab[node]
@@ -52,17 +63,14 @@ def vhd_object(ctx: Ctx, node: str) -> PSObject:
     file_size = {"fixed": size + 4194304, "dynamic": size * 2 // 5, "differencing": 1115684864}[record.type]
     attached = any(behaviour.is_running(lab, vm) for vm in lab.into(node, Edge.DISK))
     ext = ntpath.splitext(record.path)[1].lower()
-    props = [
-        ("ComputerName", ctx.computer_name), ("Path", record.path),
-        ("VhdFormat", enums.vhd_format("VHD" if ext == ".vhd" else "VHDX")),
-        ("VhdType", enums.vhd_type(record.type.capitalize())), ("FileSize", file_size), ("Size", size),
-        ("MinimumSize", size - 1032192), ("LogicalSectorSize", 512), ("PhysicalSectorSize", 4096),
-        ("BlockSize", 0 if record.type == "fixed" else 33554432 if record.type == "dynamic" else 1048576),
-        ("ParentPath", record.parent or ""), ("DiskIdentifier", lab.disk_id(node)),
-        ("FragmentationPercentage", None), ("Alignment", 1), ("Attached", attached), ("DiskNumber", None),
-        ("IsPMEMCompatible", False), ("AddressAbstractionType", "None"), ("Number", None),
-    ]
-    return obj(VHD_TYPE, props)
+    return VHD_SHAPE.make({
+        "ComputerName": ctx.computer_name, "Path": record.path,
+        "VhdFormat": enums.vhd_format("VHD" if ext == ".vhd" else "VHDX"),
+        "VhdType": enums.vhd_type(record.type.capitalize()), "FileSize": file_size, "Size": size,
+        "MinimumSize": size - 1032192,
+        "BlockSize": 0 if record.type == "fixed" else 33554432 if record.type == "dynamic" else 1048576,
+        "ParentPath": record.parent or "", "DiskIdentifier": lab.disk_id(node), "Attached": attached,
+    })
 
 
 @cmdlet("Get-VHD", positional=("Path",), params=("Path", "DiskNumber", "VMId", "ComputerName"))

@@ -14,6 +14,7 @@ from typing import Any, Iterable
 from nestlab.simulator import behaviour, performance, storage
 from nestlab.simulator.cmdlets import enums, system
 from nestlab.simulator.cmdlets.base import GIB, Call, Ctx, cmdlet, guid, hv_error, obj, platform_missing
+from nestlab.simulator.cmdlets.shapes import VARIES, Shape
 from nestlab.simulator.model import VM
 from nestlab.simulator.psdata import ErrorRecord, PSObject
 
@@ -25,9 +26,10 @@ def vm_guid(vm: str) -> str:
 
 
 def vm_path(ctx: Ctx, vm: str) -> str:
-    disks = [d for d in ctx.lab.disks(vm) if d in ctx.lab]
-    if disks:
-        return ntpath.dirname(ctx.lab[disks[0]].path)
+    """The folder of the VM's first disk that is in the lab, else Hyper-V's default folder."""
+    first = next((d for d in ctx.lab.disks(vm) if d in ctx.lab), None)
+    if first is not None:
+        return ntpath.dirname(ctx.lab[first].path)
     return "C:\\ProgramData\\Microsoft\\Windows\\Hyper-V"
 
 
@@ -37,6 +39,45 @@ def _cpu_usage(ctx: Ctx, vm: str) -> int:
     return 75 if ctx.lab[vm].workload == "heavy" else 3
 
 
+# The shape of `Get-VM | fl *` (samples/get-vm-fl.txt): VARIES marks what vm_object sets per VM.
+VM_SHAPE = Shape(VM_TYPE, [
+    ("ParentCheckpointId", None), ("ParentCheckpointName", None), ("VMName", VARIES), ("VMId", VARIES),
+    ("CheckpointFileLocation", VARIES), ("ConfigurationLocation", VARIES), ("SmartPagingFileInUse", False),
+    ("SmartPagingFilePath", VARIES), ("SnapshotFileLocation", VARIES), ("AutomaticStartAction", "StartIfRunning"),
+    ("AutomaticStartDelay", 0), ("AutomaticStopAction", "Save"), ("AutomaticCriticalErrorAction", "Pause"),
+    ("AutomaticCriticalErrorActionTimeout", 30), ("AutomaticCheckpointsEnabled", False),
+    ("CPUUsage", VARIES), ("MemoryAssigned", VARIES),
+    ("MemoryDemand", VARIES), ("MemoryStatus", ""),
+    ("NumaAligned", VARIES), ("NumaNodesCount", 1), ("NumaSocketCount", 1),
+    ("Heartbeat", VARIES),
+    ("IntegrationServicesState", VARIES),
+    ("IntegrationServicesVersion", VARIES),
+    ("Uptime", VARIES),
+    ("OperationalStatus", "{Ok}"), ("PrimaryOperationalStatus", "Ok"), ("SecondaryOperationalStatus", None),
+    ("StatusDescriptions", "{Operating normally}"), ("PrimaryStatusDescription", "Operating normally"),
+    ("SecondaryStatusDescription", None), ("Status", "Operating normally"),
+    ("ReplicationHealth", "NotApplicable"), ("ReplicationMode", "None"), ("ReplicationState", "Disabled"),
+    ("ResourceMeteringEnabled", False), ("CheckpointType", "Production"), ("EnhancedSessionTransportType", "VMBus"),
+    ("Groups", "{}"), ("Version", VARIES), ("VirtualMachineType", "RealizedVirtualMachine"),
+    ("VirtualMachineSubType", VARIES), ("Notes", ""),
+    ("State", VARIES),
+    ("ComPort1", VARIES),
+    ("ComPort2", VARIES),
+    ("DVDDrives", "{}"), ("FibreChannelHostBusAdapters", "{}"), ("FloppyDrive", None),
+    ("HardDrives", VARIES), ("RemoteFxAdapter", None),
+    ("VMIntegrationService", "{Guest Service Interface, Heartbeat, Key-Value Pair Exchange, Shutdown...}"),
+    ("DynamicMemoryEnabled", VARIES), ("MemoryMaximum", 1099511627776),
+    ("MemoryMinimum", 536870912), ("MemoryStartup", VARIES), ("ProcessorCount", VARIES),
+    ("BatteryPassthroughEnabled", False), ("Generation", VARIES), ("IsClustered", VARIES),
+    ("ParentSnapshotId", None), ("ParentSnapshotName", None), ("Path", VARIES), ("SizeOfSystemFiles", 57344),
+    ("GuestControlledCacheTypes", False), ("LowMemoryMappedIoSpace", 134217728),
+    ("HighMemoryMappedIoSpace", 536870912), ("HighMemoryMappedIoBaseAddress", 68182605824),
+    ("LockOnDisconnect", enums.on_off(False)), ("CreationTime", "3/14/2025 9:02:11 AM"), ("Id", VARIES),
+    ("Name", VARIES), ("NetworkAdapters", VARIES), ("CimSession", "CimSession: ."),
+    ("ComputerName", VARIES), ("IsDeleted", False),
+])
+
+
 def vm_object(ctx: Ctx, vm: str) -> PSObject:
     lab = ctx.lab
     record: VM = lab[vm]
@@ -44,49 +85,32 @@ def vm_object(ctx: Ctx, vm: str) -> PSObject:
     state = behaviour.effective_state(lab, vm)
     vid = vm_guid(vm)
     path = vm_path(ctx, vm)
-    startup = int(behaviour.configured_startup_gb(record) * GIB)
     assigned = int(record.memory.startup_gb * GIB) if running else 0
     up_to_date = record.guest.integration_services_current
     drives = [f"Hard Drive on {_controller(record)} controller number 0 at location {i}"
               for i, _ in enumerate(lab.disks(vm))]
     adapters = [lab[a].name for a in lab.adapters(vm)]
-    props: list[tuple[str, Any]] = [
-        ("ParentCheckpointId", None), ("ParentCheckpointName", None), ("VMName", record.name), ("VMId", vid),
-        ("CheckpointFileLocation", path), ("ConfigurationLocation", path), ("SmartPagingFileInUse", False),
-        ("SmartPagingFilePath", path), ("SnapshotFileLocation", path), ("AutomaticStartAction", "StartIfRunning"),
-        ("AutomaticStartDelay", 0), ("AutomaticStopAction", "Save"), ("AutomaticCriticalErrorAction", "Pause"),
-        ("AutomaticCriticalErrorActionTimeout", 30), ("AutomaticCheckpointsEnabled", False),
-        ("CPUUsage", _cpu_usage(ctx, vm)), ("MemoryAssigned", assigned),
-        ("MemoryDemand", assigned // 2 if record.memory.dynamic else 0), ("MemoryStatus", ""),
-        ("NumaAligned", True if running else None), ("NumaNodesCount", 1), ("NumaSocketCount", 1),
-        ("Heartbeat", enums.heartbeat("OkApplicationsHealthy") if running else None),
-        ("IntegrationServicesState", ("Up to date" if up_to_date else "Update required") if running else ""),
-        ("IntegrationServicesVersion", f"10.0.{record.guest.os.build}" if running else "0.0"),
-        ("Uptime", "02:14:09.3300000" if running else "00:00:00"),
-        ("OperationalStatus", "{Ok}"), ("PrimaryOperationalStatus", "Ok"), ("SecondaryOperationalStatus", None),
-        ("StatusDescriptions", "{Operating normally}"), ("PrimaryStatusDescription", "Operating normally"),
-        ("SecondaryStatusDescription", None), ("Status", "Operating normally"),
-        ("ReplicationHealth", "NotApplicable"), ("ReplicationMode", "None"), ("ReplicationState", "Disabled"),
-        ("ResourceMeteringEnabled", False), ("CheckpointType", "Production"), ("EnhancedSessionTransportType", "VMBus"),
-        ("Groups", "{}"), ("Version", record.version), ("VirtualMachineType", "RealizedVirtualMachine"),
-        ("VirtualMachineSubType", f"Generation{record.generation}"), ("Notes", ""),
-        ("State", enums.vm_state(state)),
-        ("ComPort1", f"VMComPort (Name = 'COM 1', VMName = '{record.name}')"),
-        ("ComPort2", f"VMComPort (Name = 'COM 2', VMName = '{record.name}')"),
-        ("DVDDrives", "{}"), ("FibreChannelHostBusAdapters", "{}"), ("FloppyDrive", None),
-        ("HardDrives", "{" + ", ".join(drives) + "}"), ("RemoteFxAdapter", None),
-        ("VMIntegrationService", "{Guest Service Interface, Heartbeat, Key-Value Pair Exchange, Shutdown...}"),
-        ("DynamicMemoryEnabled", record.memory.dynamic), ("MemoryMaximum", 1099511627776),
-        ("MemoryMinimum", 536870912), ("MemoryStartup", startup), ("ProcessorCount", record.processor.count),
-        ("BatteryPassthroughEnabled", False), ("Generation", record.generation), ("IsClustered", record.clustered),
-        ("ParentSnapshotId", None), ("ParentSnapshotName", None), ("Path", path), ("SizeOfSystemFiles", 57344),
-        ("GuestControlledCacheTypes", False), ("LowMemoryMappedIoSpace", 134217728),
-        ("HighMemoryMappedIoSpace", 536870912), ("HighMemoryMappedIoBaseAddress", 68182605824),
-        ("LockOnDisconnect", enums.on_off(False)), ("CreationTime", "3/14/2025 9:02:11 AM"), ("Id", vid),
-        ("Name", record.name), ("NetworkAdapters", "{" + ", ".join(adapters) + "}"), ("CimSession", "CimSession: ."),
-        ("ComputerName", ctx.computer_name), ("IsDeleted", False),
-    ]
-    return obj(VM_TYPE, props, to_string=f"VirtualMachine (Name = '{record.name}') [Id = '{vid}']")
+    name = record.name
+    return VM_SHAPE.make({
+        "VMName": name, "VMId": vid, "CheckpointFileLocation": path, "ConfigurationLocation": path,
+        "SmartPagingFilePath": path, "SnapshotFileLocation": path,
+        "CPUUsage": _cpu_usage(ctx, vm), "MemoryAssigned": assigned,
+        "MemoryDemand": assigned // 2 if record.memory.dynamic else 0,
+        "NumaAligned": True if running else None,
+        "Heartbeat": enums.heartbeat("OkApplicationsHealthy") if running else None,
+        "IntegrationServicesState": ("Up to date" if up_to_date else "Update required") if running else "",
+        "IntegrationServicesVersion": f"10.0.{record.guest.os.build}" if running else "0.0",
+        "Uptime": "02:14:09.3300000" if running else "00:00:00",
+        "Version": record.version, "VirtualMachineSubType": f"Generation{record.generation}",
+        "State": enums.vm_state(state),
+        "ComPort1": f"VMComPort (Name = 'COM 1', VMName = '{name}')",
+        "ComPort2": f"VMComPort (Name = 'COM 2', VMName = '{name}')",
+        "HardDrives": "{" + ", ".join(drives) + "}",
+        "DynamicMemoryEnabled": record.memory.dynamic,
+        "MemoryStartup": int(behaviour.configured_startup_gb(record) * GIB), "ProcessorCount": record.processor.count,
+        "Generation": record.generation, "IsClustered": record.clustered, "Path": path, "Id": vid,
+        "Name": name, "NetworkAdapters": "{" + ", ".join(adapters) + "}", "ComputerName": ctx.computer_name,
+    }, to_string=f"VirtualMachine (Name = '{name}') [Id = '{vid}']")
 
 
 def _controller(record: VM) -> str:
@@ -256,26 +280,34 @@ def stop_vm(ctx: Ctx, call: Call) -> Iterable[PSObject]:
 # ----------------------------------------------------------------------------------------------
 
 
+# samples/get-vmprocessor.txt sample A; VARIES: set per VM.
+PROCESSOR_SHAPE = Shape("Microsoft.HyperV.PowerShell.VMProcessor", [
+    ("ResourcePoolName", "Primordial"), ("Count", VARIES),
+    ("CompatibilityForMigrationEnabled", False), ("CompatibilityForMigrationMode", "MinimumFeatureSet"),
+    ("CompatibilityForOlderOperatingSystemsEnabled", False), ("HwThreadCountPerCore", 0),
+    ("ExposeVirtualizationExtensions", VARIES),
+    ("EnablePerfmonPmu", False), ("EnablePerfmonLbr", False), ("EnablePerfmonPebs", False),
+    ("EnablePerfmonIpt", False), ("EnableLegacyApicMode", False), ("ApicMode", "Default"),
+    ("AllowACountMCount", True), ("CpuBrandString", ""), ("PerfCpuFreqCapMhz", 0), ("Maximum", 100),
+    ("Reserve", 0), ("RelativeWeight", 100), ("MaximumCountPerNumaNode", 36), ("MaximumCountPerNumaSocket", 1),
+    ("EnableHostResourceProtection", False), ("OperationalStatus", "{Ok, HostResourceProtectionDisabled}"),
+    ("StatusDescription", "{OK, Host resource protection is disabled.}"), ("Name", "Processor"),
+    ("Id", VARIES), ("VMId", VARIES),
+    ("VMName", VARIES), ("VMSnapshotId", "00000000-0000-0000-0000-000000000000"), ("VMSnapshotName", ""),
+    ("CimSession", "CimSession: ."), ("ComputerName", VARIES), ("IsDeleted", False),
+    ("VMCheckpointId", "00000000-0000-0000-0000-000000000000"), ("VMCheckpointName", ""),
+])
+
+
 def processor_object(ctx: Ctx, vm: str) -> PSObject:
     record: VM = ctx.lab[vm]
     vid = vm_guid(vm)
-    props = [
-        ("ResourcePoolName", "Primordial"), ("Count", record.processor.count),
-        ("CompatibilityForMigrationEnabled", False), ("CompatibilityForMigrationMode", "MinimumFeatureSet"),
-        ("CompatibilityForOlderOperatingSystemsEnabled", False), ("HwThreadCountPerCore", 0),
-        ("ExposeVirtualizationExtensions", record.processor.expose_virtualization_extensions),
-        ("EnablePerfmonPmu", False), ("EnablePerfmonLbr", False), ("EnablePerfmonPebs", False),
-        ("EnablePerfmonIpt", False), ("EnableLegacyApicMode", False), ("ApicMode", "Default"),
-        ("AllowACountMCount", True), ("CpuBrandString", ""), ("PerfCpuFreqCapMhz", 0), ("Maximum", 100),
-        ("Reserve", 0), ("RelativeWeight", 100), ("MaximumCountPerNumaNode", 36), ("MaximumCountPerNumaSocket", 1),
-        ("EnableHostResourceProtection", False), ("OperationalStatus", "{Ok, HostResourceProtectionDisabled}"),
-        ("StatusDescription", "{OK, Host resource protection is disabled.}"), ("Name", "Processor"),
-        ("Id", f"Microsoft:{vid.upper()}\\b637f346-6a0e-4dec-af52-bd70cb80a21d\\0"), ("VMId", vid),
-        ("VMName", record.name), ("VMSnapshotId", "00000000-0000-0000-0000-000000000000"), ("VMSnapshotName", ""),
-        ("CimSession", "CimSession: ."), ("ComputerName", ctx.computer_name), ("IsDeleted", False),
-        ("VMCheckpointId", "00000000-0000-0000-0000-000000000000"), ("VMCheckpointName", ""),
-    ]
-    return obj("Microsoft.HyperV.PowerShell.VMProcessor", props)
+    return PROCESSOR_SHAPE.make({
+        "Count": record.processor.count,
+        "ExposeVirtualizationExtensions": record.processor.expose_virtualization_extensions,
+        "Id": f"Microsoft:{vid.upper()}\\b637f346-6a0e-4dec-af52-bd70cb80a21d\\0", "VMId": vid,
+        "VMName": record.name, "ComputerName": ctx.computer_name,
+    })
 
 
 @cmdlet("Get-VMProcessor", positional=("VMName",), params=("VMName", "VM", "ComputerName"))
@@ -360,18 +392,26 @@ def _fields(record: Any) -> dict[str, Any]:
 # ----------------------------------------------------------------------------------------------
 
 
+# notes §4.3 (VMMemory); VARIES: set per VM.
+MEMORY_SHAPE = Shape("Microsoft.HyperV.PowerShell.VMMemory", [
+    ("ResourcePoolName", "Primordial"), ("Buffer", 20), ("DynamicMemoryEnabled", VARIES),
+    ("Maximum", 1099511627776), ("MaximumPerNumaNode", 65536), ("Minimum", 536870912), ("Priority", 50),
+    ("Startup", VARIES), ("Name", "Memory"),
+    ("Id", VARIES), ("VMId", VARIES),
+    ("VMName", VARIES), ("VMSnapshotId", "00000000-0000-0000-0000-000000000000"), ("VMSnapshotName", ""),
+    ("CimSession", "CimSession: ."), ("ComputerName", VARIES), ("IsDeleted", False),
+])
+
+
 def memory_object(ctx: Ctx, vm: str) -> PSObject:
     record: VM = ctx.lab[vm]
     vid = vm_guid(vm)
-    props = [
-        ("ResourcePoolName", "Primordial"), ("Buffer", 20), ("DynamicMemoryEnabled", record.memory.dynamic),
-        ("Maximum", 1099511627776), ("MaximumPerNumaNode", 65536), ("Minimum", 536870912), ("Priority", 50),
-        ("Startup", int(behaviour.configured_startup_gb(record) * GIB)), ("Name", "Memory"),
-        ("Id", f"Microsoft:{vid.upper()}\\4764334d-e001-4176-82ee-5594ec9b530e"), ("VMId", vid),
-        ("VMName", record.name), ("VMSnapshotId", "00000000-0000-0000-0000-000000000000"), ("VMSnapshotName", ""),
-        ("CimSession", "CimSession: ."), ("ComputerName", ctx.computer_name), ("IsDeleted", False),
-    ]
-    return obj("Microsoft.HyperV.PowerShell.VMMemory", props)
+    return MEMORY_SHAPE.make({
+        "DynamicMemoryEnabled": record.memory.dynamic,
+        "Startup": int(behaviour.configured_startup_gb(record) * GIB),
+        "Id": f"Microsoft:{vid.upper()}\\4764334d-e001-4176-82ee-5594ec9b530e", "VMId": vid,
+        "VMName": record.name, "ComputerName": ctx.computer_name,
+    })
 
 
 @cmdlet("Get-VMMemory", positional=("VMName",), params=("VMName", "VM", "ComputerName"))
@@ -435,26 +475,36 @@ def get_vmintegrationservice(ctx: Ctx, call: Call) -> Iterable[PSObject]:
     return out
 
 
+DRIVE_SHAPE = Shape("Microsoft.HyperV.PowerShell.HardDiskDrive", [
+    ("Path", VARIES), ("DiskNumber", None), ("MaximumIOPS", 0), ("MinimumIOPS", 0), ("QoSPolicyID",
+     "00000000-0000-0000-0000-000000000000"), ("SupportPersistentReservations", False),
+    ("WriteHardeningMethod", "WriteHardeningMethod"),
+    ("ControllerLocation", VARIES), ("ControllerNumber", 0), ("ControllerType", VARIES),
+    ("Name", "Hard Drive"), ("PoolName", "Primordial"),
+    ("Id", VARIES),
+    ("VMId", VARIES), ("VMName", VARIES),
+    ("VMSnapshotId", "00000000-0000-0000-0000-000000000000"), ("VMSnapshotName", ""),
+    ("CimSession", "CimSession: ."), ("ComputerName", VARIES), ("IsDeleted", False),
+])
+
+
 @cmdlet("Get-VMHardDiskDrive", positional=("VMName",),
         params=("VMName", "VM", "ControllerType", "ControllerNumber", "ControllerLocation", "ComputerName"))
 def get_vmharddiskdrive(ctx: Ctx, call: Call) -> Iterable[PSObject]:
     out = []
+    lab = ctx.lab
     for vm in ctx.find_vms(call, params=("VMName", "VM")):
-        record: VM = ctx.lab[vm]
+        record: VM = lab[vm]
         ctype = _controller(record)
-        for i, disk in enumerate(ctx.lab.disks(vm)):
-            path = ctx.lab[disk].path if disk in ctx.lab else disk.split(":vhd:", 1)[-1]
-            out.append(obj("Microsoft.HyperV.PowerShell.HardDiskDrive", [
-                ("Path", path), ("DiskNumber", None), ("MaximumIOPS", 0), ("MinimumIOPS", 0), ("QoSPolicyID",
-                 "00000000-0000-0000-0000-000000000000"), ("SupportPersistentReservations", False),
-                ("WriteHardeningMethod", "WriteHardeningMethod"),
-                ("ControllerLocation", i), ("ControllerNumber", 0), ("ControllerType", enums.controller(ctype)),
-                ("Name", "Hard Drive"), ("PoolName", "Primordial"),
-                ("Id", f"Microsoft:{vm_guid(vm).upper()}\\83F8638B-8DCA-4152-9EDA-2CA8B33039B4\\0\\{i}\\D"),
-                ("VMId", vm_guid(vm)), ("VMName", record.name),
-                ("VMSnapshotId", "00000000-0000-0000-0000-000000000000"), ("VMSnapshotName", ""),
-                ("CimSession", "CimSession: ."), ("ComputerName", ctx.computer_name), ("IsDeleted", False),
-            ], to_string=f"Hard Drive on {ctype} controller number 0 at location {i}"))
+        vid = vm_guid(vm)
+        computer = ctx.computer_name
+        for i, disk in enumerate(lab.disks(vm)):
+            path = lab[disk].path if disk in lab else disk.split(":vhd:", 1)[-1]
+            out.append(DRIVE_SHAPE.make({
+                "Path": path, "ControllerLocation": i, "ControllerType": enums.controller(ctype),
+                "Id": f"Microsoft:{vid.upper()}\\83F8638B-8DCA-4152-9EDA-2CA8B33039B4\\0\\{i}\\D",
+                "VMId": vid, "VMName": record.name, "ComputerName": computer,
+            }, to_string=f"Hard Drive on {ctype} controller number 0 at location {i}"))
     return out
 
 

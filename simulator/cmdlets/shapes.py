@@ -1,0 +1,65 @@
+"""Output objects of a fixed shape, built from a template laid down once.
+
+Get-VM, Get-VMNetworkAdapter, Get-VHD and their kin write objects of twenty to eighty properties,
+most of which are the same for every VM (AutomaticStopAction, MemoryMaximum, VrssMaxQueuePairs …).
+`base.obj()` takes the whole property list on every call and makes the property dict from it; a
+collection makes thousands of these objects per lab. A `Shape` holds the type names, the property
+order, the constant values and the case-insensitive index once; an object is a copy of the
+template with the values that vary written over it. The object is the one `obj()` makes from the
+same list: same type names, same properties in the same order, its own index.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nestlab.simulator.psdata import PSObject
+
+
+class _Varies:
+    """The template's placeholder for a property each object sets (never left in an object)."""
+
+    def __repr__(self) -> str:
+        return "VARIES"
+
+
+VARIES: Any = _Varies()
+
+# Values a template may share between objects: a script may change a list or a nested object it
+# was given ($o.IPAddresses += …), so those are made per object, never kept in a template.
+_SHAREABLE = (str, int, float, bool, type(None), _Varies)
+
+
+class Shape:
+    """One object shape: `make(values)` is `obj(type_name, props)` for props in template order."""
+
+    __slots__ = ("type_names", "template", "index", "varying")
+
+    def __init__(self, type_name: str, props: list[tuple[str, Any]]) -> None:
+        template = dict(props)
+        if len(template) != len(props):
+            raise ValueError(f"{type_name}: a property named twice")
+        for name, value in props:
+            if not isinstance(value, _SHAREABLE) and not _frozen(value):
+                raise TypeError(f"{type_name}.{name}: {type(value).__name__} cannot be shared by every object")
+        self.type_names = (type_name, "System.Object")
+        self.template = template
+        self.index = {name.lower(): name for name in template}
+        self.varying = frozenset(name for name, value in props if value is VARIES)
+
+    def make(self, values: dict[str, Any], to_string: str | None = None) -> PSObject:
+        """An object of this shape; `values` sets (at least) every VARIES property, and no other name."""
+        props = self.template.copy()
+        props.update(values)
+        if len(props) != len(self.template):
+            raise KeyError(f"{self.type_names[0]}: not in the shape: {sorted(set(values) - set(self.template))}")
+        made = PSObject.__new__(PSObject)
+        made.type_names, made._props, made._index = self.type_names, props, self.index.copy()  # its own index
+        made.to_string = to_string if to_string is not None else self.type_names[0]
+        return made
+
+
+def _frozen(value: Any) -> bool:
+    """A frozen dataclass value (PSEnum): immutable, so one instance may sit in every object."""
+    params = getattr(type(value), "__dataclass_params__", None)
+    return params is not None and params.frozen
