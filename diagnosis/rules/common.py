@@ -12,7 +12,7 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
-from nestlab.diagnosis import intent
+from nestlab.diagnosis import intent, views
 from nestlab.diagnosis.evidence import Evidence
 from nestlab.diagnosis.findings import Category, EvidenceItem, Finding, Severity
 import nestlab.simulator.actions as actions
@@ -83,13 +83,15 @@ def running(lab: Lab, vm: str) -> bool:
     return lab[vm].state == "Running"
 
 
-def platforms(lab: Lab) -> Iterator[str]:
-    """Every Windows installation whose answers we have: each host, and each Running VM's guest."""
-    for host in lab.hosts():
-        yield host
-        for vm in lab.vms(host, recursive=True):
-            if running(lab, vm):
-                yield vm
+def platforms(lab: Lab) -> tuple[str, ...]:
+    """Every Windows installation whose answers we have: each host, and each Running VM's guest
+    (walked once per lab state: diagnosis.views)."""
+    return views.platforms(lab)
+
+
+def all_vms(lab: Lab) -> tuple[str, ...]:
+    """Every VM, host by host, pre-order (`Lab.all_vms()`, walked once per lab state: diagnosis.views)."""
+    return views.all_vms(lab)
 
 
 def is_hyperv_platform(ev: Evidence, owner: str) -> bool:
@@ -99,7 +101,7 @@ def is_hyperv_platform(ev: Evidence, owner: str) -> bool:
 
 def stranded(lab: Lab, node: str) -> str:
     """"; A, B cannot run": the VMs below a node whose hypervisor cannot run (for a summary)."""
-    vms = lab.vms(node, recursive=True)
+    vms = views.below(lab, node)
     return f"; {', '.join(vms)} cannot run" if vms else ""
 
 

@@ -23,6 +23,7 @@ from nestlab.diagnosis.rules.common import (
     Manual,
     Run,
     adapter_selector,
+    all_vms,
     cmd,
     get_vmnetworkadapter,
     name_of,
@@ -46,7 +47,7 @@ NETWORK_SYMPTOMS = ("nested-vm-no-network",)
 def attachments(ev: Evidence) -> Iterator[tuple[str, str, str]]:
     """(vm, adapter, switch) for every connected adapter of every VM of the nested chain."""
     lab = ev.lab
-    for vm in lab.all_vms():
+    for vm in all_vms(lab):
         if not intent.in_chain(ev, vm):
             continue
         for adapter in lab.adapters(vm):
@@ -205,7 +206,7 @@ def switch_private(ev: Evidence) -> Iterator[Hit]:
 @rule("mac-spoofing-disabled", category="network", severity="error", reference=REFERENCE)
 def mac_spoofing_disabled(ev: Evidence) -> Iterator[Hit]:
     lab = ev.lab
-    for vm in lab.all_vms():
+    for vm in all_vms(lab):
         for switch in lab.owned(vm, "switch"):
             record = lab[switch]
             if record.type != "External" or not record.adapter:

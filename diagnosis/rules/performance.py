@@ -21,6 +21,7 @@ from nestlab.diagnosis.rules.common import (
     Hit,
     Manual,
     adapter_selector,
+    all_vms,
     cmd,
     count_item,
     cpu_usage_item,
@@ -154,7 +155,7 @@ def _assigned_item(ev: Evidence, vm: str):
 @rule("dynamic-vhd", category="performance", severity="warning", reference=REFERENCE)
 def dynamic_vhd(ev: Evidence) -> Iterator[Hit]:
     lab = ev.lab
-    for vm in lab.all_vms():
+    for vm in all_vms(lab):
         if not intent.in_chain(ev, vm):
             continue
         for chain in disk_chains(lab, vm):
@@ -218,7 +219,7 @@ def slow_storage(ev: Evidence) -> Iterator[Hit]:
     other disks on it get an info note that points there (one cause, not one warning per file)."""
     lab = ev.lab
     on_volume: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    for vm in lab.all_vms():
+    for vm in all_vms(lab):
         if not intent.in_chain(ev, vm):
             continue
         owner = lab.parent(vm)
@@ -264,7 +265,7 @@ def _on_ssd(drive: str, vm: str) -> str:
 @rule("bandwidth-limited", category="performance", severity="warning", reference=REFERENCE)
 def bandwidth_limited(ev: Evidence) -> Iterator[Hit]:
     lab = ev.lab
-    for vm in lab.all_vms():
+    for vm in all_vms(lab):
         if not intent.in_chain(ev, vm):
             continue
         for adapter in lab.adapters(vm):

@@ -16,6 +16,7 @@ from nestlab.diagnosis.rules.common import (
     Hit,
     Note,
     Run,
+    all_vms,
     cmd,
     gb_text,
     gb_to_bytes,
@@ -33,7 +34,7 @@ REFERENCE = GUIDE + "VM resource changes not recognized"
 
 
 def pending(lab: Lab) -> Iterator[tuple[str, float]]:
-    for vm in lab.all_vms():
+    for vm in all_vms(lab):
         value = lab[vm].memory.pending_startup_gb
         if value is not None:
             yield vm, value

@@ -12,7 +12,21 @@ from typing import Iterator
 
 from nestlab.diagnosis.evidence import Evidence, Fact
 from nestlab.diagnosis.findings import EvidenceItem
-from nestlab.diagnosis.rules.common import GUIDE, Hit, Manual, Run, cmd, name_of, on_owner, ps, rule, running, seen, shown
+from nestlab.diagnosis.rules.common import (
+    GUIDE,
+    Hit,
+    Manual,
+    Run,
+    cmd,
+    name_of,
+    on_owner,
+    platforms,
+    ps,
+    rule,
+    running,
+    seen,
+    shown,
+)
 from nestlab.simulator.model import Edge, Lab, vhd_id
 from nestlab.simulator.psdata import Command
 
@@ -25,10 +39,9 @@ MISMATCH_TEXT = "mismatch in the identifiers"
 CHAIN_SYMPTOMS = ("vhd-merge-fails", "vm-start-fails")
 
 
-def vhd_owners(lab: Lab) -> Iterator[str]:
-    for host in lab.hosts():
-        yield host
-        yield from (vm for vm in lab.vms(host, recursive=True) if lab[vm].state == "Running")
+def vhd_owners(lab: Lab) -> tuple[str, ...]:
+    """The hosts and guests whose disks we saw: every platform (common.platforms)."""
+    return platforms(lab)
 
 
 def children(lab: Lab) -> Iterator[tuple[str, str, str]]:
