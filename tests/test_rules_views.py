@@ -60,3 +60,19 @@ def test_the_nested_chain_is_every_vm_meant_to_nest_or_below_one_or_on_an_azure_
     chain = [vm for vm in evidence.all_vms() if intent.in_chain(ev, vm)]
     assert chain == [vm for vm in evidence.all_vms() if by_ancestors(vm)]
     assert isinstance(ev, Evidence) and "chain" in ev.memo  # found once per evidence
+
+
+def test_the_storage_and_forwarding_views_forget_when_the_lab_changes():
+    from nestlab.diagnosis.rules.network import forwards
+    from nestlab.diagnosis.rules.storage import children
+
+    lab = generate(seed=100, hosts=1, depth=2, vms_per_host=100)
+    _, child, _ = children(lab)[0]
+    assert children(lab) is children(lab)
+    lab.update(child, parent=None)
+    assert child not in {c for _, c, _ in children(lab)}
+    owner = next(p for p in views.platforms(lab) if lab.platform(p).portproxy)
+    before = forwards(lab, owner)
+    assert forwards(lab, owner) is before
+    lab.update_platform(owner, portproxy=())
+    assert forwards(lab, owner) == tuple(f for f in before if f[4] is not None)

@@ -44,8 +44,16 @@ REFERENCE = GUIDE + "Network connectivity issues in nested VMs"
 NETWORK_SYMPTOMS = ("nested-vm-no-network",)
 
 
-def attachments(ev: Evidence) -> Iterator[tuple[str, str, str]]:
-    """(vm, adapter, switch) for every connected adapter of every VM of the nested chain."""
+def attachments(ev: Evidence) -> tuple[tuple[str, str, str], ...]:
+    """(vm, adapter, switch) for every connected adapter of every VM of the nested chain (found
+    once per evidence: switch-internal and switch-private both read them)."""
+    cached = ev.memo.get("rules.network.attachments")
+    if cached is None:
+        cached = ev.memo["rules.network.attachments"] = tuple(_attachments(ev))
+    return cached
+
+
+def _attachments(ev: Evidence) -> Iterator[tuple[str, str, str]]:
     lab = ev.lab
     for vm in all_vms(lab):
         if not intent.in_chain(ev, vm):
@@ -338,10 +346,19 @@ def system_port(port: int) -> bool:
     return port in SYSTEM_PORTS or port >= DYNAMIC_PORTS_FROM
 
 
-def forwards(lab: Lab, owner: str) -> list[tuple[str, int, str, int, str | None]]:
-    """(listen/external ip, port, internal ip, port, nat) of every portproxy rule and NAT static mapping."""
+Forward = tuple[str, int, str, int, str | None]  # (listen/external ip, port, internal ip, port, nat)
+
+
+def forwards(lab: Lab, owner: str) -> tuple[Forward, ...]:
+    """(listen/external ip, port, internal ip, port, nat) of every portproxy rule and NAT static mapping.
+
+    Six rules ask it of every platform, and of each VM they look behind: kept per lab state (Lab.memo)."""
+    return lab.memo(("rules.network.forwards", owner), lambda: tuple(_forwards(lab, owner)))
+
+
+def _forwards(lab: Lab, owner: str) -> list[Forward]:
     platform = lab.platform(owner)
-    found: list[tuple[str, int, str, int, str | None]] = [
+    found: list[Forward] = [
         (r.listen_address, r.listen_port, r.connect_address, r.connect_port, None) for r in platform.portproxy
     ]
     for nat in lab.owned(owner, "nat"):
