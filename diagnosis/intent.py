@@ -209,6 +209,13 @@ def readiness_candidates(ev: Evidence) -> dict[str, list[str]]:
     nesting is reported at info (readiness), so a fresh L1 is never met with silence, and a
     file server next to a working nested host never with noise.
     """
+    cached = ev.memo.get("readiness")
+    if cached is None:
+        cached = ev.memo["readiness"] = _readiness_candidates(ev)
+    return {host: list(vms) for host, vms in cached.items()}  # five rules ask: found once per evidence
+
+
+def _readiness_candidates(ev: Evidence) -> dict[str, list[str]]:
     lab = ev.lab
     found: dict[str, list[str]] = {}
     for host in lab.hosts():

@@ -105,11 +105,16 @@ def stranded(lab: Lab, node: str) -> str:
     return f"; {', '.join(vms)} cannot run" if vms else ""
 
 
-def disk_chains(lab: Lab, vm: str) -> Iterator[list[str]]:
-    """Each disk of a VM with its parents, child first; only disks the host showed (declared VHDs)."""
+def disk_chains(lab: Lab, vm: str) -> tuple[tuple[str, ...], ...]:
+    """Each disk of a VM with its parents, child first; only disks the host showed (declared VHDs).
+    Two rules read every chain VM's: kept per lab state (Lab.memo)."""
+    return lab.memo(("rules.common.disk_chains", vm), lambda: tuple(_disk_chains(lab, vm)))
+
+
+def _disk_chains(lab: Lab, vm: str) -> Iterator[tuple[str, ...]]:
     for disk in lab.disks(vm):
         chain = [v for v in lab.chain(disk)] if _declared(lab, disk) else []
-        yield [v for v in chain if _declared(lab, v)]
+        yield tuple(v for v in chain if _declared(lab, v))
 
 
 def _declared(lab: Lab, node: str) -> bool:

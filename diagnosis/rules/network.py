@@ -237,9 +237,14 @@ def mac_spoofing_disabled(ev: Evidence) -> Iterator[Hit]:
     yield from bridged_guest.unseen_bridges(ev)  # a bridge its guest cannot show (rules/bridged_guest.py)
 
 
-def chain_platforms(ev: Evidence) -> Iterator[str]:
-    """The hosts and guests whose VMs are in the nested chain (diagnosis.intent.chain_owner)."""
-    return (owner for owner in platforms(ev.lab) if intent.chain_owner(ev, owner))
+def chain_platforms(ev: Evidence) -> tuple[str, ...]:
+    """The hosts and guests whose VMs are in the nested chain (diagnosis.intent.chain_owner);
+    three rules walk them: found once per evidence."""
+    cached = ev.memo.get("rules.network.chain_platforms")
+    if cached is None:
+        cached = ev.memo["rules.network.chain_platforms"] = tuple(
+            owner for owner in platforms(ev.lab) if intent.chain_owner(ev, owner))
+    return cached
 
 
 def internal_switches(lab: Lab, owner: str) -> list[str]:
@@ -431,20 +436,24 @@ class Wanted:
     certain: bool  # an allow rule, a statement or a seen error: its absence fails someone (error)
 
 
-def wanted(ev: Evidence, owner: str, missing: list[Service]) -> list[Wanted]:
-    """The unforwarded services there is evidence someone wants reachable (issue 11, item 3):
-    stated (`--reachable VM:PORT`); an inbound allow rule on the owner with nothing behind it (the
-    hole a forward was meant to fill: its port's service first, else the next service); an error
-    seen about it ("Unable to reach nested VMs…" placed on the VM or the owner); or a forward of the
-    same VM on another port (a warning: likely, not certain). System ports only when stated."""
+def wanted(ev: Evidence, owner: str) -> list[Wanted]:
+    """The unforwarded services behind `owner` (system ports included) there is evidence someone
+    wants reachable (issue 11, item 3): stated (`--reachable VM:PORT`); an inbound allow rule on the
+    owner with nothing behind it (the hole a forward was meant to fill: its port's service first,
+    else the next service); an error seen about it ("Unable to reach nested VMs…" placed on the VM
+    or the owner); or a forward of the same VM on another port (a warning: likely, not certain).
+    System ports only when stated. Without any of these evidences nothing is wanted, and the
+    services behind the owner are not looked up (most owners of a large lab)."""
     lab = ev.lab
     stated = {(vm, port) for vm, port in ev.stated.reachable}
     holes = orphan_allow_ports(lab, owner)
     complained = {o.node for o in ev.stated.symptoms if "nested-vm-unreachable" in o.symptoms}
     forwarded_ips = {f[2] for f in forwards(lab, owner)}
+    if not (stated or holes or complained or forwarded_ips):
+        return []
     found: list[Wanted] = []
     rest = []
-    for service in missing:
+    for service in unforwarded(lab, owner, system=True):
         if (service.vm, service.port) in stated:
             found.append(Wanted(service, f"--reachable {name_of(service.vm)}:{service.port}",
                                 _take(holes, service.port, lab, owner), True))
@@ -483,7 +492,7 @@ def portproxy_missing(ev: Evidence) -> Iterator[Hit]:
         listen = outside_address(lab, owner)
         if listen is None:
             continue
-        missing = wanted(ev, owner, unforwarded(lab, owner, system=True))
+        missing = wanted(ev, owner)
         if not missing:
             continue
         commands = []

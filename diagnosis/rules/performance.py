@@ -8,7 +8,7 @@ owner's choice, not a finding.
 from __future__ import annotations
 
 from pathlib import PureWindowsPath
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from nestlab.diagnosis import intent
 from nestlab.diagnosis.evidence import Evidence
@@ -179,7 +179,7 @@ def fixed_path(path: str) -> str:
     return str(p.with_name(f"{stem}-fixed{p.suffix}"))
 
 
-def _to_fixed(vm: str, chain: list[str], vhd: str, lab: Lab) -> list[Command | tuple[Command, ...]]:
+def _to_fixed(vm: str, chain: Sequence[str], vhd: str, lab: Lab) -> list[Command | tuple[Command, ...]]:
     """Convert a dynamic disk and attach the result; a checkpoint parent gets its children merged in first."""
     path, attached, new = lab[vhd].path, lab[chain[0]].path, fixed_path(lab[vhd].path)
     if vhd != chain[0] and _shared(lab, chain, vhd):
@@ -200,7 +200,7 @@ def _to_fixed(vm: str, chain: list[str], vhd: str, lab: Lab) -> list[Command | t
     ]
 
 
-def _shared(lab: Lab, chain: list[str], vhd: str) -> bool:
+def _shared(lab: Lab, chain: Sequence[str], vhd: str) -> bool:
     """Whether another disk than this chain's own child has `vhd` as its parent (Get-VHD ParentPath)."""
     own = set(chain)
     owner = lab.owner(vhd)
