@@ -22,15 +22,15 @@ _BELOW = "diagnosis.views.below"
 
 def below(lab: Lab, owner: str) -> tuple[str, ...]:
     """Every VM below a host or VM at any depth, pre-order (`Lab.vms(owner, recursive=True)`)."""
-    return lab.memo((_BELOW, owner), lambda: _below(lab, owner))
+    return lab.memo((_BELOW, owner), lambda: tuple(_walk(lab, owner, [])))
 
 
-def _below(lab: Lab, owner: str) -> tuple[str, ...]:
-    found: list[str] = []
+def _walk(lab: Lab, owner: str, found: list[str]) -> list[str]:
+    """`found` extended by the VMs below `owner`, pre-order: one walk, no list per level."""
     for vm in lab.vms(owner):
         found.append(vm)
-        found.extend(below(lab, vm))
-    return tuple(found)
+        _walk(lab, vm, found)
+    return found
 
 
 def all_vms(lab: Lab) -> tuple[str, ...]:

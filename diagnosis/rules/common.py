@@ -94,6 +94,16 @@ def all_vms(lab: Lab) -> tuple[str, ...]:
     return views.all_vms(lab)
 
 
+def chain_platforms(ev: Evidence) -> tuple[str, ...]:
+    """The hosts and guests whose VMs are in the nested chain (diagnosis.intent.chain_owner), in
+    platform order; four rules walk them: found once per evidence."""
+    cached = ev.memo.get("rules.chain_platforms")
+    if cached is None:
+        cached = ev.memo["rules.chain_platforms"] = tuple(
+            owner for owner in platforms(ev.lab) if intent.chain_owner(ev, owner))
+    return cached
+
+
 def is_hyperv_platform(ev: Evidence, owner: str) -> bool:
     """A host, or a VM meant to run Hyper-V: where VBS, launch type and services matter."""
     return intent.hyperv_platform(ev, owner)

@@ -24,13 +24,13 @@ from nestlab.diagnosis.rules.common import (
     Run,
     adapter_selector,
     all_vms,
+    chain_platforms,
     cmd,
     get_vmnetworkadapter,
     name_of,
     network_of,
     on_parent,
     on_platform,
-    platforms,
     ps,
     rule,
     running,
@@ -235,16 +235,6 @@ def mac_spoofing_disabled(ev: Evidence) -> Iterator[Hit]:
                 explains=NETWORK_SYMPTOMS,
             )
     yield from bridged_guest.unseen_bridges(ev)  # a bridge its guest cannot show (rules/bridged_guest.py)
-
-
-def chain_platforms(ev: Evidence) -> tuple[str, ...]:
-    """The hosts and guests whose VMs are in the nested chain (diagnosis.intent.chain_owner);
-    three rules walk them: found once per evidence."""
-    cached = ev.memo.get("rules.network.chain_platforms")
-    if cached is None:
-        cached = ev.memo["rules.network.chain_platforms"] = tuple(
-            owner for owner in platforms(ev.lab) if intent.chain_owner(ev, owner))
-    return cached
 
 
 def internal_switches(lab: Lab, owner: str) -> list[str]:

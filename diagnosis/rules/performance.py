@@ -22,6 +22,7 @@ from nestlab.diagnosis.rules.common import (
     Manual,
     adapter_selector,
     all_vms,
+    chain_platforms,
     cmd,
     count_item,
     cpu_usage_item,
@@ -115,9 +116,9 @@ def capacity(lab: Lab, owner: str) -> tuple[int, float]:
 @rule("host-overcommitted", category="performance", severity="warning", reference=REFERENCE)
 def host_overcommitted(ev: Evidence) -> Iterator[Hit]:
     lab = ev.lab
-    for owner in platforms(lab):
+    for owner in chain_platforms(ev):
         vms = _running_vms(lab, owner)
-        if not vms or not intent.chain_owner(ev, owner):
+        if not vms:
             continue
         cores, memory_gb = capacity(lab, owner)
         vcpus = sum(lab[vm].processor.count for vm in vms)

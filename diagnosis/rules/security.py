@@ -96,10 +96,14 @@ def _launch_failed_unexplained(ev: Evidence, vm: str) -> bool:
     return bool(failed) and record.processor.expose_virtualization_extensions and record.guest.hypervisor_launch != "off"
 
 
-def secured(ev: Evidence) -> Iterator[tuple[str, Security]]:
-    for owner in platforms(ev.lab):
-        if is_hyperv_platform(ev, owner):
-            yield owner, ev.lab.platform(owner).security
+def secured(ev: Evidence) -> tuple[tuple[str, Security], ...]:
+    """(owner, its security settings) of every Hyper-V platform (a host, a VM meant to run
+    Hyper-V): the five rules here read them; found once per evidence."""
+    cached = ev.memo.get("rules.security.secured")
+    if cached is None:
+        cached = ev.memo["rules.security.secured"] = tuple(
+            (owner, ev.lab.platform(owner).security) for owner in platforms(ev.lab) if is_hyperv_platform(ev, owner))
+    return cached
 
 
 def running_services(security: Security) -> list[int]:
