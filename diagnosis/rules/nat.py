@@ -107,6 +107,8 @@ def nat_conflict(ev: Evidence) -> Iterator[Hit]:
     lab = ev.lab
     for owner in platforms(lab):
         nats = lab.owned(owner, "nat")
+        if not nats:  # no NAT, no conflict (most platforms)
+            continue
         outside = outside_address(lab, owner)
         overlapping = [n for n in nats if outside and _overlaps_outside(lab, owner, n)]
         if len(nats) < 2 and not overlapping:

@@ -251,6 +251,8 @@ def nat_prefix_mismatch(ev: Evidence) -> Iterator[Hit]:
     lab = ev.lab
     for owner in chain_platforms(ev):
         nats = lab.owned(owner, "nat")
+        if not nats:  # no NAT, no prefix to mismatch (most owners)
+            continue
         switches = internal_switches(lab, owner)
         uncovered = [s for s in switches if not any(covers(lab, n, s) for n in nats)]
         uncovered.sort(key=lambda s: not lab.into(s, Edge.ATTACHED))  # switches with VMs on them first
