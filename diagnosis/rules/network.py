@@ -293,9 +293,15 @@ class Service:
     protocol: str
 
 
-def services_behind(lab: Lab, owner: str, *, internal_only: bool, system: bool = False) -> list[Service]:
+def services_behind(lab: Lab, owner: str, *, internal_only: bool, system: bool = False) -> tuple[Service, ...]:
     """Listening services of the Running VMs an owner runs (only those on its Internal switches, if
-    asked; with Windows' own listeners, if asked)."""
+    asked; with Windows' own listeners, if asked). nat-static-mapping-wrong asks again for each
+    forward into a nested host: kept per lab state (Lab.memo)."""
+    return lab.memo(("rules.network.services_behind", owner, internal_only, system),
+                    lambda: tuple(_services_behind(lab, owner, internal_only=internal_only, system=system)))
+
+
+def _services_behind(lab: Lab, owner: str, *, internal_only: bool, system: bool) -> list[Service]:
     found = []
     for vm in lab.vms(owner):
         if not running(lab, vm):
