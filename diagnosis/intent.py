@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from nestlab.diagnosis import views
 from nestlab.diagnosis.evidence import Evidence
 from nestlab.diagnosis.findings import STATED, EvidenceItem
 from nestlab.simulator.model import Lab
@@ -61,7 +62,7 @@ def resolve(lab: Lab, name: str) -> list[str]:
     """The VMs a person means by `name`: a node id (`HV01/L1`), or a VM name at any depth."""
     if name in lab and lab.kind(name) == "vm":
         return [name]
-    return [vm for vm in lab.all_vms() if lab[vm].name.lower() == name.lower()]
+    return [vm for vm in views.all_vms(lab) if lab[vm].name.lower() == name.lower()]
 
 
 def intent_of(ev: Evidence, vm: str) -> Intent | None:
@@ -75,17 +76,13 @@ def meant_to_nest(ev: Evidence, vm: str) -> bool:
 
 def nested_hosts(ev: Evidence) -> list[str]:
     """Every VM meant to host nested VMs, outermost first (the lab's order)."""
-    intents = _intents(ev)
-    return [vm for vm in ev.lab.all_vms() if vm in intents]
+    return list(_intents(ev))
 
 
 def in_chain(ev: Evidence, vm: str) -> bool:
     """A VM meant to host nested VMs, or a VM inside one (at any depth); every VM of an Azure VM
     host is nested already (the host is a VM in Azure)."""
-    lab = ev.lab
-    if meant_to_nest(ev, vm) or lab[lab.root_host(vm)].kind == "azure-vm":
-        return True
-    return any(meant_to_nest(ev, a) for a in lab.ancestors(vm) if lab.kind(a) == "vm")
+    return vm in _chain(ev)
 
 
 def chain_owner(ev: Evidence, owner: str) -> bool:
@@ -110,7 +107,7 @@ def nesting_proven(ev: Evidence, node: str) -> bool:
     if node not in lab:
         return False
     for child in lab.vms(node):
-        if any(lab[vm].state == "Running" and lab.parent(vm) != node for vm in lab.vms(child, recursive=True)):
+        if any(lab[vm].state == "Running" and lab.parent(vm) != node for vm in views.below(lab, child)):
             return True
     return False
 
@@ -119,10 +116,33 @@ def nesting_proven(ev: Evidence, node: str) -> bool:
 
 
 def _intents(ev: Evidence) -> dict[str, Intent]:
+    """VM -> its intent, in the lab's order (so its keys are `nested_hosts`); once per evidence."""
     cached = ev.memo.get("intent")
     if cached is None:
-        cached = {vm: found for vm in ev.lab.all_vms() if (found := _intent(ev, vm)) is not None}
+        stated = _stated(ev)
+        cached = {vm: found for vm in views.all_vms(ev.lab) if (found := _intent(ev, vm, stated)) is not None}
         ev.memo["intent"] = cached
+    return cached
+
+
+def _chain(ev: Evidence) -> frozenset[str]:
+    """The nested chain (`in_chain`), found in one walk down the nesting rather than by looking up
+    each VM's ancestors for every rule that asks; once per evidence."""
+    cached = ev.memo.get("chain")
+    if cached is None:
+        lab, intents = ev.lab, _intents(ev)
+        found: set[str] = set()
+
+        def walk(owner: str, inside: bool) -> None:
+            for vm in lab.vms(owner):
+                here = inside or vm in intents
+                if here:
+                    found.add(vm)
+                walk(vm, here)
+
+        for host in lab.hosts():
+            walk(host, lab[host].kind == "azure-vm")
+        cached = ev.memo["chain"] = frozenset(found)
     return cached
 
 
@@ -130,13 +150,13 @@ def _stated(ev: Evidence) -> set[str]:
     return {vm for name in ev.stated.nested_hosts for vm in resolve(ev.lab, name)}
 
 
-def _intent(ev: Evidence, vm: str) -> Intent | None:
+def _intent(ev: Evidence, vm: str, stated_vms: set[str]) -> Intent | None:
     lab = ev.lab
     record = lab[vm]
     name = record.name
     reasons: list[str] = []
     items: list[EvidenceItem] = []
-    stated = vm in _stated(ev)
+    stated = vm in stated_vms
     if stated:
         reasons.append(f"stated: {name} is meant to host nested VMs")
         items.append(EvidenceItem("--nested-host", "VM", name, STATED))
@@ -189,6 +209,13 @@ def readiness_candidates(ev: Evidence) -> dict[str, list[str]]:
     nesting is reported at info (readiness), so a fresh L1 is never met with silence, and a
     file server next to a working nested host never with noise.
     """
+    cached = ev.memo.get("readiness")
+    if cached is None:
+        cached = ev.memo["readiness"] = _readiness_candidates(ev)
+    return {host: list(vms) for host, vms in cached.items()}  # five rules ask: found once per evidence
+
+
+def _readiness_candidates(ev: Evidence) -> dict[str, list[str]]:
     lab = ev.lab
     found: dict[str, list[str]] = {}
     for host in lab.hosts():

@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from nestlab.diagnosis.evidence import Evidence, Observed
-from nestlab.diagnosis.rules.common import Hit, adapter_selector, cmd, get_vmnetworkadapter, name_of, on_parent, ps, shown
+from nestlab.diagnosis.rules.common import Hit, all_vms, adapter_selector, cmd, get_vmnetworkadapter, name_of, on_parent, ps, shown
 
 NO_NETWORK = "nested-vm-no-network"  # diagnosis.triage: the machines inside/behind a VM have no network
 
@@ -30,7 +30,7 @@ NO_NETWORK = "nested-vm-no-network"  # diagnosis.triage: the machines inside/beh
 def unseen_bridges(ev: Evidence) -> Iterator[Hit]:
     """A warning for each adapter of such a VM on an External switch with MAC address spoofing off."""
     lab = ev.lab
-    for vm in lab.all_vms():
+    for vm in all_vms(lab):
         seen_there = _no_network_seen(ev, vm)
         if seen_there is None or lab.owned(vm, "switch"):
             continue

@@ -12,7 +12,7 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
-from nestlab.diagnosis import intent
+from nestlab.diagnosis import intent, views
 from nestlab.diagnosis.evidence import Evidence
 from nestlab.diagnosis.findings import Category, EvidenceItem, Finding, Severity
 import nestlab.simulator.actions as actions
@@ -83,13 +83,25 @@ def running(lab: Lab, vm: str) -> bool:
     return lab[vm].state == "Running"
 
 
-def platforms(lab: Lab) -> Iterator[str]:
-    """Every Windows installation whose answers we have: each host, and each Running VM's guest."""
-    for host in lab.hosts():
-        yield host
-        for vm in lab.vms(host, recursive=True):
-            if running(lab, vm):
-                yield vm
+def platforms(lab: Lab) -> tuple[str, ...]:
+    """Every Windows installation whose answers we have: each host, and each Running VM's guest
+    (walked once per lab state: diagnosis.views)."""
+    return views.platforms(lab)
+
+
+def all_vms(lab: Lab) -> tuple[str, ...]:
+    """Every VM, host by host, pre-order (`Lab.all_vms()`, walked once per lab state: diagnosis.views)."""
+    return views.all_vms(lab)
+
+
+def chain_platforms(ev: Evidence) -> tuple[str, ...]:
+    """The hosts and guests whose VMs are in the nested chain (diagnosis.intent.chain_owner), in
+    platform order; four rules walk them: found once per evidence."""
+    cached = ev.memo.get("rules.chain_platforms")
+    if cached is None:
+        cached = ev.memo["rules.chain_platforms"] = tuple(
+            owner for owner in platforms(ev.lab) if intent.chain_owner(ev, owner))
+    return cached
 
 
 def is_hyperv_platform(ev: Evidence, owner: str) -> bool:
@@ -99,15 +111,20 @@ def is_hyperv_platform(ev: Evidence, owner: str) -> bool:
 
 def stranded(lab: Lab, node: str) -> str:
     """"; A, B cannot run": the VMs below a node whose hypervisor cannot run (for a summary)."""
-    vms = lab.vms(node, recursive=True)
+    vms = views.below(lab, node)
     return f"; {', '.join(vms)} cannot run" if vms else ""
 
 
-def disk_chains(lab: Lab, vm: str) -> Iterator[list[str]]:
-    """Each disk of a VM with its parents, child first; only disks the host showed (declared VHDs)."""
+def disk_chains(lab: Lab, vm: str) -> tuple[tuple[str, ...], ...]:
+    """Each disk of a VM with its parents, child first; only disks the host showed (declared VHDs).
+    Two rules read every chain VM's: kept per lab state (Lab.memo)."""
+    return lab.memo(("rules.common.disk_chains", vm), lambda: tuple(_disk_chains(lab, vm)))
+
+
+def _disk_chains(lab: Lab, vm: str) -> Iterator[tuple[str, ...]]:
     for disk in lab.disks(vm):
         chain = [v for v in lab.chain(disk)] if _declared(lab, disk) else []
-        yield [v for v in chain if _declared(lab, v)]
+        yield tuple(v for v in chain if _declared(lab, v))
 
 
 def _declared(lab: Lab, node: str) -> bool:

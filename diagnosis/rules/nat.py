@@ -46,12 +46,15 @@ def _subject_nat(lab: Lab, owner: str, ip: str) -> str:
 def nat_static_mapping_wrong(ev: Evidence) -> Iterator[Hit]:
     lab = ev.lab
     for owner in platforms(lab):
+        forwarded = forwards(lab, owner)
+        if not forwarded:  # nothing forwarded, nothing forwarded wrong (most platforms)
+            continue
         services = services_behind(lab, owner, internal_only=False)
         listening = {(s.ip, s.port) for s in services_behind(lab, owner, internal_only=False, system=True)
                      if s.protocol == "TCP"}
         vm_at = _vms_by_ip(lab, owner)
-        taken = {(f[2], f[3]) for f in forwards(lab, owner)} & listening
-        for listen, port, ip, target_port, nat in forwards(lab, owner):
+        taken = {(f[2], f[3]) for f in forwarded} & listening
+        for listen, port, ip, target_port, nat in forwarded:
             if (ip, target_port) in listening or not _judgeable(lab, owner, vm_at, ip):
                 continue
             if ip in vm_at and unforwarded(lab, vm_at[ip]):
@@ -104,6 +107,8 @@ def nat_conflict(ev: Evidence) -> Iterator[Hit]:
     lab = ev.lab
     for owner in platforms(lab):
         nats = lab.owned(owner, "nat")
+        if not nats:  # no NAT, no conflict (most platforms)
+            continue
         outside = outside_address(lab, owner)
         overlapping = [n for n in nats if outside and _overlaps_outside(lab, owner, n)]
         if len(nats) < 2 and not overlapping:

@@ -23,13 +23,14 @@ from nestlab.diagnosis.rules.common import (
     Manual,
     Run,
     adapter_selector,
+    all_vms,
+    chain_platforms,
     cmd,
     get_vmnetworkadapter,
     name_of,
     network_of,
     on_parent,
     on_platform,
-    platforms,
     ps,
     rule,
     running,
@@ -43,10 +44,18 @@ REFERENCE = GUIDE + "Network connectivity issues in nested VMs"
 NETWORK_SYMPTOMS = ("nested-vm-no-network",)
 
 
-def attachments(ev: Evidence) -> Iterator[tuple[str, str, str]]:
-    """(vm, adapter, switch) for every connected adapter of every VM of the nested chain."""
+def attachments(ev: Evidence) -> tuple[tuple[str, str, str], ...]:
+    """(vm, adapter, switch) for every connected adapter of every VM of the nested chain (found
+    once per evidence: switch-internal and switch-private both read them)."""
+    cached = ev.memo.get("rules.network.attachments")
+    if cached is None:
+        cached = ev.memo["rules.network.attachments"] = tuple(_attachments(ev))
+    return cached
+
+
+def _attachments(ev: Evidence) -> Iterator[tuple[str, str, str]]:
     lab = ev.lab
-    for vm in lab.all_vms():
+    for vm in all_vms(lab):
         if not intent.in_chain(ev, vm):
             continue
         for adapter in lab.adapters(vm):
@@ -205,7 +214,7 @@ def switch_private(ev: Evidence) -> Iterator[Hit]:
 @rule("mac-spoofing-disabled", category="network", severity="error", reference=REFERENCE)
 def mac_spoofing_disabled(ev: Evidence) -> Iterator[Hit]:
     lab = ev.lab
-    for vm in lab.all_vms():
+    for vm in all_vms(lab):
         for switch in lab.owned(vm, "switch"):
             record = lab[switch]
             if record.type != "External" or not record.adapter:
@@ -228,11 +237,6 @@ def mac_spoofing_disabled(ev: Evidence) -> Iterator[Hit]:
     yield from bridged_guest.unseen_bridges(ev)  # a bridge its guest cannot show (rules/bridged_guest.py)
 
 
-def chain_platforms(ev: Evidence) -> Iterator[str]:
-    """The hosts and guests whose VMs are in the nested chain (diagnosis.intent.chain_owner)."""
-    return (owner for owner in platforms(ev.lab) if intent.chain_owner(ev, owner))
-
-
 def internal_switches(lab: Lab, owner: str) -> list[str]:
     return [s for s in lab.owned(owner, "switch") if lab[s].type == "Internal" and lab[s].host_ip]
 
@@ -247,6 +251,8 @@ def nat_prefix_mismatch(ev: Evidence) -> Iterator[Hit]:
     lab = ev.lab
     for owner in chain_platforms(ev):
         nats = lab.owned(owner, "nat")
+        if not nats:  # no NAT, no prefix to mismatch (most owners)
+            continue
         switches = internal_switches(lab, owner)
         uncovered = [s for s in switches if not any(covers(lab, n, s) for n in nats)]
         uncovered.sort(key=lambda s: not lab.into(s, Edge.ATTACHED))  # switches with VMs on them first
@@ -287,9 +293,15 @@ class Service:
     protocol: str
 
 
-def services_behind(lab: Lab, owner: str, *, internal_only: bool, system: bool = False) -> list[Service]:
+def services_behind(lab: Lab, owner: str, *, internal_only: bool, system: bool = False) -> tuple[Service, ...]:
     """Listening services of the Running VMs an owner runs (only those on its Internal switches, if
-    asked; with Windows' own listeners, if asked)."""
+    asked; with Windows' own listeners, if asked). nat-static-mapping-wrong asks again for each
+    forward into a nested host: kept per lab state (Lab.memo)."""
+    return lab.memo(("rules.network.services_behind", owner, internal_only, system),
+                    lambda: tuple(_services_behind(lab, owner, internal_only=internal_only, system=system)))
+
+
+def _services_behind(lab: Lab, owner: str, *, internal_only: bool, system: bool) -> list[Service]:
     found = []
     for vm in lab.vms(owner):
         if not running(lab, vm):
@@ -337,10 +349,19 @@ def system_port(port: int) -> bool:
     return port in SYSTEM_PORTS or port >= DYNAMIC_PORTS_FROM
 
 
-def forwards(lab: Lab, owner: str) -> list[tuple[str, int, str, int, str | None]]:
-    """(listen/external ip, port, internal ip, port, nat) of every portproxy rule and NAT static mapping."""
+Forward = tuple[str, int, str, int, str | None]  # (listen/external ip, port, internal ip, port, nat)
+
+
+def forwards(lab: Lab, owner: str) -> tuple[Forward, ...]:
+    """(listen/external ip, port, internal ip, port, nat) of every portproxy rule and NAT static mapping.
+
+    Six rules ask it of every platform, and of each VM they look behind: kept per lab state (Lab.memo)."""
+    return lab.memo(("rules.network.forwards", owner), lambda: tuple(_forwards(lab, owner)))
+
+
+def _forwards(lab: Lab, owner: str) -> list[Forward]:
     platform = lab.platform(owner)
-    found: list[tuple[str, int, str, int, str | None]] = [
+    found: list[Forward] = [
         (r.listen_address, r.listen_port, r.connect_address, r.connect_port, None) for r in platform.portproxy
     ]
     for nat in lab.owned(owner, "nat"):
@@ -413,20 +434,24 @@ class Wanted:
     certain: bool  # an allow rule, a statement or a seen error: its absence fails someone (error)
 
 
-def wanted(ev: Evidence, owner: str, missing: list[Service]) -> list[Wanted]:
-    """The unforwarded services there is evidence someone wants reachable (issue 11, item 3):
-    stated (`--reachable VM:PORT`); an inbound allow rule on the owner with nothing behind it (the
-    hole a forward was meant to fill: its port's service first, else the next service); an error
-    seen about it ("Unable to reach nested VMs…" placed on the VM or the owner); or a forward of the
-    same VM on another port (a warning: likely, not certain). System ports only when stated."""
+def wanted(ev: Evidence, owner: str) -> list[Wanted]:
+    """The unforwarded services behind `owner` (system ports included) there is evidence someone
+    wants reachable (issue 11, item 3): stated (`--reachable VM:PORT`); an inbound allow rule on the
+    owner with nothing behind it (the hole a forward was meant to fill: its port's service first,
+    else the next service); an error seen about it ("Unable to reach nested VMs…" placed on the VM
+    or the owner); or a forward of the same VM on another port (a warning: likely, not certain).
+    System ports only when stated. Without any of these evidences nothing is wanted, and the
+    services behind the owner are not looked up (most owners of a large lab)."""
     lab = ev.lab
     stated = {(vm, port) for vm, port in ev.stated.reachable}
     holes = orphan_allow_ports(lab, owner)
     complained = {o.node for o in ev.stated.symptoms if "nested-vm-unreachable" in o.symptoms}
     forwarded_ips = {f[2] for f in forwards(lab, owner)}
+    if not (stated or holes or complained or forwarded_ips):
+        return []
     found: list[Wanted] = []
     rest = []
-    for service in missing:
+    for service in unforwarded(lab, owner, system=True):
         if (service.vm, service.port) in stated:
             found.append(Wanted(service, f"--reachable {name_of(service.vm)}:{service.port}",
                                 _take(holes, service.port, lab, owner), True))
@@ -465,7 +490,7 @@ def portproxy_missing(ev: Evidence) -> Iterator[Hit]:
         listen = outside_address(lab, owner)
         if listen is None:
             continue
-        missing = wanted(ev, owner, unforwarded(lab, owner, system=True))
+        missing = wanted(ev, owner)
         if not missing:
             continue
         commands = []

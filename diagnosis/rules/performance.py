@@ -8,7 +8,7 @@ owner's choice, not a finding.
 from __future__ import annotations
 
 from pathlib import PureWindowsPath
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from nestlab.diagnosis import intent
 from nestlab.diagnosis.evidence import Evidence
@@ -21,6 +21,8 @@ from nestlab.diagnosis.rules.common import (
     Hit,
     Manual,
     adapter_selector,
+    all_vms,
+    chain_platforms,
     cmd,
     count_item,
     cpu_usage_item,
@@ -114,9 +116,9 @@ def capacity(lab: Lab, owner: str) -> tuple[int, float]:
 @rule("host-overcommitted", category="performance", severity="warning", reference=REFERENCE)
 def host_overcommitted(ev: Evidence) -> Iterator[Hit]:
     lab = ev.lab
-    for owner in platforms(lab):
+    for owner in chain_platforms(ev):
         vms = _running_vms(lab, owner)
-        if not vms or not intent.chain_owner(ev, owner):
+        if not vms:
             continue
         cores, memory_gb = capacity(lab, owner)
         vcpus = sum(lab[vm].processor.count for vm in vms)
@@ -154,7 +156,7 @@ def _assigned_item(ev: Evidence, vm: str):
 @rule("dynamic-vhd", category="performance", severity="warning", reference=REFERENCE)
 def dynamic_vhd(ev: Evidence) -> Iterator[Hit]:
     lab = ev.lab
-    for vm in lab.all_vms():
+    for vm in all_vms(lab):
         if not intent.in_chain(ev, vm):
             continue
         for chain in disk_chains(lab, vm):
@@ -178,7 +180,7 @@ def fixed_path(path: str) -> str:
     return str(p.with_name(f"{stem}-fixed{p.suffix}"))
 
 
-def _to_fixed(vm: str, chain: list[str], vhd: str, lab: Lab) -> list[Command | tuple[Command, ...]]:
+def _to_fixed(vm: str, chain: Sequence[str], vhd: str, lab: Lab) -> list[Command | tuple[Command, ...]]:
     """Convert a dynamic disk and attach the result; a checkpoint parent gets its children merged in first."""
     path, attached, new = lab[vhd].path, lab[chain[0]].path, fixed_path(lab[vhd].path)
     if vhd != chain[0] and _shared(lab, chain, vhd):
@@ -199,7 +201,7 @@ def _to_fixed(vm: str, chain: list[str], vhd: str, lab: Lab) -> list[Command | t
     ]
 
 
-def _shared(lab: Lab, chain: list[str], vhd: str) -> bool:
+def _shared(lab: Lab, chain: Sequence[str], vhd: str) -> bool:
     """Whether another disk than this chain's own child has `vhd` as its parent (Get-VHD ParentPath)."""
     own = set(chain)
     owner = lab.owner(vhd)
@@ -218,7 +220,7 @@ def slow_storage(ev: Evidence) -> Iterator[Hit]:
     other disks on it get an info note that points there (one cause, not one warning per file)."""
     lab = ev.lab
     on_volume: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    for vm in lab.all_vms():
+    for vm in all_vms(lab):
         if not intent.in_chain(ev, vm):
             continue
         owner = lab.parent(vm)
@@ -264,7 +266,7 @@ def _on_ssd(drive: str, vm: str) -> str:
 @rule("bandwidth-limited", category="performance", severity="warning", reference=REFERENCE)
 def bandwidth_limited(ev: Evidence) -> Iterator[Hit]:
     lab = ev.lab
-    for vm in lab.all_vms():
+    for vm in all_vms(lab):
         if not intent.in_chain(ev, vm):
             continue
         for adapter in lab.adapters(vm):

@@ -16,6 +16,7 @@ from nestlab.diagnosis.rules.common import (
     Hit,
     Note,
     Run,
+    all_vms,
     cmd,
     gb_text,
     gb_to_bytes,
@@ -32,8 +33,14 @@ from nestlab.simulator.model import Lab
 REFERENCE = GUIDE + "VM resource changes not recognized"
 
 
-def pending(lab: Lab) -> Iterator[tuple[str, float]]:
-    for vm in lab.all_vms():
+def pending(lab: Lab) -> tuple[tuple[str, float], ...]:
+    """(vm, configured startup GB) of every VM whose memory change waits; both rules here read
+    them: kept per lab state (Lab.memo)."""
+    return lab.memo(("rules.resources.pending",), lambda: tuple(_pending(lab)))
+
+
+def _pending(lab: Lab) -> Iterator[tuple[str, float]]:
+    for vm in all_vms(lab):
         value = lab[vm].memory.pending_startup_gb
         if value is not None:
             yield vm, value

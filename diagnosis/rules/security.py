@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from nestlab.diagnosis import intent
+from nestlab.diagnosis import intent, views
 from nestlab.diagnosis.evidence import Evidence
 from nestlab.diagnosis.rules.common import (
     DEVICE_GUARD,
@@ -72,7 +72,7 @@ def vbs_verdict(ev: Evidence, owner: str) -> tuple[Severity, str]:
     """How much VBS on `owner` matters here, and the sentence that says why (see the module docstring)."""
     lab = ev.lab
     build = lab.platform(owner).os.build
-    below = [vm for vm in lab.vms(owner, recursive=True) if intent.meant_to_nest(ev, vm)]
+    below = [vm for vm in views.below(lab, owner) if intent.meant_to_nest(ev, vm)]
     if intent.nesting_proven(ev, owner):
         return "info", f"a nested VM runs below {owner}, so it does not block nesting here"
     if any(VBS_MESSAGE_SYMPTOM in o.symptoms and (not o.node or o.node == owner or o.node in below)
@@ -96,10 +96,14 @@ def _launch_failed_unexplained(ev: Evidence, vm: str) -> bool:
     return bool(failed) and record.processor.expose_virtualization_extensions and record.guest.hypervisor_launch != "off"
 
 
-def secured(ev: Evidence) -> Iterator[tuple[str, Security]]:
-    for owner in platforms(ev.lab):
-        if is_hyperv_platform(ev, owner):
-            yield owner, ev.lab.platform(owner).security
+def secured(ev: Evidence) -> tuple[tuple[str, Security], ...]:
+    """(owner, its security settings) of every Hyper-V platform (a host, a VM meant to run
+    Hyper-V): the five rules here read them; found once per evidence."""
+    cached = ev.memo.get("rules.security.secured")
+    if cached is None:
+        cached = ev.memo["rules.security.secured"] = tuple(
+            (owner, ev.lab.platform(owner).security) for owner in platforms(ev.lab) if is_hyperv_platform(ev, owner))
+    return cached
 
 
 def running_services(security: Security) -> list[int]:

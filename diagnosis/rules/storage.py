@@ -12,7 +12,21 @@ from typing import Iterator
 
 from nestlab.diagnosis.evidence import Evidence, Fact
 from nestlab.diagnosis.findings import EvidenceItem
-from nestlab.diagnosis.rules.common import GUIDE, Hit, Manual, Run, cmd, name_of, on_owner, ps, rule, running, seen, shown
+from nestlab.diagnosis.rules.common import (
+    GUIDE,
+    Hit,
+    Manual,
+    Run,
+    cmd,
+    name_of,
+    on_owner,
+    platforms,
+    ps,
+    rule,
+    running,
+    seen,
+    shown,
+)
 from nestlab.simulator.model import Edge, Lab, vhd_id
 from nestlab.simulator.psdata import Command
 
@@ -25,14 +39,18 @@ MISMATCH_TEXT = "mismatch in the identifiers"
 CHAIN_SYMPTOMS = ("vhd-merge-fails", "vm-start-fails")
 
 
-def vhd_owners(lab: Lab) -> Iterator[str]:
-    for host in lab.hosts():
-        yield host
-        yield from (vm for vm in lab.vms(host, recursive=True) if lab[vm].state == "Running")
+def vhd_owners(lab: Lab) -> tuple[str, ...]:
+    """The hosts and guests whose disks we saw: every platform (common.platforms)."""
+    return platforms(lab)
 
 
-def children(lab: Lab) -> Iterator[tuple[str, str, str]]:
-    """(owner, child VHD id, declared parent path) of every differencing disk."""
+def children(lab: Lab) -> tuple[tuple[str, str, str], ...]:
+    """(owner, child VHD id, declared parent path) of every differencing disk (three rules read
+    them: kept per lab state, Lab.memo)."""
+    return lab.memo(("rules.storage.children",), lambda: tuple(_children(lab)))
+
+
+def _children(lab: Lab) -> Iterator[tuple[str, str, str]]:
     for owner in vhd_owners(lab):
         for vhd in lab.owned(owner, "vhd"):
             record = lab[vhd]
@@ -47,6 +65,16 @@ def parent_missing(ev: Evidence, owner: str, path: str) -> bool:
         return not fact.value
     missing = {p.lower() for p in ev.lab.platform(owner).files_missing}
     return path.lower() in missing or ev.lab.vhd_by_path(owner, path) is None
+
+
+def orphans(ev: Evidence) -> tuple[tuple[str, str, str], ...]:
+    """The `children` whose parent is missing (parent_missing): vhd-parent-missing and
+    vhd-parent-moved both start from them; found once per evidence."""
+    cached = ev.memo.get("rules.storage.orphans")
+    if cached is None:
+        cached = ev.memo["rules.storage.orphans"] = tuple(
+            (owner, child, path) for owner, child, path in children(ev.lab) if parent_missing(ev, owner, path))
+    return cached
 
 
 def parent_search(ev: Evidence, owner: str, child: str, path: str) -> Fact | None:
@@ -97,8 +125,8 @@ def _offline(lab: Lab, vhd: str, commands: list[Command]) -> tuple[Run, ...]:
 
 @rule("vhd-parent-missing", category="storage", severity="error", reference=REFERENCE)
 def vhd_parent_missing(ev: Evidence) -> Iterator[Hit]:
-    for owner, child, path in children(ev.lab):
-        if not parent_missing(ev, owner, path) or moved_to(ev, owner, child, path):
+    for owner, child, path in orphans(ev):
+        if moved_to(ev, owner, child, path):
             continue
         record = ev.lab[child]
         yield Hit(
@@ -119,9 +147,7 @@ def _search_items(ev: Evidence, child: str) -> tuple[EvidenceItem, ...]:
 
 @rule("vhd-parent-moved", category="storage", severity="error", reference=REFERENCE)
 def vhd_parent_moved(ev: Evidence) -> Iterator[Hit]:
-    for owner, child, path in children(ev.lab):
-        if not parent_missing(ev, owner, path):
-            continue
+    for owner, child, path in orphans(ev):
         found = moved_to(ev, owner, child, path)
         if not found:
             continue
@@ -141,6 +167,16 @@ def test_vhd_error(ev: Evidence, owner: str, path: str) -> Fact | None:
     return ev.of(vhd_id(owner, path)).test_vhd_error
 
 
+def failing_owners(ev: Evidence) -> frozenset[str]:
+    """The hosts and guests where Test-VHD failed on some disk (its facts are filed under
+    `vhd_id(owner, path)`): the only owners whose disks can have an error of their own. Once per evidence."""
+    cached = ev.memo.get("rules.storage.failing_owners")
+    if cached is None:
+        cached = ev.memo["rules.storage.failing_owners"] = frozenset(
+            node.partition(":vhd:")[0] for node, facts in ev.facts.items() if facts.test_vhd_error is not None)
+    return cached
+
+
 def own_test_vhd_error(ev: Evidence, owner: str, vhd: str) -> Fact | None:
     """Test-VHD's error on this disk, unless its parent fails Test-VHD too: Test-VHD opens the whole
     chain, so the child then only repeats its parent's error and the broken link is further up."""
@@ -158,7 +194,10 @@ def is_mismatch(message: str) -> bool:
 
 @rule("vhd-chain-broken", category="storage", severity="error", reference=REFERENCE)
 def vhd_chain_broken(ev: Evidence) -> Iterator[Hit]:
+    failing = failing_owners(ev)
     for owner, child, path in children(ev.lab):
+        if owner not in failing:
+            continue
         error = own_test_vhd_error(ev, owner, child)
         if error is None or not is_mismatch(error.value) or parent_missing(ev, owner, path):
             continue
@@ -176,9 +215,10 @@ def vhd_chain_broken(ev: Evidence) -> Iterator[Hit]:
 
 @rule("vhd-corrupt", category="storage", severity="error", reference=REFERENCE)
 def vhd_corrupt(ev: Evidence) -> Iterator[Hit]:
+    failing = failing_owners(ev)
     for owner in vhd_owners(ev.lab):
         corrupt = list(ev.lab.platform(owner).files_corrupt)
-        for vhd in ev.lab.owned(owner, "vhd"):
+        for vhd in ev.lab.owned(owner, "vhd") if owner in failing else ():
             error = own_test_vhd_error(ev, owner, vhd)
             if error is not None and not is_mismatch(error.value) and PARENT_NOT_FOUND.lower() not in str(error.value).lower():
                 corrupt.append(ev.lab[vhd].path)

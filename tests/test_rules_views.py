@@ -1,0 +1,78 @@
+"""The views the rules share (diagnosis.views, intent's nested chain): walked once per lab state,
+forgotten when the lab changes, and the same answers as the graph walks they replace."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from nestlab.diagnosis import intent, views
+from nestlab.diagnosis.collect import collect
+from nestlab.diagnosis.evidence import Evidence
+from nestlab.lab.session import SimSession
+from nestlab.simulator.faults import inject_random
+from nestlab.simulator.generate import generate
+from nestlab.simulator.labfile import load
+from nestlab.simulator.model import Lab
+
+
+def _labs() -> list[Lab]:
+    faulty = generate(seed=7, hosts=2, depth=3, vms_per_host=6)
+    inject_random(faulty, 3, random.Random(7))
+    return [load("builtin:reference"), load("fixtures/labs/azure.yaml"), faulty]
+
+
+@pytest.fixture(params=range(3), ids=["reference", "azure", "generated"])
+def lab(request) -> Lab:
+    return _labs()[request.param]
+
+
+def _walked_platforms(lab: Lab) -> list[str]:
+    return [n for host in lab.hosts()
+            for n in (host, *(vm for vm in lab.vms(host, recursive=True) if lab[vm].state == "Running"))]
+
+
+def test_the_views_answer_what_the_graph_walks_answer(lab):
+    assert list(views.all_vms(lab)) == lab.all_vms()
+    assert list(views.platforms(lab)) == _walked_platforms(lab)
+    for node in [*lab.hosts(), *lab.all_vms()]:
+        assert list(views.below(lab, node)) == lab.vms(node, recursive=True)
+
+
+def test_a_view_is_walked_once_and_forgotten_when_the_lab_changes(lab):
+    first = views.platforms(lab)
+    assert views.platforms(lab) is first  # kept: the second rule to ask walks nothing
+    running = next(vm for vm in lab.all_vms() if lab[vm].state == "Running")
+    lab.update(running, state="Off")
+    assert running in first and running not in views.platforms(lab)
+
+
+def test_the_nested_chain_is_every_vm_meant_to_nest_or_below_one_or_on_an_azure_vm(lab):
+    ev = collect(SimSession(lab), target=lab.name)
+    evidence = ev.lab
+
+    def by_ancestors(vm: str) -> bool:  # the definition, as in_chain read it before the walk
+        if intent.meant_to_nest(ev, vm) or evidence[evidence.root_host(vm)].kind == "azure-vm":
+            return True
+        return any(intent.meant_to_nest(ev, a) for a in evidence.ancestors(vm) if evidence.kind(a) == "vm")
+
+    chain = [vm for vm in evidence.all_vms() if intent.in_chain(ev, vm)]
+    assert chain == [vm for vm in evidence.all_vms() if by_ancestors(vm)]
+    assert isinstance(ev, Evidence) and "chain" in ev.memo  # found once per evidence
+
+
+def test_the_storage_and_forwarding_views_forget_when_the_lab_changes():
+    from nestlab.diagnosis.rules.network import forwards
+    from nestlab.diagnosis.rules.storage import children
+
+    lab = generate(seed=100, hosts=1, depth=2, vms_per_host=100)
+    _, child, _ = children(lab)[0]
+    assert children(lab) is children(lab)
+    lab.update(child, parent=None)
+    assert child not in {c for _, c, _ in children(lab)}
+    owner = next(p for p in views.platforms(lab) if lab.platform(p).portproxy)
+    before = forwards(lab, owner)
+    assert forwards(lab, owner) is before
+    lab.update_platform(owner, portproxy=())
+    assert forwards(lab, owner) == tuple(f for f in before if f[4] is not None)
