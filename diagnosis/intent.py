@@ -132,16 +132,16 @@ def _chain(ev: Evidence) -> frozenset[str]:
     if cached is None:
         lab, intents = ev.lab, _intents(ev)
         found: set[str] = set()
-
-        def walk(owner: str, inside: bool) -> None:
-            for vm in lab.vms(owner):
+        # a stack, not a recursive closure: that would be a reference cycle holding the evidence
+        # lab, which nestlab.gc_pause needs to be freed by reference counting alone
+        stack = [(host, lab[host].kind == "azure-vm") for host in reversed(lab.hosts())]
+        while stack:
+            owner, inside = stack.pop()
+            for vm in reversed(lab.vms(owner)):
                 here = inside or vm in intents
                 if here:
                     found.add(vm)
-                walk(vm, here)
-
-        for host in lab.hosts():
-            walk(host, lab[host].kind == "azure-vm")
+                stack.append((vm, here))
         cached = ev.memo["chain"] = frozenset(found)
     return cached
 
