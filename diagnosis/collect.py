@@ -19,7 +19,7 @@ from typing import Callable, Iterator
 from nestlab.diagnosis import parse, probes
 from nestlab.diagnosis.evidence import Evidence
 from nestlab.simulator.errors import BadInput, SessionError
-from nestlab.simulator.model import Lab
+from nestlab.simulator.model import Lab, NodeId
 from nestlab.simulator.psdata import Command, Result
 from nestlab.simulator.session_protocol import Request, Session
 
@@ -232,18 +232,22 @@ def _follow_up(answers: dict[str, Result]) -> tuple[probes.Probe, ...]:
 
     Every disk a VM uses is tested, even one Get-VHD cannot open (a damaged file shows only there).
     """
-    vhds = parse.vhd_objects(answers)
-    known = {str(v["Path"]).lower() for v in vhds}
+    read = parse.Read(answers)  # each answer read once, however many questions follow
+    vhds = parse.vhd_objects(read)
+    own_paths = {str(v["Path"]) for v in vhds}
+    known = {p.lower() for p in own_paths}
     parents = sorted({str(v["ParentPath"]) for v in vhds if v["ParentPath"]})
-    unresolved = [p for p in parents if f"testpath:{p}" not in answers]
-    paths = {str(v["Path"]) for v in vhds} | set(parse.drive_paths(answers))
-    untested = sorted(p for p in paths if f"testvhd:{p}" not in answers)
+    path_tested, vhd_tested = read.of_kind("testpath"), read.of_kind("testvhd")
+    unresolved = [p for p in parents if p not in path_tested]
+    untested = sorted(p for p in own_paths.union(parse.drive_paths(read)) if p not in vhd_tested)
     if unresolved or untested:
         return probes.disk_batch(known, unresolved, untested)
-    unsearched = [p for p in parse.missing_parents(answers) if f"search:{p}" not in answers]
+    searched = read.of_kind("search")
+    unsearched = [p for p in parse.missing_parents(read) if p not in searched]
     if unsearched:
-        return probes.search_batch(unsearched, parse.drive_letters(answers))
-    extra = sorted({p for p in parse.search_hits(answers) if p.lower() not in known and f"vhd:{p}" not in answers})
+        return probes.search_batch(unsearched, parse.drive_letters(read))
+    opened = read.of_kind("vhd")
+    extra = sorted({p for p in parse.search_hits(read) if p.lower() not in known and p not in opened})
     return tuple(probes.probe(f"vhd:{p}", Command.of("Get-VHD", Path=p)) for p in extra)
 
 
@@ -254,7 +258,8 @@ def _send(
     """One round trip for every platform's probes; their answers, per platform, by probe key.
     With `prefetch`, the round also fans the guests' first batch out below the host, and what
     each guest answered is put there, by its path."""
-    requests = [Request.at(host, probe.pipeline, platform.path) for platform, plan in plans for probe in plan]
+    requests = [Request(where, probe.pipeline) for where, plan in
+                ((NodeId.of_host(host, platform.path), plan) for platform, plan in plans) for probe in plan]
     fan_out = probes.first_batch(guest=True) if prefetch is not None and FAN_OUT_LEVELS > 0 else ()
     requests += [Request.at(host, probe.pipeline, guest_levels=FAN_OUT_LEVELS) for probe in fan_out]
     results = session.send(requests)
