@@ -67,9 +67,9 @@ def _rebuilt(hosts: list[str], walks: list[tuple[list["_Platform"], Walk]], walk
         try:
             for platform in platforms:  # parents first, in the order the walk completed them
                 if platform.parent is None:
-                    builder.add_host(platform.node, platform.answers)
+                    builder.add_host(platform.node, platform.read)
                 else:
-                    builder.add_guest(platform.node, platform.answers)
+                    builder.add_guest(platform.node, platform.read)
         except BadInput as exc:  # answers that cannot be read count as a host that stopped answering
             part.unreachable.append((host, str(exc)))
         walk.round_trips.update(part.round_trips)
@@ -135,11 +135,25 @@ class _Platform:
     node: str = ""  # its evidence node id, known once it answered (host) or when found (guest)
     answers: dict[str, Result] = field(default_factory=dict)
     added: bool = False
+    _read: "parse.Read | None" = field(default=None, init=False, repr=False)
+
+    def take(self, answers: dict[str, Result]) -> None:
+        """A round's answers, added to what it showed before."""
+        self.answers.update(answers)
+        self._read = None
+
+    @property
+    def read(self) -> parse.Read:
+        """Its answers so far, read once for every question until the next round adds to them:
+        naming it, its VMs, its next probes, and (once complete) the rebuild."""
+        if self._read is None:
+            self._read = parse.Read(self.answers)
+        return self._read
 
     def next_probes(self) -> tuple[probes.Probe, ...]:
         if not self.answers:
             return probes.first_batch(guest=bool(self.path))
-        return _follow_up(self.answers)
+        return _follow_up(self.read)
 
 
 FAN_OUT_LEVELS = 8  # guest levels the first round reads at once; deeper ones cost a round trip each
@@ -166,7 +180,7 @@ def _walk_host(
             answers = _send(session, host, plans, walk, prefetched if root is active[0] and not root.answers else None)
             for (platform, plan), answer in zip(plans, answers):
                 first = not platform.answers
-                platform.answers.update(answer)
+                platform.take(answer)
                 if first:
                     _found(platform, host, walk, progress, spawn=found)
         found = _enter_prefetched(found, prefetched, host, walk, progress)
@@ -187,7 +201,7 @@ def _enter_prefetched(
         if answers is None:
             walking.append(platform)
             continue
-        platform.answers.update(answers)
+        platform.take(answers)
         below: list[_Platform] = []
         _found(platform, host, walk, progress, spawn=below)
         if platform.node:
@@ -199,12 +213,12 @@ def _enter_prefetched(
 def _found(platform: _Platform, host: str, walk: Walk, progress: Progress | None, *, spawn: list) -> None:
     """After a platform's first batch: name it, and start on each of its Running VMs."""
     if platform.parent is None:
-        platform.node = parse.computer_name(platform.answers) or host  # what it calls itself
-    elif parse.first(platform.answers, "os") is None:
+        platform.node = parse.computer_name(platform.read) or host  # what it calls itself
+    elif platform.read.first("os") is None:
         walk.skipped.append((platform.node, "PowerShell Direct failed"))
         platform.node = ""
         return
-    for name, running in parse.vm_states(platform.answers):
+    for name, running in parse.vm_states(platform.read):
         vm = f"{platform.node}/{name}"
         if not running:
             walk.skipped.append((vm, "not Running: its guest cannot answer PowerShell Direct"))
@@ -226,13 +240,12 @@ def _add_in_order(order: list[_Platform], complete: list[_Platform]) -> None:
             platform.added = progressed = True
 
 
-def _follow_up(answers: dict[str, Result]) -> tuple[probes.Probe, ...]:
+def _follow_up(read: parse.Read) -> tuple[probes.Probe, ...]:
     """The next disk batch: parents not yet seen and disks not yet tested; else where a missing
     parent went; else Get-VHD of the files found there (whose own parents the next round reads).
 
     Every disk a VM uses is tested, even one Get-VHD cannot open (a damaged file shows only there).
     """
-    read = parse.Read(answers)  # each answer read once, however many questions follow
     vhds = parse.vhd_objects(read)
     own_paths = {str(v["Path"]) for v in vhds}
     known = {p.lower() for p in own_paths}

@@ -832,8 +832,9 @@ def vm_processor(p: PSObject | None) -> Processor:
 
 def vm_memory(m: PSObject | None, vm: PSObject | None, running: bool) -> Memory:
     """Startup as configured; while Running, what the VM really got (MemoryAssigned) is what applies."""
-    configured = _gb(get(m, "Startup", get(vm, "MemoryStartup", 4 * GIB)))
-    dynamic = bool(get(m, "DynamicMemoryEnabled", get(vm, "DynamicMemoryEnabled", False)))
+    startup, dynamic = get(m, "Startup"), get(m, "DynamicMemoryEnabled")  # Get-VM's only when Get-VMMemory lacks them
+    configured = _gb(startup if startup is not None else get(vm, "MemoryStartup", 4 * GIB))
+    dynamic = bool(dynamic if dynamic is not None else get(vm, "DynamicMemoryEnabled", False))
     startup, pending = startup_memory(configured, dynamic, _gb(get(vm, "MemoryAssigned", 0)), running)
     return Memory(startup_gb=startup, dynamic=dynamic, pending_startup_gb=pending)
 
