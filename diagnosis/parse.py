@@ -129,22 +129,20 @@ class Read:
         self.follow_ups = follow_ups
 
     def objects(self, key: str) -> list[PSObject]:
-        try:
-            return self._objects[key]
-        except KeyError:
+        found = self._objects.get(key)  # most keys are read once or twice: no KeyError to pay
+        if found is None:
             found = self._objects[key] = objects(self.answers, key)
-            return found
+        return found
 
     def first(self, key: str) -> PSObject | None:
         found = self.objects(key)
         return found[0] if found else None
 
     def lines(self, key: str) -> list[str]:
-        try:
-            return self._lines[key]
-        except KeyError:
+        found = self._lines.get(key)
+        if found is None:
             found = self._lines[key] = lines(self.answers, key)
-            return found
+        return found
 
     def of_kind(self, kind: str) -> dict[str, Result]:
         """The answers keyed `kind:…`, by what follows the colon (a path, a log name), in answer order."""
@@ -174,6 +172,7 @@ PLATFORM_OBJECTS = ("os", "cs", "cpu", "feature", "optionalfeature", "deviceguar
                     "firewall", "portfilters", "ipaddresses", "routes", "profiles", "tcplisteners", "udplisteners",
                     "switches", "nat", "natmappings")
 TEXT_ANSWERS = ("bcd", "portproxy", "filters")
+_PLATFORM_COMMANDS = {key: probes.text_of(key) for key in (*PLATFORM_OBJECTS, *TEXT_ANSWERS)}  # cited per platform
 
 
 def vm_states(answers: "Answers | Read") -> list[tuple[str, bool]]:
@@ -317,16 +316,17 @@ class Builder:
     def _shown_platform(self, owner: str, read: Read) -> None:
         """A host's or guest's own answers: each object under the platform's node, text answers
         (bcdedit, netsh, fltmc) as their lines."""
-        answers = read.answers
+        answers, commands = read.answers, _PLATFORM_COMMANDS
+        entries = self.sources.setdefault(owner, [])
         for key in PLATFORM_OBJECTS:
             found = read.objects(key)
-            if found or key not in answers:
-                self._shown(owner, owner, key, found)
-            else:  # an empty answer, or an error, shows that there is none (no NAT, no policy key)
-                self._shown(owner, owner, key, ({},))
+            if not found and key in answers:  # an empty answer, or an error, shows that there is none (no NAT, no policy key)
+                found = ({},)
+            if found:
+                entries.append((owner, key, commands[key], found))
         for key in TEXT_ANSWERS:
             if key in answers and answers[key].ok:
-                self._shown(owner, owner, key, ({"Output": tuple(read.lines(key))},))
+                entries.append((owner, key, commands[key], ({"Output": tuple(read.lines(key))},)))
 
     # -- facts -----------------------------------------------------------------------------------
 
@@ -480,8 +480,9 @@ class Builder:
                 guest=_UNSEEN_GUEST[get(v, "IntegrationServicesState") != "Update required"],
             ))
             self.lab.link(owner, vid, edge)
-            self._merge(vid, cpu_usage=Fact(shown_by, "CPUUsage", cpu_usage, owner),
-                        memory_assigned=Fact(shown_by, "MemoryAssigned", int(get(v, "MemoryAssigned", 0)), owner))
+            self._changes.setdefault(vid, {}).update(  # _merge's, neither is None
+                cpu_usage=Fact(shown_by, "CPUUsage", cpu_usage, owner),
+                memory_assigned=Fact(shown_by, "MemoryAssigned", int(get(v, "MemoryAssigned", 0)), owner))
             self._shown(vid, owner, "vms", (v,), shown_by)
             if processor is not None:
                 self._shown(vid, owner, "processors", (processor,), commands["processors"])
@@ -775,7 +776,7 @@ def vhd_record(v: PSObject, owner: str) -> Vhd:
         path=path,
         type=_name(get(v, "VhdType")).lower() or "dynamic",
         size_gb=Vhd.size_gb if size is None else _gb(size),
-        parent=str(get(v, "ParentPath")) if get(v, "ParentPath") else None,
+        parent=str(parent) if (parent := get(v, "ParentPath")) else None,
         disk_id=None if disk_id == stable_guid("vhd", owner, path.lower()) else disk_id,
     )
 
