@@ -97,22 +97,23 @@ class Shown(Sequence[Source]):
 
     A rebuild records some twenty answer objects per VM as provenance, and a diagnosis cites a
     small share of the nodes (Evidence.cite: about one VM in two at 200 VMs, each read once). So the
-    builder hands over one entry per probe, (seen_on, probe key, command, objects), and each
-    object's Source is made when the node is first read. Compares, hashes and prints as the
-    tuple of its Sources, so a Facts built either way is the same value.
+    builder hands over groups of entries, (seen_on, probe key, command, objects) — one entry per
+    probe; a platform's own probes as one lazy group — and each object's Source is made when the
+    node is first read. Compares, hashes and prints as the tuple of its Sources, so a Facts built
+    either way is the same value.
     """
 
-    __slots__ = ("_entries", "_sources")
+    __slots__ = ("_groups", "_sources")
 
-    def __init__(self, entries: Iterable[tuple[str, str, str, Iterable[Any]]]) -> None:
-        self._entries = entries
+    def __init__(self, groups: Iterable[Iterable[tuple[str, str, str, Iterable[Any]]]]) -> None:
+        self._groups = groups
         self._sources: tuple[Source, ...] | None = None
 
     def _made(self) -> tuple[Source, ...]:
         if self._sources is None:
-            self._sources = tuple(Source(seen_on, probe, command, values)
-                                  for seen_on, probe, command, found in self._entries for values in found)
-            self._entries = ()
+            self._sources = tuple(Source(seen_on, probe, command, values) for group in self._groups
+                                  for seen_on, probe, command, found in group for values in found)
+            self._groups = ()
         return self._sources
 
     def __getitem__(self, index: Any) -> Any:
@@ -136,6 +137,10 @@ class Shown(Sequence[Source]):
 
     def __repr__(self) -> str:
         return repr(self._made())
+
+    def __reduce__(self) -> tuple:
+        """Pickled and copied as its Sources (a lazy group is a generator, which neither can take)."""
+        return Shown, ([[(s.seen_on, s.probe, s.command, (s.values,)) for s in self._made()]],)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -12,7 +12,7 @@ import ipaddress
 import re
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 from nestlab.diagnosis import probes
 from nestlab.diagnosis.evidence import Event, Fact, Facts, Shown
@@ -249,9 +249,9 @@ class Builder:
         self.lab = lab
         self.facts: dict[str, Facts] = {}  # filled by finish()
         self._changes: dict[str, dict[str, Any]] = {}  # node -> its facts' fields so far, made Facts once
-        # node -> the answers its attributes were read from: (seen_on, probe key, command, objects),
-        # one entry per probe; finish() makes them each node's Shown (its Sources, made when cited)
-        self.sources: dict[str, list[tuple[str, str, str, Sequence[Any]]]] = {}
+        # node -> the answers its attributes were read from, as groups of (seen_on, probe key,
+        # command, objects) entries; finish() makes them each node's Shown (its Sources, made when cited)
+        self.sources: dict[str, list[Iterable[tuple[str, str, str, Sequence[Any]]]]] = {}
         self._vm_state: dict[str, list[tuple[str, bool]]] = {}
         self._macs: dict[str, dict[str, str]] = {}  # VM id -> MAC -> its adapter's name
         self._adapters: dict[str, list[str]] = {}  # VM id -> its adapters' ids, as added
@@ -260,7 +260,8 @@ class Builder:
 
     def add_host(self, host: str, answers: "Answers | Read") -> None:
         read = reading(answers)
-        platform = _platform_fields(read, guest=False)
+        launch = _bcd_launch(read.lines("bcd"))
+        platform = _platform_fields(read, guest=False, launch=launch)
         cs = read.first("cs")
         imds = read.first("imds")
         self.lab.add(host, Host(
@@ -272,7 +273,7 @@ class Builder:
             integration_services_current=_patched(read),
             **platform,
         ))
-        self._facts(host, read)
+        self._facts(host, read, launch)
         self._nics(host, read)
         self._owner(host, read, Edge.HOSTS)
 
@@ -282,13 +283,14 @@ class Builder:
         if read.first("os") is None:
             return False
         record: VM = self.lab[vm]
-        guest = Guest(**_platform_fields(read, guest=True),
+        launch = _bcd_launch(read.lines("bcd"))
+        guest = Guest(**_platform_fields(read, guest=True, launch=launch),
                       integration_services_current=record.guest.integration_services_current)
         listeners = tuple(Listener(port=port, protocol=protocol) for port, protocol in
                           listening(_listeners(read), (r.listen_port for r in guest.portproxy)))
         self.lab.set(vm, replace(record, guest=guest, services=listeners))
         self._prefixes(vm, read)
-        self._facts(vm, read)
+        self._facts(vm, read, launch)
         self._owner(vm, read, Edge.RUNS)
         return True
 
@@ -297,8 +299,8 @@ class Builder:
 
     def finish(self) -> Lab:
         """The evidence lab; each node's sources join its facts (Evidence.cite reads them)."""
-        for node, entries in self.sources.items():
-            self._changes.setdefault(node, {})["shown"] = Shown(entries)
+        for node, groups in self.sources.items():
+            self._changes.setdefault(node, {})["shown"] = Shown(groups)
         self.facts.update((node, Facts(**fields)) for node, fields in self._changes.items())
         self.sources, self._changes = {}, {}
         return self.lab
@@ -309,34 +311,25 @@ class Builder:
                command: str | None = None) -> None:
         """Record that `node`'s attributes were read from these objects of probe `key` on `seen_on`
         (`command`: the probe as sent, when the caller has it already)."""
-        entries = self.sources.setdefault(node, [])
+        groups = self.sources.setdefault(node, [])
         if found:
-            entries.append((seen_on, key, command or probe_text(key), found))
+            groups.append(((seen_on, key, command or probe_text(key), found),))
 
     def _shown_platform(self, owner: str, read: Read) -> None:
-        """A host's or guest's own answers: each object under the platform's node, text answers
-        (bcdedit, netsh, fltmc) as their lines."""
-        answers, commands = read.answers, _PLATFORM_COMMANDS
-        entries = self.sources.setdefault(owner, [])
-        for key in PLATFORM_OBJECTS:
-            found = read.objects(key)
-            if not found and key in answers:  # an empty answer, or an error, shows that there is none (no NAT, no policy key)
-                found = ({},)
-            if found:
-                entries.append((owner, key, commands[key], found))
-        for key in TEXT_ANSWERS:
-            if key in answers and answers[key].ok:
-                entries.append((owner, key, commands[key], ({"Output": tuple(read.lines(key))},)))
+        """A host's or guest's own answers, as one group read when the node is first cited."""
+        self.sources.setdefault(owner, []).append(_platform_sources(owner, read))
 
     # -- facts -----------------------------------------------------------------------------------
 
-    def _facts(self, owner: str, read: Read) -> None:
+    def _facts(self, owner: str, read: Read, launch: str) -> None:
+        """The platform's own facts and sources, and each disk's follow-up answers (`launch`: its
+        bcdedit hypervisorlaunchtype, read once for the platform's record and here)."""
         cs = read.first("cs")
         bcd = read.answers.get("bcd")
         self._merge(owner, hypervisor_present=(
             Fact(probe_text("cs"), "HypervisorPresent", bool(get(cs, "HypervisorPresent")), owner)
             if cs is not None else None),
-            hypervisorlaunchtype=(Fact(probe_text("bcd"), "hypervisorlaunchtype", _bcd_launch(read.lines("bcd")), owner)
+            hypervisorlaunchtype=(Fact(probe_text("bcd"), "hypervisorlaunchtype", launch, owner)
                                   if bcd and bcd.ok else None),
             events=_events(read, owner), hyperv_install_state=_install_state(read, owner))
         self._shown_platform(owner, read)
@@ -539,17 +532,33 @@ class Builder:
                 self.lab.set(aid, replace(adapter, ip=by_ip[adapter.ip]))
 
 
+def _platform_sources(owner: str, read: Read) -> Iterator[tuple[str, str, str, Sequence[Any]]]:
+    """A host's or guest's own answers as Shown entries: each object under the platform's node,
+    text answers (bcdedit, netsh, fltmc) as their lines. A generator: it runs when the node is
+    first cited, over answers that no longer change once the walk is done."""
+    answers, commands = read.answers, _PLATFORM_COMMANDS
+    for key in PLATFORM_OBJECTS:
+        found = read.objects(key)
+        if not found and key in answers:  # an empty answer, or an error, shows that there is none (no NAT, no policy key)
+            found = ({},)
+        if found:
+            yield owner, key, commands[key], found
+    for key in TEXT_ANSWERS:
+        if key in answers and answers[key].ok:
+            yield owner, key, commands[key], ({"Output": tuple(read.lines(key))},)
+
+
 # ----------------------------------------------------------------------------------------------
 # record parsers
 # ----------------------------------------------------------------------------------------------
 
 
-def _platform_fields(read: Read, *, guest: bool) -> dict[str, Any]:
+def _platform_fields(read: Read, *, guest: bool, launch: str) -> dict[str, Any]:
     os = read.first("os")
     return {
         "os": os_info(os),
         "hyperv_installed": _hyperv_installed(read),
-        "hypervisor_launch": "off" if _bcd_launch(read.lines("bcd")).lower() == "off" else "auto",
+        "hypervisor_launch": "off" if launch.lower() == "off" else "auto",
         "security": _security(read),
         "services": Services(winnat=winnat_of(read)),
         "volumes": volume_records(read),

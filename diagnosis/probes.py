@@ -171,6 +171,6 @@ def text_of(key: str, drives: Sequence[str] = ()) -> str:
     if static is not None:
         return static
     kind, _, path = key.partition(":")
-    if path and kind in PER_PATH_CMDLETS:  # one command: its text is the pipeline's
-        return str(per_path(kind, path).pipeline[0])
+    if path and kind in PER_PATH_CMDLETS:  # per_path's one command, rendered without making its Probe
+        return str(Command(PER_PATH_CMDLETS[kind], (("Path", path),)))
     return per_path(kind, path, drives).text if path and kind == "search" else key

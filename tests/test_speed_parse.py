@@ -3,6 +3,9 @@ read, and each platform's answers read once. No timing here: what is checked is 
 
 from __future__ import annotations
 
+import copy
+import pickle
+
 from nestlab.diagnosis import collect, evidence, parse
 from nestlab.diagnosis.evidence import Facts, Shown, Source
 from nestlab.lab.session import SimSession
@@ -12,11 +15,13 @@ from nestlab.simulator.psdata import PSObject, Result
 
 def test_shown_is_the_tuple_of_its_sources_in_entry_order():
     a, b = PSObject(["A"], {"X": 1}), PSObject(["B"], {"X": 2})
-    shown = Shown([("HV01", "vms", "Get-VM", (a, b)), ("HV01", "drives", "Get-VMHardDiskDrive", ())])
+    shown = Shown([[("HV01", "vms", "Get-VM", (a, b))], iter([("HV01", "drives", "Get-VMHardDiskDrive", ())])])
     made = (Source("HV01", "vms", "Get-VM", a), Source("HV01", "vms", "Get-VM", b))
     assert shown == made and made == shown and len(shown) == 2 and shown[1] == made[1]
     assert hash(shown) == hash(made) and repr(shown) == repr(made)
     assert Facts(shown=shown) == Facts(shown=made) and Facts(shown=Shown([])) == Facts()
+    lazy = Shown([(entry for entry in [("HV01", "vms", "Get-VM", (a,))])])  # a generator group pickles as its Sources
+    assert copy.deepcopy(lazy) == pickle.loads(pickle.dumps(lazy)) == (made[0],)
 
 
 def test_a_rebuild_makes_no_source_until_a_rule_cites_one(monkeypatch):
