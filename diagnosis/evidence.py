@@ -98,7 +98,7 @@ class Shown(Sequence[Source]):
     A rebuild records some twenty answer objects per VM as provenance, and a diagnosis cites a
     small share of the nodes (Evidence.cite: about one VM in two at 200 VMs, each read once). So the
     builder hands over groups of entries, (seen_on, probe key, command, objects) — one entry per
-    probe; a platform's own probes as one lazy group — and each object's Source is made when the
+    probe; a platform's own probes as one group — and each object's Source is made when the
     node is first read. Compares, hashes and prints as the tuple of its Sources, so a Facts built
     either way is the same value.
     """
@@ -139,7 +139,7 @@ class Shown(Sequence[Source]):
         return repr(self._made())
 
     def __reduce__(self) -> tuple:
-        """Pickled and copied as its Sources (a lazy group is a generator, which neither can take)."""
+        """Pickled and copied as its Sources (a group may be any iterable, a generator included)."""
         return Shown, ([[(s.seen_on, s.probe, s.command, (s.values,)) for s in self._made()]],)
 
 
