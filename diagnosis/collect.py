@@ -18,7 +18,7 @@ from nestlab import gc_pause
 from nestlab.diagnosis import parse, probes
 from nestlab.diagnosis.evidence import Evidence
 from nestlab.simulator.errors import BadInput, SessionError
-from nestlab.simulator.model import Lab
+from nestlab.simulator.model import Lab, NodeId
 from nestlab.simulator.psdata import Command, Result
 from nestlab.simulator.session_protocol import Request, Session
 
@@ -66,9 +66,9 @@ def _rebuilt(hosts: list[str], walks: list[tuple[list["_Platform"], Walk]], walk
         try:
             for platform in platforms:  # parents first, in the order the walk completed them
                 if platform.parent is None:
-                    builder.add_host(platform.node, platform.answers)
+                    builder.add_host(platform.node, platform.read)
                 else:
-                    builder.add_guest(platform.node, platform.answers)
+                    builder.add_guest(platform.node, platform.read)
         except BadInput as exc:  # answers that cannot be read count as a host that stopped answering
             part.unreachable.append((host, str(exc)))
         walk.round_trips.update(part.round_trips)
@@ -127,11 +127,25 @@ class _Platform:
     node: str = ""  # its evidence node id, known once it answered (host) or when found (guest)
     answers: dict[str, Result] = field(default_factory=dict)
     added: bool = False
+    _read: "parse.Read | None" = field(default=None, init=False, repr=False)
+
+    def take(self, answers: dict[str, Result]) -> None:
+        """A round's answers, added to what it showed before."""
+        self.answers.update(answers)
+        self._read = None
+
+    @property
+    def read(self) -> parse.Read:
+        """Its answers so far, read once for every question until the next round adds to them:
+        naming it, its VMs, its next probes, and (once complete) the rebuild."""
+        if self._read is None:
+            self._read = parse.Read(self.answers)
+        return self._read
 
     def next_probes(self) -> tuple[probes.Probe, ...]:
         if not self.answers:
             return probes.first_batch(guest=bool(self.path))
-        return _follow_up(self.answers)
+        return _follow_up(self.read)
 
 
 FAN_OUT_LEVELS = 8  # guest levels the first round reads at once; deeper ones cost a round trip each
@@ -158,7 +172,7 @@ def _walk_host(
             answers = _send(session, host, plans, walk, prefetched if root is active[0] and not root.answers else None)
             for (platform, plan), answer in zip(plans, answers):
                 first = not platform.answers
-                platform.answers.update(answer)
+                platform.take(answer)
                 if first:
                     _found(platform, host, walk, progress, spawn=found)
         found = _enter_prefetched(found, prefetched, host, walk, progress)
@@ -179,7 +193,7 @@ def _enter_prefetched(
         if answers is None:
             walking.append(platform)
             continue
-        platform.answers.update(answers)
+        platform.take(answers)
         below: list[_Platform] = []
         _found(platform, host, walk, progress, spawn=below)
         if platform.node:
@@ -191,12 +205,12 @@ def _enter_prefetched(
 def _found(platform: _Platform, host: str, walk: Walk, progress: Progress | None, *, spawn: list) -> None:
     """After a platform's first batch: name it, and start on each of its Running VMs."""
     if platform.parent is None:
-        platform.node = parse.computer_name(platform.answers) or host  # what it calls itself
-    elif parse.first(platform.answers, "os") is None:
+        platform.node = parse.computer_name(platform.read) or host  # what it calls itself
+    elif platform.read.first("os") is None:
         walk.skipped.append((platform.node, "PowerShell Direct failed"))
         platform.node = ""
         return
-    for name, running in parse.vm_states(platform.answers):
+    for name, running in parse.vm_states(platform.read):
         vm = f"{platform.node}/{name}"
         if not running:
             walk.skipped.append((vm, "not Running: its guest cannot answer PowerShell Direct"))
@@ -218,24 +232,27 @@ def _add_in_order(order: list[_Platform], complete: list[_Platform]) -> None:
             platform.added = progressed = True
 
 
-def _follow_up(answers: dict[str, Result]) -> tuple[probes.Probe, ...]:
+def _follow_up(read: parse.Read) -> tuple[probes.Probe, ...]:
     """The next disk batch: parents not yet seen and disks not yet tested; else where a missing
     parent went; else Get-VHD of the files found there (whose own parents the next round reads).
 
     Every disk a VM uses is tested, even one Get-VHD cannot open (a damaged file shows only there).
     """
-    vhds = parse.vhd_objects(answers)
-    known = {str(v["Path"]).lower() for v in vhds}
+    vhds = parse.vhd_objects(read)
+    own_paths = {str(v["Path"]) for v in vhds}
+    known = {p.lower() for p in own_paths}
     parents = sorted({str(v["ParentPath"]) for v in vhds if v["ParentPath"]})
-    unresolved = [p for p in parents if f"testpath:{p}" not in answers]
-    paths = {str(v["Path"]) for v in vhds} | set(parse.drive_paths(answers))
-    untested = sorted(p for p in paths if f"testvhd:{p}" not in answers)
+    path_tested, vhd_tested = read.of_kind("testpath"), read.of_kind("testvhd")
+    unresolved = [p for p in parents if p not in path_tested]
+    untested = sorted(p for p in own_paths.union(parse.drive_paths(read)) if p not in vhd_tested)
     if unresolved or untested:
         return probes.disk_batch(known, unresolved, untested)
-    unsearched = [p for p in parse.missing_parents(answers) if f"search:{p}" not in answers]
+    searched = read.of_kind("search")
+    unsearched = [p for p in parse.missing_parents(read) if p not in searched]
     if unsearched:
-        return probes.search_batch(unsearched, parse.drive_letters(answers))
-    extra = sorted({p for p in parse.search_hits(answers) if p.lower() not in known and f"vhd:{p}" not in answers})
+        return probes.search_batch(unsearched, parse.drive_letters(read))
+    opened = read.of_kind("vhd")
+    extra = sorted({p for p in parse.search_hits(read) if p.lower() not in known and p not in opened})
     return tuple(probes.probe(f"vhd:{p}", Command.of("Get-VHD", Path=p)) for p in extra)
 
 
@@ -246,7 +263,8 @@ def _send(
     """One round trip for every platform's probes; their answers, per platform, by probe key.
     With `prefetch`, the round also fans the guests' first batch out below the host, and what
     each guest answered is put there, by its path."""
-    requests = [Request.at(host, probe.pipeline, platform.path) for platform, plan in plans for probe in plan]
+    requests = [Request(where, probe.pipeline) for where, plan in
+                ((NodeId.of_host(host, platform.path), plan) for platform, plan in plans) for probe in plan]
     fan_out = probes.first_batch(guest=True) if prefetch is not None and FAN_OUT_LEVELS > 0 else ()
     requests += [Request.at(host, probe.pipeline, guest_levels=FAN_OUT_LEVELS) for probe in fan_out]
     results = session.send(requests)

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from nestlab.diagnosis.findings import STATED, EvidenceItem
 from nestlab.simulator.model import Lab
@@ -92,6 +92,57 @@ class Source:
     values: Mapping[str, Any]
 
 
+class Shown(Sequence[Source]):
+    """A node's sources (`Facts.shown`), made when first read.
+
+    A rebuild records some twenty answer objects per VM as provenance, and a diagnosis cites a
+    small share of the nodes (Evidence.cite: about one VM in two at 200 VMs, each read once). So the
+    builder hands over groups of entries, (seen_on, probe key, command, objects) — one entry per
+    probe; a platform's own probes as one group — and each object's Source is made when the
+    node is first read. Compares, hashes and prints as the tuple of its Sources, so a Facts built
+    either way is the same value.
+    """
+
+    __slots__ = ("_groups", "_sources")
+
+    def __init__(self, groups: Iterable[Iterable[tuple[str, str, str, Iterable[Any]]]]) -> None:
+        self._groups = groups
+        self._sources: tuple[Source, ...] | None = None
+
+    def _made(self) -> tuple[Source, ...]:
+        if self._sources is None:
+            self._sources = tuple(Source(seen_on, probe, command, values) for group in self._groups
+                                  for seen_on, probe, command, found in group for values in found)
+            self._groups = ()
+        return self._sources
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._made()[index]
+
+    def __len__(self) -> int:
+        return len(self._made())
+
+    def __iter__(self) -> Iterator[Source]:
+        return iter(self._made())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Shown):
+            return self._made() == other._made()
+        if isinstance(other, tuple):
+            return self._made() == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._made())
+
+    def __repr__(self) -> str:
+        return repr(self._made())
+
+    def __reduce__(self) -> tuple:
+        """Pickled and copied as its Sources (a group may be any iterable, a generator included)."""
+        return Shown, ([[(s.seen_on, s.probe, s.command, (s.values,)) for s in self._made()]],)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Facts:
     """The raw facts about one node; see the module docstring for where each comes from."""
@@ -105,7 +156,7 @@ class Facts:
     test_vhd_error: Fact | None = None
     parent_search: Fact | None = None
     hyperv_install_state: Fact | None = None
-    shown: tuple[Source, ...] = ()  # the answers this node's lab attributes were read from
+    shown: Sequence[Source] = ()  # the answers this node's lab attributes were read from (a Shown)
     switch_guid: Fact | None = None
 
     def events_with_id(self, *ids: int) -> tuple[Event, ...]:

@@ -158,7 +158,10 @@ def per_path(kind: str, path: str, drives: Sequence[str] = ()) -> Probe:
     if kind == "search":
         leaf = path.rsplit("\\", 1)[-1]
         return probe(key, C("Get-ChildItem", Path=[f"{d}\\" for d in drives], Recurse=True, Filter=leaf))
-    return probe(key, C({"vhd": "Get-VHD", "testpath": "Test-Path", "testvhd": "Test-VHD"}[kind], Path=path))
+    return Probe(key, (Command(PER_PATH_CMDLETS[kind], (("Path", path),)),))  # C(cmdlet, Path=path), made directly
+
+
+PER_PATH_CMDLETS = {"vhd": "Get-VHD", "testpath": "Test-Path", "testvhd": "Test-VHD"}
 
 
 def text_of(key: str, drives: Sequence[str] = ()) -> str:
@@ -168,4 +171,6 @@ def text_of(key: str, drives: Sequence[str] = ()) -> str:
     if static is not None:
         return static
     kind, _, path = key.partition(":")
-    return per_path(kind, path, drives).text if path and kind in ("vhd", "testpath", "testvhd", "search") else key
+    if path and kind in PER_PATH_CMDLETS:  # per_path's one command, rendered without making its Probe
+        return str(Command(PER_PATH_CMDLETS[kind], (("Path", path),)))
+    return per_path(kind, path, drives).text if path and kind == "search" else key

@@ -1,0 +1,56 @@
+"""The evidence rebuild's economies keep its meaning (issue 17, perf3): provenance made when it is
+read, and each platform's answers read once. No timing here: what is checked is the behaviour."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+
+from nestlab.diagnosis import collect, evidence, parse
+from nestlab.diagnosis.evidence import Facts, Shown, Source
+from nestlab.lab.session import SimSession
+from nestlab.simulator import labfile
+from nestlab.simulator.psdata import PSObject, Result
+
+
+def test_shown_is_the_tuple_of_its_sources_in_entry_order():
+    a, b = PSObject(["A"], {"X": 1}), PSObject(["B"], {"X": 2})
+    shown = Shown([[("HV01", "vms", "Get-VM", (a, b))], iter([("HV01", "drives", "Get-VMHardDiskDrive", ())])])
+    made = (Source("HV01", "vms", "Get-VM", a), Source("HV01", "vms", "Get-VM", b))
+    assert shown == made and made == shown and len(shown) == 2 and shown[1] == made[1]
+    assert hash(shown) == hash(made) and repr(shown) == repr(made)
+    assert Facts(shown=shown) == Facts(shown=made) and Facts(shown=Shown([])) == Facts()
+    lazy = Shown([(entry for entry in [("HV01", "vms", "Get-VM", (a,))])])  # a generator group pickles as its Sources
+    assert copy.deepcopy(lazy) == pickle.loads(pickle.dumps(lazy)) == (made[0],)
+
+
+def test_a_rebuild_makes_no_source_until_a_rule_cites_one(monkeypatch):
+    """A collection records thousands of sources and a diagnosis reads few: they are made when read.
+    Fails if the builder (or Shown) makes Sources eagerly."""
+    made = []
+
+    class Counted(Source):
+        __slots__ = ()
+
+        def __init__(self, *args):
+            made.append(args[1])
+            super().__init__(*args)
+
+    monkeypatch.setattr(evidence, "Source", Counted)
+    ev = collect.collect(SimSession(labfile.load("builtin:reference")))
+    assert made == []
+    item = ev.cite(ev.lab.hosts()[0], "Caption", probe="os")
+    assert item is not None and item.command == "Get-CimInstance -ClassName Win32_OperatingSystem"
+    assert made and set(made) >= {"os"}
+
+
+def test_read_filters_each_answer_once_and_splits_keys_by_kind():
+    vm = PSObject(["VirtualMachine"], {"Name": "L1"})
+    answers = {"vms": Result(output=(vm, "text")), "testvhd:C:\\a.vhdx": Result(), "search:C:\\b.vhdx": Result(),
+               "vhd:*parents": Result(), "testpath:C:\\b.vhdx": Result(output=(False,))}
+    read = parse.Read(answers)
+    assert read.objects("vms") == [vm] and read.objects("vms") is read.objects("vms")
+    assert list(read.of_kind("testvhd")) == ["C:\\a.vhdx"] and list(read.of_kind("vhd")) == ["*parents"]
+    assert [(kind, path) for kind, path, _, _ in read.follow_ups] == [
+        ("testvhd", "C:\\a.vhdx"), ("search", "C:\\b.vhdx"), ("testpath", "C:\\b.vhdx")]
+    assert parse.missing_parents(read) == parse.missing_parents(answers) == ["C:\\b.vhdx"]
