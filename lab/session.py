@@ -61,13 +61,14 @@ class SimSession(Runs):
         out = []
         for request in requests:
             if not request.guest_levels:
-                out.append(wire(run(lab, str(request.where), request.pipeline)))
+                out.append(wire(run(lab, str(request.where), request.pipeline, request=request)))
                 continue
             key = (request.where, request.guest_levels)
             if key not in guests:  # found once for all the requests that fan out from the same place
                 guests[key] = [(path, str(place)) for path, place in self._running_below(*key)]
             pipeline = request.pipeline
-            out.append(Result(guests=tuple((path, wire(run(lab, place, pipeline))) for path, place in guests[key])))
+            out.append(Result(guests=tuple((path, wire(run(lab, place, pipeline))) for path, place in guests[key]),
+                              request=request))
         return answered(requests, out)
 
     def _running_below(self, where: NodeId, levels: int) -> list[tuple[tuple[str, ...], NodeId]]:

@@ -34,6 +34,7 @@ import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 from functools import lru_cache
+from operator import is_
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping
 
@@ -606,33 +607,73 @@ def _new_object(names: tuple[str, ...], properties: dict[str, Any], index: dict[
     return copy
 
 
-def _copy_error(record: ErrorRecord) -> ErrorRecord:
+def _copy_error(record: ErrorRecord, terminating: bool | None = None) -> ErrorRecord:
+    """The record a client reads back, with `terminating` as the wire marks it (None: as it is).
+
+    The record itself when the wire would change nothing — its texts read back as themselves and
+    category, reason, exception type and flag are already what the reader rebuilds: a record is
+    frozen, so sharing it is safe, and most records a cmdlet writes are such. Otherwise one new
+    record (not a `replace` for the flag and then a copy)."""
     for text in (record.message, record.fully_qualified_error_id, record.target_name, record.target_type,
                  record.activity, record.reason, record.exception_type):
         if type(text) is not str:
             raise _Unusual
         _copy(text, False)
+    if terminating is None:
+        terminating = record.terminating
+    category = ERROR_CATEGORIES[_category_number(record.category)]
+    reason = _reason(record)
+    exception_type = _exception_types(record.exception_type)[0]
+    if (record.terminating is terminating and type(record.category) is str and category == record.category
+            and reason == record.reason and exception_type == record.exception_type):
+        return record
     return ErrorRecord(
         message=record.message,
         fully_qualified_error_id=record.fully_qualified_error_id,
-        category=ERROR_CATEGORIES[_category_number(record.category)],
+        category=category,
         target_name=record.target_name,
         target_type=record.target_type,
         activity=record.activity,
-        reason=_reason(record),
-        exception_type=_exception_types(record.exception_type)[0],
-        terminating=record.terminating,
+        reason=reason,
+        exception_type=exception_type,
+        terminating=terminating,
     )
 
 
 def wire_copy_result(result: Result) -> Result:
-    """`roundtrip_result` by `wire_copy`: what SimSession returns for every pipeline."""
-    if not result.errors:  # most answers: no records to mark streamed or terminating
-        return Result(output=tuple(map(_wire_copy_output, result.output)), failed=result.failed)
-    streamed, terminating = wire_errors(result)
-    errors = streamed + ([terminating] if terminating is not None else [])
-    return Result(output=tuple(map(_wire_copy_output, result.output)), errors=tuple(wire_copy(e) for e in errors),
-                  failed=result.failed)
+    """`roundtrip_result` by `wire_copy`: what SimSession returns for every pipeline.
+
+    The answer itself when the wire changes none of its objects and records (most answers: a
+    Result is frozen and `_copy_object`/`_copy_error` already return what they need not copy),
+    else one new Result; either way it keeps the request it answers (`Result.request`)."""
+    output = result.output
+    copied = tuple(map(_wire_copy_output, output))
+    errors = result.errors
+    records = _wire_records(errors, result.failed) if errors else errors
+    if (type(result) is Result and not result.guests and all(map(is_, copied, output))
+            and all(map(is_, records, errors))):
+        return result
+    return Result(output=copied, errors=records, failed=result.failed, request=result.request)
+
+
+def _wire_records(errors: tuple[ErrorRecord, ...], failed: bool) -> tuple[ErrorRecord, ...]:
+    """`wire_errors` then `wire_copy` of each record, each record made at most once: the
+    streamed records non-terminating, in order, then (failed) the terminating one."""
+    if not failed:
+        return tuple(_wire_record(record, False) for record in errors)
+    last = next((i for i in range(len(errors) - 1, -1, -1) if errors[i].terminating), len(errors) - 1)
+    streamed = [_wire_record(record, False) for i, record in enumerate(errors) if i != last]
+    return (*streamed, _wire_record(errors[last], True))
+
+
+def _wire_record(record: ErrorRecord, terminating: bool) -> ErrorRecord:
+    """`wire_copy(replace(record, terminating=terminating))`, without the intermediate record."""
+    if type(record) is ErrorRecord:
+        try:
+            return _copy_error(record, terminating)
+        except _Unusual:
+            pass
+    return wire_copy(replace(record, terminating=terminating))
 
 
 def _wire_copy_output(value: Any) -> Any:

@@ -150,3 +150,50 @@ def test_an_object_the_wire_leaves_alone_is_not_copied_and_any_other_is():
     for value in changed:
         copy = clixml.wire_copy(value)
         assert copy is not value and typed(copy) == typed(clixml.roundtrip(value))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(ps_object | nested, max_size=3), st.lists(error, max_size=4), st.booleans())
+def test_the_copy_of_an_answer_is_the_round_trip_of_it(output, errors, failed):
+    """The records as the wire marks them (streamed non-terminating, a failed pipeline's last
+    terminating one moved to the end), each value as it reads back."""
+    result = Result(tuple(output), tuple(errors), failed)
+    assert typed_result(clixml.wire_copy_result(result)) == typed_result(clixml.roundtrip_result(result))
+
+
+def test_an_answer_the_wire_leaves_alone_is_itself_and_any_other_is_made_once():
+    """A Result is frozen and so is an ErrorRecord: the copy shares what the wire would give back
+    unchanged (issue 17: one Result per answer, not three), keeps the request it answers, and
+    makes a new Result or record only where the wire changes something."""
+    plain = PSObject(("T",), {"Name": "web", "Count": 3}, "web")
+    soft = ErrorRecord("gone", "Gone,X", "ObjectNotFound", reason="R", exception_type="X.YException", terminating=False)
+    hard = ErrorRecord("stop", "Stop,X", "InvalidOperation", reason="R", exception_type="X.YException")
+    request = object()
+    for same in (Result((plain,), (soft,), request=request), Result((), (soft, hard), True, request=request)):
+        assert clixml.wire_copy_result(same) is same
+    moved = clixml.wire_copy_result(Result((plain,), (hard, soft), True, request=request))  # the terminating one goes last
+    assert moved.errors == (soft, hard) and moved.errors[0] is soft and moved.errors[1] is hard
+    assert moved.output[0] is plain and moved.request is request
+    streamed = clixml.wire_copy_result(Result((), (hard,), request=request))  # a streamed record is non-terminating
+    assert streamed.errors[0] is not hard and streamed.errors[0].terminating is False and streamed.request is request
+    lowered = ErrorRecord("m", "Id", "invalidoperation", terminating=False)  # the reader gives the category's own name
+    assert clixml.wire_copy_result(Result((), (lowered,))).errors[0].category == "InvalidOperation"
+
+
+def test_simsession_answers_are_made_with_their_request_not_stamped_after(monkeypatch):
+    """powershell.run makes each answer with its request (issue 17): `answered` has nothing to
+    replace, for a plain request or a fan-out one."""
+    from nestlab.simulator import session_protocol
+    from nestlab.simulator.psdata import Command
+    from nestlab.simulator.session_protocol import Request
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("an answer was copied to stamp its request")
+
+    monkeypatch.setattr(session_protocol, "replace", refuse)
+    lab = labfile.load("builtin:reference")
+    host = lab.hosts()[0]
+    requests = [Request.at(host, (Command.of("Get-VM"),)), Request.at(host, (Command.of("Get-Nope"),)),
+                Request.at(host, (Command.of("Get-VMProcessor"),), guest_levels=2)]
+    answers = SimSession(lab).send(requests)
+    assert [a.request for a in answers] == requests and answers[2].guests
