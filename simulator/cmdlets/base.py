@@ -99,6 +99,22 @@ def as_list(value: Any) -> list[Any]:
 
 
 def bind(entry: Cmdlet, command: Command, pipeline_input: list[Any]) -> Call:
+    """The call of `command` to its cmdlet, with `pipeline_input`.
+
+    Bound once per command: a collection sends the same Command objects (diagnosis.probes'
+    constants) tens of thousands of times, and what a command binds to does not depend on the
+    input. Each call gets its own dict of the named values (cmdlets may add to it)."""
+    bindings = _bindings(entry)
+    bound = bindings.get(id(command))
+    if bound is None or bound[0] is not command:  # the command is kept with its binding: its id stays its own
+        if len(bindings) >= _BINDINGS_KEPT:
+            bindings.clear()  # commands made per call (a path each) must not grow it without bound
+        bound = bindings[id(command)] = (command, *_bind_names(entry, command))
+    return Call(entry, dict(bound[1]), bound[2], pipeline_input)
+
+
+def _bind_names(entry: Cmdlet, command: Command) -> tuple[dict[str, Any], tuple[Any, ...]]:
+    """(named values by canonical lower-case name, positional arguments left unbound) of a command."""
     named: dict[str, Any] = {}
     known = _bound_names(entry)
     for key, value in command.parameters:
@@ -119,7 +135,20 @@ def bind(entry: Cmdlet, command: Command, pipeline_input: list[Any]) -> Call:
                     exception_type="System.Management.Automation.ParameterBindingException"))
             named[free[i].lower()] = arg
         args = ()
-    return Call(entry, named, args, pipeline_input)
+    return named, args
+
+
+_BINDINGS_KEPT = 1024  # commands per cmdlet
+
+
+def _bindings(entry: Cmdlet) -> dict[int, tuple[Command, dict[str, Any], tuple[Any, ...]]]:
+    """id(command) -> (command, named, arguments) bound for this cmdlet (kept as `_bound_names` is)."""
+    try:
+        return entry.__dict__["_bindings"]
+    except KeyError:
+        bindings: dict[int, tuple[Command, dict[str, Any], tuple[Any, ...]]] = {}
+        object.__setattr__(entry, "_bindings", bindings)
+        return bindings
 
 
 def _bound_names(entry: Cmdlet) -> dict[str, str]:
