@@ -571,32 +571,32 @@ def _copy_object(obj: PSObject) -> PSObject:
     reads back as itself: ASCII text, int, bool, float, None — most objects a cmdlet makes), the
     object itself: a cmdlet builds fresh objects for every pipeline and nothing keeps or changes
     them once answered (repeated_reads drops an output that reaches a caller), so a copy would
-    only cost time (issue 17). Otherwise a new object with the values as they read back."""
+    only cost time (issue 17). Otherwise a new object with the values as they read back.
+
+    One pass over the properties finds the values the wire changes (enums, lists, datetimes …);
+    a changed object is the dict copied at once with only those values copied one by one."""
     names = obj.type_names
     if _SPECIAL_TYPE_NAMES.intersection(names) or any(type(n) is not str for n in names):
         raise _Unusual
-    items = obj._props.items()
-    for key, item in items:  # up to the first value the wire changes
+    changed = []
+    for key, item in obj._props.items():
         if type(key) is not str or not (key.isascii() or not _SURROGATES.search(key)):
             raise _Unusual
         kind = type(item)
-        if not (kind is str and (item.isascii() or _copy(item, False) is item)
-                or kind in _SAME_AFTER_THE_WIRE or item is None):
-            break
-    else:
-        to_string = _copy(obj.to_string, False)
-        if to_string is obj.to_string:
-            return obj
-    properties = {}
-    for key, item in items:  # the values in order, without PSObject's case-insensitive lookup
-        if type(key) is not str or not (key.isascii() or not _SURROGATES.search(key)):
-            raise _Unusual
-        kind = type(item)
-        if kind is str and item.isascii() or kind in _SAME_AFTER_THE_WIRE or item is None:
-            properties[key] = item  # what _copy returns for these, without the call (most properties)
-        else:
-            properties[key] = _copy(item, False)
-    return _new_object(names, properties, obj._index, _copy(obj.to_string, False))
+        if kind is str:
+            if not item.isascii() and _SURROGATES.search(item):
+                raise _Unusual  # _decode(_encode(s)) is s for every string without lone surrogates
+        elif not (kind in _SAME_AFTER_THE_WIRE or item is None):
+            changed.append(key)
+    to_string = obj.to_string
+    if not (type(to_string) is str and to_string.isascii()):
+        to_string = _copy(to_string, False)
+    if not changed and to_string is obj.to_string:
+        return obj
+    properties = dict(obj._props)
+    for key in changed:
+        properties[key] = _copy(properties[key], False)
+    return _new_object(names, properties, obj._index, to_string)
 
 
 def _new_object(names: tuple[str, ...], properties: dict[str, Any], index: dict[str, str], to_string: str) -> PSObject:

@@ -197,3 +197,4 @@ def test_simsession_answers_are_made_with_their_request_not_stamped_after(monkey
                 Request.at(host, (Command.of("Get-VMProcessor"),), guest_levels=2)]
     answers = SimSession(lab).send(requests)
     assert [a.request for a in answers] == requests and answers[2].guests
+
