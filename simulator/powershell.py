@@ -27,13 +27,12 @@ def run(lab: Lab, context: str, pipeline: tuple[Command, ...], *, request: Any =
 
     `request` is the session's Request this answers, stamped on the Result as it is made
     (`Result.request`; SimSession), so that no copy is made only to stamp it."""
-    if context not in lab:
-        raise BadInput(f"no host or VM {context!r} in lab {lab.name!r}")
-    kind = lab.kind(context)
-    if kind == "vm" and not behaviour.is_running(lab, context):
+    places = lab.memo(_PLACES, dict)
+    runs = places.get(context)
+    if runs is None:
+        runs = places[context] = _runs_commands(lab, context)
+    if not runs:
         return Result(errors=(guest_unreachable(lab[context].name),), failed=True, request=request)
-    if kind != "vm" and kind != "host":
-        raise BadInput(f"{context!r} is a {kind}, not a host or VM")
     entries = []
     for command in pipeline:
         entry = TABLE.get(command.name.lower())
@@ -59,6 +58,23 @@ def run(lab: Lab, context: str, pipeline: tuple[Command, ...], *, request: Any =
     if reads is not None:
         reads.handed_out(objects)
     return Result(output=tuple(objects), errors=tuple(ctx.errors), request=request)
+
+
+_PLACES = ("powershell: places that run commands",)  # Lab.memo key: context -> runs commands now
+
+
+def _runs_commands(lab: Lab, context: str) -> bool:
+    """Whether a place runs a pipeline now: a host always, a VM's guest when the VM runs at every
+    level (PowerShell Direct). Kept per lab state (`Lab.memo`): a collection sends some forty
+    pipelines to each place. Anything else is not a place to run commands (BadInput)."""
+    if context not in lab:
+        raise BadInput(f"no host or VM {context!r} in lab {lab.name!r}")
+    kind = lab.kind(context)
+    if kind == "vm":
+        return behaviour.is_running(lab, context)
+    if kind != "host":
+        raise BadInput(f"{context!r} is a {kind}, not a host or VM")
+    return True
 
 
 def run_line(lab: Lab, context: str, text: str) -> Result:

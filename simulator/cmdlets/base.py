@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Callable, Iterable
 
 from nestlab.simulator.model import Lab, Platform, stable_guid
@@ -37,8 +38,9 @@ class Cmdlet:
     aliases: dict[str, str] = field(default_factory=dict)
     cls: str = ""  # the .NET cmdlet class, for FullyQualifiedErrorIds
 
-    @property
+    @cached_property
     def class_name(self) -> str:
+        """The .NET class (FullyQualifiedErrorIds end with it): worked out once per cmdlet."""
         return self.cls or default_class(self.name)
 
 
@@ -253,17 +255,17 @@ class Ctx:
                 return self.vms()
             else:
                 names = []
-        vms = self.vms()
-        by_name: dict[str, list[str]] = {}  # a plain name is a lookup, not a scan (VMs piped in one by one)
-        for vm in vms:
-            by_name.setdefault(self.lab[vm].name.lower(), []).append(vm)
+        vms, by_name = self._vm_names()
         taken: set[str] = set()
         for name in names:
             if isinstance(name, PSObject):
                 name = _vm_name_of(name)
             name = str(name)
-            if any(c in name for c in "*?["):
-                matches = [v for v in vms if fnmatch.fnmatchcase(self.lab[v].name.lower(), name.lower())]
+            if name == "*":  # what fnmatch("*") matches: every VM, in order (the collector's -VMName *)
+                matches = [vm for vm, _ in vms]
+            elif any(c in name for c in "*?["):
+                pattern = name.lower()
+                matches = [vm for vm, low in vms if fnmatch.fnmatchcase(low, pattern)]
             else:
                 matches = by_name.get(name.lower(), [])
                 if not matches:
@@ -271,6 +273,20 @@ class Ctx:
             found.extend(m for m in matches if m not in taken)
             taken.update(matches)
         return found
+
+
+    def _vm_names(self) -> tuple[list[tuple[str, str]], dict[str, list[str]]]:
+        """This place's VMs with their lower-case names, in order, and the VMs by lower-case name:
+        an index of the lab kept while it stands still (`Lab.memo`), not rebuilt per call (a
+        plain name is a lookup, not a scan: VMs are piped in one by one)."""
+        return self.lab.memo(("vm names", self.owner), self._index_vm_names)
+
+    def _index_vm_names(self) -> tuple[list[tuple[str, str]], dict[str, list[str]]]:
+        vms = [(vm, self.lab[vm].name.lower()) for vm in self.vms()]
+        by_name: dict[str, list[str]] = {}
+        for vm, low in vms:
+            by_name.setdefault(low, []).append(vm)
+        return vms, by_name
 
 
 def _requires_vm(call: Call) -> bool:

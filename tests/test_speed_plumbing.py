@@ -1,0 +1,81 @@
+"""The fixed cost of a pipeline, paid once (issue 17), and what each saving must not change.
+
+`bind` binds each command once: a collection sends the same Command objects tens of thousands of
+times. The binding is kept with its command, so an equal or a new command is bound on its own,
+an unknown parameter still fails every time, and each call gets its own named values. Where a
+pipeline may run, and a place's VMs by name, are indexes of the lab kept while it stands still:
+any change of the lab is seen by the next pipeline."""
+
+from __future__ import annotations
+
+import pytest
+
+from nestlab.simulator.cmdlets import TABLE, base
+from nestlab.simulator.cmdlets.base import Terminating, bind
+from nestlab.simulator import labfile, powershell
+from nestlab.simulator.psdata import Command
+
+
+def test_a_command_is_bound_once_and_each_call_gets_its_own_values(monkeypatch):
+    entry = TABLE["get-vhd"]
+    command = Command.of("Get-VHD", "C:\\a.vhdx")
+    bound = []
+    real = base._bind_names
+    monkeypatch.setattr(base, "_bind_names", lambda e, c: (bound.append(c), real(e, c))[1])
+    first, second = bind(entry, command, []), bind(entry, command, ["in"])
+    assert bound == [command]
+    assert first.named == second.named == real(entry, command)[0] and first.named is not second.named
+    assert second.input == ["in"] and first.input == []
+    first.named["__errors__"] = []  # a cmdlet adds to its call's values (cmdlets.network): not to the next call's
+    assert "__errors__" not in bind(entry, command, []).named
+    other = Command.of("Get-VHD", Path="C:\\b.vhdx")  # another command (even an equal one) binds anew
+    assert bind(entry, other, []).named == {"path": "C:\\b.vhdx"} and bound == [command, other]
+
+
+def test_an_unknown_parameter_fails_each_time_it_is_bound():
+    entry = TABLE["get-vmprocessor"]
+    command = Command.of("Get-VMProcessor", Bogus=1)
+    for _ in range(2):
+        with pytest.raises(Terminating, match="Bogus"):
+            bind(entry, command, [])
+
+
+def test_the_bindings_kept_are_bounded(monkeypatch):
+    monkeypatch.setattr(base, "_BINDINGS_KEPT", 3)
+    entry = TABLE["test-path"]
+    for i in range(10):
+        bind(entry, Command.of("Test-Path", Path=f"C:\\{i}"), [])
+    assert len(base._bindings(entry)) <= 3
+
+
+def test_a_guest_stopped_or_started_is_seen_by_the_next_pipeline():
+    lab = labfile.load("builtin:reference")
+    host = lab.hosts()[0]
+    vm = next(v for v in lab.vms(host) if lab[v].state == "Running")
+    name = lab[vm].name
+    assert powershell.run(lab, vm, (Command.of("Get-CimInstance", ClassName="Win32_OperatingSystem"),)).ok
+    assert powershell.run(lab, host, (Command.of("Stop-VM", Name=name, TurnOff=True),)).ok
+    stopped = powershell.run(lab, vm, (Command.of("Get-CimInstance", ClassName="Win32_OperatingSystem"),))
+    assert stopped.failed and stopped.errors[0].fully_qualified_error_id.startswith("InvalidVMState")
+    assert powershell.run(lab, host, (Command.of("Start-VM", Name=name),)).ok
+    assert powershell.run(lab, vm, (Command.of("Get-CimInstance", ClassName="Win32_OperatingSystem"),)).ok
+
+
+def test_a_place_that_is_not_one_fails_every_time():
+    lab = labfile.load("builtin:reference")
+    for _ in range(2):
+        with pytest.raises(Exception, match="no host or VM"):
+            powershell.run(lab, "nowhere", (Command.of("Get-VM"),))
+
+
+def test_a_renamed_vm_is_found_by_its_new_name_at_once():
+    lab = labfile.load("builtin:reference")
+    host = lab.hosts()[0]
+    vm = lab.vms(host)[0]
+    old = lab[vm].name
+    named = lambda name: powershell.run(lab, host, (Command.of("Get-VM", Name=name),))  # noqa: E731
+    assert [str(o["Name"]) for o in named(old).output] == [old]
+    lab.update(vm, name="Renamed1")  # no Rename-VM in the simulator: a change of the record
+    assert [str(o["Name"]) for o in named("Renamed1").output] == ["Renamed1"]
+    assert [str(o["Name"]) for o in named("renamed*").output] == ["Renamed1"]
+    assert not named(old).output and named(old).errors
