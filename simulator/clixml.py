@@ -560,9 +560,6 @@ def _copy(value: Any, top: bool) -> Any:
 
 _WRITTEN_AS_THEMSELVES = (bool, int, float, str, datetime, date, timedelta, uuid.UUID, bytes, bytearray, PSEnum,
                           ErrorRecord, PSObject, Mapping, list, tuple, set, frozenset)
-# exact types whose CLIXML text reads back as an equal value of the same type: int(str(i)) is i's
-# value, float(repr(x)) is x (repr round-trips), a bool is B true/false
-_SAME_AFTER_THE_WIRE = frozenset((int, bool, float))
 _PRIMITIVE_KINDS = frozenset((datetime, date, timedelta, uuid.UUID, bytes, bytearray))
 
 
@@ -573,20 +570,26 @@ def _copy_object(obj: PSObject) -> PSObject:
     them once answered (repeated_reads drops an output that reaches a caller), so a copy would
     only cost time (issue 17). Otherwise a new object with the values as they read back.
 
-    One pass over the properties finds the values the wire changes (enums, lists, datetimes …);
-    a changed object is the dict copied at once with only those values copied one by one."""
-    names = obj.type_names
-    if _SPECIAL_TYPE_NAMES.intersection(names) or any(type(n) is not str for n in names):
+    Planned per shape: whether the type names and property names cross as themselves is decided
+    once per (type names, property names) (`_shape_crosses`). One pass over the values finds those
+    the wire changes (enums, lists, datetimes …); a changed object is the dict copied at once with
+    only those values copied one by one."""
+    names, props = obj.type_names, obj._props
+    shape = (names, tuple(props))
+    crosses = _SHAPES.get(shape)
+    if crosses is None:
+        if len(_SHAPES) >= _SHAPES_KEPT:
+            _SHAPES.clear()
+        crosses = _SHAPES[shape] = _shape_crosses(*shape)
+    if not crosses:
         raise _Unusual
     changed = []
-    for key, item in obj._props.items():
-        if type(key) is not str or not (key.isascii() or not _SURROGATES.search(key)):
-            raise _Unusual
+    for key, item in props.items():
         kind = type(item)
         if kind is str:
             if not item.isascii() and _SURROGATES.search(item):
                 raise _Unusual  # _decode(_encode(s)) is s for every string without lone surrogates
-        elif not (kind in _SAME_AFTER_THE_WIRE or item is None):
+        elif kind not in _PLAIN_KINDS:
             changed.append(key)
     to_string = obj.to_string
     if not (type(to_string) is str and to_string.isascii()):
@@ -597,6 +600,21 @@ def _copy_object(obj: PSObject) -> PSObject:
     for key in changed:
         properties[key] = _copy(properties[key], False)
     return _new_object(names, properties, obj._index, to_string)
+
+
+def _shape_crosses(names: tuple[str, ...], keys: tuple[str, ...]) -> bool:
+    """Whether an object of this shape keeps its type and property names on the wire (else the
+    real round trip): names the reader treats specially, or that are not plain text, do not."""
+    if _SPECIAL_TYPE_NAMES.intersection(names) or any(type(n) is not str for n in names):
+        return False
+    return all(type(key) is str and (key.isascii() or not _SURROGATES.search(key)) for key in keys)
+
+
+_SHAPES: dict[tuple[tuple[str, ...], tuple[str, ...]], bool] = {}
+_SHAPES_KEPT = 4096  # shapes are few; names made of data (registry values) must not grow it without bound
+# besides str, the exact types whose CLIXML text reads back as an equal value of the same type:
+# int(str(i)) is i's value, float(repr(x)) is x (repr round-trips), a bool is B true/false, Nil None
+_PLAIN_KINDS = frozenset((int, bool, float, type(None)))
 
 
 def _new_object(names: tuple[str, ...], properties: dict[str, Any], index: dict[str, str], to_string: str) -> PSObject:
@@ -614,11 +632,14 @@ def _copy_error(record: ErrorRecord, terminating: bool | None = None) -> ErrorRe
     category, reason, exception type and flag are already what the reader rebuilds: a record is
     frozen, so sharing it is safe, and most records a cmdlet writes are such. Otherwise one new
     record (not a `replace` for the flag and then a copy)."""
-    for text in (record.message, record.fully_qualified_error_id, record.target_name, record.target_type,
-                 record.activity, record.reason, record.exception_type):
+    texts = (record.message, record.fully_qualified_error_id, record.target_name, record.target_type,
+             record.activity, record.reason, record.exception_type)
+    for text in texts:
         if type(text) is not str:
             raise _Unusual
-        _copy(text, False)
+    joined = "".join(texts)  # each text as _copy checks it, all at once: no lone surrogate in any
+    if not joined.isascii() and _SURROGATES.search(joined):
+        raise _Unusual
     if terminating is None:
         terminating = record.terminating
     category = ERROR_CATEGORIES[_category_number(record.category)]
@@ -646,12 +667,11 @@ def wire_copy_result(result: Result) -> Result:
     The answer itself when the wire changes none of its objects and records (most answers: a
     Result is frozen and `_copy_object`/`_copy_error` already return what they need not copy),
     else one new Result; either way it keeps the request it answers (`Result.request`)."""
-    output = result.output
-    copied = tuple(map(_wire_copy_output, output))
-    errors = result.errors
+    output, errors = result.output, result.errors
+    copied = tuple(map(_wire_copy_output, output)) if output else output
     records = _wire_records(errors, result.failed) if errors else errors
-    if (type(result) is Result and not result.guests and all(map(is_, copied, output))
-            and all(map(is_, records, errors))):
+    if (type(result) is Result and not result.guests and (copied is output or all(map(is_, copied, output)))
+            and (records is errors or all(map(is_, records, errors)))):
         return result
     return Result(output=copied, errors=records, failed=result.failed, request=result.request)
 

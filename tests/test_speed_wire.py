@@ -198,3 +198,34 @@ def test_simsession_answers_are_made_with_their_request_not_stamped_after(monkey
     answers = SimSession(lab).send(requests)
     assert [a.request for a in answers] == requests and answers[2].guests
 
+
+
+def test_the_copy_is_planned_per_shape_and_each_object_still_checks_its_values(monkeypatch):
+    """What a shape's names decide (`_shape_crosses`) is kept per (type names, property names);
+    the values are checked on every object: the same shape with a lone surrogate takes the real
+    round trip (which refuses it), with a datetime a new object, with plain values the object."""
+    checked = []
+    real = clixml._shape_crosses
+    monkeypatch.setattr(clixml, "_shape_crosses", lambda n, k: (checked.append((n, k)), real(n, k))[1])
+    monkeypatch.setattr(clixml, "_SHAPES", {})
+    shape = ("T.Planned", "System.Object")
+    plain = PSObject(shape, {"Name": "a", "When": None}, "a")
+    assert clixml.wire_copy(plain) is plain
+    lone = PSObject(shape, {"Name": "lone \ud800", "When": None}, "a")
+    assert outcome(clixml.wire_copy, lone) == outcome(clixml.roundtrip, lone) and outcome(clixml.roundtrip, lone)[0] == "raises"
+    dated = PSObject(shape, {"Name": "a", "When": datetime(2020, 1, 2)}, "a")
+    assert clixml.wire_copy(dated) is not dated and typed(clixml.wire_copy(dated)) == typed(clixml.roundtrip(dated))
+    assert checked == [(shape, ("Name", "When"))]
+    enum_like = PSObject(("System.Enum",), {"Name": "a", "When": None}, "a")  # the same names, another shape
+    assert clixml.wire_copy(enum_like) is not enum_like and typed(clixml.wire_copy(enum_like)) == typed(clixml.roundtrip(enum_like))
+    odd_key = PSObject(shape, {"Name": "a", "lone \ud800": None}, "a")  # another shape: names that do not cross
+    assert outcome(clixml.wire_copy, odd_key) == outcome(clixml.roundtrip, odd_key)
+    assert len(checked) == 3
+
+
+def test_the_shapes_kept_are_bounded(monkeypatch):
+    monkeypatch.setattr(clixml, "_SHAPES_KEPT", 3)
+    monkeypatch.setattr(clixml, "_SHAPES", {})
+    for i in range(10):
+        clixml.wire_copy(PSObject(("T",), {f"P{i}": i}, "t"))
+    assert len(clixml._SHAPES) <= 3
