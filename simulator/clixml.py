@@ -549,8 +549,8 @@ def _copy(value: Any, top: bool) -> Any:
         return _copy_error(value) if top else _copy(value.message, False)
     if kind is dict:
         return {_copy(k, False): _copy(v, False) for k, v in value.items()}
-    if kind is list or kind is tuple:
-        return [_copy(item, False) for item in value]
+    if kind is list or kind is tuple:  # ASCII text, most items, is itself without the call
+        return [item if type(item) is str and item.isascii() else _copy(item, False) for item in value]
     if isinstance(value, str):
         return _copy(str.__str__(value), False)  # a str subclass is written and read as a plain str
     if isinstance(value, _WRITTEN_AS_THEMSELVES):
@@ -596,9 +596,14 @@ def _copy_object(obj: PSObject) -> PSObject:
         to_string = _copy(to_string, False)
     if not changed and to_string is obj.to_string:
         return obj
-    properties = dict(obj._props)
+    properties = dict(props)
     for key in changed:
-        properties[key] = _copy(properties[key], False)
+        item = properties[key]
+        if type(item) is PSEnum and type(item.name) is str and item.name.isascii() and type(item.value) is int \
+                and type(item.type_name) is str:
+            properties[key] = item.name  # an enum property is its name on the wire (most changed values)
+        else:
+            properties[key] = _copy(item, False)
     return _new_object(names, properties, obj._index, to_string)
 
 
