@@ -79,3 +79,24 @@ def test_a_renamed_vm_is_found_by_its_new_name_at_once():
     assert [str(o["Name"]) for o in named("Renamed1").output] == ["Renamed1"]
     assert [str(o["Name"]) for o in named("renamed*").output] == ["Renamed1"]
     assert not named(old).output and named(old).errors
+
+
+def test_equal_read_prefixes_share_their_keys_and_tokens_are_never_reused(monkeypatch):
+    """repeated_reads keys a prefix by a token worked out once per pipeline object: equal stages in
+    another pipeline object get the same token, other stages (or a switch for the number 1) not,
+    an unhashable value ends the keys, and a token is not handed out twice after the table is full."""
+    from nestlab.simulator import repeated_reads
+
+    def keys(*commands: Command) -> list[tuple]:
+        return repeated_reads._prefix_keys("HV01", commands, [TABLE[c.name.lower()] for c in commands])
+
+    drives = Command.of("Get-VMHardDiskDrive", VMName="*")
+    one = keys(drives, Command.of("Get-VHD"))
+    assert keys(Command.of("Get-VMHardDiskDrive", VMName="*"), Command.of("Get-VHD")) == one and len(one) == 2
+    assert keys(Command.of("Get-VMHardDiskDrive", VMName="L1"))[0] != one[0]
+    assert keys(Command.of("Select-Object", First=1))[0] != keys(Command.of("Select-Object", First=True))[0]
+    assert len(keys(drives, Command.of("Where-Object", Property="Id", In=[1, 2]), Command.of("Get-VHD"))) == 1
+    assert keys(Command.of("Get-VM")) == []
+    monkeypatch.setattr(repeated_reads, "_PREFIXES_KEPT", 2)
+    seen = {key for i in range(6) for key in keys(Command.of("Get-VHD", Path=f"C:\\{i}.vhdx"))}
+    assert len(seen) == 6
