@@ -190,6 +190,7 @@ def _category_number(name: str) -> int:
 
 
 _CATEGORY_NUMBERS = {c.lower(): i for i, c in reversed(list(enumerate(ERROR_CATEGORIES)))}  # the first wins
+_CATEGORY_NAMES = frozenset(ERROR_CATEGORIES)  # the names the reader gives back as they are
 
 
 def _primitive(value: Any) -> tuple[str, str | None] | None:
@@ -647,12 +648,13 @@ def _copy_error(record: ErrorRecord, terminating: bool | None = None) -> ErrorRe
         raise _Unusual
     if terminating is None:
         terminating = record.terminating
+    # what the reader rebuilds already there: a category by its own name, a reason, an exception type
+    if (record.terminating is terminating and type(record.category) is str and record.category in _CATEGORY_NAMES
+            and record.reason and record.exception_type != "System.Object"):
+        return record
     category = ERROR_CATEGORIES[_category_number(record.category)]
     reason = _reason(record)
     exception_type = _exception_types(record.exception_type)[0]
-    if (record.terminating is terminating and type(record.category) is str and category == record.category
-            and reason == record.reason and exception_type == record.exception_type):
-        return record
     return ErrorRecord(
         message=record.message,
         fully_qualified_error_id=record.fully_qualified_error_id,
