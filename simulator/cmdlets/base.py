@@ -106,7 +106,9 @@ def bind(entry: Cmdlet, command: Command, pipeline_input: list[Any]) -> Call:
     Bound once per command: a collection sends the same Command objects (diagnosis.probes'
     constants) tens of thousands of times, and what a command binds to does not depend on the
     input. Each call gets its own dict of the named values (cmdlets may add to it)."""
-    bindings = _bindings(entry)
+    bindings = entry.__dict__.get("_bindings")
+    if bindings is None:
+        bindings = _bindings(entry)
     bound = bindings.get(id(command))
     if bound is None or bound[0] is not command:  # the command is kept with its binding: its id stays its own
         if len(bindings) >= _BINDINGS_KEPT:
