@@ -73,7 +73,8 @@ class SimSession(Runs):
 
     def _running_below(self, where: NodeId, levels: int) -> list[tuple[tuple[str, ...], NodeId]]:
         """Every Running guest below `where`, to `levels` levels, parents first: what a fan-out
-        request (Request.guest_levels) enters, found as PsrpSession's host-side script finds them."""
+        request (Request.guest_levels) enters, found as PsrpSession's host-side script finds them:
+        Get-VM read where it runs (endpoint.direct.FANOUT), not across the wire, so no wire copy."""
         from nestlab.simulator import powershell
 
         found: list[tuple[tuple[str, ...], NodeId]] = []
@@ -81,7 +82,7 @@ class SimSession(Runs):
         for _ in range(levels):
             below = []
             for path, place in level:
-                for name in running_guests(self.wire(powershell.run(self.lab, str(place), RUNNING_GUESTS))):
+                for name in running_guests(powershell.run(self.lab, str(place), RUNNING_GUESTS)):
                     below.append(((*path, name), place.child(name)))
             found += below
             level = below

@@ -100,3 +100,28 @@ def test_equal_read_prefixes_share_their_keys_and_tokens_are_never_reused(monkey
     monkeypatch.setattr(repeated_reads, "_PREFIXES_KEPT", 2)
     seen = {key for i in range(6) for key in keys(Command.of("Get-VHD", Path=f"C:\\{i}.vhdx"))}
     assert len(seen) == 6
+
+
+def test_a_fan_out_enters_the_guests_a_client_would_see_running():
+    """SimSession finds a fan-out's guests from Get-VM where it runs (as the host-side script
+    does), without the wire copy: the same guests, in the same order, as the copied answer shows."""
+    from nestlab.lab.session import SimSession
+    from nestlab.simulator import clixml
+    from nestlab.simulator.generate import generate
+    from nestlab.simulator.model import NodeId
+    from nestlab.simulator.session_protocol import RUNNING_GUESTS, running_guests
+
+    lab = generate(seed=3, hosts=2, depth=3)
+    host = lab.hosts()[0]
+    stopped = next(vm for vm in lab.vms(host) if lab[vm].state == "Running")
+    assert powershell.run(lab, host, (Command.of("Stop-VM", Name=lab[stopped].name, TurnOff=True),)).ok
+    session = SimSession(lab)
+    found = session._running_below(NodeId.of_host(host), 3)
+    expected, level = [], [((), NodeId.of_host(host))]
+    for _ in range(3):
+        below = [((*path, name), place.child(name)) for path, place in level for name in
+                 running_guests(clixml.wire_copy_result(powershell.run(lab, str(place), RUNNING_GUESTS)))]
+        expected += below
+        level = below
+    assert found == expected and len(found) >= 2
+    assert lab[stopped].name not in [path[0] for path, _ in found]
