@@ -61,18 +61,20 @@ class SimSession(Runs):
         out = []
         for request in requests:
             if not request.guest_levels:
-                out.append(wire(run(lab, str(request.where), request.pipeline)))
+                out.append(wire(run(lab, str(request.where), request.pipeline, request=request)))
                 continue
             key = (request.where, request.guest_levels)
             if key not in guests:  # found once for all the requests that fan out from the same place
                 guests[key] = [(path, str(place)) for path, place in self._running_below(*key)]
             pipeline = request.pipeline
-            out.append(Result(guests=tuple((path, wire(run(lab, place, pipeline))) for path, place in guests[key])))
+            out.append(Result(guests=tuple((path, wire(run(lab, place, pipeline))) for path, place in guests[key]),
+                              request=request))
         return answered(requests, out)
 
     def _running_below(self, where: NodeId, levels: int) -> list[tuple[tuple[str, ...], NodeId]]:
         """Every Running guest below `where`, to `levels` levels, parents first: what a fan-out
-        request (Request.guest_levels) enters, found as PsrpSession's host-side script finds them."""
+        request (Request.guest_levels) enters, found as PsrpSession's host-side script finds them:
+        Get-VM read where it runs (endpoint.direct.FANOUT), not across the wire, so no wire copy."""
         from nestlab.simulator import powershell
 
         found: list[tuple[tuple[str, ...], NodeId]] = []
@@ -80,7 +82,7 @@ class SimSession(Runs):
         for _ in range(levels):
             below = []
             for path, place in level:
-                for name in running_guests(self.wire(powershell.run(self.lab, str(place), RUNNING_GUESTS))):
+                for name in running_guests(powershell.run(self.lab, str(place), RUNNING_GUESTS)):
                     below.append(((*path, name), place.child(name)))
             found += below
             level = below

@@ -34,6 +34,7 @@ import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 from functools import lru_cache
+from operator import is_
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping
 
@@ -189,6 +190,7 @@ def _category_number(name: str) -> int:
 
 
 _CATEGORY_NUMBERS = {c.lower(): i for i, c in reversed(list(enumerate(ERROR_CATEGORIES)))}  # the first wins
+_CATEGORY_NAMES = frozenset(ERROR_CATEGORIES)  # the names the reader gives back as they are
 
 
 def _primitive(value: Any) -> tuple[str, str | None] | None:
@@ -548,8 +550,8 @@ def _copy(value: Any, top: bool) -> Any:
         return _copy_error(value) if top else _copy(value.message, False)
     if kind is dict:
         return {_copy(k, False): _copy(v, False) for k, v in value.items()}
-    if kind is list or kind is tuple:
-        return [_copy(item, False) for item in value]
+    if kind is list or kind is tuple:  # ASCII text, most items, is itself without the call
+        return [item if type(item) is str and item.isascii() else _copy(item, False) for item in value]
     if isinstance(value, str):
         return _copy(str.__str__(value), False)  # a str subclass is written and read as a plain str
     if isinstance(value, _WRITTEN_AS_THEMSELVES):
@@ -559,9 +561,6 @@ def _copy(value: Any, top: bool) -> Any:
 
 _WRITTEN_AS_THEMSELVES = (bool, int, float, str, datetime, date, timedelta, uuid.UUID, bytes, bytearray, PSEnum,
                           ErrorRecord, PSObject, Mapping, list, tuple, set, frozenset)
-# exact types whose CLIXML text reads back as an equal value of the same type: int(str(i)) is i's
-# value, float(repr(x)) is x (repr round-trips), a bool is B true/false
-_SAME_AFTER_THE_WIRE = frozenset((int, bool, float))
 _PRIMITIVE_KINDS = frozenset((datetime, date, timedelta, uuid.UUID, bytes, bytearray))
 
 
@@ -570,32 +569,58 @@ def _copy_object(obj: PSObject) -> PSObject:
     reads back as itself: ASCII text, int, bool, float, None — most objects a cmdlet makes), the
     object itself: a cmdlet builds fresh objects for every pipeline and nothing keeps or changes
     them once answered (repeated_reads drops an output that reaches a caller), so a copy would
-    only cost time (issue 17). Otherwise a new object with the values as they read back."""
-    names = obj.type_names
-    if _SPECIAL_TYPE_NAMES.intersection(names) or any(type(n) is not str for n in names):
+    only cost time (issue 17). Otherwise a new object with the values as they read back.
+
+    Planned per shape: whether the type names and property names cross as themselves is decided
+    once per (type names, property names) (`_shape_crosses`). One pass over the values finds those
+    the wire changes (enums, lists, datetimes …); a changed object is the dict copied at once with
+    only those values copied one by one."""
+    names, props = obj.type_names, obj._props
+    shape = (names, tuple(props))
+    crosses = _SHAPES.get(shape)
+    if crosses is None:
+        if len(_SHAPES) >= _SHAPES_KEPT:
+            _SHAPES.clear()
+        crosses = _SHAPES[shape] = _shape_crosses(*shape)
+    if not crosses:
         raise _Unusual
-    items = obj._props.items()
-    for key, item in items:  # up to the first value the wire changes
-        if type(key) is not str or not (key.isascii() or not _SURROGATES.search(key)):
-            raise _Unusual
+    changed = []
+    for key, item in props.items():
         kind = type(item)
-        if not (kind is str and (item.isascii() or _copy(item, False) is item)
-                or kind in _SAME_AFTER_THE_WIRE or item is None):
-            break
-    else:
-        to_string = _copy(obj.to_string, False)
-        if to_string is obj.to_string:
-            return obj
-    properties = {}
-    for key, item in items:  # the values in order, without PSObject's case-insensitive lookup
-        if type(key) is not str or not (key.isascii() or not _SURROGATES.search(key)):
-            raise _Unusual
-        kind = type(item)
-        if kind is str and item.isascii() or kind in _SAME_AFTER_THE_WIRE or item is None:
-            properties[key] = item  # what _copy returns for these, without the call (most properties)
+        if kind is str:
+            if not item.isascii() and _SURROGATES.search(item):
+                raise _Unusual  # _decode(_encode(s)) is s for every string without lone surrogates
+        elif kind not in _PLAIN_KINDS:
+            changed.append(key)
+    to_string = obj.to_string
+    if not (type(to_string) is str and to_string.isascii()):
+        to_string = _copy(to_string, False)
+    if not changed and to_string is obj.to_string:
+        return obj
+    properties = dict(props)
+    for key in changed:
+        item = properties[key]
+        if type(item) is PSEnum and type(item.name) is str and item.name.isascii() and type(item.value) is int \
+                and type(item.type_name) is str:
+            properties[key] = item.name  # an enum property is its name on the wire (most changed values)
         else:
             properties[key] = _copy(item, False)
-    return _new_object(names, properties, obj._index, _copy(obj.to_string, False))
+    return _new_object(names, properties, obj._index, to_string)
+
+
+def _shape_crosses(names: tuple[str, ...], keys: tuple[str, ...]) -> bool:
+    """Whether an object of this shape keeps its type and property names on the wire (else the
+    real round trip): names the reader treats specially, or that are not plain text, do not."""
+    if _SPECIAL_TYPE_NAMES.intersection(names) or any(type(n) is not str for n in names):
+        return False
+    return all(type(key) is str and (key.isascii() or not _SURROGATES.search(key)) for key in keys)
+
+
+_SHAPES: dict[tuple[tuple[str, ...], tuple[str, ...]], bool] = {}
+_SHAPES_KEPT = 4096  # shapes are few; names made of data (registry values) must not grow it without bound
+# besides str, the exact types whose CLIXML text reads back as an equal value of the same type:
+# int(str(i)) is i's value, float(repr(x)) is x (repr round-trips), a bool is B true/false, Nil None
+_PLAIN_KINDS = frozenset((int, bool, float, type(None)))
 
 
 def _new_object(names: tuple[str, ...], properties: dict[str, Any], index: dict[str, str], to_string: str) -> PSObject:
@@ -606,33 +631,76 @@ def _new_object(names: tuple[str, ...], properties: dict[str, Any], index: dict[
     return copy
 
 
-def _copy_error(record: ErrorRecord) -> ErrorRecord:
-    for text in (record.message, record.fully_qualified_error_id, record.target_name, record.target_type,
-                 record.activity, record.reason, record.exception_type):
+def _copy_error(record: ErrorRecord, terminating: bool | None = None) -> ErrorRecord:
+    """The record a client reads back, with `terminating` as the wire marks it (None: as it is).
+
+    The record itself when the wire would change nothing — its texts read back as themselves and
+    category, reason, exception type and flag are already what the reader rebuilds: a record is
+    frozen, so sharing it is safe, and most records a cmdlet writes are such. Otherwise one new
+    record (not a `replace` for the flag and then a copy)."""
+    texts = (record.message, record.fully_qualified_error_id, record.target_name, record.target_type,
+             record.activity, record.reason, record.exception_type)
+    for text in texts:
         if type(text) is not str:
             raise _Unusual
-        _copy(text, False)
+    joined = "".join(texts)  # each text as _copy checks it, all at once: no lone surrogate in any
+    if not joined.isascii() and _SURROGATES.search(joined):
+        raise _Unusual
+    if terminating is None:
+        terminating = record.terminating
+    # what the reader rebuilds already there: a category by its own name, a reason, an exception type
+    if (record.terminating is terminating and type(record.category) is str and record.category in _CATEGORY_NAMES
+            and record.reason and record.exception_type != "System.Object"):
+        return record
+    category = ERROR_CATEGORIES[_category_number(record.category)]
+    reason = _reason(record)
+    exception_type = _exception_types(record.exception_type)[0]
     return ErrorRecord(
         message=record.message,
         fully_qualified_error_id=record.fully_qualified_error_id,
-        category=ERROR_CATEGORIES[_category_number(record.category)],
+        category=category,
         target_name=record.target_name,
         target_type=record.target_type,
         activity=record.activity,
-        reason=_reason(record),
-        exception_type=_exception_types(record.exception_type)[0],
-        terminating=record.terminating,
+        reason=reason,
+        exception_type=exception_type,
+        terminating=terminating,
     )
 
 
 def wire_copy_result(result: Result) -> Result:
-    """`roundtrip_result` by `wire_copy`: what SimSession returns for every pipeline."""
-    if not result.errors:  # most answers: no records to mark streamed or terminating
-        return Result(output=tuple(map(_wire_copy_output, result.output)), failed=result.failed)
-    streamed, terminating = wire_errors(result)
-    errors = streamed + ([terminating] if terminating is not None else [])
-    return Result(output=tuple(map(_wire_copy_output, result.output)), errors=tuple(wire_copy(e) for e in errors),
-                  failed=result.failed)
+    """`roundtrip_result` by `wire_copy`: what SimSession returns for every pipeline.
+
+    The answer itself when the wire changes none of its objects and records (most answers: a
+    Result is frozen and `_copy_object`/`_copy_error` already return what they need not copy),
+    else one new Result; either way it keeps the request it answers (`Result.request`)."""
+    output, errors = result.output, result.errors
+    copied = tuple(map(_wire_copy_output, output)) if output else output
+    records = _wire_records(errors, result.failed) if errors else errors
+    if (type(result) is Result and not result.guests and (copied is output or all(map(is_, copied, output)))
+            and (records is errors or all(map(is_, records, errors)))):
+        return result
+    return Result(output=copied, errors=records, failed=result.failed, request=result.request)
+
+
+def _wire_records(errors: tuple[ErrorRecord, ...], failed: bool) -> tuple[ErrorRecord, ...]:
+    """`wire_errors` then `wire_copy` of each record, each record made at most once: the
+    streamed records non-terminating, in order, then (failed) the terminating one."""
+    if not failed:
+        return tuple(_wire_record(record, False) for record in errors)
+    last = next((i for i in range(len(errors) - 1, -1, -1) if errors[i].terminating), len(errors) - 1)
+    streamed = [_wire_record(record, False) for i, record in enumerate(errors) if i != last]
+    return (*streamed, _wire_record(errors[last], True))
+
+
+def _wire_record(record: ErrorRecord, terminating: bool) -> ErrorRecord:
+    """`wire_copy(replace(record, terminating=terminating))`, without the intermediate record."""
+    if type(record) is ErrorRecord:
+        try:
+            return _copy_error(record, terminating)
+        except _Unusual:
+            pass
+    return wire_copy(replace(record, terminating=terminating))
 
 
 def _wire_copy_output(value: Any) -> Any:

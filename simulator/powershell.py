@@ -11,6 +11,8 @@ this module; Invoke-Command reaches back here only through `Ctx.run_nested`.
 
 from __future__ import annotations
 
+from typing import Any
+
 from nestlab.simulator import behaviour, psparse
 from nestlab.simulator.cmdlets import TABLE
 from nestlab.simulator.cmdlets.base import Ctx, Terminating, bind, command_not_found
@@ -20,20 +22,22 @@ from nestlab.simulator.psdata import Command, ErrorRecord, Result
 from nestlab.simulator.repeated_reads import RepeatedReads
 
 
-def run(lab: Lab, context: str, pipeline: tuple[Command, ...]) -> Result:
-    """Run one pipeline where `context` says; never raises for PowerShell errors (they are in Result)."""
-    if context not in lab:
-        raise BadInput(f"no host or VM {context!r} in lab {lab.name!r}")
-    kind = lab.kind(context)
-    if kind == "vm" and not behaviour.is_running(lab, context):
-        return Result(errors=(guest_unreachable(lab[context].name),), failed=True)
-    if kind != "vm" and kind != "host":
-        raise BadInput(f"{context!r} is a {kind}, not a host or VM")
+def run(lab: Lab, context: str, pipeline: tuple[Command, ...], *, request: Any = None) -> Result:
+    """Run one pipeline where `context` says; never raises for PowerShell errors (they are in Result).
+
+    `request` is the session's Request this answers, stamped on the Result as it is made
+    (`Result.request`; SimSession), so that no copy is made only to stamp it."""
+    places = lab.memo(_PLACES, dict)
+    runs = places.get(context)
+    if runs is None:
+        runs = places[context] = _runs_commands(lab, context)
+    if not runs:
+        return Result(errors=(guest_unreachable(lab[context].name),), failed=True, request=request)
     entries = []
     for command in pipeline:
         entry = TABLE.get(command.name.lower())
         if entry is None:
-            return Result(errors=(command_not_found(command.name),), failed=True)
+            return Result(errors=(command_not_found(command.name),), failed=True, request=request)
         entries.append(entry)
     ctx = Ctx(lab, context, lambda where, commands: run(lab, where, commands))
     reads = RepeatedReads.of(lab, context, pipeline, entries)
@@ -50,10 +54,27 @@ def run(lab: Lab, context: str, pipeline: tuple[Command, ...]) -> Result:
             if reads is not None:
                 reads.ran(stage, objects, ctx.errors)
     except Terminating as stop:
-        return Result(output=(), errors=(*ctx.errors, stop.record), failed=True)
+        return Result(output=(), errors=(*ctx.errors, stop.record), failed=True, request=request)
     if reads is not None:
         reads.handed_out(objects)
-    return Result(output=tuple(objects), errors=tuple(ctx.errors))
+    return Result(output=tuple(objects), errors=tuple(ctx.errors), request=request)
+
+
+_PLACES = ("powershell: places that run commands",)  # Lab.memo key: context -> runs commands now
+
+
+def _runs_commands(lab: Lab, context: str) -> bool:
+    """Whether a place runs a pipeline now: a host always, a VM's guest when the VM runs at every
+    level (PowerShell Direct). Kept per lab state (`Lab.memo`): a collection sends some forty
+    pipelines to each place. Anything else is not a place to run commands (BadInput)."""
+    if context not in lab:
+        raise BadInput(f"no host or VM {context!r} in lab {lab.name!r}")
+    kind = lab.kind(context)
+    if kind == "vm":
+        return behaviour.is_running(lab, context)
+    if kind != "host":
+        raise BadInput(f"{context!r} is a {kind}, not a host or VM")
+    return True
 
 
 def run_line(lab: Lab, context: str, text: str) -> Result:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import count
 from typing import Any, Iterable
 
 from nestlab.simulator.model import Lab
@@ -113,9 +114,23 @@ _UNCHANGEABLE = frozenset((str, int, float, bool, type(None), PSEnum, datetime, 
 
 
 def _prefix_keys(context: str, pipeline: tuple[Command, ...], entries: list[Any]) -> list[tuple]:
-    """A key for each leading stage of the pipeline that only reads (none past an unhashable value)."""
-    keys: list[tuple] = []
-    so_far: tuple = (context,)
+    """A key for each leading stage of the pipeline that only reads (none past an unhashable value):
+    the place and a token that stands for the stages so far (`_prefix_tokens`)."""
+    return [(context, token) for token in _prefix_tokens(pipeline, entries)]
+
+
+def _prefix_tokens(pipeline: tuple[Command, ...], entries: list[Any]) -> tuple[int, ...]:
+    """One token per leading read-only prefix of the pipeline, equal for equal prefixes.
+
+    Worked out once per pipeline object (the collector sends the same probe tuples again and
+    again; the pipeline is kept with its tokens, so its id stays its own) instead of hashing
+    every stage's parameters on each lookup. Tokens are never reused: a prefix forgotten when the
+    table is full gets a new one, and what was kept under the old one is only not found again."""
+    plan = _PLANS.get(id(pipeline))
+    if plan is not None and plan[0] is pipeline:
+        return plan[1]
+    tokens = []
+    so_far: tuple = ()
     for entry, command in zip(entries, pipeline):
         if entry.name.lower() not in READ_ONLY:
             break
@@ -123,11 +138,24 @@ def _prefix_keys(context: str, pipeline: tuple[Command, ...], entries: list[Any]
         so_far = (*so_far, (command.name, tuple((k, type(v), v) for k, v in command.parameters),
                             tuple((type(a), a) for a in command.arguments)))
         try:
-            hash(so_far)
+            token = _TOKENS.get(so_far)
         except TypeError:
             break
-        keys.append(so_far)
-    return keys
+        if token is None:
+            if len(_TOKENS) >= _PREFIXES_KEPT:
+                _TOKENS.clear()
+            token = _TOKENS[so_far] = next(_NEXT_TOKEN)
+        tokens.append(token)
+    if len(_PLANS) >= _PREFIXES_KEPT:
+        _PLANS.clear()
+    _PLANS[id(pipeline)] = (pipeline, tuple(tokens))
+    return tuple(tokens)
+
+
+_TOKENS: dict[tuple, int] = {}  # a prefix of stages (name, typed parameters, typed arguments) -> its token
+_NEXT_TOKEN = count()
+_PLANS: dict[int, tuple[tuple[Command, ...], tuple[int, ...]]] = {}  # id(pipeline) -> (pipeline, tokens)
+_PREFIXES_KEPT = 4096  # pipelines made per call (a path each) must not grow them without bound
 
 
 def _kept(lab: Lab) -> dict[tuple, Seen]:

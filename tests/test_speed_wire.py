@@ -150,3 +150,82 @@ def test_an_object_the_wire_leaves_alone_is_not_copied_and_any_other_is():
     for value in changed:
         copy = clixml.wire_copy(value)
         assert copy is not value and typed(copy) == typed(clixml.roundtrip(value))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(ps_object | nested, max_size=3), st.lists(error, max_size=4), st.booleans())
+def test_the_copy_of_an_answer_is_the_round_trip_of_it(output, errors, failed):
+    """The records as the wire marks them (streamed non-terminating, a failed pipeline's last
+    terminating one moved to the end), each value as it reads back."""
+    result = Result(tuple(output), tuple(errors), failed)
+    assert typed_result(clixml.wire_copy_result(result)) == typed_result(clixml.roundtrip_result(result))
+
+
+def test_an_answer_the_wire_leaves_alone_is_itself_and_any_other_is_made_once():
+    """A Result is frozen and so is an ErrorRecord: the copy shares what the wire would give back
+    unchanged (issue 17: one Result per answer, not three), keeps the request it answers, and
+    makes a new Result or record only where the wire changes something."""
+    plain = PSObject(("T",), {"Name": "web", "Count": 3}, "web")
+    soft = ErrorRecord("gone", "Gone,X", "ObjectNotFound", reason="R", exception_type="X.YException", terminating=False)
+    hard = ErrorRecord("stop", "Stop,X", "InvalidOperation", reason="R", exception_type="X.YException")
+    request = object()
+    for same in (Result((plain,), (soft,), request=request), Result((), (soft, hard), True, request=request)):
+        assert clixml.wire_copy_result(same) is same
+    moved = clixml.wire_copy_result(Result((plain,), (hard, soft), True, request=request))  # the terminating one goes last
+    assert moved.errors == (soft, hard) and moved.errors[0] is soft and moved.errors[1] is hard
+    assert moved.output[0] is plain and moved.request is request
+    streamed = clixml.wire_copy_result(Result((), (hard,), request=request))  # a streamed record is non-terminating
+    assert streamed.errors[0] is not hard and streamed.errors[0].terminating is False and streamed.request is request
+    lowered = ErrorRecord("m", "Id", "invalidoperation", terminating=False)  # the reader gives the category's own name
+    assert clixml.wire_copy_result(Result((), (lowered,))).errors[0].category == "InvalidOperation"
+
+
+def test_simsession_answers_are_made_with_their_request_not_stamped_after(monkeypatch):
+    """powershell.run makes each answer with its request (issue 17): `answered` has nothing to
+    replace, for a plain request or a fan-out one."""
+    from nestlab.simulator import session_protocol
+    from nestlab.simulator.psdata import Command
+    from nestlab.simulator.session_protocol import Request
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("an answer was copied to stamp its request")
+
+    monkeypatch.setattr(session_protocol, "replace", refuse)
+    lab = labfile.load("builtin:reference")
+    host = lab.hosts()[0]
+    requests = [Request.at(host, (Command.of("Get-VM"),)), Request.at(host, (Command.of("Get-Nope"),)),
+                Request.at(host, (Command.of("Get-VMProcessor"),), guest_levels=2)]
+    answers = SimSession(lab).send(requests)
+    assert [a.request for a in answers] == requests and answers[2].guests
+
+
+
+def test_the_copy_is_planned_per_shape_and_each_object_still_checks_its_values(monkeypatch):
+    """What a shape's names decide (`_shape_crosses`) is kept per (type names, property names);
+    the values are checked on every object: the same shape with a lone surrogate takes the real
+    round trip (which refuses it), with a datetime a new object, with plain values the object."""
+    checked = []
+    real = clixml._shape_crosses
+    monkeypatch.setattr(clixml, "_shape_crosses", lambda n, k: (checked.append((n, k)), real(n, k))[1])
+    monkeypatch.setattr(clixml, "_SHAPES", {})
+    shape = ("T.Planned", "System.Object")
+    plain = PSObject(shape, {"Name": "a", "When": None}, "a")
+    assert clixml.wire_copy(plain) is plain
+    lone = PSObject(shape, {"Name": "lone \ud800", "When": None}, "a")
+    assert outcome(clixml.wire_copy, lone) == outcome(clixml.roundtrip, lone) and outcome(clixml.roundtrip, lone)[0] == "raises"
+    dated = PSObject(shape, {"Name": "a", "When": datetime(2020, 1, 2)}, "a")
+    assert clixml.wire_copy(dated) is not dated and typed(clixml.wire_copy(dated)) == typed(clixml.roundtrip(dated))
+    assert checked == [(shape, ("Name", "When"))]
+    enum_like = PSObject(("System.Enum",), {"Name": "a", "When": None}, "a")  # the same names, another shape
+    assert clixml.wire_copy(enum_like) is not enum_like and typed(clixml.wire_copy(enum_like)) == typed(clixml.roundtrip(enum_like))
+    odd_key = PSObject(shape, {"Name": "a", "lone \ud800": None}, "a")  # another shape: names that do not cross
+    assert outcome(clixml.wire_copy, odd_key) == outcome(clixml.roundtrip, odd_key)
+    assert len(checked) == 3
+
+
+def test_the_shapes_kept_are_bounded(monkeypatch):
+    monkeypatch.setattr(clixml, "_SHAPES_KEPT", 3)
+    monkeypatch.setattr(clixml, "_SHAPES", {})
+    for i in range(10):
+        clixml.wire_copy(PSObject(("T",), {f"P{i}": i}, "t"))
+    assert len(clixml._SHAPES) <= 3

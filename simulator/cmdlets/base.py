@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Callable, Iterable
 
 from nestlab.simulator.model import Lab, Platform, stable_guid
@@ -37,8 +38,9 @@ class Cmdlet:
     aliases: dict[str, str] = field(default_factory=dict)
     cls: str = ""  # the .NET cmdlet class, for FullyQualifiedErrorIds
 
-    @property
+    @cached_property
     def class_name(self) -> str:
+        """The .NET class (FullyQualifiedErrorIds end with it): worked out once per cmdlet."""
         return self.cls or default_class(self.name)
 
 
@@ -99,6 +101,24 @@ def as_list(value: Any) -> list[Any]:
 
 
 def bind(entry: Cmdlet, command: Command, pipeline_input: list[Any]) -> Call:
+    """The call of `command` to its cmdlet, with `pipeline_input`.
+
+    Bound once per command: a collection sends the same Command objects (diagnosis.probes'
+    constants) tens of thousands of times, and what a command binds to does not depend on the
+    input. Each call gets its own dict of the named values (cmdlets may add to it)."""
+    bindings = entry.__dict__.get("_bindings")
+    if bindings is None:
+        bindings = _bindings(entry)
+    bound = bindings.get(id(command))
+    if bound is None or bound[0] is not command:  # the command is kept with its binding: its id stays its own
+        if len(bindings) >= _BINDINGS_KEPT:
+            bindings.clear()  # commands made per call (a path each) must not grow it without bound
+        bound = bindings[id(command)] = (command, *_bind_names(entry, command))
+    return Call(entry, dict(bound[1]), bound[2], pipeline_input)
+
+
+def _bind_names(entry: Cmdlet, command: Command) -> tuple[dict[str, Any], tuple[Any, ...]]:
+    """(named values by canonical lower-case name, positional arguments left unbound) of a command."""
     named: dict[str, Any] = {}
     known = _bound_names(entry)
     for key, value in command.parameters:
@@ -119,7 +139,20 @@ def bind(entry: Cmdlet, command: Command, pipeline_input: list[Any]) -> Call:
                     exception_type="System.Management.Automation.ParameterBindingException"))
             named[free[i].lower()] = arg
         args = ()
-    return Call(entry, named, args, pipeline_input)
+    return named, args
+
+
+_BINDINGS_KEPT = 1024  # commands per cmdlet
+
+
+def _bindings(entry: Cmdlet) -> dict[int, tuple[Command, dict[str, Any], tuple[Any, ...]]]:
+    """id(command) -> (command, named, arguments) bound for this cmdlet (kept as `_bound_names` is)."""
+    try:
+        return entry.__dict__["_bindings"]
+    except KeyError:
+        bindings: dict[int, tuple[Command, dict[str, Any], tuple[Any, ...]]] = {}
+        object.__setattr__(entry, "_bindings", bindings)
+        return bindings
 
 
 def _bound_names(entry: Cmdlet) -> dict[str, str]:
@@ -224,17 +257,17 @@ class Ctx:
                 return self.vms()
             else:
                 names = []
-        vms = self.vms()
-        by_name: dict[str, list[str]] = {}  # a plain name is a lookup, not a scan (VMs piped in one by one)
-        for vm in vms:
-            by_name.setdefault(self.lab[vm].name.lower(), []).append(vm)
+        vms, by_name = self._vm_names()
         taken: set[str] = set()
         for name in names:
             if isinstance(name, PSObject):
                 name = _vm_name_of(name)
             name = str(name)
-            if any(c in name for c in "*?["):
-                matches = [v for v in vms if fnmatch.fnmatchcase(self.lab[v].name.lower(), name.lower())]
+            if name == "*":  # what fnmatch("*") matches: every VM, in order (the collector's -VMName *)
+                matches = [vm for vm, _ in vms]
+            elif any(c in name for c in "*?["):
+                pattern = name.lower()
+                matches = [vm for vm, low in vms if fnmatch.fnmatchcase(low, pattern)]
             else:
                 matches = by_name.get(name.lower(), [])
                 if not matches:
@@ -242,6 +275,20 @@ class Ctx:
             found.extend(m for m in matches if m not in taken)
             taken.update(matches)
         return found
+
+
+    def _vm_names(self) -> tuple[list[tuple[str, str]], dict[str, list[str]]]:
+        """This place's VMs with their lower-case names, in order, and the VMs by lower-case name:
+        an index of the lab kept while it stands still (`Lab.memo`), not rebuilt per call (a
+        plain name is a lookup, not a scan: VMs are piped in one by one)."""
+        return self.lab.memo(("vm names", self.owner), self._index_vm_names)
+
+    def _index_vm_names(self) -> tuple[list[tuple[str, str]], dict[str, list[str]]]:
+        vms = [(vm, self.lab[vm].name.lower()) for vm in self.vms()]
+        by_name: dict[str, list[str]] = {}
+        for vm, low in vms:
+            by_name.setdefault(low, []).append(vm)
+        return vms, by_name
 
 
 def _requires_vm(call: Call) -> bool:

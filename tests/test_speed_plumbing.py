@@ -1,0 +1,127 @@
+"""The fixed cost of a pipeline, paid once (issue 17), and what each saving must not change.
+
+`bind` binds each command once: a collection sends the same Command objects tens of thousands of
+times. The binding is kept with its command, so an equal or a new command is bound on its own,
+an unknown parameter still fails every time, and each call gets its own named values. Where a
+pipeline may run, and a place's VMs by name, are indexes of the lab kept while it stands still:
+any change of the lab is seen by the next pipeline."""
+
+from __future__ import annotations
+
+import pytest
+
+from nestlab.simulator.cmdlets import TABLE, base
+from nestlab.simulator.cmdlets.base import Terminating, bind
+from nestlab.simulator import labfile, powershell
+from nestlab.simulator.psdata import Command
+
+
+def test_a_command_is_bound_once_and_each_call_gets_its_own_values(monkeypatch):
+    entry = TABLE["get-vhd"]
+    command = Command.of("Get-VHD", "C:\\a.vhdx")
+    bound = []
+    real = base._bind_names
+    monkeypatch.setattr(base, "_bind_names", lambda e, c: (bound.append(c), real(e, c))[1])
+    first, second = bind(entry, command, []), bind(entry, command, ["in"])
+    assert bound == [command]
+    assert first.named == second.named == real(entry, command)[0] and first.named is not second.named
+    assert second.input == ["in"] and first.input == []
+    first.named["__errors__"] = []  # a cmdlet adds to its call's values (cmdlets.network): not to the next call's
+    assert "__errors__" not in bind(entry, command, []).named
+    other = Command.of("Get-VHD", Path="C:\\b.vhdx")  # another command (even an equal one) binds anew
+    assert bind(entry, other, []).named == {"path": "C:\\b.vhdx"} and bound == [command, other]
+
+
+def test_an_unknown_parameter_fails_each_time_it_is_bound():
+    entry = TABLE["get-vmprocessor"]
+    command = Command.of("Get-VMProcessor", Bogus=1)
+    for _ in range(2):
+        with pytest.raises(Terminating, match="Bogus"):
+            bind(entry, command, [])
+
+
+def test_the_bindings_kept_are_bounded(monkeypatch):
+    monkeypatch.setattr(base, "_BINDINGS_KEPT", 3)
+    entry = TABLE["test-path"]
+    for i in range(10):
+        bind(entry, Command.of("Test-Path", Path=f"C:\\{i}"), [])
+    assert len(base._bindings(entry)) <= 3
+
+
+def test_a_guest_stopped_or_started_is_seen_by_the_next_pipeline():
+    lab = labfile.load("builtin:reference")
+    host = lab.hosts()[0]
+    vm = next(v for v in lab.vms(host) if lab[v].state == "Running")
+    name = lab[vm].name
+    assert powershell.run(lab, vm, (Command.of("Get-CimInstance", ClassName="Win32_OperatingSystem"),)).ok
+    assert powershell.run(lab, host, (Command.of("Stop-VM", Name=name, TurnOff=True),)).ok
+    stopped = powershell.run(lab, vm, (Command.of("Get-CimInstance", ClassName="Win32_OperatingSystem"),))
+    assert stopped.failed and stopped.errors[0].fully_qualified_error_id.startswith("InvalidVMState")
+    assert powershell.run(lab, host, (Command.of("Start-VM", Name=name),)).ok
+    assert powershell.run(lab, vm, (Command.of("Get-CimInstance", ClassName="Win32_OperatingSystem"),)).ok
+
+
+def test_a_place_that_is_not_one_fails_every_time():
+    lab = labfile.load("builtin:reference")
+    for _ in range(2):
+        with pytest.raises(Exception, match="no host or VM"):
+            powershell.run(lab, "nowhere", (Command.of("Get-VM"),))
+
+
+def test_a_renamed_vm_is_found_by_its_new_name_at_once():
+    lab = labfile.load("builtin:reference")
+    host = lab.hosts()[0]
+    vm = lab.vms(host)[0]
+    old = lab[vm].name
+    named = lambda name: powershell.run(lab, host, (Command.of("Get-VM", Name=name),))  # noqa: E731
+    assert [str(o["Name"]) for o in named(old).output] == [old]
+    lab.update(vm, name="Renamed1")  # no Rename-VM in the simulator: a change of the record
+    assert [str(o["Name"]) for o in named("Renamed1").output] == ["Renamed1"]
+    assert [str(o["Name"]) for o in named("renamed*").output] == ["Renamed1"]
+    assert not named(old).output and named(old).errors
+
+
+def test_equal_read_prefixes_share_their_keys_and_tokens_are_never_reused(monkeypatch):
+    """repeated_reads keys a prefix by a token worked out once per pipeline object: equal stages in
+    another pipeline object get the same token, other stages (or a switch for the number 1) not,
+    an unhashable value ends the keys, and a token is not handed out twice after the table is full."""
+    from nestlab.simulator import repeated_reads
+
+    def keys(*commands: Command) -> list[tuple]:
+        return repeated_reads._prefix_keys("HV01", commands, [TABLE[c.name.lower()] for c in commands])
+
+    drives = Command.of("Get-VMHardDiskDrive", VMName="*")
+    one = keys(drives, Command.of("Get-VHD"))
+    assert keys(Command.of("Get-VMHardDiskDrive", VMName="*"), Command.of("Get-VHD")) == one and len(one) == 2
+    assert keys(Command.of("Get-VMHardDiskDrive", VMName="L1"))[0] != one[0]
+    assert keys(Command.of("Select-Object", First=1))[0] != keys(Command.of("Select-Object", First=True))[0]
+    assert len(keys(drives, Command.of("Where-Object", Property="Id", In=[1, 2]), Command.of("Get-VHD"))) == 1
+    assert keys(Command.of("Get-VM")) == []
+    monkeypatch.setattr(repeated_reads, "_PREFIXES_KEPT", 2)
+    seen = {key for i in range(6) for key in keys(Command.of("Get-VHD", Path=f"C:\\{i}.vhdx"))}
+    assert len(seen) == 6
+
+
+def test_a_fan_out_enters_the_guests_a_client_would_see_running():
+    """SimSession finds a fan-out's guests from Get-VM where it runs (as the host-side script
+    does), without the wire copy: the same guests, in the same order, as the copied answer shows."""
+    from nestlab.lab.session import SimSession
+    from nestlab.simulator import clixml
+    from nestlab.simulator.generate import generate
+    from nestlab.simulator.model import NodeId
+    from nestlab.simulator.session_protocol import RUNNING_GUESTS, running_guests
+
+    lab = generate(seed=3, hosts=2, depth=3)
+    host = lab.hosts()[0]
+    stopped = next(vm for vm in lab.vms(host) if lab[vm].state == "Running")
+    assert powershell.run(lab, host, (Command.of("Stop-VM", Name=lab[stopped].name, TurnOff=True),)).ok
+    session = SimSession(lab)
+    found = session._running_below(NodeId.of_host(host), 3)
+    expected, level = [], [((), NodeId.of_host(host))]
+    for _ in range(3):
+        below = [((*path, name), place.child(name)) for path, place in level for name in
+                 running_guests(clixml.wire_copy_result(powershell.run(lab, str(place), RUNNING_GUESTS)))]
+        expected += below
+        level = below
+    assert found == expected and len(found) >= 2
+    assert lab[stopped].name not in [path[0] for path, _ in found]
