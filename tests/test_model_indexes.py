@@ -118,3 +118,35 @@ def test_the_vms_an_owner_runs_list_hosts_edges_before_runs_edges():
     lab.unlink("HV01", "HV01/L1", Edge.HOSTS)
     assert lab.vms("HV01") == ["HV01/L2", "HV01/L0"]
 
+
+
+def test_the_hypervisor_status_of_a_host_follows_its_platform():
+    lab = small_lab()
+    assert behaviour.hypervisor_status(lab, "HV01").running
+    lab.update_platform("HV01", hypervisor_launch="off")
+    assert behaviour.hypervisor_status(lab, "HV01").reason == "launch-off"
+    lab.update_platform("HV01", hypervisor_launch="auto")
+    assert behaviour.hypervisor_status(lab, "HV01").running
+
+
+
+def test_the_event_history_a_log_shows_follows_the_platform():
+    from dataclasses import replace
+
+    from nestlab.simulator import powershell
+
+    lab = small_lab()
+
+    def system_events() -> int:
+        return len(powershell.run_line(lab, "HV01", "Get-WinEvent -LogName System").output)
+
+    def background(kind: str) -> None:
+        lab.update_platform("HV01", os=replace(lab.platform("HV01").os, background=kind))
+
+    background("realistic")
+    realistic = system_events()
+    background("minimal")  # no routine history: only what the lab's state explains
+    minimal = system_events()
+    assert minimal < realistic
+    background("realistic")
+    assert system_events() == realistic
