@@ -129,7 +129,6 @@ def test_the_hypervisor_status_of_a_host_follows_its_platform():
     assert behaviour.hypervisor_status(lab, "HV01").running
 
 
-
 def test_the_event_history_a_log_shows_follows_the_platform():
     from dataclasses import replace
 
