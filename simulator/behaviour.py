@@ -110,8 +110,18 @@ def nesting_offered(lab: Lab, parent: str, vm: str) -> str:
 
 
 def hypervisor_status(lab: Lab, owner: str) -> HypervisorStatus:
-    """Does the hypervisor of this host or guest run right now? (Kept by the lab until it changes.)"""
-    return lab.memo(("hypervisor_status", owner), lambda: _hypervisor_status(lab, owner))
+    """Does the hypervisor of this host or guest run right now? (Kept by the lab until it changes.)
+
+    One table per lab state (`Lab.memo`), as is_running's: no key tuple or closure made per call."""
+    known = lab.memo(_HYPERVISOR_STATUS, dict)
+    try:
+        return known[owner]
+    except KeyError:
+        status = known[owner] = _hypervisor_status(lab, owner)
+        return status
+
+
+_HYPERVISOR_STATUS = ("hypervisor_status",)  # the Lab.memo key of hypervisor_status's table
 
 
 def _hypervisor_status(lab: Lab, owner: str) -> HypervisorStatus:

@@ -577,9 +577,15 @@ class Lab:
         return record
 
     def platform(self, owner: str) -> Platform:
-        """The Windows installation of an owner: the host itself, or a VM's guest."""
-        record = self[owner]
-        return record.guest if isinstance(record, VM) else record
+        """The Windows installation of an owner: the host itself, or a VM's guest.
+
+        Every cmdlet asks it, several times (Ctx.platform): the node dict is read here directly,
+        as in `__getitem__`, not through a second call."""
+        try:
+            record = self._graph._node[owner]["record"]
+        except KeyError:
+            raise KeyError(f"no node {owner!r} in lab {self.name!r}") from None
+        return record.guest if type(record) is VM else record
 
     def update_platform(self, owner: str, **changes: Any) -> Platform:
         record = self[owner]
@@ -660,12 +666,19 @@ class Lab:
     def owned(self, owner: str, kind: str) -> list[str]:
         """Switches, NATs, VHDs or NICs of an owner (a host or a VM), in declaration order."""
         try:
-            found = self._shape[("owned", owner, kind)]
+            by_kind = self._shape[("owned", owner)]
         except KeyError:
-            nodes = self._graph._node
-            found = self._shape[("owned", owner, kind)] = [
-                n for n in self.out(owner, Edge.HAS) if nodes[n]["kind"] == kind]
-        return list(found)
+            by_kind = self._shape[("owned", owner)] = self._owned_by_kind(owner)
+        return list(by_kind.get(kind, ()))
+
+    def _owned_by_kind(self, owner: str) -> dict[str, tuple[str, ...]]:
+        """Everything an owner has, by kind, in one pass over its HAS edges: the cmdlets and the
+        rules ask for five kinds of each owner, and a scan per kind read the adjacency five times."""
+        nodes = self._graph._node
+        found: dict[str, list[str]] = {}
+        for n in _ends(self._graph._succ, owner, Edge.HAS):
+            found.setdefault(nodes[n]["kind"], []).append(n)
+        return {kind: tuple(members) for kind, members in found.items()}
 
     def adapters(self, vm: str) -> list[str]:
         return self.owned(vm, "adapter")
@@ -675,7 +688,7 @@ class Lab:
         try:
             direct = self._shape[("vms", owner)]
         except KeyError:
-            direct = self._shape[("vms", owner)] = self.out(owner, Edge.HOSTS) + self.out(owner, Edge.RUNS)
+            direct = self._shape[("vms", owner)] = self._direct_vms(owner)
         if not recursive:
             return list(direct)
         try:
@@ -687,6 +700,18 @@ class Lab:
                 found.extend(self.vms(vm, recursive=True))
             below = self._shape[("vms below", owner)] = tuple(found)
         return list(below)
+
+    def _direct_vms(self, owner: str) -> tuple[str, ...]:
+        """The VMs an owner runs, HOSTS edges before RUNS edges (each in edge order), read in one
+        pass over its adjacency instead of one `out` per edge kind."""
+        hosts: list[str] = []
+        runs: list[str] = []
+        for v, keys in self._graph._succ.get(owner, {}).items():
+            if Edge.HOSTS in keys:
+                hosts.append(v)
+            if Edge.RUNS in keys:
+                runs.append(v)
+        return (*hosts, *runs)
 
     def all_vms(self) -> list[str]:
         return [vm for host in self.hosts() for vm in self.vms(host, recursive=True)]

@@ -44,10 +44,18 @@ def exists(lab: Lab, owner: str, path: str) -> bool:
 
 
 def _exists(lab: Lab, owner: str, platform: Platform, path: str) -> bool:
+    return found(lab, owner, platform, path) is not None
+
+
+def found(lab: Lab, owner: str, platform: Platform, path: str) -> str | None:
+    """The declared disk at `path` whose file is not listed as missing (Test-Path's answer), else None.
+
+    The node itself, so that a caller which goes on to read the disk (Get-VHD, a chain's walk) does
+    not look the path up a second time."""
     missing = platform.files_missing
     if missing and _listed(path, missing):
-        return False
-    return lab.vhd_by_path(owner, path) is not None
+        return None
+    return lab.vhd_by_path(owner, path)
 
 
 def is_corrupt(lab: Lab, owner: str, path: str) -> bool:
@@ -84,15 +92,13 @@ def chain_error(lab: Lab, owner: str, path: str) -> ChainError | None:
     """Open a disk and its ancestors as Start-VM, Test-VHD and Merge-VHD do; None when whole."""
     seen: set[str] = set()
     current = path
-    first = True
     platform = lab.platform(owner)  # the files it lists as missing or damaged, read once for the chain
+    node = found(lab, owner, platform, current)  # each disk of the chain is looked up once
+    if node is None:
+        return ChainError(current, *FILE_NOT_FOUND)
     while True:
-        if not _exists(lab, owner, platform, current):
-            code, text = FILE_NOT_FOUND if first else PARENT_NOT_FOUND
-            return ChainError(current, code, text)
         if _is_corrupt(platform, current):
             return ChainError(current, *CORRUPT)
-        node = lab.vhd_by_path(owner, current)
         record: Vhd = lab[node]
         if record.type != "differencing" or not record.parent:
             return None
@@ -100,12 +106,12 @@ def chain_error(lab: Lab, owner: str, path: str) -> ChainError | None:
             return None
         seen.add(node)
         parent = record.parent
-        if not _exists(lab, owner, platform, parent):
+        parent_node = found(lab, owner, platform, parent)
+        if parent_node is None:
             return ChainError(current, *PARENT_NOT_FOUND)
-        if lab.disk_id(lab.vhd_by_path(owner, parent)) != expected_parent_id(lab, node):
+        if lab.disk_id(parent_node) != expected_parent_id(lab, node):
             return ChainError(current, *ID_MISMATCH)
-        current = parent
-        first = False
+        current, node = parent, parent_node
 
 
 def chain_paths(lab: Lab, owner: str, path: str) -> list[str]:

@@ -95,3 +95,57 @@ def test_a_disk_asked_by_path_in_another_case_follows_a_changed_path():
     lab.update(disk, path="D:\\Moved\\L1.vhdx")  # a record change: the node id stays
     assert lab.vhd_by_path("HV01", "c:\\vms\\l1.vhdx") is None
     assert lab.vhd_by_path("HV01", "d:\\moved\\L1.VHDX") == disk
+
+
+def test_what_an_owner_has_is_sorted_by_kind_and_follows_link_and_remove():
+    lab = small_lab()
+    disk = lab.add(vhd_id("HV01", "C:\\VMs\\L1.vhdx"), Vhd(path="C:\\VMs\\L1.vhdx"))
+    assert lab.owned("HV01", "switch") == [switch_id("HV01", "Ext")] and lab.owned("HV01", "vhd") == []
+    lab.link("HV01", disk, Edge.HAS)
+    assert lab.owned("HV01", "vhd") == [disk] and lab.owned("HV01", "switch") == [switch_id("HV01", "Ext")]
+    assert lab.owned("HV01", "nat") == [] and lab.owned("HV01/L1", "adapter") == [adapter_id("HV01/L1", "nic0")]
+    lab.remove(switch_id("HV01", "Ext"))
+    assert lab.owned("HV01", "switch") == [] and lab.owned("HV01", "vhd") == [disk]
+
+
+def test_the_vms_an_owner_runs_list_hosts_edges_before_runs_edges():
+    lab = small_lab()
+    lab.add(vm_id("HV01", "L0"), VM(name="L0"))
+    lab.link("HV01", vm_id("HV01", "L0"), Edge.RUNS)  # declared first, but a RUNS edge
+    lab.add(vm_id("HV01", "L2"), VM(name="L2"))
+    lab.link("HV01", vm_id("HV01", "L2"), Edge.HOSTS)
+    assert lab.vms("HV01") == ["HV01/L1", "HV01/L2", "HV01/L0"]
+    lab.unlink("HV01", "HV01/L1", Edge.HOSTS)
+    assert lab.vms("HV01") == ["HV01/L2", "HV01/L0"]
+
+
+
+def test_the_hypervisor_status_of_a_host_follows_its_platform():
+    lab = small_lab()
+    assert behaviour.hypervisor_status(lab, "HV01").running
+    lab.update_platform("HV01", hypervisor_launch="off")
+    assert behaviour.hypervisor_status(lab, "HV01").reason == "launch-off"
+    lab.update_platform("HV01", hypervisor_launch="auto")
+    assert behaviour.hypervisor_status(lab, "HV01").running
+
+
+def test_the_event_history_a_log_shows_follows_the_platform():
+    from dataclasses import replace
+
+    from nestlab.simulator import powershell
+
+    lab = small_lab()
+
+    def system_events() -> int:
+        return len(powershell.run_line(lab, "HV01", "Get-WinEvent -LogName System").output)
+
+    def background(kind: str) -> None:
+        lab.update_platform("HV01", os=replace(lab.platform("HV01").os, background=kind))
+
+    background("realistic")
+    realistic = system_events()
+    background("minimal")  # no routine history: only what the lab's state explains
+    minimal = system_events()
+    assert minimal < realistic
+    background("realistic")
+    assert system_events() == realistic

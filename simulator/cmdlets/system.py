@@ -418,6 +418,8 @@ LOGS = {
     "microsoft-windows-hyper-v-worker/admin": "Microsoft-Windows-Hyper-V-Worker-Admin",
 }
 LOG_NAMES = tuple(dict.fromkeys(LOGS.values()))  # each log once, in the order above
+# the logs of a platform without the Hyper-V role (its Hyper-V logs do not exist), in the same order
+LOG_NAMES_WITHOUT_HYPERV = tuple(log for log in LOG_NAMES if not log.startswith("Microsoft-Windows-Hyper-V"))
 
 
 def event(ctx: Ctx, log: str, provider: str, event_id: int, level: str, message: str, age_minutes: int) -> PSObject:
@@ -463,7 +465,15 @@ def _history(ctx: Ctx, log: str) -> list[background.Entry]:
 
     Hundreds of entries on a realistic platform, read by every Get-WinEvent of the log: computed
     once while the lab stands still (`Lab.memo`; the entries are frozen)."""
-    return list(ctx.lab.memo(("event history", ctx.owner, log), lambda: _fresh_history(ctx, log)))
+    histories = ctx.lab.memo(_HISTORIES, dict)  # one table per lab state: no key or closure made per call
+    try:
+        return list(histories[ctx.owner, log])
+    except KeyError:
+        history = histories[ctx.owner, log] = _fresh_history(ctx, log)
+        return list(history)
+
+
+_HISTORIES = ("event history",)  # the Lab.memo key of _history's table, by (owner, log)
 
 
 def _fresh_history(ctx: Ctx, log: str) -> list[background.Entry]:
@@ -512,7 +522,7 @@ def get_winevent(ctx: Ctx, call: Call) -> Iterable[PSObject]:
     if providers and not names:
         # -ProviderName alone reads every log the provider writes to (Get-WinEvent docs, parameter
         # set GetProviderSet): here the logs that exist on this platform
-        names = [log for log in LOG_NAMES if hyperv or not log.startswith("Microsoft-Windows-Hyper-V")]
+        names = list(LOG_NAMES if hyperv else LOG_NAMES_WITHOUT_HYPERV)
     out: list[PSObject] = []
     for name in names:
         log = LOGS.get(str(name).lower())

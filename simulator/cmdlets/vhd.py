@@ -76,16 +76,19 @@ def vhd_object(ctx: Ctx, node: str) -> PSObject:
 @cmdlet("Get-VHD", positional=("Path",), params=("Path", "DiskNumber", "VMId", "ComputerName"))
 def get_vhd(ctx: Ctx, call: Call) -> Iterable[PSObject]:
     out = []
+    lab, owner = ctx.lab, ctx.owner
+    platform = lab.platform(owner)  # its missing and damaged files, read once for all the paths
     for path in _paths(call):
-        if not storage.exists(ctx.lab, ctx.owner, path):
+        node = storage.found(lab, owner, platform, path)
+        if node is None:
             ctx.error(not_a_vhd(call, path))
             continue
-        if storage.is_corrupt(ctx.lab, ctx.owner, path):
+        if storage.is_corrupt(lab, owner, path):
             # "Getting the mounted storage instance for the path … failed." OperationFailed (public capture)
             ctx.error(vhd_error(call, f"Getting the mounted storage instance for the path '{path}' failed.\n"
                                       f"{storage.CORRUPT[1]}", "OperationFailed", "NotSpecified", path))
             continue
-        out.append(vhd_object(ctx, ctx.lab.vhd_by_path(ctx.owner, path)))
+        out.append(vhd_object(ctx, node))
     return out
 
 
