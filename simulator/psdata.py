@@ -60,6 +60,15 @@ class PSObject(Mapping[str, Any]):
     def __getitem__(self, name: str) -> Any:
         return self._props[self._index[name.lower()]]
 
+    def get(self, name: str, default: Any = None) -> Any:
+        """`self[name]`, or `default` for a name the object lacks: one lookup, no KeyError raised
+        and caught (Mapping.get's way), as the parsers read tens of thousands of optional names."""
+        key = self._index.get(name.lower())
+        return default if key is None else self._props[key]
+
+    def __contains__(self, name: object) -> bool:
+        return name.lower() in self._index  # type: ignore[attr-defined]
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._props)
 

@@ -125,3 +125,17 @@ def test_a_fan_out_enters_the_guests_a_client_would_see_running():
         level = below
     assert found == expected and len(found) >= 2
     assert lab[stopped].name not in [path[0] for path, _ in found]
+
+
+def test_an_object_answers_get_and_in_with_one_lookup_and_no_exception(monkeypatch):
+    from nestlab.simulator.psdata import PSObject
+
+    o = PSObject(("T",), [("Name", "L1"), ("State", None)])
+    assert (o.get("name"), o.get("STATE", 7), o.get("Missing"), o.get("missing", 7)) == ("L1", None, None, 7)
+    assert "name" in o and "Missing" not in o
+
+    def no_item(self, name):  # Mapping.get/__contains__ go through __getitem__ and catch its KeyError
+        raise AssertionError("get/in went through __getitem__")
+
+    monkeypatch.setattr(PSObject, "__getitem__", no_item)
+    assert (o.get("Name"), o.get("missing", 7), "state" in o, "missing" in o) == ("L1", 7, True, False)
