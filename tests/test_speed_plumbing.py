@@ -139,3 +139,28 @@ def test_an_object_answers_get_and_in_with_one_lookup_and_no_exception(monkeypat
 
     monkeypatch.setattr(PSObject, "__getitem__", no_item)
     assert (o.get("Name"), o.get("missing", 7), "state" in o, "missing" in o) == ("L1", 7, True, False)
+
+
+def test_an_answer_is_the_result_the_dataclass_makes_without_its_init(monkeypatch):
+    from nestlab.simulator.psdata import ErrorRecord, Result, answer
+
+    record, request = ErrorRecord("m", "Id"), object()
+    made = answer(("o",), (record,), True, request=request)
+    expected = Result(output=("o",), errors=(record,), failed=True, request=request)
+    assert type(made) is Result and made == expected and repr(made) == repr(expected)
+    assert vars(made) == vars(expected) and made.request is request and made.guests == ()
+    assert answer(guests=((("L1",), expected),)).guests == ((("L1",), expected),)
+
+    def no_init(self, *args, **kwargs):  # five object.__setattr__ calls per pipeline
+        raise AssertionError("answer went through Result.__init__")
+
+    monkeypatch.setattr(Result, "__init__", no_init)
+    from nestlab.lab.session import SimSession
+    from nestlab.simulator.session_protocol import Request
+
+    lab = labfile.load("builtin:reference")
+    host = lab.hosts()[0]
+    assert powershell.run(lab, host, (Command.of("Get-VM"),)).output
+    assert powershell.run(lab, host, (Command.of("Get-Nonsense"),)).failed
+    fanned = SimSession(lab).send([Request.at(host, (Command.of("Get-Service"),), guest_levels=1)])[0]
+    assert fanned.guests and all(result.ok for _, result in fanned.guests)
