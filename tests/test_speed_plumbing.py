@@ -164,3 +164,23 @@ def test_an_answer_is_the_result_the_dataclass_makes_without_its_init(monkeypatc
     assert powershell.run(lab, host, (Command.of("Get-Nonsense"),)).failed
     fanned = SimSession(lab).send([Request.at(host, (Command.of("Get-Service"),), guest_levels=1)])[0]
     assert fanned.guests and all(result.ok for _, result in fanned.guests)
+
+
+def test_an_error_record_is_made_as_its_dataclass_fields_say_without_the_frozen_init():
+    import dataclasses
+    import inspect
+
+    from nestlab.simulator.psdata import ErrorRecord
+
+    fields = dataclasses.fields(ErrorRecord)
+    parameters = list(inspect.signature(ErrorRecord.__init__).parameters.values())[1:]
+    assert [(p.name, p.default) for p in parameters] == [
+        (f.name, inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default) for f in fields]
+    assert "__setattr__" not in ErrorRecord.__init__.__code__.co_names  # not the generated frozen __init__
+    record = ErrorRecord("m", "Id,X", "InvalidArgument", target_name="L1", terminating=False)
+    assert [getattr(record, f.name) for f in fields] == ["m", "Id,X", "InvalidArgument", "L1", "", "", "",
+                                                         "System.Exception", False]
+    assert dataclasses.replace(record, terminating=True) == ErrorRecord("m", "Id,X", "InvalidArgument", "L1")
+    assert hash(record) == hash(ErrorRecord("m", "Id,X", "InvalidArgument", "L1", terminating=False))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        record.message = "changed"  # type: ignore[misc]
