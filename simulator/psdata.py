@@ -137,6 +137,10 @@ class Command:
     parameters: tuple[tuple[str, Any], ...] = ()
     arguments: tuple[Any, ...] = ()  # positional arguments (native commands: netsh, bcdedit, reg)
 
+    def __init__(self, name: str, parameters: tuple[tuple[str, Any], ...] = (), arguments: tuple[Any, ...] = ()) -> None:
+        # the fields at once, as ErrorRecord's __init__ (the probes make a Command per file path)
+        self.__dict__.update(name=name, parameters=parameters, arguments=arguments)
+
     @classmethod
     def of(cls, name: str, *arguments: Any, **parameters: Any) -> "Command":
         return cls(name, tuple(parameters.items()), tuple(arguments))

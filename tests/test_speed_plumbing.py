@@ -184,3 +184,19 @@ def test_an_error_record_is_made_as_its_dataclass_fields_say_without_the_frozen_
     assert hash(record) == hash(ErrorRecord("m", "Id,X", "InvalidArgument", "L1", terminating=False))
     with pytest.raises(dataclasses.FrozenInstanceError):
         record.message = "changed"  # type: ignore[misc]
+
+
+def test_a_command_is_made_as_its_dataclass_fields_say_without_the_frozen_init():
+    import dataclasses
+    import inspect
+
+    fields = dataclasses.fields(Command)
+    parameters = list(inspect.signature(Command.__init__).parameters.values())[1:]
+    assert [(p.name, p.default) for p in parameters] == [
+        (f.name, inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default) for f in fields]
+    assert "__setattr__" not in Command.__init__.__code__.co_names
+    made = Command.of("Get-VHD", "x", Path="C:\\a.vhdx")
+    assert (made.name, made.parameters, made.arguments) == ("Get-VHD", (("Path", "C:\\a.vhdx"),), ("x",))
+    assert made == Command("Get-VHD", (("Path", "C:\\a.vhdx"),), ("x",)) and hash(made) == hash(Command.of("Get-VHD", "x", Path="C:\\a.vhdx"))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.name = "Get-VM"  # type: ignore[misc]
