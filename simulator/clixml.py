@@ -38,7 +38,7 @@ from operator import is_
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping
 
-from nestlab.simulator.psdata import ErrorRecord, PSEnum, PSObject, Result
+from nestlab.simulator.psdata import ErrorRecord, PSEnum, PSObject, Result, answer
 
 ENUM_BASE_TYPES = ("System.Enum", "System.ValueType", "System.Object")
 ARRAY_TYPES = ("System.Object[]", "System.Array", "System.Object")
@@ -680,7 +680,7 @@ def wire_copy_result(result: Result) -> Result:
     if (type(result) is Result and not result.guests and (copied is output or all(map(is_, copied, output)))
             and (records is errors or all(map(is_, records, errors)))):
         return result
-    return Result(output=copied, errors=records, failed=result.failed, request=result.request)
+    return answer(copied, records, result.failed, request=result.request)
 
 
 def _wire_records(errors: tuple[ErrorRecord, ...], failed: bool) -> tuple[ErrorRecord, ...]:

@@ -16,10 +16,9 @@ stages starts from there. What a pipeline returns does not change, only how ofte
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import count
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 
 from nestlab.simulator.model import Lab
 from nestlab.simulator.psdata import Command, ErrorRecord, PSEnum, PSObject
@@ -29,8 +28,11 @@ READ_ONLY = frozenset(("get-vmharddiskdrive", "get-vhd", "select-object", "where
 KEPT = 256  # prefixes per lab state
 
 
-@dataclass(frozen=True)
-class Seen:
+class Seen(NamedTuple):
+    """A kept prefix's output. A NamedTuple, not a frozen dataclass: one is made for every fresh
+    output kept (~900 per diagnosis of 200 VMs), and a tuple is made in one step where a frozen
+    dataclass's __init__ sets each field through object.__setattr__."""
+
     objects: tuple[Any, ...]
     errors: tuple[ErrorRecord, ...]
     reach: frozenset[int]  # ids of the objects and of every mutable value inside them

@@ -125,3 +125,78 @@ def test_a_fan_out_enters_the_guests_a_client_would_see_running():
         level = below
     assert found == expected and len(found) >= 2
     assert lab[stopped].name not in [path[0] for path, _ in found]
+
+
+def test_an_object_answers_get_and_in_with_one_lookup_and_no_exception(monkeypatch):
+    from nestlab.simulator.psdata import PSObject
+
+    o = PSObject(("T",), [("Name", "L1"), ("State", None)])
+    assert (o.get("name"), o.get("STATE", 7), o.get("Missing"), o.get("missing", 7)) == ("L1", None, None, 7)
+    assert "name" in o and "Missing" not in o
+
+    def no_item(self, name):  # Mapping.get/__contains__ go through __getitem__ and catch its KeyError
+        raise AssertionError("get/in went through __getitem__")
+
+    monkeypatch.setattr(PSObject, "__getitem__", no_item)
+    assert (o.get("Name"), o.get("missing", 7), "state" in o, "missing" in o) == ("L1", 7, True, False)
+
+
+def test_an_answer_is_the_result_the_dataclass_makes_without_its_init(monkeypatch):
+    from nestlab.simulator.psdata import ErrorRecord, Result, answer
+
+    record, request = ErrorRecord("m", "Id"), object()
+    made = answer(("o",), (record,), True, request=request)
+    expected = Result(output=("o",), errors=(record,), failed=True, request=request)
+    assert type(made) is Result and made == expected and repr(made) == repr(expected)
+    assert vars(made) == vars(expected) and made.request is request and made.guests == ()
+    assert answer(guests=((("L1",), expected),)).guests == ((("L1",), expected),)
+
+    def no_init(self, *args, **kwargs):  # five object.__setattr__ calls per pipeline
+        raise AssertionError("answer went through Result.__init__")
+
+    monkeypatch.setattr(Result, "__init__", no_init)
+    from nestlab.lab.session import SimSession
+    from nestlab.simulator.session_protocol import Request
+
+    lab = labfile.load("builtin:reference")
+    host = lab.hosts()[0]
+    assert powershell.run(lab, host, (Command.of("Get-VM"),)).output
+    assert powershell.run(lab, host, (Command.of("Get-Nonsense"),)).failed
+    fanned = SimSession(lab).send([Request.at(host, (Command.of("Get-Service"),), guest_levels=1)])[0]
+    assert fanned.guests and all(result.ok for _, result in fanned.guests)
+
+
+def test_an_error_record_is_made_as_its_dataclass_fields_say_without_the_frozen_init():
+    import dataclasses
+    import inspect
+
+    from nestlab.simulator.psdata import ErrorRecord
+
+    fields = dataclasses.fields(ErrorRecord)
+    parameters = list(inspect.signature(ErrorRecord.__init__).parameters.values())[1:]
+    assert [(p.name, p.default) for p in parameters] == [
+        (f.name, inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default) for f in fields]
+    assert "__setattr__" not in ErrorRecord.__init__.__code__.co_names  # not the generated frozen __init__
+    record = ErrorRecord("m", "Id,X", "InvalidArgument", target_name="L1", terminating=False)
+    assert [getattr(record, f.name) for f in fields] == ["m", "Id,X", "InvalidArgument", "L1", "", "", "",
+                                                         "System.Exception", False]
+    assert dataclasses.replace(record, terminating=True) == ErrorRecord("m", "Id,X", "InvalidArgument", "L1")
+    assert hash(record) == hash(ErrorRecord("m", "Id,X", "InvalidArgument", "L1", terminating=False))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        record.message = "changed"  # type: ignore[misc]
+
+
+def test_a_command_is_made_as_its_dataclass_fields_say_without_the_frozen_init():
+    import dataclasses
+    import inspect
+
+    fields = dataclasses.fields(Command)
+    parameters = list(inspect.signature(Command.__init__).parameters.values())[1:]
+    assert [(p.name, p.default) for p in parameters] == [
+        (f.name, inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default) for f in fields]
+    assert "__setattr__" not in Command.__init__.__code__.co_names
+    made = Command.of("Get-VHD", "x", Path="C:\\a.vhdx")
+    assert (made.name, made.parameters, made.arguments) == ("Get-VHD", (("Path", "C:\\a.vhdx"),), ("x",))
+    assert made == Command("Get-VHD", (("Path", "C:\\a.vhdx"),), ("x",)) and hash(made) == hash(Command.of("Get-VHD", "x", Path="C:\\a.vhdx"))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.name = "Get-VM"  # type: ignore[misc]
