@@ -253,9 +253,10 @@ class Builder:
         self.lab = lab
         self.facts: dict[str, Facts] = {}  # filled by finish()
         self._changes: dict[str, dict[str, Any]] = {}  # node -> its facts' fields so far, made Facts once
-        # node -> the answers its attributes were read from, as groups of (seen_on, probe key,
-        # command, objects) entries; finish() makes them each node's Shown (its Sources, made when cited)
-        self.sources: dict[str, list[Iterable[tuple[str, str, str, Sequence[Any]]]]] = {}
+        # node -> the answers its attributes were read from, as (seen_on, probe key, command,
+        # objects) entries in the order read; finish() makes them each node's Shown, one group
+        # (its Sources, made when cited)
+        self.sources: dict[str, list[tuple[str, str, str, Sequence[Any]]]] = {}
         self._vm_state: dict[str, list[tuple[str, bool]]] = {}
         self._macs: dict[str, dict[str, str]] = {}  # VM id -> MAC -> its adapter's name
         self._adapters: dict[str, list[str]] = {}  # VM id -> its adapters' ids, as added
@@ -303,8 +304,8 @@ class Builder:
 
     def finish(self) -> Lab:
         """The evidence lab; each node's sources join its facts (Evidence.cite reads them)."""
-        for node, groups in self.sources.items():
-            self._changes.setdefault(node, {})["shown"] = Shown(groups)
+        for node, entries in self.sources.items():
+            self._changes.setdefault(node, {})["shown"] = Shown((entries,))
         self.facts.update((node, Facts(**fields)) for node, fields in self._changes.items())
         self.sources, self._changes = {}, {}
         return self.lab
@@ -315,15 +316,15 @@ class Builder:
                command: str | None = None) -> None:
         """Record that `node`'s attributes were read from these objects of probe `key` on `seen_on`
         (`command`: the probe as sent, when the caller has it already)."""
-        groups = self.sources.setdefault(node, [])
+        entries = self.sources.setdefault(node, [])  # a node shown by empty answers only still has its Facts
         if found:
-            groups.append(((seen_on, key, command or probe_text(key), found),))
+            entries.append((seen_on, key, command or probe_text(key), found))
 
     def _shown_platform(self, owner: str, read: Read) -> None:
-        """A host's or guest's own answers, as one group of entries. Made now, not when cited: a
-        lazy group would keep every platform's answers (Results, their Requests) alive as long as
+        """A host's or guest's own answers, an entry per probe. Made now, not when cited: a lazy
+        group would keep every platform's answers (Results, their Requests) alive as long as
         the evidence, for 0.4 % of a diagnosis."""
-        self.sources.setdefault(owner, []).append(tuple(_platform_sources(owner, read)))
+        self.sources.setdefault(owner, []).extend(_platform_sources(owner, read))
 
     # -- facts -----------------------------------------------------------------------------------
 
