@@ -276,6 +276,10 @@ def _send(
         walk.round_trips[host] += 1
     planned = iter(results[:len(results) - len(fan_out)])
     for probe, result in zip(fan_out, results[len(results) - len(fan_out):]):
+        key = probe.key  # some forty probes, each answered by every Running guest below the host
         for path, answer in result.guests:
-            prefetch.setdefault(path, {})[probe.key] = answer  # type: ignore[union-attr]
+            found = prefetch.get(path)  # type: ignore[union-attr]
+            if found is None:
+                found = prefetch[path] = {}  # type: ignore[index]
+            found[key] = answer
     return [{probe.key: next(planned) for probe in plan} for _, plan in plans]

@@ -111,7 +111,7 @@ class Read:
     them.
     """
 
-    __slots__ = ("answers", "_objects", "_lines", "_kinds", "follow_ups")
+    __slots__ = ("answers", "_objects", "_lines", "_kinds", "follow_ups", "_vhds")
 
     def __init__(self, answers: Answers) -> None:
         self.answers = answers
@@ -127,6 +127,7 @@ class Read:
                     follow_ups.append((kind, path, key, result))
         self._kinds = kinds
         self.follow_ups = follow_ups
+        self._vhds: list[tuple[str, PSObject]] | None = None
 
     def objects(self, key: str) -> list[PSObject]:
         found = self._objects.get(key)  # most keys are read once or twice: no KeyError to pay
@@ -150,10 +151,13 @@ class Read:
 
     def keyed_vhd_objects(self) -> list[tuple[str, PSObject]]:
         """(probe key, Get-VHD object) of every disk the answers show: the drives' disks, then the
-        `vhd:` answers (their parents, then each Get-VHD of a follow-up), in answer order."""
-        found = [("vhds", o) for o in self.objects("vhds")]
-        found += [(key, o) for key in (f"vhd:{p}" for p in self.of_kind("vhd")) for o in self.objects(key)]
-        return found
+        `vhd:` answers (their parents, then each Get-VHD of a follow-up), in answer order. Made
+        once: the collector's last follow-up and the rebuild read the same list."""
+        if self._vhds is None:
+            found = [("vhds", o) for o in self.objects("vhds")]
+            found += [(key, o) for key in (f"vhd:{p}" for p in self.of_kind("vhd")) for o in self.objects(key)]
+            self._vhds = found
+        return self._vhds
 
 
 def reading(answers: "Answers | Read") -> Read:
@@ -249,9 +253,10 @@ class Builder:
         self.lab = lab
         self.facts: dict[str, Facts] = {}  # filled by finish()
         self._changes: dict[str, dict[str, Any]] = {}  # node -> its facts' fields so far, made Facts once
-        # node -> the answers its attributes were read from, as groups of (seen_on, probe key,
-        # command, objects) entries; finish() makes them each node's Shown (its Sources, made when cited)
-        self.sources: dict[str, list[Iterable[tuple[str, str, str, Sequence[Any]]]]] = {}
+        # node -> the answers its attributes were read from, as (seen_on, probe key, command,
+        # objects) entries in the order read; finish() makes them each node's Shown, one group
+        # (its Sources, made when cited)
+        self.sources: dict[str, list[tuple[str, str, str, Sequence[Any]]]] = {}
         self._vm_state: dict[str, list[tuple[str, bool]]] = {}
         self._macs: dict[str, dict[str, str]] = {}  # VM id -> MAC -> its adapter's name
         self._adapters: dict[str, list[str]] = {}  # VM id -> its adapters' ids, as added
@@ -299,8 +304,8 @@ class Builder:
 
     def finish(self) -> Lab:
         """The evidence lab; each node's sources join its facts (Evidence.cite reads them)."""
-        for node, groups in self.sources.items():
-            self._changes.setdefault(node, {})["shown"] = Shown(groups)
+        for node, entries in self.sources.items():
+            self._changes.setdefault(node, {})["shown"] = Shown((entries,))
         self.facts.update((node, Facts(**fields)) for node, fields in self._changes.items())
         self.sources, self._changes = {}, {}
         return self.lab
@@ -311,15 +316,15 @@ class Builder:
                command: str | None = None) -> None:
         """Record that `node`'s attributes were read from these objects of probe `key` on `seen_on`
         (`command`: the probe as sent, when the caller has it already)."""
-        groups = self.sources.setdefault(node, [])
+        entries = self.sources.setdefault(node, [])  # a node shown by empty answers only still has its Facts
         if found:
-            groups.append(((seen_on, key, command or probe_text(key), found),))
+            entries.append((seen_on, key, command or probe_text(key), found))
 
     def _shown_platform(self, owner: str, read: Read) -> None:
-        """A host's or guest's own answers, as one group of entries. Made now, not when cited: a
-        lazy group would keep every platform's answers (Results, their Requests) alive as long as
+        """A host's or guest's own answers, an entry per probe. Made now, not when cited: a lazy
+        group would keep every platform's answers (Results, their Requests) alive as long as
         the evidence, for 0.4 % of a diagnosis."""
-        self.sources.setdefault(owner, []).append(tuple(_platform_sources(owner, read)))
+        self.sources.setdefault(owner, []).extend(_platform_sources(owner, read))
 
     # -- facts -----------------------------------------------------------------------------------
 
@@ -374,16 +379,47 @@ class Builder:
             self.lab.link(nid, net, Edge.UPLINK)
 
     def _owner(self, owner: str, read: Read, vm_edge: Edge) -> None:
-        self._switches(owner, read)
-        self._nats(owner, read)
-        self._vhds(owner, read)
-        self.lab.relink(owner)
+        switches = self._switches(owner, read)
+        nats = self._nats(owner, read)
+        vhds = self._vhds(owner, read)
+        self._derived_links(owner, switches, vhds, nats)
         self._vms(owner, read, vm_edge)
 
-    def _switches(self, owner: str, read: Read) -> None:
+    def _derived_links(self, owner: str, switches: list[str], vhds: list[str], nats: list[str]) -> None:
+        """The edges `Lab.relink(owner)` makes (uplink, parent, nat), for an owner whose switches,
+        disks and NATs were all just added, in that order: none of them has such an edge yet, so
+        there is nothing to unlink, and relink's look-up of each one's edges — a fresh scan every
+        time, as each link forgets the lab's indexes — is work with no result (a twentieth of the
+        rebuild). tests/test_speed_parse.py checks that relink then changes nothing."""
+        lab = self.lab
+        is_vm = lab.kind(owner) == "vm"
+        for sid in switches:
+            sw: Switch = lab[sid]
+            if sw.type == "External" and sw.adapter:
+                target = adapter_id(owner, sw.adapter) if is_vm else nic_id(owner, sw.adapter)
+                if target in lab:
+                    lab.link(sid, target, Edge.UPLINK)
+        if vhds:
+            missing = lab.platform(owner).files_missing
+            for vid in vhds:
+                vhd: Vhd = lab[vid]
+                if vhd.parent and vhd.parent not in missing:
+                    parent = lab.vhd_by_path(owner, vhd.parent)
+                    if parent is not None:
+                        lab.link(vid, parent, Edge.PARENT)
+        for nid in nats:
+            prefix = ipaddress.ip_network(lab[nid].internal_prefix, strict=False)
+            for sid in switches:
+                sw = lab[sid]
+                if sw.type == "Internal" and sw.host_ip and ipaddress.ip_interface(sw.host_ip).ip in prefix:
+                    lab.link(nid, sid, Edge.NAT)
+
+    def _switches(self, owner: str, read: Read) -> list[str]:
+        """The owner's switches as Get-VMSwitch shows them; their ids, as added."""
+        added: list[str] = []
         switches = read.objects("switches")
         if not switches:
-            return
+            return added
         addresses = ipv4_addresses(read)
         by_description = {str(get(n, "InterfaceDescription")): n for n in read.objects("netadapters")}
         for sw in switches:
@@ -396,10 +432,12 @@ class Builder:
                     adapter = self._adapter_name(owner, nic)
             host_ip = addresses.get(f"vEthernet ({name})") if kind == "Internal" else None
             sid = self.lab.add(switch_id(owner, name), Switch(name=name, type=kind, adapter=adapter, host_ip=host_ip))
+            added.append(sid)
             self._shown(sid, owner, "switches", (sw,))
             self.lab.link(owner, sid, Edge.HAS)
             if get(sw, "Id") is not None:  # Windows' Default Switch is known by it (diagnosis/default_switch.py)
                 self._merge(sid, switch_guid=Fact("Get-VMSwitch", "Id", str(get(sw, "Id")).lower()))
+        return added
 
     def _adapter_name(self, owner: str, nic: PSObject) -> str:
         """A host NIC is named by itself; a guest NIC is its VM's adapter, found by MAC."""
@@ -408,20 +446,26 @@ class Builder:
         mac = re.sub(r"[^0-9A-F]", "", str(get(nic, "MacAddress", "")).upper())
         return self._macs.get(owner, {}).get(mac, str(get(nic, "Name")))
 
-    def _nats(self, owner: str, read: Read) -> None:
+    def _nats(self, owner: str, read: Read) -> list[str]:
+        """The owner's NATs with their static mappings; their ids, as added."""
+        added: list[str] = []
         found = read.objects("nat")
         if not found:
-            return
+            return added
         mapping_objects: dict[str, list[PSObject]] = {}
         for m in read.objects("natmappings"):
             mapping_objects.setdefault(str(get(m, "NatName")).lower(), []).append(m)
         for n, nat in zip(found, nat_records(found, read.objects("natmappings"))):
             nid = self.lab.add(nat_id(owner, nat.name), nat)
+            added.append(nid)
             self._shown(nid, owner, "nat", (n,))
             self._shown(nid, owner, "natmappings", mapping_objects.get(nat.name.lower(), ()))
             self.lab.link(owner, nid, Edge.HAS)
+        return added
 
-    def _vhds(self, owner: str, read: Read) -> None:
+    def _vhds(self, owner: str, read: Read) -> list[str]:
+        """The owner's disks, each path once (Windows paths ignore case); their ids, as added."""
+        added: list[str] = []
         seen: set[str] = set()
         for key, v in read.keyed_vhd_objects():
             path = str(get(v, "Path"))
@@ -430,12 +474,14 @@ class Builder:
                 continue
             seen.add(lowered)
             vid = self.lab.add(vhd_id(owner, path), vhd_record(v, owner))
+            added.append(vid)
             self._shown(vid, owner, key, (v,))
             self.lab.link(owner, vid, Edge.HAS)
         missing = tuple(missing_parents(read))
         corrupt = tuple(path for path, message in own_test_vhd_errors(read).items() if _is_corrupt(message))
         if missing or corrupt:
             self.lab.update_platform(owner, files_missing=missing, files_corrupt=corrupt)
+        return added
 
     def _vms(self, owner: str, read: Read, edge: Edge) -> None:
         found = read.objects("vms")

@@ -54,3 +54,25 @@ def test_read_filters_each_answer_once_and_splits_keys_by_kind():
     assert [(kind, path) for kind, path, _, _ in read.follow_ups] == [
         ("testvhd", "C:\\a.vhdx"), ("search", "C:\\b.vhdx"), ("testpath", "C:\\b.vhdx")]
     assert parse.missing_parents(read) == parse.missing_parents(answers) == ["C:\\b.vhdx"]
+
+
+def _edges_in_order(lab) -> list:
+    """Every node's out- and in-edges in adjacency order (what `Lab.out`/`into` answer from)."""
+    graph = lab.graph
+    return [(node, [(dst, list(keys)) for dst, keys in graph._succ[node].items()],
+             [(src, list(keys)) for src, keys in graph._pred[node].items()]) for node in graph]
+
+
+def test_the_builder_links_what_relink_would_in_the_same_order(monkeypatch):
+    """The builder makes an owner's uplink, parent and NAT edges itself (its switches, disks and
+    NATs are new: nothing to unlink). The lab must be the one `Lab.relink` made at that point,
+    edge for edge and in adjacency order, and hold each kind, or the check would be empty.
+    Fails if the builder leaves an edge out or links them in another order."""
+    lab = labfile.load("builtin:reference")
+    ev = collect.collect(SimSession(lab))
+    monkeypatch.setattr(parse.Builder, "_derived_links",
+                        lambda self, owner, switches, vhds, nats: self.lab.relink(owner))
+    relinked = collect.collect(SimSession(lab))
+    kinds = {str(key) for _, _, key in ev.lab.graph.edges(keys=True)}
+    assert {"uplink", "parent", "nat"} <= kinds
+    assert _edges_in_order(ev.lab) == _edges_in_order(relinked.lab)
