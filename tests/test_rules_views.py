@@ -9,7 +9,7 @@ import pytest
 
 from nestlab.diagnosis import intent, views
 from nestlab.diagnosis.collect import collect
-from nestlab.diagnosis.evidence import Evidence
+from nestlab.diagnosis.evidence import Evidence, Statements
 from nestlab.lab.session import SimSession
 from nestlab.simulator.faults import inject_random
 from nestlab.simulator.generate import generate
@@ -76,3 +76,36 @@ def test_the_storage_and_forwarding_views_forget_when_the_lab_changes():
     assert forwards(lab, owner) is before
     lab.update_platform(owner, portproxy=())
     assert forwards(lab, owner) == tuple(f for f in before if f[4] is not None)
+
+
+@pytest.mark.parametrize("which", [0, 2], ids=["reference", "generated"])
+def test_which_vms_are_meant_to_nest_is_decided_without_citing_what_showed_it(which, monkeypatch):
+    """Most rules ask only whether a VM is meant to nest; the citations (for a nested host, each
+    VM and switch it holds) are made when a rule asks for the intent itself."""
+    lab = _labs()[which]
+    ev = collect(SimSession(lab), target=lab.name)
+    cited: list[str] = []
+    cite = Evidence.cite
+    monkeypatch.setattr(Evidence, "cite", lambda self, node, prop, **kw: cited.append(node) or cite(self, node, prop, **kw))
+    nested = intent.nested_hosts(ev)
+    assert nested and cited == []
+    for vm in nested:
+        why = intent.intent_of(ev, vm)
+        assert why.vm == vm and why.reasons and len(why.evidence) >= len(why.reasons)
+        for child in ev.lab.vms(vm):
+            assert cite(ev, child, "Name", probe="vms") in why.evidence  # each VM it holds, as shown
+    assert set(cited) > set(nested)
+    assert intent.intent_of(ev, next(vm for vm in views.all_vms(ev.lab) if vm not in nested)) is None
+
+
+def test_the_stated_nested_hosts_are_resolved_once_per_evidence(monkeypatch):
+    lab = load("builtin:reference")
+    ev = collect(SimSession(lab), target=lab.name)
+    ev = Evidence(lab=ev.lab, facts=ev.facts, target=ev.target, collected_at=ev.collected_at,
+                  stated=Statements(nested_hosts=("L1",)))
+    resolved: list[str] = []
+    resolve = intent.resolve
+    monkeypatch.setattr(intent, "resolve", lambda lab_, name: resolved.append(name) or resolve(lab_, name))
+    for vm in intent.nested_hosts(ev):
+        assert intent.intent_of(ev, vm).stated == (ev.lab[vm].name == "L1")
+    assert resolved == ["L1"]
