@@ -219,7 +219,9 @@ def slow_storage(ev: Evidence) -> Iterator[Hit]:
     """One warning per rotational volume, on its first disk (by path) of the nested chain; the
     other disks on it get an info note that points there (one cause, not one warning per file)."""
     lab = ev.lab
-    on_volume: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    # volume -> its disks, each with the first chain VM it backs (a dict, not a list searched per
+    # disk: a host's nested VMs often share one volume, and that search grew with their square)
+    on_volume: dict[tuple[str, str], dict[str, str]] = {}
     for vm in all_vms(lab):
         if not intent.in_chain(ev, vm):
             continue
@@ -228,11 +230,9 @@ def slow_storage(ev: Evidence) -> Iterator[Hit]:
             for vhd in chain:
                 volume = _volume(lab, owner, lab[vhd].path)
                 if volume is not None and volume.media == "hdd":
-                    disks = on_volume.setdefault((owner, volume.drive), [])
-                    if vhd not in (d for d, _ in disks):
-                        disks.append((vhd, vm))
-    for (owner, drive), disks in on_volume.items():
-        disks.sort(key=lambda d: lab[d[0]].path.lower())
+                    on_volume.setdefault((owner, volume.drive), {}).setdefault(vhd, vm)
+    for (owner, drive), backed in on_volume.items():
+        disks = sorted(backed.items(), key=lambda d: lab[d[0]].path.lower())
         first = disks[0][0]
         ssd = next((v for v in lab.platform(owner).volumes if v.media == "ssd"), None)
         for vhd, vm in disks:
@@ -244,11 +244,11 @@ def slow_storage(ev: Evidence) -> Iterator[Hit]:
                                                DestinationStoragePath=_on_ssd(ssd.drive, v)) for v in movers])
                    if ssd else tuple(Manual(f"Move {name_of(v)}'s storage to an SSD volume on {owner} (Move-VMStorage)")
                                      for v in movers))
-            others = [lab[d].path for d, _ in disks if d != vhd]
+            others = [lab[d].path for d, _ in disks if d != vhd] if vhd == first else []  # the warning's alone
             yield Hit(
                 subject=vhd,
                 summary=f"{path} ({name_of(vm)}'s disk) is on rotational storage {drive}"
-                        + (f" (with {', '.join(others)})" if vhd == first and others else "")
+                        + (f" (with {', '.join(others)})" if others else "")
                         + ("" if vhd == first else f", the volume {lab[first].path} is reported for"),
                 evidence=(shown(ev, owner, cmd("Get-PhysicalDisk"), "MediaType", "HDD", where={"MediaType": "HDD"}),
                           shown(ev, owner, cmd("Get-Volume", DriveLetter=drive[:1]), "DriveLetter", drive[:1],
