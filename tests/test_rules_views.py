@@ -109,3 +109,25 @@ def test_the_stated_nested_hosts_are_resolved_once_per_evidence(monkeypatch):
     for vm in intent.nested_hosts(ev):
         assert intent.intent_of(ev, vm).stated == (ev.lab[vm].name == "L1")
     assert resolved == ["L1"]
+
+
+def test_the_rules_deciding_a_port_are_those_a_scan_of_every_rule_finds_and_forgotten_when_they_change():
+    from dataclasses import replace
+
+    from nestlab.diagnosis.rules import network
+    from nestlab.simulator.model import FirewallRule
+
+    lab = load("builtin:reference")
+    host = lab.hosts()[0]
+    pick = random.Random(3)
+    rules = tuple(FirewallRule(name=f"r{i}", direction=pick.choice(["inbound", "outbound"]), action=pick.choice(["allow", "block"]),
+                               protocol=pick.choice(["TCP", "UDP", "Any"]), port=pick.choice([None, 22, 80, 3389]),
+                               enabled=pick.random() < 0.8) for i in range(40))
+    lab.update(host, firewall=rules)
+    for port in (22, 80, 443, 3389):
+        for protocol in ("TCP", "UDP"):
+            scanned = [r for r in rules if network._matches(r, port, protocol)]
+            assert network.inbound_rules(lab, host, port, protocol) == scanned
+            assert network._verdict(scanned) == network.blocking_state(rules, port, protocol)
+    lab.update(host, firewall=(replace(rules[0], direction="inbound", enabled=True, port=443, protocol="TCP"),))
+    assert network.inbound_rules(lab, host, 443, "TCP") == [lab.platform(host).firewall[0]]
