@@ -42,7 +42,7 @@ from nestlab.diagnosis.rules.common import (
     while_off,
 )
 from nestlab.diagnosis.rules.hyperv_role import MIN_NESTED_HOST_MEMORY_GB, MIN_VCPUS, OS_RESERVE_GB, needed_memory_gb
-from nestlab.simulator.model import Lab
+from nestlab.simulator.model import Lab, Volume
 from nestlab.simulator.psdata import Command
 
 REFERENCE = GUIDE + "Performance degradation in nested virtualization"
@@ -209,9 +209,12 @@ def _shared(lab: Lab, chain: Sequence[str], vhd: str) -> bool:
     return any((lab[c].parent or "").lower() == path for c in lab.owned(owner, "vhd") if c not in own)
 
 
-def _volume(lab: Lab, owner: str, path: str):
-    drive = path[:2].upper()
-    return next((v for v in lab.platform(owner).volumes if v.drive.upper() == drive), None)
+def _volumes(lab: Lab, owner: str) -> dict[str, Volume]:
+    """Drive ("D:") -> the owner's first volume of that letter (what a disk's path is on)."""
+    found: dict[str, Volume] = {}
+    for v in lab.platform(owner).volumes:
+        found.setdefault(v.drive.upper(), v)
+    return found
 
 
 @rule("slow-storage", category="performance", severity="warning", reference=REFERENCE)
@@ -222,13 +225,15 @@ def slow_storage(ev: Evidence) -> Iterator[Hit]:
     # volume -> its disks, each with the first chain VM it backs (a dict, not a list searched per
     # disk: a host's nested VMs often share one volume, and that search grew with their square)
     on_volume: dict[tuple[str, str], dict[str, str]] = {}
+    drives: dict[str, dict[str, Volume]] = {}  # owner -> its volumes by drive, looked up per disk
     for vm in all_vms(lab):
         if not intent.in_chain(ev, vm):
             continue
         owner = lab.parent(vm)
+        by_drive = drives[owner] if owner in drives else drives.setdefault(owner, _volumes(lab, owner))
         for chain in disk_chains(lab, vm):
             for vhd in chain:
-                volume = _volume(lab, owner, lab[vhd].path)
+                volume = by_drive.get(lab[vhd].path[:2].upper())
                 if volume is not None and volume.media == "hdd":
                     on_volume.setdefault((owner, volume.drive), {}).setdefault(vhd, vm)
     for (owner, drive), backed in on_volume.items():
