@@ -132,6 +132,16 @@ def _intents(ev: Evidence) -> dict[str, tuple[str, ...]]:
     return cached
 
 
+def chain_vms(ev: Evidence) -> tuple[str, ...]:
+    """The VMs of the nested chain (`in_chain`) in the lab's order (`views.all_vms`): four rules
+    walk them, and would otherwise ask `in_chain` of every VM of the lab each; once per evidence."""
+    cached = ev.memo.get("chain vms")
+    if cached is None:
+        chain = _chain(ev)
+        cached = ev.memo["chain vms"] = tuple(vm for vm in views.all_vms(ev.lab) if vm in chain)
+    return cached
+
+
 def _chain(ev: Evidence) -> frozenset[str]:
     """The nested chain (`in_chain`), found in one walk down the nesting rather than by looking up
     each VM's ancestors for every rule that asks; once per evidence."""

@@ -131,3 +131,10 @@ def test_the_rules_deciding_a_port_are_those_a_scan_of_every_rule_finds_and_forg
             assert network._verdict(scanned) == network.blocking_state(rules, port, protocol)
     lab.update(host, firewall=(replace(rules[0], direction="inbound", enabled=True, port=443, protocol="TCP"),))
     assert network.inbound_rules(lab, host, 443, "TCP") == [lab.platform(host).firewall[0]]
+
+
+def test_the_chain_vms_are_the_vms_in_the_chain_in_the_labs_order_found_once(lab):
+    ev = collect(SimSession(lab), target=lab.name)
+    walked = intent.chain_vms(ev)
+    assert list(walked) == [vm for vm in ev.lab.all_vms() if intent.in_chain(ev, vm)]
+    assert intent.chain_vms(ev) is walked

@@ -55,9 +55,7 @@ def attachments(ev: Evidence) -> tuple[tuple[str, str, str], ...]:
 
 def _attachments(ev: Evidence) -> Iterator[tuple[str, str, str]]:
     lab = ev.lab
-    for vm in all_vms(lab):
-        if not intent.in_chain(ev, vm):
-            continue
+    for vm in intent.chain_vms(ev):
         for adapter in lab.adapters(vm):
             switch = lab.switch_of(adapter)
             if switch is not None:

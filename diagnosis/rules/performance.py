@@ -21,7 +21,6 @@ from nestlab.diagnosis.rules.common import (
     Hit,
     Manual,
     adapter_selector,
-    all_vms,
     chain_platforms,
     cmd,
     count_item,
@@ -156,9 +155,7 @@ def _assigned_item(ev: Evidence, vm: str):
 @rule("dynamic-vhd", category="performance", severity="warning", reference=REFERENCE)
 def dynamic_vhd(ev: Evidence) -> Iterator[Hit]:
     lab = ev.lab
-    for vm in all_vms(lab):
-        if not intent.in_chain(ev, vm):
-            continue
+    for vm in intent.chain_vms(ev):
         for chain in disk_chains(lab, vm):
             for vhd in chain:
                 record = lab[vhd]
@@ -226,9 +223,7 @@ def slow_storage(ev: Evidence) -> Iterator[Hit]:
     # disk: a host's nested VMs often share one volume, and that search grew with their square)
     on_volume: dict[tuple[str, str], dict[str, str]] = {}
     drives: dict[str, dict[str, Volume]] = {}  # owner -> its volumes by drive, looked up per disk
-    for vm in all_vms(lab):
-        if not intent.in_chain(ev, vm):
-            continue
+    for vm in intent.chain_vms(ev):
         owner = lab.parent(vm)
         by_drive = drives[owner] if owner in drives else drives.setdefault(owner, _volumes(lab, owner))
         for chain in disk_chains(lab, vm):
@@ -271,9 +266,7 @@ def _on_ssd(drive: str, vm: str) -> str:
 @rule("bandwidth-limited", category="performance", severity="warning", reference=REFERENCE)
 def bandwidth_limited(ev: Evidence) -> Iterator[Hit]:
     lab = ev.lab
-    for vm in all_vms(lab):
-        if not intent.in_chain(ev, vm):
-            continue
+    for vm in intent.chain_vms(ev):
         for adapter in lab.adapters(vm):
             mbps = lab[adapter].max_bandwidth_mbps
             if mbps <= 0:
