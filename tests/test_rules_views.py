@@ -138,3 +138,15 @@ def test_the_chain_vms_are_the_vms_in_the_chain_in_the_labs_order_found_once(lab
     walked = intent.chain_vms(ev)
     assert list(walked) == [vm for vm in ev.lab.all_vms() if intent.in_chain(ev, vm)]
     assert intent.chain_vms(ev) is walked
+
+
+def test_whether_every_vm_of_an_owner_runs_is_kept_until_the_lab_changes():
+    from nestlab.diagnosis.rules import nat
+
+    lab = generate(seed=7, hosts=1, depth=2, vms_per_host=6)
+    host = lab.hosts()[0]
+    for vm in lab.vms(host):
+        lab.update(vm, state="Running")
+    assert nat._all_running(lab, host)
+    lab.update(lab.vms(host)[-1], state="Off")
+    assert not nat._all_running(lab, host)

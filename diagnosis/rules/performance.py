@@ -287,8 +287,11 @@ def noisy_neighbor(ev: Evidence) -> Iterator[Hit]:
     for owner in platforms(lab):
         vms = _running_vms(lab, owner)
         heavy = [vm for vm in vms if lab[vm].workload == "heavy"]
-        victims = [vm for vm in vms if vm not in heavy and intent.in_chain(ev, vm)]
-        if not heavy or not victims:
+        if not heavy:  # no heavy VM, no neighbour to suffer from it (most platforms)
+            continue
+        noisy = set(heavy)  # not the list: asked of each VM, on a host of many VMs and many heavy ones
+        victims = [vm for vm in vms if vm not in noisy and intent.in_chain(ev, vm)]
+        if not victims:
             continue
         yield Hit(
             subject=owner,
