@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from nestlab.diagnosis import views
-from nestlab.diagnosis.evidence import Evidence
+from nestlab.diagnosis.evidence import Evidence, Observed
 from nestlab.diagnosis.findings import STATED, EvidenceItem
 from nestlab.simulator.model import Lab
 
@@ -215,10 +215,22 @@ def _reasons(ev: Evidence, vm: str, stated_vms: frozenset[str]) -> list[tuple[st
                 if (e.provider == HYPERVISOR_PROVIDER and e.id in HYPERVISOR_EVENTS) or e.id == WORKER_CANNOT_START]
     if launches:
         found.append((f"{name}'s guest logged a hypervisor launch (event {launches[0].id})", lambda: list(launches[0].items())))
-    seen = [o for o in ev.stated.symptoms if o.node == vm and NESTING_SYMPTOMS & set(o.symptoms)]
-    if seen:
-        found.append((f"an error seen in {name} names a nesting failure", lambda: [seen[0].item()]))
+    seen = _nesting_seen(ev).get(vm)
+    if seen is not None:
+        found.append((f"an error seen in {name} names a nesting failure", lambda: [seen.item()]))
     return found
+
+
+def _nesting_seen(ev: Evidence) -> dict[str, Observed]:
+    """Node -> the first error text seen on it that names a nesting failure; once per evidence,
+    not a look at every text for each VM (a ticket of many lines on a lab of many VMs)."""
+    cached = ev.memo.get("nesting symptoms")
+    if cached is None:
+        cached = ev.memo["nesting symptoms"] = {}
+        for observed in ev.stated.symptoms:
+            if NESTING_SYMPTOMS & set(observed.symptoms):
+                cached.setdefault(observed.node, observed)
+    return cached
 
 
 def _own_hyperv(ev: Evidence, vm: str) -> list[EvidenceItem]:

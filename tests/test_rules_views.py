@@ -150,3 +150,21 @@ def test_whether_every_vm_of_an_owner_runs_is_kept_until_the_lab_changes():
     assert nat._all_running(lab, host)
     lab.update(lab.vms(host)[-1], state="Off")
     assert not nat._all_running(lab, host)
+
+
+def test_an_error_seen_on_a_vm_is_matched_to_it_once_per_evidence_first_text_first():
+    from nestlab.diagnosis.evidence import Observed
+
+    lab = load("builtin:reference")
+    ev = collect(SimSession(lab), target=lab.name)
+    vm = ev.lab.all_vms()[-1]
+    texts = (Observed("other", "t:1", node=vm, symptoms=("nat-missing",)),
+             Observed("first", "t:2", node=vm, symptoms=("slat-missing",)),
+             Observed("second", "t:3", node=vm, symptoms=("hypervisor-launch-off",)))
+    ev = Evidence(lab=ev.lab, facts=ev.facts, target=ev.target, collected_at=ev.collected_at,
+                  stated=Statements(symptoms=texts))
+    assert intent._nesting_seen(ev) == {vm: texts[1]}
+    assert intent._nesting_seen(ev) is intent._nesting_seen(ev)
+    why = intent.intent_of(ev, vm)
+    assert f"an error seen in {ev.lab[vm].name} names a nesting failure" in why.reasons
+    assert texts[1].item() in why.evidence
