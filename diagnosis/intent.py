@@ -27,9 +27,10 @@ parent's hypervisor runs, so nothing above it blocks nesting (`nesting_proven`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from nestlab.diagnosis import views
-from nestlab.diagnosis.evidence import Evidence
+from nestlab.diagnosis.evidence import Evidence, Observed
 from nestlab.diagnosis.findings import STATED, EvidenceItem
 from nestlab.simulator.model import Lab
 
@@ -67,7 +68,9 @@ def resolve(lab: Lab, name: str) -> list[str]:
 
 def intent_of(ev: Evidence, vm: str) -> Intent | None:
     """Why `vm` is meant to host nested VMs, or None when nothing says so."""
-    return _intents(ev).get(vm)
+    if vm not in _intents(ev):
+        return None
+    return _intent(ev, vm, _stated(ev))
 
 
 def meant_to_nest(ev: Evidence, vm: str) -> bool:
@@ -115,13 +118,27 @@ def nesting_proven(ev: Evidence, node: str) -> bool:
 # -- the reasons -------------------------------------------------------------------------------
 
 
-def _intents(ev: Evidence) -> dict[str, Intent]:
-    """VM -> its intent, in the lab's order (so its keys are `nested_hosts`); once per evidence."""
+def _intents(ev: Evidence) -> dict[str, tuple[str, ...]]:
+    """VM -> the reasons it is meant to host nested VMs, in the lab's order (so its keys are
+    `nested_hosts`); once per evidence. Only the reasons: what showed them is cited when a rule
+    asks (`intent_of`), for a nested host's citations read the answers of each VM and switch it
+    holds, and nearly all the rules ask only whether a VM is meant to nest."""
     cached = ev.memo.get("intent")
     if cached is None:
         stated = _stated(ev)
-        cached = {vm: found for vm in views.all_vms(ev.lab) if (found := _intent(ev, vm, stated)) is not None}
+        cached = {vm: tuple(reason for reason, _ in found) for vm in views.all_vms(ev.lab)
+                  if (found := _reasons(ev, vm, stated))}
         ev.memo["intent"] = cached
+    return cached
+
+
+def chain_vms(ev: Evidence) -> tuple[str, ...]:
+    """The VMs of the nested chain (`in_chain`) in the lab's order (`views.all_vms`): four rules
+    walk them, and would otherwise ask `in_chain` of every VM of the lab each; once per evidence."""
+    cached = ev.memo.get("chain vms")
+    if cached is None:
+        chain = _chain(ev)
+        cached = ev.memo["chain vms"] = tuple(vm for vm in views.all_vms(ev.lab) if vm in chain)
     return cached
 
 
@@ -146,54 +163,82 @@ def _chain(ev: Evidence) -> frozenset[str]:
     return cached
 
 
-def _stated(ev: Evidence) -> set[str]:
-    return {vm for name in ev.stated.nested_hosts for vm in resolve(ev.lab, name)}
+def _stated(ev: Evidence) -> frozenset[str]:
+    """The VMs stated to host nested VMs (`--nested-host`), resolved once per evidence: a name
+    resolves by a look at every VM, and `intent_of` asks again for each VM it explains."""
+    cached = ev.memo.get("stated nested hosts")
+    if cached is None:
+        cached = ev.memo["stated nested hosts"] = frozenset(
+            vm for name in ev.stated.nested_hosts for vm in resolve(ev.lab, name))
+    return cached
 
 
-def _intent(ev: Evidence, vm: str, stated_vms: set[str]) -> Intent | None:
+def _intent(ev: Evidence, vm: str, stated_vms: frozenset[str]) -> Intent | None:
+    found = _reasons(ev, vm, stated_vms)
+    if not found:
+        return None
+    return Intent(vm, tuple(reason for reason, _ in found), tuple(item for _, items in found for item in items()),
+                  vm in stated_vms)
+
+
+Cited = Callable[[], list[EvidenceItem]]
+
+
+def _reasons(ev: Evidence, vm: str, stated_vms: frozenset[str]) -> list[tuple[str, Cited]]:
+    """Each reason `vm` is meant to host nested VMs, with how to cite what showed it (called by
+    `_intent` only: the list is dropped, so nothing kept refers back to the evidence)."""
     lab = ev.lab
     record = lab[vm]
     name = record.name
-    reasons: list[str] = []
-    items: list[EvidenceItem] = []
-    stated = vm in stated_vms
-    if stated:
-        reasons.append(f"stated: {name} is meant to host nested VMs")
-        items.append(EvidenceItem("--nested-host", "VM", name, STATED))
+    found: list[tuple[str, Cited]] = []
+    if vm in stated_vms:
+        found.append((f"stated: {name} is meant to host nested VMs",
+                      lambda: [EvidenceItem("--nested-host", "VM", name, STATED)]))
     if record.processor.expose_virtualization_extensions:
-        reasons.append(f"{name} exposes virtualization extensions")
-        items.append(ev.cite(vm, "ExposeVirtualizationExtensions")
-                     or EvidenceItem(f"Get-VMProcessor -VMName '{name}'", "ExposeVirtualizationExtensions", True))
+        found.append((f"{name} exposes virtualization extensions",
+                      lambda: [ev.cite(vm, "ExposeVirtualizationExtensions")
+                               or EvidenceItem(f"Get-VMProcessor -VMName '{name}'", "ExposeVirtualizationExtensions", True)]))
     facts = ev.of(vm)
+    state = facts.hyperv_install_state
     if record.guest.hyperv_installed:
-        reasons.append(f"{name}'s guest has the Hyper-V role")
-        state = facts.hyperv_install_state
-        items.append(state.item() if state else EvidenceItem("Get-WindowsFeature -Name Hyper-V", "InstallState", "Installed"))
-    elif facts.hyperv_install_state is not None and facts.hyperv_install_state.value in PENDING_STATES:
-        reasons.append(f"the Hyper-V role's install in {name} waits for a restart")
-        items.append(facts.hyperv_install_state.item())
+        found.append((f"{name}'s guest has the Hyper-V role",
+                      lambda: [state.item() if state else EvidenceItem("Get-WindowsFeature -Name Hyper-V", "InstallState", "Installed")]))
+    elif state is not None and state.value in PENDING_STATES:
+        found.append((f"the Hyper-V role's install in {name} waits for a restart", lambda: [state.item()]))
     # Hyper-V switches and VMs exist only in a Windows guest: what a Linux guest holds (a tap
     # bridge, an emulated machine: SIMH in simh #1078) says nothing about hardware virtualization,
     # so a Linux L1's intent comes from a statement, its exposed extensions or a ticket's text.
     windows_guest = "windows" in record.guest.os.caption.lower()
     if windows_guest and (lab.owned(vm, "switch") or lab.vms(vm)):
-        reasons.append(f"{name}'s guest has Hyper-V switches or VMs of its own")
-        owned = (*lab.owned(vm, "switch"), *lab.vms(vm))
-        cited = [ev.cite(n, "Name", probe="switches" if lab.kind(n) == "switch" else "vms") for n in owned]
-        items += ([c for c in cited if c] if all(cited)
-                  else [EvidenceItem("Get-VMSwitch; Get-VM", "Name", [lab[n].name for n in owned])])
+        found.append((f"{name}'s guest has Hyper-V switches or VMs of its own", lambda: _own_hyperv(ev, vm)))
     launches = [e for e in facts.events
                 if (e.provider == HYPERVISOR_PROVIDER and e.id in HYPERVISOR_EVENTS) or e.id == WORKER_CANNOT_START]
     if launches:
-        reasons.append(f"{name}'s guest logged a hypervisor launch (event {launches[0].id})")
-        items.extend(launches[0].items())
-    seen = [o for o in ev.stated.symptoms if o.node == vm and NESTING_SYMPTOMS & set(o.symptoms)]
-    if seen:
-        reasons.append(f"an error seen in {name} names a nesting failure")
-        items.append(seen[0].item())
-    if not reasons:
-        return None
-    return Intent(vm, tuple(reasons), tuple(items), stated)
+        found.append((f"{name}'s guest logged a hypervisor launch (event {launches[0].id})", lambda: list(launches[0].items())))
+    seen = _nesting_seen(ev).get(vm)
+    if seen is not None:
+        found.append((f"an error seen in {name} names a nesting failure", lambda: [seen.item()]))
+    return found
+
+
+def _nesting_seen(ev: Evidence) -> dict[str, Observed]:
+    """Node -> the first error text seen on it that names a nesting failure; once per evidence,
+    not a look at every text for each VM (a ticket of many lines on a lab of many VMs)."""
+    cached = ev.memo.get("nesting symptoms")
+    if cached is None:
+        cached = ev.memo["nesting symptoms"] = {}
+        for observed in ev.stated.symptoms:
+            if NESTING_SYMPTOMS & set(observed.symptoms):
+                cached.setdefault(observed.node, observed)
+    return cached
+
+
+def _own_hyperv(ev: Evidence, vm: str) -> list[EvidenceItem]:
+    """The Get-VMSwitch / Get-VM answers in `vm` that showed each switch and VM it holds."""
+    lab = ev.lab
+    owned = (*lab.owned(vm, "switch"), *lab.vms(vm))
+    cited = [ev.cite(n, "Name", probe="switches" if lab.kind(n) == "switch" else "vms") for n in owned]
+    return [c for c in cited if c] if all(cited) else [EvidenceItem("Get-VMSwitch; Get-VM", "Name", [lab[n].name for n in owned])]
 
 
 # -- readiness: VMs nothing says are meant to nest, but which might be -----------------------------

@@ -9,7 +9,7 @@ import pytest
 
 from nestlab.diagnosis import intent, views
 from nestlab.diagnosis.collect import collect
-from nestlab.diagnosis.evidence import Evidence
+from nestlab.diagnosis.evidence import Evidence, Statements
 from nestlab.lab.session import SimSession
 from nestlab.simulator.faults import inject_random
 from nestlab.simulator.generate import generate
@@ -76,3 +76,95 @@ def test_the_storage_and_forwarding_views_forget_when_the_lab_changes():
     assert forwards(lab, owner) is before
     lab.update_platform(owner, portproxy=())
     assert forwards(lab, owner) == tuple(f for f in before if f[4] is not None)
+
+
+@pytest.mark.parametrize("which", [0, 2], ids=["reference", "generated"])
+def test_which_vms_are_meant_to_nest_is_decided_without_citing_what_showed_it(which, monkeypatch):
+    """Most rules ask only whether a VM is meant to nest; the citations (for a nested host, each
+    VM and switch it holds) are made when a rule asks for the intent itself."""
+    lab = _labs()[which]
+    ev = collect(SimSession(lab), target=lab.name)
+    cited: list[str] = []
+    cite = Evidence.cite
+    monkeypatch.setattr(Evidence, "cite", lambda self, node, prop, **kw: cited.append(node) or cite(self, node, prop, **kw))
+    nested = intent.nested_hosts(ev)
+    assert nested and cited == []
+    for vm in nested:
+        why = intent.intent_of(ev, vm)
+        assert why.vm == vm and why.reasons and len(why.evidence) >= len(why.reasons)
+        for child in ev.lab.vms(vm):
+            assert cite(ev, child, "Name", probe="vms") in why.evidence  # each VM it holds, as shown
+    assert set(cited) > set(nested)
+    assert intent.intent_of(ev, next(vm for vm in views.all_vms(ev.lab) if vm not in nested)) is None
+
+
+def test_the_stated_nested_hosts_are_resolved_once_per_evidence(monkeypatch):
+    lab = load("builtin:reference")
+    ev = collect(SimSession(lab), target=lab.name)
+    ev = Evidence(lab=ev.lab, facts=ev.facts, target=ev.target, collected_at=ev.collected_at,
+                  stated=Statements(nested_hosts=("L1",)))
+    resolved: list[str] = []
+    resolve = intent.resolve
+    monkeypatch.setattr(intent, "resolve", lambda lab_, name: resolved.append(name) or resolve(lab_, name))
+    for vm in intent.nested_hosts(ev):
+        assert intent.intent_of(ev, vm).stated == (ev.lab[vm].name == "L1")
+    assert resolved == ["L1"]
+
+
+def test_the_rules_deciding_a_port_are_those_a_scan_of_every_rule_finds_and_forgotten_when_they_change():
+    from dataclasses import replace
+
+    from nestlab.diagnosis.rules import network
+    from nestlab.simulator.model import FirewallRule
+
+    lab = load("builtin:reference")
+    host = lab.hosts()[0]
+    pick = random.Random(3)
+    rules = tuple(FirewallRule(name=f"r{i}", direction=pick.choice(["inbound", "outbound"]), action=pick.choice(["allow", "block"]),
+                               protocol=pick.choice(["TCP", "UDP", "Any"]), port=pick.choice([None, 22, 80, 3389]),
+                               enabled=pick.random() < 0.8) for i in range(40))
+    lab.update(host, firewall=rules)
+    for port in (22, 80, 443, 3389):
+        for protocol in ("TCP", "UDP"):
+            scanned = [r for r in rules if network._matches(r, port, protocol)]
+            assert network.inbound_rules(lab, host, port, protocol) == scanned
+            assert network._verdict(scanned) == network.blocking_state(rules, port, protocol)
+    lab.update(host, firewall=(replace(rules[0], direction="inbound", enabled=True, port=443, protocol="TCP"),))
+    assert network.inbound_rules(lab, host, 443, "TCP") == [lab.platform(host).firewall[0]]
+
+
+def test_the_chain_vms_are_the_vms_in_the_chain_in_the_labs_order_found_once(lab):
+    ev = collect(SimSession(lab), target=lab.name)
+    walked = intent.chain_vms(ev)
+    assert list(walked) == [vm for vm in ev.lab.all_vms() if intent.in_chain(ev, vm)]
+    assert intent.chain_vms(ev) is walked
+
+
+def test_whether_every_vm_of_an_owner_runs_is_kept_until_the_lab_changes():
+    from nestlab.diagnosis.rules import nat
+
+    lab = generate(seed=7, hosts=1, depth=2, vms_per_host=6)
+    host = lab.hosts()[0]
+    for vm in lab.vms(host):
+        lab.update(vm, state="Running")
+    assert nat._all_running(lab, host)
+    lab.update(lab.vms(host)[-1], state="Off")
+    assert not nat._all_running(lab, host)
+
+
+def test_an_error_seen_on_a_vm_is_matched_to_it_once_per_evidence_first_text_first():
+    from nestlab.diagnosis.evidence import Observed
+
+    lab = load("builtin:reference")
+    ev = collect(SimSession(lab), target=lab.name)
+    vm = ev.lab.all_vms()[-1]
+    texts = (Observed("other", "t:1", node=vm, symptoms=("nat-missing",)),
+             Observed("first", "t:2", node=vm, symptoms=("slat-missing",)),
+             Observed("second", "t:3", node=vm, symptoms=("hypervisor-launch-off",)))
+    ev = Evidence(lab=ev.lab, facts=ev.facts, target=ev.target, collected_at=ev.collected_at,
+                  stated=Statements(symptoms=texts))
+    assert intent._nesting_seen(ev) == {vm: texts[1]}
+    assert intent._nesting_seen(ev) is intent._nesting_seen(ev)
+    why = intent.intent_of(ev, vm)
+    assert f"an error seen in {ev.lab[vm].name} names a nesting failure" in why.reasons
+    assert texts[1].item() in why.evidence

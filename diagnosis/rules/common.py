@@ -128,7 +128,13 @@ def _disk_chains(lab: Lab, vm: str) -> Iterator[tuple[str, ...]]:
 
 
 def _declared(lab: Lab, node: str) -> bool:
-    return node in lab and "record" in lab.graph.nodes[node]
+    """A node the lab holds a record of (one the host showed), not a mere end of an edge: read
+    through `Lab.__getitem__`, as `lab.graph.nodes` makes a networkx view per call."""
+    try:
+        lab[node]
+    except KeyError:  # no such node, or a node without a record
+        return False
+    return True
 
 
 def within(subject: str, scope: str) -> bool:

@@ -94,7 +94,13 @@ def _judgeable(lab: Lab, owner: str, vm_at: dict[str, str], ip: str) -> bool:
     address is really nobody's). A VM that is off shows neither its address nor its listeners."""
     if ip in vm_at:
         return lab[vm_at[ip]].state == "Running"
-    return all(lab[vm].state == "Running" for vm in lab.vms(owner))
+    return _all_running(lab, owner)
+
+
+def _all_running(lab: Lab, owner: str) -> bool:
+    """Every VM the owner runs is Running: kept per lab state, as it is asked for each forward to
+    an address no VM has (a host of many VMs with many such forwards read each VM per forward)."""
+    return lab.memo(("rules.nat.all_running", owner), lambda: all(lab[vm].state == "Running" for vm in lab.vms(owner)))
 
 
 def _vms_by_ip(lab: Lab, owner: str) -> dict[str, str]:

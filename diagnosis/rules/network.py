@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from nestlab.diagnosis import default_switch, intent
 from nestlab.diagnosis.rules import bridged_guest
@@ -55,9 +55,7 @@ def attachments(ev: Evidence) -> tuple[tuple[str, str, str], ...]:
 
 def _attachments(ev: Evidence) -> Iterator[tuple[str, str, str]]:
     lab = ev.lab
-    for vm in all_vms(lab):
-        if not intent.in_chain(ev, vm):
-            continue
+    for vm in intent.chain_vms(ev):
         for adapter in lab.adapters(vm):
             switch = lab.switch_of(adapter)
             if switch is not None:
@@ -119,11 +117,12 @@ def managed_nat(lab: Lab, switch: str, ev: Evidence | None = None) -> bool:
 @rule("switch-internal", category="network", severity="error", reference=REFERENCE)
 def switch_internal(ev: Evidence) -> Iterator[Hit]:
     lab = ev.lab
+    cut_off: dict[str, bool] = {}  # switch -> no way out: judged once, the chain's VMs share few switches
     for vm, adapter, switch in attachments(ev):
+        if not (cut_off[switch] if switch in cut_off else cut_off.setdefault(switch, _no_way_out(ev, switch))):
+            continue
         record = lab[switch]
         owner = lab.owner(switch)
-        if record.type != "Internal" or lab.owned(owner, "nat") or managed_nat(lab, switch, ev):
-            continue
         if record.host_ip:
             prefix = str(network_of(record.host_ip))
             fix = on_platform(lab, owner, [ps("New-NetNat", Name=record.name, InternalIPInterfaceAddressPrefix=prefix)])
@@ -140,6 +139,12 @@ def switch_internal(ev: Evidence) -> Iterator[Hit]:
             resolution=fix,
             explains=NETWORK_SYMPTOMS,
         )
+
+
+def _no_way_out(ev: Evidence, switch: str) -> bool:
+    """An Internal switch whose owner has no NAT, nor one Windows, WSL or Docker gives it."""
+    lab = ev.lab
+    return lab[switch].type == "Internal" and not lab.owned(lab.owner(switch), "nat") and not managed_nat(lab, switch, ev)
 
 
 def _subnet(cidr: str | None) -> ipaddress.IPv4Network | None:
@@ -528,10 +533,32 @@ def _matches(rule_: FirewallRule, port: int, protocol: str) -> bool:
 
 def blocking_state(rules: tuple[FirewallRule, ...], port: int, protocol: str = "TCP") -> str:
     """'blocked' (a block rule wins in Windows Firewall), 'allowed', or 'no-rule' (default inbound: block)."""
-    matching = [r for r in rules if _matches(r, port, protocol)]
+    return _verdict([r for r in rules if _matches(r, port, protocol)])
+
+
+def _verdict(matching: Sequence[FirewallRule]) -> str:
     if any(r.action == "block" for r in matching):
         return "blocked"
     return "allowed" if matching else "no-rule"
+
+
+def inbound_rules(lab: Lab, owner: str, port: int, protocol: str) -> list[FirewallRule]:
+    """A platform's rules that decide inbound `protocol` `port` (`_matches`), in the platform's
+    order. The enabled inbound rules are grouped by port once per lab state: a guest has a few
+    dozen rules and firewall-blocking checks each forwarded and listening port, so it reads the
+    rules of that port and of any port, not all of them per check."""
+    by_port = lab.memo(("rules.network.inbound", owner), lambda: _by_port(lab.platform(owner).firewall))
+    found = sorted((*by_port.get(port, ()), *by_port.get(None, ())), key=lambda placed: placed[0])
+    return [r for _, r in found if r.protocol in (protocol, "Any")]
+
+
+def _by_port(rules: tuple[FirewallRule, ...]) -> dict[int | None, list[tuple[int, FirewallRule]]]:
+    """Port (None: any) -> the enabled inbound rules on it, each with its place in `rules`."""
+    found: dict[int | None, list[tuple[int, FirewallRule]]] = {}
+    for place, r in enumerate(rules):
+        if r.enabled and r.direction == "inbound":
+            found.setdefault(r.port, []).append((place, r))
+    return found
 
 
 def _firewall_items(ev: Evidence, owner: str, rules: tuple[FirewallRule, ...], port: int, protocol: str) -> list:
@@ -556,12 +583,13 @@ def firewall_blocking(ev: Evidence) -> Iterator[Hit]:
         if lab.kind(owner) == "vm":
             checks += [(s.port, s.protocol, "listening") for s in lab[owner].services]
         for port, protocol, why in checks:
-            state = blocking_state(rules, port, protocol)
+            matching = inbound_rules(lab, owner, port, protocol)
+            state = _verdict(matching)
             if state == "allowed" or (state == "no-rule" and why == "listening"):
                 continue
-            blockers = [r for r in rules if _matches(r, port, protocol) and r.action == "block"]
+            blockers = [r for r in matching if r.action == "block"]
             fix = [ps("Disable-NetFirewallRule", Name=r.name) for r in blockers]
-            if not any(_matches(r, port, protocol) and r.action == "allow" for r in rules) and protocol == "TCP":
+            if not any(r.action == "allow" for r in matching) and protocol == "TCP":
                 fix.append(allow_rule(port))
             yield Hit(
                 subject=owner,

@@ -21,7 +21,6 @@ from nestlab.diagnosis.rules.common import (
     Hit,
     Manual,
     adapter_selector,
-    all_vms,
     chain_platforms,
     cmd,
     count_item,
@@ -42,7 +41,7 @@ from nestlab.diagnosis.rules.common import (
     while_off,
 )
 from nestlab.diagnosis.rules.hyperv_role import MIN_NESTED_HOST_MEMORY_GB, MIN_VCPUS, OS_RESERVE_GB, needed_memory_gb
-from nestlab.simulator.model import Lab
+from nestlab.simulator.model import Lab, Volume
 from nestlab.simulator.psdata import Command
 
 REFERENCE = GUIDE + "Performance degradation in nested virtualization"
@@ -156,9 +155,7 @@ def _assigned_item(ev: Evidence, vm: str):
 @rule("dynamic-vhd", category="performance", severity="warning", reference=REFERENCE)
 def dynamic_vhd(ev: Evidence) -> Iterator[Hit]:
     lab = ev.lab
-    for vm in all_vms(lab):
-        if not intent.in_chain(ev, vm):
-            continue
+    for vm in intent.chain_vms(ev):
         for chain in disk_chains(lab, vm):
             for vhd in chain:
                 record = lab[vhd]
@@ -209,9 +206,12 @@ def _shared(lab: Lab, chain: Sequence[str], vhd: str) -> bool:
     return any((lab[c].parent or "").lower() == path for c in lab.owned(owner, "vhd") if c not in own)
 
 
-def _volume(lab: Lab, owner: str, path: str):
-    drive = path[:2].upper()
-    return next((v for v in lab.platform(owner).volumes if v.drive.upper() == drive), None)
+def _volumes(lab: Lab, owner: str) -> dict[str, Volume]:
+    """Drive ("D:") -> the owner's first volume of that letter (what a disk's path is on)."""
+    found: dict[str, Volume] = {}
+    for v in lab.platform(owner).volumes:
+        found.setdefault(v.drive.upper(), v)
+    return found
 
 
 @rule("slow-storage", category="performance", severity="warning", reference=REFERENCE)
@@ -219,20 +219,20 @@ def slow_storage(ev: Evidence) -> Iterator[Hit]:
     """One warning per rotational volume, on its first disk (by path) of the nested chain; the
     other disks on it get an info note that points there (one cause, not one warning per file)."""
     lab = ev.lab
-    on_volume: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    for vm in all_vms(lab):
-        if not intent.in_chain(ev, vm):
-            continue
+    # volume -> its disks, each with the first chain VM it backs (a dict, not a list searched per
+    # disk: a host's nested VMs often share one volume, and that search grew with their square)
+    on_volume: dict[tuple[str, str], dict[str, str]] = {}
+    drives: dict[str, dict[str, Volume]] = {}  # owner -> its volumes by drive, looked up per disk
+    for vm in intent.chain_vms(ev):
         owner = lab.parent(vm)
+        by_drive = drives[owner] if owner in drives else drives.setdefault(owner, _volumes(lab, owner))
         for chain in disk_chains(lab, vm):
             for vhd in chain:
-                volume = _volume(lab, owner, lab[vhd].path)
+                volume = by_drive.get(lab[vhd].path[:2].upper())
                 if volume is not None and volume.media == "hdd":
-                    disks = on_volume.setdefault((owner, volume.drive), [])
-                    if vhd not in (d for d, _ in disks):
-                        disks.append((vhd, vm))
-    for (owner, drive), disks in on_volume.items():
-        disks.sort(key=lambda d: lab[d[0]].path.lower())
+                    on_volume.setdefault((owner, volume.drive), {}).setdefault(vhd, vm)
+    for (owner, drive), backed in on_volume.items():
+        disks = sorted(backed.items(), key=lambda d: lab[d[0]].path.lower())
         first = disks[0][0]
         ssd = next((v for v in lab.platform(owner).volumes if v.media == "ssd"), None)
         for vhd, vm in disks:
@@ -244,11 +244,11 @@ def slow_storage(ev: Evidence) -> Iterator[Hit]:
                                                DestinationStoragePath=_on_ssd(ssd.drive, v)) for v in movers])
                    if ssd else tuple(Manual(f"Move {name_of(v)}'s storage to an SSD volume on {owner} (Move-VMStorage)")
                                      for v in movers))
-            others = [lab[d].path for d, _ in disks if d != vhd]
+            others = [lab[d].path for d, _ in disks if d != vhd] if vhd == first else []  # the warning's alone
             yield Hit(
                 subject=vhd,
                 summary=f"{path} ({name_of(vm)}'s disk) is on rotational storage {drive}"
-                        + (f" (with {', '.join(others)})" if vhd == first and others else "")
+                        + (f" (with {', '.join(others)})" if others else "")
                         + ("" if vhd == first else f", the volume {lab[first].path} is reported for"),
                 evidence=(shown(ev, owner, cmd("Get-PhysicalDisk"), "MediaType", "HDD", where={"MediaType": "HDD"}),
                           shown(ev, owner, cmd("Get-Volume", DriveLetter=drive[:1]), "DriveLetter", drive[:1],
@@ -266,9 +266,7 @@ def _on_ssd(drive: str, vm: str) -> str:
 @rule("bandwidth-limited", category="performance", severity="warning", reference=REFERENCE)
 def bandwidth_limited(ev: Evidence) -> Iterator[Hit]:
     lab = ev.lab
-    for vm in all_vms(lab):
-        if not intent.in_chain(ev, vm):
-            continue
+    for vm in intent.chain_vms(ev):
         for adapter in lab.adapters(vm):
             mbps = lab[adapter].max_bandwidth_mbps
             if mbps <= 0:
@@ -289,8 +287,11 @@ def noisy_neighbor(ev: Evidence) -> Iterator[Hit]:
     for owner in platforms(lab):
         vms = _running_vms(lab, owner)
         heavy = [vm for vm in vms if lab[vm].workload == "heavy"]
-        victims = [vm for vm in vms if vm not in heavy and intent.in_chain(ev, vm)]
-        if not heavy or not victims:
+        if not heavy:  # no heavy VM, no neighbour to suffer from it (most platforms)
+            continue
+        noisy = set(heavy)  # not the list: asked of each VM, on a host of many VMs and many heavy ones
+        victims = [vm for vm in vms if vm not in noisy and intent.in_chain(ev, vm)]
+        if not victims:
             continue
         yield Hit(
             subject=owner,
