@@ -218,6 +218,7 @@ def measure_scale(size: Size, *, trace: bool | None = None, repeats: int | None 
     seconds = cpu = float("inf")
     first = 0.0
     for run in range(repeats):
+        diagnosis = None  # type: ignore[assignment]  # the previous run's evidence freed outside the clock
         start, started_cpu = time.perf_counter(), time.process_time()
         diagnosis = diagnose_session(SimSession(lab), target=lab.name)
         seconds = min(seconds, time.perf_counter() - start)
