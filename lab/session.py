@@ -17,7 +17,7 @@ from typing import Sequence
 from nestlab.simulator.clixml import roundtrip_result, wire_copy_result
 from nestlab.simulator.errors import BadInput
 from nestlab.simulator.model import Lab, NodeId
-from nestlab.simulator.psdata import Result, answer
+from nestlab.simulator.psdata import Result
 from nestlab.simulator.session_protocol import RUNNING_GUESTS, Request, Runs, Session, answered, running_guests
 
 __all__ = ["Request", "Session", "SimSession", "address"]
@@ -67,7 +67,7 @@ class SimSession(Runs):
             if key not in guests:  # found once for all the requests that fan out from the same place
                 guests[key] = [(path, str(place)) for path, place in self._running_below(*key)]
             pipeline = request.pipeline
-            out.append(answer(guests=tuple((path, wire(run(lab, place, pipeline))) for path, place in guests[key]),
+            out.append(Result(guests=tuple((path, wire(run(lab, place, pipeline))) for path, place in guests[key]),
                               request=request))
         return answered(requests, out)
 

@@ -38,7 +38,8 @@ from operator import is_
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping
 
-from nestlab.simulator.psdata import ErrorRecord, PSEnum, PSObject, Result, answer
+from nestlab.simulator.kept import Kept
+from nestlab.simulator.psdata import ErrorRecord, PSEnum, PSObject, Result
 
 ENUM_BASE_TYPES = ("System.Enum", "System.ValueType", "System.Object")
 ARRAY_TYPES = ("System.Object[]", "System.Array", "System.Object")
@@ -579,9 +580,7 @@ def _copy_object(obj: PSObject) -> PSObject:
     shape = (names, tuple(props))
     crosses = _SHAPES.get(shape)
     if crosses is None:
-        if len(_SHAPES) >= _SHAPES_KEPT:
-            _SHAPES.clear()
-        crosses = _SHAPES[shape] = _shape_crosses(*shape)
+        crosses = _SHAPES.keep(shape, _shape_crosses(*shape))
     if not crosses:
         raise _Unusual
     changed = []
@@ -616,8 +615,7 @@ def _shape_crosses(names: tuple[str, ...], keys: tuple[str, ...]) -> bool:
     return all(type(key) is str and (key.isascii() or not _SURROGATES.search(key)) for key in keys)
 
 
-_SHAPES: dict[tuple[tuple[str, ...], tuple[str, ...]], bool] = {}
-_SHAPES_KEPT = 4096  # shapes are few; names made of data (registry values) must not grow it without bound
+_SHAPES: Kept[bool] = Kept(4096)  # (type names, property names): shapes are few, but names made of data must not grow it
 # besides str, the exact types whose CLIXML text reads back as an equal value of the same type:
 # int(str(i)) is i's value, float(repr(x)) is x (repr round-trips), a bool is B true/false, Nil None
 _PLAIN_KINDS = frozenset((int, bool, float, type(None)))
@@ -680,7 +678,7 @@ def wire_copy_result(result: Result) -> Result:
     if (type(result) is Result and not result.guests and (copied is output or all(map(is_, copied, output)))
             and (records is errors or all(map(is_, records, errors)))):
         return result
-    return answer(copied, records, result.failed, request=result.request)
+    return Result(copied, records, result.failed, request=result.request)
 
 
 def _wire_records(errors: tuple[ErrorRecord, ...], failed: bool) -> tuple[ErrorRecord, ...]:

@@ -18,7 +18,7 @@ from nestlab.simulator.cmdlets import TABLE
 from nestlab.simulator.cmdlets.base import Ctx, Terminating, bind, command_not_found
 from nestlab.simulator.errors import BadInput
 from nestlab.simulator.model import Lab
-from nestlab.simulator.psdata import Command, ErrorRecord, Result, answer
+from nestlab.simulator.psdata import Command, ErrorRecord, Result
 from nestlab.simulator.repeated_reads import RepeatedReads
 
 
@@ -32,12 +32,12 @@ def run(lab: Lab, context: str, pipeline: tuple[Command, ...], *, request: Any =
     if runs is None:
         runs = places[context] = _runs_commands(lab, context)
     if not runs:
-        return answer((), (guest_unreachable(lab[context].name),), True, request=request)
+        return Result((), (guest_unreachable(lab[context].name),), True, request=request)
     entries = []
     for command in pipeline:
         entry = TABLE.get(command.name.lower())
         if entry is None:
-            return answer((), (command_not_found(command.name),), True, request=request)
+            return Result((), (command_not_found(command.name),), True, request=request)
         entries.append(entry)
     ctx = Ctx(lab, context, lambda where, commands: run(lab, where, commands))
     reads = RepeatedReads.of(lab, context, pipeline, entries)
@@ -54,10 +54,10 @@ def run(lab: Lab, context: str, pipeline: tuple[Command, ...], *, request: Any =
             if reads is not None:
                 reads.ran(stage, objects, ctx.errors)
     except Terminating as stop:
-        return answer((), (*ctx.errors, stop.record), True, request=request)
+        return Result((), (*ctx.errors, stop.record), True, request=request)
     if reads is not None:
         reads.handed_out(objects)
-    return answer(tuple(objects), tuple(ctx.errors), request=request)
+    return Result(tuple(objects), tuple(ctx.errors), request=request)
 
 
 _PLACES = ("powershell: places that run commands",)  # Lab.memo key: context -> runs commands now

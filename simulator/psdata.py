@@ -187,23 +187,16 @@ class Result:
     # answer, keyed by its PowerShell Direct path below that place, parents before their guests
     guests: tuple[tuple[tuple[str, ...], "Result"], ...] = field(default=(), kw_only=True)
 
+    def __init__(self, output: tuple[Any, ...] = (), errors: tuple[ErrorRecord, ...] = (), failed: bool = False, *,
+                 request: Any = None, guests: tuple[tuple[tuple[str, ...], "Result"], ...] = ()) -> None:
+        # the fields set at once, as ErrorRecord's __init__: the simulator makes a Result for every
+        # pipeline it runs (~6,000 per diagnosis of 200 VMs). A subclass that is a dataclass of its
+        # own (endpoint.streams.StreamedResult) gets its own generated __init__.
+        self.__dict__.update(output=output, errors=errors, failed=failed, request=request, guests=guests)
+
     @property
     def ok(self) -> bool:
         return not self.errors and not self.failed
 
     def first_error(self) -> ErrorRecord | None:
         return self.errors[0] if self.errors else None
-
-
-def answer(output: tuple[Any, ...] = (), errors: tuple[ErrorRecord, ...] = (), failed: bool = False, *,
-           request: Any = None, guests: tuple[tuple[tuple[str, ...], Result], ...] = ()) -> Result:
-    """`Result(output, errors, failed, request=…, guests=…)`, with its fields set at once.
-
-    A frozen dataclass's `__init__` sets each of its five fields through `object.__setattr__`,
-    and the simulator makes a Result for every pipeline it runs (~6,000 per diagnosis of 200
-    VMs): powershell.run, the wire copy and SimSession make theirs here. The same value, type
-    and fields as the dataclass makes (tests/test_speed_plumbing.py); for Result itself only,
-    not a subclass (endpoint.streams.StreamedResult has fields of its own)."""
-    made = object.__new__(Result)
-    made.__dict__.update(output=output, errors=errors, failed=failed, request=request, guests=guests)
-    return made

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from itertools import count
 from typing import Any, Iterable, NamedTuple
 
+from nestlab.simulator.kept import Kept, KeptByIdentity
 from nestlab.simulator.model import Lab
 from nestlab.simulator.psdata import Command, ErrorRecord, PSEnum, PSObject
 
@@ -128,9 +129,9 @@ def _prefix_tokens(pipeline: tuple[Command, ...], entries: list[Any]) -> tuple[i
     again; the pipeline is kept with its tokens, so its id stays its own) instead of hashing
     every stage's parameters on each lookup. Tokens are never reused: a prefix forgotten when the
     table is full gets a new one, and what was kept under the old one is only not found again."""
-    plan = _PLANS.get(id(pipeline))
-    if plan is not None and plan[0] is pipeline:
-        return plan[1]
+    plan = _PLANS.get(pipeline)
+    if plan is not None:
+        return plan
     tokens = []
     so_far: tuple = ()
     for entry, command in zip(entries, pipeline):
@@ -144,20 +145,15 @@ def _prefix_tokens(pipeline: tuple[Command, ...], entries: list[Any]) -> tuple[i
         except TypeError:
             break
         if token is None:
-            if len(_TOKENS) >= _PREFIXES_KEPT:
-                _TOKENS.clear()
-            token = _TOKENS[so_far] = next(_NEXT_TOKEN)
+            token = _TOKENS.keep(so_far, next(_NEXT_TOKEN))
         tokens.append(token)
-    if len(_PLANS) >= _PREFIXES_KEPT:
-        _PLANS.clear()
-    _PLANS[id(pipeline)] = (pipeline, tuple(tokens))
-    return tuple(tokens)
+    return _PLANS.keep(pipeline, tuple(tokens))
 
 
-_TOKENS: dict[tuple, int] = {}  # a prefix of stages (name, typed parameters, typed arguments) -> its token
-_NEXT_TOKEN = count()
-_PLANS: dict[int, tuple[tuple[Command, ...], tuple[int, ...]]] = {}  # id(pipeline) -> (pipeline, tokens)
 _PREFIXES_KEPT = 4096  # pipelines made per call (a path each) must not grow them without bound
+_TOKENS: Kept[int] = Kept(_PREFIXES_KEPT)  # a prefix of stages (name, typed parameters, typed arguments) -> its token
+_NEXT_TOKEN = count()
+_PLANS: KeptByIdentity[tuple[int, ...]] = KeptByIdentity(_PREFIXES_KEPT)  # pipeline -> its tokens
 
 
 def _kept(lab: Lab) -> dict[tuple, Seen]:

@@ -41,8 +41,8 @@ def test_an_unknown_parameter_fails_each_time_it_is_bound():
 
 
 def test_the_bindings_kept_are_bounded(monkeypatch):
-    monkeypatch.setattr(base, "_BINDINGS_KEPT", 3)
     entry = TABLE["test-path"]
+    monkeypatch.setattr(base._bindings(entry), "bound", 3)
     for i in range(10):
         bind(entry, Command.of("Test-Path", Path=f"C:\\{i}"), [])
     assert len(base._bindings(entry)) <= 3
@@ -97,7 +97,8 @@ def test_equal_read_prefixes_share_their_keys_and_tokens_are_never_reused(monkey
     assert keys(Command.of("Select-Object", First=1))[0] != keys(Command.of("Select-Object", First=True))[0]
     assert len(keys(drives, Command.of("Where-Object", Property="Id", In=[1, 2]), Command.of("Get-VHD"))) == 1
     assert keys(Command.of("Get-VM")) == []
-    monkeypatch.setattr(repeated_reads, "_PREFIXES_KEPT", 2)
+    monkeypatch.setattr(repeated_reads._TOKENS, "bound", 2)
+    monkeypatch.setattr(repeated_reads._PLANS, "bound", 2)
     seen = {key for i in range(6) for key in keys(Command.of("Get-VHD", Path=f"C:\\{i}.vhdx"))}
     assert len(seen) == 6
 
@@ -141,62 +142,60 @@ def test_an_object_answers_get_and_in_with_one_lookup_and_no_exception(monkeypat
     assert (o.get("Name"), o.get("missing", 7), "state" in o, "missing" in o) == ("L1", 7, True, False)
 
 
-def test_an_answer_is_the_result_the_dataclass_makes_without_its_init(monkeypatch):
-    from nestlab.simulator.psdata import ErrorRecord, Result, answer
-
-    record, request = ErrorRecord("m", "Id"), object()
-    made = answer(("o",), (record,), True, request=request)
-    expected = Result(output=("o",), errors=(record,), failed=True, request=request)
-    assert type(made) is Result and made == expected and repr(made) == repr(expected)
-    assert vars(made) == vars(expected) and made.request is request and made.guests == ()
-    assert answer(guests=((("L1",), expected),)).guests == ((("L1",), expected),)
-
-    def no_init(self, *args, **kwargs):  # five object.__setattr__ calls per pipeline
-        raise AssertionError("answer went through Result.__init__")
-
-    monkeypatch.setattr(Result, "__init__", no_init)
-    from nestlab.lab.session import SimSession
-    from nestlab.simulator.session_protocol import Request
-
-    lab = labfile.load("builtin:reference")
-    host = lab.hosts()[0]
-    assert powershell.run(lab, host, (Command.of("Get-VM"),)).output
-    assert powershell.run(lab, host, (Command.of("Get-Nonsense"),)).failed
-    fanned = SimSession(lab).send([Request.at(host, (Command.of("Get-Service"),), guest_levels=1)])[0]
-    assert fanned.guests and all(result.ok for _, result in fanned.guests)
-
-
-def test_an_error_record_is_made_as_its_dataclass_fields_say_without_the_frozen_init():
+@pytest.mark.parametrize("cls", ["ErrorRecord", "Command", "Result"])
+def test_a_record_is_made_as_its_dataclass_fields_say_without_the_frozen_init(cls):
+    """ErrorRecord, Command and Result set their fields at once (the generated frozen __init__
+    sets each through object.__setattr__): the same parameters, defaults and keyword-only ones."""
     import dataclasses
     import inspect
 
+    from nestlab.simulator import psdata
+
+    kind = getattr(psdata, cls)
+    fields = dataclasses.fields(kind)
+    parameters = list(inspect.signature(kind.__init__).parameters.values())[1:]
+    assert [(p.name, p.default, p.kind is inspect.Parameter.KEYWORD_ONLY) for p in parameters] == [
+        (f.name, inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default, f.kw_only) for f in fields]
+    assert "__setattr__" not in kind.__init__.__code__.co_names  # not the generated frozen __init__
+
+
+def test_an_error_record_made_at_once_is_the_frozen_record_it_was():
+    import dataclasses
+
     from nestlab.simulator.psdata import ErrorRecord
 
-    fields = dataclasses.fields(ErrorRecord)
-    parameters = list(inspect.signature(ErrorRecord.__init__).parameters.values())[1:]
-    assert [(p.name, p.default) for p in parameters] == [
-        (f.name, inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default) for f in fields]
-    assert "__setattr__" not in ErrorRecord.__init__.__code__.co_names  # not the generated frozen __init__
     record = ErrorRecord("m", "Id,X", "InvalidArgument", target_name="L1", terminating=False)
-    assert [getattr(record, f.name) for f in fields] == ["m", "Id,X", "InvalidArgument", "L1", "", "", "",
-                                                         "System.Exception", False]
+    assert [getattr(record, f.name) for f in dataclasses.fields(ErrorRecord)] == [
+        "m", "Id,X", "InvalidArgument", "L1", "", "", "", "System.Exception", False]
     assert dataclasses.replace(record, terminating=True) == ErrorRecord("m", "Id,X", "InvalidArgument", "L1")
     assert hash(record) == hash(ErrorRecord("m", "Id,X", "InvalidArgument", "L1", terminating=False))
     with pytest.raises(dataclasses.FrozenInstanceError):
         record.message = "changed"  # type: ignore[misc]
 
 
-def test_a_command_is_made_as_its_dataclass_fields_say_without_the_frozen_init():
+def test_a_command_made_at_once_is_the_frozen_command_it_was():
     import dataclasses
-    import inspect
 
-    fields = dataclasses.fields(Command)
-    parameters = list(inspect.signature(Command.__init__).parameters.values())[1:]
-    assert [(p.name, p.default) for p in parameters] == [
-        (f.name, inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default) for f in fields]
-    assert "__setattr__" not in Command.__init__.__code__.co_names
     made = Command.of("Get-VHD", "x", Path="C:\\a.vhdx")
     assert (made.name, made.parameters, made.arguments) == ("Get-VHD", (("Path", "C:\\a.vhdx"),), ("x",))
     assert made == Command("Get-VHD", (("Path", "C:\\a.vhdx"),), ("x",)) and hash(made) == hash(Command.of("Get-VHD", "x", Path="C:\\a.vhdx"))
     with pytest.raises(dataclasses.FrozenInstanceError):
         made.name = "Get-VM"  # type: ignore[misc]
+
+
+def test_a_result_made_at_once_is_the_frozen_result_it_was():
+    import dataclasses
+
+    from nestlab.simulator.endpoint.streams import StreamedResult
+    from nestlab.simulator.psdata import ErrorRecord, Result
+
+    record, request = ErrorRecord("m", "Id"), object()
+    made = Result(("o",), (record,), True, request=request)
+    assert (made.output, made.errors, made.failed, made.request, made.guests) == (("o",), (record,), True, request, ())
+    assert made == Result(("o",), (record,), True) and hash(made) == hash(Result(("o",), (record,), True))  # request not compared
+    assert repr(made) == "Result(output=('o',), errors=(" + repr(record) + ",), failed=True, guests=())"
+    assert dataclasses.replace(made, failed=False).request is request and Result(guests=((("L1",), made),)).guests[0][1] is made
+    streamed = StreamedResult(("o",), warnings=("w",))
+    assert (streamed.output, streamed.warnings, streamed.failed) == (("o",), ("w",), False)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.failed = False  # type: ignore[misc]

@@ -18,6 +18,7 @@ from nestlab.diagnosis.collect import collect
 from nestlab.lab.diagnose import diagnose_session
 from nestlab.lab.session import SimSession
 from nestlab.simulator import clixml, faults, labfile
+from nestlab.simulator.kept import Kept
 from nestlab.simulator.generate import generate
 from nestlab.simulator.psdata import ErrorRecord, PSEnum, PSObject, Result
 
@@ -207,7 +208,7 @@ def test_the_copy_is_planned_per_shape_and_each_object_still_checks_its_values(m
     checked = []
     real = clixml._shape_crosses
     monkeypatch.setattr(clixml, "_shape_crosses", lambda n, k: (checked.append((n, k)), real(n, k))[1])
-    monkeypatch.setattr(clixml, "_SHAPES", {})
+    monkeypatch.setattr(clixml, "_SHAPES", Kept(4096))
     shape = ("T.Planned", "System.Object")
     plain = PSObject(shape, {"Name": "a", "When": None}, "a")
     assert clixml.wire_copy(plain) is plain
@@ -224,8 +225,7 @@ def test_the_copy_is_planned_per_shape_and_each_object_still_checks_its_values(m
 
 
 def test_the_shapes_kept_are_bounded(monkeypatch):
-    monkeypatch.setattr(clixml, "_SHAPES_KEPT", 3)
-    monkeypatch.setattr(clixml, "_SHAPES", {})
+    monkeypatch.setattr(clixml, "_SHAPES", Kept(3))
     for i in range(10):
         clixml.wire_copy(PSObject(("T",), {f"P{i}": i}, "t"))
     assert len(clixml._SHAPES) <= 3

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Callable, Iterable
 
+from nestlab.simulator.kept import Kept, KeptByIdentity
 from nestlab.simulator.model import Lab, Platform, stable_guid
 from nestlab.simulator.psdata import Command, ErrorRecord, PSObject
 
@@ -109,12 +110,10 @@ def bind(entry: Cmdlet, command: Command, pipeline_input: list[Any]) -> Call:
     bindings = entry.__dict__.get("_bindings")
     if bindings is None:
         bindings = _bindings(entry)
-    bound = bindings.get(id(command))
-    if bound is None or bound[0] is not command:  # the command is kept with its binding: its id stays its own
-        if len(bindings) >= _BINDINGS_KEPT:
-            bindings.clear()  # commands made per call (a path each) must not grow it without bound
-        bound = bindings[id(command)] = (command, *_bind_names(entry, command))
-    return Call(entry, dict(bound[1]), bound[2], pipeline_input)
+    bound = bindings.get(command)
+    if bound is None:
+        bound = bindings.keep(command, _bind_names(entry, command))
+    return Call(entry, dict(bound[0]), bound[1], pipeline_input)
 
 
 def _bind_names(entry: Cmdlet, command: Command) -> tuple[dict[str, Any], tuple[Any, ...]]:
@@ -145,12 +144,12 @@ def _bind_names(entry: Cmdlet, command: Command) -> tuple[dict[str, Any], tuple[
 _BINDINGS_KEPT = 1024  # commands per cmdlet
 
 
-def _bindings(entry: Cmdlet) -> dict[int, tuple[Command, dict[str, Any], tuple[Any, ...]]]:
-    """id(command) -> (command, named, arguments) bound for this cmdlet (kept as `_bound_names` is)."""
+def _bindings(entry: Cmdlet) -> KeptByIdentity[tuple[dict[str, Any], tuple[Any, ...]]]:
+    """command -> (named, arguments) bound for this cmdlet (kept as `_bound_names` is)."""
     try:
         return entry.__dict__["_bindings"]
     except KeyError:
-        bindings: dict[int, tuple[Command, dict[str, Any], tuple[Any, ...]]] = {}
+        bindings: KeptByIdentity[tuple[dict[str, Any], tuple[Any, ...]]] = KeptByIdentity(_BINDINGS_KEPT)
         object.__setattr__(entry, "_bindings", bindings)
         return bindings
 
@@ -343,17 +342,14 @@ def obj(type_name: str | tuple[str, ...], props: list[tuple[str, Any]] | dict[st
     shape = tuple(values)
     index = _INDEXES.get(shape)
     if index is None:
-        if len(_INDEXES) >= _SHAPES_KEPT:
-            _INDEXES.clear()
-        index = _INDEXES[shape] = {k.lower(): k for k in values}
+        index = _INDEXES.keep(shape, {k.lower(): k for k in values})
     made = PSObject.__new__(PSObject)
     made.type_names, made._props, made._index = names, values, dict(index)  # its own: scripts add properties
     made.to_string = to_string if to_string is not None else names[0]
     return made
 
 
-_INDEXES: dict[tuple[str, ...], dict[str, str]] = {}
-_SHAPES_KEPT = 4096  # shapes are few; names made of data (registry values) must not grow it without bound
+_INDEXES: Kept[dict[str, str]] = Kept(4096)  # shapes are few; names made of data (registry values) must not grow it
 
 
 def guid(*parts: str) -> str:
