@@ -55,32 +55,36 @@ def collect(
     walk = walk if walk is not None else Walk()
     hosts = session.hosts()
     with _cycle_collection_paused():
-        walks = _walk_hosts(session, hosts, progress, concurrent=bool(getattr(session, "concurrent_hosts", False)))
-        return _rebuilt(hosts, walks, walk, target, lab_name)
+        builder = parse.Builder(Lab(lab_name))
+        if getattr(session, "concurrent_hosts", False) and len(hosts) > 1:
+            for host, walked in zip(hosts, _walk_hosts(session, hosts, progress)):
+                _rebuild_host(builder, host, walked, walk)
+        else:  # each host rebuilt as soon as it is walked: its answers are freed before the next is asked
+            for host in hosts:
+                _rebuild_host(builder, host, _walk_one(session, host, progress), walk)
+        return Evidence(
+            lab=builder.finish(),
+            facts=builder.facts,
+            target=target,
+            collected_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        )
 
 
-def _rebuilt(hosts: list[str], walks: list[tuple[list["_Platform"], Walk]], walk: Walk, target: str, lab_name: str) -> Evidence:
-    """The evidence lab rebuilt from the walks' answers, in host order; each host's counts joined to `walk`."""
-    builder = parse.Builder(Lab(lab_name))
-    for host, (platforms, part) in zip(hosts, walks):
-        try:
-            for platform in platforms:  # parents first, in the order the walk completed them
-                if platform.parent is None:
-                    builder.add_host(platform.node, platform.read)
-                else:
-                    builder.add_guest(platform.node, platform.read)
-        except BadInput as exc:  # answers that cannot be read count as a host that stopped answering
-            part.unreachable.append((host, str(exc)))
-        walk.round_trips.update(part.round_trips)
-        walk.skipped.extend(part.skipped)
-        walk.unreachable.extend(part.unreachable)
-        walk.kinds.update(part.kinds)
-    return Evidence(
-        lab=builder.finish(),
-        facts=builder.facts,
-        target=target,
-        collected_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-    )
+def _rebuild_host(builder: parse.Builder, host: str, walked: tuple[list["_Platform"], Walk], walk: Walk) -> None:
+    """One host's platforms added to the evidence, parents first; its counts joined to `walk`."""
+    platforms, part = walked
+    try:
+        for platform in platforms:  # parents first, in the order the walk completed them
+            if platform.parent is None:
+                builder.add_host(platform.node, platform.read)
+            else:
+                builder.add_guest(platform.node, platform.read)
+    except BadInput as exc:  # answers that cannot be read count as a host that stopped answering
+        part.unreachable.append((host, str(exc)))
+    walk.round_trips.update(part.round_trips)
+    walk.skipped.extend(part.skipped)
+    walk.unreachable.extend(part.unreachable)
+    walk.kinds.update(part.kinds)
 
 
 def _cycle_collection_paused() -> ContextManager[None]:
@@ -95,27 +99,24 @@ def _cycle_collection_paused() -> ContextManager[None]:
 MAX_THREADS = 32  # hosts walked at once; more only queue on the same few cores and sockets
 
 
-def _walk_hosts(
-    session: Session, hosts: list[str], progress: Progress | None, *, concurrent: bool
-) -> list[tuple[list["_Platform"], Walk]]:
-    """Each host's walk: the platforms to rebuild (in order) and what the walk did."""
-
-    def one(host: str) -> tuple[list[_Platform], Walk]:
-        part, order = Walk(), []
-        if progress:
-            progress(host)
-        try:
-            _walk_host(session, order, host, part, progress)
-        except BadInput as exc:  # a host that refuses or stops answering: the others still count
-            part.unreachable.append((host, str(exc)))
-            if isinstance(exc, SessionError) and exc.kind != "unreachable":
-                part.kinds[host] = exc.kind
-        return order, part
-
-    if not concurrent or len(hosts) < 2:
-        return [one(host) for host in hosts]
+def _walk_hosts(session: Session, hosts: list[str], progress: Progress | None) -> list[tuple[list["_Platform"], Walk]]:
+    """Every host's walk at once, a thread each, in host order."""
     with ThreadPoolExecutor(min(len(hosts), MAX_THREADS), thread_name_prefix="nestlab-collect") as pool:
-        return list(pool.map(one, hosts))
+        return list(pool.map(lambda host: _walk_one(session, host, progress), hosts))
+
+
+def _walk_one(session: Session, host: str, progress: Progress | None) -> tuple[list["_Platform"], Walk]:
+    """One host's walk: the platforms to rebuild (in order) and what the walk did."""
+    part, order = Walk(), []
+    if progress:
+        progress(host)
+    try:
+        _walk_host(session, order, host, part, progress)
+    except BadInput as exc:  # a host that refuses or stops answering: the others still count
+        part.unreachable.append((host, str(exc)))
+        if isinstance(exc, SessionError) and exc.kind != "unreachable":
+            part.kinds[host] = exc.kind
+    return order, part
 
 
 @dataclass(eq=False)
