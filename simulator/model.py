@@ -27,6 +27,8 @@ import networkx as nx
 from networkx.classes.reportviews import (DiMultiDegreeView, InMultiDegreeView, InMultiEdgeView, OutMultiDegreeView,
                                           OutMultiEdgeView)
 
+from nestlab.simulator.frozen import frozen_record
+
 # ----------------------------------------------------------------------------------------------
 # Vocabulary
 # ----------------------------------------------------------------------------------------------
@@ -61,8 +63,7 @@ class Edge(StrEnum):
 # ----------------------------------------------------------------------------------------------
 
 
-def _frozen(cls: type) -> type:
-    return dataclass(frozen=True, kw_only=True)(cls)
+_frozen = frozen_record  # every record of the model: frozen, keyword-only, made at once
 
 
 Background = Literal["minimal", "realistic"]
