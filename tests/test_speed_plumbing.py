@@ -199,3 +199,87 @@ def test_a_result_made_at_once_is_the_frozen_result_it_was():
     assert (streamed.output, streamed.warnings, streamed.failed) == (("o",), ("w",), False)
     with pytest.raises(dataclasses.FrozenInstanceError):
         made.failed = False  # type: ignore[misc]
+
+
+
+def _plain_guest():
+    """A lab and a running guest with no VMs of its own (so no disks either)."""
+    from nestlab.simulator.generate import generate
+
+    lab = generate(seed=5, hosts=1, depth=2, vms_per_host=6)
+    guest = next(vm for vm in lab.all_vms() if lab[vm].state == "Running" and not lab.vms(vm))
+    return lab, guest
+
+
+_DISKS = Command.of("Get-VMHardDiskDrive", VMName="*")
+_PARENTS = (Command.of("Get-VHD"), Command.of("Where-Object", Property="ParentPath", Like="?*"),
+            Command.of("Select-Object", ExpandProperty="ParentPath"), Command.of("Get-VHD"))
+_QUIET = ("get-vhd", "where-object", "select-object")
+
+
+@pytest.fixture
+def refusing_empty_input():
+    """The quiet cmdlets made to fail if they are run over no input (Cmdlet is frozen: set directly)."""
+    real = {name: TABLE[name].func for name in _QUIET}
+
+    def refusing(func):
+        def run(ctx, call):
+            if not call.input:
+                raise AssertionError(f"{call.cmdlet.name} ran over no input")
+            return func(ctx, call)
+        return run
+
+    for name in _QUIET:
+        object.__setattr__(TABLE[name], "func", refusing(real[name]))
+    yield
+    for name in _QUIET:
+        object.__setattr__(TABLE[name], "func", real[name])
+
+
+def test_stages_after_an_empty_output_are_not_run_when_they_would_do_nothing(refusing_empty_input):
+    """Where-Object, Select-Object and Get-VHD (piped into) only work on their input: after a stage
+    that wrote nothing, powershell.run stops (PowerShell calls a Process block once per input
+    object). The answer is the one the stages would have given; the errors written before stay."""
+    lab, guest = _plain_guest()
+    disks = powershell.run(lab, guest, (_DISKS, *_PARENTS))
+    assert not disks.output and not disks.errors and not disks.failed
+    events = powershell.run(lab, guest, (Command.of("Get-WinEvent", LogName="System", MaxEvents=5),
+                                         Command.of("Where-Object", Property="Id", In=[1])))
+    assert not events.output and [e.fully_qualified_error_id.split(",")[0] for e in events.errors] == [
+        "NoMatchingEventsFound"] and not events.failed
+
+
+def test_the_quiet_cmdlets_give_nothing_over_no_input():
+    """What `quiet_without_input` declares, checked against the cmdlets themselves: each, bound as
+    declared, gives no object and no error over no input, on a host and in a guest."""
+    from nestlab.simulator.cmdlets.base import Ctx, quiet_without_input
+
+    lab, guest = _plain_guest()
+    commands = [*_PARENTS, Command.of("Select-Object", Property=["Name", "State"], First=2),
+                Command.of("Where-Object", Property="State", EQ="Running"), Command.of("Select-Object", Skip=1)]
+    for place in (lab.hosts()[0], guest):
+        for command in commands:
+            entry = TABLE[command.name.lower()]
+            assert quiet_without_input(entry, base.binding(entry, command)[0]), command
+            ctx = Ctx(lab, place, lambda where, commands: powershell.run(lab, where, commands))
+            assert list(entry.func(ctx, bind(entry, command, [])) or ()) == [] and not ctx.errors, (place, command)
+
+
+def test_a_stage_that_works_without_input_still_runs_after_an_empty_output(refusing_empty_input):
+    """Not skipped: a cmdlet not declared quiet (ForEach-Object's -Begin/-End run without input),
+    a binding the simulator reads before its input (Get-VHD -Path, a Where-Object script block),
+    a stage that does not bind, and the first stage of a pipeline."""
+    from nestlab.simulator.cmdlets.base import quiet_without_input
+    from nestlab.simulator.psparse import ScriptBlock
+
+    lab, guest = _plain_guest()
+    assert not quiet_without_input(TABLE["foreach-object"], {"begin": "x"})
+    for command in (Command.of("Get-VHD", Path="C:\\x.vhdx"), Command.of("Where-Object", Property=ScriptBlock("$_"))):
+        with pytest.raises(AssertionError, match="ran over no input"):
+            powershell.run(lab, guest, (_DISKS, command))
+    unbound = powershell.run(lab, guest, (_DISKS, Command.of("Get-VHD", Bogus=1)))
+    assert unbound.failed and "NamedParameterNotFound" in unbound.errors[-1].fully_qualified_error_id
+    with pytest.raises(AssertionError, match="ran over no input"):
+        powershell.run(lab, guest, (Command.of("Get-VHD"),))  # the first stage runs once, as PowerShell's does
+    missing = powershell.run(lab, guest, (_DISKS, Command.of("Get-Nothing")))
+    assert missing.failed and missing.errors[0].fully_qualified_error_id == "CommandNotFoundException"

@@ -107,13 +107,21 @@ def bind(entry: Cmdlet, command: Command, pipeline_input: list[Any]) -> Call:
     Bound once per command: a collection sends the same Command objects (diagnosis.probes'
     constants) tens of thousands of times, and what a command binds to does not depend on the
     input. Each call gets its own dict of the named values (cmdlets may add to it)."""
+    bound = binding(entry, command)
+    return Call(entry, dict(bound[0]), bound[1], pipeline_input)
+
+
+def binding(entry: Cmdlet, command: Command) -> tuple[dict[str, Any], tuple[Any, ...]]:
+    """(named values, arguments left) that `command` binds to, worked out once per command (see
+    `bind`); raises Terminating, every time, for a command that does not bind. Callers must not
+    change the dict: `bind` hands each call its own copy."""
     bindings = entry.__dict__.get("_bindings")
     if bindings is None:
         bindings = _bindings(entry)
     bound = bindings.get(command)
     if bound is None:
         bound = bindings.keep(command, _bind_names(entry, command))
-    return Call(entry, dict(bound[0]), bound[1], pipeline_input)
+    return bound
 
 
 def _bind_names(entry: Cmdlet, command: Command) -> tuple[dict[str, Any], tuple[Any, ...]]:
@@ -190,6 +198,37 @@ def _canonical(entry: Cmdlet, key: str, typed: str) -> str:
         f"A parameter cannot be found that matches parameter name '{key}'.",
         f"NamedParameterNotFound,{entry.class_name}", "InvalidArgument", activity=entry.name,
         reason="ParameterBindingException", exception_type="System.Management.Automation.ParameterBindingException"))
+
+
+def quiet_without_input(entry: Cmdlet, named: dict[str, Any]) -> bool:
+    """Whether the cmdlet, bound to `named`, writes nothing and reports nothing when it stands
+    after another stage that wrote nothing: its work is all in its Process block, which
+    PowerShell calls once per input object, so with no input nothing of it runs (`powershell.run`
+    then skips it). Not so for a cmdlet whose Begin or End block writes or fails on its own
+    (ForEach-Object -Begin/-End, Measure-Object's count of 0), nor for a binding where the
+    simulator does something before it reads its input (Where-Object refusing a script block,
+    Get-VHD reading a -Path given). Declared per cmdlet here (`_QUIET`); tests/test_speed_plumbing.py
+    runs each declared cmdlet over no input and checks it gives nothing."""
+    quiet = _QUIET.get(entry.name.lower())
+    return quiet is not None and quiet(named)
+
+
+def _where_quiet(named: dict[str, Any]) -> bool:
+    from nestlab.simulator.psparse import ScriptBlock
+
+    prop = named.get("property")
+    return prop is not None and not isinstance(prop, ScriptBlock)
+
+
+_QUIET: dict[str, Callable[[dict[str, Any]], bool]] = {
+    # Where-Object -Property X …: filters its input; the simulator refuses a script block (or no
+    # property) before it looks at any input
+    "where-object": _where_quiet,
+    # Select-Object: a part of its input (-First/-Last/-Skip taken as whole numbers)
+    "select-object": lambda named: all(type(named.get(n, 0)) is int for n in ("first", "last", "skip")),
+    # Get-VHD: the disks of the paths piped in (a path given as a parameter is read without input)
+    "get-vhd": lambda named: not any(n in named for n in ("path", "literalpath", "disknumber", "vmid")),
+}
 
 
 def command_not_found(name: str) -> ErrorRecord:
