@@ -102,6 +102,16 @@ _PLANS: KeptByIdentity[_Plan] = KeptByIdentity(4096)  # pipeline -> its plan; pi
 _PLACES = ("powershell: places that run commands",)  # Lab.memo key: context -> runs commands now
 
 
+def runs_commands(lab: Lab, context: str) -> bool:
+    """Whether `context` runs a pipeline now (else `run` answers InvalidVMState); BadInput for
+    anything that is not a host or a VM."""
+    places = lab.memo(_PLACES, dict)
+    runs = places.get(context)
+    if runs is None:
+        runs = places[context] = _runs_commands(lab, context)
+    return runs
+
+
 def _runs_commands(lab: Lab, context: str) -> bool:
     """Whether a place runs a pipeline now: a host always, a VM's guest when the VM runs at every
     level (PowerShell Direct). Kept per lab state (`Lab.memo`): a collection sends some forty

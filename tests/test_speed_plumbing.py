@@ -128,6 +128,28 @@ def test_a_fan_out_enters_the_guests_a_client_would_see_running():
     assert lab[stopped].name not in [path[0] for path, _ in found]
 
 
+def test_the_guests_a_fan_out_enters_are_those_get_vm_shows_running():
+    """running_guests_at reads the lab where Get-VM built objects: the same names, in the same
+    order, at every place, whatever the VMs' states, under a stopped parent, without Hyper-V."""
+    from nestlab.lab.session import running_guests_at
+    from nestlab.simulator.generate import generate
+    from nestlab.simulator.session_protocol import RUNNING_GUESTS, running_guests
+
+    lab = generate(seed=11, hosts=2, depth=3, vms_per_host=8)
+    vms = list(lab.all_vms())
+    nested = [vm for vm in vms if lab.vms(vm)]
+    for vm, state in zip(vms[1::3], ("Off", "Saved", "Paused", "Off")):
+        lab.update(vm, state=state)
+    lab.update(nested[0], state="Off")  # its guests are Running in the file but not running
+    places = [*lab.hosts(), *vms]
+    seen = 0
+    for place in places:
+        expected = running_guests(powershell.run(lab, place, RUNNING_GUESTS))
+        assert running_guests_at(lab, place) == expected, place
+        seen += len(expected)
+    assert seen >= 4 and any(not lab.platform(p).hyperv_installed for p in vms)
+
+
 def test_an_object_answers_get_and_in_with_one_lookup_and_no_exception(monkeypatch):
     from nestlab.simulator.psdata import PSObject
 
