@@ -305,3 +305,22 @@ def test_a_stage_that_works_without_input_still_runs_after_an_empty_output(refus
         powershell.run(lab, guest, (Command.of("Get-VHD"),))  # the first stage runs once, as PowerShell's does
     missing = powershell.run(lab, guest, (_DISKS, Command.of("Get-Nothing")))
     assert missing.failed and missing.errors[0].fully_qualified_error_id == "CommandNotFoundException"
+
+
+def test_an_answer_of_nothing_for_no_request_is_one_shared_result():
+    """A pipeline that writes nothing answers the one frozen NOTHING when no request is stamped on
+    it (a fan-out's guests); with a request, or with an error or an object, its own Result."""
+    from nestlab.lab.session import Request, SimSession
+    from nestlab.simulator.model import NodeId
+    from nestlab.simulator.psdata import Result
+
+    lab, guest = _plain_guest()
+    nothing = powershell.run(lab, guest, (_DISKS,))
+    assert nothing is powershell.NOTHING and nothing == Result() and nothing.request is None
+    request = Request(NodeId.parse(guest), (_DISKS,))
+    stamped = powershell.run(lab, guest, (_DISKS,), request=request)
+    assert stamped is not nothing and stamped == nothing and stamped.request is request
+    assert powershell.run(lab, guest, (Command.of("Get-WinEvent", LogName="System", MaxEvents=5),)).errors
+    host = lab.hosts()[0]
+    fanned = SimSession(lab).send([Request(NodeId.parse(host), (_DISKS,), guest_levels=2)])[0]
+    assert any(answer is powershell.NOTHING for _, answer in fanned.guests)
