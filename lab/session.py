@@ -67,8 +67,9 @@ class SimSession(Runs):
             if key not in guests:  # found once for all the requests that fan out from the same place
                 guests[key] = [(path, str(place)) for path, place in self._running_below(*key)]
             pipeline = request.pipeline
-            out.append(Result(guests=tuple((path, wire(run(lab, place, pipeline))) for path, place in guests[key]),
-                              request=request))
+            plan = powershell.plan_of(pipeline)  # once for all the guests it runs in
+            out.append(Result(guests=tuple((path, wire(run(lab, place, pipeline, plan=plan)))
+                                           for path, place in guests[key]), request=request))
         return answered(requests, out)
 
     def _running_below(self, where: NodeId, levels: int) -> list[tuple[tuple[str, ...], NodeId]]:

@@ -23,24 +23,25 @@ from nestlab.simulator.psdata import Command, ErrorRecord, Result
 from nestlab.simulator.repeated_reads import RepeatedReads
 
 
-def run(lab: Lab, context: str, pipeline: tuple[Command, ...], *, request: Any = None) -> Result:
+def run(lab: Lab, context: str, pipeline: tuple[Command, ...], *, request: Any = None,
+        plan: "_Plan | None" = None) -> Result:
     """Run one pipeline where `context` says; never raises for PowerShell errors (they are in Result).
 
     `request` is the session's Request this answers, stamped on the Result as it is made
-    (`Result.request`; SimSession), so that no copy is made only to stamp it."""
+    (`Result.request`; SimSession), so that no copy is made only to stamp it. `plan` is
+    `plan_of(pipeline)`, for a caller that runs one pipeline in many places (a fan-out)."""
     places = lab.memo(_PLACES, dict)
     runs = places.get(context)
     if runs is None:
         runs = places[context] = _runs_commands(lab, context)
     if not runs:
         return Result((), (guest_unreachable(lab[context].name),), True, request=request)
-    plan = _PLANS.get(pipeline)
     if plan is None:
-        plan = _PLANS.keep(pipeline, _plan(pipeline))
+        plan = plan_of(pipeline)
     if plan.missing is not None:
         return Result((), (command_not_found(plan.missing),), True, request=request)
     entries, bound, quiet = plan.entries, plan.bound, plan.quiet
-    ctx = Ctx(lab, context, lambda where, commands: run(lab, where, commands))
+    ctx = Ctx(lab, context, None, run)
     reads = RepeatedReads(lab, context, pipeline, entries) if plan.reads else None
     objects: list = []
     done = 0
@@ -83,6 +84,14 @@ class _Plan(NamedTuple):
     bound: tuple[tuple[dict[str, Any], tuple[Any, ...]] | None, ...]  # None: does not bind (bound as it runs)
     reads: bool  # starts with a read-only stage (RepeatedReads)
     quiet: int  # every stage from here on (never the first) is quiet without input (`quiet_without_input`)
+
+
+def plan_of(pipeline: tuple[Command, ...]) -> _Plan:
+    """The pipeline's plan, worked out once per pipeline object (`_PLANS`)."""
+    plan = _PLANS.get(pipeline)
+    if plan is None:
+        plan = _PLANS.keep(pipeline, _plan(pipeline))
+    return plan
 
 
 def _plan(pipeline: tuple[Command, ...]) -> _Plan:

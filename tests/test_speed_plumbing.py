@@ -324,3 +324,32 @@ def test_an_answer_of_nothing_for_no_request_is_one_shared_result():
     host = lab.hosts()[0]
     fanned = SimSession(lab).send([Request(NodeId.parse(host), (_DISKS,), guest_levels=2)])[0]
     assert any(answer is powershell.NOTHING for _, answer in fanned.guests)
+
+
+def test_a_fan_out_works_out_its_pipelines_plan_once_for_all_its_guests(monkeypatch):
+    from nestlab.lab.session import Request, SimSession
+    from nestlab.simulator.generate import generate
+    from nestlab.simulator.model import NodeId
+
+    lab = generate(seed=5, hosts=1, depth=2, vms_per_host=6)
+    pipeline = (Command.of("Get-CimInstance", ClassName="Win32_OperatingSystem"),)
+    asked = []
+    real = powershell.plan_of
+    monkeypatch.setattr(powershell, "plan_of", lambda p: (asked.append(p), real(p))[1])
+    answer = SimSession(lab).send([Request(NodeId.parse(lab.hosts()[0]), pipeline, guest_levels=2)])[0]
+    assert len(answer.guests) >= 3 and all(guest.output for _, guest in answer.guests)
+    assert asked == [pipeline]
+
+
+def test_a_context_runs_nested_pipelines_through_its_runner_or_the_function_given():
+    """powershell.run hands Ctx itself as the runner (no closure made per pipeline); a cmdlet that
+    makes a Ctx of its own may still give a (where, commands) function."""
+    from nestlab.simulator.cmdlets.base import Ctx
+
+    lab, guest = _plain_guest()
+    os_info = (Command.of("Get-CimInstance", ClassName="Win32_OperatingSystem"),)
+    ran = Ctx(lab, guest, None, powershell.run).run_nested(guest, os_info)
+    assert ran == powershell.run(lab, guest, os_info) and ran.output
+    seen = []
+    assert Ctx(lab, guest, lambda where, commands: seen.append((where, commands))).run_nested("x", os_info) is None
+    assert seen == [("x", os_info)]

@@ -242,13 +242,23 @@ def command_not_found(name: str) -> ErrorRecord:
 class Ctx:
     """Where a pipeline runs: a host, or a VM's guest ('HV01/L1'), and the errors it reported."""
 
-    __slots__ = ("lab", "owner", "errors", "run_nested")
+    __slots__ = ("lab", "owner", "errors", "_nested", "_runner")
 
-    def __init__(self, lab: Lab, owner: str, run_nested: Callable[[str, tuple[Command, ...]], Any]) -> None:
+    def __init__(self, lab: Lab, owner: str, run_nested: Callable[[str, tuple[Command, ...]], Any] | None = None,
+                 runner: Callable[[Lab, str, tuple[Command, ...]], Any] | None = None) -> None:
         self.lab = lab
         self.owner = owner
         self.errors: list[ErrorRecord] = []
-        self.run_nested = run_nested  # powershell.run, for Invoke-Command
+        # how Invoke-Command runs a pipeline elsewhere: `run_nested(where, commands)`, or
+        # `runner(lab, where, commands)` (powershell.run itself: no closure made per pipeline)
+        self._nested = run_nested
+        self._runner = runner
+
+    def run_nested(self, where: str, commands: tuple[Command, ...]) -> Any:
+        """Run `commands` at `where` in this lab (powershell.run, for Invoke-Command and jobs)."""
+        if self._nested is not None:
+            return self._nested(where, commands)
+        return self._runner(self.lab, where, commands)  # type: ignore[misc]
 
     @property
     def platform(self) -> Platform:
