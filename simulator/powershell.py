@@ -104,7 +104,7 @@ def _plan(pipeline: tuple[Command, ...]) -> _Plan:
     bound = []
     for entry, command in zip(entries, pipeline):
         try:
-            bound.append(binding(entry, command))
+            bound.append(binding(entry, command, kept=False))  # kept with the plan
         except Terminating:
             bound.append(None)  # fails where it stands, after the stages before it ran (as before)
     quiet = len(pipeline)

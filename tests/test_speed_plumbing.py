@@ -353,3 +353,15 @@ def test_a_context_runs_nested_pipelines_through_its_runner_or_the_function_give
     seen = []
     assert Ctx(lab, guest, lambda where, commands: seen.append((where, commands))).run_nested("x", os_info) is None
     assert seen == [("x", os_info)]
+
+
+def test_a_pipelines_plan_keeps_its_bindings_itself_not_per_command_too():
+    """A command made per file path is bound once, for its pipeline's plan: not kept a second time
+    in the cmdlet's table of bindings (bind keeps those for callers without a plan)."""
+    entry = TABLE["test-vhd"]
+    before = len(base._bindings(entry))
+    pipeline = (Command.of("Test-VHD", Path="C:\\planned.vhdx"),)
+    plan = powershell.plan_of(pipeline)
+    assert plan.bound == ((({"path": "C:\\planned.vhdx"}), ()),) and powershell.plan_of(pipeline) is plan
+    assert len(base._bindings(entry)) == before
+    assert base._bindings(entry).get(pipeline[0]) is None

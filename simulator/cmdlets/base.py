@@ -111,10 +111,14 @@ def bind(entry: Cmdlet, command: Command, pipeline_input: list[Any]) -> Call:
     return Call(entry, dict(bound[0]), bound[1], pipeline_input)
 
 
-def binding(entry: Cmdlet, command: Command) -> tuple[dict[str, Any], tuple[Any, ...]]:
+def binding(entry: Cmdlet, command: Command, *, kept: bool = True) -> tuple[dict[str, Any], tuple[Any, ...]]:
     """(named values, arguments left) that `command` binds to, worked out once per command (see
     `bind`); raises Terminating, every time, for a command that does not bind. Callers must not
-    change the dict: `bind` hands each call its own copy."""
+    change the dict: `bind` hands each call its own copy. `kept=False`: worked out, not kept, for
+    a caller that keeps it itself (powershell's plan per pipeline: a command made per file path
+    is bound once and never again)."""
+    if not kept:
+        return _bind_names(entry, command)
     bindings = entry.__dict__.get("_bindings")
     if bindings is None:
         bindings = _bindings(entry)
@@ -135,7 +139,7 @@ def _bind_names(entry: Cmdlet, command: Command) -> tuple[dict[str, Any], tuple[
             name = known[low] = _canonical(entry, key, command.name)  # raises for an unknown or ambiguous name
         named[name] = value
     args = tuple(command.arguments)
-    if entry.positional:
+    if entry.positional and args:
         free = [p for p in entry.positional if p.lower() not in named]
         for i, arg in enumerate(args):
             if i >= len(free):
