@@ -18,7 +18,7 @@ from nestlab.simulator.clixml import roundtrip_result, wire_copy_result
 from nestlab.simulator.errors import BadInput
 from nestlab.simulator.model import Lab, NodeId
 from nestlab.simulator.psdata import Result
-from nestlab.simulator.session_protocol import RUNNING_GUESTS, Request, Runs, Session, answered, running_guests
+from nestlab.simulator.session_protocol import Request, Runs, Session, answered
 
 __all__ = ["Request", "Session", "SimSession", "address"]
 
@@ -67,24 +67,39 @@ class SimSession(Runs):
             if key not in guests:  # found once for all the requests that fan out from the same place
                 guests[key] = [(path, str(place)) for path, place in self._running_below(*key)]
             pipeline = request.pipeline
-            out.append(Result(guests=tuple((path, wire(run(lab, place, pipeline))) for path, place in guests[key]),
-                              request=request))
+            plan = powershell.plan_of(pipeline)  # once for all the guests it runs in
+            out.append(Result(guests=tuple((path, wire(run(lab, place, pipeline, plan=plan)))
+                                           for path, place in guests[key]), request=request))
         return answered(requests, out)
 
     def _running_below(self, where: NodeId, levels: int) -> list[tuple[tuple[str, ...], NodeId]]:
         """Every Running guest below `where`, to `levels` levels, parents first: what a fan-out
-        request (Request.guest_levels) enters, found as PsrpSession's host-side script finds them:
-        Get-VM read where it runs (endpoint.direct.FANOUT), not across the wire, so no wire copy."""
-        from nestlab.simulator import powershell
-
+        request (Request.guest_levels) enters, found as PsrpSession's host-side script finds them
+        (endpoint.direct.FANOUT: Get-VM where it runs, the Running ones), from the lab itself
+        (`running_guests_at`), without building Get-VM's objects."""
         found: list[tuple[tuple[str, ...], NodeId]] = []
         level: list[tuple[tuple[str, ...], NodeId]] = [((), where)]
         for _ in range(levels):
             below = []
             for path, place in level:
-                for name in running_guests(powershell.run(self.lab, str(place), RUNNING_GUESTS)):
+                for name in running_guests_at(self.lab, str(place)):
                     below.append(((*path, name), place.child(name)))
             found += below
             level = below
         return found
 
+
+def running_guests_at(lab: Lab, place: str) -> list[str]:
+    """`running_guests(powershell.run(lab, place, RUNNING_GUESTS))`, read from the lab: the names
+    of the VMs Get-VM lists at `place` whose State reads Running, in its order.
+
+    Get-VM with no name lists every VM of the place (`Ctx.vms`, the lab's order) where the place
+    runs commands and has the Hyper-V platform (else an error and no VM), and its State is
+    `behaviour.effective_state`. A fan-out asks this of every host and nested host, and Get-VM's
+    objects have 77 properties each, of which two were read. tests/test_speed_plumbing.py keeps
+    the two equal, VM states, stopped parents and hosts without Hyper-V included."""
+    from nestlab.simulator import behaviour, powershell
+
+    if not powershell.runs_commands(lab, place) or not lab.platform(place).hyperv_installed:
+        return []
+    return [lab[vm].name for vm in lab.vms(place) if behaviour.effective_state(lab, vm) == "Running"]

@@ -11,36 +11,38 @@ this module; Invoke-Command reaches back here only through `Ctx.run_nested`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from nestlab.simulator import behaviour, psparse
 from nestlab.simulator.cmdlets import TABLE
-from nestlab.simulator.cmdlets.base import Ctx, Terminating, bind, command_not_found
+from nestlab.simulator.cmdlets.base import Call, Cmdlet, Ctx, Terminating, bind, binding, command_not_found, quiet_without_input
 from nestlab.simulator.errors import BadInput
+from nestlab.simulator.kept import KeptByIdentity
 from nestlab.simulator.model import Lab
 from nestlab.simulator.psdata import Command, ErrorRecord, Result
 from nestlab.simulator.repeated_reads import RepeatedReads
 
 
-def run(lab: Lab, context: str, pipeline: tuple[Command, ...], *, request: Any = None) -> Result:
+def run(lab: Lab, context: str, pipeline: tuple[Command, ...], *, request: Any = None,
+        plan: "_Plan | None" = None) -> Result:
     """Run one pipeline where `context` says; never raises for PowerShell errors (they are in Result).
 
     `request` is the session's Request this answers, stamped on the Result as it is made
-    (`Result.request`; SimSession), so that no copy is made only to stamp it."""
+    (`Result.request`; SimSession), so that no copy is made only to stamp it. `plan` is
+    `plan_of(pipeline)`, for a caller that runs one pipeline in many places (a fan-out)."""
     places = lab.memo(_PLACES, dict)
     runs = places.get(context)
     if runs is None:
         runs = places[context] = _runs_commands(lab, context)
     if not runs:
         return Result((), (guest_unreachable(lab[context].name),), True, request=request)
-    entries = []
-    for command in pipeline:
-        entry = TABLE.get(command.name.lower())
-        if entry is None:
-            return Result((), (command_not_found(command.name),), True, request=request)
-        entries.append(entry)
-    ctx = Ctx(lab, context, lambda where, commands: run(lab, where, commands))
-    reads = RepeatedReads.of(lab, context, pipeline, entries)
+    if plan is None:
+        plan = plan_of(pipeline)
+    if plan.missing is not None:
+        return Result((), (command_not_found(plan.missing),), True, request=request)
+    entries, bound, quiet = plan.entries, plan.bound, plan.quiet
+    ctx = Ctx(lab, context, None, run)
+    reads = RepeatedReads(lab, context, pipeline, entries) if plan.reads else None
     objects: list = []
     done = 0
     if reads is not None:
@@ -49,18 +51,82 @@ def run(lab: Lab, context: str, pipeline: tuple[Command, ...], *, request: Any =
             objects, ctx.errors[:] = list(seen.objects), list(seen.errors)
     try:
         for stage in range(done, len(pipeline)):
-            entry = entries[stage]
-            objects = list(entry.func(ctx, bind(entry, pipeline[stage], objects)) or ())
+            if not objects and stage >= quiet:
+                break  # nothing reaches the stages left, and none of them runs without input
+            entry, named = entries[stage], bound[stage]
+            call = bind(entry, pipeline[stage], objects) if named is None else \
+                Call(entry, dict(named[0]), named[1], objects)
+            objects = list(entry.func(ctx, call) or ())
             if reads is not None:
                 reads.ran(stage, objects, ctx.errors)
     except Terminating as stop:
         return Result((), (*ctx.errors, stop.record), True, request=request)
     if reads is not None:
         reads.handed_out(objects)
+    if not objects and not ctx.errors and request is None:
+        return NOTHING
     return Result(tuple(objects), tuple(ctx.errors), request=request)
 
 
+NOTHING = Result()
+"""The answer of a pipeline that wrote nothing, for no request (a fan-out's guests, Invoke-Command):
+one shared record, as a Result is frozen; about half the probes of a guest without VMs or disks
+answer it."""
+
+
+class _Plan(NamedTuple):
+    """What `run` works out once per pipeline object (the collector sends the same probe tuples
+    again and again), not once per run: each stage's cmdlet and binding, whether repeated reads
+    apply, and from which stage on an empty input ends the pipeline."""
+
+    missing: str | None  # the first command name with no cmdlet (CommandNotFoundException), if any
+    entries: tuple[Cmdlet, ...]
+    bound: tuple[tuple[dict[str, Any], tuple[Any, ...]] | None, ...]  # None: does not bind (bound as it runs)
+    reads: bool  # starts with a read-only stage (RepeatedReads)
+    quiet: int  # every stage from here on (never the first) is quiet without input (`quiet_without_input`)
+
+
+def plan_of(pipeline: tuple[Command, ...]) -> _Plan:
+    """The pipeline's plan, worked out once per pipeline object (`_PLANS`)."""
+    plan = _PLANS.get(pipeline)
+    if plan is None:
+        plan = _PLANS.keep(pipeline, _plan(pipeline))
+    return plan
+
+
+def _plan(pipeline: tuple[Command, ...]) -> _Plan:
+    entries = []
+    for command in pipeline:
+        entry = TABLE.get(command.name.lower())
+        if entry is None:
+            return _Plan(command.name, (), (), False, 0)
+        entries.append(entry)
+    bound = []
+    for entry, command in zip(entries, pipeline):
+        try:
+            bound.append(binding(entry, command, kept=False))  # kept with the plan
+        except Terminating:
+            bound.append(None)  # fails where it stands, after the stages before it ran (as before)
+    quiet = len(pipeline)
+    while quiet > 1 and bound[quiet - 1] is not None and quiet_without_input(entries[quiet - 1], bound[quiet - 1][0]):
+        quiet -= 1
+    return _Plan(None, tuple(entries), tuple(bound), RepeatedReads.applies(entries), quiet)
+
+
+_PLANS: KeptByIdentity[_Plan] = KeptByIdentity(4096)  # pipeline -> its plan; pipelines made per call must not grow it
+
+
 _PLACES = ("powershell: places that run commands",)  # Lab.memo key: context -> runs commands now
+
+
+def runs_commands(lab: Lab, context: str) -> bool:
+    """Whether `context` runs a pipeline now (else `run` answers InvalidVMState); BadInput for
+    anything that is not a host or a VM."""
+    places = lab.memo(_PLACES, dict)
+    runs = places.get(context)
+    if runs is None:
+        runs = places[context] = _runs_commands(lab, context)
+    return runs
 
 
 def _runs_commands(lab: Lab, context: str) -> bool:

@@ -52,9 +52,12 @@ class RepeatedReads:
     @classmethod
     def of(cls, lab: Lab, context: str, pipeline: tuple[Command, ...], entries: list[Any]) -> "RepeatedReads | None":
         """The view for a pipeline that starts with a read-only stage; None (nothing to do) for any other."""
-        if not entries or entries[0].name.lower() not in READ_ONLY:
-            return None
-        return cls(lab, context, pipeline, entries)
+        return cls(lab, context, pipeline, entries) if cls.applies(entries) else None
+
+    @staticmethod
+    def applies(entries: Any) -> bool:
+        """Whether a pipeline of these cmdlets starts with a read-only stage (has prefixes to keep)."""
+        return bool(entries) and entries[0].name.lower() in READ_ONLY
 
     def longest_seen(self) -> tuple[int, Seen | None]:
         """(stages already done, their output) for the longest kept prefix of this pipeline."""

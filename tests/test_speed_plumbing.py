@@ -128,6 +128,28 @@ def test_a_fan_out_enters_the_guests_a_client_would_see_running():
     assert lab[stopped].name not in [path[0] for path, _ in found]
 
 
+def test_the_guests_a_fan_out_enters_are_those_get_vm_shows_running():
+    """running_guests_at reads the lab where Get-VM built objects: the same names, in the same
+    order, at every place, whatever the VMs' states, under a stopped parent, without Hyper-V."""
+    from nestlab.lab.session import running_guests_at
+    from nestlab.simulator.generate import generate
+    from nestlab.simulator.session_protocol import RUNNING_GUESTS, running_guests
+
+    lab = generate(seed=11, hosts=2, depth=3, vms_per_host=8)
+    vms = list(lab.all_vms())
+    nested = [vm for vm in vms if lab.vms(vm)]
+    for vm, state in zip(vms[1::3], ("Off", "Saved", "Paused", "Off")):
+        lab.update(vm, state=state)
+    lab.update(nested[0], state="Off")  # its guests are Running in the file but not running
+    places = [*lab.hosts(), *vms]
+    seen = 0
+    for place in places:
+        expected = running_guests(powershell.run(lab, place, RUNNING_GUESTS))
+        assert running_guests_at(lab, place) == expected, place
+        seen += len(expected)
+    assert seen >= 4 and any(not lab.platform(p).hyperv_installed for p in vms)
+
+
 def test_an_object_answers_get_and_in_with_one_lookup_and_no_exception(monkeypatch):
     from nestlab.simulator.psdata import PSObject
 
@@ -199,3 +221,147 @@ def test_a_result_made_at_once_is_the_frozen_result_it_was():
     assert (streamed.output, streamed.warnings, streamed.failed) == (("o",), ("w",), False)
     with pytest.raises(dataclasses.FrozenInstanceError):
         made.failed = False  # type: ignore[misc]
+
+
+
+def _plain_guest():
+    """A lab and a running guest with no VMs of its own (so no disks either)."""
+    from nestlab.simulator.generate import generate
+
+    lab = generate(seed=5, hosts=1, depth=2, vms_per_host=6)
+    guest = next(vm for vm in lab.all_vms() if lab[vm].state == "Running" and not lab.vms(vm))
+    return lab, guest
+
+
+_DISKS = Command.of("Get-VMHardDiskDrive", VMName="*")
+_PARENTS = (Command.of("Get-VHD"), Command.of("Where-Object", Property="ParentPath", Like="?*"),
+            Command.of("Select-Object", ExpandProperty="ParentPath"), Command.of("Get-VHD"))
+_QUIET = ("get-vhd", "where-object", "select-object")
+
+
+@pytest.fixture
+def refusing_empty_input():
+    """The quiet cmdlets made to fail if they are run over no input (Cmdlet is frozen: set directly)."""
+    real = {name: TABLE[name].func for name in _QUIET}
+
+    def refusing(func):
+        def run(ctx, call):
+            if not call.input:
+                raise AssertionError(f"{call.cmdlet.name} ran over no input")
+            return func(ctx, call)
+        return run
+
+    for name in _QUIET:
+        object.__setattr__(TABLE[name], "func", refusing(real[name]))
+    yield
+    for name in _QUIET:
+        object.__setattr__(TABLE[name], "func", real[name])
+
+
+def test_stages_after_an_empty_output_are_not_run_when_they_would_do_nothing(refusing_empty_input):
+    """Where-Object, Select-Object and Get-VHD (piped into) only work on their input: after a stage
+    that wrote nothing, powershell.run stops (PowerShell calls a Process block once per input
+    object). The answer is the one the stages would have given; the errors written before stay."""
+    lab, guest = _plain_guest()
+    disks = powershell.run(lab, guest, (_DISKS, *_PARENTS))
+    assert not disks.output and not disks.errors and not disks.failed
+    events = powershell.run(lab, guest, (Command.of("Get-WinEvent", LogName="System", MaxEvents=5),
+                                         Command.of("Where-Object", Property="Id", In=[1])))
+    assert not events.output and [e.fully_qualified_error_id.split(",")[0] for e in events.errors] == [
+        "NoMatchingEventsFound"] and not events.failed
+
+
+def test_the_quiet_cmdlets_give_nothing_over_no_input():
+    """What `quiet_without_input` declares, checked against the cmdlets themselves: each, bound as
+    declared, gives no object and no error over no input, on a host and in a guest."""
+    from nestlab.simulator.cmdlets.base import Ctx, quiet_without_input
+
+    lab, guest = _plain_guest()
+    commands = [*_PARENTS, Command.of("Select-Object", Property=["Name", "State"], First=2),
+                Command.of("Where-Object", Property="State", EQ="Running"), Command.of("Select-Object", Skip=1)]
+    for place in (lab.hosts()[0], guest):
+        for command in commands:
+            entry = TABLE[command.name.lower()]
+            assert quiet_without_input(entry, base.binding(entry, command)[0]), command
+            ctx = Ctx(lab, place, lambda where, commands: powershell.run(lab, where, commands))
+            assert list(entry.func(ctx, bind(entry, command, [])) or ()) == [] and not ctx.errors, (place, command)
+
+
+def test_a_stage_that_works_without_input_still_runs_after_an_empty_output(refusing_empty_input):
+    """Not skipped: a cmdlet not declared quiet (ForEach-Object's -Begin/-End run without input),
+    a binding the simulator reads before its input (Get-VHD -Path, a Where-Object script block),
+    a stage that does not bind, and the first stage of a pipeline."""
+    from nestlab.simulator.cmdlets.base import quiet_without_input
+    from nestlab.simulator.psparse import ScriptBlock
+
+    lab, guest = _plain_guest()
+    assert not quiet_without_input(TABLE["foreach-object"], {"begin": "x"})
+    for command in (Command.of("Get-VHD", Path="C:\\x.vhdx"), Command.of("Where-Object", Property=ScriptBlock("$_"))):
+        with pytest.raises(AssertionError, match="ran over no input"):
+            powershell.run(lab, guest, (_DISKS, command))
+    unbound = powershell.run(lab, guest, (_DISKS, Command.of("Get-VHD", Bogus=1)))
+    assert unbound.failed and "NamedParameterNotFound" in unbound.errors[-1].fully_qualified_error_id
+    with pytest.raises(AssertionError, match="ran over no input"):
+        powershell.run(lab, guest, (Command.of("Get-VHD"),))  # the first stage runs once, as PowerShell's does
+    missing = powershell.run(lab, guest, (_DISKS, Command.of("Get-Nothing")))
+    assert missing.failed and missing.errors[0].fully_qualified_error_id == "CommandNotFoundException"
+
+
+def test_an_answer_of_nothing_for_no_request_is_one_shared_result():
+    """A pipeline that writes nothing answers the one frozen NOTHING when no request is stamped on
+    it (a fan-out's guests); with a request, or with an error or an object, its own Result."""
+    from nestlab.lab.session import Request, SimSession
+    from nestlab.simulator.model import NodeId
+    from nestlab.simulator.psdata import Result
+
+    lab, guest = _plain_guest()
+    nothing = powershell.run(lab, guest, (_DISKS,))
+    assert nothing is powershell.NOTHING and nothing == Result() and nothing.request is None
+    request = Request(NodeId.parse(guest), (_DISKS,))
+    stamped = powershell.run(lab, guest, (_DISKS,), request=request)
+    assert stamped is not nothing and stamped == nothing and stamped.request is request
+    assert powershell.run(lab, guest, (Command.of("Get-WinEvent", LogName="System", MaxEvents=5),)).errors
+    host = lab.hosts()[0]
+    fanned = SimSession(lab).send([Request(NodeId.parse(host), (_DISKS,), guest_levels=2)])[0]
+    assert any(answer is powershell.NOTHING for _, answer in fanned.guests)
+
+
+def test_a_fan_out_works_out_its_pipelines_plan_once_for_all_its_guests(monkeypatch):
+    from nestlab.lab.session import Request, SimSession
+    from nestlab.simulator.generate import generate
+    from nestlab.simulator.model import NodeId
+
+    lab = generate(seed=5, hosts=1, depth=2, vms_per_host=6)
+    pipeline = (Command.of("Get-CimInstance", ClassName="Win32_OperatingSystem"),)
+    asked = []
+    real = powershell.plan_of
+    monkeypatch.setattr(powershell, "plan_of", lambda p: (asked.append(p), real(p))[1])
+    answer = SimSession(lab).send([Request(NodeId.parse(lab.hosts()[0]), pipeline, guest_levels=2)])[0]
+    assert len(answer.guests) >= 3 and all(guest.output for _, guest in answer.guests)
+    assert asked == [pipeline]
+
+
+def test_a_context_runs_nested_pipelines_through_its_runner_or_the_function_given():
+    """powershell.run hands Ctx itself as the runner (no closure made per pipeline); a cmdlet that
+    makes a Ctx of its own may still give a (where, commands) function."""
+    from nestlab.simulator.cmdlets.base import Ctx
+
+    lab, guest = _plain_guest()
+    os_info = (Command.of("Get-CimInstance", ClassName="Win32_OperatingSystem"),)
+    ran = Ctx(lab, guest, None, powershell.run).run_nested(guest, os_info)
+    assert ran == powershell.run(lab, guest, os_info) and ran.output
+    seen = []
+    assert Ctx(lab, guest, lambda where, commands: seen.append((where, commands))).run_nested("x", os_info) is None
+    assert seen == [("x", os_info)]
+
+
+def test_a_pipelines_plan_keeps_its_bindings_itself_not_per_command_too():
+    """A command made per file path is bound once, for its pipeline's plan: not kept a second time
+    in the cmdlet's table of bindings (bind keeps those for callers without a plan)."""
+    entry = TABLE["test-vhd"]
+    before = len(base._bindings(entry))
+    pipeline = (Command.of("Test-VHD", Path="C:\\planned.vhdx"),)
+    plan = powershell.plan_of(pipeline)
+    assert plan.bound == ((({"path": "C:\\planned.vhdx"}), ()),) and powershell.plan_of(pipeline) is plan
+    assert len(base._bindings(entry)) == before
+    assert base._bindings(entry).get(pipeline[0]) is None

@@ -107,13 +107,25 @@ def bind(entry: Cmdlet, command: Command, pipeline_input: list[Any]) -> Call:
     Bound once per command: a collection sends the same Command objects (diagnosis.probes'
     constants) tens of thousands of times, and what a command binds to does not depend on the
     input. Each call gets its own dict of the named values (cmdlets may add to it)."""
+    bound = binding(entry, command)
+    return Call(entry, dict(bound[0]), bound[1], pipeline_input)
+
+
+def binding(entry: Cmdlet, command: Command, *, kept: bool = True) -> tuple[dict[str, Any], tuple[Any, ...]]:
+    """(named values, arguments left) that `command` binds to, worked out once per command (see
+    `bind`); raises Terminating, every time, for a command that does not bind. Callers must not
+    change the dict: `bind` hands each call its own copy. `kept=False`: worked out, not kept, for
+    a caller that keeps it itself (powershell's plan per pipeline: a command made per file path
+    is bound once and never again)."""
+    if not kept:
+        return _bind_names(entry, command)
     bindings = entry.__dict__.get("_bindings")
     if bindings is None:
         bindings = _bindings(entry)
     bound = bindings.get(command)
     if bound is None:
         bound = bindings.keep(command, _bind_names(entry, command))
-    return Call(entry, dict(bound[0]), bound[1], pipeline_input)
+    return bound
 
 
 def _bind_names(entry: Cmdlet, command: Command) -> tuple[dict[str, Any], tuple[Any, ...]]:
@@ -127,7 +139,7 @@ def _bind_names(entry: Cmdlet, command: Command) -> tuple[dict[str, Any], tuple[
             name = known[low] = _canonical(entry, key, command.name)  # raises for an unknown or ambiguous name
         named[name] = value
     args = tuple(command.arguments)
-    if entry.positional:
+    if entry.positional and args:
         free = [p for p in entry.positional if p.lower() not in named]
         for i, arg in enumerate(args):
             if i >= len(free):
@@ -192,6 +204,37 @@ def _canonical(entry: Cmdlet, key: str, typed: str) -> str:
         reason="ParameterBindingException", exception_type="System.Management.Automation.ParameterBindingException"))
 
 
+def quiet_without_input(entry: Cmdlet, named: dict[str, Any]) -> bool:
+    """Whether the cmdlet, bound to `named`, writes nothing and reports nothing when it stands
+    after another stage that wrote nothing: its work is all in its Process block, which
+    PowerShell calls once per input object, so with no input nothing of it runs (`powershell.run`
+    then skips it). Not so for a cmdlet whose Begin or End block writes or fails on its own
+    (ForEach-Object -Begin/-End, Measure-Object's count of 0), nor for a binding where the
+    simulator does something before it reads its input (Where-Object refusing a script block,
+    Get-VHD reading a -Path given). Declared per cmdlet here (`_QUIET`); tests/test_speed_plumbing.py
+    runs each declared cmdlet over no input and checks it gives nothing."""
+    quiet = _QUIET.get(entry.name.lower())
+    return quiet is not None and quiet(named)
+
+
+def _where_quiet(named: dict[str, Any]) -> bool:
+    from nestlab.simulator.psparse import ScriptBlock
+
+    prop = named.get("property")
+    return prop is not None and not isinstance(prop, ScriptBlock)
+
+
+_QUIET: dict[str, Callable[[dict[str, Any]], bool]] = {
+    # Where-Object -Property X …: filters its input; the simulator refuses a script block (or no
+    # property) before it looks at any input
+    "where-object": _where_quiet,
+    # Select-Object: a part of its input (-First/-Last/-Skip taken as whole numbers)
+    "select-object": lambda named: all(type(named.get(n, 0)) is int for n in ("first", "last", "skip")),
+    # Get-VHD: the disks of the paths piped in (a path given as a parameter is read without input)
+    "get-vhd": lambda named: not any(n in named for n in ("path", "literalpath", "disknumber", "vmid")),
+}
+
+
 def command_not_found(name: str) -> ErrorRecord:
     return ErrorRecord(
         f"The term '{name}' is not recognized as the name of a cmdlet, function, script file, or operable program. "
@@ -203,13 +246,23 @@ def command_not_found(name: str) -> ErrorRecord:
 class Ctx:
     """Where a pipeline runs: a host, or a VM's guest ('HV01/L1'), and the errors it reported."""
 
-    __slots__ = ("lab", "owner", "errors", "run_nested")
+    __slots__ = ("lab", "owner", "errors", "_nested", "_runner")
 
-    def __init__(self, lab: Lab, owner: str, run_nested: Callable[[str, tuple[Command, ...]], Any]) -> None:
+    def __init__(self, lab: Lab, owner: str, run_nested: Callable[[str, tuple[Command, ...]], Any] | None = None,
+                 runner: Callable[[Lab, str, tuple[Command, ...]], Any] | None = None) -> None:
         self.lab = lab
         self.owner = owner
         self.errors: list[ErrorRecord] = []
-        self.run_nested = run_nested  # powershell.run, for Invoke-Command
+        # how Invoke-Command runs a pipeline elsewhere: `run_nested(where, commands)`, or
+        # `runner(lab, where, commands)` (powershell.run itself: no closure made per pipeline)
+        self._nested = run_nested
+        self._runner = runner
+
+    def run_nested(self, where: str, commands: tuple[Command, ...]) -> Any:
+        """Run `commands` at `where` in this lab (powershell.run, for Invoke-Command and jobs)."""
+        if self._nested is not None:
+            return self._nested(where, commands)
+        return self._runner(self.lab, where, commands)  # type: ignore[misc]
 
     @property
     def platform(self) -> Platform:
