@@ -564,6 +564,11 @@ class Lab:
     def kind(self, node_id: str) -> str:
         return self._graph._node[node_id]["kind"]
 
+    def attributes(self, node_id: str) -> dict[str, Any]:
+        """The node's own attribute dict (`graph.nodes[node_id]`, without the view): where the
+        running state that is no record lives (a host's uploaded files, settings pending a boot)."""
+        return self._graph._node[node_id]
+
     def set(self, node_id: str, record: Record) -> None:
         if type(record) is not type(self[node_id]):
             raise TypeError(f"{node_id}: cannot replace a {self.kind(node_id)} by {type(record).__name__}")

@@ -8,6 +8,7 @@ errors: samples/error-winnat.txt. Names inside a guest: the VM's adapters appear
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import replace
 from typing import Any, Iterable
 
@@ -35,8 +36,35 @@ class Nested(str):
         return self
 
 
-def cim(cls: str, props: list[tuple[str, Any]], ctx: Ctx, namespace: str = "ROOT/StandardCimv2") -> PSObject:
-    return obj((f"{CIM}#{namespace}/{cls}", CIM), [*props, ("PSComputerName", ctx.computer_name)])
+def cim(cls: str, props: list[tuple[str, Any]], ctx: Ctx, namespace: str = "ROOT/StandardCimv2",
+        computer_name: str | None = None) -> PSObject:
+    """A CIM instance; `computer_name`: ctx.computer_name, when the caller has read it already."""
+    if computer_name is None:
+        computer_name = ctx.computer_name
+    return obj((f"{CIM}#{namespace}/{cls}", CIM), [*props, ("PSComputerName", computer_name)])
+
+
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])"
+_PLAIN_IPV4 = re.compile(rf"({_OCTET}(?:\.{_OCTET}){{3}})(?:/([0-9]+))?")
+
+
+def parse_interface(cidr: str) -> tuple[str, int]:
+    """(address, prefix length) of an address as `ipaddress.ip_interface` reads it: str(.ip), .network.prefixlen.
+
+    The lab's addresses are plain dotted quads with a prefix length ('10.0.0.5/24'): those are read
+    here (octets 0-255 without leading zeros, a prefix of 0-32, as ipaddress accepts them), every
+    other text (a netmask, IPv6, anything malformed) goes to ipaddress itself, which also raises
+    what it raises. Get-NetIPAddress reads every address of every place (tests/test_cmdlet_shapes.py
+    holds the two readings to the same answers)."""
+    plain = _PLAIN_IPV4.fullmatch(cidr)
+    if plain is not None:
+        prefix = plain.group(2)
+        if prefix is None:
+            return plain.group(1), 32
+        if int(prefix) <= 32:
+            return plain.group(1), int(prefix)
+    iface = ipaddress.ip_interface(cidr)
+    return str(iface.ip), iface.network.prefixlen
 
 
 def cim_error(call: Call, message: str, code: int, category: str, cim_class: str, terminating: bool = False) -> ErrorRecord:
@@ -109,8 +137,13 @@ def interfaces(ctx: Ctx) -> list[dict[str, Any]]:
 
     A per-place view that several cmdlets read (Get-NetAdapter, Get-NetIPAddress, Get-NetRoute …):
     computed once while the lab stands still (`Lab.memo`), each caller getting its own dicts."""
-    found = ctx.lab.memo(("interfaces", ctx.owner), lambda: _interfaces(ctx))
-    return [dict(item) for item in found]
+    return [dict(item) for item in _shared_interfaces(ctx)]
+
+
+def _shared_interfaces(ctx: Ctx) -> list[dict[str, Any]]:
+    """`interfaces(ctx)` for a caller that only reads them (Get-NetAdapter, Get-NetIPAddress): the
+    kept dicts themselves, not copies. Nothing may change them."""
+    return ctx.lab.memo(("interfaces", ctx.owner), lambda: _interfaces(ctx))
 
 
 def _interfaces(ctx: Ctx) -> list[dict[str, Any]]:
@@ -194,15 +227,16 @@ def _network_name(ctx: Ctx, adapter: str) -> str:
                                                        "CimSession"), cls="Microsoft.Management.Infrastructure.CimCmdlets.GetNetAdapter")
 def get_netadapter(ctx: Ctx, call: Call) -> Iterable[PSObject]:
     out = []
-    chosen = filter_by(call, interfaces(ctx), "Name", lambda i: i["alias"], "MSFT_NetAdapter")
+    chosen = filter_by(call, _shared_interfaces(ctx), "Name", lambda i: i["alias"], "MSFT_NetAdapter")
     chosen = filter_by(call, chosen, "InterfaceDescription", lambda i: i["description"], "MSFT_NetAdapter")
     report(ctx, call)
+    computer = ctx.computer_name if chosen else None  # read once for all the adapters
     for item in chosen:
         out.append(cim("MSFT_NetAdapter", [
             ("Name", item["alias"]), ("InterfaceDescription", item["description"]), ("ifIndex", item["index"]),
             ("Status", "Up" if item["up"] else "Disconnected"), ("MacAddress", dashed(item["mac"])),
             ("LinkSpeed", item["speed"]), ("InterfaceAlias", item["alias"]),
-        ], ctx))
+        ], ctx, computer_name=computer))
     return out
 
 
@@ -215,21 +249,22 @@ def get_netipaddress(ctx: Ctx, call: Call) -> Iterable[PSObject]:
         return []
     alias = [str(a).lower() for a in as_list(call.get("InterfaceAlias"))]
     out: list[PSObject] = []
-    rows = [(i["alias"], i["index"], i["cidr"]) for i in interfaces(ctx) if i["cidr"]] + [("Loopback Pseudo-Interface 1", 1,
-                                                                                          "127.0.0.1/8")]
+    rows = [(i["alias"], i["index"], i["cidr"]) for i in _shared_interfaces(ctx) if i["cidr"]] + [
+        ("Loopback Pseudo-Interface 1", 1, "127.0.0.1/8")]
+    computer = ctx.computer_name
     for name, index, cidr in rows:
         if alias and name.lower() not in alias:
             continue
         if call.has("IPAddress") and ip_of(cidr) not in [str(a) for a in as_list(call.get("IPAddress"))]:
             continue
-        iface = ipaddress.ip_interface(cidr)
+        address, prefix = parse_interface(cidr)
         out.append(cim("MSFT_NetIPAddress", [
-            ("IPAddress", str(iface.ip)), ("InterfaceIndex", index), ("InterfaceAlias", name), ("AddressFamily", "IPv4"),
-            ("Type", "Unicast"), ("PrefixLength", iface.network.prefixlen), ("PrefixOrigin", "Manual"),
+            ("IPAddress", address), ("InterfaceIndex", index), ("InterfaceAlias", name), ("AddressFamily", "IPv4"),
+            ("Type", "Unicast"), ("PrefixLength", prefix), ("PrefixOrigin", "Manual"),
             ("SuffixOrigin", "Manual"), ("AddressState", "Preferred"), ("ValidLifetime", "Infinite ([TimeSpan]::MaxValue)"),
             ("PreferredLifetime", "Infinite ([TimeSpan]::MaxValue)"), ("SkipAsSource", False),
             ("PolicyStore", "ActiveStore"),
-        ], ctx))
+        ], ctx, computer_name=computer))
     if not out and (call.has("InterfaceAlias") or call.has("IPAddress")):
         where = " AND ".join([*(f"((InterfaceAlias LIKE '{a}'))" for a in as_list(call.get("InterfaceAlias"))),
                               *(f"((IPAddress LIKE '{a}'))" for a in as_list(call.get("IPAddress"))),
@@ -473,7 +508,9 @@ ADAPTER_SHAPE = Shape("Microsoft.HyperV.PowerShell.VMNetworkAdapter", [
 ])
 
 
-def adapter_object(ctx: Ctx, adapter: str) -> PSObject:
+def adapter_object(ctx: Ctx, adapter: str, computer_name: str | None = None) -> PSObject:
+    """One adapter as Get-VMNetworkAdapter writes it. `computer_name`: the place's name, when the caller
+    lists many adapters."""
     lab = ctx.lab
     rec = lab[adapter]
     vm = lab.owner(adapter)
@@ -492,7 +529,7 @@ def adapter_object(ctx: Ctx, adapter: str) -> PSObject:
     adapter_guid = guid("adapter", adapter).upper()
     return ADAPTER_SHAPE.make({
         "Name": rec.name, "Id": f"Microsoft:{vid.upper()}\\{adapter_guid}",
-        "ComputerName": ctx.computer_name, "VMName": vmrec.name,
+        "ComputerName": ctx.computer_name if computer_name is None else computer_name, "VMName": vmrec.name,
         "VMId": vid, "SwitchName": lab[switch].name if switch else None,
         "SwitchId": guid("switch", switch) if switch else None, "Connected": switch is not None,
         "MacAddress": lab.mac(adapter), "DynamicMacAddressEnabled": rec.mac is None,
@@ -544,7 +581,9 @@ def get_vmnetworkadapter(ctx: Ctx, call: Call) -> Iterable[PSObject]:
     if call.flag("ManagementOS"):
         # Get-VMNetworkAdapter -ManagementOS: the host's vNICs (Internal switches, External with AllowManagementOS)
         return [management_os_object(ctx, s, sw) for s, sw in switches(ctx) if sw.type != "Private"]
-    return [adapter_object(ctx, a) for a in _adapters(ctx, call)]
+    adapters = _adapters(ctx, call)
+    name = ctx.computer_name if adapters else None  # read once for all the adapters
+    return [adapter_object(ctx, a, name) for a in adapters]
 
 
 def _on(value: Any) -> bool:
@@ -719,7 +758,8 @@ def _rule_label(rule: FirewallRule, param: str) -> str:
     return rule.name if param == "Name" else rule.display_name or rule.name
 
 
-def firewall_object(ctx: Ctx, rule: FirewallRule) -> PSObject:
+def firewall_object(ctx: Ctx, rule: FirewallRule, computer_name: str | None = None) -> PSObject:
+    """`computer_name`: the place's name, when the caller lists many rules."""
     return cim("MSFT_NetFirewallRule", [
         ("Name", rule.name), ("DisplayName", rule.display_name or rule.name), ("Description", ""),
         ("DisplayGroup", rule.display_group), ("Group", rule.group),
@@ -729,7 +769,7 @@ def firewall_object(ctx: Ctx, rule: FirewallRule) -> PSObject:
         ("LooseSourceMapping", False), ("LocalOnlyMapping", False), ("Owner", None), ("PrimaryStatus", "OK"),
         ("Status", "The rule was parsed successfully from the store. (65536)"), ("EnforcementStatus", "NotApplicable"),
         ("PolicyStoreSource", "PersistentStore"), ("PolicyStoreSourceType", "Local"),
-    ], ctx)
+    ], ctx, computer_name=computer_name)
 
 
 def _rules(ctx: Ctx, call: Call) -> list[FirewallRule]:
@@ -753,7 +793,9 @@ def _rules(ctx: Ctx, call: Call) -> list[FirewallRule]:
                                                             "PolicyStore", "CimSession"),
         cls="Microsoft.Management.Infrastructure.CimCmdlets.GetNetFirewallRule")
 def get_netfirewallrule(ctx: Ctx, call: Call) -> Iterable[PSObject]:
-    return [firewall_object(ctx, r) for r in _rules(ctx, call)]
+    rules = _rules(ctx, call)
+    computer = ctx.computer_name if rules else None  # read once for all the rules
+    return [firewall_object(ctx, r, computer) for r in rules]
 
 
 @cmdlet("Get-NetFirewallPortFilter", params=("All", "Protocol", "LocalPort", "AssociatedNetFirewallRule", "CimSession"),
@@ -834,7 +876,7 @@ def _tcp_rows(ctx: Ctx) -> list[tuple[str, int, int]]:
     system = background.tcp_listeners(ctx.platform)
     rows = {(("0.0.0.0", s.port)): s.process for s in system}
     if system:  # NetBIOS session service: on each IPv4 address, not on 0.0.0.0
-        for item in interfaces(ctx):
+        for item in _shared_interfaces(ctx):
             if item["cidr"]:
                 rows[(ip_of(item["cidr"]), background.NETBIOS_TCP)] = 4
     for port in _listeners(ctx, "TCP"):
@@ -851,10 +893,11 @@ def get_nettcpconnection(ctx: Ctx, call: Call) -> Iterable[PSObject]:
     rows = _tcp_rows(ctx)
     if call.has("LocalPort"):
         rows = [r for r in rows if r[1] in [int(x) for x in as_list(call.get("LocalPort"))]]
+    computer = ctx.computer_name if rows else None  # read once for all the rows
     return [cim("MSFT_NetTCPConnection", [
         ("LocalAddress", address), ("LocalPort", port), ("RemoteAddress", "0.0.0.0"), ("RemotePort", 0),
         ("State", enums.tcp_state("Listen")), ("AppliedSetting", None), ("OwningProcess", pid),
-    ], ctx) for address, port, pid in rows]
+    ], ctx, computer_name=computer) for address, port, pid in rows]
 
 
 @cmdlet("Get-NetUDPEndpoint", params=("LocalPort", "LocalAddress", "CimSession"),
@@ -863,9 +906,10 @@ def get_netudpendpoint(ctx: Ctx, call: Call) -> Iterable[PSObject]:
     ports = sorted(set(_listeners(ctx, "UDP")) | set(background.udp_ports(ctx.platform)))
     rows = [("0.0.0.0", p) for p in ports]
     if background.udp_ports(ctx.platform):
-        rows += [(ip_of(i["cidr"]), p) for i in interfaces(ctx) if i["cidr"] for p in background.NETBIOS_UDP]
-    return [cim("MSFT_NetUDPEndpoint", [("LocalAddress", a), ("LocalPort", p), ("OwningProcess", 4)], ctx)
-            for a, p in rows]
+        rows += [(ip_of(i["cidr"]), p) for i in _shared_interfaces(ctx) if i["cidr"] for p in background.NETBIOS_UDP]
+    computer = ctx.computer_name if rows else None  # read once for all the rows
+    return [cim("MSFT_NetUDPEndpoint", [("LocalAddress", a), ("LocalPort", p), ("OwningProcess", 4)], ctx,
+                computer_name=computer) for a, p in rows]
 
 
 def resolve(ctx: Ctx, name: str) -> str:

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from nestlab.simulator import psparse
 from nestlab.simulator.cmdlets.base import Call, Ctx, Terminating, as_list, cmdlet, obj
-from nestlab.simulator.cmdlets.wildcards import like
+from nestlab.simulator.cmdlets.wildcards import WILDCARDS, like
 from nestlab.simulator.psdata import ErrorRecord, PSEnum, PSObject
 from nestlab.simulator.psformat import Formatted
 
 
 def _expand(value: Any) -> list[Any]:
+    if type(value) is str:  # a plain string (ParentPath, Name): no nested object to look for
+        return [value]
     inner = getattr(value, "obj", None)  # cmdlets.network.Nested: a nested object kept expandable
     if inner is not None:
         return [inner]
@@ -142,16 +144,39 @@ def where_object(ctx: Ctx, call: Call) -> Iterable[Any]:
     if op and value is True and call.has("Value"):
         value = call.get("Value")
     out = []
+    name = str(prop)
+    test = _test(op, value) if op else None
     for item in call.input:
-        if not isinstance(item, PSObject) or not _has(item, str(prop)):
+        if not isinstance(item, PSObject) or not _has(item, name):
             continue
-        left = item[str(prop)]
-        if op is None:
+        left = item[name]
+        if test is None:
             if left:
                 out.append(item)
-        elif _compare(op, left, value):
+        elif test(left):
             out.append(item)
     return out
+
+
+def _test(op: str, right: Any) -> Callable[[Any], bool]:
+    """`lambda left: _compare(op, left, right)`, with what depends on the operator and the value alone
+    worked out once per call, not once per object: -Like's pattern (the collector's
+    `Where-Object ParentPath -Like ?*` over every disk of a place). Every other operator is _compare."""
+    low = op.lower()
+    if low in ("like", "notlike"):
+        pattern = str(right).lower()
+        if WILDCARDS.isdisjoint(pattern):
+            hit = pattern.__eq__  # wildcards.like: a plain pattern matches only itself
+        else:
+            try:
+                match = re.compile(fnmatch.translate(pattern)).match  # what fnmatchcase compiles and runs
+            except re.error:  # raised for each object, as fnmatch raises it
+                return lambda left: _compare(op, left, right)
+            hit = lambda text: match(text) is not None  # noqa: E731
+        if low == "like":
+            return lambda left: hit(str(left).lower())
+        return lambda left: not hit(str(left).lower())
+    return lambda left: _compare(op, left, right)
 
 
 def _format(call: Call, view: str) -> list[Any]:

@@ -15,15 +15,19 @@ from nestlab.simulator import behaviour
 from nestlab.simulator.cmdlets import background, enums
 from nestlab.simulator.cmdlets.base import GIB, Call, Ctx, Terminating, as_list, cmdlet, command_not_found, obj
 from nestlab.simulator.cmdlets.wildcards import like
-from nestlab.simulator.model import VM, Host, stable_guid
+from nestlab.simulator.model import VM, Host, Platform, stable_guid
 from nestlab.simulator.psdata import ErrorRecord, PSObject
 
 NOW = datetime(2026, 11, 20, 9, 0, 0)  # the simulated hosts' clock (events, hotfixes)
 CIM = "Microsoft.Management.Infrastructure.CimInstance"
 
 
-def cim(cls: str, props: list[tuple[str, Any]], ctx: Ctx, namespace: str = "root/cimv2") -> PSObject:
-    return obj((f"{CIM}#{namespace}/{cls}", CIM), [*props, ("PSComputerName", ctx.computer_name)])
+def cim(cls: str, props: list[tuple[str, Any]], ctx: Ctx, namespace: str = "root/cimv2",
+        computer_name: str | None = None) -> PSObject:
+    """A CIM instance; `computer_name`: ctx.computer_name, when the caller has read it already."""
+    if computer_name is None:
+        computer_name = ctx.computer_name
+    return obj((f"{CIM}#{namespace}/{cls}", CIM), [*props, ("PSComputerName", computer_name)])
 
 
 def hypervisor_present(ctx: Ctx) -> bool:
@@ -55,28 +59,32 @@ def _is_virtual(ctx: Ctx) -> bool:
 
 
 def win32_operatingsystem(ctx: Ctx) -> PSObject:
-    os = ctx.platform.os
-    server = behaviour.is_server(ctx.platform)
+    platform = ctx.platform
+    os = platform.os
+    server = behaviour.is_server(platform)
+    name = ctx.computer_name
+    memory = _memory_bytes(ctx)
     return cim("Win32_OperatingSystem", [
         ("Caption", os.caption), ("Version", f"10.0.{os.build}"), ("BuildNumber", str(os.build)),
-        ("OSArchitecture", "64-bit"), ("ProductType", 3 if server else 1), ("CSName", ctx.computer_name.upper()),
+        ("OSArchitecture", "64-bit"), ("ProductType", 3 if server else 1), ("CSName", name.upper()),
         ("SystemDirectory", "C:\\Windows\\system32"), ("Organization", ""), ("RegisteredUser", "Windows User"),
-        ("SerialNumber", "00454-60000-00001-AA000"), ("TotalVisibleMemorySize", _memory_bytes(ctx) // 1024),
-        ("FreePhysicalMemory", _memory_bytes(ctx) // 2048), ("LastBootUpTime", NOW - timedelta(days=3)),
-    ], ctx)
+        ("SerialNumber", "00454-60000-00001-AA000"), ("TotalVisibleMemorySize", memory // 1024),
+        ("FreePhysicalMemory", memory // 2048), ("LastBootUpTime", NOW - timedelta(days=3)),
+    ], ctx, computer_name=name)
 
 
 def win32_computersystem(ctx: Ctx) -> PSObject:
     virtual = _is_virtual(ctx)
+    name = ctx.computer_name
     return cim("Win32_ComputerSystem", [
-        ("Name", ctx.computer_name.upper()), ("DNSHostName", ctx.computer_name),
+        ("Name", name.upper()), ("DNSHostName", name),
         ("PrimaryOwnerName", "Windows User"), ("Domain", "WORKGROUP"),
         ("TotalPhysicalMemory", _memory_bytes(ctx)),
         ("Model", "Virtual Machine" if virtual else "PowerEdge R750"),
         ("Manufacturer", "Microsoft Corporation" if virtual else "Dell Inc."),
         ("HypervisorPresent", hypervisor_present(ctx)), ("NumberOfProcessors", 1),
         ("NumberOfLogicalProcessors", _logical_processors(ctx)), ("SystemType", "x64-based PC"),
-    ], ctx)
+    ], ctx, computer_name=name)
 
 
 def win32_processor(ctx: Ctx) -> PSObject:
@@ -166,7 +174,10 @@ SERVICES = {
 
 def service_status(ctx: Ctx, key: str) -> str | None:
     """'Running' / 'Stopped', or None when the service does not exist here."""
-    platform = ctx.platform
+    return _status(ctx.platform, key)
+
+
+def _status(platform: Platform, key: str) -> str | None:
     if key == "winnat":
         return "Running" if platform.services.winnat == "running" else "Stopped"
     if key in ("vmms", "vmcompute"):
@@ -176,9 +187,22 @@ def service_status(ctx: Ctx, key: str) -> str | None:
     return "Running"
 
 
-def service_object(ctx: Ctx, key: str) -> PSObject:
+def _present(ctx: Ctx) -> dict[str, str]:
+    """The services this platform has, with their status, in SERVICES' order (the platform read once)."""
+    platform = ctx.platform
+    found = {}
+    for key in SERVICES:
+        status = _status(platform, key)
+        if status is not None:
+            found[key] = status
+    return found
+
+
+def service_object(ctx: Ctx, key: str, status: str | None = None) -> PSObject:
+    """A service as Get-Service writes it; `status`: service_status, when the caller has it already."""
     name, display = SERVICES[key]
-    status = service_status(ctx, key)
+    if status is None:
+        status = service_status(ctx, key)
     return obj("System.ServiceProcess.ServiceController", [
         ("Name", name), ("DisplayName", display), ("Status", enums.service_status(status)),
         ("StartType", "Manual" if key == "winnat" else "Automatic"), ("ServiceName", name),
@@ -187,13 +211,14 @@ def service_object(ctx: Ctx, key: str) -> PSObject:
     ], to_string="System.ServiceProcess.ServiceController")
 
 
-def _service_keys(ctx: Ctx, call: Call) -> list[str]:
-    present = [k for k in SERVICES if service_status(ctx, k) is not None]  # the services this platform has
+def _service_keys(ctx: Ctx, call: Call, present: dict[str, str] | None = None) -> list[str]:
+    if present is None:
+        present = _present(ctx)
     names = call.names("Name", "DisplayName")
     if names is None:
         names = [o["Name"] for o in call.input if isinstance(o, PSObject) and "Name" in o]
         if not names:
-            return present
+            return list(present)
     keys = []
     for name in names:
         wanted = str(name).lower()
@@ -210,7 +235,8 @@ def _service_keys(ctx: Ctx, call: Call) -> list[str]:
 
 @cmdlet("Get-Service", positional=("Name",), params=("Name", "DisplayName", "ComputerName", "Include", "Exclude"))
 def get_service(ctx: Ctx, call: Call) -> Iterable[PSObject]:
-    return [service_object(ctx, k) for k in _service_keys(ctx, call)]
+    present = _present(ctx)
+    return [service_object(ctx, k, present[k]) for k in _service_keys(ctx, call, present)]
 
 
 def _cannot_start(call: Call, key: str) -> ErrorRecord:
@@ -430,11 +456,12 @@ def event(ctx: Ctx, log: str, provider: str, event_id: int, level: str, message:
     ])
 
 
-def events(ctx: Ctx, log: str) -> list[PSObject]:
-    """Events that follow from the state of this host or guest, newest first."""
+def events(ctx: Ctx, log: str, platform: Platform) -> list[PSObject]:
+    """Events that follow from the state of this host or guest (`platform`, the caller's read of
+    ctx.platform), newest first."""
+    history = _history(ctx, log)
     out: list[PSObject] = [event(ctx, log, e.provider, e.event_id, e.level, e.message, e.minutes_ago)
-                           for e in _history(ctx, log)]
-    platform = ctx.platform
+                           for e in history] if history else []
     if log == "System":
         if platform.services.winnat == "locked" and background.realistic(platform):
             # WinNat is a kernel driver: a driver that fails to start is Service Control Manager 7000,
@@ -511,14 +538,21 @@ def _hypervisor_event(ctx: Ctx) -> PSObject:
 @cmdlet("Get-WinEvent", positional=("LogName",), params=("LogName", "MaxEvents", "FilterHashtable", "ProviderName",
                                                         "ComputerName", "Oldest"))
 def get_winevent(ctx: Ctx, call: Call) -> Iterable[PSObject]:
-    names = as_list(call.get("LogName"))
-    table = call.get("FilterHashtable")
-    if isinstance(table, dict):
+    # A collection sends five of these to every place, most answered "No events were found": the
+    # bound values are read from the call's dict (canonical lower-case names, `bind`) once each,
+    # and the platform once for all the logs.
+    named = call.named
+    table = named.get("filterhashtable")
+    if not isinstance(table, dict):
+        table = None
+    names = as_list(named.get("logname"))
+    if table is not None:
         names += as_list(next((v for k, v in table.items() if k.lower() == "logname"), None))
-    providers = [str(p).lower() for p in as_list(call.get("ProviderName"))]
-    if isinstance(table, dict):
+    providers = [str(p).lower() for p in as_list(named.get("providername"))]
+    if table is not None:
         providers += [str(p).lower() for p in as_list(next((v for k, v in table.items() if k.lower() == "providername"), None))]
-    hyperv = ctx.platform.hyperv_installed  # the Hyper-V logs exist only with the role
+    platform = ctx.platform
+    hyperv = platform.hyperv_installed  # the Hyper-V logs exist only with the role
     if providers and not names:
         # -ProviderName alone reads every log the provider writes to (Get-WinEvent docs, parameter
         # set GetProviderSet): here the logs that exist on this platform
@@ -532,16 +566,17 @@ def get_winevent(ctx: Ctx, call: Call) -> Iterable[PSObject]:
                                   target_name=str(name), target_type="String", activity="Get-WinEvent",
                                   reason="Exception", terminating=False))
             continue
-        out.extend(events(ctx, log))
-    if isinstance(table, dict):
+        out.extend(events(ctx, log, platform))
+    if table is not None:
         wanted = next((as_list(v) for k, v in table.items() if k.lower() == "id"), None)
         if wanted:
             out = [e for e in out if e["Id"] in [int(w) for w in wanted]]
-    if providers:
+    if providers and out:
         out = [e for e in out if str(e["ProviderName"]).lower() in providers]
-    out.sort(key=lambda e: e["TimeCreated"], reverse=True)
-    if call.has("MaxEvents"):
-        out = out[: int(call.get("MaxEvents"))]
+    if len(out) > 1:
+        out.sort(key=lambda e: e["TimeCreated"], reverse=True)
+    if "maxevents" in named:
+        out = out[: int(named["maxevents"])]
     if not out and not ctx.errors:
         ctx.error(ErrorRecord("No events were found that match the specified selection criteria.",
                               f"NoMatchingEventsFound,{call.cmdlet.class_name}", "ObjectNotFound",
