@@ -686,7 +686,13 @@ class Lab:
         return {kind: tuple(members) for kind, members in found.items()}
 
     def adapters(self, vm: str) -> list[str]:
-        return self.owned(vm, "adapter")
+        """owned(vm, "adapter"), read from the same table without the second call (every VM object,
+        adapter object and guest interface list asks it)."""
+        try:
+            by_kind = self._shape[("owned", vm)]
+        except KeyError:
+            return self.owned(vm, "adapter")
+        return list(by_kind.get("adapter", ()))
 
     def vms(self, owner: str, *, recursive: bool = False) -> list[str]:
         """The VMs an owner runs; with recursive, every VM below it at any depth (pre-order)."""
@@ -768,11 +774,18 @@ class Lab:
             return owner
 
     def switch_of(self, adapter: str) -> str | None:
-        attached = self.out(adapter, Edge.ATTACHED)
+        try:
+            attached = self._shape[(adapter, Edge.ATTACHED, "out")]  # out's table, read without a copy
+        except KeyError:
+            attached = self.out(adapter, Edge.ATTACHED)
         return attached[0] if attached else None
 
     def disks(self, vm: str) -> list[str]:
-        return self.out(vm, Edge.DISK)
+        """out(vm, DISK), read from the same table without the second call (as `adapters`)."""
+        try:
+            return list(self._shape[(vm, Edge.DISK, "out")])
+        except KeyError:
+            return self.out(vm, Edge.DISK)
 
     def vhd_by_path(self, owner: str, path: str) -> str | None:
         node = vhd_id(owner, path)

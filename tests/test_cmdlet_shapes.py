@@ -9,6 +9,7 @@ from nestlab.simulator.cmdlets import enums
 from nestlab.simulator.cmdlets.base import obj
 from nestlab.simulator.cmdlets.network import ADAPTER_SHAPE
 from nestlab.simulator.cmdlets.shapes import VARIES, Shape
+from nestlab.simulator.cmdlets.system import FEATURE_SHAPE
 from nestlab.simulator.cmdlets.vhd import VHD_SHAPE
 from nestlab.simulator.cmdlets.vm import DRIVE_SHAPE, MEMORY_SHAPE, PROCESSOR_SHAPE, VM_SHAPE
 from nestlab.simulator.generate import generate
@@ -45,13 +46,15 @@ def test_the_cmdlets_leave_no_placeholder_in_what_they_write():
     pipelines = [(Command("Get-VM"),), (Command("Get-VMNetworkAdapter", tuple(every.items())),),
                  (Command("Get-VMMemory", tuple(every.items())),), (Command("Get-VMProcessor", tuple(every.items())),),
                  (Command("Get-VMHardDiskDrive", tuple(every.items())),),
-                 (Command("Get-VMHardDiskDrive", tuple(every.items())), Command("Get-VHD"))]
+                 (Command("Get-VMHardDiskDrive", tuple(every.items())), Command("Get-VHD")),
+                 (Command("Get-WindowsFeature", (("Name", "Hyper-V"),)),)]
     seen = set()
     for pipeline in pipelines:
         for made in powershell.run(lab, lab.hosts()[0], pipeline).output:
             assert all(value is not VARIES for value in made.values())
             seen.add(made.type_names[0])
-    assert seen == {s.type_names[0] for s in (VM_SHAPE, ADAPTER_SHAPE, VHD_SHAPE, DRIVE_SHAPE, MEMORY_SHAPE, PROCESSOR_SHAPE)}
+    assert seen == {s.type_names[0] for s in (VM_SHAPE, ADAPTER_SHAPE, VHD_SHAPE, DRIVE_SHAPE, MEMORY_SHAPE, PROCESSOR_SHAPE,
+                                              FEATURE_SHAPE)}
 
 
 def test_a_vm_folder_is_what_ntpath_dirname_says_for_every_path():

@@ -12,7 +12,8 @@ import re
 from typing import Any, Callable, Iterable
 
 from nestlab.simulator import psparse
-from nestlab.simulator.cmdlets.base import Call, Ctx, Terminating, as_list, cmdlet, obj
+from nestlab.simulator.cmdlets.base import Call, Ctx, Terminating, as_list, cmdlet
+from nestlab.simulator.cmdlets.shapes import VARIES, Shape
 from nestlab.simulator.cmdlets.wildcards import WILDCARDS, like
 from nestlab.simulator.psdata import ErrorRecord, PSEnum, PSObject
 from nestlab.simulator.psformat import Formatted
@@ -21,11 +22,11 @@ from nestlab.simulator.psformat import Formatted
 def _expand(value: Any) -> list[Any]:
     if type(value) is str:  # a plain string (ParentPath, Name): no nested object to look for
         return [value]
+    if value is None:  # an adapter without a bandwidth setting
+        return []
     inner = getattr(value, "obj", None)  # cmdlets.network.Nested: a nested object kept expandable
     if inner is not None:
         return [inner]
-    if value is None:
-        return []
     if isinstance(value, (list, tuple)):
         return list(value)
     return [value]
@@ -44,7 +45,7 @@ def select_object(ctx: Ctx, call: Call) -> Iterable[Any]:
     expand = call.get("ExpandProperty")
     props = [str(p) for p in as_list(call.get("Property"))]
     out: list[Any] = []
-    shapes: dict[tuple[str, ...], list[str]] = {}  # the selected names of each object shape, matched once
+    shapes: dict[tuple[str, ...], tuple[list[str], Shape]] = {}  # per object shape: the names selected, matched once
     for item in items:
         if expand is not None:
             if not isinstance(item, PSObject) or not _has(item, str(expand)):
@@ -56,12 +57,15 @@ def select_object(ctx: Ctx, call: Call) -> Iterable[Any]:
             out.extend(_expand(item[str(expand)]))
         elif props and isinstance(item, PSObject):
             shape = tuple(item)
-            names = shapes.get(shape)
-            if names is None:
-                names = shapes[shape] = _matching(item, props)
-            type_name = item.type_names[0] if item.type_names else "System.Object"
+            known = shapes.get(shape)
+            if known is None:
+                names = _matching(item, props)
+                type_name = item.type_names[0] if item.type_names else "System.Object"
+                # the Selected.* object obj() makes from these names, laid down once for the objects of this shape
+                known = shapes[shape] = names, Shape(f"Selected.{type_name}", [(n, VARIES) for n in names])
+            names, selected = known
             values = item._props  # a name matched is the object's own spelling; one that did not is None
-            out.append(obj(f"Selected.{type_name}", [(n, values.get(n)) for n in names]))
+            out.append(selected.make({n: values.get(n) for n in names}))
         else:
             out.append(item)
     return out

@@ -14,6 +14,7 @@ from typing import Any, Iterable
 from nestlab.simulator import behaviour
 from nestlab.simulator.cmdlets import background, enums
 from nestlab.simulator.cmdlets.base import GIB, Call, Ctx, Terminating, as_list, cmdlet, command_not_found, obj
+from nestlab.simulator.cmdlets.shapes import VARIES, Shape
 from nestlab.simulator.cmdlets.wildcards import like
 from nestlab.simulator.model import VM, Host, Platform, stable_guid
 from nestlab.simulator.psdata import ErrorRecord, PSObject
@@ -320,19 +321,26 @@ def tool_object(ctx: Ctx, name: str, display: str, depth: int, parent: str) -> P
     ], to_string=display)
 
 
+# The Hyper-V role as `Get-WindowsFeature Hyper-V | fl *` shows it (samples/get-windowsfeature-hyperv.txt);
+# VARIES: whether it is installed. Every Windows Server place is asked, once per collection.
+FEATURE_SHAPE = Shape("Microsoft.Windows.ServerManager.Commands.Feature", [
+    ("Name", "Hyper-V"), ("DisplayName", "Hyper-V"),
+    ("Description", "Hyper-V provides the services that you can use to create and manage virtual machines and their "
+                    "resources. Each virtual machine is a virtualized computer system that operates in an isolated "
+                    "execution environment. This allows you to run multiple operating systems simultaneously."),
+    ("Installed", VARIES), ("InstallState", VARIES),
+    ("FeatureType", "Role"), ("Path", "Hyper-V"), ("Depth", 1), ("DependsOn", "{}"), ("Parent", None),
+    ("ServerComponentDescriptor", "ServerComponent_Hyper_V"), ("SubFeatures", "{}"), ("SystemService", "{}"),
+    ("Notification", "{}"), ("BestPracticesModelId", "Microsoft/Windows/Hyper-V"), ("EventQuery", "Hyper-V.Events.xml"),
+    ("PostConfigurationNeeded", False), ("AdditionalInfo", "{MajorVersion, MinorVersion, NumericId, InstallName}"),
+])
+
+
 def feature_object(ctx: Ctx) -> PSObject:
     installed = ctx.platform.hyperv_installed
-    return obj("Microsoft.Windows.ServerManager.Commands.Feature", [
-        ("Name", "Hyper-V"), ("DisplayName", "Hyper-V"),
-        ("Description", "Hyper-V provides the services that you can use to create and manage virtual machines and their "
-                        "resources. Each virtual machine is a virtualized computer system that operates in an isolated "
-                        "execution environment. This allows you to run multiple operating systems simultaneously."),
-        ("Installed", installed), ("InstallState", enums.install_state("Installed" if installed else "Available")),
-        ("FeatureType", "Role"), ("Path", "Hyper-V"), ("Depth", 1), ("DependsOn", "{}"), ("Parent", None),
-        ("ServerComponentDescriptor", "ServerComponent_Hyper_V"), ("SubFeatures", "{}"), ("SystemService", "{}"),
-        ("Notification", "{}"), ("BestPracticesModelId", "Microsoft/Windows/Hyper-V"), ("EventQuery", "Hyper-V.Events.xml"),
-        ("PostConfigurationNeeded", False), ("AdditionalInfo", "{MajorVersion, MinorVersion, NumericId, InstallName}"),
-    ], to_string="Hyper-V")
+    return FEATURE_SHAPE.make({
+        "Installed": installed, "InstallState": enums.install_state("Installed" if installed else "Available"),
+    }, to_string="Hyper-V")
 
 
 def _wants_hyperv(call: Call, param: str) -> bool:
