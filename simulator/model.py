@@ -801,8 +801,10 @@ class Lab:
             found.setdefault(self[candidate].path.lower(), candidate)
         return found
 
-    def disk_id(self, vhd: str) -> str:
-        record: Vhd = self[vhd]
+    def disk_id(self, vhd: str, record: Vhd | None = None) -> str:
+        """The disk's identifier; `record`: the disk's record, when the caller has read it already."""
+        if record is None:
+            record = self[vhd]
         return record.disk_id or stable_guid("vhd", self.owner(vhd), record.path.lower())
 
     def chain(self, vhd: str) -> list[str]:

@@ -112,3 +112,16 @@ def test_where_objects_test_made_once_per_call_answers_as_compare_per_object():
             test = _test(op, right)
             assert [answer(test, left) for left in lefts] == \
                 [answer(lambda left: _compare(op, left, right), left) for left in lefts], (op, right)
+
+
+def test_a_vhd_file_is_what_ntpath_splitext_says():
+    # vhd.is_vhd_file reads the extension itself: it must agree with splitext on names that are
+    # only dots, dots in folders, either separator and any case
+    import itertools
+    import ntpath
+
+    from nestlab.simulator.cmdlets.vhd import is_vhd_file
+
+    paths = ["".join(p) for n in range(7) for p in itertools.product(".\\/vVhdx", repeat=n)]
+    paths += ["C:\\VMs\\a.VHD", "C:\\VMs\\.vhd", "C:\\VMs\\..vhd", "a.b.vhd", "C:\\a.vhd\\b.vhdx", "a.vHd"]
+    assert [is_vhd_file(p) for p in paths] == [ntpath.splitext(p)[1].lower() == ".vhd" for p in paths]

@@ -19,7 +19,8 @@ from nestlab.simulator.cmdlets.base import (Call, Ctx, Terminating, as_list, cmd
 from nestlab.simulator.cmdlets.wildcards import like
 from nestlab.simulator.cmdlets.shapes import VARIES, Shape
 from nestlab.simulator.labfile import link_derived_edges
-from nestlab.simulator.model import (Edge, FirewallRule, Nat, StaticMapping, Switch, VM, ip_of, nat_id, switch_id)
+from nestlab.simulator.model import (Edge, FirewallRule, Nat, StaticMapping, Switch, VM, derived_mac, ip_of, nat_id,
+                                     stable_guid, switch_id)
 from nestlab.simulator.psdata import ErrorRecord, PSObject
 
 CIM = "Microsoft.Management.Infrastructure.CimInstance"
@@ -517,7 +518,7 @@ def adapter_object(ctx: Ctx, adapter: str, computer_name: str | None = None) -> 
     vmrec: VM = lab[vm]
     switch = lab.switch_of(adapter)
     running = behaviour.is_running(lab, vm)
-    vid = guid("vm", vm)
+    vid = stable_guid("vm", vm).lower()  # guid("vm", vm), as vm.vm_guid
     bandwidth = None
     if rec.max_bandwidth_mbps:
         inner = obj("Microsoft.HyperV.PowerShell.VMNetworkAdapterBandwidthSetting", [
@@ -526,13 +527,13 @@ def adapter_object(ctx: Ctx, adapter: str, computer_name: str | None = None) -> 
             ("ParentAdapter", f"VMNetworkAdapter (Name = '{rec.name}', VMName = '{vmrec.name}') [VMId = '{vid}']"),
             ("VMName", vmrec.name), ("IsDeleted", False)])
         bandwidth = Nested("Microsoft.HyperV.PowerShell.VMNetworkAdapterBandwidthSetting", inner)
-    adapter_guid = guid("adapter", adapter).upper()
+    adapter_guid = stable_guid("adapter", adapter)  # guid("adapter", adapter).upper(): stable_guid's own case
     return ADAPTER_SHAPE.make({
         "Name": rec.name, "Id": f"Microsoft:{vid.upper()}\\{adapter_guid}",
         "ComputerName": ctx.computer_name if computer_name is None else computer_name, "VMName": vmrec.name,
         "VMId": vid, "SwitchName": lab[switch].name if switch else None,
         "SwitchId": guid("switch", switch) if switch else None, "Connected": switch is not None,
-        "MacAddress": lab.mac(adapter), "DynamicMacAddressEnabled": rec.mac is None,
+        "MacAddress": rec.mac or derived_mac(adapter), "DynamicMacAddressEnabled": rec.mac is None,  # lab.mac
         "MacAddressSpoofing": enums.on_off(rec.mac_spoofing),
         "BandwidthSetting": bandwidth,
         "StatusDescription": "{OK}" if running else "{}", "Status": "{Ok}" if running else "{}",

@@ -15,7 +15,7 @@ from nestlab.simulator import behaviour
 from nestlab.simulator.cmdlets import background, enums
 from nestlab.simulator.cmdlets.base import GIB, Call, Ctx, Terminating, as_list, cmdlet, command_not_found, obj
 from nestlab.simulator.cmdlets.shapes import VARIES, Shape
-from nestlab.simulator.cmdlets.wildcards import like
+from nestlab.simulator.cmdlets.wildcards import WILDCARDS, like
 from nestlab.simulator.model import VM, Host, Platform, stable_guid
 from nestlab.simulator.psdata import ErrorRecord, PSObject
 
@@ -173,6 +173,9 @@ SERVICES = {
 }
 
 
+_DISPLAY = {key: display.lower() for key, (_, display) in SERVICES.items()}  # the display names as -Name compares them
+
+
 def service_status(ctx: Ctx, key: str) -> str | None:
     """'Running' / 'Stopped', or None when the service does not exist here."""
     return _status(ctx.platform, key)
@@ -223,7 +226,10 @@ def _service_keys(ctx: Ctx, call: Call, present: dict[str, str] | None = None) -
     keys = []
     for name in names:
         wanted = str(name).lower()
-        matched = [k for k in present if like(k, wanted) or SERVICES[k][1].lower() == wanted]
+        if WILDCARDS.isdisjoint(wanted):  # a plain name: the key or the display name itself (wildcards.like)
+            matched = [k for k in present if k == wanted or _DISPLAY[k] == wanted]
+        else:
+            matched = [k for k in present if like(k, wanted) or _DISPLAY[k] == wanted]
         if not matched:
             ctx.error(ErrorRecord(f"Cannot find any service with service name '{name}'.",
                                   f"NoServiceFoundForGivenName,{call.cmdlet.class_name}", "ObjectNotFound",

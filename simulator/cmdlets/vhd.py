@@ -64,15 +64,30 @@ def vhd_object(ctx: Ctx, node: str, computer_name: str | None = None) -> PSObjec
     kind = record.type
     vhd_type = _VHD_TYPES[kind]  # fixed, dynamic or differencing (a KeyError for any other)
     file_size = size + 4194304 if kind == "fixed" else size * 2 // 5 if kind == "dynamic" else _DIFFERENCING_FILE_SIZE
-    attached = any(behaviour.is_running(lab, vm) for vm in lab.into(node, Edge.DISK))
-    ext = ntpath.splitext(record.path)[1].lower()
+    attached = False
+    for vm in lab.into(node, Edge.DISK):
+        if behaviour.is_running(lab, vm):
+            attached = True
+            break
     return VHD_SHAPE.make({
         "ComputerName": ctx.computer_name if computer_name is None else computer_name, "Path": record.path,
-        "VhdFormat": _VHD if ext == ".vhd" else _VHDX, "VhdType": vhd_type, "FileSize": file_size,
+        "VhdFormat": _VHD if is_vhd_file(record.path) else _VHDX, "VhdType": vhd_type, "FileSize": file_size,
         "Size": size, "MinimumSize": size - 1032192,
         "BlockSize": 0 if kind == "fixed" else 33554432 if kind == "dynamic" else 1048576,
-        "ParentPath": record.parent or "", "DiskIdentifier": lab.disk_id(node), "Attached": attached,
+        "ParentPath": record.parent or "", "DiskIdentifier": lab.disk_id(node, record), "Attached": attached,
     })
+
+
+def is_vhd_file(path: str) -> bool:
+    """`ntpath.splitext(path)[1].lower() == ".vhd"` (a .vhd file, not .vhdx), without splitext's walk.
+
+    The extension is the text from the last dot, when that dot is in the file's name and the name has
+    something before it other than dots ('.vhd' alone has no extension): every Get-VHD object asks
+    (tests/test_cmdlet_shapes.py holds the two to the same answers)."""
+    if path[-4:].lower() != ".vhd":
+        return False
+    name = path[max(path.rfind("\\"), path.rfind("/")) + 1:-4]
+    return name.strip(".") != ""
 
 
 _DIFFERENCING_FILE_SIZE = 1115684864
