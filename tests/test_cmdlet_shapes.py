@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nestlab.simulator import powershell
+from nestlab.simulator import labfile, powershell
 from nestlab.simulator.cmdlets import enums
 from nestlab.simulator.cmdlets.base import obj
 from nestlab.simulator.cmdlets.network import ADAPTER_SHAPE
@@ -125,3 +125,27 @@ def test_a_vhd_file_is_what_ntpath_splitext_says():
     paths = ["".join(p) for n in range(7) for p in itertools.product(".\\/vVhdx", repeat=n)]
     paths += ["C:\\VMs\\a.VHD", "C:\\VMs\\.vhd", "C:\\VMs\\..vhd", "a.b.vhd", "C:\\a.vhd\\b.vhdx", "a.vHd"]
     assert [is_vhd_file(p) for p in paths] == [ntpath.splitext(p)[1].lower() == ".vhd" for p in paths]
+
+
+def test_the_cim_and_service_rows_leave_no_placeholder_either():
+    from nestlab.simulator.cmdlets import network, system
+
+    lab = generate(seed=7, hosts=1, depth=2, vms_per_host=6)
+    host = lab.hosts()[0]
+    guest = next(vm for vm in lab.vms(host) if lab[vm].state == "Running")
+    pipelines = [(Command("Get-NetIPAddress"),), (Command("Get-NetAdapter"),),
+                 (Command("Get-NetTCPConnection", (("State", "Listen"),)),), (Command("Get-Service"),),
+                 (Command("Get-WindowsOptionalFeature", (("Online", True), ("FeatureName", "Microsoft-Hyper-V"))),)]
+    pipelines += [(Command("Get-CimInstance", (("ClassName", c),)),) for c in ("Win32_OperatingSystem", "Win32_ComputerSystem")]
+    pipelines.append((Command("Get-CimInstance", (("Namespace", "root\\Microsoft\\Windows\\DeviceGuard"),
+                                                  ("ClassName", "Win32_DeviceGuard"))),))
+    azure = labfile.load("builtin:azure")  # a place with TCP listeners
+    seen = set()
+    for where, place in ((lab, host), (lab, guest), (azure, "AZ-NESTED01")):
+        for pipeline in pipelines:
+            for made in powershell.run(where, place, pipeline).output:
+                assert all(value is not VARIES for value in made.values())
+                seen.add(made.type_names[0])
+    shapes = (network.IP_ADDRESS_SHAPE, network.NET_ADAPTER_SHAPE, network.TCP_LISTENER_SHAPE, system.SERVICE_SHAPE,
+              system.OPTIONAL_FEATURE_SHAPE, system.OS_SHAPE, system.COMPUTER_SHAPE, system.DEVICEGUARD_SHAPE)
+    assert {s.type_names[0] for s in shapes} <= seen

@@ -45,6 +45,11 @@ def cim(cls: str, props: list[tuple[str, Any]], ctx: Ctx, namespace: str = "ROOT
     return obj((f"{CIM}#{namespace}/{cls}", CIM), [*props, ("PSComputerName", computer_name)])
 
 
+def cim_shape(cls: str, props: list[tuple[str, Any]], namespace: str = "ROOT/StandardCimv2") -> Shape:
+    """The Shape of the objects `cim(cls, props, ctx, namespace)` makes (PSComputerName last, set per object)."""
+    return Shape((f"{CIM}#{namespace}/{cls}", CIM), [*props, ("PSComputerName", VARIES)])
+
+
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])"
 _PLAIN_IPV4 = re.compile(rf"({_OCTET}(?:\.{_OCTET}){{3}})(?:/([0-9]+))?")
 
@@ -233,12 +238,28 @@ def get_netadapter(ctx: Ctx, call: Call) -> Iterable[PSObject]:
     report(ctx, call)
     computer = ctx.computer_name if chosen else None  # read once for all the adapters
     for item in chosen:
-        out.append(cim("MSFT_NetAdapter", [
-            ("Name", item["alias"]), ("InterfaceDescription", item["description"]), ("ifIndex", item["index"]),
-            ("Status", "Up" if item["up"] else "Disconnected"), ("MacAddress", dashed(item["mac"])),
-            ("LinkSpeed", item["speed"]), ("InterfaceAlias", item["alias"]),
-        ], ctx, computer_name=computer))
+        out.append(NET_ADAPTER_SHAPE.make({
+            "Name": item["alias"], "InterfaceDescription": item["description"], "ifIndex": item["index"],
+            "Status": "Up" if item["up"] else "Disconnected", "MacAddress": dashed(item["mac"]),
+            "LinkSpeed": item["speed"], "InterfaceAlias": item["alias"], "PSComputerName": computer,
+        }))
     return out
+
+
+NET_ADAPTER_SHAPE = cim_shape("MSFT_NetAdapter", [
+    ("Name", VARIES), ("InterfaceDescription", VARIES), ("ifIndex", VARIES), ("Status", VARIES), ("MacAddress", VARIES),
+    ("LinkSpeed", VARIES), ("InterfaceAlias", VARIES),
+])
+
+
+# Get-NetIPAddress's rows, one per IPv4 address of the place; VARIES: set per address.
+IP_ADDRESS_SHAPE = cim_shape("MSFT_NetIPAddress", [
+    ("IPAddress", VARIES), ("InterfaceIndex", VARIES), ("InterfaceAlias", VARIES), ("AddressFamily", "IPv4"),
+    ("Type", "Unicast"), ("PrefixLength", VARIES), ("PrefixOrigin", "Manual"),
+    ("SuffixOrigin", "Manual"), ("AddressState", "Preferred"), ("ValidLifetime", "Infinite ([TimeSpan]::MaxValue)"),
+    ("PreferredLifetime", "Infinite ([TimeSpan]::MaxValue)"), ("SkipAsSource", False),
+    ("PolicyStore", "ActiveStore"),
+])
 
 
 @cmdlet("Get-NetIPAddress", positional=("IPAddress",), params=("IPAddress", "InterfaceAlias", "InterfaceIndex",
@@ -259,13 +280,8 @@ def get_netipaddress(ctx: Ctx, call: Call) -> Iterable[PSObject]:
         if call.has("IPAddress") and ip_of(cidr) not in [str(a) for a in as_list(call.get("IPAddress"))]:
             continue
         address, prefix = parse_interface(cidr)
-        out.append(cim("MSFT_NetIPAddress", [
-            ("IPAddress", address), ("InterfaceIndex", index), ("InterfaceAlias", name), ("AddressFamily", "IPv4"),
-            ("Type", "Unicast"), ("PrefixLength", prefix), ("PrefixOrigin", "Manual"),
-            ("SuffixOrigin", "Manual"), ("AddressState", "Preferred"), ("ValidLifetime", "Infinite ([TimeSpan]::MaxValue)"),
-            ("PreferredLifetime", "Infinite ([TimeSpan]::MaxValue)"), ("SkipAsSource", False),
-            ("PolicyStore", "ActiveStore"),
-        ], ctx, computer_name=computer))
+        out.append(IP_ADDRESS_SHAPE.make({"IPAddress": address, "InterfaceIndex": index, "InterfaceAlias": name,
+                                          "PrefixLength": prefix, "PSComputerName": computer}))
     if not out and (call.has("InterfaceAlias") or call.has("IPAddress")):
         where = " AND ".join([*(f"((InterfaceAlias LIKE '{a}'))" for a in as_list(call.get("InterfaceAlias"))),
                               *(f"((IPAddress LIKE '{a}'))" for a in as_list(call.get("IPAddress"))),
@@ -895,10 +911,15 @@ def get_nettcpconnection(ctx: Ctx, call: Call) -> Iterable[PSObject]:
     if call.has("LocalPort"):
         rows = [r for r in rows if r[1] in [int(x) for x in as_list(call.get("LocalPort"))]]
     computer = ctx.computer_name if rows else None  # read once for all the rows
-    return [cim("MSFT_NetTCPConnection", [
-        ("LocalAddress", address), ("LocalPort", port), ("RemoteAddress", "0.0.0.0"), ("RemotePort", 0),
-        ("State", enums.tcp_state("Listen")), ("AppliedSetting", None), ("OwningProcess", pid),
-    ], ctx, computer_name=computer) for address, port, pid in rows]
+    return [TCP_LISTENER_SHAPE.make({"LocalAddress": address, "LocalPort": port, "OwningProcess": pid,
+                                     "PSComputerName": computer}) for address, port, pid in rows]
+
+
+# Get-NetTCPConnection -State Listen's rows; VARIES: set per listener.
+TCP_LISTENER_SHAPE = cim_shape("MSFT_NetTCPConnection", [
+    ("LocalAddress", VARIES), ("LocalPort", VARIES), ("RemoteAddress", "0.0.0.0"), ("RemotePort", 0),
+    ("State", enums.tcp_state("Listen")), ("AppliedSetting", None), ("OwningProcess", VARIES),
+])
 
 
 @cmdlet("Get-NetUDPEndpoint", params=("LocalPort", "LocalAddress", "CimSession"),

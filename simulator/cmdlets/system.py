@@ -59,33 +59,54 @@ def _is_virtual(ctx: Ctx) -> bool:
     return isinstance(record, VM) or record.kind == "azure-vm"
 
 
+def cim_shape(cls: str, props: list[tuple[str, Any]], namespace: str = "root/cimv2") -> Shape:
+    """The Shape of the objects `cim(cls, props, ctx, namespace)` makes (PSComputerName last, set per object):
+    for the classes every place is asked once per collection."""
+    return Shape((f"{CIM}#{namespace}/{cls}", CIM), [*props, ("PSComputerName", VARIES)])
+
+
+OS_SHAPE = cim_shape("Win32_OperatingSystem", [
+    ("Caption", VARIES), ("Version", VARIES), ("BuildNumber", VARIES),
+    ("OSArchitecture", "64-bit"), ("ProductType", VARIES), ("CSName", VARIES),
+    ("SystemDirectory", "C:\\Windows\\system32"), ("Organization", ""), ("RegisteredUser", "Windows User"),
+    ("SerialNumber", "00454-60000-00001-AA000"), ("TotalVisibleMemorySize", VARIES),
+    ("FreePhysicalMemory", VARIES), ("LastBootUpTime", VARIES),  # a datetime: not kept in a template
+])
+_LAST_BOOT = NOW - timedelta(days=3)
+
+
 def win32_operatingsystem(ctx: Ctx) -> PSObject:
     platform = ctx.platform
     os = platform.os
     server = behaviour.is_server(platform)
     name = ctx.computer_name
     memory = _memory_bytes(ctx)
-    return cim("Win32_OperatingSystem", [
-        ("Caption", os.caption), ("Version", f"10.0.{os.build}"), ("BuildNumber", str(os.build)),
-        ("OSArchitecture", "64-bit"), ("ProductType", 3 if server else 1), ("CSName", name.upper()),
-        ("SystemDirectory", "C:\\Windows\\system32"), ("Organization", ""), ("RegisteredUser", "Windows User"),
-        ("SerialNumber", "00454-60000-00001-AA000"), ("TotalVisibleMemorySize", memory // 1024),
-        ("FreePhysicalMemory", memory // 2048), ("LastBootUpTime", NOW - timedelta(days=3)),
-    ], ctx, computer_name=name)
+    return OS_SHAPE.make({
+        "Caption": os.caption, "Version": f"10.0.{os.build}", "BuildNumber": str(os.build),
+        "ProductType": 3 if server else 1, "CSName": name.upper(), "TotalVisibleMemorySize": memory // 1024,
+        "FreePhysicalMemory": memory // 2048, "LastBootUpTime": _LAST_BOOT, "PSComputerName": name,
+    })
+
+
+COMPUTER_SHAPE = cim_shape("Win32_ComputerSystem", [
+    ("Name", VARIES), ("DNSHostName", VARIES),
+    ("PrimaryOwnerName", "Windows User"), ("Domain", "WORKGROUP"),
+    ("TotalPhysicalMemory", VARIES), ("Model", VARIES), ("Manufacturer", VARIES),
+    ("HypervisorPresent", VARIES), ("NumberOfProcessors", 1),
+    ("NumberOfLogicalProcessors", VARIES), ("SystemType", "x64-based PC"),
+])
 
 
 def win32_computersystem(ctx: Ctx) -> PSObject:
     virtual = _is_virtual(ctx)
     name = ctx.computer_name
-    return cim("Win32_ComputerSystem", [
-        ("Name", name.upper()), ("DNSHostName", name),
-        ("PrimaryOwnerName", "Windows User"), ("Domain", "WORKGROUP"),
-        ("TotalPhysicalMemory", _memory_bytes(ctx)),
-        ("Model", "Virtual Machine" if virtual else "PowerEdge R750"),
-        ("Manufacturer", "Microsoft Corporation" if virtual else "Dell Inc."),
-        ("HypervisorPresent", hypervisor_present(ctx)), ("NumberOfProcessors", 1),
-        ("NumberOfLogicalProcessors", _logical_processors(ctx)), ("SystemType", "x64-based PC"),
-    ], ctx, computer_name=name)
+    return COMPUTER_SHAPE.make({
+        "Name": name.upper(), "DNSHostName": name, "TotalPhysicalMemory": _memory_bytes(ctx),
+        "Model": "Virtual Machine" if virtual else "PowerEdge R750",
+        "Manufacturer": "Microsoft Corporation" if virtual else "Dell Inc.",
+        "HypervisorPresent": hypervisor_present(ctx), "NumberOfLogicalProcessors": _logical_processors(ctx),
+        "PSComputerName": name,
+    })
 
 
 def win32_processor(ctx: Ctx) -> PSObject:
@@ -103,20 +124,29 @@ def win32_processor(ctx: Ctx) -> PSObject:
     ], ctx)
 
 
+DEVICEGUARD_SHAPE = cim_shape("Win32_DeviceGuard", [
+    ("AvailableSecurityProperties", VARIES), ("CodeIntegrityPolicyEnforcementStatus", VARIES),
+    ("InstanceIdentifier", "4ff40742-2649-41b8-bdd1-e80fad1cce80"),
+    ("RequiredSecurityProperties", VARIES),
+    ("SecurityServicesConfigured", VARIES), ("SecurityServicesRunning", VARIES),
+    ("UsermodeCodeIntegrityPolicyEnforcementStatus", 0), ("Version", "1.0"),
+    ("VirtualizationBasedSecurityStatus", VARIES),
+], "root/Microsoft/Windows/DeviceGuard")
+
+
 def win32_deviceguard(ctx: Ctx) -> PSObject:
-    sec = ctx.platform.security
-    running = behaviour.vbs_running(ctx.platform)
+    platform = ctx.platform
+    sec = platform.security
+    running = behaviour.vbs_running(platform)
     configured = sec.vbs != "not-enabled" or sec.registry.EnableVirtualizationBasedSecurity == 1 or sec.group_policy_vbs
     status = 2 if running else 1 if configured else 0
     services = [n for n, on in ((1, sec.credential_guard), (2, sec.device_guard)) if on]
-    return cim("Win32_DeviceGuard", [
-        ("AvailableSecurityProperties", [1, 2, 3, 5]), ("CodeIntegrityPolicyEnforcementStatus", 2 if sec.device_guard else 0),
-        ("InstanceIdentifier", "4ff40742-2649-41b8-bdd1-e80fad1cce80"),
-        ("RequiredSecurityProperties", [1, 2] if configured else [0]),
-        ("SecurityServicesConfigured", services or [0]), ("SecurityServicesRunning", services if running and services else [0]),
-        ("UsermodeCodeIntegrityPolicyEnforcementStatus", 0), ("Version", "1.0"),
-        ("VirtualizationBasedSecurityStatus", status),
-    ], ctx, "root/Microsoft/Windows/DeviceGuard")
+    return DEVICEGUARD_SHAPE.make({  # fresh lists per object (a script may change them)
+        "AvailableSecurityProperties": [1, 2, 3, 5], "CodeIntegrityPolicyEnforcementStatus": 2 if sec.device_guard else 0,
+        "RequiredSecurityProperties": [1, 2] if configured else [0],
+        "SecurityServicesConfigured": services or [0], "SecurityServicesRunning": services if running and services else [0],
+        "VirtualizationBasedSecurityStatus": status, "PSComputerName": ctx.computer_name,
+    })
 
 
 def antivirus_products(ctx: Ctx) -> list[PSObject]:
@@ -207,12 +237,17 @@ def service_object(ctx: Ctx, key: str, status: str | None = None) -> PSObject:
     name, display = SERVICES[key]
     if status is None:
         status = service_status(ctx, key)
-    return obj("System.ServiceProcess.ServiceController", [
-        ("Name", name), ("DisplayName", display), ("Status", enums.service_status(status)),
-        ("StartType", "Manual" if key == "winnat" else "Automatic"), ("ServiceName", name),
-        ("CanStop", status == "Running"), ("ServiceType", "KernelDriver" if key == "winnat" else "Win32OwnProcess"),
-        ("MachineName", "."),
-    ], to_string="System.ServiceProcess.ServiceController")
+    return SERVICE_SHAPE.make({
+        "Name": name, "DisplayName": display, "Status": enums.service_status(status),
+        "StartType": "Manual" if key == "winnat" else "Automatic", "ServiceName": name,
+        "CanStop": status == "Running", "ServiceType": "KernelDriver" if key == "winnat" else "Win32OwnProcess",
+    })
+
+
+SERVICE_SHAPE = Shape("System.ServiceProcess.ServiceController", [
+    ("Name", VARIES), ("DisplayName", VARIES), ("Status", VARIES), ("StartType", VARIES), ("ServiceName", VARIES),
+    ("CanStop", VARIES), ("ServiceType", VARIES), ("MachineName", "."),
+])
 
 
 def _service_keys(ctx: Ctx, call: Call, present: dict[str, str] | None = None) -> list[str]:
@@ -399,10 +434,13 @@ def get_windowsoptionalfeature(ctx: Ctx, call: Call) -> Iterable[PSObject]:
     if not _wants_hyperv(call, "FeatureName"):
         return []
     state = "Enabled" if ctx.platform.hyperv_installed else "Disabled"
-    return [obj("Microsoft.Dism.Commands.AdvancedFeatureObject", [
-        ("FeatureName", "Microsoft-Hyper-V"), ("DisplayName", "Hyper-V"), ("Description", "Hyper-V"),
-        ("RestartRequired", "Possible"), ("State", enums.feature_state(state)),
-    ])]
+    return [OPTIONAL_FEATURE_SHAPE.make({"State": enums.feature_state(state)})]
+
+
+OPTIONAL_FEATURE_SHAPE = Shape("Microsoft.Dism.Commands.AdvancedFeatureObject", [
+    ("FeatureName", "Microsoft-Hyper-V"), ("DisplayName", "Hyper-V"), ("Description", "Hyper-V"),
+    ("RestartRequired", "Possible"), ("State", VARIES),
+])
 
 
 @cmdlet("Enable-WindowsOptionalFeature", params=("Online", "FeatureName", "All", "NoRestart", "Path"),
