@@ -565,6 +565,11 @@ class Lab:
     def kind(self, node_id: str) -> str:
         return self._graph._node[node_id]["kind"]
 
+    def attributes(self, node_id: str) -> dict[str, Any]:
+        """The node's own attribute dict (`graph.nodes[node_id]`, without the view): where the
+        running state that is no record lives (a host's uploaded files, settings pending a boot)."""
+        return self._graph._node[node_id]
+
     def set(self, node_id: str, record: Record) -> None:
         if type(record) is not type(self[node_id]):
             raise TypeError(f"{node_id}: cannot replace a {self.kind(node_id)} by {type(record).__name__}")
@@ -682,7 +687,13 @@ class Lab:
         return {kind: tuple(members) for kind, members in found.items()}
 
     def adapters(self, vm: str) -> list[str]:
-        return self.owned(vm, "adapter")
+        """owned(vm, "adapter"), read from the same table without the second call (every VM object,
+        adapter object and guest interface list asks it)."""
+        try:
+            by_kind = self._shape[("owned", vm)]
+        except KeyError:
+            return self.owned(vm, "adapter")
+        return list(by_kind.get("adapter", ()))
 
     def vms(self, owner: str, *, recursive: bool = False) -> list[str]:
         """The VMs an owner runs; with recursive, every VM below it at any depth (pre-order)."""
@@ -764,11 +775,18 @@ class Lab:
             return owner
 
     def switch_of(self, adapter: str) -> str | None:
-        attached = self.out(adapter, Edge.ATTACHED)
+        try:
+            attached = self._shape[(adapter, Edge.ATTACHED, "out")]  # out's table, read without a copy
+        except KeyError:
+            attached = self.out(adapter, Edge.ATTACHED)
         return attached[0] if attached else None
 
     def disks(self, vm: str) -> list[str]:
-        return self.out(vm, Edge.DISK)
+        """out(vm, DISK), read from the same table without the second call (as `adapters`)."""
+        try:
+            return list(self._shape[(vm, Edge.DISK, "out")])
+        except KeyError:
+            return self.out(vm, Edge.DISK)
 
     def vhd_by_path(self, owner: str, path: str) -> str | None:
         node = vhd_id(owner, path)
@@ -784,8 +802,10 @@ class Lab:
             found.setdefault(self[candidate].path.lower(), candidate)
         return found
 
-    def disk_id(self, vhd: str) -> str:
-        record: Vhd = self[vhd]
+    def disk_id(self, vhd: str, record: Vhd | None = None) -> str:
+        """The disk's identifier; `record`: the disk's record, when the caller has read it already."""
+        if record is None:
+            record = self[vhd]
         return record.disk_id or stable_guid("vhd", self.owner(vhd), record.path.lower())
 
     def chain(self, vhd: str) -> list[str]:

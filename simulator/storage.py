@@ -59,10 +59,11 @@ def found(lab: Lab, owner: str, platform: Platform, path: str) -> str | None:
 
 
 def is_corrupt(lab: Lab, owner: str, path: str) -> bool:
-    return _is_corrupt(lab.platform(owner), path)
+    return is_corrupt_on(lab.platform(owner), path)
 
 
-def _is_corrupt(platform: Platform, path: str) -> bool:
+def is_corrupt_on(platform: Platform, path: str) -> bool:
+    """is_corrupt, for a caller that has read the owner's platform already (Get-VHD, chain_error)."""
     corrupt = platform.files_corrupt
     return bool(corrupt) and _listed(path, corrupt)
 
@@ -90,14 +91,19 @@ def expected_parent_id(lab: Lab, child: str) -> str:
 
 def chain_error(lab: Lab, owner: str, path: str) -> ChainError | None:
     """Open a disk and its ancestors as Start-VM, Test-VHD and Merge-VHD do; None when whole."""
+    platform = lab.platform(owner)  # the files it lists as missing or damaged, read once for the chain
+    node = found(lab, owner, platform, path)  # each disk of the chain is looked up once
+    if node is None:
+        return ChainError(path, *FILE_NOT_FOUND)
+    return chain_error_from(lab, owner, platform, path, node)
+
+
+def chain_error_from(lab: Lab, owner: str, platform: Platform, path: str, node: str) -> ChainError | None:
+    """chain_error for a disk the caller has found already (`found`: Test-VHD asks that first)."""
     seen: set[str] = set()
     current = path
-    platform = lab.platform(owner)  # the files it lists as missing or damaged, read once for the chain
-    node = found(lab, owner, platform, current)  # each disk of the chain is looked up once
-    if node is None:
-        return ChainError(current, *FILE_NOT_FOUND)
     while True:
-        if _is_corrupt(platform, current):
+        if is_corrupt_on(platform, current):
             return ChainError(current, *CORRUPT)
         record: Vhd = lab[node]
         if record.type != "differencing" or not record.parent:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from nestlab.simulator import powershell
+from nestlab.simulator import labfile, powershell
 from nestlab.simulator.cmdlets import enums
 from nestlab.simulator.cmdlets.base import obj
 from nestlab.simulator.cmdlets.network import ADAPTER_SHAPE
 from nestlab.simulator.cmdlets.shapes import VARIES, Shape
+from nestlab.simulator.cmdlets.system import FEATURE_SHAPE
 from nestlab.simulator.cmdlets.vhd import VHD_SHAPE
 from nestlab.simulator.cmdlets.vm import DRIVE_SHAPE, MEMORY_SHAPE, PROCESSOR_SHAPE, VM_SHAPE
 from nestlab.simulator.generate import generate
@@ -45,10 +46,106 @@ def test_the_cmdlets_leave_no_placeholder_in_what_they_write():
     pipelines = [(Command("Get-VM"),), (Command("Get-VMNetworkAdapter", tuple(every.items())),),
                  (Command("Get-VMMemory", tuple(every.items())),), (Command("Get-VMProcessor", tuple(every.items())),),
                  (Command("Get-VMHardDiskDrive", tuple(every.items())),),
-                 (Command("Get-VMHardDiskDrive", tuple(every.items())), Command("Get-VHD"))]
+                 (Command("Get-VMHardDiskDrive", tuple(every.items())), Command("Get-VHD")),
+                 (Command("Get-WindowsFeature", (("Name", "Hyper-V"),)),)]
     seen = set()
     for pipeline in pipelines:
         for made in powershell.run(lab, lab.hosts()[0], pipeline).output:
             assert all(value is not VARIES for value in made.values())
             seen.add(made.type_names[0])
-    assert seen == {s.type_names[0] for s in (VM_SHAPE, ADAPTER_SHAPE, VHD_SHAPE, DRIVE_SHAPE, MEMORY_SHAPE, PROCESSOR_SHAPE)}
+    assert seen == {s.type_names[0] for s in (VM_SHAPE, ADAPTER_SHAPE, VHD_SHAPE, DRIVE_SHAPE, MEMORY_SHAPE, PROCESSOR_SHAPE,
+                                              FEATURE_SHAPE)}
+
+
+def test_a_vm_folder_is_what_ntpath_dirname_says_for_every_path():
+    # vm.folder_of cuts a drive-letter path itself and hands every other path to ntpath: the two
+    # must agree on all of them (roots, runs of backslashes, UNC, forward slashes, no drive)
+    import itertools
+    import ntpath
+
+    from nestlab.simulator.cmdlets.vm import folder_of
+
+    paths = ["D:\\Hyper-V\\Virtual Hard Disks\\a.vhdx", "D:\\a.vhdx", "D:a.vhdx", "D:\\x\\\\\\a.vhdx",
+             "\\\\srv\\share\\a.vhdx", "C:/x/a.vhdx", "C:\\x/a", "a.vhdx", ""]
+    paths += ["".join(p) for n in range(6) for p in itertools.product("C:\\/a.", repeat=n)]
+    assert [folder_of(p) for p in paths] == [ntpath.dirname(p) for p in paths]
+
+
+def test_an_address_reads_as_ipaddress_reads_it_and_fails_as_it_fails():
+    # network.parse_interface reads plain dotted quads itself and hands anything else to ipaddress
+    import ipaddress
+    import itertools
+
+    from nestlab.simulator.cmdlets.network import parse_interface
+
+    def read(reader, text):
+        try:
+            return reader(text)
+        except ValueError as error:
+            return type(error)
+
+    def reference(text):
+        iface = ipaddress.ip_interface(text)
+        return str(iface.ip), iface.network.prefixlen
+
+    octets = ("0", "00", "01", "9", "99", "100", "199", "249", "255", "256", "1000", "")
+    texts = [".".join(q) for q in itertools.product(octets, repeat=4)][::7]
+    texts = [t + suffix for t in texts[:800] for suffix in ("", "/0", "/24", "/32", "/33", "/024", "/", "/255.255.0.0")]
+    texts += ["10.0.0.5/24", "127.0.0.1/8", "1.2.3.4/24/1", " 1.2.3.4/8", "1.2.3.4/8\n", "fe80::1/64", "1.2.3/8",
+              "1.2.3.4.5/8", "1.2.3.4/+8", "1.2.3.4/-1", "1.2.3.4/\u0663"]
+    assert [read(parse_interface, t) for t in texts] == [read(reference, t) for t in texts]
+
+
+def test_where_objects_test_made_once_per_call_answers_as_compare_per_object():
+    # pipeline._test works out -Like's pattern once per call; it must answer what _compare answers
+    from nestlab.simulator.cmdlets.pipeline import _compare, _test
+
+    def answer(compare, left):
+        try:
+            return compare(left)
+        except Exception as error:  # noqa: BLE001 - the same failure, object by object
+            return type(error)
+
+    lefts = ["", "a", "A", "abc", "D:\\Base.VHDX", "x?", None, 0, 12, True, "[a]"]
+    for op in ("Like", "NotLike", "like", "EQ", "NE", "GT", "Match"):
+        for right in ("?*", "*", "a", "A*", "d:\\*.vhdx", "[a-c]*", "[a]", "x[?]", "", "1*"):
+            test = _test(op, right)
+            assert [answer(test, left) for left in lefts] == \
+                [answer(lambda left: _compare(op, left, right), left) for left in lefts], (op, right)
+
+
+def test_a_vhd_file_is_what_ntpath_splitext_says():
+    # vhd.is_vhd_file reads the extension itself: it must agree with splitext on names that are
+    # only dots, dots in folders, either separator and any case
+    import itertools
+    import ntpath
+
+    from nestlab.simulator.cmdlets.vhd import is_vhd_file
+
+    paths = ["".join(p) for n in range(7) for p in itertools.product(".\\/vVhdx", repeat=n)]
+    paths += ["C:\\VMs\\a.VHD", "C:\\VMs\\.vhd", "C:\\VMs\\..vhd", "a.b.vhd", "C:\\a.vhd\\b.vhdx", "a.vHd"]
+    assert [is_vhd_file(p) for p in paths] == [ntpath.splitext(p)[1].lower() == ".vhd" for p in paths]
+
+
+def test_the_cim_and_service_rows_leave_no_placeholder_either():
+    from nestlab.simulator.cmdlets import network, system
+
+    lab = generate(seed=7, hosts=1, depth=2, vms_per_host=6)
+    host = lab.hosts()[0]
+    guest = next(vm for vm in lab.vms(host) if lab[vm].state == "Running")
+    pipelines = [(Command("Get-NetIPAddress"),), (Command("Get-NetAdapter"),),
+                 (Command("Get-NetTCPConnection", (("State", "Listen"),)),), (Command("Get-Service"),),
+                 (Command("Get-WindowsOptionalFeature", (("Online", True), ("FeatureName", "Microsoft-Hyper-V"))),)]
+    pipelines += [(Command("Get-CimInstance", (("ClassName", c),)),) for c in ("Win32_OperatingSystem", "Win32_ComputerSystem")]
+    pipelines.append((Command("Get-CimInstance", (("Namespace", "root\\Microsoft\\Windows\\DeviceGuard"),
+                                                  ("ClassName", "Win32_DeviceGuard"))),))
+    azure = labfile.load("builtin:azure")  # a place with TCP listeners
+    seen = set()
+    for where, place in ((lab, host), (lab, guest), (azure, "AZ-NESTED01")):
+        for pipeline in pipelines:
+            for made in powershell.run(where, place, pipeline).output:
+                assert all(value is not VARIES for value in made.values())
+                seen.add(made.type_names[0])
+    shapes = (network.IP_ADDRESS_SHAPE, network.NET_ADAPTER_SHAPE, network.TCP_LISTENER_SHAPE, system.SERVICE_SHAPE,
+              system.OPTIONAL_FEATURE_SHAPE, system.OS_SHAPE, system.COMPUTER_SHAPE, system.DEVICEGUARD_SHAPE)
+    assert {s.type_names[0] for s in shapes} <= seen

@@ -65,6 +65,9 @@ def _normal_text(path: str) -> str:
     return (drive.upper() + "\\" + "\\".join(out)).lower()
 
 
+_BASE_KEYS = frozenset(normal(f) for f in BASE_FOLDERS)  # the store's keys of the base folders, made once
+
+
 def is_filesystem(path: str) -> bool:
     text = str(path)
     return (len(text) >= 2 and text[1] == ":" and text[0].isalpha()) or \
@@ -81,7 +84,7 @@ def display(path: str) -> str:
 
 
 def _files(ctx: Ctx) -> dict[str, Entry]:
-    return ctx.lab.graph.nodes[ctx.owner].get("files", {})
+    return ctx.lab.attributes(ctx.owner).get("files", {})
 
 
 def _store(ctx: Ctx, files: dict[str, Entry]) -> None:
@@ -96,7 +99,7 @@ def read(ctx: Ctx, path: str) -> bytes | None:
 
 def is_folder(ctx: Ctx, path: str) -> bool:
     key = normal(path)
-    if key in {normal(f) for f in BASE_FOLDERS}:
+    if key in _BASE_KEYS:
         return True
     entry = _files(ctx).get(key)
     if entry is not None:

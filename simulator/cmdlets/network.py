@@ -8,6 +8,7 @@ errors: samples/error-winnat.txt. Names inside a guest: the VM's adapters appear
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import replace
 from typing import Any, Iterable
 
@@ -18,7 +19,8 @@ from nestlab.simulator.cmdlets.base import (Call, Ctx, Terminating, as_list, cmd
 from nestlab.simulator.cmdlets.wildcards import like
 from nestlab.simulator.cmdlets.shapes import VARIES, Shape
 from nestlab.simulator.labfile import link_derived_edges
-from nestlab.simulator.model import (Edge, FirewallRule, Nat, StaticMapping, Switch, VM, ip_of, nat_id, switch_id)
+from nestlab.simulator.model import (Edge, FirewallRule, Nat, StaticMapping, Switch, VM, derived_mac, ip_of, nat_id,
+                                     stable_guid, switch_id)
 from nestlab.simulator.psdata import ErrorRecord, PSObject
 
 CIM = "Microsoft.Management.Infrastructure.CimInstance"
@@ -35,8 +37,40 @@ class Nested(str):
         return self
 
 
-def cim(cls: str, props: list[tuple[str, Any]], ctx: Ctx, namespace: str = "ROOT/StandardCimv2") -> PSObject:
-    return obj((f"{CIM}#{namespace}/{cls}", CIM), [*props, ("PSComputerName", ctx.computer_name)])
+def cim(cls: str, props: list[tuple[str, Any]], ctx: Ctx, namespace: str = "ROOT/StandardCimv2",
+        computer_name: str | None = None) -> PSObject:
+    """A CIM instance; `computer_name`: ctx.computer_name, when the caller has read it already."""
+    if computer_name is None:
+        computer_name = ctx.computer_name
+    return obj((f"{CIM}#{namespace}/{cls}", CIM), [*props, ("PSComputerName", computer_name)])
+
+
+def cim_shape(cls: str, props: list[tuple[str, Any]], namespace: str = "ROOT/StandardCimv2") -> Shape:
+    """The Shape of the objects `cim(cls, props, ctx, namespace)` makes (PSComputerName last, set per object)."""
+    return Shape((f"{CIM}#{namespace}/{cls}", CIM), [*props, ("PSComputerName", VARIES)])
+
+
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])"
+_PLAIN_IPV4 = re.compile(rf"({_OCTET}(?:\.{_OCTET}){{3}})(?:/([0-9]+))?")
+
+
+def parse_interface(cidr: str) -> tuple[str, int]:
+    """(address, prefix length) of an address as `ipaddress.ip_interface` reads it: str(.ip), .network.prefixlen.
+
+    The lab's addresses are plain dotted quads with a prefix length ('10.0.0.5/24'): those are read
+    here (octets 0-255 without leading zeros, a prefix of 0-32, as ipaddress accepts them), every
+    other text (a netmask, IPv6, anything malformed) goes to ipaddress itself, which also raises
+    what it raises. Get-NetIPAddress reads every address of every place (tests/test_cmdlet_shapes.py
+    holds the two readings to the same answers)."""
+    plain = _PLAIN_IPV4.fullmatch(cidr)
+    if plain is not None:
+        prefix = plain.group(2)
+        if prefix is None:
+            return plain.group(1), 32
+        if int(prefix) <= 32:
+            return plain.group(1), int(prefix)
+    iface = ipaddress.ip_interface(cidr)
+    return str(iface.ip), iface.network.prefixlen
 
 
 def cim_error(call: Call, message: str, code: int, category: str, cim_class: str, terminating: bool = False) -> ErrorRecord:
@@ -109,8 +143,13 @@ def interfaces(ctx: Ctx) -> list[dict[str, Any]]:
 
     A per-place view that several cmdlets read (Get-NetAdapter, Get-NetIPAddress, Get-NetRoute …):
     computed once while the lab stands still (`Lab.memo`), each caller getting its own dicts."""
-    found = ctx.lab.memo(("interfaces", ctx.owner), lambda: _interfaces(ctx))
-    return [dict(item) for item in found]
+    return [dict(item) for item in _shared_interfaces(ctx)]
+
+
+def _shared_interfaces(ctx: Ctx) -> list[dict[str, Any]]:
+    """`interfaces(ctx)` for a caller that only reads them (Get-NetAdapter, Get-NetIPAddress): the
+    kept dicts themselves, not copies. Nothing may change them."""
+    return ctx.lab.memo(("interfaces", ctx.owner), lambda: _interfaces(ctx))
 
 
 def _interfaces(ctx: Ctx) -> list[dict[str, Any]]:
@@ -194,16 +233,33 @@ def _network_name(ctx: Ctx, adapter: str) -> str:
                                                        "CimSession"), cls="Microsoft.Management.Infrastructure.CimCmdlets.GetNetAdapter")
 def get_netadapter(ctx: Ctx, call: Call) -> Iterable[PSObject]:
     out = []
-    chosen = filter_by(call, interfaces(ctx), "Name", lambda i: i["alias"], "MSFT_NetAdapter")
+    chosen = filter_by(call, _shared_interfaces(ctx), "Name", lambda i: i["alias"], "MSFT_NetAdapter")
     chosen = filter_by(call, chosen, "InterfaceDescription", lambda i: i["description"], "MSFT_NetAdapter")
     report(ctx, call)
+    computer = ctx.computer_name if chosen else None  # read once for all the adapters
     for item in chosen:
-        out.append(cim("MSFT_NetAdapter", [
-            ("Name", item["alias"]), ("InterfaceDescription", item["description"]), ("ifIndex", item["index"]),
-            ("Status", "Up" if item["up"] else "Disconnected"), ("MacAddress", dashed(item["mac"])),
-            ("LinkSpeed", item["speed"]), ("InterfaceAlias", item["alias"]),
-        ], ctx))
+        out.append(NET_ADAPTER_SHAPE.make({
+            "Name": item["alias"], "InterfaceDescription": item["description"], "ifIndex": item["index"],
+            "Status": "Up" if item["up"] else "Disconnected", "MacAddress": dashed(item["mac"]),
+            "LinkSpeed": item["speed"], "InterfaceAlias": item["alias"], "PSComputerName": computer,
+        }))
     return out
+
+
+NET_ADAPTER_SHAPE = cim_shape("MSFT_NetAdapter", [
+    ("Name", VARIES), ("InterfaceDescription", VARIES), ("ifIndex", VARIES), ("Status", VARIES), ("MacAddress", VARIES),
+    ("LinkSpeed", VARIES), ("InterfaceAlias", VARIES),
+])
+
+
+# Get-NetIPAddress's rows, one per IPv4 address of the place; VARIES: set per address.
+IP_ADDRESS_SHAPE = cim_shape("MSFT_NetIPAddress", [
+    ("IPAddress", VARIES), ("InterfaceIndex", VARIES), ("InterfaceAlias", VARIES), ("AddressFamily", "IPv4"),
+    ("Type", "Unicast"), ("PrefixLength", VARIES), ("PrefixOrigin", "Manual"),
+    ("SuffixOrigin", "Manual"), ("AddressState", "Preferred"), ("ValidLifetime", "Infinite ([TimeSpan]::MaxValue)"),
+    ("PreferredLifetime", "Infinite ([TimeSpan]::MaxValue)"), ("SkipAsSource", False),
+    ("PolicyStore", "ActiveStore"),
+])
 
 
 @cmdlet("Get-NetIPAddress", positional=("IPAddress",), params=("IPAddress", "InterfaceAlias", "InterfaceIndex",
@@ -215,21 +271,17 @@ def get_netipaddress(ctx: Ctx, call: Call) -> Iterable[PSObject]:
         return []
     alias = [str(a).lower() for a in as_list(call.get("InterfaceAlias"))]
     out: list[PSObject] = []
-    rows = [(i["alias"], i["index"], i["cidr"]) for i in interfaces(ctx) if i["cidr"]] + [("Loopback Pseudo-Interface 1", 1,
-                                                                                          "127.0.0.1/8")]
+    rows = [(i["alias"], i["index"], i["cidr"]) for i in _shared_interfaces(ctx) if i["cidr"]] + [
+        ("Loopback Pseudo-Interface 1", 1, "127.0.0.1/8")]
+    computer = ctx.computer_name
     for name, index, cidr in rows:
         if alias and name.lower() not in alias:
             continue
         if call.has("IPAddress") and ip_of(cidr) not in [str(a) for a in as_list(call.get("IPAddress"))]:
             continue
-        iface = ipaddress.ip_interface(cidr)
-        out.append(cim("MSFT_NetIPAddress", [
-            ("IPAddress", str(iface.ip)), ("InterfaceIndex", index), ("InterfaceAlias", name), ("AddressFamily", "IPv4"),
-            ("Type", "Unicast"), ("PrefixLength", iface.network.prefixlen), ("PrefixOrigin", "Manual"),
-            ("SuffixOrigin", "Manual"), ("AddressState", "Preferred"), ("ValidLifetime", "Infinite ([TimeSpan]::MaxValue)"),
-            ("PreferredLifetime", "Infinite ([TimeSpan]::MaxValue)"), ("SkipAsSource", False),
-            ("PolicyStore", "ActiveStore"),
-        ], ctx))
+        address, prefix = parse_interface(cidr)
+        out.append(IP_ADDRESS_SHAPE.make({"IPAddress": address, "InterfaceIndex": index, "InterfaceAlias": name,
+                                          "PrefixLength": prefix, "PSComputerName": computer}))
     if not out and (call.has("InterfaceAlias") or call.has("IPAddress")):
         where = " AND ".join([*(f"((InterfaceAlias LIKE '{a}'))" for a in as_list(call.get("InterfaceAlias"))),
                               *(f"((IPAddress LIKE '{a}'))" for a in as_list(call.get("IPAddress"))),
@@ -473,14 +525,16 @@ ADAPTER_SHAPE = Shape("Microsoft.HyperV.PowerShell.VMNetworkAdapter", [
 ])
 
 
-def adapter_object(ctx: Ctx, adapter: str) -> PSObject:
+def adapter_object(ctx: Ctx, adapter: str, computer_name: str | None = None) -> PSObject:
+    """One adapter as Get-VMNetworkAdapter writes it. `computer_name`: the place's name, when the caller
+    lists many adapters."""
     lab = ctx.lab
     rec = lab[adapter]
     vm = lab.owner(adapter)
     vmrec: VM = lab[vm]
     switch = lab.switch_of(adapter)
     running = behaviour.is_running(lab, vm)
-    vid = guid("vm", vm)
+    vid = stable_guid("vm", vm).lower()  # guid("vm", vm), as vm.vm_guid
     bandwidth = None
     if rec.max_bandwidth_mbps:
         inner = obj("Microsoft.HyperV.PowerShell.VMNetworkAdapterBandwidthSetting", [
@@ -489,13 +543,13 @@ def adapter_object(ctx: Ctx, adapter: str) -> PSObject:
             ("ParentAdapter", f"VMNetworkAdapter (Name = '{rec.name}', VMName = '{vmrec.name}') [VMId = '{vid}']"),
             ("VMName", vmrec.name), ("IsDeleted", False)])
         bandwidth = Nested("Microsoft.HyperV.PowerShell.VMNetworkAdapterBandwidthSetting", inner)
-    adapter_guid = guid("adapter", adapter).upper()
+    adapter_guid = stable_guid("adapter", adapter)  # guid("adapter", adapter).upper(): stable_guid's own case
     return ADAPTER_SHAPE.make({
         "Name": rec.name, "Id": f"Microsoft:{vid.upper()}\\{adapter_guid}",
-        "ComputerName": ctx.computer_name, "VMName": vmrec.name,
+        "ComputerName": ctx.computer_name if computer_name is None else computer_name, "VMName": vmrec.name,
         "VMId": vid, "SwitchName": lab[switch].name if switch else None,
         "SwitchId": guid("switch", switch) if switch else None, "Connected": switch is not None,
-        "MacAddress": lab.mac(adapter), "DynamicMacAddressEnabled": rec.mac is None,
+        "MacAddress": rec.mac or derived_mac(adapter), "DynamicMacAddressEnabled": rec.mac is None,  # lab.mac
         "MacAddressSpoofing": enums.on_off(rec.mac_spoofing),
         "BandwidthSetting": bandwidth,
         "StatusDescription": "{OK}" if running else "{}", "Status": "{Ok}" if running else "{}",
@@ -544,7 +598,9 @@ def get_vmnetworkadapter(ctx: Ctx, call: Call) -> Iterable[PSObject]:
     if call.flag("ManagementOS"):
         # Get-VMNetworkAdapter -ManagementOS: the host's vNICs (Internal switches, External with AllowManagementOS)
         return [management_os_object(ctx, s, sw) for s, sw in switches(ctx) if sw.type != "Private"]
-    return [adapter_object(ctx, a) for a in _adapters(ctx, call)]
+    adapters = _adapters(ctx, call)
+    name = ctx.computer_name if adapters else None  # read once for all the adapters
+    return [adapter_object(ctx, a, name) for a in adapters]
 
 
 def _on(value: Any) -> bool:
@@ -719,7 +775,8 @@ def _rule_label(rule: FirewallRule, param: str) -> str:
     return rule.name if param == "Name" else rule.display_name or rule.name
 
 
-def firewall_object(ctx: Ctx, rule: FirewallRule) -> PSObject:
+def firewall_object(ctx: Ctx, rule: FirewallRule, computer_name: str | None = None) -> PSObject:
+    """`computer_name`: the place's name, when the caller lists many rules."""
     return cim("MSFT_NetFirewallRule", [
         ("Name", rule.name), ("DisplayName", rule.display_name or rule.name), ("Description", ""),
         ("DisplayGroup", rule.display_group), ("Group", rule.group),
@@ -729,7 +786,7 @@ def firewall_object(ctx: Ctx, rule: FirewallRule) -> PSObject:
         ("LooseSourceMapping", False), ("LocalOnlyMapping", False), ("Owner", None), ("PrimaryStatus", "OK"),
         ("Status", "The rule was parsed successfully from the store. (65536)"), ("EnforcementStatus", "NotApplicable"),
         ("PolicyStoreSource", "PersistentStore"), ("PolicyStoreSourceType", "Local"),
-    ], ctx)
+    ], ctx, computer_name=computer_name)
 
 
 def _rules(ctx: Ctx, call: Call) -> list[FirewallRule]:
@@ -753,7 +810,9 @@ def _rules(ctx: Ctx, call: Call) -> list[FirewallRule]:
                                                             "PolicyStore", "CimSession"),
         cls="Microsoft.Management.Infrastructure.CimCmdlets.GetNetFirewallRule")
 def get_netfirewallrule(ctx: Ctx, call: Call) -> Iterable[PSObject]:
-    return [firewall_object(ctx, r) for r in _rules(ctx, call)]
+    rules = _rules(ctx, call)
+    computer = ctx.computer_name if rules else None  # read once for all the rules
+    return [firewall_object(ctx, r, computer) for r in rules]
 
 
 @cmdlet("Get-NetFirewallPortFilter", params=("All", "Protocol", "LocalPort", "AssociatedNetFirewallRule", "CimSession"),
@@ -834,7 +893,7 @@ def _tcp_rows(ctx: Ctx) -> list[tuple[str, int, int]]:
     system = background.tcp_listeners(ctx.platform)
     rows = {(("0.0.0.0", s.port)): s.process for s in system}
     if system:  # NetBIOS session service: on each IPv4 address, not on 0.0.0.0
-        for item in interfaces(ctx):
+        for item in _shared_interfaces(ctx):
             if item["cidr"]:
                 rows[(ip_of(item["cidr"]), background.NETBIOS_TCP)] = 4
     for port in _listeners(ctx, "TCP"):
@@ -851,10 +910,16 @@ def get_nettcpconnection(ctx: Ctx, call: Call) -> Iterable[PSObject]:
     rows = _tcp_rows(ctx)
     if call.has("LocalPort"):
         rows = [r for r in rows if r[1] in [int(x) for x in as_list(call.get("LocalPort"))]]
-    return [cim("MSFT_NetTCPConnection", [
-        ("LocalAddress", address), ("LocalPort", port), ("RemoteAddress", "0.0.0.0"), ("RemotePort", 0),
-        ("State", enums.tcp_state("Listen")), ("AppliedSetting", None), ("OwningProcess", pid),
-    ], ctx) for address, port, pid in rows]
+    computer = ctx.computer_name if rows else None  # read once for all the rows
+    return [TCP_LISTENER_SHAPE.make({"LocalAddress": address, "LocalPort": port, "OwningProcess": pid,
+                                     "PSComputerName": computer}) for address, port, pid in rows]
+
+
+# Get-NetTCPConnection -State Listen's rows; VARIES: set per listener.
+TCP_LISTENER_SHAPE = cim_shape("MSFT_NetTCPConnection", [
+    ("LocalAddress", VARIES), ("LocalPort", VARIES), ("RemoteAddress", "0.0.0.0"), ("RemotePort", 0),
+    ("State", enums.tcp_state("Listen")), ("AppliedSetting", None), ("OwningProcess", VARIES),
+])
 
 
 @cmdlet("Get-NetUDPEndpoint", params=("LocalPort", "LocalAddress", "CimSession"),
@@ -863,9 +928,10 @@ def get_netudpendpoint(ctx: Ctx, call: Call) -> Iterable[PSObject]:
     ports = sorted(set(_listeners(ctx, "UDP")) | set(background.udp_ports(ctx.platform)))
     rows = [("0.0.0.0", p) for p in ports]
     if background.udp_ports(ctx.platform):
-        rows += [(ip_of(i["cidr"]), p) for i in interfaces(ctx) if i["cidr"] for p in background.NETBIOS_UDP]
-    return [cim("MSFT_NetUDPEndpoint", [("LocalAddress", a), ("LocalPort", p), ("OwningProcess", 4)], ctx)
-            for a, p in rows]
+        rows += [(ip_of(i["cidr"]), p) for i in _shared_interfaces(ctx) if i["cidr"] for p in background.NETBIOS_UDP]
+    computer = ctx.computer_name if rows else None  # read once for all the rows
+    return [cim("MSFT_NetUDPEndpoint", [("LocalAddress", a), ("LocalPort", p), ("OwningProcess", 4)], ctx,
+                computer_name=computer) for a, p in rows]
 
 
 def resolve(ctx: Ctx, name: str) -> str:

@@ -9,21 +9,24 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from nestlab.simulator import psparse
-from nestlab.simulator.cmdlets.base import Call, Ctx, Terminating, as_list, cmdlet, obj
-from nestlab.simulator.cmdlets.wildcards import like
+from nestlab.simulator.cmdlets.base import Call, Ctx, Terminating, as_list, cmdlet
+from nestlab.simulator.cmdlets.shapes import VARIES, Shape
+from nestlab.simulator.cmdlets.wildcards import WILDCARDS, like
 from nestlab.simulator.psdata import ErrorRecord, PSEnum, PSObject
 from nestlab.simulator.psformat import Formatted
 
 
 def _expand(value: Any) -> list[Any]:
+    if type(value) is str:  # a plain string (ParentPath, Name): no nested object to look for
+        return [value]
+    if value is None:  # an adapter without a bandwidth setting
+        return []
     inner = getattr(value, "obj", None)  # cmdlets.network.Nested: a nested object kept expandable
     if inner is not None:
         return [inner]
-    if value is None:
-        return []
     if isinstance(value, (list, tuple)):
         return list(value)
     return [value]
@@ -42,7 +45,7 @@ def select_object(ctx: Ctx, call: Call) -> Iterable[Any]:
     expand = call.get("ExpandProperty")
     props = [str(p) for p in as_list(call.get("Property"))]
     out: list[Any] = []
-    shapes: dict[tuple[str, ...], list[str]] = {}  # the selected names of each object shape, matched once
+    shapes: dict[tuple[str, ...], tuple[list[str], Shape]] = {}  # per object shape: the names selected, matched once
     for item in items:
         if expand is not None:
             if not isinstance(item, PSObject) or not _has(item, str(expand)):
@@ -54,12 +57,15 @@ def select_object(ctx: Ctx, call: Call) -> Iterable[Any]:
             out.extend(_expand(item[str(expand)]))
         elif props and isinstance(item, PSObject):
             shape = tuple(item)
-            names = shapes.get(shape)
-            if names is None:
-                names = shapes[shape] = _matching(item, props)
-            type_name = item.type_names[0] if item.type_names else "System.Object"
+            known = shapes.get(shape)
+            if known is None:
+                names = _matching(item, props)
+                type_name = item.type_names[0] if item.type_names else "System.Object"
+                # the Selected.* object obj() makes from these names, laid down once for the objects of this shape
+                known = shapes[shape] = names, Shape(f"Selected.{type_name}", [(n, VARIES) for n in names])
+            names, selected = known
             values = item._props  # a name matched is the object's own spelling; one that did not is None
-            out.append(obj(f"Selected.{type_name}", [(n, values.get(n)) for n in names]))
+            out.append(selected.make({n: values.get(n) for n in names}))
         else:
             out.append(item)
     return out
@@ -142,16 +148,39 @@ def where_object(ctx: Ctx, call: Call) -> Iterable[Any]:
     if op and value is True and call.has("Value"):
         value = call.get("Value")
     out = []
+    name = str(prop)
+    test = _test(op, value) if op else None
     for item in call.input:
-        if not isinstance(item, PSObject) or not _has(item, str(prop)):
+        if not isinstance(item, PSObject) or not _has(item, name):
             continue
-        left = item[str(prop)]
-        if op is None:
+        left = item[name]
+        if test is None:
             if left:
                 out.append(item)
-        elif _compare(op, left, value):
+        elif test(left):
             out.append(item)
     return out
+
+
+def _test(op: str, right: Any) -> Callable[[Any], bool]:
+    """`lambda left: _compare(op, left, right)`, with what depends on the operator and the value alone
+    worked out once per call, not once per object: -Like's pattern (the collector's
+    `Where-Object ParentPath -Like ?*` over every disk of a place). Every other operator is _compare."""
+    low = op.lower()
+    if low in ("like", "notlike"):
+        pattern = str(right).lower()
+        if WILDCARDS.isdisjoint(pattern):
+            hit = pattern.__eq__  # wildcards.like: a plain pattern matches only itself
+        else:
+            try:
+                match = re.compile(fnmatch.translate(pattern)).match  # what fnmatchcase compiles and runs
+            except re.error:  # raised for each object, as fnmatch raises it
+                return lambda left: _compare(op, left, right)
+            hit = lambda text: match(text) is not None  # noqa: E731
+        if low == "like":
+            return lambda left: hit(str(left).lower())
+        return lambda left: not hit(str(left).lower())
+    return lambda left: _compare(op, left, right)
 
 
 def _format(call: Call, view: str) -> list[Any]:

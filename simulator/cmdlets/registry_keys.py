@@ -10,6 +10,7 @@ Restart-Computer (simulator.cmdlets.system.reboot), as on a real host.
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import lru_cache
 from typing import Any, Iterable
 
 from nestlab.simulator.cmdlets.base import Call, Ctx, as_list, cmdlet, obj
@@ -25,8 +26,12 @@ HVCI = "SYSTEM\\CURRENTCONTROLSET\\CONTROL\\DEVICEGUARD\\SCENARIOS\\HYPERVISOREN
 BOOT_SWITCHES = {LSA: ("LsaCfgFlags", "credential_guard"), HVCI: ("Enabled", "device_guard")}
 
 
+@lru_cache(maxsize=4096)
 def normalize(path: str) -> str:
-    """'HKLM:\\System\\…', 'HKEY_LOCAL_MACHINE\\System\\…', 'Registry::HKLM\\…' → 'SYSTEM\\…'."""
+    """'HKLM:\\System\\…', 'HKEY_LOCAL_MACHINE\\System\\…', 'Registry::HKLM\\…' → 'SYSTEM\\…'.
+
+    Remembered (a pure function of the text): a collection reads the same two keys at every place,
+    and Test-Path / Get-ItemProperty normalise each path several times per call."""
     p = path.strip().strip("'\"").replace("/", "\\")
     for prefix in ("MICROSOFT.POWERSHELL.CORE\\REGISTRY::", "REGISTRY::"):
         if p.upper().startswith(prefix):

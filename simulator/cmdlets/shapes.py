@@ -35,14 +35,16 @@ class Shape:
 
     __slots__ = ("type_names", "template", "index", "varying")
 
-    def __init__(self, type_name: str, props: list[tuple[str, Any]]) -> None:
+    def __init__(self, type_name: str | tuple[str, ...], props: list[tuple[str, Any]]) -> None:
+        """`type_name`: the object's .NET type, or its types most derived first (a CIM instance's
+        class and CimInstance), as `obj()` takes them; System.Object is added last, as there."""
         template = dict(props)
         if len(template) != len(props):
             raise ValueError(f"{type_name}: a property named twice")
         for name, value in props:
             if not isinstance(value, _SHAREABLE) and not _frozen(value):
                 raise TypeError(f"{type_name}.{name}: {type(value).__name__} cannot be shared by every object")
-        self.type_names = (type_name, "System.Object")
+        self.type_names = (type_name, "System.Object") if isinstance(type_name, str) else (*type_name, "System.Object")
         self.template = template
         self.index = {name.lower(): name for name in template}
         self.varying = frozenset(name for name, value in props if value is VARIES)

@@ -14,16 +14,21 @@ from typing import Any, Iterable
 from nestlab.simulator import behaviour
 from nestlab.simulator.cmdlets import background, enums
 from nestlab.simulator.cmdlets.base import GIB, Call, Ctx, Terminating, as_list, cmdlet, command_not_found, obj
-from nestlab.simulator.cmdlets.wildcards import like
-from nestlab.simulator.model import VM, Host, stable_guid
+from nestlab.simulator.cmdlets.shapes import VARIES, Shape
+from nestlab.simulator.cmdlets.wildcards import WILDCARDS, like
+from nestlab.simulator.model import VM, Host, Platform, stable_guid
 from nestlab.simulator.psdata import ErrorRecord, PSObject
 
 NOW = datetime(2026, 11, 20, 9, 0, 0)  # the simulated hosts' clock (events, hotfixes)
 CIM = "Microsoft.Management.Infrastructure.CimInstance"
 
 
-def cim(cls: str, props: list[tuple[str, Any]], ctx: Ctx, namespace: str = "root/cimv2") -> PSObject:
-    return obj((f"{CIM}#{namespace}/{cls}", CIM), [*props, ("PSComputerName", ctx.computer_name)])
+def cim(cls: str, props: list[tuple[str, Any]], ctx: Ctx, namespace: str = "root/cimv2",
+        computer_name: str | None = None) -> PSObject:
+    """A CIM instance; `computer_name`: ctx.computer_name, when the caller has read it already."""
+    if computer_name is None:
+        computer_name = ctx.computer_name
+    return obj((f"{CIM}#{namespace}/{cls}", CIM), [*props, ("PSComputerName", computer_name)])
 
 
 def hypervisor_present(ctx: Ctx) -> bool:
@@ -54,29 +59,54 @@ def _is_virtual(ctx: Ctx) -> bool:
     return isinstance(record, VM) or record.kind == "azure-vm"
 
 
+def cim_shape(cls: str, props: list[tuple[str, Any]], namespace: str = "root/cimv2") -> Shape:
+    """The Shape of the objects `cim(cls, props, ctx, namespace)` makes (PSComputerName last, set per object):
+    for the classes every place is asked once per collection."""
+    return Shape((f"{CIM}#{namespace}/{cls}", CIM), [*props, ("PSComputerName", VARIES)])
+
+
+OS_SHAPE = cim_shape("Win32_OperatingSystem", [
+    ("Caption", VARIES), ("Version", VARIES), ("BuildNumber", VARIES),
+    ("OSArchitecture", "64-bit"), ("ProductType", VARIES), ("CSName", VARIES),
+    ("SystemDirectory", "C:\\Windows\\system32"), ("Organization", ""), ("RegisteredUser", "Windows User"),
+    ("SerialNumber", "00454-60000-00001-AA000"), ("TotalVisibleMemorySize", VARIES),
+    ("FreePhysicalMemory", VARIES), ("LastBootUpTime", VARIES),  # a datetime: not kept in a template
+])
+_LAST_BOOT = NOW - timedelta(days=3)
+
+
 def win32_operatingsystem(ctx: Ctx) -> PSObject:
-    os = ctx.platform.os
-    server = behaviour.is_server(ctx.platform)
-    return cim("Win32_OperatingSystem", [
-        ("Caption", os.caption), ("Version", f"10.0.{os.build}"), ("BuildNumber", str(os.build)),
-        ("OSArchitecture", "64-bit"), ("ProductType", 3 if server else 1), ("CSName", ctx.computer_name.upper()),
-        ("SystemDirectory", "C:\\Windows\\system32"), ("Organization", ""), ("RegisteredUser", "Windows User"),
-        ("SerialNumber", "00454-60000-00001-AA000"), ("TotalVisibleMemorySize", _memory_bytes(ctx) // 1024),
-        ("FreePhysicalMemory", _memory_bytes(ctx) // 2048), ("LastBootUpTime", NOW - timedelta(days=3)),
-    ], ctx)
+    platform = ctx.platform
+    os = platform.os
+    server = behaviour.is_server(platform)
+    name = ctx.computer_name
+    memory = _memory_bytes(ctx)
+    return OS_SHAPE.make({
+        "Caption": os.caption, "Version": f"10.0.{os.build}", "BuildNumber": str(os.build),
+        "ProductType": 3 if server else 1, "CSName": name.upper(), "TotalVisibleMemorySize": memory // 1024,
+        "FreePhysicalMemory": memory // 2048, "LastBootUpTime": _LAST_BOOT, "PSComputerName": name,
+    })
+
+
+COMPUTER_SHAPE = cim_shape("Win32_ComputerSystem", [
+    ("Name", VARIES), ("DNSHostName", VARIES),
+    ("PrimaryOwnerName", "Windows User"), ("Domain", "WORKGROUP"),
+    ("TotalPhysicalMemory", VARIES), ("Model", VARIES), ("Manufacturer", VARIES),
+    ("HypervisorPresent", VARIES), ("NumberOfProcessors", 1),
+    ("NumberOfLogicalProcessors", VARIES), ("SystemType", "x64-based PC"),
+])
 
 
 def win32_computersystem(ctx: Ctx) -> PSObject:
     virtual = _is_virtual(ctx)
-    return cim("Win32_ComputerSystem", [
-        ("Name", ctx.computer_name.upper()), ("DNSHostName", ctx.computer_name),
-        ("PrimaryOwnerName", "Windows User"), ("Domain", "WORKGROUP"),
-        ("TotalPhysicalMemory", _memory_bytes(ctx)),
-        ("Model", "Virtual Machine" if virtual else "PowerEdge R750"),
-        ("Manufacturer", "Microsoft Corporation" if virtual else "Dell Inc."),
-        ("HypervisorPresent", hypervisor_present(ctx)), ("NumberOfProcessors", 1),
-        ("NumberOfLogicalProcessors", _logical_processors(ctx)), ("SystemType", "x64-based PC"),
-    ], ctx)
+    name = ctx.computer_name
+    return COMPUTER_SHAPE.make({
+        "Name": name.upper(), "DNSHostName": name, "TotalPhysicalMemory": _memory_bytes(ctx),
+        "Model": "Virtual Machine" if virtual else "PowerEdge R750",
+        "Manufacturer": "Microsoft Corporation" if virtual else "Dell Inc.",
+        "HypervisorPresent": hypervisor_present(ctx), "NumberOfLogicalProcessors": _logical_processors(ctx),
+        "PSComputerName": name,
+    })
 
 
 def win32_processor(ctx: Ctx) -> PSObject:
@@ -94,20 +124,29 @@ def win32_processor(ctx: Ctx) -> PSObject:
     ], ctx)
 
 
+DEVICEGUARD_SHAPE = cim_shape("Win32_DeviceGuard", [
+    ("AvailableSecurityProperties", VARIES), ("CodeIntegrityPolicyEnforcementStatus", VARIES),
+    ("InstanceIdentifier", "4ff40742-2649-41b8-bdd1-e80fad1cce80"),
+    ("RequiredSecurityProperties", VARIES),
+    ("SecurityServicesConfigured", VARIES), ("SecurityServicesRunning", VARIES),
+    ("UsermodeCodeIntegrityPolicyEnforcementStatus", 0), ("Version", "1.0"),
+    ("VirtualizationBasedSecurityStatus", VARIES),
+], "root/Microsoft/Windows/DeviceGuard")
+
+
 def win32_deviceguard(ctx: Ctx) -> PSObject:
-    sec = ctx.platform.security
-    running = behaviour.vbs_running(ctx.platform)
+    platform = ctx.platform
+    sec = platform.security
+    running = behaviour.vbs_running(platform)
     configured = sec.vbs != "not-enabled" or sec.registry.EnableVirtualizationBasedSecurity == 1 or sec.group_policy_vbs
     status = 2 if running else 1 if configured else 0
     services = [n for n, on in ((1, sec.credential_guard), (2, sec.device_guard)) if on]
-    return cim("Win32_DeviceGuard", [
-        ("AvailableSecurityProperties", [1, 2, 3, 5]), ("CodeIntegrityPolicyEnforcementStatus", 2 if sec.device_guard else 0),
-        ("InstanceIdentifier", "4ff40742-2649-41b8-bdd1-e80fad1cce80"),
-        ("RequiredSecurityProperties", [1, 2] if configured else [0]),
-        ("SecurityServicesConfigured", services or [0]), ("SecurityServicesRunning", services if running and services else [0]),
-        ("UsermodeCodeIntegrityPolicyEnforcementStatus", 0), ("Version", "1.0"),
-        ("VirtualizationBasedSecurityStatus", status),
-    ], ctx, "root/Microsoft/Windows/DeviceGuard")
+    return DEVICEGUARD_SHAPE.make({  # fresh lists per object (a script may change them)
+        "AvailableSecurityProperties": [1, 2, 3, 5], "CodeIntegrityPolicyEnforcementStatus": 2 if sec.device_guard else 0,
+        "RequiredSecurityProperties": [1, 2] if configured else [0],
+        "SecurityServicesConfigured": services or [0], "SecurityServicesRunning": services if running and services else [0],
+        "VirtualizationBasedSecurityStatus": status, "PSComputerName": ctx.computer_name,
+    })
 
 
 def antivirus_products(ctx: Ctx) -> list[PSObject]:
@@ -164,9 +203,15 @@ SERVICES = {
 }
 
 
+_DISPLAY = {key: display.lower() for key, (_, display) in SERVICES.items()}  # the display names as -Name compares them
+
+
 def service_status(ctx: Ctx, key: str) -> str | None:
     """'Running' / 'Stopped', or None when the service does not exist here."""
-    platform = ctx.platform
+    return _status(ctx.platform, key)
+
+
+def _status(platform: Platform, key: str) -> str | None:
     if key == "winnat":
         return "Running" if platform.services.winnat == "running" else "Stopped"
     if key in ("vmms", "vmcompute"):
@@ -176,28 +221,50 @@ def service_status(ctx: Ctx, key: str) -> str | None:
     return "Running"
 
 
-def service_object(ctx: Ctx, key: str) -> PSObject:
+def _present(ctx: Ctx) -> dict[str, str]:
+    """The services this platform has, with their status, in SERVICES' order (the platform read once)."""
+    platform = ctx.platform
+    found = {}
+    for key in SERVICES:
+        status = _status(platform, key)
+        if status is not None:
+            found[key] = status
+    return found
+
+
+def service_object(ctx: Ctx, key: str, status: str | None = None) -> PSObject:
+    """A service as Get-Service writes it; `status`: service_status, when the caller has it already."""
     name, display = SERVICES[key]
-    status = service_status(ctx, key)
-    return obj("System.ServiceProcess.ServiceController", [
-        ("Name", name), ("DisplayName", display), ("Status", enums.service_status(status)),
-        ("StartType", "Manual" if key == "winnat" else "Automatic"), ("ServiceName", name),
-        ("CanStop", status == "Running"), ("ServiceType", "KernelDriver" if key == "winnat" else "Win32OwnProcess"),
-        ("MachineName", "."),
-    ], to_string="System.ServiceProcess.ServiceController")
+    if status is None:
+        status = service_status(ctx, key)
+    return SERVICE_SHAPE.make({
+        "Name": name, "DisplayName": display, "Status": enums.service_status(status),
+        "StartType": "Manual" if key == "winnat" else "Automatic", "ServiceName": name,
+        "CanStop": status == "Running", "ServiceType": "KernelDriver" if key == "winnat" else "Win32OwnProcess",
+    })
 
 
-def _service_keys(ctx: Ctx, call: Call) -> list[str]:
-    present = [k for k in SERVICES if service_status(ctx, k) is not None]  # the services this platform has
+SERVICE_SHAPE = Shape("System.ServiceProcess.ServiceController", [
+    ("Name", VARIES), ("DisplayName", VARIES), ("Status", VARIES), ("StartType", VARIES), ("ServiceName", VARIES),
+    ("CanStop", VARIES), ("ServiceType", VARIES), ("MachineName", "."),
+])
+
+
+def _service_keys(ctx: Ctx, call: Call, present: dict[str, str] | None = None) -> list[str]:
+    if present is None:
+        present = _present(ctx)
     names = call.names("Name", "DisplayName")
     if names is None:
         names = [o["Name"] for o in call.input if isinstance(o, PSObject) and "Name" in o]
         if not names:
-            return present
+            return list(present)
     keys = []
     for name in names:
         wanted = str(name).lower()
-        matched = [k for k in present if like(k, wanted) or SERVICES[k][1].lower() == wanted]
+        if WILDCARDS.isdisjoint(wanted):  # a plain name: the key or the display name itself (wildcards.like)
+            matched = [k for k in present if k == wanted or _DISPLAY[k] == wanted]
+        else:
+            matched = [k for k in present if like(k, wanted) or _DISPLAY[k] == wanted]
         if not matched:
             ctx.error(ErrorRecord(f"Cannot find any service with service name '{name}'.",
                                   f"NoServiceFoundForGivenName,{call.cmdlet.class_name}", "ObjectNotFound",
@@ -210,7 +277,8 @@ def _service_keys(ctx: Ctx, call: Call) -> list[str]:
 
 @cmdlet("Get-Service", positional=("Name",), params=("Name", "DisplayName", "ComputerName", "Include", "Exclude"))
 def get_service(ctx: Ctx, call: Call) -> Iterable[PSObject]:
-    return [service_object(ctx, k) for k in _service_keys(ctx, call)]
+    present = _present(ctx)
+    return [service_object(ctx, k, present[k]) for k in _service_keys(ctx, call, present)]
 
 
 def _cannot_start(call: Call, key: str) -> ErrorRecord:
@@ -294,19 +362,26 @@ def tool_object(ctx: Ctx, name: str, display: str, depth: int, parent: str) -> P
     ], to_string=display)
 
 
+# The Hyper-V role as `Get-WindowsFeature Hyper-V | fl *` shows it (samples/get-windowsfeature-hyperv.txt);
+# VARIES: whether it is installed. Every Windows Server place is asked, once per collection.
+FEATURE_SHAPE = Shape("Microsoft.Windows.ServerManager.Commands.Feature", [
+    ("Name", "Hyper-V"), ("DisplayName", "Hyper-V"),
+    ("Description", "Hyper-V provides the services that you can use to create and manage virtual machines and their "
+                    "resources. Each virtual machine is a virtualized computer system that operates in an isolated "
+                    "execution environment. This allows you to run multiple operating systems simultaneously."),
+    ("Installed", VARIES), ("InstallState", VARIES),
+    ("FeatureType", "Role"), ("Path", "Hyper-V"), ("Depth", 1), ("DependsOn", "{}"), ("Parent", None),
+    ("ServerComponentDescriptor", "ServerComponent_Hyper_V"), ("SubFeatures", "{}"), ("SystemService", "{}"),
+    ("Notification", "{}"), ("BestPracticesModelId", "Microsoft/Windows/Hyper-V"), ("EventQuery", "Hyper-V.Events.xml"),
+    ("PostConfigurationNeeded", False), ("AdditionalInfo", "{MajorVersion, MinorVersion, NumericId, InstallName}"),
+])
+
+
 def feature_object(ctx: Ctx) -> PSObject:
     installed = ctx.platform.hyperv_installed
-    return obj("Microsoft.Windows.ServerManager.Commands.Feature", [
-        ("Name", "Hyper-V"), ("DisplayName", "Hyper-V"),
-        ("Description", "Hyper-V provides the services that you can use to create and manage virtual machines and their "
-                        "resources. Each virtual machine is a virtualized computer system that operates in an isolated "
-                        "execution environment. This allows you to run multiple operating systems simultaneously."),
-        ("Installed", installed), ("InstallState", enums.install_state("Installed" if installed else "Available")),
-        ("FeatureType", "Role"), ("Path", "Hyper-V"), ("Depth", 1), ("DependsOn", "{}"), ("Parent", None),
-        ("ServerComponentDescriptor", "ServerComponent_Hyper_V"), ("SubFeatures", "{}"), ("SystemService", "{}"),
-        ("Notification", "{}"), ("BestPracticesModelId", "Microsoft/Windows/Hyper-V"), ("EventQuery", "Hyper-V.Events.xml"),
-        ("PostConfigurationNeeded", False), ("AdditionalInfo", "{MajorVersion, MinorVersion, NumericId, InstallName}"),
-    ], to_string="Hyper-V")
+    return FEATURE_SHAPE.make({
+        "Installed": installed, "InstallState": enums.install_state("Installed" if installed else "Available"),
+    }, to_string="Hyper-V")
 
 
 def _wants_hyperv(call: Call, param: str) -> bool:
@@ -359,10 +434,13 @@ def get_windowsoptionalfeature(ctx: Ctx, call: Call) -> Iterable[PSObject]:
     if not _wants_hyperv(call, "FeatureName"):
         return []
     state = "Enabled" if ctx.platform.hyperv_installed else "Disabled"
-    return [obj("Microsoft.Dism.Commands.AdvancedFeatureObject", [
-        ("FeatureName", "Microsoft-Hyper-V"), ("DisplayName", "Hyper-V"), ("Description", "Hyper-V"),
-        ("RestartRequired", "Possible"), ("State", enums.feature_state(state)),
-    ])]
+    return [OPTIONAL_FEATURE_SHAPE.make({"State": enums.feature_state(state)})]
+
+
+OPTIONAL_FEATURE_SHAPE = Shape("Microsoft.Dism.Commands.AdvancedFeatureObject", [
+    ("FeatureName", "Microsoft-Hyper-V"), ("DisplayName", "Hyper-V"), ("Description", "Hyper-V"),
+    ("RestartRequired", "Possible"), ("State", VARIES),
+])
 
 
 @cmdlet("Enable-WindowsOptionalFeature", params=("Online", "FeatureName", "All", "NoRestart", "Path"),
@@ -430,11 +508,12 @@ def event(ctx: Ctx, log: str, provider: str, event_id: int, level: str, message:
     ])
 
 
-def events(ctx: Ctx, log: str) -> list[PSObject]:
-    """Events that follow from the state of this host or guest, newest first."""
+def events(ctx: Ctx, log: str, platform: Platform) -> list[PSObject]:
+    """Events that follow from the state of this host or guest (`platform`, the caller's read of
+    ctx.platform), newest first."""
+    history = _history(ctx, log)
     out: list[PSObject] = [event(ctx, log, e.provider, e.event_id, e.level, e.message, e.minutes_ago)
-                           for e in _history(ctx, log)]
-    platform = ctx.platform
+                           for e in history] if history else []
     if log == "System":
         if platform.services.winnat == "locked" and background.realistic(platform):
             # WinNat is a kernel driver: a driver that fails to start is Service Control Manager 7000,
@@ -511,14 +590,21 @@ def _hypervisor_event(ctx: Ctx) -> PSObject:
 @cmdlet("Get-WinEvent", positional=("LogName",), params=("LogName", "MaxEvents", "FilterHashtable", "ProviderName",
                                                         "ComputerName", "Oldest"))
 def get_winevent(ctx: Ctx, call: Call) -> Iterable[PSObject]:
-    names = as_list(call.get("LogName"))
-    table = call.get("FilterHashtable")
-    if isinstance(table, dict):
+    # A collection sends five of these to every place, most answered "No events were found": the
+    # bound values are read from the call's dict (canonical lower-case names, `bind`) once each,
+    # and the platform once for all the logs.
+    named = call.named
+    table = named.get("filterhashtable")
+    if not isinstance(table, dict):
+        table = None
+    names = as_list(named.get("logname"))
+    if table is not None:
         names += as_list(next((v for k, v in table.items() if k.lower() == "logname"), None))
-    providers = [str(p).lower() for p in as_list(call.get("ProviderName"))]
-    if isinstance(table, dict):
+    providers = [str(p).lower() for p in as_list(named.get("providername"))]
+    if table is not None:
         providers += [str(p).lower() for p in as_list(next((v for k, v in table.items() if k.lower() == "providername"), None))]
-    hyperv = ctx.platform.hyperv_installed  # the Hyper-V logs exist only with the role
+    platform = ctx.platform
+    hyperv = platform.hyperv_installed  # the Hyper-V logs exist only with the role
     if providers and not names:
         # -ProviderName alone reads every log the provider writes to (Get-WinEvent docs, parameter
         # set GetProviderSet): here the logs that exist on this platform
@@ -532,16 +618,17 @@ def get_winevent(ctx: Ctx, call: Call) -> Iterable[PSObject]:
                                   target_name=str(name), target_type="String", activity="Get-WinEvent",
                                   reason="Exception", terminating=False))
             continue
-        out.extend(events(ctx, log))
-    if isinstance(table, dict):
+        out.extend(events(ctx, log, platform))
+    if table is not None:
         wanted = next((as_list(v) for k, v in table.items() if k.lower() == "id"), None)
         if wanted:
             out = [e for e in out if e["Id"] in [int(w) for w in wanted]]
-    if providers:
+    if providers and out:
         out = [e for e in out if str(e["ProviderName"]).lower() in providers]
-    out.sort(key=lambda e: e["TimeCreated"], reverse=True)
-    if call.has("MaxEvents"):
-        out = out[: int(call.get("MaxEvents"))]
+    if len(out) > 1:
+        out.sort(key=lambda e: e["TimeCreated"], reverse=True)
+    if "maxevents" in named:
+        out = out[: int(named["maxevents"])]
     if not out and not ctx.errors:
         ctx.error(ErrorRecord("No events were found that match the specified selection criteria.",
                               f"NoMatchingEventsFound,{call.cmdlet.class_name}", "ObjectNotFound",

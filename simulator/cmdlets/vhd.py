@@ -56,50 +56,79 @@ VHD_SHAPE = Shape(VHD_TYPE, [
 ])
 
 
-def vhd_object(ctx: Ctx, node: str) -> PSObject:
+def vhd_object(ctx: Ctx, node: str, computer_name: str | None = None) -> PSObject:
+    """One disk as Get-VHD writes it. `computer_name`: the place's name, when the caller lists many disks."""
     lab = ctx.lab
     record: Vhd = lab[node]
     size = int(record.size_gb * GIB)
-    file_size = {"fixed": size + 4194304, "dynamic": size * 2 // 5, "differencing": 1115684864}[record.type]
-    attached = any(behaviour.is_running(lab, vm) for vm in lab.into(node, Edge.DISK))
-    ext = ntpath.splitext(record.path)[1].lower()
+    kind = record.type
+    vhd_type = _VHD_TYPES[kind]  # fixed, dynamic or differencing (a KeyError for any other)
+    file_size = size + 4194304 if kind == "fixed" else size * 2 // 5 if kind == "dynamic" else _DIFFERENCING_FILE_SIZE
+    attached = False
+    for vm in lab.into(node, Edge.DISK):
+        if behaviour.is_running(lab, vm):
+            attached = True
+            break
     return VHD_SHAPE.make({
-        "ComputerName": ctx.computer_name, "Path": record.path,
-        "VhdFormat": enums.vhd_format("VHD" if ext == ".vhd" else "VHDX"),
-        "VhdType": enums.vhd_type(record.type.capitalize()), "FileSize": file_size, "Size": size,
-        "MinimumSize": size - 1032192,
-        "BlockSize": 0 if record.type == "fixed" else 33554432 if record.type == "dynamic" else 1048576,
-        "ParentPath": record.parent or "", "DiskIdentifier": lab.disk_id(node), "Attached": attached,
+        "ComputerName": ctx.computer_name if computer_name is None else computer_name, "Path": record.path,
+        "VhdFormat": _VHD if is_vhd_file(record.path) else _VHDX, "VhdType": vhd_type, "FileSize": file_size,
+        "Size": size, "MinimumSize": size - 1032192,
+        "BlockSize": 0 if kind == "fixed" else 33554432 if kind == "dynamic" else 1048576,
+        "ParentPath": record.parent or "", "DiskIdentifier": lab.disk_id(node, record), "Attached": attached,
     })
+
+
+def is_vhd_file(path: str) -> bool:
+    """`ntpath.splitext(path)[1].lower() == ".vhd"` (a .vhd file, not .vhdx), without splitext's walk.
+
+    The extension is the text from the last dot, when that dot is in the file's name and the name has
+    something before it other than dots ('.vhd' alone has no extension): every Get-VHD object asks
+    (tests/test_cmdlet_shapes.py holds the two to the same answers)."""
+    if path[-4:].lower() != ".vhd":
+        return False
+    name = path[max(path.rfind("\\"), path.rfind("/")) + 1:-4]
+    return name.strip(".") != ""
+
+
+_DIFFERENCING_FILE_SIZE = 1115684864
+_VHD, _VHDX = enums.vhd_format("VHD"), enums.vhd_format("VHDX")
+_VHD_TYPES = {kind: enums.vhd_type(kind.capitalize()) for kind in ("fixed", "dynamic", "differencing")}
 
 
 @cmdlet("Get-VHD", positional=("Path",), params=("Path", "DiskNumber", "VMId", "ComputerName"))
 def get_vhd(ctx: Ctx, call: Call) -> Iterable[PSObject]:
-    out = []
+    out: list[PSObject] = []
+    paths = _paths(call)
+    if not paths:
+        return out  # a guest's disks piped in: none
     lab, owner = ctx.lab, ctx.owner
     platform = lab.platform(owner)  # its missing and damaged files, read once for all the paths
-    for path in _paths(call):
+    computer = ctx.computer_name
+    for path in paths:
         node = storage.found(lab, owner, platform, path)
         if node is None:
             ctx.error(not_a_vhd(call, path))
             continue
-        if storage.is_corrupt(lab, owner, path):
+        if storage.is_corrupt_on(platform, path):
             # "Getting the mounted storage instance for the path … failed." OperationFailed (public capture)
             ctx.error(vhd_error(call, f"Getting the mounted storage instance for the path '{path}' failed.\n"
                                       f"{storage.CORRUPT[1]}", "OperationFailed", "NotSpecified", path))
             continue
-        out.append(vhd_object(ctx, node))
+        out.append(vhd_object(ctx, node, computer))
     return out
 
 
 @cmdlet("Test-VHD", positional=("Path",), params=("Path", "SupportPersistentReservations", "ComputerName"))
 def test_vhd(ctx: Ctx, call: Call) -> Iterable[bool]:
     out = []
+    lab, owner = ctx.lab, ctx.owner
+    platform = lab.platform(owner)  # its missing and damaged files, read once for all the paths
     for path in _paths(call):
-        if not storage.exists(ctx.lab, ctx.owner, path):
+        node = storage.found(lab, owner, platform, path)  # the path looked up once: exists, then the chain
+        if node is None:
             ctx.error(not_a_vhd(call, path))
             continue
-        error = storage.chain_error(ctx.lab, ctx.owner, path)
+        error = storage.chain_error_from(lab, owner, platform, path, node)
         if error is None:
             out.append(True)
             continue

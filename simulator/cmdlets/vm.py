@@ -15,28 +15,42 @@ from nestlab.simulator import behaviour, performance, storage
 from nestlab.simulator.cmdlets import enums, system
 from nestlab.simulator.cmdlets.base import GIB, Call, Ctx, cmdlet, guid, hv_error, obj, platform_missing
 from nestlab.simulator.cmdlets.shapes import VARIES, Shape
-from nestlab.simulator.model import VM
+from nestlab.simulator.model import VM, Lab, stable_guid
 from nestlab.simulator.psdata import ErrorRecord, PSObject
 
 VM_TYPE = "Microsoft.HyperV.PowerShell.VirtualMachine"
 
 
 def vm_guid(vm: str) -> str:
-    return guid("vm", vm)
+    return stable_guid("vm", vm).lower()  # base.guid("vm", vm), one call fewer: every VM object asks it
 
 
-def vm_path(ctx: Ctx, vm: str) -> str:
-    """The folder of the VM's first disk that is in the lab, else Hyper-V's default folder."""
-    first = next((d for d in ctx.lab.disks(vm) if d in ctx.lab), None)
-    if first is not None:
-        return ntpath.dirname(ctx.lab[first].path)
-    return "C:\\ProgramData\\Microsoft\\Windows\\Hyper-V"
+DEFAULT_VM_FOLDER = "C:\\ProgramData\\Microsoft\\Windows\\Hyper-V"
 
 
-def _cpu_usage(ctx: Ctx, vm: str) -> int:
-    if not behaviour.is_running(ctx.lab, vm):
-        return 0
-    return 75 if ctx.lab[vm].workload == "heavy" else 3
+def vm_folder(lab: Lab, disks: list[str]) -> str:
+    """The folder of a VM's first disk that is in the lab, else Hyper-V's default folder."""
+    for disk in disks:
+        if disk in lab:
+            return folder_of(lab[disk].path)
+    return DEFAULT_VM_FOLDER
+
+
+def folder_of(path: str) -> str:
+    """`ntpath.dirname(path)`, without its general walk for the usual drive-letter path.
+
+    A path like 'D:\\Hyper-V\\Disks\\a.vhdx' (a letter, a colon, backslashes only) is cut at its
+    last backslash, keeping a root's own backslash ('D:\\a.vhdx' -> 'D:\\') and dropping a run of
+    them before the name, as ntpath does; any other path (UNC, forward slashes, no drive) is
+    ntpath's. Every Get-VM object carries the folder four times (tests/test_cmdlet_shapes.py
+    holds the two to the same answers)."""
+    if path[1:2] == ":" and "/" not in path:
+        cut = path.rfind("\\")
+        if cut >= 2:
+            head = path[2:cut + 1]
+            return path[:2] + (head.rstrip("\\") or head)
+        return path[:2]
+    return ntpath.dirname(path)
 
 
 # The shape of `Get-VM | fl *` (samples/get-vm-fl.txt): VARIES marks what vm_object sets per VM.
@@ -78,39 +92,52 @@ VM_SHAPE = Shape(VM_TYPE, [
 ])
 
 
-def vm_object(ctx: Ctx, vm: str) -> PSObject:
+def vm_object(ctx: Ctx, vm: str, computer_name: str | None = None) -> PSObject:
+    """One VM as Get-VM writes it. `computer_name`: the place's name, when the caller lists many VMs."""
     lab = ctx.lab
     record: VM = lab[vm]
     running = behaviour.is_running(lab, vm)
-    state = behaviour.effective_state(lab, vm)
+    state = "Off" if record.state == "Running" and not running else record.state  # behaviour.effective_state
     vid = vm_guid(vm)
-    path = vm_path(ctx, vm)
+    disks = lab.disks(vm)
+    path = vm_folder(lab, disks)
     assigned = int(record.memory.startup_gb * GIB) if running else 0
-    up_to_date = record.guest.integration_services_current
-    drives = [f"Hard Drive on {_controller(record)} controller number 0 at location {i}"
-              for i, _ in enumerate(lab.disks(vm))]
+    controller = _controller(record)
+    drives = [f"Hard Drive on {controller} controller number 0 at location {i}" for i in range(len(disks))]
     adapters = [lab[a].name for a in lab.adapters(vm)]
     name = record.name
+    memory = record.memory
+    if running:
+        cpu = 75 if record.workload == "heavy" else 3  # _cpu_usage
+        services = "Up to date" if record.guest.integration_services_current else "Update required"
+        values = {"NumaAligned": True, "Heartbeat": _HEALTHY, "IntegrationServicesState": services,
+                  "IntegrationServicesVersion": f"10.0.{record.guest.os.build}", "Uptime": "02:14:09.3300000"}
+    else:
+        cpu = 0
+        values = _NOT_RUNNING
     return VM_SHAPE.make({
         "VMName": name, "VMId": vid, "CheckpointFileLocation": path, "ConfigurationLocation": path,
         "SmartPagingFilePath": path, "SnapshotFileLocation": path,
-        "CPUUsage": _cpu_usage(ctx, vm), "MemoryAssigned": assigned,
-        "MemoryDemand": assigned // 2 if record.memory.dynamic else 0,
-        "NumaAligned": True if running else None,
-        "Heartbeat": enums.heartbeat("OkApplicationsHealthy") if running else None,
-        "IntegrationServicesState": ("Up to date" if up_to_date else "Update required") if running else "",
-        "IntegrationServicesVersion": f"10.0.{record.guest.os.build}" if running else "0.0",
-        "Uptime": "02:14:09.3300000" if running else "00:00:00",
+        "CPUUsage": cpu, "MemoryAssigned": assigned,
+        "MemoryDemand": assigned // 2 if memory.dynamic else 0,
+        **values,
         "Version": record.version, "VirtualMachineSubType": f"Generation{record.generation}",
         "State": enums.vm_state(state),
         "ComPort1": f"VMComPort (Name = 'COM 1', VMName = '{name}')",
         "ComPort2": f"VMComPort (Name = 'COM 2', VMName = '{name}')",
         "HardDrives": "{" + ", ".join(drives) + "}",
-        "DynamicMemoryEnabled": record.memory.dynamic,
+        "DynamicMemoryEnabled": memory.dynamic,
         "MemoryStartup": int(behaviour.configured_startup_gb(record) * GIB), "ProcessorCount": record.processor.count,
         "Generation": record.generation, "IsClustered": record.clustered, "Path": path, "Id": vid,
-        "Name": name, "NetworkAdapters": "{" + ", ".join(adapters) + "}", "ComputerName": ctx.computer_name,
+        "Name": name, "NetworkAdapters": "{" + ", ".join(adapters) + "}",
+        "ComputerName": ctx.computer_name if computer_name is None else computer_name,
     }, to_string=f"VirtualMachine (Name = '{name}') [Id = '{vid}']")
+
+
+_HEALTHY = enums.heartbeat("OkApplicationsHealthy")
+# what a VM that does not run shows for the values a running one reads from its guest
+_NOT_RUNNING = {"NumaAligned": None, "Heartbeat": None, "IntegrationServicesState": "", "IntegrationServicesVersion": "0.0",
+                "Uptime": "00:00:00"}
 
 
 def _controller(record: VM) -> str:
@@ -124,7 +151,9 @@ def get_vm(ctx: Ctx, call: Call) -> Iterable[PSObject]:
     if missing is not None:
         ctx.error(missing)
         return []
-    return [vm_object(ctx, vm) for vm in ctx.find_vms(call, params=("Name",))]
+    vms = ctx.find_vms(call, params=("Name",))
+    name = ctx.computer_name if vms else None  # read once for all the VMs
+    return [vm_object(ctx, vm, name) for vm in vms]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -299,20 +328,23 @@ PROCESSOR_SHAPE = Shape("Microsoft.HyperV.PowerShell.VMProcessor", [
 ])
 
 
-def processor_object(ctx: Ctx, vm: str) -> PSObject:
+def processor_object(ctx: Ctx, vm: str, computer_name: str | None = None) -> PSObject:
+    """`computer_name`: the place's name, when the caller lists many VMs."""
     record: VM = ctx.lab[vm]
     vid = vm_guid(vm)
     return PROCESSOR_SHAPE.make({
         "Count": record.processor.count,
         "ExposeVirtualizationExtensions": record.processor.expose_virtualization_extensions,
         "Id": f"Microsoft:{vid.upper()}\\b637f346-6a0e-4dec-af52-bd70cb80a21d\\0", "VMId": vid,
-        "VMName": record.name, "ComputerName": ctx.computer_name,
+        "VMName": record.name, "ComputerName": ctx.computer_name if computer_name is None else computer_name,
     })
 
 
 @cmdlet("Get-VMProcessor", positional=("VMName",), params=("VMName", "VM", "ComputerName"))
 def get_vmprocessor(ctx: Ctx, call: Call) -> Iterable[PSObject]:
-    return [processor_object(ctx, vm) for vm in ctx.find_vms(call, params=("VMName", "VM"))]
+    vms = ctx.find_vms(call, params=("VMName", "VM"))
+    name = ctx.computer_name if vms else None  # read once for all the VMs
+    return [processor_object(ctx, vm, name) for vm in vms]
 
 
 def _modify_refused(entry, name: str, vid: str, device: str, reason: str) -> ErrorRecord:
@@ -403,20 +435,23 @@ MEMORY_SHAPE = Shape("Microsoft.HyperV.PowerShell.VMMemory", [
 ])
 
 
-def memory_object(ctx: Ctx, vm: str) -> PSObject:
+def memory_object(ctx: Ctx, vm: str, computer_name: str | None = None) -> PSObject:
+    """`computer_name`: the place's name, when the caller lists many VMs."""
     record: VM = ctx.lab[vm]
     vid = vm_guid(vm)
     return MEMORY_SHAPE.make({
         "DynamicMemoryEnabled": record.memory.dynamic,
         "Startup": int(behaviour.configured_startup_gb(record) * GIB),
         "Id": f"Microsoft:{vid.upper()}\\4764334d-e001-4176-82ee-5594ec9b530e", "VMId": vid,
-        "VMName": record.name, "ComputerName": ctx.computer_name,
+        "VMName": record.name, "ComputerName": ctx.computer_name if computer_name is None else computer_name,
     })
 
 
 @cmdlet("Get-VMMemory", positional=("VMName",), params=("VMName", "VM", "ComputerName"))
 def get_vmmemory(ctx: Ctx, call: Call) -> Iterable[PSObject]:
-    return [memory_object(ctx, vm) for vm in ctx.find_vms(call, params=("VMName", "VM"))]
+    vms = ctx.find_vms(call, params=("VMName", "VM"))
+    name = ctx.computer_name if vms else None  # read once for all the VMs
+    return [memory_object(ctx, vm, name) for vm in vms]
 
 
 @cmdlet("Set-VMMemory", positional=("VMName",),
@@ -493,17 +528,20 @@ DRIVE_SHAPE = Shape("Microsoft.HyperV.PowerShell.HardDiskDrive", [
 def get_vmharddiskdrive(ctx: Ctx, call: Call) -> Iterable[PSObject]:
     out = []
     lab = ctx.lab
-    for vm in ctx.find_vms(call, params=("VMName", "VM")):
+    vms = ctx.find_vms(call, params=("VMName", "VM"))
+    computer = ctx.computer_name if vms else None  # read once for all the VMs
+    for vm in vms:
         record: VM = lab[vm]
         ctype = _controller(record)
+        controller = enums.controller(ctype)
         vid = vm_guid(vm)
-        computer = ctx.computer_name
+        upper, name = vid.upper(), record.name  # the same for each of the VM's drives
         for i, disk in enumerate(lab.disks(vm)):
             path = lab[disk].path if disk in lab else disk.split(":vhd:", 1)[-1]
             out.append(DRIVE_SHAPE.make({
-                "Path": path, "ControllerLocation": i, "ControllerType": enums.controller(ctype),
-                "Id": f"Microsoft:{vid.upper()}\\83F8638B-8DCA-4152-9EDA-2CA8B33039B4\\0\\{i}\\D",
-                "VMId": vid, "VMName": record.name, "ComputerName": computer,
+                "Path": path, "ControllerLocation": i, "ControllerType": controller,
+                "Id": f"Microsoft:{upper}\\83F8638B-8DCA-4152-9EDA-2CA8B33039B4\\0\\{i}\\D",
+                "VMId": vid, "VMName": name, "ComputerName": computer,
             }, to_string=f"Hard Drive on {ctype} controller number 0 at location {i}"))
     return out
 
