@@ -239,12 +239,15 @@ def _follow_up(read: parse.Read) -> tuple[probes.Probe, ...]:
     Every disk a VM uses is tested, even one Get-VHD cannot open (a damaged file shows only there).
     """
     vhds = parse.vhd_objects(read)
+    drives = parse.drive_paths(read)
+    if not vhds and not drives and not read.of_kind("testpath") and not read.of_kind("search"):
+        return ()  # no disk shown (a guest that runs no VM, most of them): nothing below can be asked
     own_paths = {str(v["Path"]) for v in vhds}
     known = {p.lower() for p in own_paths}
     parents = sorted({str(v["ParentPath"]) for v in vhds if v["ParentPath"]})
     path_tested, vhd_tested = read.of_kind("testpath"), read.of_kind("testvhd")
     unresolved = [p for p in parents if p not in path_tested]
-    untested = sorted(p for p in own_paths.union(parse.drive_paths(read)) if p not in vhd_tested)
+    untested = sorted(p for p in own_paths.union(drives) if p not in vhd_tested)
     if unresolved or untested:
         return probes.disk_batch(known, unresolved, untested)
     searched = read.of_kind("search")

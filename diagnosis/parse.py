@@ -66,7 +66,8 @@ Answers = dict[str, Result]
 
 def objects(answers: Answers, key: str) -> list[PSObject]:
     result = answers.get(key)
-    return [o for o in result.output if isinstance(o, PSObject)] if result else []
+    # most answers are empty (an error, or nothing found): no comprehension to run for them
+    return [o for o in result.output if isinstance(o, PSObject)] if result and result.output else []
 
 
 def first(answers: Answers, key: str) -> PSObject | None:
@@ -80,12 +81,11 @@ def lines(answers: Answers, key: str) -> list[str]:
 
 
 def get(obj: PSObject | None, name: str, default: Any = None) -> Any:
+    """A property, or `default` when the object lacks it or it is null. `Mapping.get` (PSObject's
+    own: one look-up, no KeyError raised and caught for a name the object lacks)."""
     if obj is None:
         return default
-    try:
-        value = obj[name]
-    except KeyError:
-        return default
+    value = obj.get(name)
     return default if value is None else value
 
 
@@ -119,12 +119,12 @@ class Read:
         self._lines: dict[str, list[str]] = {}
         kinds: dict[str, dict[str, Result]] = {}
         follow_ups: list[tuple[str, str, str, Result]] = []  # (kind, path, key, answer), in answer order
-        for key, result in answers.items():
-            kind, colon, path = key.partition(":")
-            if colon:
-                kinds.setdefault(kind, {})[path] = result
-                if kind in FOLLOW_UPS:
-                    follow_ups.append((kind, path, key, result))
+        for key in [key for key in answers if ":" in key]:  # most platform probes have no kind: skipped in C
+            kind, _, path = key.partition(":")
+            result = answers[key]
+            kinds.setdefault(kind, {})[path] = result
+            if kind in FOLLOW_UPS:
+                follow_ups.append((kind, path, key, result))
         self._kinds = kinds
         self.follow_ups = follow_ups
         self._vhds: list[tuple[str, PSObject]] | None = None
@@ -634,10 +634,13 @@ def _install_state(read: Read, owner: str) -> Fact | None:
 
 
 def _bcd_launch(text_lines: list[str]) -> str:
+    """bcdedit's hypervisorlaunchtype value ("" without the line). Only a line whose lowered text
+    holds the name can be it, so the others (a dozen per platform) are not split."""
     for line in text_lines:
-        parts = line.split()
-        if len(parts) >= 2 and parts[0].lower() == "hypervisorlaunchtype":
-            return parts[1]
+        if "hypervisorlaunchtype" in line.lower():
+            parts = line.split()
+            if len(parts) >= 2 and parts[0].lower() == "hypervisorlaunchtype":
+                return parts[1]
     return ""
 
 

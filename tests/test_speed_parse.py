@@ -6,6 +6,8 @@ from __future__ import annotations
 import copy
 import pickle
 
+import pytest
+
 from nestlab.diagnosis import collect, evidence, parse
 from nestlab.diagnosis.evidence import Facts, Shown, Source
 from nestlab.lab.session import SimSession
@@ -76,3 +78,27 @@ def test_the_builder_links_what_relink_would_in_the_same_order(monkeypatch):
     kinds = {str(key) for _, _, key in ev.lab.graph.edges(keys=True)}
     assert {"uplink", "parent", "nat"} <= kinds
     assert _edges_in_order(ev.lab) == _edges_in_order(relinked.lab)
+
+
+@pytest.mark.parametrize("cls", ["Fact", "Event", "Facts"])
+def test_an_evidence_record_is_made_as_its_dataclass_fields_say_without_the_frozen_init(cls):
+    """Fact, Event and Facts set their fields at once (perf4: the generated frozen __init__ sets
+    each through object.__setattr__): the same parameters, defaults and keyword-only ones, and still
+    frozen, equal and hashable as the dataclass says. Fails if a field is added to one but not
+    to its __init__, or the generated __init__ comes back."""
+    import dataclasses
+    import inspect
+
+    kind = getattr(evidence, cls)
+    fields = dataclasses.fields(kind)
+    parameters = list(inspect.signature(kind.__init__).parameters.values())[1:]
+    assert [(p.name, p.default, p.kind is inspect.Parameter.KEYWORD_ONLY) for p in parameters] == [
+        (f.name, inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default, f.kw_only) for f in fields]
+    assert "__setattr__" not in kind.__init__.__code__.co_names
+    values = {f.name: (f"v{i}" if f.default is dataclasses.MISSING else f.default) for i, f in enumerate(fields)}
+    record = kind(**values)
+    assert [getattr(record, f.name) for f in fields] == list(values.values())
+    assert record == kind(**values) and hash(record) == hash(kind(**values))
+    assert dataclasses.replace(record) == record and pickle.loads(pickle.dumps(record)) == record
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(record, fields[0].name, "changed")
