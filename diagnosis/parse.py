@@ -12,7 +12,7 @@ import ipaddress
 import re
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Iterable, Sequence
 
 from nestlab.diagnosis import probes
 from nestlab.diagnosis.evidence import Event, Fact, Facts, Shown
@@ -177,6 +177,8 @@ PLATFORM_OBJECTS = ("os", "cs", "cpu", "feature", "optionalfeature", "deviceguar
                     "switches", "nat", "natmappings")
 TEXT_ANSWERS = ("bcd", "portproxy", "filters")
 _PLATFORM_COMMANDS = {key: probes.text_of(key) for key in (*PLATFORM_OBJECTS, *TEXT_ANSWERS)}  # cited per platform
+_OBJECT_COMMANDS = tuple((key, _PLATFORM_COMMANDS[key]) for key in PLATFORM_OBJECTS)
+_TEXT_COMMANDS = tuple((key, _PLATFORM_COMMANDS[key]) for key in TEXT_ANSWERS)
 
 
 def vm_states(answers: "Answers | Read") -> list[tuple[str, bool]]:
@@ -324,7 +326,7 @@ class Builder:
         """A host's or guest's own answers, an entry per probe. Made now, not when cited: a lazy
         group would keep every platform's answers (Results, their Requests) alive as long as
         the evidence, for 0.4 % of a diagnosis."""
-        self.sources.setdefault(owner, []).extend(_platform_sources(owner, read))
+        _platform_sources(self.sources.setdefault(owner, []), owner, read)
 
     # -- facts -----------------------------------------------------------------------------------
 
@@ -340,15 +342,16 @@ class Builder:
                                   if bcd and bcd.ok else None),
             events=_events(read, owner), hyperv_install_state=_install_state(read, owner))
         self._shown_platform(owner, read)
+        changes = self._changes
         for kind, path, key, result in read.follow_ups:  # in answer order, as the disks were asked about
             if kind == "testpath":
-                if result.output:
-                    self._merge(vhd_id(owner, path), test_path=Fact(probe_text(key), "Result",
-                                                                      bool(result.output[0]), owner))
+                if result.output:  # _merge's, the Fact is never None
+                    changes.setdefault(vhd_id(owner, path), {})["test_path"] = Fact(
+                        probe_text(key), "Result", bool(result.output[0]), owner)
             elif kind == "testvhd":
                 if result.errors:
-                    self._merge(vhd_id(owner, path), test_vhd_error=Fact(probe_text(key), "Error",
-                                                                           result.errors[0].message, owner))
+                    changes.setdefault(vhd_id(owner, path), {})["test_vhd_error"] = Fact(
+                        probe_text(key), "Error", result.errors[0].message, owner)
             else:  # search
                 hits = tuple(str(get(o, "FullName")) for o in read.objects(key))
                 self._merge(vhd_id(owner, path), parent_search=Fact(
@@ -524,13 +527,15 @@ class Builder:
             self._changes.setdefault(vid, {}).update(  # _merge's, neither is None
                 cpu_usage=Fact(shown_by, "CPUUsage", cpu_usage, owner),
                 memory_assigned=Fact(shown_by, "MemoryAssigned", int(get(v, "MemoryAssigned", 0)), owner))
-            self._shown(vid, owner, "vms", (v,), shown_by)
+            entries = self.sources.setdefault(vid, [])  # _shown's, with the commands rendered once
+            entries.append((owner, "vms", shown_by, (v,)))
             if processor is not None:
-                self._shown(vid, owner, "processors", (processor,), commands["processors"])
+                entries.append((owner, "processors", commands["processors"], (processor,)))
             if mem is not None:
-                self._shown(vid, owner, "memory", (mem,), commands["memory"])
+                entries.append((owner, "memory", commands["memory"], (mem,)))
             drives = drive_objects.get(name, ())
-            self._shown(vid, owner, "drives", drives, commands["drives"])
+            if drives:
+                entries.append((owner, "drives", commands["drives"], drives))
             self._vm_adapters(owner, vid, adapters.get(name, []), caps.get(name, {}), settings.get(name, {}))
             for d in drives:
                 path = str(get(d, "Path"))
@@ -580,19 +585,21 @@ class Builder:
                 self.lab.set(aid, replace(adapter, ip=by_ip[adapter.ip]))
 
 
-def _platform_sources(owner: str, read: Read) -> Iterator[tuple[str, str, str, Sequence[Any]]]:
-    """A host's or guest's own answers as Shown entries: each object under the platform's node,
-    text answers (bcdedit, netsh, fltmc) as their lines."""
-    answers, commands = read.answers, _PLATFORM_COMMANDS
-    for key in PLATFORM_OBJECTS:
-        found = read.objects(key)
-        if not found and key in answers:  # an empty answer, or an error, shows that there is none (no NAT, no policy key)
-            found = ({},)
+def _platform_sources(entries: list[tuple[str, str, str, Sequence[Any]]], owner: str, read: Read) -> None:
+    """A host's or guest's own answers as Shown entries, appended to `entries`: each object under
+    the platform's node, text answers (bcdedit, netsh, fltmc) as their lines. Some thirty per
+    platform, so a plain loop over the keys with their commands, not a generator."""
+    answers, objects, add = read.answers, read.objects, entries.append
+    for key, command in _OBJECT_COMMANDS:
+        found = objects(key)
         if found:
-            yield owner, key, commands[key], found
-    for key in TEXT_ANSWERS:
-        if key in answers and answers[key].ok:
-            yield owner, key, commands[key], ({"Output": tuple(read.lines(key))},)
+            add((owner, key, command, found))
+        elif key in answers:  # an empty answer, or an error, shows that there is none (no NAT, no policy key)
+            add((owner, key, command, ({},)))
+    for key, command in _TEXT_COMMANDS:
+        result = answers.get(key)
+        if result is not None and result.ok:
+            add((owner, key, command, ({"Output": tuple(read.lines(key))},)))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -666,13 +673,16 @@ def _security(read: Read) -> Security:
     )
 
 
+_EVENT_COMMANDS = tuple((key, probes.text_of(key)) for key in (*(f"events:{log}" for log in probes.EVENT_LOGS),
+                                                                 *probes.EVENT_QUERIES))
+
+
 def _events(read: Read, owner: str) -> tuple[Event, ...]:
     """Every event the probes read: the newest of each log, then what the by-provider queries
     found further back (probes.EVENT_QUERIES), each record once."""
     found: list[Event] = []
     seen_records: set[tuple[int, str, str]] = set()
-    for key in (*(f"events:{log}" for log in probes.EVENT_LOGS), *probes.EVENT_QUERIES):
-        command = probe_text(key)
+    for key, command in _EVENT_COMMANDS:
         for e in read.objects(key):
             event = Event(command, int(get(e, "Id", 0)), str(get(e, "ProviderName", "")),
                           str(get(e, "Message", "")), owner)
