@@ -394,6 +394,8 @@ class Builder:
         there is nothing to unlink, and relink's look-up of each one's edges — a fresh scan every
         time, as each link forgets the lab's indexes — is work with no result (a twentieth of the
         rebuild). tests/test_speed_parse.py checks that relink then changes nothing."""
+        if not (switches or vhds or nats):  # an owner that holds none (a plain guest): nothing to link
+            return
         lab = self.lab
         is_vm = lab.kind(owner) == "vm"
         for sid in switches:
@@ -480,6 +482,8 @@ class Builder:
             added.append(vid)
             self._shown(vid, owner, key, (v,))
             self.lab.link(owner, vid, Edge.HAS)
+        if not read.follow_ups:  # no Test-Path or Test-VHD answer: nothing missing or corrupt to read
+            return added
         missing = tuple(missing_parents(read))
         corrupt = tuple(path for path, message in own_test_vhd_errors(read).items() if _is_corrupt(message))
         if missing or corrupt:
@@ -763,9 +767,12 @@ def volume_media(answers: "Answers | Read") -> dict[str, str | None]:
 def volume_records(answers: "Answers | Read") -> tuple[Volume, ...]:
     """Get-Volume's lettered volumes; a medium not shown is taken as ssd."""
     read = reading(answers)
+    found = read.objects("volumes")
+    if not found:  # a guest that shows none (most plain guests): no media to join
+        return ()
     media_of = volume_media(read)
     volumes = []
-    for v in read.objects("volumes"):
+    for v in found:
         letter = str(get(v, "DriveLetter", "")).rstrip(":").upper()
         if not letter:
             continue
