@@ -63,12 +63,14 @@ def _rebuilt(hosts: list[str], walks: list[tuple[list["_Platform"], Walk]], walk
     """The evidence lab rebuilt from the walks' answers, in host order; each host's counts joined to `walk`."""
     builder = parse.Builder(Lab(lab_name))
     for host, (platforms, part) in zip(hosts, walks):
+        # every guest's answers are in: each VM's record is made once, with its guest
+        guests = {platform.node: platform.read for platform in platforms if platform.parent is not None}
         try:
             for platform in platforms:  # parents first, in the order the walk completed them
                 if platform.parent is None:
-                    builder.add_host(platform.node, platform.read)
+                    builder.add_host(platform.node, platform.read, guests)
                 else:
-                    builder.add_guest(platform.node, platform.read)
+                    builder.add_guest(platform.node, platform.read, guests)
         except BadInput as exc:  # answers that cannot be read count as a host that stopped answering
             part.unreachable.append((host, str(exc)))
         walk.round_trips.update(part.round_trips)

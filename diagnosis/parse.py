@@ -12,7 +12,7 @@ import ipaddress
 import re
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from nestlab.diagnosis import probes
 from nestlab.diagnosis.evidence import Event, Fact, Facts, Shown
@@ -98,6 +98,8 @@ def probe_text(key: str) -> str:
 
 
 FOLLOW_UPS = ("testpath", "testvhd", "search")  # the per-file probes whose answers are facts of a disk
+_EVENT_KEYS = (*(f"events:{log}" for log in probes.EVENT_LOGS), *probes.EVENT_QUERIES)  # newest of each log first
+_EVENT_KEY_SET = frozenset(_EVENT_KEYS)
 
 
 class Read:
@@ -119,7 +121,8 @@ class Read:
         self._lines: dict[str, list[str]] = {}
         kinds: dict[str, dict[str, Result]] = {}
         follow_ups: list[tuple[str, str, str, Result]] = []  # (kind, path, key, answer), in answer order
-        for key in [key for key in answers if ":" in key]:  # most platform probes have no kind: skipped in C
+        # most platform probes have no kind, and the event logs' kind is never asked: skipped in C
+        for key in [key for key in answers if ":" in key and key not in _EVENT_KEY_SET]:
             kind, _, path = key.partition(":")
             result = answers[key]
             kinds.setdefault(kind, {})[path] = result
@@ -146,7 +149,8 @@ class Read:
         return found
 
     def of_kind(self, kind: str) -> dict[str, Result]:
-        """The answers keyed `kind:…`, by what follows the colon (a path, a log name), in answer order."""
+        """The answers keyed `kind:…`, by what follows the colon (a path, `*parents`), in answer order.
+        Not the event logs' (`events:System` …: read by key, never by kind)."""
         return self._kinds.get(kind, {})
 
     def keyed_vhd_objects(self) -> list[tuple[str, PSObject]]:
@@ -262,10 +266,16 @@ class Builder:
         self._vm_state: dict[str, list[tuple[str, bool]]] = {}
         self._macs: dict[str, dict[str, str]] = {}  # VM id -> MAC -> its adapter's name
         self._adapters: dict[str, list[str]] = {}  # VM id -> its adapters' ids, as added
+        # VM id -> its guest's bcdedit launch type, for the VMs whose record was made with their
+        # guest (add_host/add_guest given the guests' answers): add_guest then adds only the rest
+        self._whole: dict[str, str] = {}
 
     # -- entry points ----------------------------------------------------------------------------
 
-    def add_host(self, host: str, answers: "Answers | Read") -> None:
+    def add_host(self, host: str, answers: "Answers | Read", guests: "Mapping[str, Read] | None" = None) -> None:
+        """A host. `guests`: the answers of its Running guests (and theirs) by VM id, when known
+        already (the collector's, after the walk): each VM's record is then made once with its
+        guest and listeners, and its adapters with their prefixes, not replaced by add_guest."""
         read = reading(answers)
         launch = _bcd_launch(read.lines("bcd"))
         platform = _platform_fields(read, guest=False, launch=launch)
@@ -282,23 +292,22 @@ class Builder:
         ))
         self._facts(host, read, launch)
         self._nics(host, read)
-        self._owner(host, read, Edge.HOSTS)
+        self._owner(host, read, Edge.HOSTS, guests)
 
-    def add_guest(self, vm: str, answers: "Answers | Read") -> bool:
-        """A Running VM's guest; False when PowerShell Direct could not enter it."""
+    def add_guest(self, vm: str, answers: "Answers | Read", guests: "Mapping[str, Read] | None" = None) -> bool:
+        """A Running VM's guest; False when PowerShell Direct could not enter it. `guests` as for
+        add_host (its own VMs' guests)."""
         read = reading(answers)
         if read.first("os") is None:
             return False
-        record: VM = self.lab[vm]
-        launch = _bcd_launch(read.lines("bcd"))
-        guest = Guest(**_platform_fields(read, guest=True, launch=launch),
-                      integration_services_current=record.guest.integration_services_current)
-        listeners = tuple(Listener(port=port, protocol=protocol) for port, protocol in
-                          listening(_listeners(read), (r.listen_port for r in guest.portproxy)))
-        self.lab.set(vm, replace(record, guest=guest, services=listeners))
-        self._prefixes(vm, read)
+        launch = self._whole.pop(vm, None)
+        if launch is None:  # its VM was added without its guest's answers: the record is replaced
+            record: VM = self.lab[vm]
+            guest, listeners, launch = _seen_guest(read, record.guest.integration_services_current)
+            self.lab.set(vm, replace(record, guest=guest, services=listeners))
+            self._prefixes(vm, read)
         self._facts(vm, read, launch)
-        self._owner(vm, read, Edge.RUNS)
+        self._owner(vm, read, Edge.RUNS, guests)
         return True
 
     def vms_of(self, owner: str) -> list[tuple[str, bool]]:
@@ -381,12 +390,12 @@ class Builder:
                 self.lab.add(net, Network(name=network))
             self.lab.link(nid, net, Edge.UPLINK)
 
-    def _owner(self, owner: str, read: Read, vm_edge: Edge) -> None:
+    def _owner(self, owner: str, read: Read, vm_edge: Edge, guests: "Mapping[str, Read] | None") -> None:
         switches = self._switches(owner, read)
         nats = self._nats(owner, read)
         vhds = self._vhds(owner, read)
         self._derived_links(owner, switches, vhds, nats)
-        self._vms(owner, read, vm_edge)
+        self._vms(owner, read, vm_edge, guests or {})
 
     def _derived_links(self, owner: str, switches: list[str], vhds: list[str], nats: list[str]) -> None:
         """The edges `Lab.relink(owner)` makes (uplink, parent, nat), for an owner whose switches,
@@ -490,7 +499,7 @@ class Builder:
             self.lab.update_platform(owner, files_missing=missing, files_corrupt=corrupt)
         return added
 
-    def _vms(self, owner: str, read: Read, edge: Edge) -> None:
+    def _vms(self, owner: str, read: Read, edge: Edge, guests: "Mapping[str, Read]") -> None:
         found = read.objects("vms")
         if not found:
             self._vm_state[owner] = []
@@ -516,6 +525,13 @@ class Builder:
             running = state == "Running"
             cpu_usage = int(get(v, "CPUUsage", 0))
             processor, mem = processors.get(name), memory.get(name)
+            current = get(v, "IntegrationServicesState") != "Update required"
+            seen = guests.get(vid)
+            if seen is not None and seen.first("os") is not None:  # made whole now: add_guest's record
+                guest, listeners, self._whole[vid] = _seen_guest(seen, current)
+                by_ip = _ip_prefixes(seen)
+            else:
+                guest, listeners, by_ip = _UNSEEN_GUEST[current], (), {}
             self.lab.add(vid, VM(
                 name=name,
                 generation=int(get(v, "Generation", 2)),
@@ -525,7 +541,8 @@ class Builder:
                 memory=vm_memory(mem, v, running),
                 clustered=bool(get(v, "IsClustered", False)),
                 workload=workload(cpu_usage),
-                guest=_UNSEEN_GUEST[get(v, "IntegrationServicesState") != "Update required"],
+                services=listeners,
+                guest=guest,
             ))
             self.lab.link(owner, vid, edge)
             self._changes.setdefault(vid, {}).update(  # _merge's, neither is None
@@ -540,7 +557,7 @@ class Builder:
             drives = drive_objects.get(name, ())
             if drives:
                 entries.append((owner, "drives", commands["drives"], drives))
-            self._vm_adapters(owner, vid, adapters.get(name, []), caps.get(name, {}), settings.get(name, {}))
+            self._vm_adapters(owner, vid, adapters.get(name, []), caps.get(name, {}), settings.get(name, {}), by_ip)
             for d in drives:
                 path = str(get(d, "Path"))
                 target = self.lab.vhd_by_path(owner, path)
@@ -549,7 +566,9 @@ class Builder:
         self._vm_state[owner] = states
 
     def _vm_adapters(self, owner: str, vid: str, found: list[PSObject], caps: dict[str, int],
-                     settings: dict[str, PSObject]) -> None:
+                     settings: dict[str, PSObject], by_ip: dict[str, str]) -> None:
+        """A VM's adapters; `by_ip`: its guest's addresses with their prefixes (_prefixes'), when
+        the guest's answers are known as the VM is added."""
         macs: dict[str, str] = {}
         added = self._adapters[vid] = []
         for a in found:
@@ -558,10 +577,13 @@ class Builder:
             mac = str(get(a, "MacAddress", "")).upper()
             macs[mac] = name
             ips = [ip for ip in (get(a, "IPAddresses") or ()) if ":" not in str(ip)]
+            ip = str(ips[0]) if ips else None
+            if ip and "/" not in ip:
+                ip = by_ip.get(ip, ip)
             self.lab.add(aid, Adapter(
                 name=name,
                 mac_spoofing=_name(get(a, "MacAddressSpoofing")) == "On",
-                ip=str(ips[0]) if ips else None,
+                ip=ip,
                 max_bandwidth_mbps=caps.get(name, 0),
                 mac=None if not mac or mac == derived_mac(aid) else mac,
             ))
@@ -580,13 +602,29 @@ class Builder:
 
         Matched as text: both are the dotted quads Windows prints (an address is canonical there,
         so its text is its compressed form)."""
-        by_ip = {cidr.partition("/")[0]: cidr for cidr in ipv4_addresses(read).values()}
+        by_ip = _ip_prefixes(read)
         if not by_ip:
             return
         for aid in self._adapters.get(vm, ()):
             adapter: Adapter = self.lab[aid]
             if adapter.ip and "/" not in adapter.ip and adapter.ip in by_ip:
                 self.lab.set(aid, replace(adapter, ip=by_ip[adapter.ip]))
+
+
+def _seen_guest(read: Read, integration_services_current: bool) -> tuple[Guest, tuple[Listener, ...], str]:
+    """A guest as its own answers show it: the Guest record, its listeners (less its portproxy
+    ports) and bcdedit's launch type (read once, for the record and for its facts)."""
+    launch = _bcd_launch(read.lines("bcd"))
+    guest = Guest(**_platform_fields(read, guest=True, launch=launch),
+                  integration_services_current=integration_services_current)
+    listeners = tuple(Listener(port=port, protocol=protocol) for port, protocol in
+                      listening(_listeners(read), (r.listen_port for r in guest.portproxy)))
+    return guest, listeners, launch
+
+
+def _ip_prefixes(read: Read) -> dict[str, str]:
+    """A guest's IPv4 addresses by their text, with their prefixes ('a.b.c.d' -> 'a.b.c.d/len')."""
+    return {cidr.partition("/")[0]: cidr for cidr in ipv4_addresses(read).values()}
 
 
 def _platform_sources(entries: list[tuple[str, str, str, Sequence[Any]]], owner: str, read: Read) -> None:
@@ -677,8 +715,7 @@ def _security(read: Read) -> Security:
     )
 
 
-_EVENT_COMMANDS = tuple((key, probes.text_of(key)) for key in (*(f"events:{log}" for log in probes.EVENT_LOGS),
-                                                                 *probes.EVENT_QUERIES))
+_EVENT_COMMANDS = tuple((key, probes.text_of(key)) for key in _EVENT_KEYS)
 
 
 def _events(read: Read, owner: str) -> tuple[Event, ...]:
