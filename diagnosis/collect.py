@@ -271,7 +271,9 @@ def _send(
     requests = [Request(where, probe.pipeline) for where, plan in
                 ((NodeId.of_host(host, platform.path), plan) for platform, plan in plans) for probe in plan]
     fan_out = probes.first_batch(guest=True) if prefetch is not None and FAN_OUT_LEVELS > 0 else ()
-    requests += [Request.at(host, probe.pipeline, guest_levels=FAN_OUT_LEVELS) for probe in fan_out]
+    if fan_out:  # one NodeId for the host's forty (Request.at's, made directly as the plans' are)
+        where = NodeId.of_host(host)
+        requests += [Request(where, probe.pipeline, FAN_OUT_LEVELS) for probe in fan_out]
     results = session.send(requests)
     walk.round_trips[host] = walk.round_trips.get(host, 0) + 1
     if fan_out and len(results) > len(fan_out) and all(r.failed for r in results[:len(results) - len(fan_out)]):
