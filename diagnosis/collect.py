@@ -73,12 +73,14 @@ def collect(
 def _rebuild_host(builder: parse.Builder, host: str, walked: tuple[list["_Platform"], Walk], walk: Walk) -> None:
     """One host's platforms added to the evidence, parents first; its counts joined to `walk`."""
     platforms, part = walked
+    # every guest's answers are in: each VM's record is made once, with its guest
+    guests = {platform.node: platform.read for platform in platforms if platform.parent is not None}
     try:
         for platform in platforms:  # parents first, in the order the walk completed them
             if platform.parent is None:
-                builder.add_host(platform.node, platform.read)
+                builder.add_host(platform.node, platform.read, guests)
             else:
-                builder.add_guest(platform.node, platform.read)
+                builder.add_guest(platform.node, platform.read, guests)
     except BadInput as exc:  # answers that cannot be read count as a host that stopped answering
         part.unreachable.append((host, str(exc)))
     walk.round_trips.update(part.round_trips)
@@ -240,12 +242,15 @@ def _follow_up(read: parse.Read) -> tuple[probes.Probe, ...]:
     Every disk a VM uses is tested, even one Get-VHD cannot open (a damaged file shows only there).
     """
     vhds = parse.vhd_objects(read)
+    drives = parse.drive_paths(read)
+    if not vhds and not drives and not read.of_kind("testpath") and not read.of_kind("search"):
+        return ()  # no disk shown (a guest that runs no VM, most of them): nothing below can be asked
     own_paths = {str(v["Path"]) for v in vhds}
     known = {p.lower() for p in own_paths}
     parents = sorted({str(v["ParentPath"]) for v in vhds if v["ParentPath"]})
     path_tested, vhd_tested = read.of_kind("testpath"), read.of_kind("testvhd")
     unresolved = [p for p in parents if p not in path_tested]
-    untested = sorted(p for p in own_paths.union(parse.drive_paths(read)) if p not in vhd_tested)
+    untested = sorted(p for p in own_paths.union(drives) if p not in vhd_tested)
     if unresolved or untested:
         return probes.disk_batch(known, unresolved, untested)
     searched = read.of_kind("search")
@@ -267,7 +272,9 @@ def _send(
     requests = [Request(where, probe.pipeline) for where, plan in
                 ((NodeId.of_host(host, platform.path), plan) for platform, plan in plans) for probe in plan]
     fan_out = probes.first_batch(guest=True) if prefetch is not None and FAN_OUT_LEVELS > 0 else ()
-    requests += [Request.at(host, probe.pipeline, guest_levels=FAN_OUT_LEVELS) for probe in fan_out]
+    if fan_out:  # one NodeId for the host's forty (Request.at's, made directly as the plans' are)
+        where = NodeId.of_host(host)
+        requests += [Request(where, probe.pipeline, FAN_OUT_LEVELS) for probe in fan_out]
     results = session.send(requests)
     walk.round_trips[host] = walk.round_trips.get(host, 0) + 1
     if fan_out and len(results) > len(fan_out) and all(r.failed for r in results[:len(results) - len(fan_out)]):

@@ -12,7 +12,7 @@ import ipaddress
 import re
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from nestlab.diagnosis import probes
 from nestlab.diagnosis.evidence import Event, Fact, Facts, Shown
@@ -66,7 +66,8 @@ Answers = dict[str, Result]
 
 def objects(answers: Answers, key: str) -> list[PSObject]:
     result = answers.get(key)
-    return [o for o in result.output if isinstance(o, PSObject)] if result else []
+    # most answers are empty (an error, or nothing found): no comprehension to run for them
+    return [o for o in result.output if isinstance(o, PSObject)] if result and result.output else []
 
 
 def first(answers: Answers, key: str) -> PSObject | None:
@@ -80,12 +81,11 @@ def lines(answers: Answers, key: str) -> list[str]:
 
 
 def get(obj: PSObject | None, name: str, default: Any = None) -> Any:
+    """A property, or `default` when the object lacks it or it is null. `Mapping.get` (PSObject's
+    own: one look-up, no KeyError raised and caught for a name the object lacks)."""
     if obj is None:
         return default
-    try:
-        value = obj[name]
-    except KeyError:
-        return default
+    value = obj.get(name)
     return default if value is None else value
 
 
@@ -98,6 +98,8 @@ def probe_text(key: str) -> str:
 
 
 FOLLOW_UPS = ("testpath", "testvhd", "search")  # the per-file probes whose answers are facts of a disk
+_EVENT_KEYS = (*(f"events:{log}" for log in probes.EVENT_LOGS), *probes.EVENT_QUERIES)  # newest of each log first
+_EVENT_KEY_SET = frozenset(_EVENT_KEYS)
 
 
 class Read:
@@ -119,12 +121,13 @@ class Read:
         self._lines: dict[str, list[str]] = {}
         kinds: dict[str, dict[str, Result]] = {}
         follow_ups: list[tuple[str, str, str, Result]] = []  # (kind, path, key, answer), in answer order
-        for key, result in answers.items():
-            kind, colon, path = key.partition(":")
-            if colon:
-                kinds.setdefault(kind, {})[path] = result
-                if kind in FOLLOW_UPS:
-                    follow_ups.append((kind, path, key, result))
+        # most platform probes have no kind, and the event logs' kind is never asked: skipped in C
+        for key in [key for key in answers if ":" in key and key not in _EVENT_KEY_SET]:
+            kind, _, path = key.partition(":")
+            result = answers[key]
+            kinds.setdefault(kind, {})[path] = result
+            if kind in FOLLOW_UPS:
+                follow_ups.append((kind, path, key, result))
         self._kinds = kinds
         self.follow_ups = follow_ups
         self._vhds: list[tuple[str, PSObject]] | None = None
@@ -146,7 +149,8 @@ class Read:
         return found
 
     def of_kind(self, kind: str) -> dict[str, Result]:
-        """The answers keyed `kind:…`, by what follows the colon (a path, a log name), in answer order."""
+        """The answers keyed `kind:…`, by what follows the colon (a path, `*parents`), in answer order.
+        Not the event logs' (`events:System` …: read by key, never by kind)."""
         return self._kinds.get(kind, {})
 
     def keyed_vhd_objects(self) -> list[tuple[str, PSObject]]:
@@ -177,6 +181,8 @@ PLATFORM_OBJECTS = ("os", "cs", "cpu", "feature", "optionalfeature", "deviceguar
                     "switches", "nat", "natmappings")
 TEXT_ANSWERS = ("bcd", "portproxy", "filters")
 _PLATFORM_COMMANDS = {key: probes.text_of(key) for key in (*PLATFORM_OBJECTS, *TEXT_ANSWERS)}  # cited per platform
+_OBJECT_COMMANDS = tuple((key, _PLATFORM_COMMANDS[key]) for key in PLATFORM_OBJECTS)
+_TEXT_COMMANDS = tuple((key, _PLATFORM_COMMANDS[key]) for key in TEXT_ANSWERS)
 
 
 def vm_states(answers: "Answers | Read") -> list[tuple[str, bool]]:
@@ -260,10 +266,16 @@ class Builder:
         self._vm_state: dict[str, list[tuple[str, bool]]] = {}
         self._macs: dict[str, dict[str, str]] = {}  # VM id -> MAC -> its adapter's name
         self._adapters: dict[str, list[str]] = {}  # VM id -> its adapters' ids, as added
+        # VM id -> its guest's bcdedit launch type, for the VMs whose record was made with their
+        # guest (add_host/add_guest given the guests' answers): add_guest then adds only the rest
+        self._whole: dict[str, str] = {}
 
     # -- entry points ----------------------------------------------------------------------------
 
-    def add_host(self, host: str, answers: "Answers | Read") -> None:
+    def add_host(self, host: str, answers: "Answers | Read", guests: "Mapping[str, Read] | None" = None) -> None:
+        """A host. `guests`: the answers of its Running guests (and theirs) by VM id, when known
+        already (the collector's, after the walk): each VM's record is then made once with its
+        guest and listeners, and its adapters with their prefixes, not replaced by add_guest."""
         read = reading(answers)
         launch = _bcd_launch(read.lines("bcd"))
         platform = _platform_fields(read, guest=False, launch=launch)
@@ -280,23 +292,22 @@ class Builder:
         ))
         self._facts(host, read, launch)
         self._nics(host, read)
-        self._owner(host, read, Edge.HOSTS)
+        self._owner(host, read, Edge.HOSTS, guests)
 
-    def add_guest(self, vm: str, answers: "Answers | Read") -> bool:
-        """A Running VM's guest; False when PowerShell Direct could not enter it."""
+    def add_guest(self, vm: str, answers: "Answers | Read", guests: "Mapping[str, Read] | None" = None) -> bool:
+        """A Running VM's guest; False when PowerShell Direct could not enter it. `guests` as for
+        add_host (its own VMs' guests)."""
         read = reading(answers)
         if read.first("os") is None:
             return False
-        record: VM = self.lab[vm]
-        launch = _bcd_launch(read.lines("bcd"))
-        guest = Guest(**_platform_fields(read, guest=True, launch=launch),
-                      integration_services_current=record.guest.integration_services_current)
-        listeners = tuple(Listener(port=port, protocol=protocol) for port, protocol in
-                          listening(_listeners(read), (r.listen_port for r in guest.portproxy)))
-        self.lab.set(vm, replace(record, guest=guest, services=listeners))
-        self._prefixes(vm, read)
+        launch = self._whole.pop(vm, None)
+        if launch is None:  # its VM was added without its guest's answers: the record is replaced
+            record: VM = self.lab[vm]
+            guest, listeners, launch = _seen_guest(read, record.guest.integration_services_current)
+            self.lab.set(vm, replace(record, guest=guest, services=listeners))
+            self._prefixes(vm, read)
         self._facts(vm, read, launch)
-        self._owner(vm, read, Edge.RUNS)
+        self._owner(vm, read, Edge.RUNS, guests)
         return True
 
     def vms_of(self, owner: str) -> list[tuple[str, bool]]:
@@ -324,7 +335,7 @@ class Builder:
         """A host's or guest's own answers, an entry per probe. Made now, not when cited: a lazy
         group would keep every platform's answers (Results, their Requests) alive as long as
         the evidence, for 0.4 % of a diagnosis."""
-        self.sources.setdefault(owner, []).extend(_platform_sources(owner, read))
+        _platform_sources(self.sources.setdefault(owner, []), owner, read)
 
     # -- facts -----------------------------------------------------------------------------------
 
@@ -340,15 +351,16 @@ class Builder:
                                   if bcd and bcd.ok else None),
             events=_events(read, owner), hyperv_install_state=_install_state(read, owner))
         self._shown_platform(owner, read)
+        changes = self._changes
         for kind, path, key, result in read.follow_ups:  # in answer order, as the disks were asked about
             if kind == "testpath":
-                if result.output:
-                    self._merge(vhd_id(owner, path), test_path=Fact(probe_text(key), "Result",
-                                                                      bool(result.output[0]), owner))
+                if result.output:  # _merge's, the Fact is never None
+                    changes.setdefault(vhd_id(owner, path), {})["test_path"] = Fact(
+                        probe_text(key), "Result", bool(result.output[0]), owner)
             elif kind == "testvhd":
                 if result.errors:
-                    self._merge(vhd_id(owner, path), test_vhd_error=Fact(probe_text(key), "Error",
-                                                                           result.errors[0].message, owner))
+                    changes.setdefault(vhd_id(owner, path), {})["test_vhd_error"] = Fact(
+                        probe_text(key), "Error", result.errors[0].message, owner)
             else:  # search
                 hits = tuple(str(get(o, "FullName")) for o in read.objects(key))
                 self._merge(vhd_id(owner, path), parent_search=Fact(
@@ -378,12 +390,12 @@ class Builder:
                 self.lab.add(net, Network(name=network))
             self.lab.link(nid, net, Edge.UPLINK)
 
-    def _owner(self, owner: str, read: Read, vm_edge: Edge) -> None:
+    def _owner(self, owner: str, read: Read, vm_edge: Edge, guests: "Mapping[str, Read] | None") -> None:
         switches = self._switches(owner, read)
         nats = self._nats(owner, read)
         vhds = self._vhds(owner, read)
         self._derived_links(owner, switches, vhds, nats)
-        self._vms(owner, read, vm_edge)
+        self._vms(owner, read, vm_edge, guests or {})
 
     def _derived_links(self, owner: str, switches: list[str], vhds: list[str], nats: list[str]) -> None:
         """The edges `Lab.relink(owner)` makes (uplink, parent, nat), for an owner whose switches,
@@ -391,6 +403,8 @@ class Builder:
         there is nothing to unlink, and relink's look-up of each one's edges — a fresh scan every
         time, as each link forgets the lab's indexes — is work with no result (a twentieth of the
         rebuild). tests/test_speed_parse.py checks that relink then changes nothing."""
+        if not (switches or vhds or nats):  # an owner that holds none (a plain guest): nothing to link
+            return
         lab = self.lab
         is_vm = lab.kind(owner) == "vm"
         for sid in switches:
@@ -477,13 +491,15 @@ class Builder:
             added.append(vid)
             self._shown(vid, owner, key, (v,))
             self.lab.link(owner, vid, Edge.HAS)
+        if not read.follow_ups:  # no Test-Path or Test-VHD answer: nothing missing or corrupt to read
+            return added
         missing = tuple(missing_parents(read))
         corrupt = tuple(path for path, message in own_test_vhd_errors(read).items() if _is_corrupt(message))
         if missing or corrupt:
             self.lab.update_platform(owner, files_missing=missing, files_corrupt=corrupt)
         return added
 
-    def _vms(self, owner: str, read: Read, edge: Edge) -> None:
+    def _vms(self, owner: str, read: Read, edge: Edge, guests: "Mapping[str, Read]") -> None:
         found = read.objects("vms")
         if not found:
             self._vm_state[owner] = []
@@ -509,6 +525,13 @@ class Builder:
             running = state == "Running"
             cpu_usage = int(get(v, "CPUUsage", 0))
             processor, mem = processors.get(name), memory.get(name)
+            current = get(v, "IntegrationServicesState") != "Update required"
+            seen = guests.get(vid)
+            if seen is not None and seen.first("os") is not None:  # made whole now: add_guest's record
+                guest, listeners, self._whole[vid] = _seen_guest(seen, current)
+                by_ip = _ip_prefixes(seen)
+            else:
+                guest, listeners, by_ip = _UNSEEN_GUEST[current], (), {}
             self.lab.add(vid, VM(
                 name=name,
                 generation=int(get(v, "Generation", 2)),
@@ -518,20 +541,23 @@ class Builder:
                 memory=vm_memory(mem, v, running),
                 clustered=bool(get(v, "IsClustered", False)),
                 workload=workload(cpu_usage),
-                guest=_UNSEEN_GUEST[get(v, "IntegrationServicesState") != "Update required"],
+                services=listeners,
+                guest=guest,
             ))
             self.lab.link(owner, vid, edge)
             self._changes.setdefault(vid, {}).update(  # _merge's, neither is None
                 cpu_usage=Fact(shown_by, "CPUUsage", cpu_usage, owner),
                 memory_assigned=Fact(shown_by, "MemoryAssigned", int(get(v, "MemoryAssigned", 0)), owner))
-            self._shown(vid, owner, "vms", (v,), shown_by)
+            entries = self.sources.setdefault(vid, [])  # _shown's, with the commands rendered once
+            entries.append((owner, "vms", shown_by, (v,)))
             if processor is not None:
-                self._shown(vid, owner, "processors", (processor,), commands["processors"])
+                entries.append((owner, "processors", commands["processors"], (processor,)))
             if mem is not None:
-                self._shown(vid, owner, "memory", (mem,), commands["memory"])
+                entries.append((owner, "memory", commands["memory"], (mem,)))
             drives = drive_objects.get(name, ())
-            self._shown(vid, owner, "drives", drives, commands["drives"])
-            self._vm_adapters(owner, vid, adapters.get(name, []), caps.get(name, {}), settings.get(name, {}))
+            if drives:
+                entries.append((owner, "drives", commands["drives"], drives))
+            self._vm_adapters(owner, vid, adapters.get(name, []), caps.get(name, {}), settings.get(name, {}), by_ip)
             for d in drives:
                 path = str(get(d, "Path"))
                 target = self.lab.vhd_by_path(owner, path)
@@ -540,7 +566,9 @@ class Builder:
         self._vm_state[owner] = states
 
     def _vm_adapters(self, owner: str, vid: str, found: list[PSObject], caps: dict[str, int],
-                     settings: dict[str, PSObject]) -> None:
+                     settings: dict[str, PSObject], by_ip: dict[str, str]) -> None:
+        """A VM's adapters; `by_ip`: its guest's addresses with their prefixes (_prefixes'), when
+        the guest's answers are known as the VM is added."""
         macs: dict[str, str] = {}
         added = self._adapters[vid] = []
         for a in found:
@@ -549,10 +577,13 @@ class Builder:
             mac = str(get(a, "MacAddress", "")).upper()
             macs[mac] = name
             ips = [ip for ip in (get(a, "IPAddresses") or ()) if ":" not in str(ip)]
+            ip = str(ips[0]) if ips else None
+            if ip and "/" not in ip:
+                ip = by_ip.get(ip, ip)
             self.lab.add(aid, Adapter(
                 name=name,
                 mac_spoofing=_name(get(a, "MacAddressSpoofing")) == "On",
-                ip=str(ips[0]) if ips else None,
+                ip=ip,
                 max_bandwidth_mbps=caps.get(name, 0),
                 mac=None if not mac or mac == derived_mac(aid) else mac,
             ))
@@ -571,7 +602,7 @@ class Builder:
 
         Matched as text: both are the dotted quads Windows prints (an address is canonical there,
         so its text is its compressed form)."""
-        by_ip = {cidr.partition("/")[0]: cidr for cidr in ipv4_addresses(read).values()}
+        by_ip = _ip_prefixes(read)
         if not by_ip:
             return
         for aid in self._adapters.get(vm, ()):
@@ -580,19 +611,37 @@ class Builder:
                 self.lab.set(aid, replace(adapter, ip=by_ip[adapter.ip]))
 
 
-def _platform_sources(owner: str, read: Read) -> Iterator[tuple[str, str, str, Sequence[Any]]]:
-    """A host's or guest's own answers as Shown entries: each object under the platform's node,
-    text answers (bcdedit, netsh, fltmc) as their lines."""
-    answers, commands = read.answers, _PLATFORM_COMMANDS
-    for key in PLATFORM_OBJECTS:
-        found = read.objects(key)
-        if not found and key in answers:  # an empty answer, or an error, shows that there is none (no NAT, no policy key)
-            found = ({},)
+def _seen_guest(read: Read, integration_services_current: bool) -> tuple[Guest, tuple[Listener, ...], str]:
+    """A guest as its own answers show it: the Guest record, its listeners (less its portproxy
+    ports) and bcdedit's launch type (read once, for the record and for its facts)."""
+    launch = _bcd_launch(read.lines("bcd"))
+    guest = Guest(**_platform_fields(read, guest=True, launch=launch),
+                  integration_services_current=integration_services_current)
+    listeners = tuple(Listener(port=port, protocol=protocol) for port, protocol in
+                      listening(_listeners(read), (r.listen_port for r in guest.portproxy)))
+    return guest, listeners, launch
+
+
+def _ip_prefixes(read: Read) -> dict[str, str]:
+    """A guest's IPv4 addresses by their text, with their prefixes ('a.b.c.d' -> 'a.b.c.d/len')."""
+    return {cidr.partition("/")[0]: cidr for cidr in ipv4_addresses(read).values()}
+
+
+def _platform_sources(entries: list[tuple[str, str, str, Sequence[Any]]], owner: str, read: Read) -> None:
+    """A host's or guest's own answers as Shown entries, appended to `entries`: each object under
+    the platform's node, text answers (bcdedit, netsh, fltmc) as their lines. Some thirty per
+    platform, so a plain loop over the keys with their commands, not a generator."""
+    answers, objects, add = read.answers, read.objects, entries.append
+    for key, command in _OBJECT_COMMANDS:
+        found = objects(key)
         if found:
-            yield owner, key, commands[key], found
-    for key in TEXT_ANSWERS:
-        if key in answers and answers[key].ok:
-            yield owner, key, commands[key], ({"Output": tuple(read.lines(key))},)
+            add((owner, key, command, found))
+        elif key in answers:  # an empty answer, or an error, shows that there is none (no NAT, no policy key)
+            add((owner, key, command, ({},)))
+    for key, command in _TEXT_COMMANDS:
+        result = answers.get(key)
+        if result is not None and result.ok:
+            add((owner, key, command, ({"Output": tuple(read.lines(key))},)))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -634,10 +683,13 @@ def _install_state(read: Read, owner: str) -> Fact | None:
 
 
 def _bcd_launch(text_lines: list[str]) -> str:
+    """bcdedit's hypervisorlaunchtype value ("" without the line). Only a line whose lowered text
+    holds the name can be it, so the others (a dozen per platform) are not split."""
     for line in text_lines:
-        parts = line.split()
-        if len(parts) >= 2 and parts[0].lower() == "hypervisorlaunchtype":
-            return parts[1]
+        if "hypervisorlaunchtype" in line.lower():
+            parts = line.split()
+            if len(parts) >= 2 and parts[0].lower() == "hypervisorlaunchtype":
+                return parts[1]
     return ""
 
 
@@ -663,13 +715,15 @@ def _security(read: Read) -> Security:
     )
 
 
+_EVENT_COMMANDS = tuple((key, probes.text_of(key)) for key in _EVENT_KEYS)
+
+
 def _events(read: Read, owner: str) -> tuple[Event, ...]:
     """Every event the probes read: the newest of each log, then what the by-provider queries
     found further back (probes.EVENT_QUERIES), each record once."""
     found: list[Event] = []
     seen_records: set[tuple[int, str, str]] = set()
-    for key in (*(f"events:{log}" for log in probes.EVENT_LOGS), *probes.EVENT_QUERIES):
-        command = probe_text(key)
+    for key, command in _EVENT_COMMANDS:
         for e in read.objects(key):
             event = Event(command, int(get(e, "Id", 0)), str(get(e, "ProviderName", "")),
                           str(get(e, "Message", "")), owner)
@@ -750,9 +804,12 @@ def volume_media(answers: "Answers | Read") -> dict[str, str | None]:
 def volume_records(answers: "Answers | Read") -> tuple[Volume, ...]:
     """Get-Volume's lettered volumes; a medium not shown is taken as ssd."""
     read = reading(answers)
+    found = read.objects("volumes")
+    if not found:  # a guest that shows none (most plain guests): no media to join
+        return ()
     media_of = volume_media(read)
     volumes = []
-    for v in read.objects("volumes"):
+    for v in found:
         letter = str(get(v, "DriveLetter", "")).rstrip(":").upper()
         if not letter:
             continue

@@ -52,6 +52,11 @@ class Probe:
     key: str
     pipeline: tuple[Command, ...]
 
+    def __init__(self, key: str, pipeline: tuple[Command, ...]) -> None:
+        # set at once, as psdata.Command's: the follow-ups make a Probe per file path (~600 per
+        # 200 VMs); tests/test_speed_parse.py keeps the signature the fields'
+        self.__dict__.update(key=key, pipeline=pipeline)
+
     @property
     def text(self) -> str:
         """The probe as a person would type it (for evidence items)."""

@@ -6,10 +6,13 @@ from __future__ import annotations
 import copy
 import pickle
 
-from nestlab.diagnosis import collect, evidence, parse
+import pytest
+
+from nestlab.diagnosis import collect, evidence, parse, probes
 from nestlab.diagnosis.evidence import Facts, Shown, Source
 from nestlab.lab.session import SimSession
 from nestlab.simulator import labfile
+from nestlab.simulator.model import Lab
 from nestlab.simulator.psdata import PSObject, Result
 
 
@@ -76,3 +79,68 @@ def test_the_builder_links_what_relink_would_in_the_same_order(monkeypatch):
     kinds = {str(key) for _, _, key in ev.lab.graph.edges(keys=True)}
     assert {"uplink", "parent", "nat"} <= kinds
     assert _edges_in_order(ev.lab) == _edges_in_order(relinked.lab)
+
+
+@pytest.mark.parametrize("module, cls", [(evidence, "Fact"), (evidence, "Event"), (evidence, "Facts"),
+                                         (probes, "Probe")])
+def test_an_evidence_record_is_made_as_its_dataclass_fields_say_without_the_frozen_init(module, cls):
+    """Fact, Event, Facts and Probe set their fields at once (perf4: the generated frozen __init__
+    sets each through object.__setattr__): the same parameters, defaults and keyword-only ones, and
+    still frozen, equal and hashable as the dataclass says. Fails if a field is added to one but
+    not to its __init__, or the generated __init__ comes back."""
+    import dataclasses
+    import inspect
+
+    kind = getattr(module, cls)
+    fields = dataclasses.fields(kind)
+    parameters = list(inspect.signature(kind.__init__).parameters.values())[1:]
+    assert [(p.name, p.default, p.kind is inspect.Parameter.KEYWORD_ONLY) for p in parameters] == [
+        (f.name, inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default, f.kw_only) for f in fields]
+    assert "__setattr__" not in kind.__init__.__code__.co_names
+    values = {f.name: (f"v{i}" if f.default is dataclasses.MISSING else f.default) for i, f in enumerate(fields)}
+    record = kind(**values)
+    assert [getattr(record, f.name) for f in fields] == list(values.values())
+    assert record == kind(**values) and hash(record) == hash(kind(**values))
+    assert dataclasses.replace(record) == record and pickle.loads(pickle.dumps(record)) == record
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(record, fields[0].name, "changed")
+
+
+def _rebuilt_without_guests(walks, hosts):
+    """The rebuild as it was: each host and guest added by itself, the VM's record replaced once
+    its guest's answers come (add_host/add_guest without the guests' answers)."""
+    builder = parse.Builder(Lab("evidence"))
+    for platforms, _ in walks:
+        for platform in platforms:
+            if platform.parent is None:
+                builder.add_host(platform.node, platform.read)
+            else:
+                builder.add_guest(platform.node, platform.read)
+    return builder.finish(), builder.facts
+
+
+def test_a_running_vm_is_made_once_with_its_guest_when_its_answers_are_in(monkeypatch):
+    """perf4: the collector hands the builder every guest's answers, so each Running VM's record is
+    made with its guest, listeners and prefixed adapter addresses, not replaced when the guest
+    is added. The lab and facts must be the ones the replacing rebuild made, and no VM or
+    adapter record replaced. Fails if the builder ignores the guests' answers."""
+    from nestlab.simulator.model import VM, Adapter, Lab as ModelLab
+
+    lab = labfile.load("builtin:reference")
+    session = SimSession(lab)
+    hosts = session.hosts()
+    walks = collect._walk_hosts(session, hosts, None, concurrent=False)
+    old_lab, old_facts = _rebuilt_without_guests(walks, hosts)
+    replaced = []
+    set_record = ModelLab.set
+    monkeypatch.setattr(ModelLab, "set", lambda self, node, record: (
+        replaced.append(node) if isinstance(record, (VM, Adapter)) and record.name else None,
+        set_record(self, node, record))[1])
+    ev = collect._rebuilt(hosts, walks, collect.Walk(), "", "evidence")
+    assert replaced == []
+    assert _edges_in_order(ev.lab) == _edges_in_order(old_lab)
+    assert [(n, ev.lab[n]) for n in ev.lab.graph] == [(n, old_lab[n]) for n in old_lab.graph]
+    assert dict(ev.facts) == old_facts
+    seen = [ev.lab[vm] for vm in ev.lab.all_vms() if ev.lab[vm].state == "Running"]
+    assert seen and all(vm.guest.os.build for vm in seen) and any(vm.services for vm in seen)
+    assert any("/" in (ev.lab[a].ip or "") for vm in ev.lab.all_vms() for a in ev.lab.adapters(vm))
