@@ -110,7 +110,7 @@ def nesting_proven(ev: Evidence, node: str) -> bool:
     if node not in lab:
         return False
     for child in lab.vms(node):
-        if any(lab[vm].state == "Running" and lab.parent(vm) != node for vm in views.below(lab, child)):
+        if any(lab[vm].state == "Running" and views.parent(lab, vm) != node for vm in views.below(lab, child)):
             return True
     return False
 

@@ -168,3 +168,85 @@ def test_an_error_seen_on_a_vm_is_matched_to_it_once_per_evidence_first_text_fir
     why = intent.intent_of(ev, vm)
     assert f"an error seen in {ev.lab[vm].name} names a nesting failure" in why.reasons
     assert texts[1].item() in why.evidence
+
+
+# -- perf4: one walk of the nesting, owners that hold nothing to find, the adapters services stand on --
+
+
+def test_one_walk_of_the_nesting_gives_every_vms_parent_and_is_kept(lab):
+    walked = views.nesting(lab)
+    assert walked.parent == {vm: lab.parent(vm) for vm in lab.all_vms()}
+    assert all(views.parent(lab, vm) == lab.parent(vm) for vm in lab.all_vms())
+    assert views.nesting(lab) is walked
+    lab.update(lab.all_vms()[0], state="Off")
+    assert views.nesting(lab) is not walked
+
+
+def test_a_vms_disk_chains_are_files_of_its_parent(lab):
+    """What dynamic-vhd's skip of an owner without dynamic disks stands on."""
+    from nestlab.diagnosis.rules.common import disk_chains
+
+    for evidence_lab in (lab, collect(SimSession(lab), target=lab.name).lab):
+        for vm in evidence_lab.all_vms():
+            held = set(evidence_lab.owned(evidence_lab.parent(vm), "vhd"))
+            assert {vhd for chain in disk_chains(evidence_lab, vm) for vhd in chain} <= held
+
+
+def _disk_rules(ev: Evidence) -> tuple[list[str], list[str]]:
+    from nestlab.diagnosis.rules import performance
+
+    return ([f.subject for f in performance.dynamic_vhd.run(ev)], [f.subject for f in performance.slow_storage.run(ev)])
+
+
+def test_dynamic_vhd_and_slow_storage_walk_no_chain_on_an_owner_with_no_dynamic_or_rotational_disk(monkeypatch):
+    from dataclasses import replace
+
+    from nestlab.diagnosis.rules import performance
+
+    lab = generate(seed=100, hosts=1, depth=2, vms_per_host=40)
+    ev = collect(SimSession(lab), target=lab.name)
+    walked: list[str] = []
+    chains = performance.disk_chains
+    monkeypatch.setattr(performance, "disk_chains", lambda lab_, vm: walked.append(vm) or chains(lab_, vm))
+    assert intent.chain_vms(ev) and _disk_rules(ev) == ([], []) and walked == []
+    # one owner with a dynamic disk and an HDD: its chain VMs are walked, and found as a full walk finds them
+    owner = views.parent(ev.lab, intent.chain_vms(ev)[-1])
+    mine = [vm for vm in intent.chain_vms(ev) if views.parent(ev.lab, vm) == owner]
+    disk = next(vhd for chain in chains(ev.lab, mine[0]) for vhd in chain)
+    ev.lab.update(disk, type="dynamic")
+    drive = ev.lab[disk].path[:2].upper()
+    ev.lab.update_platform(owner, volumes=tuple(replace(v, media="hdd") if v.drive.upper() == drive else v
+                                                for v in ev.lab.platform(owner).volumes))
+    ev.memo.clear()
+    dynamic, slow = _disk_rules(ev)
+    assert dynamic == [vhd for vm in intent.chain_vms(ev) for chain in chains(ev.lab, vm) for vhd in chain
+                       if ev.lab[vhd].type == "dynamic"] == [disk]
+    assert disk in slow and set(walked) == set(mine)
+
+
+def test_services_behind_an_owner_share_one_walk_of_its_adapters_and_answer_as_the_walk_did():
+    from nestlab.diagnosis.rules import network
+
+    lab = generate(seed=100, hosts=1, depth=2, vms_per_host=100)
+
+    def walked(owner: str, internal_only: bool, system: bool) -> list:  # the walk per variant, as it was
+        found = []
+        for vm in lab.vms(owner):
+            if lab[vm].state != "Running":
+                continue
+            for adapter in lab.adapters(vm):
+                switch, ip = lab.switch_of(adapter), lab[adapter].ip
+                if ip is None or switch is None or (internal_only and lab[switch].type != "Internal"):
+                    continue
+                found += [network.Service(vm, ip.split("/")[0], port, protocol)
+                          for port, protocol in network.listeners(lab, vm, system=system)]
+        return found
+
+    owners = [p for p in views.platforms(lab) if lab.vms(p)]
+    assert any(network.services_behind(lab, o, internal_only=True) for o in owners)
+    for owner in owners:
+        adapters = network.addressed_adapters(lab, owner)
+        for internal_only, system in ((False, False), (False, True), (True, False)):
+            assert list(network.services_behind(lab, owner, internal_only=internal_only, system=system)) \
+                == walked(owner, internal_only, system)
+        assert network.addressed_adapters(lab, owner) is adapters

@@ -308,6 +308,22 @@ def services_behind(lab: Lab, owner: str, *, internal_only: bool, system: bool =
 
 def _services_behind(lab: Lab, owner: str, *, internal_only: bool, system: bool) -> list[Service]:
     found = []
+    for vm, ip, internal in addressed_adapters(lab, owner):
+        if internal_only and not internal:
+            continue
+        found.extend(Service(vm, ip, port, protocol) for port, protocol in listeners(lab, vm, system=system))
+    return found
+
+
+def addressed_adapters(lab: Lab, owner: str) -> tuple[tuple[str, str, bool], ...]:
+    """(vm, address, on an Internal switch?) of each connected, addressed adapter of the Running VMs
+    an owner runs, in order: what `services_behind` stands on. It is asked in three variants (all
+    switches or the Internal ones, with or without Windows' own listeners), which share this walk
+    of the owner's VMs: kept per lab state (Lab.memo)."""
+    return lab.memo(("rules.network.addressed_adapters", owner), lambda: tuple(_addressed_adapters(lab, owner)))
+
+
+def _addressed_adapters(lab: Lab, owner: str) -> Iterator[tuple[str, str, bool]]:
     for vm in lab.vms(owner):
         if not running(lab, vm):
             continue
@@ -316,10 +332,7 @@ def _services_behind(lab: Lab, owner: str, *, internal_only: bool, system: bool)
             ip = ip_of(lab[adapter].ip)
             if ip is None or switch is None:
                 continue
-            if internal_only and lab[switch].type != "Internal":
-                continue
-            found.extend(Service(vm, ip, port, protocol) for port, protocol in listeners(lab, vm, system=system))
-    return found
+            yield vm, ip, lab[switch].type == "Internal"
 
 
 def listeners(lab: Lab, vm: str, *, system: bool = False) -> set[tuple[int, str]]:
