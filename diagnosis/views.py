@@ -31,6 +31,7 @@ class Nesting:
     order: tuple[str, ...]
     parent: dict[str, str]  # VM -> the host or VM whose hypervisor runs it (`Lab.parent`)
     span: dict[str, tuple[int, int]]  # host or VM -> the VMs below it: order[start:end]
+    running: dict[str, tuple[str, ...]]  # host or VM -> the VMs it runs that are Running, in order
     platforms: tuple[str, ...]  # each host, then each Running VM below it (pre-order)
 
 
@@ -39,29 +40,30 @@ def nesting(lab: Lab) -> Nesting:
 
 
 def _nesting(lab: Lab) -> Nesting:
+    found = Nesting((), {}, {}, {}, ())
     order: list[str] = []
-    parent: dict[str, str] = {}
-    span: dict[str, tuple[int, int]] = {}
     platforms: list[str] = []
     for host in lab.hosts():
-        _descend(lab, host, order, parent, span)
-        start, end = span[host]
         platforms.append(host)
-        platforms.extend(vm for vm in order[start:end] if lab[vm].state == "Running")
-    return Nesting(tuple(order), parent, span, tuple(platforms))
+        _descend(lab, host, order, platforms, found)
+    return Nesting(tuple(order), found.parent, found.span, found.running, tuple(platforms))
 
 
-def _descend(lab: Lab, owner: str, order: list[str], parent: dict[str, str],
-             span: dict[str, tuple[int, int]]) -> None:
-    """`order` extended by the VMs below `owner`, pre-order, each VM's parent and each node's run
-    noted on the way: one walk, no list per level (a module function, not a closure: nothing kept
-    refers back to the lab)."""
+def _descend(lab: Lab, owner: str, order: list[str], platforms: list[str], found: Nesting) -> None:
+    """`order` and `platforms` extended by the VMs below `owner`, pre-order, with each VM's parent,
+    each node's run and its Running VMs noted on the way (each VM's record read once): one walk,
+    no list per level (a module function, not a closure: nothing kept refers back to the lab)."""
     start = len(order)
+    up = []
     for vm in lab.vms(owner):
         order.append(vm)
-        parent[vm] = owner
-        _descend(lab, vm, order, parent, span)
-    span[owner] = (start, len(order))
+        found.parent[vm] = owner
+        if lab[vm].state == "Running":
+            up.append(vm)
+            platforms.append(vm)
+        _descend(lab, vm, order, platforms, found)
+    found.span[owner] = (start, len(order))
+    found.running[owner] = tuple(up)
 
 
 def below(lab: Lab, owner: str) -> tuple[str, ...]:
@@ -77,6 +79,12 @@ def parent(lab: Lab, vm: str) -> str:
     """The host or VM whose hypervisor runs `vm` (`Lab.parent`), read from the walk."""
     found = nesting(lab).parent.get(vm)
     return lab.parent(vm) if found is None else found
+
+
+def running_vms(lab: Lab, owner: str) -> tuple[str, ...]:
+    """The VMs a host or VM runs (not below them) that are Running, in order, read from the walk."""
+    found = nesting(lab).running.get(owner)
+    return tuple(vm for vm in lab.vms(owner) if lab[vm].state == "Running") if found is None else found
 
 
 def all_vms(lab: Lab) -> tuple[str, ...]:

@@ -176,6 +176,8 @@ def test_an_error_seen_on_a_vm_is_matched_to_it_once_per_evidence_first_text_fir
 def test_one_walk_of_the_nesting_gives_every_vms_parent_and_is_kept(lab):
     walked = views.nesting(lab)
     assert walked.parent == {vm: lab.parent(vm) for vm in lab.all_vms()}
+    assert walked.running == {n: tuple(vm for vm in lab.vms(n) if lab[vm].state == "Running")
+                              for n in [*lab.hosts(), *lab.all_vms()]}
     assert all(views.parent(lab, vm) == lab.parent(vm) for vm in lab.all_vms())
     assert views.nesting(lab) is walked
     lab.update(lab.all_vms()[0], state="Off")
@@ -250,3 +252,4 @@ def test_services_behind_an_owner_share_one_walk_of_its_adapters_and_answer_as_t
             assert list(network.services_behind(lab, owner, internal_only=internal_only, system=system)) \
                 == walked(owner, internal_only, system)
         assert network.addressed_adapters(lab, owner) is adapters
+        assert network.listening_at(lab, owner) == {(s.ip, s.port) for s in walked(owner, False, True) if s.protocol == "TCP"}

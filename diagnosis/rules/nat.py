@@ -14,6 +14,7 @@ from nestlab.diagnosis.rules.network import (
     covers,
     forwards,
     internal_switches,
+    listening_at,
     outside_address,
     portproxy_add,
     services_behind,
@@ -50,8 +51,7 @@ def nat_static_mapping_wrong(ev: Evidence) -> Iterator[Hit]:
         if not forwarded:  # nothing forwarded, nothing forwarded wrong (most platforms)
             continue
         services = services_behind(lab, owner, internal_only=False)
-        listening = {(s.ip, s.port) for s in services_behind(lab, owner, internal_only=False, system=True)
-                     if s.protocol == "TCP"}
+        listening = listening_at(lab, owner)
         vm_at = _vms_by_ip(lab, owner)
         taken = {(f[2], f[3]) for f in forwarded} & listening
         for listen, port, ip, target_port, nat in forwarded:

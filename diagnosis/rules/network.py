@@ -14,7 +14,7 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
-from nestlab.diagnosis import default_switch, intent
+from nestlab.diagnosis import default_switch, intent, views
 from nestlab.diagnosis.rules import bridged_guest
 from nestlab.diagnosis.evidence import Evidence
 from nestlab.diagnosis.rules.common import (
@@ -33,7 +33,6 @@ from nestlab.diagnosis.rules.common import (
     on_platform,
     ps,
     rule,
-    running,
     seen,
     shown,
 )
@@ -307,11 +306,31 @@ def services_behind(lab: Lab, owner: str, *, internal_only: bool, system: bool =
 
 
 def _services_behind(lab: Lab, owner: str, *, internal_only: bool, system: bool) -> list[Service]:
+    if not system:  # the services of every adapter, each made once: the Internal switches' are a part of them
+        return [service for service, internal in _placed_services(lab, owner) if internal or not internal_only]
     found = []
     for vm, ip, internal in addressed_adapters(lab, owner):
         if internal_only and not internal:
             continue
         found.extend(Service(vm, ip, port, protocol) for port, protocol in listeners(lab, vm, system=system))
+    return found
+
+
+def _placed_services(lab: Lab, owner: str) -> tuple[tuple[Service, bool], ...]:
+    """Each service behind an owner (Windows' own listeners left out), with whether its adapter is on
+    an Internal switch: all of them and the Internal ones are asked both, of the same owners."""
+    return lab.memo(("rules.network.placed_services", owner), lambda: tuple(
+        (Service(vm, ip, port, protocol), internal)
+        for vm, ip, internal in addressed_adapters(lab, owner) for port, protocol in listeners(lab, vm)))
+
+
+def listening_at(lab: Lab, owner: str) -> set[tuple[str, int]]:
+    """(address, port) of every TCP listener behind an owner, Windows' own included: the endpoints of
+    `services_behind(internal_only=False, system=True)`, without making a Service for each of
+    Windows' listeners on every VM (nat-static-mapping-wrong asks it of every owner that forwards)."""
+    found = {(s.ip, s.port) for s, _ in _placed_services(lab, owner) if s.protocol == "TCP"}
+    found.update((ip, port) for vm, ip, _ in addressed_adapters(lab, owner)
+                 if "windows" in lab[vm].guest.os.caption.lower() for port in WINDOWS_LISTENERS)
     return found
 
 
@@ -324,9 +343,7 @@ def addressed_adapters(lab: Lab, owner: str) -> tuple[tuple[str, str, bool], ...
 
 
 def _addressed_adapters(lab: Lab, owner: str) -> Iterator[tuple[str, str, bool]]:
-    for vm in lab.vms(owner):
-        if not running(lab, vm):
-            continue
+    for vm in views.running_vms(lab, owner):
         for adapter in lab.adapters(vm):
             switch = lab.switch_of(adapter)
             ip = ip_of(lab[adapter].ip)

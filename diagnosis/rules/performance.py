@@ -100,8 +100,8 @@ def host_memory_low(ev: Evidence) -> Iterator[Hit]:
         )
 
 
-def _running_vms(lab: Lab, owner: str) -> list[str]:
-    return [vm for vm in lab.vms(owner) if running(lab, vm)]
+def _running_vms(lab: Lab, owner: str) -> tuple[str, ...]:
+    return views.running_vms(lab, owner)
 
 
 def capacity(lab: Lab, owner: str) -> tuple[int, float]:
