@@ -126,8 +126,9 @@ def _intents(ev: Evidence) -> dict[str, tuple[str, ...]]:
     cached = ev.memo.get("intent")
     if cached is None:
         stated = _stated(ev)
+        seen = _nesting_seen(ev)
         cached = {vm: tuple(reason for reason, _ in found) for vm in views.all_vms(ev.lab)
-                  if (found := _reasons(ev, vm, stated))}
+                  if (found := _reasons(ev, vm, stated, seen))}
         ev.memo["intent"] = cached
     return cached
 
@@ -174,7 +175,7 @@ def _stated(ev: Evidence) -> frozenset[str]:
 
 
 def _intent(ev: Evidence, vm: str, stated_vms: frozenset[str]) -> Intent | None:
-    found = _reasons(ev, vm, stated_vms)
+    found = _reasons(ev, vm, stated_vms, _nesting_seen(ev))
     if not found:
         return None
     return Intent(vm, tuple(reason for reason, _ in found), tuple(item for _, items in found for item in items()),
@@ -184,9 +185,11 @@ def _intent(ev: Evidence, vm: str, stated_vms: frozenset[str]) -> Intent | None:
 Cited = Callable[[], list[EvidenceItem]]
 
 
-def _reasons(ev: Evidence, vm: str, stated_vms: frozenset[str]) -> list[tuple[str, Cited]]:
+def _reasons(ev: Evidence, vm: str, stated_vms: frozenset[str],
+             nesting_seen: dict[str, Observed]) -> list[tuple[str, Cited]]:
     """Each reason `vm` is meant to host nested VMs, with how to cite what showed it (called by
-    `_intent` only: the list is dropped, so nothing kept refers back to the evidence)."""
+    `_intent` and `_intents` only: the list is dropped, so nothing kept refers back to the
+    evidence). `nesting_seen` is `_nesting_seen(ev)`, looked up once by the caller of each VM."""
     lab = ev.lab
     record = lab[vm]
     name = record.name
@@ -215,7 +218,7 @@ def _reasons(ev: Evidence, vm: str, stated_vms: frozenset[str]) -> list[tuple[st
                 if (e.provider == HYPERVISOR_PROVIDER and e.id in HYPERVISOR_EVENTS) or e.id == WORKER_CANNOT_START]
     if launches:
         found.append((f"{name}'s guest logged a hypervisor launch (event {launches[0].id})", lambda: list(launches[0].items())))
-    seen = _nesting_seen(ev).get(vm)
+    seen = nesting_seen.get(vm)
     if seen is not None:
         found.append((f"an error seen in {name} names a nesting failure", lambda: [seen.item()]))
     return found

@@ -15,8 +15,12 @@ their concept (diagnosis.intent) and are kept in `Evidence.memo`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Callable, Hashable, TypeVar
 
 from nestlab.simulator.model import Lab
+
+T = TypeVar("T")
+_MISSING: Any = object()
 
 _NESTING = ("diagnosis.views", "nesting")
 
@@ -33,6 +37,18 @@ class Nesting:
     span: dict[str, tuple[int, int]]  # host or VM -> the VMs below it: order[start:end]
     running: dict[str, tuple[str, ...]]  # host or VM -> the VMs it runs that are Running, in order
     platforms: tuple[str, ...]  # each host, then each Running VM below it (pre-order)
+
+
+def per_node(lab: Lab, question: str, node: Hashable, compute: Callable[[], T]) -> T:
+    """`compute()` for one node, kept per lab state in one table per question (`Lab.memo`). The
+    rules ask such questions of every platform or VM (its forwards, its firewall rules by port):
+    the first asking of each node is a look-up in the question's table, where a `Lab.memo` key per
+    node raised and caught a KeyError every time."""
+    table: dict[Hashable, Any] = lab.memo(question, dict)
+    found = table.get(node, _MISSING)
+    if found is _MISSING:
+        found = table[node] = compute()
+    return found
 
 
 def nesting(lab: Lab) -> Nesting:

@@ -253,3 +253,19 @@ def test_services_behind_an_owner_share_one_walk_of_its_adapters_and_answer_as_t
                 == walked(owner, internal_only, system)
         assert network.addressed_adapters(lab, owner) is adapters
         assert network.listening_at(lab, owner) == {(s.ip, s.port) for s in walked(owner, False, True) if s.protocol == "TCP"}
+
+
+def test_a_question_asked_of_every_node_is_answered_once_per_node_and_forgotten_when_the_lab_changes():
+    lab = load("builtin:reference")
+    asked: list[str] = []
+
+    def answer(node: str):
+        return views.per_node(lab, "test.question", node, lambda: asked.append(node))  # None is an answer too
+
+    for _ in range(2):
+        for node in lab.hosts():
+            assert answer(node) is None
+    assert asked == lab.hosts()
+    lab.update(lab.hosts()[0], memory_gb=lab[lab.hosts()[0]].memory_gb + 1)
+    answer(lab.hosts()[0])
+    assert asked == [*lab.hosts(), lab.hosts()[0]]

@@ -118,7 +118,7 @@ def stranded(lab: Lab, node: str) -> str:
 def disk_chains(lab: Lab, vm: str) -> tuple[tuple[str, ...], ...]:
     """Each disk of a VM with its parents, child first; only disks the host showed (declared VHDs).
     Two rules read every chain VM's: kept per lab state (Lab.memo)."""
-    return lab.memo(("rules.common.disk_chains", vm), lambda: tuple(_disk_chains(lab, vm)))
+    return views.per_node(lab, "rules.common.disk_chains", vm, lambda: tuple(_disk_chains(lab, vm)))
 
 
 def _disk_chains(lab: Lab, vm: str) -> Iterator[tuple[str, ...]]:

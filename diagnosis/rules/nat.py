@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Iterator
 
+from nestlab.diagnosis import views
 from nestlab.diagnosis.evidence import Evidence
 from nestlab.diagnosis.probes import SERVICE_FAILED_EVENTS
 from nestlab.diagnosis.rules.common import GUIDE, Hit, Note, cmd, on_platform, platforms, ps, reboot, rule, shown
@@ -100,7 +101,8 @@ def _judgeable(lab: Lab, owner: str, vm_at: dict[str, str], ip: str) -> bool:
 def _all_running(lab: Lab, owner: str) -> bool:
     """Every VM the owner runs is Running: kept per lab state, as it is asked for each forward to
     an address no VM has (a host of many VMs with many such forwards read each VM per forward)."""
-    return lab.memo(("rules.nat.all_running", owner), lambda: all(lab[vm].state == "Running" for vm in lab.vms(owner)))
+    return views.per_node(lab, "rules.nat.all_running", owner,
+                          lambda: all(lab[vm].state == "Running" for vm in lab.vms(owner)))
 
 
 def _vms_by_ip(lab: Lab, owner: str) -> dict[str, str]:

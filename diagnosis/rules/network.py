@@ -301,8 +301,8 @@ def services_behind(lab: Lab, owner: str, *, internal_only: bool, system: bool =
     """Listening services of the Running VMs an owner runs (only those on its Internal switches, if
     asked; with Windows' own listeners, if asked). nat-static-mapping-wrong asks again for each
     forward into a nested host: kept per lab state (Lab.memo)."""
-    return lab.memo(("rules.network.services_behind", owner, internal_only, system),
-                    lambda: tuple(_services_behind(lab, owner, internal_only=internal_only, system=system)))
+    return views.per_node(lab, "rules.network.services_behind", (owner, internal_only, system),
+                          lambda: tuple(_services_behind(lab, owner, internal_only=internal_only, system=system)))
 
 
 def _services_behind(lab: Lab, owner: str, *, internal_only: bool, system: bool) -> list[Service]:
@@ -319,7 +319,7 @@ def _services_behind(lab: Lab, owner: str, *, internal_only: bool, system: bool)
 def _placed_services(lab: Lab, owner: str) -> tuple[tuple[Service, bool], ...]:
     """Each service behind an owner (Windows' own listeners left out), with whether its adapter is on
     an Internal switch: all of them and the Internal ones are asked both, of the same owners."""
-    return lab.memo(("rules.network.placed_services", owner), lambda: tuple(
+    return views.per_node(lab, "rules.network.placed_services", owner, lambda: tuple(
         (Service(vm, ip, port, protocol), internal)
         for vm, ip, internal in addressed_adapters(lab, owner) for port, protocol in listeners(lab, vm)))
 
@@ -339,7 +339,7 @@ def addressed_adapters(lab: Lab, owner: str) -> tuple[tuple[str, str, bool], ...
     an owner runs, in order: what `services_behind` stands on. It is asked in three variants (all
     switches or the Internal ones, with or without Windows' own listeners), which share this walk
     of the owner's VMs: kept per lab state (Lab.memo)."""
-    return lab.memo(("rules.network.addressed_adapters", owner), lambda: tuple(_addressed_adapters(lab, owner)))
+    return views.per_node(lab, "rules.network.addressed_adapters", owner, lambda: tuple(_addressed_adapters(lab, owner)))
 
 
 def _addressed_adapters(lab: Lab, owner: str) -> Iterator[tuple[str, str, bool]]:
@@ -391,7 +391,7 @@ def forwards(lab: Lab, owner: str) -> tuple[Forward, ...]:
     """(listen/external ip, port, internal ip, port, nat) of every portproxy rule and NAT static mapping.
 
     Six rules ask it of every platform, and of each VM they look behind: kept per lab state (Lab.memo)."""
-    return lab.memo(("rules.network.forwards", owner), lambda: tuple(_forwards(lab, owner)))
+    return views.per_node(lab, "rules.network.forwards", owner, lambda: tuple(_forwards(lab, owner)))
 
 
 def _forwards(lab: Lab, owner: str) -> list[Forward]:
@@ -577,8 +577,19 @@ def inbound_rules(lab: Lab, owner: str, port: int, protocol: str) -> list[Firewa
     order. The enabled inbound rules are grouped by port once per lab state: a guest has a few
     dozen rules and firewall-blocking checks each forwarded and listening port, so it reads the
     rules of that port and of any port, not all of them per check."""
-    by_port = lab.memo(("rules.network.inbound", owner), lambda: _by_port(lab.platform(owner).firewall))
-    found = sorted((*by_port.get(port, ()), *by_port.get(None, ())), key=lambda placed: placed[0])
+    return _deciding(_inbound(lab, owner), port, protocol)
+
+
+def _inbound(lab: Lab, owner: str) -> dict[int | None, list[tuple[int, FirewallRule]]]:
+    """A platform's enabled inbound rules by port (`_by_port`), kept per lab state (Lab.memo)."""
+    return views.per_node(lab, "rules.network.inbound", owner, lambda: _by_port(lab.platform(owner).firewall))
+
+
+def _deciding(by_port: dict[int | None, list[tuple[int, FirewallRule]]], port: int, protocol: str) -> list[FirewallRule]:
+    """The rules of `by_port` that decide inbound `protocol` `port`, in the platform's order: the
+    port's own and the any-port rules, merged by place only when there are both."""
+    own, any_port = by_port.get(port, ()), by_port.get(None, ())
+    found = sorted((*own, *any_port), key=lambda placed: placed[0]) if own and any_port else own or any_port
     return [r for _, r in found if r.protocol in (protocol, "Any")]
 
 
@@ -608,12 +619,14 @@ def _firewall_items(ev: Evidence, owner: str, rules: tuple[FirewallRule, ...], p
 def firewall_blocking(ev: Evidence) -> Iterator[Hit]:
     lab = ev.lab
     for owner in chain_platforms(ev):
-        rules = lab.platform(owner).firewall
         checks = [(f[1], "TCP", "forwarded") for f in forwards(lab, owner)]
         if lab.kind(owner) == "vm":
             checks += [(s.port, s.protocol, "listening") for s in lab[owner].services]
+        if not checks:  # nothing forwarded, nothing listening: no port to decide
+            continue
+        by_port = _inbound(lab, owner)
         for port, protocol, why in checks:
-            matching = inbound_rules(lab, owner, port, protocol)
+            matching = _deciding(by_port, port, protocol)
             state = _verdict(matching)
             if state == "allowed" or (state == "no-rule" and why == "listening"):
                 continue
@@ -625,7 +638,7 @@ def firewall_blocking(ev: Evidence) -> Iterator[Hit]:
                 subject=owner,
                 summary=f"Windows Firewall on {owner} {'blocks' if state == 'blocked' else 'has no rule allowing'} "
                         f"inbound {protocol} {port} ({why})",
-                evidence=tuple(_firewall_items(ev, owner, rules, port, protocol)),
+                evidence=tuple(_firewall_items(ev, owner, lab.platform(owner).firewall, port, protocol)),
                 resolution=on_platform(lab, owner, fix),
                 explains=("nested-vm-unreachable",),
                 severity="error" if state == "blocked" else "warning",

@@ -195,6 +195,8 @@ def is_mismatch(message: str) -> bool:
 @rule("vhd-chain-broken", category="storage", severity="error", reference=REFERENCE)
 def vhd_chain_broken(ev: Evidence) -> Iterator[Hit]:
     failing = failing_owners(ev)
+    if not failing:  # Test-VHD failed nowhere (most diagnoses): no chain to judge
+        return
     for owner, child, path in children(ev.lab):
         if owner not in failing:
             continue
