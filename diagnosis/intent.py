@@ -152,7 +152,7 @@ def _chain(ev: Evidence) -> frozenset[str]:
         found: set[str] = set()
         # a stack, not a recursive closure: that would be a reference cycle holding the evidence
         # lab, which nestlab.gc_pause needs to be freed by reference counting alone
-        stack = [(host, lab[host].kind == "azure-vm") for host in reversed(lab.hosts())]
+        stack = [(host, lab[host].kind == "azure-vm") for host in reversed(views.hosts(lab))]
         while stack:
             owner, inside = stack.pop()
             for vm in reversed(lab.vms(owner)):
@@ -266,7 +266,7 @@ def readiness_candidates(ev: Evidence) -> dict[str, list[str]]:
 def _readiness_candidates(ev: Evidence) -> dict[str, list[str]]:
     lab = ev.lab
     found: dict[str, list[str]] = {}
-    for host in lab.hosts():
+    for host in views.hosts(lab):
         vms = lab.vms(host)
         if lab[host].kind != "physical" or any(meant_to_nest(ev, vm) for vm in vms):
             continue

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Hashable, TypeVar
 
-from nestlab.simulator.model import Lab
+from nestlab.simulator.model import Lab, index_owners
 
 T = TypeVar("T")
 _MISSING: Any = object()
@@ -32,6 +32,7 @@ class Nesting:
     The VMs below a node are a contiguous run of that order, right after the node itself, so
     `span` keeps each host's and VM's run as (start, end) rather than a tuple per node."""
 
+    hosts: tuple[str, ...]  # `Lab.hosts()`
     order: tuple[str, ...]
     parent: dict[str, str]  # VM -> the host or VM whose hypervisor runs it (`Lab.parent`)
     span: dict[str, tuple[int, int]]  # host or VM -> the VMs below it: order[start:end]
@@ -56,13 +57,14 @@ def nesting(lab: Lab) -> Nesting:
 
 
 def _nesting(lab: Lab) -> Nesting:
-    found = Nesting((), {}, {}, {}, ())
+    index_owners(lab)  # every host's and VM's VMs and holdings in one pass: the walk and intent ask them all
+    found = Nesting(tuple(lab.hosts()), (), {}, {}, {}, ())
     order: list[str] = []
     platforms: list[str] = []
-    for host in lab.hosts():
+    for host in found.hosts:
         platforms.append(host)
         _descend(lab, host, order, platforms, found)
-    return Nesting(tuple(order), found.parent, found.span, found.running, tuple(platforms))
+    return Nesting(found.hosts, tuple(order), found.parent, found.span, found.running, tuple(platforms))
 
 
 def _descend(lab: Lab, owner: str, order: list[str], platforms: list[str], found: Nesting) -> None:
@@ -80,6 +82,12 @@ def _descend(lab: Lab, owner: str, order: list[str], platforms: list[str], found
         _descend(lab, vm, order, platforms, found)
     found.span[owner] = (start, len(order))
     found.running[owner] = tuple(up)
+
+
+def hosts(lab: Lab) -> tuple[str, ...]:
+    """The lab's hosts (`Lab.hosts()`), found by the walk's one pass (`index_owners`) rather than
+    by a scan of every node of its own."""
+    return nesting(lab).hosts
 
 
 def below(lab: Lab, owner: str) -> tuple[str, ...]:

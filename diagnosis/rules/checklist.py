@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-from nestlab.diagnosis import intent
+from nestlab.diagnosis import intent, views
 from nestlab.diagnosis.evidence import Event, Evidence
 from nestlab.diagnosis.intent import meant_to_nest, nested_hosts
 from nestlab.simulator.lab_queries import MIN_BUILD
@@ -62,7 +62,7 @@ def os_problem(os_info: OSInfo, vendor: str | None = None) -> str | None:
 
 @rule("host-os-unsupported", category="prerequisites", severity="error", reference=REFERENCE)
 def host_os_unsupported(ev: Evidence) -> Iterator[Hit]:
-    for host in ev.lab.hosts():
+    for host in views.hosts(ev.lab):
         record = ev.lab[host]
         problem = os_problem(record.os, record.cpu.vendor)
         if problem is None:
@@ -169,7 +169,7 @@ def _azure_install_refused(ev: Evidence, host: str) -> tuple:
 
 @rule("host-cpu-no-virtualization", category="prerequisites", severity="error", reference=REFERENCE)
 def host_cpu_no_virtualization(ev: Evidence) -> Iterator[Hit]:
-    for host in ev.lab.hosts():
+    for host in views.hosts(ev.lab):
         refused = _azure_install_refused(ev, host)
         if refused:
             yield Hit(
@@ -211,7 +211,7 @@ def host_cpu_no_virtualization(ev: Evidence) -> Iterator[Hit]:
 
 @rule("virtualization-disabled-in-firmware", category="prerequisites", severity="error", reference=REFERENCE)
 def virtualization_disabled_in_firmware(ev: Evidence) -> Iterator[Hit]:
-    for host in ev.lab.hosts():
+    for host in views.hosts(ev.lab):
         cpu = ev.lab[host].cpu
         if not (cpu.virtualization_extensions and cpu.slat) or cpu.enabled_in_firmware:
             continue

@@ -87,7 +87,7 @@ def under_provisioned(ev: Evidence) -> Iterator[Hit]:
 
 @rule("host-memory-low", category="performance", severity="warning", reference=REFERENCE)
 def host_memory_low(ev: Evidence) -> Iterator[Hit]:
-    for host in ev.lab.hosts():
+    for host in views.hosts(ev.lab):
         memory = ev.lab[host].memory_gb
         if memory >= MIN_HOST_MEMORY_GB or not intent.chain_owner(ev, host):
             continue
