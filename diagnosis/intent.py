@@ -144,22 +144,20 @@ def chain_vms(ev: Evidence) -> tuple[str, ...]:
 
 
 def _chain(ev: Evidence) -> frozenset[str]:
-    """The nested chain (`in_chain`), found in one walk down the nesting rather than by looking up
-    each VM's ancestors for every rule that asks; once per evidence."""
+    """The nested chain (`in_chain`): every VM below an Azure VM host, and each VM meant to nest
+    with every VM below it, read as runs of the walked nesting (`views.below`) rather than by
+    looking up each VM's ancestors for every rule that asks, or walking every VM again; once per
+    evidence."""
     cached = ev.memo.get("chain")
     if cached is None:
-        lab, intents = ev.lab, _intents(ev)
+        lab = ev.lab
         found: set[str] = set()
-        # a stack, not a recursive closure: that would be a reference cycle holding the evidence
-        # lab, which nestlab.gc_pause needs to be freed by reference counting alone
-        stack = [(host, lab[host].kind == "azure-vm") for host in reversed(views.hosts(lab))]
-        while stack:
-            owner, inside = stack.pop()
-            for vm in reversed(lab.vms(owner)):
-                here = inside or vm in intents
-                if here:
-                    found.add(vm)
-                stack.append((vm, here))
+        for host in views.hosts(lab):
+            if lab[host].kind == "azure-vm":
+                found.update(views.below(lab, host))
+        for vm in _intents(ev):
+            found.add(vm)
+            found.update(views.below(lab, vm))
         cached = ev.memo["chain"] = frozenset(found)
     return cached
 
