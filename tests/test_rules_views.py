@@ -292,3 +292,23 @@ def test_one_pass_fills_what_the_lab_reads_of_each_host_and_vm_as_it_would_read_
     monkeypatch.setattr(Lab, "_owned_by_kind", lambda self, owner: pytest.fail(f"{owner} read again"))
     monkeypatch.setattr(Lab, "_direct_vms", lambda self, owner: pytest.fail(f"{owner} read again"))
     assert [(fresh.vms(vm), fresh.owned(vm, "switch")) for vm in views.all_vms(fresh)]
+
+
+def test_the_declared_platform_tests_are_judged_in_one_pass_as_each_rule_judged_them(lab, monkeypatch):
+    from nestlab.diagnosis.rules import common
+
+    read: list[str] = []
+    platform = type(lab).platform
+    monkeypatch.setattr(type(lab), "platform", lambda self, owner: read.append(owner) or platform(self, owner))
+    assert common.PLATFORM_TESTS  # the rules declare theirs at import
+    for name, test in common.PLATFORM_TESTS.items():
+        assert common.platforms_where(lab, name) == tuple(p for p in views.platforms(lab) if test(platform(lab, p)))
+    assert sorted(read) == sorted(views.platforms(lab))  # each record read once, for every test
+    from nestlab.simulator.model import Host
+
+    monkeypatch.setitem(common.PLATFORM_TESTS, "test-every-host", lambda p: isinstance(p, Host))
+    assert common.platforms_where(lab, "test-every-host") == tuple(p for p in views.platforms(lab) if lab.kind(p) == "host")
+    first = common.platforms_where(lab, "winnat-locked")
+    host = lab.hosts()[0]
+    lab.update(host, services=type(lab[host].services)(winnat="locked"))
+    assert host in common.platforms_where(lab, "winnat-locked") and host not in first

@@ -23,7 +23,8 @@ from nestlab.diagnosis.rules.common import (
     name_of,
     on_platform,
     os_items,
-    platforms,
+    platform_test,
+    platforms_where,
     ps,
     reboot,
     rule,
@@ -32,7 +33,7 @@ from nestlab.diagnosis.rules.common import (
     stranded,
     while_off,
 )
-from nestlab.simulator.model import OSInfo
+from nestlab.simulator.model import OSInfo, Platform
 
 REFERENCE = GUIDE + "Troubleshooting checklist"
 
@@ -229,12 +230,14 @@ def virtualization_disabled_in_firmware(ev: Evidence) -> Iterator[Hit]:
 BCDEDIT = cmd("bcdedit", "/enum", "{current}")
 
 
+@platform_test("hypervisor-launch-disabled")
+def _launch_off(platform: Platform) -> bool:
+    return platform.hyperv_installed and platform.hypervisor_launch == "off"
+
+
 @rule("hypervisor-launch-disabled", category="prerequisites", severity="error", reference=REFERENCE)
 def hypervisor_launch_disabled(ev: Evidence) -> Iterator[Hit]:
-    for owner in platforms(ev.lab):
-        platform = ev.lab.platform(owner)
-        if not platform.hyperv_installed or platform.hypervisor_launch != "off":
-            continue
+    for owner in platforms_where(ev.lab, "hypervisor-launch-disabled"):
         launch = ev.of(owner).hypervisorlaunchtype
         items = (launch.item() if launch else seen(BCDEDIT, "hypervisorlaunchtype", "Off"),)
         yield Hit(
@@ -261,11 +264,14 @@ def dynamic_memory_enabled(ev: Evidence) -> Iterator[Hit]:
         )
 
 
+@platform_test("outdated-integration-services")
+def _not_patched(platform: Platform) -> bool:
+    return not platform.integration_services_current
+
+
 @rule("outdated-integration-services", category="prerequisites", severity="warning", reference=REFERENCE)
 def outdated_integration_services(ev: Evidence) -> Iterator[Hit]:
-    for owner in platforms(ev.lab):
-        if ev.lab.platform(owner).integration_services_current:
-            continue
+    for owner in platforms_where(ev.lab, "outdated-integration-services"):
         if ev.lab.kind(owner) == "host":
             item = shown(ev, owner, "Get-HotFix", "InstalledOn", "newest update older than a year", summary=True)
             fix = f"Install the latest cumulative update on {owner} (Windows Update), then reboot"
@@ -285,11 +291,16 @@ ANTIVIRUS = cmd("Get-CimInstance", Namespace="root/SecurityCenter2", ClassName="
 FILTERS = cmd("fltmc", "filters")  # a server has no Security Center: its products show as minifilters
 
 
+@platform_test("antivirus-blocking-hyperv")
+def _blocking_software(platform: Platform) -> bool:
+    return bool(platform.security.blocking_software)
+
+
 @rule("antivirus-blocking-hyperv", category="prerequisites", severity="error", reference=REFERENCE)
 def antivirus_blocking_hyperv(ev: Evidence) -> Iterator[Hit]:
-    for owner in platforms(ev.lab):
+    for owner in platforms_where(ev.lab, "antivirus-blocking-hyperv"):
         products = ev.lab.platform(owner).security.blocking_software
-        if not products or not is_hyperv_platform(ev, owner):
+        if not is_hyperv_platform(ev, owner):
             continue
         yield Hit(
             subject=owner,

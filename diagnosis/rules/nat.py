@@ -8,7 +8,20 @@ from typing import Iterator
 from nestlab.diagnosis import views
 from nestlab.diagnosis.evidence import Evidence
 from nestlab.diagnosis.probes import SERVICE_FAILED_EVENTS
-from nestlab.diagnosis.rules.common import GUIDE, Hit, Note, cmd, on_platform, platforms, ps, reboot, rule, shown
+from nestlab.diagnosis.rules.common import (
+    GUIDE,
+    Hit,
+    Note,
+    cmd,
+    on_platform,
+    platform_test,
+    platforms,
+    platforms_where,
+    ps,
+    reboot,
+    rule,
+    shown,
+)
 from nestlab.diagnosis.rules.network import (
     PORTPROXY_SHOW,
     Service,
@@ -21,7 +34,7 @@ from nestlab.diagnosis.rules.network import (
     services_behind,
     unforwarded,
 )
-from nestlab.simulator.model import Lab, ip_of
+from nestlab.simulator.model import Lab, Platform, ip_of
 
 REFERENCE = GUIDE + "NAT and port forwarding issues"
 
@@ -144,11 +157,14 @@ def _overlaps_outside(lab: Lab, owner: str, nat: str) -> bool:
 WINNAT = cmd("Get-Service", Name="WinNat")
 
 
+@platform_test("winnat-locked")
+def _winnat_locked(platform: Platform) -> bool:
+    return platform.services.winnat == "locked"
+
+
 @rule("winnat-locked", category="nat", severity="error", reference=REFERENCE)
 def winnat_locked(ev: Evidence) -> Iterator[Hit]:
-    for owner in platforms(ev.lab):
-        if ev.lab.platform(owner).services.winnat != "locked":
-            continue
+    for owner in platforms_where(ev.lab, "winnat-locked"):
         events = ev.of(owner).events_with_id(*SERVICE_FAILED_EVENTS)
         yield Hit(
             subject=owner,
