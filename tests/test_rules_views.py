@@ -312,3 +312,32 @@ def test_the_declared_platform_tests_are_judged_in_one_pass_as_each_rule_judged_
     host = lab.hosts()[0]
     lab.update(host, services=type(lab[host].services)(winnat="locked"))
     assert host in common.platforms_where(lab, "winnat-locked") and host not in first
+
+
+def test_orphan_allow_ports_look_behind_the_owner_only_where_a_rule_opens_a_port(monkeypatch):
+    from dataclasses import replace
+
+    from nestlab.diagnosis.rules import network
+    from nestlab.simulator.model import FirewallRule
+
+    lab = load("builtin:reference")
+    host = lab.hosts()[0]
+    looked: list[str] = []
+    forwards = network.forwards
+    monkeypatch.setattr(network, "forwards", lambda lab_, owner: looked.append(owner) or forwards(lab_, owner))
+    lab.update(host, firewall=(FirewallRule(name="w", direction="inbound", action="allow", protocol="TCP", port=445),))
+    assert network.orphan_allow_ports(lab, host) == [] and looked == []  # a system port: nothing to look behind
+    pick = random.Random(5)
+    rules = tuple(FirewallRule(name=f"r{i}", direction=pick.choice(["inbound", "outbound"]), action=pick.choice(["allow", "block"]),
+                               protocol=pick.choice(["TCP", "UDP", "Any"]), port=pick.choice([None, 80, 8080, 3389, 50000]),
+                               enabled=pick.random() < 0.8, group=pick.choice([None, "@FirewallAPI.dll,-1"])) for i in range(40))
+    lab.update(host, firewall=rules)
+    used = {f[1] for f in forwards(lab, host)}
+    assert network.orphan_allow_ports(lab, host) == [
+        r.port for r in rules if r.enabled and r.direction == "inbound" and r.action == "allow"
+        and r.protocol in ("TCP", "Any") and r.group is None and r.port is not None and r.port not in used
+        and not network.system_port(r.port)]
+    assert looked == [host]
+    lab.update(host, firewall=(replace(rules[0], direction="inbound", action="allow", enabled=True, group=None, port=8080,
+                                       protocol="TCP"),))
+    assert network.orphan_allow_ports(lab, host) == ([8080] if 8080 not in used else [])

@@ -437,13 +437,14 @@ def orphan_allow_ports(lab: Lab, owner: str) -> list[int]:
     Only a rule someone added counts: a rule of a rule group (Get-NetFirewallRule's Group, e.g.
     "@FirewallAPI.dll,-…" for "Hyper-V" or "File and Printer Sharing") came with Windows or one of
     its roles and opens the port for that feature's own service, not for a forward."""
+    opened = [r.port for r in lab.platform(owner).firewall
+              if r.enabled and r.direction == "inbound" and r.action == "allow" and r.protocol in ("TCP", "Any")
+              and r.group is None and r.port is not None and not system_port(r.port)]
+    if not opened:  # no such rule (most platforms): what is behind the owner need not be looked up
+        return []
     used = {f[1] for f in forwards(lab, owner)}
-    record = lab[owner]
-    own = {s.port for s in record.services} if lab.kind(owner) == "vm" else set()
-    return [r.port for r in lab.platform(owner).firewall
-            if r.enabled and r.direction == "inbound" and r.action == "allow" and r.protocol in ("TCP", "Any")
-            and r.group is None
-            and r.port is not None and r.port not in used and r.port not in own and not system_port(r.port)]
+    own = {s.port for s in lab[owner].services} if lab.kind(owner) == "vm" else set()
+    return [port for port in opened if port not in used and port not in own]
 
 
 def portproxy_add(listen: str, listen_port: int, target: str, target_port: int) -> Command:
