@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timezone
 
+from nestlab.diagnosis import views
 from nestlab.diagnosis.evidence import Evidence, Observed
 from nestlab.diagnosis.findings import Finding, Report, sort_key
 from nestlab.diagnosis.rules import RULES
@@ -24,7 +25,7 @@ def diagnose(evidence: Evidence) -> Report:
     return Report(
         target=evidence.target or evidence.lab.name,
         collected_at=evidence.collected_at or _now(),
-        hosts=tuple(evidence.lab.hosts()),
+        hosts=views.hosts(evidence.lab),
         findings=tuple(rank(explain(findings), symptoms)),
         symptoms=symptoms,
     )

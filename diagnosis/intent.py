@@ -110,7 +110,7 @@ def nesting_proven(ev: Evidence, node: str) -> bool:
     if node not in lab:
         return False
     for child in lab.vms(node):
-        if any(lab[vm].state == "Running" and lab.parent(vm) != node for vm in views.below(lab, child)):
+        if any(lab[vm].state == "Running" and views.parent(lab, vm) != node for vm in views.below(lab, child)):
             return True
     return False
 
@@ -126,8 +126,9 @@ def _intents(ev: Evidence) -> dict[str, tuple[str, ...]]:
     cached = ev.memo.get("intent")
     if cached is None:
         stated = _stated(ev)
+        seen = _nesting_seen(ev)
         cached = {vm: tuple(reason for reason, _ in found) for vm in views.all_vms(ev.lab)
-                  if (found := _reasons(ev, vm, stated))}
+                  if (found := _reasons(ev, vm, stated, seen))}
         ev.memo["intent"] = cached
     return cached
 
@@ -143,22 +144,20 @@ def chain_vms(ev: Evidence) -> tuple[str, ...]:
 
 
 def _chain(ev: Evidence) -> frozenset[str]:
-    """The nested chain (`in_chain`), found in one walk down the nesting rather than by looking up
-    each VM's ancestors for every rule that asks; once per evidence."""
+    """The nested chain (`in_chain`): every VM below an Azure VM host, and each VM meant to nest
+    with every VM below it, read as runs of the walked nesting (`views.below`) rather than by
+    looking up each VM's ancestors for every rule that asks, or walking every VM again; once per
+    evidence."""
     cached = ev.memo.get("chain")
     if cached is None:
-        lab, intents = ev.lab, _intents(ev)
+        lab = ev.lab
         found: set[str] = set()
-        # a stack, not a recursive closure: that would be a reference cycle holding the evidence
-        # lab, which nestlab.gc_pause needs to be freed by reference counting alone
-        stack = [(host, lab[host].kind == "azure-vm") for host in reversed(lab.hosts())]
-        while stack:
-            owner, inside = stack.pop()
-            for vm in reversed(lab.vms(owner)):
-                here = inside or vm in intents
-                if here:
-                    found.add(vm)
-                stack.append((vm, here))
+        for host in views.hosts(lab):
+            if lab[host].kind == "azure-vm":
+                found.update(views.below(lab, host))
+        for vm in _intents(ev):
+            found.add(vm)
+            found.update(views.below(lab, vm))
         cached = ev.memo["chain"] = frozenset(found)
     return cached
 
@@ -174,7 +173,7 @@ def _stated(ev: Evidence) -> frozenset[str]:
 
 
 def _intent(ev: Evidence, vm: str, stated_vms: frozenset[str]) -> Intent | None:
-    found = _reasons(ev, vm, stated_vms)
+    found = _reasons(ev, vm, stated_vms, _nesting_seen(ev))
     if not found:
         return None
     return Intent(vm, tuple(reason for reason, _ in found), tuple(item for _, items in found for item in items()),
@@ -184,9 +183,11 @@ def _intent(ev: Evidence, vm: str, stated_vms: frozenset[str]) -> Intent | None:
 Cited = Callable[[], list[EvidenceItem]]
 
 
-def _reasons(ev: Evidence, vm: str, stated_vms: frozenset[str]) -> list[tuple[str, Cited]]:
+def _reasons(ev: Evidence, vm: str, stated_vms: frozenset[str],
+             nesting_seen: dict[str, Observed]) -> list[tuple[str, Cited]]:
     """Each reason `vm` is meant to host nested VMs, with how to cite what showed it (called by
-    `_intent` only: the list is dropped, so nothing kept refers back to the evidence)."""
+    `_intent` and `_intents` only: the list is dropped, so nothing kept refers back to the
+    evidence). `nesting_seen` is `_nesting_seen(ev)`, looked up once by the caller of each VM."""
     lab = ev.lab
     record = lab[vm]
     name = record.name
@@ -215,7 +216,7 @@ def _reasons(ev: Evidence, vm: str, stated_vms: frozenset[str]) -> list[tuple[st
                 if (e.provider == HYPERVISOR_PROVIDER and e.id in HYPERVISOR_EVENTS) or e.id == WORKER_CANNOT_START]
     if launches:
         found.append((f"{name}'s guest logged a hypervisor launch (event {launches[0].id})", lambda: list(launches[0].items())))
-    seen = _nesting_seen(ev).get(vm)
+    seen = nesting_seen.get(vm)
     if seen is not None:
         found.append((f"an error seen in {name} names a nesting failure", lambda: [seen.item()]))
     return found
@@ -263,7 +264,7 @@ def readiness_candidates(ev: Evidence) -> dict[str, list[str]]:
 def _readiness_candidates(ev: Evidence) -> dict[str, list[str]]:
     lab = ev.lab
     found: dict[str, list[str]] = {}
-    for host in lab.hosts():
+    for host in views.hosts(lab):
         vms = lab.vms(host)
         if lab[host].kind != "physical" or any(meant_to_nest(ev, vm) for vm in vms):
             continue

@@ -30,6 +30,8 @@ NO_NETWORK = "nested-vm-no-network"  # diagnosis.triage: the machines inside/beh
 def unseen_bridges(ev: Evidence) -> Iterator[Hit]:
     """A warning for each adapter of such a VM on an External switch with MAC address spoofing off."""
     lab = ev.lab
+    if not any(NO_NETWORK in o.symptoms for o in ev.stated.symptoms):
+        return  # no error seen says so (most diagnoses): no VM to look at
     for vm in all_vms(lab):
         seen_there = _no_network_seen(ev, vm)
         if seen_there is None or lab.owned(vm, "switch"):

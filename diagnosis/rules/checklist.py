@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-from nestlab.diagnosis import intent
+from nestlab.diagnosis import intent, views
 from nestlab.diagnosis.evidence import Event, Evidence
 from nestlab.diagnosis.intent import meant_to_nest, nested_hosts
 from nestlab.simulator.lab_queries import MIN_BUILD
@@ -23,7 +23,8 @@ from nestlab.diagnosis.rules.common import (
     name_of,
     on_platform,
     os_items,
-    platforms,
+    platform_test,
+    platforms_where,
     ps,
     reboot,
     rule,
@@ -32,7 +33,7 @@ from nestlab.diagnosis.rules.common import (
     stranded,
     while_off,
 )
-from nestlab.simulator.model import OSInfo
+from nestlab.simulator.model import OSInfo, Platform
 
 REFERENCE = GUIDE + "Troubleshooting checklist"
 
@@ -62,7 +63,7 @@ def os_problem(os_info: OSInfo, vendor: str | None = None) -> str | None:
 
 @rule("host-os-unsupported", category="prerequisites", severity="error", reference=REFERENCE)
 def host_os_unsupported(ev: Evidence) -> Iterator[Hit]:
-    for host in ev.lab.hosts():
+    for host in views.hosts(ev.lab):
         record = ev.lab[host]
         problem = os_problem(record.os, record.cpu.vendor)
         if problem is None:
@@ -169,7 +170,7 @@ def _azure_install_refused(ev: Evidence, host: str) -> tuple:
 
 @rule("host-cpu-no-virtualization", category="prerequisites", severity="error", reference=REFERENCE)
 def host_cpu_no_virtualization(ev: Evidence) -> Iterator[Hit]:
-    for host in ev.lab.hosts():
+    for host in views.hosts(ev.lab):
         refused = _azure_install_refused(ev, host)
         if refused:
             yield Hit(
@@ -211,7 +212,7 @@ def host_cpu_no_virtualization(ev: Evidence) -> Iterator[Hit]:
 
 @rule("virtualization-disabled-in-firmware", category="prerequisites", severity="error", reference=REFERENCE)
 def virtualization_disabled_in_firmware(ev: Evidence) -> Iterator[Hit]:
-    for host in ev.lab.hosts():
+    for host in views.hosts(ev.lab):
         cpu = ev.lab[host].cpu
         if not (cpu.virtualization_extensions and cpu.slat) or cpu.enabled_in_firmware:
             continue
@@ -229,12 +230,14 @@ def virtualization_disabled_in_firmware(ev: Evidence) -> Iterator[Hit]:
 BCDEDIT = cmd("bcdedit", "/enum", "{current}")
 
 
+@platform_test("hypervisor-launch-disabled")
+def _launch_off(platform: Platform) -> bool:
+    return platform.hyperv_installed and platform.hypervisor_launch == "off"
+
+
 @rule("hypervisor-launch-disabled", category="prerequisites", severity="error", reference=REFERENCE)
 def hypervisor_launch_disabled(ev: Evidence) -> Iterator[Hit]:
-    for owner in platforms(ev.lab):
-        platform = ev.lab.platform(owner)
-        if not platform.hyperv_installed or platform.hypervisor_launch != "off":
-            continue
+    for owner in platforms_where(ev.lab, "hypervisor-launch-disabled"):
         launch = ev.of(owner).hypervisorlaunchtype
         items = (launch.item() if launch else seen(BCDEDIT, "hypervisorlaunchtype", "Off"),)
         yield Hit(
@@ -261,11 +264,14 @@ def dynamic_memory_enabled(ev: Evidence) -> Iterator[Hit]:
         )
 
 
+@platform_test("outdated-integration-services")
+def _not_patched(platform: Platform) -> bool:
+    return not platform.integration_services_current
+
+
 @rule("outdated-integration-services", category="prerequisites", severity="warning", reference=REFERENCE)
 def outdated_integration_services(ev: Evidence) -> Iterator[Hit]:
-    for owner in platforms(ev.lab):
-        if ev.lab.platform(owner).integration_services_current:
-            continue
+    for owner in platforms_where(ev.lab, "outdated-integration-services"):
         if ev.lab.kind(owner) == "host":
             item = shown(ev, owner, "Get-HotFix", "InstalledOn", "newest update older than a year", summary=True)
             fix = f"Install the latest cumulative update on {owner} (Windows Update), then reboot"
@@ -285,11 +291,16 @@ ANTIVIRUS = cmd("Get-CimInstance", Namespace="root/SecurityCenter2", ClassName="
 FILTERS = cmd("fltmc", "filters")  # a server has no Security Center: its products show as minifilters
 
 
+@platform_test("antivirus-blocking-hyperv")
+def _blocking_software(platform: Platform) -> bool:
+    return bool(platform.security.blocking_software)
+
+
 @rule("antivirus-blocking-hyperv", category="prerequisites", severity="error", reference=REFERENCE)
 def antivirus_blocking_hyperv(ev: Evidence) -> Iterator[Hit]:
-    for owner in platforms(ev.lab):
+    for owner in platforms_where(ev.lab, "antivirus-blocking-hyperv"):
         products = ev.lab.platform(owner).security.blocking_software
-        if not products or not is_hyperv_platform(ev, owner):
+        if not is_hyperv_platform(ev, owner):
             continue
         yield Hit(
             subject=owner,

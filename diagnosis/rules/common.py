@@ -18,7 +18,7 @@ from nestlab.diagnosis.findings import Category, EvidenceItem, Finding, Severity
 import nestlab.simulator.actions as actions
 from nestlab.simulator.actions import GB, Action, Manual, Note, Run, gb_text, q  # noqa: F401  (the rules' imports)
 from nestlab.simulator.actions import cmd as ps  # a resolution's Command (`cmd` here is evidence text)
-from nestlab.simulator.model import Lab, NodeId
+from nestlab.simulator.model import Lab, NodeId, Platform
 from nestlab.simulator.psdata import Command
 
 
@@ -89,6 +89,44 @@ def platforms(lab: Lab) -> tuple[str, ...]:
     return views.platforms(lab)
 
 
+PlatformTest = Callable[[Platform], object]
+PLATFORM_TESTS: dict[str, PlatformTest] = {}
+_WHERE = ("rules.common", "platforms where")
+
+
+def platform_test(name: str) -> Callable[[PlatformTest], PlatformTest]:
+    """Declare the function below as a test of a platform's record (a Host, or a VM's Guest) that a
+    rule asks of every platform, for a rare condition: `platforms_where(lab, name)` then gives the
+    platforms that pass it."""
+
+    def declare(test: PlatformTest) -> PlatformTest:
+        PLATFORM_TESTS[name] = test
+        return test
+
+    return declare
+
+
+def platforms_where(lab: Lab, name: str) -> tuple[str, ...]:
+    """The platforms, in platform order, whose record passes the declared test `name`. Every
+    declared test is judged in one pass over the platforms per lab state (Lab.memo), each record
+    read once, where each rule read every record again for its own condition (on a lab of
+    thousands of guests, each read a cache miss)."""
+    judged: dict[str, tuple[str, ...]] = lab.memo(_WHERE, dict)
+    if name not in judged:  # the first asking, or a test declared since (a rule module imported later)
+        judged.update(_judged(lab, [(n, test) for n, test in PLATFORM_TESTS.items() if n not in judged]))
+    return judged[name]
+
+
+def _judged(lab: Lab, tests: list[tuple[str, PlatformTest]]) -> dict[str, tuple[str, ...]]:
+    found: dict[str, list[str]] = {name: [] for name, _ in tests}
+    for owner in platforms(lab):
+        platform = lab.platform(owner)
+        for name, test in tests:
+            if test(platform):
+                found[name].append(owner)
+    return {name: tuple(owners) for name, owners in found.items()}
+
+
 def all_vms(lab: Lab) -> tuple[str, ...]:
     """Every VM, host by host, pre-order (`Lab.all_vms()`, walked once per lab state: diagnosis.views)."""
     return views.all_vms(lab)
@@ -118,7 +156,7 @@ def stranded(lab: Lab, node: str) -> str:
 def disk_chains(lab: Lab, vm: str) -> tuple[tuple[str, ...], ...]:
     """Each disk of a VM with its parents, child first; only disks the host showed (declared VHDs).
     Two rules read every chain VM's: kept per lab state (Lab.memo)."""
-    return lab.memo(("rules.common.disk_chains", vm), lambda: tuple(_disk_chains(lab, vm)))
+    return views.per_node(lab, "rules.common.disk_chains", vm, lambda: tuple(_disk_chains(lab, vm)))
 
 
 def _disk_chains(lab: Lab, vm: str) -> Iterator[tuple[str, ...]]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Iterator
 
-from nestlab.diagnosis import intent
+from nestlab.diagnosis import intent, views
 from nestlab.diagnosis.evidence import Evidence
 from nestlab.diagnosis.intent import nested_hosts
 from nestlab.diagnosis.rules.checklist import os_problem
@@ -178,7 +178,7 @@ def guest_os_unsupported(ev: Evidence) -> Iterator[Hit]:
         problem = os_problem(ev.lab[vm].guest.os)
         if problem is None:
             continue
-        proven = intent.nesting_proven(ev, ev.lab.parent(vm)) and any(
+        proven = intent.nesting_proven(ev, views.parent(ev.lab, vm)) and any(
             ev.lab[child].state == "Running" for child in ev.lab.vms(vm))  # evidence beats rules
         if proven:
             problem += ", yet its own VMs run, so Hyper-V works in it"

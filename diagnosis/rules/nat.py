@@ -5,21 +5,36 @@ from __future__ import annotations
 import ipaddress
 from typing import Iterator
 
+from nestlab.diagnosis import views
 from nestlab.diagnosis.evidence import Evidence
 from nestlab.diagnosis.probes import SERVICE_FAILED_EVENTS
-from nestlab.diagnosis.rules.common import GUIDE, Hit, Note, cmd, on_platform, platforms, ps, reboot, rule, shown
+from nestlab.diagnosis.rules.common import (
+    GUIDE,
+    Hit,
+    Note,
+    cmd,
+    on_platform,
+    platform_test,
+    platforms,
+    platforms_where,
+    ps,
+    reboot,
+    rule,
+    shown,
+)
 from nestlab.diagnosis.rules.network import (
     PORTPROXY_SHOW,
     Service,
     covers,
     forwards,
     internal_switches,
+    listening_at,
     outside_address,
     portproxy_add,
     services_behind,
     unforwarded,
 )
-from nestlab.simulator.model import Lab, ip_of
+from nestlab.simulator.model import Lab, Platform, ip_of
 
 REFERENCE = GUIDE + "NAT and port forwarding issues"
 
@@ -50,8 +65,7 @@ def nat_static_mapping_wrong(ev: Evidence) -> Iterator[Hit]:
         if not forwarded:  # nothing forwarded, nothing forwarded wrong (most platforms)
             continue
         services = services_behind(lab, owner, internal_only=False)
-        listening = {(s.ip, s.port) for s in services_behind(lab, owner, internal_only=False, system=True)
-                     if s.protocol == "TCP"}
+        listening = listening_at(lab, owner)
         vm_at = _vms_by_ip(lab, owner)
         taken = {(f[2], f[3]) for f in forwarded} & listening
         for listen, port, ip, target_port, nat in forwarded:
@@ -100,7 +114,8 @@ def _judgeable(lab: Lab, owner: str, vm_at: dict[str, str], ip: str) -> bool:
 def _all_running(lab: Lab, owner: str) -> bool:
     """Every VM the owner runs is Running: kept per lab state, as it is asked for each forward to
     an address no VM has (a host of many VMs with many such forwards read each VM per forward)."""
-    return lab.memo(("rules.nat.all_running", owner), lambda: all(lab[vm].state == "Running" for vm in lab.vms(owner)))
+    return views.per_node(lab, "rules.nat.all_running", owner,
+                          lambda: all(lab[vm].state == "Running" for vm in lab.vms(owner)))
 
 
 def _vms_by_ip(lab: Lab, owner: str) -> dict[str, str]:
@@ -142,11 +157,14 @@ def _overlaps_outside(lab: Lab, owner: str, nat: str) -> bool:
 WINNAT = cmd("Get-Service", Name="WinNat")
 
 
+@platform_test("winnat-locked")
+def _winnat_locked(platform: Platform) -> bool:
+    return platform.services.winnat == "locked"
+
+
 @rule("winnat-locked", category="nat", severity="error", reference=REFERENCE)
 def winnat_locked(ev: Evidence) -> Iterator[Hit]:
-    for owner in platforms(ev.lab):
-        if ev.lab.platform(owner).services.winnat != "locked":
-            continue
+    for owner in platforms_where(ev.lab, "winnat-locked"):
         events = ev.of(owner).events_with_id(*SERVICE_FAILED_EVENTS)
         yield Hit(
             subject=owner,

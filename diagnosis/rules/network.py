@@ -14,7 +14,7 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
-from nestlab.diagnosis import default_switch, intent
+from nestlab.diagnosis import default_switch, intent, views
 from nestlab.diagnosis.rules import bridged_guest
 from nestlab.diagnosis.evidence import Evidence
 from nestlab.diagnosis.rules.common import (
@@ -33,7 +33,6 @@ from nestlab.diagnosis.rules.common import (
     on_platform,
     ps,
     rule,
-    running,
     seen,
     shown,
 )
@@ -302,24 +301,55 @@ def services_behind(lab: Lab, owner: str, *, internal_only: bool, system: bool =
     """Listening services of the Running VMs an owner runs (only those on its Internal switches, if
     asked; with Windows' own listeners, if asked). nat-static-mapping-wrong asks again for each
     forward into a nested host: kept per lab state (Lab.memo)."""
-    return lab.memo(("rules.network.services_behind", owner, internal_only, system),
-                    lambda: tuple(_services_behind(lab, owner, internal_only=internal_only, system=system)))
+    return views.per_node(lab, "rules.network.services_behind", (owner, internal_only, system),
+                          lambda: tuple(_services_behind(lab, owner, internal_only=internal_only, system=system)))
 
 
 def _services_behind(lab: Lab, owner: str, *, internal_only: bool, system: bool) -> list[Service]:
+    if not system:  # the services of every adapter, each made once: the Internal switches' are a part of them
+        return [service for service, internal in _placed_services(lab, owner) if internal or not internal_only]
     found = []
-    for vm in lab.vms(owner):
-        if not running(lab, vm):
+    for vm, ip, internal in addressed_adapters(lab, owner):
+        if internal_only and not internal:
             continue
+        found.extend(Service(vm, ip, port, protocol) for port, protocol in listeners(lab, vm, system=system))
+    return found
+
+
+def _placed_services(lab: Lab, owner: str) -> tuple[tuple[Service, bool], ...]:
+    """Each service behind an owner (Windows' own listeners left out), with whether its adapter is on
+    an Internal switch: all of them and the Internal ones are asked both, of the same owners."""
+    return views.per_node(lab, "rules.network.placed_services", owner, lambda: tuple(
+        (Service(vm, ip, port, protocol), internal)
+        for vm, ip, internal in addressed_adapters(lab, owner) for port, protocol in listeners(lab, vm)))
+
+
+def listening_at(lab: Lab, owner: str) -> set[tuple[str, int]]:
+    """(address, port) of every TCP listener behind an owner, Windows' own included: the endpoints of
+    `services_behind(internal_only=False, system=True)`, without making a Service for each of
+    Windows' listeners on every VM (nat-static-mapping-wrong asks it of every owner that forwards)."""
+    found = {(s.ip, s.port) for s, _ in _placed_services(lab, owner) if s.protocol == "TCP"}
+    found.update((ip, port) for vm, ip, _ in addressed_adapters(lab, owner)
+                 if "windows" in lab[vm].guest.os.caption.lower() for port in WINDOWS_LISTENERS)
+    return found
+
+
+def addressed_adapters(lab: Lab, owner: str) -> tuple[tuple[str, str, bool], ...]:
+    """(vm, address, on an Internal switch?) of each connected, addressed adapter of the Running VMs
+    an owner runs, in order: what `services_behind` stands on. It is asked in three variants (all
+    switches or the Internal ones, with or without Windows' own listeners), which share this walk
+    of the owner's VMs: kept per lab state (Lab.memo)."""
+    return views.per_node(lab, "rules.network.addressed_adapters", owner, lambda: tuple(_addressed_adapters(lab, owner)))
+
+
+def _addressed_adapters(lab: Lab, owner: str) -> Iterator[tuple[str, str, bool]]:
+    for vm in views.running_vms(lab, owner):
         for adapter in lab.adapters(vm):
             switch = lab.switch_of(adapter)
             ip = ip_of(lab[adapter].ip)
             if ip is None or switch is None:
                 continue
-            if internal_only and lab[switch].type != "Internal":
-                continue
-            found.extend(Service(vm, ip, port, protocol) for port, protocol in listeners(lab, vm, system=system))
-    return found
+            yield vm, ip, lab[switch].type == "Internal"
 
 
 def listeners(lab: Lab, vm: str, *, system: bool = False) -> set[tuple[int, str]]:
@@ -361,7 +391,7 @@ def forwards(lab: Lab, owner: str) -> tuple[Forward, ...]:
     """(listen/external ip, port, internal ip, port, nat) of every portproxy rule and NAT static mapping.
 
     Six rules ask it of every platform, and of each VM they look behind: kept per lab state (Lab.memo)."""
-    return lab.memo(("rules.network.forwards", owner), lambda: tuple(_forwards(lab, owner)))
+    return views.per_node(lab, "rules.network.forwards", owner, lambda: tuple(_forwards(lab, owner)))
 
 
 def _forwards(lab: Lab, owner: str) -> list[Forward]:
@@ -407,13 +437,14 @@ def orphan_allow_ports(lab: Lab, owner: str) -> list[int]:
     Only a rule someone added counts: a rule of a rule group (Get-NetFirewallRule's Group, e.g.
     "@FirewallAPI.dll,-…" for "Hyper-V" or "File and Printer Sharing") came with Windows or one of
     its roles and opens the port for that feature's own service, not for a forward."""
+    opened = [r.port for r in lab.platform(owner).firewall
+              if r.enabled and r.direction == "inbound" and r.action == "allow" and r.protocol in ("TCP", "Any")
+              and r.group is None and r.port is not None and not system_port(r.port)]
+    if not opened:  # no such rule (most platforms): what is behind the owner need not be looked up
+        return []
     used = {f[1] for f in forwards(lab, owner)}
-    record = lab[owner]
-    own = {s.port for s in record.services} if lab.kind(owner) == "vm" else set()
-    return [r.port for r in lab.platform(owner).firewall
-            if r.enabled and r.direction == "inbound" and r.action == "allow" and r.protocol in ("TCP", "Any")
-            and r.group is None
-            and r.port is not None and r.port not in used and r.port not in own and not system_port(r.port)]
+    own = {s.port for s in lab[owner].services} if lab.kind(owner) == "vm" else set()
+    return [port for port in opened if port not in used and port not in own]
 
 
 def portproxy_add(listen: str, listen_port: int, target: str, target_port: int) -> Command:
@@ -547,8 +578,19 @@ def inbound_rules(lab: Lab, owner: str, port: int, protocol: str) -> list[Firewa
     order. The enabled inbound rules are grouped by port once per lab state: a guest has a few
     dozen rules and firewall-blocking checks each forwarded and listening port, so it reads the
     rules of that port and of any port, not all of them per check."""
-    by_port = lab.memo(("rules.network.inbound", owner), lambda: _by_port(lab.platform(owner).firewall))
-    found = sorted((*by_port.get(port, ()), *by_port.get(None, ())), key=lambda placed: placed[0])
+    return _deciding(_inbound(lab, owner), port, protocol)
+
+
+def _inbound(lab: Lab, owner: str) -> dict[int | None, list[tuple[int, FirewallRule]]]:
+    """A platform's enabled inbound rules by port (`_by_port`), kept per lab state (Lab.memo)."""
+    return views.per_node(lab, "rules.network.inbound", owner, lambda: _by_port(lab.platform(owner).firewall))
+
+
+def _deciding(by_port: dict[int | None, list[tuple[int, FirewallRule]]], port: int, protocol: str) -> list[FirewallRule]:
+    """The rules of `by_port` that decide inbound `protocol` `port`, in the platform's order: the
+    port's own and the any-port rules, merged by place only when there are both."""
+    own, any_port = by_port.get(port, ()), by_port.get(None, ())
+    found = sorted((*own, *any_port), key=lambda placed: placed[0]) if own and any_port else own or any_port
     return [r for _, r in found if r.protocol in (protocol, "Any")]
 
 
@@ -578,12 +620,14 @@ def _firewall_items(ev: Evidence, owner: str, rules: tuple[FirewallRule, ...], p
 def firewall_blocking(ev: Evidence) -> Iterator[Hit]:
     lab = ev.lab
     for owner in chain_platforms(ev):
-        rules = lab.platform(owner).firewall
         checks = [(f[1], "TCP", "forwarded") for f in forwards(lab, owner)]
         if lab.kind(owner) == "vm":
             checks += [(s.port, s.protocol, "listening") for s in lab[owner].services]
+        if not checks:  # nothing forwarded, nothing listening: no port to decide
+            continue
+        by_port = _inbound(lab, owner)
         for port, protocol, why in checks:
-            matching = inbound_rules(lab, owner, port, protocol)
+            matching = _deciding(by_port, port, protocol)
             state = _verdict(matching)
             if state == "allowed" or (state == "no-rule" and why == "listening"):
                 continue
@@ -595,7 +639,7 @@ def firewall_blocking(ev: Evidence) -> Iterator[Hit]:
                 subject=owner,
                 summary=f"Windows Firewall on {owner} {'blocks' if state == 'blocked' else 'has no rule allowing'} "
                         f"inbound {protocol} {port} ({why})",
-                evidence=tuple(_firewall_items(ev, owner, rules, port, protocol)),
+                evidence=tuple(_firewall_items(ev, owner, lab.platform(owner).firewall, port, protocol)),
                 resolution=on_platform(lab, owner, fix),
                 explains=("nested-vm-unreachable",),
                 severity="error" if state == "blocked" else "warning",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import PureWindowsPath
 from typing import Iterator, Sequence
 
-from nestlab.diagnosis import intent
+from nestlab.diagnosis import intent, views
 from nestlab.diagnosis.evidence import Evidence
 from nestlab.diagnosis.intent import nested_hosts
 from nestlab.diagnosis.rules.common import (
@@ -87,7 +87,7 @@ def under_provisioned(ev: Evidence) -> Iterator[Hit]:
 
 @rule("host-memory-low", category="performance", severity="warning", reference=REFERENCE)
 def host_memory_low(ev: Evidence) -> Iterator[Hit]:
-    for host in ev.lab.hosts():
+    for host in views.hosts(ev.lab):
         memory = ev.lab[host].memory_gb
         if memory >= MIN_HOST_MEMORY_GB or not intent.chain_owner(ev, host):
             continue
@@ -100,8 +100,8 @@ def host_memory_low(ev: Evidence) -> Iterator[Hit]:
         )
 
 
-def _running_vms(lab: Lab, owner: str) -> list[str]:
-    return [vm for vm in lab.vms(owner) if running(lab, vm)]
+def _running_vms(lab: Lab, owner: str) -> tuple[str, ...]:
+    return views.running_vms(lab, owner)
 
 
 def capacity(lab: Lab, owner: str) -> tuple[int, float]:
@@ -155,7 +155,11 @@ def _assigned_item(ev: Evidence, vm: str):
 @rule("dynamic-vhd", category="performance", severity="warning", reference=REFERENCE)
 def dynamic_vhd(ev: Evidence) -> Iterator[Hit]:
     lab = ev.lab
+    holds: dict[str, bool] = {}  # owner -> whether it holds a dynamic disk at all (most owners: no)
     for vm in intent.chain_vms(ev):
+        owner = views.parent(lab, vm)
+        if not (holds[owner] if owner in holds else holds.setdefault(owner, _holds_dynamic(lab, owner))):
+            continue  # no chain of its VMs can hold one: their disks are its files (_holds_dynamic)
         for chain in disk_chains(lab, vm):
             for vhd in chain:
                 record = lab[vhd]
@@ -168,6 +172,14 @@ def dynamic_vhd(ev: Evidence) -> Iterator[Hit]:
                     resolution=while_off(lab, vm, _to_fixed(vm, chain, vhd, lab)),
                     explains=PERFORMANCE_SYMPTOMS,
                 )
+
+
+def _holds_dynamic(lab: Lab, owner: str) -> bool:
+    """Whether any VHD an owner holds is dynamically expanding. A VM's disks are files of the
+    machine that runs it (`vhd_id(parent, path)`: the builder and the lab file link them so) and a
+    differencing disk's parent resolves on the same machine (`Lab.relink`), so a VM whose parent
+    holds no dynamic disk has none in any of its chains: its chains need not be walked."""
+    return any(lab[vhd].type == "dynamic" for vhd in lab.owned(owner, "vhd"))
 
 
 def fixed_path(path: str) -> str:
@@ -206,12 +218,14 @@ def _shared(lab: Lab, chain: Sequence[str], vhd: str) -> bool:
     return any((lab[c].parent or "").lower() == path for c in lab.owned(owner, "vhd") if c not in own)
 
 
-def _volumes(lab: Lab, owner: str) -> dict[str, Volume]:
-    """Drive ("D:") -> the owner's first volume of that letter (what a disk's path is on)."""
+def _rotational(lab: Lab, owner: str) -> dict[str, Volume]:
+    """Drive ("D:") -> the owner's first volume of that letter (what a disk's path is on), for the
+    letters where that volume is rotational (HDD): the only drives slow-storage reports, and none
+    on most owners, whose VMs' disks then need no look at all."""
     found: dict[str, Volume] = {}
     for v in lab.platform(owner).volumes:
         found.setdefault(v.drive.upper(), v)
-    return found
+    return {drive: v for drive, v in found.items() if v.media == "hdd"}
 
 
 @rule("slow-storage", category="performance", severity="warning", reference=REFERENCE)
@@ -222,14 +236,16 @@ def slow_storage(ev: Evidence) -> Iterator[Hit]:
     # volume -> its disks, each with the first chain VM it backs (a dict, not a list searched per
     # disk: a host's nested VMs often share one volume, and that search grew with their square)
     on_volume: dict[tuple[str, str], dict[str, str]] = {}
-    drives: dict[str, dict[str, Volume]] = {}  # owner -> its volumes by drive, looked up per disk
+    drives: dict[str, dict[str, Volume]] = {}  # owner -> its HDD volumes by drive, looked up per disk
     for vm in intent.chain_vms(ev):
-        owner = lab.parent(vm)
-        by_drive = drives[owner] if owner in drives else drives.setdefault(owner, _volumes(lab, owner))
+        owner = views.parent(lab, vm)
+        by_drive = drives[owner] if owner in drives else drives.setdefault(owner, _rotational(lab, owner))
+        if not by_drive:  # no rotational volume there: none of its disks is on one
+            continue
         for chain in disk_chains(lab, vm):
             for vhd in chain:
                 volume = by_drive.get(lab[vhd].path[:2].upper())
-                if volume is not None and volume.media == "hdd":
+                if volume is not None:
                     on_volume.setdefault((owner, volume.drive), {}).setdefault(vhd, vm)
     for (owner, drive), backed in on_volume.items():
         disks = sorted(backed.items(), key=lambda d: lab[d[0]].path.lower())

@@ -20,14 +20,16 @@ from nestlab.diagnosis.rules.common import (
     cmd,
     name_of,
     on_owner,
+    platform_test,
     platforms,
+    platforms_where,
     ps,
     rule,
     running,
     seen,
     shown,
 )
-from nestlab.simulator.model import Edge, Lab, vhd_id
+from nestlab.simulator.model import Edge, Lab, Platform, vhd_id
 from nestlab.simulator.psdata import Command
 
 REFERENCE = GUIDE + "Snapshot/Checkpoint and differencing disk issues"
@@ -195,6 +197,8 @@ def is_mismatch(message: str) -> bool:
 @rule("vhd-chain-broken", category="storage", severity="error", reference=REFERENCE)
 def vhd_chain_broken(ev: Evidence) -> Iterator[Hit]:
     failing = failing_owners(ev)
+    if not failing:  # Test-VHD failed nowhere (most diagnoses): no chain to judge
+        return
     for owner, child, path in children(ev.lab):
         if owner not in failing:
             continue
@@ -213,10 +217,18 @@ def vhd_chain_broken(ev: Evidence) -> Iterator[Hit]:
         )
 
 
+@platform_test("vhd-corrupt")
+def _files_corrupt(platform: Platform) -> bool:
+    return bool(platform.files_corrupt)
+
+
 @rule("vhd-corrupt", category="storage", severity="error", reference=REFERENCE)
 def vhd_corrupt(ev: Evidence) -> Iterator[Hit]:
     failing = failing_owners(ev)
+    listed = set(platforms_where(ev.lab, "vhd-corrupt"))
     for owner in vhd_owners(ev.lab):
+        if owner not in listed and owner not in failing:  # no damaged file listed, no Test-VHD failed (most)
+            continue
         corrupt = list(ev.lab.platform(owner).files_corrupt)
         for vhd in ev.lab.owned(owner, "vhd") if owner in failing else ():
             error = own_test_vhd_error(ev, owner, vhd)
