@@ -9,6 +9,7 @@ from typing import Sequence
 
 from nestlab.diagnosis.collect import collect
 from nestlab.lab.session import SimSession
+from nestlab.simulator import powershell
 from nestlab.simulator.generate import generate
 from nestlab.simulator.psdata import Result
 from nestlab.simulator.session_protocol import Request
@@ -30,8 +31,9 @@ class WatchingSession(SimSession):
                 ref() is not None for refs in self.given.values() for ref in refs)
             self.given[host] = []
         results = super().send(requests)
-        self.given[host] += [weakref.ref(r) for r in results]
-        self.given[host] += [weakref.ref(g) for r in results for _, g in r.guests]
+        answers = [*results, *(g for r in results for _, g in r.guests)]
+        # the one empty answer every pipeline that writes nothing shares is no host's to free
+        self.given[host] += [weakref.ref(a) for a in answers if a is not getattr(powershell, "NOTHING", None)]
         return results
 
 
