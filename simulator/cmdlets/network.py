@@ -19,8 +19,8 @@ from nestlab.simulator.cmdlets.base import (Call, Ctx, Terminating, as_list, cmd
 from nestlab.simulator.cmdlets.wildcards import like
 from nestlab.simulator.cmdlets.shapes import VARIES, Shape
 from nestlab.simulator.labfile import link_derived_edges
-from nestlab.simulator.model import (Edge, FirewallRule, Nat, StaticMapping, Switch, VM, derived_mac, ip_of, nat_id,
-                                     stable_guid, switch_id)
+from nestlab.simulator.model import (Edge, FirewallRule, Nat, Platform, StaticMapping, Switch, VM, derived_mac, ip_of,
+                                     nat_id, stable_guid, switch_id)
 from nestlab.simulator.psdata import ErrorRecord, PSObject
 
 CIM = "Microsoft.Management.Infrastructure.CimInstance"
@@ -879,25 +879,32 @@ def disable_netfirewallrule(ctx: Ctx, call: Call) -> Iterable[PSObject]:
 # ----------------------------------------------------------------------------------------------
 
 
-def _listeners(ctx: Ctx, proto: str) -> list[int]:
-    """The lab's own listeners: a VM's services, and netsh portproxy's listen ports (iphlpsvc)."""
+def _listeners(ctx: Ctx, proto: str, platform: Platform | None = None) -> list[int]:
+    """The lab's own listeners: a VM's services, and netsh portproxy's listen ports (iphlpsvc).
+    `platform`: ctx.platform, when the caller has read it already."""
     record = ctx.lab[ctx.owner]
     ports = [s.port for s in record.services if s.protocol == proto] if isinstance(record, VM) else []
     if proto == "TCP":
-        ports += [r.listen_port for r in ctx.platform.portproxy]
+        ports += [r.listen_port for r in (ctx.platform if platform is None else platform).portproxy]
     return sorted(set(ports))
 
 
 def _tcp_rows(ctx: Ctx) -> list[tuple[str, int, int]]:
     """(local address, port, owning process) of every TCP listener, system ones included (background)."""
-    system = background.tcp_listeners(ctx.platform)
+    platform = ctx.platform  # read once: the system listeners, the portproxy rules
+    system = background.tcp_listeners(platform)
     rows = {(("0.0.0.0", s.port)): s.process for s in system}
     if system:  # NetBIOS session service: on each IPv4 address, not on 0.0.0.0
         for item in _shared_interfaces(ctx):
             if item["cidr"]:
                 rows[(ip_of(item["cidr"]), background.NETBIOS_TCP)] = 4
-    for port in _listeners(ctx, "TCP"):
-        rows.setdefault(("0.0.0.0", port), 4 if port in [r.listen_port for r in ctx.platform.portproxy] else 2840)
+    listening = _listeners(ctx, "TCP", platform)
+    if listening:
+        proxied = [r.listen_port for r in platform.portproxy]
+        for port in listening:
+            rows.setdefault(("0.0.0.0", port), 4 if port in proxied else 2840)
+    if not rows:
+        return []  # most guests of a generated lab: nothing listens
     return sorted(((a, p, pid) for (a, p), pid in rows.items()), key=lambda r: (r[0] != "0.0.0.0", r[0], r[1]))
 
 
@@ -925,9 +932,10 @@ TCP_LISTENER_SHAPE = cim_shape("MSFT_NetTCPConnection", [
 @cmdlet("Get-NetUDPEndpoint", params=("LocalPort", "LocalAddress", "CimSession"),
         cls="Microsoft.Management.Infrastructure.CimCmdlets.GetNetUDPEndpoint")
 def get_netudpendpoint(ctx: Ctx, call: Call) -> Iterable[PSObject]:
-    ports = sorted(set(_listeners(ctx, "UDP")) | set(background.udp_ports(ctx.platform)))
+    system = background.udp_ports(ctx.platform)
+    ports = sorted(set(_listeners(ctx, "UDP")) | set(system))
     rows = [("0.0.0.0", p) for p in ports]
-    if background.udp_ports(ctx.platform):
+    if system:
         rows += [(ip_of(i["cidr"]), p) for i in _shared_interfaces(ctx) if i["cidr"] for p in background.NETBIOS_UDP]
     computer = ctx.computer_name if rows else None  # read once for all the rows
     return [cim("MSFT_NetUDPEndpoint", [("LocalAddress", a), ("LocalPort", p), ("OwningProcess", 4)], ctx,
