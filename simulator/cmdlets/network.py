@@ -135,7 +135,8 @@ def report(ctx: Ctx, call: Call) -> None:
 
 
 def dashed(mac: str) -> str:
-    return "-".join(mac[i:i + 2] for i in range(0, 12, 2))
+    """'00155D0A0B0C' -> '00-15-5D-0A-0B-0C' (the six two-letter slices, as a join over range(0, 12, 2))."""
+    return f"{mac[0:2]}-{mac[2:4]}-{mac[4:6]}-{mac[6:8]}-{mac[8:10]}-{mac[10:12]}"
 
 
 def interfaces(ctx: Ctx) -> list[dict[str, Any]]:
@@ -158,10 +159,12 @@ def _interfaces(ctx: Ctx) -> list[dict[str, Any]]:
     if ctx.is_guest:
         for i, adapter in enumerate(lab.adapters(ctx.owner)):
             rec = lab[adapter]
+            switch = lab.switch_of(adapter)
+            chain = network._bridge_chain(lab, adapter)  # noqa: SLF001 - walked once for the gateway and the network
             out.append({"alias": "Ethernet" if i == 0 else f"Ethernet {i + 1}",
                         "description": "Microsoft Hyper-V Network Adapter" + ("" if i == 0 else f" #{i + 1}"),
-                        "mac": lab.mac(adapter), "cidr": rec.ip, "gateway": _gateway(ctx, adapter),
-                        "network": _network_name(ctx, adapter), "up": lab.switch_of(adapter) is not None,
+                        "mac": rec.mac or derived_mac(adapter), "cidr": rec.ip, "gateway": _gateway(ctx, switch, chain),
+                        "network": lab[chain[-1]].name if chain else "Unidentified network", "up": switch is not None,
                         "speed": f"{rec.max_bandwidth_mbps} Mbps" if rec.max_bandwidth_mbps else "10 Gbps"})
     else:
         for i, nic in enumerate(lab.owned(ctx.owner, "nic")):
@@ -204,29 +207,22 @@ def _guest_adapter_alias(ctx: Ctx, adapter_name: str) -> str | None:
     return None
 
 
-def _gateway(ctx: Ctx, adapter: str) -> str | None:
+def _gateway(ctx: Ctx, switch: str | None, chain: list[str] | None) -> str | None:
+    """The default gateway a guest adapter gets: its Internal switch's host address, or the gateway of
+    the NIC on the network its External switches bridge to (`chain`: network._bridge_chain)."""
     lab = ctx.lab
-    switch = lab.switch_of(adapter)
     if switch is None:
         return None
     sw = lab[switch]
     if sw.type == "Internal":
         return ip_of(sw.host_ip)
     if sw.type == "External":
-        chain = network._bridge_chain(lab, adapter)  # noqa: SLF001 - shared walk of the bridge chain
         if chain:
             # the NICs on that network, straight from its edges (not a scan of every host per call)
             for nic in lab.into(chain[-1], Edge.UPLINK):
                 if lab.kind(nic) == "nic":
                     return lab[nic].gateway
     return None
-
-
-def _network_name(ctx: Ctx, adapter: str) -> str:
-    chain = network._bridge_chain(ctx.lab, adapter)  # noqa: SLF001
-    if chain:
-        return ctx.lab[chain[-1]].name
-    return "Unidentified network"
 
 
 @cmdlet("Get-NetAdapter", positional=("Name",), params=("Name", "InterfaceDescription", "Physical", "IncludeHidden",
