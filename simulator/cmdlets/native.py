@@ -97,14 +97,16 @@ def bcdedit(ctx: Ctx, call: Call) -> Iterable[str]:
         return ["The set command specified is not valid.", "Run \"bcdedit /?\" for command line assistance.",
                 "The parameter is incorrect."]
     if not args or args[0] in ("/enum", "/v"):
+        platform = ctx.platform
+        launch = launch_type(ctx)  # read once: whether the line shows, and what it says
         lines = ["", "Windows Boot Loader", "-------------------", "identifier              {current}",
                  "device                  partition=C:", "path                    \\Windows\\system32\\winload.efi",
-                 f"description             {ctx.platform.os.caption.replace('Microsoft ', '')}",
+                 f"description             {platform.os.caption.replace('Microsoft ', '')}",
                  "locale                  en-US", "inherit                 {bootloadersettings}",
                  "osdevice                partition=C:", "systemroot              \\Windows", "nx                      OptOut",
                  "bootmenupolicy          Standard"]
-        if ctx.platform.hyperv_installed or launch_type(ctx) == "off":
-            lines.append(f"hypervisorlaunchtype    {launch_type(ctx).capitalize()}")
+        if platform.hyperv_installed or launch == "off":
+            lines.append(f"hypervisorlaunchtype    {launch.capitalize()}")
         return lines
     return ["The parameter is incorrect.", "Run \"bcdedit /?\" for command line assistance."]
 

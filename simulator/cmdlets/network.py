@@ -19,8 +19,8 @@ from nestlab.simulator.cmdlets.base import (Call, Ctx, Terminating, as_list, cmd
 from nestlab.simulator.cmdlets.wildcards import like
 from nestlab.simulator.cmdlets.shapes import VARIES, Shape
 from nestlab.simulator.labfile import link_derived_edges
-from nestlab.simulator.model import (Edge, FirewallRule, Nat, StaticMapping, Switch, VM, derived_mac, ip_of, nat_id,
-                                     stable_guid, switch_id)
+from nestlab.simulator.model import (Edge, FirewallRule, Nat, Platform, StaticMapping, Switch, VM, derived_mac, ip_of,
+                                     nat_id, stable_guid, switch_id)
 from nestlab.simulator.psdata import ErrorRecord, PSObject
 
 CIM = "Microsoft.Management.Infrastructure.CimInstance"
@@ -135,7 +135,8 @@ def report(ctx: Ctx, call: Call) -> None:
 
 
 def dashed(mac: str) -> str:
-    return "-".join(mac[i:i + 2] for i in range(0, 12, 2))
+    """'00155D0A0B0C' -> '00-15-5D-0A-0B-0C' (the six two-letter slices, as a join over range(0, 12, 2))."""
+    return f"{mac[0:2]}-{mac[2:4]}-{mac[4:6]}-{mac[6:8]}-{mac[8:10]}-{mac[10:12]}"
 
 
 def interfaces(ctx: Ctx) -> list[dict[str, Any]]:
@@ -158,10 +159,12 @@ def _interfaces(ctx: Ctx) -> list[dict[str, Any]]:
     if ctx.is_guest:
         for i, adapter in enumerate(lab.adapters(ctx.owner)):
             rec = lab[adapter]
+            switch = lab.switch_of(adapter)
+            chain = network._bridge_chain(lab, adapter)  # noqa: SLF001 - walked once for the gateway and the network
             out.append({"alias": "Ethernet" if i == 0 else f"Ethernet {i + 1}",
                         "description": "Microsoft Hyper-V Network Adapter" + ("" if i == 0 else f" #{i + 1}"),
-                        "mac": lab.mac(adapter), "cidr": rec.ip, "gateway": _gateway(ctx, adapter),
-                        "network": _network_name(ctx, adapter), "up": lab.switch_of(adapter) is not None,
+                        "mac": rec.mac or derived_mac(adapter), "cidr": rec.ip, "gateway": _gateway(ctx, switch, chain),
+                        "network": lab[chain[-1]].name if chain else "Unidentified network", "up": switch is not None,
                         "speed": f"{rec.max_bandwidth_mbps} Mbps" if rec.max_bandwidth_mbps else "10 Gbps"})
     else:
         for i, nic in enumerate(lab.owned(ctx.owner, "nic")):
@@ -204,29 +207,22 @@ def _guest_adapter_alias(ctx: Ctx, adapter_name: str) -> str | None:
     return None
 
 
-def _gateway(ctx: Ctx, adapter: str) -> str | None:
+def _gateway(ctx: Ctx, switch: str | None, chain: list[str] | None) -> str | None:
+    """The default gateway a guest adapter gets: its Internal switch's host address, or the gateway of
+    the NIC on the network its External switches bridge to (`chain`: network._bridge_chain)."""
     lab = ctx.lab
-    switch = lab.switch_of(adapter)
     if switch is None:
         return None
     sw = lab[switch]
     if sw.type == "Internal":
         return ip_of(sw.host_ip)
     if sw.type == "External":
-        chain = network._bridge_chain(lab, adapter)  # noqa: SLF001 - shared walk of the bridge chain
         if chain:
             # the NICs on that network, straight from its edges (not a scan of every host per call)
             for nic in lab.into(chain[-1], Edge.UPLINK):
                 if lab.kind(nic) == "nic":
                     return lab[nic].gateway
     return None
-
-
-def _network_name(ctx: Ctx, adapter: str) -> str:
-    chain = network._bridge_chain(ctx.lab, adapter)  # noqa: SLF001
-    if chain:
-        return ctx.lab[chain[-1]].name
-    return "Unidentified network"
 
 
 @cmdlet("Get-NetAdapter", positional=("Name",), params=("Name", "InterfaceDescription", "Physical", "IncludeHidden",
@@ -879,25 +875,32 @@ def disable_netfirewallrule(ctx: Ctx, call: Call) -> Iterable[PSObject]:
 # ----------------------------------------------------------------------------------------------
 
 
-def _listeners(ctx: Ctx, proto: str) -> list[int]:
-    """The lab's own listeners: a VM's services, and netsh portproxy's listen ports (iphlpsvc)."""
+def _listeners(ctx: Ctx, proto: str, platform: Platform | None = None) -> list[int]:
+    """The lab's own listeners: a VM's services, and netsh portproxy's listen ports (iphlpsvc).
+    `platform`: ctx.platform, when the caller has read it already."""
     record = ctx.lab[ctx.owner]
     ports = [s.port for s in record.services if s.protocol == proto] if isinstance(record, VM) else []
     if proto == "TCP":
-        ports += [r.listen_port for r in ctx.platform.portproxy]
+        ports += [r.listen_port for r in (ctx.platform if platform is None else platform).portproxy]
     return sorted(set(ports))
 
 
 def _tcp_rows(ctx: Ctx) -> list[tuple[str, int, int]]:
     """(local address, port, owning process) of every TCP listener, system ones included (background)."""
-    system = background.tcp_listeners(ctx.platform)
+    platform = ctx.platform  # read once: the system listeners, the portproxy rules
+    system = background.tcp_listeners(platform)
     rows = {(("0.0.0.0", s.port)): s.process for s in system}
     if system:  # NetBIOS session service: on each IPv4 address, not on 0.0.0.0
         for item in _shared_interfaces(ctx):
             if item["cidr"]:
                 rows[(ip_of(item["cidr"]), background.NETBIOS_TCP)] = 4
-    for port in _listeners(ctx, "TCP"):
-        rows.setdefault(("0.0.0.0", port), 4 if port in [r.listen_port for r in ctx.platform.portproxy] else 2840)
+    listening = _listeners(ctx, "TCP", platform)
+    if listening:
+        proxied = [r.listen_port for r in platform.portproxy]
+        for port in listening:
+            rows.setdefault(("0.0.0.0", port), 4 if port in proxied else 2840)
+    if not rows:
+        return []  # most guests of a generated lab: nothing listens
     return sorted(((a, p, pid) for (a, p), pid in rows.items()), key=lambda r: (r[0] != "0.0.0.0", r[0], r[1]))
 
 
@@ -925,9 +928,10 @@ TCP_LISTENER_SHAPE = cim_shape("MSFT_NetTCPConnection", [
 @cmdlet("Get-NetUDPEndpoint", params=("LocalPort", "LocalAddress", "CimSession"),
         cls="Microsoft.Management.Infrastructure.CimCmdlets.GetNetUDPEndpoint")
 def get_netudpendpoint(ctx: Ctx, call: Call) -> Iterable[PSObject]:
-    ports = sorted(set(_listeners(ctx, "UDP")) | set(background.udp_ports(ctx.platform)))
+    system = background.udp_ports(ctx.platform)
+    ports = sorted(set(_listeners(ctx, "UDP")) | set(system))
     rows = [("0.0.0.0", p) for p in ports]
-    if background.udp_ports(ctx.platform):
+    if system:
         rows += [(ip_of(i["cidr"]), p) for i in _shared_interfaces(ctx) if i["cidr"] for p in background.NETBIOS_UDP]
     computer = ctx.computer_name if rows else None  # read once for all the rows
     return [cim("MSFT_NetUDPEndpoint", [("LocalAddress", a), ("LocalPort", p), ("OwningProcess", 4)], ctx,

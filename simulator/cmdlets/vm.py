@@ -42,8 +42,8 @@ def folder_of(path: str) -> str:
     A path like 'D:\\Hyper-V\\Disks\\a.vhdx' (a letter, a colon, backslashes only) is cut at its
     last backslash, keeping a root's own backslash ('D:\\a.vhdx' -> 'D:\\') and dropping a run of
     them before the name, as ntpath does; any other path (UNC, forward slashes, no drive) is
-    ntpath's. Every Get-VM object carries the folder four times (tests/test_cmdlet_shapes.py
-    holds the two to the same answers)."""
+    ntpath's. Get-VM asks it for every VM it lists, and a collection lists each place's VMs twice
+    (tests/test_cmdlet_shapes.py holds the two to the same answers)."""
     if path[1:2] == ":" and "/" not in path:
         cut = path.rfind("\\")
         if cut >= 2:
