@@ -317,7 +317,7 @@ class Builder:
         """The evidence lab; each node's sources join its facts (Evidence.cite reads them)."""
         for node, entries in self.sources.items():
             self._changes.setdefault(node, {})["shown"] = Shown((entries,))
-        self.facts.update((node, Facts(**fields)) for node, fields in self._changes.items())
+        self.facts.update((node, Facts.of(fields)) for node, fields in self._changes.items())
         self.sources, self._changes = {}, {}
         return self.lab
 
@@ -633,11 +633,13 @@ def _platform_sources(entries: list[tuple[str, str, str, Sequence[Any]]], owner:
     platform, so a plain loop over the keys with their commands, not a generator."""
     answers, objects, add = read.answers, read.objects, entries.append
     for key, command in _OBJECT_COMMANDS:
-        found = objects(key)
-        if found:
-            add((owner, key, command, found))
-        elif key in answers:  # an empty answer, or an error, shows that there is none (no NAT, no policy key)
-            add((owner, key, command, ({},)))
+        result = answers.get(key)
+        if result is None:  # not asked of this platform
+            continue
+        # an empty answer, or an error, shows that there is none (no NAT, no policy key): most of a
+        # plain guest's, so their objects are not filtered (there are none to filter)
+        found = objects(key) if result.output else None
+        add((owner, key, command, found or ({},)))
     for key, command in _TEXT_COMMANDS:
         result = answers.get(key)
         if result is not None and result.ok:
@@ -723,7 +725,11 @@ def _events(read: Read, owner: str) -> tuple[Event, ...]:
     found further back (probes.EVENT_QUERIES), each record once."""
     found: list[Event] = []
     seen_records: set[tuple[int, str, str]] = set()
+    answers = read.answers
     for key, command in _EVENT_COMMANDS:
+        result = answers.get(key)
+        if result is None or not result.output:  # most logs of most platforms: "No events were found"
+            continue
         for e in read.objects(key):
             event = Event(command, int(get(e, "Id", 0)), str(get(e, "ProviderName", "")),
                           str(get(e, "Message", "")), owner)
