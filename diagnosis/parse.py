@@ -181,6 +181,7 @@ PLATFORM_OBJECTS = ("os", "cs", "cpu", "feature", "optionalfeature", "deviceguar
                     "switches", "nat", "natmappings")
 TEXT_ANSWERS = ("bcd", "portproxy", "filters")
 _PLATFORM_COMMANDS = {key: probes.text_of(key) for key in (*PLATFORM_OBJECTS, *TEXT_ANSWERS)}  # cited per platform
+_CS_COMMAND, _BCD_COMMAND = _PLATFORM_COMMANDS["cs"], _PLATFORM_COMMANDS["bcd"]  # the platform's own facts'
 _OBJECT_COMMANDS = tuple((key, _PLATFORM_COMMANDS[key]) for key in PLATFORM_OBJECTS)
 _TEXT_COMMANDS = tuple((key, _PLATFORM_COMMANDS[key]) for key in TEXT_ANSWERS)
 
@@ -344,14 +345,17 @@ class Builder:
         bcdedit hypervisorlaunchtype, read once for the platform's record and here)."""
         cs = read.first("cs")
         bcd = read.answers.get("bcd")
-        self._merge(owner, hypervisor_present=(
-            Fact(probe_text("cs"), "HypervisorPresent", bool(get(cs, "HypervisorPresent")), owner)
-            if cs is not None else None),
-            hypervisorlaunchtype=(Fact(probe_text("bcd"), "hypervisorlaunchtype", launch, owner)
-                                  if bcd and bcd.ok else None),
-            events=_events(read, owner), hyperv_install_state=_install_state(read, owner))
-        self._shown_platform(owner, read)
         changes = self._changes
+        fields = changes.setdefault(owner, {})  # _merge's, each field set only when it is not None
+        if cs is not None:
+            fields["hypervisor_present"] = Fact(_CS_COMMAND, "HypervisorPresent", bool(get(cs, "HypervisorPresent")), owner)
+        if bcd and bcd.ok:
+            fields["hypervisorlaunchtype"] = Fact(_BCD_COMMAND, "hypervisorlaunchtype", launch, owner)
+        fields["events"] = _events(read, owner)  # a tuple, never None
+        install_state = _install_state(read, owner)
+        if install_state is not None:
+            fields["hyperv_install_state"] = install_state
+        self._shown_platform(owner, read)
         for kind, path, key, result in read.follow_ups:  # in answer order, as the disks were asked about
             if kind == "testpath":
                 if result.output:  # _merge's, the Fact is never None
