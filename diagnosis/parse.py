@@ -181,6 +181,7 @@ PLATFORM_OBJECTS = ("os", "cs", "cpu", "feature", "optionalfeature", "deviceguar
                     "switches", "nat", "natmappings")
 TEXT_ANSWERS = ("bcd", "portproxy", "filters")
 _PLATFORM_COMMANDS = {key: probes.text_of(key) for key in (*PLATFORM_OBJECTS, *TEXT_ANSWERS)}  # cited per platform
+_CS_COMMAND, _BCD_COMMAND = _PLATFORM_COMMANDS["cs"], _PLATFORM_COMMANDS["bcd"]  # the platform's own facts'
 _OBJECT_COMMANDS = tuple((key, _PLATFORM_COMMANDS[key]) for key in PLATFORM_OBJECTS)
 _TEXT_COMMANDS = tuple((key, _PLATFORM_COMMANDS[key]) for key in TEXT_ANSWERS)
 
@@ -317,7 +318,7 @@ class Builder:
         """The evidence lab; each node's sources join its facts (Evidence.cite reads them)."""
         for node, entries in self.sources.items():
             self._changes.setdefault(node, {})["shown"] = Shown((entries,))
-        self.facts.update((node, Facts(**fields)) for node, fields in self._changes.items())
+        self.facts.update((node, Facts.of(fields)) for node, fields in self._changes.items())
         self.sources, self._changes = {}, {}
         return self.lab
 
@@ -344,14 +345,17 @@ class Builder:
         bcdedit hypervisorlaunchtype, read once for the platform's record and here)."""
         cs = read.first("cs")
         bcd = read.answers.get("bcd")
-        self._merge(owner, hypervisor_present=(
-            Fact(probe_text("cs"), "HypervisorPresent", bool(get(cs, "HypervisorPresent")), owner)
-            if cs is not None else None),
-            hypervisorlaunchtype=(Fact(probe_text("bcd"), "hypervisorlaunchtype", launch, owner)
-                                  if bcd and bcd.ok else None),
-            events=_events(read, owner), hyperv_install_state=_install_state(read, owner))
-        self._shown_platform(owner, read)
         changes = self._changes
+        fields = changes.setdefault(owner, {})  # _merge's, each field set only when it is not None
+        if cs is not None:
+            fields["hypervisor_present"] = Fact(_CS_COMMAND, "HypervisorPresent", bool(get(cs, "HypervisorPresent")), owner)
+        if bcd and bcd.ok:
+            fields["hypervisorlaunchtype"] = Fact(_BCD_COMMAND, "hypervisorlaunchtype", launch, owner)
+        fields["events"] = _events(read, owner)  # a tuple, never None
+        install_state = _install_state(read, owner)
+        if install_state is not None:
+            fields["hyperv_install_state"] = install_state
+        self._shown_platform(owner, read)
         for kind, path, key, result in read.follow_ups:  # in answer order, as the disks were asked about
             if kind == "testpath":
                 if result.output:  # _merge's, the Fact is never None
@@ -633,11 +637,13 @@ def _platform_sources(entries: list[tuple[str, str, str, Sequence[Any]]], owner:
     platform, so a plain loop over the keys with their commands, not a generator."""
     answers, objects, add = read.answers, read.objects, entries.append
     for key, command in _OBJECT_COMMANDS:
-        found = objects(key)
-        if found:
-            add((owner, key, command, found))
-        elif key in answers:  # an empty answer, or an error, shows that there is none (no NAT, no policy key)
-            add((owner, key, command, ({},)))
+        result = answers.get(key)
+        if result is None:  # not asked of this platform
+            continue
+        # an empty answer, or an error, shows that there is none (no NAT, no policy key): most of a
+        # plain guest's, so their objects are not filtered (there are none to filter)
+        found = objects(key) if result.output else None
+        add((owner, key, command, found or ({},)))
     for key, command in _TEXT_COMMANDS:
         result = answers.get(key)
         if result is not None and result.ok:
@@ -723,7 +729,11 @@ def _events(read: Read, owner: str) -> tuple[Event, ...]:
     found further back (probes.EVENT_QUERIES), each record once."""
     found: list[Event] = []
     seen_records: set[tuple[int, str, str]] = set()
+    answers = read.answers
     for key, command in _EVENT_COMMANDS:
+        result = answers.get(key)
+        if result is None or not result.output:  # most logs of most platforms: "No events were found"
+            continue
         for e in read.objects(key):
             event = Event(command, int(get(e, "Id", 0)), str(get(e, "ProviderName", "")),
                           str(get(e, "Message", "")), owner)
