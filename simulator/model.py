@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-import uuid
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from functools import lru_cache
@@ -418,8 +417,13 @@ class NodeId:
 @lru_cache(maxsize=1 << 16)  # a collection asks for each VM's and disk's id several times
 def stable_guid(*parts: str) -> str:
     """A GUID derived from names, so ids and disk identifiers are the same on every load."""
-    digest = hashlib.sha1("\x00".join(parts).encode()).digest()
-    return str(uuid.UUID(bytes=digest[:16], version=5)).upper()
+    raw = bytearray(hashlib.sha1("\x00".join(parts).encode()).digest()[:16])
+    # what uuid.UUID(bytes=raw, version=5) sets, without building the UUID (a first diagnosis makes
+    # one per VM and disk): the version in the high nibble of byte 6, the RFC 4122 variant in byte 8
+    raw[6] = (raw[6] & 0x0F) | 0x50
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    text = raw.hex().upper()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 def derived_mac(node_id: str) -> str:
