@@ -544,15 +544,20 @@ def _copy(value: Any, top: bool) -> Any:
             raise _Unusual
         name = _copy(value.name, False)
         return PSEnum(value.type_name, value.name, value.value) if top else name
-    if kind is bool or kind is int or kind is float or value is None or kind in _PRIMITIVE_KINDS:
+    if kind in _PLAIN_KINDS:
+        return value  # its CLIXML text reads back as an equal value of the same type (see _PLAIN_KINDS)
+    if kind is datetime and value.tzinfo is None and value.fold == 0 and value.year >= 1000:
+        return value  # a naive datetime reads back as itself (7 digits written, Python's 6 read back)
+    if kind in _PRIMITIVE_KINDS:
         tag, text = _primitive(value)  # type: ignore[misc]
         return _PRIMITIVE_READERS[tag](text or None)
     if kind is ErrorRecord:
         return _copy_error(value) if top else _copy(value.message, False)
     if kind is dict:
         return {_copy(k, False): _copy(v, False) for k, v in value.items()}
-    if kind is list or kind is tuple:  # ASCII text, most items, is itself without the call
-        return [item if type(item) is str and item.isascii() else _copy(item, False) for item in value]
+    if kind is list or kind is tuple:  # ASCII text and numbers, most items, are themselves without the call
+        return [item if (type(item) is str and item.isascii()) or type(item) in _PLAIN_KINDS else _copy(item, False)
+                for item in value]
     if isinstance(value, str):
         return _copy(str.__str__(value), False)  # a str subclass is written and read as a plain str
     if isinstance(value, _WRITTEN_AS_THEMSELVES):

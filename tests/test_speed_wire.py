@@ -229,3 +229,21 @@ def test_the_shapes_kept_are_bounded(monkeypatch):
     for i in range(10):
         clixml.wire_copy(PSObject(("T",), {f"P{i}": i}, "t"))
     assert len(clixml._SHAPES) <= 3
+
+
+def test_values_that_read_back_as_themselves_are_not_rebuilt_from_text(monkeypatch):
+    """A naive datetime (year 1000 on, fold 0) and the numbers, bools and Nones in a list cross
+    as themselves: the copy returns them without writing and parsing their CLIXML text, which
+    gives an equal value of the same type; other datetimes still take the text."""
+    def refuse(value):
+        raise AssertionError(f"{value!r} went through its text")
+
+    when = datetime(2024, 5, 6, 7, 8, 9, 123456)
+    value = PSObject(("T",), {"When": when, "Ids": [1, 2.5, True, None, "a"]}, "t")
+    expected = typed(clixml.roundtrip(value))
+    monkeypatch.setattr(clixml, "_primitive", refuse)
+    copy = clixml.wire_copy(value)
+    assert copy["When"] is when and typed(copy) == expected
+    monkeypatch.undo()
+    for other in (datetime(999, 1, 2), datetime(2024, 5, 6, fold=1), datetime(2024, 5, 6, tzinfo=timezone.utc)):
+        assert typed(clixml.wire_copy(other)) == typed(clixml.roundtrip(other))
