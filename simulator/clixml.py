@@ -678,19 +678,32 @@ def wire_copy_result(result: Result) -> Result:
     Result is frozen and `_copy_object`/`_copy_error` already return what they need not copy),
     else one new Result; either way it keeps the request it answers (`Result.request`)."""
     output, errors = result.output, result.errors
+    if not output and not errors:  # about half the answers: nothing to look at
+        if type(result) is Result and not result.guests:
+            return result
+        return _new_result(output, errors, result.failed, result.request)
     copied = tuple(map(_wire_copy_output, output)) if output else output
     records = _wire_records(errors, result.failed) if errors else errors
     if (type(result) is Result and not result.guests and (copied is output or all(map(is_, copied, output)))
             and (records is errors or all(map(is_, records, errors)))):
         return result
-    return Result(copied, records, result.failed, request=result.request)
+    return _new_result(copied, records, result.failed, result.request)
+
+
+def _new_result(output: tuple[Any, ...], errors: tuple[ErrorRecord, ...], failed: bool, request: Any) -> Result:
+    """Result(output, errors, failed, request=request), its fields set directly (as `_new_object`
+    does for a PSObject): the copy makes one for every answer whose objects the wire changes
+    (about a third), and Result's own __init__ adds a Python call with a keyword to each."""
+    made = object.__new__(Result)
+    made.__dict__.update(output=output, errors=errors, failed=failed, request=request, guests=())
+    return made
 
 
 def _wire_records(errors: tuple[ErrorRecord, ...], failed: bool) -> tuple[ErrorRecord, ...]:
     """`wire_errors` then `wire_copy` of each record, each record made at most once: the
     streamed records non-terminating, in order, then (failed) the terminating one."""
     if not failed:
-        return tuple(_wire_record(record, False) for record in errors)
+        return tuple([_wire_record(record, False) for record in errors])
     last = next((i for i in range(len(errors) - 1, -1, -1) if errors[i].terminating), len(errors) - 1)
     streamed = [_wire_record(record, False) for i, record in enumerate(errors) if i != last]
     return (*streamed, _wire_record(errors[last], True))

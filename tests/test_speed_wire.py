@@ -247,3 +247,12 @@ def test_values_that_read_back_as_themselves_are_not_rebuilt_from_text(monkeypat
     monkeypatch.undo()
     for other in (datetime(999, 1, 2), datetime(2024, 5, 6, fold=1), datetime(2024, 5, 6, tzinfo=timezone.utc)):
         assert typed(clixml.wire_copy(other)) == typed(clixml.roundtrip(other))
+
+
+def test_a_result_the_copy_makes_is_the_one_results_own_init_makes():
+    """`_new_result` sets Result's fields directly: it must hold exactly what `Result(...)` holds
+    (a field added to Result and not here fails this), and compare equal to it."""
+    request = object()
+    args = ((PSObject(("T",), {"A": 1}, "t"),), (ErrorRecord("m", "Id"),), True)
+    made, real = clixml._new_result(*args, request), Result(*args, request=request)
+    assert type(made) is Result and vars(made) == vars(real) and made == real and made.request is request
