@@ -720,10 +720,14 @@ def _wire_record(record: ErrorRecord, terminating: bool) -> ErrorRecord:
 
 
 def _wire_copy_output(value: Any) -> Any:
-    """`wire_copy` of one output value, straight to the object copy for a PSObject (most outputs)."""
-    if type(value) is PSObject:
+    """`wire_copy` of one output value, straight to the object copy for a PSObject (most outputs),
+    and ASCII text, numbers, bools and None (the rest, mostly) returned without the calls."""
+    kind = type(value)
+    if kind is PSObject:
         try:
             return _copy_object(value)
         except _Unusual:
             return roundtrip(value)
+    if (kind is str and value.isascii()) or kind in _PLAIN_KINDS:
+        return value  # a name or a flag (Select-Object -ExpandProperty, Test-Path): itself, as in `_copy`
     return wire_copy(value)

@@ -256,3 +256,16 @@ def test_a_result_the_copy_makes_is_the_one_results_own_init_makes():
     args = ((PSObject(("T",), {"A": 1}, "t"),), (ErrorRecord("m", "Id"),), True)
     made, real = clixml._new_result(*args, request), Result(*args, request=request)
     assert type(made) is Result and vars(made) == vars(real) and made == real and made.request is request
+
+
+def test_plain_outputs_of_an_answer_are_themselves_without_the_general_copy(monkeypatch):
+    """ASCII text, numbers, bools and None written as outputs (an expanded property, Test-Path)
+    are returned as they are, as `wire_copy` would return them, without its calls; other
+    outputs still go through it."""
+    values = ("web", 3, True, None, 0.5)
+    expected = [typed(clixml.roundtrip(v)) for v in values]
+    monkeypatch.setattr(clixml, "wire_copy", lambda v: (_ for _ in ()).throw(AssertionError(v)))
+    answer = Result(values)
+    assert clixml.wire_copy_result(answer) is answer and [typed(v) for v in answer.output] == expected
+    with pytest.raises(AssertionError):
+        clixml.wire_copy_result(Result(("é",)))
