@@ -544,15 +544,20 @@ def _copy(value: Any, top: bool) -> Any:
             raise _Unusual
         name = _copy(value.name, False)
         return PSEnum(value.type_name, value.name, value.value) if top else name
-    if kind is bool or kind is int or kind is float or value is None or kind in _PRIMITIVE_KINDS:
+    if kind in _PLAIN_KINDS:
+        return value  # its CLIXML text reads back as an equal value of the same type (see _PLAIN_KINDS)
+    if kind is datetime and value.tzinfo is None and value.fold == 0 and value.year >= 1000:
+        return value  # a naive datetime reads back as itself (7 digits written, Python's 6 read back)
+    if kind in _PRIMITIVE_KINDS:
         tag, text = _primitive(value)  # type: ignore[misc]
         return _PRIMITIVE_READERS[tag](text or None)
     if kind is ErrorRecord:
         return _copy_error(value) if top else _copy(value.message, False)
     if kind is dict:
         return {_copy(k, False): _copy(v, False) for k, v in value.items()}
-    if kind is list or kind is tuple:  # ASCII text, most items, is itself without the call
-        return [item if type(item) is str and item.isascii() else _copy(item, False) for item in value]
+    if kind is list or kind is tuple:  # ASCII text and numbers, most items, are themselves without the call
+        return [item if (type(item) is str and item.isascii()) or type(item) in _PLAIN_KINDS else _copy(item, False)
+                for item in value]
     if isinstance(value, str):
         return _copy(str.__str__(value), False)  # a str subclass is written and read as a plain str
     if isinstance(value, _WRITTEN_AS_THEMSELVES):
@@ -673,19 +678,32 @@ def wire_copy_result(result: Result) -> Result:
     Result is frozen and `_copy_object`/`_copy_error` already return what they need not copy),
     else one new Result; either way it keeps the request it answers (`Result.request`)."""
     output, errors = result.output, result.errors
+    if not output and not errors:  # about half the answers: nothing to look at
+        if type(result) is Result and not result.guests:
+            return result
+        return _new_result(output, errors, result.failed, result.request)
     copied = tuple(map(_wire_copy_output, output)) if output else output
     records = _wire_records(errors, result.failed) if errors else errors
     if (type(result) is Result and not result.guests and (copied is output or all(map(is_, copied, output)))
             and (records is errors or all(map(is_, records, errors)))):
         return result
-    return Result(copied, records, result.failed, request=result.request)
+    return _new_result(copied, records, result.failed, result.request)
+
+
+def _new_result(output: tuple[Any, ...], errors: tuple[ErrorRecord, ...], failed: bool, request: Any) -> Result:
+    """Result(output, errors, failed, request=request), its fields set directly (as `_new_object`
+    does for a PSObject): the copy makes one for every answer whose objects the wire changes
+    (about a third), and Result's own __init__ adds a Python call with a keyword to each."""
+    made = object.__new__(Result)
+    made.__dict__.update(output=output, errors=errors, failed=failed, request=request, guests=())
+    return made
 
 
 def _wire_records(errors: tuple[ErrorRecord, ...], failed: bool) -> tuple[ErrorRecord, ...]:
     """`wire_errors` then `wire_copy` of each record, each record made at most once: the
     streamed records non-terminating, in order, then (failed) the terminating one."""
     if not failed:
-        return tuple(_wire_record(record, False) for record in errors)
+        return tuple([_wire_record(record, False) for record in errors])
     last = next((i for i in range(len(errors) - 1, -1, -1) if errors[i].terminating), len(errors) - 1)
     streamed = [_wire_record(record, False) for i, record in enumerate(errors) if i != last]
     return (*streamed, _wire_record(errors[last], True))
@@ -702,10 +720,14 @@ def _wire_record(record: ErrorRecord, terminating: bool) -> ErrorRecord:
 
 
 def _wire_copy_output(value: Any) -> Any:
-    """`wire_copy` of one output value, straight to the object copy for a PSObject (most outputs)."""
-    if type(value) is PSObject:
+    """`wire_copy` of one output value, straight to the object copy for a PSObject (most outputs),
+    and ASCII text, numbers, bools and None (the rest, mostly) returned without the calls."""
+    kind = type(value)
+    if kind is PSObject:
         try:
             return _copy_object(value)
         except _Unusual:
             return roundtrip(value)
+    if (kind is str and value.isascii()) or kind in _PLAIN_KINDS:
+        return value  # a name or a flag (Select-Object -ExpandProperty, Test-Path): itself, as in `_copy`
     return wire_copy(value)

@@ -229,3 +229,43 @@ def test_the_shapes_kept_are_bounded(monkeypatch):
     for i in range(10):
         clixml.wire_copy(PSObject(("T",), {f"P{i}": i}, "t"))
     assert len(clixml._SHAPES) <= 3
+
+
+def test_values_that_read_back_as_themselves_are_not_rebuilt_from_text(monkeypatch):
+    """A naive datetime (year 1000 on, fold 0) and the numbers, bools and Nones in a list cross
+    as themselves: the copy returns them without writing and parsing their CLIXML text, which
+    gives an equal value of the same type; other datetimes still take the text."""
+    def refuse(value):
+        raise AssertionError(f"{value!r} went through its text")
+
+    when = datetime(2024, 5, 6, 7, 8, 9, 123456)
+    value = PSObject(("T",), {"When": when, "Ids": [1, 2.5, True, None, "a"]}, "t")
+    expected = typed(clixml.roundtrip(value))
+    monkeypatch.setattr(clixml, "_primitive", refuse)
+    copy = clixml.wire_copy(value)
+    assert copy["When"] is when and typed(copy) == expected
+    monkeypatch.undo()
+    for other in (datetime(999, 1, 2), datetime(2024, 5, 6, fold=1), datetime(2024, 5, 6, tzinfo=timezone.utc)):
+        assert typed(clixml.wire_copy(other)) == typed(clixml.roundtrip(other))
+
+
+def test_a_result_the_copy_makes_is_the_one_results_own_init_makes():
+    """`_new_result` sets Result's fields directly: it must hold exactly what `Result(...)` holds
+    (a field added to Result and not here fails this), and compare equal to it."""
+    request = object()
+    args = ((PSObject(("T",), {"A": 1}, "t"),), (ErrorRecord("m", "Id"),), True)
+    made, real = clixml._new_result(*args, request), Result(*args, request=request)
+    assert type(made) is Result and vars(made) == vars(real) and made == real and made.request is request
+
+
+def test_plain_outputs_of_an_answer_are_themselves_without_the_general_copy(monkeypatch):
+    """ASCII text, numbers, bools and None written as outputs (an expanded property, Test-Path)
+    are returned as they are, as `wire_copy` would return them, without its calls; other
+    outputs still go through it."""
+    values = ("web", 3, True, None, 0.5)
+    expected = [typed(clixml.roundtrip(v)) for v in values]
+    monkeypatch.setattr(clixml, "wire_copy", lambda v: (_ for _ in ()).throw(AssertionError(v)))
+    answer = Result(values)
+    assert clixml.wire_copy_result(answer) is answer and [typed(v) for v in answer.output] == expected
+    with pytest.raises(AssertionError):
+        clixml.wire_copy_result(Result(("é",)))
