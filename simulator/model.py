@@ -26,7 +26,6 @@ import networkx as nx
 from networkx.classes.reportviews import (DiMultiDegreeView, InMultiDegreeView, InMultiEdgeView, OutMultiDegreeView,
                                           OutMultiEdgeView)
 
-from nestlab.simulator.frozen import frozen_record
 
 # ----------------------------------------------------------------------------------------------
 # Vocabulary
@@ -62,7 +61,8 @@ class Edge(StrEnum):
 # ----------------------------------------------------------------------------------------------
 
 
-_frozen = frozen_record  # every record of the model: frozen, keyword-only, made at once
+def _frozen(cls: type) -> type:
+    return dataclass(frozen=True, kw_only=True)(cls)
 
 
 Background = Literal["minimal", "realistic"]
