@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Hashable, TypeVar
 
-from nestlab.simulator.model import Lab, index_owners
+from nestlab.simulator.model import Lab
 
 T = TypeVar("T")
 _MISSING: Any = object()
@@ -57,7 +57,7 @@ def nesting(lab: Lab) -> Nesting:
 
 
 def _nesting(lab: Lab) -> Nesting:
-    index_owners(lab)  # every host's and VM's VMs and holdings in one pass: the walk and intent ask them all
+    lab.index_owners()  # every host's and VM's VMs and holdings in one pass: the walk and intent ask them all
     found = Nesting(tuple(lab.hosts()), (), {}, {}, {}, ())
     order: list[str] = []
     platforms: list[str] = []
@@ -85,7 +85,7 @@ def _descend(lab: Lab, owner: str, order: list[str], platforms: list[str], found
 
 
 def hosts(lab: Lab) -> tuple[str, ...]:
-    """The lab's hosts (`Lab.hosts()`), found by the walk's one pass (`index_owners`) rather than
+    """The lab's hosts (`Lab.hosts()`), found by the walk's one pass (`Lab.index_owners`) rather than
     by a scan of every node of its own."""
     return nesting(lab).hosts
 

@@ -681,6 +681,42 @@ class Lab:
             by_kind = self._shape[("owned", owner)] = self._owned_by_kind(owner)
         return list(by_kind.get(kind, ()))
 
+    def index_owners(self) -> None:
+        """Fill what `hosts`, `owned` and `vms` keep per node, for every host and VM, in one
+        pass over the adjacency, where each asking read one node's edges, raising a KeyError on the
+        way: the rules ask every VM for its VMs (the nesting walk) and for its switches (intent), so
+        on a fresh evidence lab each of them paid both first readings. The entries are the ones those
+        methods make (`_owned_by_kind`, `_direct_vms`, `nodes("host")`: same values, same order) and
+        are forgotten with them on any change; an entry already there is left as it is."""
+        nodes = self._graph._node
+        shape = self._shape
+        has, hosts_edge, runs_edge = Edge.HAS, Edge.HOSTS, Edge.RUNS
+        hosts: list[str] = []
+        for owner, neighbours in self._graph._succ.items():
+            kind = nodes[owner].get("kind")  # an edge's far end with no record has none
+            if kind != "vm" and kind != "host":
+                continue
+            if kind == "host":
+                hosts.append(owner)
+            owned: dict[str, list[str]] | None = {}
+            hosting: list[str] = []
+            running: list[str] = []
+            for v, keys in neighbours.items():
+                if has in keys and owned is not None:
+                    held = nodes[v].get("kind")
+                    if held is None:  # `owned` would raise here when asked: left to it
+                        owned = None
+                    else:
+                        owned.setdefault(held, []).append(v)
+                if hosts_edge in keys:
+                    hosting.append(v)
+                if runs_edge in keys:
+                    running.append(v)
+            if owned is not None:
+                shape.setdefault(("owned", owner), {k: tuple(members) for k, members in owned.items()})
+            shape.setdefault(("vms", owner), (*hosting, *running))
+        shape.setdefault(("nodes", "host"), hosts)
+
     def _owned_by_kind(self, owner: str) -> dict[str, tuple[str, ...]]:
         """Everything an owner has, by kind, in one pass over its HAS edges: the cmdlets and the
         rules ask for five kinds of each owner, and a scan per kind read the adjacency five times."""
@@ -900,43 +936,3 @@ Category = Literal["prerequisites", "hyperv-role", "network", "performance", "se
 CATEGORIES: tuple[Category, ...] = (
     "prerequisites", "hyperv-role", "network", "performance", "security", "nat", "storage", "resources",
 )
-
-
-# perf4-rules: what a diagnosis asks of every host and VM of a fresh evidence lab, read in one pass.
-
-
-def index_owners(lab: Lab) -> None:
-    """Fill what `Lab.hosts`, `Lab.owned` and `Lab.vms` keep per node, for every host and VM, in one
-    pass over the adjacency, where each asking read one node's edges, raising a KeyError on the
-    way: the rules ask every VM for its VMs (the nesting walk) and for its switches (intent), so
-    on a fresh evidence lab each of them paid both first readings. The entries are the ones those
-    methods make (`_owned_by_kind`, `_direct_vms`, `nodes("host")`: same values, same order) and
-    are forgotten with them on any change; an entry already there is left as it is."""
-    nodes = lab._graph._node
-    shape = lab._shape
-    has, hosts_edge, runs_edge = Edge.HAS, Edge.HOSTS, Edge.RUNS
-    hosts: list[str] = []
-    for owner, neighbours in lab._graph._succ.items():
-        kind = nodes[owner].get("kind")  # an edge's far end with no record has none
-        if kind != "vm" and kind != "host":
-            continue
-        if kind == "host":
-            hosts.append(owner)
-        owned: dict[str, list[str]] | None = {}
-        hosting: list[str] = []
-        running: list[str] = []
-        for v, keys in neighbours.items():
-            if has in keys and owned is not None:
-                held = nodes[v].get("kind")
-                if held is None:  # `owned` would raise here when asked: left to it
-                    owned = None
-                else:
-                    owned.setdefault(held, []).append(v)
-            if hosts_edge in keys:
-                hosting.append(v)
-            if runs_edge in keys:
-                running.append(v)
-        if owned is not None:
-            shape.setdefault(("owned", owner), {k: tuple(members) for k, members in owned.items()})
-        shape.setdefault(("vms", owner), (*hosting, *running))
-    shape.setdefault(("nodes", "host"), hosts)

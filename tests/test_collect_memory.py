@@ -33,7 +33,7 @@ class WatchingSession(SimSession):
         results = super().send(requests)
         answers = [*results, *(g for r in results for _, g in r.guests)]
         # the one empty answer every pipeline that writes nothing shares is no host's to free
-        self.given[host] += [weakref.ref(a) for a in answers if a is not getattr(powershell, "NOTHING", None)]
+        self.given[host] += [weakref.ref(a) for a in answers if a is not powershell.NOTHING]
         return results
 
 

@@ -272,16 +272,16 @@ def test_a_question_asked_of_every_node_is_answered_once_per_node_and_forgotten_
 
 
 def test_one_pass_fills_what_the_lab_reads_of_each_host_and_vm_as_it_would_read_it(lab, monkeypatch):
-    """simulator.model.index_owners (a perf4-rules block): the hosts, each host's and VM's VMs and
+    """Lab.index_owners: the hosts, each host's and VM's VMs and
     holdings, equal to what Lab reads lazily (a fresh copy), and read without a look per node."""
-    from nestlab.simulator.model import Lab, index_owners
+    from nestlab.simulator.model import Lab
 
     kinds = ("switch", "nat", "vhd", "nic", "adapter")
     for before in (lab, collect(SimSession(lab), target=lab.name).lab):
         lazy, filled = before.copy(), before.copy()
         owners = [*lazy.hosts(), *lazy.nodes("vm")]
         expected = [(lazy.vms(o), [lazy.owned(o, kind) for kind in kinds]) for o in owners]
-        index_owners(filled)
+        filled.index_owners()
         monkeypatch.setattr(Lab, "_owned_by_kind", lambda self, owner: pytest.fail(f"{owner} read again"))
         monkeypatch.setattr(Lab, "_direct_vms", lambda self, owner: pytest.fail(f"{owner} read again"))
         assert filled.hosts() == lazy.hosts()
