@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from bench.labs import Size, _best, _peak_bytes
+from bench.labs import Size, _best, _peak_bytes, repeats_for
 from nestlab.diagnosis.collect import Walk, collect
 from nestlab.diagnosis.engine import diagnose
 from nestlab.lab.diagnose import diagnose_session
@@ -42,8 +42,7 @@ SIZES = (Size(100, 1), Size(1_000, 10), Size(10_000, 100))
 QUICK_SIZES = SIZES[:2]
 GOAL_GROWTH = 1.1  # issue 17: 10× the lab in at most 11× the time
 TRACED_UP_TO = 1_000  # VMs: peak memory is traced up to this size
-SCALE_REPEATS = 3  # best of N per size (the least disturbed by the rest of the machine) …
-GOAL_REPEATS = 2  # … and of N for the 10,000-VM lab, whose run alone takes seconds
+GOAL_REPEATS = 3  # best of N for the 10,000-VM lab, whose run alone takes seconds (smaller sizes: `repeats_for`)
 
 
 class TimingSession(SimSession):
@@ -161,7 +160,8 @@ def run(*, quick: bool = False) -> dict[str, Any]:
           for a, b in zip(scales, scales[1:]) if b.vms == 10 * a.vms),
         "SimSession answers through clixml.wire_copy (the CLIXML round trip without the text; "
         "tests/test_speed_wire.py keeps it identical to the real one)",
-        f"each size: the best of {SCALE_REPEATS} runs ({GOAL_REPEATS} for {GOAL_VMS:,} VMs), wall and CPU time apart; "
+        f"each size: the best of {', '.join(f'{repeats_for(s.vms, largest=GOAL_REPEATS)} runs for {s.vms:,} VMs' for s in scales)}, "
+        "wall and CPU time apart; "
         "'first run': the first diagnosis of the freshly made lab, which also builds what the lab keeps until it changes",
         *split_notes(split),
     ]
@@ -214,7 +214,7 @@ def measure_reference(runs: int = REFERENCE_RUNS) -> Reference:
 def measure_scale(size: Size, *, trace: bool | None = None, repeats: int | None = None) -> Scale:
     """One size: the best of `repeats` diagnoses, wall and CPU time each the least of its runs."""
     lab = generate(seed=size.vms, hosts=size.hosts, depth=2, vms_per_host=size.per_host)
-    repeats = repeats or (GOAL_REPEATS if size.vms >= GOAL_VMS else SCALE_REPEATS)
+    repeats = repeats or repeats_for(size.vms, largest=GOAL_REPEATS)
     seconds = cpu = float("inf")
     first = 0.0
     for run in range(repeats):
