@@ -62,7 +62,7 @@ class Edge(StrEnum):
 
 
 def _frozen(cls: type) -> type:
-    return dataclass(frozen=True, kw_only=True)(cls)
+    return dataclass(frozen=True, kw_only=True, slots=True)(cls)
 
 
 Background = Literal["minimal", "realistic"]
