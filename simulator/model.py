@@ -437,6 +437,51 @@ def derived_mac(node_id: str) -> str:
 # ----------------------------------------------------------------------------------------------
 
 
+class _EdgeData(dict):
+    """The data dict every edge of one kind shares: `{"kind": kind}` and nothing else.
+
+    An edge of a lab carries only its kind (also its key), so the ~70,000 edges of a 10,000-VM lab
+    need one data dict per kind, not one each (~0.2 KB an edge, in the simulated lab and again in
+    the evidence's). It refuses every change, so no write can reach the other edges of its kind: a
+    graph user who wants data of its own on an edge gets its own dicts through `_Graph.add_edge`
+    (copy on write), and `graph.edges[u, v, k][...] = ...` raises instead of writing to all."""
+
+    __slots__ = ()
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("an edge's data is shared by every edge of its kind: change edges through the Lab "
+                        "or graph.add_edge/remove_edge, not in place")
+
+    __setitem__ = __delitem__ = update = setdefault = pop = popitem = clear = __ior__ = _refuse
+
+    def __reduce__(self) -> Any:  # pickle and copy give the one shared dict back
+        return _edge_data, (str(self["kind"]),)
+
+
+class _EdgeKeys(_EdgeData):
+    """The key dict of a pair of nodes joined by one edge, shared by every such pair of its kind:
+    `{str(kind): <that kind's _EdgeData>}` (networkx's adjacency maps neighbour -> key -> data,
+    and the same key dict sits in the source's `_succ` and the target's `_pred`)."""
+
+    __slots__ = ()
+
+    def __reduce__(self) -> Any:
+        (key,) = self
+        return _edge_keys, (key,)
+
+
+_EDGE_DATA: dict[str, _EdgeData] = {str(kind): _EdgeData(kind=kind) for kind in Edge}
+_EDGE_KEYS: dict[str, _EdgeKeys] = {str(kind): _EdgeKeys({str(kind): _EDGE_DATA[str(kind)]}) for kind in Edge}
+
+
+def _edge_data(key: str) -> _EdgeData:
+    return _EDGE_DATA[key]
+
+
+def _edge_keys(key: str) -> _EdgeKeys:
+    return _EDGE_KEYS[key]
+
+
 class _Graph(nx.MultiDiGraph):
     """A MultiDiGraph whose edge and degree views are made per call. networkx caches each view
     on its graph, and each view holds the graph: a reference cycle that left every dropped lab to
@@ -466,6 +511,44 @@ class _Graph(nx.MultiDiGraph):
     @property
     def out_degree(self) -> OutMultiDegreeView:  # type: ignore[override]
         return OutMultiDegreeView(self)
+
+    # -- the shared edge dicts (_EdgeKeys): copy on write for networkx's own edge changes -----------
+
+    def add_edge(self, u_for_edge: Any, v_for_edge: Any, key: Any = None, **attr: Any) -> Any:
+        self._own_edges(u_for_edge, v_for_edge)
+        return super().add_edge(u_for_edge, v_for_edge, key, **attr)
+
+    def remove_edge(self, u: Any, v: Any, key: Any = None) -> None:
+        self._own_edges(u, v)
+        super().remove_edge(u, v, key)
+
+    def _own_edges(self, u: Any, v: Any) -> None:
+        """Give the pair u -> v key and data dicts of its own before networkx changes them in place."""
+        keys = self._succ.get(u, {}).get(v)
+        if keys is not None and (isinstance(keys, _EdgeData) or any(isinstance(d, _EdgeData) for d in keys.values())):
+            own = {k: dict(data) for k, data in keys.items()}
+            self._succ[u][v] = own
+            self._pred[v][u] = own
+
+    def copy(self, as_view: bool = False) -> "_Graph":
+        """networkx's copy (same nodes, adjacency and order; node dicts copied), keeping the shared
+        edge dicts shared: they cannot change, so a copy may hold them as the original does."""
+        if as_view:
+            return super().copy(as_view=True)
+        other = self.__class__()
+        other.graph.update(self.graph)
+        for n, attributes in self._node.items():
+            other._node[n] = attributes.copy()
+            other._succ[n] = {}
+            other._pred[n] = {}
+        for u, neighbours in self._succ.items():
+            mine = other._succ[u]
+            for v, keys in neighbours.items():
+                if not isinstance(keys, _EdgeKeys):
+                    keys = {k: data if isinstance(data, _EdgeData) else data.copy() for k, data in keys.items()}
+                mine[v] = keys
+                other._pred[v][u] = keys
+        return other
 
 
 class Lab:
@@ -524,21 +607,63 @@ class Lab:
 
     # -- building ------------------------------------------------------------------------------
 
+    # `add`, `link` and `unlink` write networkx's dicts themselves (what add_node, add_edge and
+    # remove_edge write, in the same order): a lab load and every evidence rebuild make ~4 nodes and
+    # ~7 edges per VM, and networkx's calls cost ~10 k instructions per edge. An edge's key and data
+    # dicts are the ones its kind shares (_EdgeKeys).
+
     def add(self, node_id: str, record: Record) -> str:
-        if node_id in self.graph:
+        graph = self._graph
+        if node_id in graph._node:
             raise ValueError(f"duplicate node id {node_id!r}")
-        self.graph.add_node(node_id, record=record, kind=KIND_OF[type(record)])
+        if node_id is None:
+            raise ValueError("None cannot be a node")
+        graph._succ[node_id] = {}
+        graph._pred[node_id] = {}
+        graph._node[node_id] = {"record": record, "kind": KIND_OF[type(record)]}
+        _networkx_changed(graph)
         self._reshaped()
         return node_id
 
     def link(self, src: str, dst: str, kind: Edge) -> None:
-        self.graph.add_edge(src, dst, key=str(kind), kind=kind)
+        graph = self._graph
+        key = str(kind)
+        if type(kind) is not Edge:  # another kind of kind: networkx's own way, its own dicts
+            graph.add_edge(src, dst, key=key, kind=kind)
+            self._reshaped()
+            return
+        succ, pred = graph._succ, graph._pred
+        for end in (src, dst):  # a missing end becomes a bare node, as add_edge makes it
+            if end not in succ:
+                if end is None:
+                    raise ValueError("None cannot be a node")
+                succ[end] = {}
+                pred[end] = {}
+                graph._node[end] = {}
+        out = succ[src]
+        keys = out.get(dst)
+        if keys is None:
+            out[dst] = pred[dst][src] = _EDGE_KEYS[key]
+        elif key not in keys:  # a second kind between the same two nodes: a key dict of their own
+            out[dst] = pred[dst][src] = {**keys, key: _EDGE_DATA[key]}
+        elif not isinstance(keys[key], _EdgeData):  # the edge is there with networkx's own data dict
+            keys[key].update(kind=kind)  # what add_edge writes over it
+        _networkx_changed(graph)
         self._reshaped()
 
     def unlink(self, src: str, dst: str, kind: Edge) -> None:
-        if self.graph.has_edge(src, dst, key=str(kind)):
-            self.graph.remove_edge(src, dst, key=str(kind))
-            self._reshaped()
+        graph = self._graph
+        key = str(kind)
+        keys = graph._succ.get(src, {}).get(dst)
+        if keys is None or key not in keys:
+            return
+        if len(keys) == 1:
+            del graph._succ[src][dst]
+            del graph._pred[dst][src]
+        else:
+            graph._succ[src][dst] = graph._pred[dst][src] = {k: data for k, data in keys.items() if k != key}
+        _networkx_changed(graph)
+        self._reshaped()
 
     def remove(self, node_id: str) -> None:
         self.graph.remove_node(node_id)
@@ -912,6 +1037,14 @@ class Lab:
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.graph.nodes)
+
+
+def _networkx_changed(graph: nx.MultiDiGraph) -> None:
+    """What networkx does after each change of a graph (nx._clear_cache): drop the conversions its
+    backends keep on the graph, which a change makes stale."""
+    cache = getattr(graph, "__networkx_cache__", None)
+    if cache:
+        cache.clear()
 
 
 def _ends(adjacency: dict[str, dict[str, dict]], node_id: str, kind: Edge) -> tuple[str, ...]:
