@@ -132,3 +132,39 @@ def test_records_have_slots_and_keep_replace_copy_and_pickle():
         assert not hasattr(record, "__dict__")
         assert dataclasses.replace(record) == record == copy.copy(record) == pickle.loads(pickle.dumps(record))
         assert hash(record) == hash(copy.deepcopy(record))
+
+
+def test_records_read_through_the_lab_follow_every_change():
+    lab = built(Lab("g"))
+    vm, nic0 = vm_id("HV01", "L1"), adapter_id("HV01/L1", "nic0")
+    lab.update(vm, state="Running")
+    assert lab[vm].state == "Running" and lab.graph.nodes[vm]["record"].state == "Running"
+    lab.graph.nodes[vm]["record"] = VM(name="L1", state="Saved")  # on the graph itself, then changed()
+    lab.graph.remove_node(nic0)
+    lab.changed()
+    assert lab[vm].state == "Saved" and lab.platform(vm) is lab[vm].guest
+    with pytest.raises(KeyError, match="no node"):
+        lab[nic0]
+    lab.remove(vm)
+    with pytest.raises(KeyError, match="no node"):
+        lab.platform(vm)
+    other = built(Lab("other"))
+    lab.graph = other.graph.copy()
+    assert lab[vm] == other[vm] and lab[nic0] == other[nic0]
+    with pytest.raises(KeyError, match="no node"):
+        lab[vhd_id("HV01", "C:\\missing.vhdx")]  # an edge's bare end has no record
+
+
+def test_networkx_caches_on_the_graph_are_dropped_by_each_change():
+    lab = built(Lab("g"))
+    for change in (lambda: lab.add("HV02", Host(name="HV02")), lambda: lab.link("HV02", "HV01", Edge.UPLINK),
+                   lambda: lab.unlink("HV02", "HV01", Edge.UPLINK)):
+        lab.graph.__networkx_cache__["converted"] = object()
+        change()
+        assert lab.graph.__networkx_cache__ == {}
+
+
+def test_immutable_defaults_are_shared():
+    first, second = VM(name="a"), VM(name="b")
+    assert first.guest is second.guest and first.processor is second.processor
+    assert Host(name="h").security is Host(name="i").security and first.guest.services is Host(name="h").services
