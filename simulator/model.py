@@ -759,7 +759,7 @@ class Lab:
                 owned[kinds[child]["kind"]].append(child)
         switches = owned["switch"]
         for sid in switches:
-            for dst in self.out(sid, Edge.UPLINK):
+            for dst in _ends(self._graph._succ, sid, Edge.UPLINK):  # not kept: the unlink forgets it
                 self.unlink(sid, dst, Edge.UPLINK)
             sw: Switch = self[sid]
             if sw.type == "External" and sw.adapter:
@@ -767,7 +767,7 @@ class Lab:
                 if target in self.graph:
                     self.link(sid, target, Edge.UPLINK)
         for vid in owned["vhd"]:
-            for dst in self.out(vid, Edge.PARENT):
+            for dst in _ends(self._graph._succ, vid, Edge.PARENT):  # not kept: the unlink forgets it
                 self.unlink(vid, dst, Edge.PARENT)
             vhd: Vhd = self[vid]
             if vhd.parent and vhd.parent not in platform.files_missing:
@@ -775,7 +775,7 @@ class Lab:
                 if parent is not None:
                     self.link(vid, parent, Edge.PARENT)
         for nid in owned["nat"]:
-            for dst in self.out(nid, Edge.NAT):
+            for dst in _ends(self._graph._succ, nid, Edge.NAT):  # not kept: the unlink forgets it
                 self.unlink(nid, dst, Edge.NAT)
             prefix = ipaddress.ip_network(self[nid].internal_prefix, strict=False)
             for sid in switches:
@@ -968,7 +968,7 @@ class Lab:
             return self.out(vm, Edge.DISK)
 
     def vhd_by_path(self, owner: str, path: str) -> str | None:
-        node = vhd_id(owner, path)
+        node = f"{owner}:vhd:{path}"  # vhd_id(owner, path), without the call: storage asks per disk per probe
         if node in self._graph._node:
             return node
         return self.memo(("vhd paths", owner), lambda: self._vhd_paths(owner)).get(path.lower())
@@ -1061,8 +1061,16 @@ def _records_of(graph: nx.MultiDiGraph) -> dict[str, Any]:
 def _ends(adjacency: dict[str, dict[str, dict]], node_id: str, kind: Edge) -> tuple[str, ...]:
     """The far ends of a node's edges of one kind, read from networkx's adjacency dicts themselves
     (neighbour -> {key: data}, in edge order): its edge views cost ~10x more per call. A node not in
-    the graph has no edges (as the edge views answered). `kind` is a StrEnum, its own key."""
-    return tuple(v for v, keys in adjacency.get(node_id, {}).items() if kind in keys)
+    the graph has no edges (as the edge views answered). `kind` is a StrEnum, its own key. A loop,
+    not a generator: most nodes have one to three neighbours, and a generator costs more to start."""
+    found = []
+    for v, keys in adjacency.get(node_id, _NO_EDGES).items():
+        if kind in keys:
+            found.append(v)
+    return tuple(found)
+
+
+_NO_EDGES: dict[str, dict] = {}  # a node not in the graph (never written)
 
 
 def record_fields(record: Any) -> dict[str, Any]:
