@@ -168,3 +168,21 @@ def test_immutable_defaults_are_shared():
     first, second = VM(name="a"), VM(name="b")
     assert first.guest is second.guest and first.processor is second.processor
     assert Host(name="h").security is Host(name="i").security and first.guest.services is Host(name="h").services
+
+
+def test_derived_answers_are_one_table_per_question_keyed_by_node():
+    """No key tuple is kept per node asked: a question's answers sit in one table keyed by node id."""
+    lab = generate(seed=6, hosts=2, depth=2, vms_per_host=8)
+    for node in lab:
+        for kind in Edge:
+            lab.out(node, kind), lab.into(node, kind)
+        if lab.kind(node) in ("vm", "host"):
+            lab.owned(node, "vhd"), lab.vms(node, recursive=True)
+        if lab.kind(node) == "vm":
+            lab.parent(node), lab.ancestors(node), lab.root_host(node)
+        elif lab.kind(node) in ("vhd", "adapter", "switch"):
+            lab.owner(node)
+    assert len(lab._shape) <= 2 * len(Edge) + 8 < len(lab.graph)
+    assert lab._shape["owner"] and all(isinstance(table, dict) for table in lab._shape.values())
+    lab.link(lab.hosts()[0], lab.hosts()[1], Edge.UPLINK)
+    assert not lab._shape
