@@ -16,6 +16,7 @@ must stay free of simulator behaviour.
 from __future__ import annotations
 
 import hashlib
+from collections import defaultdict
 import ipaddress
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
@@ -62,7 +63,7 @@ class Edge(StrEnum):
 
 
 def _frozen(cls: type) -> type:
-    return dataclass(frozen=True, kw_only=True)(cls)
+    return dataclass(frozen=True, kw_only=True, slots=True)(cls)
 
 
 Background = Literal["minimal", "realistic"]
@@ -101,7 +102,7 @@ class Security:
     vbs: VbsState = "not-enabled"
     credential_guard: bool = False
     device_guard: bool = False
-    registry: DeviceGuardRegistry = field(default_factory=DeviceGuardRegistry)
+    registry: DeviceGuardRegistry = DeviceGuardRegistry()
     group_policy_vbs: bool = False
     blocking_software: tuple[str, ...] = ()
 
@@ -180,11 +181,11 @@ class Memory:
 class Platform:
     """What a Windows installation has, whether it runs on metal, in Azure, or in a VM's guest."""
 
-    os: OSInfo = field(default_factory=OSInfo)
+    os: OSInfo = OSInfo()
     hyperv_installed: bool = False
     hypervisor_launch: LaunchType = "auto"
-    security: Security = field(default_factory=Security)
-    services: Services = field(default_factory=Services)
+    security: Security = Security()
+    services: Services = Services()
     integration_services_current: bool = True
     volumes: tuple[Volume, ...] = ()
     portproxy: tuple[PortProxyRule, ...] = ()
@@ -203,7 +204,7 @@ class Host(Platform):
     name: str
     kind: HostKind = "physical"
     azure_size: str | None = None
-    cpu: Cpu = field(default_factory=Cpu)
+    cpu: Cpu = Cpu()
     memory_gb: float = 64
     hyperv_installed: bool = True
 
@@ -214,12 +215,12 @@ class VM:
     generation: Literal[1, 2] = 2
     version: str = "10.0"
     state: VmState = "Off"
-    processor: Processor = field(default_factory=Processor)
-    memory: Memory = field(default_factory=Memory)
+    processor: Processor = Processor()
+    memory: Memory = Memory()
     clustered: bool = False
     workload: Workload = "light"
     services: tuple[Listener, ...] = ()
-    guest: Guest = field(default_factory=Guest)
+    guest: Guest = Guest()
 
 
 @_frozen
@@ -437,6 +438,51 @@ def derived_mac(node_id: str) -> str:
 # ----------------------------------------------------------------------------------------------
 
 
+class _EdgeData(dict):
+    """The data dict every edge of one kind shares: `{"kind": kind}` and nothing else.
+
+    An edge of a lab carries only its kind (also its key), so the ~70,000 edges of a 10,000-VM lab
+    need one data dict per kind, not one each (~0.2 KB an edge, in the simulated lab and again in
+    the evidence's). It refuses every change, so no write can reach the other edges of its kind: a
+    graph user who wants data of its own on an edge gets its own dicts through `_Graph.add_edge`
+    (copy on write), and `graph.edges[u, v, k][...] = ...` raises instead of writing to all."""
+
+    __slots__ = ()
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("an edge's data is shared by every edge of its kind: change edges through the Lab "
+                        "or graph.add_edge/remove_edge, not in place")
+
+    __setitem__ = __delitem__ = update = setdefault = pop = popitem = clear = __ior__ = _refuse
+
+    def __reduce__(self) -> Any:  # pickle and copy give the one shared dict back
+        return _edge_data, (str(self["kind"]),)
+
+
+class _EdgeKeys(_EdgeData):
+    """The key dict of a pair of nodes joined by one edge, shared by every such pair of its kind:
+    `{str(kind): <that kind's _EdgeData>}` (networkx's adjacency maps neighbour -> key -> data,
+    and the same key dict sits in the source's `_succ` and the target's `_pred`)."""
+
+    __slots__ = ()
+
+    def __reduce__(self) -> Any:
+        (key,) = self
+        return _edge_keys, (key,)
+
+
+_EDGE_DATA: dict[str, _EdgeData] = {str(kind): _EdgeData(kind=kind) for kind in Edge}
+_EDGE_KEYS: dict[str, _EdgeKeys] = {str(kind): _EdgeKeys({str(kind): _EDGE_DATA[str(kind)]}) for kind in Edge}
+
+
+def _edge_data(key: str) -> _EdgeData:
+    return _EDGE_DATA[key]
+
+
+def _edge_keys(key: str) -> _EdgeKeys:
+    return _EDGE_KEYS[key]
+
+
 class _Graph(nx.MultiDiGraph):
     """A MultiDiGraph whose edge and degree views are made per call. networkx caches each view
     on its graph, and each view holds the graph: a reference cycle that left every dropped lab to
@@ -467,6 +513,44 @@ class _Graph(nx.MultiDiGraph):
     def out_degree(self) -> OutMultiDegreeView:  # type: ignore[override]
         return OutMultiDegreeView(self)
 
+    # -- the shared edge dicts (_EdgeKeys): copy on write for networkx's own edge changes -----------
+
+    def add_edge(self, u_for_edge: Any, v_for_edge: Any, key: Any = None, **attr: Any) -> Any:
+        self._own_edges(u_for_edge, v_for_edge)
+        return super().add_edge(u_for_edge, v_for_edge, key, **attr)
+
+    def remove_edge(self, u: Any, v: Any, key: Any = None) -> None:
+        self._own_edges(u, v)
+        super().remove_edge(u, v, key)
+
+    def _own_edges(self, u: Any, v: Any) -> None:
+        """Give the pair u -> v key and data dicts of its own before networkx changes them in place."""
+        keys = self._succ.get(u, {}).get(v)
+        if keys is not None and (isinstance(keys, _EdgeData) or any(isinstance(d, _EdgeData) for d in keys.values())):
+            own = {k: dict(data) for k, data in keys.items()}
+            self._succ[u][v] = own
+            self._pred[v][u] = own
+
+    def copy(self, as_view: bool = False) -> "_Graph":
+        """networkx's copy (same nodes, adjacency and order; node dicts copied), keeping the shared
+        edge dicts shared: they cannot change, so a copy may hold them as the original does."""
+        if as_view:
+            return super().copy(as_view=True)
+        other = self.__class__()
+        other.graph.update(self.graph)
+        for n, attributes in self._node.items():
+            other._node[n] = attributes.copy()
+            other._succ[n] = {}
+            other._pred[n] = {}
+        for u, neighbours in self._succ.items():
+            mine = other._succ[u]
+            for v, keys in neighbours.items():
+                if not isinstance(keys, _EdgeKeys):
+                    keys = {k: data if isinstance(data, _EdgeData) else data.copy() for k, data in keys.items()}
+                mine[v] = keys
+                other._pred[v][u] = keys
+        return other
+
 
 class Lab:
     """A thin class over a MultiDiGraph: nodes carry records under lab-format ids.
@@ -481,7 +565,13 @@ class Lab:
         self.name = name
         self.description = description
         self._graph: nx.MultiDiGraph = _Graph()
-        self._shape: dict[Any, Any] = {}  # answers that depend on nodes and edges only
+        # Each node's record, also held in its networkx attribute dict: `lab[node]` and `platform`
+        # (~60 k and ~25 k reads per 1,000 VMs diagnosed) read one table, not the node's dict and its
+        # table too (two dependent cache misses per first read of a record in a 40,000-node lab).
+        self._records: dict[str, Any] = {}
+        # answers that depend on nodes and edges only, one table per question ("owner", (kind, "out"),
+        # …) keyed by node id: no key tuple kept per node asked (~14 k of them per 1,000 VMs diagnosed)
+        self._shape: defaultdict[Any, dict[Any, Any]] = defaultdict(dict)
         self._state: dict[Any, Any] = {}  # answers that also depend on the records
         self.source: Any = None  # the loaded lab-file text, so a save keeps comments (labfile)
         self.source_path: str | None = None
@@ -493,6 +583,7 @@ class Lab:
     @graph.setter
     def graph(self, graph: nx.MultiDiGraph) -> None:
         self._graph = graph
+        self._records = _records_of(graph)
         self._reshaped()
 
     # -- derived answers, kept until the lab changes ----------------------------------------------
@@ -510,6 +601,7 @@ class Lab:
 
     def changed(self) -> None:
         """Forget every derived answer: for a change made on `graph` directly, outside these methods."""
+        self._records = _records_of(self._graph)
         self._reshaped()
 
     def _reshaped(self) -> None:
@@ -524,24 +616,73 @@ class Lab:
 
     # -- building ------------------------------------------------------------------------------
 
+    # `add`, `link` and `unlink` write networkx's dicts themselves (what add_node, add_edge and
+    # remove_edge write, in the same order): a lab load and every evidence rebuild make ~4 nodes and
+    # ~7 edges per VM, and networkx's calls cost ~10 k instructions per edge. An edge's key and data
+    # dicts are the ones its kind shares (_EdgeKeys).
+
     def add(self, node_id: str, record: Record) -> str:
-        if node_id in self.graph:
+        graph = self._graph
+        if node_id in graph._node:
             raise ValueError(f"duplicate node id {node_id!r}")
-        self.graph.add_node(node_id, record=record, kind=KIND_OF[type(record)])
+        if node_id is None:
+            raise ValueError("None cannot be a node")
+        graph._succ[node_id] = {}
+        graph._pred[node_id] = {}
+        graph._node[node_id] = {"record": record, "kind": KIND_OF[type(record)]}
+        self._records[node_id] = record
+        cache = getattr(graph, "__networkx_cache__", None)  # networkx >= 3.3 clears it after each change
+        if cache:
+            cache.clear()
         self._reshaped()
         return node_id
 
     def link(self, src: str, dst: str, kind: Edge) -> None:
-        self.graph.add_edge(src, dst, key=str(kind), kind=kind)
+        graph = self._graph
+        if type(kind) is not Edge:  # another kind of kind: networkx's own way, its own dicts
+            graph.add_edge(src, dst, key=str(kind), kind=kind)
+            self._reshaped()
+            return
+        succ, pred = graph._succ, graph._pred
+        for end in (src, dst):  # a missing end becomes a bare node, as add_edge makes it
+            if end not in succ:
+                if end is None:
+                    raise ValueError("None cannot be a node")
+                succ[end] = {}
+                pred[end] = {}
+                graph._node[end] = {}
+        out = succ[src]
+        keys = out.get(dst)
+        if keys is None:  # (an Edge is a StrEnum: it finds its str key in these dicts)
+            out[dst] = pred[dst][src] = _EDGE_KEYS[kind]
+        elif kind not in keys:  # a second kind between the same two nodes: a key dict of their own
+            out[dst] = pred[dst][src] = {**keys, str(kind): _EDGE_DATA[kind]}
+        elif not isinstance(keys[kind], _EdgeData):  # the edge is there with networkx's own data dict
+            keys[kind].update(kind=kind)  # what add_edge writes over it
+        cache = getattr(graph, "__networkx_cache__", None)
+        if cache:
+            cache.clear()
         self._reshaped()
 
     def unlink(self, src: str, dst: str, kind: Edge) -> None:
-        if self.graph.has_edge(src, dst, key=str(kind)):
-            self.graph.remove_edge(src, dst, key=str(kind))
-            self._reshaped()
+        graph = self._graph
+        key = str(kind)
+        keys = graph._succ.get(src, {}).get(dst)
+        if keys is None or key not in keys:
+            return
+        if len(keys) == 1:
+            del graph._succ[src][dst]
+            del graph._pred[dst][src]
+        else:
+            graph._succ[src][dst] = graph._pred[dst][src] = {k: data for k, data in keys.items() if k != key}
+        cache = getattr(graph, "__networkx_cache__", None)
+        if cache:
+            cache.clear()
+        self._reshaped()
 
     def remove(self, node_id: str) -> None:
         self.graph.remove_node(node_id)
+        self._records.pop(node_id, None)
         self._reshaped()
 
     def copy(self) -> "Lab":
@@ -562,7 +703,7 @@ class Lab:
 
     def __getitem__(self, node_id: str) -> Any:
         try:
-            return self._graph._node[node_id]["record"]  # the node dict itself: see `out`
+            return self._records[node_id]
         except KeyError:
             raise KeyError(f"no node {node_id!r} in lab {self.name!r}") from None
 
@@ -577,7 +718,8 @@ class Lab:
     def set(self, node_id: str, record: Record) -> None:
         if type(record) is not type(self[node_id]):
             raise TypeError(f"{node_id}: cannot replace a {self.kind(node_id)} by {type(record).__name__}")
-        self.graph.nodes[node_id]["record"] = record
+        self._graph._node[node_id]["record"] = record
+        self._records[node_id] = record
         self._restated()
 
     def update(self, node_id: str, **changes: Any) -> Any:
@@ -589,10 +731,10 @@ class Lab:
     def platform(self, owner: str) -> Platform:
         """The Windows installation of an owner: the host itself, or a VM's guest.
 
-        Every cmdlet asks it, several times (Ctx.platform): the node dict is read here directly,
+        Every cmdlet asks it, several times (Ctx.platform): the records are read here directly,
         as in `__getitem__`, not through a second call."""
         try:
-            record = self._graph._node[owner]["record"]
+            record = self._records[owner]
         except KeyError:
             raise KeyError(f"no node {owner!r} in lab {self.name!r}") from None
         return record.guest if type(record) is VM else record
@@ -620,7 +762,7 @@ class Lab:
                 owned[kinds[child]["kind"]].append(child)
         switches = owned["switch"]
         for sid in switches:
-            for dst in self.out(sid, Edge.UPLINK):
+            for dst in _ends(self._graph._succ, sid, Edge.UPLINK):  # not kept: the unlink forgets it
                 self.unlink(sid, dst, Edge.UPLINK)
             sw: Switch = self[sid]
             if sw.type == "External" and sw.adapter:
@@ -628,7 +770,7 @@ class Lab:
                 if target in self.graph:
                     self.link(sid, target, Edge.UPLINK)
         for vid in owned["vhd"]:
-            for dst in self.out(vid, Edge.PARENT):
+            for dst in _ends(self._graph._succ, vid, Edge.PARENT):  # not kept: the unlink forgets it
                 self.unlink(vid, dst, Edge.PARENT)
             vhd: Vhd = self[vid]
             if vhd.parent and vhd.parent not in platform.files_missing:
@@ -636,7 +778,7 @@ class Lab:
                 if parent is not None:
                     self.link(vid, parent, Edge.PARENT)
         for nid in owned["nat"]:
-            for dst in self.out(nid, Edge.NAT):
+            for dst in _ends(self._graph._succ, nid, Edge.NAT):  # not kept: the unlink forgets it
                 self.unlink(nid, dst, Edge.NAT)
             prefix = ipaddress.ip_network(self[nid].internal_prefix, strict=False)
             for sid in switches:
@@ -648,26 +790,26 @@ class Lab:
 
     def nodes(self, kind: str | None = None) -> list[str]:
         try:
-            found = self._shape[("nodes", kind)]
+            found = self._shape["nodes"][kind]
         except KeyError:
-            found = self._shape[("nodes", kind)] = [
+            found = self._shape["nodes"][kind] = [
                 n for n, k in self._graph.nodes(data="kind") if kind is None or k == kind]
         return list(found)
 
     def out(self, node_id: str, kind: Edge) -> list[str]:
         """The nodes `node_id` has an edge of this kind to, in edge order (kept until the lab changes)."""
         try:
-            return list(self._shape[(node_id, kind, "out")])
+            return list(self._shape[kind, "out"][node_id])
         except KeyError:
-            found = self._shape[(node_id, kind, "out")] = _ends(self._graph._succ, node_id, kind)
+            found = self._shape[kind, "out"][node_id] = _ends(self._graph._succ, node_id, kind)
             return list(found)
 
     def into(self, node_id: str, kind: Edge) -> list[str]:
         """The nodes with an edge of this kind to `node_id`, in edge order (kept until the lab changes)."""
         try:
-            return list(self._shape[(node_id, kind, "into")])
+            return list(self._shape[kind, "into"][node_id])
         except KeyError:
-            found = self._shape[(node_id, kind, "into")] = _ends(self._graph._pred, node_id, kind)
+            found = self._shape[kind, "into"][node_id] = _ends(self._graph._pred, node_id, kind)
             return list(found)
 
     def hosts(self) -> list[str]:
@@ -676,9 +818,9 @@ class Lab:
     def owned(self, owner: str, kind: str) -> list[str]:
         """Switches, NATs, VHDs or NICs of an owner (a host or a VM), in declaration order."""
         try:
-            by_kind = self._shape[("owned", owner)]
+            by_kind = self._shape["owned"][owner]
         except KeyError:
-            by_kind = self._shape[("owned", owner)] = self._owned_by_kind(owner)
+            by_kind = self._shape["owned"][owner] = self._owned_by_kind(owner)
         return list(by_kind.get(kind, ()))
 
     def index_owners(self) -> None:
@@ -689,7 +831,7 @@ class Lab:
         methods make (`_owned_by_kind`, `_direct_vms`, `nodes("host")`: same values, same order) and
         are forgotten with them on any change; an entry already there is left as it is."""
         nodes = self._graph._node
-        shape = self._shape
+        owned_of, vms_of = self._shape["owned"], self._shape["vms"]
         has, hosts_edge, runs_edge = Edge.HAS, Edge.HOSTS, Edge.RUNS
         hosts: list[str] = []
         for owner, neighbours in self._graph._succ.items():
@@ -713,9 +855,9 @@ class Lab:
                 if runs_edge in keys:
                     running.append(v)
             if owned is not None:
-                shape.setdefault(("owned", owner), {k: tuple(members) for k, members in owned.items()})
-            shape.setdefault(("vms", owner), (*hosting, *running))
-        shape.setdefault(("nodes", "host"), hosts)
+                owned_of.setdefault(owner, {k: tuple(members) for k, members in owned.items()})
+            vms_of.setdefault(owner, (*hosting, *running))
+        self._shape["nodes"].setdefault("host", hosts)
 
     def _owned_by_kind(self, owner: str) -> dict[str, tuple[str, ...]]:
         """Everything an owner has, by kind, in one pass over its HAS edges: the cmdlets and the
@@ -730,7 +872,7 @@ class Lab:
         """owned(vm, "adapter"), read from the same table without the second call (every VM object,
         adapter object and guest interface list asks it)."""
         try:
-            by_kind = self._shape[("owned", vm)]
+            by_kind = self._shape["owned"][vm]
         except KeyError:
             return self.owned(vm, "adapter")
         return list(by_kind.get("adapter", ()))
@@ -738,19 +880,19 @@ class Lab:
     def vms(self, owner: str, *, recursive: bool = False) -> list[str]:
         """The VMs an owner runs; with recursive, every VM below it at any depth (pre-order)."""
         try:
-            direct = self._shape[("vms", owner)]
+            direct = self._shape["vms"][owner]
         except KeyError:
-            direct = self._shape[("vms", owner)] = self._direct_vms(owner)
+            direct = self._shape["vms"][owner] = self._direct_vms(owner)
         if not recursive:
             return list(direct)
         try:
-            below = self._shape[("vms below", owner)]
+            below = self._shape["vms below"][owner]
         except KeyError:
             found: list[str] = []
             for vm in direct:
                 found.append(vm)
                 found.extend(self.vms(vm, recursive=True))
-            below = self._shape[("vms below", owner)] = tuple(found)
+            below = self._shape["vms below"][owner] = tuple(found)
         return list(below)
 
     def _direct_vms(self, owner: str) -> tuple[str, ...]:
@@ -771,34 +913,34 @@ class Lab:
     def parent(self, vm: str) -> str:
         """The host or VM whose hypervisor runs this VM."""
         try:
-            return self._shape[("parent", vm)]
+            return self._shape["parent"][vm]
         except KeyError:
             (parent,) = self.into(vm, Edge.HOSTS) + self.into(vm, Edge.RUNS)
-            self._shape[("parent", vm)] = parent
+            self._shape["parent"][vm] = parent
             return parent
 
     def ancestors(self, vm: str) -> list[str]:
         """The chain above a VM, nearest first, ending with its physical or cloud host."""
         try:
-            chain = self._shape[("ancestors", vm)]
+            chain = self._shape["ancestors"][vm]
         except KeyError:
             found = []
             node = vm
             while self.kind(node) == "vm":
                 node = self.parent(node)
                 found.append(node)
-            chain = self._shape[("ancestors", vm)] = tuple(found)
+            chain = self._shape["ancestors"][vm] = tuple(found)
         return list(chain)
 
     def root_host(self, node_id: str) -> str:
         """The physical or cloud host a node is on or in (kept until the lab changes, as `parent`)."""
         try:
-            return self._shape[("root host", node_id)]
+            return self._shape["root host"][node_id]
         except KeyError:
             owner = owner_of_id(node_id) if self.kind(node_id) != "vm" else node_id
             while self.kind(owner) == "vm":
                 owner = self.parent(owner)
-            self._shape[("root host", node_id)] = owner
+            self._shape["root host"][node_id] = owner
             return owner
 
     def depth(self, vm: str) -> int:
@@ -808,15 +950,15 @@ class Lab:
     def owner(self, node_id: str) -> str:
         """The host or VM that holds a switch, NAT, VHD, NIC or adapter."""
         try:
-            return self._shape[("owner", node_id)]
+            return self._shape["owner"][node_id]
         except KeyError:
             (owner,) = self.into(node_id, Edge.HAS)
-            self._shape[("owner", node_id)] = owner
+            self._shape["owner"][node_id] = owner
             return owner
 
     def switch_of(self, adapter: str) -> str | None:
         try:
-            attached = self._shape[(adapter, Edge.ATTACHED, "out")]  # out's table, read without a copy
+            attached = self._shape[Edge.ATTACHED, "out"][adapter]  # out's table, read without a copy
         except KeyError:
             attached = self.out(adapter, Edge.ATTACHED)
         return attached[0] if attached else None
@@ -824,12 +966,12 @@ class Lab:
     def disks(self, vm: str) -> list[str]:
         """out(vm, DISK), read from the same table without the second call (as `adapters`)."""
         try:
-            return list(self._shape[(vm, Edge.DISK, "out")])
+            return list(self._shape[Edge.DISK, "out"][vm])
         except KeyError:
             return self.out(vm, Edge.DISK)
 
     def vhd_by_path(self, owner: str, path: str) -> str | None:
-        node = vhd_id(owner, path)
+        node = f"{owner}:vhd:{path}"  # vhd_id(owner, path), without the call: storage asks per disk per probe
         if node in self._graph._node:
             return node
         return self.memo(("vhd paths", owner), lambda: self._vhd_paths(owner)).get(path.lower())
@@ -914,11 +1056,24 @@ class Lab:
         return iter(self.graph.nodes)
 
 
+def _records_of(graph: nx.MultiDiGraph) -> dict[str, Any]:
+    """Every node's record, from the graph's attribute dicts (a node an edge made has none)."""
+    return {n: attributes["record"] for n, attributes in graph._node.items() if "record" in attributes}
+
+
 def _ends(adjacency: dict[str, dict[str, dict]], node_id: str, kind: Edge) -> tuple[str, ...]:
     """The far ends of a node's edges of one kind, read from networkx's adjacency dicts themselves
     (neighbour -> {key: data}, in edge order): its edge views cost ~10x more per call. A node not in
-    the graph has no edges (as the edge views answered). `kind` is a StrEnum, its own key."""
-    return tuple(v for v, keys in adjacency.get(node_id, {}).items() if kind in keys)
+    the graph has no edges (as the edge views answered). `kind` is a StrEnum, its own key. A loop,
+    not a generator: most nodes have one to three neighbours, and a generator costs more to start."""
+    found = []
+    for v, keys in adjacency.get(node_id, _NO_EDGES).items():
+        if kind in keys:
+            found.append(v)
+    return tuple(found)
+
+
+_NO_EDGES: dict[str, dict] = {}  # a node not in the graph (never written)
 
 
 def record_fields(record: Any) -> dict[str, Any]:
