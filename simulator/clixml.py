@@ -607,6 +607,8 @@ def _copy_object(obj: PSObject) -> PSObject:
         if type(item) is PSEnum and type(item.name) is str and item.name.isascii() and type(item.value) is int \
                 and type(item.type_name) is str:
             properties[key] = item.name  # an enum property is its name on the wire (most changed values)
+        elif type(item) is list and not item:
+            properties[key] = []  # `_copy` of an empty list (most lists: an adapter's ACLs, feature ids)
         else:
             properties[key] = _copy(item, False)
     return _new_object(names, properties, obj._index, to_string)

@@ -39,6 +39,12 @@ class KeptByIdentity(Generic[V]):
         self._kept: Kept[tuple[Any, V]] = Kept(bound)
 
     @property
+    def by_id(self) -> "Kept[tuple[Any, V]]":
+        """The table itself, id(obj) -> (obj, value), for a caller on a hot path that reads it
+        without `get`'s call: it must check that the object kept is its own (`is`)."""
+        return self._kept
+
+    @property
     def bound(self) -> int:
         return self._kept.bound
 

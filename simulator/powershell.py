@@ -37,18 +37,40 @@ def run(lab: Lab, context: str, pipeline: tuple[Command, ...], *, request: Any =
     if not runs:
         return Result((), (guest_unreachable(lab[context].name),), True, request=request)
     if plan is None:
-        plan = plan_of(pipeline)
+        kept = _PLAN_IDS.get(id(pipeline))  # plan_of(pipeline), without its two calls (every run asks it)
+        plan = kept[1] if kept is not None and kept[0] is pipeline else plan_of(pipeline)
     if plan.missing is not None:
         return Result((), (command_not_found(plan.missing),), True, request=request)
     entries, bound, quiet = plan.entries, plan.bound, plan.quiet
     ctx = Ctx(lab, context, None, run)
-    reads = RepeatedReads(lab, context, pipeline, entries) if plan.reads else None
+    if plan.reads:
+        return _run_reading(ctx, pipeline, plan, request)
+    errors = ctx.errors
     objects: list = []
-    done = 0
-    if reads is not None:
-        done, seen = reads.longest_seen()
-        if seen is not None:
-            objects, ctx.errors[:] = list(seen.objects), list(seen.errors)
+    try:
+        for stage in range(len(pipeline)):
+            if not objects and stage >= quiet:
+                break  # nothing reaches the stages left, and none of them runs without input
+            entry, named = entries[stage], bound[stage]
+            call = bind(entry, pipeline[stage], objects) if named is None else \
+                Call(entry, dict(named[0]), named[1], objects)
+            objects = list(entry.func(ctx, call) or ())
+    except Terminating as stop:
+        return Result((), (*errors, stop.record), True, request=request)
+    if not objects and not errors and request is None:
+        return NOTHING
+    return _answer(tuple(objects), tuple(errors), request)
+
+
+def _run_reading(ctx: Ctx, pipeline: tuple[Command, ...], plan: "_Plan", request: Any) -> Result:
+    """`run` for a pipeline that starts with read-only stages (`RepeatedReads`): it may start
+    from a kept prefix's output, and keeps the outputs its caller cannot reach."""
+    entries, bound, quiet = plan.entries, plan.bound, plan.quiet
+    reads = RepeatedReads(ctx.lab, ctx.owner, pipeline, entries)
+    objects: list = []
+    done, seen = reads.longest_seen()
+    if seen is not None:
+        objects, ctx.errors[:] = list(seen.objects), list(seen.errors)
     try:
         for stage in range(done, len(pipeline)):
             if not objects and stage >= quiet:
@@ -57,15 +79,22 @@ def run(lab: Lab, context: str, pipeline: tuple[Command, ...], *, request: Any =
             call = bind(entry, pipeline[stage], objects) if named is None else \
                 Call(entry, dict(named[0]), named[1], objects)
             objects = list(entry.func(ctx, call) or ())
-            if reads is not None:
-                reads.ran(stage, objects, ctx.errors)
+            reads.ran(stage, objects, ctx.errors)
     except Terminating as stop:
         return Result((), (*ctx.errors, stop.record), True, request=request)
-    if reads is not None:
-        reads.handed_out(objects)
+    reads.handed_out(objects)
     if not objects and not ctx.errors and request is None:
         return NOTHING
-    return Result(tuple(objects), tuple(ctx.errors), request=request)
+    return _answer(tuple(objects), tuple(ctx.errors), request)
+
+
+def _answer(output: tuple[Any, ...], errors: tuple[ErrorRecord, ...], request: Any) -> Result:
+    """Result(output, errors, request=request), its fields set at once (as clixml's copy makes
+    one): every pipeline that writes something makes one, and Result's __init__ is a Python
+    call with keywords and defaults."""
+    made = object.__new__(Result)
+    made.__dict__.update(output=output, errors=errors, failed=False, request=request, guests=())
+    return made
 
 
 NOTHING = Result()
@@ -82,7 +111,7 @@ class _Plan(NamedTuple):
     missing: str | None  # the first command name with no cmdlet (CommandNotFoundException), if any
     entries: tuple[Cmdlet, ...]
     bound: tuple[tuple[dict[str, Any], tuple[Any, ...]] | None, ...]  # None: does not bind (bound as it runs)
-    reads: bool  # starts with a read-only stage (RepeatedReads)
+    reads: bool  # more than one stage, and starts with a read-only stage (RepeatedReads)
     quiet: int  # every stage from here on (never the first) is quiet without input (`quiet_without_input`)
 
 
@@ -110,10 +139,14 @@ def _plan(pipeline: tuple[Command, ...]) -> _Plan:
     quiet = len(pipeline)
     while quiet > 1 and bound[quiet - 1] is not None and quiet_without_input(entries[quiet - 1], bound[quiet - 1][0]):
         quiet -= 1
-    return _Plan(None, tuple(entries), tuple(bound), RepeatedReads.applies(entries), quiet)
+    # a one-stage pipeline keeps nothing (its only output is the caller's), and what it would start
+    # from it computes afresh just as cheaply: no RepeatedReads for it
+    reads = len(pipeline) > 1 and RepeatedReads.applies(entries)
+    return _Plan(None, tuple(entries), tuple(bound), reads, quiet)
 
 
 _PLANS: KeptByIdentity[_Plan] = KeptByIdentity(4096)  # pipeline -> its plan; pipelines made per call must not grow it
+_PLAN_IDS = _PLANS.by_id  # what `run` reads it through: id -> (pipeline, plan)
 
 
 _PLACES = ("powershell: places that run commands",)  # Lab.memo key: context -> runs commands now

@@ -365,3 +365,51 @@ def test_a_pipelines_plan_keeps_its_bindings_itself_not_per_command_too():
     assert plan.bound == ((({"path": "C:\\planned.vhdx"}), ()),) and powershell.plan_of(pipeline) is plan
     assert len(base._bindings(entry)) == before
     assert base._bindings(entry).get(pipeline[0]) is None
+
+
+def test_a_planned_pipeline_is_run_without_asking_for_its_plan_again(monkeypatch):
+    """`run` reads a pipeline's plan straight from the table `plan_of` fills (by identity); a new
+    pipeline object is still planned."""
+    lab, guest = _plain_guest()
+    pipeline = (Command.of("Get-CimInstance", ClassName="Win32_OperatingSystem"),)
+    first = powershell.run(lab, guest, pipeline)
+    monkeypatch.setattr(powershell, "plan_of", lambda p: (_ for _ in ()).throw(AssertionError("planned again")))
+    assert powershell.run(lab, guest, pipeline).output[0]["Caption"] == first.output[0]["Caption"]
+    with pytest.raises(AssertionError, match="planned again"):
+        powershell.run(lab, guest, (Command.of("Get-CimInstance", ClassName="Win32_OperatingSystem"),))
+
+
+def test_only_a_pipeline_of_more_than_one_stage_keeps_repeated_reads(monkeypatch):
+    """A one-stage read-only pipeline (Get-VHD -Path) has nothing to keep (its only output is its
+    caller's): it runs without RepeatedReads; a longer one still uses them."""
+    from nestlab.simulator import repeated_reads
+
+    made = []
+
+    class Counting(repeated_reads.RepeatedReads):
+        def __init__(self, *args):
+            made.append(args[2])
+            super().__init__(*args)
+
+    monkeypatch.setattr(powershell, "RepeatedReads", Counting)
+    lab = labfile.load("builtin:reference")
+    host = lab.hosts()[0]
+    one = (Command.of("Get-VMHardDiskDrive", VMName="*"),)
+    two = (Command.of("Get-VMHardDiskDrive", VMName="*"), Command.of("Get-VHD"))
+    assert not powershell.plan_of(one).reads and powershell.plan_of(two).reads
+    assert powershell.run(lab, host, one).output and powershell.run(lab, host, two).output
+    assert made == [two]
+
+
+def test_an_answer_run_makes_is_the_one_results_own_init_makes():
+    from nestlab.simulator.psdata import ErrorRecord, Result
+
+    request, args = object(), (("o",), (ErrorRecord("m", "Id"),))
+    made, real = powershell._answer(*args, request), Result(*args, request=request)
+    assert type(made) is Result and vars(made) == vars(real) and made == real and made.request is request
+
+
+def test_a_call_is_slotted():
+    """Every stage makes a Call: slotted, it has no __dict__ to make and free."""
+    call = bind(TABLE["get-vhd"], Command.of("Get-VHD", Path="C:\\a.vhdx"), [])
+    assert not hasattr(call, "__dict__") and call.named == {"path": "C:\\a.vhdx"}

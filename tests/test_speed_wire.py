@@ -269,3 +269,20 @@ def test_plain_outputs_of_an_answer_are_themselves_without_the_general_copy(monk
     assert clixml.wire_copy_result(answer) is answer and [typed(v) for v in answer.output] == expected
     with pytest.raises(AssertionError):
         clixml.wire_copy_result(Result(("é",)))
+
+
+def test_an_empty_list_property_is_a_new_empty_list_without_the_general_copy(monkeypatch):
+    """An empty list property (most of an adapter's lists) is written as a new [] directly; a
+    list with items still goes through `_copy`."""
+    obj = PSObject(("T.Lists", "System.Object"), {"Acl": [], "State": PSEnum("T.OnOff", "On", 0), "Ips": ["a"]}, "t")
+    expected = typed(clixml.roundtrip(obj))
+    real = clixml._copy
+
+    def no_empty_lists(value, top):
+        if type(value) is list and not value:
+            raise AssertionError("an empty list went through _copy")
+        return real(value, top)
+
+    monkeypatch.setattr(clixml, "_copy", no_empty_lists)
+    copied = clixml.wire_copy(obj)
+    assert typed(copied) == expected and copied["Acl"] == [] and copied["Acl"] is not obj["Acl"]
