@@ -149,3 +149,71 @@ def test_the_cim_and_service_rows_leave_no_placeholder_either():
     shapes = (network.IP_ADDRESS_SHAPE, network.NET_ADAPTER_SHAPE, network.TCP_LISTENER_SHAPE, system.SERVICE_SHAPE,
               system.OPTIONAL_FEATURE_SHAPE, system.OS_SHAPE, system.COMPUTER_SHAPE, system.DEVICEGUARD_SHAPE)
     assert {s.type_names[0] for s in shapes} <= seen
+
+
+def test_an_adopted_dict_is_the_object_make_gives_and_only_an_all_varying_shape_adopts():
+    selected = Shape("Selected.T.Thing", [("Name", VARIES), ("Tags", VARIES)])
+    adopted = selected.adopt({"Name": "a", "Tags": []})
+    assert adopted == selected.make({"Name": "a", "Tags": []}) == obj("Selected.T.Thing", [("Name", "a"), ("Tags", [])])
+    assert str(adopted) == "Selected.T.Thing" and adopted["tags"] == []
+    adopted._index["extra"] = "Extra"
+    assert "extra" not in selected.adopt({"Name": "b", "Tags": []})._index  # each object its own index
+    with pytest.raises(KeyError):
+        SHAPE.adopt({"Name": "a", "Kind": "fixed", "State": None, "Tags": []})  # Kind and State are constants
+    with pytest.raises(KeyError):
+        selected.adopt({"Name": "a"})
+
+
+def test_a_fixed_shape_makes_what_the_full_shape_makes_with_those_values():
+    fixed = SHAPE.fixing({"Tags": "none"})
+    assert fixed.make({"Name": "a"}) == SHAPE.make({"Name": "a", "Tags": "none"})
+    assert list(fixed.make({"Name": "a"})) == list(SHAPE.template) and fixed.type_names == SHAPE.type_names
+    assert fixed.varying == {"Name"}
+    with pytest.raises(KeyError):
+        SHAPE.fixing({"Kind": "dynamic"})  # a constant already
+
+
+def test_get_vm_writes_the_full_shape_for_vms_that_run_and_vms_that_do_not():
+    lab = generate(seed=7, hosts=1, depth=2, vms_per_host=6)
+    host = lab.hosts()[0]
+    made = powershell.run(lab, host, (Command("Get-VM"),)).output
+    states = {str(vm["State"]) for vm in made}
+    assert {"Running", "Off"} <= states
+    for vm in made:
+        assert list(vm) == list(VM_SHAPE.template) and vm.type_names == VM_SHAPE.type_names
+        running = str(vm["State"]) == "Running"
+        assert (vm["Heartbeat"] is not None, vm["Uptime"] != "00:00:00", vm["IntegrationServicesVersion"] != "0.0") == \
+            (running, running, running)
+
+
+def test_the_nothing_found_records_are_one_record_per_text_shared_by_every_answer():
+    # Get-WinEvent's "No events were found" and "no such log", Get-Service's "no such service": made once
+    # per text (frozen records), not once per call
+    lab = generate(seed=7, hosts=1, depth=2, vms_per_host=6)
+    host = lab.hosts()[0]
+    guests = [vm for vm in lab.vms(host) if lab[vm].state == "Running" and not lab.platform(vm).hyperv_installed][:2]
+    assert len(guests) == 2
+    for pipeline in [(Command("Get-WinEvent", (("LogName", "Application"),)),),
+                     (Command("Get-WinEvent", (("LogName", "Microsoft-Windows-Hyper-V-VMMS-Admin"),)),),
+                     (Command("Get-Service", (("Name", ["vmms"]),)),)]:
+        first, second = (powershell.run(lab, g, pipeline).errors for g in guests)
+        assert len(first) == 1 and first[0] is second[0], pipeline
+
+
+def test_the_services_a_platform_has_follow_its_states():
+    from dataclasses import replace as changed
+
+    from nestlab.simulator.cmdlets import system
+
+    lab = generate(seed=7, hosts=1, depth=2, vms_per_host=6)
+    host = lab.hosts()[0]
+    ask = (Command("Get-Service"),)
+    before = {o["Name"]: str(o["Status"]) for o in powershell.run(lab, host, ask).output}
+    platform = lab.platform(host)
+    lab.update_platform(host, services=changed(platform.services, winnat="locked"),
+                        security=changed(platform.security, blocking_software=("X",)))
+    after = {o["Name"]: str(o["Status"]) for o in powershell.run(lab, host, ask).output}
+    assert before["WinNat"] == "Running" and before["vmms"] == "Running"
+    assert after["WinNat"] == "Stopped" and after["vmms"] == after["vmcompute"] == "Stopped"
+    for states, present in system._PRESENT.items():  # noqa: SLF001 - the tables against the rule they follow
+        assert dict(present) == {k: s for k in system.SERVICES if (s := system._status_of(k, *states)) is not None}

@@ -64,8 +64,8 @@ def select_object(ctx: Ctx, call: Call) -> Iterable[Any]:
                 # the Selected.* object obj() makes from these names, laid down once for the objects of this shape
                 known = shapes[shape] = names, Shape(f"Selected.{type_name}", [(n, VARIES) for n in names])
             names, selected = known
-            values = item._props  # a name matched is the object's own spelling; one that did not is None
-            out.append(selected.make({n: values.get(n) for n in names}))
+            # a name matched is the object's own spelling; one that did not is None (dict.get's default)
+            out.append(selected.adopt(dict(zip(names, map(item._props.get, names)))))
         else:
             out.append(item)
     return out

@@ -23,11 +23,26 @@ VHD_TYPE = "Microsoft.Vhd.PowerShell.VirtualHardDisk"
 
 
 def _paths(call: Call) -> list[str]:
+    """-Path, or what is piped in: each object's Path (a drive, a disk), then each text (a path that
+    Select-Object -ExpandProperty ParentPath expanded), as strings. The input is read in one pass,
+    each object's Path looked up once: a collection pipes every drive of a place into Get-VHD."""
     paths = call.names("Path", "LiteralPath")
-    if paths is None:
-        paths = [o["Path"] for o in call.input if isinstance(o, PSObject) and "Path" in o]
-        paths += [o for o in call.input if isinstance(o, str)]
-    return [str(p) for p in paths]
+    if paths is not None:
+        return [str(p) for p in paths]
+    found: list[str] = []
+    texts: list[str] = []
+    for item in call.input:
+        if isinstance(item, PSObject):
+            path = item.get("Path", _NO_PATH)
+            if path is not _NO_PATH:
+                found.append(str(path))
+        elif isinstance(item, str):
+            texts.append(str(item))
+    found += texts
+    return found
+
+
+_NO_PATH = object()  # an object without a Path property (PSObject.get's default)
 
 
 def vhd_error(call: Call, message: str, fqid: str, category: str, path: str) -> ErrorRecord:
