@@ -106,9 +106,10 @@ def test_where_objects_test_made_once_per_call_answers_as_compare_per_object():
         except Exception as error:  # noqa: BLE001 - the same failure, object by object
             return type(error)
 
-    lefts = ["", "a", "A", "abc", "D:\\Base.VHDX", "x?", None, 0, 12, True, "[a]"]
+    lefts = ["", "a", "A", "abc", "D:\\Base.VHDX", "x?", None, 0, 12, True, "[a]", "a\nb", "\n", "\u0130", "ab"]
     for op in ("Like", "NotLike", "like", "EQ", "NE", "GT", "Match"):
-        for right in ("?*", "*", "a", "A*", "d:\\*.vhdx", "[a-c]*", "[a]", "x[?]", "", "1*"):
+        for right in ("?*", "*", "a", "A*", "d:\\*.vhdx", "[a-c]*", "[a]", "x[?]", "", "1*",
+                      "??", "*?*", "**", "?", "??*", "*??"):  # only ? and *: a length test
             test = _test(op, right)
             assert [answer(test, left) for left in lefts] == \
                 [answer(lambda left: _compare(op, left, right), left) for left in lefts], (op, right)

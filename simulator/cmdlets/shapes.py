@@ -33,7 +33,7 @@ _SHAREABLE = (str, int, float, bool, type(None), _Varies)
 class Shape:
     """One object shape: `make(values)` is `obj(type_name, props)` for props in template order."""
 
-    __slots__ = ("type_names", "template", "index", "varying", "all_vary")
+    __slots__ = ("type_names", "template", "index", "varying", "all_vary", "size", "name")
 
     def __init__(self, type_name: str | tuple[str, ...], props: list[tuple[str, Any]]) -> None:
         """`type_name`: the object's .NET type, or its types most derived first (a CIM instance's
@@ -49,16 +49,19 @@ class Shape:
         self.index = {name.lower(): name for name in template}
         self.varying = frozenset(name for name, value in props if value is VARIES)
         self.all_vary = len(self.varying) == len(template)  # no constant at all (`adopt`)
+        self.size, self.name = len(template), self.type_names[0]  # read by every `make`
 
     def make(self, values: dict[str, Any], to_string: str | None = None) -> PSObject:
         """An object of this shape; `values` sets (at least) every VARIES property, and no other name."""
         props = self.template.copy()
         props.update(values)
-        if len(props) != len(self.template):
-            raise KeyError(f"{self.type_names[0]}: not in the shape: {sorted(set(values) - set(self.template))}")
-        made = PSObject.__new__(PSObject)
-        made.type_names, made._props, made._index = self.type_names, props, self.index.copy()  # its own index
-        made.to_string = to_string if to_string is not None else self.type_names[0]
+        if len(props) != self.size:
+            raise KeyError(f"{self.name}: not in the shape: {sorted(set(values) - set(self.template))}")
+        made = _new_object(PSObject)
+        made.type_names = self.type_names
+        made._props = props
+        made._index = self.index.copy()  # its own index
+        made.to_string = self.name if to_string is None else to_string
         return made
 
     def fixing(self, constants: dict[str, Any]) -> "Shape":
@@ -81,6 +84,9 @@ class Shape:
         made.type_names, made._props, made._index = self.type_names, props, self.index.copy()  # its own index
         made.to_string = self.type_names[0]
         return made
+
+
+_new_object = PSObject.__new__  # an object without PSObject.__init__'s walk: `make` sets every slot
 
 
 def _frozen(value: Any) -> bool:

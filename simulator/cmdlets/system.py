@@ -175,8 +175,9 @@ CLASSES = {
                                                              "ComputerName", "CimSession", "Query"),
         aliases={"Class": "ClassName"}, cls="Microsoft.Management.Infrastructure.CimCmdlets.GetCimInstanceCommand")
 def get_ciminstance(ctx: Ctx, call: Call) -> Iterable[PSObject]:
-    namespace = str(call.get("Namespace") or "root/cimv2").replace("\\", "/").lower()
-    cls = str(call.get("ClassName") or "")
+    named = call.named  # canonical lower-case names (`bind`): every place is asked for four classes
+    namespace = str(named.get("namespace") or "root/cimv2").replace("\\", "/").lower()
+    cls = str(named.get("classname") or "")
     build = CLASSES.get((namespace, cls.lower()))
     if namespace == "root/securitycenter2" and not background.security_center(ctx.platform):
         # Security Center is a client component: a server has no root/SecurityCenter2 (docs/fidelity.md)
@@ -579,11 +580,11 @@ def _history(ctx: Ctx, log: str) -> list[background.Entry]:
     once while the lab stands still (`Lab.memo`; the entries are frozen). The kept list itself:
     its one caller (`events`) only reads it, making its own list of event objects."""
     histories = ctx.lab.memo(_HISTORIES, dict)  # one table per lab state: no key or closure made per call
-    try:
-        return histories[ctx.owner, log]
-    except KeyError:
-        history = histories[ctx.owner, log] = _fresh_history(ctx, log)
-        return history
+    key = (ctx.owner, log)
+    history = histories.get(key)  # not a KeyError raised and caught: every log of every place is a first read
+    if history is None:
+        history = histories[key] = _fresh_history(ctx, log)
+    return history
 
 
 _HISTORIES = ("event history",)  # the Lab.memo key of _history's table, by (owner, log)
@@ -628,16 +629,15 @@ def get_winevent(ctx: Ctx, call: Call) -> Iterable[PSObject]:
     # bound values are read from the call's dict (canonical lower-case names, `bind`) once each,
     # and the platform once for all the logs.
     named = call.named
+    given = named.get("logname")
+    names = [] if given is None else as_list(given)
+    given = named.get("providername")
+    providers = [] if given is None else [str(p).lower() for p in as_list(given)]
     table = named.get("filterhashtable")
     if not isinstance(table, dict):
         table = None
-    given = named.get("logname")
-    names = [] if given is None else as_list(given)
-    if table is not None:
+    else:
         names += as_list(next((v for k, v in table.items() if k.lower() == "logname"), None))
-    given = named.get("providername")
-    providers = [] if given is None else [str(p).lower() for p in as_list(given)]
-    if table is not None:
         providers += [str(p).lower() for p in as_list(next((v for k, v in table.items() if k.lower() == "providername"), None))]
     platform = ctx.platform
     hyperv = platform.hyperv_installed  # the Hyper-V logs exist only with the role
