@@ -542,7 +542,7 @@ def adapter_object(ctx: Ctx, adapter: str, computer_name: str | None = None, vm:
             ("VMName", vmrec.name), ("IsDeleted", False)])
         bandwidth = Nested("Microsoft.HyperV.PowerShell.VMNetworkAdapterBandwidthSetting", inner)
     adapter_guid = stable_guid("adapter", adapter)  # guid("adapter", adapter).upper(): stable_guid's own case
-    return ADAPTER_SHAPE.make({
+    return _ADAPTER_BY_RUNNING[running].make({
         "Name": rec.name, "Id": f"Microsoft:{upper}\\{adapter_guid}",
         "ComputerName": ctx.computer_name if computer_name is None else computer_name, "VMName": vmrec.name,
         "VMId": vid, "SwitchName": lab[switch].name if switch else None,
@@ -550,11 +550,16 @@ def adapter_object(ctx: Ctx, adapter: str, computer_name: str | None = None, vm:
         "MacAddress": rec.mac or derived_mac(adapter), "DynamicMacAddressEnabled": rec.mac is None,  # lab.mac
         "MacAddressSpoofing": enums.on_off(rec.mac_spoofing),
         "BandwidthSetting": bandwidth,
-        "StatusDescription": "{OK}" if running else "{}", "Status": "{Ok}" if running else "{}",
         "IPAddresses": [ip_of(rec.ip)] if running and rec.ip else [],
         "AdapterId": adapter_guid, "MandatoryFeatureId": [], "MandatoryFeatureName": [],
-        "AclList": [], "ExtendedAclList": [], "RoutingDomainList": [], "VrssEnabled": running,
+        "AclList": [], "ExtendedAclList": [], "RoutingDomainList": [],
     }, to_string=f"VMNetworkAdapter (Name = '{rec.name}', VMName = '{vmrec.name}')")
+
+
+# an adapter's status and vRSS as its VM runs or not: the constants of two templates
+_ADAPTER_BY_RUNNING = {running: ADAPTER_SHAPE.fixing({"StatusDescription": "{OK}" if running else "{}",
+                                                       "Status": "{Ok}" if running else "{}", "VrssEnabled": running})
+                       for running in (False, True)}
 
 
 def management_os_object(ctx: Ctx, sw_id: str, sw: Switch) -> PSObject:

@@ -77,18 +77,18 @@ def vhd_object(ctx: Ctx, node: str, computer_name: str | None = None) -> PSObjec
     record: Vhd = lab[node]
     size = int(record.size_gb * GIB)
     kind = record.type
-    vhd_type = _VHD_TYPES[kind]  # fixed, dynamic or differencing (a KeyError for any other)
+    shape = _VHD_BY_TYPE[kind]  # fixed, dynamic or differencing (a KeyError for any other)
     file_size = size + 4194304 if kind == "fixed" else size * 2 // 5 if kind == "dynamic" else _DIFFERENCING_FILE_SIZE
     attached = False
     for vm in lab.into(node, Edge.DISK):
         if behaviour.is_running(lab, vm):
             attached = True
             break
-    return VHD_SHAPE.make({
-        "ComputerName": ctx.computer_name if computer_name is None else computer_name, "Path": record.path,
-        "VhdFormat": _VHD if is_vhd_file(record.path) else _VHDX, "VhdType": vhd_type, "FileSize": file_size,
+    path = record.path
+    return shape.make({
+        "ComputerName": ctx.computer_name if computer_name is None else computer_name, "Path": path,
+        "VhdFormat": _VHD if is_vhd_file(path) else _VHDX, "FileSize": file_size,
         "Size": size, "MinimumSize": size - 1032192,
-        "BlockSize": 0 if kind == "fixed" else 33554432 if kind == "dynamic" else 1048576,
         "ParentPath": record.parent or "", "DiskIdentifier": lab.disk_id(node, record), "Attached": attached,
     })
 
@@ -108,6 +108,10 @@ def is_vhd_file(path: str) -> bool:
 _DIFFERENCING_FILE_SIZE = 1115684864
 _VHD, _VHDX = enums.vhd_format("VHD"), enums.vhd_format("VHDX")
 _VHD_TYPES = {kind: enums.vhd_type(kind.capitalize()) for kind in ("fixed", "dynamic", "differencing")}
+_BLOCK_SIZES = {"fixed": 0, "dynamic": 33554432, "differencing": 1048576}
+# a disk's type and block size follow from its kind: the constants of one template per kind
+_VHD_BY_TYPE = {kind: VHD_SHAPE.fixing({"VhdType": vhd_type, "BlockSize": _BLOCK_SIZES[kind]})
+                for kind, vhd_type in _VHD_TYPES.items()}
 
 
 @cmdlet("Get-VHD", positional=("Path",), params=("Path", "DiskNumber", "VMId", "ComputerName"))
