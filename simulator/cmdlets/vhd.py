@@ -32,12 +32,12 @@ def _paths(call: Call) -> list[str]:
     found: list[str] = []
     texts: list[str] = []
     for item in call.input:
-        if isinstance(item, PSObject):
+        if isinstance(item, str):  # asked first: a text is no PSObject, but asking that runs Mapping's ABC check
+            texts.append(str(item))
+        elif isinstance(item, PSObject):
             path = item.get("Path", _NO_PATH)
             if path is not _NO_PATH:
                 found.append(str(path))
-        elif isinstance(item, str):
-            texts.append(str(item))
     found += texts
     return found
 

@@ -32,8 +32,13 @@ DEFAULT_VM_FOLDER = "C:\\ProgramData\\Microsoft\\Windows\\Hyper-V"
 def vm_folder(lab: Lab, disks: list[str]) -> str:
     """The folder of a VM's first disk that is in the lab, else Hyper-V's default folder."""
     for disk in disks:
-        if disk in lab:
-            return folder_of(lab[disk].path)
+        try:
+            record = lab[disk]  # one read (a disk that is in the lab is the usual case), not `in` and then [ ]
+        except KeyError:
+            if disk in lab:  # a node without a record: the error it always was
+                raise
+            continue
+        return folder_of(record.path)
     return DEFAULT_VM_FOLDER
 
 
@@ -148,6 +153,9 @@ def _hard_drives(controller: str, count: int) -> str:
 
 def _controller(record: VM) -> str:
     return "SCSI" if record.generation == 2 else "IDE"
+
+
+_CONTROLLERS = {gen2: (name, enums.controller(name)) for gen2, name in ((True, "SCSI"), (False, "IDE"))}
 
 
 @cmdlet("Get-VM", positional=("Name",), params=("Name", "Id", "VM", "ComputerName", "CimSession"),
@@ -539,12 +547,16 @@ def get_vmharddiskdrive(ctx: Ctx, call: Call) -> Iterable[PSObject]:
     computer = ctx.computer_name if vms else None  # read once for all the VMs
     for vm in vms:
         record: VM = lab[vm]
-        ctype = _controller(record)
-        controller = enums.controller(ctype)
+        ctype, controller = _CONTROLLERS[record.generation == 2]  # _controller(record) and its enum value
         upper = stable_guid("vm", vm)  # vm_guid(vm) in stable_guid's own (upper) case
         vid, name = upper.lower(), record.name  # the same for each of the VM's drives
         for i, disk in enumerate(lab.disks(vm)):
-            path = lab[disk].path if disk in lab else disk.split(":vhd:", 1)[-1]
+            try:
+                path = lab[disk].path  # one read, not `in` and then [ ]: a drive's disk is in the lab
+            except KeyError:
+                if disk in lab:  # a node without a record: the error it always was
+                    raise
+                path = disk.split(":vhd:", 1)[-1]  # a drive whose file the lab does not declare: its path
             out.append(DRIVE_SHAPE.make({
                 "Path": path, "ControllerLocation": i, "ControllerType": controller,
                 "Id": f"Microsoft:{upper}\\83F8638B-8DCA-4152-9EDA-2CA8B33039B4\\0\\{i}\\D",
