@@ -218,3 +218,23 @@ def test_the_services_a_platform_has_follow_its_states():
     assert after["WinNat"] == "Stopped" and after["vmms"] == after["vmcompute"] == "Stopped"
     for states, present in system._PRESENT.items():  # noqa: SLF001 - the tables against the rule they follow
         assert dict(present) == {k: s for k in system.SERVICES if (s := system._status_of(k, *states)) is not None}
+
+
+def test_a_minimal_platforms_hyper_v_logs_list_no_vms(monkeypatch):
+    # both Hyper-V histories are empty on a minimal platform: Get-WinEvent must not list the host's
+    # VMs (name, id, running state) for them, only to throw the list away
+    from nestlab.simulator.cmdlets import background
+
+    lab = generate(seed=7, hosts=1, depth=2, vms_per_host=6)
+    host = lab.hosts()[0]
+    assert not background.realistic(lab.platform(host)) and lab.vms(host)
+
+    def listed(*_args):
+        raise AssertionError("a VM list made for a minimal platform's history")
+
+    monkeypatch.setattr(background, "vm_history", listed)
+    monkeypatch.setattr(background, "vmms_history", listed)
+    for log in ("Microsoft-Windows-Hyper-V-Worker-Admin", "Microsoft-Windows-Hyper-V-VMMS-Admin"):
+        answer = powershell.run(lab, host, (Command("Get-WinEvent", (("LogName", log),)),))
+        assert not answer.output and [e.fully_qualified_error_id.split(",")[0] for e in answer.errors] == \
+            ["NoMatchingEventsFound"]

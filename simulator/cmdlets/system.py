@@ -600,6 +600,8 @@ def _fresh_history(ctx: Ctx, log: str) -> list[background.Entry]:
                "Microsoft-Windows-Hyper-V-VMMS-Admin": background.vmms_history}.get(log)
     if history is None or not platform.hyperv_installed:
         return []  # before the VMs are listed: a guest without the role has no such log at all
+    if not background.realistic(platform):
+        return []  # both Hyper-V histories are empty on a minimal platform: no VM list made for them
     vms = [(ctx.lab[v].name, vm_guid(v), behaviour.is_running(ctx.lab, v)) for v in ctx.vms()]
     return history(platform, vms)
 
