@@ -87,7 +87,8 @@ def vhd_object(ctx: Ctx, node: str, computer_name: str | None = None) -> PSObjec
     path = record.path
     return shape.make({
         "ComputerName": ctx.computer_name if computer_name is None else computer_name, "Path": path,
-        "VhdFormat": _VHD if is_vhd_file(path) else _VHDX, "FileSize": file_size,
+        "VhdFormat": _VHD if path[-4:].lower() == ".vhd" and is_vhd_file(path) else _VHDX,  # a .vhdx at a glance
+        "FileSize": file_size,
         "Size": size, "MinimumSize": size - 1032192,
         "ParentPath": record.parent or "", "DiskIdentifier": lab.disk_id(node, record), "Attached": attached,
     })
@@ -123,12 +124,15 @@ def get_vhd(ctx: Ctx, call: Call) -> Iterable[PSObject]:
     lab, owner = ctx.lab, ctx.owner
     platform = lab.platform(owner)  # its missing and damaged files, read once for all the paths
     computer = ctx.computer_name
+    # most platforms list no missing and no damaged file: then a path is only looked up (storage.found
+    # and is_corrupt_on answer just that for empty lists), for each of the place's disks
+    missing, corrupt = bool(platform.files_missing), bool(platform.files_corrupt)
     for path in paths:
-        node = storage.found(lab, owner, platform, path)
+        node = storage.found(lab, owner, platform, path) if missing else lab.vhd_by_path(owner, path)
         if node is None:
             ctx.error(not_a_vhd(call, path))
             continue
-        if storage.is_corrupt_on(platform, path):
+        if corrupt and storage.is_corrupt_on(platform, path):
             # "Getting the mounted storage instance for the path … failed." OperationFailed (public capture)
             ctx.error(vhd_error(call, f"Getting the mounted storage instance for the path '{path}' failed.\n"
                                       f"{storage.CORRUPT[1]}", "OperationFailed", "NotSpecified", path))
