@@ -238,3 +238,22 @@ def test_a_minimal_platforms_hyper_v_logs_list_no_vms(monkeypatch):
         answer = powershell.run(lab, host, (Command("Get-WinEvent", (("LogName", log),)),))
         assert not answer.output and [e.fully_qualified_error_id.split(",")[0] for e in answer.errors] == \
             ["NoMatchingEventsFound"]
+
+
+def test_an_empty_file_store_holds_its_base_folders_only():
+    # Test-Path asks an empty store (most places) `normal(path) in _BASE_KEYS` instead of `exists`:
+    # the two must agree for every kind of path
+    from nestlab.simulator.cmdlets import filestore
+    from nestlab.simulator.cmdlets.base import Ctx
+
+    lab = generate(seed=7, hosts=1, depth=2, vms_per_host=6)
+    host = lab.hosts()[0]
+    ctx = Ctx(lab, host)
+    assert not filestore._files(ctx)  # noqa: SLF001
+    paths = [*filestore.BASE_FOLDERS, *(f.lower() + "\\" for f in filestore.BASE_FOLDERS), "C:\\", "C:\\Temp\\x.txt",
+             "c:/programdata", "D:\\Hyper-V\\Disks\\a.vhdx", lab[lab.owned(host, "vhd")[0]].path,
+             "Microsoft.PowerShell.Core\\FileSystem::C:\\Windows", "C:\\Windows\\.\\System32"]
+    assert [filestore.normal(p) in filestore._BASE_KEYS for p in paths] == [filestore.exists(ctx, p) for p in paths]  # noqa: SLF001
+    for path in paths:
+        answer = powershell.run(lab, host, (Command("Test-Path", (("Path", path),)),))
+        assert len(answer.output) == 1 and not answer.errors
