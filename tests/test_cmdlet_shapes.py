@@ -257,3 +257,13 @@ def test_an_empty_file_store_holds_its_base_folders_only():
     for path in paths:
         answer = powershell.run(lab, host, (Command("Test-Path", (("Path", path),)),))
         assert len(answer.output) == 1 and not answer.errors
+
+
+def test_a_cim_class_is_found_by_its_namespace_in_any_spelling():
+    # Get-CimInstance works out the namespace and the class's builder once per text (system._cim_class)
+    from nestlab.simulator.cmdlets import system
+
+    for namespace in ("root\\Microsoft\\Windows\\DeviceGuard", "ROOT/microsoft/windows/deviceguard"):
+        assert system._cim_class(namespace, "Win32_DeviceGuard") == (  # noqa: SLF001
+            "root/microsoft/windows/deviceguard", system.CLASSES[("root/microsoft/windows/deviceguard", "win32_deviceguard")])
+    assert system._cim_class("root/cimv2", "Win32_Nothing") == ("root/cimv2", None)  # noqa: SLF001

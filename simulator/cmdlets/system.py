@@ -176,9 +176,8 @@ CLASSES = {
         aliases={"Class": "ClassName"}, cls="Microsoft.Management.Infrastructure.CimCmdlets.GetCimInstanceCommand")
 def get_ciminstance(ctx: Ctx, call: Call) -> Iterable[PSObject]:
     named = call.named  # canonical lower-case names (`bind`): every place is asked for four classes
-    namespace = str(named.get("namespace") or "root/cimv2").replace("\\", "/").lower()
     cls = str(named.get("classname") or "")
-    build = CLASSES.get((namespace, cls.lower()))
+    namespace, build = _cim_class(str(named.get("namespace") or "root/cimv2"), cls)
     if namespace == "root/securitycenter2" and not background.security_center(ctx.platform):
         # Security Center is a client component: a server has no root/SecurityCenter2 (docs/fidelity.md)
         raise Terminating(ErrorRecord("Invalid namespace ", f"HRESULT 0x8004100e,{call.cmdlet.class_name}",
@@ -192,6 +191,13 @@ def get_ciminstance(ctx: Ctx, call: Call) -> Iterable[PSObject]:
                                       reason="CimException",
                                       exception_type="Microsoft.Management.Infrastructure.CimException"))
     return build(ctx)
+
+
+@lru_cache(maxsize=256)  # the texts a collection sends: a handful, each asked at every place
+def _cim_class(namespace: str, cls: str) -> tuple[str, Any]:
+    """(the namespace as Get-CimInstance compares it, the builder of the class or None)."""
+    namespace = namespace.replace("\\", "/").lower()
+    return namespace, CLASSES.get((namespace, cls.lower()))
 
 
 # ----------------------------------------------------------------------------------------------
