@@ -114,11 +114,10 @@ def hypervisor_status(lab: Lab, owner: str) -> HypervisorStatus:
 
     One table per lab state (`Lab.memo`), as is_running's: no key tuple or closure made per call."""
     known = lab.memo(_HYPERVISOR_STATUS, dict)
-    try:
-        return known[owner]
-    except KeyError:
+    status = known.get(owner)  # a first read of each place is no KeyError raised and caught
+    if status is None:
         status = known[owner] = _hypervisor_status(lab, owner)
-        return status
+    return status
 
 
 _HYPERVISOR_STATUS = ("hypervisor_status",)  # the Lab.memo key of hypervisor_status's table
@@ -178,11 +177,10 @@ def is_running(lab: Lab, vm: str) -> bool:
     Every cmdlet that shows a VM, its adapters or its disks asks this, and `powershell.run` asks it
     of each guest a pipeline enters: the answers sit in one table per lab state (`Lab.memo`)."""
     known = lab.memo(_RUNNING, dict)
-    try:
-        return known[vm]
-    except KeyError:
+    running = known.get(vm)  # a first read of each VM (one per VM per lab state) is no KeyError raised and caught
+    if running is None:
         running = known[vm] = lab[vm].state == "Running" and hypervisor_status(lab, lab.parent(vm)).running
-        return running
+    return running
 
 
 _RUNNING = ("is_running",)  # the Lab.memo key of is_running's table

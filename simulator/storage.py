@@ -102,10 +102,11 @@ def chain_error_from(lab: Lab, owner: str, platform: Platform, path: str, node: 
     """chain_error for a disk the caller has found already (`found`: Test-VHD asks that first)."""
     seen: set[str] = set()
     current = path
+    corrupt = bool(platform.files_corrupt)  # most platforms list no damaged file: no scan per link
+    record: Vhd = lab[node]
     while True:
-        if is_corrupt_on(platform, current):
+        if corrupt and is_corrupt_on(platform, current):
             return ChainError(current, *CORRUPT)
-        record: Vhd = lab[node]
         if record.type != "differencing" or not record.parent:
             return None
         if node in seen:
@@ -115,9 +116,24 @@ def chain_error_from(lab: Lab, owner: str, platform: Platform, path: str, node: 
         parent_node = found(lab, owner, platform, parent)
         if parent_node is None:
             return ChainError(current, *PARENT_NOT_FOUND)
-        if lab.disk_id(parent_node) != expected_parent_id(lab, node):
+        parent_record: Vhd = lab[parent_node]  # read once: its identity here, its own link next
+        if _mismatched(lab, owner, node, record, parent_node, parent_record):
             return ChainError(current, *ID_MISMATCH)
-        current, node = parent, parent_node
+        current, node, record = parent, parent_node, parent_record
+
+
+def _mismatched(lab: Lab, owner: str, child: str, record: Vhd, parent: str, parent_record: Vhd) -> bool:
+    """Whether the parent's identity differs from what the child expects (`expected_parent_id`).
+
+    A child that recorded its parent's identity expects that one. One that did not (every disk of a
+    generated lab) expects the identity of the disk its ParentPath names among its owner's disks: for
+    a child of the chain's owner, that is `parent` itself (`found` looked that path up), which
+    cannot differ from itself; only a child held by another owner is worked out in full."""
+    if record.parent_disk_id:
+        return lab.disk_id(parent, parent_record) != record.parent_disk_id
+    if lab.owner(child) == owner:
+        return False
+    return lab.disk_id(parent, parent_record) != expected_parent_id(lab, child)
 
 
 def chain_paths(lab: Lab, owner: str, path: str) -> list[str]:

@@ -106,9 +106,10 @@ def test_where_objects_test_made_once_per_call_answers_as_compare_per_object():
         except Exception as error:  # noqa: BLE001 - the same failure, object by object
             return type(error)
 
-    lefts = ["", "a", "A", "abc", "D:\\Base.VHDX", "x?", None, 0, 12, True, "[a]"]
+    lefts = ["", "a", "A", "abc", "D:\\Base.VHDX", "x?", None, 0, 12, True, "[a]", "a\nb", "\n", "\u0130", "ab"]
     for op in ("Like", "NotLike", "like", "EQ", "NE", "GT", "Match"):
-        for right in ("?*", "*", "a", "A*", "d:\\*.vhdx", "[a-c]*", "[a]", "x[?]", "", "1*"):
+        for right in ("?*", "*", "a", "A*", "d:\\*.vhdx", "[a-c]*", "[a]", "x[?]", "", "1*",
+                      "??", "*?*", "**", "?", "??*", "*??"):  # only ? and *: a length test
             test = _test(op, right)
             assert [answer(test, left) for left in lefts] == \
                 [answer(lambda left: _compare(op, left, right), left) for left in lefts], (op, right)
@@ -149,3 +150,120 @@ def test_the_cim_and_service_rows_leave_no_placeholder_either():
     shapes = (network.IP_ADDRESS_SHAPE, network.NET_ADAPTER_SHAPE, network.TCP_LISTENER_SHAPE, system.SERVICE_SHAPE,
               system.OPTIONAL_FEATURE_SHAPE, system.OS_SHAPE, system.COMPUTER_SHAPE, system.DEVICEGUARD_SHAPE)
     assert {s.type_names[0] for s in shapes} <= seen
+
+
+def test_an_adopted_dict_is_the_object_make_gives_and_only_an_all_varying_shape_adopts():
+    selected = Shape("Selected.T.Thing", [("Name", VARIES), ("Tags", VARIES)])
+    adopted = selected.adopt({"Name": "a", "Tags": []})
+    assert adopted == selected.make({"Name": "a", "Tags": []}) == obj("Selected.T.Thing", [("Name", "a"), ("Tags", [])])
+    assert str(adopted) == "Selected.T.Thing" and adopted["tags"] == []
+    adopted._index["extra"] = "Extra"
+    assert "extra" not in selected.adopt({"Name": "b", "Tags": []})._index  # each object its own index
+    with pytest.raises(KeyError):
+        SHAPE.adopt({"Name": "a", "Kind": "fixed", "State": None, "Tags": []})  # Kind and State are constants
+    with pytest.raises(KeyError):
+        selected.adopt({"Name": "a"})
+
+
+def test_a_fixed_shape_makes_what_the_full_shape_makes_with_those_values():
+    fixed = SHAPE.fixing({"Tags": "none"})
+    assert fixed.make({"Name": "a"}) == SHAPE.make({"Name": "a", "Tags": "none"})
+    assert list(fixed.make({"Name": "a"})) == list(SHAPE.template) and fixed.type_names == SHAPE.type_names
+    assert fixed.varying == {"Name"}
+    with pytest.raises(KeyError):
+        SHAPE.fixing({"Kind": "dynamic"})  # a constant already
+
+
+def test_get_vm_writes_the_full_shape_for_vms_that_run_and_vms_that_do_not():
+    lab = generate(seed=7, hosts=1, depth=2, vms_per_host=6)
+    host = lab.hosts()[0]
+    made = powershell.run(lab, host, (Command("Get-VM"),)).output
+    states = {str(vm["State"]) for vm in made}
+    assert {"Running", "Off"} <= states
+    for vm in made:
+        assert list(vm) == list(VM_SHAPE.template) and vm.type_names == VM_SHAPE.type_names
+        running = str(vm["State"]) == "Running"
+        assert (vm["Heartbeat"] is not None, vm["Uptime"] != "00:00:00", vm["IntegrationServicesVersion"] != "0.0") == \
+            (running, running, running)
+
+
+def test_the_nothing_found_records_are_one_record_per_text_shared_by_every_answer():
+    # Get-WinEvent's "No events were found" and "no such log", Get-Service's "no such service": made once
+    # per text (frozen records), not once per call
+    lab = generate(seed=7, hosts=1, depth=2, vms_per_host=6)
+    host = lab.hosts()[0]
+    guests = [vm for vm in lab.vms(host) if lab[vm].state == "Running" and not lab.platform(vm).hyperv_installed][:2]
+    assert len(guests) == 2
+    for pipeline in [(Command("Get-WinEvent", (("LogName", "Application"),)),),
+                     (Command("Get-WinEvent", (("LogName", "Microsoft-Windows-Hyper-V-VMMS-Admin"),)),),
+                     (Command("Get-Service", (("Name", ["vmms"]),)),)]:
+        first, second = (powershell.run(lab, g, pipeline).errors for g in guests)
+        assert len(first) == 1 and first[0] is second[0], pipeline
+
+
+def test_the_services_a_platform_has_follow_its_states():
+    from dataclasses import replace as changed
+
+    from nestlab.simulator.cmdlets import system
+
+    lab = generate(seed=7, hosts=1, depth=2, vms_per_host=6)
+    host = lab.hosts()[0]
+    ask = (Command("Get-Service"),)
+    before = {o["Name"]: str(o["Status"]) for o in powershell.run(lab, host, ask).output}
+    platform = lab.platform(host)
+    lab.update_platform(host, services=changed(platform.services, winnat="locked"),
+                        security=changed(platform.security, blocking_software=("X",)))
+    after = {o["Name"]: str(o["Status"]) for o in powershell.run(lab, host, ask).output}
+    assert before["WinNat"] == "Running" and before["vmms"] == "Running"
+    assert after["WinNat"] == "Stopped" and after["vmms"] == after["vmcompute"] == "Stopped"
+    for states, present in system._PRESENT.items():  # noqa: SLF001 - the tables against the rule they follow
+        assert dict(present) == {k: s for k in system.SERVICES if (s := system._status_of(k, *states)) is not None}
+
+
+def test_a_minimal_platforms_hyper_v_logs_list_no_vms(monkeypatch):
+    # both Hyper-V histories are empty on a minimal platform: Get-WinEvent must not list the host's
+    # VMs (name, id, running state) for them, only to throw the list away
+    from nestlab.simulator.cmdlets import background
+
+    lab = generate(seed=7, hosts=1, depth=2, vms_per_host=6)
+    host = lab.hosts()[0]
+    assert not background.realistic(lab.platform(host)) and lab.vms(host)
+
+    def listed(*_args):
+        raise AssertionError("a VM list made for a minimal platform's history")
+
+    monkeypatch.setattr(background, "vm_history", listed)
+    monkeypatch.setattr(background, "vmms_history", listed)
+    for log in ("Microsoft-Windows-Hyper-V-Worker-Admin", "Microsoft-Windows-Hyper-V-VMMS-Admin"):
+        answer = powershell.run(lab, host, (Command("Get-WinEvent", (("LogName", log),)),))
+        assert not answer.output and [e.fully_qualified_error_id.split(",")[0] for e in answer.errors] == \
+            ["NoMatchingEventsFound"]
+
+
+def test_an_empty_file_store_holds_its_base_folders_only():
+    # Test-Path asks an empty store (most places) `normal(path) in _BASE_KEYS` instead of `exists`:
+    # the two must agree for every kind of path
+    from nestlab.simulator.cmdlets import filestore
+    from nestlab.simulator.cmdlets.base import Ctx
+
+    lab = generate(seed=7, hosts=1, depth=2, vms_per_host=6)
+    host = lab.hosts()[0]
+    ctx = Ctx(lab, host)
+    assert not filestore._files(ctx)  # noqa: SLF001
+    paths = [*filestore.BASE_FOLDERS, *(f.lower() + "\\" for f in filestore.BASE_FOLDERS), "C:\\", "C:\\Temp\\x.txt",
+             "c:/programdata", "D:\\Hyper-V\\Disks\\a.vhdx", lab[lab.owned(host, "vhd")[0]].path,
+             "Microsoft.PowerShell.Core\\FileSystem::C:\\Windows", "C:\\Windows\\.\\System32"]
+    assert [filestore.normal(p) in filestore._BASE_KEYS for p in paths] == [filestore.exists(ctx, p) for p in paths]  # noqa: SLF001
+    for path in paths:
+        answer = powershell.run(lab, host, (Command("Test-Path", (("Path", path),)),))
+        assert len(answer.output) == 1 and not answer.errors
+
+
+def test_a_cim_class_is_found_by_its_namespace_in_any_spelling():
+    # Get-CimInstance works out the namespace and the class's builder once per text (system._cim_class)
+    from nestlab.simulator.cmdlets import system
+
+    for namespace in ("root\\Microsoft\\Windows\\DeviceGuard", "ROOT/microsoft/windows/deviceguard"):
+        assert system._cim_class(namespace, "Win32_DeviceGuard") == (  # noqa: SLF001
+            "root/microsoft/windows/deviceguard", system.CLASSES[("root/microsoft/windows/deviceguard", "win32_deviceguard")])
+    assert system._cim_class("root/cimv2", "Win32_Nothing") == ("root/cimv2", None)  # noqa: SLF001

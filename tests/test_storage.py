@@ -116,3 +116,23 @@ def test_move_vmstorage_moves_the_chain_and_keeps_it_whole(lab):
     assert drive["Path"] == "C:\\VMs\\L1\\L1_8F2A.avhdx"
     assert storage.chain_paths(lab, "HV01", drive["Path"]) == ["C:\\VMs\\L1\\L1_8F2A.avhdx", "C:\\VMs\\L1\\L1.vhdx"]
     assert ps(lab, f"Test-VHD -Path '{drive['Path']}'").output == (True,)
+
+
+def test_a_links_identity_check_answers_what_the_expected_parent_id_answers(lab):
+    # storage._mismatched skips the parent's id for a child of the chain's owner that recorded none (it
+    # would be compared with itself): it must agree with disk_id != expected_parent_id in every case
+    child, parent = vhd_id("HV01", CHILD), vhd_id("HV01", PARENT)
+
+    def agree():
+        record, parent_record = lab[child], lab[parent]
+        full = lab.disk_id(parent) != storage.expected_parent_id(lab, child)
+        assert storage._mismatched(lab, "HV01", child, record, parent, parent_record) == full  # noqa: SLF001
+        return full
+
+    assert not agree()  # no identity recorded: the parent's own
+    lab.update(child, parent_disk_id=lab.disk_id(parent))
+    assert not agree()
+    lab.update(parent, disk_id="11111111-2222-3333-4444-555555555555")
+    assert agree()  # recorded, and the parent was replaced by another disk
+    lab.update(child, parent_disk_id=None)
+    assert not agree()

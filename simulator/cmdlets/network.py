@@ -521,16 +521,18 @@ ADAPTER_SHAPE = Shape("Microsoft.HyperV.PowerShell.VMNetworkAdapter", [
 ])
 
 
-def adapter_object(ctx: Ctx, adapter: str, computer_name: str | None = None) -> PSObject:
+def adapter_object(ctx: Ctx, adapter: str, computer_name: str | None = None, vm: str | None = None) -> PSObject:
     """One adapter as Get-VMNetworkAdapter writes it. `computer_name`: the place's name, when the caller
-    lists many adapters."""
+    lists many adapters; `vm`: the adapter's VM, when the caller found the adapter through it."""
     lab = ctx.lab
     rec = lab[adapter]
-    vm = lab.owner(adapter)
+    if vm is None:
+        vm = lab.owner(adapter)
     vmrec: VM = lab[vm]
     switch = lab.switch_of(adapter)
     running = behaviour.is_running(lab, vm)
-    vid = stable_guid("vm", vm).lower()  # guid("vm", vm), as vm.vm_guid
+    upper = stable_guid("vm", vm)  # the VM's GUID in stable_guid's own (upper) case
+    vid = upper.lower()  # guid("vm", vm), as vm.vm_guid
     bandwidth = None
     if rec.max_bandwidth_mbps:
         inner = obj("Microsoft.HyperV.PowerShell.VMNetworkAdapterBandwidthSetting", [
@@ -540,19 +542,24 @@ def adapter_object(ctx: Ctx, adapter: str, computer_name: str | None = None) -> 
             ("VMName", vmrec.name), ("IsDeleted", False)])
         bandwidth = Nested("Microsoft.HyperV.PowerShell.VMNetworkAdapterBandwidthSetting", inner)
     adapter_guid = stable_guid("adapter", adapter)  # guid("adapter", adapter).upper(): stable_guid's own case
-    return ADAPTER_SHAPE.make({
-        "Name": rec.name, "Id": f"Microsoft:{vid.upper()}\\{adapter_guid}",
+    return _ADAPTER_BY_RUNNING[running].make({
+        "Name": rec.name, "Id": f"Microsoft:{upper}\\{adapter_guid}",
         "ComputerName": ctx.computer_name if computer_name is None else computer_name, "VMName": vmrec.name,
         "VMId": vid, "SwitchName": lab[switch].name if switch else None,
         "SwitchId": guid("switch", switch) if switch else None, "Connected": switch is not None,
         "MacAddress": rec.mac or derived_mac(adapter), "DynamicMacAddressEnabled": rec.mac is None,  # lab.mac
         "MacAddressSpoofing": enums.on_off(rec.mac_spoofing),
         "BandwidthSetting": bandwidth,
-        "StatusDescription": "{OK}" if running else "{}", "Status": "{Ok}" if running else "{}",
         "IPAddresses": [ip_of(rec.ip)] if running and rec.ip else [],
         "AdapterId": adapter_guid, "MandatoryFeatureId": [], "MandatoryFeatureName": [],
-        "AclList": [], "ExtendedAclList": [], "RoutingDomainList": [], "VrssEnabled": running,
+        "AclList": [], "ExtendedAclList": [], "RoutingDomainList": [],
     }, to_string=f"VMNetworkAdapter (Name = '{rec.name}', VMName = '{vmrec.name}')")
+
+
+# an adapter's status and vRSS as its VM runs or not: the constants of two templates
+_ADAPTER_BY_RUNNING = {running: ADAPTER_SHAPE.fixing({"StatusDescription": "{OK}" if running else "{}",
+                                                       "Status": "{Ok}" if running else "{}", "VrssEnabled": running})
+                       for running in (False, True)}
 
 
 def management_os_object(ctx: Ctx, sw_id: str, sw: Switch) -> PSObject:
@@ -569,19 +576,30 @@ def management_os_object(ctx: Ctx, sw_id: str, sw: Switch) -> PSObject:
 
 
 def _adapters(ctx: Ctx, call: Call) -> list[str]:
+    return [adapter for _, adapter in _vm_adapters(ctx, call)]
+
+
+def _vm_adapters(ctx: Ctx, call: Call) -> list[tuple[str, str]]:
+    """(VM, adapter) for each adapter the call names: the VM each was found through, so that its
+    object need not look its owner up again (Get-VMNetworkAdapter lists every adapter twice per
+    collection: the adapters, then their bandwidth settings)."""
     piped = [o for o in call.input if isinstance(o, PSObject) and "MacAddress" in o]
+    lab = ctx.lab
     if piped and not call.has("VMName") and not call.has("VM"):
         found = []
         for o in piped:
             for vm in ctx.vms():
-                if ctx.lab[vm].name == o["VMName"]:
-                    found += [a for a in ctx.lab.adapters(vm) if ctx.lab[a].name == o["Name"]]
+                if lab[vm].name == o["VMName"]:
+                    found += [(vm, a) for a in lab.adapters(vm) if lab[a].name == o["Name"]]
         return found
     if call.flag("All"):
-        return [a for vm in ctx.vms() for a in ctx.lab.adapters(vm)]
+        return [(vm, a) for vm in ctx.vms() for a in lab.adapters(vm)]
     vms = ctx.find_vms(call, params=("VMName", "VM"))
     name = call.get("Name")
-    return [a for vm in vms for a in ctx.lab.adapters(vm) if name is None or ctx.lab[a].name.lower() == str(name).lower()]
+    if name is None:
+        return [(vm, a) for vm in vms for a in lab.adapters(vm)]
+    wanted = str(name).lower()
+    return [(vm, a) for vm in vms for a in lab.adapters(vm) if lab[a].name.lower() == wanted]
 
 
 @cmdlet("Get-VMNetworkAdapter", positional=("VMName",), params=("VMName", "VM", "Name", "All", "ManagementOS",
@@ -594,9 +612,9 @@ def get_vmnetworkadapter(ctx: Ctx, call: Call) -> Iterable[PSObject]:
     if call.flag("ManagementOS"):
         # Get-VMNetworkAdapter -ManagementOS: the host's vNICs (Internal switches, External with AllowManagementOS)
         return [management_os_object(ctx, s, sw) for s, sw in switches(ctx) if sw.type != "Private"]
-    adapters = _adapters(ctx, call)
+    adapters = _vm_adapters(ctx, call)
     name = ctx.computer_name if adapters else None  # read once for all the adapters
-    return [adapter_object(ctx, a, name) for a in adapters]
+    return [adapter_object(ctx, a, name, vm) for vm, a in adapters]
 
 
 def _on(value: Any) -> bool:

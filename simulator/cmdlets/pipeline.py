@@ -64,8 +64,8 @@ def select_object(ctx: Ctx, call: Call) -> Iterable[Any]:
                 # the Selected.* object obj() makes from these names, laid down once for the objects of this shape
                 known = shapes[shape] = names, Shape(f"Selected.{type_name}", [(n, VARIES) for n in names])
             names, selected = known
-            values = item._props  # a name matched is the object's own spelling; one that did not is None
-            out.append(selected.make({n: values.get(n) for n in names}))
+            # a name matched is the object's own spelling; one that did not is None (dict.get's default)
+            out.append(selected.adopt(dict(zip(names, map(item._props.get, names)))))
         else:
             out.append(item)
     return out
@@ -151,15 +151,20 @@ def where_object(ctx: Ctx, call: Call) -> Iterable[Any]:
     name = str(prop)
     test = _test(op, value) if op else None
     for item in call.input:
-        if not isinstance(item, PSObject) or not _has(item, name):
+        if not isinstance(item, PSObject):
             continue
-        left = item[name]
+        left = item.get(name, _ABSENT)  # the property looked up once: whether it is there, and its value
+        if left is _ABSENT:
+            continue
         if test is None:
             if left:
                 out.append(item)
         elif test(left):
             out.append(item)
     return out
+
+
+_ABSENT = object()  # Where-Object: an object without the property (PSObject.get's default)
 
 
 def _test(op: str, right: Any) -> Callable[[Any], bool]:
@@ -171,6 +176,11 @@ def _test(op: str, right: Any) -> Callable[[Any], bool]:
         pattern = str(right).lower()
         if WILDCARDS.isdisjoint(pattern):
             hit = pattern.__eq__  # wildcards.like: a plain pattern matches only itself
+        elif not pattern.strip("?*"):
+            # only ? and * (the collector's `ParentPath -Like ?*`: a disk that has a parent): a length
+            # test, what fnmatch's `.` per ? and `.*` per * match (any character, newlines too)
+            least, stars = pattern.count("?"), "*" in pattern
+            hit = (lambda text: len(text) >= least) if stars else (lambda text: len(text) == least)
         else:
             try:
                 match = re.compile(fnmatch.translate(pattern)).match  # what fnmatchcase compiles and runs

@@ -33,7 +33,7 @@ _SHAREABLE = (str, int, float, bool, type(None), _Varies)
 class Shape:
     """One object shape: `make(values)` is `obj(type_name, props)` for props in template order."""
 
-    __slots__ = ("type_names", "template", "index", "varying")
+    __slots__ = ("type_names", "template", "index", "varying", "all_vary", "size", "name")
 
     def __init__(self, type_name: str | tuple[str, ...], props: list[tuple[str, Any]]) -> None:
         """`type_name`: the object's .NET type, or its types most derived first (a CIM instance's
@@ -48,17 +48,45 @@ class Shape:
         self.template = template
         self.index = {name.lower(): name for name in template}
         self.varying = frozenset(name for name, value in props if value is VARIES)
+        self.all_vary = len(self.varying) == len(template)  # no constant at all (`adopt`)
+        self.size, self.name = len(template), self.type_names[0]  # read by every `make`
 
     def make(self, values: dict[str, Any], to_string: str | None = None) -> PSObject:
         """An object of this shape; `values` sets (at least) every VARIES property, and no other name."""
         props = self.template.copy()
         props.update(values)
-        if len(props) != len(self.template):
-            raise KeyError(f"{self.type_names[0]}: not in the shape: {sorted(set(values) - set(self.template))}")
+        if len(props) != self.size:
+            raise KeyError(f"{self.name}: not in the shape: {sorted(set(values) - set(self.template))}")
+        made = _new_object(PSObject)
+        made.type_names = self.type_names
+        made._props = props
+        made._index = self.index.copy()  # its own index
+        made.to_string = self.name if to_string is None else to_string
+        return made
+
+    def fixing(self, constants: dict[str, Any]) -> "Shape":
+        """This shape with some of its varying properties made constants: the template of the objects
+        of one kind of state (a VM that is off reads 0, "" or None wherever a running one reads its
+        guest), so that each object sets only what still varies. Same types, names and order."""
+        unknown = set(constants) - self.varying
+        if unknown:
+            raise KeyError(f"{self.type_names[0]}: not a varying property: {sorted(unknown)}")
+        return Shape(self.type_names[:-1], [(name, constants.get(name, value)) for name, value in self.template.items()])
+
+    def adopt(self, props: dict[str, Any]) -> PSObject:
+        """An object of a shape whose every property varies (Select-Object's), from `props`: exactly
+        the shape's names, in its order. The dict becomes the object's own, not a copy of the template
+        updated from it (for such a shape the two are the same dict): Select-Object makes one object
+        per input object, and `Get-VM | Select-Object` is asked of every place."""
+        if not self.all_vary or len(props) != len(self.template):
+            raise KeyError(f"{self.type_names[0]}: a constant in the shape, or not as many values as names")
         made = PSObject.__new__(PSObject)
         made.type_names, made._props, made._index = self.type_names, props, self.index.copy()  # its own index
-        made.to_string = to_string if to_string is not None else self.type_names[0]
+        made.to_string = self.type_names[0]
         return made
+
+
+_new_object = PSObject.__new__  # an object without PSObject.__init__'s walk: `make` sets every slot
 
 
 def _frozen(value: Any) -> bool:

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from functools import lru_cache
+from itertools import product
+from types import MappingProxyType
+from typing import Any, Iterable, Mapping
 
 from nestlab.simulator import behaviour
 from nestlab.simulator.cmdlets import background, enums
@@ -172,9 +175,9 @@ CLASSES = {
                                                              "ComputerName", "CimSession", "Query"),
         aliases={"Class": "ClassName"}, cls="Microsoft.Management.Infrastructure.CimCmdlets.GetCimInstanceCommand")
 def get_ciminstance(ctx: Ctx, call: Call) -> Iterable[PSObject]:
-    namespace = str(call.get("Namespace") or "root/cimv2").replace("\\", "/").lower()
-    cls = str(call.get("ClassName") or "")
-    build = CLASSES.get((namespace, cls.lower()))
+    named = call.named  # canonical lower-case names (`bind`): every place is asked for four classes
+    cls = str(named.get("classname") or "")
+    namespace, build = _cim_class(str(named.get("namespace") or "root/cimv2"), cls)
     if namespace == "root/securitycenter2" and not background.security_center(ctx.platform):
         # Security Center is a client component: a server has no root/SecurityCenter2 (docs/fidelity.md)
         raise Terminating(ErrorRecord("Invalid namespace ", f"HRESULT 0x8004100e,{call.cmdlet.class_name}",
@@ -188,6 +191,13 @@ def get_ciminstance(ctx: Ctx, call: Call) -> Iterable[PSObject]:
                                       reason="CimException",
                                       exception_type="Microsoft.Management.Infrastructure.CimException"))
     return build(ctx)
+
+
+@lru_cache(maxsize=256)  # the texts a collection sends: a handful, each asked at every place
+def _cim_class(namespace: str, cls: str) -> tuple[str, Any]:
+    """(the namespace as Get-CimInstance compares it, the builder of the class or None)."""
+    namespace = namespace.replace("\\", "/").lower()
+    return namespace, CLASSES.get((namespace, cls.lower()))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -212,36 +222,42 @@ def service_status(ctx: Ctx, key: str) -> str | None:
 
 
 def _status(platform: Platform, key: str) -> str | None:
+    return _status_of(key, platform.services.winnat == "running", platform.hyperv_installed,
+                      bool(platform.security.blocking_software))
+
+
+def _status_of(key: str, winnat_running: bool, hyperv: bool, blocked: bool) -> str | None:
+    """A service's status from the three states it depends on: WinNat's own, the Hyper-V role, and
+    security software that blocks Hyper-V's services."""
     if key == "winnat":
-        return "Running" if platform.services.winnat == "running" else "Stopped"
+        return "Running" if winnat_running else "Stopped"
     if key in ("vmms", "vmcompute"):
-        if not platform.hyperv_installed:
+        if not hyperv:
             return None
-        return "Stopped" if platform.security.blocking_software else "Running"
+        return "Stopped" if blocked else "Running"
     return "Running"
 
 
-def _present(ctx: Ctx) -> dict[str, str]:
-    """The services this platform has, with their status, in SERVICES' order (the platform read once)."""
+def _present(ctx: Ctx) -> Mapping[str, str]:
+    """The services this platform has, with their status, in SERVICES' order (the platform read once).
+
+    One read-only table per combination of the three states the statuses depend on (`_PRESENT`),
+    not a dict of five statuses worked out per call: every place is asked for its services."""
     platform = ctx.platform
-    found = {}
-    for key in SERVICES:
-        status = _status(platform, key)
-        if status is not None:
-            found[key] = status
-    return found
+    return _PRESENT[platform.services.winnat == "running", platform.hyperv_installed,
+                    bool(platform.security.blocking_software)]
+
+
+_PRESENT = {states: MappingProxyType({key: status for key in SERVICES
+                                      if (status := _status_of(key, *states)) is not None})
+            for states in product((False, True), repeat=3)}
 
 
 def service_object(ctx: Ctx, key: str, status: str | None = None) -> PSObject:
     """A service as Get-Service writes it; `status`: service_status, when the caller has it already."""
-    name, display = SERVICES[key]
     if status is None:
         status = service_status(ctx, key)
-    return SERVICE_SHAPE.make({
-        "Name": name, "DisplayName": display, "Status": enums.service_status(status),
-        "StartType": "Manual" if key == "winnat" else "Automatic", "ServiceName": name,
-        "CanStop": status == "Running", "ServiceType": "KernelDriver" if key == "winnat" else "Win32OwnProcess",
-    })
+    return SERVICE_SHAPE.make(_SERVICE_VALUES[key, status])
 
 
 SERVICE_SHAPE = Shape("System.ServiceProcess.ServiceController", [
@@ -250,7 +266,24 @@ SERVICE_SHAPE = Shape("System.ServiceProcess.ServiceController", [
 ])
 
 
-def _service_keys(ctx: Ctx, call: Call, present: dict[str, str] | None = None) -> list[str]:
+def _service_values(key: str, status: str) -> dict[str, Any]:
+    name, display = SERVICES[key]
+    return {
+        "Name": name, "DisplayName": display, "Status": enums.service_status(status),
+        "StartType": "Manual" if key == "winnat" else "Automatic", "ServiceName": name,
+        "CanStop": status == "Running", "ServiceType": "KernelDriver" if key == "winnat" else "Win32OwnProcess",
+    }
+
+
+# what a service's object varies by is its key and status only: each pair's values laid down once
+# (read, never changed: `Shape.make` copies them into the object's own dict)
+_SERVICE_VALUES = {(key, status): _service_values(key, status) for key in SERVICES for status in ("Running", "Stopped")}
+
+# a plain -Name (no wildcard), lower case -> the services it names (its key, or its display name), in SERVICES' order
+_PLAIN_NAMES = {text: tuple(k for k in SERVICES if k == text or _DISPLAY[k] == text) for text in (*SERVICES, *_DISPLAY.values())}
+
+
+def _service_keys(ctx: Ctx, call: Call, present: Mapping[str, str] | None = None) -> list[str]:
     if present is None:
         present = _present(ctx)
     names = call.names("Name", "DisplayName")
@@ -262,17 +295,24 @@ def _service_keys(ctx: Ctx, call: Call, present: dict[str, str] | None = None) -
     for name in names:
         wanted = str(name).lower()
         if WILDCARDS.isdisjoint(wanted):  # a plain name: the key or the display name itself (wildcards.like)
-            matched = [k for k in present if k == wanted or _DISPLAY[k] == wanted]
+            matched = [k for k in _PLAIN_NAMES.get(wanted, ()) if k in present]
         else:
             matched = [k for k in present if like(k, wanted) or _DISPLAY[k] == wanted]
         if not matched:
-            ctx.error(ErrorRecord(f"Cannot find any service with service name '{name}'.",
-                                  f"NoServiceFoundForGivenName,{call.cmdlet.class_name}", "ObjectNotFound",
-                                  target_name=str(name), target_type="String", activity=call.cmdlet.name,
-                                  reason="ServiceCommandException",
-                                  exception_type="Microsoft.PowerShell.Commands.ServiceCommandException", terminating=False))
-        keys.extend(k for k in matched if k not in keys)
+            ctx.error(_no_service(str(name), call.cmdlet.class_name, call.cmdlet.name))
+        for k in matched:
+            if k not in keys:
+                keys.append(k)
     return keys
+
+
+@lru_cache(maxsize=256)  # names come from what is sent: bounded; a record is frozen, so answers may share one
+def _no_service(name: str, class_name: str, activity: str) -> ErrorRecord:
+    """Get-Service's record for a name no service has (two per guest without Hyper-V, per collection)."""
+    return ErrorRecord(f"Cannot find any service with service name '{name}'.",
+                       f"NoServiceFoundForGivenName,{class_name}", "ObjectNotFound", target_name=name,
+                       target_type="String", activity=activity, reason="ServiceCommandException",
+                       exception_type="Microsoft.PowerShell.Commands.ServiceCommandException", terminating=False)
 
 
 @cmdlet("Get-Service", positional=("Name",), params=("Name", "DisplayName", "ComputerName", "Include", "Exclude"))
@@ -513,7 +553,7 @@ def events(ctx: Ctx, log: str, platform: Platform) -> list[PSObject]:
     ctx.platform), newest first."""
     history = _history(ctx, log)
     out: list[PSObject] = [event(ctx, log, e.provider, e.event_id, e.level, e.message, e.minutes_ago)
-                           for e in history] if history else []
+                           for e in history] if history else []  # a list of its own, whatever the history
     if log == "System":
         if platform.services.winnat == "locked" and background.realistic(platform):
             # WinNat is a kernel driver: a driver that fails to start is Service Control Manager 7000,
@@ -543,13 +583,14 @@ def _history(ctx: Ctx, log: str) -> list[background.Entry]:
     """The routine entries a real log holds before anything the lab's state explains (background).
 
     Hundreds of entries on a realistic platform, read by every Get-WinEvent of the log: computed
-    once while the lab stands still (`Lab.memo`; the entries are frozen)."""
+    once while the lab stands still (`Lab.memo`; the entries are frozen). The kept list itself:
+    its one caller (`events`) only reads it, making its own list of event objects."""
     histories = ctx.lab.memo(_HISTORIES, dict)  # one table per lab state: no key or closure made per call
-    try:
-        return list(histories[ctx.owner, log])
-    except KeyError:
-        history = histories[ctx.owner, log] = _fresh_history(ctx, log)
-        return list(history)
+    key = (ctx.owner, log)
+    history = histories.get(key)  # not a KeyError raised and caught: every log of every place is a first read
+    if history is None:
+        history = histories[key] = _fresh_history(ctx, log)
+    return history
 
 
 _HISTORIES = ("event history",)  # the Lab.memo key of _history's table, by (owner, log)
@@ -565,6 +606,8 @@ def _fresh_history(ctx: Ctx, log: str) -> list[background.Entry]:
                "Microsoft-Windows-Hyper-V-VMMS-Admin": background.vmms_history}.get(log)
     if history is None or not platform.hyperv_installed:
         return []  # before the VMs are listed: a guest without the role has no such log at all
+    if not background.realistic(platform):
+        return []  # both Hyper-V histories are empty on a minimal platform: no VM list made for them
     vms = [(ctx.lab[v].name, vm_guid(v), behaviour.is_running(ctx.lab, v)) for v in ctx.vms()]
     return history(platform, vms)
 
@@ -594,14 +637,15 @@ def get_winevent(ctx: Ctx, call: Call) -> Iterable[PSObject]:
     # bound values are read from the call's dict (canonical lower-case names, `bind`) once each,
     # and the platform once for all the logs.
     named = call.named
+    given = named.get("logname")
+    names = [] if given is None else as_list(given)
+    given = named.get("providername")
+    providers = [] if given is None else [str(p).lower() for p in as_list(given)]
     table = named.get("filterhashtable")
     if not isinstance(table, dict):
         table = None
-    names = as_list(named.get("logname"))
-    if table is not None:
+    else:
         names += as_list(next((v for k, v in table.items() if k.lower() == "logname"), None))
-    providers = [str(p).lower() for p in as_list(named.get("providername"))]
-    if table is not None:
         providers += [str(p).lower() for p in as_list(next((v for k, v in table.items() if k.lower() == "providername"), None))]
     platform = ctx.platform
     hyperv = platform.hyperv_installed  # the Hyper-V logs exist only with the role
@@ -613,10 +657,7 @@ def get_winevent(ctx: Ctx, call: Call) -> Iterable[PSObject]:
     for name in names:
         log = LOGS.get(str(name).lower())
         if log is None or (not hyperv and log.startswith("Microsoft-Windows-Hyper-V")):
-            ctx.error(ErrorRecord(f'There is not an event log on the localhost computer that matches "{name}".',
-                                  f"NoMatchingLogsFound,{call.cmdlet.class_name}", "ObjectNotFound",
-                                  target_name=str(name), target_type="String", activity="Get-WinEvent",
-                                  reason="Exception", terminating=False))
+            ctx.error(_no_such_log(str(name), call.cmdlet.class_name))
             continue
         out.extend(events(ctx, log, platform))
     if table is not None:
@@ -630,10 +671,26 @@ def get_winevent(ctx: Ctx, call: Call) -> Iterable[PSObject]:
     if "maxevents" in named:
         out = out[: int(named["maxevents"])]
     if not out and not ctx.errors:
-        ctx.error(ErrorRecord("No events were found that match the specified selection criteria.",
-                              f"NoMatchingEventsFound,{call.cmdlet.class_name}", "ObjectNotFound",
-                              activity="Get-WinEvent", reason="Exception", terminating=False))
+        ctx.error(_no_events(call.cmdlet.class_name))
     return out
+
+
+# Get-WinEvent's two "nothing" records depend only on the cmdlet's class and the log's name, and a
+# collection writes them for most logs of every place (three or more per guest): each text is made
+# into a record once. A record is frozen, so every answer may hold the same one.
+
+@lru_cache(maxsize=256)  # log names come from what is sent: bounded
+def _no_such_log(name: str, class_name: str) -> ErrorRecord:
+    return ErrorRecord(f'There is not an event log on the localhost computer that matches "{name}".',
+                       f"NoMatchingLogsFound,{class_name}", "ObjectNotFound", target_name=name, target_type="String",
+                       activity="Get-WinEvent", reason="Exception", terminating=False)
+
+
+@lru_cache(maxsize=8)
+def _no_events(class_name: str) -> ErrorRecord:
+    return ErrorRecord("No events were found that match the specified selection criteria.",
+                       f"NoMatchingEventsFound,{class_name}", "ObjectNotFound", activity="Get-WinEvent",
+                       reason="Exception", terminating=False)
 
 
 # ----------------------------------------------------------------------------------------------

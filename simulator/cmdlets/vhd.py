@@ -23,11 +23,26 @@ VHD_TYPE = "Microsoft.Vhd.PowerShell.VirtualHardDisk"
 
 
 def _paths(call: Call) -> list[str]:
+    """-Path, or what is piped in: each object's Path (a drive, a disk), then each text (a path that
+    Select-Object -ExpandProperty ParentPath expanded), as strings. The input is read in one pass,
+    each object's Path looked up once: a collection pipes every drive of a place into Get-VHD."""
     paths = call.names("Path", "LiteralPath")
-    if paths is None:
-        paths = [o["Path"] for o in call.input if isinstance(o, PSObject) and "Path" in o]
-        paths += [o for o in call.input if isinstance(o, str)]
-    return [str(p) for p in paths]
+    if paths is not None:
+        return [str(p) for p in paths]
+    found: list[str] = []
+    texts: list[str] = []
+    for item in call.input:
+        if isinstance(item, str):  # asked first: a text is no PSObject, but asking that runs Mapping's ABC check
+            texts.append(str(item))
+        elif isinstance(item, PSObject):
+            path = item.get("Path", _NO_PATH)
+            if path is not _NO_PATH:
+                found.append(str(path))
+    found += texts
+    return found
+
+
+_NO_PATH = object()  # an object without a Path property (PSObject.get's default)
 
 
 def vhd_error(call: Call, message: str, fqid: str, category: str, path: str) -> ErrorRecord:
@@ -62,18 +77,19 @@ def vhd_object(ctx: Ctx, node: str, computer_name: str | None = None) -> PSObjec
     record: Vhd = lab[node]
     size = int(record.size_gb * GIB)
     kind = record.type
-    vhd_type = _VHD_TYPES[kind]  # fixed, dynamic or differencing (a KeyError for any other)
+    shape = _VHD_BY_TYPE[kind]  # fixed, dynamic or differencing (a KeyError for any other)
     file_size = size + 4194304 if kind == "fixed" else size * 2 // 5 if kind == "dynamic" else _DIFFERENCING_FILE_SIZE
     attached = False
     for vm in lab.into(node, Edge.DISK):
         if behaviour.is_running(lab, vm):
             attached = True
             break
-    return VHD_SHAPE.make({
-        "ComputerName": ctx.computer_name if computer_name is None else computer_name, "Path": record.path,
-        "VhdFormat": _VHD if is_vhd_file(record.path) else _VHDX, "VhdType": vhd_type, "FileSize": file_size,
+    path = record.path
+    return shape.make({
+        "ComputerName": ctx.computer_name if computer_name is None else computer_name, "Path": path,
+        "VhdFormat": _VHD if path[-4:].lower() == ".vhd" and is_vhd_file(path) else _VHDX,  # a .vhdx at a glance
+        "FileSize": file_size,
         "Size": size, "MinimumSize": size - 1032192,
-        "BlockSize": 0 if kind == "fixed" else 33554432 if kind == "dynamic" else 1048576,
         "ParentPath": record.parent or "", "DiskIdentifier": lab.disk_id(node, record), "Attached": attached,
     })
 
@@ -93,6 +109,10 @@ def is_vhd_file(path: str) -> bool:
 _DIFFERENCING_FILE_SIZE = 1115684864
 _VHD, _VHDX = enums.vhd_format("VHD"), enums.vhd_format("VHDX")
 _VHD_TYPES = {kind: enums.vhd_type(kind.capitalize()) for kind in ("fixed", "dynamic", "differencing")}
+_BLOCK_SIZES = {"fixed": 0, "dynamic": 33554432, "differencing": 1048576}
+# a disk's type and block size follow from its kind: the constants of one template per kind
+_VHD_BY_TYPE = {kind: VHD_SHAPE.fixing({"VhdType": vhd_type, "BlockSize": _BLOCK_SIZES[kind]})
+                for kind, vhd_type in _VHD_TYPES.items()}
 
 
 @cmdlet("Get-VHD", positional=("Path",), params=("Path", "DiskNumber", "VMId", "ComputerName"))
@@ -104,12 +124,15 @@ def get_vhd(ctx: Ctx, call: Call) -> Iterable[PSObject]:
     lab, owner = ctx.lab, ctx.owner
     platform = lab.platform(owner)  # its missing and damaged files, read once for all the paths
     computer = ctx.computer_name
+    # most platforms list no missing and no damaged file: then a path is only looked up (storage.found
+    # and is_corrupt_on answer just that for empty lists), for each of the place's disks
+    missing, corrupt = bool(platform.files_missing), bool(platform.files_corrupt)
     for path in paths:
-        node = storage.found(lab, owner, platform, path)
+        node = storage.found(lab, owner, platform, path) if missing else lab.vhd_by_path(owner, path)
         if node is None:
             ctx.error(not_a_vhd(call, path))
             continue
-        if storage.is_corrupt_on(platform, path):
+        if corrupt and storage.is_corrupt_on(platform, path):
             # "Getting the mounted storage instance for the path … failed." OperationFailed (public capture)
             ctx.error(vhd_error(call, f"Getting the mounted storage instance for the path '{path}' failed.\n"
                                       f"{storage.CORRUPT[1]}", "OperationFailed", "NotSpecified", path))

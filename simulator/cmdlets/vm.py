@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ntpath
 from dataclasses import fields
+from functools import lru_cache
 from typing import Any, Iterable
 
 from nestlab.simulator import behaviour, performance, storage
@@ -31,8 +32,13 @@ DEFAULT_VM_FOLDER = "C:\\ProgramData\\Microsoft\\Windows\\Hyper-V"
 def vm_folder(lab: Lab, disks: list[str]) -> str:
     """The folder of a VM's first disk that is in the lab, else Hyper-V's default folder."""
     for disk in disks:
-        if disk in lab:
-            return folder_of(lab[disk].path)
+        try:
+            record = lab[disk]  # one read (a disk that is in the lab is the usual case), not `in` and then [ ]
+        except KeyError:
+            if disk in lab:  # a node without a record: the error it always was
+                raise
+            continue
+        return folder_of(record.path)
     return DEFAULT_VM_FOLDER
 
 
@@ -101,47 +107,55 @@ def vm_object(ctx: Ctx, vm: str, computer_name: str | None = None) -> PSObject:
     vid = vm_guid(vm)
     disks = lab.disks(vm)
     path = vm_folder(lab, disks)
-    assigned = int(record.memory.startup_gb * GIB) if running else 0
-    controller = _controller(record)
-    drives = [f"Hard Drive on {controller} controller number 0 at location {i}" for i in range(len(disks))]
-    adapters = [lab[a].name for a in lab.adapters(vm)]
     name = record.name
     memory = record.memory
-    if running:
-        cpu = 75 if record.workload == "heavy" else 3  # _cpu_usage
-        services = "Up to date" if record.guest.integration_services_current else "Update required"
-        values = {"NumaAligned": True, "Heartbeat": _HEALTHY, "IntegrationServicesState": services,
-                  "IntegrationServicesVersion": f"10.0.{record.guest.os.build}", "Uptime": "02:14:09.3300000"}
-    else:
-        cpu = 0
-        values = _NOT_RUNNING
-    return VM_SHAPE.make({
+    values = {
         "VMName": name, "VMId": vid, "CheckpointFileLocation": path, "ConfigurationLocation": path,
         "SmartPagingFilePath": path, "SnapshotFileLocation": path,
-        "CPUUsage": cpu, "MemoryAssigned": assigned,
-        "MemoryDemand": assigned // 2 if memory.dynamic else 0,
-        **values,
         "Version": record.version, "VirtualMachineSubType": f"Generation{record.generation}",
         "State": enums.vm_state(state),
         "ComPort1": f"VMComPort (Name = 'COM 1', VMName = '{name}')",
         "ComPort2": f"VMComPort (Name = 'COM 2', VMName = '{name}')",
-        "HardDrives": "{" + ", ".join(drives) + "}",
+        "HardDrives": _hard_drives(_controller(record), len(disks)),
         "DynamicMemoryEnabled": memory.dynamic,
         "MemoryStartup": int(behaviour.configured_startup_gb(record) * GIB), "ProcessorCount": record.processor.count,
         "Generation": record.generation, "IsClustered": record.clustered, "Path": path, "Id": vid,
-        "Name": name, "NetworkAdapters": "{" + ", ".join(adapters) + "}",
+        "Name": name, "NetworkAdapters": "{" + ", ".join([lab[a].name for a in lab.adapters(vm)]) + "}",
         "ComputerName": ctx.computer_name if computer_name is None else computer_name,
-    }, to_string=f"VirtualMachine (Name = '{name}') [Id = '{vid}']")
+    }
+    if running:
+        assigned = int(memory.startup_gb * GIB)
+        values["CPUUsage"] = 75 if record.workload == "heavy" else 3  # _cpu_usage
+        values["MemoryAssigned"] = assigned
+        values["MemoryDemand"] = assigned // 2 if memory.dynamic else 0
+        values["IntegrationServicesState"] = "Up to date" if record.guest.integration_services_current else "Update required"
+        values["IntegrationServicesVersion"] = f"10.0.{record.guest.os.build}"
+        shape = _VM_RUNNING
+    else:
+        shape = _VM_NOT_RUNNING
+    return shape.make(values, to_string=f"VirtualMachine (Name = '{name}') [Id = '{vid}']")
 
 
 _HEALTHY = enums.heartbeat("OkApplicationsHealthy")
-# what a VM that does not run shows for the values a running one reads from its guest
-_NOT_RUNNING = {"NumaAligned": None, "Heartbeat": None, "IntegrationServicesState": "", "IntegrationServicesVersion": "0.0",
-                "Uptime": "00:00:00"}
+# Get-VM's objects by whether the VM runs: what a running VM reads from its guest, and the zeros, empty
+# texts and nulls a VM that does not run shows in their place, as constants of the two templates
+_VM_RUNNING = VM_SHAPE.fixing({"NumaAligned": True, "Heartbeat": _HEALTHY, "Uptime": "02:14:09.3300000"})
+_VM_NOT_RUNNING = VM_SHAPE.fixing({"CPUUsage": 0, "MemoryAssigned": 0, "MemoryDemand": 0, "NumaAligned": None,
+                                   "Heartbeat": None, "IntegrationServicesState": "", "IntegrationServicesVersion": "0.0",
+                                   "Uptime": "00:00:00"})
+
+
+@lru_cache(maxsize=64)  # (controller, count): a handful of pairs
+def _hard_drives(controller: str, count: int) -> str:
+    """Get-VM's HardDrives text: each drive's name, as Get-VMHardDiskDrive's objects print."""
+    return "{" + ", ".join(f"Hard Drive on {controller} controller number 0 at location {i}" for i in range(count)) + "}"
 
 
 def _controller(record: VM) -> str:
     return "SCSI" if record.generation == 2 else "IDE"
+
+
+_CONTROLLERS = {gen2: (name, enums.controller(name)) for gen2, name in ((True, "SCSI"), (False, "IDE"))}
 
 
 @cmdlet("Get-VM", positional=("Name",), params=("Name", "Id", "VM", "ComputerName", "CimSession"),
@@ -331,11 +345,12 @@ PROCESSOR_SHAPE = Shape("Microsoft.HyperV.PowerShell.VMProcessor", [
 def processor_object(ctx: Ctx, vm: str, computer_name: str | None = None) -> PSObject:
     """`computer_name`: the place's name, when the caller lists many VMs."""
     record: VM = ctx.lab[vm]
-    vid = vm_guid(vm)
+    upper = stable_guid("vm", vm)  # vm_guid(vm) in stable_guid's own (upper) case
+    processor = record.processor
     return PROCESSOR_SHAPE.make({
-        "Count": record.processor.count,
-        "ExposeVirtualizationExtensions": record.processor.expose_virtualization_extensions,
-        "Id": f"Microsoft:{vid.upper()}\\b637f346-6a0e-4dec-af52-bd70cb80a21d\\0", "VMId": vid,
+        "Count": processor.count,
+        "ExposeVirtualizationExtensions": processor.expose_virtualization_extensions,
+        "Id": f"Microsoft:{upper}\\b637f346-6a0e-4dec-af52-bd70cb80a21d\\0", "VMId": upper.lower(),
         "VMName": record.name, "ComputerName": ctx.computer_name if computer_name is None else computer_name,
     })
 
@@ -438,11 +453,11 @@ MEMORY_SHAPE = Shape("Microsoft.HyperV.PowerShell.VMMemory", [
 def memory_object(ctx: Ctx, vm: str, computer_name: str | None = None) -> PSObject:
     """`computer_name`: the place's name, when the caller lists many VMs."""
     record: VM = ctx.lab[vm]
-    vid = vm_guid(vm)
+    upper = stable_guid("vm", vm)  # vm_guid(vm) in stable_guid's own (upper) case
     return MEMORY_SHAPE.make({
         "DynamicMemoryEnabled": record.memory.dynamic,
         "Startup": int(behaviour.configured_startup_gb(record) * GIB),
-        "Id": f"Microsoft:{vid.upper()}\\4764334d-e001-4176-82ee-5594ec9b530e", "VMId": vid,
+        "Id": f"Microsoft:{upper}\\4764334d-e001-4176-82ee-5594ec9b530e", "VMId": upper.lower(),
         "VMName": record.name, "ComputerName": ctx.computer_name if computer_name is None else computer_name,
     })
 
@@ -532,12 +547,16 @@ def get_vmharddiskdrive(ctx: Ctx, call: Call) -> Iterable[PSObject]:
     computer = ctx.computer_name if vms else None  # read once for all the VMs
     for vm in vms:
         record: VM = lab[vm]
-        ctype = _controller(record)
-        controller = enums.controller(ctype)
-        vid = vm_guid(vm)
-        upper, name = vid.upper(), record.name  # the same for each of the VM's drives
+        ctype, controller = _CONTROLLERS[record.generation == 2]  # _controller(record) and its enum value
+        upper = stable_guid("vm", vm)  # vm_guid(vm) in stable_guid's own (upper) case
+        vid, name = upper.lower(), record.name  # the same for each of the VM's drives
         for i, disk in enumerate(lab.disks(vm)):
-            path = lab[disk].path if disk in lab else disk.split(":vhd:", 1)[-1]
+            try:
+                path = lab[disk].path  # one read, not `in` and then [ ]: a drive's disk is in the lab
+            except KeyError:
+                if disk in lab:  # a node without a record: the error it always was
+                    raise
+                path = disk.split(":vhd:", 1)[-1]  # a drive whose file the lab does not declare: its path
             out.append(DRIVE_SHAPE.make({
                 "Path": path, "ControllerLocation": i, "ControllerType": controller,
                 "Id": f"Microsoft:{upper}\\83F8638B-8DCA-4152-9EDA-2CA8B33039B4\\0\\{i}\\D",
