@@ -150,22 +150,68 @@ def test_a_running_vm_is_made_once_with_its_guest_when_its_answers_are_in(monkey
 
 
 def test_facts_of_fields_is_the_facts_the_keyword_call_makes():
-    """perf5: the builder makes each node's Facts with `Facts.of(fields)` (two dict updates, not an
-    eleven-keyword call per node). For every field given alone and for all of them, the value,
-    hash, field order, replace and pickle are the keyword call's; an unknown name is refused as
-    the call refuses it. Fails if `of` drops a default, a field or the check."""
+    """perf5: the builder makes each node's Facts with `Facts.of(fields)` (not an eleven-keyword
+    call per node); perf7: holding only the fields given, the others read as the class's defaults.
+    For every field given alone and for all of them, each field's value, eq, hash, repr, replace,
+    copy and pickle are the keyword call's; an unknown name is refused as the call refuses it.
+    Fails if `of` drops a field or the check, or keeps the defaults per instance again."""
     import dataclasses
 
     names = [f.name for f in dataclasses.fields(Facts)]
     fact = evidence.Fact("Get-VM", "CPUUsage", 5, "h")
     for given in [{}, *({name: fact} for name in names), {name: fact for name in names}]:
         made, called = Facts.of(given), Facts(**given)
-        assert made == called and hash(made) == hash(called)
-        assert list(vars(made)) == list(vars(called)) == names
+        assert [getattr(made, name) for name in names] == [getattr(called, name) for name in names]
+        assert made == called and called == made and hash(made) == hash(called) and repr(made) == repr(called)
+        assert list(vars(made)) == list(given)  # only what was given is the instance's own
         assert dataclasses.replace(made) == called and pickle.loads(pickle.dumps(made)) == called
+        assert copy.deepcopy(made) == called and dataclasses.astuple(made) == dataclasses.astuple(called)
+        assert dataclasses.replace(made, events=(1,)) == dataclasses.replace(called, events=(1,))
     with pytest.raises(TypeError):
         Facts(nope=fact)
     with pytest.raises(TypeError):
         Facts.of({"nope": fact})
     with pytest.raises(dataclasses.FrozenInstanceError):
         Facts.of({}).events = ()
+
+
+def _platform_entries(owner, read):
+    """A platform's own sources as the builder listed them before perf7: an entry per probe asked."""
+    entries = []
+    for key in parse.PLATFORM_OBJECTS:
+        result = read.answers.get(key)
+        if result is not None:
+            entries.append((owner, key, probes.text_of(key), (read.objects(key) if result.output else None) or ({},)))
+    for key in parse.TEXT_ANSWERS:
+        result = read.answers.get(key)
+        if result is not None and result.ok:
+            entries.append((owner, key, probes.text_of(key), ({"Output": tuple(read.lines(key))},)))
+    return entries
+
+
+def test_a_platforms_own_sources_are_kept_as_one_group_and_read_as_an_entry_per_probe():
+    """perf7: a host's or guest's own answers are kept as one PlatformShown (what each probe
+    showed), not an entry per probe. Cited, each platform node shows the Sources an entry per
+    probe made, after what its parent showed of it (a VM's settings). Fails if a probe, an empty
+    answer's `{}`, a text answer or the order is lost, or if the entries come back."""
+    lab = labfile.load("builtin:reference")
+    session = SimSession(lab)
+    hosts = session.hosts()
+    walks = [collect._walk_one(session, host, None) for host in hosts]
+    builder = parse.Builder(Lab("evidence"))
+    for host, walked in zip(hosts, walks):
+        collect._rebuild_host(builder, host, walked, collect.Walk())
+    kept = {node: list(entries) for node, entries in builder.sources.items()}
+    assert all(len(entry) == 4 for entries in kept.values() for entry in entries)
+    assert set(builder._platforms) == {p.node for platforms, _ in walks for p in platforms}
+    facts = (builder.finish(), builder.facts)[1]
+    checked = 0
+    for platforms, _ in walks:
+        for platform in platforms:
+            own = _platform_entries(platform.node, platform.read)
+            assert any(key == "bcd" for _, key, _, _ in own) and any(found == ({},) for *_, found in own)
+            expected = Shown([kept[platform.node] + own])
+            assert facts[platform.node].shown == expected
+            assert not any(key in parse.PLATFORM_OBJECTS for _, key, _, _ in kept[platform.node])
+            checked += 1
+    assert checked > 3 and any(kept[p.node] for platforms, _ in walks for p in platforms)  # guests: their VM first
