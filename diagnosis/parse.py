@@ -272,6 +272,7 @@ class Builder:
         # guest (add_host/add_guest given the guests' answers): add_guest then adds only the rest
         self._whole: dict[str, str] = {}
         self._platforms: dict[str, PlatformShown] = {}  # host or guest -> its own answers' sources
+        self._values = SharedValues()
 
     # -- entry points ----------------------------------------------------------------------------
 
@@ -281,7 +282,7 @@ class Builder:
         guest and listeners, and its adapters with their prefixes, not replaced by add_guest."""
         read = reading(answers)
         launch = _bcd_launch(read.lines("bcd"))
-        platform = _platform_fields(read, guest=False, launch=launch)
+        platform = _platform_fields(read, guest=False, launch=launch, values=self._values)
         cs = read.first("cs")
         imds = read.first("imds")
         self.lab.add(host, Host(
@@ -306,7 +307,7 @@ class Builder:
         launch = self._whole.pop(vm, None)
         if launch is None:  # its VM was added without its guest's answers: the record is replaced
             record: VM = self.lab[vm]
-            guest, listeners, launch = _seen_guest(read, record.guest.integration_services_current)
+            guest, listeners, launch = _seen_guest(read, record.guest.integration_services_current, self._values)
             self.lab.set(vm, replace(record, guest=guest, services=listeners))
             self._prefixes(vm, read)
         self._facts(vm, read, launch)
@@ -528,6 +529,7 @@ class Builder:
             drive_objects.setdefault(str(get(d, "VMName")), []).append(d)
         shown_by = probe_text("vms")  # the probes as sent, rendered once for every VM
         commands = {key: probe_text(key) for key in ("processors", "memory", "drives")}
+        values = self._values
         states = []
         for v in found:
             name = str(get(v, "Name"))
@@ -539,7 +541,7 @@ class Builder:
             current = get(v, "IntegrationServicesState") != "Update required"
             seen = guests.get(vid)
             if seen is not None and seen.first("os") is not None:  # made whole now: add_guest's record
-                guest, listeners, self._whole[vid] = _seen_guest(seen, current)
+                guest, listeners, self._whole[vid] = _seen_guest(seen, current, self._values)
                 by_ip = _ip_prefixes(seen)
             else:
                 guest, listeners, by_ip = _UNSEEN_GUEST[current], (), {}
@@ -548,8 +550,8 @@ class Builder:
                 generation=int(get(v, "Generation", 2)),
                 version=str(get(v, "Version", "10.0")),
                 state=state if state in ("Running", "Off", "Saved", "Paused") else "Off",
-                processor=vm_processor(processor),
-                memory=vm_memory(mem, v, running),
+                processor=values.processor(processor),
+                memory=values.memory(mem, v, running),
                 clustered=bool(get(v, "IsClustered", False)),
                 workload=workload(cpu_usage),
                 services=listeners,
@@ -622,15 +624,105 @@ class Builder:
                 self.lab.set(aid, replace(adapter, ip=by_ip[adapter.ip]))
 
 
-def _seen_guest(read: Read, integration_services_current: bool) -> tuple[Guest, tuple[Listener, ...], str]:
+def _seen_guest(read: Read, integration_services_current: bool,
+                values: "SharedValues") -> tuple[Guest, tuple[Listener, ...], str]:
     """A guest as its own answers show it: the Guest record, its listeners (less its portproxy
     ports) and bcdedit's launch type (read once, for the record and for its facts)."""
     launch = _bcd_launch(read.lines("bcd"))
-    guest = Guest(**_platform_fields(read, guest=True, launch=launch),
-                  integration_services_current=integration_services_current)
-    listeners = tuple(Listener(port=port, protocol=protocol) for port, protocol in
-                      listening(_listeners(read), (r.listen_port for r in guest.portproxy)))
+    guest = values.guest(_platform_fields(read, guest=True, launch=launch, values=values),
+                         integration_services_current)
+    listeners = values.listeners(listening(_listeners(read), (r.listen_port for r in guest.portproxy)))
     return guest, listeners, launch
+
+
+class SharedValues:
+    """The value records of one rebuild, each equal value made once and shared (records are frozen).
+
+    Most VMs and guests show the same processor, memory, OS, security settings and listeners: at
+    1,000 VMs, 1,000 Processor records held 5 values, 1,000 Memory 13, 613 Guests 14 (with an OS,
+    Security, registry and Services record each: 4, 1, 1, 1 values) and 701 Listeners 8. Each is
+    looked up by the plain values it is made of, before it is made: a dict look-up of a few
+    numbers and strings is cheaper than a frozen record's field-by-field init, and the evidence
+    holds a few dozen records instead of thousands. A Guest is looked up by its parts, which are
+    shared already (so the same part is the same object), and its volume, portproxy and firewall
+    tuples. Nothing here outlives the rebuild's Builder."""
+
+    __slots__ = ("_made",)
+
+    def __init__(self) -> None:
+        self._made: dict[tuple, Any] = {}
+
+    def processor(self, p: PSObject | None) -> Processor:
+        """vm_processor(p), shared."""
+        if p is None:
+            return _NO_PROCESSOR
+        key = ("processor", int(get(p, "Count", 2)), bool(get(p, "ExposeVirtualizationExtensions", False)))
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = Processor(count=key[1], expose_virtualization_extensions=key[2])
+        return made
+
+    def memory(self, m: PSObject | None, vm: PSObject | None, running: bool) -> Memory:
+        """vm_memory(m, vm, running), shared."""
+        key = ("memory", *_memory_values(m, vm, running))
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = Memory(startup_gb=key[1], dynamic=key[2], pending_startup_gb=key[3])
+        return made
+
+    def os_info(self, os: PSObject | None) -> OSInfo:
+        """os_info(os), shared."""
+        key = ("os", str(get(os, "Caption", OSInfo.caption)), int(get(os, "BuildNumber", 20348)))
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = OSInfo(caption=key[1], build=key[2])
+        return made
+
+    def security(self, read: Read) -> Security:
+        """_security(read), shared."""
+        key = ("security", *_security_values(read))
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = _security_of(*key[1:])
+        return made
+
+    def services(self, winnat: str) -> Services:
+        key = ("services", winnat)
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = Services(winnat=winnat)
+        return made
+
+    def listeners(self, found: list[tuple[int, str]]) -> tuple[Listener, ...]:
+        """The Listener records of these (port, protocol) pairs, as one shared tuple."""
+        if not found:
+            return ()
+        key = ("listeners", *found)
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = tuple(self._listener(port, protocol) for port, protocol in found)
+        return made
+
+    def _listener(self, port: int, protocol: str) -> Listener:
+        key = ("listener", port, protocol)
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = Listener(port=port, protocol=protocol)
+        return made
+
+    def guest(self, fields: dict[str, Any], integration_services_current: bool) -> Guest:
+        """Guest(**fields, integration_services_current=…), shared; its record parts are this
+        table's (shared), so they are the same objects when equal."""
+        key = ("guest", id(fields["os"]), fields["hyperv_installed"], fields["hypervisor_launch"],
+               id(fields["security"]), id(fields["services"]), fields["volumes"], fields["portproxy"],
+               fields["firewall"], integration_services_current)
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = Guest(**fields, integration_services_current=integration_services_current)
+        return made
+
+
+_NO_PROCESSOR = Processor()  # vm_processor(None)
 
 
 def _ip_prefixes(read: Read) -> dict[str, str]:
@@ -690,14 +782,13 @@ class PlatformShown:
 # ----------------------------------------------------------------------------------------------
 
 
-def _platform_fields(read: Read, *, guest: bool, launch: str) -> dict[str, Any]:
-    os = read.first("os")
+def _platform_fields(read: Read, *, guest: bool, launch: str, values: "SharedValues") -> dict[str, Any]:
     return {
-        "os": os_info(os),
+        "os": values.os_info(read.first("os")),
         "hyperv_installed": _hyperv_installed(read),
         "hypervisor_launch": "off" if launch.lower() == "off" else "auto",
-        "security": _security(read),
-        "services": Services(winnat=winnat_of(read)),
+        "security": values.security(read),
+        "services": values.services(winnat_of(read)),
         "volumes": volume_records(read),
         "portproxy": _portproxy(read.lines("portproxy")),
         "firewall": _firewall(read),
@@ -735,6 +826,11 @@ def _bcd_launch(text_lines: list[str]) -> str:
 
 
 def _security(read: Read) -> Security:
+    return _security_of(*_security_values(read))
+
+
+def _security_values(read: Read) -> tuple[str, bool, bool, int | None, int | None, bool, tuple[str, ...]]:
+    """What Security is made of, as plain values (SharedValues looks a record up by them)."""
     dg = read.first("deviceguard")
     credential_guard, device_guard = guard_services(get(dg, "SecurityServicesRunning") or ())
     registry = read.first("dg_registry")
@@ -742,16 +838,22 @@ def _security(read: Read) -> Security:
     services = read.objects("services")
     blocked = any(_name(get(s, "Name")).lower() in ("vmms", "vmcompute") and _name(get(s, "Status")) != "Running"
                   for s in services)
-    products = _security_products(read) if blocked else ()
+    return (vbs_state(get(dg, "VirtualizationBasedSecurityStatus", 0)), credential_guard, device_guard,
+            _int_or_none(get(registry, "EnableVirtualizationBasedSecurity")),
+            _int_or_none(get(registry, "RequirePlatformSecurityFeatures")),
+            _int_or_none(get(policy, "EnableVirtualizationBasedSecurity")) == 1,
+            _security_products(read) if blocked else ())
+
+
+def _security_of(vbs: str, credential_guard: bool, device_guard: bool, enable_vbs: int | None,
+                 require_features: int | None, group_policy_vbs: bool, products: tuple[str, ...]) -> Security:
     return Security(
-        vbs=vbs_state(get(dg, "VirtualizationBasedSecurityStatus", 0)),
+        vbs=vbs,
         credential_guard=credential_guard,
         device_guard=device_guard,
-        registry=DeviceGuardRegistry(
-            EnableVirtualizationBasedSecurity=_int_or_none(get(registry, "EnableVirtualizationBasedSecurity")),
-            RequirePlatformSecurityFeatures=_int_or_none(get(registry, "RequirePlatformSecurityFeatures")),
-        ),
-        group_policy_vbs=_int_or_none(get(policy, "EnableVirtualizationBasedSecurity")) == 1,
+        registry=DeviceGuardRegistry(EnableVirtualizationBasedSecurity=enable_vbs,
+                                     RequirePlatformSecurityFeatures=require_features),
+        group_policy_vbs=group_policy_vbs,
         blocking_software=products,
     )
 
@@ -991,11 +1093,17 @@ def vm_processor(p: PSObject | None) -> Processor:
 
 def vm_memory(m: PSObject | None, vm: PSObject | None, running: bool) -> Memory:
     """Startup as configured; while Running, what the VM really got (MemoryAssigned) is what applies."""
+    startup, dynamic, pending = _memory_values(m, vm, running)
+    return Memory(startup_gb=startup, dynamic=dynamic, pending_startup_gb=pending)
+
+
+def _memory_values(m: PSObject | None, vm: PSObject | None, running: bool) -> tuple[float, bool, float | None]:
+    """(startup_gb, dynamic, pending_startup_gb) of vm_memory's record."""
     startup, dynamic = get(m, "Startup"), get(m, "DynamicMemoryEnabled")  # Get-VM's only when Get-VMMemory lacks them
     configured = _gb(startup if startup is not None else get(vm, "MemoryStartup", 4 * GIB))
     dynamic = bool(dynamic if dynamic is not None else get(vm, "DynamicMemoryEnabled", False))
     startup, pending = startup_memory(configured, dynamic, _gb(get(vm, "MemoryAssigned", 0)), running)
-    return Memory(startup_gb=startup, dynamic=dynamic, pending_startup_gb=pending)
+    return startup, dynamic, pending
 
 
 PARENT_ADAPTER = re.compile(r"Name = '([^']*)', VMName = '([^']*)'")

@@ -215,3 +215,34 @@ def test_a_platforms_own_sources_are_kept_as_one_group_and_read_as_an_entry_per_
             assert not any(key in parse.PLATFORM_OBJECTS for _, key, _, _ in kept[platform.node])
             checked += 1
     assert checked > 3 and any(kept[p.node] for platforms, _ in walks for p in platforms)  # guests: their VM first
+
+
+class _Forgetting(dict):
+    """SharedValues' table, switched off: nothing kept, every record made anew."""
+
+    def __setitem__(self, key, value):
+        pass
+
+
+def test_equal_value_records_of_a_rebuild_are_made_once_and_the_lab_is_the_same(monkeypatch):
+    """perf7: the builder shares each equal Processor, Memory, OSInfo, Security, Services, Guest and
+    listener tuple of a rebuild (SharedValues). The lab is the one that making every record
+    anew gives (records, in node order), and each kind holds as many objects as distinct values.
+    Fails if sharing is switched off or a shared record differs from the one it stands for."""
+    from nestlab.simulator.generate import generate
+
+    lab = generate(seed=7, hosts=2, depth=2, vms_per_host=30)
+    shared = collect.collect(SimSession(lab)).lab
+    monkeypatch.setattr(parse.SharedValues, "__init__", lambda self: setattr(self, "_made", _Forgetting()))
+    anew = collect.collect(SimSession(lab)).lab
+    records = [(n, shared[n]) for n in shared.graph]
+    assert records == [(n, anew[n]) for n in anew.graph]
+    vms = [record for _, record in records if type(record).__name__ == "VM"]
+    running = [vm for vm in vms if vm.state == "Running" and vm.guest.os.build]
+    assert len(vms) > 40 and len(running) > 20
+    for part in (lambda vm: vm.processor, lambda vm: vm.memory):
+        assert len({id(part(vm)) for vm in vms}) == len(set(map(part, vms))) < len(vms) / 4
+    for part in (lambda vm: vm.guest, lambda vm: vm.guest.os, lambda vm: vm.guest.security, lambda vm: vm.services):
+        assert len({id(part(vm)) for vm in running}) == len(set(map(part, running))) < len(running) / 4
+    anew_vms = [anew[n] for n in anew.graph if anew.kind(n) == "vm"]
+    assert len({id(vm.processor) for vm in anew_vms}) == len(anew_vms)  # the check would see sharing off
