@@ -50,7 +50,7 @@ from nestlab.simulator.model import (
     vhd_id,
     vm_id,
 )
-from nestlab.simulator.psdata import PSObject, Result
+from nestlab.simulator.psdata import PSObject, Result, property_of
 
 GIB = 1024**3
 HEAVY_CPU_PERCENT = 50
@@ -81,11 +81,12 @@ def lines(answers: Answers, key: str) -> list[str]:
 
 
 def get(obj: PSObject | None, name: str, default: Any = None) -> Any:
-    """A property, or `default` when the object lacks it or it is null. `Mapping.get` (PSObject's
-    own: one look-up, no KeyError raised and caught for a name the object lacks)."""
+    """A property, or `default` when the object lacks it or it is null. A PSObject's by
+    `psdata.property_of` (the name as Windows writes it first); any other Mapping's (the
+    importer's) by its `get`."""
     if obj is None:
         return default
-    value = obj.get(name)
+    value = property_of(obj, name) if type(obj) is PSObject else obj.get(name)
     return default if value is None else value
 
 

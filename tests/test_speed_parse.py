@@ -246,3 +246,18 @@ def test_equal_value_records_of_a_rebuild_are_made_once_and_the_lab_is_the_same(
         assert len({id(part(vm)) for vm in running}) == len(set(map(part, running))) < len(running) / 4
     anew_vms = [anew[n] for n in anew.graph if anew.kind(n) == "vm"]
     assert len({id(vm.processor) for vm in anew_vms}) == len(anew_vms)  # the check would see sharing off
+
+
+def test_a_property_is_read_by_its_windows_name_first_with_the_value_get_gives():
+    """perf7: parse.get reads a PSObject's property by the name as written (psdata.property_of)
+    before the case-insensitive look-up. Every name in its own case, in another case, a null
+    one and a missing one read as `PSObject.get` reads them, and parse.get still gives the
+    default for null and missing. Fails if the fallback to `get` (another case) is dropped."""
+    from nestlab.simulator.psdata import property_of
+
+    obj = PSObject(["VirtualMachine"], {"Name": "L1", "State": "Running", "Notes": None, "CPUUsage": 0})
+    for name in ["Name", "name", "NAME", "State", "sTATE", "Notes", "notes", "CPUUsage", "cpuusage", "Nope", "nope"]:
+        assert property_of(obj, name) == obj.get(name)
+        assert parse.get(obj, name, "d") == (obj.get(name) if obj.get(name) is not None else "d")
+    assert parse.get(obj, "cpuusage", 5) == 0 and parse.get(None, "Name", "d") == "d"
+    assert parse.get({"Name": "a"}, "Name") == "a"  # any Mapping (the importer's) by its own get
