@@ -500,7 +500,7 @@ class Builder:
             if lowered in seen:
                 continue
             seen.add(lowered)
-            vid = self.lab.add(vhd_id(owner, path), vhd_record(v, owner))
+            vid = self.lab.add(vhd_id(owner, path), vhd_record(v, owner, path))
             added.append(vid)
             self._shown(vid, owner, key, (v,))
             self.lab.link(owner, vid, Edge.HAS)
@@ -1027,10 +1027,12 @@ def nat_records(nats: Iterable[PSObject], mappings: Iterable[PSObject]) -> list[
                 static_mappings=tuple(by_nat.get(str(get(n, "Name")).lower(), ()))) for n in nats]
 
 
-def vhd_record(v: PSObject, owner: str) -> Vhd:
+def vhd_record(v: PSObject, owner: str, path: str | None = None) -> Vhd:
     """One Get-VHD object as the lab's Vhd of `owner`; what it does not show takes the format's
-    default (a DiskIdentifier derived from the path is the default too)."""
-    path = str(get(v, "Path"))
+    default (a DiskIdentifier derived from the path is the default too). `path`: its Path as
+    text, when the caller has read it already."""
+    if path is None:
+        path = str(get(v, "Path"))
     disk_id = str(get(v, "DiskIdentifier", "")).upper() or None
     size = get(v, "Size")
     return Vhd(
@@ -1038,7 +1040,7 @@ def vhd_record(v: PSObject, owner: str) -> Vhd:
         type=_name(get(v, "VhdType")).lower() or "dynamic",
         size_gb=Vhd.size_gb if size is None else _gb(size),
         parent=str(parent) if (parent := get(v, "ParentPath")) else None,
-        disk_id=None if disk_id == stable_guid("vhd", owner, path.lower()) else disk_id,
+        disk_id=None if disk_id is None or disk_id == stable_guid("vhd", owner, path.lower()) else disk_id,
     )
 
 

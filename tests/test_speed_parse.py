@@ -261,3 +261,13 @@ def test_a_property_is_read_by_its_windows_name_first_with_the_value_get_gives()
         assert parse.get(obj, name, "d") == (obj.get(name) if obj.get(name) is not None else "d")
     assert parse.get(obj, "cpuusage", 5) == 0 and parse.get(None, "Name", "d") == "d"
     assert parse.get({"Name": "a"}, "Name") == "a"  # any Mapping (the importer's) by its own get
+
+
+def test_a_per_file_probe_is_cited_as_the_command_that_was_sent():
+    """perf7: text_of renders a per-file probe (Get-VHD, Test-Path, Test-VHD -Path P) without
+    making its Command; the text is the sent Command's, spaces and quotes included. Fails if the
+    rendering drifts from psdata's (a path with a space is quoted)."""
+    for path in ["C:\\VMs\\a.vhdx", "C:\\Hyper V\\b c.avhdx", "D:\\x'y.vhdx", "\\\\srv\\share\\d.vhd", "C:\\é.vhdx"]:
+        for kind in ("vhd", "testpath", "testvhd"):
+            sent = probes.per_path(kind, path)
+            assert probes.text_of(f"{kind}:{path}") == sent.text == str(sent.pipeline[0])
