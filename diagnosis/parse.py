@@ -560,8 +560,8 @@ class Builder:
             ))
             self.lab.link(owner, vid, edge)
             self._changes.setdefault(vid, {}).update(  # _merge's, neither is None
-                cpu_usage=Fact(shown_by, "CPUUsage", cpu_usage, owner),
-                memory_assigned=Fact(shown_by, "MemoryAssigned", int(get(v, "MemoryAssigned", 0)), owner))
+                cpu_usage=values.fact(shown_by, "CPUUsage", cpu_usage, owner),
+                memory_assigned=values.fact(shown_by, "MemoryAssigned", int(get(v, "MemoryAssigned", 0)), owner))
             entries = self.sources.setdefault(vid, [])  # _shown's, with the commands rendered once
             entries.append((owner, "vms", shown_by, (v,)))
             if processor is not None:
@@ -641,7 +641,8 @@ class SharedValues:
 
     Most VMs and guests show the same processor, memory, OS, security settings and listeners: at
     1,000 VMs, 1,000 Processor records held 5 values, 1,000 Memory 13, 613 Guests 14 (with an OS,
-    Security, registry and Services record each: 4, 1, 1, 1 values) and 701 Listeners 8. Each is
+    Security, registry and Services record each: 4, 1, 1, 1 values), 701 Listeners 8, and the VMs'
+    CPUUsage and MemoryAssigned facts a few values per parent. Each is
     looked up by the plain values it is made of, before it is made: a dict look-up of a few
     numbers and strings is cheaper than a frozen record's field-by-field init, and the evidence
     holds a few dozen records instead of thousands. A Guest is looked up by its parts, which are
@@ -709,6 +710,16 @@ class SharedValues:
         made = self._made.get(key)
         if made is None:
             made = self._made[key] = Listener(port=port, protocol=protocol)
+        return made
+
+    def fact(self, command: str, prop: str, value: int, seen_on: str) -> Fact:
+        """Fact(command, prop, value, seen_on) of a number, shared: the VMs of one parent show a
+        few CPUUsage and MemoryAssigned values between them (the type is part of the key, so
+        True and 1 stay apart)."""
+        key = ("fact", command, prop, type(value), value, seen_on)
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = Fact(command, prop, value, seen_on)
         return made
 
     def guest(self, fields: dict[str, Any], integration_services_current: bool) -> Guest:

@@ -225,18 +225,23 @@ class _Forgetting(dict):
 
 
 def test_equal_value_records_of_a_rebuild_are_made_once_and_the_lab_is_the_same(monkeypatch):
-    """perf7: the builder shares each equal Processor, Memory, OSInfo, Security, Services, Guest and
-    listener tuple of a rebuild (SharedValues). The lab is the one that making every record
-    anew gives (records, in node order), and each kind holds as many objects as distinct values.
+    """perf7: the builder shares each equal Processor, Memory, OSInfo, Security, Services, Guest,
+    listener tuple and VM CPUUsage/MemoryAssigned Fact of a rebuild (SharedValues). The lab and
+    facts are the ones making every record anew gives (records in node order), and each kind
+    holds as many objects as distinct values.
     Fails if sharing is switched off or a shared record differs from the one it stands for."""
     from nestlab.simulator.generate import generate
 
     lab = generate(seed=7, hosts=2, depth=2, vms_per_host=30)
-    shared = collect.collect(SimSession(lab)).lab
+    shared_ev = collect.collect(SimSession(lab))
     monkeypatch.setattr(parse.SharedValues, "__init__", lambda self: setattr(self, "_made", _Forgetting()))
-    anew = collect.collect(SimSession(lab)).lab
+    anew_ev = collect.collect(SimSession(lab))
+    shared, anew = shared_ev.lab, anew_ev.lab
     records = [(n, shared[n]) for n in shared.graph]
     assert records == [(n, anew[n]) for n in anew.graph]
+    assert dict(shared_ev.facts) == dict(anew_ev.facts)
+    usage = [f.cpu_usage for f in shared_ev.facts.values() if f.cpu_usage is not None]
+    assert len(usage) > 40 and len({id(f) for f in usage}) == len(set(usage)) < len(usage) / 2
     vms = [record for _, record in records if type(record).__name__ == "VM"]
     running = [vm for vm in vms if vm.state == "Running" and vm.guest.os.build]
     assert len(vms) > 40 and len(running) > 20
