@@ -263,9 +263,10 @@ class Builder:
         self.facts: dict[str, Facts] = {}  # filled by finish()
         self._changes: dict[str, dict[str, Any]] = {}  # node -> its facts' fields so far, made Facts once
         # node -> the answers its attributes were read from, as (seen_on, probe key, command,
-        # objects) entries in the order read; finish() makes them each node's Shown, one group
-        # (its Sources, made when cited)
-        self.sources: dict[str, list[tuple[str, str, str, Sequence[Any]]]] = {}
+        # objects) entries in the order read (a VM's: its VmShown, what its parent showed of it);
+        # finish() makes them each node's Shown, with a platform's own group after them (its
+        # Sources, made when cited)
+        self.sources: dict[str, "list[tuple[str, str, str, Sequence[Any]]] | VmShown"] = {}
         self._vm_state: dict[str, list[tuple[str, bool]]] = {}
         self._macs: dict[str, dict[str, str]] = {}  # VM id -> MAC -> its adapter's name
         self._adapters: dict[str, list[str]] = {}  # VM id -> its adapters' ids, as added
@@ -528,8 +529,7 @@ class Builder:
         drive_objects: dict[str, list[PSObject]] = {}
         for d in read.objects("drives"):
             drive_objects.setdefault(str(get(d, "VMName")), []).append(d)
-        shown_by = probe_text("vms")  # the probes as sent, rendered once for every VM
-        commands = {key: probe_text(key) for key in ("processors", "memory", "drives")}
+        shown_by = _VM_COMMANDS[0]  # the probe as sent, for every VM's facts
         values = self._values
         states = []
         for v in found:
@@ -562,15 +562,8 @@ class Builder:
             self._changes.setdefault(vid, {}).update(  # _merge's, neither is None
                 cpu_usage=values.fact(shown_by, "CPUUsage", cpu_usage, owner),
                 memory_assigned=values.fact(shown_by, "MemoryAssigned", int(get(v, "MemoryAssigned", 0)), owner))
-            entries = self.sources.setdefault(vid, [])  # _shown's, with the commands rendered once
-            entries.append((owner, "vms", shown_by, (v,)))
-            if processor is not None:
-                entries.append((owner, "processors", commands["processors"], (processor,)))
-            if mem is not None:
-                entries.append((owner, "memory", commands["memory"], (mem,)))
             drives = drive_objects.get(name, ())
-            if drives:
-                entries.append((owner, "drives", commands["drives"], drives))
+            self.sources[vid] = VmShown(owner, v, processor, mem, drives)  # nothing else of the VM node follows
             self._vm_adapters(owner, vid, adapters.get(name, []), caps.get(name, {}), settings.get(name, {}), by_ip)
             for d in drives:
                 path = str(get(d, "Path"))
@@ -623,6 +616,33 @@ class Builder:
             adapter: Adapter = self.lab[aid]
             if adapter.ip and "/" not in adapter.ip and adapter.ip in by_ip:
                 self.lab.set(aid, replace(adapter, ip=by_ip[adapter.ip]))
+
+
+_VM_COMMANDS = tuple(probes.text_of(key) for key in ("vms", "processors", "memory", "drives"))  # as sent
+
+
+class VmShown:
+    """What a VM's parent showed of it, as Shown entries made when cited: Get-VM's object, then
+    Get-VMProcessor's and Get-VMMemory's (when shown) and its Get-VMHardDiskDrive objects (when
+    it has any). Four entries and their one-object tuples were ~0.5 KB kept per VM for the life
+    of the evidence; a diagnosis cites few VMs."""
+
+    __slots__ = ("owner", "vm", "processor", "memory", "drives")
+
+    def __init__(self, owner: str, vm: PSObject, processor: PSObject | None, memory: PSObject | None,
+                 drives: Sequence[PSObject]) -> None:
+        self.owner, self.vm, self.processor, self.memory, self.drives = owner, vm, processor, memory, drives
+
+    def __iter__(self) -> Iterator[tuple[str, str, str, Sequence[Any]]]:
+        owner = self.owner
+        vms, processors, memory, drives = _VM_COMMANDS
+        yield owner, "vms", vms, (self.vm,)
+        if self.processor is not None:
+            yield owner, "processors", processors, (self.processor,)
+        if self.memory is not None:
+            yield owner, "memory", memory, (self.memory,)
+        if self.drives:
+            yield owner, "drives", drives, self.drives
 
 
 def _seen_guest(read: Read, integration_services_current: bool,

@@ -276,3 +276,33 @@ def test_a_per_file_probe_is_cited_as_the_command_that_was_sent():
         for kind in ("vhd", "testpath", "testvhd"):
             sent = probes.per_path(kind, path)
             assert probes.text_of(f"{kind}:{path}") == sent.text == str(sent.pipeline[0])
+
+
+def test_what_a_parent_shows_of_each_vm_is_kept_as_one_group_read_as_its_entries():
+    """perf7: what a VM's parent showed of it (Get-VM, Get-VMProcessor, Get-VMMemory, its
+    Get-VMHardDiskDrive objects) is one VmShown, read as the entries the builder listed before:
+    in that order, a processor or memory not shown left out, the drives one entry. Fails if an
+    entry, its command or the order is lost."""
+    from nestlab.simulator.model import VM
+
+    lab = labfile.load("builtin:reference")
+    session = SimSession(lab)
+    hosts = session.hosts()
+    walks = [collect._walk_one(session, host, None) for host in hosts]
+    builder = parse.Builder(Lab("evidence"))
+    for host, walked in zip(hosts, walks):
+        collect._rebuild_host(builder, host, walked, collect.Walk())
+    groups = {node: group for node, group in builder.sources.items() if isinstance(builder.lab[node], VM)}
+    assert groups and all(isinstance(group, parse.VmShown) for group in groups.values())
+    reads = {p.node: p.read for platforms, _ in walks for p in platforms}
+    for vm, group in groups.items():
+        owner, name = vm.rsplit("/", 1)
+        read = reads[owner]
+        by_name = {key: [o for o in read.objects(key) if o["VMName"] == name] for key in ("processors", "memory", "drives")}
+        (shown,) = [v for v in read.objects("vms") if v["Name"] == name]
+        expected = [(owner, "vms", probes.text_of("vms"), (shown,))]
+        expected += [(owner, key, probes.text_of(key), tuple(by_name[key][:1])) for key in ("processors", "memory")
+                     if by_name[key]]
+        expected += [(owner, "drives", probes.text_of("drives"), tuple(by_name["drives"]))] if by_name["drives"] else []
+        assert [(o, k, c, tuple(f)) for o, k, c, f in group] == expected
+    assert any(len(list(group)) == 4 for group in groups.values())
