@@ -245,9 +245,10 @@ def _follow_up(read: parse.Read) -> tuple[probes.Probe, ...]:
     drives = parse.drive_paths(read)
     if not vhds and not drives and not read.of_kind("testpath") and not read.of_kind("search"):
         return ()  # no disk shown (a guest that runs no VM, most of them): nothing below can be asked
-    own_paths = {str(v["Path"]) for v in vhds}
+    get = parse.get  # by the names Windows writes (Get-VHD objects always carry both)
+    own_paths = {str(get(v, "Path")) for v in vhds}
     known = {p.lower() for p in own_paths}
-    parents = sorted({str(v["ParentPath"]) for v in vhds if v["ParentPath"]})
+    parents = sorted({str(parent) for parent in (get(v, "ParentPath") for v in vhds) if parent})
     path_tested, vhd_tested = read.of_kind("testpath"), read.of_kind("testvhd")
     unresolved = [p for p in parents if p not in path_tested]
     untested = sorted(p for p in own_paths.union(drives) if p not in vhd_tested)

@@ -12,7 +12,7 @@ import ipaddress
 import re
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from nestlab.diagnosis import probes
 from nestlab.diagnosis.evidence import Event, Fact, Facts, Shown
@@ -50,7 +50,7 @@ from nestlab.simulator.model import (
     vhd_id,
     vm_id,
 )
-from nestlab.simulator.psdata import PSObject, Result
+from nestlab.simulator.psdata import PSObject, Result, property_of
 
 GIB = 1024**3
 HEAVY_CPU_PERCENT = 50
@@ -81,11 +81,12 @@ def lines(answers: Answers, key: str) -> list[str]:
 
 
 def get(obj: PSObject | None, name: str, default: Any = None) -> Any:
-    """A property, or `default` when the object lacks it or it is null. `Mapping.get` (PSObject's
-    own: one look-up, no KeyError raised and caught for a name the object lacks)."""
+    """A property, or `default` when the object lacks it or it is null. A PSObject's by
+    `psdata.property_of` (the name as Windows writes it first); any other Mapping's (the
+    importer's) by its `get`."""
     if obj is None:
         return default
-    value = obj.get(name)
+    value = property_of(obj, name) if type(obj) is PSObject else obj.get(name)
     return default if value is None else value
 
 
@@ -184,6 +185,7 @@ _PLATFORM_COMMANDS = {key: probes.text_of(key) for key in (*PLATFORM_OBJECTS, *T
 _CS_COMMAND, _BCD_COMMAND = _PLATFORM_COMMANDS["cs"], _PLATFORM_COMMANDS["bcd"]  # the platform's own facts'
 _OBJECT_COMMANDS = tuple((key, _PLATFORM_COMMANDS[key]) for key in PLATFORM_OBJECTS)
 _TEXT_COMMANDS = tuple((key, _PLATFORM_COMMANDS[key]) for key in TEXT_ANSWERS)
+_SHOWN_COMMANDS = _OBJECT_COMMANDS + _TEXT_COMMANDS  # a platform's own sources, in this order (PlatformShown)
 
 
 def vm_states(answers: "Answers | Read") -> list[tuple[str, bool]]:
@@ -261,15 +263,18 @@ class Builder:
         self.facts: dict[str, Facts] = {}  # filled by finish()
         self._changes: dict[str, dict[str, Any]] = {}  # node -> its facts' fields so far, made Facts once
         # node -> the answers its attributes were read from, as (seen_on, probe key, command,
-        # objects) entries in the order read; finish() makes them each node's Shown, one group
-        # (its Sources, made when cited)
-        self.sources: dict[str, list[tuple[str, str, str, Sequence[Any]]]] = {}
+        # objects) entries in the order read (a VM's: its VmShown, what its parent showed of it);
+        # finish() makes them each node's Shown, with a platform's own group after them (its
+        # Sources, made when cited)
+        self.sources: dict[str, "list[tuple[str, str, str, Sequence[Any]]] | VmShown"] = {}
         self._vm_state: dict[str, list[tuple[str, bool]]] = {}
         self._macs: dict[str, dict[str, str]] = {}  # VM id -> MAC -> its adapter's name
         self._adapters: dict[str, list[str]] = {}  # VM id -> its adapters' ids, as added
         # VM id -> its guest's bcdedit launch type, for the VMs whose record was made with their
         # guest (add_host/add_guest given the guests' answers): add_guest then adds only the rest
         self._whole: dict[str, str] = {}
+        self._platforms: dict[str, PlatformShown] = {}  # host or guest -> its own answers' sources
+        self._values = SharedValues()
 
     # -- entry points ----------------------------------------------------------------------------
 
@@ -279,7 +284,7 @@ class Builder:
         guest and listeners, and its adapters with their prefixes, not replaced by add_guest."""
         read = reading(answers)
         launch = _bcd_launch(read.lines("bcd"))
-        platform = _platform_fields(read, guest=False, launch=launch)
+        platform = _platform_fields(read, guest=False, launch=launch, values=self._values)
         cs = read.first("cs")
         imds = read.first("imds")
         self.lab.add(host, Host(
@@ -304,7 +309,7 @@ class Builder:
         launch = self._whole.pop(vm, None)
         if launch is None:  # its VM was added without its guest's answers: the record is replaced
             record: VM = self.lab[vm]
-            guest, listeners, launch = _seen_guest(read, record.guest.integration_services_current)
+            guest, listeners, launch = _seen_guest(read, record.guest.integration_services_current, self._values)
             self.lab.set(vm, replace(record, guest=guest, services=listeners))
             self._prefixes(vm, read)
         self._facts(vm, read, launch)
@@ -315,11 +320,14 @@ class Builder:
         return self._vm_state.get(owner, [])
 
     def finish(self) -> Lab:
-        """The evidence lab; each node's sources join its facts (Evidence.cite reads them)."""
+        """The evidence lab; each node's sources join its facts (Evidence.cite reads them): what
+        was shown of it (a VM's settings, on its parent), then a host's or guest's own answers."""
+        platforms = self._platforms
         for node, entries in self.sources.items():
-            self._changes.setdefault(node, {})["shown"] = Shown((entries,))
+            own = platforms.get(node)
+            self._changes.setdefault(node, {})["shown"] = Shown((entries,) if own is None else (entries, own))
         self.facts.update((node, Facts.of(fields)) for node, fields in self._changes.items())
-        self.sources, self._changes = {}, {}
+        self.sources, self._changes, self._platforms = {}, {}, {}
         return self.lab
 
     # -- provenance ------------------------------------------------------------------------------
@@ -333,10 +341,12 @@ class Builder:
             entries.append((seen_on, key, command or probe_text(key), found))
 
     def _shown_platform(self, owner: str, read: Read) -> None:
-        """A host's or guest's own answers, an entry per probe. Made now, not when cited: a lazy
-        group would keep every platform's answers (Results, their Requests) alive as long as
-        the evidence, for 0.4 % of a diagnosis."""
-        _platform_sources(self.sources.setdefault(owner, []), owner, read)
+        """A host's or guest's own answers: one group of what each probe showed (`PlatformShown`),
+        taken now, not when cited: a group reading the answers later would keep every platform's
+        answers (Results, their Requests) alive as long as the evidence. Nothing else of the
+        owner is recorded after it (the rest of what it holds are other nodes)."""
+        self.sources.setdefault(owner, [])
+        self._platforms[owner] = PlatformShown.of(owner, read)
 
     # -- facts -----------------------------------------------------------------------------------
 
@@ -491,7 +501,7 @@ class Builder:
             if lowered in seen:
                 continue
             seen.add(lowered)
-            vid = self.lab.add(vhd_id(owner, path), vhd_record(v, owner))
+            vid = self.lab.add(vhd_id(owner, path), vhd_record(v, owner, path))
             added.append(vid)
             self._shown(vid, owner, key, (v,))
             self.lab.link(owner, vid, Edge.HAS)
@@ -519,8 +529,8 @@ class Builder:
         drive_objects: dict[str, list[PSObject]] = {}
         for d in read.objects("drives"):
             drive_objects.setdefault(str(get(d, "VMName")), []).append(d)
-        shown_by = probe_text("vms")  # the probes as sent, rendered once for every VM
-        commands = {key: probe_text(key) for key in ("processors", "memory", "drives")}
+        shown_by = _VM_COMMANDS[0]  # the probe as sent, for every VM's facts
+        values = self._values
         states = []
         for v in found:
             name = str(get(v, "Name"))
@@ -532,7 +542,7 @@ class Builder:
             current = get(v, "IntegrationServicesState") != "Update required"
             seen = guests.get(vid)
             if seen is not None and seen.first("os") is not None:  # made whole now: add_guest's record
-                guest, listeners, self._whole[vid] = _seen_guest(seen, current)
+                guest, listeners, self._whole[vid] = _seen_guest(seen, current, self._values)
                 by_ip = _ip_prefixes(seen)
             else:
                 guest, listeners, by_ip = _UNSEEN_GUEST[current], (), {}
@@ -541,8 +551,8 @@ class Builder:
                 generation=int(get(v, "Generation", 2)),
                 version=str(get(v, "Version", "10.0")),
                 state=state if state in ("Running", "Off", "Saved", "Paused") else "Off",
-                processor=vm_processor(processor),
-                memory=vm_memory(mem, v, running),
+                processor=values.processor(processor),
+                memory=values.memory(mem, v, running),
                 clustered=bool(get(v, "IsClustered", False)),
                 workload=workload(cpu_usage),
                 services=listeners,
@@ -550,17 +560,10 @@ class Builder:
             ))
             self.lab.link(owner, vid, edge)
             self._changes.setdefault(vid, {}).update(  # _merge's, neither is None
-                cpu_usage=Fact(shown_by, "CPUUsage", cpu_usage, owner),
-                memory_assigned=Fact(shown_by, "MemoryAssigned", int(get(v, "MemoryAssigned", 0)), owner))
-            entries = self.sources.setdefault(vid, [])  # _shown's, with the commands rendered once
-            entries.append((owner, "vms", shown_by, (v,)))
-            if processor is not None:
-                entries.append((owner, "processors", commands["processors"], (processor,)))
-            if mem is not None:
-                entries.append((owner, "memory", commands["memory"], (mem,)))
+                cpu_usage=values.fact(shown_by, "CPUUsage", cpu_usage, owner),
+                memory_assigned=values.fact(shown_by, "MemoryAssigned", int(get(v, "MemoryAssigned", 0)), owner))
             drives = drive_objects.get(name, ())
-            if drives:
-                entries.append((owner, "drives", commands["drives"], drives))
+            self.sources[vid] = VmShown(owner, v, processor, mem, drives)  # nothing else of the VM node follows
             self._vm_adapters(owner, vid, adapters.get(name, []), caps.get(name, {}), settings.get(name, {}), by_ip)
             for d in drives:
                 path = str(get(d, "Path"))
@@ -615,15 +618,143 @@ class Builder:
                 self.lab.set(aid, replace(adapter, ip=by_ip[adapter.ip]))
 
 
-def _seen_guest(read: Read, integration_services_current: bool) -> tuple[Guest, tuple[Listener, ...], str]:
+_VM_COMMANDS = tuple(probes.text_of(key) for key in ("vms", "processors", "memory", "drives"))  # as sent
+
+
+class VmShown:
+    """What a VM's parent showed of it, as Shown entries made when cited: Get-VM's object, then
+    Get-VMProcessor's and Get-VMMemory's (when shown) and its Get-VMHardDiskDrive objects (when
+    it has any). Four entries and their one-object tuples were ~0.5 KB kept per VM for the life
+    of the evidence; a diagnosis cites few VMs."""
+
+    __slots__ = ("owner", "vm", "processor", "memory", "drives")
+
+    def __init__(self, owner: str, vm: PSObject, processor: PSObject | None, memory: PSObject | None,
+                 drives: Sequence[PSObject]) -> None:
+        self.owner, self.vm, self.processor, self.memory, self.drives = owner, vm, processor, memory, drives
+
+    def __iter__(self) -> Iterator[tuple[str, str, str, Sequence[Any]]]:
+        owner = self.owner
+        vms, processors, memory, drives = _VM_COMMANDS
+        yield owner, "vms", vms, (self.vm,)
+        if self.processor is not None:
+            yield owner, "processors", processors, (self.processor,)
+        if self.memory is not None:
+            yield owner, "memory", memory, (self.memory,)
+        if self.drives:
+            yield owner, "drives", drives, self.drives
+
+
+def _seen_guest(read: Read, integration_services_current: bool,
+                values: "SharedValues") -> tuple[Guest, tuple[Listener, ...], str]:
     """A guest as its own answers show it: the Guest record, its listeners (less its portproxy
     ports) and bcdedit's launch type (read once, for the record and for its facts)."""
     launch = _bcd_launch(read.lines("bcd"))
-    guest = Guest(**_platform_fields(read, guest=True, launch=launch),
-                  integration_services_current=integration_services_current)
-    listeners = tuple(Listener(port=port, protocol=protocol) for port, protocol in
-                      listening(_listeners(read), (r.listen_port for r in guest.portproxy)))
+    guest = values.guest(_platform_fields(read, guest=True, launch=launch, values=values),
+                         integration_services_current)
+    listeners = values.listeners(listening(_listeners(read), (r.listen_port for r in guest.portproxy)))
     return guest, listeners, launch
+
+
+class SharedValues:
+    """The value records of one rebuild, each equal value made once and shared (records are frozen).
+
+    Most VMs and guests show the same processor, memory, OS, security settings and listeners: at
+    1,000 VMs, 1,000 Processor records held 5 values, 1,000 Memory 13, 613 Guests 14 (with an OS,
+    Security, registry and Services record each: 4, 1, 1, 1 values), 701 Listeners 8, and the VMs'
+    CPUUsage and MemoryAssigned facts a few values per parent. Each is
+    looked up by the plain values it is made of, before it is made: a dict look-up of a few
+    numbers and strings is cheaper than a frozen record's field-by-field init, and the evidence
+    holds a few dozen records instead of thousands. A Guest is looked up by its parts, which are
+    shared already (so the same part is the same object), and its volume, portproxy and firewall
+    tuples. Nothing here outlives the rebuild's Builder."""
+
+    __slots__ = ("_made",)
+
+    def __init__(self) -> None:
+        self._made: dict[tuple, Any] = {}
+
+    def processor(self, p: PSObject | None) -> Processor:
+        """vm_processor(p), shared."""
+        if p is None:
+            return _NO_PROCESSOR
+        key = ("processor", int(get(p, "Count", 2)), bool(get(p, "ExposeVirtualizationExtensions", False)))
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = Processor(count=key[1], expose_virtualization_extensions=key[2])
+        return made
+
+    def memory(self, m: PSObject | None, vm: PSObject | None, running: bool) -> Memory:
+        """vm_memory(m, vm, running), shared."""
+        key = ("memory", *_memory_values(m, vm, running))
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = Memory(startup_gb=key[1], dynamic=key[2], pending_startup_gb=key[3])
+        return made
+
+    def os_info(self, os: PSObject | None) -> OSInfo:
+        """os_info(os), shared."""
+        key = ("os", str(get(os, "Caption", OSInfo.caption)), int(get(os, "BuildNumber", 20348)))
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = OSInfo(caption=key[1], build=key[2])
+        return made
+
+    def security(self, read: Read) -> Security:
+        """_security(read), shared."""
+        key = ("security", *_security_values(read))
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = _security_of(*key[1:])
+        return made
+
+    def services(self, winnat: str) -> Services:
+        key = ("services", winnat)
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = Services(winnat=winnat)
+        return made
+
+    def listeners(self, found: list[tuple[int, str]]) -> tuple[Listener, ...]:
+        """The Listener records of these (port, protocol) pairs, as one shared tuple."""
+        if not found:
+            return ()
+        key = ("listeners", *found)
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = tuple(self._listener(port, protocol) for port, protocol in found)
+        return made
+
+    def _listener(self, port: int, protocol: str) -> Listener:
+        key = ("listener", port, protocol)
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = Listener(port=port, protocol=protocol)
+        return made
+
+    def fact(self, command: str, prop: str, value: int, seen_on: str) -> Fact:
+        """Fact(command, prop, value, seen_on) of a number, shared: the VMs of one parent show a
+        few CPUUsage and MemoryAssigned values between them (the type is part of the key, so
+        True and 1 stay apart)."""
+        key = ("fact", command, prop, type(value), value, seen_on)
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = Fact(command, prop, value, seen_on)
+        return made
+
+    def guest(self, fields: dict[str, Any], integration_services_current: bool) -> Guest:
+        """Guest(**fields, integration_services_current=…), shared; its record parts are this
+        table's (shared), so they are the same objects when equal."""
+        key = ("guest", id(fields["os"]), fields["hyperv_installed"], fields["hypervisor_launch"],
+               id(fields["security"]), id(fields["services"]), fields["volumes"], fields["portproxy"],
+               fields["firewall"], integration_services_current)
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = Guest(**fields, integration_services_current=integration_services_current)
+        return made
+
+
+_NO_PROCESSOR = Processor()  # vm_processor(None)
 
 
 def _ip_prefixes(read: Read) -> dict[str, str]:
@@ -631,23 +762,51 @@ def _ip_prefixes(read: Read) -> dict[str, str]:
     return {cidr.partition("/")[0]: cidr for cidr in ipv4_addresses(read).values()}
 
 
-def _platform_sources(entries: list[tuple[str, str, str, Sequence[Any]]], owner: str, read: Read) -> None:
-    """A host's or guest's own answers as Shown entries, appended to `entries`: each object under
-    the platform's node, text answers (bcdedit, netsh, fltmc) as their lines. Some thirty per
-    platform, so a plain loop over the keys with their commands, not a generator."""
-    answers, objects, add = read.answers, read.objects, entries.append
-    for key, command in _OBJECT_COMMANDS:
-        result = answers.get(key)
-        if result is None:  # not asked of this platform
-            continue
-        # an empty answer, or an error, shows that there is none (no NAT, no policy key): most of a
-        # plain guest's, so their objects are not filtered (there are none to filter)
-        found = objects(key) if result.output else None
-        add((owner, key, command, found or ({},)))
-    for key, command in _TEXT_COMMANDS:
-        result = answers.get(key)
-        if result is not None and result.ok:
-            add((owner, key, command, ({"Output": tuple(read.lines(key))},)))
+_NOTHING_SHOWN = ({},)  # the values of an answer that shows there is none (no NAT, no policy key)
+_PLATFORM_TEXT_KEYS = frozenset(TEXT_ANSWERS)
+
+
+class PlatformShown:
+    """A host's or guest's own answers as Shown entries: each object under the platform's node,
+    in probe order; an empty answer or an error as one empty object (it shows that there is none);
+    text answers (bcdedit, netsh, fltmc) as their lines.
+
+    Kept as what each platform probe showed, one slot per probe (None: not asked of this
+    platform), and made into entries when the node is cited (`Shown`). An entry per probe, four
+    fields and an empty dict for most of a plain guest's answers, was 3 KB per platform kept for
+    the life of the evidence (~20 MB at 10,000 VMs) for the few platforms a diagnosis cites."""
+
+    __slots__ = ("owner", "found")
+
+    def __init__(self, owner: str, found: tuple[Any, ...]) -> None:
+        self.owner = owner
+        self.found = found  # per _SHOWN_COMMANDS: the objects, _NOTHING_SHOWN, the text's lines, or None
+
+    @classmethod
+    def of(cls, owner: str, read: Read) -> "PlatformShown":
+        answers, objects = read.answers, read.objects
+        found: list[Any] = []
+        add = found.append
+        for key in PLATFORM_OBJECTS:
+            result = answers.get(key)
+            if result is None:  # not asked of this platform
+                add(None)
+            else:  # most of a plain guest's answers are empty: their objects are not filtered
+                add((objects(key) if result.output else None) or _NOTHING_SHOWN)
+        for key in TEXT_ANSWERS:
+            result = answers.get(key)
+            add(read.lines(key) if result is not None and result.ok else None)
+        return cls(owner, tuple(found))
+
+    def __iter__(self) -> Iterator[tuple[str, str, str, Sequence[Any]]]:
+        owner = self.owner
+        for (key, command), found in zip(_SHOWN_COMMANDS, self.found):
+            if found is None:
+                continue
+            if key in _PLATFORM_TEXT_KEYS:
+                yield owner, key, command, ({"Output": tuple(found)},)
+            else:
+                yield owner, key, command, found
 
 
 # ----------------------------------------------------------------------------------------------
@@ -655,14 +814,13 @@ def _platform_sources(entries: list[tuple[str, str, str, Sequence[Any]]], owner:
 # ----------------------------------------------------------------------------------------------
 
 
-def _platform_fields(read: Read, *, guest: bool, launch: str) -> dict[str, Any]:
-    os = read.first("os")
+def _platform_fields(read: Read, *, guest: bool, launch: str, values: "SharedValues") -> dict[str, Any]:
     return {
-        "os": os_info(os),
+        "os": values.os_info(read.first("os")),
         "hyperv_installed": _hyperv_installed(read),
         "hypervisor_launch": "off" if launch.lower() == "off" else "auto",
-        "security": _security(read),
-        "services": Services(winnat=winnat_of(read)),
+        "security": values.security(read),
+        "services": values.services(winnat_of(read)),
         "volumes": volume_records(read),
         "portproxy": _portproxy(read.lines("portproxy")),
         "firewall": _firewall(read),
@@ -700,6 +858,11 @@ def _bcd_launch(text_lines: list[str]) -> str:
 
 
 def _security(read: Read) -> Security:
+    return _security_of(*_security_values(read))
+
+
+def _security_values(read: Read) -> tuple[str, bool, bool, int | None, int | None, bool, tuple[str, ...]]:
+    """What Security is made of, as plain values (SharedValues looks a record up by them)."""
     dg = read.first("deviceguard")
     credential_guard, device_guard = guard_services(get(dg, "SecurityServicesRunning") or ())
     registry = read.first("dg_registry")
@@ -707,16 +870,22 @@ def _security(read: Read) -> Security:
     services = read.objects("services")
     blocked = any(_name(get(s, "Name")).lower() in ("vmms", "vmcompute") and _name(get(s, "Status")) != "Running"
                   for s in services)
-    products = _security_products(read) if blocked else ()
+    return (vbs_state(get(dg, "VirtualizationBasedSecurityStatus", 0)), credential_guard, device_guard,
+            _int_or_none(get(registry, "EnableVirtualizationBasedSecurity")),
+            _int_or_none(get(registry, "RequirePlatformSecurityFeatures")),
+            _int_or_none(get(policy, "EnableVirtualizationBasedSecurity")) == 1,
+            _security_products(read) if blocked else ())
+
+
+def _security_of(vbs: str, credential_guard: bool, device_guard: bool, enable_vbs: int | None,
+                 require_features: int | None, group_policy_vbs: bool, products: tuple[str, ...]) -> Security:
     return Security(
-        vbs=vbs_state(get(dg, "VirtualizationBasedSecurityStatus", 0)),
+        vbs=vbs,
         credential_guard=credential_guard,
         device_guard=device_guard,
-        registry=DeviceGuardRegistry(
-            EnableVirtualizationBasedSecurity=_int_or_none(get(registry, "EnableVirtualizationBasedSecurity")),
-            RequirePlatformSecurityFeatures=_int_or_none(get(registry, "RequirePlatformSecurityFeatures")),
-        ),
-        group_policy_vbs=_int_or_none(get(policy, "EnableVirtualizationBasedSecurity")) == 1,
+        registry=DeviceGuardRegistry(EnableVirtualizationBasedSecurity=enable_vbs,
+                                     RequirePlatformSecurityFeatures=require_features),
+        group_policy_vbs=group_policy_vbs,
         blocking_software=products,
     )
 
@@ -889,10 +1058,12 @@ def nat_records(nats: Iterable[PSObject], mappings: Iterable[PSObject]) -> list[
                 static_mappings=tuple(by_nat.get(str(get(n, "Name")).lower(), ()))) for n in nats]
 
 
-def vhd_record(v: PSObject, owner: str) -> Vhd:
+def vhd_record(v: PSObject, owner: str, path: str | None = None) -> Vhd:
     """One Get-VHD object as the lab's Vhd of `owner`; what it does not show takes the format's
-    default (a DiskIdentifier derived from the path is the default too)."""
-    path = str(get(v, "Path"))
+    default (a DiskIdentifier derived from the path is the default too). `path`: its Path as
+    text, when the caller has read it already."""
+    if path is None:
+        path = str(get(v, "Path"))
     disk_id = str(get(v, "DiskIdentifier", "")).upper() or None
     size = get(v, "Size")
     return Vhd(
@@ -900,7 +1071,7 @@ def vhd_record(v: PSObject, owner: str) -> Vhd:
         type=_name(get(v, "VhdType")).lower() or "dynamic",
         size_gb=Vhd.size_gb if size is None else _gb(size),
         parent=str(parent) if (parent := get(v, "ParentPath")) else None,
-        disk_id=None if disk_id == stable_guid("vhd", owner, path.lower()) else disk_id,
+        disk_id=None if disk_id is None or disk_id == stable_guid("vhd", owner, path.lower()) else disk_id,
     )
 
 
@@ -956,11 +1127,17 @@ def vm_processor(p: PSObject | None) -> Processor:
 
 def vm_memory(m: PSObject | None, vm: PSObject | None, running: bool) -> Memory:
     """Startup as configured; while Running, what the VM really got (MemoryAssigned) is what applies."""
+    startup, dynamic, pending = _memory_values(m, vm, running)
+    return Memory(startup_gb=startup, dynamic=dynamic, pending_startup_gb=pending)
+
+
+def _memory_values(m: PSObject | None, vm: PSObject | None, running: bool) -> tuple[float, bool, float | None]:
+    """(startup_gb, dynamic, pending_startup_gb) of vm_memory's record."""
     startup, dynamic = get(m, "Startup"), get(m, "DynamicMemoryEnabled")  # Get-VM's only when Get-VMMemory lacks them
     configured = _gb(startup if startup is not None else get(vm, "MemoryStartup", 4 * GIB))
     dynamic = bool(dynamic if dynamic is not None else get(vm, "DynamicMemoryEnabled", False))
     startup, pending = startup_memory(configured, dynamic, _gb(get(vm, "MemoryAssigned", 0)), running)
-    return Memory(startup_gb=startup, dynamic=dynamic, pending_startup_gb=pending)
+    return startup, dynamic, pending
 
 
 PARENT_ADAPTER = re.compile(r"Name = '([^']*)', VMName = '([^']*)'")

@@ -176,6 +176,9 @@ def text_of(key: str, drives: Sequence[str] = ()) -> str:
     if static is not None:
         return static
     kind, _, path = key.partition(":")
-    if path and kind in PER_PATH_CMDLETS:  # per_path's one command, rendered without making its Probe
-        return str(Command(PER_PATH_CMDLETS[kind], (("Path", path),)))
+    cmdlet = PER_PATH_CMDLETS.get(kind)
+    if path and cmdlet is not None:  # per_path's one command as psdata renders it, without making it
+        # `str(Command(cmdlet, (("Path", path),)))`: a text parameter is quoted when it holds a
+        # space (a path is never empty here); tests/test_speed_parse.py keeps the two alike
+        return f"{cmdlet} -Path '{path}'" if " " in path else f"{cmdlet} -Path {path}"
     return per_path(kind, path, drives).text if path and kind == "search" else key

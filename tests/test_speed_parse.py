@@ -150,22 +150,159 @@ def test_a_running_vm_is_made_once_with_its_guest_when_its_answers_are_in(monkey
 
 
 def test_facts_of_fields_is_the_facts_the_keyword_call_makes():
-    """perf5: the builder makes each node's Facts with `Facts.of(fields)` (two dict updates, not an
-    eleven-keyword call per node). For every field given alone and for all of them, the value,
-    hash, field order, replace and pickle are the keyword call's; an unknown name is refused as
-    the call refuses it. Fails if `of` drops a default, a field or the check."""
+    """perf5: the builder makes each node's Facts with `Facts.of(fields)` (not an eleven-keyword
+    call per node); perf7: holding only the fields given, the others read as the class's defaults.
+    For every field given alone and for all of them, each field's value, eq, hash, repr, replace,
+    copy and pickle are the keyword call's; an unknown name is refused as the call refuses it.
+    Fails if `of` drops a field or the check, or keeps the defaults per instance again."""
     import dataclasses
 
     names = [f.name for f in dataclasses.fields(Facts)]
     fact = evidence.Fact("Get-VM", "CPUUsage", 5, "h")
     for given in [{}, *({name: fact} for name in names), {name: fact for name in names}]:
         made, called = Facts.of(given), Facts(**given)
-        assert made == called and hash(made) == hash(called)
-        assert list(vars(made)) == list(vars(called)) == names
+        assert [getattr(made, name) for name in names] == [getattr(called, name) for name in names]
+        assert made == called and called == made and hash(made) == hash(called) and repr(made) == repr(called)
+        assert list(vars(made)) == list(given)  # only what was given is the instance's own
         assert dataclasses.replace(made) == called and pickle.loads(pickle.dumps(made)) == called
+        assert copy.deepcopy(made) == called and dataclasses.astuple(made) == dataclasses.astuple(called)
+        assert dataclasses.replace(made, events=(1,)) == dataclasses.replace(called, events=(1,))
     with pytest.raises(TypeError):
         Facts(nope=fact)
     with pytest.raises(TypeError):
         Facts.of({"nope": fact})
     with pytest.raises(dataclasses.FrozenInstanceError):
         Facts.of({}).events = ()
+
+
+def _platform_entries(owner, read):
+    """A platform's own sources as the builder listed them before perf7: an entry per probe asked."""
+    entries = []
+    for key in parse.PLATFORM_OBJECTS:
+        result = read.answers.get(key)
+        if result is not None:
+            entries.append((owner, key, probes.text_of(key), (read.objects(key) if result.output else None) or ({},)))
+    for key in parse.TEXT_ANSWERS:
+        result = read.answers.get(key)
+        if result is not None and result.ok:
+            entries.append((owner, key, probes.text_of(key), ({"Output": tuple(read.lines(key))},)))
+    return entries
+
+
+def test_a_platforms_own_sources_are_kept_as_one_group_and_read_as_an_entry_per_probe():
+    """perf7: a host's or guest's own answers are kept as one PlatformShown (what each probe
+    showed), not an entry per probe. Cited, each platform node shows the Sources an entry per
+    probe made, after what its parent showed of it (a VM's settings). Fails if a probe, an empty
+    answer's `{}`, a text answer or the order is lost, or if the entries come back."""
+    lab = labfile.load("builtin:reference")
+    session = SimSession(lab)
+    hosts = session.hosts()
+    walks = [collect._walk_one(session, host, None) for host in hosts]
+    builder = parse.Builder(Lab("evidence"))
+    for host, walked in zip(hosts, walks):
+        collect._rebuild_host(builder, host, walked, collect.Walk())
+    kept = {node: list(entries) for node, entries in builder.sources.items()}
+    assert all(len(entry) == 4 for entries in kept.values() for entry in entries)
+    assert set(builder._platforms) == {p.node for platforms, _ in walks for p in platforms}
+    facts = (builder.finish(), builder.facts)[1]
+    checked = 0
+    for platforms, _ in walks:
+        for platform in platforms:
+            own = _platform_entries(platform.node, platform.read)
+            assert any(key == "bcd" for _, key, _, _ in own) and any(found == ({},) for *_, found in own)
+            expected = Shown([kept[platform.node] + own])
+            assert facts[platform.node].shown == expected
+            assert not any(key in parse.PLATFORM_OBJECTS for _, key, _, _ in kept[platform.node])
+            checked += 1
+    assert checked > 3 and any(kept[p.node] for platforms, _ in walks for p in platforms)  # guests: their VM first
+
+
+class _Forgetting(dict):
+    """SharedValues' table, switched off: nothing kept, every record made anew."""
+
+    def __setitem__(self, key, value):
+        pass
+
+
+def test_equal_value_records_of_a_rebuild_are_made_once_and_the_lab_is_the_same(monkeypatch):
+    """perf7: the builder shares each equal Processor, Memory, OSInfo, Security, Services, Guest,
+    listener tuple and VM CPUUsage/MemoryAssigned Fact of a rebuild (SharedValues). The lab and
+    facts are the ones making every record anew gives (records in node order), and each kind
+    holds as many objects as distinct values.
+    Fails if sharing is switched off or a shared record differs from the one it stands for."""
+    from nestlab.simulator.generate import generate
+
+    lab = generate(seed=7, hosts=2, depth=2, vms_per_host=30)
+    shared_ev = collect.collect(SimSession(lab))
+    monkeypatch.setattr(parse.SharedValues, "__init__", lambda self: setattr(self, "_made", _Forgetting()))
+    anew_ev = collect.collect(SimSession(lab))
+    shared, anew = shared_ev.lab, anew_ev.lab
+    records = [(n, shared[n]) for n in shared.graph]
+    assert records == [(n, anew[n]) for n in anew.graph]
+    assert dict(shared_ev.facts) == dict(anew_ev.facts)
+    usage = [f.cpu_usage for f in shared_ev.facts.values() if f.cpu_usage is not None]
+    assert len(usage) > 40 and len({id(f) for f in usage}) == len(set(usage)) < len(usage) / 2
+    vms = [record for _, record in records if type(record).__name__ == "VM"]
+    running = [vm for vm in vms if vm.state == "Running" and vm.guest.os.build]
+    assert len(vms) > 40 and len(running) > 20
+    for part in (lambda vm: vm.processor, lambda vm: vm.memory):
+        assert len({id(part(vm)) for vm in vms}) == len(set(map(part, vms))) < len(vms) / 4
+    for part in (lambda vm: vm.guest, lambda vm: vm.guest.os, lambda vm: vm.guest.security, lambda vm: vm.services):
+        assert len({id(part(vm)) for vm in running}) == len(set(map(part, running))) < len(running) / 4
+    anew_vms = [anew[n] for n in anew.graph if anew.kind(n) == "vm"]
+    assert len({id(vm.processor) for vm in anew_vms}) == len(anew_vms)  # the check would see sharing off
+
+
+def test_a_property_is_read_by_its_windows_name_first_with_the_value_get_gives():
+    """perf7: parse.get reads a PSObject's property by the name as written (psdata.property_of)
+    before the case-insensitive look-up. Every name in its own case, in another case, a null
+    one and a missing one read as `PSObject.get` reads them, and parse.get still gives the
+    default for null and missing. Fails if the fallback to `get` (another case) is dropped."""
+    from nestlab.simulator.psdata import property_of
+
+    obj = PSObject(["VirtualMachine"], {"Name": "L1", "State": "Running", "Notes": None, "CPUUsage": 0})
+    for name in ["Name", "name", "NAME", "State", "sTATE", "Notes", "notes", "CPUUsage", "cpuusage", "Nope", "nope"]:
+        assert property_of(obj, name) == obj.get(name)
+        assert parse.get(obj, name, "d") == (obj.get(name) if obj.get(name) is not None else "d")
+    assert parse.get(obj, "cpuusage", 5) == 0 and parse.get(None, "Name", "d") == "d"
+    assert parse.get({"Name": "a"}, "Name") == "a"  # any Mapping (the importer's) by its own get
+
+
+def test_a_per_file_probe_is_cited_as_the_command_that_was_sent():
+    """perf7: text_of renders a per-file probe (Get-VHD, Test-Path, Test-VHD -Path P) without
+    making its Command; the text is the sent Command's, spaces and quotes included. Fails if the
+    rendering drifts from psdata's (a path with a space is quoted)."""
+    for path in ["C:\\VMs\\a.vhdx", "C:\\Hyper V\\b c.avhdx", "D:\\x'y.vhdx", "\\\\srv\\share\\d.vhd", "C:\\é.vhdx"]:
+        for kind in ("vhd", "testpath", "testvhd"):
+            sent = probes.per_path(kind, path)
+            assert probes.text_of(f"{kind}:{path}") == sent.text == str(sent.pipeline[0])
+
+
+def test_what_a_parent_shows_of_each_vm_is_kept_as_one_group_read_as_its_entries():
+    """perf7: what a VM's parent showed of it (Get-VM, Get-VMProcessor, Get-VMMemory, its
+    Get-VMHardDiskDrive objects) is one VmShown, read as the entries the builder listed before:
+    in that order, a processor or memory not shown left out, the drives one entry. Fails if an
+    entry, its command or the order is lost."""
+    from nestlab.simulator.model import VM
+
+    lab = labfile.load("builtin:reference")
+    session = SimSession(lab)
+    hosts = session.hosts()
+    walks = [collect._walk_one(session, host, None) for host in hosts]
+    builder = parse.Builder(Lab("evidence"))
+    for host, walked in zip(hosts, walks):
+        collect._rebuild_host(builder, host, walked, collect.Walk())
+    groups = {node: group for node, group in builder.sources.items() if isinstance(builder.lab[node], VM)}
+    assert groups and all(isinstance(group, parse.VmShown) for group in groups.values())
+    reads = {p.node: p.read for platforms, _ in walks for p in platforms}
+    for vm, group in groups.items():
+        owner, name = vm.rsplit("/", 1)
+        read = reads[owner]
+        by_name = {key: [o for o in read.objects(key) if o["VMName"] == name] for key in ("processors", "memory", "drives")}
+        (shown,) = [v for v in read.objects("vms") if v["Name"] == name]
+        expected = [(owner, "vms", probes.text_of("vms"), (shown,))]
+        expected += [(owner, key, probes.text_of(key), tuple(by_name[key][:1])) for key in ("processors", "memory")
+                     if by_name[key]]
+        expected += [(owner, "drives", probes.text_of("drives"), tuple(by_name["drives"]))] if by_name["drives"] else []
+        assert [(o, k, c, tuple(f)) for o, k, c, f in group] == expected
+    assert any(len(list(group)) == 4 for group in groups.values())
