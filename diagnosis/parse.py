@@ -716,7 +716,7 @@ class SharedValues:
         return made
 
     def security(self, read: Read) -> Security:
-        """_security(read), shared."""
+        """The platform's Security record (with its DeviceGuard registry values), shared."""
         key = ("security", *_security_values(read))
         made = self._made.get(key)
         if made is None:
@@ -870,10 +870,6 @@ def _bcd_launch(text_lines: list[str]) -> str:
             if len(parts) >= 2 and parts[0].lower() == "hypervisorlaunchtype":
                 return parts[1]
     return ""
-
-
-def _security(read: Read) -> Security:
-    return _security_of(*_security_values(read))
 
 
 def _security_values(read: Read) -> tuple[str, bool, bool, int | None, int | None, bool, tuple[str, ...]]:
