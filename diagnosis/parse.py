@@ -503,7 +503,7 @@ class Builder:
             seen.add(lowered)
             vid = self.lab.add(vhd_id(owner, path), vhd_record(v, owner, path))
             added.append(vid)
-            self._shown(vid, owner, key, (v,))
+            self.sources[vid] = ObjectShown(owner, key, v)  # nothing else of the disk node follows
             self.lab.link(owner, vid, Edge.HAS)
         if not read.follow_ups:  # no Test-Path or Test-VHD answer: nothing missing or corrupt to read
             return added
@@ -595,9 +595,7 @@ class Builder:
                 mac=None if not mac or mac == derived_mac(aid) else mac,
             ))
             added.append(aid)
-            self._shown(aid, owner, "vmadapters", (a,))
-            if name in settings:
-                self._shown(aid, owner, "bandwidth", (settings[name],))
+            self.sources[aid] = ObjectShown(owner, "vmadapters", a, settings.get(name))  # all of the adapter node
             self.lab.link(vid, aid, Edge.HAS)
             switch = get(a, "SwitchName")
             if switch:
@@ -619,6 +617,23 @@ class Builder:
 
 
 _VM_COMMANDS = tuple(probes.text_of(key) for key in ("vms", "processors", "memory", "drives"))  # as sent
+_BANDWIDTH_COMMAND = probes.text_of("bandwidth")
+
+
+class ObjectShown:
+    """A node shown by one object of one probe (a disk by its Get-VHD object, an adapter by its
+    Get-VMNetworkAdapter object and, when it has one, its BandwidthSetting), as Shown entries made
+    when cited: an entry and a one-object tuple per node were kept for every disk and adapter."""
+
+    __slots__ = ("owner", "probe", "obj", "bandwidth")
+
+    def __init__(self, owner: str, probe: str, obj: PSObject, bandwidth: PSObject | None = None) -> None:
+        self.owner, self.probe, self.obj, self.bandwidth = owner, probe, obj, bandwidth
+
+    def __iter__(self) -> Iterator[tuple[str, str, str, Sequence[Any]]]:
+        yield self.owner, self.probe, probe_text(self.probe), (self.obj,)
+        if self.bandwidth is not None:
+            yield self.owner, "bandwidth", _BANDWIDTH_COMMAND, (self.bandwidth,)
 
 
 class VmShown:
@@ -701,7 +716,7 @@ class SharedValues:
         return made
 
     def security(self, read: Read) -> Security:
-        """_security(read), shared."""
+        """The platform's Security record (with its DeviceGuard registry values), shared."""
         key = ("security", *_security_values(read))
         made = self._made.get(key)
         if made is None:
@@ -855,10 +870,6 @@ def _bcd_launch(text_lines: list[str]) -> str:
             if len(parts) >= 2 and parts[0].lower() == "hypervisorlaunchtype":
                 return parts[1]
     return ""
-
-
-def _security(read: Read) -> Security:
-    return _security_of(*_security_values(read))
 
 
 def _security_values(read: Read) -> tuple[str, bool, bool, int | None, int | None, bool, tuple[str, ...]]:

@@ -267,3 +267,13 @@ def test_a_cim_class_is_found_by_its_namespace_in_any_spelling():
         assert system._cim_class(namespace, "Win32_DeviceGuard") == (  # noqa: SLF001
             "root/microsoft/windows/deviceguard", system.CLASSES[("root/microsoft/windows/deviceguard", "win32_deviceguard")])
     assert system._cim_class("root/cimv2", "Win32_Nothing") == ("root/cimv2", None)  # noqa: SLF001
+
+
+def test_test_path_answers_one_boolean_per_path_when_the_store_holds_some_of_them():
+    # filestore answers its own paths and hands each other one to vhd.py's Test-Path alone: with -Path
+    # still in the call, that answered for the whole list again (three booleans for two paths)
+    lab = generate(seed=7, hosts=1, depth=2, vms_per_host=6)
+    host = lab.hosts()[0]
+    disk = lab[lab.owned(host, "vhd")[0]].path
+    answer = powershell.run(lab, host, (Command("Test-Path", (("Path", ["C:\\Windows", "D:\\x.vhdx", disk]),)),))
+    assert answer.output == (True, False, True) and not answer.errors

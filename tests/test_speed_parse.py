@@ -306,3 +306,46 @@ def test_what_a_parent_shows_of_each_vm_is_kept_as_one_group_read_as_its_entries
         expected += [(owner, "drives", probes.text_of("drives"), tuple(by_name["drives"]))] if by_name["drives"] else []
         assert [(o, k, c, tuple(f)) for o, k, c, f in group] == expected
     assert any(len(list(group)) == 4 for group in groups.values())
+
+
+def test_a_disk_or_adapter_shown_by_one_object_is_kept_as_one_group_read_as_its_entries():
+    """perf7: a disk (its Get-VHD object) and an adapter (its Get-VMNetworkAdapter object and, when
+    it has one, its BandwidthSetting) are each one ObjectShown, read as the entries the builder
+    listed before. Fails if the bandwidth entry, a command or the probe key is lost."""
+    from pathlib import Path
+
+    from nestlab.simulator.generate import generate
+    from nestlab.simulator.model import Adapter, Vhd
+
+    builder = parse.Builder(Lab("evidence"))
+    reads = {}
+    case = Path(__file__).parent.parent / "fixtures/cases/slow-nested-lab-on-hdd/lab.yaml"  # bandwidth caps
+    for lab in (generate(seed=11, hosts=1, depth=2, vms_per_host=12), labfile.load(str(case))):
+        session = SimSession(lab)
+        for host in session.hosts():
+            walked = collect._walk_one(session, host, None)
+            collect._rebuild_host(builder, host, walked, collect.Walk())
+            reads.update((p.node, p.read) for p in walked[0])
+    adapters = disks = with_bandwidth = 0
+    for node, group in builder.sources.items():
+        record = builder.lab[node]
+        if isinstance(record, Adapter):
+            vm = node.split(":adapter:")[0]
+            owner = vm.rsplit("/", 1)[0]
+            read = reads[owner]
+            (shown,) = [a for a in read.objects("vmadapters")
+                        if f"{owner}/{a['VMName']}" == vm and a["Name"] == record.name]
+            expected = [(owner, "vmadapters", probes.text_of("vmadapters"), (shown,))]
+            setting = parse._bandwidth_settings(read.objects("bandwidth")).get(vm.rsplit("/", 1)[1], {}).get(record.name)
+            if setting is not None:
+                expected.append((owner, "bandwidth", probes.text_of("bandwidth"), (setting,)))
+                with_bandwidth += 1
+            assert isinstance(group, parse.ObjectShown) and list(group) == expected
+            adapters += 1
+        elif isinstance(record, Vhd):
+            (entry,) = list(group)
+            owner, key, command, (obj,) = entry
+            assert isinstance(group, parse.ObjectShown) and command == probes.text_of(key)
+            assert (key, obj) in {(k, o) for k, o in reads[owner].keyed_vhd_objects()} and obj["Path"] == record.path
+            disks += 1
+    assert adapters > 10 and disks > 10 and with_bandwidth

@@ -286,3 +286,22 @@ def test_an_empty_list_property_is_a_new_empty_list_without_the_general_copy(mon
     monkeypatch.setattr(clixml, "_copy", no_empty_lists)
     copied = clixml.wire_copy(obj)
     assert typed(copied) == expected and copied["Acl"] == [] and copied["Acl"] is not obj["Acl"]
+
+
+def test_streamed_records_are_checked_without_the_layer_around_the_check(monkeypatch):
+    """The records of an answer that did not fail go to `_copy_error` directly; a record it does
+    not mirror (a text that is not a plain str) still takes `_wire_record`'s way, the real round
+    trip, with the others."""
+    plain = ErrorRecord("m", "Id,X", "ObjectNotFound", activity="Get-X", reason="Exception", terminating=False)
+    class Text(str):
+        pass
+
+    odd = ErrorRecord("m", "Id,X", "ObjectNotFound", target_name=Text("L1"), terminating=False)
+    expected = [typed_result(clixml.roundtrip_result(Result((), records))) for records in ((plain,), (plain, odd))]
+    real = clixml._wire_record
+    layered = []
+    monkeypatch.setattr(clixml, "_wire_record", lambda r, t: (layered.append(r), real(r, t))[1])
+    answer = Result((), (plain,))
+    assert clixml.wire_copy_result(answer) is answer and layered == []
+    assert typed_result(clixml.wire_copy_result(answer)) == expected[0]
+    assert typed_result(clixml.wire_copy_result(Result((), (plain, odd)))) == expected[1] and odd in layered

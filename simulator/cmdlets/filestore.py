@@ -393,9 +393,10 @@ def _test_path(ctx: Ctx, call: Call, earlier: Cmdlet) -> Iterable[Any]:
         return earlier.func(ctx, call)
     kind = str(call.get("PathType") or "Any").lower()
     out = []
+    rest = {k: v for k, v in call.named.items() if k != "path"}  # -Path would name every path again
     for path in paths:
         if not exists(ctx, path):
-            out.extend(earlier.func(ctx, Call(call.cmdlet, {**call.named, "literalpath": path}, call.arguments, [])))
+            out.extend(earlier.func(ctx, Call(call.cmdlet, {**rest, "literalpath": path}, call.arguments, [])))
             continue
         out.append(kind == "any" or (kind == "container") == is_folder(ctx, path))
     return out

@@ -104,7 +104,7 @@ def vm_object(ctx: Ctx, vm: str, computer_name: str | None = None) -> PSObject:
     record: VM = lab[vm]
     running = behaviour.is_running(lab, vm)
     state = "Off" if record.state == "Running" and not running else record.state  # behaviour.effective_state
-    vid = vm_guid(vm)
+    vid = stable_guid("vm", vm).lower()  # vm_guid(vm), one call fewer
     disks = lab.disks(vm)
     path = vm_folder(lab, disks)
     name = record.name
@@ -113,10 +113,10 @@ def vm_object(ctx: Ctx, vm: str, computer_name: str | None = None) -> PSObject:
         "VMName": name, "VMId": vid, "CheckpointFileLocation": path, "ConfigurationLocation": path,
         "SmartPagingFilePath": path, "SnapshotFileLocation": path,
         "Version": record.version, "VirtualMachineSubType": f"Generation{record.generation}",
-        "State": enums.vm_state(state),
+        "State": _VM_STATES[state],  # enums.vm_state(state)
         "ComPort1": f"VMComPort (Name = 'COM 1', VMName = '{name}')",
         "ComPort2": f"VMComPort (Name = 'COM 2', VMName = '{name}')",
-        "HardDrives": _hard_drives(_controller(record), len(disks)),
+        "HardDrives": _hard_drives(_CONTROLLERS[record.generation == 2][0], len(disks)),  # _controller(record)
         "DynamicMemoryEnabled": memory.dynamic,
         "MemoryStartup": int(behaviour.configured_startup_gb(record) * GIB), "ProcessorCount": record.processor.count,
         "Generation": record.generation, "IsClustered": record.clustered, "Path": path, "Id": vid,
@@ -137,6 +137,7 @@ def vm_object(ctx: Ctx, vm: str, computer_name: str | None = None) -> PSObject:
 
 
 _HEALTHY = enums.heartbeat("OkApplicationsHealthy")
+_VM_STATES = {name: enums.vm_state(name) for name in enums.VM_STATE}  # each state's value, read without a call
 # Get-VM's objects by whether the VM runs: what a running VM reads from its guest, and the zeros, empty
 # texts and nulls a VM that does not run shows in their place, as constants of the two templates
 _VM_RUNNING = VM_SHAPE.fixing({"NumaAligned": True, "Heartbeat": _HEALTHY, "Uptime": "02:14:09.3300000"})
