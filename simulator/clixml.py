@@ -39,7 +39,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping
 
 from nestlab.simulator.kept import Kept
-from nestlab.simulator.psdata import ErrorRecord, PSEnum, PSObject, Result
+from nestlab.simulator.psdata import ErrorRecord, PSEnum, PSObject, Result, SharedIndex
 
 ENUM_BASE_TYPES = ("System.Enum", "System.ValueType", "System.Object")
 ARRAY_TYPES = ("System.Object[]", "System.Array", "System.Object")
@@ -632,7 +632,8 @@ def _new_object(names: tuple[str, ...], properties: dict[str, Any], index: dict[
     """PSObject(names, properties, to_string) with the lower-case index it would build (the keys
     are the same strings), set directly: the copy makes one for every object a cmdlet returns."""
     copy = PSObject.__new__(PSObject)
-    copy.type_names, copy._props, copy._index, copy.to_string = names, properties, dict(index), to_string
+    copy.type_names, copy._props, copy._index, copy.to_string = names, properties, \
+        index if type(index) is SharedIndex else dict(index), to_string  # a shape's index stays shared
     return copy
 
 

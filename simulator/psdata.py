@@ -40,6 +40,36 @@ class PSEnum:
         return hash(self.name.lower())
 
 
+class SharedIndex(dict):
+    """The lower-case → real name index of one object shape, shared by every object of that shape.
+
+    Cmdlets make tens of thousands of objects of a few dozen shapes, and the evidence keeps the
+    ones it cites: one index dict per object (up to 83 names: a VMNetworkAdapter) was half the
+    memory of the answers a 10,000-VM evidence keeps, and a dict copy per object made. An object
+    that gains a property (Add-Member, `$o.Name = …` in a script: `pwsh.values.set_property`)
+    first takes a plain copy of its own; the shared one refuses every change, so no write can
+    reach the other objects of its shape."""
+
+    __slots__ = ()
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("a shared property index: give the object its own copy (dict(index)) before adding a name")
+
+    __setitem__ = __delitem__ = update = setdefault = pop = popitem = clear = __ior__ = _refuse  # type: ignore[assignment]
+
+    def __reduce__(self) -> Any:  # pickle and copy build it whole, never item by item
+        return SharedIndex, (dict(self),)
+
+
+def own_index(obj: "PSObject") -> dict[str, str]:
+    """The object's index, made its own first if it is a shared one: for the one writer of
+    property names (`pwsh.values.set_property`)."""
+    index = obj._index
+    if type(index) is not dict:
+        index = obj._index = dict(index)
+    return index
+
+
 class PSObject(Mapping[str, Any]):
     """A deserialized PowerShell object: ordered, case-insensitive properties plus type names."""
 

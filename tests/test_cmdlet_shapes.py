@@ -12,20 +12,22 @@ from nestlab.simulator.cmdlets.shapes import VARIES, Shape
 from nestlab.simulator.cmdlets.system import FEATURE_SHAPE
 from nestlab.simulator.cmdlets.vhd import VHD_SHAPE
 from nestlab.simulator.cmdlets.vm import DRIVE_SHAPE, MEMORY_SHAPE, PROCESSOR_SHAPE, VM_SHAPE
+from nestlab.simulator.pwsh.values import set_property
 from nestlab.simulator.generate import generate
 from nestlab.simulator.psdata import Command
 
 SHAPE = Shape("T.Thing", [("Name", VARIES), ("Kind", "fixed"), ("State", enums.on_off(True)), ("Tags", VARIES)])
 
 
-def test_an_object_is_the_one_obj_makes_with_its_own_index_and_lists():
+def test_an_object_is_the_one_obj_makes_with_its_own_lists_and_a_name_added_to_it_alone():
     one = SHAPE.make({"Name": "a", "Tags": []}, to_string="thing a")
     two = SHAPE.make({"Tags": [], "Name": "b"})
     assert one == obj("T.Thing", [("Name", "a"), ("Kind", "fixed"), ("State", enums.on_off(True)), ("Tags", [])])
     assert list(two) == ["Name", "Kind", "State", "Tags"] and two["name"] == "b"
     assert (str(one), str(two), two.type_names) == ("thing a", "T.Thing", ("T.Thing", "System.Object"))
-    one._index["extra"] = "Extra"
-    assert "extra" not in two._index and one["Tags"] is not two["Tags"]
+    set_property(one, "Extra", 1)  # what Add-Member does in a script
+    assert one["extra"] == 1 and "extra" not in two and "extra" not in SHAPE.make({"Name": "c", "Tags": []})
+    assert one["Tags"] is not two["Tags"]
 
 
 def test_a_name_outside_the_shape_is_refused_rather_than_appended():
@@ -157,8 +159,8 @@ def test_an_adopted_dict_is_the_object_make_gives_and_only_an_all_varying_shape_
     adopted = selected.adopt({"Name": "a", "Tags": []})
     assert adopted == selected.make({"Name": "a", "Tags": []}) == obj("Selected.T.Thing", [("Name", "a"), ("Tags", [])])
     assert str(adopted) == "Selected.T.Thing" and adopted["tags"] == []
-    adopted._index["extra"] = "Extra"
-    assert "extra" not in selected.adopt({"Name": "b", "Tags": []})._index  # each object its own index
+    set_property(adopted, "Extra", 1)
+    assert "extra" not in selected.adopt({"Name": "b", "Tags": []})  # a name added to one object only
     with pytest.raises(KeyError):
         SHAPE.adopt({"Name": "a", "Kind": "fixed", "State": None, "Tags": []})  # Kind and State are constants
     with pytest.raises(KeyError):

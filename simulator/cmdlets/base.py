@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable
 
 from nestlab.simulator.kept import Kept, KeptByIdentity
 from nestlab.simulator.model import Lab, Platform, stable_guid
-from nestlab.simulator.psdata import Command, ErrorRecord, PSObject
+from nestlab.simulator.psdata import Command, ErrorRecord, PSObject, SharedIndex
 
 COMMON = ("ErrorAction", "WarningAction", "Verbose", "Debug", "ErrorVariable", "OutVariable", "Confirm", "WhatIf",
           "InformationAction", "PipelineVariable")
@@ -391,16 +391,16 @@ def obj(type_name: str | tuple[str, ...], props: list[tuple[str, Any]] | dict[st
     """An output object with its .NET type name first, as remoting sends it.
 
     The same as `PSObject((*names, "System.Object"), props, to_string)`, but the case-insensitive
-    index of property names is built once per shape (the tuple of names) and copied (a dict copy,
-    not a lower() per name): cmdlets make tens of thousands of objects of a few dozen shapes."""
+    index of property names is built once per shape (the tuple of names) and shared (psdata.SharedIndex:
+    no lower() per name, no copy): cmdlets make tens of thousands of objects of a few dozen shapes."""
     names = (type_name, "System.Object") if isinstance(type_name, str) else (*type_name, "System.Object")
     values = dict(props.items() if isinstance(props, dict) else props)
     shape = tuple(values)
     index = _INDEXES.get(shape)
     if index is None:
-        index = _INDEXES.keep(shape, {k.lower(): k for k in values})
+        index = _INDEXES.keep(shape, SharedIndex({k.lower(): k for k in values}))
     made = PSObject.__new__(PSObject)
-    made.type_names, made._props, made._index = names, values, dict(index)  # its own: scripts add properties
+    made.type_names, made._props, made._index = names, values, index  # shared until a script adds a name (SharedIndex)
     made.to_string = to_string if to_string is not None else names[0]
     return made
 

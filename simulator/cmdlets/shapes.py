@@ -6,14 +6,15 @@ most of which are the same for every VM (AutomaticStopAction, MemoryMaximum, Vrs
 collection makes thousands of these objects per lab. A `Shape` holds the type names, the property
 order, the constant values and the case-insensitive index once; an object is a copy of the
 template with the values that vary written over it. The object is the one `obj()` makes from the
-same list: same type names, same properties in the same order, its own index.
+same list: same type names, same properties in the same order, the same index (shared by the
+shape's objects until a script adds a name to one: psdata.SharedIndex).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from nestlab.simulator.psdata import PSObject
+from nestlab.simulator.psdata import PSObject, SharedIndex
 
 
 class _Varies:
@@ -46,7 +47,7 @@ class Shape:
                 raise TypeError(f"{type_name}.{name}: {type(value).__name__} cannot be shared by every object")
         self.type_names = (type_name, "System.Object") if isinstance(type_name, str) else (*type_name, "System.Object")
         self.template = template
-        self.index = {name.lower(): name for name in template}
+        self.index = SharedIndex({name.lower(): name for name in template})  # every object's, until one adds a name
         self.varying = frozenset(name for name, value in props if value is VARIES)
         self.all_vary = len(self.varying) == len(template)  # no constant at all (`adopt`)
         self.size, self.name = len(template), self.type_names[0]  # read by every `make`
@@ -60,7 +61,7 @@ class Shape:
         made = _new_object(PSObject)
         made.type_names = self.type_names
         made._props = props
-        made._index = self.index.copy()  # its own index
+        made._index = self.index  # shared by the shape's objects (psdata.SharedIndex)
         made.to_string = self.name if to_string is None else to_string
         return made
 
@@ -81,7 +82,7 @@ class Shape:
         if not self.all_vary or len(props) != len(self.template):
             raise KeyError(f"{self.type_names[0]}: a constant in the shape, or not as many values as names")
         made = PSObject.__new__(PSObject)
-        made.type_names, made._props, made._index = self.type_names, props, self.index.copy()  # its own index
+        made.type_names, made._props, made._index = self.type_names, props, self.index  # shared (psdata.SharedIndex)
         made.to_string = self.type_names[0]
         return made
 
