@@ -63,7 +63,7 @@ class Edge(StrEnum):
 
 
 def _frozen(cls: type) -> type:
-    return dataclass(frozen=True, kw_only=True, slots=True)(cls)
+    return dataclass(frozen=True, kw_only=True)(cls)
 
 
 Background = Literal["minimal", "realistic"]

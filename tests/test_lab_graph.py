@@ -4,7 +4,7 @@
 evidence rebuild make ~11 of them per VM), and every edge of one kind shares one key dict and one
 data dict that refuse changes. The graph must still be exactly the one networkx's own calls build
 (same nodes, adjacency, order and data), stay a working networkx graph for whoever edits it through
-networkx, and copy, pickle and compare as before. The records carry no instance dict (`slots=True`).
+networkx, and copy, pickle and compare as before.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import networkx as nx
 import pytest
 
 from nestlab.simulator.generate import generate
-from nestlab.simulator.model import VM, Adapter, Edge, Host, Lab, Switch, Vhd, adapter_id, switch_id, vhd_id, vm_id
+from nestlab.simulator.model import VM, Adapter, Cpu, Edge, Host, Lab, OSInfo, Switch, Vhd, adapter_id, switch_id, vhd_id, vm_id
 
 
 def built(lab: Lab) -> Lab:
@@ -123,15 +123,17 @@ def test_copy_pickle_and_deepcopy_keep_the_lab_and_its_sharing():
     assert lab.vms(host)[0] == vm and lab.adapters(vm) and copied.vms(host)[:1] != [vm]
 
 
-def test_records_have_slots_and_keep_replace_copy_and_pickle():
+def test_records_keep_replace_copy_pickle_and_their_class_defaults():
+    """No `slots=True` on the records: diagnosis/parse.py reads defaults off the classes
+    (`Cpu.cores`, `Vhd.size_gb`, `OSInfo.caption`), which slots turn into member descriptors."""
     lab = generate(seed=5, hosts=1, depth=2, vms_per_host=4)
     for node in lab:
         record = lab[node] if lab.kind(node) else None
         if record is None:
             continue
-        assert not hasattr(record, "__dict__")
         assert dataclasses.replace(record) == record == copy.copy(record) == pickle.loads(pickle.dumps(record))
         assert hash(record) == hash(copy.deepcopy(record))
+    assert (Cpu.cores, Vhd.size_gb, OSInfo.caption) == (Cpu().cores, Vhd(path="x").size_gb, OSInfo().caption)
 
 
 def test_records_read_through_the_lab_follow_every_change():
