@@ -41,36 +41,15 @@ def run(lab: Lab, context: str, pipeline: tuple[Command, ...], *, request: Any =
         plan = kept[1] if kept is not None and kept[0] is pipeline else plan_of(pipeline)
     if plan.missing is not None:
         return Result((), (command_not_found(plan.missing),), True, request=request)
-    entries, bound, quiet = plan.entries, plan.bound, plan.quiet
     ctx = Ctx(lab, context, None, run)
-    if plan.reads:
-        return _run_reading(ctx, pipeline, plan, request)
-    errors = ctx.errors
+    reads = RepeatedReads(lab, context, pipeline, plan.entries) if plan.reads else None
     objects: list = []
-    try:
-        for stage in range(len(pipeline)):
-            if not objects and stage >= quiet:
-                break  # nothing reaches the stages left, and none of them runs without input
-            entry, named = entries[stage], bound[stage]
-            call = bind(entry, pipeline[stage], objects) if named is None else \
-                Call(entry, dict(named[0]), named[1], objects)
-            objects = list(entry.func(ctx, call) or ())
-    except Terminating as stop:
-        return Result((), (*errors, stop.record), True, request=request)
-    if not objects and not errors and request is None:
-        return NOTHING
-    return _answer(tuple(objects), tuple(errors), request)
-
-
-def _run_reading(ctx: Ctx, pipeline: tuple[Command, ...], plan: "_Plan", request: Any) -> Result:
-    """`run` for a pipeline that starts with read-only stages (`RepeatedReads`): it may start
-    from a kept prefix's output, and keeps the outputs its caller cannot reach."""
-    entries, bound, quiet = plan.entries, plan.bound, plan.quiet
-    reads = RepeatedReads(ctx.lab, ctx.owner, pipeline, entries)
-    objects: list = []
-    done, seen = reads.longest_seen()
-    if seen is not None:
-        objects, ctx.errors[:] = list(seen.objects), list(seen.errors)
+    done = 0
+    if reads is not None:  # it may start from a kept prefix's output
+        done, seen = reads.longest_seen()
+        if seen is not None:
+            objects, ctx.errors[:] = list(seen.objects), list(seen.errors)
+    entries, bound, quiet, errors = plan.entries, plan.bound, plan.quiet, ctx.errors
     try:
         for stage in range(done, len(pipeline)):
             if not objects and stage >= quiet:
@@ -79,13 +58,15 @@ def _run_reading(ctx: Ctx, pipeline: tuple[Command, ...], plan: "_Plan", request
             call = bind(entry, pipeline[stage], objects) if named is None else \
                 Call(entry, dict(named[0]), named[1], objects)
             objects = list(entry.func(ctx, call) or ())
-            reads.ran(stage, objects, ctx.errors)
+            if reads is not None:
+                reads.ran(stage, objects, errors)
     except Terminating as stop:
-        return Result((), (*ctx.errors, stop.record), True, request=request)
-    reads.handed_out(objects)
-    if not objects and not ctx.errors and request is None:
+        return Result((), (*errors, stop.record), True, request=request)
+    if reads is not None:
+        reads.handed_out(objects)  # keeps the outputs its caller cannot reach
+    if not objects and not errors and request is None:
         return NOTHING
-    return _answer(tuple(objects), tuple(ctx.errors), request)
+    return _answer(tuple(objects), tuple(errors), request)
 
 
 def _answer(output: tuple[Any, ...], errors: tuple[ErrorRecord, ...], request: Any) -> Result:

@@ -194,13 +194,7 @@ def test_a_platforms_own_sources_are_kept_as_one_group_and_read_as_an_entry_per_
     showed), not an entry per probe. Cited, each platform node shows the Sources an entry per
     probe made, after what its parent showed of it (a VM's settings). Fails if a probe, an empty
     answer's `{}`, a text answer or the order is lost, or if the entries come back."""
-    lab = labfile.load("builtin:reference")
-    session = SimSession(lab)
-    hosts = session.hosts()
-    walks = [collect._walk_one(session, host, None) for host in hosts]
-    builder = parse.Builder(Lab("evidence"))
-    for host, walked in zip(hosts, walks):
-        collect._rebuild_host(builder, host, walked, collect.Walk())
+    builder, walks = _reference_rebuilt()
     kept = {node: list(entries) for node, entries in builder.sources.items()}
     assert all(len(entry) == 4 for entries in kept.values() for entry in entries)
     assert set(builder._platforms) == {p.node for platforms, _ in walks for p in platforms}
@@ -285,13 +279,7 @@ def test_what_a_parent_shows_of_each_vm_is_kept_as_one_group_read_as_its_entries
     entry, its command or the order is lost."""
     from nestlab.simulator.model import VM
 
-    lab = labfile.load("builtin:reference")
-    session = SimSession(lab)
-    hosts = session.hosts()
-    walks = [collect._walk_one(session, host, None) for host in hosts]
-    builder = parse.Builder(Lab("evidence"))
-    for host, walked in zip(hosts, walks):
-        collect._rebuild_host(builder, host, walked, collect.Walk())
+    builder, walks = _reference_rebuilt()
     groups = {node: group for node, group in builder.sources.items() if isinstance(builder.lab[node], VM)}
     assert groups and all(isinstance(group, parse.VmShown) for group in groups.values())
     reads = {p.node: p.read for platforms, _ in walks for p in platforms}
@@ -349,3 +337,14 @@ def test_a_disk_or_adapter_shown_by_one_object_is_kept_as_one_group_read_as_its_
             assert (key, obj) in {(k, o) for k, o in reads[owner].keyed_vhd_objects()} and obj["Path"] == record.path
             disks += 1
     assert adapters > 10 and disks > 10 and with_bandwidth
+
+
+def _reference_rebuilt() -> tuple[parse.Builder, list]:
+    """builtin:reference walked and rebuilt host by host, as `collect` does: the builder (not
+    finished, so a test can read what it keeps) and each host's walk."""
+    session = SimSession(labfile.load("builtin:reference"))
+    walks = [collect._walk_one(session, host, None) for host in session.hosts()]
+    builder = parse.Builder(Lab("evidence"))
+    for host, walked in zip(session.hosts(), walks):
+        collect._rebuild_host(builder, host, walked, collect.Walk())
+    return builder, walks
