@@ -4,8 +4,9 @@ A bench is a module `bench/NAME.py` whose `run(*, quick: bool) -> dict` returns 
 "columns", "rows", "notes", "data", "ratios"}: rows are formatted strings for its own table, and
 `ratios` are its figures, each {"figure", "ratio", "goal", "met"} (`ratio` None when the figure
 is a count or a time, `met` None when it has no goal). Both sides of every ratio are measured in
-the same run, so the load of a shared machine weighs on both alike. Adding a bench is adding a
-module and its name to BENCHES.
+the same run, so the load of a shared machine weighs on both alike. Each bench runs in an
+interpreter of its own (bench/isolated.py: no bench inherits another's heap; `--in-process` for
+tests and profilers). Adding a bench is adding a module and its name to BENCHES.
 
 A bench that cannot run (no Docker, a port it cannot bind, a bug) becomes one figure saying why —
 never a traceback that loses the others. The run is written, atomically, to
@@ -29,6 +30,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from bench.isolated import not_measured, run_isolated
 from nestlab.simulator.labfile import write_atomic
 
 BENCHES = ("startup", "labs", "diagnosis", "endpoint", "scripts", "fleet")
@@ -40,19 +42,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", choices=BENCHES, help="run only this bench (repeatable)")
     parser.add_argument("--quick", action="store_true", help="small sizes and few repeats (a smoke run, about a minute)")
     parser.add_argument("--results", type=Path, default=RESULTS, help=f"where the run files go (default {RESULTS})")
+    parser.add_argument("--in-process", action="store_true",
+                        help="run every bench in this process (default: each in a fresh interpreter, bench/isolated.py)")
     args = parser.parse_args(argv)
     console = Console()
     started = time.time()
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started))
     name = f"run-{stamp}" + ("-quick" if args.quick else "")
     run = {"name": name, "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)), "quick": args.quick,
+           "isolated": not args.in_process,
            "cpus": os.cpu_count(), "python": sys.version.split()[0], "load_average_before": _load()}
     figures: list[dict[str, Any]] = []
     benches: dict[str, dict[str, Any]] = {}
     for bench in args.only or BENCHES:
         begun = time.perf_counter()
         with console.status(f"bench {bench} …"):
-            report = run_bench(bench, quick=args.quick)
+            report = run_bench(bench, quick=args.quick) if args.in_process else run_isolated(bench, quick=args.quick)
         report["seconds"] = round(time.perf_counter() - begun, 1)
         benches[bench] = report
         console.print(_table(report))
@@ -75,9 +80,7 @@ def run_bench(name: str, *, quick: bool) -> dict[str, Any]:
     except Exception as exc:  # noqa: BLE001 - any failure of one bench is that bench's figure, not the run's end
         where = traceback.extract_tb(exc.__traceback__)[-1]
         why = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} ({Path(where.filename).name}:{where.lineno})"
-        return {"title": f"bench {name}: not measured", "columns": ["why"], "rows": [[why]], "notes": [],
-                "data": {"error": why},
-                "ratios": [{"figure": f"bench {name}", "ratio": None, "goal": f"not measured: {why}", "met": None}]}
+        return not_measured(name, why)
 
 
 def write_run(folder: Path, name: str, result: dict[str, Any], *, latest: str) -> list[Path]:

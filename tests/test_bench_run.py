@@ -34,6 +34,35 @@ def test_a_quick_run_writes_the_run_and_latest_as_json_and_markdown(tmp_path):
     for f in figures:
         assert f"| scripts | {f['figure']} |" in markdown
     assert not (tmp_path / "latest.json").exists()  # a quick run never stands in for a full one
+    assert result["run"]["isolated"] is True  # each bench in an interpreter of its own, by default
+
+
+def test_a_bench_runs_in_a_fresh_interpreter_and_its_report_comes_back_whole(monkeypatch):
+    """bench/isolated.py: the bench runs in a new `python -m bench.isolated` (no bench inherits
+    another's heap), and the report that child writes is what the parent gets back."""
+    from bench import isolated
+
+    commands: list[list[str]] = []
+    real_run = isolated.subprocess.run
+
+    def spy(command, **kwargs):
+        commands.append(command)
+        return real_run(command, **kwargs)
+
+    monkeypatch.setattr(isolated.subprocess, "run", spy)
+    report = isolated.run_isolated("startup", quick=True)
+    assert [c[1:4] for c in commands] == [["-m", "bench.isolated", "startup"]]
+    assert report["title"] and report["ratios"] and "not measured" not in report["title"]
+    assert all(set(f) >= {"figure", "ratio", "goal", "met"} for f in report["ratios"])
+
+
+def test_a_child_that_ends_without_a_report_is_a_figure_that_says_why():
+    from bench import isolated
+
+    report = isolated.run_isolated("startup", quick=True, python="/bin/false")
+    (figure,) = report["ratios"]
+    assert figure["ratio"] is None and figure["met"] is None
+    assert figure["goal"].startswith("not measured: its process ended with exit code 1 and no report")
 
 
 def test_a_bench_that_fails_is_a_figure_that_says_why_and_the_run_goes_on(tmp_path, monkeypatch, capsys):
@@ -45,7 +74,7 @@ def test_a_bench_that_fails_is_a_figure_that_says_why_and_the_run_goes_on(tmp_pa
     broken.run = run
     monkeypatch.setitem(sys.modules, "bench.broken", broken)
     monkeypatch.setattr("bench.__main__.BENCHES", ("broken", "scripts"))
-    assert main(["--quick", "--only", "broken", "--only", "scripts", "--results", str(tmp_path)]) == 0
+    assert main(["--quick", "--in-process", "--only", "broken", "--only", "scripts", "--results", str(tmp_path)]) == 0
     result = json.loads((tmp_path / "latest-quick.json").read_text(encoding="utf-8"))
     (failed,) = [f for f in result["figures"] if f["bench"] == "broken"]
     assert failed["ratio"] is None and failed["met"] is None
