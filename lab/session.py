@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from nestlab.simulator import repeated_reads
 from nestlab.simulator.clixml import roundtrip_result, wire_copy_result
 from nestlab.simulator.errors import BadInput
 from nestlab.simulator.model import Lab, NodeId
@@ -47,6 +48,7 @@ class SimSession(Runs):
         self.lab = lab
         self.round_trips = 0
         self.wire = roundtrip_result if exact_wire else wire_copy_result
+        repeated_reads.forget(lab)  # nothing kept from an earlier session's reads: each starts cold
 
     def hosts(self) -> list[str]:
         return list(self.lab.hosts())
