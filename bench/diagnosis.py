@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from bench.labs import Size, _best, _peak_bytes, repeats_for
+from bench.labs import Size, _best, _peak_bytes, interleaved, repeats_for
 from nestlab.diagnosis.collect import Walk, collect
 from nestlab.diagnosis.engine import diagnose
 from nestlab.lab.diagnose import diagnose_session
@@ -135,7 +135,7 @@ class Scale:
 def run(*, quick: bool = False) -> dict[str, Any]:
     """The bench report: {title, columns, rows, notes, data} (see bench/__main__.py)."""
     reference = measure_reference()
-    scales = [measure_scale(size) for size in (QUICK_SIZES if quick else SIZES)]
+    scales = measure_scales(QUICK_SIZES if quick else SIZES)
     split = measure_split(SIZES[1])
     growth = _growth(scales)
     goal = next((s for s in scales if s.vms == GOAL_VMS), None)
@@ -161,7 +161,7 @@ def run(*, quick: bool = False) -> dict[str, Any]:
         "SimSession answers through clixml.wire_copy (the CLIXML round trip without the text; "
         "tests/test_speed_wire.py keeps it identical to the real one)",
         f"each size: the best of {', '.join(f'{repeats_for(s.vms, largest=GOAL_REPEATS)} runs for {s.vms:,} VMs' for s in scales)}, "
-        "wall and CPU time apart; "
+        "the sizes taking turns (one run of each, then the next round), wall and CPU time apart; "
         "'first run': the first diagnosis of the freshly made lab, which also builds what the lab keeps until it changes",
         *split_notes(split),
     ]
@@ -213,23 +213,27 @@ def measure_reference(runs: int = REFERENCE_RUNS) -> Reference:
 
 def measure_scale(size: Size, *, trace: bool | None = None, repeats: int | None = None) -> Scale:
     """One size: the best of `repeats` diagnoses, wall and CPU time each the least of its runs."""
-    lab = generate(seed=size.vms, hosts=size.hosts, depth=2, vms_per_host=size.per_host)
-    repeats = repeats or repeats_for(size.vms, largest=GOAL_REPEATS)
-    seconds = cpu = float("inf")
-    first = 0.0
-    for run in range(repeats):
-        diagnosis = None  # type: ignore[assignment]  # the previous run's evidence freed outside the clock
-        start, started_cpu = time.perf_counter(), time.process_time()
+    return measure_scales((size,), trace=trace, repeats=repeats)[0]
+
+
+def measure_scales(sizes: tuple[Size, ...], *, trace: bool | None = None, repeats: int | None = None) -> list[Scale]:
+    """Each size's best of `repeats` diagnoses (`repeats_for` its size by default), the sizes taking
+    turns (`bench.labs.interleaved`: both sides of a 10× ratio in the same minutes); then what one
+    more diagnosis of each shows (platforms, round trips) and, up to TRACED_UP_TO, its traced peak."""
+    labs = [generate(seed=size.vms, hosts=size.hosts, depth=2, vms_per_host=size.per_host) for size in sizes]
+    timings = interleaved([(lambda lab=lab: diagnose_session(SimSession(lab), target=lab.name),
+                            repeats or repeats_for(size.vms, largest=GOAL_REPEATS)) for size, lab in zip(sizes, labs)])
+    scales = []
+    for size, lab, timing in zip(sizes, labs, timings):
+        traced = size.vms <= TRACED_UP_TO if trace is None else trace
+        peak = _peak_bytes(lambda: diagnose_session(SimSession(lab), target=lab.name)) / 2**20 if traced else None
         diagnosis = diagnose_session(SimSession(lab), target=lab.name)
-        seconds = min(seconds, time.perf_counter() - start)
-        cpu = min(cpu, time.process_time() - started_cpu)
-        first = first or time.process_time() - started_cpu
-    traced = size.vms <= TRACED_UP_TO if trace is None else trace
-    peak = _peak_bytes(lambda: diagnose_session(SimSession(lab), target=lab.name)) / 2**20 if traced else None
-    walk = diagnosis.walk
-    platforms = len(diagnosis.evidence.lab.hosts()) + sum(
-        1 for vm in diagnosis.evidence.lab.all_vms() if diagnosis.evidence.lab[vm].state == "Running")
-    return Scale(size.vms, size.hosts, platforms, sum(walk.round_trips.values()), seconds, cpu, peak, first)
+        evidence = diagnosis.evidence.lab
+        platforms = len(evidence.hosts()) + sum(1 for vm in evidence.all_vms() if evidence[vm].state == "Running")
+        scales.append(Scale(size.vms, size.hosts, platforms, sum(diagnosis.walk.round_trips.values()),
+                            timing.wall, timing.cpu, peak, timing.first_cpu))
+        del diagnosis, evidence
+    return scales
 
 
 def measure_split(size: Size, repeats: int = 2) -> Split:

@@ -68,7 +68,8 @@ class Measure:
 
 def run(*, quick: bool = False) -> dict[str, Any]:
     """The bench report: {title, columns, rows, notes, data} (see bench/__main__.py)."""
-    measures = [_measure(size) for size in (QUICK_SIZES if quick else SIZES)]
+    with tempfile.TemporaryDirectory(prefix="nestlab-bench-") as folder:
+        measures = measure_sizes(QUICK_SIZES if quick else SIZES, Path(folder))
     growth = _growth(measures)
     rows = [
         [f"{m.vms:,}", f"{m.nodes:,}", f"{m.file_kb:,}", f"{m.load_s:.3f}", f"{m.build_s:.3f}", f"{m.peak_mb:.1f}",
@@ -108,18 +109,53 @@ def run(*, quick: bool = False) -> dict[str, Any]:
     }
 
 
-def _measure(size: Size) -> Measure:
-    lab = generate(seed=size.vms, hosts=size.hosts, depth=2, vms_per_host=size.per_host)
-    data = lab_to_data(lab)
-    with tempfile.TemporaryDirectory(prefix="nestlab-bench-") as folder:
-        path = Path(folder) / f"lab-{size.vms}.yaml"
+def measure_sizes(sizes: tuple[Size, ...], folder: Path) -> list[Measure]:
+    """Each size's lab written to `folder` (not timed), then the loads of all sizes timed in turns
+    (`interleaved`), then each size's build alone and its traced peak."""
+    labs = [generate(seed=size.vms, hosts=size.hosts, depth=2, vms_per_host=size.per_host) for size in sizes]
+    paths = []
+    for size, lab in zip(sizes, labs):
+        path = folder / f"lab-{size.vms}.yaml"
         path.write_text(dumps(lab), encoding="utf-8")
-        repeats = repeats_for(size.vms, largest=GOAL_REPEATS)
-        load_s, load_cpu_s = _best_wall_and_cpu(lambda: load(path), repeats)
-        build_s = _best(lambda: lab_from_data(data), repeats)
+        paths.append(path)
+    loads = interleaved([(lambda path=path: load(path), repeats_for(size.vms, largest=GOAL_REPEATS))
+                         for size, path in zip(sizes, paths)])
+    measures = []
+    for size, lab, path, timing in zip(sizes, labs, paths, loads):
+        data = lab_to_data(lab)
+        build_s = _best(lambda: lab_from_data(data), repeats_for(size.vms, largest=GOAL_REPEATS))
         peak = _peak_bytes(lambda: load(path))
-        file_kb = path.stat().st_size // 1024
-    return Measure(size.vms, lab.graph.number_of_nodes(), file_kb, load_s, build_s, load_cpu_s, peak / 2**20)
+        measures.append(Measure(size.vms, lab.graph.number_of_nodes(), path.stat().st_size // 1024, timing.wall,
+                                build_s, timing.cpu, peak / 2**20))
+    return measures
+
+
+@dataclass(frozen=True)
+class Timing:
+    """The runs of one action: the fastest wall time, the least CPU time, and the first run's CPU."""
+
+    wall: float
+    cpu: float
+    first_cpu: float
+
+
+def interleaved(actions: list[tuple[Callable[[], object], int]]) -> list[Timing]:
+    """Each (action, runs) timed `runs` times, the actions taking turns — round 1 runs each once,
+    round 2 each that has runs left, … — so that the two sides of a 10× ratio are measured in the
+    same minutes: this machine's speed drifts within a bench (it shares its cores), and sizes
+    measured one after the other put the drift into the ratio."""
+    walls: list[list[float]] = [[] for _ in actions]
+    cpus: list[list[float]] = [[] for _ in actions]
+    for round_ in range(max((runs for _, runs in actions), default=0)):
+        for i, (action, runs) in enumerate(actions):
+            if round_ >= runs:
+                continue
+            start, started_cpu = time.perf_counter(), time.process_time()
+            made = action()
+            walls[i].append(time.perf_counter() - start)
+            cpus[i].append(time.process_time() - started_cpu)
+            del made  # freed outside the clocks
+    return [Timing(min(w), min(c), c[0]) for w, c in zip(walls, cpus)]
 
 
 def _best(action: Callable[[], object], repeats: int, clock: Callable[[], float] = time.perf_counter) -> float:
@@ -131,19 +167,6 @@ def _best(action: Callable[[], object], repeats: int, clock: Callable[[], float]
         times.append(clock() - start)
         del made  # freed outside the clock: what was made is measured, not its teardown
     return min(times)
-
-
-def _best_wall_and_cpu(action: Callable[[], object], repeats: int) -> tuple[float, float]:
-    """The fastest wall time and the least CPU time of the same `repeats` runs (each clock read on
-    every run): twice the samples of each for the time of timing them apart."""
-    walls, cpus = [], []
-    for _ in range(repeats):
-        start, started_cpu = time.perf_counter(), time.process_time()
-        made = action()
-        walls.append(time.perf_counter() - start)
-        cpus.append(time.process_time() - started_cpu)
-        del made  # freed outside the clocks
-    return min(walls), min(cpus)
 
 
 def _peak_bytes(action: Callable[[], object]) -> int:

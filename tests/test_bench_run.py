@@ -108,3 +108,14 @@ def test_when_the_served_process_cannot_start_the_request_counts_still_stand(mon
     assert by_figure["HTTP requests per host, builtin:reference"]["met"] is not None
     lagged = by_figure[f"4 hosts vs 1, {endpoint.LATENCY_MS:g} ms per request"]
     assert lagged["ratio"] is None and lagged["goal"] == "not measured: RuntimeError: nestlab serve did not list its 4 hosts (exit code 2)"
+
+
+def test_sizes_take_turns_so_both_sides_of_a_ratio_share_the_same_minutes():
+    """bench.labs.interleaved: one run of each action per round, while it has runs left; each
+    action's figures are the least of its own runs, the first run's CPU kept apart."""
+    from bench.labs import interleaved
+
+    order: list[str] = []
+    timings = interleaved([(lambda: order.append("small"), 3), (lambda: order.append("large"), 1)])
+    assert order == ["small", "large", "small", "small"]
+    assert len(timings) == 2 and all(t.wall >= 0 and t.cpu >= 0 and t.first_cpu >= t.cpu for t in timings)
