@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from bench.labs import Size, _best, _peak_bytes, interleaved, repeats_for
+from bench.labs import RUNS, Size, _best, _peak_bytes, interleaved
 from nestlab.diagnosis.collect import Walk, collect
 from nestlab.diagnosis.engine import diagnose
 from nestlab.lab.diagnose import diagnose_session
@@ -42,7 +42,6 @@ SIZES = (Size(100, 1), Size(1_000, 10), Size(10_000, 100))
 QUICK_SIZES = SIZES[:2]
 GOAL_GROWTH = 1.1  # issue 17: 10× the lab in at most 11× the time
 TRACED_UP_TO = 1_000  # VMs: peak memory is traced up to this size
-GOAL_REPEATS = 3  # best of N for the 10,000-VM lab, whose run alone takes seconds (smaller sizes: `repeats_for`)
 
 
 class TimingSession(SimSession):
@@ -160,7 +159,7 @@ def run(*, quick: bool = False) -> dict[str, Any]:
           for a, b in zip(scales, scales[1:]) if b.vms == 10 * a.vms),
         "SimSession answers through clixml.wire_copy (the CLIXML round trip without the text; "
         "tests/test_speed_wire.py keeps it identical to the real one)",
-        f"each size: the best of {', '.join(f'{repeats_for(s.vms, largest=GOAL_REPEATS)} runs for {s.vms:,} VMs' for s in scales)}, "
+        f"each size: the best of {RUNS} runs, "
         "the sizes taking turns (one run of each, then the next round), wall and CPU time apart; "
         "'first run': the first diagnosis of the freshly made lab, which also builds what the lab keeps until it changes",
         *split_notes(split),
@@ -217,12 +216,12 @@ def measure_scale(size: Size, *, trace: bool | None = None, repeats: int | None 
 
 
 def measure_scales(sizes: tuple[Size, ...], *, trace: bool | None = None, repeats: int | None = None) -> list[Scale]:
-    """Each size's best of `repeats` diagnoses (`repeats_for` its size by default), the sizes taking
+    """Each size's best of `repeats` diagnoses (`RUNS` by default), the sizes taking
     turns (`bench.labs.interleaved`: both sides of a 10× ratio in the same minutes); then what one
     more diagnosis of each shows (platforms, round trips) and, up to TRACED_UP_TO, its traced peak."""
     labs = [generate(seed=size.vms, hosts=size.hosts, depth=2, vms_per_host=size.per_host) for size in sizes]
     timings = interleaved([(lambda lab=lab: diagnose_session(SimSession(lab), target=lab.name),
-                            repeats or repeats_for(size.vms, largest=GOAL_REPEATS)) for size, lab in zip(sizes, labs)])
+                            repeats or RUNS) for size, lab in zip(sizes, labs)])
     scales = []
     for size, lab, timing in zip(sizes, labs, timings):
         traced = size.vms <= TRACED_UP_TO if trace is None else trace
