@@ -187,6 +187,29 @@ def test_c_loader_reads_exactly_what_pure_ruamel_reads():
         assert labfile.C_LOADER(text).get_single_data() == YAML(typ="safe", pure=True).load(text)
 
 
+@pytest.mark.skipif(labfile.C_LOADER is None, reason="ruamel.yaml[libyaml] (ruamel.yaml.clibz) is not installed")
+def test_each_load_resolves_its_own_scalars_once_and_keeps_none_for_the_next(monkeypatch):
+    """A plain scalar is resolved once per load (they repeat: Running, true, TCP), and nothing is
+    kept from one load to the next: a second load of the same text costs what the first did."""
+    from ruamel.yaml.resolver import VersionedResolver
+
+    calls = []
+    real = VersionedResolver.resolve
+
+    def counted(self, kind, value, implicit):
+        calls.append(value)
+        return real(self, kind, value, implicit)
+
+    monkeypatch.setattr(VersionedResolver, "resolve", counted)
+    text = "a: [Running, Running, true, true, 10, 10, HV01]\nb: {x: Running}\n"
+    per_load = []
+    for _ in range(2):
+        calls.clear()
+        assert labfile.parse(text) == {"a": ["Running", "Running", True, True, 10, 10, "HV01"], "b": {"x": "Running"}}
+        per_load.append(sorted(c for c in calls if c in ("Running", "true", "10", "HV01")))
+    assert per_load[0] == per_load[1] == ["10", "HV01", "Running", "true"]
+
+
 def test_what_libyaml_refuses_goes_to_ruamels_own_parser(monkeypatch):
     from ruamel.yaml.error import YAMLError
 
