@@ -27,6 +27,8 @@ import networkx as nx
 from networkx.classes.reportviews import (DiMultiDegreeView, InMultiDegreeView, InMultiEdgeView, OutMultiDegreeView,
                                           OutMultiEdgeView)
 
+from nestlab.simulator.shared_dict import SharedDict
+
 
 # ----------------------------------------------------------------------------------------------
 # Vocabulary
@@ -438,7 +440,7 @@ def derived_mac(node_id: str) -> str:
 # ----------------------------------------------------------------------------------------------
 
 
-class _EdgeData(dict):
+class _EdgeData(SharedDict):
     """The data dict every edge of one kind shares: `{"kind": kind}` and nothing else.
 
     An edge of a lab carries only its kind (also its key), so the ~70,000 edges of a 10,000-VM lab
@@ -448,12 +450,8 @@ class _EdgeData(dict):
     (copy on write), and `graph.edges[u, v, k][...] = ...` raises instead of writing to all."""
 
     __slots__ = ()
-
-    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
-        raise TypeError("an edge's data is shared by every edge of its kind: change edges through the Lab "
-                        "or graph.add_edge/remove_edge, not in place")
-
-    __setitem__ = __delitem__ = update = setdefault = pop = popitem = clear = __ior__ = _refuse
+    REFUSAL = ("an edge's data is shared by every edge of its kind: change edges through the Lab "
+               "or graph.add_edge/remove_edge, not in place")
 
     def __reduce__(self) -> Any:  # pickle and copy give the one shared dict back
         return _edge_data, (str(self["kind"]),)

@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Mapping
 
+from nestlab.simulator.shared_dict import SharedDict
+
 
 @dataclass(frozen=True)
 class PSEnum:
@@ -40,7 +42,7 @@ class PSEnum:
         return hash(self.name.lower())
 
 
-class SharedIndex(dict):
+class SharedIndex(SharedDict):
     """The lower-case → real name index of one object shape, shared by every object of that shape.
 
     Cmdlets make tens of thousands of objects of a few dozen shapes, and the evidence keeps the
@@ -51,11 +53,7 @@ class SharedIndex(dict):
     reach the other objects of its shape."""
 
     __slots__ = ()
-
-    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
-        raise TypeError("a shared property index: give the object its own copy (dict(index)) before adding a name")
-
-    __setitem__ = __delitem__ = update = setdefault = pop = popitem = clear = __ior__ = _refuse  # type: ignore[assignment]
+    REFUSAL = "a shared property index: give the object its own copy (psdata.own_index) before adding a name"
 
     def __reduce__(self) -> Any:  # pickle and copy build it whole, never item by item
         return SharedIndex, (dict(self),)
