@@ -9,9 +9,11 @@ of 10,000 VMs under 5 s; time growing linearly with the VMs.
   split into collection and rules; round trips per host (batches the collector sent, guests
   included) and pipelines in all.
 * scaling — generated labs of 100, 1,000 and 10,000 VMs (1, 10 and 100 hosts of 100 VMs each, two
-  levels deep, as `nestlab generate --hosts H --vms 100` makes them), one timed run each, and the
-  ratio of 10× the lab to the time (issue 17: ≤ 11×); peak memory from a separate traced run (tracemalloc slows
-  what it traces), skipped for the largest lab unless asked, where it would take minutes.
+  levels deep, as `nestlab generate --hosts H --vms 100` makes them), the best of RUNS samples each,
+  a sample of a smaller lab being as many diagnoses back to back as make 10,000 VMs
+  (`bench.labs.equal_windows`), and the ratio of 10× the lab to the time (issue 17: ≤ 11×); peak
+  memory from a separate traced run (tracemalloc slows what it traces), skipped for the largest lab
+  unless asked, where it would take minutes.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from bench.labs import RUNS, Size, _best, _peak_bytes, interleaved
+from bench.labs import RUNS, Size, Timed, _best, _peak_bytes, equal_windows, interleaved, sampling_notes
 from nestlab.diagnosis.collect import Walk, collect
 from nestlab.diagnosis.engine import diagnose
 from nestlab.lab.diagnose import diagnose_session
@@ -129,6 +131,8 @@ class Scale:
     cpu_seconds: float  # this process's CPU time: what the machine's other load does not inflate
     peak_mb: float | None
     first_cpu_seconds: float = 0.0  # the first run on the freshly made lab: it also builds the lab's indexes
+    single_cpu_seconds: float = 0.0  # the least CPU time of one diagnosis alone (the estimator before stop 23)
+    repeat: int = 1  # diagnoses per sample
 
 
 def run(*, quick: bool = False) -> dict[str, Any]:
@@ -159,8 +163,8 @@ def run(*, quick: bool = False) -> dict[str, Any]:
           for a, b in zip(scales, scales[1:]) if b.vms == 10 * a.vms),
         "SimSession answers through clixml.wire_copy (the CLIXML round trip without the text; "
         "tests/test_speed_wire.py keeps it identical to the real one)",
-        f"each size: the best of {RUNS} runs, "
-        "the sizes taking turns (one run of each, then the next round), wall and CPU time apart; "
+        *sampling_notes("diagnoses", [(s.vms, s.cpu_seconds, s.single_cpu_seconds, s.repeat) for s in scales]),
+        "seconds and CPU s are per diagnosis (a sample's time over its diagnoses), wall and CPU time apart; "
         "'first run': the first diagnosis of the freshly made lab, which also builds what the lab keeps until it changes",
         *split_notes(split),
     ]
@@ -216,12 +220,14 @@ def measure_scale(size: Size, *, trace: bool | None = None, repeats: int | None 
 
 
 def measure_scales(sizes: tuple[Size, ...], *, trace: bool | None = None, repeats: int | None = None) -> list[Scale]:
-    """Each size's best of `repeats` diagnoses (`RUNS` by default), the sizes taking
-    turns (`bench.labs.interleaved`: both sides of a 10× ratio in the same minutes); then what one
-    more diagnosis of each shows (platforms, round trips) and, up to TRACED_UP_TO, its traced peak."""
+    """Each size's best of `repeats` samples (`RUNS` by default), the sizes taking turns and a
+    smaller size's sample as many diagnoses as make the largest's VMs (`bench.labs.interleaved`,
+    `equal_windows`: both sides of a 10× ratio in the same minutes, for as long and with as much
+    memory); then what one more diagnosis of each shows (platforms, round trips) and, up to
+    TRACED_UP_TO, its traced peak."""
     labs = [generate(seed=size.vms, hosts=size.hosts, depth=2, vms_per_host=size.per_host) for size in sizes]
-    timings = interleaved([(lambda lab=lab: diagnose_session(SimSession(lab), target=lab.name),
-                            repeats or RUNS) for size, lab in zip(sizes, labs)])
+    timings = interleaved([Timed(lambda lab=lab: diagnose_session(SimSession(lab), target=lab.name), repeats or RUNS, repeat)
+                           for lab, repeat in zip(labs, equal_windows(sizes))])
     scales = []
     for size, lab, timing in zip(sizes, labs, timings):
         traced = size.vms <= TRACED_UP_TO if trace is None else trace
@@ -230,7 +236,7 @@ def measure_scales(sizes: tuple[Size, ...], *, trace: bool | None = None, repeat
         evidence = diagnosis.evidence.lab
         platforms = len(evidence.hosts()) + sum(1 for vm in evidence.all_vms() if evidence[vm].state == "Running")
         scales.append(Scale(size.vms, size.hosts, platforms, sum(diagnosis.walk.round_trips.values()),
-                            timing.wall, timing.cpu, peak, timing.first_cpu))
+                            timing.wall, timing.cpu, peak, timing.first_cpu, timing.single_cpu, timing.repeat))
         del diagnosis, evidence
     return scales
 

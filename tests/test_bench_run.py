@@ -111,11 +111,75 @@ def test_when_the_served_process_cannot_start_the_request_counts_still_stand(mon
 
 
 def test_sizes_take_turns_so_both_sides_of_a_ratio_share_the_same_minutes():
-    """bench.labs.interleaved: one run of each action per round, while it has runs left; each
-    action's figures are the least of its own runs, the first run's CPU kept apart."""
-    from bench.labs import interleaved
+    """bench.labs.interleaved: one sample of each action per round, while it has samples left; each
+    action's figures are the least of its own samples, the first run's CPU kept apart."""
+    from bench.labs import Timed, interleaved
 
     order: list[str] = []
-    timings = interleaved([(lambda: order.append("small"), 3), (lambda: order.append("large"), 1)])
+    timings = interleaved([Timed(lambda: order.append("small"), 3), Timed(lambda: order.append("large"), 1)])
     assert order == ["small", "large", "small", "small"]
     assert len(timings) == 2 and all(t.wall >= 0 and t.cpu >= 0 and t.first_cpu >= t.cpu for t in timings)
+
+
+class _Clock:
+    """perf_counter and process_time for bench.labs that advance only when an action says so."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def perf_counter(self) -> float:
+        return self.now
+
+    def process_time(self) -> float:
+        return self.now
+
+
+def test_a_smaller_labs_sample_is_several_runs_timed_as_one_window(monkeypatch):
+    """A sample of `repeat` runs back to back is timed as one window and given per run: a side whose
+    runs are short is not judged by its luckiest short run (stop 23: that estimator favoured the
+    small side of every 10× ratio by about a tenth). The fastest single run is kept beside it."""
+    import bench.labs as labs
+
+    clock = _Clock()
+    monkeypatch.setattr(labs, "time", clock)
+    durations = iter([1.0, 3.0, 2.0,   10.0,   2.0, 2.0, 2.0,   12.0])  # small runs 3 per sample; large 1
+
+    def run() -> None:
+        clock.now += next(durations)
+
+    small, large = labs.interleaved([labs.Timed(run, 2, repeat=3), labs.Timed(run, 2)])
+    assert (small.cpu, small.wall, small.single_cpu, small.first_cpu, small.repeat) == (2.0, 2.0, 1.0, 1.0, 3)
+    assert (large.cpu, large.single_cpu, large.repeat) == (10.0, 10.0, 1)
+
+
+def test_what_a_sample_made_lives_until_its_clocks_stop():
+    """Each run's result is kept until the sample ends, so the small side holds as much memory as
+    the large one's single run (whose result lives until its clock stops too), then freed."""
+    import weakref
+
+    from bench.labs import Timed, interleaved
+
+    class Made:
+        pass
+
+    alive: list[weakref.ref] = []
+    seen: list[int] = []
+
+    def run() -> Made:
+        seen.append(sum(1 for ref in alive if ref() is not None))
+        made = Made()
+        alive.append(weakref.ref(made))
+        return made
+
+    interleaved([Timed(run, 2, repeat=3)])
+    assert seen == [0, 1, 2, 0, 1, 2]
+    assert all(ref() is None for ref in alive)
+
+
+def test_equal_windows_give_every_size_the_largest_labs_vms_per_sample():
+    from bench.labs import Size, Timed, equal_windows
+
+    assert equal_windows((Size(100, 1), Size(1_000, 10), Size(10_000, 100))) == [100, 10, 1]
+    assert equal_windows((Size(10, 1), Size(100, 1), Size(1_000, 10))) == [100, 10, 1]
+    with pytest.raises(ValueError, match="runs and repeat must be at least 1"):
+        Timed(lambda: None, 1, repeat=0)
