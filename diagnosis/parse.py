@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from operator import itemgetter
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from nestlab.diagnosis import probes
-from nestlab.diagnosis.evidence import Event, Fact, Facts, Shown
+from nestlab.diagnosis.evidence import CITED_PROPERTIES, Event, Fact, Facts, Shown
 from nestlab.simulator.model import (
     VM,
     Adapter,
@@ -50,7 +51,7 @@ from nestlab.simulator.model import (
     vhd_id,
     vm_id,
 )
-from nestlab.simulator.psdata import PSObject, Result, property_of
+from nestlab.simulator.psdata import PSObject, Result, SharedIndex, property_of
 
 GIB = 1024**3
 HEAVY_CPU_PERCENT = 50
@@ -275,6 +276,7 @@ class Builder:
         self._whole: dict[str, str] = {}
         self._platforms: dict[str, PlatformShown] = {}  # host or guest -> its own answers' sources
         self._values = SharedValues()
+        self._cited = CitedValues()
 
     # -- entry points ----------------------------------------------------------------------------
 
@@ -338,7 +340,7 @@ class Builder:
         (`command`: the probe as sent, when the caller has it already)."""
         entries = self.sources.setdefault(node, [])  # a node shown by empty answers only still has its Facts
         if found:
-            entries.append((seen_on, key, command or probe_text(key), found))
+            entries.append((seen_on, key, command or probe_text(key), tuple(map(self._cited.of, found))))
 
     def _shown_platform(self, owner: str, read: Read) -> None:
         """A host's or guest's own answers: one group of what each probe showed (`PlatformShown`),
@@ -346,7 +348,7 @@ class Builder:
         answers (Results, their Requests) alive as long as the evidence. Nothing else of the
         owner is recorded after it (the rest of what it holds are other nodes)."""
         self.sources.setdefault(owner, [])
-        self._platforms[owner] = PlatformShown.of(owner, read)
+        self._platforms[owner] = PlatformShown.of(owner, read, self._cited)
 
     # -- facts -----------------------------------------------------------------------------------
 
@@ -503,7 +505,7 @@ class Builder:
             seen.add(lowered)
             vid = self.lab.add(vhd_id(owner, path), vhd_record(v, owner, path))
             added.append(vid)
-            self.sources[vid] = ObjectShown(owner, key, v)  # nothing else of the disk node follows
+            self.sources[vid] = ObjectShown(owner, key, self._cited.row(v))  # nothing else of the disk node follows
             self.lab.link(owner, vid, Edge.HAS)
         if not read.follow_ups:  # no Test-Path or Test-VHD answer: nothing missing or corrupt to read
             return added
@@ -563,7 +565,9 @@ class Builder:
                 cpu_usage=values.fact(shown_by, "CPUUsage", cpu_usage, owner),
                 memory_assigned=values.fact(shown_by, "MemoryAssigned", int(get(v, "MemoryAssigned", 0)), owner))
             drives = drive_objects.get(name, ())
-            self.sources[vid] = VmShown(owner, v, processor, mem, drives)  # nothing else of the VM node follows
+            cited = self._cited
+            self.sources[vid] = VmShown(owner, cited.row(v), None if processor is None else cited.row(processor),
+                                        None if mem is None else cited.row(mem), cited.rows(drives))  # nothing else of the VM node follows
             self._vm_adapters(owner, vid, adapters.get(name, []), caps.get(name, {}), settings.get(name, {}), by_ip)
             for d in drives:
                 path = str(get(d, "Path"))
@@ -595,7 +599,9 @@ class Builder:
                 mac=None if not mac or mac == derived_mac(aid) else mac,
             ))
             added.append(aid)
-            self.sources[aid] = ObjectShown(owner, "vmadapters", a, settings.get(name))  # all of the adapter node
+            bandwidth = settings.get(name)
+            self.sources[aid] = ObjectShown(owner, "vmadapters", self._cited.row(a), None if bandwidth is None
+                                            else self._cited.row(bandwidth))  # all of the adapter node
             self.lab.link(vid, aid, Edge.HAS)
             switch = get(a, "SwitchName")
             if switch:
@@ -623,41 +629,43 @@ _BANDWIDTH_COMMAND = probes.text_of("bandwidth")
 class ObjectShown:
     """A node shown by one object of one probe (a disk by its Get-VHD object, an adapter by its
     Get-VMNetworkAdapter object and, when it has one, its BandwidthSetting), as Shown entries made
-    when cited: an entry and a one-object tuple per node were kept for every disk and adapter."""
+    when cited: an entry and a one-object tuple per node were kept for every disk and adapter.
+    Each object is kept as its row of cited values (`CitedValues.row`), made an object when read."""
 
     __slots__ = ("owner", "probe", "obj", "bandwidth")
 
-    def __init__(self, owner: str, probe: str, obj: PSObject, bandwidth: PSObject | None = None) -> None:
+    def __init__(self, owner: str, probe: str, obj: tuple, bandwidth: tuple | None = None) -> None:
         self.owner, self.probe, self.obj, self.bandwidth = owner, probe, obj, bandwidth
 
     def __iter__(self) -> Iterator[tuple[str, str, str, Sequence[Any]]]:
-        yield self.owner, self.probe, probe_text(self.probe), (self.obj,)
+        yield self.owner, self.probe, probe_text(self.probe), (_made(self.obj),)
         if self.bandwidth is not None:
-            yield self.owner, "bandwidth", _BANDWIDTH_COMMAND, (self.bandwidth,)
+            yield self.owner, "bandwidth", _BANDWIDTH_COMMAND, (_made(self.bandwidth),)
 
 
 class VmShown:
     """What a VM's parent showed of it, as Shown entries made when cited: Get-VM's object, then
     Get-VMProcessor's and Get-VMMemory's (when shown) and its Get-VMHardDiskDrive objects (when
     it has any). Four entries and their one-object tuples were ~0.5 KB kept per VM for the life
-    of the evidence; a diagnosis cites few VMs."""
+    of the evidence; a diagnosis cites few VMs. Each object is kept as its row of cited values
+    (`CitedValues.row`), made an object when read."""
 
     __slots__ = ("owner", "vm", "processor", "memory", "drives")
 
-    def __init__(self, owner: str, vm: PSObject, processor: PSObject | None, memory: PSObject | None,
-                 drives: Sequence[PSObject]) -> None:
+    def __init__(self, owner: str, vm: tuple, processor: tuple | None, memory: tuple | None,
+                 drives: Sequence[tuple]) -> None:
         self.owner, self.vm, self.processor, self.memory, self.drives = owner, vm, processor, memory, drives
 
     def __iter__(self) -> Iterator[tuple[str, str, str, Sequence[Any]]]:
         owner = self.owner
         vms, processors, memory, drives = _VM_COMMANDS
-        yield owner, "vms", vms, (self.vm,)
+        yield owner, "vms", vms, (_made(self.vm),)
         if self.processor is not None:
-            yield owner, "processors", processors, (self.processor,)
+            yield owner, "processors", processors, (_made(self.processor),)
         if self.memory is not None:
-            yield owner, "memory", memory, (self.memory,)
+            yield owner, "memory", memory, (_made(self.memory),)
         if self.drives:
-            yield owner, "drives", drives, self.drives
+            yield owner, "drives", drives, tuple(map(_made, self.drives))
 
 
 def _seen_guest(read: Read, integration_services_current: bool,
@@ -777,6 +785,87 @@ def _ip_prefixes(read: Read) -> dict[str, str]:
     return {cidr.partition("/")[0]: cidr for cidr in ipv4_addresses(read).values()}
 
 
+class CitedShape:
+    """What the evidence keeps of the objects of one property index (a cmdlet's objects of one
+    shape share one: psdata's SharedIndex): which of their names a rule may cite
+    (evidence.CITED_PROPERTIES), in the objects' order, and the small index of those names that
+    every kept object of the shape shares when it is made again (`made`)."""
+
+    __slots__ = ("index", "type_names", "names", "small", "take")
+
+    def __init__(self, index: Mapping[str, str], type_names: tuple[str, ...]) -> None:
+        pairs = [(low, name) for low, name in index.items() if low in CITED_PROPERTIES]
+        self.index, self.type_names = index, type_names  # the index is held: its id keys CitedValues' table
+        self.names = names = tuple(name for _, name in pairs)
+        self.small = SharedIndex(pairs)
+        # the kept values of an object's properties dict, as a tuple, in one call
+        self.take: Any = _take_none if not names else itemgetter(*names) if len(names) > 1 else _take_one(names[0])
+
+    def made(self, row: tuple) -> PSObject:
+        """The PSObject a row (`CitedValues.row`) stands for: the cited properties, their values."""
+        obj = PSObject.__new__(PSObject)
+        obj.type_names, obj._props, obj._index, obj.to_string = \
+            self.type_names, dict(zip(self.names, row[2:])), self.small, row[1]
+        return obj
+
+
+def _take_none(props: Mapping[str, Any]) -> tuple:
+    return ()
+
+
+def _take_one(name: str) -> Any:
+    return lambda props: (props[name],)
+
+
+def _made(row: tuple) -> PSObject:
+    """The object a kept row stands for (`CitedShape.made`)."""
+    return row[0].made(row)
+
+
+class CitedValues:
+    """What the evidence keeps of each answer object: the properties a rule may cite
+    (evidence.CITED_PROPERTIES), as a row — (its CitedShape, its text, the values) — that is made
+    a PSObject of those properties alone when its node is cited (`_made`).
+
+    Provenance kept every object a node was read from, whole, for the life of the evidence: at
+    1,000 VMs some 18,000 objects, half of what an evidence kept (a VM's network adapter has 83
+    properties, its processor 35; rules cite a few of them). `Evidence.cite` reads a Source's
+    values by name, without regard to case (`get`, `in`, `[]`), so an object that keeps every
+    cited name it had answers every cite as the whole object did. Which of an object's names
+    are kept is found once per property index; a row is one tuple, taken by one C call
+    (`operator.itemgetter`), and refers to no answer object, so the answers are freed with their
+    Results. Nothing here outlives the rebuild's Builder."""
+
+    __slots__ = ("_shapes",)
+
+    def __init__(self) -> None:
+        self._shapes: dict[int, CitedShape] = {}  # id(an object's property index) -> its shape
+
+    def row(self, obj: PSObject) -> tuple:
+        """(shape, text, the cited values) of `obj`."""
+        shape = self._shapes.get(id(obj._index))
+        if shape is None or shape.type_names is not obj.type_names:
+            shape = self._shape(obj)
+        return (shape, obj.to_string) + shape.take(obj._props)
+
+    def rows(self, found: Iterable[PSObject]) -> tuple[tuple, ...]:
+        return tuple(map(self.row, found))
+
+    def of(self, obj: PSObject) -> PSObject:
+        """`obj` with only its cited properties (same type names and text), made now."""
+        return _made(self.row(obj))
+
+    def _shape(self, obj: PSObject) -> CitedShape:
+        index = obj._index
+        shape = self._shapes.get(id(index))
+        if shape is not None and shape.type_names == obj.type_names:
+            return shape  # the same names in another tuple
+        made = CitedShape(index, obj.type_names)
+        if shape is None:  # an index shown with two sets of type names keeps the first's in the table
+            self._shapes[id(index)] = made
+        return made
+
+
 _NOTHING_SHOWN = ({},)  # the values of an answer that shows there is none (no NAT, no policy key)
 _PLATFORM_TEXT_KEYS = frozenset(TEXT_ANSWERS)
 
@@ -795,11 +884,12 @@ class PlatformShown:
 
     def __init__(self, owner: str, found: tuple[Any, ...]) -> None:
         self.owner = owner
-        self.found = found  # per _SHOWN_COMMANDS: the objects, _NOTHING_SHOWN, the text's lines, or None
+        self.found = found  # per _SHOWN_COMMANDS: the objects' rows (CitedValues.row), _NOTHING_SHOWN, the text's lines, or None
 
     @classmethod
-    def of(cls, owner: str, read: Read) -> "PlatformShown":
-        answers, objects = read.answers, read.objects
+    def of(cls, owner: str, read: Read, cited: "CitedValues") -> "PlatformShown":
+        """What each platform probe of `read` showed, each object as `cited` keeps it."""
+        answers, objects, kept = read.answers, read.objects, cited.rows
         found: list[Any] = []
         add = found.append
         for key in PLATFORM_OBJECTS:
@@ -807,7 +897,7 @@ class PlatformShown:
             if result is None:  # not asked of this platform
                 add(None)
             else:  # most of a plain guest's answers are empty: their objects are not filtered
-                add((objects(key) if result.output else None) or _NOTHING_SHOWN)
+                add((kept(objects(key)) if result.output else None) or _NOTHING_SHOWN)
         for key in TEXT_ANSWERS:
             result = answers.get(key)
             add(read.lines(key) if result is not None and result.ok else None)
@@ -820,8 +910,8 @@ class PlatformShown:
                 continue
             if key in _PLATFORM_TEXT_KEYS:
                 yield owner, key, command, ({"Output": tuple(found)},)
-            else:
-                yield owner, key, command, found
+            else:  # an empty answer's `{}`, or the objects' rows (CitedValues.row)
+                yield owner, key, command, found if found is _NOTHING_SHOWN else tuple(map(_made, found))
 
 
 # ----------------------------------------------------------------------------------------------
