@@ -852,10 +852,11 @@ class CitedValues:
     (`operator.itemgetter`), and refers to no answer object, so the answers are freed with their
     Results. Nothing here outlives the rebuild's Builder."""
 
-    __slots__ = ("_shapes",)
+    __slots__ = ("_shapes", "_texts")
 
     def __init__(self) -> None:
         self._shapes: dict[int, CitedShape] = {}  # id(an object's property index) -> its shape
+        self._texts: dict[tuple[str, ...], tuple[str, ...]] = {}  # a text answer's lines, each equal one once
 
     def row(self, obj: PSObject) -> tuple:
         """(shape, text, the cited values) of `obj`."""
@@ -869,6 +870,12 @@ class CitedValues:
         probes that show anything show one object, and a tuple around each row was ~0.3 MB per
         1,000 VMs kept as long as the evidence."""
         return self.row(found[0]) if len(found) == 1 else tuple(map(self.row, found))
+
+    def lines(self, found: list[str]) -> tuple[str, ...]:
+        """A text answer's lines (bcdedit, netsh, fltmc), as one tuple shared by every platform that
+        printed the same: most guests print the same lines, and each kept its own list."""
+        lines = tuple(found)
+        return self._texts.setdefault(lines, lines)
 
     def of(self, obj: PSObject) -> PSObject:
         """`obj` with only its cited properties (same type names and text), made now."""
@@ -919,7 +926,7 @@ class PlatformShown:
                 add((kept(objects(key)) if result.output else None) or _NOTHING_SHOWN)
         for key in TEXT_ANSWERS:
             result = answers.get(key)
-            add(read.lines(key) if result is not None and result.ok else None)
+            add(cited.lines(read.lines(key)) if result is not None and result.ok else None)
         return cls(owner, tuple(found))
 
     def __iter__(self) -> Iterator[tuple[str, str, str, Sequence[Any]]]:

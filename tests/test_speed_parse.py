@@ -444,3 +444,37 @@ def test_the_evidence_keeps_only_the_cited_properties_and_cites_what_the_whole_o
         whole_values = [s.values for f in whole.facts.values() for s in f.shown if isinstance(s.values, PSObject)]
         assert len(whole_values) == len(values)
         assert sum(map(len, whole_values)) > 3 * sum(map(len, values))
+
+
+def test_one_objects_row_is_kept_alone_and_equal_text_answers_once():
+    """perf8: a probe that showed one object keeps its row alone (no tuple around it), read back as
+    that one object; a text answer's lines are one tuple per rebuild for every platform that
+    printed the same. Fails if a one-object answer is kept in a tuple again, or each platform
+    keeps its own lines."""
+    from nestlab.simulator.generate import generate
+
+    lab = generate(seed=7, hosts=2, depth=2, vms_per_host=30)
+    session = SimSession(lab)
+    builder = parse.Builder(Lab("evidence"))
+    reads = {}
+    for host in session.hosts():
+        walked = collect._walk_one(session, host, None)
+        collect._rebuild_host(builder, host, walked, collect.Walk())
+        reads.update((p.node, p.read) for p in walked[0])
+    alone = texts = 0
+    lines: dict[tuple, set] = {}
+    for node, own in builder._platforms.items():
+        for key, found in zip([k for k, _ in parse._SHOWN_COMMANDS], own.found):
+            if found is None or found is parse._NOTHING_SHOWN:
+                continue
+            if key in parse.TEXT_ANSWERS:
+                lines.setdefault(found, set()).add(id(found))
+                texts += 1
+                continue
+            objects = reads[node].objects(key)
+            assert parse.made_all(found) == tuple(map(_cited, objects))
+            if len(objects) == 1:
+                assert type(found[0]) is parse.CitedShape  # the row itself
+                alone += 1
+    assert alone > 100 and texts > 100
+    assert all(len(ids) == 1 for ids in lines.values()) and len(lines) < texts / 4
