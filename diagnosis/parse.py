@@ -798,13 +798,14 @@ class CitedShape:
     """What the evidence keeps of the objects of one property index (a cmdlet's objects of one
     shape share one: psdata's SharedIndex): which of their names a rule may cite
     (evidence.CITED_PROPERTIES), in the objects' order, and the small index of those names that
-    every kept object of the shape shares when it is made again (`made`)."""
+    every kept object of the shape shares when it is made again (`made`). It refers to no
+    answer object, nor to their index: every kept row refers to its shape."""
 
-    __slots__ = ("index", "type_names", "names", "small", "take")
+    __slots__ = ("type_names", "names", "small", "take")
 
     def __init__(self, index: Mapping[str, str], type_names: tuple[str, ...]) -> None:
         pairs = [(low, name) for low, name in index.items() if low in CITED_PROPERTIES]
-        self.index, self.type_names = index, type_names  # the index is held: its id keys CitedValues' table
+        self.type_names = type_names
         self.names = names = tuple(name for _, name in pairs)
         self.small = SharedIndex(pairs)
         # the kept values of an object's properties dict, as a tuple, in one call
@@ -848,14 +849,20 @@ class CitedValues:
     properties, its processor 35; rules cite a few of them). `Evidence.cite` reads a Source's
     values by name, without regard to case (`get`, `in`, `[]`), so an object that keeps every
     cited name it had answers every cite as the whole object did. Which of an object's names
-    are kept is found once per property index; a row is one tuple, taken by one C call
+    are kept is found once per shared property index (once per type and property names for an
+    object with an index of its own, as a real host's objects read from CLIXML have); a row is
+    one tuple, taken by one C call
     (`operator.itemgetter`), and refers to no answer object, so the answers are freed with their
     Results. Nothing here outlives the rebuild's Builder."""
 
-    __slots__ = ("_shapes", "_texts")
+    __slots__ = ("_shapes", "_held", "_named", "_texts")
 
     def __init__(self) -> None:
-        self._shapes: dict[int, CitedShape] = {}  # id(an object's property index) -> its shape
+        self._shapes: dict[int, CitedShape] = {}  # id(a shape's shared property index) -> its CitedShape
+        self._held: list[Mapping[str, str]] = []  # those indexes, held so that no id is reused meanwhile
+        # an object with an index of its own (one read from CLIXML, or given a property): by its
+        # type and property names, so that such objects of one shape share one CitedShape too
+        self._named: dict[tuple, CitedShape] = {}
         self._texts: dict[tuple[str, ...], tuple[str, ...]] = {}  # a text answer's lines, each equal one once
 
     def row(self, obj: PSObject) -> tuple:
@@ -883,12 +890,19 @@ class CitedValues:
 
     def _shape(self, obj: PSObject) -> CitedShape:
         index = obj._index
+        if type(index) is not SharedIndex:  # its own: by names (its id dies with the object)
+            key = (obj.type_names, tuple(index.values()))
+            shape = self._named.get(key)
+            if shape is None:
+                shape = self._named[key] = CitedShape(index, obj.type_names)
+            return shape
         shape = self._shapes.get(id(index))
         if shape is not None and shape.type_names == obj.type_names:
             return shape  # the same names in another tuple
         made = CitedShape(index, obj.type_names)
         if shape is None:  # an index shown with two sets of type names keeps the first's in the table
             self._shapes[id(index)] = made
+            self._held.append(index)
         return made
 
 

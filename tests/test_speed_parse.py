@@ -478,3 +478,29 @@ def test_one_objects_row_is_kept_alone_and_equal_text_answers_once():
                 alone += 1
     assert alone > 100 and texts > 100
     assert all(len(ids) == 1 for ids in lines.values()) and len(lines) < texts / 4
+
+
+def test_kept_rows_share_a_shape_per_type_and_names_and_hold_no_answer_index():
+    """perf8: objects with an index of their own (a real host's, read from CLIXML) that have the
+    same type and property names share one CitedShape, as a cmdlet's objects of one shape do, and
+    a shape refers to no object's index (the evidence would keep a whole index per object).
+    Fails if each such object gets a shape of its own, or a shape holds the index."""
+    import gc
+
+    from nestlab.simulator.psdata import SharedIndex
+
+    cited = parse.CitedValues()
+    a = PSObject(["Microsoft.HyperV.PowerShell.VMProcessor"], {"VMName": "L1", "Count": 2, "Reserve": 0})
+    b = PSObject(["Microsoft.HyperV.PowerShell.VMProcessor"], {"VMName": "L2", "Count": 4, "Reserve": 0})
+    c = PSObject(["Microsoft.HyperV.PowerShell.VMMemory"], {"VMName": "L1", "Startup": 1})
+    rows = [cited.row(o) for o in (a, b, c)]
+    assert rows[0][0] is rows[1][0] is not rows[2][0]
+    assert [parse.made_all(r) for r in rows] == [(_cited(o),) for o in (a, b, c)]
+    assert parse.made_all(rows[1])[0]["count"] == 4 and "VMName" not in parse.made_all(rows[1])[0]
+    shared = SharedIndex({"count": "Count", "vmname": "VMName"})
+    d = PSObject.__new__(PSObject)
+    d.type_names, d._props, d._index, d.to_string = a.type_names, {"Count": 8, "VMName": "L3"}, shared, "x"
+    row = cited.row(d)
+    assert parse.made_all(row)[0] == _cited(d)
+    for shape in {r[0] for r in (*rows, row)}:
+        assert not any(o is a._index or o is b._index or o is c._index or o is shared for o in gc.get_referents(shape))
