@@ -92,14 +92,35 @@ class Source:
 
     `seen_on` is the host or guest the probe ran in (a node id: a VM's own attributes are seen
     on its parent, its guest's on the VM), `command` the probe exactly as sent, `probe` its key
-    in the plan (diagnosis.probes), `values` the object's properties (a PSObject, or a mapping
-    for a text answer). `Evidence.cite` turns one property of it into an EvidenceItem.
+    in the plan (diagnosis.probes), `values` the object's properties that a rule may cite
+    (`CITED_PROPERTIES`; a PSObject of those, or a mapping for a text answer). `Evidence.cite`
+    turns one property of it into an EvidenceItem.
     """
 
     seen_on: str
     probe: str
     command: str
     values: Mapping[str, Any]
+
+
+# The properties a rule cites (Evidence.cite's `prop`) or picks an object by (`where`'s keys),
+# lower-cased (PowerShell names ignore case). The builder keeps of each answer object only these
+# (diagnosis.parse.CitedValues): an object keeps all its properties while a diagnosis cites a few
+# dozen names, and the objects were half of what an evidence keeps (a VM's network adapter alone
+# has 83). So `cite` of a name that is not here finds nothing, as for a property no host showed:
+# tests/test_speed_parse.py reads every cite and `shown` call of the diagnosis and checks that
+# each name it passes is listed here.
+CITED_PROPERTIES = frozenset(name.lower() for name in (
+    "Action", "BuildNumber", "CPUUsage", "Caption", "Count", "DriveLetter", "DynamicMemoryEnabled",
+    "EnableVirtualizationBasedSecurity", "Enabled", "ExposeVirtualizationExtensions", "ExternalPort", "Filter Name",
+    "Generation", "IPAddress", "InstallState", "InstalledOn", "IntegrationServicesState", "InterfaceAlias",
+    "InternalIPAddress", "InternalIPInterfaceAddressPrefix", "IsClustered", "LocalPort", "MacAddressSpoofing",
+    "Manufacturer", "MaximumBandwidth", "MediaType", "MemoryAssigned", "Name", "NumberOfLogicalProcessors",
+    "ParentPath", "Path", "PrefixLength", "RequirePlatformSecurityFeatures", "SecondLevelAddressTranslationExtensions",
+    "SecurityServicesRunning", "Startup", "State", "Status", "SwitchName", "SwitchType", "TotalPhysicalMemory",
+    "VMMonitorModeExtensions", "VhdType", "VirtualizationBasedSecurityStatus", "VirtualizationFirmwareEnabled",
+    "displayName", "v4tov4", "vmSize",
+))
 
 
 class Shown(Sequence[Source]):

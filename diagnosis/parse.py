@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from operator import itemgetter
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from nestlab.diagnosis import probes
-from nestlab.diagnosis.evidence import Event, Fact, Facts, Shown
+from nestlab.diagnosis.evidence import CITED_PROPERTIES, Event, Fact, Facts, Shown
 from nestlab.simulator.model import (
     VM,
     Adapter,
@@ -50,7 +51,7 @@ from nestlab.simulator.model import (
     vhd_id,
     vm_id,
 )
-from nestlab.simulator.psdata import PSObject, Result, property_of
+from nestlab.simulator.psdata import PSObject, Result, SharedIndex
 
 GIB = 1024**3
 HEAVY_CPU_PERCENT = 50
@@ -81,13 +82,22 @@ def lines(answers: Answers, key: str) -> list[str]:
 
 
 def get(obj: PSObject | None, name: str, default: Any = None) -> Any:
-    """A property, or `default` when the object lacks it or it is null. A PSObject's by
-    `psdata.property_of` (the name as Windows writes it first); any other Mapping's (the
-    importer's) by its `get`."""
+    """A property, or `default` when the object lacks it or it is null. A PSObject's as
+    `psdata.property_of` reads it (the name as Windows writes it first, then `PSObject.get`),
+    written out here: the rebuild reads ~12,000 properties per 200 VMs, and the call was a
+    third of each read; any other Mapping's (the importer's) by its `get`."""
     if obj is None:
         return default
-    value = property_of(obj, name) if type(obj) is PSObject else obj.get(name)
+    if type(obj) is PSObject:
+        value = obj._props.get(name, _ABSENT)
+        if value is _ABSENT:
+            value = obj.get(name)  # another case (tests/test_speed_parse.py)
+    else:
+        value = obj.get(name)
     return default if value is None else value
+
+
+_ABSENT = object()  # get: a name the object's properties do not hold as written
 
 
 def text(command: str) -> str:
@@ -275,6 +285,7 @@ class Builder:
         self._whole: dict[str, str] = {}
         self._platforms: dict[str, PlatformShown] = {}  # host or guest -> its own answers' sources
         self._values = SharedValues()
+        self._cited = CitedValues()
 
     # -- entry points ----------------------------------------------------------------------------
 
@@ -338,7 +349,7 @@ class Builder:
         (`command`: the probe as sent, when the caller has it already)."""
         entries = self.sources.setdefault(node, [])  # a node shown by empty answers only still has its Facts
         if found:
-            entries.append((seen_on, key, command or probe_text(key), found))
+            entries.append((seen_on, key, command or probe_text(key), tuple(map(self._cited.of, found))))
 
     def _shown_platform(self, owner: str, read: Read) -> None:
         """A host's or guest's own answers: one group of what each probe showed (`PlatformShown`),
@@ -346,7 +357,7 @@ class Builder:
         answers (Results, their Requests) alive as long as the evidence. Nothing else of the
         owner is recorded after it (the rest of what it holds are other nodes)."""
         self.sources.setdefault(owner, [])
-        self._platforms[owner] = PlatformShown.of(owner, read)
+        self._platforms[owner] = PlatformShown.of(owner, read, self._cited)
 
     # -- facts -----------------------------------------------------------------------------------
 
@@ -503,7 +514,7 @@ class Builder:
             seen.add(lowered)
             vid = self.lab.add(vhd_id(owner, path), vhd_record(v, owner, path))
             added.append(vid)
-            self.sources[vid] = ObjectShown(owner, key, v)  # nothing else of the disk node follows
+            self.sources[vid] = ObjectShown(owner, key, self._cited.row(v))  # nothing else of the disk node follows
             self.lab.link(owner, vid, Edge.HAS)
         if not read.follow_ups:  # no Test-Path or Test-VHD answer: nothing missing or corrupt to read
             return added
@@ -563,7 +574,9 @@ class Builder:
                 cpu_usage=values.fact(shown_by, "CPUUsage", cpu_usage, owner),
                 memory_assigned=values.fact(shown_by, "MemoryAssigned", int(get(v, "MemoryAssigned", 0)), owner))
             drives = drive_objects.get(name, ())
-            self.sources[vid] = VmShown(owner, v, processor, mem, drives)  # nothing else of the VM node follows
+            cited = self._cited
+            self.sources[vid] = VmShown(owner, cited.row(v), None if processor is None else cited.row(processor),
+                                        None if mem is None else cited.row(mem), cited.rows(drives))  # nothing else of the VM node follows
             self._vm_adapters(owner, vid, adapters.get(name, []), caps.get(name, {}), settings.get(name, {}), by_ip)
             for d in drives:
                 path = str(get(d, "Path"))
@@ -595,7 +608,9 @@ class Builder:
                 mac=None if not mac or mac == derived_mac(aid) else mac,
             ))
             added.append(aid)
-            self.sources[aid] = ObjectShown(owner, "vmadapters", a, settings.get(name))  # all of the adapter node
+            bandwidth = settings.get(name)
+            self.sources[aid] = ObjectShown(owner, "vmadapters", self._cited.row(a), None if bandwidth is None
+                                            else self._cited.row(bandwidth))  # all of the adapter node
             self.lab.link(vid, aid, Edge.HAS)
             switch = get(a, "SwitchName")
             if switch:
@@ -623,41 +638,43 @@ _BANDWIDTH_COMMAND = probes.text_of("bandwidth")
 class ObjectShown:
     """A node shown by one object of one probe (a disk by its Get-VHD object, an adapter by its
     Get-VMNetworkAdapter object and, when it has one, its BandwidthSetting), as Shown entries made
-    when cited: an entry and a one-object tuple per node were kept for every disk and adapter."""
+    when cited: an entry and a one-object tuple per node were kept for every disk and adapter.
+    Each object is kept as its row of cited values (`CitedValues.row`), made an object when read."""
 
     __slots__ = ("owner", "probe", "obj", "bandwidth")
 
-    def __init__(self, owner: str, probe: str, obj: PSObject, bandwidth: PSObject | None = None) -> None:
+    def __init__(self, owner: str, probe: str, obj: tuple, bandwidth: tuple | None = None) -> None:
         self.owner, self.probe, self.obj, self.bandwidth = owner, probe, obj, bandwidth
 
     def __iter__(self) -> Iterator[tuple[str, str, str, Sequence[Any]]]:
-        yield self.owner, self.probe, probe_text(self.probe), (self.obj,)
+        yield self.owner, self.probe, probe_text(self.probe), (_made(self.obj),)
         if self.bandwidth is not None:
-            yield self.owner, "bandwidth", _BANDWIDTH_COMMAND, (self.bandwidth,)
+            yield self.owner, "bandwidth", _BANDWIDTH_COMMAND, (_made(self.bandwidth),)
 
 
 class VmShown:
     """What a VM's parent showed of it, as Shown entries made when cited: Get-VM's object, then
     Get-VMProcessor's and Get-VMMemory's (when shown) and its Get-VMHardDiskDrive objects (when
     it has any). Four entries and their one-object tuples were ~0.5 KB kept per VM for the life
-    of the evidence; a diagnosis cites few VMs."""
+    of the evidence; a diagnosis cites few VMs. Each object is kept as its row of cited values
+    (`CitedValues.row`), made an object when read."""
 
     __slots__ = ("owner", "vm", "processor", "memory", "drives")
 
-    def __init__(self, owner: str, vm: PSObject, processor: PSObject | None, memory: PSObject | None,
-                 drives: Sequence[PSObject]) -> None:
+    def __init__(self, owner: str, vm: tuple, processor: tuple | None, memory: tuple | None,
+                 drives: tuple) -> None:
         self.owner, self.vm, self.processor, self.memory, self.drives = owner, vm, processor, memory, drives
 
     def __iter__(self) -> Iterator[tuple[str, str, str, Sequence[Any]]]:
         owner = self.owner
         vms, processors, memory, drives = _VM_COMMANDS
-        yield owner, "vms", vms, (self.vm,)
+        yield owner, "vms", vms, (_made(self.vm),)
         if self.processor is not None:
-            yield owner, "processors", processors, (self.processor,)
+            yield owner, "processors", processors, (_made(self.processor),)
         if self.memory is not None:
-            yield owner, "memory", memory, (self.memory,)
+            yield owner, "memory", memory, (_made(self.memory),)
         if self.drives:
-            yield owner, "drives", drives, self.drives
+            yield owner, "drives", drives, made_all(self.drives)
 
 
 def _seen_guest(read: Read, integration_services_current: bool,
@@ -777,6 +794,118 @@ def _ip_prefixes(read: Read) -> dict[str, str]:
     return {cidr.partition("/")[0]: cidr for cidr in ipv4_addresses(read).values()}
 
 
+class CitedShape:
+    """What the evidence keeps of the objects of one property index (a cmdlet's objects of one
+    shape share one: psdata's SharedIndex): which of their names a rule may cite
+    (evidence.CITED_PROPERTIES), in the objects' order, and the small index of those names that
+    every kept object of the shape shares when it is made again (`made`). It refers to no
+    answer object, nor to their index: every kept row refers to its shape."""
+
+    __slots__ = ("type_names", "names", "small", "take")
+
+    def __init__(self, index: Mapping[str, str], type_names: tuple[str, ...]) -> None:
+        pairs = [(low, name) for low, name in index.items() if low in CITED_PROPERTIES]
+        self.type_names = type_names
+        self.names = names = tuple(name for _, name in pairs)
+        self.small = SharedIndex(pairs)
+        # the kept values of an object's properties dict, as a tuple, in one call
+        self.take: Any = _take_none if not names else itemgetter(*names) if len(names) > 1 else _take_one(names[0])
+
+    def made(self, row: tuple) -> PSObject:
+        """The PSObject a row (`CitedValues.row`) stands for: the cited properties, their values."""
+        obj = PSObject.__new__(PSObject)
+        obj.type_names, obj._props, obj._index, obj.to_string = \
+            self.type_names, dict(zip(self.names, row[2:])), self.small, row[1]
+        return obj
+
+
+def _take_none(props: Mapping[str, Any]) -> tuple:
+    return ()
+
+
+def _take_one(name: str) -> Any:
+    return lambda props: (props[name],)
+
+
+def _made(row: tuple) -> PSObject:
+    """The object a kept row stands for (`CitedShape.made`)."""
+    return row[0].made(row)
+
+
+def made_all(rows: tuple) -> tuple[PSObject, ...]:
+    """The objects `CitedValues.rows` kept: one row (it starts with its shape), or a tuple of rows."""
+    if rows and type(rows[0]) is CitedShape:
+        return (rows[0].made(rows),)
+    return tuple(map(_made, rows))
+
+
+class CitedValues:
+    """What the evidence keeps of each answer object: the properties a rule may cite
+    (evidence.CITED_PROPERTIES), as a row — (its CitedShape, its text, the values) — that is made
+    a PSObject of those properties alone when its node is cited (`_made`).
+
+    Provenance kept every object a node was read from, whole, for the life of the evidence: at
+    1,000 VMs some 18,000 objects, half of what an evidence kept (a VM's network adapter has 83
+    properties, its processor 35; rules cite a few of them). `Evidence.cite` reads a Source's
+    values by name, without regard to case (`get`, `in`, `[]`), so an object that keeps every
+    cited name it had answers every cite as the whole object did. Which of an object's names
+    are kept is found once per shared property index (once per type and property names for an
+    object with an index of its own, as a real host's objects read from CLIXML have); a row is
+    one tuple, taken by one C call
+    (`operator.itemgetter`), and refers to no answer object, so the answers are freed with their
+    Results. Nothing here outlives the rebuild's Builder."""
+
+    __slots__ = ("_shapes", "_held", "_named", "_texts")
+
+    def __init__(self) -> None:
+        self._shapes: dict[int, CitedShape] = {}  # id(a shape's shared property index) -> its CitedShape
+        self._held: list[Mapping[str, str]] = []  # those indexes, held so that no id is reused meanwhile
+        # an object with an index of its own (one read from CLIXML, or given a property): by its
+        # type and property names, so that such objects of one shape share one CitedShape too
+        self._named: dict[tuple, CitedShape] = {}
+        self._texts: dict[tuple[str, ...], tuple[str, ...]] = {}  # a text answer's lines, each equal one once
+
+    def row(self, obj: PSObject) -> tuple:
+        """(shape, text, the cited values) of `obj`."""
+        shape = self._shapes.get(id(obj._index))
+        if shape is None or shape.type_names is not obj.type_names:
+            shape = self._shape(obj)
+        return (shape, obj.to_string) + shape.take(obj._props)
+
+    def rows(self, found: Sequence[PSObject]) -> tuple:
+        """The rows of `found`, in order; one object's row alone (`made_all` tells them apart): most
+        probes that show anything show one object, and a tuple around each row was ~0.3 MB per
+        1,000 VMs kept as long as the evidence."""
+        return self.row(found[0]) if len(found) == 1 else tuple(map(self.row, found))
+
+    def lines(self, found: list[str]) -> tuple[str, ...]:
+        """A text answer's lines (bcdedit, netsh, fltmc), as one tuple shared by every platform that
+        printed the same: most guests print the same lines, and each kept its own list."""
+        lines = tuple(found)
+        return self._texts.setdefault(lines, lines)
+
+    def of(self, obj: PSObject) -> PSObject:
+        """`obj` with only its cited properties (same type names and text), made now."""
+        return _made(self.row(obj))
+
+    def _shape(self, obj: PSObject) -> CitedShape:
+        index = obj._index
+        if type(index) is not SharedIndex:  # its own: by names (its id dies with the object)
+            key = (obj.type_names, tuple(index.values()))
+            shape = self._named.get(key)
+            if shape is None:
+                shape = self._named[key] = CitedShape(index, obj.type_names)
+            return shape
+        shape = self._shapes.get(id(index))
+        if shape is not None and shape.type_names == obj.type_names:
+            return shape  # the same names in another tuple
+        made = CitedShape(index, obj.type_names)
+        if shape is None:  # an index shown with two sets of type names keeps the first's in the table
+            self._shapes[id(index)] = made
+            self._held.append(index)
+        return made
+
+
 _NOTHING_SHOWN = ({},)  # the values of an answer that shows there is none (no NAT, no policy key)
 _PLATFORM_TEXT_KEYS = frozenset(TEXT_ANSWERS)
 
@@ -795,11 +924,12 @@ class PlatformShown:
 
     def __init__(self, owner: str, found: tuple[Any, ...]) -> None:
         self.owner = owner
-        self.found = found  # per _SHOWN_COMMANDS: the objects, _NOTHING_SHOWN, the text's lines, or None
+        self.found = found  # per _SHOWN_COMMANDS: the objects' rows (CitedValues.row), _NOTHING_SHOWN, the text's lines, or None
 
     @classmethod
-    def of(cls, owner: str, read: Read) -> "PlatformShown":
-        answers, objects = read.answers, read.objects
+    def of(cls, owner: str, read: Read, cited: "CitedValues") -> "PlatformShown":
+        """What each platform probe of `read` showed, each object as `cited` keeps it."""
+        answers, objects, kept = read.answers, read.objects, cited.rows
         found: list[Any] = []
         add = found.append
         for key in PLATFORM_OBJECTS:
@@ -807,10 +937,10 @@ class PlatformShown:
             if result is None:  # not asked of this platform
                 add(None)
             else:  # most of a plain guest's answers are empty: their objects are not filtered
-                add((objects(key) if result.output else None) or _NOTHING_SHOWN)
+                add((kept(objects(key)) if result.output else None) or _NOTHING_SHOWN)
         for key in TEXT_ANSWERS:
             result = answers.get(key)
-            add(read.lines(key) if result is not None and result.ok else None)
+            add(cited.lines(read.lines(key)) if result is not None and result.ok else None)
         return cls(owner, tuple(found))
 
     def __iter__(self) -> Iterator[tuple[str, str, str, Sequence[Any]]]:
@@ -820,8 +950,8 @@ class PlatformShown:
                 continue
             if key in _PLATFORM_TEXT_KEYS:
                 yield owner, key, command, ({"Output": tuple(found)},)
-            else:
-                yield owner, key, command, found
+            else:  # an empty answer's `{}`, or the objects' rows (CitedValues.row)
+                yield owner, key, command, found if found is _NOTHING_SHOWN else made_all(found)
 
 
 # ----------------------------------------------------------------------------------------------

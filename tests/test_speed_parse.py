@@ -175,13 +175,20 @@ def test_facts_of_fields_is_the_facts_the_keyword_call_makes():
         Facts.of({}).events = ()
 
 
+def _cited(obj):
+    """An answer object as the evidence keeps it since perf8: its cited properties only."""
+    return PSObject(obj.type_names, [(k, v) for k, v in obj.items() if k.lower() in evidence.CITED_PROPERTIES],
+                    obj.to_string)
+
+
 def _platform_entries(owner, read):
     """A platform's own sources as the builder listed them before perf7: an entry per probe asked."""
     entries = []
     for key in parse.PLATFORM_OBJECTS:
         result = read.answers.get(key)
         if result is not None:
-            entries.append((owner, key, probes.text_of(key), (read.objects(key) if result.output else None) or ({},)))
+            entries.append((owner, key, probes.text_of(key),
+                            (tuple(map(_cited, read.objects(key))) if result.output else None) or ({},)))
     for key in parse.TEXT_ANSWERS:
         result = read.answers.get(key)
         if result is not None and result.ok:
@@ -288,10 +295,11 @@ def test_what_a_parent_shows_of_each_vm_is_kept_as_one_group_read_as_its_entries
         read = reads[owner]
         by_name = {key: [o for o in read.objects(key) if o["VMName"] == name] for key in ("processors", "memory", "drives")}
         (shown,) = [v for v in read.objects("vms") if v["Name"] == name]
-        expected = [(owner, "vms", probes.text_of("vms"), (shown,))]
-        expected += [(owner, key, probes.text_of(key), tuple(by_name[key][:1])) for key in ("processors", "memory")
-                     if by_name[key]]
-        expected += [(owner, "drives", probes.text_of("drives"), tuple(by_name["drives"]))] if by_name["drives"] else []
+        expected = [(owner, "vms", probes.text_of("vms"), (_cited(shown),))]
+        expected += [(owner, key, probes.text_of(key), tuple(map(_cited, by_name[key][:1])))
+                     for key in ("processors", "memory") if by_name[key]]
+        expected += [(owner, "drives", probes.text_of("drives"), tuple(map(_cited, by_name["drives"])))] \
+            if by_name["drives"] else []
         assert [(o, k, c, tuple(f)) for o, k, c, f in group] == expected
     assert any(len(list(group)) == 4 for group in groups.values())
 
@@ -323,10 +331,10 @@ def test_a_disk_or_adapter_shown_by_one_object_is_kept_as_one_group_read_as_its_
             read = reads[owner]
             (shown,) = [a for a in read.objects("vmadapters")
                         if f"{owner}/{a['VMName']}" == vm and a["Name"] == record.name]
-            expected = [(owner, "vmadapters", probes.text_of("vmadapters"), (shown,))]
+            expected = [(owner, "vmadapters", probes.text_of("vmadapters"), (_cited(shown),))]
             setting = parse._bandwidth_settings(read.objects("bandwidth")).get(vm.rsplit("/", 1)[1], {}).get(record.name)
             if setting is not None:
-                expected.append((owner, "bandwidth", probes.text_of("bandwidth"), (setting,)))
+                expected.append((owner, "bandwidth", probes.text_of("bandwidth"), (_cited(setting),)))
                 with_bandwidth += 1
             assert isinstance(group, parse.ObjectShown) and list(group) == expected
             adapters += 1
@@ -334,7 +342,8 @@ def test_a_disk_or_adapter_shown_by_one_object_is_kept_as_one_group_read_as_its_
             (entry,) = list(group)
             owner, key, command, (obj,) = entry
             assert isinstance(group, parse.ObjectShown) and command == probes.text_of(key)
-            assert (key, obj) in {(k, o) for k, o in reads[owner].keyed_vhd_objects()} and obj["Path"] == record.path
+            assert (key, obj) in [(k, _cited(o)) for k, o in reads[owner].keyed_vhd_objects()]
+            assert obj["Path"] == record.path
             disks += 1
     assert adapters > 10 and disks > 10 and with_bandwidth
 
@@ -348,3 +357,150 @@ def _reference_rebuilt() -> tuple[parse.Builder, list]:
     for host, walked in zip(session.hosts(), walks):
         collect._rebuild_host(builder, host, walked, collect.Walk())
     return builder, walks
+
+
+# perf8: the evidence keeps of each answer object only the properties a rule cites
+
+_DYNAMIC_CITES = {  # the cite/shown calls whose property or `where` is not written out, with what they pass
+    ("rules/common.py", "prop"): (),  # `shown` itself, passing on its caller's
+    ("rules/common.py", "where where"): (),
+    ("rules/network.py", "where which"): ("Name",),  # {"Name": r.name}
+    ("rules/security.py", "name"): ("EnableVirtualizationBasedSecurity", "RequirePlatformSecurityFeatures"),
+}
+
+
+def test_every_property_a_rule_cites_is_one_the_evidence_keeps():
+    """perf8: every property name passed to Evidence.cite or rules' `shown` (and every `where`
+    key) in the diagnosis and the lab commands is in evidence.CITED_PROPERTIES, which is what the
+    builder keeps of each answer object. Fails if a rule cites a name that is not listed (it
+    would find nothing), or passes a name that is not written out without it being listed here."""
+    import ast
+    from pathlib import Path
+
+    root = Path(parse.__file__).parent.parent
+    written, dynamic = set(), {}
+    for folder in ("diagnosis", "lab"):
+        for path in sorted((root / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if not isinstance(node, ast.Call):
+                    continue
+                name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
+                place = {"shown": 3, "cite": 1}.get(name)
+                if place is None or len(node.args) <= place:
+                    continue
+                where = str(path.relative_to(root / folder)) if folder == "diagnosis" else str(path.relative_to(root))
+                args = [node.args[place]] + [kw.value for kw in node.keywords if kw.arg == "where"]
+                for i, arg in enumerate(args):
+                    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                        written.add(arg.value)
+                    elif isinstance(arg, ast.Dict) and all(isinstance(k, ast.Constant) for k in arg.keys):
+                        written.update(k.value for k in arg.keys)
+                    elif not (isinstance(arg, ast.Constant) and arg.value is None):
+                        dynamic[(where, ("where " if i else "") + ast.unparse(arg))] = True
+    assert len(written) > 40 and set(dynamic) == set(_DYNAMIC_CITES)
+    named = written | {n for names in _DYNAMIC_CITES.values() for n in names}
+    assert {n.lower() for n in named} <= evidence.CITED_PROPERTIES
+
+
+class _Every:
+    """A CITED_PROPERTIES that holds every name."""
+
+    def __contains__(self, name):
+        return True
+
+
+def _cites(ev):
+    """Every node's cite of every kept name, by itself and per probe key its sources have."""
+    out = {}
+    for node, facts in ev.facts.items():
+        keys = {s.probe for s in facts.shown}
+        for prop in sorted(evidence.CITED_PROPERTIES):
+            out[(node, prop, None)] = ev.cite(node, prop)
+            for key in keys:
+                out[(node, prop, key)] = ev.cite(node, prop, probe=key)
+    return out
+
+
+def test_the_evidence_keeps_only_the_cited_properties_and_cites_what_the_whole_objects_showed(monkeypatch):
+    """perf8: each answer object a node was read from is kept as a PSObject of its cited
+    properties (parse.CitedValues: a row of their values, made an object when cited). Every
+    cite of every node, of every kept name, by itself and per probe, gives the item the whole
+    objects gave, and the kept objects hold no other name. Fails if the builder keeps the whole
+    objects again (or keeps too little)."""
+    from pathlib import Path
+
+    from nestlab.simulator.generate import generate
+
+    case = Path(__file__).parent.parent / "fixtures/cases/slow-nested-lab-on-hdd/lab.yaml"
+    for lab in (generate(seed=7, hosts=2, depth=2, vms_per_host=30), labfile.load("builtin:reference"),
+                labfile.load(str(case))):
+        kept = collect.collect(SimSession(lab))
+        with monkeypatch.context() as m:
+            m.setattr(parse, "CITED_PROPERTIES", _Every())  # every property kept: the whole objects
+            whole = collect.collect(SimSession(lab))
+        assert _cites(kept) == _cites(whole)
+        values = [s.values for f in kept.facts.values() for s in f.shown if isinstance(s.values, PSObject)]
+        assert values and all(k.lower() in evidence.CITED_PROPERTIES for v in values for k in v)
+        whole_values = [s.values for f in whole.facts.values() for s in f.shown if isinstance(s.values, PSObject)]
+        assert len(whole_values) == len(values)
+        assert sum(map(len, whole_values)) > 3 * sum(map(len, values))
+
+
+def test_one_objects_row_is_kept_alone_and_equal_text_answers_once():
+    """perf8: a probe that showed one object keeps its row alone (no tuple around it), read back as
+    that one object; a text answer's lines are one tuple per rebuild for every platform that
+    printed the same. Fails if a one-object answer is kept in a tuple again, or each platform
+    keeps its own lines."""
+    from nestlab.simulator.generate import generate
+
+    lab = generate(seed=7, hosts=2, depth=2, vms_per_host=30)
+    session = SimSession(lab)
+    builder = parse.Builder(Lab("evidence"))
+    reads = {}
+    for host in session.hosts():
+        walked = collect._walk_one(session, host, None)
+        collect._rebuild_host(builder, host, walked, collect.Walk())
+        reads.update((p.node, p.read) for p in walked[0])
+    alone = texts = 0
+    lines: dict[tuple, set] = {}
+    for node, own in builder._platforms.items():
+        for key, found in zip([k for k, _ in parse._SHOWN_COMMANDS], own.found):
+            if found is None or found is parse._NOTHING_SHOWN:
+                continue
+            if key in parse.TEXT_ANSWERS:
+                lines.setdefault(found, set()).add(id(found))
+                texts += 1
+                continue
+            objects = reads[node].objects(key)
+            assert parse.made_all(found) == tuple(map(_cited, objects))
+            if len(objects) == 1:
+                assert type(found[0]) is parse.CitedShape  # the row itself
+                alone += 1
+    assert alone > 100 and texts > 100
+    assert all(len(ids) == 1 for ids in lines.values()) and len(lines) < texts / 4
+
+
+def test_kept_rows_share_a_shape_per_type_and_names_and_hold_no_answer_index():
+    """perf8: objects with an index of their own (a real host's, read from CLIXML) that have the
+    same type and property names share one CitedShape, as a cmdlet's objects of one shape do, and
+    a shape refers to no object's index (the evidence would keep a whole index per object).
+    Fails if each such object gets a shape of its own, or a shape holds the index."""
+    import gc
+
+    from nestlab.simulator.psdata import SharedIndex
+
+    cited = parse.CitedValues()
+    a = PSObject(["Microsoft.HyperV.PowerShell.VMProcessor"], {"VMName": "L1", "Count": 2, "Reserve": 0})
+    b = PSObject(["Microsoft.HyperV.PowerShell.VMProcessor"], {"VMName": "L2", "Count": 4, "Reserve": 0})
+    c = PSObject(["Microsoft.HyperV.PowerShell.VMMemory"], {"VMName": "L1", "Startup": 1})
+    rows = [cited.row(o) for o in (a, b, c)]
+    assert rows[0][0] is rows[1][0] is not rows[2][0]
+    assert [parse.made_all(r) for r in rows] == [(_cited(o),) for o in (a, b, c)]
+    assert parse.made_all(rows[1])[0]["count"] == 4 and "VMName" not in parse.made_all(rows[1])[0]
+    shared = SharedIndex({"count": "Count", "vmname": "VMName"})
+    d = PSObject.__new__(PSObject)
+    d.type_names, d._props, d._index, d.to_string = a.type_names, {"Count": 8, "VMName": "L3"}, shared, "x"
+    row = cited.row(d)
+    assert parse.made_all(row)[0] == _cited(d)
+    for shape in {r[0] for r in (*rows, row)}:
+        assert not any(o is a._index or o is b._index or o is c._index or o is shared for o in gc.get_referents(shape))
