@@ -123,17 +123,32 @@ def test_copy_pickle_and_deepcopy_keep_the_lab_and_its_sharing():
     assert lab.vms(host)[0] == vm and lab.adapters(vm) and copied.vms(host)[:1] != [vm]
 
 
-def test_records_keep_replace_copy_pickle_and_their_class_defaults():
-    """No `slots=True` on the records: diagnosis/parse.py reads defaults off the classes
-    (`Cpu.cores`, `Vhd.size_gb`, `OSInfo.caption`), which slots turn into member descriptors."""
+def test_records_are_slotted_and_keep_replace_copy_pickle_and_their_defaults():
+    """`slots=True` on the records (no `__dict__` each); their field defaults stay readable by name
+    in `DEFAULTS`, where diagnosis/parse.py reads its fallbacks (slots leave `Cpu.cores` a slot
+    descriptor, not 16)."""
     lab = generate(seed=5, hosts=1, depth=2, vms_per_host=4)
     for node in lab:
         record = lab[node] if lab.kind(node) else None
         if record is None:
             continue
+        assert not hasattr(record, "__dict__")
         assert dataclasses.replace(record) == record == copy.copy(record) == pickle.loads(pickle.dumps(record))
         assert hash(record) == hash(copy.deepcopy(record))
-    assert (Cpu.cores, Vhd.size_gb, OSInfo.caption) == (Cpu().cores, Vhd(path="x").size_gb, OSInfo().caption)
+    assert (Cpu.DEFAULTS["cores"], Vhd.DEFAULTS["size_gb"], OSInfo.DEFAULTS["caption"]) == (
+        Cpu().cores, Vhd(path="x").size_gb, OSInfo().caption)
+    assert "path" not in Vhd.DEFAULTS and Host.DEFAULTS["hyperv_installed"] is True
+
+
+def test_parse_fallbacks_read_the_record_defaults():
+    """An answer without the property takes the record's default (a bundle whose host shows no CPU)."""
+    from nestlab.diagnosis.parse import host_cpu, os_info, vhd_record
+    from nestlab.simulator.psdata import PSObject
+
+    assert host_cpu(None, True) == Cpu()
+    assert os_info(None) == OSInfo()
+    assert vhd_record(PSObject(("Microsoft.Vhd.PowerShell.VirtualHardDisk",), {"Path": "C:\\x.vhdx"}),
+                      "HV01").size_gb == Vhd(path="x").size_gb
 
 
 def test_records_read_through_the_lab_follow_every_change():
