@@ -574,6 +574,10 @@ class Lab:
         # (~60 k and ~25 k reads per 1,000 VMs diagnosed) read one table, not the node's dict and its
         # table too (two dependent cache misses per first read of a record in a 40,000-node lab).
         self._records: dict[str, Any] = {}
+        # Each VHD's id, to the very string the graph holds: `vhd_by_path` returns it, not the id it
+        # formats to look it up, so what keeps the answer (an edge to the disk, a table keyed by it)
+        # holds no copy of a ~120-byte path id (~2,000 per 1,000 VMs, in the lab and in its evidence).
+        self._vhds: dict[str, str] = {}
         # answers that depend on nodes and edges only, one table per question ("owner", (kind, "out"),
         # …) keyed by node id: no key tuple kept per node asked (~14 k of them per 1,000 VMs diagnosed)
         self._shape: defaultdict[Any, dict[Any, Any]] = defaultdict(dict)
@@ -589,6 +593,7 @@ class Lab:
     def graph(self, graph: nx.MultiDiGraph) -> None:
         self._graph = graph
         self._records = _records_of(graph)
+        self._vhds = _vhds_of(self._records)
         self._reshaped()
 
     # -- derived answers, kept until the lab changes ----------------------------------------------
@@ -607,6 +612,7 @@ class Lab:
     def changed(self) -> None:
         """Forget every derived answer: for a change made on `graph` directly, outside these methods."""
         self._records = _records_of(self._graph)
+        self._vhds = _vhds_of(self._records)
         self._reshaped()
 
     def _reshaped(self) -> None:
@@ -636,6 +642,8 @@ class Lab:
         graph._pred[node_id] = {}
         graph._node[node_id] = {"record": record, "kind": KIND_OF[type(record)]}
         self._records[node_id] = record
+        if type(record) is Vhd:
+            self._vhds[node_id] = node_id
         cache = getattr(graph, "__networkx_cache__", None)  # networkx >= 3.3 clears it after each change
         if cache:
             cache.clear()
@@ -688,6 +696,7 @@ class Lab:
     def remove(self, node_id: str) -> None:
         self.graph.remove_node(node_id)
         self._records.pop(node_id, None)
+        self._vhds.pop(node_id, None)
         self._reshaped()
 
     def copy(self) -> "Lab":
@@ -977,7 +986,10 @@ class Lab:
 
     def vhd_by_path(self, owner: str, path: str) -> str | None:
         node = f"{owner}:vhd:{path}"  # vhd_id(owner, path), without the call: storage asks per disk per probe
-        if node in self._graph._node:
+        held = self._vhds.get(node)
+        if held is not None:
+            return held  # the graph's own id string, not this copy of it
+        if node in self._graph._node:  # a bare node an edge to a missing disk made
             return node
         return self.memo(("vhd paths", owner), lambda: self._vhd_paths(owner)).get(path.lower())
 
@@ -1064,6 +1076,11 @@ class Lab:
 def _records_of(graph: nx.MultiDiGraph) -> dict[str, Any]:
     """Every node's record, from the graph's attribute dicts (a node an edge made has none)."""
     return {n: attributes["record"] for n, attributes in graph._node.items() if "record" in attributes}
+
+
+def _vhds_of(records: dict[str, Any]) -> dict[str, str]:
+    """Every VHD's id to itself, as `Lab._vhds` keeps it."""
+    return {n: n for n, record in records.items() if type(record) is Vhd}
 
 
 def _ends(adjacency: dict[str, dict[str, dict]], node_id: str, kind: Edge) -> tuple[str, ...]:

@@ -203,3 +203,24 @@ def test_derived_answers_are_one_table_per_question_keyed_by_node():
     assert lab._shape["owner"] and all(isinstance(table, dict) for table in lab._shape.values())
     lab.link(lab.hosts()[0], lab.hosts()[1], Edge.UPLINK)
     assert not lab._shape
+
+
+def test_vhd_by_path_answers_with_the_id_the_graph_holds():
+    """`vhd_by_path` returns the graph's own id string, not the copy it formats to look the disk
+    up: whoever keeps the answer (an edge to the disk, a table keyed by it) keeps no second copy.
+    Through `add`, `changed()`, a new `graph` and `remove`; a bare node is still found by its id."""
+    lab = built(Lab("g"))
+    path = "C:\\a.vhdx"
+
+    def held() -> str:
+        return next(n for n in lab.graph._node if n == vhd_id("HV01", path))
+
+    assert lab.vhd_by_path("HV01", path) is held()
+    lab.changed()
+    assert lab.vhd_by_path("HV01", path) is held()
+    lab.graph = built(Lab("other")).graph.copy()
+    assert lab.vhd_by_path("HV01", path) is held()
+    assert lab.vhd_by_path("HV01", "C:\\missing.vhdx") == vhd_id("HV01", "C:\\missing.vhdx")  # bare node
+    assert lab.vhd_by_path("HV01", "c:\\A.VHDX") is held()  # another case: the path table's answer
+    lab.remove(held())
+    assert lab.vhd_by_path("HV01", path) is None
