@@ -929,7 +929,10 @@ class Lab:
         try:
             return self._shape["parent"][vm]
         except KeyError:
-            (parent,) = self.into(vm, Edge.HOSTS) + self.into(vm, Edge.RUNS)
+            # read off the adjacency, not through `into`: its tables would keep two more entries
+            # per VM (a 1-tuple and an empty one) that no one asks for once this one is kept
+            pred = self._graph._pred
+            (parent,) = _ends(pred, vm, Edge.HOSTS) + _ends(pred, vm, Edge.RUNS)
             self._shape["parent"][vm] = parent
             return parent
 
@@ -966,7 +969,7 @@ class Lab:
         try:
             return self._shape["owner"][node_id]
         except KeyError:
-            (owner,) = self.into(node_id, Edge.HAS)
+            (owner,) = _ends(self._graph._pred, node_id, Edge.HAS)  # not through `into` (see `parent`)
             self._shape["owner"][node_id] = owner
             return owner
 

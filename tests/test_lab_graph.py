@@ -224,3 +224,15 @@ def test_vhd_by_path_answers_with_the_id_the_graph_holds():
     assert lab.vhd_by_path("HV01", "c:\\A.VHDX") is held()  # another case: the path table's answer
     lab.remove(held())
     assert lab.vhd_by_path("HV01", path) is None
+
+
+def test_parent_and_owner_keep_only_their_own_answer():
+    """`parent` and `owner` read the adjacency themselves: asking them leaves no `into` entries
+    behind (a 1-tuple and an empty tuple per VM, a 1-tuple per owned node), and `into` still answers."""
+    lab = built(Lab("g"))
+    vm, vhd = vm_id("HV01", "L1"), vhd_id("HV01", "C:\\a.vhdx")
+    assert lab.parent(vm) == "HV01" and lab.owner(vhd) == "HV01"
+    assert set(lab._shape) == {"parent", "owner"}
+    assert lab.into(vm, Edge.HOSTS) == ["HV01"] and lab.into(vhd, Edge.HAS) == ["HV01"]
+    with pytest.raises(ValueError):
+        lab.owner(vm)  # no HAS edge into a VM, as before
