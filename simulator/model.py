@@ -835,6 +835,9 @@ class Lab:
             by_kind = self._shape["owned"][owner]
         except KeyError:
             by_kind = self._shape["owned"][owner] = self._owned_by_kind(owner)
+        if type(by_kind) is tuple:
+            slot = _OWNED_SLOT.get(kind)
+            return [] if slot is None else list(by_kind[slot])
         return list(by_kind.get(kind, ()))
 
     def index_owners(self) -> None:
@@ -869,18 +872,19 @@ class Lab:
                 if runs_edge in keys:
                     running.append(v)
             if owned is not None:
-                owned_of.setdefault(owner, {k: tuple(members) for k, members in owned.items()})
+                owned_of.setdefault(owner, _owned_table(owned))
             vms_of.setdefault(owner, (*hosting, *running))
         self._shape["nodes"].setdefault("host", hosts)
 
-    def _owned_by_kind(self, owner: str) -> dict[str, tuple[str, ...]]:
+    def _owned_by_kind(self, owner: str) -> tuple[tuple[str, ...], ...] | dict[str, tuple[str, ...]]:
         """Everything an owner has, by kind, in one pass over its HAS edges: the cmdlets and the
-        rules ask for five kinds of each owner, and a scan per kind read the adjacency five times."""
+        rules ask for five kinds of each owner, and a scan per kind read the adjacency five times.
+        As `_owned_table` keeps it."""
         nodes = self._graph._node
         found: dict[str, list[str]] = {}
         for n in _ends(self._graph._succ, owner, Edge.HAS):
             found.setdefault(nodes[n]["kind"], []).append(n)
-        return {kind: tuple(members) for kind, members in found.items()}
+        return _owned_table(found)
 
     def adapters(self, vm: str) -> list[str]:
         """owned(vm, "adapter"), read from the same table without the second call (every VM object,
@@ -889,7 +893,7 @@ class Lab:
             by_kind = self._shape["owned"][vm]
         except KeyError:
             return self.owned(vm, "adapter")
-        return list(by_kind.get("adapter", ()))
+        return list(by_kind[0] if type(by_kind) is tuple else by_kind.get("adapter", ()))
 
     def vms(self, owner: str, *, recursive: bool = False) -> list[str]:
         """The VMs an owner runs; with recursive, every VM below it at any depth (pre-order)."""
@@ -1079,6 +1083,25 @@ class Lab:
 def _records_of(graph: nx.MultiDiGraph) -> dict[str, Any]:
     """Every node's record, from the graph's attribute dicts (a node an edge made has none)."""
     return {n: attributes["record"] for n, attributes in graph._node.items() if "record" in attributes}
+
+
+# The kinds an owner holds through HAS edges, in the order of `_owned_table`'s slots.
+_OWNED_KINDS = ("adapter", "switch", "nat", "vhd", "nic")
+_OWNED_SLOT = {kind: slot for slot, kind in enumerate(_OWNED_KINDS)}
+
+
+def _owned_table(found: dict[str, list[str]]) -> tuple[tuple[str, ...], ...] | dict[str, tuple[str, ...]]:
+    """An owner's members by kind as `Lab.owned` keeps them: one tuple per kind of `_OWNED_KINDS`,
+    in that order (`()` for none, the one empty tuple), which is ~80 bytes where a dict by kind took
+    ~180, for each host and VM of a lab and of its evidence. An owner holding a node of another kind
+    keeps the dict."""
+    table: list[tuple[str, ...]] = [(), (), (), (), ()]
+    for kind, members in found.items():
+        slot = _OWNED_SLOT.get(kind)
+        if slot is None:
+            return {kind: tuple(members) for kind, members in found.items()}
+        table[slot] = tuple(members)
+    return tuple(table)
 
 
 def _vhds_of(records: dict[str, Any]) -> dict[str, str]:

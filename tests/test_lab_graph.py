@@ -17,7 +17,7 @@ import networkx as nx
 import pytest
 
 from nestlab.simulator.generate import generate
-from nestlab.simulator.model import VM, Adapter, Cpu, Edge, Host, Lab, OSInfo, Switch, Vhd, adapter_id, switch_id, vhd_id, vm_id
+from nestlab.simulator.model import VM, Adapter, Cpu, Edge, Host, Lab, Network, OSInfo, Switch, Vhd, adapter_id, switch_id, vhd_id, vm_id
 
 
 def built(lab: Lab) -> Lab:
@@ -236,3 +236,20 @@ def test_parent_and_owner_keep_only_their_own_answer():
     assert lab.into(vm, Edge.HOSTS) == ["HV01"] and lab.into(vhd, Edge.HAS) == ["HV01"]
     with pytest.raises(ValueError):
         lab.owner(vm)  # no HAS edge into a VM, as before
+
+
+def test_an_owners_members_are_kept_as_one_tuple_per_kind():
+    """`owned` keeps an owner's members as one tuple per kind in a fixed order (not a dict by kind),
+    through `owned`, `adapters` and `index_owners` alike; a member of another kind keeps the dict."""
+    for fill in ("owned", "index"):
+        lab = built(Lab("g"))
+        vm = vm_id("HV01", "L1")
+        if fill == "index":
+            lab.index_owners()
+        assert lab.owned("HV01", "switch") == [switch_id("HV01", "Ext")]
+        assert lab.owned("HV01", "vhd") == [vhd_id("HV01", "C:\\a.vhdx")] and lab.owned("HV01", "nic") == []
+        assert lab.adapters(vm) == [adapter_id(vm, "nic0")] and lab.owned(vm, "vm") == []
+        assert type(lab._shape["owned"]["HV01"]) is tuple and type(lab._shape["owned"][vm]) is tuple
+    lab.add("network:lan", Network(name="lan"))
+    lab.link("HV01", "network:lan", Edge.HAS)
+    assert lab.owned("HV01", "network") == ["network:lan"] and lab.owned("HV01", "switch") == [switch_id("HV01", "Ext")]
