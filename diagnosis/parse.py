@@ -726,7 +726,7 @@ class SharedValues:
 
     def os_info(self, os: PSObject | None) -> OSInfo:
         """os_info(os), shared."""
-        key = ("os", str(get(os, "Caption", OSInfo.caption)), int(get(os, "BuildNumber", 20348)))
+        key = ("os", str(get(os, "Caption", OSInfo.DEFAULTS["caption"])), int(get(os, "BuildNumber", 20348)))
         made = self._made.get(key)
         if made is None:
             made = self._made[key] = OSInfo(caption=key[1], build=key[2])
@@ -1100,7 +1100,7 @@ def _minifilters(text_lines: list[str]) -> list[tuple[str, float]]:
 
 def os_info(os: PSObject | None) -> OSInfo:
     """Win32_OperatingSystem's Caption and BuildNumber (a host's answer, or a pasted bundle's)."""
-    return OSInfo(caption=str(get(os, "Caption", OSInfo.caption)), build=int(get(os, "BuildNumber", 20348)))
+    return OSInfo(caption=str(get(os, "Caption", OSInfo.DEFAULTS["caption"])), build=int(get(os, "BuildNumber", 20348)))
 
 
 def winnat_of(answers: "Answers | Read") -> str:
@@ -1210,7 +1210,7 @@ def vhd_record(v: PSObject, owner: str, path: str | None = None) -> Vhd:
     return Vhd(
         path=path,
         type=_name(get(v, "VhdType")).lower() or "dynamic",
-        size_gb=Vhd.size_gb if size is None else _gb(size),
+        size_gb=Vhd.DEFAULTS["size_gb"] if size is None else _gb(size),
         parent=str(parent) if (parent := get(v, "ParentPath")) else None,
         disk_id=None if disk_id is None or disk_id == stable_guid("vhd", owner, path.lower()) else disk_id,
     )
@@ -1239,8 +1239,8 @@ def _listeners(read: Read) -> list[tuple[int, str]]:
 def host_cpu(cpu: PSObject | None, hypervisor_present: bool) -> Cpu:
     """Win32_Processor's object (a host's answer, or a pasted bundle's) as the lab's Cpu."""
     vendor = cpu_vendor(str(get(cpu, "Manufacturer", "GenuineIntel")))
-    base = Cpu(vendor=vendor, model=str(get(cpu, "Name", Cpu.model)),
-               cores=int(get(cpu, "NumberOfLogicalProcessors", Cpu.cores)))
+    base = Cpu(vendor=vendor, model=str(get(cpu, "Name", Cpu.DEFAULTS["model"])),
+               cores=int(get(cpu, "NumberOfLogicalProcessors", Cpu.DEFAULTS["cores"])))
     if hypervisor_present or cpu is None:
         return base  # notes §3: the flags read False under a hypervisor; it started, so they hold
     return replace(

@@ -18,9 +18,10 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 import ipaddress
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import MISSING, dataclass, field, fields, replace
 from enum import StrEnum
 from functools import lru_cache
+from types import MappingProxyType
 from typing import Any, Callable, Iterator, Literal
 
 import networkx as nx
@@ -65,7 +66,13 @@ class Edge(StrEnum):
 
 
 def _frozen(cls: type) -> type:
-    return dataclass(frozen=True, kw_only=True)(cls)
+    """A record class: frozen, keyword-only and slotted (no `__dict__` per record: a 10,000-VM lab
+    and its evidence lab hold ~100,000 of them). Slots take away the class attributes that held
+    the field defaults (`Cpu.cores` is a slot descriptor), so a reader that needs one field's
+    default reads it from `DEFAULTS`, the class's field defaults by name (`Cpu.DEFAULTS["cores"]`)."""
+    made = dataclass(frozen=True, kw_only=True, slots=True)(cls)
+    made.DEFAULTS = MappingProxyType({f.name: f.default for f in fields(made) if f.default is not MISSING})
+    return made
 
 
 Background = Literal["minimal", "realistic"]
@@ -567,6 +574,10 @@ class Lab:
         # (~60 k and ~25 k reads per 1,000 VMs diagnosed) read one table, not the node's dict and its
         # table too (two dependent cache misses per first read of a record in a 40,000-node lab).
         self._records: dict[str, Any] = {}
+        # Each VHD's id, to the very string the graph holds: `vhd_by_path` returns it, not the id it
+        # formats to look it up, so what keeps the answer (an edge to the disk, a table keyed by it)
+        # holds no copy of a ~120-byte path id (~2,000 per 1,000 VMs, in the lab and in its evidence).
+        self._vhds: dict[str, str] = {}
         # answers that depend on nodes and edges only, one table per question ("owner", (kind, "out"),
         # …) keyed by node id: no key tuple kept per node asked (~14 k of them per 1,000 VMs diagnosed)
         self._shape: defaultdict[Any, dict[Any, Any]] = defaultdict(dict)
@@ -582,6 +593,7 @@ class Lab:
     def graph(self, graph: nx.MultiDiGraph) -> None:
         self._graph = graph
         self._records = _records_of(graph)
+        self._vhds = _vhds_of(self._records)
         self._reshaped()
 
     # -- derived answers, kept until the lab changes ----------------------------------------------
@@ -600,6 +612,7 @@ class Lab:
     def changed(self) -> None:
         """Forget every derived answer: for a change made on `graph` directly, outside these methods."""
         self._records = _records_of(self._graph)
+        self._vhds = _vhds_of(self._records)
         self._reshaped()
 
     def _reshaped(self) -> None:
@@ -629,6 +642,8 @@ class Lab:
         graph._pred[node_id] = {}
         graph._node[node_id] = {"record": record, "kind": KIND_OF[type(record)]}
         self._records[node_id] = record
+        if type(record) is Vhd:
+            self._vhds[node_id] = node_id
         cache = getattr(graph, "__networkx_cache__", None)  # networkx >= 3.3 clears it after each change
         if cache:
             cache.clear()
@@ -681,6 +696,7 @@ class Lab:
     def remove(self, node_id: str) -> None:
         self.graph.remove_node(node_id)
         self._records.pop(node_id, None)
+        self._vhds.pop(node_id, None)
         self._reshaped()
 
     def copy(self) -> "Lab":
@@ -819,6 +835,9 @@ class Lab:
             by_kind = self._shape["owned"][owner]
         except KeyError:
             by_kind = self._shape["owned"][owner] = self._owned_by_kind(owner)
+        if type(by_kind) is tuple:
+            slot = _OWNED_SLOT.get(kind)
+            return [] if slot is None else list(by_kind[slot])
         return list(by_kind.get(kind, ()))
 
     def index_owners(self) -> None:
@@ -853,18 +872,19 @@ class Lab:
                 if runs_edge in keys:
                     running.append(v)
             if owned is not None:
-                owned_of.setdefault(owner, {k: tuple(members) for k, members in owned.items()})
+                owned_of.setdefault(owner, _owned_table(owned))
             vms_of.setdefault(owner, (*hosting, *running))
         self._shape["nodes"].setdefault("host", hosts)
 
-    def _owned_by_kind(self, owner: str) -> dict[str, tuple[str, ...]]:
+    def _owned_by_kind(self, owner: str) -> tuple[tuple[str, ...], ...] | dict[str, tuple[str, ...]]:
         """Everything an owner has, by kind, in one pass over its HAS edges: the cmdlets and the
-        rules ask for five kinds of each owner, and a scan per kind read the adjacency five times."""
+        rules ask for five kinds of each owner, and a scan per kind read the adjacency five times.
+        As `_owned_table` keeps it."""
         nodes = self._graph._node
         found: dict[str, list[str]] = {}
         for n in _ends(self._graph._succ, owner, Edge.HAS):
             found.setdefault(nodes[n]["kind"], []).append(n)
-        return {kind: tuple(members) for kind, members in found.items()}
+        return _owned_table(found)
 
     def adapters(self, vm: str) -> list[str]:
         """owned(vm, "adapter"), read from the same table without the second call (every VM object,
@@ -873,7 +893,7 @@ class Lab:
             by_kind = self._shape["owned"][vm]
         except KeyError:
             return self.owned(vm, "adapter")
-        return list(by_kind.get("adapter", ()))
+        return list(by_kind[0] if type(by_kind) is tuple else by_kind.get("adapter", ()))
 
     def vms(self, owner: str, *, recursive: bool = False) -> list[str]:
         """The VMs an owner runs; with recursive, every VM below it at any depth (pre-order)."""
@@ -913,7 +933,10 @@ class Lab:
         try:
             return self._shape["parent"][vm]
         except KeyError:
-            (parent,) = self.into(vm, Edge.HOSTS) + self.into(vm, Edge.RUNS)
+            # read off the adjacency, not through `into`: its tables would keep two more entries
+            # per VM (a 1-tuple and an empty one) that no one asks for once this one is kept
+            pred = self._graph._pred
+            (parent,) = _ends(pred, vm, Edge.HOSTS) + _ends(pred, vm, Edge.RUNS)
             self._shape["parent"][vm] = parent
             return parent
 
@@ -950,7 +973,7 @@ class Lab:
         try:
             return self._shape["owner"][node_id]
         except KeyError:
-            (owner,) = self.into(node_id, Edge.HAS)
+            (owner,) = _ends(self._graph._pred, node_id, Edge.HAS)  # not through `into` (see `parent`)
             self._shape["owner"][node_id] = owner
             return owner
 
@@ -970,7 +993,10 @@ class Lab:
 
     def vhd_by_path(self, owner: str, path: str) -> str | None:
         node = f"{owner}:vhd:{path}"  # vhd_id(owner, path), without the call: storage asks per disk per probe
-        if node in self._graph._node:
+        held = self._vhds.get(node)
+        if held is not None:
+            return held  # the graph's own id string, not this copy of it
+        if node in self._graph._node:  # a bare node an edge to a missing disk made
             return node
         return self.memo(("vhd paths", owner), lambda: self._vhd_paths(owner)).get(path.lower())
 
@@ -1057,6 +1083,30 @@ class Lab:
 def _records_of(graph: nx.MultiDiGraph) -> dict[str, Any]:
     """Every node's record, from the graph's attribute dicts (a node an edge made has none)."""
     return {n: attributes["record"] for n, attributes in graph._node.items() if "record" in attributes}
+
+
+# The kinds an owner holds through HAS edges, in the order of `_owned_table`'s slots.
+_OWNED_KINDS = ("adapter", "switch", "nat", "vhd", "nic")
+_OWNED_SLOT = {kind: slot for slot, kind in enumerate(_OWNED_KINDS)}
+
+
+def _owned_table(found: dict[str, list[str]]) -> tuple[tuple[str, ...], ...] | dict[str, tuple[str, ...]]:
+    """An owner's members by kind as `Lab.owned` keeps them: one tuple per kind of `_OWNED_KINDS`,
+    in that order (`()` for none, the one empty tuple), which is ~80 bytes where a dict by kind took
+    ~180, for each host and VM of a lab and of its evidence. An owner holding a node of another kind
+    keeps the dict."""
+    table: list[tuple[str, ...]] = [(), (), (), (), ()]
+    for kind, members in found.items():
+        slot = _OWNED_SLOT.get(kind)
+        if slot is None:
+            return {kind: tuple(members) for kind, members in found.items()}
+        table[slot] = tuple(members)
+    return tuple(table)
+
+
+def _vhds_of(records: dict[str, Any]) -> dict[str, str]:
+    """Every VHD's id to itself, as `Lab._vhds` keeps it."""
+    return {n: n for n, record in records.items() if type(record) is Vhd}
 
 
 def _ends(adjacency: dict[str, dict[str, dict]], node_id: str, kind: Edge) -> tuple[str, ...]:

@@ -17,7 +17,7 @@ import networkx as nx
 import pytest
 
 from nestlab.simulator.generate import generate
-from nestlab.simulator.model import VM, Adapter, Cpu, Edge, Host, Lab, OSInfo, Switch, Vhd, adapter_id, switch_id, vhd_id, vm_id
+from nestlab.simulator.model import VM, Adapter, Cpu, Edge, Host, Lab, Network, OSInfo, Switch, Vhd, adapter_id, switch_id, vhd_id, vm_id
 
 
 def built(lab: Lab) -> Lab:
@@ -123,17 +123,32 @@ def test_copy_pickle_and_deepcopy_keep_the_lab_and_its_sharing():
     assert lab.vms(host)[0] == vm and lab.adapters(vm) and copied.vms(host)[:1] != [vm]
 
 
-def test_records_keep_replace_copy_pickle_and_their_class_defaults():
-    """No `slots=True` on the records: diagnosis/parse.py reads defaults off the classes
-    (`Cpu.cores`, `Vhd.size_gb`, `OSInfo.caption`), which slots turn into member descriptors."""
+def test_records_are_slotted_and_keep_replace_copy_pickle_and_their_defaults():
+    """`slots=True` on the records (no `__dict__` each); their field defaults stay readable by name
+    in `DEFAULTS`, where diagnosis/parse.py reads its fallbacks (slots leave `Cpu.cores` a slot
+    descriptor, not 16)."""
     lab = generate(seed=5, hosts=1, depth=2, vms_per_host=4)
     for node in lab:
         record = lab[node] if lab.kind(node) else None
         if record is None:
             continue
+        assert not hasattr(record, "__dict__")
         assert dataclasses.replace(record) == record == copy.copy(record) == pickle.loads(pickle.dumps(record))
         assert hash(record) == hash(copy.deepcopy(record))
-    assert (Cpu.cores, Vhd.size_gb, OSInfo.caption) == (Cpu().cores, Vhd(path="x").size_gb, OSInfo().caption)
+    assert (Cpu.DEFAULTS["cores"], Vhd.DEFAULTS["size_gb"], OSInfo.DEFAULTS["caption"]) == (
+        Cpu().cores, Vhd(path="x").size_gb, OSInfo().caption)
+    assert "path" not in Vhd.DEFAULTS and Host.DEFAULTS["hyperv_installed"] is True
+
+
+def test_parse_fallbacks_read_the_record_defaults():
+    """An answer without the property takes the record's default (a bundle whose host shows no CPU)."""
+    from nestlab.diagnosis.parse import host_cpu, os_info, vhd_record
+    from nestlab.simulator.psdata import PSObject
+
+    assert host_cpu(None, True) == Cpu()
+    assert os_info(None) == OSInfo()
+    assert vhd_record(PSObject(("Microsoft.Vhd.PowerShell.VirtualHardDisk",), {"Path": "C:\\x.vhdx"}),
+                      "HV01").size_gb == Vhd(path="x").size_gb
 
 
 def test_records_read_through_the_lab_follow_every_change():
@@ -188,3 +203,53 @@ def test_derived_answers_are_one_table_per_question_keyed_by_node():
     assert lab._shape["owner"] and all(isinstance(table, dict) for table in lab._shape.values())
     lab.link(lab.hosts()[0], lab.hosts()[1], Edge.UPLINK)
     assert not lab._shape
+
+
+def test_vhd_by_path_answers_with_the_id_the_graph_holds():
+    """`vhd_by_path` returns the graph's own id string, not the copy it formats to look the disk
+    up: whoever keeps the answer (an edge to the disk, a table keyed by it) keeps no second copy.
+    Through `add`, `changed()`, a new `graph` and `remove`; a bare node is still found by its id."""
+    lab = built(Lab("g"))
+    path = "C:\\a.vhdx"
+
+    def held() -> str:
+        return next(n for n in lab.graph._node if n == vhd_id("HV01", path))
+
+    assert lab.vhd_by_path("HV01", path) is held()
+    lab.changed()
+    assert lab.vhd_by_path("HV01", path) is held()
+    lab.graph = built(Lab("other")).graph.copy()
+    assert lab.vhd_by_path("HV01", path) is held()
+    assert lab.vhd_by_path("HV01", "C:\\missing.vhdx") == vhd_id("HV01", "C:\\missing.vhdx")  # bare node
+    assert lab.vhd_by_path("HV01", "c:\\A.VHDX") is held()  # another case: the path table's answer
+    lab.remove(held())
+    assert lab.vhd_by_path("HV01", path) is None
+
+
+def test_parent_and_owner_keep_only_their_own_answer():
+    """`parent` and `owner` read the adjacency themselves: asking them leaves no `into` entries
+    behind (a 1-tuple and an empty tuple per VM, a 1-tuple per owned node), and `into` still answers."""
+    lab = built(Lab("g"))
+    vm, vhd = vm_id("HV01", "L1"), vhd_id("HV01", "C:\\a.vhdx")
+    assert lab.parent(vm) == "HV01" and lab.owner(vhd) == "HV01"
+    assert set(lab._shape) == {"parent", "owner"}
+    assert lab.into(vm, Edge.HOSTS) == ["HV01"] and lab.into(vhd, Edge.HAS) == ["HV01"]
+    with pytest.raises(ValueError):
+        lab.owner(vm)  # no HAS edge into a VM, as before
+
+
+def test_an_owners_members_are_kept_as_one_tuple_per_kind():
+    """`owned` keeps an owner's members as one tuple per kind in a fixed order (not a dict by kind),
+    through `owned`, `adapters` and `index_owners` alike; a member of another kind keeps the dict."""
+    for fill in ("owned", "index"):
+        lab = built(Lab("g"))
+        vm = vm_id("HV01", "L1")
+        if fill == "index":
+            lab.index_owners()
+        assert lab.owned("HV01", "switch") == [switch_id("HV01", "Ext")]
+        assert lab.owned("HV01", "vhd") == [vhd_id("HV01", "C:\\a.vhdx")] and lab.owned("HV01", "nic") == []
+        assert lab.adapters(vm) == [adapter_id(vm, "nic0")] and lab.owned(vm, "vm") == []
+        assert type(lab._shape["owned"]["HV01"]) is tuple and type(lab._shape["owned"][vm]) is tuple
+    lab.add("network:lan", Network(name="lan"))
+    lab.link("HV01", "network:lan", Edge.HAS)
+    assert lab.owned("HV01", "network") == ["network:lan"] and lab.owned("HV01", "switch") == [switch_id("HV01", "Ext")]

@@ -253,3 +253,42 @@ def test_loading_restores_the_garbage_collector_even_on_bad_input():
     with pytest.raises(labfile.BadInput):
         labfile.loads("lab: x\nhosts: 5\n")
     assert gc.isenabled()
+
+
+_ALIKE_LAB = """
+lab: alike
+hosts:
+  - name: HV01
+    os: {caption: Microsoft Windows Server 2019 Datacenter, build: 17763}
+    vms:
+      - {name: a, processor: {count: 4}, memory: {startup_gb: 4}, services: [{port: 80}],
+         guest: {os: {caption: Microsoft Windows Server 2019 Datacenter, build: 17763}}}
+      - {name: b, processor: {count: 4}, memory: {startup_gb: 4}, services: [{port: 80}],
+         guest: {os: {caption: Microsoft Windows Server 2019 Datacenter, build: 17763}}}
+      - {name: c, processor: {count: 2}, memory: {startup_gb: 4.5}, services: [{port: 80}, {port: 443}],
+         guest: {os: {caption: Microsoft Windows Server 2022 Datacenter, build: 20348}, hyperv_installed: true}}
+"""
+
+
+def test_equal_records_are_one_object_within_a_load_and_none_is_kept_for_the_next():
+    """labmap._Alike: equal value records of one load (Guest, OSInfo, Processor, Memory, a Listener
+    tuple) are one object, unequal ones stay apart; the next load makes its own."""
+    lab = labfile.loads(_ALIKE_LAB)
+    a, b, c = (lab[f"HV01/{name}"] for name in "abc")
+    for part in ("guest", "processor", "memory", "services"):
+        assert getattr(a, part) is getattr(b, part)
+        assert getattr(a, part) != getattr(c, part)
+    assert a.guest.os is lab["HV01"].os
+    again = labfile.loads(_ALIKE_LAB)["HV01/a"]
+    assert again == a and again.guest is not a.guest and again.processor is not a.processor
+
+
+def test_equal_values_of_another_type_are_not_shared():
+    """4 and 4.0 are equal but print differently: a record made from one is not given for the other."""
+    from nestlab.simulator.labmap import _Alike
+    from nestlab.simulator.model import Memory
+
+    alike = _Alike()
+    whole, floating = alike.record(Memory, {"startup_gb": 4}), alike.record(Memory, {"startup_gb": 4.0})
+    assert whole == floating and whole is not floating and type(floating.startup_gb) is float
+    assert alike.record(Memory, {"startup_gb": 4}) is whole
