@@ -14,6 +14,7 @@ from nestlab.simulator.cmdlets.vhd import VHD_SHAPE
 from nestlab.simulator.cmdlets.vm import DRIVE_SHAPE, MEMORY_SHAPE, PROCESSOR_SHAPE, VM_SHAPE
 from nestlab.simulator.pwsh.values import set_property
 from nestlab.simulator.generate import generate
+from nestlab.simulator.model import stable_guid
 from nestlab.simulator.psdata import Command
 
 SHAPE = Shape("T.Thing", [("Name", VARIES), ("Kind", "fixed"), ("State", enums.on_off(True)), ("Tags", VARIES)])
@@ -279,3 +280,52 @@ def test_test_path_answers_one_boolean_per_path_when_the_store_holds_some_of_the
     disk = lab[lab.owned(host, "vhd")[0]].path
     answer = powershell.run(lab, host, (Command("Test-Path", (("Path", ["C:\\Windows", "D:\\x.vhdx", disk]),)),))
     assert answer.output == (True, False, True) and not answer.errors
+
+
+def test_the_texts_and_numbers_that_repeat_across_objects_are_one_object_each():
+    # perf8: a VM's VMId, a switch's SwitchId, a drive's name, a disk's sizes, a registry key's provider
+    # paths, a CIM class's type names and an OS build's version text are made once and shared by every
+    # object that shows them (the evidence keeps four to six objects per VM): equal values, one object
+    from nestlab.simulator.cmdlets import ids
+
+    lab = generate(seed=7, hosts=1, depth=2, vms_per_host=6)
+    host = lab.hosts()[0]
+
+    def run(*commands: Command, place: str = host) -> tuple:
+        return powershell.run(lab, place, commands).output
+
+    vm = next(v for v in lab.vms(host) if lab.disks(v) and lab.adapters(v))
+    name = lab[vm].name
+    one = (("VMName", name),)
+    vm_objects = [*run(Command("Get-VM", (("Name", name),))), *run(Command("Get-VMProcessor", one)),
+                  *run(Command("Get-VMMemory", one)), *run(Command("Get-VMHardDiskDrive", one)),
+                  *run(Command("Get-VMNetworkAdapter", one))]
+    assert len(vm_objects) >= 5 and len({id(o["VMId"]) for o in vm_objects}) == 1
+    assert vm_objects[0]["VMId"] == ids.vm_guid(lab, vm) == stable_guid("vm", vm).lower()
+    adapters = run(Command("Get-VMNetworkAdapter", (("VMName", "*"),)))
+    by_switch = {}
+    for adapter in adapters:
+        by_switch.setdefault(adapter["SwitchName"], set()).add(id(adapter["SwitchId"]))
+    assert any(len(a) > 0 for a in by_switch.values()) and all(len(a) == 1 for a in by_switch.values())
+    drives = run(Command("Get-VMHardDiskDrive", (("VMName", "*"),)))
+    first = [d for d in drives if d["ControllerLocation"] == 0]
+    assert len(first) > 1 and len({id(str(d)) for d in first}) == 1
+    disks = run(Command("Get-VMHardDiskDrive", (("VMName", "*"),)), Command("Get-VHD"))
+    sizes = {}
+    for disk in disks:
+        sizes.setdefault((disk["Size"], str(disk["VhdType"])), set()).add((id(disk["Size"]), id(disk["FileSize"])))
+    assert any(len({id(d) for d in disks if d["Size"] == size}) > 1 for size, _ in sizes)
+    assert all(len(ids_) == 1 for ids_ in sizes.values())
+    guests = [v for v in lab.vms(host) if lab[v].state == "Running" and not lab.platform(v).hyperv_installed][:2]
+    assert len(guests) == 2
+    key = (Command("Get-ItemProperty", (("Path", "HKLM:\\SYSTEM\\CurrentControlSet\\Control\\DeviceGuard"),)),)
+    keys = [powershell.run(lab, g, key).output[0] for g in guests]
+    assert keys[0]["PSPath"] is keys[1]["PSPath"] and keys[0]["PSParentPath"] is keys[1]["PSParentPath"]
+    lab = generate(seed=7, hosts=2, depth=2, vms_per_host=40)  # enough guests for two of one build
+    plain = [v for v in lab.all_vms() if lab[v].state == "Running" and not lab.platform(v).hyperv_installed]
+    build = next(b for b in {lab.platform(v).os.build for v in plain} if sum(lab.platform(v).os.build == b for v in plain) > 1)
+    same = [v for v in plain if lab.platform(v).os.build == build][:2]
+    os_ = [run(Command("Get-CimInstance", (("ClassName", "Win32_OperatingSystem"),)), place=g)[0] for g in same]
+    assert os_[0]["Version"] is os_[1]["Version"] and os_[0]["BuildNumber"] is os_[1]["BuildNumber"]
+    rules = [run(Command("Get-NetConnectionProfile"), place=g) for g in same]
+    assert rules[0] and rules[1] and rules[0][0].type_names[0] is rules[1][0].type_names[0]

@@ -10,10 +10,11 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import replace
+from functools import lru_cache
 from typing import Any, Iterable
 
 from nestlab.simulator import behaviour, network
-from nestlab.simulator.cmdlets import background, enums
+from nestlab.simulator.cmdlets import background, enums, ids
 from nestlab.simulator.cmdlets.base import (Call, Ctx, Terminating, as_list, cmdlet, guid, hv_error, obj,
                                              platform_missing)
 from nestlab.simulator.cmdlets.wildcards import like
@@ -42,7 +43,14 @@ def cim(cls: str, props: list[tuple[str, Any]], ctx: Ctx, namespace: str = "ROOT
     """A CIM instance; `computer_name`: ctx.computer_name, when the caller has read it already."""
     if computer_name is None:
         computer_name = ctx.computer_name
-    return obj((f"{CIM}#{namespace}/{cls}", CIM), [*props, ("PSComputerName", computer_name)])
+    return obj(_cim_types(cls, namespace), [*props, ("PSComputerName", computer_name)])
+
+
+@lru_cache(maxsize=64)  # the classes this module writes: a few dozen pairs
+def _cim_types(cls: str, namespace: str) -> tuple[str, str]:
+    """A CIM class's type names, made once per class (not a new type-name text per object: the
+    evidence keeps its firewall filters, NAT mappings, routes … of every place)."""
+    return f"{CIM}#{namespace}/{cls}", CIM
 
 
 def cim_shape(cls: str, props: list[tuple[str, Any]], namespace: str = "ROOT/StandardCimv2") -> Shape:
@@ -532,7 +540,7 @@ def adapter_object(ctx: Ctx, adapter: str, computer_name: str | None = None, vm:
     switch = lab.switch_of(adapter)
     running = behaviour.is_running(lab, vm)
     upper = stable_guid("vm", vm)  # the VM's GUID in stable_guid's own (upper) case
-    vid = upper.lower()  # guid("vm", vm), as vm.vm_guid
+    vid = ids.vm_guid(lab, vm)  # guid("vm", vm): one text per VM, shared by its objects
     bandwidth = None
     if rec.max_bandwidth_mbps:
         inner = obj("Microsoft.HyperV.PowerShell.VMNetworkAdapterBandwidthSetting", [
@@ -546,7 +554,7 @@ def adapter_object(ctx: Ctx, adapter: str, computer_name: str | None = None, vm:
         "Name": rec.name, "Id": f"Microsoft:{upper}\\{adapter_guid}",
         "ComputerName": ctx.computer_name if computer_name is None else computer_name, "VMName": vmrec.name,
         "VMId": vid, "SwitchName": lab[switch].name if switch else None,
-        "SwitchId": guid("switch", switch) if switch else None, "Connected": switch is not None,
+        "SwitchId": ids.switch_guid(lab, switch) if switch else None, "Connected": switch is not None,
         "MacAddress": rec.mac or derived_mac(adapter), "DynamicMacAddressEnabled": rec.mac is None,  # lab.mac
         "MacAddressSpoofing": enums.on_off(rec.mac_spoofing),
         "BandwidthSetting": bandwidth,

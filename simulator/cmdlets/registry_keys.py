@@ -94,14 +94,19 @@ def _display(key: str) -> str:
 
 
 def item_object(path: str, values: dict[str, Any]) -> PSObject:
-    key = normalize(path)
-    parent, _, child = key.rpartition("\\")
-    props = [*values.items(),
-             ("PSPath", f"Microsoft.PowerShell.Core\\Registry::{_display(key)}"),
-             ("PSParentPath", f"Microsoft.PowerShell.Core\\Registry::{_display(parent)}"),
-             ("PSChildName", child.title() if child.isupper() else child), ("PSDrive", "HKLM"),
-             ("PSProvider", "Microsoft.PowerShell.Core\\Registry")]
+    pspath, parent_path, child = _provider_texts(normalize(path))
+    props = [*values.items(), ("PSPath", pspath), ("PSParentPath", parent_path), ("PSChildName", child),
+             ("PSDrive", "HKLM"), ("PSProvider", "Microsoft.PowerShell.Core\\Registry")]
     return obj("System.Management.Automation.PSCustomObject", props)
+
+
+@lru_cache(maxsize=256)  # keys come from what is sent: a collection reads the same few at every place
+def _provider_texts(key: str) -> tuple[str, str, str]:
+    """A key's PSPath, PSParentPath and PSChildName (pure functions of its normalised text), made once
+    per key: every place's Get-ItemProperty object of the key shares them (the evidence keeps one per guest)."""
+    parent, _, child = key.rpartition("\\")
+    return (f"Microsoft.PowerShell.Core\\Registry::{_display(key)}", f"Microsoft.PowerShell.Core\\Registry::{_display(parent)}",
+            child.title() if child.isupper() else child)
 
 
 def path_not_found(call: Call, path: str) -> ErrorRecord:

@@ -78,6 +78,18 @@ OS_SHAPE = cim_shape("Win32_OperatingSystem", [
 _LAST_BOOT = NOW - timedelta(days=3)
 
 
+@lru_cache(maxsize=64, typed=True)  # the builds of a lab's systems: a handful (typed: 17763.0 is not 17763)
+def os_version(build: int) -> str:
+    """'10.0.<build>' (Win32_OperatingSystem.Version, Get-VM's IntegrationServicesVersion), one text
+    per build, shared by every place's object that shows it."""
+    return f"10.0.{build}"
+
+
+@lru_cache(maxsize=64, typed=True)
+def _build_number(build: int) -> str:
+    return str(build)
+
+
 def win32_operatingsystem(ctx: Ctx) -> PSObject:
     platform = ctx.platform
     os = platform.os
@@ -85,7 +97,7 @@ def win32_operatingsystem(ctx: Ctx) -> PSObject:
     name = ctx.computer_name
     memory = _memory_bytes(ctx)
     return OS_SHAPE.make({
-        "Caption": os.caption, "Version": f"10.0.{os.build}", "BuildNumber": str(os.build),
+        "Caption": os.caption, "Version": os_version(os.build), "BuildNumber": _build_number(os.build),
         "ProductType": 3 if server else 1, "CSName": name.upper(), "TotalVisibleMemorySize": memory // 1024,
         "FreePhysicalMemory": memory // 2048, "LastBootUpTime": _LAST_BOOT, "PSComputerName": name,
     })
