@@ -563,7 +563,9 @@ def event(ctx: Ctx, log: str, provider: str, event_id: int, level: str, message:
 def events(ctx: Ctx, log: str, platform: Platform) -> list[PSObject]:
     """Events that follow from the state of this host or guest (`platform`, the caller's read of
     ctx.platform), newest first."""
-    history = _history(ctx, log)
+    # every routine history is empty on a minimal platform (system_history, and both Hyper-V logs'
+    # in _fresh_history; Application has none anywhere): no table entry kept per place and log for it
+    history = _history(ctx, log) if background.realistic(platform) else None
     out: list[PSObject] = [event(ctx, log, e.provider, e.event_id, e.level, e.message, e.minutes_ago)
                            for e in history] if history else []  # a list of its own, whatever the history
     if log == "System":
