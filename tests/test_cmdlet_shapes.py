@@ -349,3 +349,23 @@ def test_a_minimal_platforms_logs_keep_no_history_entry_per_place():
     lab.update_platform(host, os=changed(platform.os, background="realistic"))
     answer = powershell.run(lab, host, (Command("Get-WinEvent", (("LogName", "System"),)),))
     assert len(answer.output) > 1 and (host, "System") in lab.memo(system._HISTORIES, dict)  # noqa: SLF001
+
+
+def test_a_guests_memory_numbers_and_boot_description_are_shared_with_its_peers():
+    # perf8: equal memory sizes are one int each, an OS caption's bcdedit line one text
+    lab = generate(seed=7, hosts=2, depth=2, vms_per_host=40)
+    plain = [v for v in lab.all_vms() if lab[v].state == "Running" and not lab.platform(v).hyperv_installed]
+    by_size: dict[int, list] = {}
+    for guest in plain:
+        cs = powershell.run(lab, guest, (Command("Get-CimInstance", (("ClassName", "Win32_ComputerSystem"),)),)).output[0]
+        os_ = powershell.run(lab, guest, (Command("Get-CimInstance", (("ClassName", "Win32_OperatingSystem"),)),)).output[0]
+        by_size.setdefault(cs["TotalPhysicalMemory"], []).append((cs, os_))
+    pair = next(p for p in by_size.values() if len(p) > 1)[:2]
+    assert pair[0][0]["TotalPhysicalMemory"] is pair[1][0]["TotalPhysicalMemory"]
+    assert pair[0][1]["TotalVisibleMemorySize"] is pair[1][1]["TotalVisibleMemorySize"]
+    assert pair[0][1]["FreePhysicalMemory"] is pair[1][1]["FreePhysicalMemory"]
+    caption = lab.platform(plain[0]).os.caption
+    peers = [g for g in plain if lab.platform(g).os.caption == caption][:2]
+    lines = [powershell.run(lab, g, (Command("bcdedit"),)).output for g in peers]
+    assert len(peers) == 2 and [l for l in lines[0] if l.startswith("description")][0] is \
+        [l for l in lines[1] if l.startswith("description")][0]

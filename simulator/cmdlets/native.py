@@ -8,6 +8,7 @@ pending until Restart-Computer (simulator.cmdlets.system.reboot).
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import lru_cache
 from typing import Iterable
 
 from nestlab.simulator import behaviour
@@ -86,6 +87,12 @@ def launch_type(ctx: Ctx) -> str:
     return ctx.pending_boot().get("hypervisor_launch", ctx.platform.hypervisor_launch)
 
 
+@lru_cache(maxsize=64)  # the captions of a lab's systems: a handful
+def _description(caption: str) -> str:
+    """bcdedit's description line for an OS caption, one text per caption (every guest's answer holds one)."""
+    return f"description             {caption.replace('Microsoft ', '')}"
+
+
 @cmdlet("bcdedit")
 def bcdedit(ctx: Ctx, call: Call) -> Iterable[str]:
     args = [a.lower() for a in _args(call)]
@@ -101,7 +108,7 @@ def bcdedit(ctx: Ctx, call: Call) -> Iterable[str]:
         launch = launch_type(ctx)  # read once: whether the line shows, and what it says
         lines = ["", "Windows Boot Loader", "-------------------", "identifier              {current}",
                  "device                  partition=C:", "path                    \\Windows\\system32\\winload.efi",
-                 f"description             {platform.os.caption.replace('Microsoft ', '')}",
+                 _description(platform.os.caption),
                  "locale                  en-US", "inherit                 {bootloadersettings}",
                  "osdevice                partition=C:", "systemroot              \\Windows", "nx                      OptOut",
                  "bootmenupolicy          Standard"]

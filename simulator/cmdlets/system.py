@@ -54,7 +54,22 @@ def _logical_processors(ctx: Ctx) -> int:
 def _memory_bytes(ctx: Ctx) -> int:
     record = ctx.lab[ctx.owner]
     gb = behaviour.guest_memory_gb(ctx.lab, ctx.owner) if isinstance(record, VM) else record.memory_gb
+    return gib_bytes(gb)
+
+
+@lru_cache(maxsize=256)  # the sizes a lab gives its systems: a handful of values
+def gib_bytes(gb: float) -> int:
+    """`int(gb * GIB)`: one int per size, which every object that shows it shares (an int above 256
+    is a new object per computation: each VM's Get-VM and Get-VMMemory objects, each guest's
+    Win32_ComputerSystem, hold one)."""
     return int(gb * GIB)
+
+
+@lru_cache(maxsize=256)
+def _visible_and_free_kb(memory: int) -> tuple[int, int]:
+    """Win32_OperatingSystem's TotalVisibleMemorySize and FreePhysicalMemory (KB) for a memory size:
+    two ints per size, shared by every guest of that size."""
+    return memory // 1024, memory // 2048
 
 
 def _is_virtual(ctx: Ctx) -> bool:
@@ -95,11 +110,11 @@ def win32_operatingsystem(ctx: Ctx) -> PSObject:
     os = platform.os
     server = behaviour.is_server(platform)
     name = ctx.computer_name
-    memory = _memory_bytes(ctx)
+    visible, free = _visible_and_free_kb(_memory_bytes(ctx))
     return OS_SHAPE.make({
         "Caption": os.caption, "Version": os_version(os.build), "BuildNumber": _build_number(os.build),
-        "ProductType": 3 if server else 1, "CSName": name.upper(), "TotalVisibleMemorySize": memory // 1024,
-        "FreePhysicalMemory": memory // 2048, "LastBootUpTime": _LAST_BOOT, "PSComputerName": name,
+        "ProductType": 3 if server else 1, "CSName": name.upper(), "TotalVisibleMemorySize": visible,
+        "FreePhysicalMemory": free, "LastBootUpTime": _LAST_BOOT, "PSComputerName": name,
     })
 
 

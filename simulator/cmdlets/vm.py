@@ -118,13 +118,13 @@ def vm_object(ctx: Ctx, vm: str, computer_name: str | None = None) -> PSObject:
         "ComPort2": f"VMComPort (Name = 'COM 2', VMName = '{name}')",
         "HardDrives": _hard_drives(_CONTROLLERS[record.generation == 2][0], len(disks)),  # _controller(record)
         "DynamicMemoryEnabled": memory.dynamic,
-        "MemoryStartup": gib_bytes(behaviour.configured_startup_gb(record)), "ProcessorCount": record.processor.count,
+        "MemoryStartup": system.gib_bytes(behaviour.configured_startup_gb(record)), "ProcessorCount": record.processor.count,
         "Generation": record.generation, "IsClustered": record.clustered, "Path": path, "Id": vid,
         "Name": name, "NetworkAdapters": "{" + ", ".join([lab[a].name for a in lab.adapters(vm)]) + "}",
         "ComputerName": ctx.computer_name if computer_name is None else computer_name,
     }
     if running:
-        assigned = gib_bytes(memory.startup_gb)
+        assigned = system.gib_bytes(memory.startup_gb)
         values["CPUUsage"] = 75 if record.workload == "heavy" else 3  # _cpu_usage
         values["MemoryAssigned"] = assigned
         values["MemoryDemand"] = assigned // 2 if memory.dynamic else 0
@@ -157,13 +157,6 @@ def _drive_name(controller: str, location: int) -> str:
     """A drive's name as its object prints (Get-VMHardDiskDrive's to_string): one text per pair, which
     every drive at that place shares (the evidence keeps a drive object per VM disk)."""
     return f"Hard Drive on {controller} controller number 0 at location {location}"
-
-
-@lru_cache(maxsize=256)  # sizes a lab gives its VMs: a handful of values
-def gib_bytes(gb: float) -> int:
-    """`int(gb * GIB)`: one int per size, which every object that shows it shares (an int above 256
-    is a new object per computation; each VM's Get-VM and Get-VMMemory objects hold one or two)."""
-    return int(gb * GIB)
 
 
 def _controller(record: VM) -> str:
@@ -471,7 +464,7 @@ def memory_object(ctx: Ctx, vm: str, computer_name: str | None = None) -> PSObje
     upper = stable_guid("vm", vm)  # vm_guid(vm) in stable_guid's own (upper) case
     return MEMORY_SHAPE.make({
         "DynamicMemoryEnabled": record.memory.dynamic,
-        "Startup": gib_bytes(behaviour.configured_startup_gb(record)),
+        "Startup": system.gib_bytes(behaviour.configured_startup_gb(record)),
         "Id": f"Microsoft:{upper}\\4764334d-e001-4176-82ee-5594ec9b530e", "VMId": ids.vm_guid(ctx.lab, vm),
         "VMName": record.name, "ComputerName": ctx.computer_name if computer_name is None else computer_name,
     })
