@@ -369,3 +369,18 @@ def test_a_guests_memory_numbers_and_boot_description_are_shared_with_its_peers(
     lines = [powershell.run(lab, g, (Command("bcdedit"),)).output for g in peers]
     assert len(peers) == 2 and [l for l in lines[0] if l.startswith("description")][0] is \
         [l for l in lines[1] if l.startswith("description")][0]
+
+
+def test_the_places_interfaces_sit_in_one_table_that_a_change_forgets():
+    # perf8: one Lab.memo table by place (not a memo key tuple per place), forgotten with the lab state
+    from nestlab.simulator.cmdlets import network
+
+    lab = generate(seed=7, hosts=1, depth=2, vms_per_host=6)
+    guests = [v for v in lab.vms(lab.hosts()[0]) if lab[v].state == "Running"][:2]
+    first = [powershell.run(lab, g, (Command("Get-NetAdapter"),)).output for g in guests]
+    table = lab.memo(network._INTERFACES, dict)  # noqa: SLF001 - the table the readers fill
+    assert set(guests) <= set(table) and not any(isinstance(k, tuple) and k[0] == "interfaces" and len(k) == 2
+                                                 for k in lab._state)  # noqa: SLF001
+    lab.changed()
+    assert not lab.memo(network._INTERFACES, dict)  # noqa: SLF001
+    assert [powershell.run(lab, g, (Command("Get-NetAdapter"),)).output for g in guests] == first

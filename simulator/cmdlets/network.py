@@ -158,7 +158,14 @@ def interfaces(ctx: Ctx) -> list[dict[str, Any]]:
 def _shared_interfaces(ctx: Ctx) -> list[dict[str, Any]]:
     """`interfaces(ctx)` for a caller that only reads them (Get-NetAdapter, Get-NetIPAddress): the
     kept dicts themselves, not copies. Nothing may change them."""
-    return ctx.lab.memo(("interfaces", ctx.owner), lambda: _interfaces(ctx))
+    kept = ctx.lab.memo(_INTERFACES, dict)  # one table per lab state, by place: no key tuple or closure per call
+    found = kept.get(ctx.owner)
+    if found is None:
+        found = kept[ctx.owner] = _interfaces(ctx)
+    return found
+
+
+_INTERFACES = ("interfaces",)  # the Lab.memo key of _shared_interfaces' table
 
 
 def _interfaces(ctx: Ctx) -> list[dict[str, Any]]:
