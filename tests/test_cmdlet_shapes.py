@@ -384,3 +384,11 @@ def test_the_places_interfaces_sit_in_one_table_that_a_change_forgets():
     lab.changed()
     assert not lab.memo(network._INTERFACES, dict)  # noqa: SLF001
     assert [powershell.run(lab, g, (Command("Get-NetAdapter"),)).output for g in guests] == first
+
+
+def test_every_places_loopback_address_is_one_text():
+    lab = generate(seed=7, hosts=1, depth=2, vms_per_host=6)
+    guests = [v for v in lab.vms(lab.hosts()[0]) if lab[v].state == "Running"][:2]
+    ask = (Command("Get-NetIPAddress", (("AddressFamily", "IPv4"),)),)
+    rows = [[o for o in powershell.run(lab, g, ask).output if o["InterfaceAlias"].startswith("Loopback")][0] for g in guests]
+    assert (rows[0]["IPAddress"], rows[0]["PrefixLength"]) == ("127.0.0.1", 8) and rows[0]["IPAddress"] is rows[1]["IPAddress"]

@@ -282,15 +282,14 @@ def get_netipaddress(ctx: Ctx, call: Call) -> Iterable[PSObject]:
         return []
     alias = [str(a).lower() for a in as_list(call.get("InterfaceAlias"))]
     out: list[PSObject] = []
-    rows = [(i["alias"], i["index"], i["cidr"]) for i in _shared_interfaces(ctx) if i["cidr"]] + [
-        ("Loopback Pseudo-Interface 1", 1, "127.0.0.1/8")]
+    rows = [(i["alias"], i["index"], i["cidr"]) for i in _shared_interfaces(ctx) if i["cidr"]] + [_LOOPBACK]
     computer = ctx.computer_name
     for name, index, cidr in rows:
         if alias and name.lower() not in alias:
             continue
         if call.has("IPAddress") and ip_of(cidr) not in [str(a) for a in as_list(call.get("IPAddress"))]:
             continue
-        address, prefix = parse_interface(cidr)
+        address, prefix = _LOOPBACK_ADDRESS if cidr is _LOOPBACK_CIDR else parse_interface(cidr)
         out.append(IP_ADDRESS_SHAPE.make({"IPAddress": address, "InterfaceIndex": index, "InterfaceAlias": name,
                                           "PrefixLength": prefix, "PSComputerName": computer}))
     if not out and (call.has("InterfaceAlias") or call.has("IPAddress")):
@@ -299,6 +298,12 @@ def get_netipaddress(ctx: Ctx, call: Call) -> Iterable[PSObject]:
                               "((AddressFamily = 2))"])
         ctx.error(query_not_found(call, "MSFT_NetIPAddress", where))
     return out
+
+
+# every place's loopback row, its address read once (not a new "127.0.0.1" per guest: the evidence keeps each row)
+_LOOPBACK_CIDR = "127.0.0.1/8"
+_LOOPBACK = ("Loopback Pseudo-Interface 1", 1, _LOOPBACK_CIDR)
+_LOOPBACK_ADDRESS = parse_interface(_LOOPBACK_CIDR)
 
 
 def _internal_switch_by_alias(ctx: Ctx, alias: str) -> str | None:
