@@ -199,7 +199,8 @@ def test_the_nothing_found_records_are_one_record_per_text_shared_by_every_answe
     assert len(guests) == 2
     for pipeline in [(Command("Get-WinEvent", (("LogName", "Application"),)),),
                      (Command("Get-WinEvent", (("LogName", "Microsoft-Windows-Hyper-V-VMMS-Admin"),)),),
-                     (Command("Get-Service", (("Name", ["vmms"]),)),)]:
+                     (Command("Get-Service", (("Name", ["vmms"]),)),),
+                     (Command("Get-ItemProperty", (("Path", "HKLM:\\SOFTWARE\\Policies\\Microsoft\\Windows\\DeviceGuard"),)),)]:
         first, second = (powershell.run(lab, g, pipeline).errors for g in guests)
         assert len(first) == 1 and first[0] is second[0], pipeline
 

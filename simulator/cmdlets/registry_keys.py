@@ -110,9 +110,16 @@ def _provider_texts(key: str) -> tuple[str, str, str]:
 
 
 def path_not_found(call: Call, path: str) -> ErrorRecord:
+    return _path_not_found(path, call.cmdlet.class_name, call.cmdlet.name)
+
+
+@lru_cache(maxsize=256)  # paths come from what is sent: bounded; a record is frozen, so answers may share one
+def _path_not_found(path: str, class_name: str, activity: str) -> ErrorRecord:
+    """The record for a path that does not exist, once per text: a collection reads a policy key that
+    most places lack (Get-ItemProperty of DeviceGuard's policy, one record per guest)."""
     return ErrorRecord(f"Cannot find path '{path}' because it does not exist.",
-                       f"PathNotFound,{call.cmdlet.class_name}", "ObjectNotFound", target_name=path,
-                       target_type="String", activity=call.cmdlet.name, reason="ItemNotFoundException",
+                       f"PathNotFound,{class_name}", "ObjectNotFound", target_name=path,
+                       target_type="String", activity=activity, reason="ItemNotFoundException",
                        exception_type="System.Management.Automation.ItemNotFoundException", terminating=False)
 
 
