@@ -393,3 +393,35 @@ def test_every_places_loopback_address_is_one_text():
     ask = (Command("Get-NetIPAddress", (("AddressFamily", "IPv4"),)),)
     rows = [[o for o in powershell.run(lab, g, ask).output if o["InterfaceAlias"].startswith("Loopback")][0] for g in guests]
     assert (rows[0]["IPAddress"], rows[0]["PrefixLength"]) == ("127.0.0.1", 8) and rows[0]["IPAddress"] is rows[1]["IPAddress"]
+
+
+def test_service_names_resolve_once_per_list_and_states_as_the_per_name_rule_says():
+    # perf8: Get-Service -Name's matching is a pure function of the texts and the three states,
+    # worked out once per pair (every guest is sent the same list)
+    from itertools import product as every
+
+    from nestlab.simulator.cmdlets import system
+    from nestlab.simulator.cmdlets.wildcards import WILDCARDS, like
+
+    def by_rule(names, states):  # the loop each call ran before
+        present, keys, missing = system._PRESENT[states], [], []  # noqa: SLF001
+        for name in names:
+            wanted = name.lower()
+            matched = [k for k in present if k == wanted or system._DISPLAY[k] == wanted] if WILDCARDS.isdisjoint(wanted) \
+                else [k for k in present if like(k, wanted) or system._DISPLAY[k] == wanted]  # noqa: SLF001
+            missing += [] if matched else [name]
+            keys += [k for k in matched if k not in keys]
+        return tuple(keys), tuple(missing)
+
+    lists = [("vmms", "vmcompute", "WinNat"), ("VMMS", "vmms"), ("vm*",), ("*",), ("nope", "WinNat"),
+             ("Hyper-V Virtual Machine Management",), ("Windows NAT Driver", "winnat"), ("?inna?", "x*")]
+    for names, states in every(lists, every((False, True), repeat=3)):
+        assert system._resolved(names, states) == by_rule(names, states), (names, states)  # noqa: SLF001
+    lab = generate(seed=7, hosts=1, depth=2, vms_per_host=6)
+    guests = [v for v in lab.vms(lab.hosts()[0]) if lab[v].state == "Running" and not lab.platform(v).hyperv_installed][:2]
+    ask = (Command("Get-Service", (("Name", ["vmms", "vmcompute", "WinNat", "perf8-check"]),)),)
+    powershell.run(lab, guests[0], ask)
+    misses = system._resolved.cache_info().misses  # noqa: SLF001
+    answer = powershell.run(lab, guests[1], ask)
+    assert system._resolved.cache_info().misses == misses  # noqa: SLF001
+    assert [e.target_name for e in answer.errors][-1] == "perf8-check"

@@ -277,17 +277,21 @@ IP_ADDRESS_SHAPE = cim_shape("MSFT_NetIPAddress", [
                                                               "AddressFamily", "PrefixLength", "CimSession"),
         cls="Microsoft.Management.Infrastructure.CimCmdlets.GetNetIPAddress")
 def get_netipaddress(ctx: Ctx, call: Call) -> Iterable[PSObject]:
-    family = str(call.get("AddressFamily") or "IPv4")
+    named = call.named  # canonical lower-case names (`bind`), each read once: every place is asked
+    family = str(named.get("addressfamily") or "IPv4")
     if family.lower() == "ipv6":
         return []
-    alias = [str(a).lower() for a in as_list(call.get("InterfaceAlias"))]
+    given = named.get("interfacealias")
+    alias = [str(a).lower() for a in as_list(given)] if given is not None else None
+    given = named.get("ipaddress", _NOT_GIVEN)
+    addresses = [str(a) for a in as_list(given)] if given is not _NOT_GIVEN else None
     out: list[PSObject] = []
     rows = [(i["alias"], i["index"], i["cidr"]) for i in _shared_interfaces(ctx) if i["cidr"]] + [_LOOPBACK]
     computer = ctx.computer_name
     for name, index, cidr in rows:
         if alias and name.lower() not in alias:
             continue
-        if call.has("IPAddress") and ip_of(cidr) not in [str(a) for a in as_list(call.get("IPAddress"))]:
+        if addresses is not None and ip_of(cidr) not in addresses:
             continue
         address, prefix = _LOOPBACK_ADDRESS if cidr is _LOOPBACK_CIDR else parse_interface(cidr)
         out.append(IP_ADDRESS_SHAPE.make({"IPAddress": address, "InterfaceIndex": index, "InterfaceAlias": name,
@@ -299,6 +303,8 @@ def get_netipaddress(ctx: Ctx, call: Call) -> Iterable[PSObject]:
         ctx.error(query_not_found(call, "MSFT_NetIPAddress", where))
     return out
 
+
+_NOT_GIVEN = object()  # a parameter absent from the call (one given as $null is still given)
 
 # every place's loopback row, its address read once (not a new "127.0.0.1" per guest: the evidence keeps each row)
 _LOOPBACK_CIDR = "127.0.0.1/8"

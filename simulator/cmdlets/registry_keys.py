@@ -134,12 +134,13 @@ def property_missing(call: Call, path: str, name: str) -> ErrorRecord:
 @cmdlet("Get-ItemProperty", positional=("Path", "Name"), params=("Path", "LiteralPath", "Name"))
 def get_itemproperty(ctx: Ctx, call: Call) -> Iterable[PSObject]:
     out = []
-    for path in as_list(call.get("Path") if call.has("Path") else call.get("LiteralPath")):
+    named = call.named  # canonical lower-case names (`bind`): every place is asked for two keys
+    wanted = as_list(named.get("name"))
+    for path in as_list(named["path"] if "path" in named else named.get("literalpath")):
         values = read_key(ctx, str(path))
         if values is None:
             ctx.error(path_not_found(call, str(path)))
             continue
-        wanted = as_list(call.get("Name"))
         if wanted:
             picked = {}
             for name in wanted:

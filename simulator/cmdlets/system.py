@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from itertools import product
 from types import MappingProxyType
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable
 
 from nestlab.simulator import behaviour
 from nestlab.simulator.cmdlets import background, enums
@@ -265,14 +265,13 @@ def _status_of(key: str, winnat_running: bool, hyperv: bool, blocked: bool) -> s
     return "Running"
 
 
-def _present(ctx: Ctx) -> Mapping[str, str]:
-    """The services this platform has, with their status, in SERVICES' order (the platform read once).
-
-    One read-only table per combination of the three states the statuses depend on (`_PRESENT`),
-    not a dict of five statuses worked out per call: every place is asked for its services."""
+def _service_states(ctx: Ctx) -> tuple[bool, bool, bool]:
+    """The three states the services' statuses depend on (`_status_of`), the platform read once: the
+    key of `_PRESENT`, one read-only table per combination of the services this platform has, with
+    their status, in SERVICES' order (not a dict of five statuses worked out per call: every place
+    is asked for its services)."""
     platform = ctx.platform
-    return _PRESENT[platform.services.winnat == "running", platform.hyperv_installed,
-                    bool(platform.security.blocking_software)]
+    return platform.services.winnat == "running", platform.hyperv_installed, bool(platform.security.blocking_software)
 
 
 _PRESENT = {states: MappingProxyType({key: status for key in SERVICES
@@ -310,27 +309,42 @@ _SERVICE_VALUES = {(key, status): _service_values(key, status) for key in SERVIC
 _PLAIN_NAMES = {text: tuple(k for k in SERVICES if k == text or _DISPLAY[k] == text) for text in (*SERVICES, *_DISPLAY.values())}
 
 
-def _service_keys(ctx: Ctx, call: Call, present: Mapping[str, str] | None = None) -> list[str]:
-    if present is None:
-        present = _present(ctx)
+def _service_keys(ctx: Ctx, call: Call, states: tuple[bool, bool, bool] | None = None) -> list[str]:
+    """The services the call names (-Name, -DisplayName, or piped services' names), each once, in the
+    order named; a name no service here has is an error. `states`: _service_states, when the caller has it."""
+    if states is None:
+        states = _service_states(ctx)
     names = call.names("Name", "DisplayName")
     if names is None:
         names = [o["Name"] for o in call.input if isinstance(o, PSObject) and "Name" in o]
         if not names:
-            return list(present)
-    keys = []
+            return list(_PRESENT[states])
+    keys, missing = _resolved(tuple(map(str, names)), states)
+    for name in missing:
+        ctx.error(_no_service(name, call.cmdlet.class_name, call.cmdlet.name))
+    return list(keys)
+
+
+@lru_cache(maxsize=256)  # names come from what is sent (a collection sends one list to every place): bounded
+def _resolved(names: tuple[str, ...], states: tuple[bool, bool, bool]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(the keys of the services `names` match on a platform in these states, each once in the order
+    matched; the names that match none): a pure function of the texts and the three states, worked
+    out once per pair, not per name at every guest."""
+    present = _PRESENT[states]
+    keys: list[str] = []
+    missing: list[str] = []
     for name in names:
-        wanted = str(name).lower()
+        wanted = name.lower()
         if WILDCARDS.isdisjoint(wanted):  # a plain name: the key or the display name itself (wildcards.like)
             matched = [k for k in _PLAIN_NAMES.get(wanted, ()) if k in present]
         else:
             matched = [k for k in present if like(k, wanted) or _DISPLAY[k] == wanted]
         if not matched:
-            ctx.error(_no_service(str(name), call.cmdlet.class_name, call.cmdlet.name))
+            missing.append(name)
         for k in matched:
             if k not in keys:
                 keys.append(k)
-    return keys
+    return tuple(keys), tuple(missing)
 
 
 @lru_cache(maxsize=256)  # names come from what is sent: bounded; a record is frozen, so answers may share one
@@ -344,8 +358,9 @@ def _no_service(name: str, class_name: str, activity: str) -> ErrorRecord:
 
 @cmdlet("Get-Service", positional=("Name",), params=("Name", "DisplayName", "ComputerName", "Include", "Exclude"))
 def get_service(ctx: Ctx, call: Call) -> Iterable[PSObject]:
-    present = _present(ctx)
-    return [service_object(ctx, k, present[k]) for k in _service_keys(ctx, call, present)]
+    states = _service_states(ctx)
+    present = _PRESENT[states]
+    return [service_object(ctx, k, present[k]) for k in _service_keys(ctx, call, states)]
 
 
 def _cannot_start(call: Call, key: str) -> ErrorRecord:
