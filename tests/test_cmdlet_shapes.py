@@ -425,3 +425,19 @@ def test_service_names_resolve_once_per_list_and_states_as_the_per_name_rule_say
     answer = powershell.run(lab, guests[1], ask)
     assert system._resolved.cache_info().misses == misses  # noqa: SLF001
     assert [e.target_name for e in answer.errors][-1] == "perf8-check"
+
+
+def test_paths_read_from_the_bound_names_keep_call_names_order_and_none():
+    # perf8: _paths read call.named directly; the order Call.names gives (vhd: -Path first; the
+    # file store: -LiteralPath first) and a parameter given as $null (no path) are kept
+    from nestlab.simulator.cmdlets import filestore, vhd
+    from nestlab.simulator.cmdlets.base import Call, TABLE
+
+    def call(name, **named):
+        return Call(TABLE[name.lower()], {k.lower(): v for k, v in named.items()}, (), [])
+
+    for named in ({"Path": "a"}, {"LiteralPath": ["b", "c"]}, {"Path": "a", "LiteralPath": "b"}, {"Path": None}, {}):
+        expected = call("Test-VHD", **named).names("Path", "LiteralPath")
+        assert vhd._paths(call("Test-VHD", **named)) == ([str(p) for p in expected] if expected is not None else [])  # noqa: SLF001
+        expected = call("Get-Item", **named).names("LiteralPath", "Path")
+        assert filestore._paths(call("Get-Item", **named)) == [str(p) for p in (expected or [])]  # noqa: SLF001

@@ -115,10 +115,12 @@ def _is_wildcard(value: Any) -> bool:
 def filter_by(call: Call, items: list[Any], param: str, key, cim_class: str, prop: str | None = None) -> list[Any]:
     """Keep the items whose `key(item)` matches one of the values of -`param` (wildcards allowed); each
     plain value that matches nothing is a CmdletizationQuery_NotFound_<prop> error."""
-    if not call.has(param):
+    low = param.lower()  # the canonical name `bind` gives it (Call.has / get)
+    named = call.named
+    if low not in named:
         return items
     kept: list[Any] = []
-    for value in as_list(call.get(param)):
+    for value in as_list(named[low]):
         matched = [i for i in items if like(str(key(i)).lower(), str(value).lower())]
         if not matched and not _is_wildcard(value):
             call_error = not_found(call, cim_class, prop or param, value)
@@ -765,7 +767,7 @@ def _mapping_objects(ctx: Ctx, nat: str) -> list[PSObject]:
 @cmdlet("Get-NetNatStaticMapping", params=("NatName", "StaticMappingID", "CimSession"),
         cls="Microsoft.Management.Infrastructure.CimCmdlets.GetNetNatStaticMapping")
 def get_netnatstaticmapping(ctx: Ctx, call: Call) -> Iterable[PSObject]:
-    return [m for nat in _nats(ctx, as_list(call.get("NatName"))) for m in _mapping_objects(ctx, nat)]
+    return [m for nat in _nats(ctx, as_list(call.named.get("natname"))) for m in _mapping_objects(ctx, nat)]
 
 
 @cmdlet("Add-NetNatStaticMapping", params=("NatName", "Protocol", "ExternalIPAddress", "ExternalPort",
@@ -951,12 +953,13 @@ def _tcp_rows(ctx: Ctx) -> list[tuple[str, int, int]]:
 @cmdlet("Get-NetTCPConnection", params=("State", "LocalPort", "LocalAddress", "CimSession"),
         cls="Microsoft.Management.Infrastructure.CimCmdlets.GetNetTCPConnection")
 def get_nettcpconnection(ctx: Ctx, call: Call) -> Iterable[PSObject]:
-    state = str(call.get("State") or "Listen")
+    named = call.named  # canonical lower-case names (`bind`)
+    state = str(named.get("state") or "Listen")
     if state.lower() != "listen":
         return []
     rows = _tcp_rows(ctx)
-    if call.has("LocalPort"):
-        rows = [r for r in rows if r[1] in [int(x) for x in as_list(call.get("LocalPort"))]]
+    if "localport" in named:
+        rows = [r for r in rows if r[1] in [int(x) for x in as_list(named["localport"])]]
     computer = ctx.computer_name if rows else None  # read once for all the rows
     return [TCP_LISTENER_SHAPE.make({"LocalAddress": address, "LocalPort": port, "OwningProcess": pid,
                                      "PSComputerName": computer}) for address, port, pid in rows]

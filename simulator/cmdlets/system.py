@@ -468,7 +468,7 @@ def feature_object(ctx: Ctx) -> PSObject:
 
 def _wants_hyperv(call: Call, param: str) -> bool:
     return any(str(n).lower() in ("hyper-v", "microsoft-hyper-v", "microsoft-hyper-v-all")
-               for n in as_list(call.get(param)))
+               for n in as_list(call.named.get(param.lower())))
 
 
 @cmdlet("Get-WindowsFeature", positional=("Name",), params=("Name", "ComputerName", "Vhd"),
@@ -759,7 +759,7 @@ def _volumes(ctx: Ctx):
 @cmdlet("Get-Volume", positional=("DriveLetter",), params=("DriveLetter", "FileSystemLabel", "CimSession"),
         cls="Microsoft.Management.Infrastructure.CimCmdlets.GetVolume")
 def get_volume(ctx: Ctx, call: Call) -> Iterable[PSObject]:
-    wanted = [str(d).rstrip(":").upper() for d in as_list(call.get("DriveLetter"))]
+    wanted = [str(d).rstrip(":").upper() for d in as_list(call.named.get("driveletter"))]
     out = []
     for vol in _volumes(ctx):
         letter = vol.drive.rstrip(":").upper()

@@ -27,9 +27,10 @@ def _paths(call: Call) -> list[str]:
     """-Path, or what is piped in: each object's Path (a drive, a disk), then each text (a path that
     Select-Object -ExpandProperty ParentPath expanded), as strings. The input is read in one pass,
     each object's Path looked up once: a collection pipes every drive of a place into Get-VHD."""
-    paths = call.names("Path", "LiteralPath")
-    if paths is not None:
-        return [str(p) for p in paths]
+    named = call.named  # canonical lower-case names (`bind`): -Path, else -LiteralPath (Call.names' order)
+    given = named["path"] if "path" in named else named["literalpath"] if "literalpath" in named else _NO_PATH
+    if given is not _NO_PATH:
+        return [str(p) for p in as_list(given)]
     found: list[str] = []
     texts: list[str] = []
     for item in call.input:
@@ -239,7 +240,8 @@ def convert_vhd(ctx: Ctx, call: Call) -> Iterable[PSObject]:
 @cmdlet("Test-Path", positional=("Path",), params=("Path", "LiteralPath", "PathType", "IsValid"))
 def test_path(ctx: Ctx, call: Call) -> Iterable[bool]:
     out = []
-    for path in as_list(call.get("path") if call.has("Path") else call.get("LiteralPath")):
+    named = call.named  # canonical lower-case names (`bind`)
+    for path in as_list(named["path"] if "path" in named else named.get("literalpath")):
         path = str(path)
         if path.upper().startswith(("HKLM:", "HKEY_LOCAL_MACHINE", "REGISTRY::")):
             out.append(key_exists(ctx, path))
