@@ -180,7 +180,8 @@ def win32_deviceguard(ctx: Ctx) -> PSObject:
 
 
 def antivirus_products(ctx: Ctx) -> list[PSObject]:
-    names = (*background.defender(ctx.platform), *ctx.platform.security.blocking_software)
+    platform = ctx.platform  # read once for both
+    names = (*background.defender(platform), *platform.security.blocking_software)
     return [cim("AntiVirusProduct", [
         ("displayName", name), ("instanceGuid", "{" + stable_guid(
             "av", name) + "}"), ("pathToSignedProductExe", f"C:\\Program Files\\{name}\\agent.exe"),
@@ -693,17 +694,18 @@ def get_winevent(ctx: Ctx, call: Call) -> Iterable[PSObject]:
         providers += [str(p).lower() for p in as_list(next((v for k, v in table.items() if k.lower() == "providername"), None))]
     platform = ctx.platform
     hyperv = platform.hyperv_installed  # the Hyper-V logs exist only with the role
+    out: list[PSObject] = []
     if providers and not names:
         # -ProviderName alone reads every log the provider writes to (Get-WinEvent docs, parameter
-        # set GetProviderSet): here the logs that exist on this platform
-        names = list(LOG_NAMES if hyperv else LOG_NAMES_WITHOUT_HYPERV)
-    out: list[PSObject] = []
+        # set GetProviderSet): here the logs that exist on this platform, by their own names
+        for log in LOG_NAMES if hyperv else LOG_NAMES_WITHOUT_HYPERV:
+            out += events(ctx, log, platform)
     for name in names:
         log = LOGS.get(str(name).lower())
         if log is None or (not hyperv and log.startswith("Microsoft-Windows-Hyper-V")):
             ctx.error(_no_such_log(str(name), call.cmdlet.class_name))
             continue
-        out.extend(events(ctx, log, platform))
+        out += events(ctx, log, platform)
     if table is not None:
         wanted = next((as_list(v) for k, v in table.items() if k.lower() == "id"), None)
         if wanted:
