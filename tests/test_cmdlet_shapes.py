@@ -302,7 +302,7 @@ def test_the_texts_and_numbers_that_repeat_across_objects_are_one_object_each():
                   *run(Command("Get-VMMemory", one)), *run(Command("Get-VMHardDiskDrive", one)),
                   *run(Command("Get-VMNetworkAdapter", one))]
     assert len(vm_objects) >= 5 and len({id(o["VMId"]) for o in vm_objects}) == 1
-    assert vm_objects[0]["VMId"] == ids.vm_guid(lab, vm) == stable_guid("vm", vm).lower()
+    assert vm_objects[0]["VMId"] == ids.vm_guids(lab)[vm] == stable_guid("vm", vm).lower()
     adapters = run(Command("Get-VMNetworkAdapter", (("VMName", "*"),)))
     by_switch = {}
     for adapter in adapters:

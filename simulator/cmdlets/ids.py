@@ -17,19 +17,34 @@ _VM_GUIDS = ("vm guids",)  # Lab.memo keys: one table per kind of node, keyed by
 _SWITCH_GUIDS = ("switch guids",)
 
 
-def vm_guid(lab: Lab, vm: str) -> str:
-    """`stable_guid("vm", vm).lower()` (base.guid("vm", vm)): the VM's VMId, one text per VM."""
-    table = lab.memo(_VM_GUIDS, dict)
-    text = table.get(vm)
-    if text is None:
-        text = table[vm] = stable_guid("vm", vm).lower()
-    return text
+class _GuidTexts(dict):
+    """Node id -> `stable_guid(kind, node).lower()`, made on its first read (`__missing__`): every
+    later read is one dict lookup, with no Python call (the builders ask it per object)."""
+
+    __slots__ = ("kind",)
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+
+    def __missing__(self, node: str) -> str:
+        text = self[node] = stable_guid(self.kind, node).lower()
+        return text
 
 
-def switch_guid(lab: Lab, switch: str) -> str:
-    """`stable_guid("switch", switch).lower()` (base.guid("switch", switch)): a switch's SwitchId / Id."""
-    table = lab.memo(_SWITCH_GUIDS, dict)
-    text = table.get(switch)
-    if text is None:
-        text = table[switch] = stable_guid("switch", switch).lower()
-    return text
+def vm_guids(lab: Lab) -> dict[str, str]:
+    """VM node id -> its VMId (`base.guid("vm", vm)`), one text per VM: `vm_guids(lab)[vm]`."""
+    return lab.memo(_VM_GUIDS, _vm_table)
+
+
+def switch_guids(lab: Lab) -> dict[str, str]:
+    """Switch node id -> its SwitchId / Id (`base.guid("switch", switch)`): `switch_guids(lab)[switch]`."""
+    return lab.memo(_SWITCH_GUIDS, _switch_table)
+
+
+def _vm_table() -> _GuidTexts:
+    return _GuidTexts("vm")
+
+
+def _switch_table() -> _GuidTexts:
+    return _GuidTexts("switch")

@@ -560,7 +560,7 @@ def adapter_object(ctx: Ctx, adapter: str, computer_name: str | None = None, vm:
     switch = lab.switch_of(adapter)
     running = behaviour.is_running(lab, vm)
     upper = stable_guid("vm", vm)  # the VM's GUID in stable_guid's own (upper) case
-    vid = ids.vm_guid(lab, vm)  # guid("vm", vm): one text per VM, shared by its objects
+    vid = ids.vm_guids(lab)[vm]  # guid("vm", vm): one text per VM, shared by its objects
     bandwidth = None
     if rec.max_bandwidth_mbps:
         inner = obj("Microsoft.HyperV.PowerShell.VMNetworkAdapterBandwidthSetting", [
@@ -574,7 +574,7 @@ def adapter_object(ctx: Ctx, adapter: str, computer_name: str | None = None, vm:
         "Name": rec.name, "Id": f"Microsoft:{upper}\\{adapter_guid}",
         "ComputerName": ctx.computer_name if computer_name is None else computer_name, "VMName": vmrec.name,
         "VMId": vid, "SwitchName": lab[switch].name if switch else None,
-        "SwitchId": ids.switch_guid(lab, switch) if switch else None, "Connected": switch is not None,
+        "SwitchId": ids.switch_guids(lab)[switch] if switch else None, "Connected": switch is not None,
         "MacAddress": rec.mac or derived_mac(adapter), "DynamicMacAddressEnabled": rec.mac is None,  # lab.mac
         "MacAddressSpoofing": enums.on_off(rec.mac_spoofing),
         "BandwidthSetting": bandwidth,

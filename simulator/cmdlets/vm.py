@@ -104,7 +104,7 @@ def vm_object(ctx: Ctx, vm: str, computer_name: str | None = None) -> PSObject:
     record: VM = lab[vm]
     running = behaviour.is_running(lab, vm)
     state = "Off" if record.state == "Running" and not running else record.state  # behaviour.effective_state
-    vid = ids.vm_guid(lab, vm)  # one text per VM, shared by its objects
+    vid = ids.vm_guids(lab)[vm]  # one text per VM, shared by its objects
     disks = lab.disks(vm)
     path = vm_folder(lab, disks)
     name = record.name
@@ -358,7 +358,7 @@ def processor_object(ctx: Ctx, vm: str, computer_name: str | None = None) -> PSO
     return PROCESSOR_SHAPE.make({
         "Count": processor.count,
         "ExposeVirtualizationExtensions": processor.expose_virtualization_extensions,
-        "Id": f"Microsoft:{upper}\\b637f346-6a0e-4dec-af52-bd70cb80a21d\\0", "VMId": ids.vm_guid(ctx.lab, vm),
+        "Id": f"Microsoft:{upper}\\b637f346-6a0e-4dec-af52-bd70cb80a21d\\0", "VMId": ids.vm_guids(ctx.lab)[vm],
         "VMName": record.name, "ComputerName": ctx.computer_name if computer_name is None else computer_name,
     })
 
@@ -465,7 +465,7 @@ def memory_object(ctx: Ctx, vm: str, computer_name: str | None = None) -> PSObje
     return MEMORY_SHAPE.make({
         "DynamicMemoryEnabled": record.memory.dynamic,
         "Startup": system.gib_bytes(behaviour.configured_startup_gb(record)),
-        "Id": f"Microsoft:{upper}\\4764334d-e001-4176-82ee-5594ec9b530e", "VMId": ids.vm_guid(ctx.lab, vm),
+        "Id": f"Microsoft:{upper}\\4764334d-e001-4176-82ee-5594ec9b530e", "VMId": ids.vm_guids(ctx.lab)[vm],
         "VMName": record.name, "ComputerName": ctx.computer_name if computer_name is None else computer_name,
     })
 
@@ -528,7 +528,7 @@ def get_vmintegrationservice(ctx: Ctx, call: Call) -> Iterable[PSObject]:
                 ("PrimaryStatusDescription", primary),
                 ("SecondaryStatusDescription", "OK" if running and name == "Heartbeat" else ""),
                 ("PrimaryOperationalStatus", ("Ok" if current else "ProtocolMismatch") if running and enabled else None),
-                ("VMId", ids.vm_guid(ctx.lab, vm)), ("ComputerName", ctx.computer_name), ("IsDeleted", False),
+                ("VMId", ids.vm_guids(ctx.lab)[vm]), ("ComputerName", ctx.computer_name), ("IsDeleted", False),
             ]))
     return out
 
@@ -553,11 +553,12 @@ def get_vmharddiskdrive(ctx: Ctx, call: Call) -> Iterable[PSObject]:
     lab = ctx.lab
     vms = ctx.find_vms(call, params=("VMName", "VM"))
     computer = ctx.computer_name if vms else None  # read once for all the VMs
+    guids = ids.vm_guids(lab)
     for vm in vms:
         record: VM = lab[vm]
         ctype, controller = _CONTROLLERS[record.generation == 2]  # _controller(record) and its enum value
         upper = stable_guid("vm", vm)  # vm_guid(vm) in stable_guid's own (upper) case
-        vid, name = ids.vm_guid(lab, vm), record.name  # the same for each of the VM's drives (and its other objects)
+        vid, name = guids[vm], record.name  # the same for each of the VM's drives (and its other objects)
         for i, disk in enumerate(lab.disks(vm)):
             try:
                 path = lab[disk].path  # one read, not `in` and then [ ]: a drive's disk is in the lab
