@@ -441,3 +441,17 @@ def test_paths_read_from_the_bound_names_keep_call_names_order_and_none():
         assert vhd._paths(call("Test-VHD", **named)) == ([str(p) for p in expected] if expected is not None else [])  # noqa: SLF001
         expected = call("Get-Item", **named).names("LiteralPath", "Path")
         assert filestore._paths(call("Get-Item", **named)) == [str(p) for p in (expected or [])]  # noqa: SLF001
+
+
+def test_feature_names_match_the_role_and_tools_as_like_says():
+    # perf8: Get-WindowsFeature's -Name matching is a pure function of the names, made once per list
+    from nestlab.simulator.cmdlets import system
+    from nestlab.simulator.cmdlets.wildcards import like
+
+    for names in [("hyper-v",), ("*hyper-v*",), ("rsat-hyper-v-tools", "hyper-v-powershell"), ("nope",), ("hyper-v*",)]:
+        role, tools = system._features_named(names)  # noqa: SLF001
+        assert role == any(like("hyper-v", n) for n in names)
+        assert list(tools) == [t for t in system.TOOLS if any(like(t[0].lower(), n) for n in names)]
+    before = system._features_named.cache_info().misses  # noqa: SLF001
+    system._features_named(("hyper-v",))  # noqa: SLF001
+    assert system._features_named.cache_info().misses == before  # noqa: SLF001

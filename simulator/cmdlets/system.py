@@ -476,10 +476,18 @@ def _wants_hyperv(call: Call, param: str) -> bool:
         cls="Microsoft.Windows.ServerManager.Commands.GetWindowsFeatureCommand")
 def get_windowsfeature(ctx: Ctx, call: Call) -> Iterable[PSObject]:
     _server_only(ctx, call)
-    names = [str(n).lower() for n in as_list(call.get("Name")) or ["Hyper-V"]]
-    out = [feature_object(ctx)] if any(like("hyper-v", n) for n in names) else []
-    out += [tool_object(ctx, *tool) for tool in TOOLS if any(like(tool[0].lower(), n) for n in names)]
+    role, tools = _features_named(tuple([str(n).lower() for n in as_list(call.named.get("name")) or ["Hyper-V"]]))
+    out = [feature_object(ctx)] if role else []
+    out += [tool_object(ctx, *tool) for tool in tools]
     return out
+
+
+@lru_cache(maxsize=256)  # names come from what is sent (every Windows Server place is sent the same one): bounded
+def _features_named(names: tuple[str, ...]) -> tuple[bool, tuple[tuple[str, str, int, str], ...]]:
+    """(whether the lower-case `names` match the Hyper-V role, the management tools they match in
+    TOOLS' order): a pure function of the texts, matched once per list, not per place."""
+    return (any(like("hyper-v", n) for n in names),
+            tuple(tool for tool in TOOLS if any(like(tool[0].lower(), n) for n in names)))
 
 
 def _install_result(success: bool, restart: str, code: str, features: str) -> PSObject:
