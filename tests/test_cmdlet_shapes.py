@@ -455,3 +455,23 @@ def test_feature_names_match_the_role_and_tools_as_like_says():
     before = system._features_named.cache_info().misses  # noqa: SLF001
     system._features_named(("hyper-v",))  # noqa: SLF001
     assert system._features_named.cache_info().misses == before  # noqa: SLF001
+
+
+def test_a_minimal_platforms_effective_firewall_rules_are_its_own_in_order():
+    # perf8: no built-in rules to merge on a minimal platform: its own rules as they are
+    from dataclasses import replace as changed
+
+    from nestlab.simulator.cmdlets import background
+
+    lab = generate(seed=7, hosts=1, depth=2, vms_per_host=6)
+    platform = lab.platform(lab.hosts()[0])
+    assert not background.realistic(platform)
+    rich = changed(platform, os=changed(platform.os, background="realistic"))
+    own = background.builtin_rules(rich)[:3]
+    own = (*own, changed(own[0], enabled=not own[0].enabled))  # a second rule of the same name
+    merged = background.effective_rules(changed(platform, firewall=own))
+    assert merged == list(own)
+    names = {r.name.lower() for r in background.builtin_rules(rich)}
+    assert background.effective_rules(changed(rich, firewall=own)) == \
+        [{r.name.lower(): r for r in own}.get(r.name.lower(), r) for r in background.builtin_rules(rich)] + \
+        [r for r in own if r.name.lower() not in names]
