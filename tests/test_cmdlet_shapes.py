@@ -14,6 +14,7 @@ from nestlab.simulator.cmdlets.vhd import VHD_SHAPE
 from nestlab.simulator.cmdlets.vm import DRIVE_SHAPE, MEMORY_SHAPE, PROCESSOR_SHAPE, VM_SHAPE
 from nestlab.simulator.pwsh.values import set_property
 from nestlab.simulator.generate import generate
+from nestlab.simulator.model import stable_guid
 from nestlab.simulator.psdata import Command
 
 SHAPE = Shape("T.Thing", [("Name", VARIES), ("Kind", "fixed"), ("State", enums.on_off(True)), ("Tags", VARIES)])
@@ -198,7 +199,8 @@ def test_the_nothing_found_records_are_one_record_per_text_shared_by_every_answe
     assert len(guests) == 2
     for pipeline in [(Command("Get-WinEvent", (("LogName", "Application"),)),),
                      (Command("Get-WinEvent", (("LogName", "Microsoft-Windows-Hyper-V-VMMS-Admin"),)),),
-                     (Command("Get-Service", (("Name", ["vmms"]),)),)]:
+                     (Command("Get-Service", (("Name", ["vmms"]),)),),
+                     (Command("Get-ItemProperty", (("Path", "HKLM:\\SOFTWARE\\Policies\\Microsoft\\Windows\\DeviceGuard"),)),)]:
         first, second = (powershell.run(lab, g, pipeline).errors for g in guests)
         assert len(first) == 1 and first[0] is second[0], pipeline
 
@@ -279,3 +281,197 @@ def test_test_path_answers_one_boolean_per_path_when_the_store_holds_some_of_the
     disk = lab[lab.owned(host, "vhd")[0]].path
     answer = powershell.run(lab, host, (Command("Test-Path", (("Path", ["C:\\Windows", "D:\\x.vhdx", disk]),)),))
     assert answer.output == (True, False, True) and not answer.errors
+
+
+def test_the_texts_and_numbers_that_repeat_across_objects_are_one_object_each():
+    # perf8: a VM's VMId, a switch's SwitchId, a drive's name, a disk's sizes, a registry key's provider
+    # paths, a CIM class's type names and an OS build's version text are made once and shared by every
+    # object that shows them (the evidence keeps four to six objects per VM): equal values, one object
+    from nestlab.simulator.cmdlets import ids
+
+    lab = generate(seed=7, hosts=1, depth=2, vms_per_host=6)
+    host = lab.hosts()[0]
+
+    def run(*commands: Command, place: str = host) -> tuple:
+        return powershell.run(lab, place, commands).output
+
+    vm = next(v for v in lab.vms(host) if lab.disks(v) and lab.adapters(v))
+    name = lab[vm].name
+    one = (("VMName", name),)
+    vm_objects = [*run(Command("Get-VM", (("Name", name),))), *run(Command("Get-VMProcessor", one)),
+                  *run(Command("Get-VMMemory", one)), *run(Command("Get-VMHardDiskDrive", one)),
+                  *run(Command("Get-VMNetworkAdapter", one))]
+    assert len(vm_objects) >= 5 and len({id(o["VMId"]) for o in vm_objects}) == 1
+    assert vm_objects[0]["VMId"] == ids.vm_guids(lab)[vm] == stable_guid("vm", vm).lower()
+    adapters = run(Command("Get-VMNetworkAdapter", (("VMName", "*"),)))
+    by_switch = {}
+    for adapter in adapters:
+        by_switch.setdefault(adapter["SwitchName"], set()).add(id(adapter["SwitchId"]))
+    assert any(len(a) > 0 for a in by_switch.values()) and all(len(a) == 1 for a in by_switch.values())
+    drives = run(Command("Get-VMHardDiskDrive", (("VMName", "*"),)))
+    first = [d for d in drives if d["ControllerLocation"] == 0]
+    assert len(first) > 1 and len({id(str(d)) for d in first}) == 1
+    disks = run(Command("Get-VMHardDiskDrive", (("VMName", "*"),)), Command("Get-VHD"))
+    sizes = {}
+    for disk in disks:
+        sizes.setdefault((disk["Size"], str(disk["VhdType"])), set()).add((id(disk["Size"]), id(disk["FileSize"])))
+    assert any(len({id(d) for d in disks if d["Size"] == size}) > 1 for size, _ in sizes)
+    assert all(len(ids_) == 1 for ids_ in sizes.values())
+    guests = [v for v in lab.vms(host) if lab[v].state == "Running" and not lab.platform(v).hyperv_installed][:2]
+    assert len(guests) == 2
+    key = (Command("Get-ItemProperty", (("Path", "HKLM:\\SYSTEM\\CurrentControlSet\\Control\\DeviceGuard"),)),)
+    keys = [powershell.run(lab, g, key).output[0] for g in guests]
+    assert keys[0]["PSPath"] is keys[1]["PSPath"] and keys[0]["PSParentPath"] is keys[1]["PSParentPath"]
+    lab = generate(seed=7, hosts=2, depth=2, vms_per_host=40)  # enough guests for two of one build
+    plain = [v for v in lab.all_vms() if lab[v].state == "Running" and not lab.platform(v).hyperv_installed]
+    build = next(b for b in {lab.platform(v).os.build for v in plain} if sum(lab.platform(v).os.build == b for v in plain) > 1)
+    same = [v for v in plain if lab.platform(v).os.build == build][:2]
+    os_ = [run(Command("Get-CimInstance", (("ClassName", "Win32_OperatingSystem"),)), place=g)[0] for g in same]
+    assert os_[0]["Version"] is os_[1]["Version"] and os_[0]["BuildNumber"] is os_[1]["BuildNumber"]
+    rules = [run(Command("Get-NetConnectionProfile"), place=g) for g in same]
+    assert rules[0] and rules[1] and rules[0][0].type_names[0] is rules[1][0].type_names[0]
+
+
+def test_a_minimal_platforms_logs_keep_no_history_entry_per_place():
+    # perf8: every routine history of a minimal platform is empty, so Get-WinEvent does not look one up
+    # (nor keep an empty one in the lab's table per place and log: ~3 MB at 10,000 VMs); a realistic
+    # platform's System history is still read and kept
+    from dataclasses import replace as changed
+
+    from nestlab.simulator.cmdlets import background, system
+
+    lab = generate(seed=7, hosts=1, depth=2, vms_per_host=6)
+    host = lab.hosts()[0]
+    assert not background.realistic(lab.platform(host))
+    for log in ("System", "Application", "Microsoft-Windows-Hyper-V-Worker-Admin", "Microsoft-Windows-Hyper-V-VMMS-Admin"):
+        powershell.run(lab, host, (Command("Get-WinEvent", (("LogName", log),)),))
+    assert not lab.memo(system._HISTORIES, dict)  # noqa: SLF001 - the table the lookups would fill
+    platform = lab.platform(host)
+    lab.update_platform(host, os=changed(platform.os, background="realistic"))
+    answer = powershell.run(lab, host, (Command("Get-WinEvent", (("LogName", "System"),)),))
+    assert len(answer.output) > 1 and (host, "System") in lab.memo(system._HISTORIES, dict)  # noqa: SLF001
+
+
+def test_a_guests_memory_numbers_and_boot_description_are_shared_with_its_peers():
+    # perf8: equal memory sizes are one int each, an OS caption's bcdedit line one text
+    lab = generate(seed=7, hosts=2, depth=2, vms_per_host=40)
+    plain = [v for v in lab.all_vms() if lab[v].state == "Running" and not lab.platform(v).hyperv_installed]
+    by_size: dict[int, list] = {}
+    for guest in plain:
+        cs = powershell.run(lab, guest, (Command("Get-CimInstance", (("ClassName", "Win32_ComputerSystem"),)),)).output[0]
+        os_ = powershell.run(lab, guest, (Command("Get-CimInstance", (("ClassName", "Win32_OperatingSystem"),)),)).output[0]
+        by_size.setdefault(cs["TotalPhysicalMemory"], []).append((cs, os_))
+    pair = next(p for p in by_size.values() if len(p) > 1)[:2]
+    assert pair[0][0]["TotalPhysicalMemory"] is pair[1][0]["TotalPhysicalMemory"]
+    assert pair[0][1]["TotalVisibleMemorySize"] is pair[1][1]["TotalVisibleMemorySize"]
+    assert pair[0][1]["FreePhysicalMemory"] is pair[1][1]["FreePhysicalMemory"]
+    caption = lab.platform(plain[0]).os.caption
+    peers = [g for g in plain if lab.platform(g).os.caption == caption][:2]
+    lines = [powershell.run(lab, g, (Command("bcdedit"),)).output for g in peers]
+    assert len(peers) == 2 and [l for l in lines[0] if l.startswith("description")][0] is \
+        [l for l in lines[1] if l.startswith("description")][0]
+
+
+def test_the_places_interfaces_sit_in_one_table_that_a_change_forgets():
+    # perf8: one Lab.memo table by place (not a memo key tuple per place), forgotten with the lab state
+    from nestlab.simulator.cmdlets import network
+
+    lab = generate(seed=7, hosts=1, depth=2, vms_per_host=6)
+    guests = [v for v in lab.vms(lab.hosts()[0]) if lab[v].state == "Running"][:2]
+    first = [powershell.run(lab, g, (Command("Get-NetAdapter"),)).output for g in guests]
+    table = lab.memo(network._INTERFACES, dict)  # noqa: SLF001 - the table the readers fill
+    assert set(guests) <= set(table) and not any(isinstance(k, tuple) and k[0] == "interfaces" and len(k) == 2
+                                                 for k in lab._state)  # noqa: SLF001
+    lab.changed()
+    assert not lab.memo(network._INTERFACES, dict)  # noqa: SLF001
+    assert [powershell.run(lab, g, (Command("Get-NetAdapter"),)).output for g in guests] == first
+
+
+def test_every_places_loopback_address_is_one_text():
+    lab = generate(seed=7, hosts=1, depth=2, vms_per_host=6)
+    guests = [v for v in lab.vms(lab.hosts()[0]) if lab[v].state == "Running"][:2]
+    ask = (Command("Get-NetIPAddress", (("AddressFamily", "IPv4"),)),)
+    rows = [[o for o in powershell.run(lab, g, ask).output if o["InterfaceAlias"].startswith("Loopback")][0] for g in guests]
+    assert (rows[0]["IPAddress"], rows[0]["PrefixLength"]) == ("127.0.0.1", 8) and rows[0]["IPAddress"] is rows[1]["IPAddress"]
+
+
+def test_service_names_resolve_once_per_list_and_states_as_the_per_name_rule_says():
+    # perf8: Get-Service -Name's matching is a pure function of the texts and the three states,
+    # worked out once per pair (every guest is sent the same list)
+    from itertools import product as every
+
+    from nestlab.simulator.cmdlets import system
+    from nestlab.simulator.cmdlets.wildcards import WILDCARDS, like
+
+    def by_rule(names, states):  # the loop each call ran before
+        present, keys, missing = system._PRESENT[states], [], []  # noqa: SLF001
+        for name in names:
+            wanted = name.lower()
+            matched = [k for k in present if k == wanted or system._DISPLAY[k] == wanted] if WILDCARDS.isdisjoint(wanted) \
+                else [k for k in present if like(k, wanted) or system._DISPLAY[k] == wanted]  # noqa: SLF001
+            missing += [] if matched else [name]
+            keys += [k for k in matched if k not in keys]
+        return tuple(keys), tuple(missing)
+
+    lists = [("vmms", "vmcompute", "WinNat"), ("VMMS", "vmms"), ("vm*",), ("*",), ("nope", "WinNat"),
+             ("Hyper-V Virtual Machine Management",), ("Windows NAT Driver", "winnat"), ("?inna?", "x*")]
+    for names, states in every(lists, every((False, True), repeat=3)):
+        assert system._resolved(names, states) == by_rule(names, states), (names, states)  # noqa: SLF001
+    lab = generate(seed=7, hosts=1, depth=2, vms_per_host=6)
+    guests = [v for v in lab.vms(lab.hosts()[0]) if lab[v].state == "Running" and not lab.platform(v).hyperv_installed][:2]
+    ask = (Command("Get-Service", (("Name", ["vmms", "vmcompute", "WinNat", "perf8-check"]),)),)
+    powershell.run(lab, guests[0], ask)
+    misses = system._resolved.cache_info().misses  # noqa: SLF001
+    answer = powershell.run(lab, guests[1], ask)
+    assert system._resolved.cache_info().misses == misses  # noqa: SLF001
+    assert [e.target_name for e in answer.errors][-1] == "perf8-check"
+
+
+def test_paths_read_from_the_bound_names_keep_call_names_order_and_none():
+    # perf8: _paths read call.named directly; the order Call.names gives (vhd: -Path first; the
+    # file store: -LiteralPath first) and a parameter given as $null (no path) are kept
+    from nestlab.simulator.cmdlets import filestore, vhd
+    from nestlab.simulator.cmdlets.base import Call, TABLE
+
+    def call(name, **named):
+        return Call(TABLE[name.lower()], {k.lower(): v for k, v in named.items()}, (), [])
+
+    for named in ({"Path": "a"}, {"LiteralPath": ["b", "c"]}, {"Path": "a", "LiteralPath": "b"}, {"Path": None}, {}):
+        expected = call("Test-VHD", **named).names("Path", "LiteralPath")
+        assert vhd._paths(call("Test-VHD", **named)) == ([str(p) for p in expected] if expected is not None else [])  # noqa: SLF001
+        expected = call("Get-Item", **named).names("LiteralPath", "Path")
+        assert filestore._paths(call("Get-Item", **named)) == [str(p) for p in (expected or [])]  # noqa: SLF001
+
+
+def test_feature_names_match_the_role_and_tools_as_like_says():
+    # perf8: Get-WindowsFeature's -Name matching is a pure function of the names, made once per list
+    from nestlab.simulator.cmdlets import system
+    from nestlab.simulator.cmdlets.wildcards import like
+
+    for names in [("hyper-v",), ("*hyper-v*",), ("rsat-hyper-v-tools", "hyper-v-powershell"), ("nope",), ("hyper-v*",)]:
+        role, tools = system._features_named(names)  # noqa: SLF001
+        assert role == any(like("hyper-v", n) for n in names)
+        assert list(tools) == [t for t in system.TOOLS if any(like(t[0].lower(), n) for n in names)]
+    before = system._features_named.cache_info().misses  # noqa: SLF001
+    system._features_named(("hyper-v",))  # noqa: SLF001
+    assert system._features_named.cache_info().misses == before  # noqa: SLF001
+
+
+def test_a_minimal_platforms_effective_firewall_rules_are_its_own_in_order():
+    # perf8: no built-in rules to merge on a minimal platform: its own rules as they are
+    from dataclasses import replace as changed
+
+    from nestlab.simulator.cmdlets import background
+
+    lab = generate(seed=7, hosts=1, depth=2, vms_per_host=6)
+    platform = lab.platform(lab.hosts()[0])
+    assert not background.realistic(platform)
+    rich = changed(platform, os=changed(platform.os, background="realistic"))
+    own = background.builtin_rules(rich)[:3]
+    own = (*own, changed(own[0], enabled=not own[0].enabled))  # a second rule of the same name
+    merged = background.effective_rules(changed(platform, firewall=own))
+    assert merged == list(own)
+    names = {r.name.lower() for r in background.builtin_rules(rich)}
+    assert background.effective_rules(changed(rich, firewall=own)) == \
+        [{r.name.lower(): r for r in own}.get(r.name.lower(), r) for r in background.builtin_rules(rich)] + \
+        [r for r in own if r.name.lower() not in names]

@@ -142,8 +142,10 @@ def builtin_rules(platform: Platform) -> tuple[FirewallRule, ...]:
 
 def effective_rules(platform: Platform) -> list[FirewallRule]:
     """Built-in rules, each replaced by the lab's own rule of the same Name, then the lab's other rules."""
-    own = {r.name.lower(): r for r in platform.firewall}
     builtin = builtin_rules(platform)
+    if not builtin:  # a minimal platform has none: its own rules, in their order (what the merge below gives)
+        return list(platform.firewall)
+    own = {r.name.lower(): r for r in platform.firewall}
     names = {r.name.lower() for r in builtin}
     return [own.get(r.name.lower(), r) for r in builtin] + [r for r in platform.firewall if r.name.lower() not in names]
 

@@ -184,8 +184,12 @@ def path_not_found(call: Call, path: str, *, terminating: bool = False) -> Error
 
 
 def _paths(call: Call) -> list[str]:
-    paths = call.names("LiteralPath", "Path")
-    if paths is None:
+    named = call.named  # canonical lower-case names (`bind`): -LiteralPath, else -Path (Call.names' order)
+    if "literalpath" in named:
+        paths = as_list(named["literalpath"])
+    elif "path" in named:
+        paths = as_list(named["path"])
+    else:
         paths = [o["FullName"] if isinstance(o, PSObject) and "FullName" in o else o for o in call.input]
     return [str(p) for p in paths]
 

@@ -8,6 +8,7 @@ pending until Restart-Computer (simulator.cmdlets.system.reboot).
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import lru_cache
 from typing import Iterable
 
 from nestlab.simulator import behaviour
@@ -21,6 +22,11 @@ OK = "The operation completed successfully."
 
 def _args(call: Call) -> list[str]:
     return [str(a) for a in call.arguments]
+
+
+def _lowered_args(call: Call) -> list[str]:
+    """`[a.lower() for a in _args(call)]` in one pass (every place runs bcdedit, netsh and fltmc)."""
+    return [str(a).lower() for a in call.arguments]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -49,7 +55,7 @@ def _keyvalues(args: list[str]) -> dict[str, str]:
 
 @cmdlet("netsh")
 def netsh(ctx: Ctx, call: Call) -> Iterable[str]:
-    args = [a.lower() for a in _args(call)]
+    args = _lowered_args(call)
     if len(args) >= 3 and args[0] in ("interface", "int", "in") and args[1] == "portproxy":
         verb = args[2]
         rules = ctx.platform.portproxy
@@ -86,9 +92,15 @@ def launch_type(ctx: Ctx) -> str:
     return ctx.pending_boot().get("hypervisor_launch", ctx.platform.hypervisor_launch)
 
 
+@lru_cache(maxsize=64)  # the captions of a lab's systems: a handful
+def _description(caption: str) -> str:
+    """bcdedit's description line for an OS caption, one text per caption (every guest's answer holds one)."""
+    return f"description             {caption.replace('Microsoft ', '')}"
+
+
 @cmdlet("bcdedit")
 def bcdedit(ctx: Ctx, call: Call) -> Iterable[str]:
-    args = [a.lower() for a in _args(call)]
+    args = _lowered_args(call)
     if args and args[0] == "/set":
         rest = [a for a in args[1:] if not a.startswith("{")]
         if len(rest) >= 2 and rest[0] == "hypervisorlaunchtype" and rest[1] in ("auto", "off"):
@@ -101,7 +113,7 @@ def bcdedit(ctx: Ctx, call: Call) -> Iterable[str]:
         launch = launch_type(ctx)  # read once: whether the line shows, and what it says
         lines = ["", "Windows Boot Loader", "-------------------", "identifier              {current}",
                  "device                  partition=C:", "path                    \\Windows\\system32\\winload.efi",
-                 f"description             {platform.os.caption.replace('Microsoft ', '')}",
+                 _description(platform.os.caption),
                  "locale                  en-US", "inherit                 {bootloadersettings}",
                  "osdevice                partition=C:", "systemroot              \\Windows", "nx                      OptOut",
                  "bootmenupolicy          Standard"]
@@ -156,7 +168,7 @@ def reg(ctx: Ctx, call: Call) -> Iterable[str]:
 
 @cmdlet("net")
 def net(ctx: Ctx, call: Call) -> Iterable[str]:
-    args = [a.lower() for a in _args(call)]
+    args = _lowered_args(call)
     if len(args) == 2 and args[1] == "winnat" and args[0] in ("start", "stop"):
         state = ctx.platform.services.winnat
         if args[0] == "stop":
@@ -223,7 +235,7 @@ def fltmc(ctx: Ctx, call: Call) -> Iterable[str]:
     to column 41, the altitude's integer part to column 54, a fraction after it, frame 0)."""
     from nestlab.simulator.cmdlets import background
 
-    args = [a.lower() for a in _args(call)]
+    args = _lowered_args(call)
     if args not in ([], ["filters"]):
         return ["", "Invalid command. Run fltmc help for a list of valid commands.", ""]
     lines = list(FLTMC_HEADER)
@@ -249,7 +261,7 @@ def ipconfig(ctx: Ctx, call: Call) -> Iterable[str]:
     """
     from nestlab.simulator.cmdlets.network import interfaces  # network imports this module's neighbours
 
-    args = [a.lower() for a in _args(call)]
+    args = _lowered_args(call)
     if args and args[0] not in ("/all",):
         return ["", "Error: unrecognized or incomplete command line.", "",
                 "USAGE:", "    ipconfig [/allcompartments] [/? | /all | ", ""]

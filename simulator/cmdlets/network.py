@@ -10,10 +10,11 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import replace
+from functools import lru_cache
 from typing import Any, Iterable
 
 from nestlab.simulator import behaviour, network
-from nestlab.simulator.cmdlets import background, enums
+from nestlab.simulator.cmdlets import background, enums, ids
 from nestlab.simulator.cmdlets.base import (Call, Ctx, Terminating, as_list, cmdlet, guid, hv_error, obj,
                                              platform_missing)
 from nestlab.simulator.cmdlets.wildcards import like
@@ -42,7 +43,14 @@ def cim(cls: str, props: list[tuple[str, Any]], ctx: Ctx, namespace: str = "ROOT
     """A CIM instance; `computer_name`: ctx.computer_name, when the caller has read it already."""
     if computer_name is None:
         computer_name = ctx.computer_name
-    return obj((f"{CIM}#{namespace}/{cls}", CIM), [*props, ("PSComputerName", computer_name)])
+    return obj(_cim_types(cls, namespace), [*props, ("PSComputerName", computer_name)])
+
+
+@lru_cache(maxsize=64)  # the classes this module writes: a few dozen pairs
+def _cim_types(cls: str, namespace: str) -> tuple[str, str]:
+    """A CIM class's type names, made once per class (not a new type-name text per object: the
+    evidence keeps its firewall filters, NAT mappings, routes … of every place)."""
+    return f"{CIM}#{namespace}/{cls}", CIM
 
 
 def cim_shape(cls: str, props: list[tuple[str, Any]], namespace: str = "ROOT/StandardCimv2") -> Shape:
@@ -107,10 +115,12 @@ def _is_wildcard(value: Any) -> bool:
 def filter_by(call: Call, items: list[Any], param: str, key, cim_class: str, prop: str | None = None) -> list[Any]:
     """Keep the items whose `key(item)` matches one of the values of -`param` (wildcards allowed); each
     plain value that matches nothing is a CmdletizationQuery_NotFound_<prop> error."""
-    if not call.has(param):
+    low = param.lower()  # the canonical name `bind` gives it (Call.has / get)
+    named = call.named
+    if low not in named:
         return items
     kept: list[Any] = []
-    for value in as_list(call.get(param)):
+    for value in as_list(named[low]):
         matched = [i for i in items if like(str(key(i)).lower(), str(value).lower())]
         if not matched and not _is_wildcard(value):
             call_error = not_found(call, cim_class, prop or param, value)
@@ -150,7 +160,14 @@ def interfaces(ctx: Ctx) -> list[dict[str, Any]]:
 def _shared_interfaces(ctx: Ctx) -> list[dict[str, Any]]:
     """`interfaces(ctx)` for a caller that only reads them (Get-NetAdapter, Get-NetIPAddress): the
     kept dicts themselves, not copies. Nothing may change them."""
-    return ctx.lab.memo(("interfaces", ctx.owner), lambda: _interfaces(ctx))
+    kept = ctx.lab.memo(_INTERFACES, dict)  # one table per lab state, by place: no key tuple or closure per call
+    found = kept.get(ctx.owner)
+    if found is None:
+        found = kept[ctx.owner] = _interfaces(ctx)
+    return found
+
+
+_INTERFACES = ("interfaces",)  # the Lab.memo key of _shared_interfaces' table
 
 
 def _interfaces(ctx: Ctx) -> list[dict[str, Any]]:
@@ -262,20 +279,23 @@ IP_ADDRESS_SHAPE = cim_shape("MSFT_NetIPAddress", [
                                                               "AddressFamily", "PrefixLength", "CimSession"),
         cls="Microsoft.Management.Infrastructure.CimCmdlets.GetNetIPAddress")
 def get_netipaddress(ctx: Ctx, call: Call) -> Iterable[PSObject]:
-    family = str(call.get("AddressFamily") or "IPv4")
+    named = call.named  # canonical lower-case names (`bind`), each read once: every place is asked
+    family = str(named.get("addressfamily") or "IPv4")
     if family.lower() == "ipv6":
         return []
-    alias = [str(a).lower() for a in as_list(call.get("InterfaceAlias"))]
+    given = named.get("interfacealias")
+    alias = [str(a).lower() for a in as_list(given)] if given is not None else None
+    given = named.get("ipaddress", _NOT_GIVEN)
+    addresses = [str(a) for a in as_list(given)] if given is not _NOT_GIVEN else None
     out: list[PSObject] = []
-    rows = [(i["alias"], i["index"], i["cidr"]) for i in _shared_interfaces(ctx) if i["cidr"]] + [
-        ("Loopback Pseudo-Interface 1", 1, "127.0.0.1/8")]
+    rows = [(i["alias"], i["index"], i["cidr"]) for i in _shared_interfaces(ctx) if i["cidr"]] + [_LOOPBACK]
     computer = ctx.computer_name
     for name, index, cidr in rows:
         if alias and name.lower() not in alias:
             continue
-        if call.has("IPAddress") and ip_of(cidr) not in [str(a) for a in as_list(call.get("IPAddress"))]:
+        if addresses is not None and ip_of(cidr) not in addresses:
             continue
-        address, prefix = parse_interface(cidr)
+        address, prefix = _LOOPBACK_ADDRESS if cidr is _LOOPBACK_CIDR else parse_interface(cidr)
         out.append(IP_ADDRESS_SHAPE.make({"IPAddress": address, "InterfaceIndex": index, "InterfaceAlias": name,
                                           "PrefixLength": prefix, "PSComputerName": computer}))
     if not out and (call.has("InterfaceAlias") or call.has("IPAddress")):
@@ -284,6 +304,14 @@ def get_netipaddress(ctx: Ctx, call: Call) -> Iterable[PSObject]:
                               "((AddressFamily = 2))"])
         ctx.error(query_not_found(call, "MSFT_NetIPAddress", where))
     return out
+
+
+_NOT_GIVEN = object()  # a parameter absent from the call (one given as $null is still given)
+
+# every place's loopback row, its address read once (not a new "127.0.0.1" per guest: the evidence keeps each row)
+_LOOPBACK_CIDR = "127.0.0.1/8"
+_LOOPBACK = ("Loopback Pseudo-Interface 1", 1, _LOOPBACK_CIDR)
+_LOOPBACK_ADDRESS = parse_interface(_LOOPBACK_CIDR)
 
 
 def _internal_switch_by_alias(ctx: Ctx, alias: str) -> str | None:
@@ -532,7 +560,7 @@ def adapter_object(ctx: Ctx, adapter: str, computer_name: str | None = None, vm:
     switch = lab.switch_of(adapter)
     running = behaviour.is_running(lab, vm)
     upper = stable_guid("vm", vm)  # the VM's GUID in stable_guid's own (upper) case
-    vid = upper.lower()  # guid("vm", vm), as vm.vm_guid
+    vid = ids.vm_guids(lab)[vm]  # guid("vm", vm): one text per VM, shared by its objects
     bandwidth = None
     if rec.max_bandwidth_mbps:
         inner = obj("Microsoft.HyperV.PowerShell.VMNetworkAdapterBandwidthSetting", [
@@ -546,7 +574,7 @@ def adapter_object(ctx: Ctx, adapter: str, computer_name: str | None = None, vm:
         "Name": rec.name, "Id": f"Microsoft:{upper}\\{adapter_guid}",
         "ComputerName": ctx.computer_name if computer_name is None else computer_name, "VMName": vmrec.name,
         "VMId": vid, "SwitchName": lab[switch].name if switch else None,
-        "SwitchId": guid("switch", switch) if switch else None, "Connected": switch is not None,
+        "SwitchId": ids.switch_guids(lab)[switch] if switch else None, "Connected": switch is not None,
         "MacAddress": rec.mac or derived_mac(adapter), "DynamicMacAddressEnabled": rec.mac is None,  # lab.mac
         "MacAddressSpoofing": enums.on_off(rec.mac_spoofing),
         "BandwidthSetting": bandwidth,
@@ -739,7 +767,7 @@ def _mapping_objects(ctx: Ctx, nat: str) -> list[PSObject]:
 @cmdlet("Get-NetNatStaticMapping", params=("NatName", "StaticMappingID", "CimSession"),
         cls="Microsoft.Management.Infrastructure.CimCmdlets.GetNetNatStaticMapping")
 def get_netnatstaticmapping(ctx: Ctx, call: Call) -> Iterable[PSObject]:
-    return [m for nat in _nats(ctx, as_list(call.get("NatName"))) for m in _mapping_objects(ctx, nat)]
+    return [m for nat in _nats(ctx, as_list(call.named.get("natname"))) for m in _mapping_objects(ctx, nat)]
 
 
 @cmdlet("Add-NetNatStaticMapping", params=("NatName", "Protocol", "ExternalIPAddress", "ExternalPort",
@@ -925,12 +953,13 @@ def _tcp_rows(ctx: Ctx) -> list[tuple[str, int, int]]:
 @cmdlet("Get-NetTCPConnection", params=("State", "LocalPort", "LocalAddress", "CimSession"),
         cls="Microsoft.Management.Infrastructure.CimCmdlets.GetNetTCPConnection")
 def get_nettcpconnection(ctx: Ctx, call: Call) -> Iterable[PSObject]:
-    state = str(call.get("State") or "Listen")
+    named = call.named  # canonical lower-case names (`bind`)
+    state = str(named.get("state") or "Listen")
     if state.lower() != "listen":
         return []
     rows = _tcp_rows(ctx)
-    if call.has("LocalPort"):
-        rows = [r for r in rows if r[1] in [int(x) for x in as_list(call.get("LocalPort"))]]
+    if "localport" in named:
+        rows = [r for r in rows if r[1] in [int(x) for x in as_list(named["localport"])]]
     computer = ctx.computer_name if rows else None  # read once for all the rows
     return [TCP_LISTENER_SHAPE.make({"LocalAddress": address, "LocalPort": port, "OwningProcess": pid,
                                      "PSComputerName": computer}) for address, port, pid in rows]

@@ -94,20 +94,32 @@ def _display(key: str) -> str:
 
 
 def item_object(path: str, values: dict[str, Any]) -> PSObject:
-    key = normalize(path)
-    parent, _, child = key.rpartition("\\")
-    props = [*values.items(),
-             ("PSPath", f"Microsoft.PowerShell.Core\\Registry::{_display(key)}"),
-             ("PSParentPath", f"Microsoft.PowerShell.Core\\Registry::{_display(parent)}"),
-             ("PSChildName", child.title() if child.isupper() else child), ("PSDrive", "HKLM"),
-             ("PSProvider", "Microsoft.PowerShell.Core\\Registry")]
+    pspath, parent_path, child = _provider_texts(normalize(path))
+    props = [*values.items(), ("PSPath", pspath), ("PSParentPath", parent_path), ("PSChildName", child),
+             ("PSDrive", "HKLM"), ("PSProvider", "Microsoft.PowerShell.Core\\Registry")]
     return obj("System.Management.Automation.PSCustomObject", props)
 
 
+@lru_cache(maxsize=256)  # keys come from what is sent: a collection reads the same few at every place
+def _provider_texts(key: str) -> tuple[str, str, str]:
+    """A key's PSPath, PSParentPath and PSChildName (pure functions of its normalised text), made once
+    per key: every place's Get-ItemProperty object of the key shares them (the evidence keeps one per guest)."""
+    parent, _, child = key.rpartition("\\")
+    return (f"Microsoft.PowerShell.Core\\Registry::{_display(key)}", f"Microsoft.PowerShell.Core\\Registry::{_display(parent)}",
+            child.title() if child.isupper() else child)
+
+
 def path_not_found(call: Call, path: str) -> ErrorRecord:
+    return _path_not_found(path, call.cmdlet.class_name, call.cmdlet.name)
+
+
+@lru_cache(maxsize=256)  # paths come from what is sent: bounded; a record is frozen, so answers may share one
+def _path_not_found(path: str, class_name: str, activity: str) -> ErrorRecord:
+    """The record for a path that does not exist, once per text: a collection reads a policy key that
+    most places lack (Get-ItemProperty of DeviceGuard's policy, one record per guest)."""
     return ErrorRecord(f"Cannot find path '{path}' because it does not exist.",
-                       f"PathNotFound,{call.cmdlet.class_name}", "ObjectNotFound", target_name=path,
-                       target_type="String", activity=call.cmdlet.name, reason="ItemNotFoundException",
+                       f"PathNotFound,{class_name}", "ObjectNotFound", target_name=path,
+                       target_type="String", activity=activity, reason="ItemNotFoundException",
                        exception_type="System.Management.Automation.ItemNotFoundException", terminating=False)
 
 
@@ -122,12 +134,13 @@ def property_missing(call: Call, path: str, name: str) -> ErrorRecord:
 @cmdlet("Get-ItemProperty", positional=("Path", "Name"), params=("Path", "LiteralPath", "Name"))
 def get_itemproperty(ctx: Ctx, call: Call) -> Iterable[PSObject]:
     out = []
-    for path in as_list(call.get("Path") if call.has("Path") else call.get("LiteralPath")):
+    named = call.named  # canonical lower-case names (`bind`): every place is asked for two keys
+    wanted = as_list(named.get("name"))
+    for path in as_list(named["path"] if "path" in named else named.get("literalpath")):
         values = read_key(ctx, str(path))
         if values is None:
             ctx.error(path_not_found(call, str(path)))
             continue
-        wanted = as_list(call.get("Name"))
         if wanted:
             picked = {}
             for name in wanted:

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from itertools import product
 from types import MappingProxyType
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable
 
 from nestlab.simulator import behaviour
 from nestlab.simulator.cmdlets import background, enums
@@ -54,7 +54,22 @@ def _logical_processors(ctx: Ctx) -> int:
 def _memory_bytes(ctx: Ctx) -> int:
     record = ctx.lab[ctx.owner]
     gb = behaviour.guest_memory_gb(ctx.lab, ctx.owner) if isinstance(record, VM) else record.memory_gb
+    return gib_bytes(gb)
+
+
+@lru_cache(maxsize=256)  # the sizes a lab gives its systems: a handful of values
+def gib_bytes(gb: float) -> int:
+    """`int(gb * GIB)`: one int per size, which every object that shows it shares (an int above 256
+    is a new object per computation: each VM's Get-VM and Get-VMMemory objects, each guest's
+    Win32_ComputerSystem, hold one)."""
     return int(gb * GIB)
+
+
+@lru_cache(maxsize=256)
+def _visible_and_free_kb(memory: int) -> tuple[int, int]:
+    """Win32_OperatingSystem's TotalVisibleMemorySize and FreePhysicalMemory (KB) for a memory size:
+    two ints per size, shared by every guest of that size."""
+    return memory // 1024, memory // 2048
 
 
 def _is_virtual(ctx: Ctx) -> bool:
@@ -78,16 +93,28 @@ OS_SHAPE = cim_shape("Win32_OperatingSystem", [
 _LAST_BOOT = NOW - timedelta(days=3)
 
 
+@lru_cache(maxsize=64, typed=True)  # the builds of a lab's systems: a handful (typed: 17763.0 is not 17763)
+def os_version(build: int) -> str:
+    """'10.0.<build>' (Win32_OperatingSystem.Version, Get-VM's IntegrationServicesVersion), one text
+    per build, shared by every place's object that shows it."""
+    return f"10.0.{build}"
+
+
+@lru_cache(maxsize=64, typed=True)
+def _build_number(build: int) -> str:
+    return str(build)
+
+
 def win32_operatingsystem(ctx: Ctx) -> PSObject:
     platform = ctx.platform
     os = platform.os
     server = behaviour.is_server(platform)
     name = ctx.computer_name
-    memory = _memory_bytes(ctx)
+    visible, free = _visible_and_free_kb(_memory_bytes(ctx))
     return OS_SHAPE.make({
-        "Caption": os.caption, "Version": f"10.0.{os.build}", "BuildNumber": str(os.build),
-        "ProductType": 3 if server else 1, "CSName": name.upper(), "TotalVisibleMemorySize": memory // 1024,
-        "FreePhysicalMemory": memory // 2048, "LastBootUpTime": _LAST_BOOT, "PSComputerName": name,
+        "Caption": os.caption, "Version": os_version(os.build), "BuildNumber": _build_number(os.build),
+        "ProductType": 3 if server else 1, "CSName": name.upper(), "TotalVisibleMemorySize": visible,
+        "FreePhysicalMemory": free, "LastBootUpTime": _LAST_BOOT, "PSComputerName": name,
     })
 
 
@@ -153,7 +180,8 @@ def win32_deviceguard(ctx: Ctx) -> PSObject:
 
 
 def antivirus_products(ctx: Ctx) -> list[PSObject]:
-    names = (*background.defender(ctx.platform), *ctx.platform.security.blocking_software)
+    platform = ctx.platform  # read once for both
+    names = (*background.defender(platform), *platform.security.blocking_software)
     return [cim("AntiVirusProduct", [
         ("displayName", name), ("instanceGuid", "{" + stable_guid(
             "av", name) + "}"), ("pathToSignedProductExe", f"C:\\Program Files\\{name}\\agent.exe"),
@@ -238,14 +266,13 @@ def _status_of(key: str, winnat_running: bool, hyperv: bool, blocked: bool) -> s
     return "Running"
 
 
-def _present(ctx: Ctx) -> Mapping[str, str]:
-    """The services this platform has, with their status, in SERVICES' order (the platform read once).
-
-    One read-only table per combination of the three states the statuses depend on (`_PRESENT`),
-    not a dict of five statuses worked out per call: every place is asked for its services."""
+def _service_states(ctx: Ctx) -> tuple[bool, bool, bool]:
+    """The three states the services' statuses depend on (`_status_of`), the platform read once: the
+    key of `_PRESENT`, one read-only table per combination of the services this platform has, with
+    their status, in SERVICES' order (not a dict of five statuses worked out per call: every place
+    is asked for its services)."""
     platform = ctx.platform
-    return _PRESENT[platform.services.winnat == "running", platform.hyperv_installed,
-                    bool(platform.security.blocking_software)]
+    return platform.services.winnat == "running", platform.hyperv_installed, bool(platform.security.blocking_software)
 
 
 _PRESENT = {states: MappingProxyType({key: status for key in SERVICES
@@ -283,27 +310,42 @@ _SERVICE_VALUES = {(key, status): _service_values(key, status) for key in SERVIC
 _PLAIN_NAMES = {text: tuple(k for k in SERVICES if k == text or _DISPLAY[k] == text) for text in (*SERVICES, *_DISPLAY.values())}
 
 
-def _service_keys(ctx: Ctx, call: Call, present: Mapping[str, str] | None = None) -> list[str]:
-    if present is None:
-        present = _present(ctx)
+def _service_keys(ctx: Ctx, call: Call, states: tuple[bool, bool, bool] | None = None) -> list[str]:
+    """The services the call names (-Name, -DisplayName, or piped services' names), each once, in the
+    order named; a name no service here has is an error. `states`: _service_states, when the caller has it."""
+    if states is None:
+        states = _service_states(ctx)
     names = call.names("Name", "DisplayName")
     if names is None:
         names = [o["Name"] for o in call.input if isinstance(o, PSObject) and "Name" in o]
         if not names:
-            return list(present)
-    keys = []
+            return list(_PRESENT[states])
+    keys, missing = _resolved(tuple(map(str, names)), states)
+    for name in missing:
+        ctx.error(_no_service(name, call.cmdlet.class_name, call.cmdlet.name))
+    return list(keys)
+
+
+@lru_cache(maxsize=256)  # names come from what is sent (a collection sends one list to every place): bounded
+def _resolved(names: tuple[str, ...], states: tuple[bool, bool, bool]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(the keys of the services `names` match on a platform in these states, each once in the order
+    matched; the names that match none): a pure function of the texts and the three states, worked
+    out once per pair, not per name at every guest."""
+    present = _PRESENT[states]
+    keys: list[str] = []
+    missing: list[str] = []
     for name in names:
-        wanted = str(name).lower()
+        wanted = name.lower()
         if WILDCARDS.isdisjoint(wanted):  # a plain name: the key or the display name itself (wildcards.like)
             matched = [k for k in _PLAIN_NAMES.get(wanted, ()) if k in present]
         else:
             matched = [k for k in present if like(k, wanted) or _DISPLAY[k] == wanted]
         if not matched:
-            ctx.error(_no_service(str(name), call.cmdlet.class_name, call.cmdlet.name))
+            missing.append(name)
         for k in matched:
             if k not in keys:
                 keys.append(k)
-    return keys
+    return tuple(keys), tuple(missing)
 
 
 @lru_cache(maxsize=256)  # names come from what is sent: bounded; a record is frozen, so answers may share one
@@ -317,8 +359,9 @@ def _no_service(name: str, class_name: str, activity: str) -> ErrorRecord:
 
 @cmdlet("Get-Service", positional=("Name",), params=("Name", "DisplayName", "ComputerName", "Include", "Exclude"))
 def get_service(ctx: Ctx, call: Call) -> Iterable[PSObject]:
-    present = _present(ctx)
-    return [service_object(ctx, k, present[k]) for k in _service_keys(ctx, call, present)]
+    states = _service_states(ctx)
+    present = _PRESENT[states]
+    return [service_object(ctx, k, present[k]) for k in _service_keys(ctx, call, states)]
 
 
 def _cannot_start(call: Call, key: str) -> ErrorRecord:
@@ -426,17 +469,25 @@ def feature_object(ctx: Ctx) -> PSObject:
 
 def _wants_hyperv(call: Call, param: str) -> bool:
     return any(str(n).lower() in ("hyper-v", "microsoft-hyper-v", "microsoft-hyper-v-all")
-               for n in as_list(call.get(param)))
+               for n in as_list(call.named.get(param.lower())))
 
 
 @cmdlet("Get-WindowsFeature", positional=("Name",), params=("Name", "ComputerName", "Vhd"),
         cls="Microsoft.Windows.ServerManager.Commands.GetWindowsFeatureCommand")
 def get_windowsfeature(ctx: Ctx, call: Call) -> Iterable[PSObject]:
     _server_only(ctx, call)
-    names = [str(n).lower() for n in as_list(call.get("Name")) or ["Hyper-V"]]
-    out = [feature_object(ctx)] if any(like("hyper-v", n) for n in names) else []
-    out += [tool_object(ctx, *tool) for tool in TOOLS if any(like(tool[0].lower(), n) for n in names)]
+    role, tools = _features_named(tuple([str(n).lower() for n in as_list(call.named.get("name")) or ["Hyper-V"]]))
+    out = [feature_object(ctx)] if role else []
+    out += [tool_object(ctx, *tool) for tool in tools]
     return out
+
+
+@lru_cache(maxsize=256)  # names come from what is sent (every Windows Server place is sent the same one): bounded
+def _features_named(names: tuple[str, ...]) -> tuple[bool, tuple[tuple[str, str, int, str], ...]]:
+    """(whether the lower-case `names` match the Hyper-V role, the management tools they match in
+    TOOLS' order): a pure function of the texts, matched once per list, not per place."""
+    return (any(like("hyper-v", n) for n in names),
+            tuple(tool for tool in TOOLS if any(like(tool[0].lower(), n) for n in names)))
 
 
 def _install_result(success: bool, restart: str, code: str, features: str) -> PSObject:
@@ -551,7 +602,9 @@ def event(ctx: Ctx, log: str, provider: str, event_id: int, level: str, message:
 def events(ctx: Ctx, log: str, platform: Platform) -> list[PSObject]:
     """Events that follow from the state of this host or guest (`platform`, the caller's read of
     ctx.platform), newest first."""
-    history = _history(ctx, log)
+    # every routine history is empty on a minimal platform (system_history, and both Hyper-V logs'
+    # in _fresh_history; Application has none anywhere): no table entry kept per place and log for it
+    history = _history(ctx, log) if background.realistic(platform) else None
     out: list[PSObject] = [event(ctx, log, e.provider, e.event_id, e.level, e.message, e.minutes_ago)
                            for e in history] if history else []  # a list of its own, whatever the history
     if log == "System":
@@ -649,17 +702,18 @@ def get_winevent(ctx: Ctx, call: Call) -> Iterable[PSObject]:
         providers += [str(p).lower() for p in as_list(next((v for k, v in table.items() if k.lower() == "providername"), None))]
     platform = ctx.platform
     hyperv = platform.hyperv_installed  # the Hyper-V logs exist only with the role
+    out: list[PSObject] = []
     if providers and not names:
         # -ProviderName alone reads every log the provider writes to (Get-WinEvent docs, parameter
-        # set GetProviderSet): here the logs that exist on this platform
-        names = list(LOG_NAMES if hyperv else LOG_NAMES_WITHOUT_HYPERV)
-    out: list[PSObject] = []
+        # set GetProviderSet): here the logs that exist on this platform, by their own names
+        for log in LOG_NAMES if hyperv else LOG_NAMES_WITHOUT_HYPERV:
+            out += events(ctx, log, platform)
     for name in names:
         log = LOGS.get(str(name).lower())
         if log is None or (not hyperv and log.startswith("Microsoft-Windows-Hyper-V")):
             ctx.error(_no_such_log(str(name), call.cmdlet.class_name))
             continue
-        out.extend(events(ctx, log, platform))
+        out += events(ctx, log, platform)
     if table is not None:
         wanted = next((as_list(v) for k, v in table.items() if k.lower() == "id"), None)
         if wanted:
@@ -715,7 +769,7 @@ def _volumes(ctx: Ctx):
 @cmdlet("Get-Volume", positional=("DriveLetter",), params=("DriveLetter", "FileSystemLabel", "CimSession"),
         cls="Microsoft.Management.Infrastructure.CimCmdlets.GetVolume")
 def get_volume(ctx: Ctx, call: Call) -> Iterable[PSObject]:
-    wanted = [str(d).rstrip(":").upper() for d in as_list(call.get("DriveLetter"))]
+    wanted = [str(d).rstrip(":").upper() for d in as_list(call.named.get("driveletter"))]
     out = []
     for vol in _volumes(ctx):
         letter = vol.drive.rstrip(":").upper()

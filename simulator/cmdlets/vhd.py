@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import ntpath
+from functools import lru_cache
 from typing import Iterable
 
 from nestlab.simulator import behaviour, storage
@@ -26,9 +27,10 @@ def _paths(call: Call) -> list[str]:
     """-Path, or what is piped in: each object's Path (a drive, a disk), then each text (a path that
     Select-Object -ExpandProperty ParentPath expanded), as strings. The input is read in one pass,
     each object's Path looked up once: a collection pipes every drive of a place into Get-VHD."""
-    paths = call.names("Path", "LiteralPath")
-    if paths is not None:
-        return [str(p) for p in paths]
+    named = call.named  # canonical lower-case names (`bind`): -Path, else -LiteralPath (Call.names' order)
+    given = named["path"] if "path" in named else named["literalpath"] if "literalpath" in named else _NO_PATH
+    if given is not _NO_PATH:
+        return [str(p) for p in as_list(given)]
     found: list[str] = []
     texts: list[str] = []
     for item in call.input:
@@ -75,10 +77,9 @@ def vhd_object(ctx: Ctx, node: str, computer_name: str | None = None) -> PSObjec
     """One disk as Get-VHD writes it. `computer_name`: the place's name, when the caller lists many disks."""
     lab = ctx.lab
     record: Vhd = lab[node]
-    size = int(record.size_gb * GIB)
     kind = record.type
+    size, file_size, minimum = _sizes(record.size_gb, kind)
     shape = _VHD_BY_TYPE[kind]  # fixed, dynamic or differencing (a KeyError for any other)
-    file_size = size + 4194304 if kind == "fixed" else size * 2 // 5 if kind == "dynamic" else _DIFFERENCING_FILE_SIZE
     attached = False
     for vm in lab.into(node, Edge.DISK):
         if behaviour.is_running(lab, vm):
@@ -89,9 +90,19 @@ def vhd_object(ctx: Ctx, node: str, computer_name: str | None = None) -> PSObjec
         "ComputerName": ctx.computer_name if computer_name is None else computer_name, "Path": path,
         "VhdFormat": _VHD if path[-4:].lower() == ".vhd" and is_vhd_file(path) else _VHDX,  # a .vhdx at a glance
         "FileSize": file_size,
-        "Size": size, "MinimumSize": size - 1032192,
+        "Size": size, "MinimumSize": minimum,
         "ParentPath": record.parent or "", "DiskIdentifier": lab.disk_id(node, record), "Attached": attached,
     })
+
+
+@lru_cache(maxsize=256)  # (size, kind) of a lab's disks: a handful of pairs
+def _sizes(size_gb: float, kind: str) -> tuple[int, int, int]:
+    """A disk's Size, FileSize and MinimumSize in bytes, as ints made once per (size, kind): every
+    object of such a disk shares them (ints above 256 are new objects per computation, and the
+    evidence keeps each disk's object twice: its own, and as a parent or a chain's link)."""
+    size = int(size_gb * GIB)
+    file_size = size + 4194304 if kind == "fixed" else size * 2 // 5 if kind == "dynamic" else _DIFFERENCING_FILE_SIZE
+    return size, file_size, size - 1032192
 
 
 def is_vhd_file(path: str) -> bool:
@@ -229,7 +240,8 @@ def convert_vhd(ctx: Ctx, call: Call) -> Iterable[PSObject]:
 @cmdlet("Test-Path", positional=("Path",), params=("Path", "LiteralPath", "PathType", "IsValid"))
 def test_path(ctx: Ctx, call: Call) -> Iterable[bool]:
     out = []
-    for path in as_list(call.get("path") if call.has("Path") else call.get("LiteralPath")):
+    named = call.named  # canonical lower-case names (`bind`)
+    for path in as_list(named["path"] if "path" in named else named.get("literalpath")):
         path = str(path)
         if path.upper().startswith(("HKLM:", "HKEY_LOCAL_MACHINE", "REGISTRY::")):
             out.append(key_exists(ctx, path))

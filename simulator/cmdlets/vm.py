@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Any, Iterable
 
 from nestlab.simulator import behaviour, performance, storage
-from nestlab.simulator.cmdlets import enums, system
+from nestlab.simulator.cmdlets import enums, ids, system
 from nestlab.simulator.cmdlets.base import GIB, Call, Ctx, cmdlet, guid, hv_error, obj, platform_missing
 from nestlab.simulator.cmdlets.shapes import VARIES, Shape
 from nestlab.simulator.model import VM, Lab, stable_guid
@@ -104,7 +104,7 @@ def vm_object(ctx: Ctx, vm: str, computer_name: str | None = None) -> PSObject:
     record: VM = lab[vm]
     running = behaviour.is_running(lab, vm)
     state = "Off" if record.state == "Running" and not running else record.state  # behaviour.effective_state
-    vid = stable_guid("vm", vm).lower()  # vm_guid(vm), one call fewer
+    vid = ids.vm_guids(lab)[vm]  # one text per VM, shared by its objects
     disks = lab.disks(vm)
     path = vm_folder(lab, disks)
     name = record.name
@@ -118,18 +118,18 @@ def vm_object(ctx: Ctx, vm: str, computer_name: str | None = None) -> PSObject:
         "ComPort2": f"VMComPort (Name = 'COM 2', VMName = '{name}')",
         "HardDrives": _hard_drives(_CONTROLLERS[record.generation == 2][0], len(disks)),  # _controller(record)
         "DynamicMemoryEnabled": memory.dynamic,
-        "MemoryStartup": int(behaviour.configured_startup_gb(record) * GIB), "ProcessorCount": record.processor.count,
+        "MemoryStartup": system.gib_bytes(behaviour.configured_startup_gb(record)), "ProcessorCount": record.processor.count,
         "Generation": record.generation, "IsClustered": record.clustered, "Path": path, "Id": vid,
         "Name": name, "NetworkAdapters": "{" + ", ".join([lab[a].name for a in lab.adapters(vm)]) + "}",
         "ComputerName": ctx.computer_name if computer_name is None else computer_name,
     }
     if running:
-        assigned = int(memory.startup_gb * GIB)
+        assigned = system.gib_bytes(memory.startup_gb)
         values["CPUUsage"] = 75 if record.workload == "heavy" else 3  # _cpu_usage
         values["MemoryAssigned"] = assigned
         values["MemoryDemand"] = assigned // 2 if memory.dynamic else 0
         values["IntegrationServicesState"] = "Up to date" if record.guest.integration_services_current else "Update required"
-        values["IntegrationServicesVersion"] = f"10.0.{record.guest.os.build}"
+        values["IntegrationServicesVersion"] = system.os_version(record.guest.os.build)
         shape = _VM_RUNNING
     else:
         shape = _VM_NOT_RUNNING
@@ -149,7 +149,14 @@ _VM_NOT_RUNNING = VM_SHAPE.fixing({"CPUUsage": 0, "MemoryAssigned": 0, "MemoryDe
 @lru_cache(maxsize=64)  # (controller, count): a handful of pairs
 def _hard_drives(controller: str, count: int) -> str:
     """Get-VM's HardDrives text: each drive's name, as Get-VMHardDiskDrive's objects print."""
-    return "{" + ", ".join(f"Hard Drive on {controller} controller number 0 at location {i}" for i in range(count)) + "}"
+    return "{" + ", ".join(_drive_name(controller, i) for i in range(count)) + "}"
+
+
+@lru_cache(maxsize=64)  # (controller, location): a handful of pairs
+def _drive_name(controller: str, location: int) -> str:
+    """A drive's name as its object prints (Get-VMHardDiskDrive's to_string): one text per pair, which
+    every drive at that place shares (the evidence keeps a drive object per VM disk)."""
+    return f"Hard Drive on {controller} controller number 0 at location {location}"
 
 
 def _controller(record: VM) -> str:
@@ -351,7 +358,7 @@ def processor_object(ctx: Ctx, vm: str, computer_name: str | None = None) -> PSO
     return PROCESSOR_SHAPE.make({
         "Count": processor.count,
         "ExposeVirtualizationExtensions": processor.expose_virtualization_extensions,
-        "Id": f"Microsoft:{upper}\\b637f346-6a0e-4dec-af52-bd70cb80a21d\\0", "VMId": upper.lower(),
+        "Id": f"Microsoft:{upper}\\b637f346-6a0e-4dec-af52-bd70cb80a21d\\0", "VMId": ids.vm_guids(ctx.lab)[vm],
         "VMName": record.name, "ComputerName": ctx.computer_name if computer_name is None else computer_name,
     })
 
@@ -457,8 +464,8 @@ def memory_object(ctx: Ctx, vm: str, computer_name: str | None = None) -> PSObje
     upper = stable_guid("vm", vm)  # vm_guid(vm) in stable_guid's own (upper) case
     return MEMORY_SHAPE.make({
         "DynamicMemoryEnabled": record.memory.dynamic,
-        "Startup": int(behaviour.configured_startup_gb(record) * GIB),
-        "Id": f"Microsoft:{upper}\\4764334d-e001-4176-82ee-5594ec9b530e", "VMId": upper.lower(),
+        "Startup": system.gib_bytes(behaviour.configured_startup_gb(record)),
+        "Id": f"Microsoft:{upper}\\4764334d-e001-4176-82ee-5594ec9b530e", "VMId": ids.vm_guids(ctx.lab)[vm],
         "VMName": record.name, "ComputerName": ctx.computer_name if computer_name is None else computer_name,
     })
 
@@ -521,7 +528,7 @@ def get_vmintegrationservice(ctx: Ctx, call: Call) -> Iterable[PSObject]:
                 ("PrimaryStatusDescription", primary),
                 ("SecondaryStatusDescription", "OK" if running and name == "Heartbeat" else ""),
                 ("PrimaryOperationalStatus", ("Ok" if current else "ProtocolMismatch") if running and enabled else None),
-                ("VMId", vm_guid(vm)), ("ComputerName", ctx.computer_name), ("IsDeleted", False),
+                ("VMId", ids.vm_guids(ctx.lab)[vm]), ("ComputerName", ctx.computer_name), ("IsDeleted", False),
             ]))
     return out
 
@@ -546,11 +553,12 @@ def get_vmharddiskdrive(ctx: Ctx, call: Call) -> Iterable[PSObject]:
     lab = ctx.lab
     vms = ctx.find_vms(call, params=("VMName", "VM"))
     computer = ctx.computer_name if vms else None  # read once for all the VMs
+    guids = ids.vm_guids(lab)
     for vm in vms:
         record: VM = lab[vm]
         ctype, controller = _CONTROLLERS[record.generation == 2]  # _controller(record) and its enum value
         upper = stable_guid("vm", vm)  # vm_guid(vm) in stable_guid's own (upper) case
-        vid, name = upper.lower(), record.name  # the same for each of the VM's drives
+        vid, name = guids[vm], record.name  # the same for each of the VM's drives (and its other objects)
         for i, disk in enumerate(lab.disks(vm)):
             try:
                 path = lab[disk].path  # one read, not `in` and then [ ]: a drive's disk is in the lab
@@ -562,7 +570,7 @@ def get_vmharddiskdrive(ctx: Ctx, call: Call) -> Iterable[PSObject]:
                 "Path": path, "ControllerLocation": i, "ControllerType": controller,
                 "Id": f"Microsoft:{upper}\\83F8638B-8DCA-4152-9EDA-2CA8B33039B4\\0\\{i}\\D",
                 "VMId": vid, "VMName": name, "ComputerName": computer,
-            }, to_string=f"Hard Drive on {ctype} controller number 0 at location {i}"))
+            }, to_string=_drive_name(ctype, i)))
     return out
 
 
