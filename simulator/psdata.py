@@ -59,6 +59,35 @@ class SharedIndex(SharedDict):
         return SharedIndex, (dict(self),)
 
 
+class ShapeIndex(SharedIndex):
+    """The shared index of the objects a `cmdlets.shapes.Shape` made from exactly its varying
+    values: its marks that every other value of such an object is still the shape's constant.
+
+    The wire copy (`clixml`) then looks only at the values each object was given (`given`, in the
+    shape's order) and knows once per shape what its constants become on the wire (`wire`, its plan,
+    None until the first copy); the copy and an object a script changes hold the unmarked index
+    (`unmarked`, equal and shared): `own_index` drops the mark, and `pwsh.values.set_property`, the
+    one writer of an object's values in place, takes its own index first. Pickled or copied it is
+    a plain SharedIndex (`SharedIndex.__reduce__`): the mark does not outlive the process's objects."""
+
+    __slots__ = ("given", "constants", "unmarked", "wire")
+
+    def __init__(self, index: dict[str, str], given: tuple[str, ...], constants: dict[str, Any]) -> None:
+        super().__init__(index)
+        self.given = given  # the names each object sets, in the shape's order
+        self.constants = constants  # name -> the value every object of the shape holds (read by the wire's plan)
+        self.unmarked = SharedIndex(index)
+        self.wire: Any = None
+
+
+def unmark(obj: "PSObject") -> None:
+    """Drop a Shape's mark from an object whose values are about to change in place (the index stays
+    shared): the wire copy then looks at every value again (`ShapeIndex`)."""
+    index = obj._index
+    if type(index) is ShapeIndex:
+        obj._index = index.unmarked
+
+
 def own_index(obj: "PSObject") -> dict[str, str]:
     """The object's index, made its own first if it is a shared one: for the one writer of
     property names (`pwsh.values.set_property`)."""
