@@ -182,12 +182,14 @@ class ErrorRecord:
         return self.message
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Command:
     """One cmdlet of a pipeline with its named parameters, in order.
 
     Switch parameters have the value True. Structured, never PowerShell text, so that pypsrp's
     add_cmdlet/add_parameter sends them exactly and nothing is ever interpolated into a script.
+    Slotted: every answer the evidence keeps holds its request's pipeline (the probes make a
+    Command per file path), and a Command with a __dict__ took 240 bytes, slotted 56.
     """
 
     name: str
@@ -195,8 +197,10 @@ class Command:
     arguments: tuple[Any, ...] = ()  # positional arguments (native commands: netsh, bcdedit, reg)
 
     def __init__(self, name: str, parameters: tuple[tuple[str, Any], ...] = (), arguments: tuple[Any, ...] = ()) -> None:
-        # the fields at once, as ErrorRecord's __init__ (the probes make a Command per file path)
-        self.__dict__.update(name=name, parameters=parameters, arguments=arguments)
+        # frozen: each slot set as the generated __init__ would (no __dict__ to fill at once)
+        _set_field(self, "name", name)
+        _set_field(self, "parameters", parameters)
+        _set_field(self, "arguments", arguments)
 
     @classmethod
     def of(cls, name: str, *arguments: Any, **parameters: Any) -> "Command":
@@ -213,6 +217,9 @@ class Command:
 
     def __str__(self) -> str:
         return " ".join([self.name, *map(str, self.arguments), *(_render_param(k, v) for k, v in self.parameters)])
+
+
+_set_field = object.__setattr__  # a frozen dataclass's own way past its __setattr__
 
 
 def _render_param(name: str, value: Any) -> str:

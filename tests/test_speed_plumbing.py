@@ -178,7 +178,17 @@ def test_a_record_is_made_as_its_dataclass_fields_say_without_the_frozen_init(cl
     parameters = list(inspect.signature(kind.__init__).parameters.values())[1:]
     assert [(p.name, p.default, p.kind is inspect.Parameter.KEYWORD_ONLY) for p in parameters] == [
         (f.name, inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default, f.kw_only) for f in fields]
-    assert "__setattr__" not in kind.__init__.__code__.co_names  # not the generated frozen __init__
+    if cls != "Command":  # slotted (below): its slots are set one by one, as the generated __init__ does
+        assert "__setattr__" not in kind.__init__.__code__.co_names  # not the generated frozen __init__
+
+
+def test_a_command_is_slotted_and_small():
+    """A Command has no __dict__ (perf8: every answer the evidence keeps holds its request's
+    pipeline, ~5,000 Commands per 1,000 VMs; with a __dict__ each took 240 bytes) and is still frozen."""
+    import sys
+
+    made = Command.of("Get-VHD", Path="C:\\a.vhdx")
+    assert not hasattr(made, "__dict__") and sys.getsizeof(made) <= 64
 
 
 def test_an_error_record_made_at_once_is_the_frozen_record_it_was():
