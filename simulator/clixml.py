@@ -39,7 +39,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping
 
 from nestlab.simulator.kept import Kept
-from nestlab.simulator.psdata import ErrorRecord, PSEnum, PSObject, Result, ShapeIndex, SharedIndex
+from nestlab.simulator.psdata import ErrorRecord, PSEnum, PSObject, Result, SharedIndex
 
 ENUM_BASE_TYPES = ("System.Enum", "System.ValueType", "System.Object")
 ARRAY_TYPES = ("System.Object[]", "System.Array", "System.Object")
@@ -582,7 +582,7 @@ def _copy_object(obj: PSObject) -> PSObject:
     the wire changes (enums, lists, datetimes …); a changed object is the dict copied at once with
     only those values copied one by one."""
     names, props, index = obj.type_names, obj._props, obj._index
-    if type(index) is ShapeIndex:  # made by a Shape from exactly its varying values: look at those only
+    if type(index) is SharedIndex and index.given is not None:  # made by a Shape from exactly its varying values
         plan = index.wire
         if plan is None:
             plan = index.wire = _shape_plan(names, index)
@@ -621,7 +621,7 @@ def _copy_object(obj: PSObject) -> PSObject:
 
 
 def _copy_made(obj: PSObject, props: dict[str, Any], plan: tuple[Any, ...]) -> PSObject:
-    """`_copy_object` of an object a Shape made from exactly its varying values (psdata.ShapeIndex):
+    """`_copy_object` of an object a Shape made from exactly its varying values (psdata.SharedIndex, marked):
     the shape's names and constants were judged once (`_shape_plan`), so only the values the object
     was given are looked at; a changed object is its dict copied with the constants' wire images
     (enum names) written over it at once, then the given values the wire changes, one by one."""
@@ -655,7 +655,7 @@ def _copy_made(obj: PSObject, props: dict[str, Any], plan: tuple[Any, ...]) -> P
     return _new_object(obj.type_names, properties, unmarked, to_string)  # a copy is no longer the shape's made object
 
 
-def _shape_plan(names: tuple[str, ...], index: ShapeIndex) -> tuple[Any, ...] | bool:
+def _shape_plan(names: tuple[str, ...], index: SharedIndex) -> tuple[Any, ...] | bool:
     """How the wire copies the objects of one Shape (`_copy_made`): (the names each object was given,
     the constants the wire changes → their images or None, the index a copy holds), or False when
     its names or a constant do not cross as themselves (then the general way, `_copy_object`'s).
@@ -695,9 +695,13 @@ _PLAIN_KINDS = frozenset((int, bool, float, type(None)))
 def _new_object(names: tuple[str, ...], properties: dict[str, Any], index: dict[str, str], to_string: str) -> PSObject:
     """PSObject(names, properties, to_string) with the lower-case index it would build (the keys
     are the same strings), set directly: the copy makes one for every object a cmdlet returns."""
+    if type(index) is SharedIndex:  # a shape's index stays shared; a copy's is never marked (`_copy_made`)
+        if index.given is not None:
+            index = index.unmarked
+    else:
+        index = dict(index)
     copy = PSObject.__new__(PSObject)
-    copy.type_names, copy._props, copy._index, copy.to_string = names, properties, \
-        index if type(index) is SharedIndex else dict(index), to_string  # a shape's index stays shared
+    copy.type_names, copy._props, copy._index, copy.to_string = names, properties, index, to_string
     return copy
 
 

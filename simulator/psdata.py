@@ -50,41 +50,37 @@ class SharedIndex(SharedDict):
     memory of the answers a 10,000-VM evidence keeps, and a dict copy per object made. An object
     that gains a property (Add-Member, `$o.Name = …` in a script: `pwsh.values.set_property`)
     first takes a plain copy of its own; the shared one refuses every change, so no write can
-    reach the other objects of its shape."""
+    reach the other objects of its shape.
 
-    __slots__ = ()
+    Marked (`given` not None): the index of the objects a `cmdlets.shapes.Shape` made from exactly
+    its varying values, so every other value of such an object is still the shape's constant. The
+    wire copy (`clixml`) then looks only at the values each object was given (`given`, in the
+    shape's order) and knows once per shape what its constants (`constants`) become on the wire
+    (`wire`, its plan, None until the first copy). An object whose values change in place holds the
+    shape's unmarked index instead (`unmarked`, equal and shared: `unmark`, which
+    `pwsh.values.set_property`, the one writer of values in place, calls first). Pickled or copied
+    an index is unmarked (`__reduce__`): the mark does not outlive the process's objects."""
+
+    __slots__ = ("given", "constants", "unmarked", "wire")
     REFUSAL = "a shared property index: give the object its own copy (psdata.own_index) before adding a name"
+
+    def __init__(self, index: Any = (), given: tuple[str, ...] | None = None,
+                 constants: dict[str, Any] | None = None) -> None:
+        super().__init__(index)
+        self.given = given  # None: unmarked; else the names each object sets, in the shape's order
+        self.constants = constants  # name -> the value every object of the shape holds (the wire's plan reads it)
+        self.unmarked = None if given is None else SharedIndex(self)
+        self.wire: Any = None
 
     def __reduce__(self) -> Any:  # pickle and copy build it whole, never item by item
         return SharedIndex, (dict(self),)
 
 
-class ShapeIndex(SharedIndex):
-    """The shared index of the objects a `cmdlets.shapes.Shape` made from exactly its varying
-    values: its marks that every other value of such an object is still the shape's constant.
-
-    The wire copy (`clixml`) then looks only at the values each object was given (`given`, in the
-    shape's order) and knows once per shape what its constants become on the wire (`wire`, its plan,
-    None until the first copy); the copy and an object a script changes hold the unmarked index
-    (`unmarked`, equal and shared): `own_index` drops the mark, and `pwsh.values.set_property`, the
-    one writer of an object's values in place, takes its own index first. Pickled or copied it is
-    a plain SharedIndex (`SharedIndex.__reduce__`): the mark does not outlive the process's objects."""
-
-    __slots__ = ("given", "constants", "unmarked", "wire")
-
-    def __init__(self, index: dict[str, str], given: tuple[str, ...], constants: dict[str, Any]) -> None:
-        super().__init__(index)
-        self.given = given  # the names each object sets, in the shape's order
-        self.constants = constants  # name -> the value every object of the shape holds (read by the wire's plan)
-        self.unmarked = SharedIndex(index)
-        self.wire: Any = None
-
-
 def unmark(obj: "PSObject") -> None:
     """Drop a Shape's mark from an object whose values are about to change in place (the index stays
-    shared): the wire copy then looks at every value again (`ShapeIndex`)."""
+    shared): the wire copy then looks at every value again (`SharedIndex.given`)."""
     index = obj._index
-    if type(index) is ShapeIndex:
+    if type(index) is SharedIndex and index.given is not None:
         obj._index = index.unmarked
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nestlab.simulator.psdata import PSObject, ShapeIndex
+from nestlab.simulator.psdata import PSObject, SharedIndex
 
 
 class _Varies:
@@ -49,8 +49,8 @@ class Shape:
         self.template = template
         self.varying = frozenset(name for name, value in props if value is VARIES)
         # every object's index, until one adds a name; marked for the objects given exactly the varying
-        # values (psdata.ShapeIndex: the wire copy looks only at those), plain for the others
-        self.marked = ShapeIndex({name.lower(): name for name in template},
+        # values (psdata.SharedIndex.given: the wire copy looks only at those), unmarked for the others
+        self.marked = SharedIndex({name.lower(): name for name in template},
                                  tuple(name for name in template if name in self.varying),
                                  {name: value for name, value in props if value is not VARIES})
         self.index = self.marked.unmarked
