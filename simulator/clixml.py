@@ -600,7 +600,8 @@ def _copy_object(obj: PSObject) -> PSObject:
         if kind is str:
             if not item.isascii() and _SURROGATES.search(item):
                 raise _Unusual  # _decode(_encode(s)) is s for every string without lone surrogates
-        elif kind not in _PLAIN_KINDS:
+        elif kind not in _PLAIN_KINDS and not (kind is datetime and item.tzinfo is None and item.fold == 0
+                                               and item.year >= 1000):  # a naive datetime reads back as itself
             changed.append(key)
     to_string = obj.to_string
     if not (type(to_string) is str and to_string.isascii()):
@@ -633,7 +634,8 @@ def _copy_made(obj: PSObject, props: dict[str, Any], plan: tuple[Any, ...]) -> P
         if kind is str:
             if not item.isascii() and _SURROGATES.search(item):
                 raise _Unusual  # _decode(_encode(s)) is s for every string without lone surrogates
-        elif kind not in _PLAIN_KINDS:
+        elif kind not in _PLAIN_KINDS and not (kind is datetime and item.tzinfo is None and item.fold == 0
+                                               and item.year >= 1000):  # a naive datetime reads back as itself
             changed.append(key)
     to_string = obj.to_string
     if not (type(to_string) is str and to_string.isascii()):

@@ -423,3 +423,20 @@ def test_a_call_is_slotted():
     """Every stage makes a Call: slotted, it has no __dict__ to make and free."""
     call = bind(TABLE["get-vhd"], Command.of("Get-VHD", Path="C:\\a.vhdx"), [])
     assert not hasattr(call, "__dict__") and call.named == {"path": "C:\\a.vhdx"}
+
+
+def test_the_vm_names_of_places_are_one_table_and_places_without_vms_share_one_answer():
+    """`Ctx._vm_names` keeps one Lab.memo table of places (not a memo entry and key per place), and
+    every place without VMs (each plain guest) holds the same read-only answer; `lab.changed()`
+    forgets the table."""
+    from nestlab.simulator.cmdlets.base import Ctx, _VM_NAMES
+    from nestlab.simulator.generate import generate
+
+    lab = generate(seed=5, hosts=1, depth=2, vms_per_host=6)
+    empty = [str(v) for v in lab.all_vms() if not list(lab.vms(v))][:2]
+    host = next(iter(lab.hosts()))
+    answers = [Ctx(lab, place)._vm_names() for place in (*empty, host)]
+    assert answers[0] is answers[1] and not answers[0][0] and answers[2][0]
+    assert set(lab.memo(_VM_NAMES, dict)) == {*empty, host}
+    lab.changed()
+    assert lab.memo(_VM_NAMES, dict) == {}

@@ -204,7 +204,7 @@ def test_simsession_answers_are_made_with_their_request_not_stamped_after(monkey
 def test_the_copy_is_planned_per_shape_and_each_object_still_checks_its_values(monkeypatch):
     """What a shape's names decide (`_shape_crosses`) is kept per (type names, property names);
     the values are checked on every object: the same shape with a lone surrogate takes the real
-    round trip (which refuses it), with a datetime a new object, with plain values the object."""
+    round trip (which refuses it), with an aware datetime a new object, with plain values the object."""
     checked = []
     real = clixml._shape_crosses
     monkeypatch.setattr(clixml, "_shape_crosses", lambda n, k: (checked.append((n, k)), real(n, k))[1])
@@ -214,7 +214,7 @@ def test_the_copy_is_planned_per_shape_and_each_object_still_checks_its_values(m
     assert clixml.wire_copy(plain) is plain
     lone = PSObject(shape, {"Name": "lone \ud800", "When": None}, "a")
     assert outcome(clixml.wire_copy, lone) == outcome(clixml.roundtrip, lone) and outcome(clixml.roundtrip, lone)[0] == "raises"
-    dated = PSObject(shape, {"Name": "a", "When": datetime(2020, 1, 2)}, "a")
+    dated = PSObject(shape, {"Name": "a", "When": datetime(2020, 1, 2, tzinfo=timezone.utc)}, "a")  # aware: changed
     assert clixml.wire_copy(dated) is not dated and typed(clixml.wire_copy(dated)) == typed(clixml.roundtrip(dated))
     assert checked == [(shape, ("Name", "When"))]
     enum_like = PSObject(("System.Enum",), {"Name": "a", "When": None}, "a")  # the same names, another shape
@@ -377,3 +377,18 @@ def test_an_object_select_object_adopts_is_marked_and_copied_as_the_round_trip()
     adopted = shape.adopt({"Name": "vm1", "State": PSEnum("T.State", "Running", 2), "Ips": ["10.0.0.1"]})
     assert type(adopted._index) is SharedIndex and adopted._index.given == ("Name", "State", "Ips")
     assert typed(clixml.wire_copy(adopted)) == typed(clixml.roundtrip(adopted))
+
+
+def test_an_object_whose_only_other_values_are_naive_datetimes_is_itself():
+    """A naive datetime reads back as itself (as `_copy` returns it), so an object whose values are
+    otherwise plain (Win32_OperatingSystem's LastBootUpTime, an event's TimeCreated) is not copied,
+    made by a Shape or not; an aware one is still copied. Both equal the round trip."""
+    from nestlab.simulator.cmdlets.shapes import VARIES, Shape
+
+    naive, aware = datetime(2024, 5, 1, 8, 30, 15, 123456), datetime(2024, 5, 1, 8, 30, tzinfo=timezone.utc)
+    shape = Shape("T.Os", [("Caption", "Windows"), ("LastBootUpTime", VARIES)])
+    for obj in (PSObject(("T.Event", "System.Object"), {"Id": 4, "TimeCreated": naive}, "e"),
+                shape.make({"LastBootUpTime": naive})):
+        assert clixml.wire_copy(obj) is obj and typed(obj) == typed(clixml.roundtrip(obj))
+    changed = shape.make({"LastBootUpTime": aware})
+    assert clixml.wire_copy(changed) is not changed and typed(clixml.wire_copy(changed)) == typed(clixml.roundtrip(changed))
