@@ -581,7 +581,13 @@ def _copy_object(obj: PSObject) -> PSObject:
     once per (type names, property names) (`_shape_crosses`). One pass over the values finds those
     the wire changes (enums, lists, datetimes …); a changed object is the dict copied at once with
     only those values copied one by one."""
-    names, props = obj.type_names, obj._props
+    names, props, index = obj.type_names, obj._props, obj._index
+    if type(index) is SharedIndex and index.given is not None:  # made by a Shape from exactly its varying values
+        plan = index.wire
+        if plan is None:
+            plan = index.wire = _shape_plan(names, index)
+        if plan:
+            return _copy_made(obj, props, plan)
     shape = (names, tuple(props))
     crosses = _SHAPES.get(shape)
     if crosses is None:
@@ -594,7 +600,8 @@ def _copy_object(obj: PSObject) -> PSObject:
         if kind is str:
             if not item.isascii() and _SURROGATES.search(item):
                 raise _Unusual  # _decode(_encode(s)) is s for every string without lone surrogates
-        elif kind not in _PLAIN_KINDS:
+        elif kind not in _PLAIN_KINDS and not (kind is datetime and item.tzinfo is None and item.fold == 0
+                                               and item.year >= 1000):  # a naive datetime reads back as itself
             changed.append(key)
     to_string = obj.to_string
     if not (type(to_string) is str and to_string.isascii()):
@@ -614,6 +621,65 @@ def _copy_object(obj: PSObject) -> PSObject:
     return _new_object(names, properties, obj._index, to_string)
 
 
+def _copy_made(obj: PSObject, props: dict[str, Any], plan: tuple[Any, ...]) -> PSObject:
+    """`_copy_object` of an object a Shape made from exactly its varying values (psdata.SharedIndex, marked):
+    the shape's names and constants were judged once (`_shape_plan`), so only the values the object
+    was given are looked at; a changed object is its dict copied with the constants' wire images
+    (enum names) written over it at once, then the given values the wire changes, one by one."""
+    given, images, unmarked = plan
+    changed = []
+    for key in given:
+        item = props[key]
+        kind = type(item)
+        if kind is str:
+            if not item.isascii() and _SURROGATES.search(item):
+                raise _Unusual  # _decode(_encode(s)) is s for every string without lone surrogates
+        elif kind not in _PLAIN_KINDS and not (kind is datetime and item.tzinfo is None and item.fold == 0
+                                               and item.year >= 1000):  # a naive datetime reads back as itself
+            changed.append(key)
+    to_string = obj.to_string
+    if not (type(to_string) is str and to_string.isascii()):
+        to_string = _copy(to_string, False)
+    if not changed and images is None and to_string is obj.to_string:
+        return obj
+    properties = dict(props)
+    if images is not None:
+        properties.update(images)
+    for key in changed:
+        item = properties[key]
+        if type(item) is PSEnum and type(item.name) is str and item.name.isascii() and type(item.value) is int \
+                and type(item.type_name) is str:
+            properties[key] = item.name  # an enum property is its name on the wire
+        elif type(item) is list and not item:
+            properties[key] = []  # `_copy` of an empty list
+        else:
+            properties[key] = _copy(item, False)
+    return _new_object(obj.type_names, properties, unmarked, to_string)  # a copy is no longer the shape's made object
+
+
+def _shape_plan(names: tuple[str, ...], index: SharedIndex) -> tuple[Any, ...] | bool:
+    """How the wire copies the objects of one Shape (`_copy_made`): (the names each object was given,
+    the constants the wire changes → their images or None, the index a copy holds), or False when
+    its names or a constant do not cross as themselves (then the general way, `_copy_object`'s).
+    Judged once per shape from its type names and constants: every object of the index has them."""
+    if not _shape_crosses(names, tuple(index.values())):
+        return False
+    images = {}
+    for key, value in index.constants.items():
+        try:
+            image = _copy(value, False)
+        except _Unusual:
+            return False
+        if image is not value:
+            if type(image) not in _IMMUTABLE_IMAGES:
+                return False  # an image shared by every copy must be immutable
+            images[key] = image
+    return (index.given, images or None, index.unmarked)
+
+
+_IMMUTABLE_IMAGES = frozenset((str, int, bool, float, type(None)))
+
+
 def _shape_crosses(names: tuple[str, ...], keys: tuple[str, ...]) -> bool:
     """Whether an object of this shape keeps its type and property names on the wire (else the
     real round trip): names the reader treats specially, or that are not plain text, do not."""
@@ -631,9 +697,13 @@ _PLAIN_KINDS = frozenset((int, bool, float, type(None)))
 def _new_object(names: tuple[str, ...], properties: dict[str, Any], index: dict[str, str], to_string: str) -> PSObject:
     """PSObject(names, properties, to_string) with the lower-case index it would build (the keys
     are the same strings), set directly: the copy makes one for every object a cmdlet returns."""
+    if type(index) is SharedIndex:  # a shape's index stays shared; a copy's is never marked (`_copy_made`)
+        if index.given is not None:
+            index = index.unmarked
+    else:
+        index = dict(index)
     copy = PSObject.__new__(PSObject)
-    copy.type_names, copy._props, copy._index, copy.to_string = names, properties, \
-        index if type(index) is SharedIndex else dict(index), to_string  # a shape's index stays shared
+    copy.type_names, copy._props, copy._index, copy.to_string = names, properties, index, to_string
     return copy
 
 

@@ -50,13 +50,38 @@ class SharedIndex(SharedDict):
     memory of the answers a 10,000-VM evidence keeps, and a dict copy per object made. An object
     that gains a property (Add-Member, `$o.Name = …` in a script: `pwsh.values.set_property`)
     first takes a plain copy of its own; the shared one refuses every change, so no write can
-    reach the other objects of its shape."""
+    reach the other objects of its shape.
 
-    __slots__ = ()
+    Marked (`given` not None): the index of the objects a `cmdlets.shapes.Shape` made from exactly
+    its varying values, so every other value of such an object is still the shape's constant. The
+    wire copy (`clixml`) then looks only at the values each object was given (`given`, in the
+    shape's order) and knows once per shape what its constants (`constants`) become on the wire
+    (`wire`, its plan, None until the first copy). An object whose values change in place holds the
+    shape's unmarked index instead (`unmarked`, equal and shared: `unmark`, which
+    `pwsh.values.set_property`, the one writer of values in place, calls first). Pickled or copied
+    an index is unmarked (`__reduce__`): the mark does not outlive the process's objects."""
+
+    __slots__ = ("given", "constants", "unmarked", "wire")
     REFUSAL = "a shared property index: give the object its own copy (psdata.own_index) before adding a name"
+
+    def __init__(self, index: Any = (), given: tuple[str, ...] | None = None,
+                 constants: dict[str, Any] | None = None) -> None:
+        super().__init__(index)
+        self.given = given  # None: unmarked; else the names each object sets, in the shape's order
+        self.constants = constants  # name -> the value every object of the shape holds (the wire's plan reads it)
+        self.unmarked = None if given is None else SharedIndex(self)
+        self.wire: Any = None
 
     def __reduce__(self) -> Any:  # pickle and copy build it whole, never item by item
         return SharedIndex, (dict(self),)
+
+
+def unmark(obj: "PSObject") -> None:
+    """Drop a Shape's mark from an object whose values are about to change in place (the index stays
+    shared): the wire copy then looks at every value again (`SharedIndex.given`)."""
+    index = obj._index
+    if type(index) is SharedIndex and index.given is not None:
+        obj._index = index.unmarked
 
 
 def own_index(obj: "PSObject") -> dict[str, str]:
@@ -153,12 +178,14 @@ class ErrorRecord:
         return self.message
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Command:
     """One cmdlet of a pipeline with its named parameters, in order.
 
     Switch parameters have the value True. Structured, never PowerShell text, so that pypsrp's
     add_cmdlet/add_parameter sends them exactly and nothing is ever interpolated into a script.
+    Slotted: every answer the evidence keeps holds its request's pipeline (the probes make a
+    Command per file path), and a Command with a __dict__ took 240 bytes, slotted 56.
     """
 
     name: str
@@ -166,8 +193,10 @@ class Command:
     arguments: tuple[Any, ...] = ()  # positional arguments (native commands: netsh, bcdedit, reg)
 
     def __init__(self, name: str, parameters: tuple[tuple[str, Any], ...] = (), arguments: tuple[Any, ...] = ()) -> None:
-        # the fields at once, as ErrorRecord's __init__ (the probes make a Command per file path)
-        self.__dict__.update(name=name, parameters=parameters, arguments=arguments)
+        # frozen: each slot set as the generated __init__ would (no __dict__ to fill at once)
+        _set_field(self, "name", name)
+        _set_field(self, "parameters", parameters)
+        _set_field(self, "arguments", arguments)
 
     @classmethod
     def of(cls, name: str, *arguments: Any, **parameters: Any) -> "Command":
@@ -184,6 +213,9 @@ class Command:
 
     def __str__(self) -> str:
         return " ".join([self.name, *map(str, self.arguments), *(_render_param(k, v) for k, v in self.parameters)])
+
+
+_set_field = object.__setattr__  # a frozen dataclass's own way past its __setattr__
 
 
 def _render_param(name: str, value: Any) -> str:

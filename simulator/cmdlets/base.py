@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterable
 from nestlab.simulator.kept import Kept, KeptByIdentity
 from nestlab.simulator.model import Lab, Platform, stable_guid
 from nestlab.simulator.psdata import Command, ErrorRecord, PSObject, SharedIndex
+from nestlab.simulator.shared_dict import SharedDict
 
 COMMON = ("ErrorAction", "WarningAction", "Verbose", "Debug", "ErrorVariable", "OutVariable", "Confirm", "WhatIf",
           "InformationAction", "PipelineVariable")
@@ -336,14 +337,24 @@ class Ctx:
         """This place's VMs with their lower-case names, in order, and the VMs by lower-case name:
         an index of the lab kept while it stands still (`Lab.memo`), not rebuilt per call (a
         plain name is a lookup, not a scan: VMs are piped in one by one)."""
-        return self.lab.memo(("vm names", self.owner), self._index_vm_names)
+        table = self.lab.memo(_VM_NAMES, dict)  # one table of places, not a memo entry and key per place
+        names = table.get(self.owner)
+        if names is None:
+            names = table[self.owner] = self._index_vm_names()
+        return names
 
     def _index_vm_names(self) -> tuple[list[tuple[str, str]], dict[str, list[str]]]:
         vms = [(vm, self.lab[vm].name.lower()) for vm in self.vms()]
+        if not vms:
+            return _NO_VM_NAMES  # most places (every plain guest) run no VM: one shared, read-only answer
         by_name: dict[str, list[str]] = {}
         for vm, low in vms:
             by_name.setdefault(low, []).append(vm)
         return vms, by_name
+
+
+_VM_NAMES = ("cmdlets.base: VM names by place",)  # Lab.memo key: place -> `Ctx._index_vm_names`
+_NO_VM_NAMES: tuple[Any, Any] = ((), SharedDict())  # a place without VMs (read only: `find_vms` never writes it)
 
 
 def _requires_vm(call: Call) -> bool:

@@ -34,7 +34,7 @@ _SHAREABLE = (str, int, float, bool, type(None), _Varies)
 class Shape:
     """One object shape: `make(values)` is `obj(type_name, props)` for props in template order."""
 
-    __slots__ = ("type_names", "template", "index", "varying", "all_vary", "size", "name")
+    __slots__ = ("type_names", "template", "index", "marked", "varying", "all_vary", "size", "name")
 
     def __init__(self, type_name: str | tuple[str, ...], props: list[tuple[str, Any]]) -> None:
         """`type_name`: the object's .NET type, or its types most derived first (a CIM instance's
@@ -47,8 +47,13 @@ class Shape:
                 raise TypeError(f"{type_name}.{name}: {type(value).__name__} cannot be shared by every object")
         self.type_names = (type_name, "System.Object") if isinstance(type_name, str) else (*type_name, "System.Object")
         self.template = template
-        self.index = SharedIndex({name.lower(): name for name in template})  # every object's, until one adds a name
         self.varying = frozenset(name for name, value in props if value is VARIES)
+        # every object's index, until one adds a name; marked for the objects given exactly the varying
+        # values (psdata.SharedIndex.given: the wire copy looks only at those), unmarked for the others
+        self.marked = SharedIndex({name.lower(): name for name in template},
+                                 tuple(name for name in template if name in self.varying),
+                                 {name: value for name, value in props if value is not VARIES})
+        self.index = self.marked.unmarked
         self.all_vary = len(self.varying) == len(template)  # no constant at all (`adopt`)
         self.size, self.name = len(template), self.type_names[0]  # read by every `make`
 
@@ -61,7 +66,8 @@ class Shape:
         made = _new_object(PSObject)
         made.type_names = self.type_names
         made._props = props
-        made._index = self.index  # shared by the shape's objects (psdata.SharedIndex)
+        # shared by the shape's objects (psdata.SharedIndex), marked when every other value is a constant
+        made._index = self.marked if values.keys() == self.varying else self.index
         made.to_string = self.name if to_string is None else to_string
         return made
 
@@ -82,7 +88,8 @@ class Shape:
         if not self.all_vary or len(props) != len(self.template):
             raise KeyError(f"{self.type_names[0]}: a constant in the shape, or not as many values as names")
         made = PSObject.__new__(PSObject)
-        made.type_names, made._props, made._index = self.type_names, props, self.index  # shared (psdata.SharedIndex)
+        # shared (psdata.SharedIndex), and marked: every value of such an object is one it was given
+        made.type_names, made._props, made._index = self.type_names, props, self.marked
         made.to_string = self.type_names[0]
         return made
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable, Iterable, Iterator
 
-from nestlab.simulator.psdata import PSEnum, PSObject, own_index
+from nestlab.simulator.psdata import PSEnum, PSObject, own_index, unmark
 
 CUSTOM = ("System.Management.Automation.PSCustomObject", "System.Object")
 
@@ -106,6 +106,7 @@ def new_custom(props: Iterable[tuple[str, Any]] = ()) -> PSObject:
 def set_property(obj: PSObject, name: str, value: Any) -> None:
     """Add or change a property in place (Add-Member, `$o.Name = …`): PSObjects are mutable in scripts."""
     props = obj._props  # noqa: SLF001 - the engine owns the objects it changes
+    unmark(obj)  # its values are no longer only those a Shape made it with (psdata.SharedIndex.given)
     real = obj._index.get(name.lower())  # noqa: SLF001
     if real is None:  # a new name: into the object's own index (a shape's is shared: psdata.SharedIndex)
         own_index(obj)[name.lower()] = name
