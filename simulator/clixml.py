@@ -594,41 +594,24 @@ def _copy_object(obj: PSObject) -> PSObject:
         crosses = _SHAPES.keep(shape, _shape_crosses(*shape))
     if not crosses:
         raise _Unusual
-    changed = []
-    for key, item in props.items():
-        kind = type(item)
-        if kind is str:
-            if not item.isascii() and _SURROGATES.search(item):
-                raise _Unusual  # _decode(_encode(s)) is s for every string without lone surrogates
-        elif kind not in _PLAIN_KINDS and not (kind is datetime and item.tzinfo is None and item.fold == 0
-                                               and item.year >= 1000):  # a naive datetime reads back as itself
-            changed.append(key)
-    to_string = obj.to_string
-    if not (type(to_string) is str and to_string.isascii()):
-        to_string = _copy(to_string, False)
-    if not changed and to_string is obj.to_string:
-        return obj
-    properties = dict(props)
-    for key in changed:
-        item = properties[key]
-        if type(item) is PSEnum and type(item.name) is str and item.name.isascii() and type(item.value) is int \
-                and type(item.type_name) is str:
-            properties[key] = item.name  # an enum property is its name on the wire (most changed values)
-        elif type(item) is list and not item:
-            properties[key] = []  # `_copy` of an empty list (most lists: an adapter's ACLs, feature ids)
-        else:
-            properties[key] = _copy(item, False)
-    return _new_object(names, properties, obj._index, to_string)
+    return _copied(obj, props, _wire_changes(props, props), None, obj._index)
 
 
 def _copy_made(obj: PSObject, props: dict[str, Any], plan: tuple[Any, ...]) -> PSObject:
     """`_copy_object` of an object a Shape made from exactly its varying values (psdata.SharedIndex, marked):
     the shape's names and constants were judged once (`_shape_plan`), so only the values the object
     was given are looked at; a changed object is its dict copied with the constants' wire images
-    (enum names) written over it at once, then the given values the wire changes, one by one."""
+    (enum names) written over it at once, then the given values the wire changes, one by one. A copy
+    holds the shape's unmarked index: it is no longer the shape's made object."""
     given, images, unmarked = plan
+    return _copied(obj, props, _wire_changes(props, given), images, unmarked)
+
+
+def _wire_changes(props: dict[str, Any], keys: Iterable[str]) -> list[str]:
+    """The keys among `keys` whose values the wire changes (enums, lists, aware datetimes …); raises
+    _Unusual for a text the fast copy cannot judge. One pass, inline: it runs for every object."""
     changed = []
-    for key in given:
+    for key in keys:
         item = props[key]
         kind = type(item)
         if kind is str:
@@ -637,6 +620,13 @@ def _copy_made(obj: PSObject, props: dict[str, Any], plan: tuple[Any, ...]) -> P
         elif kind not in _PLAIN_KINDS and not (kind is datetime and item.tzinfo is None and item.fold == 0
                                                and item.year >= 1000):  # a naive datetime reads back as itself
             changed.append(key)
+    return changed
+
+
+def _copied(obj: PSObject, props: dict[str, Any], changed: list[str], images: dict[str, Any] | None,
+            index: dict[str, str]) -> PSObject:
+    """The object as it reads back: itself when nothing changes; else its dict copied at once, the
+    shape's constant images (`images`) written over it, then each changed value copied."""
     to_string = obj.to_string
     if not (type(to_string) is str and to_string.isascii()):
         to_string = _copy(to_string, False)
@@ -649,12 +639,12 @@ def _copy_made(obj: PSObject, props: dict[str, Any], plan: tuple[Any, ...]) -> P
         item = properties[key]
         if type(item) is PSEnum and type(item.name) is str and item.name.isascii() and type(item.value) is int \
                 and type(item.type_name) is str:
-            properties[key] = item.name  # an enum property is its name on the wire
+            properties[key] = item.name  # an enum property is its name on the wire (most changed values)
         elif type(item) is list and not item:
-            properties[key] = []  # `_copy` of an empty list
+            properties[key] = []  # `_copy` of an empty list (most lists: an adapter's ACLs, feature ids)
         else:
             properties[key] = _copy(item, False)
-    return _new_object(obj.type_names, properties, unmarked, to_string)  # a copy is no longer the shape's made object
+    return _new_object(obj.type_names, properties, index, to_string)
 
 
 def _shape_plan(names: tuple[str, ...], index: SharedIndex) -> tuple[Any, ...] | bool:
